@@ -1,0 +1,1 @@
+"""Training: fit() as a generator of progress events, background jobs, checkpoints, settings."""
