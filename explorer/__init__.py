@@ -1,0 +1,1 @@
+"""Architecture explorer engine."""
