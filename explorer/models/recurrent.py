@@ -31,7 +31,11 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
     "gru": ("r", "z", "n", "h"),
     "lstm": ("i", "f", "g", "o", "c", "h"),
 }
-GATE_NAMES: dict[str, tuple[str, ...]] = {"rnn": ("h",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
+GATE_NAMES: dict[str, tuple[str, ...]] = {
+    "rnn": ("h",),
+    "gru": ("r", "z", "n"),
+    "lstm": ("i", "f", "g", "o"),
+}
 NONLINEARITIES = ("tanh", "relu")
 TORCH_CLASSES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -63,9 +67,13 @@ class RecurrentConfig:
     def validate(self) -> None:
         """Raise RecurrentConfigError with a student-readable message when out of range."""
         if self.cell not in CELLS:
-            raise RecurrentConfigError(f"Unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}.")
+            raise RecurrentConfigError(
+                f"Unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}."
+            )
         if not 1 <= self.input_size <= 4096:
-            raise RecurrentConfigError(f"Input size must be between 1 and 4096, got {self.input_size}.")
+            raise RecurrentConfigError(
+                f"Input size must be between 1 and 4096, got {self.input_size}."
+            )
         if not 1 <= self.hidden_size <= MAX_HIDDEN:
             raise RecurrentConfigError(
                 f"Hidden size must be between 1 and {MAX_HIDDEN}, got {self.hidden_size}."
@@ -206,14 +214,18 @@ class RecurrentNet(nn.Module):
             return h0, c0
         return hx, None
 
-    def run(self, x: Tensor, hx=None, record: bool = False):
+    def run(self, x: Tensor, hx=None, record: bool = False, keep_states: dict | None = None):
         """Run the network; return (output T x N x D*H, h_n, c_n or None, records).
 
         ``x`` is T x N x input (or N x T x input with batch_first). ``records`` maps
         (layer, direction) to a dict of quantity -> T x N x H tensor in time order (also
         for the backward direction) when ``record`` is True, else it is empty.
+        ``keep_states``, if given, receives (layer, direction) -> (list of h_t, list of c_t):
+        the very tensors the recurrence used, so autograd can differentiate with respect to them.
         """
         if x.dim() == 2:  # unbatched T x input, as torch accepts
+            if keep_states is not None:
+                raise RecurrentConfigError("keep_states needs a batched input (T x N x features).")
             batch_dim = 0 if self.batch_first else 1
             out, h_n, c_n, recs = self.run(x.unsqueeze(batch_dim), _unsqueeze_state(hx), record)
             recs = {k: {q: t.squeeze(1) for q, t in v.items()} for k, v in recs.items()}
@@ -247,14 +259,20 @@ class RecurrentNet(nn.Module):
                 c = c0[index] if c0 is not None else None
                 order = range(steps - 1, -1, -1) if direction == 1 else range(steps)
                 hs: list[Tensor] = [None] * steps  # type: ignore[list-item]
+                cs: list[Tensor] = [None] * steps  # type: ignore[list-item]
                 recorded: list[tuple[Tensor, ...]] = [None] * steps  # type: ignore[list-item]
                 step = self._step_fn(fast)
                 for t in order:
                     h, c, inter = step(xp[t], h, c, w_hh, b_hh)
                     hs[t] = h
+                    cs[t] = c
                     if record:
                         recorded[t] = inter
-                outputs.append(torch.stack(hs) if steps else layer_input.new_zeros(0, batch, self.hidden_size))
+                outputs.append(
+                    torch.stack(hs) if steps else layer_input.new_zeros(0, batch, self.hidden_size)
+                )
+                if keep_states is not None:
+                    keep_states[(layer, direction)] = (hs, cs)
                 h_last.append(h)
                 if c is not None:
                     c_last.append(c)
@@ -262,7 +280,9 @@ class RecurrentNet(nn.Module):
                     records[(layer, direction)] = {
                         name: torch.stack([r[k] for r in recorded]) for k, name in enumerate(names)
                     }
-            layer_input = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]  # T x N x D*H
+            layer_input = (
+                torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]
+            )  # T x N x D*H
         output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         h_n = torch.stack(h_last)  # L*D x N x H
         c_n = torch.stack(c_last) if c_last else None
@@ -408,7 +428,9 @@ class SequenceModel(nn.Module):
             raise RecurrentConfigError(f"Unknown input encoding {config.encoding!r}.")
         self.config = config
         self.embedding = (
-            nn.Embedding(config.vocab_size, config.embed_dim) if config.encoding == "embedding" else None
+            nn.Embedding(config.vocab_size, config.embed_dim)
+            if config.encoding == "embedding"
+            else None
         )
         net = RecurrentNet(config.rnn_config())
         self.rnn: nn.Module = torch_twin(net) if fused else net

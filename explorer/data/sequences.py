@@ -1,0 +1,266 @@
+"""Sequences for the recurrent explorer: typed text as characters, synthetic signals, tasks.
+
+Text uses one fixed character vocabulary (so a model trained on the shipped corpus can read
+what a student types); anything outside it becomes the unknown symbol, with a note. Every
+sequence is capped at ``MAX_STEPS`` steps, with a message. The corpus in ``assets/corpus``
+was written for the project (MIT, like the code): nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+MAX_STEPS = 1000
+UNK = "\ufffd"  # the replacement character stands for anything outside the vocabulary
+# Index 0 is the unknown symbol; the rest covers the shipped corpus and ordinary English.
+VOCAB: tuple[str, ...] = (
+    UNK,
+    " ",
+    "\n",
+    *string.ascii_lowercase,
+    *string.ascii_uppercase,
+    *string.digits,
+    *".,;:!?'\"-()*+=/",
+)
+CHAR_TO_ID: dict[str, int] = {ch: i for i, ch in enumerate(VOCAB)}
+VOCAB_SIZE = len(VOCAB)
+# Typographic characters that have an obvious plain equivalent in the vocabulary.
+_PLAIN = {
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
+    "\t": " ", "\r": "",
+}  # fmt: skip
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "assets" / "corpus"
+
+SIGNALS = ("sine", "square", "sawtooth", "noisy", "adding", "copy")
+SIGNAL_TITLES = {
+    "sine": "Sine wave",
+    "square": "Square wave",
+    "sawtooth": "Sawtooth wave",
+    "noisy": "Noisy sine (Gaussian noise)",
+    "adding": "Adding problem (value, marker)",
+    "copy": "Copy task (symbols, pause, recall)",
+}
+COPY_SYMBOLS = 8  # copy task: symbols 1..8, plus "blank" (0) and "go" (9) channels
+
+
+class SequenceInputError(ValueError):
+    """Input that cannot become a sequence (e.g. empty text); the message is for students."""
+
+
+@dataclass
+class EncodedText:
+    """Typed text as vocabulary ids, with what was changed on the way."""
+
+    ids: Tensor  # T (int64)
+    chars: list[str]  # the character at each step, as shown on hover
+    notes: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # distinct characters replaced by UNK
+    truncated: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chars)
+
+
+@dataclass
+class Signal:
+    """A synthetic sequence: T x F inputs, a label per step for hover, and the task target."""
+
+    kind: str
+    values: Tensor  # T x F (float32)
+    labels: list[str]
+    feature_names: list[str]
+    target: Tensor | None = None  # what a model should output (task-dependent)
+    notes: list[str] = field(default_factory=list)
+    truncated: bool = False
+
+
+def cap_steps(steps: int, limit: int = MAX_STEPS) -> tuple[int, str | None]:
+    """Clamp a requested length into 1..limit; return it with a message when it was changed."""
+    if steps > limit:
+        return limit, f"The sequence has {steps} steps; only the first {limit} are used."
+    if steps < 1:
+        return 1, "A sequence needs at least one step; using 1."
+    return steps, None
+
+
+def display_char(ch: str) -> str:
+    """How a character is named on axes and hover labels (spaces and newlines made visible)."""
+    return {" ": "\u2423", "\n": "\u21b5"}.get(ch, ch)
+
+
+def encode_text(text: str, max_steps: int = MAX_STEPS) -> EncodedText:
+    """Characters -> ids in ``VOCAB``; unknown characters -> ``UNK`` with a note; capped."""
+    if text is None or not text.strip():
+        raise SequenceInputError(
+            "The text is empty: type a few words to see the network read them."
+        )
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(_PLAIN.get(ch, ch) for ch in text)
+    notes: list[str] = []
+    truncated = False
+    if len(text) > max_steps:
+        notes.append(
+            f"The text has {len(text)} characters; only the first {max_steps} are used "
+            f"(the limit is {max_steps} steps)."
+        )
+        text = text[:max_steps]
+        truncated = True
+    ids, chars, unknown = [], [], []
+    for ch in text:
+        idx = CHAR_TO_ID.get(ch, 0)
+        if idx == 0 and ch not in unknown:
+            unknown.append(ch)
+        ids.append(idx)
+        chars.append(ch if idx else UNK)
+    if unknown:
+        shown = ", ".join(repr(ch) for ch in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        count = sum(1 for i in ids if i == 0)
+        notes.append(
+            f"{count} character(s) are not in the vocabulary ({shown}) and were replaced by the "
+            f"unknown symbol {UNK}. The vocabulary has {VOCAB_SIZE - 1} characters: English "
+            "letters, digits, space, newline and common punctuation."
+        )
+    return EncodedText(torch.tensor(ids, dtype=torch.long), chars, notes, unknown, truncated)
+
+
+def decode(ids: Tensor | list[int]) -> str:
+    """Vocabulary ids -> text (UNK for ids out of range)."""
+    values = ids.tolist() if isinstance(ids, Tensor) else list(ids)
+    return "".join(VOCAB[i] if 0 <= i < VOCAB_SIZE else UNK for i in values)
+
+
+def load_corpus(directory: Path | None = None) -> str:
+    """The shipped training text: every ``*.txt`` in assets/corpus except README files."""
+    directory = directory or CORPUS_DIR
+    files = sorted(p for p in directory.glob("*.txt") if not p.name.lower().startswith("readme"))
+    if not files:
+        raise SequenceInputError(f"No corpus found in {directory}.")
+    return "\n\n".join(p.read_text(encoding="utf-8").strip() for p in files) + "\n"
+
+
+def corpus_ids() -> Tensor:
+    """The corpus as one long id tensor (no cap: it is training data, not a trace)."""
+    text = load_corpus()
+    return torch.tensor([CHAR_TO_ID.get(ch, 0) for ch in text], dtype=torch.long)
+
+
+# --- synthetic signals ----------------------------------------------------------------------
+
+
+def make_signal(
+    kind: str, steps: int, seed: int = 0, period: float = 25.0, noise: float = 0.3
+) -> Signal:
+    """A synthetic sequence of ``steps`` steps (capped at ``MAX_STEPS``, with a note)."""
+    if kind not in SIGNALS:
+        raise SequenceInputError(f"Unknown signal {kind!r}: choose one of {', '.join(SIGNALS)}.")
+    notes: list[str] = []
+    steps, msg = cap_steps(int(steps))
+    truncated = msg is not None and "only the first" in msg
+    if msg:
+        notes.append(msg)
+    gen = torch.Generator().manual_seed(seed)
+    t = torch.arange(steps, dtype=torch.float32)
+    phase = 2 * math.pi * t / period
+    if kind in ("sine", "square", "sawtooth", "noisy"):
+        if kind == "sine":
+            x = torch.sin(phase)
+        elif kind == "square":
+            x = torch.where(torch.sin(phase) >= 0, 1.0, -1.0)
+        elif kind == "sawtooth":
+            x = 2 * ((t / period) % 1.0) - 1
+        else:
+            x = torch.sin(phase) + noise * torch.randn(steps, generator=gen)
+        values = x.unsqueeze(1)  # T x 1
+        labels = [f"t={i}, x={v:.2f}" for i, v in enumerate(x.tolist())]
+        target = torch.roll(x, -1)  # the next value (the last one wraps; ignore it)
+        return Signal(kind, values, labels, ["x"], target, notes, truncated)
+    if kind == "adding":
+        values, target = adding_problem(1, steps, gen)
+        values = values[:, 0]  # T x 2
+        labels = [
+            f"t={i}, value={v:.2f}" + (", marked" if m > 0 else "")
+            for i, (v, m) in enumerate(values.tolist())
+        ]
+        notes.append(
+            f"Adding problem: the answer is the sum of the two marked values = {target.item():.3f}."
+        )
+        return Signal(kind, values, labels, ["value", "marker"], target.view(1), notes, truncated)
+    values, target = copy_task(1, steps, gen)
+    values = values[:, 0]  # T x (COPY_SYMBOLS + 2)
+    symbols = values.argmax(dim=1).tolist()
+    names = {0: "blank", COPY_SYMBOLS + 1: "go"}
+    labels = [f"t={i}, {names.get(s, f'symbol {s}')}" for i, s in enumerate(symbols)]
+    notes.append("Copy task: remember the first symbols and repeat them after the 'go' marker.")
+    feature_names = ["blank", *[f"s{k}" for k in range(1, COPY_SYMBOLS + 1)], "go"]
+    return Signal(kind, values, labels, feature_names, target[:, 0], notes, truncated)
+
+
+def adding_problem(batch: int, steps: int, gen: torch.Generator | None = None):
+    """Hochreiter & Schmidhuber's adding problem: T x N x 2 inputs, N targets.
+
+    Channel 0 holds uniform values, channel 1 marks two positions (one in each half);
+    the target is the sum of the two marked values - a dependency across the sequence.
+    """
+    if steps < 2:
+        raise SequenceInputError("The adding problem needs at least 2 steps.")
+    values = torch.rand(steps, batch, generator=gen)
+    marks = torch.zeros(steps, batch)
+    half = steps // 2
+    first = torch.randint(0, half, (batch,), generator=gen)
+    second = torch.randint(half, steps, (batch,), generator=gen)
+    cols = torch.arange(batch)
+    marks[first, cols] = 1.0
+    marks[second, cols] = 1.0
+    target = (values * marks).sum(dim=0)  # N
+    return torch.stack([values, marks], dim=2), target  # T x N x 2, N
+
+
+def copy_task(batch: int, steps: int, gen: torch.Generator | None = None, length: int = 5):
+    """The copy task: ``length`` symbols, blanks, a 'go' marker, then recall.
+
+    Returns one-hot inputs T x N x (COPY_SYMBOLS + 2) and target symbol ids T x N
+    (0 = blank except during the recall window at the end).
+    """
+    length = max(1, min(length, (steps - 1) // 2))
+    if steps < 3:
+        raise SequenceInputError("The copy task needs at least 3 steps.")
+    symbols = torch.randint(1, COPY_SYMBOLS + 1, (length, batch), generator=gen)
+    inputs = torch.zeros(steps, batch, dtype=torch.long)  # blank everywhere
+    inputs[:length] = symbols
+    go = steps - length - 1
+    inputs[go] = COPY_SYMBOLS + 1
+    target = torch.zeros(steps, batch, dtype=torch.long)
+    target[steps - length :] = symbols
+    return torch.nn.functional.one_hot(inputs, COPY_SYMBOLS + 2).float(), target
+
+
+# --- batches for training -------------------------------------------------------------------
+
+
+def char_batch(ids: Tensor, seq_len: int, batch: int, gen: torch.Generator | None = None):
+    """Random windows of the corpus: inputs and next-character targets, both T x N."""
+    if len(ids) <= seq_len + 1:
+        raise SequenceInputError("The corpus is shorter than one training window.")
+    starts = torch.randint(0, len(ids) - seq_len - 1, (batch,), generator=gen)
+    offsets = torch.arange(seq_len)
+    x = ids[starts[None, :] + offsets[:, None]]  # T x N
+    y = ids[starts[None, :] + offsets[:, None] + 1]
+    return x, y
+
+
+def sine_batch(seq_len: int, batch: int, gen: torch.Generator | None = None):
+    """Sines with random period, phase and amplitude: inputs T x N x 1, next values T x N x 1."""
+    period = 10 + 30 * torch.rand(batch, generator=gen)
+    phase = 2 * math.pi * torch.rand(batch, generator=gen)
+    amp = 0.5 + 0.5 * torch.rand(batch, generator=gen)
+    t = torch.arange(seq_len + 1, dtype=torch.float32)[:, None]
+    wave = amp * torch.sin(2 * math.pi * t / period + phase)  # (T+1) x N
+    return wave[:-1, :, None], wave[1:, :, None]

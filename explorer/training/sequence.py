@@ -1,0 +1,288 @@
+"""Train RNN, GRU and LSTM side by side on one sequence task, as a generator of events.
+
+Tasks: next-character prediction on the shipped corpus, sine forecasting, and the adding
+problem (a long-range dependency). Every cell sees the same batches in the same order, so
+their learning curves are comparable. Training uses torch's fused modules (the explicit
+cells share their parameter layout), and the finished models are returned as explicit
+``SequenceModel`` configurations plus state_dicts, ready for traces.
+
+The generator knows nothing of the UI: ``explorer.training.jobs`` runs it in a thread and
+may pause, stop (``should_stop``) or cancel it between two events.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from explorer.data.sequences import (
+    CHAR_TO_ID,
+    VOCAB_SIZE,
+    adding_problem,
+    char_batch,
+    corpus_ids,
+    decode,
+    sine_batch,
+)
+from explorer.models.recurrent import CELLS, SequenceModel, SequenceModelConfig
+
+TASKS = ("chars", "sine", "adding")
+TASK_TITLES = {
+    "chars": "Next character on the shipped corpus",
+    "sine": "Sine forecasting (next value)",
+    "adding": "Adding problem (sum of two marked values)",
+}
+TASK_METRIC = {"chars": "bits per char", "sine": "MSE", "adding": "MSE"}
+# What a model that learned nothing scores: uniform over the vocabulary; predicting 0;
+# always answering the mean sum (1.0), whose squared error averages 1/6.
+TASK_BASELINE = {"chars": math.log2(VOCAB_SIZE - 1), "sine": 0.375, "adding": 1 / 6}
+
+
+class SequenceTrainingError(ValueError):
+    """Settings that cannot train; the message is shown to students."""
+
+
+@dataclass(frozen=True)
+class SequenceSettings:
+    """Everything that decides a comparison run."""
+
+    task: str = "chars"
+    cells: tuple[str, ...] = CELLS
+    hidden_size: int = 64
+    num_layers: int = 1
+    steps: int = 300
+    batch_size: int = 32
+    seq_len: int = 64  # window length (chars, sine) or sequence length (adding)
+    lr: float = 3e-3
+    clip: float = 1.0
+    encoding: str = "onehot"  # chars only: "onehot" or "embedding"
+    seed: int = 0
+    sample_every: int = 50
+
+    def validate(self) -> None:
+        if self.task not in TASKS:
+            raise SequenceTrainingError(
+                f"Unknown task {self.task!r}: choose one of {', '.join(TASKS)}."
+            )
+        if not self.cells:
+            raise SequenceTrainingError("Choose at least one cell type to train.")
+        bad = [c for c in self.cells if c not in CELLS]
+        if bad:
+            raise SequenceTrainingError(f"Unknown cell type(s): {', '.join(bad)}.")
+        checks = [
+            (1 <= self.hidden_size <= 256, "Hidden size must be between 1 and 256."),
+            (1 <= self.num_layers <= 4, "Number of layers must be between 1 and 4."),
+            (1 <= self.steps <= 20_000, "Steps must be between 1 and 20000."),
+            (1 <= self.batch_size <= 512, "Batch size must be between 1 and 512."),
+            (2 <= self.seq_len <= 1000, "Sequence length must be between 2 and 1000."),
+            (0 < self.lr <= 1.0, "The learning rate must be in (0, 1]."),
+            (self.encoding in ("onehot", "embedding"), "Encoding must be onehot or embedding."),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SequenceTrainingError(message)
+
+    def model_config(self, cell: str) -> SequenceModelConfig:
+        """The model each cell trains: unidirectional (forecasting must not see the future)."""
+        common = dict(cell=cell, hidden_size=self.hidden_size, num_layers=self.num_layers)
+        if self.task == "chars":
+            return SequenceModelConfig(
+                **common, encoding=self.encoding, vocab_size=VOCAB_SIZE, output_size=VOCAB_SIZE
+            )
+        if self.task == "sine":
+            return SequenceModelConfig(**common, encoding="signal", input_features=1, output_size=1)
+        return SequenceModelConfig(
+            **common, encoding="signal", input_features=2, output_size=1, head="last"
+        )
+
+
+@dataclass(frozen=True)
+class SeqStep:
+    """One optimisation step of one cell (kept in the job log: these draw the curves)."""
+
+    step: int
+    cell: str
+    loss: float
+    metric: float  # bits per char for text, MSE otherwise
+    grad_norm: float  # before clipping
+    elapsed: float
+    transient: bool = False
+
+
+@dataclass(frozen=True)
+class SeqSample:
+    """Text sampled from a character model during training (only the newest is kept)."""
+
+    step: int
+    cell: str
+    text: str
+    transient: bool = True
+
+
+@dataclass
+class TrainedSequenceModel:
+    """A finished model: its configuration, CPU weights, and how it did."""
+
+    name: str
+    task: str
+    config: SequenceModelConfig
+    state_dict: dict[str, Tensor] = field(repr=False)
+    metric: float
+    steps: int
+
+    def instantiate(self, fused: bool = False) -> SequenceModel:
+        model = SequenceModel(self.config, fused=fused)
+        model.load_state_dict(self.state_dict)
+        return model.eval()
+
+
+@dataclass
+class SequenceRun:
+    """What the generator returns: one trained model per cell and their curves."""
+
+    settings: SequenceSettings
+    models: dict[str, TrainedSequenceModel]
+    curves: dict[str, list[tuple[int, float]]]
+    stopped_early: bool = False
+
+
+def _batch(settings: SequenceSettings, corpus: Tensor | None, gen: torch.Generator):
+    """(inputs, targets) for one step: shared by all cells so the comparison is fair."""
+    if settings.task == "chars":
+        return char_batch(corpus, settings.seq_len, settings.batch_size, gen)  # T x N, T x N
+    if settings.task == "sine":
+        return sine_batch(settings.seq_len, settings.batch_size, gen)  # T x N x 1 each
+    x, y = adding_problem(settings.batch_size, settings.seq_len, gen)  # T x N x 2, N
+    return x, y.unsqueeze(1)  # N x 1
+
+
+def _loss(task: str, pred: Tensor, target: Tensor) -> tuple[Tensor, float]:
+    """Training loss and the metric shown (bits per char, or MSE)."""
+    if task == "chars":
+        loss = nn.functional.cross_entropy(pred.reshape(-1, pred.shape[-1]), target.reshape(-1))
+        return loss, loss.item() / math.log(2)
+    loss = nn.functional.mse_loss(pred, target)
+    return loss, loss.item()
+
+
+def train_sequence_models(
+    settings: SequenceSettings,
+    device: str | torch.device = "cpu",
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[SeqStep | SeqSample]:
+    """Train one model per cell in lock-step; yield a ``SeqStep`` per cell and step.
+
+    Returns (``StopIteration.value``) a ``SequenceRun``. ``should_stop`` ends training early
+    but still returns the models trained so far.
+    """
+    settings.validate()
+    device = torch.device(device)
+    torch.manual_seed(settings.seed)
+    corpus = corpus_ids() if settings.task == "chars" else None
+    models: dict[str, SequenceModel] = {}
+    optims: dict[str, torch.optim.Optimizer] = {}
+    for k, cell in enumerate(settings.cells):
+        torch.manual_seed(settings.seed + k)
+        model = SequenceModel(settings.model_config(cell), fused=True).to(device)
+        models[cell] = model
+        optims[cell] = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    curves: dict[str, list[tuple[int, float]]] = {cell: [] for cell in models}
+    gen = torch.Generator().manual_seed(settings.seed)
+    start = time.perf_counter()
+    last_metric = {cell: float("nan") for cell in models}
+    stopped = False
+    done_steps = 0
+    for step in range(1, settings.steps + 1):
+        if should_stop():
+            stopped = True
+            break
+        x, y = _batch(settings, corpus, gen)
+        x, y = x.to(device), y.to(device)
+        for cell, model in models.items():
+            model.train()
+            pred, _ = model(x)
+            loss, metric = _loss(settings.task, pred, y)
+            if not math.isfinite(loss.item()):
+                raise SequenceTrainingError(
+                    f"The {cell.upper()} diverged (loss is not finite): lower the learning rate."
+                )
+            optims[cell].zero_grad(set_to_none=True)
+            loss.backward()
+            norm = float(nn.utils.clip_grad_norm_(model.parameters(), settings.clip))
+            optims[cell].step()
+            curves[cell].append((step, metric))
+            last_metric[cell] = metric
+            yield SeqStep(step, cell, loss.item(), metric, norm, time.perf_counter() - start)
+            if settings.task == "chars" and (
+                step % settings.sample_every == 0 or step == settings.steps
+            ):
+                text = sample_text(model, "The ", 120, temperature=0.8, seed=step)
+                yield SeqSample(step, cell, text)
+        done_steps = step
+    trained = {
+        cell: TrainedSequenceModel(
+            name=f"{cell.upper()} - {TASK_TITLES[settings.task]} ({done_steps} steps)",
+            task=settings.task,
+            config=model.config,
+            state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+            metric=last_metric[cell],
+            steps=done_steps,
+        )
+        for cell, model in models.items()
+    }
+    return SequenceRun(settings, trained, curves, stopped_early=stopped)
+
+
+def _ids(text: str) -> list[int]:
+    return [CHAR_TO_ID.get(ch, 0) for ch in text]
+
+
+@torch.no_grad()
+def sample_text(
+    model: SequenceModel,
+    prime: str = "The ",
+    length: int = 200,
+    temperature: float = 0.8,
+    seed: int = 0,
+) -> str:
+    """Let a character model write: feed ``prime``, then draw each next character.
+
+    Low temperatures pick the likeliest characters; high ones take more risks. The model's
+    train/eval mode is restored afterwards.
+    """
+    if model.config.output_size != VOCAB_SIZE or model.config.encoding == "signal":
+        raise SequenceTrainingError("Only a character model can write text.")
+    if not 0.05 <= temperature <= 5.0:
+        raise SequenceTrainingError("The temperature must be between 0.05 and 5.")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    prime = prime or " "
+    ids = torch.tensor(_ids(prime), device=device).unsqueeze(1)  # T x 1
+    logits, state = model(ids)
+    out: list[int] = []
+    last = logits[-1, 0]
+    for _ in range(max(0, length)):
+        probs = torch.softmax(last.float().cpu() / temperature, dim=0)
+        probs[0] = 0.0  # never write the unknown symbol
+        nxt = int(torch.multinomial(probs / probs.sum(), 1, generator=gen))
+        out.append(nxt)
+        logits, state = model(torch.tensor([[nxt]], device=device), state)
+        last = logits[-1, 0]
+    model.train(was_training)
+    return prime + decode(out)
+
+
+def compare_curves(log: Sequence[object]) -> dict[str, list[tuple[int, float]]]:
+    """Learning curves per cell from a job log (any mix of events; SeqStep ones are used)."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for event in log:
+        if isinstance(event, SeqStep):
+            curves.setdefault(event.cell, []).append((event.step, event.metric))
+    return curves
