@@ -75,7 +75,7 @@ class Signal:
 
     kind: str
     values: Tensor  # T x F (float32)
-    labels: list[str]
+    labels: list[str]  # what the input is at each step, for hover ("x=0.42", "symbol 3")
     feature_names: list[str]
     target: Tensor | None = None  # what a model should output (task-dependent)
     notes: list[str] = field(default_factory=list)
@@ -179,16 +179,13 @@ def make_signal(
         else:
             x = torch.sin(phase) + noise * torch.randn(steps, generator=gen)
         values = x.unsqueeze(1)  # T x 1
-        labels = [f"t={i}, x={v:.2f}" for i, v in enumerate(x.tolist())]
+        labels = [f"x={v:.2f}" for v in x.tolist()]
         target = torch.roll(x, -1)  # the next value (the last one wraps; ignore it)
         return Signal(kind, values, labels, ["x"], target, notes, truncated)
     if kind == "adding":
         values, target = adding_problem(1, steps, gen)
         values = values[:, 0]  # T x 2
-        labels = [
-            f"t={i}, value={v:.2f}" + (", marked" if m > 0 else "")
-            for i, (v, m) in enumerate(values.tolist())
-        ]
+        labels = [f"v={v:.2f}" + (" marked" if m > 0 else "") for v, m in values.tolist()]
         notes.append(
             f"Adding problem: the answer is the sum of the two marked values = {target.item():.3f}."
         )
@@ -197,7 +194,7 @@ def make_signal(
     values = values[:, 0]  # T x (COPY_SYMBOLS + 2)
     symbols = values.argmax(dim=1).tolist()
     names = {0: "blank", COPY_SYMBOLS + 1: "go"}
-    labels = [f"t={i}, {names.get(s, f'symbol {s}')}" for i, s in enumerate(symbols)]
+    labels = [names.get(s, f"symbol {s}") for s in symbols]
     notes.append("Copy task: remember the first symbols and repeat them after the 'go' marker.")
     feature_names = ["blank", *[f"s{k}" for k in range(1, COPY_SYMBOLS + 1)], "go"]
     return Signal(kind, values, labels, feature_names, target[:, 0], notes, truncated)

@@ -1,0 +1,307 @@
+"""Figures of recurrent traces: heatmaps time x units, unit lines, saturation, gradient flow.
+
+Pure functions from ``RecurrentTrace`` (numpy arrays) to plotly figures; nothing is shown
+here. The time axis is categorical with one label per step, "12 e" (step and input), so
+hovering any cell names the character or value that was read at that step without sending
+a per-cell hover text to the browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer.probe.recurrent import SATURATION_MARGIN, SIGMOID, RecurrentTrace
+
+QUANTITY_TITLES = {
+    "h": "hidden state h",
+    "c": "memory cell c",
+    "i": "input gate i",
+    "f": "forget gate f",
+    "g": "candidate g",
+    "o": "output gate o",
+    "r": "reset gate r",
+    "z": "update gate z",
+    "n": "candidate n",
+}
+CELL_COLOURS = {"rnn": "#d62728", "gru": "#2ca02c", "lstm": "#1f77b4"}
+DIRECTION_NAMES = ("forward", "backward")
+# Streamlit applies its own theme in the browser; the empty "none" template skips plotly's
+# costly deep copy of its default template (a third of the server time of a heatmap).
+_LAYOUT = dict(template="none", margin=dict(l=60, r=20, t=50, b=40))
+
+
+def step_labels(trace: RecurrentTrace) -> list[str]:
+    """Unique categorical x labels: "step input" (e.g. "12 e")."""
+    return [f"{t} {lab}" for t, lab in enumerate(trace.labels)]
+
+
+def _colour(name: str, trace: RecurrentTrace, z: np.ndarray) -> dict:
+    """Sigmoid gates on 0..1; tanh quantities on -1..1; c and ReLU states symmetric."""
+    if name in SIGMOID:
+        return dict(colorscale="Viridis", zmin=0.0, zmax=1.0)
+    bounded = name in ("g", "n") or (
+        name == "h" and not (trace.cell == "rnn" and trace.nonlinearity == "relu")
+    )
+    if bounded:
+        return dict(colorscale="RdBu", zmin=-1.0, zmax=1.0, reversescale=True)
+    top = float(np.max(np.abs(z))) if z.size else 1.0
+    return dict(colorscale="RdBu", zmin=-top or -1.0, zmax=top or 1.0, reversescale=True)
+
+
+def _axis_ticks(labels: list[str], max_ticks: int = 60) -> dict:
+    """Show every step's label on short sequences, every k-th on long ones."""
+    every = max(1, int(np.ceil(len(labels) / max_ticks)))
+    return dict(
+        type="category", tickmode="array", tickvals=labels[::every], ticktext=labels[::every]
+    )
+
+
+def _heatmap_dict(trace: RecurrentTrace, name: str, layer: int, direction: int, x: list[str]):
+    z = trace.get(name, layer, direction).T  # H x T: units on rows, time on columns
+    return dict(
+        type="heatmap",
+        z=z,
+        x=x,
+        y=np.arange(z.shape[0]),
+        hovertemplate="step/input %{x}<br>unit %{y}<br>" + name + " = %{z:.3f}<extra></extra>",
+        **_colour(name, trace, z),
+    )
+
+
+def _heatmap_trace(
+    trace: RecurrentTrace, name: str, layer: int, direction: int, x: list[str], **kw
+):
+    return go.Heatmap(**_heatmap_dict(trace, name, layer, direction, x), **kw)
+
+
+def state_heatmap(
+    trace: RecurrentTrace, name: str = "h", layer: int = 0, direction: int = 0
+) -> go.Figure:
+    """Time x units heatmap of one quantity (gate, c or h) of one layer and direction."""
+    x = step_labels(trace)
+    where = f"layer {layer + 1}" + (
+        f", {DIRECTION_NAMES[direction]}" if trace.num_directions > 1 else ""
+    )
+    layout = dict(
+        title=dict(text=f"{QUANTITY_TITLES.get(name, name)} ({where})"),
+        xaxis=dict(title=dict(text="time step and input"), **_axis_ticks(x)),
+        yaxis=dict(title=dict(text="unit")),
+        height=max(260, min(520, 120 + 3 * trace.hidden_size)),
+        **_LAYOUT,
+    )
+    # Built from plain dicts: one validation pass instead of one per update call.
+    return go.Figure(dict(data=[_heatmap_dict(trace, name, layer, direction, x)], layout=layout))
+
+
+def all_heatmaps(trace: RecurrentTrace) -> dict[tuple[int, int, str], go.Figure]:
+    """Every quantity of every layer and direction (what the page can show at once)."""
+    return {
+        (layer, direction, name): state_heatmap(trace, name, layer, direction)
+        for (layer, direction) in trace.values
+        for name in trace.quantities
+    }
+
+
+def unit_lines(
+    trace: RecurrentTrace, name: str, units: Sequence[int], layer: int = 0, direction: int = 0
+) -> go.Figure:
+    """Chosen units of one quantity as lines over time."""
+    values = trace.get(name, layer, direction)
+    x = step_labels(trace)
+    fig = go.Figure()
+    for unit in units:
+        if 0 <= unit < values.shape[1]:
+            fig.add_trace(go.Scatter(x=x, y=values[:, unit], mode="lines", name=f"unit {unit}"))
+    fig.update_layout(
+        title=f"{QUANTITY_TITLES.get(name, name)}: chosen units",
+        xaxis=dict(title="time step and input", **_axis_ticks(x)),
+        yaxis=dict(title=name),
+        height=320,
+        hovermode="x unified",
+        **_LAYOUT,
+    )
+    return fig
+
+
+def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int = 0) -> go.Figure:
+    """One histogram per gate; the title gives the share of values near each bound."""
+    stats = trace.saturation(layer, direction)
+    names = list(stats) or ["h"]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[
+        _saturation_title(n, stats.get(n)) for n in names
+    ])  # fmt: skip
+    for k, name in enumerate(names, start=1):
+        lo, hi = (0.0, 1.0) if name in SIGMOID else (-1.0, 1.0)
+        fig.add_trace(
+            go.Histogram(
+                x=trace.get(name, layer, direction).ravel(),
+                xbins=dict(start=lo, end=hi, size=(hi - lo) / 40),
+                marker_color="#4c78a8",
+                name=name,
+                showlegend=False,
+            ),
+            row=1,
+            col=k,
+        )
+        for bound in (lo + SATURATION_MARGIN, hi - SATURATION_MARGIN):
+            fig.add_vline(x=bound, line_dash="dot", line_color="grey", row=1, col=k)
+    fig.update_layout(
+        title="Gate saturation (dotted: within 0.1 of a bound)", height=300, **_LAYOUT
+    )
+    fig.update_yaxes(title_text="count", row=1, col=1)
+    return fig
+
+
+def _saturation_title(name: str, stat: tuple[float, float] | None) -> str:
+    if stat is None:
+        return name
+    low, high = stat
+    lo, hi = ("0", "1") if name in SIGMOID else ("-1", "1")
+    return f"{name}: {100 * low:.0f}% near {lo}, {100 * high:.0f}% near {hi}"
+
+
+def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0) -> go.Figure:
+    """The same quantity of the forward and the backward direction, one above the other."""
+    x = step_labels(trace)
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+        subplot_titles=["forward (has read x_0..x_t)", "backward (has read x_t..x_T)"],
+    )  # fmt: skip
+    for direction in range(trace.num_directions):
+        fig.add_trace(
+            _heatmap_trace(trace, name, layer, direction, x, showscale=direction == 0),
+            row=direction + 1,
+            col=1,
+        )
+    fig.update_xaxes(**_axis_ticks(x))
+    fig.update_layout(
+        title=f"{QUANTITY_TITLES.get(name, name)}, layer {layer + 1}: forward against backward",
+        height=560,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def layers_stacked(trace: RecurrentTrace, name: str = "h", direction: int = 0) -> go.Figure:
+    """One quantity in every layer, bottom layer at the bottom, sharing the time axis."""
+    x = step_labels(trace)
+    rows = trace.num_layers
+    fig = make_subplots(
+        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+        subplot_titles=[f"layer {layer + 1}" for layer in reversed(range(rows))],
+    )  # fmt: skip
+    for row, layer in enumerate(reversed(range(rows)), start=1):
+        fig.add_trace(
+            _heatmap_trace(trace, name, layer, direction, x, showscale=row == 1), row=row, col=1
+        )
+    fig.update_xaxes(**_axis_ticks(x))
+    fig.update_layout(
+        title=f"{QUANTITY_TITLES.get(name, name)} in every layer (top layer on top)",
+        height=max(300, 220 * rows),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def state_norms(trace: RecurrentTrace, name: str = "h") -> go.Figure:
+    """||state|| per step for every layer and direction."""
+    x = step_labels(trace)
+    fig = go.Figure()
+    for (layer, direction), norms in trace.state_norms(name).items():
+        label = f"layer {layer + 1}" + (
+            f" {DIRECTION_NAMES[direction]}" if trace.num_directions > 1 else ""
+        )
+        fig.add_trace(go.Scatter(x=x, y=norms, mode="lines", name=label))
+    fig.update_layout(
+        title=f"Norm of {QUANTITY_TITLES.get(name, name)} per step",
+        xaxis=dict(title="time step and input", **_axis_ticks(x)),
+        yaxis=dict(title=f"||{name}_t||"),
+        height=320,
+        hovermode="x unified",
+        **_LAYOUT,
+    )
+    return fig
+
+
+def gradient_flow_figure(
+    curves: Mapping[str, np.ndarray], log_scale: bool = True, title: str = ""
+) -> go.Figure:
+    """||d y_T / d s_t|| against t for several models; zeros (underflow) are left out."""
+    fig = go.Figure()
+    for label, values in curves.items():
+        values = np.asarray(values, dtype=float)
+        shown = np.where(values > 0, values, np.nan) if log_scale else values
+        cell = label.split()[0].lower()
+        dash = "dot" if "init" in label else "solid"
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(len(values)),
+                y=shown,
+                mode="lines",
+                name=label,
+                line=dict(color=CELL_COLOURS.get(cell), dash=dash),
+            )
+        )
+    fig.update_layout(
+        title=title or "Gradient of the last output with respect to each earlier step",
+        xaxis=dict(title="time step t (the output is read at the last step)"),
+        yaxis=dict(title="||d y_T / d s_t||", type="log" if log_scale else "linear"),
+        height=380,
+        hovermode="x unified",
+        **_LAYOUT,
+    )
+    return fig
+
+
+def _ema(values: np.ndarray, alpha: float = 0.1) -> np.ndarray:
+    out = np.empty_like(values)
+    acc = values[0] if len(values) else 0.0
+    for k, v in enumerate(values):
+        acc = alpha * v + (1 - alpha) * acc
+        out[k] = acc
+    return out
+
+
+def learning_curves(
+    curves: Mapping[str, Sequence[tuple[int, float]]],
+    metric: str = "loss",
+    baseline: float | None = None,
+    title: str = "",
+) -> go.Figure:
+    """Training curves of several cells on one task: raw (faint) and smoothed (bold)."""
+    fig = go.Figure()
+    for cell, points in curves.items():
+        if not points:
+            continue
+        steps = np.array([p[0] for p in points])
+        values = np.array([p[1] for p in points], dtype=float)
+        colour = CELL_COLOURS.get(cell)
+        fig.add_trace(go.Scatter(x=steps, y=values, mode="lines", opacity=0.25,
+                                 line=dict(color=colour, width=1), showlegend=False,
+                                 hoverinfo="skip"))  # fmt: skip
+        fig.add_trace(go.Scatter(x=steps, y=_ema(values), mode="lines", name=cell.upper(),
+                                 line=dict(color=colour, width=2.5)))  # fmt: skip
+    if baseline is not None:
+        fig.add_hline(y=baseline, line_dash="dash", line_color="grey",
+                      annotation_text="a model that learned nothing")  # fmt: skip
+    fig.update_layout(
+        title=title or f"Learning curves ({metric})",
+        xaxis=dict(title="optimisation step"),
+        yaxis=dict(title=metric),
+        height=380,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def signal_figure(values: np.ndarray, names: Sequence[str], title: str = "Input") -> go.Figure:
+    """The input sequence itself (T x F), one line per feature (at most 12)."""
+    fig = go.Figure()
+    for k, name in enumerate(list(names)[:12]):
+        fig.add_trace(go.Scatter(y=values[:, k], mode="lines", name=name))
+    fig.update_layout(title=title, xaxis_title="time step", height=240, **_LAYOUT)
+    return fig

@@ -1,0 +1,175 @@
+"""Traces of every gate, and gradient flow through time against independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from explorer.models.recurrent import (
+    CELLS,
+    QUANTITIES,
+    SequenceModel,
+    SequenceModelConfig,
+    build_recurrent,
+    from_torch,
+)
+from explorer.probe.recurrent import gradient_flow, trace
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_trace_has_every_quantity_per_layer_direction_and_step(cell):
+    net = build_recurrent(cell, 3, 5, num_layers=2, bidirectional=True)
+    x = torch.randn(9, 3)
+    tr = trace(net, x)
+    assert sorted(tr.values) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    for per in tr.values.values():
+        assert tuple(per) == QUANTITIES[cell]
+        assert all(v.shape == (9, 5) and v.dtype == np.float32 for v in per.values())
+    reference = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
+        3, 5, num_layers=2, bidirectional=True
+    )
+    reference.load_state_dict(net.state_dict())
+    expected = reference(x.unsqueeze(1))[0][:, 0].detach().numpy()  # T x 2H
+    np.testing.assert_allclose(tr.output, expected, atol=1e-5)
+    # Top layer h of both directions is torch's output, backward half included (time order).
+    np.testing.assert_allclose(tr.get("h", 1, 0), expected[:, :5], atol=1e-5)
+    np.testing.assert_allclose(tr.get("h", 1, 1), expected[:, 5:], atol=1e-5)
+    assert tr.labels[0] == "t=0" and tr.steps == 9
+
+
+def test_lstm_gates_obey_the_equations():
+    net = build_recurrent("lstm", 2, 4)
+    tr = trace(net, torch.randn(12, 2))
+    i, f, g, o, c, h = (tr.get(q) for q in "ifgoch")
+    assert ((i > 0) & (i < 1)).all() and ((f > 0) & (f < 1)).all() and (np.abs(g) < 1).all()
+    c_prev = np.vstack([np.zeros((1, 4)), c[:-1]])
+    np.testing.assert_allclose(c, f * c_prev + i * g, atol=1e-6)
+    np.testing.assert_allclose(h, o * np.tanh(c), atol=1e-6)
+
+
+def test_gru_gates_obey_the_equations():
+    net = build_recurrent("gru", 2, 4)
+    tr = trace(net, torch.randn(12, 2))
+    z, n, h = tr.get("z"), tr.get("n"), tr.get("h")
+    h_prev = np.vstack([np.zeros((1, 4)), h[:-1]])
+    np.testing.assert_allclose(h, (1 - z) * n + z * h_prev, atol=1e-6)
+
+
+def test_trace_of_a_text_model_uses_its_encoder_and_labels():
+    config = SequenceModelConfig("gru", 6, encoding="embedding", vocab_size=10, output_size=10)
+    model = SequenceModel(config, fused=True)  # a fused model is traced through its explicit twin
+    ids = torch.tensor([1, 2, 3, 4])
+    tr = trace(model, ids, labels=list("abcd"))
+    assert tr.labels == list("abcd") and tr.get("h").shape == (4, 6)
+    expected = model.rnn(model.embedding(ids).unsqueeze(1))[0][:, 0].detach().numpy()
+    np.testing.assert_allclose(tr.output, expected, atol=1e-5)
+
+
+def test_saturation_and_norms():
+    net = build_recurrent("lstm", 1, 3)
+    with torch.no_grad():
+        net.bias_ih_l0[3:6] = 20.0  # forget gate pinned at 1
+    tr = trace(net, torch.zeros(5, 1))
+    low, high = tr.saturation()["f"]
+    assert (low, high) == (0.0, 1.0)
+    norms = tr.state_norms("h")[(0, 0)]
+    np.testing.assert_allclose(norms, np.linalg.norm(tr.get("h"), axis=1))
+
+
+def test_unknown_quantity_message():
+    tr = trace(build_recurrent("rnn", 1, 2), torch.zeros(3, 1))
+    with pytest.raises(KeyError, match="A RNN has no 'c'; it has h."):
+        tr.get("c")
+
+
+# --- gradient flow -------------------------------------------------------------------------
+
+
+def test_rnn_gradient_flow_equals_the_analytic_jacobian_product():
+    """d h_T / d h_t = prod_k diag(1 - h_k^2) W_hh for a tanh RNN (computed by hand here)."""
+    torch.manual_seed(1)
+    net = build_recurrent("rnn", 2, 3).double()
+    x = torch.randn(6, 2, dtype=torch.float64)
+    flow = gradient_flow(net, x, wrt="h")
+    with torch.no_grad():  # h in float64 (a trace keeps float32 copies)
+        h = net(x.unsqueeze(1))[0][:, 0].numpy()
+    w = net.weight_hh_l0.detach().numpy()
+    steps = len(x)
+    for t in range(steps):
+        jac = np.eye(3)
+        for k in range(t + 1, steps):
+            jac = np.diag(1 - h[k] ** 2) @ w @ jac
+        assert flow[t] == pytest.approx(np.linalg.norm(jac), rel=1e-9)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_gated_gradient_flow_against_torch_cells_and_autograd(cell):
+    """Restart torch's own GRUCell/LSTMCell from h_t and differentiate h_T with jacobian()."""
+    torch.manual_seed(2)
+    reference = {"gru": nn.GRU, "lstm": nn.LSTM}[cell](2, 3).double()
+    net = from_torch(reference)
+    torch_cell = {"gru": nn.GRUCell, "lstm": nn.LSTMCell}[cell](2, 3).double()
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(torch_cell, name).data.copy_(getattr(reference, f"{name}_l0"))
+    x = torch.randn(7, 2, dtype=torch.float64)
+    with torch.no_grad():
+        states = [(torch.zeros(1, 3, dtype=torch.float64),) * 2]
+        for t in range(len(x)):
+            h, c = states[-1]
+            new = (
+                torch_cell(x[t : t + 1], (h, c))
+                if cell == "lstm"
+                else (torch_cell(x[t : t + 1], h),) * 2
+            )
+            states.append(new)
+    flow_h = gradient_flow(net, x, wrt="h")
+    flow_x = gradient_flow(net, x, wrt="input")
+    for t in range(len(x)):
+        c_t = states[t + 1][1]
+
+        def run_from(h_t, t=t, c_t=c_t):
+            h, c = h_t, c_t
+            for k in range(t + 1, len(x)):
+                if cell == "lstm":
+                    h, c = torch_cell(x[k : k + 1], (h, c))
+                else:
+                    h = torch_cell(x[k : k + 1], h)
+            return h
+
+        def run_input(x_t, t=t):
+            h, c = states[t]
+            if cell == "lstm":
+                h, c = torch_cell(x_t, (h, c))
+            else:
+                h = torch_cell(x_t, h)
+            for k in range(t + 1, len(x)):
+                if cell == "lstm":
+                    h, c = torch_cell(x[k : k + 1], (h, c))
+                else:
+                    h = torch_cell(x[k : k + 1], h)
+            return h
+
+        jac_h = torch.autograd.functional.jacobian(run_from, states[t + 1][0])
+        jac_x = torch.autograd.functional.jacobian(run_input, x[t : t + 1])
+        assert flow_h[t] == pytest.approx(float(jac_h.norm()), rel=1e-7)
+        assert flow_x[t] == pytest.approx(float(jac_x.norm()), rel=1e-7)
+
+
+def test_lstm_memory_carries_gradient_further_than_a_tanh_rnn():
+    torch.manual_seed(0)
+    x = torch.randn(60, 1)
+    rnn = gradient_flow(build_recurrent("rnn", 1, 16), x)
+    lstm_c = gradient_flow(build_recurrent("lstm", 1, 16), x, wrt="c")
+    assert rnn.shape == lstm_c.shape == (60,)
+    assert rnn[-1] == pytest.approx(4.0)  # d h_T / d h_T = identity, ||I_16|| = 4
+    assert rnn[0] < rnn[-10] < rnn[-1]  # it shrinks going back in time
+
+
+def test_gradient_flow_bad_arguments():
+    net = build_recurrent("gru", 1, 2)
+    with pytest.raises(ValueError, match="Only an LSTM has a memory cell c."):
+        gradient_flow(net, torch.zeros(3, 1), wrt="c")
+    with pytest.raises(ValueError, match="Layer 3 does not exist"):
+        gradient_flow(net, torch.zeros(3, 1), layer=3)
