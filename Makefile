@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` and `make test`. Each sets up what is missing
+# (a virtual environment in .venv with the package and its dev extras; Debian's Chromium for
+# the browser tests) and is quick when everything is already there.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8501
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test bench lint setup browser clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's Chromium drives the real-browser tests (Playwright never downloads a browser here).
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1 \
+		--server.headless true --browser.gatherUsageStats false
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup browser lint
+	CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/e2e/screenshots

@@ -1,0 +1,13 @@
+"""Entry point: page config, navigation over pages/, the shared sidebar. It only routes."""
+
+import streamlit as st
+
+from explorer.ui.common import sidebar
+from explorer.ui.navigation import PAGES
+
+st.set_page_config(page_title="Architecture Explorer", layout="wide")
+page = st.navigation(
+    [st.Page(p.file, title=p.title, url_path=p.url_path, default=i == 0) for i, p in enumerate(PAGES)]
+)
+sidebar()
+page.run()

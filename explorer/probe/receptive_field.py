@@ -1,0 +1,148 @@
+"""Receptive-field arithmetic, tracked through any forward pass.
+
+For a unit of a feature map we keep, per spatial axis, three numbers (Araujo et al., 2019,
+"Computing receptive fields of convolutional neural networks", Distill):
+
+- ``size``  r: how many input pixels the unit sees,
+- ``jump``  j: the distance in input pixels between neighbouring units (product of strides),
+- ``start`` s: the input coordinate of the centre of unit 0 (may be negative: padding).
+
+A convolution or pooling with kernel k, stride t, padding p and dilation d maps
+``r -> r + (k - 1) d j``, ``s -> s + ((k - 1) d / 2 - p) j``, ``j -> j t``. Element-wise ops
+keep the field; a merge (residual add, Inception's concat) takes the largest field.
+A ``TorchFunctionMode`` sees every op, functional ones included, so residual additions
+and GoogLeNet's functional ReLUs are followed as well as modules.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive field of the units of one 4-D tensor, per axis (height, width)."""
+
+    size: tuple[float, float]
+    jump: tuple[float, float]
+    start: tuple[float, float]
+    is_global: bool = False  # a pooled-to-1x1 or flattened tensor sees the whole input
+
+    def box(self, row: int, col: int) -> tuple[float, float, float, float]:
+        """Input-pixel box (top, left, bottom, right), inclusive, of unit (row, col); unclipped."""
+        cy = self.start[0] + row * self.jump[0]
+        cx = self.start[1] + col * self.jump[1]
+        hy, hx = (self.size[0] - 1) / 2, (self.size[1] - 1) / 2
+        return cy - hy, cx - hx, cy + hy, cx + hx
+
+
+INPUT_FIELD = Field((1.0, 1.0), (1.0, 1.0), (0.0, 0.0))
+GLOBAL_FIELD = Field((math.inf, math.inf), (math.inf, math.inf), (0.0, 0.0), is_global=True)
+
+_CONVS = {"conv2d"}
+_POOLS = {"max_pool2d", "_max_pool2d", "max_pool2d_with_indices", "avg_pool2d"}
+_ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_max_pool2d", "adaptive_max_pool2d_with_indices"}
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return (int(value[0]), int(value[-1]))
+    return (int(value), int(value))
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else default
+
+
+def apply_window(field: Field, kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: tuple[int, int], dilation: tuple[int, int]) -> Field:
+    """The field after a convolution or pooling window."""
+    if field.is_global:
+        return field
+    size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(field.size, kernel, dilation, field.jump, strict=True))
+    start = tuple(
+        s + ((k - 1) * d / 2 - p) * j
+        for s, k, d, p, j in zip(field.start, kernel, dilation, padding, field.jump, strict=True)
+    )
+    jump = tuple(j * t for j, t in zip(field.jump, stride, strict=True))
+    return Field(size, jump, start)  # type: ignore[arg-type]
+
+
+def _merge(fields: list[Field]) -> Field:
+    if any(f.is_global for f in fields):
+        return GLOBAL_FIELD
+    return max(fields, key=lambda f: f.size[0] * f.size[1])
+
+
+class FieldTracker(TorchFunctionMode):
+    """Propagates :class:`Field` through every torch op of a forward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fields: dict[int, Field] = {}
+        self._alive: list[torch.Tensor] = []  # keep tensors alive so their ids are not reused
+
+    def set(self, tensor: torch.Tensor, field: Field) -> None:
+        self._fields[id(tensor)] = field
+        self._alive.append(tensor)
+
+    def get(self, tensor: torch.Tensor) -> Field | None:
+        return self._fields.get(id(tensor))
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        inputs = [a for a in _flatten(args) + _flatten(list(kwargs.values())) if isinstance(a, torch.Tensor)]
+        known = [f for f in (self.get(t) for t in inputs) if f is not None]
+        if not known:
+            return out
+        name = getattr(func, "__name__", "")
+        first = self.get(args[0]) if args and isinstance(args[0], torch.Tensor) else None
+        field = _merge(known)
+        if name in _CONVS and first is not None:
+            weight = _arg(args, kwargs, 1, "weight", None)
+            padding = _arg(args, kwargs, 4, "padding", 0)
+            dilation = _pair(_arg(args, kwargs, 5, "dilation", 1))
+            kernel = (int(weight.shape[-2]), int(weight.shape[-1]))
+            if isinstance(padding, str):  # "same" keeps the size; "valid" means 0
+                padding = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True)) if padding == "same" else 0
+            field = apply_window(first, kernel, _pair(_arg(args, kwargs, 3, "stride", 1)), _pair(padding), dilation)
+        elif name in _POOLS and first is not None:
+            kernel = _pair(_arg(args, kwargs, 1, "kernel_size", 1))
+            stride = _arg(args, kwargs, 2, "stride", None)
+            stride = kernel if stride in (None, [], ()) else _pair(stride)
+            dilation = _pair(_arg(args, kwargs, 4, "dilation", 1)) if "max" in name else (1, 1)
+            field = apply_window(first, kernel, stride, _pair(_arg(args, kwargs, 3, "padding", 0)), dilation)
+        elif name in _ADAPTIVE and first is not None:
+            x = args[0]
+            out_t = out[0] if isinstance(out, tuple) else out
+            if tuple(out_t.shape[-2:]) == tuple(x.shape[-2:]):
+                field = first
+            elif tuple(out_t.shape[-2:]) == (1, 1):
+                field = GLOBAL_FIELD
+            else:  # a non-trivial adaptive pool: the windows are uneven; use the widest one
+                h, w = x.shape[-2:]
+                oh, ow = out_t.shape[-2:]
+                kernel = (math.ceil(h / oh) + (h % oh != 0), math.ceil(w / ow) + (w % ow != 0))
+                field = apply_window(first, kernel, (h // oh, w // ow), (0, 0), (1, 1))
+        for t in _flatten([out]):
+            if isinstance(t, torch.Tensor):
+                self.set(t, field if t.dim() == 4 else GLOBAL_FIELD)
+        return out
+
+
+def _flatten(items: Any) -> list[Any]:
+    flat: list[Any] = []
+    for item in items:
+        if isinstance(item, (tuple, list)):
+            flat.extend(_flatten(item))
+        else:
+            flat.append(item)
+    return flat

@@ -1,0 +1,136 @@
+"""Layer-by-layer summary: output shape, parameters, MACs and receptive field.
+
+Built on the ``meta`` device where possible: shapes and FLOPs need no real weights, so
+the table of VGG-16 costs kilobytes instead of its 528 MB. MACs come from torch's own
+flop counter (``torch.utils.flop_counter``; one multiply-accumulate = 2 FLOPs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from explorer.probe.capture import layer_infos
+from explorer.probe.receptive_field import INPUT_FIELD, Field, FieldTracker
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the layer table (one call of one module, in execution order)."""
+
+    name: str
+    type: str
+    role: str
+    out_shape: tuple[int, ...]  # without the batch dimension
+    params: int
+    macs: int
+    field: Field | None  # None when the output is not a feature map
+
+    @property
+    def rf_size(self) -> str:
+        if self.field is None:
+            return ""
+        if self.field.is_global:
+            return "whole image"
+        h, w = self.field.size
+        return f"{h:g}" if h == w else f"{h:g}x{w:g}"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The whole table plus totals."""
+
+    rows: list[LayerRow]
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    total_params: int
+    trainable_params: int
+    total_macs: int
+    fields: dict[str, Field] = field(default_factory=dict)  # every leaf / block output by name
+
+    def row(self, name: str) -> LayerRow:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"No layer {name!r} in the summary.")
+
+    def as_records(self) -> list[dict[str, object]]:
+        """Rows as plain dicts (for a table widget)."""
+        return [
+            {
+                "layer": r.name, "type": r.type, "output": " x ".join(map(str, r.out_shape)),
+                "params": r.params, "MACs": r.macs, "RF size": r.rf_size,
+                "RF jump": "" if r.field is None or r.field.is_global else f"{r.field.jump[0]:g}",
+                "RF start": "" if r.field is None or r.field.is_global else f"{r.field.start[0]:g}",
+            }
+            for r in self.rows
+        ]  # fmt: skip
+
+
+def summarize(model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int, ...]) -> Summary:
+    """Summary of ``model`` for one input of ``input_shape`` (C x H x W, no batch dimension).
+
+    ``model`` may be a zero-argument builder: it is then built on the meta device, so no
+    real weights are ever allocated. A real module runs on a zero input on its own device.
+    """
+    if isinstance(model, nn.Module):
+        net = model
+        param = next(net.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+    else:
+        with torch.device("meta"):
+            net = model()
+        device = torch.device("meta")
+    infos = {info.name: info for info in layer_infos(net, inside_blocks=True)}
+    names = {m: n for n, m in net.named_modules()}
+    counts = {n: sum(p.numel() for p in m.parameters()) for n, m in net.named_modules()}
+
+    tracker = FieldTracker()
+    rows: list[tuple[str, nn.Module, torch.Tensor]] = []
+    handles = []
+
+    def hook(module: nn.Module, _inputs: object, output: object) -> None:
+        if isinstance(output, torch.Tensor):
+            rows.append((names[module], module, output))
+
+    was_training = net.training
+    net.eval()
+    try:
+        for name, module in net.named_modules():
+            if name in infos:
+                handles.append(module.register_forward_hook(hook))
+        x = torch.zeros(1, *input_shape, device=device)
+        flops = FlopCounterMode(display=False)
+        with torch.no_grad(), flops, tracker:
+            tracker.set(x, INPUT_FIELD)
+            out = net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        net.train(was_training)
+    out = out[0] if isinstance(out, (tuple, list)) else out
+
+    prefix = type(net).__name__
+    flop_counts = flops.get_flop_counts()
+    table: list[LayerRow] = []
+    seen: dict[str, int] = {}
+    fields: dict[str, Field] = {}
+    for name, _module, output in rows:
+        seen[name] = seen.get(name, 0) + 1
+        info = infos[name]
+        macs = sum(flop_counts.get(f"{prefix}.{name}", {}).values()) // 2
+        f = tracker.get(output) if output.dim() == 4 else None
+        label = name if seen[name] == 1 else f"{name} (call {seen[name]})"
+        # A module called twice (a shared ReLU) owns its parameters once.
+        table.append(LayerRow(label, info.type, info.role, tuple(output.shape[1:]),
+                              counts[name] if seen[name] == 1 else 0, macs if seen[name] == 1 else 0, f))
+        if f is not None:
+            fields[name] = f
+    total = sum(p.numel() for p in net.parameters())
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    return Summary(table, tuple(input_shape), tuple(out.shape[1:]), total, trainable,
+                   flops.get_total_flops() // 2, fields)  # fmt: skip

@@ -1,0 +1,48 @@
+"""Small shared widgets: the sidebar, error boxes, cached catalog summaries."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.device import DeviceUnavailableError, describe, pick_device
+from explorer.models import get_spec
+
+
+@st.cache_resource(max_entries=1)
+def _device_line() -> str:
+    try:
+        return describe(pick_device())
+    except DeviceUnavailableError as err:
+        return f"Device setting ignored: {err}"
+
+
+def sidebar() -> None:
+    """The sidebar shared by every page: the compute device."""
+    with st.sidebar:
+        st.caption("Compute device")
+        st.markdown(f"**{_device_line()}**")
+        st.caption("Set EXPLORER_DEVICE=cpu|cuda|mps to override the automatic choice.")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def summary_records(key: str, input_shape: tuple[int, ...]) -> tuple[list[dict], dict]:
+    """The layer table of a catalog entry, computed on the meta device (no real weights)."""
+    from explorer.probe import summarize
+
+    spec = get_spec(key)
+    summary = summarize(spec.build, input_shape)
+    totals = {
+        "params": summary.total_params,
+        "macs": summary.total_macs,
+        "input": summary.input_shape,
+        "output": summary.output_shape,
+    }
+    return summary.as_records(), totals
+
+
+def human(n: float) -> str:
+    """12_345_678 -> '12.3 M'."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:g}"

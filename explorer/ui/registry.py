@@ -1,0 +1,65 @@
+"""Per-user model registry: models a user trained (or loaded) in this browser session.
+
+Lives in ``st.session_state``, so no user ever sees another user's models. Bounded: the
+oldest entry is dropped past :data:`MAX_MODELS`. Weights are kept as CPU tensors; pages
+rebuild the module from the catalog entry and ``build`` keyword arguments.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+import torch
+from torch import nn
+
+from explorer.models import get_spec
+from explorer.models.weights import load_state_strict
+
+MAX_MODELS = 8
+_KEY = "_explorer_user_models"
+
+
+@dataclass(frozen=True)
+class UserModel:
+    """A model that belongs to one user session."""
+
+    name: str
+    arch: str
+    build: dict[str, Any]
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+    classes: list[str] = field(default_factory=list)
+    dataset: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    source: str = "trained on the Training page"
+    created: float = field(default_factory=time.time)
+
+    def instantiate(self) -> nn.Module:
+        """A fresh module with these weights, in eval mode."""
+        model = get_spec(self.arch).build(**self.build)
+        load_state_strict(model, self.state_dict)
+        return model.eval()
+
+
+def _store() -> dict[str, UserModel]:
+    return st.session_state.setdefault(_KEY, {})
+
+
+def register_model(model: UserModel) -> None:
+    """Add (or replace, by name) a model for the current user; drops the oldest past the cap."""
+    store = _store()
+    store.pop(model.name, None)
+    store[model.name] = model
+    while len(store) > MAX_MODELS:
+        store.pop(next(iter(store)))
+
+
+def user_models(kind: str | None = None) -> list[UserModel]:
+    """The current user's models, newest last; ``kind`` filters by catalog kind (cnn / rnn)."""
+    return [m for m in _store().values() if kind is None or get_spec(m.arch).kind == kind]
+
+
+def get_user_model(name: str) -> UserModel | None:
+    return _store().get(name)

@@ -1,0 +1,75 @@
+"""Architectures: any catalog entry's card, shapes, layer table and totals."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from explorer.models import catalog, get_spec
+from explorer.ui.common import human, summary_records
+
+st.title("Architectures")
+
+specs = catalog(kind="cnn")
+key = st.selectbox(
+    "Architecture", [s.key for s in specs], index=[s.key for s in specs].index("resnet18"),
+    format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, {get_spec(k).year})",
+)  # fmt: skip
+spec = get_spec(key)
+
+with st.container(border=True):
+    st.markdown(f"### {spec.title}")
+    st.markdown(f"**Idea.** {spec.idea}")
+    paper = f"[{spec.paper}]({spec.paper_url})" if spec.paper_url else spec.paper
+    st.caption(f"{spec.family} family, {spec.year}. {paper}")
+
+channels, size = spec.input_shape[0], spec.input_shape[1]
+left, right = st.columns(2)
+if spec.compact and spec.key != "keras_cnn":
+    choice = left.radio("Input", ["28 x 28 grey", "32 x 32 colour"], horizontal=True,
+                        index=0 if channels == 1 else 1)  # fmt: skip
+    channels, size = (1, 28) if choice.startswith("28") else (3, 32)
+    input_shape = (channels, size, size)
+else:
+    size = left.number_input("Input size (pixels)", min_value=8, max_value=1024, value=size, step=8)
+    input_shape = (channels, int(size), int(size))
+
+if input_shape != spec.input_shape and spec.compact:
+    st.caption("Compact models are rebuilt for the chosen input; their first layers adapt to the channels.")
+try:
+    if spec.compact and input_shape != spec.input_shape:
+        from explorer.probe import summarize
+
+        model_summary = summarize(lambda: spec.build(in_channels=channels, image_size=size), input_shape)
+        records, totals = model_summary.as_records(), {
+            "params": model_summary.total_params, "macs": model_summary.total_macs,
+            "input": input_shape, "output": model_summary.output_shape,
+        }  # fmt: skip
+    else:
+        records, totals = summary_records(key, input_shape)
+except RuntimeError as err:
+    st.error(
+        f"{spec.title} cannot take a {' x '.join(map(str, input_shape))} input: the feature maps shrink "
+        f"to nothing before the last layer. Choose a larger input. (PyTorch said: {str(err).splitlines()[0]})"
+    )
+    st.stop()
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Input (C x H x W)", " x ".join(map(str, totals["input"])))
+c2.metric("Output", " x ".join(map(str, totals["output"])))
+c3.metric("Parameters", human(totals["params"]), help=f"{totals['params']:,} exactly")
+c4.metric("MACs per image", human(totals["macs"]), help=f"{totals['macs']:,} multiply-accumulates")
+
+st.subheader("Layer by layer")
+st.caption(
+    "One row per layer call, in execution order. RF = receptive field: how many input pixels one unit "
+    "sees (size), the input distance between neighbouring units (jump) and the centre of the first "
+    "unit (start). Block rows (residual, Inception) sum their inner layers."
+)
+st.dataframe(records, hide_index=True, width="stretch", height=420)
+
+heavy = [r for r in records if r["MACs"] > 0 and r["type"] in ("Conv2d", "Linear")]
+if heavy:
+    fig = go.Figure(go.Bar(x=[r["layer"] for r in heavy], y=[r["MACs"] for r in heavy],
+                           marker_color="#4c78a8", hovertemplate="%{x}<br>%{y:,} MACs<extra></extra>"))  # fmt: skip
+    fig.update_layout(title="Where the compute goes (MACs per convolution / dense layer)", height=320,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="layer", yaxis_title="MACs")  # fmt: skip
+    st.plotly_chart(fig, width="stretch")

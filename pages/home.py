@@ -1,0 +1,45 @@
+"""Home: the course's CNN pipeline, the progression of architectures, links to every page."""
+
+import streamlit as st
+
+from explorer.models import FAMILIES, catalog
+
+st.title("Architecture Explorer")
+st.markdown(
+    "See inside deep-learning architectures: pick a network, feed it an image or a sentence, "
+    "and watch what every layer computes. Everything runs on this machine, offline; a GPU is "
+    "used when there is one."
+)
+
+st.subheader("How a CNN sees an image")
+steps = [
+    ("1. Image", "An H x W x C grid of numbers (C = 3 colour channels, 1 for grey). "
+     "PyTorch stores it as C x H x W."),
+    ("2. Features", "Convolutions slide small filters over the image: edges, colours, textures. "
+     "Output size = (N - F + 2P) / S + 1 for input N, filter F, padding P, stride S; ReLU keeps the positives."),
+    ("3. Patterns", "Pooling shrinks the maps; deeper layers combine features into parts and objects, "
+     "each unit seeing a larger receptive field."),
+    ("4. Prediction", "Flatten (or global average pooling), dense layers, softmax: class scores. "
+     "Cross-entropy measures the error; backprop and an optimiser update every weight."),
+]  # fmt: skip
+for col, (head, text) in zip(st.columns(len(steps)), steps, strict=True):
+    with col.container(border=True):
+        st.markdown(f"**{head}**")
+        st.caption(text)
+
+st.subheader("A progression of ideas")
+st.caption("Each family added one idea that the next ones kept.")
+families = [f for f in FAMILIES if f != "RNN"]
+for row_start in range(0, len(families), 4):
+    cols = st.columns(4)
+    for col, family in zip(cols, families[row_start : row_start + 4], strict=False):
+        first = catalog(family=family)[0]
+        with col.container(border=True):
+            st.markdown(f"**{family}** ({first.year})")
+            st.caption(first.idea)
+
+st.subheader("Pages")
+st.page_link("pages/architectures.py", label="Architectures: layer tables, shapes, parameters, MACs, receptive fields")
+st.page_link("pages/feature_maps.py", label="Feature maps: upload a photo and see what every layer responds to")
+st.page_link("pages/training.py", label="Training: train a small CNN live and watch its filters form")
+st.page_link("pages/recurrent.py", label="Recurrent networks: hidden states and gates of RNN, GRU and LSTM")

@@ -1,0 +1,20 @@
+"""AppTest helpers: the whole app (navigation + sidebar) opened on one page."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_app_page(page_file: str, timeout: float = 120) -> AppTest:
+    """An AppTest of app.py switched to ``page_file`` (e.g. "pages/home.py"), not yet run."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.switch_page(page_file)
+    return at
+
+
+@pytest.fixture
+def app_page():
+    return open_app_page

@@ -1,0 +1,20 @@
+"""Shared fixtures. Tests never touch the network and always run on the CPU."""
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("EXPLORER_DEVICE", "cpu")
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def offline_torch_home(tmp_path, monkeypatch):
+    """An empty TORCH_HOME: no cached weights, as on a fresh offline machine."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return tmp_path / "torch"

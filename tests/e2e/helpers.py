@@ -1,0 +1,48 @@
+"""Helpers for the real-browser tests (Debian's Chromium through Playwright)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+
+def wait_idle(page, timeout: float = 90.0, quiet: float = 1.0) -> None:  # noqa: ANN001
+    """Wait until Streamlit has finished running the script (no 'running' status widget)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    calm_since = None
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        skeleton = page.locator('[data-testid="stSkeleton"]').count() > 0
+        if running or skeleton:
+            calm_since = None
+        else:
+            calm_since = calm_since or time.monotonic()
+            if time.monotonic() - calm_since >= quiet:
+                return
+        time.sleep(0.2)
+    raise TimeoutError("The page kept running for too long.")
+
+
+def open_page(page, base_url: str, url_path: str = "", timeout: float = 90.0) -> None:  # noqa: ANN001
+    """Open one page of the app and wait until it has rendered (its title is there and the
+    script has stopped running)."""
+    page.goto(f"{base_url}/{url_path}", wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout * 1000)
+    wait_idle(page, timeout=timeout)
+
+
+def assert_no_exception(page) -> None:  # noqa: ANN001
+    """No Streamlit exception block anywhere on the page."""
+    blocks = page.locator('[data-testid="stException"]')
+    assert blocks.count() == 0, blocks.first.inner_text()
+
+
+def save_screenshot(page, name: str) -> Path:  # noqa: ANN001
+    """Save a full-page screenshot under tests/e2e/screenshots/ (not committed)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

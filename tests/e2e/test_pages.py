@@ -1,0 +1,29 @@
+"""Real browser: every page opens in Chromium without an exception; screenshots saved."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from explorer.ui.navigation import PAGES
+from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot
+
+README_SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "screenshots" / "home.png"
+
+
+@pytest.mark.parametrize("page_def", PAGES, ids=lambda p: p.url_path)
+def test_page_renders_in_chromium(app_server, browser_page, page_def) -> None:  # noqa: ANN001
+    open_page(browser_page, app_server, page_def.url_path)
+    assert_no_exception(browser_page)
+    assert browser_page.locator("h1").count() >= 1
+    shot = save_screenshot(browser_page, f"page-{page_def.url_path}")
+    if page_def.url_path == "home":  # the README shows the real app
+        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, README_SCREENSHOT)
+
+
+def test_architectures_page_switches_model(app_server, browser_page) -> None:  # noqa: ANN001
+    open_page(browser_page, app_server, "architectures")
+    browser_page.get_by_text("Layer by layer").wait_for()
+    assert browser_page.get_by_text("11.7 M").count() >= 1  # ResNet-18's parameters
+    save_screenshot(browser_page, "architectures-resnet18")
