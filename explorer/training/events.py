@@ -1,0 +1,187 @@
+"""The progress events ``fit`` yields, and a history that folds them into curves and a CSV.
+
+Events are small frozen dataclasses. ``Tick`` (every step) and ``Snapshot`` (images) are
+*transient*: a job keeps only the newest of each, so a long run's memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class Preparing:
+    """Building the dataset and the model (before the first step)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Started:
+    """The run is set up: sizes, device, number of steps."""
+
+    total_steps: int
+    steps_per_epoch: int
+    epochs: int
+    device: str
+    mixed_precision: bool
+    parameters: int
+    classes: tuple[str, ...]
+    task: str
+    train_size: int
+    val_size: int
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One optimisation step is done (no numbers: reading them would sync the device)."""
+
+    step: int
+    epoch: int
+    transient: bool = True
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Training metrics averaged over the steps since the previous Progress event."""
+
+    step: int
+    epoch: int  # 1-based epoch in progress
+    epoch_fraction: float  # epochs done as a real number, for the x axis
+    train_loss: float
+    train_acc: float
+    lr: float
+    samples_per_s: float
+    eta_s: float
+    elapsed_s: float
+    grad_norms: dict[str, float] = field(default_factory=dict)  # per layer (weight tensors)
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """One epoch is done: its training averages and the validation metrics."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    lr: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """First-layer filters and a probe image's feature maps at ``step`` (CPU tensors)."""
+
+    step: int
+    epoch: int
+    filters: torch.Tensor | None  # C_out x C_in x k x k of the first convolution
+    filters_layer: str | None
+    probe_image: torch.Tensor  # C x H x W in [0, 1]
+    probe_label: str
+    feature_maps: dict[str, torch.Tensor]  # layer name -> C x H x W
+    transient: bool = True
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The run ended (all epochs, or stopped early): the final evaluation on the test set."""
+
+    step: int
+    epochs_done: float
+    stopped_early: bool
+    val_loss: float
+    val_acc: float
+    test_loss: float
+    test_acc: float
+    confusion: torch.Tensor  # K x K counts, rows = true class, columns = predicted
+    per_class_acc: list[float]
+    classes: tuple[str, ...]
+    misclassified: torch.Tensor  # M x C x H x W, M <= 32
+    mis_true: list[int]
+    mis_pred: list[int]
+    elapsed_s: float
+
+
+Event = Preparing | Started | Tick | Progress | EpochEnd | Snapshot | Finished
+
+HISTORY_COLUMNS = (
+    "step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "samples_per_s", "elapsed_s",
+)  # fmt: skip
+
+
+@dataclass
+class History:
+    """Curves folded from events: step-wise training metrics and epoch-wise validation."""
+
+    steps: list[int] = field(default_factory=list)
+    epoch_x: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    samples_per_s: list[float] = field(default_factory=list)
+    elapsed_s: list[float] = field(default_factory=list)
+    grad_norms: dict[str, list[float]] = field(default_factory=dict)
+    grad_steps: list[int] = field(default_factory=list)
+    epochs: list[EpochEnd] = field(default_factory=list)
+    started: Started | None = None
+    last: Progress | None = None
+    finished: Finished | None = None
+
+    def add(self, event: Any) -> None:
+        if isinstance(event, Started):
+            self.started = event
+        elif isinstance(event, Progress):
+            self.last = event
+            self.steps.append(event.step)
+            self.epoch_x.append(event.epoch_fraction)
+            self.train_loss.append(event.train_loss)
+            self.train_acc.append(event.train_acc)
+            self.lr.append(event.lr)
+            self.samples_per_s.append(event.samples_per_s)
+            self.elapsed_s.append(event.elapsed_s)
+            if event.grad_norms:
+                self.grad_steps.append(event.step)
+                for name, value in event.grad_norms.items():
+                    self.grad_norms.setdefault(name, []).append(value)
+        elif isinstance(event, EpochEnd):
+            self.epochs.append(event)
+        elif isinstance(event, Finished):
+            self.finished = event
+
+    @classmethod
+    def from_events(cls, events: list[Any]) -> History:
+        h = cls()
+        for e in events:
+            h.add(e)
+        return h
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per Progress event, with validation columns filled on epoch ends."""
+        val = {e.step: e for e in self.epochs}
+        rows = []
+        for i, step in enumerate(self.steps):
+            end = val.get(step)
+            rows.append({
+                "step": step, "epoch": round(self.epoch_x[i], 4),
+                "train_loss": self.train_loss[i], "train_acc": self.train_acc[i],
+                "val_loss": end.val_loss if end else "", "val_acc": end.val_acc if end else "",
+                "lr": self.lr[i], "samples_per_s": round(self.samples_per_s[i], 1),
+                "elapsed_s": round(self.elapsed_s[i], 3),
+            })  # fmt: skip
+        return rows
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows())
+        return buf.getvalue()

@@ -1,0 +1,184 @@
+"""Training settings: one validated dataclass, and per-(model, dataset) defaults that learn.
+
+``TrainSettings.errors()`` lists every problem in words a student understands, so the page can
+show them inline before anything starts; ``check()`` raises the first as a ``SettingsError``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZER_TITLES = {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}
+SCHEDULES = ("constant", "cosine", "onecycle")
+SCHEDULE_TITLES = {"constant": "constant", "cosine": "cosine decay", "onecycle": "one-cycle"}
+DEVICES = ("auto", "cpu", "cuda")
+
+# Models offered for training (the catalog's compact CNNs) and what they may train on.
+BINARY_DATASETS = ("circles_squares",)
+MULTICLASS_DATASETS = ("shapes", "digits", "mnist", "fashion_mnist", "cifar10")
+
+
+class SettingsError(ValueError):
+    """Invalid training settings; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that defines one training run (JSON-serialisable, stored in checkpoints)."""
+
+    model: str = "keras_cnn"
+    dataset: str = "circles_squares"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 4
+    weight_decay: float = 0.0
+    momentum: float = 0.9  # SGD only
+    schedule: str = "constant"
+    augment: bool = False
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True  # mixed precision, used on CUDA only
+    train_samples: int = 2000
+    val_samples: int = 500
+    difficulty: float = 0.3  # offline datasets only
+    download: bool = False  # downloadable datasets: fetch when missing
+
+    def errors(self) -> list[str]:
+        """Every problem with these settings, as sentences; empty when they are valid."""
+        from explorer.data.datasets import DATASETS
+
+        e: list[str] = []
+        if self.model not in TRAINABLE_MODELS:
+            e.append(f"Unknown model {self.model!r}: choose one of {', '.join(TRAINABLE_MODELS)}.")
+        if self.dataset not in DATASETS:
+            e.append(f"Unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}.")
+        elif self.model in TRAINABLE_MODELS and self.dataset not in datasets_for(self.model):
+            e.append(
+                f"{self.model} cannot train on {self.dataset}: it works with "
+                f"{', '.join(datasets_for(self.model))}."
+            )
+        if self.optimizer not in OPTIMIZERS:
+            e.append(f"Unknown optimiser {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}.")
+        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and 0 < self.lr <= 10):
+            e.append(f"The learning rate must be a number above 0 and at most 10 (got {self.lr}).")
+        if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096):
+            e.append(f"The batch size must be a whole number from 1 to 4096 (got {self.batch_size}).")
+        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 200):
+            e.append(f"The number of epochs must be a whole number from 1 to 200 (got {self.epochs}).")
+        if not (math.isfinite(self.weight_decay) and 0 <= self.weight_decay <= 1):
+            e.append(f"Weight decay must lie between 0 and 1 (got {self.weight_decay}).")
+        if not (0 <= self.momentum < 1):
+            e.append(f"Momentum must lie in [0, 1) (got {self.momentum}).")
+        if self.schedule not in SCHEDULES:
+            e.append(f"Unknown schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}.")
+        if self.device not in DEVICES and not str(self.device).startswith("cuda:"):
+            e.append(f"Unknown device {self.device!r}: choose auto, cpu or cuda.")
+        if not (isinstance(self.seed, int) and 0 <= self.seed < 2**31):
+            e.append(f"The seed must be a whole number from 0 to 2147483647 (got {self.seed}).")
+        if not (isinstance(self.train_samples, int) and 16 <= self.train_samples <= 60000):
+            e.append(f"Training images must number from 16 to 60000 (got {self.train_samples}).")
+        if not (isinstance(self.val_samples, int) and 8 <= self.val_samples <= 10000):
+            e.append(f"Validation images must number from 8 to 10000 (got {self.val_samples}).")
+        if not (0 <= self.difficulty <= 1):
+            e.append(f"Difficulty must lie between 0 and 1 (got {self.difficulty}).")
+        both_ints = isinstance(self.batch_size, int) and isinstance(self.train_samples, int)
+        if both_ints and self.batch_size > self.train_samples >= 1:
+            e.append(
+                f"The batch size ({self.batch_size}) is larger than the training set "
+                f"({self.train_samples} images): lower it."
+            )
+        return e
+
+    def check(self) -> TrainSettings:
+        """Return self when valid; raise :class:`SettingsError` with every problem otherwise."""
+        problems = self.errors()
+        if problems:
+            raise SettingsError(" ".join(problems))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainSettings:
+        """Settings from a dict (e.g. a checkpoint's metadata); unknown keys are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(self.train_samples / self.batch_size))
+
+    def describe(self) -> str:
+        return (
+            f"{OPTIMIZER_TITLES.get(self.optimizer, self.optimizer)}, lr {self.lr:g}, "
+            f"batch {self.batch_size}, {self.epochs} epoch(s), {SCHEDULE_TITLES.get(self.schedule, self.schedule)}"
+        )
+
+
+# Compact models offered for training, in course order.
+TRAINABLE_MODELS = (
+    "keras_cnn", "lenet5", "alexnet_small", "vgg_small", "nin_small", "googlenet_small",
+    "resnet_small", "plain_deep", "residual_deep",
+)  # fmt: skip
+
+# Settings that learn, per model (first) and per (model, dataset) (second, wins). Chosen so
+# each default run finishes in about a minute on 2 CPU cores and ends well above chance.
+_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "keras_cnn": dict(dataset="circles_squares", optimizer="adam", lr=1e-3, batch_size=32, epochs=4,
+                      train_samples=2000, val_samples=500, difficulty=0.3),
+    "lenet5": dict(dataset="digits", optimizer="adam", lr=2e-3, batch_size=64, epochs=4, train_samples=8000),
+    "alexnet_small": dict(dataset="shapes", optimizer="adam", lr=1e-3, batch_size=64, epochs=5, train_samples=5000),
+    "vgg_small": dict(dataset="shapes", optimizer="adam", lr=1e-3, batch_size=64, epochs=4, train_samples=5000),
+    "nin_small": dict(dataset="shapes", optimizer="adam", lr=2e-3, batch_size=64, epochs=5, train_samples=5000),
+    "googlenet_small": dict(dataset="shapes", optimizer="adam", lr=1e-3, batch_size=64, epochs=3, train_samples=4000),
+    "resnet_small": dict(dataset="shapes", optimizer="adam", lr=2e-3, batch_size=64, epochs=3, train_samples=4000,
+                         schedule="onecycle"),
+    # The twins share settings so the only difference is the shortcut; SGD shows the effect plainly.
+    "plain_deep": dict(dataset="shapes", optimizer="sgd", lr=0.05, momentum=0.9, batch_size=64, epochs=4,
+                       train_samples=5000),
+    "residual_deep": dict(dataset="shapes", optimizer="sgd", lr=0.05, momentum=0.9, batch_size=64, epochs=4,
+                          train_samples=5000),
+}  # fmt: skip
+_PAIR_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("lenet5", "shapes"): dict(lr=2e-3, epochs=6, train_samples=6000),
+    ("lenet5", "cifar10"): dict(lr=1e-3, epochs=5, train_samples=10000),
+    ("alexnet_small", "digits"): dict(epochs=3),
+    ("vgg_small", "digits"): dict(epochs=3),
+    ("nin_small", "digits"): dict(epochs=4),
+    ("resnet_small", "digits"): dict(epochs=2),
+    ("googlenet_small", "digits"): dict(epochs=2),
+}
+_DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mnist": dict(train_samples=10000, val_samples=2000, augment=False),
+    "fashion_mnist": dict(train_samples=10000, val_samples=2000, augment=False),
+    "cifar10": dict(train_samples=10000, val_samples=2000, augment=True, epochs=6),
+    "digits": dict(val_samples=1000),
+    "shapes": dict(val_samples=1000),
+}
+
+
+def datasets_for(model: str) -> tuple[str, ...]:
+    """The datasets ``model`` can train on (binary models need a binary dataset)."""
+    return BINARY_DATASETS if model == "keras_cnn" else MULTICLASS_DATASETS
+
+
+def default_settings(model: str = "keras_cnn", dataset: str | None = None, **overrides: Any) -> TrainSettings:
+    """Settings that learn for ``model`` on ``dataset`` (the model's own default dataset if None)."""
+    if model not in TRAINABLE_MODELS:
+        raise SettingsError(f"Unknown model {model!r}: choose one of {', '.join(TRAINABLE_MODELS)}.")
+    values: dict[str, Any] = {"model": model, **_MODEL_DEFAULTS[model]}
+    dataset = dataset or values["dataset"]
+    values["dataset"] = dataset
+    values.update(_DATASET_DEFAULTS.get(dataset, {}))
+    values.update(_PAIR_DEFAULTS.get((model, dataset), {}))
+    values.update(overrides)
+    return TrainSettings(**values)
+
+
+def with_changes(settings: TrainSettings, **changes: Any) -> TrainSettings:
+    return replace(settings, **changes)
