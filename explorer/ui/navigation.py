@@ -14,6 +14,7 @@ class PageDef:
 
 PAGES: tuple[PageDef, ...] = (
     PageDef("pages/home.py", "Home", "home"),
+    PageDef("pages/basics.py", "Convolution basics", "basics"),
     PageDef("pages/architectures.py", "Architectures", "architectures"),
     PageDef("pages/feature_maps.py", "Feature maps", "feature-maps"),
     PageDef("pages/training.py", "Training", "training"),

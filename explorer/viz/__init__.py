@@ -1,0 +1,1 @@
+"""Tensors -> plotly figures and PNG grids: pure functions, no display."""
