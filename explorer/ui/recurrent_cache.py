@@ -1,0 +1,196 @@
+"""Caching and per-user state for the Recurrent page.
+
+Traces and gradient flows are cached by their real inputs (network shape, seed or weight
+digest, the text or signal), so a widget that only changes the view - a quantity, a layer,
+a unit, a scale - reruns the page without recomputing them. Randomly initialised models are
+process-wide read-only resources; models a user trained live in that user's session only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer.data.sequences import (
+    VOCAB_SIZE,
+    display_char,
+    encode_text,
+    make_signal,
+)
+from explorer.models.recurrent import CELLS, SequenceModel, SequenceModelConfig
+from explorer.probe.recurrent import RecurrentTrace, gradient_flow, trace
+from explorer.training.sequence import SequenceRun, TrainedSequenceModel
+
+EMBED_DIM = SequenceModelConfig.embed_dim  # the learned embedding's width (a class default)
+_RUNS_KEY = "_recurrent_runs"
+MAX_RUNS = 3  # one per task is kept; at most this many runs per user
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the network reads, as plain hashable values (the cache key)."""
+
+    kind: str  # "text" or "signal"
+    text: str = ""
+    encoding: str = "onehot"  # text: "onehot" or "embedding"
+    signal: str = "sine"
+    steps: int = 200
+    seed: int = 0
+
+    @property
+    def task_kind(self) -> str:
+        """Which training task reads inputs like these ("chars", "sine" or "adding")."""
+        if self.kind == "text":
+            return "chars"
+        return (
+            "adding" if self.signal == "adding" else ("sine" if self.signal != "copy" else "copy")
+        )
+
+
+@dataclass
+class PreparedInput:
+    """The sequence as a tensor, one hover label per step, notes for the student."""
+
+    values: torch.Tensor  # T ids (text) or T x F features (signal)
+    labels: list[str]
+    notes: list[str] = field(default_factory=list)
+    features: int = 1  # F for signals
+    feature_names: list[str] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        return int(self.values.shape[0])
+
+
+def prepare_input(spec: InputSpec) -> PreparedInput:
+    """Text or signal -> tensor; raises SequenceInputError (with a message) on empty text."""
+    if spec.kind == "text":
+        enc = encode_text(spec.text)
+        labels = [display_char(ch) for ch in enc.chars]
+        return PreparedInput(enc.ids, labels, enc.notes, VOCAB_SIZE, ["character"])
+    sig = make_signal(spec.signal, spec.steps, seed=spec.seed)
+    return PreparedInput(
+        sig.values, sig.labels, sig.notes, sig.values.shape[1], list(sig.feature_names)
+    )
+
+
+def model_config(
+    cell: str,
+    hidden_size: int,
+    num_layers: int,
+    bidirectional: bool,
+    nonlinearity: str,
+    spec: InputSpec,
+    features: int,
+) -> SequenceModelConfig:
+    """The page's network for this kind of input (the head is unused by traces)."""
+    encoding = spec.encoding if spec.kind == "text" else "signal"
+    return SequenceModelConfig(
+        cell=cell,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        nonlinearity=nonlinearity,
+        encoding=encoding,
+        vocab_size=VOCAB_SIZE,
+        input_features=features,
+        output_size=1,
+    )
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def random_model(config: SequenceModelConfig, seed: int) -> SequenceModel:
+    """A randomly initialised model (read-only, shared: it holds nothing of any user)."""
+    torch.manual_seed(seed)
+    return SequenceModel(config, fused=False).eval()
+
+
+@st.cache_data(max_entries=32, show_spinner="Running the network over the sequence...")
+def random_trace(config: SequenceModelConfig, seed: int, spec: InputSpec) -> RecurrentTrace:
+    """Trace of a randomly initialised network; keyed by shape, seed and input."""
+    prepared = prepare_input(spec)
+    return trace(random_model(config, seed), prepared.values, prepared.labels)
+
+
+def state_digest(state_dict: dict[str, torch.Tensor]) -> str:
+    """A content hash of a state dict: the cache key of a trained model's weights."""
+    h = hashlib.sha1()
+    for name in sorted(state_dict):
+        h.update(name.encode())
+        h.update(state_dict[name].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the trained network over the sequence...")
+def trained_trace(digest: str, _model: TrainedSequenceModel, spec: InputSpec) -> RecurrentTrace:
+    """Trace of a trained model; ``digest`` (its weights) stands for the unhashed model."""
+    prepared = prepare_input(spec)
+    return trace(_model.instantiate(), prepared.values, prepared.labels)
+
+
+@st.cache_data(max_entries=16, show_spinner="Back-propagating through time...")
+def init_gradient_flows(
+    hidden_size: int,
+    num_layers: int,
+    spec: InputSpec,
+    length: int,
+    wrt: str,
+    seed: int,
+    cells: tuple[str, ...] = CELLS,
+) -> dict[str, np.ndarray]:
+    """||d y_T/d s_t|| for RNN, GRU and LSTM at initialisation on the same (cut) sequence."""
+    prepared = prepare_input(spec)
+    values = prepared.values[:length]
+    out = {}
+    for cell in cells:
+        if wrt == "c" and cell != "lstm":
+            continue
+        config = model_config(cell, hidden_size, num_layers, False, "tanh", spec, prepared.features)
+        out[f"{cell.upper()} at init"] = gradient_flow(random_model(config, seed), values, wrt)
+    return out
+
+
+@st.cache_data(max_entries=16, show_spinner="Back-propagating through the trained models...")
+def trained_gradient_flows(
+    digests: tuple[str, ...],
+    _models: tuple[TrainedSequenceModel, ...],
+    spec: InputSpec,
+    length: int,
+    wrt: str,
+) -> dict[str, np.ndarray]:
+    """The same measurement for trained models (keyed by their weight digests)."""
+    prepared = prepare_input(spec)
+    values = prepared.values[:length]
+    out = {}
+    for model in _models:
+        if wrt == "c" and model.config.cell != "lstm":
+            continue
+        out[f"{model.config.cell.upper()} trained"] = gradient_flow(
+            model.instantiate(), values, wrt
+        )
+    return out
+
+
+# --- per-user trained runs (session state) -----------------------------------------------
+
+
+def saved_runs() -> dict[str, SequenceRun]:
+    """This user's finished runs, one per task (newest wins)."""
+    return st.session_state.setdefault(_RUNS_KEY, {})
+
+
+def save_run(run: SequenceRun) -> None:
+    runs = saved_runs()
+    runs.pop(run.settings.task, None)
+    runs[run.settings.task] = run
+    while len(runs) > MAX_RUNS:
+        runs.pop(next(iter(runs)))
+
+
+def trained_models() -> list[TrainedSequenceModel]:
+    """Every model this user trained, newest run last."""
+    return [m for run in saved_runs().values() for m in run.models.values()]

@@ -1,0 +1,269 @@
+"""Recurrent networks: every gate of an RNN, GRU or LSTM over a sequence the student types.
+
+The page reads widgets, asks the engine for a cached trace or gradient flow, and draws the
+figures; live training runs as a background job of the shared job machinery.
+"""
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from explorer.data.sequences import MAX_STEPS, SIGNAL_TITLES, SIGNALS, SequenceInputError
+from explorer.models import get_spec
+from explorer.models.recurrent import (
+    CELLS,
+    MAX_LAYERS,
+    TORCH_CLASSES,
+    RecurrentConfig,
+    parameter_count,
+    weight_shapes,
+)
+from explorer.ui import recurrent_cache as rc
+from explorer.viz import recurrent as viz
+
+DEFAULT_TEXT = "The forget gate decides what the memory keeps, and the input gate what it writes."
+EQUATIONS = {
+    "rnn": [r"h_t = \phi\left(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}\right)"],
+    "gru": [
+        r"r_t = \sigma\left(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}\right)",
+        r"z_t = \sigma\left(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}\right)",
+        r"n_t = \tanh\left(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\right)",
+        r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
+    ],
+    "lstm": [
+        r"i_t = \sigma\left(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}\right)",
+        r"f_t = \sigma\left(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}\right)",
+        r"g_t = \tanh\left(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}\right)",
+        r"o_t = \sigma\left(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}\right)",
+        r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \qquad h_t = o_t \odot \tanh(c_t)",
+    ],
+}
+STACKING = {
+    "rnn": "Each matrix stacks nothing: one block.",
+    "gru": "Each matrix stacks the blocks of r, z, n (in this order, as torch does).",
+    "lstm": "Each matrix stacks the blocks of i, f, g, o (in this order, as torch does).",
+}
+VIEWS = ["Heatmaps", "Units", "Saturation", "Directions and layers", "State norms", "Gradient flow"]
+
+
+def catalog_key(cell: str, layers: int, bidirectional: bool) -> str:
+    """The catalog entry whose text describes this network."""
+    if cell != "rnn":
+        return cell
+    return "birnn" if bidirectional else ("stacked_rnn" if layers > 1 else "rnn")
+
+
+def torch_parameter_count(config: RecurrentConfig) -> int:
+    """torch's own module at these sizes, on the meta device (no memory)."""
+    kwargs = dict(num_layers=config.num_layers, bidirectional=config.bidirectional, device="meta")
+    module = TORCH_CLASSES[config.cell](config.input_size, config.hidden_size, **kwargs)
+    return sum(p.numel() for p in module.parameters())
+
+
+st.title("Recurrent networks")
+st.caption(
+    "A hidden state carried through time. Type a sentence or choose a signal, and watch every "
+    "gate of an RNN, GRU or LSTM respond, step by step, layer by layer, in both directions."
+)
+
+# --- the network --------------------------------------------------------------------------
+trained = rc.trained_models()
+sources = ["Random initialisation"] + [m.name for m in trained]
+source = st.selectbox(
+    "Weights", sources, key="rec_source",
+    help="Models you train at the bottom of this page appear here and feed every view.",
+)  # fmt: skip
+chosen = next((m for m in trained if m.name == source), None)
+
+c1, c2, c3, c4, c5 = st.columns(5)
+if chosen is None:
+    cell = c1.selectbox("Cell", CELLS, index=2, format_func=str.upper, key="rec_cell")
+    layers = c2.slider("Layers", 1, MAX_LAYERS, 1, key="rec_layers")
+    hidden = c3.slider("Hidden size", 2, 256, 32, key="rec_hidden")
+    bidirectional = c4.toggle("Bidirectional", key="rec_bidir")
+    nonlinearity = (
+        c5.selectbox("Nonlinearity", ["tanh", "relu"], key="rec_nonlin") if cell == "rnn" else "tanh"
+    )
+    seed = int(c5.number_input("Seed", 0, 9999, 0, key="rec_seed")) if cell != "rnn" else 0
+else:
+    cfg = chosen.config
+    cell, layers, hidden = cfg.cell, cfg.num_layers, cfg.hidden_size
+    bidirectional, nonlinearity, seed = cfg.bidirectional, cfg.nonlinearity, 0
+    c1.metric("Cell", cell.upper())
+    c2.metric("Layers", layers)
+    c3.metric("Hidden size", hidden)
+    c4.metric("Trained steps", chosen.steps)
+    c5.metric("Final " + ("bits/char" if chosen.task == "chars" else "MSE"), f"{chosen.metric:.3f}")
+
+# --- the input ----------------------------------------------------------------------------
+st.subheader("Input")
+if chosen is None:
+    kind = st.radio("Sequence", ["Text", "Signal"], horizontal=True, key="rec_kind")
+else:  # a trained model reads what it was trained on
+    kind = "Text" if chosen.task == "chars" else "Signal"
+    st.caption(f"This model was trained on: {chosen.name}. It reads {kind.lower()} input.")
+spec: rc.InputSpec
+if kind == "Text":
+    left, right = st.columns([3, 1])
+    text = left.text_area(
+        "Text (character by character, up to 1,000 characters)", DEFAULT_TEXT, height=100,
+        key="rec_text",
+    )  # fmt: skip
+    if chosen is None:
+        encoding = right.radio(
+            "Characters enter as", ["onehot", "embedding"], key="rec_encoding",
+            format_func={"onehot": "one-hot vectors", "embedding": "a learned embedding (16-d)"}.get,
+        )  # fmt: skip
+    else:
+        encoding = chosen.config.encoding
+    spec = rc.InputSpec("text", text=text, encoding=encoding)
+else:
+    allowed = list(SIGNALS)
+    if chosen is not None:
+        allowed = ["adding"] if chosen.task == "adding" else ["sine", "square", "sawtooth", "noisy"]
+    left, mid, right = st.columns(3)
+    signal = left.selectbox("Signal", allowed, format_func=SIGNAL_TITLES.get, key="rec_signal")
+    steps = mid.slider("Steps", 10, MAX_STEPS, 200, step=10, key="rec_steps")
+    signal_seed = int(right.number_input("Signal seed", 0, 9999, 0, key="rec_signal_seed"))
+    spec = rc.InputSpec("signal", signal=signal, steps=steps, seed=signal_seed)
+
+try:
+    prepared = rc.prepare_input(spec)
+except SequenceInputError as err:
+    prepared = None
+    st.warning(str(err))
+if prepared is not None:
+    for note in prepared.notes:
+        st.info(note)
+    if kind == "Signal":
+        st.plotly_chart(
+            viz.signal_figure(prepared.values.numpy(), prepared.feature_names),
+            width="stretch",
+        )
+
+# --- the cell -----------------------------------------------------------------------------
+if kind == "Text":  # what the recurrent layer reads: one-hot vectors or embedded characters
+    input_size = rc.EMBED_DIM if spec.encoding == "embedding" else rc.VOCAB_SIZE
+else:
+    input_size = prepared.features if prepared is not None else 1
+config = RecurrentConfig(cell, input_size, hidden, layers, bidirectional, nonlinearity)
+catalog_spec = get_spec(catalog_key(cell, layers, bidirectional))
+with st.expander(f"The cell: {catalog_spec.title}", expanded=True):
+    st.markdown(f"**Idea.** {catalog_spec.idea}")
+    paper = f"[{catalog_spec.paper}]({catalog_spec.paper_url})" if catalog_spec.paper_url else catalog_spec.paper
+    st.caption(f"{catalog_spec.year}. {paper}")
+    eq_col, shape_col = st.columns([3, 2])
+    with eq_col:
+        for line in EQUATIONS[cell]:
+            st.latex(line)
+        if cell == "rnn":
+            st.caption(f"phi = {nonlinearity}. sigma is the logistic sigmoid, a product of vectors is element-wise.")
+        else:
+            st.caption("sigma is the logistic sigmoid; the circled dot multiplies element by element.")
+        if layers > 1:
+            st.caption(
+                f"{layers} layers: the states h_t of layer k are the inputs x_t of layer k+1"
+                + (" (both directions joined, 2 x hidden)." if bidirectional else ".")
+            )
+    with shape_col:
+        rows = [{"weight": n, "shape": " x ".join(map(str, s)), "numbers": int(torch.Size(s).numel())}
+                for n, s in weight_shapes(config)]  # fmt: skip
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(rows)))
+        st.caption(STACKING[cell] + f" Input size {config.input_size}, hidden size {hidden}.")
+    ours, theirs = parameter_count(config), torch_parameter_count(config)
+    m1, m2 = st.columns(2)
+    m1.metric("Parameters (explicit cells)", f"{ours:,}")
+    m2.metric(f"Parameters (torch.nn.{TORCH_CLASSES[cell].__name__})", f"{theirs:,}",
+              delta="identical" if ours == theirs else "different", delta_color="off")  # fmt: skip
+
+# --- the views ----------------------------------------------------------------------------
+st.subheader("Inside the network")
+if prepared is None:
+    st.info("Type some text (or choose a signal) to see the hidden states and gates.")
+else:
+    if chosen is None:
+        mconf = rc.model_config(cell, hidden, layers, bidirectional, nonlinearity, spec, prepared.features)
+        tr = rc.random_trace(mconf, seed, spec)
+    else:
+        tr = rc.trained_trace(rc.state_digest(chosen.state_dict), chosen, spec)
+    view = st.radio("View", VIEWS, horizontal=True, key="rec_view")
+    quantities = list(tr.quantities)
+    sel1, sel2, sel3 = st.columns(3)
+    layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
+                           index=tr.num_layers - 1, key=f"rec_layer_{tr.num_layers}") if view != "Gradient flow" else 0  # fmt: skip
+    direction = 0
+    if tr.num_directions == 2 and view not in ("Directions and layers", "Gradient flow", "State norms"):
+        direction = sel2.radio("Direction", [0, 1], format_func=viz.DIRECTION_NAMES.__getitem__,
+                               horizontal=True, key="rec_direction")  # fmt: skip
+
+    if view == "Heatmaps":
+        shown = sel3.multiselect("Quantities", quantities, default=quantities, key=f"rec_quantities_{cell}",
+                                 format_func=lambda q: viz.QUANTITY_TITLES[q])  # fmt: skip
+        st.caption("Time runs left to right (hover: step and input character), units top to bottom.")
+        for name in shown:
+            st.plotly_chart(viz.state_heatmap(tr, name, layer, direction), width="stretch")
+    elif view == "Units":
+        name = sel3.selectbox("Quantity", quantities, index=len(quantities) - 1, key=f"rec_unit_q_{cell}",
+                              format_func=lambda q: viz.QUANTITY_TITLES[q])  # fmt: skip
+        units = st.multiselect("Units", list(range(tr.hidden_size)), default=list(range(min(4, tr.hidden_size))),
+                               key=f"rec_units_{tr.hidden_size}", max_selections=12)  # fmt: skip
+        st.plotly_chart(viz.unit_lines(tr, name, units, layer, direction), width="stretch")
+    elif view == "Saturation":
+        if cell == "rnn" and nonlinearity == "relu":
+            st.info("A ReLU RNN has no gates and no upper bound: nothing saturates. Choose tanh.")
+        else:
+            st.plotly_chart(viz.saturation_histograms(tr, layer, direction), width="stretch")
+            stats = tr.saturation(layer, direction)
+            st.caption(
+                "A forget gate near 1 keeps the memory; an input gate near 0 writes nothing. "
+                "Saturated sigmoids and tanh pass almost no gradient through their own input."
+            )
+            st.dataframe(pd.DataFrame([
+                {"gate": g, "near lower bound": f"{100 * lo:.1f}%", "near upper bound": f"{100 * hi:.1f}%"}
+                for g, (lo, hi) in stats.items()
+            ]), hide_index=True)  # fmt: skip
+    elif view == "Directions and layers":
+        name = sel3.selectbox("Quantity", quantities, index=len(quantities) - 1, key=f"rec_dl_q_{cell}",
+                              format_func=lambda q: viz.QUANTITY_TITLES[q])  # fmt: skip
+        if tr.num_directions == 2:
+            st.plotly_chart(viz.forward_backward(tr, name, layer), width="stretch")
+        else:
+            st.info("Turn on 'Bidirectional' to compare the forward and backward directions.")
+        if tr.num_layers > 1:
+            st.plotly_chart(viz.layers_stacked(tr, name, 0), width="stretch")
+        else:
+            st.info("Choose 2 or more layers to see them stacked.")
+    elif view == "State norms":
+        names = ["h", "c"] if cell == "lstm" else ["h"]
+        name = sel3.radio("State", names, horizontal=True, key="rec_norm_q")
+        st.plotly_chart(viz.state_norms(tr, name), width="stretch")
+    else:
+        g1, g2, g3 = st.columns(3)
+        max_len = min(prepared.steps, 300)
+        if max_len < 2:
+            st.info("Gradient flow needs a sequence of at least 2 steps.")
+        else:
+            length = g1.slider("Sequence length", 2, max_len, min(max_len, 100), key="rec_grad_len")
+            targets = {"h": "hidden state h_t", "input": "input x_t", "c": "LSTM memory c_t"}
+            wrt = g2.radio("Gradient with respect to", list(targets), format_func=targets.get,
+                           key="rec_grad_wrt")  # fmt: skip
+            log_scale = g3.toggle("Log scale", value=True, key="rec_grad_log")
+            st.caption(
+                f"||d y_T / d s_t|| for each step t of the first {length} steps: how much the last "
+                f"output still depends on step t. Same sequence, same sizes ({hidden} units, "
+                f"{layers} layer(s)) for RNN, GRU and LSTM."
+            )
+            flows = dict(rc.init_gradient_flows(hidden, layers, spec, length, wrt, seed))
+            run = rc.saved_runs().get(spec.task_kind)
+            if run is not None:
+                models = tuple(run.models.values())
+                digests = tuple(rc.state_digest(m.state_dict) for m in models)
+                flows.update(rc.trained_gradient_flows(digests, models, spec, length, wrt))
+            else:
+                st.caption("Train the three cells below on a task that reads this input to add "
+                           "their curves after training.")  # fmt: skip
+            st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
+
+# --- live training ------------------------------------------------------------------------
+st.subheader("Train and compare")
+st.info("Live training arrives with the shared job machinery.")

@@ -1,0 +1,93 @@
+"""AppTest: the Recurrent page with typed text, with a signal, and with bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from explorer.data.sequences import VOCAB_SIZE
+from tests.app.conftest import open_app_page
+
+PAGE = "pages/recurrent.py"
+
+
+def _ok(at) -> None:  # noqa: ANN001
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture
+def page():
+    return open_app_page(PAGE).run()
+
+
+def test_text_shows_every_lstm_heatmap_and_torchs_parameter_count(page) -> None:  # noqa: ANN001
+    _ok(page)
+    assert page.title[0].value == "Recurrent networks"
+    charts = page.get("plotly_chart")
+    assert len(charts) == 6  # i, f, g, o, c, h of the chosen layer
+    metrics = {m.label: m.value for m in page.metric}
+    expected = 4 * (32 * (VOCAB_SIZE + 32) + 2 * 32)  # one LSTM layer, 32 units, one-hot input
+    assert metrics["Parameters (explicit cells)"] == f"{expected:,}"
+    assert metrics["Parameters (torch.nn.LSTM)"] == f"{expected:,}"
+    assert len(page.get("latex")) == 5  # the LSTM's equations
+
+
+def test_sizes_are_bounded_by_the_widgets(page) -> None:  # noqa: ANN001
+    layers = page.slider(key="rec_layers")
+    hidden = page.slider(key="rec_hidden")
+    assert (layers.min, layers.max) == (1, 4)
+    assert (hidden.min, hidden.max) == (2, 256)
+
+
+def test_stacked_bidirectional_gru_views(page) -> None:  # noqa: ANN001
+    page.selectbox(key="rec_cell").set_value("gru").run()
+    page.slider(key="rec_layers").set_value(2).run()
+    page.toggle(key="rec_bidir").set_value(True).run()
+    _ok(page)
+    assert len(page.get("plotly_chart")) == 4  # r, z, n, h
+    assert len(page.get("latex")) == 4
+    page.radio(key="rec_view").set_value("Directions and layers").run()
+    _ok(page)
+    assert len(page.get("plotly_chart")) == 2  # forward vs backward, layers stacked
+    for view in ("Units", "Saturation", "State norms", "Gradient flow"):
+        page.radio(key="rec_view").set_value(view).run()
+        _ok(page)
+        assert len(page.get("plotly_chart")) >= 1, view
+
+
+def test_signal_input(page) -> None:  # noqa: ANN001
+    page.radio(key="rec_kind").set_value("Signal").run()
+    page.selectbox(key="rec_signal").set_value("adding").run()
+    _ok(page)
+    assert any("Adding problem: the answer is the sum" in i.value for i in page.info)
+    assert len(page.get("plotly_chart")) == 1 + 6  # the signal itself, then the heatmaps
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Parameters (explicit cells)"] == f"{4 * (32 * (2 + 32) + 64):,}"
+
+
+def test_empty_text_gives_a_message_and_keeps_the_page(page) -> None:  # noqa: ANN001
+    page.text_area(key="rec_text").input("").run()
+    _ok(page)
+    assert [w.value for w in page.warning] == [
+        "The text is empty: type a few words to see the network read them."
+    ]
+    assert page.subheader[-1].value == "Train and compare"
+
+
+def test_unknown_characters_and_long_text_get_notes(page) -> None:  # noqa: ANN001
+    page.text_area(key="rec_text").input("naïve " * 200).run()
+    _ok(page)
+    notes = [i.value for i in page.info]
+    assert any(n.startswith("The text has 1200 characters; only the first 1000") for n in notes)
+    assert any("not in the vocabulary ('ï')" in n for n in notes)
+
+
+def test_view_changes_reuse_the_cached_trace(page, monkeypatch) -> None:  # noqa: ANN001
+    import explorer.probe.recurrent as probe
+
+    calls = []
+    original = probe.trace
+    monkeypatch.setattr(probe, "trace", lambda *a, **k: calls.append(1) or original(*a, **k))
+    page.radio(key="rec_view").set_value("Units").run()
+    page.radio(key="rec_view").set_value("State norms").run()
+    _ok(page)
+    assert calls == []  # only the view changed: the trace came from the cache
