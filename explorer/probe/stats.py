@@ -1,0 +1,211 @@
+"""Per-channel statistics of feature maps, channel orderings, and the compact copy a page keeps.
+
+One forward pass through :func:`explorer.probe.hooked` gives every layer's maps; this module
+turns each into what the explorer shows: statistics (mean, max, variance, share of zeros,
+dead channels), an 8-bit rescaled copy for montages, and a float16 copy for hover values
+and export. Nothing here keeps float32 activations: a VGG-16 at 224 x 224 would hold
+~60 MB of them per image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explorer.probe.capture import LayerInfo, feature_layers, hooked
+
+SORT_KEYS: tuple[str, ...] = ("index", "mean", "max", "variance")
+DEFAULT_MAX_TILE = 112  # montage tiles larger than this are average-pooled for display
+FLOAT16_MAX = 65504.0
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelStats:
+    """Statistics of each channel of one C x H x W map (numpy float32 arrays of length C)."""
+
+    mean: np.ndarray
+    max: np.ndarray
+    min: np.ndarray
+    var: np.ndarray
+    zero_frac: np.ndarray  # share of positions <= 0: after a ReLU, the units that are off
+
+    @property
+    def dead(self) -> np.ndarray:
+        """Channels never positive on this image (after a ReLU: zero everywhere)."""
+        return self.max <= 0.0
+
+    def key(self, by: str) -> np.ndarray:
+        if by == "mean":
+            return self.mean
+        if by == "max":
+            return self.max
+        if by == "variance":
+            return self.var
+        if by == "index":
+            return np.arange(len(self.mean), dtype=np.float32)
+        raise ValueError(f"Unknown sort key {by!r}; choose one of {', '.join(SORT_KEYS)}.")
+
+
+def channel_stats(act: torch.Tensor) -> ChannelStats:
+    """Statistics per channel of a C x H x W (or 1 x C x H x W) activation."""
+    a = act.detach().float()
+    if a.dim() == 4:
+        a = a[0]
+    flat = a.reshape(a.shape[0], -1)  # C x (H * W)
+    var, mean = torch.var_mean(flat, dim=1, correction=0)
+    return ChannelStats(
+        mean=mean.cpu().numpy(),
+        max=flat.amax(1).cpu().numpy(),
+        min=flat.amin(1).cpu().numpy(),
+        var=var.cpu().numpy(),
+        zero_frac=(flat <= 0).float().mean(1).cpu().numpy(),
+    )
+
+
+def channel_order(stats: ChannelStats, by: str = "mean", descending: bool = True) -> np.ndarray:
+    """Channel indices sorted by ``by`` ("index", "mean", "max", "variance"); ties keep index order."""
+    if by == "index":
+        return np.arange(len(stats.mean))
+    key = stats.key(by).astype(np.float64)
+    return np.argsort(-key if descending else key, kind="stable")
+
+
+@dataclass(frozen=True)
+class LayerOverview:
+    """Whole-layer numbers for the statistics panel."""
+
+    channels: int
+    mean: float
+    zero_share: float  # share of all positions <= 0
+    dead: int  # channels never positive
+    nonnegative: bool  # every value >= 0 (after a ReLU): zero_share then means "switched off"
+
+
+def layer_overview(stats: ChannelStats) -> LayerOverview:
+    return LayerOverview(
+        channels=len(stats.mean),
+        mean=float(stats.mean.mean()) if len(stats.mean) else 0.0,
+        zero_share=float(stats.zero_frac.mean()) if len(stats.mean) else 0.0,
+        dead=int(stats.dead.sum()),
+        nonnegative=bool((stats.min >= 0).all()),
+    )
+
+
+def rescale_uint8(act: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Per-channel min-max rescale of C x H x W to uint8: ``round((v - lo) / (hi - lo) * 255)``.
+
+    A constant channel (hi == lo, e.g. a dead ReLU channel) becomes 0 everywhere.
+    Returns (uint8 C x H x W, lo, hi).
+    """
+    a = act.detach().float()
+    flat = a.reshape(a.shape[0], -1)
+    lo = flat.amin(1)
+    hi = flat.amax(1)
+    span = (hi - lo).clamp_min(1e-12)
+    scaled = (a - lo.view(-1, 1, 1)) / span.view(-1, 1, 1) * 255.0
+    scaled = torch.where((hi > lo).view(-1, 1, 1), scaled, torch.zeros_like(scaled))
+    return scaled.round_().clamp_(0, 255).to(torch.uint8), lo.cpu().numpy(), hi.cpu().numpy()
+
+
+@dataclass(frozen=True, eq=False)
+class LayerMaps:
+    """What the explorer keeps of one layer's output for one image.
+
+    ``tiles`` are the maps rescaled per channel to 0-255 (see :func:`rescale_uint8`); when a
+    map is larger than ``max_tile`` it is first average-pooled by ``tile_factor`` (the tile
+    pixel is the mean of the rescaled values of its block). ``values`` are the raw values in
+    float16 (clipped to +-65504) for hover, overlays and export.
+    """
+
+    name: str
+    type: str
+    note: str
+    shape: tuple[int, int, int]  # C x H x W
+    values: np.ndarray  # float16 C x H x W
+    tiles: np.ndarray  # uint8 C x h x w
+    lo: np.ndarray
+    hi: np.ndarray
+    stats: ChannelStats
+    tile_factor: int = 1
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0]
+
+    @property
+    def label(self) -> str:
+        c, h, w = self.shape
+        return f"{self.name} ({self.type}) - {c} x {h} x {w}"
+
+
+def layer_maps(info: LayerInfo, act: torch.Tensor, *, max_tile: int = DEFAULT_MAX_TILE) -> LayerMaps:
+    """Statistics, uint8 tiles and float16 values of one captured 1 x C x H x W map."""
+    a = act.detach()
+    if a.dim() == 4:
+        a = a[0]  # C x H x W
+    a = a.float().cpu()
+    stats = channel_stats(a)
+    scaled, lo, hi = rescale_uint8(a)
+    factor = max(1, math.ceil(max(a.shape[1:]) / max_tile))
+    if factor > 1:
+        pooled = F.avg_pool2d(scaled.float().unsqueeze(0), factor, ceil_mode=True)[0]  # C x h x w
+        scaled = pooled.round_().to(torch.uint8)
+    values = a.clamp(-FLOAT16_MAX, FLOAT16_MAX).to(torch.float16).numpy()
+    return LayerMaps(
+        name=info.name, type=info.type, note=info.note, shape=tuple(a.shape),  # type: ignore[arg-type]
+        values=values, tiles=scaled.numpy(), lo=lo, hi=hi, stats=stats, tile_factor=factor,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureMaps:
+    """Every feature-map layer of one model on one image, plus its output."""
+
+    layers: list[LayerMaps]
+    output: np.ndarray  # float32 logits, 1-D
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.layers]
+
+    def get(self, name: str) -> LayerMaps:
+        for m in self.layers:
+            if m.name == name:
+                return m
+        raise KeyError(f"No captured layer {name!r}; captured: {', '.join(self.names())}.")
+
+    @property
+    def nbytes(self) -> int:
+        return sum(m.values.nbytes + m.tiles.nbytes for m in self.layers) + self.output.nbytes
+
+
+def compute_feature_maps(
+    model: nn.Module,
+    x: torch.Tensor,
+    layers: Sequence[LayerInfo] | None = None,
+    *,
+    max_tile: int = DEFAULT_MAX_TILE,
+) -> FeatureMaps:
+    """One forward pass with the project's hooks; keeps each 4-D layer as :class:`LayerMaps`.
+
+    ``layers`` defaults to :func:`feature_layers` (activations, poolings, blocks); outputs that
+    are not C x H x W maps (dense layers, flattened tensors) are left out.
+    """
+    infos = list(layers) if layers is not None else feature_layers(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with hooked(model, [i.name for i in infos]) as store, torch.no_grad():
+            out = model(x)
+    finally:
+        model.train(was_training)
+    out_t = out[0] if isinstance(out, (tuple, list)) else out
+    kept = [layer_maps(i, store[i.name], max_tile=max_tile)
+            for i in infos if i.name in store and store[i.name].dim() == 4]
+    logits = out_t.detach().float().reshape(out_t.shape[0], -1)[0].cpu().numpy()
+    return FeatureMaps(layers=kept, output=logits)

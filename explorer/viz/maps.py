@@ -1,0 +1,344 @@
+"""Feature maps, filters and receptive fields as pictures: pure functions, arrays in, arrays or
+plotly figures out. Nothing here runs a model or imports streamlit.
+
+Conventions: a "tile stack" is uint8 C x h x w (values 0-255, see
+``explorer.probe.stats.rescale_uint8``); images are uint8 H x W x 3; colour scales are
+looked up once as 256-entry tables so that colouring a montage is one indexing operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+COLOUR_SCALES: dict[str, str | list[list[object]]] = {
+    "viridis": "Viridis",
+    "grey": [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]],
+    "magma": "Magma",
+    "inferno": "Inferno",
+    "cividis": "Cividis",
+    "hot": "Hot",
+}
+DIVERGING = "RdBu_r"  # blue negative, white zero, red positive: for weights
+GAP_COLOUR = (255, 255, 255)
+
+
+# --------------------------------------------------------------------------- colour
+
+
+def plotly_scale(name: str) -> str | list[list[object]]:
+    """The plotly colorscale for one of COLOUR_SCALES (or any plotly name)."""
+    return COLOUR_SCALES.get(name, name)
+
+
+@lru_cache(maxsize=16)
+def colour_table(name: str) -> np.ndarray:
+    """256 x 3 uint8 lookup table of a colour scale: value v (0-255) is drawn as table[v]."""
+    import plotly.colors as pc
+
+    scale = plotly_scale(name)
+    scale = pc.get_colorscale(scale) if isinstance(scale, str) else scale
+    rgb = pc.sample_colorscale(scale, [i / 255 for i in range(256)], colortype="tuple")
+    table = np.array([[float(c) for c in col] for col in rgb])
+    if table.max() <= 1.0:  # some scales come back as 0-1 tuples
+        table = table * 255
+    table = np.clip(np.round(table), 0, 255).astype(np.uint8)
+    table.setflags(write=False)
+    return table
+
+
+def colourize(grey: np.ndarray, scale: str = "viridis") -> np.ndarray:
+    """uint8 array of any shape -> the same shape x 3 in the colour scale."""
+    return colour_table(scale)[grey]
+
+
+def to_unit_range(a: np.ndarray) -> np.ndarray:
+    """Min-max rescale to [0, 1] (float32); a constant array becomes zeros."""
+    a = np.asarray(a, dtype=np.float32)
+    lo, hi = float(a.min()), float(a.max())
+    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+
+
+# --------------------------------------------------------------------------- montages
+
+
+def grid_shape(n: int, cols: int | None = None) -> tuple[int, int]:
+    """(rows, cols) of a nearly square grid of n tiles (or n tiles in ``cols`` columns)."""
+    cols = max(1, min(n, cols if cols else math.ceil(math.sqrt(n))))
+    return math.ceil(n / cols), cols
+
+
+def montage(
+    tiles: np.ndarray,
+    order: Sequence[int] | np.ndarray | None = None,
+    cols: int | None = None,
+    gap: int = 1,
+    fill: int | tuple[int, ...] = 0,
+) -> np.ndarray:
+    """Lay tiles out in a grid, row by row, in ``order``.
+
+    ``tiles`` is C x h x w (grey) or C x h x w x 3 (colour). Tile k of the order occupies rows
+    ``r*(h+gap) .. r*(h+gap)+h-1`` and columns ``c*(w+gap) ..`` with ``r, c = divmod(k, cols)``;
+    gaps and empty cells hold ``fill``. The pixels inside a tile are the tile's, unchanged.
+    """
+    t = np.asarray(tiles)
+    idx = np.arange(t.shape[0]) if order is None else np.asarray(order, dtype=np.int64)
+    n = len(idx)
+    rows, cols = grid_shape(max(n, 1), cols)
+    h, w = t.shape[1], t.shape[2]
+    extra = t.shape[3:]
+    cell = np.empty((rows * cols, h + gap, w + gap, *extra), dtype=t.dtype)
+    cell[...] = np.asarray(fill, dtype=t.dtype)
+    if n:
+        cell[:n, :h, :w] = t[idx]
+    # rows*cols x (h+gap) x (w+gap) -> rows x (h+gap) x cols x (w+gap): one reshape, no loop
+    grid = cell.reshape(rows, cols, h + gap, w + gap, *extra).swapaxes(1, 2)
+    grid = grid.reshape(rows * (h + gap), cols * (w + gap), *extra)
+    return grid[: grid.shape[0] - gap or None, : grid.shape[1] - gap or None]
+
+
+def montage_rgb(
+    tiles: np.ndarray,
+    order: Sequence[int] | np.ndarray | None = None,
+    scale: str = "viridis",
+    cols: int | None = None,
+    gap: int = 1,
+    min_width: int = 0,
+) -> np.ndarray:
+    """A coloured montage (H x W x 3 uint8) of a uint8 tile stack, white gaps between tiles,
+    enlarged by an integer factor (nearest neighbour) until it is at least ``min_width`` wide."""
+    t = np.asarray(tiles)
+    idx = np.arange(t.shape[0]) if order is None else np.asarray(order, dtype=np.int64)
+    coloured = colour_table(scale)[t[idx]]  # C x h x w x 3
+    img = montage(coloured, None, cols=cols, gap=gap, fill=GAP_COLOUR)
+    return enlarge(img, min_width)
+
+
+def enlarge(img: np.ndarray, min_width: int) -> np.ndarray:
+    """Integer nearest-neighbour enlargement so small maps stay crisp in a browser."""
+    if min_width <= 0 or img.shape[1] >= min_width:
+        return img
+    f = math.ceil(min_width / img.shape[1])
+    return np.repeat(np.repeat(img, f, axis=0), f, axis=1)
+
+
+def resize_nearest(tile: np.ndarray, size: int) -> np.ndarray:
+    """A h x w (x 3) tile to size x size by nearest neighbour (each output pixel samples one input)."""
+    h, w = tile.shape[:2]
+    ri = (np.arange(size) * h // size).clip(0, h - 1)
+    ci = (np.arange(size) * w // size).clip(0, w - 1)
+    return tile[ri][:, ci]
+
+
+def overview_strip(
+    tiles: np.ndarray,
+    order: Sequence[int] | np.ndarray,
+    k: int = 8,
+    tile: int = 64,
+    scale: str = "viridis",
+    gap: int = 3,
+) -> np.ndarray:
+    """The first ``k`` channels of ``order`` as one row of tile x tile squares (H x W x 3)."""
+    idx = np.asarray(order, dtype=np.int64)[:k]
+    sq = np.stack([resize_nearest(tiles[i], tile) for i in idx]) if len(idx) else \
+        np.zeros((0, tile, tile), np.uint8)
+    return montage(colour_table(scale)[sq], None, cols=max(1, len(idx)), gap=gap, fill=GAP_COLOUR)
+
+
+def png_bytes(img: np.ndarray, compress_level: int = 1) -> bytes:
+    """Encode a uint8 H x W (x 3) array as PNG (fast compression: these are sent each view)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, "PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _data_uri(img: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode("ascii")
+
+
+# --------------------------------------------------------------------------- one channel
+
+
+def channel_figure(values: np.ndarray, title: str = "", scale: str = "viridis") -> go.Figure:
+    """A zoomable heatmap of one H x W map with the raw value under the mouse."""
+    z = np.asarray(values, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(
+        z=z, colorscale=plotly_scale(scale), colorbar={"title": "value"},
+        hovertemplate="row %{y}, column %{x}<br>value %{z:.4g}<extra></extra>",
+    ))  # fmt: skip
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title="row")
+    fig.update_xaxes(constrain="domain", title="column")
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=420)
+    return fig
+
+
+def upsample(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of an H x W map to size = (height, width), float32."""
+    t = torch.from_numpy(np.asarray(values, dtype=np.float32))[None, None]
+    return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def overlay(view: np.ndarray, values: np.ndarray, alpha: float = 0.5, scale: str = "inferno") -> np.ndarray:
+    """A map drawn over the image the model saw: min-max rescaled, enlarged to the image
+    (bilinear), coloured, and blended as ``(1 - alpha) * image + alpha * colour``."""
+    h, w = view.shape[:2]
+    m = to_unit_range(upsample(values, (h, w)))
+    colour = colour_table(scale)[np.round(m * 255).astype(np.uint8)].astype(np.float32)
+    out = (1.0 - alpha) * view.astype(np.float32) + alpha * colour
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def stats_figure(means: np.ndarray, zero_frac: np.ndarray, order: Sequence[int], dead: np.ndarray) -> go.Figure:
+    """Mean activation per channel in the displayed order; dead channels in grey."""
+    idx = np.asarray(order, dtype=np.int64)
+    colours = ["#bbbbbb" if dead[i] else "#3b6fb6" for i in idx]
+    fig = go.Figure(go.Bar(
+        x=list(range(len(idx))), y=means[idx], marker_color=colours,
+        customdata=np.stack([idx, zero_frac[idx] * 100], axis=1),
+        hovertemplate="channel %{customdata[0]}<br>mean %{y:.4g}<br>zeros %{customdata[1]:.0f}%<extra></extra>",
+    ))  # fmt: skip
+    fig.update_layout(
+        xaxis_title="channels, in the montage's order", yaxis_title="mean activation",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=260, bargap=0.05,
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def first_layer_patches(weight: torch.Tensor | np.ndarray, zoom: int = 8, cols: int | None = None) -> np.ndarray:
+    """First-layer kernels (out x 1|3 x kh x kw) as colour (or grey) patches, H x W x 3 uint8.
+
+    Each kernel is scaled by its own largest |w| so that 0 is mid-grey: ``0.5 + 0.5 w / max|w|``.
+    """
+    w = torch.as_tensor(weight).detach().float().cpu()
+    peak = w.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
+    u = (0.5 + 0.5 * w / peak).clamp(0, 1)  # out x in x kh x kw
+    if u.shape[1] == 3:
+        patches = u.permute(0, 2, 3, 1)  # out x kh x kw x 3
+    else:
+        patches = u.mean(1, keepdim=True).expand(-1, 3, -1, -1).permute(0, 2, 3, 1)
+    p = np.round(patches.numpy() * 255).astype(np.uint8)
+    p = np.repeat(np.repeat(p, zoom, axis=1), zoom, axis=2)
+    return montage(p, None, cols=cols, gap=2, fill=GAP_COLOUR)
+
+
+def kernel_grid(weight: torch.Tensor | np.ndarray, in_channel: int, zoom: int = 8,
+                cols: int | None = None) -> np.ndarray:
+    """Every output kernel's slice for one input channel, on a blue-white-red scale shared by
+    the whole grid (white = 0), H x W x 3 uint8."""
+    w = torch.as_tensor(weight).detach().float().cpu()
+    if not 0 <= in_channel < w.shape[1]:
+        raise IndexError(f"Input channel {in_channel} is outside 0..{w.shape[1] - 1}.")
+    k = w[:, in_channel]  # out x kh x kw
+    peak = float(k.abs().max()) or 1.0
+    grey = np.round((0.5 + 0.5 * k.numpy() / peak) * 255).clip(0, 255).astype(np.uint8)
+    coloured = colour_table(DIVERGING)[grey]
+    coloured = np.repeat(np.repeat(coloured, zoom, axis=1), zoom, axis=2)
+    return montage(coloured, None, cols=cols, gap=2, fill=(160, 160, 160))
+
+
+def weight_histogram(weight: torch.Tensor | np.ndarray, title: str = "", max_values: int = 200_000) -> go.Figure:
+    """Histogram of a layer's weights (a deterministic sample of at most ``max_values``)."""
+    w = torch.as_tensor(weight).detach().float().reshape(-1).cpu().numpy()
+    if w.size > max_values:
+        w = w[:: math.ceil(w.size / max_values)]
+    fig = go.Figure(go.Histogram(x=w, nbinsx=80, marker_color="#3b6fb6"))
+    fig.update_layout(title=title, xaxis_title="weight value", yaxis_title="count",
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=280, bargap=0.02)
+    return fig
+
+
+def matrix_figure(matrix: np.ndarray, title: str = "", x_title: str = "input channel",
+                  y_title: str = "output channel") -> go.Figure:
+    """A 2-D weight matrix (for 1 x 1 convolutions: out x in) as a diverging heatmap."""
+    m = np.asarray(matrix, dtype=np.float32)
+    peak = float(np.abs(m).max()) or 1.0
+    fig = go.Figure(go.Heatmap(z=m, colorscale=DIVERGING, zmin=-peak, zmax=peak,
+                               hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}<br>w %{{z:.4g}}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title=y_title)
+    fig.update_xaxes(title=x_title)
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=360)
+    return fig
+
+
+# --------------------------------------------------------------------------- receptive fields
+
+
+def clip_box(box: tuple[float, float, float, float], height: int, width: int) -> tuple[int, int, int, int]:
+    """An inclusive (top, left, bottom, right) box of input pixels clipped to the image."""
+    top, left, bottom, right = box
+    return (max(0, math.ceil(top)), max(0, math.ceil(left)),
+            min(height - 1, math.floor(bottom)), min(width - 1, math.floor(right)))
+
+
+def field_figure(
+    view: np.ndarray,
+    box: tuple[float, float, float, float] | None,
+    centre: tuple[float, float] | None = None,
+    heat: np.ndarray | None = None,
+    title: str = "",
+    alpha: float = 0.6,
+) -> go.Figure:
+    """The model's input with a unit's theoretical field as a rectangle (dashed where it runs
+    past the border, i.e. into the padding) and, optionally, a gradient heatmap blended in."""
+    h, w = view.shape[:2]
+    img = view
+    if heat is not None:
+        g = np.asarray(heat, dtype=np.float32)
+        g = g / g.max() if g.max() > 0 else g
+        g = np.sqrt(g)  # gradients fall off fast: a square root keeps the tails visible
+        colour = colour_table("hot")[np.round(g * 255).astype(np.uint8)].astype(np.float32)
+        weight = (alpha * g)[..., None]
+        img = np.clip(np.round((1 - weight) * view.astype(np.float32) * 0.6 + weight * colour), 0, 255)
+        img = img.astype(np.uint8)
+    fig = go.Figure(go.Image(source=_data_uri(img)))
+    if box is not None:
+        top, left, bottom, right = box
+        outside = top < 0 or left < 0 or bottom > h - 1 or right > w - 1
+        fig.add_shape(type="rect", x0=left - 0.5, y0=top - 0.5, x1=right + 0.5, y1=bottom + 0.5,
+                      line={"color": "#00e5ff", "width": 2, "dash": "dash" if outside else "solid"})
+    if centre is not None:
+        fig.add_trace(go.Scatter(x=[centre[1]], y=[centre[0]], mode="markers",
+                                 marker={"color": "#00e5ff", "size": 9, "symbol": "x"},
+                                 hovertemplate="centre: row %{y:.1f}, column %{x:.1f}<extra></extra>"))
+    pad = max(h, w) * 0.02
+    if box is not None:
+        x_lo, x_hi = min(-0.5, box[1] - 0.5) - pad, max(w - 0.5, box[3] + 0.5) + pad
+        y_lo, y_hi = min(-0.5, box[0] - 0.5) - pad, max(h - 0.5, box[2] + 0.5) + pad
+    else:
+        x_lo, x_hi, y_lo, y_hi = -0.5, w - 0.5, -0.5, h - 0.5
+    fig.update_xaxes(range=[x_lo, x_hi], showgrid=False, title="column")
+    fig.update_yaxes(range=[y_hi, y_lo], showgrid=False, scaleanchor="x", title="row")
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=420,
+                      showlegend=False)
+    return fig
+
+
+def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "") -> go.Figure:
+    """Top-k as horizontal bars, most probable on top."""
+    fig = go.Figure(go.Bar(x=list(probabilities)[::-1], y=list(labels)[::-1], orientation="h",
+                           marker_color="#3b6fb6", texttemplate="%{x:.1%}", textposition="outside",
+                           hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
+    fig.update_xaxes(range=[0, 1.15], tickformat=".0%")
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=260)
+    return fig
