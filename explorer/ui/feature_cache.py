@@ -1,0 +1,417 @@
+"""Caching for the feature-map page: heavy work once per (model, weights, image), then slicing.
+
+- Read-only catalog models (random init, ImageNet, bundled) are process-wide
+  (``st.cache_resource``, bounded) and each carries a lock: hooks are registered on the
+  module itself, so two sessions capturing at the same time on one shared model would fill
+  each other's dictionaries. The lock serialises forward passes on a shared model.
+- Models that belong to one user (trained on the Training page, uploaded checkpoints) and
+  every per-image result live in ``st.session_state``, bounded, so nobody sees another
+  user's model or image.
+- A result keeps what is shown: uint8 tiles, float16 values, small lazily-filled dicts of
+  orders / PNGs / strips. Switching layer, channel, sort or colour scale only slices these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+from torch import nn
+
+from explorer.data.images import (
+    DecodedImage,
+    ModelInput,
+    Preprocessing,
+    imagenet_preprocessing,
+    preprocess,
+)
+from explorer.models import get_spec
+from explorer.probe.stats import FeatureMaps, channel_order, compute_feature_maps
+from explorer.viz.maps import montage_rgb, overview_strip, png_bytes
+
+MODEL_CACHE_ENTRIES = 4  # process-wide read-only models (a VGG-16 is 528 MB)
+RESULTS_PER_SESSION = 3  # per-user (model, image) results kept
+PRIVATE_MODELS_PER_SESSION = 2
+PNG_CACHE_ENTRIES = 24
+DEFAULT_SCALE = "viridis"
+STRIP_CHANNELS = 8
+
+_RESULTS_KEY = "_fm_results"
+_PRIVATE_KEY = "_fm_private_models"
+
+WEIGHT_KINDS = {
+    "imagenet": "ImageNet weights (torchvision)",
+    "bundled": "Bundled weights (trained by this project, offline)",
+    "user": "My trained model (this session)",
+    "random": "Random initialisation (untrained)",
+    "upload": "Uploaded checkpoint (.safetensors)",
+}
+
+
+class ModelLoadError(ValueError):
+    """A model could not be provided; ``str(err)`` is the message for the page."""
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A model ready for the page, with everything the page says about it."""
+
+    model: nn.Module
+    arch: str
+    kind: str  # a key of WEIGHT_KINDS
+    label: str  # e.g. "ResNet-18 - random initialisation (untrained)"
+    token: str  # identifies model + weights in cache keys
+    prep: Preprocessing
+    classes: tuple[str, ...] | None
+    head_meaningful: bool  # False for random weights: the "predictions" mean nothing
+    task: str = "multiclass"
+    build: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""  # accuracy, dataset...
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def in_channels(self) -> int:
+        return self.prep.channels
+
+
+# --------------------------------------------------------------------------- model sources
+
+
+def _prep_for(arch: str, build: dict[str, Any]) -> Preprocessing:
+    spec = get_spec(arch)
+    if not spec.compact:
+        return imagenet_preprocessing(spec.input_shape[-1])
+    size = int(build.get("image_size", spec.input_shape[-1]))
+    channels = int(build.get("in_channels", spec.input_shape[0]))
+    # The project's offline datasets are float images in [0, 1]: no normalisation.
+    return Preprocessing(size=size, channels=channels, resize=None, name="compact")
+
+
+def _classes_for(arch: str) -> tuple[str, ...] | None:
+    spec = get_spec(arch)
+    if not spec.compact and spec.num_classes == 1000:
+        from explorer.probe.erf import imagenet_classes
+
+        return imagenet_classes()
+    return None
+
+
+def pretrained_cached(arch: str) -> bool:
+    """ImageNet weights of ``arch`` are on disk (loading them needs no network)."""
+    try:
+        from explorer.models.weights import pretrained_available
+
+        return pretrained_available(get_spec(arch))
+    except Exception:  # noqa: BLE001 - no weights module / enum: simply not available
+        return False
+
+
+def bundled_available() -> list[str]:
+    """Catalog keys with bundled weights in assets/weights."""
+    try:
+        from explorer.models.weights import bundled_keys
+
+        return [k for k in bundled_keys() if k in _catalog_keys()]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _catalog_keys() -> set[str]:
+    from explorer.models import CATALOG
+
+    return set(CATALOG)
+
+
+def _to_device(model: nn.Module) -> nn.Module:
+    from explorer.device import DeviceUnavailableError, pick_device
+
+    try:
+        return model.to(pick_device())
+    except (DeviceUnavailableError, RuntimeError):
+        return model
+
+
+@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner=False)
+def _random_model(arch: str) -> LoadedModel:
+    spec = get_spec(arch)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # the same "random" model on every rerun and for every user
+        model = spec.build()
+    build = spec.build_kwargs
+    return LoadedModel(
+        model=_to_device(model.eval()), arch=arch, kind="random",
+        label=f"{spec.title} - random initialisation (untrained, seed 0)", token=f"{arch}|random|0",
+        prep=_prep_for(arch, build), classes=_classes_for(arch), head_meaningful=False,
+        task=spec.task, build=build,
+        detail="These weights were never trained: the maps show what random filters do to the image.",
+    )  # fmt: skip
+
+
+@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner=False)
+def _imagenet_model(arch: str, download: bool) -> LoadedModel:
+    from explorer.models.weights import load_pretrained
+
+    spec = get_spec(arch)
+    model = load_pretrained(spec, download=download)  # raises WeightsUnavailableError (not cached)
+    return LoadedModel(
+        model=_to_device(model.eval()), arch=arch, kind="imagenet",
+        label=f"{spec.title} - ImageNet weights (torchvision {spec.weights})", token=f"{arch}|imagenet|{spec.weights}",
+        prep=_prep_for(arch, {}), classes=_classes_for(arch), head_meaningful=True, task=spec.task,
+        detail="Trained on ImageNet (1.28 M photos, 1000 classes) by the torchvision team.",
+    )  # fmt: skip
+
+
+@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner=False)
+def _bundled_model(arch: str, mtime: float) -> LoadedModel:
+    from explorer.models.weights import load_bundled
+
+    model, meta = load_bundled(arch)
+    spec = get_spec(arch)
+    build = dict(getattr(meta, "build", {}) or {})
+    metrics = dict(getattr(meta, "metrics", {}) or {})
+    dataset = str(getattr(meta, "dataset", "") or "the project's offline data")
+    acc = metrics.get("test_accuracy")
+    acc_text = f", test accuracy {float(acc):.1%}" if isinstance(acc, (int, float)) else ""
+    classes = tuple(getattr(meta, "classes", ()) or ()) or None
+    return LoadedModel(
+        model=_to_device(model.eval()), arch=arch, kind="bundled",
+        label=f"{spec.title} - bundled weights (trained on {dataset}{acc_text})",
+        token=f"{arch}|bundled|{mtime}", prep=_prep_for(arch, build), classes=classes,
+        head_meaningful=True, task=spec.task, build=build,
+        detail=f"Trained by scripts/ on {dataset}, offline{acc_text}.",
+    )  # fmt: skip
+
+
+def _private_store() -> OrderedDict[str, LoadedModel]:
+    return st.session_state.setdefault(_PRIVATE_KEY, OrderedDict())
+
+
+def _remember_private(lm: LoadedModel) -> LoadedModel:
+    store = _private_store()
+    store[lm.token] = lm
+    store.move_to_end(lm.token)
+    while len(store) > PRIVATE_MODELS_PER_SESSION:
+        store.popitem(last=False)
+    return lm
+
+
+def _user_model(name: str) -> LoadedModel:
+    from explorer.ui.registry import get_user_model
+
+    um = get_user_model(name)
+    if um is None:
+        raise ModelLoadError(f"No trained model called {name!r} in this session.")
+    token = f"{um.arch}|user|{name}|{um.created}"
+    if token in _private_store():
+        return _private_store()[token]
+    try:
+        model = um.instantiate()
+    except Exception as err:  # CheckpointMismatchError and friends: keep the page alive
+        raise ModelLoadError(str(err)) from err
+    spec = get_spec(um.arch)
+    acc = (um.metrics or {}).get("test_accuracy") or (um.metrics or {}).get("accuracy")
+    acc_text = f", accuracy {float(acc):.1%}" if isinstance(acc, (int, float)) else ""
+    return _remember_private(LoadedModel(
+        model=_to_device(model), arch=um.arch, kind="user",
+        label=f"{spec.title} - my model {name!r} ({um.source}{acc_text})", token=token,
+        prep=_prep_for(um.arch, um.build), classes=tuple(um.classes) or None, head_meaningful=True,
+        task=spec.task, build=dict(um.build), detail=f"Dataset: {um.dataset or 'unknown'}{acc_text}.",
+    ))  # fmt: skip
+
+
+def _read_checkpoint(data: bytes) -> tuple[dict[str, torch.Tensor], Any]:
+    """State dict (and metadata when this app wrote the file) from safetensors bytes.
+
+    A plain safetensors file without the app's metadata is accepted too: the architecture is
+    then the one chosen on the page. Never pickle.
+    """
+    from safetensors.torch import load as load_safetensors
+
+    from explorer.training.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, load_checkpoint
+
+    try:
+        return load_checkpoint(data)
+    except CheckpointError as err:
+        first = err
+    if 0 < len(data) <= MAX_CHECKPOINT_BYTES:
+        try:
+            return load_safetensors(bytes(data)), None
+        except Exception:  # noqa: BLE001 - report the first, clearer message below
+            pass
+    raise ModelLoadError(f"{first} Upload a .safetensors file saved from this app or with "
+                         "safetensors.torch.save_file.")
+
+
+def _uploaded_model(arch: str, data: bytes) -> LoadedModel:
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    token = f"{arch}|upload|{digest}"
+    if token in _private_store():
+        return _private_store()[token]
+    if not data:
+        raise ModelLoadError("The checkpoint file is empty.")
+    state, meta = _read_checkpoint(data)
+    spec = get_spec(arch)
+    meta_arch = getattr(meta, "arch", None)
+    if meta_arch and meta_arch != arch:
+        title = get_spec(meta_arch).title if meta_arch in _catalog_keys() else meta_arch
+        raise ModelLoadError(f"This checkpoint was saved for {title}, not {spec.title}. "
+                             f"Choose {title} as the architecture.")
+    build = dict(getattr(meta, "build", {}) or {}) or spec.build_kwargs
+    from explorer.models.weights import load_state_strict
+
+    try:
+        model = spec.build(**build)
+        load_state_strict(model, state)
+    except Exception as err:  # CheckpointMismatchError names the first bad key and both shapes
+        raise ModelLoadError(str(err)) from err
+    classes = tuple(getattr(meta, "classes", ()) or ()) or _classes_for(arch)
+    return _remember_private(LoadedModel(
+        model=_to_device(model.eval()), arch=arch, kind="upload",
+        label=f"{spec.title} - uploaded checkpoint ({digest[:8]})", token=token,
+        prep=_prep_for(arch, build), classes=classes, head_meaningful=True, task=spec.task,
+        build=build, detail="Weights from the uploaded file, loaded strictly (every key and shape checked).",
+    ))  # fmt: skip
+
+
+def load_model(arch: str, kind: str, *, ref: str = "", data: bytes | None = None,
+               download: bool = False) -> LoadedModel:
+    """The model for one weight source; ModelLoadError with the message to show otherwise."""
+    if kind == "random":
+        return _random_model(arch)
+    if kind == "imagenet":
+        from explorer.models.weights import WeightsError
+
+        try:
+            return _imagenet_model(arch, download)
+        except WeightsError as err:
+            raise ModelLoadError(str(err)) from err
+    if kind == "bundled":
+        from explorer.models.weights import WeightsError, bundled_path
+
+        path = bundled_path(arch)
+        if not path.is_file():
+            raise ModelLoadError(
+                f"No bundled weights for {get_spec(arch).title} yet (expected assets/weights/{path.name}, "
+                "written by the training script in scripts/).")
+        try:
+            return _bundled_model(arch, path.stat().st_mtime)
+        except (WeightsError, ImportError, ValueError, KeyError) as err:
+            raise ModelLoadError(str(err)) from err
+    if kind == "user":
+        return _user_model(ref)
+    if kind == "upload":
+        return _uploaded_model(arch, data or b"")
+    raise ModelLoadError(f"Unknown weight source {kind!r}.")
+
+
+# --------------------------------------------------------------------------- per-image results
+
+
+@dataclass(eq=False)
+class FeatureResult:
+    """Everything the page shows for one (model, weights, image), computed once."""
+
+    token: str
+    model_input: ModelInput
+    maps: FeatureMaps
+    orders: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    strips: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    pngs: OrderedDict[tuple[str, str, str], bytes] = field(default_factory=OrderedDict)
+    erf: OrderedDict[tuple[str, int, int, int], np.ndarray] = field(default_factory=OrderedDict)
+
+    def order(self, layer: str, by: str) -> np.ndarray:
+        key = (layer, by)
+        if key not in self.orders:
+            self.orders[key] = channel_order(self.maps.get(layer).stats, by)
+        return self.orders[key]
+
+    def strip_png(self, layer: str, scale: str = DEFAULT_SCALE) -> bytes:
+        """The overview strip of ``layer``: its top channels by mean activation."""
+        key = (layer, scale)
+        if key not in self.strips:
+            lm = self.maps.get(layer)
+            self.strips[key] = png_bytes(overview_strip(lm.tiles, self.order(layer, "mean"),
+                                                        k=STRIP_CHANNELS, scale=scale))
+        return self.strips[key]
+
+    def montage_png(self, layer: str, by: str, scale: str) -> bytes:
+        key = (layer, by, scale)
+        if key in self.pngs:
+            self.pngs.move_to_end(key)
+            return self.pngs[key]
+        lm = self.maps.get(layer)
+        png = png_bytes(montage_rgb(lm.tiles, self.order(layer, by), scale=scale))
+        self.pngs[key] = png
+        while len(self.pngs) > PNG_CACHE_ENTRIES:
+            self.pngs.popitem(last=False)
+        return png
+
+
+def _results() -> OrderedDict[tuple[str, str], FeatureResult]:
+    return st.session_state.setdefault(_RESULTS_KEY, OrderedDict())
+
+
+def compute_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
+    """Preprocess, one captured forward pass, statistics and tiles; then the overview strips."""
+    mi = preprocess(image, lm.prep)
+    device = next(lm.model.parameters()).device
+    with lm.lock:
+        maps = compute_feature_maps(lm.model, mi.x.to(device))
+    res = FeatureResult(token=lm.token, model_input=mi, maps=maps)
+    for name in maps.names():
+        res.strip_png(name)
+    return res
+
+
+def feature_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
+    """The result for (model + weights, image), computed at most once per session while kept."""
+    store = _results()
+    key = (lm.token, image.digest)
+    if key in store:
+        store.move_to_end(key)
+        return store[key]
+    res = compute_result(lm, image)
+    store[key] = res
+    while len(store) > RESULTS_PER_SESSION:
+        store.popitem(last=False)
+    return res
+
+
+def effective_field(lm: LoadedModel, res: FeatureResult, layer: str, row: int, col: int,
+                    channel: int | None) -> np.ndarray:
+    """Gradient heatmap of one unit, cached in the result (a backward pass costs a forward)."""
+    from explorer.probe.erf import effective_receptive_field
+
+    key = (layer, row, col, -1 if channel is None else channel)
+    if key not in res.erf:
+        device = next(lm.model.parameters()).device
+        with lm.lock:
+            res.erf[key] = effective_receptive_field(lm.model, res.model_input.x.to(device),
+                                                     layer, row, col, channel)
+        while len(res.erf) > 16:
+            res.erf.popitem(last=False)
+    return res.erf[key]
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def field_summary(arch: str, build_items: tuple[tuple[str, Any], ...], input_shape: tuple[int, ...]) -> Any:
+    """The lead's layer summary (receptive-field arithmetic) built on the meta device."""
+    from explorer.probe import summarize
+
+    spec = get_spec(arch)
+    build = dict(build_items)
+    try:
+        return summarize(lambda: spec.build(**build), input_shape)
+    except Exception:  # noqa: BLE001 - a builder that cannot run on meta: use real (random) weights
+        return summarize(spec.build(**build), input_shape)
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
+    """Every 2-D convolution of a model, in definition order."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]

@@ -1,0 +1,374 @@
+"""Feature maps: what every layer of a CNN sees in an image, its filters, and receptive fields.
+
+The model runs once per (model, weights, image); every widget below only slices the cached
+result (explorer.ui.feature_cache).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer.data.images import ImageInputError, decode_image
+from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
+from explorer.models import catalog, get_spec
+from explorer.probe.stats import SORT_KEYS, layer_overview
+from explorer.ui import feature_cache as fc
+from explorer.ui.registry import user_models
+from explorer.viz import maps as viz
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions"]
+SORT_LABELS = {"index": "channel index", "mean": "mean activation", "max": "max activation",
+               "variance": "variance"}  # fmt: skip
+PREFERRED_BUNDLED = ("resnet_small", "vgg_small", "alexnet_small", "lenet5", "nin_small", "googlenet_small")
+
+st.title("Feature maps")
+st.caption("Upload an image (or take a sample) and see what every layer of a CNN makes of it: "
+           "the channels it lights up, its filters, and which pixels each unit can see.")
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def _first_open_defaults() -> None:
+    """A model that shows learned features offline: ImageNet if cached, bundled, else random."""
+    if "fm_arch" in st.session_state:
+        return
+    if fc.pretrained_cached("resnet18"):
+        arch, kind = "resnet18", "imagenet"
+    else:
+        bundled = fc.bundled_available()
+        pick = next((k for k in PREFERRED_BUNDLED if k in bundled), bundled[0] if bundled else None)
+        arch, kind = (pick, "bundled") if pick else ("resnet18", "random")
+    st.session_state["fm_arch"] = arch
+    st.session_state["fm_kind"] = kind
+
+
+def _decoded_upload(data: bytes, file_id: str) -> tuple[object, str | None]:
+    """Decode an upload once per file (kept in the session); (image or None, error message)."""
+    cache = st.session_state.setdefault("_fm_decoded", {})
+    if file_id not in cache:
+        try:
+            cache.clear()  # one upload kept per source
+            cache[file_id] = (decode_image(data), None)
+        except ImageInputError as err:
+            cache[file_id] = (None, str(err))
+    return cache[file_id]
+
+
+_first_open_defaults()
+
+# --------------------------------------------------------------------------- 1. image and model
+
+col_image, col_model = st.columns(2, gap="large")
+with col_image:
+    st.subheader("1. Image")
+    source = st.radio("Image from", ["Sample", "Upload", "Camera"], horizontal=True, key="fm_source")
+    image, image_error = None, None
+    if source == "Upload":
+        up = st.file_uploader("Image file: PNG, JPEG, WebP, BMP or GIF", type=UPLOAD_TYPES, key="fm_upload")
+        if up is not None:
+            image, image_error = _decoded_upload(up.getvalue(), f"up:{up.file_id}:{up.size}")
+    elif source == "Camera":
+        shot = st.camera_input("Take a picture", key="fm_camera")
+        if shot is not None:
+            image, image_error = _decoded_upload(shot.getvalue(), f"cam:{shot.file_id}:{shot.size}")
+    samples = list_samples()
+    if source == "Sample":
+        names = [s.name for s in samples]
+        st.session_state.setdefault("fm_sample", DEFAULT_SAMPLE if DEFAULT_SAMPLE in names else names[0])
+        name = st.selectbox("Sample image", names, key="fm_sample", format_func=lambda n: get_sample(n).title)
+        image = load_sample(name)
+        st.caption(f"{get_sample(name).description} {get_sample(name).credit}.")
+    if image_error:
+        st.error(image_error)
+    if image is None:
+        fallback = DEFAULT_SAMPLE if DEFAULT_SAMPLE in [s.name for s in samples] else samples[0].name
+        image = load_sample(fallback)
+        st.info(f"Showing the sample '{get_sample(fallback).title}' until an image is "
+                f"{'taken' if source == 'Camera' else 'uploaded'}.")
+    st.image(image.display, width=min(360, max(64, image.size[0])))
+    st.caption(f"{image.format} image, {image.size[0]} x {image.size[1]} pixels (width x height)")
+    for note in image.notes:
+        st.caption(f"Decoding: {note}.")
+
+with col_model:
+    st.subheader("2. Model and weights")
+    specs = catalog(kind="cnn")
+    keys = [s.key for s in specs]
+    arch = st.selectbox("Architecture", keys, key="fm_arch",
+                        format_func=lambda k: f"{get_spec(k).title} ({get_spec(k).year})")
+    spec = get_spec(arch)
+    mine = [m for m in user_models(kind="cnn") if m.arch == arch]
+    kinds = (["imagenet"] if spec.weights else []) + (["bundled"] if spec.compact else []) \
+        + (["user"] if mine else []) + ["random", "upload"]
+    if st.session_state.get("fm_kind") not in kinds:
+        st.session_state["fm_kind"] = "random"
+    kind = st.radio("Weights", kinds, key="fm_kind", format_func=fc.WEIGHT_KINDS.get)
+    ref, data, download = "", None, False
+    if kind == "user":
+        ref = st.selectbox("My model", [m.name for m in mine], key="fm_user_model")
+    elif kind == "upload":
+        ck = st.file_uploader(f"Checkpoint for {spec.title} (.safetensors)", type=["safetensors"],
+                              key="fm_ckpt")
+        data = ck.getvalue() if ck is not None else None
+    elif kind == "imagenet" and not fc.pretrained_cached(arch):
+        st.caption("The ImageNet weights are not on this machine yet.")
+        download = st.button("Download the ImageNet weights (needs a network)", key="fm_download")
+    try:
+        if kind == "upload" and data is None:
+            raise fc.ModelLoadError("Upload a .safetensors checkpoint for this architecture.")
+        if kind == "imagenet" and not download and not fc.pretrained_cached(arch):
+            raise fc.ModelLoadError(
+                f"The ImageNet weights of {spec.title} are not in the local cache, and nothing is "
+                "downloaded without your click. Click the button above when a network is available.")
+        lm = fc.load_model(arch, kind, ref=ref, data=data, download=download)
+    except fc.ModelLoadError as err:
+        st.warning(str(err))
+        lm = fc.load_model(arch, "random")
+    st.success(f"Weights in use: {lm.label}")
+    st.caption(f"{spec.idea} {lm.detail}")
+
+# --------------------------------------------------------------------------- 3. preprocessing
+
+res = None
+with st.spinner("Running the model once and keeping every layer's maps..."):
+    try:
+        res = fc.feature_result(lm, image)
+    except RuntimeError as err:  # e.g. an input too small for a deep model
+        st.error(f"{spec.title} could not process this input: {str(err).splitlines()[0]}")
+if res is None:
+    st.stop()
+mi = res.model_input
+
+with st.expander(f"3. Preprocessing: H x W x C -> {' x '.join(map(str, mi.x.shape))} "
+                 f"(N x C x H x W)", expanded=False):
+    left, right = st.columns([2, 1])
+    left.markdown("\n".join(f"{i + 1}. {step}" for i, step in enumerate(mi.steps)))
+    right.image(mi.view, caption=f"What the model sees ({mi.view.shape[0]} x {mi.view.shape[1]})",
+                width=min(224, mi.view.shape[1] * max(1, 224 // mi.view.shape[1])))
+if mi.grey_model and not image.was_grey:
+    st.caption("This model takes grey images: the colour image was converted to 1 channel.")
+elif image.was_grey and not mi.grey_model:
+    st.caption("The image is grey: its channel was repeated 3 times for this colour model.")
+
+# --------------------------------------------------------------------------- 4. views
+
+names = res.maps.names()
+if not names:
+    st.warning("This model has no feature-map layers to show.")
+    st.stop()
+labels = {m.name: m.label for m in res.maps.layers}
+if st.session_state.get("fm_layer") not in names:
+    st.session_state["fm_layer"] = names[len(names) // 3]
+
+
+def _open_layer(name: str) -> None:
+    st.session_state["fm_layer"] = name
+    st.session_state["fm_view"] = "Layer detail"
+
+
+view = st.radio("View", VIEWS, horizontal=True, key="fm_view", label_visibility="collapsed")
+
+
+def _bounded(key: str, hi: int, default: int = 0) -> None:
+    """Keep an index widget's stored value inside 0..hi before the widget is drawn."""
+    v = st.session_state.get(key, default)
+    st.session_state[key] = int(min(max(0, v if isinstance(v, int) else default), hi))
+
+
+def _layer_montage(layer: str, by: str, scale: str, key: str) -> None:
+    lm_ = res.maps.get(layer)
+    png = res.montage_png(layer, by, scale)
+    st.image(png, caption=f"{lm_.label}: {lm_.channels} channels sorted by {SORT_LABELS[by]}, "
+             "each rescaled to its own min..max" + (f", shown at 1/{lm_.tile_factor} size"
+                                                     if lm_.tile_factor > 1 else ""), width="stretch")
+    c1, c2 = st.columns(2)
+    c1.download_button("Montage as PNG", png, file_name=f"{lm.arch}_{layer}_montage.png", mime="image/png",
+                       on_click="ignore", key=f"{key}_png")
+    c2.download_button("Activations as .npy (float16)", lambda: viz.npy_bytes(lm_.values),
+                       file_name=f"{lm.arch}_{layer}_activations.npy", mime="application/octet-stream",
+                       on_click="ignore", key=f"{key}_npy")
+
+
+if view == "Overview":
+    st.markdown("Each row: one layer's 8 strongest channels (highest mean activation), "
+                "each rescaled to its own min..max. Open a layer to see all of its channels.")
+    for i, m in enumerate(res.maps.layers):
+        a, b, c = st.columns([2, 6, 1], vertical_alignment="center")
+        a.markdown(f"**{m.name}** ({m.type})  \n{' x '.join(map(str, m.shape))}")
+        b.image(res.strip_png(m.name))
+        c.button("Open", key=f"fm_open_{i}", on_click=_open_layer, args=(m.name,))
+
+elif view == "Layer detail":
+    c1, c2, c3 = st.columns([3, 2, 2])
+    layer = c1.selectbox("Layer", names, key="fm_layer", format_func=labels.get)
+    by = c2.selectbox("Sort channels by", SORT_KEYS, key="fm_sort", format_func=SORT_LABELS.get, index=1)
+    scale = c3.selectbox("Colour scale", list(viz.COLOUR_SCALES), key="fm_scale")
+    m = res.maps.get(layer)
+    if m.note:
+        st.caption(f"{m.name}: {m.note}.")
+    _layer_montage(layer, by, scale, "fm_detail")
+
+    ov = layer_overview(m.stats)
+    s1, s2, s3 = st.columns(3)
+    s1.metric("Mean activation", f"{ov.mean:.4g}")
+    s2.metric("Share of zeros" + (" (after ReLU)" if ov.nonnegative else " (values <= 0)"),
+              f"{ov.zero_share:.0%}")
+    s3.metric("Dead channels", f"{ov.dead} of {ov.channels}",
+              help="Channels that are never positive on this image (zero everywhere after a ReLU).")
+    st.plotly_chart(viz.stats_figure(m.stats.mean, m.stats.zero_frac, res.order(layer, by), m.stats.dead),
+                    key="fm_stats_fig")
+
+    st.markdown("**One channel, full size**")
+    order = res.order(layer, by)
+    _bounded("fm_channel", m.channels - 1, int(order[0]))
+    z1, z2 = st.columns([1, 1])
+    ch = z1.number_input(f"Channel (0 to {m.channels - 1})", min_value=0, max_value=m.channels - 1,
+                         step=1, key="fm_channel")
+    alpha = z2.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_alpha")
+    values = m.values[int(ch)].astype(np.float32)
+    rank = int(np.flatnonzero(order == int(ch))[0])
+    left, right = st.columns(2)
+    left.plotly_chart(viz.channel_figure(values, f"{layer}, channel {ch} (rank {rank + 1} by {SORT_LABELS[by]})",
+                                         scale), key="fm_zoom")
+    right.image(viz.overlay(mi.view, values, alpha=alpha, scale="inferno"), width="stretch",
+                caption=f"Channel {ch} enlarged to the input ({values.shape[0]} x {values.shape[1]} -> "
+                        f"{mi.view.shape[0]} x {mi.view.shape[1]}, bilinear) and laid over it")
+
+elif view == "Compare":
+    mode = st.radio("Compare", ["Two layers of this model", "This layer in two models"], horizontal=True,
+                    key="fm_cmp_mode")
+    by = st.session_state.get("fm_sort", "mean")
+    scale = st.session_state.get("fm_scale", "viridis")
+    if mode.startswith("Two layers"):
+        if st.session_state.get("fm_cmp_b") not in names:
+            st.session_state["fm_cmp_b"] = names[-1]
+        if st.session_state.get("fm_cmp_a") not in names:
+            st.session_state["fm_cmp_a"] = names[0]
+        left, right = st.columns(2)
+        with left:
+            la = st.selectbox("Left layer", names, key="fm_cmp_a", format_func=labels.get)
+            st.image(res.montage_png(la, by, scale), width="stretch", caption=labels[la])
+        with right:
+            lb = st.selectbox("Right layer", names, key="fm_cmp_b", format_func=labels.get)
+            st.image(res.montage_png(lb, by, scale), width="stretch", caption=labels[lb])
+    else:
+        other_kinds = [k for k in ("random", "imagenet", "bundled") if k != lm.kind and (
+            k == "random" or (k == "imagenet" and fc.pretrained_cached(arch))
+            or (k == "bundled" and arch in fc.bundled_available()))]
+        other_archs = [s.key for s in specs]
+        c1, c2 = st.columns(2)
+        st.session_state.setdefault("fm_cmp_arch", arch)
+        arch_b = c1.selectbox("Second model", other_archs, key="fm_cmp_arch",
+                              format_func=lambda k: get_spec(k).title)
+        kinds_b = ["random"] + (["imagenet"] if fc.pretrained_cached(arch_b) else []) + \
+            (["bundled"] if arch_b in fc.bundled_available() else [])
+        if st.session_state.get("fm_cmp_kind") not in kinds_b:
+            st.session_state["fm_cmp_kind"] = next((k for k in other_kinds if k in kinds_b), "random")
+        kind_b = c2.radio("Its weights", kinds_b, key="fm_cmp_kind", format_func=fc.WEIGHT_KINDS.get,
+                          horizontal=True)
+        lm_b = fc.load_model(arch_b, kind_b)
+        with st.spinner("Running the second model..."):
+            res_b = fc.feature_result(lm_b, image)
+        names_b = res_b.maps.names()
+        labels_b = {m.name: m.label for m in res_b.maps.layers}
+        left, right = st.columns(2)
+        with left:
+            st.markdown(f"**{lm.label}**")
+            la = st.selectbox("Layer", names, key="fm_layer", format_func=labels.get)
+            st.image(res.montage_png(la, by, scale), width="stretch")
+        with right:
+            st.markdown(f"**{lm_b.label}**")
+            if st.session_state.get("fm_cmp_layer_b") not in names_b:
+                st.session_state["fm_cmp_layer_b"] = la if la in names_b else names_b[len(names_b) // 3]
+            lb = st.selectbox("Layer", names_b, key="fm_cmp_layer_b", format_func=labels_b.get)
+            st.image(res_b.montage_png(lb, by, scale), width="stretch")
+        st.caption("Same image, same preprocessing recipe for each model. Trained filters give smooth, "
+                   "structured maps (edges, textures, parts); random ones give noisy copies of the image.")
+
+elif view == "Filters":
+    convs = fc.conv_layers(lm.model)
+    if not convs:
+        st.info("This model has no convolution layers.")
+    else:
+        conv_names = [n for n, _ in convs]
+        if st.session_state.get("fm_conv") not in conv_names:
+            st.session_state["fm_conv"] = conv_names[0]
+        cname = st.selectbox("Convolution layer", conv_names, key="fm_conv",
+                             format_func=lambda n: f"{n}: {tuple(dict(convs)[n].weight.shape)} "
+                                                   "(out x in x kh x kw)")
+        w = dict(convs)[cname].weight.detach().cpu()
+        out_c, in_c, kh, kw = w.shape
+        left, right = st.columns([3, 2])
+        with left:
+            if cname == conv_names[0] and in_c in (1, 3):
+                st.image(viz.first_layer_patches(w, zoom=max(2, 48 // max(kh, kw))), width="stretch",
+                         caption=f"All {out_c} first-layer kernels ({kh} x {kw}) as "
+                                 f"{'colour' if in_c == 3 else 'grey'} patches; mid-grey = 0, each kernel "
+                                 "scaled by its own largest weight")
+            elif kh == 1 and kw == 1:
+                st.plotly_chart(viz.matrix_figure(w[:, :, 0, 0].numpy(), f"{cname}: 1 x 1 kernels as a "
+                                                  f"{out_c} x {in_c} matrix"), key="fm_matrix")
+                st.caption("A 1 x 1 convolution mixes channels at each pixel: its kernels form one matrix.")
+            else:
+                _bounded("fm_in_ch", in_c - 1)
+                ic = st.number_input(f"Input channel (0 to {in_c - 1})", 0, in_c - 1, step=1, key="fm_in_ch")
+                st.image(viz.kernel_grid(w, int(ic), zoom=max(2, 32 // max(kh, kw))), width="stretch",
+                         caption=f"The {kh} x {kw} kernel of each of the {out_c} output channels for input "
+                                 f"channel {ic}; blue < 0 < red, one scale for the grid")
+        with right:
+            st.plotly_chart(viz.weight_histogram(w, f"Weights of {cname} ({w.numel():,})"), key="fm_hist")
+            st.caption(lm.label)
+
+elif view == "Receptive field":
+    summary = fc.field_summary(lm.arch, tuple(sorted(lm.build.items())), tuple(mi.x.shape[1:]))
+    rf_names = [n for n in names if n in summary.fields and not summary.fields[n].is_global]
+    if not rf_names:
+        st.info("No layer of this model has a local receptive field to draw.")
+    else:
+        if st.session_state.get("fm_rf_layer") not in rf_names:
+            st.session_state["fm_rf_layer"] = rf_names[min(len(rf_names) - 1, len(rf_names) // 2)]
+        layer = st.selectbox("Layer", rf_names, key="fm_rf_layer", format_func=labels.get)
+        m = res.maps.get(layer)
+        _, h, w = m.shape
+        f = summary.fields[layer]
+        c1, c2, c3 = st.columns(3)
+        _bounded("fm_rf_row", h - 1, h // 2)
+        _bounded("fm_rf_col", w - 1, w // 2)
+        row = c1.number_input(f"Row (0 to {h - 1})", 0, h - 1, step=1, key="fm_rf_row")
+        col = c2.number_input(f"Column (0 to {w - 1})", 0, w - 1, step=1, key="fm_rf_col")
+        show_erf = c3.checkbox("Effective field (one backward pass)", value=True, key="fm_rf_erf")
+        box = f.box(int(row), int(col))
+        centre = (f.start[0] + int(row) * f.jump[0], f.start[1] + int(col) * f.jump[1])
+        st.markdown(
+            f"Unit ({row}, {col}) of **{layer}** sees **{f.size[0]:g} x {f.size[1]:g}** input pixels "
+            f"(rows {box[0]:g} to {box[2]:g}, columns {box[1]:g} to {box[3]:g}); neighbouring units are "
+            f"**{f.jump[0]:g}** pixels apart. "
+            + ("The field runs past the border (dashed): that part is padding." if
+               box[0] < 0 or box[1] < 0 or box[2] > mi.view.shape[0] - 1 or box[3] > mi.view.shape[1] - 1
+               else ""))
+        left, right = st.columns(2)
+        left.plotly_chart(viz.field_figure(mi.view, box, centre, title="Theoretical receptive field"),
+                          key="fm_rf_fig")
+        if show_erf:
+            heat = fc.effective_field(lm, res, layer, int(row), int(col), None)
+            right.plotly_chart(viz.field_figure(mi.view, box, centre, heat=heat,
+                                                title="Effective field: |gradient| of the unit"),
+                               key="fm_erf_fig")
+            right.caption("Brightness = how much each input pixel changes this unit (all its channels "
+                          "summed), square-root scaled. It fills the centre of the theoretical field.")
+
+elif view == "Predictions":
+    from explorer.probe.erf import top_k
+
+    preds = top_k(res.maps.output, lm.classes, k=5, task=lm.task)
+    if not lm.head_meaningful:
+        st.info("These weights are random: the output layer has learned nothing, so these 'predictions' "
+                "are meaningless. Choose trained weights to see real ones.")
+    fig = viz.predictions_figure([p.label for p in preds], [p.probability for p in preds],
+                                 title=f"Top {len(preds)}: {lm.label}")
+    st.plotly_chart(fig, key="fm_pred_fig")
+    if lm.classes is None:
+        st.caption("This model has no class names: outputs are numbered.")

@@ -1,0 +1,152 @@
+"""AppTest of the feature-map page: sample, upload, bad uploads, every view, bounded widgets,
+checkpoint upload (strict), grey models."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "feature_maps.py")
+VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions"]
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _png(im: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt)
+    return buf.getvalue()
+
+
+def _photo() -> bytes:
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:120, 0:160]
+    a = np.stack([xx * 1.5, yy * 2.0, (xx + yy) % 64 * 4], axis=-1) + rng.normal(0, 8, (120, 160, 3))
+    return _png(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), "JPEG")
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
+    at.radio(key="fm_source").set_value("Upload").run()
+    at.file_uploader(key="fm_upload").set_value((name, data, mime)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_default_sample_renders_every_view() -> None:
+    at = _page()
+    assert at.title[0].value == "Feature maps"
+    label = at.success[0].value
+    assert label.startswith("Weights in use:")
+    assert "random initialisation" in label or "bundled" in label or "ImageNet" in label
+    assert len(at.button) >= 5  # one "Open" per overview layer
+    for view in VIEWS:
+        at.radio(key="fm_view").set_value(view).run()
+        assert not at.exception, (view, [e.value for e in at.exception])
+        assert not at.error, (view, [e.value for e in at.error])
+
+
+def test_open_button_goes_to_that_layers_detail_and_indices_are_bounded() -> None:
+    at = _page()
+    at.button(key="fm_open_2").click().run()
+    assert at.radio(key="fm_view").value == "Layer detail"
+    layer = at.selectbox(key="fm_layer")
+    assert layer.value == "layer1.0"  # ResNet-18: relu, maxpool, layer1.0, ...
+    channel = at.number_input(key="fm_channel")
+    assert (channel.min, channel.max) == (0, 63)  # layer1.0 has 64 channels
+    # Sorting and colour changes only slice the cached result.
+    at.selectbox(key="fm_sort").set_value("variance").run()
+    at.selectbox(key="fm_scale").set_value("grey").run()
+    assert not at.exception
+    # Pick the last channel of a 512-channel layer, then switch to a 64-channel layer.
+    at.selectbox(key="fm_layer").set_value("layer4.1").run()
+    assert at.number_input(key="fm_channel").max == 511
+    at.number_input(key="fm_channel").set_value(511).run()
+    at.selectbox(key="fm_layer").set_value("relu").run()
+    ch = at.number_input(key="fm_channel")
+    assert ch.max == 63 and 0 <= ch.value <= 63
+    assert not at.exception
+
+
+def test_uploaded_photo_is_used() -> None:
+    at = _upload(_page(), "photo.jpg", _photo(), "image/jpeg")
+    assert not at.error
+    assert "JPEG image, 160 x 120 pixels" in _captions(at)
+    assert "Showing the sample" not in "\n".join(i.value for i in at.info)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "words"),
+    [
+        ("notes.png", b"this is my essay, not a picture", "not an image we can read"),
+        ("empty.png", b"", "empty"),
+        ("cut.png", _png(Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8)))[:600],
+         "damaged or incomplete"),
+    ],
+)
+def test_bad_upload_gives_one_message_and_the_page_keeps_working(name: str, data: bytes, words: str) -> None:
+    at = _upload(_page(), name, data)
+    assert len(at.error) == 1 and words in at.error[0].value
+    assert "Showing the sample" in at.info[0].value  # the rest of the page still works
+    at.radio(key="fm_view").set_value("Layer detail").run()
+    assert not at.exception and len(at.error) == 1
+
+
+def test_tiny_and_huge_images_are_resized_and_the_page_says_so() -> None:
+    at = _upload(_page(), "dot.png", _png(Image.new("RGB", (1, 1), (200, 30, 30))))
+    assert not at.error
+    at.radio(key="fm_view").set_value("Overview").run()
+    steps = "\n".join(e.value for e in at.markdown)
+    assert "enlarged" in steps and "1 x 1" in steps
+    big = _png(Image.new("RGB", (8000, 6000), (40, 90, 160)), "JPEG")
+    at.file_uploader(key="fm_upload").set_value(("big.jpg", big, "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert "resized from 8000 x 6000 to 2048 x 1536" in _captions(at)
+
+
+def test_grey_model_gets_one_channel_and_says_so() -> None:
+    at = _page()
+    at.selectbox(key="fm_arch").set_value("lenet5").run()
+    at.radio(key="fm_kind").set_value("random").run()
+    assert not at.exception
+    assert "converted to 1 channel" in _captions(at)
+    steps = "\n".join(e.value for e in at.markdown)
+    assert "1 x 1 x 32 x 32" in steps  # N x C x H x W
+    at.radio(key="fm_view").set_value("Predictions").run()
+    assert "random" in at.info[0].value and not at.exception
+
+
+def test_checkpoint_upload_is_strict() -> None:
+    import torch
+    from safetensors.torch import save
+
+    from explorer.models import get_spec
+
+    at = _page()
+    at.selectbox(key="fm_arch").set_value("lenet5").run()
+    at.radio(key="fm_kind").set_value("upload").run()
+    assert "Upload a .safetensors checkpoint" in at.warning[0].value
+    # A LeNet-5 with 5 classes does not fit the catalog's 10-class LeNet-5.
+    wrong = {k: v.contiguous() for k, v in get_spec("lenet5").build(num_classes=5).state_dict().items()}
+    at.file_uploader(key="fm_ckpt").set_value(("wrong.safetensors", save(wrong), "application/octet-stream")).run()
+    msg = at.warning[0].value
+    assert "does not fit this architecture" in msg and "(5, 84)" in msg and "(10, 84)" in msg
+    assert "random initialisation" in at.success[0].value  # labelled fallback
+    torch.manual_seed(3)
+    right = {k: v.contiguous() for k, v in get_spec("lenet5").build().state_dict().items()}
+    at.file_uploader(key="fm_ckpt").set_value(("ok.safetensors", save(right), "application/octet-stream")).run()
+    assert not at.warning and "uploaded checkpoint" in at.success[0].value
+    assert not at.exception
