@@ -151,20 +151,16 @@ def model_from_checkpoint(data: bytes) -> tuple[nn.Module, CheckpointMeta]:
 
 
 def load_state_strict(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Copy ``state`` into ``model``; name the first missing/unexpected key or shape mismatch."""
-    own = model.state_dict()
-    for key, tensor in own.items():
-        if key not in state:
-            raise CheckpointError(f"The checkpoint lacks '{key}' (shape {tuple(tensor.shape)}).")
-        if tuple(state[key].shape) != tuple(tensor.shape):
-            raise CheckpointError(
-                f"'{key}' has shape {tuple(state[key].shape)} in the checkpoint but "
-                f"{tuple(tensor.shape)} in the model."
-            )
-    extra = [k for k in state if k not in own]
-    if extra:
-        raise CheckpointError(f"The checkpoint has '{extra[0]}', which the model does not have.")
-    model.load_state_dict(state, strict=True)
+    """Copy ``state`` into ``model`` strictly (the lead's one implementation in
+    ``explorer.models.weights``); a mismatch becomes a :class:`CheckpointError` with the same
+    message, naming the first bad key and both shapes."""
+    from explorer.models.weights import CheckpointMismatchError
+    from explorer.models.weights import load_state_strict as _strict
+
+    try:
+        _strict(model, state)
+    except CheckpointMismatchError as err:
+        raise CheckpointError(str(err)) from None
 
 
 def meta_from_result(result: Any) -> CheckpointMeta:

@@ -14,6 +14,7 @@ API (stable, see docs/interfaces.md)::
         device="cpu",                     # slot key; "cuda:0" counts against "cuda:0", not "cuda"
         factory=lambda control: my_gen(should_stop=control.stop_requested),
         title="LeNet-5 on printed digits",
+        kind="training",                  # free label: which page's job it is
     )                                     # raises JobBusyError if the owner has an unfinished job
     job.state                 # JobState.QUEUED / RUNNING / PAUSED / FINISHED / FAILED / CANCELLED
     manager.queue_position(job)  # 0 when it holds a slot, 1.. while waiting, None when done
@@ -96,8 +97,10 @@ class Job:
         factory: Callable[[JobControl], Iterator[Any]],
         title: str,
         max_log: int,
+        kind: str = "job",
     ) -> None:
         self.id = job_id
+        self.kind = kind  # which page's job this is (e.g. "training", "recurrent")
         self.owner = owner
         self.device = slot_key(device)
         self.title = title
@@ -276,6 +279,7 @@ class JobManager:
         factory: Callable[[JobControl], Iterator[Any]],
         title: str = "",
         one_per_owner: bool = True,
+        kind: str = "job",
     ) -> Job:
         """Queue a job for ``owner``; it starts as soon as ``device`` has a free slot."""
         with self._lock:
@@ -288,7 +292,7 @@ class JobManager:
             finished = [j for j in mine if j.done]
             for old in finished[: max(len(finished) - self._keep_per_owner + 1, 0)]:
                 self._jobs.remove(old)
-            job = Job(next(self._ids), owner, device, factory, title, self._max_log)
+            job = Job(next(self._ids), owner, device, factory, title, self._max_log, kind)
             self._jobs.append(job)
             self._schedule()
             return job
