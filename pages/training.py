@@ -1,0 +1,333 @@
+"""Training: train a compact CNN live and watch it learn; keep the result.
+
+The run happens in a background job (explorer.ui.jobs); this page only starts it, polls it
+about once a second with a fragment, and draws what the events say (explorer.viz.training).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from explorer.data.datasets import DATASETS, DatasetUnavailableError, is_available, preview
+from explorer.models import get_spec
+from explorer.training.checkpoints import (
+    CheckpointError,
+    meta_from_result,
+    model_from_checkpoint,
+    save_checkpoint,
+)
+from explorer.training.events import Finished, History, Preparing, Snapshot
+from explorer.training.fit import run_training
+from explorer.training.settings import (
+    OPTIMIZER_TITLES,
+    SCHEDULE_TITLES,
+    TRAINABLE_MODELS,
+    TrainSettings,
+    datasets_for,
+    default_settings,
+)
+from explorer.ui import jobs
+from explorer.ui.registry import UserModel, register_model
+from explorer.viz import training as viz
+
+KIND = "training"
+POLL_S = 1.0
+# widget key -> TrainSettings field
+FIELDS = {
+    "tr_optimizer": "optimizer", "tr_lr": "lr", "tr_bs": "batch_size", "tr_epochs": "epochs",
+    "tr_wd": "weight_decay", "tr_momentum": "momentum", "tr_schedule": "schedule", "tr_augment": "augment",
+    "tr_seed": "seed", "tr_device": "device", "tr_bf16": "bf16", "tr_train": "train_samples",
+    "tr_val": "val_samples", "tr_difficulty": "difficulty", "tr_download": "download",
+}  # fmt: skip
+
+st.title("Training")
+st.caption(
+    "Train a small network live and watch it learn: the loss falls, the filters of the first "
+    "layer turn from noise into edge and colour detectors. The run continues in the background "
+    "when you visit another page."
+)
+
+
+# --------------------------------------------------------------------------- settings state
+
+
+def _apply_defaults(model: str, dataset: str | None = None) -> None:
+    s = default_settings(model, dataset)
+    st.session_state["tr_model"], st.session_state["tr_dataset"] = s.model, s.dataset
+    for key, name in FIELDS.items():
+        st.session_state[key] = getattr(s, name)
+
+
+def _model_changed() -> None:
+    _apply_defaults(st.session_state["tr_model"])
+
+
+def _dataset_changed() -> None:
+    _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
+
+
+def _settings_from_widgets() -> TrainSettings:
+    values = {name: st.session_state[key] for key, name in FIELDS.items()}
+    return TrainSettings(model=st.session_state["tr_model"], dataset=st.session_state["tr_dataset"], **values)
+
+
+def _start_problems(s: TrainSettings) -> list[str]:
+    """Everything that would stop the run before its first step, as sentences."""
+    problems = s.errors()
+    if str(s.device).startswith("cuda") and not torch.cuda.is_available():
+        problems.append("CUDA is not available on this machine: choose auto or cpu.")
+    info = DATASETS.get(s.dataset)
+    if info is not None and not info.offline and not s.download and not is_available(s.dataset):
+        problems.append(
+            f"{info.title} is not downloaded yet. Tick 'Download if missing' (needs the internet) "
+            "or pick an offline dataset."
+        )
+    return problems
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _preview(dataset: str, seed: int, difficulty: float) -> tuple[list, list[str]]:
+    from explorer.data.datasets import load_dataset
+
+    data = load_dataset(dataset, seed=seed, sizes=(16, 1, 1), difficulty=difficulty)
+    images, names = preview(data, n=16)
+    return viz.images_uint8(images, min_side=64), names
+
+
+if "tr_model" not in st.session_state:
+    _apply_defaults("keras_cnn")
+
+job = jobs.current_job(KIND)
+active = job is not None and not job.done
+
+# --------------------------------------------------------------------------- settings form
+
+with st.container(border=True):
+    c1, c2 = st.columns(2)
+    c1.selectbox("Model", TRAINABLE_MODELS, key="tr_model", on_change=_model_changed, disabled=active,
+                 format_func=lambda k: get_spec(k).title)  # fmt: skip
+    c2.selectbox("Dataset", datasets_for(st.session_state["tr_model"]), key="tr_dataset",
+                 on_change=_dataset_changed, disabled=active, format_func=lambda k: DATASETS[k].title)  # fmt: skip
+    spec = get_spec(st.session_state["tr_model"])
+    c1.caption(f"{spec.title} ({spec.year}): {spec.idea}")
+    c2.caption(DATASETS[st.session_state["tr_dataset"]].description)
+
+    a, b, c, d = st.columns(4)
+    a.selectbox("Optimiser", list(OPTIMIZER_TITLES), key="tr_optimizer", disabled=active,
+                format_func=OPTIMIZER_TITLES.get)  # fmt: skip
+    b.number_input("Learning rate", key="tr_lr", format="%.5f", step=0.0005, disabled=active)
+    c.number_input("Batch size", key="tr_bs", step=16, disabled=active)
+    d.number_input("Epochs", key="tr_epochs", step=1, disabled=active)
+    a.selectbox("Schedule", list(SCHEDULE_TITLES), key="tr_schedule", disabled=active,
+                format_func=SCHEDULE_TITLES.get)  # fmt: skip
+    b.number_input("Weight decay", key="tr_wd", format="%.5f", step=0.0001, disabled=active)
+    c.number_input("Training images", key="tr_train", step=500, disabled=active)
+    d.number_input("Validation images", key="tr_val", step=100, disabled=active)
+    a.selectbox("Device", ["auto", "cpu", "cuda"], key="tr_device", disabled=active)
+    b.number_input("Seed", key="tr_seed", step=1, disabled=active)
+    if st.session_state["tr_optimizer"] == "sgd":
+        c.number_input("Momentum", key="tr_momentum", step=0.05, format="%.2f", disabled=active)
+    info = DATASETS[st.session_state["tr_dataset"]]
+    if info.offline:
+        d.slider("Difficulty", 0.0, 1.0, key="tr_difficulty", step=0.1, disabled=active)
+    else:
+        d.checkbox("Download if missing", key="tr_download", disabled=active,
+                   help="Fetches the dataset into ./data with torchvision (needs the internet).")  # fmt: skip
+    t1, t2, _ = st.columns([1, 1, 2])
+    t1.checkbox("Augmentation (shifts" + (", flips)" if info.hflip else ")"), key="tr_augment", disabled=active)
+    t2.checkbox("Mixed precision (bf16, CUDA only)", key="tr_bf16", disabled=active)
+
+    with st.expander("Preview of the dataset"):
+        try:
+            imgs, names = _preview(info.key, int(st.session_state["tr_seed"]), float(st.session_state["tr_difficulty"]))
+            st.image(imgs, caption=names, width=72)
+        except DatasetUnavailableError as err:
+            st.warning(str(err))
+
+    b_start, b_reset, _ = st.columns([1, 1, 4])
+    start = b_start.button("Start", type="primary", disabled=active)
+    if b_reset.button("Default settings", disabled=active):
+        _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
+        st.rerun()
+
+if start:
+    settings = _settings_from_widgets()
+    problems = _start_problems(settings)
+    if problems:
+        st.error("Cannot start: " + " ".join(problems))
+    else:
+        from explorer.device import pick_device
+
+        device = pick_device(settings.device)
+        title = f"{get_spec(settings.model).title} on {DATASETS[settings.dataset].title}"
+        try:
+            job = jobs.submit(lambda control: run_training(settings, control.stop_requested),
+                              device=str(device), title=title, kind=KIND)  # fmt: skip
+        except jobs.JobBusyError as err:
+            st.error(str(err))
+        else:
+            st.session_state["tr_history"] = (job.id, 0, History())
+            st.rerun()  # redraw with the settings locked and the live view polling
+
+
+# --------------------------------------------------------------------------- live view
+
+
+def _history(job: jobs.Job) -> History:
+    """Fold the job's new events into this session's history (incremental, cheap)."""
+    job_id, cursor, history = st.session_state.get("tr_history", (None, 0, History()))
+    if job_id != job.id:
+        cursor, history = 0, History()
+    events, cursor = job.events_since(cursor)
+    for event in events:
+        history.add(event)
+    st.session_state["tr_history"] = (job.id, cursor, history)
+    return history
+
+
+def _controls(job: jobs.Job) -> None:
+    c1, c2, _ = st.columns([1, 1, 4])
+    if job.state is jobs.JobState.PAUSED:
+        if c1.button("Resume", key="tr_resume"):
+            job.resume()
+            st.rerun(scope="fragment")
+    elif c1.button("Pause", key="tr_pause", disabled=job.state is not jobs.JobState.RUNNING):
+        job.pause()
+        st.rerun(scope="fragment")
+    if c2.button("Stop", key="tr_stop", help="Ends the run after this step and evaluates the model."):
+        job.stop()
+        st.rerun(scope="fragment")
+
+
+def _snapshot_view(snap: Snapshot | None) -> None:
+    if snap is None:
+        return
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        st.markdown(f"**First-layer filters** (step {snap.step})")
+        if snap.filters is not None:
+            st.image(viz.filters_image(snap.filters), caption=f"layer {snap.filters_layer}: "
+                     f"{tuple(snap.filters.shape)}")  # fmt: skip
+        st.image(viz.images_uint8(snap.probe_image[None], min_side=96)[0], caption=f"probe image ({snap.probe_label})")
+    with c2:
+        for name, maps in list(snap.feature_maps.items())[:2]:
+            st.markdown(f"**Feature maps of `{name}`** ({maps.shape[0]} x {maps.shape[1]} x {maps.shape[2]})")
+            st.image(viz.feature_maps_image(maps, max_channels=32, min_width=480))
+
+
+def _results(job: jobs.Job, h: History) -> None:
+    fin: Finished | None = h.finished
+    if fin is None:
+        return
+    how = "stopped early" if fin.stopped_early else "finished"
+    st.success(
+        f"Run {how} after {fin.epochs_done:.2f} epoch(s) in {fin.elapsed_s:.0f} s: validation accuracy "
+        f"{fin.val_acc:.1%}, test accuracy {fin.test_acc:.1%}."
+    )
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(viz.confusion_figure(fin.confusion, fin.classes))
+    c2.plotly_chart(viz.per_class_figure(fin.per_class_acc, fin.classes))
+    if len(fin.misclassified):
+        st.markdown(f"**Misclassified test images** (first {len(fin.misclassified)}: true -> predicted)")
+        st.image(viz.images_uint8(fin.misclassified, min_side=64),
+                 caption=viz.misclassified_captions(fin.mis_true, fin.mis_pred, fin.classes), width=80)  # fmt: skip
+    else:
+        st.markdown("**No test image was misclassified.**")
+    result = job.result
+    if result is None:
+        return
+    name = f"{job.title} (run {job.id})"
+    registered = st.session_state.setdefault("tr_registered", set())
+    if job.id not in registered:
+        register_model(UserModel(
+            name=name, arch=result.arch, build=dict(result.build),
+            state_dict={k: v.detach().cpu().clone() for k, v in result.model.state_dict().items()},
+            classes=list(result.classes), dataset=result.dataset or "", metrics=dict(result.metrics),
+            source="trained on the Training page",
+        ))  # fmt: skip
+        registered.add(job.id)
+    st.caption(f"Saved for this session as \"{name}\": the Feature maps page can inspect it.")
+    blobs = st.session_state.setdefault("tr_blobs", {})
+    if job.id not in blobs:
+        blobs.clear()  # keep one run's files, not every run's
+        blobs[job.id] = (save_checkpoint(result.model, meta_from_result(result)), h.to_csv())
+    ckpt, csv = blobs[job.id]
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("Download checkpoint (.safetensors)", ckpt, file_name=f"{result.arch}-run{job.id}.safetensors",
+                       mime="application/octet-stream", on_click="ignore")  # fmt: skip
+    d2.download_button("Download history (.csv)", csv, file_name=f"history-run{job.id}.csv", mime="text/csv",
+                       on_click="ignore")  # fmt: skip
+
+
+@st.fragment(run_every=POLL_S if active else None)
+def live_view() -> None:
+    job = jobs.current_job(KIND)
+    if job is None:
+        st.info("Choose a model and a dataset, then press Start. The defaults train the course's "
+                "Keras CNN on circles vs squares in about a minute.")  # fmt: skip
+        return
+    h = _history(job)
+    st.subheader(job.title)
+    pos = jobs.queue_position(job)
+    if job.state is jobs.JobState.QUEUED:
+        st.info(f"Waiting for a free {job.device.split(':')[0].upper()} slot: position {pos} in the queue.")
+    elif job.state is jobs.JobState.FAILED:
+        st.error(f"The run stopped: {job.error}")
+    elif job.state is jobs.JobState.CANCELLED:
+        st.warning("The run was cancelled.")
+    if not job.done:
+        _controls(job)
+    started = h.started
+    last = h.last
+    if started is not None:
+        step = last.step if last else 0
+        st.progress(min(step / max(started.total_steps, 1), 1.0),
+                    text=viz.progress_text(step, started.total_steps, last.eta_s if last else 0.0,
+                                           last.samples_per_s if last else 0.0))  # fmt: skip
+        st.caption(f"{started.device}{' (bf16)' if started.mixed_precision else ''} · {started.parameters:,} "
+                   f"parameters · {started.train_size} training / {started.val_size} validation images · "
+                   f"state: {job.state.value}")  # fmt: skip
+    elif not job.done:
+        prep = job.latest(Preparing)
+        st.caption(prep.message if prep else "Starting...")
+    if h.steps:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(viz.loss_figure(h), key="tr_loss")
+        c2.plotly_chart(viz.accuracy_figure(h), key="tr_acc")
+        c3, c4 = st.columns([3, 2])
+        c3.plotly_chart(viz.grad_norm_figure(h), key="tr_grad")
+        c4.plotly_chart(viz.lr_figure(h), key="tr_lr_fig")
+        c4.plotly_chart(viz.throughput_figure(h), key="tr_speed")
+    _snapshot_view(job.latest(Snapshot))
+    if job.state is jobs.JobState.FINISHED:
+        _results(job, h)
+    if job.done and active:
+        st.rerun()  # one full rerun: stop polling, re-enable the settings
+
+
+live_view()
+
+# --------------------------------------------------------------------------- load a checkpoint
+
+with st.expander("Load a checkpoint"):
+    upload = st.file_uploader("A .safetensors checkpoint saved from this page", type=["safetensors"])
+    if upload is not None:
+        try:
+            model, meta = model_from_checkpoint(upload.getvalue())
+        except CheckpointError as err:
+            st.error(str(err))
+        else:
+            register_model(UserModel(
+                name=f"{upload.name}", arch=meta.arch, build=dict(meta.build),
+                state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
+                dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
+            ))  # fmt: skip
+            acc = meta.metrics.get("test_accuracy")
+            st.success(
+                f"Loaded {get_spec(meta.arch).title} trained on {meta.dataset or 'unknown data'}"
+                + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
+                + ". It is now available on the Feature maps page."
+            )
+            st.json({"arch": meta.arch, "build": meta.build, "classes": meta.classes, "settings": meta.settings,
+                     "metrics": meta.metrics})  # fmt: skip

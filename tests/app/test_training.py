@@ -1,0 +1,68 @@
+"""AppTest of the Training page: defaults, inline validation, a full (tiny) run followed by reruns."""
+
+from __future__ import annotations
+
+import time
+
+from tests.app.conftest import open_app_page
+
+PAGE = "pages/training.py"
+
+
+def button(at, label: str):  # noqa: ANN001, ANN201
+    return next(b for b in at.button if b.label == label)
+
+
+def test_opens_ready_to_start_the_keras_cnn_on_its_binary_task() -> None:
+    at = open_app_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="tr_model").value == "keras_cnn"
+    assert at.selectbox(key="tr_dataset").value == "circles_squares"
+    assert at.selectbox(key="tr_optimizer").value == "adam"
+    assert not button(at, "Start").disabled
+    assert any("press Start" in i.value for i in at.info)
+
+
+def test_changing_the_model_loads_its_defaults() -> None:
+    at = open_app_page(PAGE).run()
+    at.selectbox(key="tr_model").set_value("lenet5").run()
+    assert not at.exception
+    assert at.selectbox(key="tr_dataset").value == "digits"
+    assert at.number_input(key="tr_lr").value == 0.002
+    assert at.number_input(key="tr_bs").value == 64
+
+
+def test_invalid_settings_give_an_inline_error_and_start_nothing() -> None:
+    at = open_app_page(PAGE).run()
+    at.number_input(key="tr_lr").set_value(0.0)
+    at.number_input(key="tr_bs").set_value(0)
+    button(at, "Start").click().run()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert message.startswith("Cannot start: ")
+    assert "The learning rate must be a number above 0 and at most 10 (got 0.0)." in message
+    assert "The batch size must be a whole number from 1 to 4096 (got 0)." in message
+    assert any("press Start" in i.value for i in at.info)  # no job was created
+
+
+def test_start_and_follow_a_tiny_run_to_completion() -> None:
+    at = open_app_page(PAGE, timeout=120).run()
+    at.number_input(key="tr_train").set_value(64)
+    at.number_input(key="tr_val").set_value(16)
+    at.number_input(key="tr_epochs").set_value(2)
+    button(at, "Start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert button(at, "Start").disabled  # settings are locked while the run is active
+    deadline = time.monotonic() + 120
+    done = False
+    while time.monotonic() < deadline and not done:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        done = any(s.value.startswith("Run finished after 2.00 epoch(s)") for s in at.success)
+    assert done, [e.value for e in at.error] + [i.value for i in at.info]
+    assert "tr_registered" in at.session_state and len(at.session_state["tr_registered"]) == 1
+    assert not button(at, "Start").disabled
+    labels = [c.proto.label for c in at.get("download_button")]
+    assert labels == ["Download checkpoint (.safetensors)", "Download history (.csv)"]
