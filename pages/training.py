@@ -134,7 +134,7 @@ with st.container(border=True):
     else:
         d.checkbox("Download if missing", key="tr_download", disabled=active,
                    help="Fetches the dataset into ./data with torchvision (needs the internet).")  # fmt: skip
-    t1, t2, _ = st.columns([1, 1, 2])
+    t1, t2 = st.columns(2)
     t1.checkbox("Augmentation (shifts" + (", flips)" if info.hflip else ")"), key="tr_augment", disabled=active)
     t2.checkbox("Mixed precision (bf16, CUDA only)", key="tr_bf16", disabled=active)
 
@@ -145,7 +145,7 @@ with st.container(border=True):
         except DatasetUnavailableError as err:
             st.warning(str(err))
 
-    b_start, b_reset, _ = st.columns([1, 1, 4])
+    b_start, b_reset, _ = st.columns([1, 2, 3])
     start = b_start.button("Start", type="primary", disabled=active)
     if b_reset.button("Default settings", disabled=active):
         _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])

@@ -177,7 +177,7 @@ def _weight_layers(model: nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
     for name, module in model.named_modules():
         w = getattr(module, "weight", None)
         if isinstance(w, torch.nn.Parameter) and w.dim() > 1 and w.requires_grad:
-            out.append((name or "model", w))
+            out.append((f"{name or 'model'} ({type(module).__name__})", w))
     return out
 
 

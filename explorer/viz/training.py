@@ -78,7 +78,9 @@ def lr_figure(h: History) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(x=h.steps, y=h.lr, mode="lines", name="learning rate", line=dict(color="#2ca02c"))
     fig = _layout(fig, "Learning rate", "step", "lr", height=240)
-    fig.update_yaxes(exponentformat="e")
+    top = max(h.lr, default=1.0)
+    # From zero: a constant rate is a flat line at its value, not a line in an empty +-1 axis.
+    fig.update_yaxes(range=[0, top * 1.15 if top > 0 else 1], exponentformat="e")
     return fig
 
 
@@ -128,7 +130,7 @@ def misclassified_captions(true: Sequence[int], pred: Sequence[int], classes: Se
     return [f"{classes[t]} -> {classes[p]}" for t, p in zip(true, pred, strict=True)]
 
 
-def filters_image(filters: torch.Tensor, zoom: int = 8) -> np.ndarray:
+def filters_image(filters: torch.Tensor, zoom: int = 12) -> np.ndarray:
     """First-layer kernels as patches (RGB for colour input), H x W x 3 uint8."""
     return first_layer_patches(filters, zoom=zoom)
 

@@ -56,7 +56,7 @@ def test_events_carry_steps_grad_norms_lr_and_snapshots(splits):
     assert [t.step for t in ticks] == list(range(1, 17))
     progress = [e for e in events if isinstance(e, Progress)]
     assert progress[0].step == 1 and progress[-1].step == 16
-    assert set(progress[0].grad_norms) == {"0", "4"}  # the conv and the linear layer
+    assert set(progress[0].grad_norms) == {"0 (Conv2d)", "4 (Linear)"}
     assert all(v > 0 for v in progress[0].grad_norms.values())
     assert progress[-1].lr < progress[0].lr  # cosine decays
     snaps = [e for e in events if isinstance(e, Snapshot)]
@@ -82,8 +82,8 @@ def test_grad_norms_match_a_manual_computation(splits):
     loss = torch.nn.functional.cross_entropy(reference(splits.x_train[idx]), splits.y_train[idx])
     loss.backward()
     assert first.train_loss == pytest.approx(loss.item(), rel=1e-5)
-    assert first.grad_norms["0"] == pytest.approx(reference[0].weight.grad.norm().item(), rel=1e-5)
-    assert first.grad_norms["4"] == pytest.approx(reference[4].weight.grad.norm().item(), rel=1e-5)
+    assert first.grad_norms["0 (Conv2d)"] == pytest.approx(reference[0].weight.grad.norm().item(), rel=1e-5)
+    assert first.grad_norms["4 (Linear)"] == pytest.approx(reference[4].weight.grad.norm().item(), rel=1e-5)
     gen.close()
 
 
