@@ -18,6 +18,20 @@ from explorer.models.recurrent import (
     parameter_count,
     weight_shapes,
 )
+from explorer.training.jobs import JobState
+from explorer.training.sequence import (
+    TASK_BASELINE,
+    TASK_METRIC,
+    TASK_TITLES,
+    TASKS,
+    SeqSample,
+    SeqStep,
+    SequenceRun,
+    SequenceSettings,
+    SequenceTrainingError,
+    compare_curves,
+    sample_text,
+)
 from explorer.ui import recurrent_cache as rc
 from explorer.viz import recurrent as viz
 
@@ -152,6 +166,8 @@ with st.expander(f"The cell: {catalog_spec.title}", expanded=True):
     st.markdown(f"**Idea.** {catalog_spec.idea}")
     paper = f"[{catalog_spec.paper}]({catalog_spec.paper_url})" if catalog_spec.paper_url else catalog_spec.paper
     st.caption(f"{catalog_spec.year}. {paper}")
+    st.graphviz_chart(viz.cell_diagram_dot(cell, config.input_size, hidden, nonlinearity))
+    st.caption("One time step of the first layer; every later step reuses the same weights.")
     eq_col, shape_col = st.columns([3, 2])
     with eq_col:
         for line in EQUATIONS[cell]:
@@ -186,6 +202,11 @@ else:
         tr = rc.random_trace(mconf, seed, spec)
     else:
         tr = rc.trained_trace(rc.state_digest(chosen.state_dict), chosen, spec)
+    if chosen is None and cell != "rnn":
+        st.caption(
+            "Random weights: the gates hover around 0.5 and commit to nothing yet. Train a model "
+            "at the bottom of the page and choose it under Weights to watch the gates decide."
+        )
     view = st.radio("View", VIEWS, horizontal=True, key="rec_view")
     quantities = list(tr.quantities)
     sel1, sel2, sel3 = st.columns(3)
@@ -265,5 +286,136 @@ else:
             st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
 
 # --- live training ------------------------------------------------------------------------
+TASK_DEFAULTS = {  # steps, window / sequence length, learning rate
+    "chars": (400, 64, 3e-3),
+    "sine": (200, 50, 3e-3),
+    "adding": (800, 30, 3e-3),
+}
+
+
+def training_settings() -> SequenceSettings:
+    """The comparison run the widgets describe (bounded widgets; validated by the engine)."""
+    t1, t2, t3, t4 = st.columns(4)
+    task = t1.selectbox("Task", TASKS, format_func=TASK_TITLES.get, key="rec_task")
+    cells = t2.multiselect("Cells", CELLS, default=list(CELLS), format_func=str.upper,
+                           key="rec_train_cells")  # fmt: skip
+    hidden_size = t3.select_slider("Hidden size ", [8, 16, 32, 64, 128], 64, key="rec_train_hidden")
+    num_layers = t4.slider("Layers ", 1, 2, 1, key="rec_train_layers")
+    steps0, len0, _ = TASK_DEFAULTS[task]
+    s1, s2, s3, s4 = st.columns(4)
+    steps = s1.select_slider("Steps", [50, 100, 200, 400, 800, 1500, 3000], steps0,
+                             key=f"rec_train_steps_{task}")  # fmt: skip
+    seq_len = s2.slider("Sequence length" if task == "adding" else "Window", 10, 200, len0,
+                        step=5, key=f"rec_train_len_{task}")  # fmt: skip
+    lr = s3.select_slider("Learning rate", [1e-3, 3e-3, 1e-2, 3e-2], 3e-3, key="rec_train_lr")
+    encoding = "onehot"
+    if task == "chars":
+        encoding = s4.radio("Characters enter as ", ["onehot", "embedding"], key="rec_train_enc",
+                            format_func={"onehot": "one-hot", "embedding": "embedding"}.get)  # fmt: skip
+    return SequenceSettings(task=task, cells=tuple(cells), hidden_size=hidden_size,
+                            num_layers=num_layers, steps=steps, seq_len=seq_len, lr=lr,
+                            encoding=encoding)  # fmt: skip
+
+
+def show_run_results(run: SequenceRun) -> None:
+    """Curves, final numbers and (for text) a sample from each finished model."""
+    task = run.settings.task
+    st.plotly_chart(viz.learning_curves(run.curves, TASK_METRIC[task], TASK_BASELINE[task],
+                                        title=f"{TASK_TITLES[task]}: learning curves"),
+                    width="stretch", key=f"rec_final_curves_{task}")  # fmt: skip
+    st.dataframe(pd.DataFrame([
+        {"cell": m.config.cell.upper(), f"final {TASK_METRIC[task]}": round(m.metric, 4),
+         "steps": m.steps, "parameters": sum(v.numel() for v in m.state_dict.values())}
+        for m in run.models.values()
+    ]), hide_index=True)  # fmt: skip
+    if task != "chars":
+        return
+    st.markdown("**Let the character models write**")
+    w1, w2, w3 = st.columns([2, 1, 1])
+    prime = w1.text_input("Start with", "The ", max_chars=100, key="rec_prime")
+    temperature = w2.slider("Temperature", 0.1, 2.0, 0.8, step=0.1, key="rec_temperature")
+    length = w3.slider("Characters", 50, 600, 200, step=50, key="rec_sample_len")
+    if st.button("Write", key="rec_write"):
+        samples = {}
+        for cell, model in run.models.items():
+            try:
+                samples[cell] = sample_text(model.instantiate(), prime, length, temperature)
+            except SequenceTrainingError as err:
+                samples[cell] = str(err)
+        st.session_state["rec_samples"] = samples
+    for cell, text in st.session_state.get("rec_samples", {}).items():
+        st.caption(cell.upper())
+        st.text(text)  # plain text: model output is never rendered as HTML/Markdown
+
+
+def training_section() -> None:
+    """Start a comparison run, follow it live, keep its models for the views above."""
+    settings = training_settings()
+    job = rc.current_job()
+    running = job is not None and not job.done
+
+    @st.fragment(run_every=1.0 if running else None)
+    def live() -> None:
+        current = rc.current_job()
+        if current is None:
+            return
+        latest = current.latest(SeqStep)
+        total = rc.job_settings().steps if rc.job_settings() else None
+        line = f"{current.title}: {rc.status_line(current)}"
+        if latest is not None and total:
+            line += f" Step {latest.step} of {total}."
+        st.markdown(line)
+        if latest is not None and total:
+            st.progress(min(latest.step / total, 1.0))
+        if current.done:
+            if current.state is JobState.FAILED:
+                st.error(f"Training failed: {current.error}")
+            new_models = rc.collect_result(current)
+            if new_models or running:
+                st.rerun(scope="app")  # stop polling; new models appear under Weights
+            return
+        b1, b2, b3 = st.columns(3)
+        if current.state is JobState.PAUSED:
+            if b1.button("Resume", key="rec_resume"):
+                current.resume()
+                st.rerun(scope="fragment")
+        elif b1.button("Pause", key="rec_pause", disabled=current.state is not JobState.RUNNING):
+            current.pause()
+            st.rerun(scope="fragment")
+        if b2.button("Stop (keep the models)", key="rec_stop"):
+            current.stop()
+            st.rerun(scope="fragment")
+        if b3.button("Cancel", key="rec_cancel"):
+            current.cancel()
+            st.rerun(scope="fragment")
+        curves = compare_curves(current.log)
+        if curves and rc.job_settings() is not None:
+            task = rc.job_settings().task
+            st.plotly_chart(viz.learning_curves(curves, TASK_METRIC[task], TASK_BASELINE[task]),
+                            width="stretch", key="rec_live_curves")  # fmt: skip
+        sample = current.latest(SeqSample)
+        if sample is not None:
+            st.caption(f"{sample.cell.upper()} writes at step {sample.step}:")
+            st.text(sample.text)
+
+    if st.button("Train and compare", type="primary", disabled=running, key="rec_train"):
+        try:
+            settings.validate()
+            rc.start_training(settings)
+        except (SequenceTrainingError, rc.JobUnavailableError) as err:
+            st.error(str(err))
+        else:
+            st.rerun()
+    live()
+    for run in reversed(list(rc.saved_runs().values())):
+        with st.expander(f"Finished: {TASK_TITLES[run.settings.task]}", expanded=True):
+            show_run_results(run)
+
+
+
 st.subheader("Train and compare")
-st.info("Live training arrives with the shared job machinery.")
+st.caption(
+    "RNN, GRU and LSTM learn the same task from the same batches, side by side, in the "
+    "background (you can keep exploring). Finished models appear under Weights at the top."
+)
+training_section()

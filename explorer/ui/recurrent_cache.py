@@ -21,9 +21,16 @@ from explorer.data.sequences import (
     encode_text,
     make_signal,
 )
+from explorer.device import pick_device
 from explorer.models.recurrent import CELLS, SequenceModel, SequenceModelConfig
 from explorer.probe.recurrent import RecurrentTrace, gradient_flow, trace
-from explorer.training.sequence import SequenceRun, TrainedSequenceModel
+from explorer.training.sequence import (
+    TASK_TITLES,
+    SequenceRun,
+    SequenceSettings,
+    TrainedSequenceModel,
+    train_sequence_models,
+)
 
 EMBED_DIM = SequenceModelConfig.embed_dim  # the learned embedding's width (a class default)
 _RUNS_KEY = "_recurrent_runs"
@@ -194,3 +201,76 @@ def save_run(run: SequenceRun) -> None:
 def trained_models() -> list[TrainedSequenceModel]:
     """Every model this user trained, newest run last."""
     return [m for run in saved_runs().values() for m in run.models.values()]
+
+
+# --- live training through the shared job machinery (explorer/ui/jobs.py) -------------------
+
+_JOB_SETTINGS_KEY = "_recurrent_job_settings"
+_COLLECTED_KEY = "_recurrent_collected_jobs"
+
+
+class JobUnavailableError(RuntimeError):
+    """Training cannot start (no job machinery, or this user already has a job)."""
+
+
+def _ui_jobs():
+    try:
+        from explorer.ui import jobs
+    except ImportError as err:  # the shared machinery is another module's; say so plainly
+        raise JobUnavailableError(
+            "Live training is not available: explorer/ui/jobs.py is missing."
+        ) from err
+    return jobs
+
+
+def job_settings() -> SequenceSettings | None:
+    """Settings of this user's latest recurrent training job."""
+    return st.session_state.get(_JOB_SETTINGS_KEY)
+
+
+JOB_KIND = "recurrent"
+
+
+def current_job():  # -> explorer.training.jobs.Job | None
+    """This session's newest recurrent training job (jobs of other pages are not shown here)."""
+    try:
+        return _ui_jobs().current_job(JOB_KIND)
+    except JobUnavailableError:
+        return None
+
+
+def queue_position(job) -> int | None:  # noqa: ANN001
+    return _ui_jobs().queue_position(job)
+
+
+def status_line(job) -> str:  # noqa: ANN001
+    return _ui_jobs().status_line(job)
+
+
+def start_training(settings: SequenceSettings) -> None:
+    """Queue a comparison run for this session on the app's device; raises JobUnavailableError."""
+    jobs = _ui_jobs()
+    device = str(pick_device())
+    title = (
+        f"{', '.join(c.upper() for c in settings.cells)} on {TASK_TITLES[settings.task].lower()}"
+    )
+    try:
+        jobs.submit(
+            lambda control: train_sequence_models(settings, device, control.stop_requested),
+            device=device,
+            title=title,
+            kind=JOB_KIND,
+        )
+    except jobs.JobBusyError as err:
+        raise JobUnavailableError(str(err)) from err
+    st.session_state[_JOB_SETTINGS_KEY] = settings
+
+
+def collect_result(job) -> bool:  # noqa: ANN001
+    """Keep a finished job's models in this session once; True when they were new."""
+    collected: set[int] = st.session_state.setdefault(_COLLECTED_KEY, set())
+    if job.id in collected or not isinstance(job.result, SequenceRun):
+        return False
+    collected.add(job.id)
+    save_run(job.result)
+    return True

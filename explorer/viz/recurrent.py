@@ -305,3 +305,57 @@ def signal_figure(values: np.ndarray, names: Sequence[str], title: str = "Input"
         fig.add_trace(go.Scatter(y=values[:, k], mode="lines", name=name))
     fig.update_layout(title=title, xaxis_title="time step", height=240, **_LAYOUT)
     return fig
+
+
+def cell_diagram_dot(
+    cell: str, input_size: int, hidden_size: int, nonlinearity: str = "tanh"
+) -> str:
+    """Graphviz DOT of one cell at the chosen sizes: inputs, gates with their weight shapes, ops."""
+    hid, inp = hidden_size, input_size
+
+    def w(name: str) -> str:
+        return f"W_i{name} {hid}x{inp}, W_h{name} {hid}x{hid}"
+
+    def gate(name: str, fn: str, what: str) -> str:
+        return f'{name} [label="{what}\\n{name} = {fn}(W_i{name} x + W_h{name} h)\\n{w(name)}", fillcolor="#e8f0fe"];'
+
+    lines = [
+        "digraph cell {",
+        'rankdir=LR; bgcolor="transparent";',
+        'node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=11];',
+        'edge [color="#666666"];',
+        f'x [label="x_t\\n({inp})", fillcolor="#fff3cd"];',
+        f'hprev [label="h_(t-1)\\n({hid})", fillcolor="#fde2e1"];',
+    ]
+    op = 'shape=circle, width=0.35, fixedsize=true, fillcolor="#f4f4f4"'
+    if cell == "rnn":
+        lines += [
+            f'h [label="h_t = {nonlinearity}(W_ih x + W_hh h_(t-1) + b)\\nW_ih {hid}x{inp}, W_hh {hid}x{hid}\\n({hid})", fillcolor="#fde2e1"];',
+            "x -> h; hprev -> h;",
+        ]
+    elif cell == "gru":
+        lines += [
+            gate("r", "σ", "reset gate"),
+            gate("z", "σ", "update gate"),
+            f'n [label="candidate\\nn = tanh(W_in x + r ⊙ (W_hn h))\\n{w("n")}", fillcolor="#e6f4ea"];',
+            f'mix [label="h_t = (1 - z) ⊙ n + z ⊙ h_(t-1)\\n({hid})", fillcolor="#fde2e1"];',
+            "x -> r; x -> z; x -> n; hprev -> r; hprev -> z; hprev -> n; r -> n;",
+            "z -> mix; n -> mix; hprev -> mix;",
+        ]
+    else:
+        lines += [
+            f'cprev [label="c_(t-1)\\n({hid})", fillcolor="#fff0d9"];',
+            gate("i", "σ", "input gate"),
+            gate("f", "σ", "forget gate"),
+            f'g [label="candidate\\ng = tanh(W_ig x + W_hg h)\\n{w("g")}", fillcolor="#e6f4ea"];',
+            gate("o", "σ", "output gate"),
+            f'mf [label="×", {op}]; mi [label="×", {op}]; add [label="+", {op}];',
+            f'c [label="c_t\\n({hid})", fillcolor="#fff0d9"];',
+            f'th [label="tanh", {op}, width=0.5]; mo [label="×", {op}];',
+            f'h [label="h_t\\n({hid})", fillcolor="#fde2e1"];',
+            "x -> i; x -> f; x -> g; x -> o; hprev -> i; hprev -> f; hprev -> g; hprev -> o;",
+            "cprev -> mf; f -> mf; i -> mi; g -> mi; mf -> add; mi -> add; add -> c;",
+            "c -> th; th -> mo; o -> mo; mo -> h;",
+        ]
+    lines.append("}")
+    return "\n".join(lines)

@@ -91,3 +91,40 @@ def test_view_changes_reuse_the_cached_trace(page, monkeypatch) -> None:  # noqa
     page.radio(key="rec_view").set_value("State norms").run()
     _ok(page)
     assert calls == []  # only the view changed: the trace came from the cache
+
+
+def test_live_training_feeds_the_views(page) -> None:  # noqa: ANN001
+    import time
+
+    page.selectbox(key="rec_task").set_value("sine").run()
+    page.select_slider(key="rec_train_steps_sine").set_value(50).run()
+    page.select_slider(key="rec_train_hidden").set_value(8).run()
+    page.button(key="rec_train").click().run()
+    _ok(page)
+    for _ in range(120):  # the job runs in a background thread; rerun until it has finished
+        if any(e.label.startswith("Finished: Sine forecasting") for e in page.expander):
+            break
+        time.sleep(0.5)
+        page.run()
+    _ok(page)
+    options = page.selectbox(key="rec_source").options
+    assert options[1:] == [f"{c} - Sine forecasting (next value) (50 steps)" for c in ("RNN", "GRU", "LSTM")]
+    page.selectbox(key="rec_source").set_value(options[3]).run()  # the trained LSTM
+    _ok(page)
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Cell"] == "LSTM" and metrics["Trained steps"] == "50"
+    page.radio(key="rec_view").set_value("Gradient flow").run()
+    _ok(page)
+    specs = [c.proto.spec for c in page.get("plotly_chart")]
+    spec = next(s for s in specs if "at init" in s)  # the gradient-flow figure
+    for label in ("RNN at init", "GRU at init", "LSTM at init", "RNN trained", "LSTM trained"):
+        assert f'"name":"{label}"' in spec, label
+
+
+def test_out_of_range_training_size_is_impossible(page) -> None:  # noqa: ANN001
+    hidden = page.select_slider(key="rec_train_hidden")
+    assert hidden.options == ["8", "16", "32", "64", "128"]
+    page.multiselect(key="rec_train_cells").set_value([]).run()
+    page.button(key="rec_train").click().run()
+    _ok(page)
+    assert [e.value for e in page.error] == ["Choose at least one cell type to train."]
