@@ -142,8 +142,8 @@ if res is None:
     st.stop()
 mi = res.model_input
 
-with st.expander(f"3. Preprocessing: H x W x C -> {' x '.join(map(str, mi.x.shape))} "
-                 f"(N x C x H x W)", expanded=False):
+with st.expander(f"3. Preprocessing: {image.size[1]} x {image.size[0]} x 3 (H x W x C) -> "
+                 f"{' x '.join(map(str, mi.x.shape))} (N x C x H x W)", expanded=False):
     left, right = st.columns([2, 1])
     left.markdown("\n".join(f"{i + 1}. {step}" for i, step in enumerate(mi.steps)))
     right.image(mi.view, caption=f"What the model sees ({mi.view.shape[0]} x {mi.view.shape[1]})",
@@ -182,7 +182,7 @@ def _layer_montage(layer: str, by: str, scale: str, key: str) -> None:
     lm_ = res.maps.get(layer)
     png = res.montage_png(layer, by, scale)
     st.image(png, caption=f"{lm_.label}: {lm_.channels} channels sorted by {SORT_LABELS[by]}, "
-             "each rescaled to its own min..max" + (f", shown at 1/{lm_.tile_factor} size"
+             "each rescaled to its own min..max" + (f", shown at 1/{lm_.tile_factor} size (the zoom below is full size)"
                                                      if lm_.tile_factor > 1 else ""), width="stretch")
     c1, c2 = st.columns(2)
     c1.download_button("Montage as PNG", png, file_name=f"{lm.arch}_{layer}_montage.png", mime="image/png",
@@ -233,7 +233,7 @@ elif view == "Layer detail":
     left, right = st.columns(2)
     left.plotly_chart(viz.channel_figure(values, f"{layer}, channel {ch} (rank {rank + 1} by {SORT_LABELS[by]})",
                                          scale), key="fm_zoom")
-    right.image(viz.overlay(mi.view, values, alpha=alpha, scale="inferno"), width="stretch",
+    right.image(viz.enlarge(viz.overlay(mi.view, values, alpha=alpha, scale="inferno"), 384), width="stretch",
                 caption=f"Channel {ch} enlarged to the input ({values.shape[0]} x {values.shape[1]} -> "
                         f"{mi.view.shape[0]} x {mi.view.shape[1]}, bilinear) and laid over it")
 
@@ -372,3 +372,6 @@ elif view == "Predictions":
     st.plotly_chart(fig, key="fm_pred_fig")
     if lm.classes is None:
         st.caption("This model has no class names: outputs are numbered.")
+    elif lm.head_meaningful and lm.kind in ("bundled", "user", "upload") and len(lm.classes) < 1000:
+        st.caption(f"This model knows only these classes: {', '.join(lm.classes)}. On an image of "
+                   "something else it still picks the class the image resembles most.")

@@ -21,7 +21,7 @@ from torch import nn
 from explorer.probe.capture import LayerInfo, feature_layers, hooked
 
 SORT_KEYS: tuple[str, ...] = ("index", "mean", "max", "variance")
-DEFAULT_MAX_TILE = 112  # montage tiles larger than this are average-pooled for display
+DEFAULT_MAX_TILE = 64  # montage tiles larger than this are average-pooled for display (speed)
 FLOAT16_MAX = 65504.0
 
 
@@ -58,13 +58,16 @@ def channel_stats(act: torch.Tensor) -> ChannelStats:
     if a.dim() == 4:
         a = a[0]
     flat = a.reshape(a.shape[0], -1)  # C x (H * W)
+    lo, hi = torch.aminmax(flat, dim=1)  # one pass for both
     var, mean = torch.var_mean(flat, dim=1, correction=0)
+    n = max(1, flat.shape[1])
+    if bool((lo >= 0).all()):  # after a ReLU: "<= 0" means "== 0", counted without a mask
+        zeros = (n - torch.count_nonzero(flat, dim=1)).float() / n
+    else:
+        zeros = torch.count_nonzero(flat <= 0, dim=1).float() / n
     return ChannelStats(
-        mean=mean.cpu().numpy(),
-        max=flat.amax(1).cpu().numpy(),
-        min=flat.amin(1).cpu().numpy(),
-        var=var.cpu().numpy(),
-        zero_frac=(flat <= 0).float().mean(1).cpu().numpy(),
+        mean=mean.cpu().numpy(), max=hi.cpu().numpy(), min=lo.cpu().numpy(),
+        var=var.cpu().numpy(), zero_frac=zeros.cpu().numpy(),
     )
 
 
@@ -97,20 +100,32 @@ def layer_overview(stats: ChannelStats) -> LayerOverview:
     )
 
 
+def _rescale_bounds(lo: torch.Tensor, hi: torch.Tensor, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
+    if positions == 1:
+        # 1 x 1 maps (global pooling): one value per channel, so per-channel min-max would
+        # paint every tile black; rescale across the layer instead.
+        return lo.min().expand(lo.shape[0]), hi.max().expand(hi.shape[0])
+    return lo, hi
+
+
+def _to_uint8(a: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """``round((a - lo) / (hi - lo) * 255)`` per channel; constant channels -> 0. C x H x W."""
+    mult = torch.where(hi > lo, 255.0 / (hi - lo).clamp_min(1e-30), torch.zeros_like(hi))
+    out = (a - lo.view(-1, 1, 1)).mul_(mult.view(-1, 1, 1))
+    return out.round_().clamp_(0, 255).to(torch.uint8)
+
+
 def rescale_uint8(act: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """Per-channel min-max rescale of C x H x W to uint8: ``round((v - lo) / (hi - lo) * 255)``.
 
-    A constant channel (hi == lo, e.g. a dead ReLU channel) becomes 0 everywhere.
-    Returns (uint8 C x H x W, lo, hi).
+    A constant channel (hi == lo, e.g. a dead ReLU channel) becomes 0 everywhere. Maps of
+    1 x 1 (after global pooling) are rescaled with the layer's min and max instead, so that
+    tiles compare channels. Returns (uint8 C x H x W, lo, hi).
     """
     a = act.detach().float()
-    flat = a.reshape(a.shape[0], -1)
-    lo = flat.amin(1)
-    hi = flat.amax(1)
-    span = (hi - lo).clamp_min(1e-12)
-    scaled = (a - lo.view(-1, 1, 1)) / span.view(-1, 1, 1) * 255.0
-    scaled = torch.where((hi > lo).view(-1, 1, 1), scaled, torch.zeros_like(scaled))
-    return scaled.round_().clamp_(0, 255).to(torch.uint8), lo.cpu().numpy(), hi.cpu().numpy()
+    lo, hi = torch.aminmax(a.reshape(a.shape[0], -1), dim=1)
+    lo, hi = _rescale_bounds(lo, hi, a.shape[1] * a.shape[2])
+    return _to_uint8(a, lo, hi), lo.cpu().numpy(), hi.cpu().numpy()
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,18 +163,21 @@ def layer_maps(info: LayerInfo, act: torch.Tensor, *, max_tile: int = DEFAULT_MA
     """Statistics, uint8 tiles and float16 values of one captured 1 x C x H x W map."""
     a = act.detach()
     if a.dim() == 4:
-        a = a[0]  # C x H x W
-    a = a.float().cpu()
+        a = a[0]
+    a = a.float().cpu()  # C x H x W
     stats = channel_stats(a)
-    scaled, lo, hi = rescale_uint8(a)
+    lo, hi = _rescale_bounds(torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2])
     factor = max(1, math.ceil(max(a.shape[1:]) / max_tile))
-    if factor > 1:
-        pooled = F.avg_pool2d(scaled.float().unsqueeze(0), factor, ceil_mode=True)[0]  # C x h x w
-        scaled = pooled.round_().to(torch.uint8)
-    values = a.clamp(-FLOAT16_MAX, FLOAT16_MAX).to(torch.float16).numpy()
+    # Rescaling is linear, so pooling the raw map first gives the mean of the rescaled block
+    # values while touching factor^2 fewer pixels.
+    src = F.avg_pool2d(a.unsqueeze(0), factor, ceil_mode=True)[0] if factor > 1 else a  # C x h x w
+    tiles = _to_uint8(src, lo, hi)
+    if float(stats.max.max(initial=0.0)) > FLOAT16_MAX or float(stats.min.min(initial=0.0)) < -FLOAT16_MAX:
+        a = a.clamp(-FLOAT16_MAX, FLOAT16_MAX)
     return LayerMaps(
         name=info.name, type=info.type, note=info.note, shape=tuple(a.shape),  # type: ignore[arg-type]
-        values=values, tiles=scaled.numpy(), lo=lo, hi=hi, stats=stats, tile_factor=factor,
+        values=a.to(torch.float16).numpy(), tiles=tiles.numpy(), lo=lo.numpy(), hi=hi.numpy(),
+        stats=stats, tile_factor=factor,
     )
 
 

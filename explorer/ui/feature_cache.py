@@ -41,6 +41,7 @@ PRIVATE_MODELS_PER_SESSION = 2
 PNG_CACHE_ENTRIES = 24
 DEFAULT_SCALE = "viridis"
 STRIP_CHANNELS = 8
+MONTAGE_WIDTH = 640  # montages narrower than this are enlarged by an integer factor
 
 _RESULTS_KEY = "_fm_results"
 _PRIVATE_KEY = "_fm_private_models"
@@ -346,7 +347,8 @@ class FeatureResult:
             self.pngs.move_to_end(key)
             return self.pngs[key]
         lm = self.maps.get(layer)
-        png = png_bytes(montage_rgb(lm.tiles, self.order(layer, by), scale=scale))
+        # Small maps are enlarged here (nearest neighbour, crisp) rather than by the browser (blurry).
+        png = png_bytes(montage_rgb(lm.tiles, self.order(layer, by), scale=scale, min_width=MONTAGE_WIDTH))
         self.pngs[key] = png
         while len(self.pngs) > PNG_CACHE_ENTRIES:
             self.pngs.popitem(last=False)

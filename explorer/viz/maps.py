@@ -115,7 +115,7 @@ def montage_rgb(
     min_width: int = 0,
 ) -> np.ndarray:
     """A coloured montage (H x W x 3 uint8) of a uint8 tile stack, white gaps between tiles,
-    enlarged by an integer factor (nearest neighbour) until it is at least ``min_width`` wide."""
+    enlarged by an integer factor (nearest neighbour, see :func:`enlarge`) towards ``min_width``."""
     t = np.asarray(tiles)
     idx = np.arange(t.shape[0]) if order is None else np.asarray(order, dtype=np.int64)
     coloured = colour_table(scale)[t[idx]]  # C x h x w x 3
@@ -124,10 +124,11 @@ def montage_rgb(
 
 
 def enlarge(img: np.ndarray, min_width: int) -> np.ndarray:
-    """Integer nearest-neighbour enlargement so small maps stay crisp in a browser."""
-    if min_width <= 0 or img.shape[1] >= min_width:
+    """Integer nearest-neighbour enlargement (by ``min_width // width``) so that small maps stay
+    crisp when a browser scales them up; images at least half ``min_width`` wide are kept."""
+    f = min_width // img.shape[1] if min_width > 0 else 1
+    if f <= 1:
         return img
-    f = math.ceil(min_width / img.shape[1])
     return np.repeat(np.repeat(img, f, axis=0), f, axis=1)
 
 

@@ -61,6 +61,8 @@ def test_default_sample_renders_every_view() -> None:
 
 def test_open_button_goes_to_that_layers_detail_and_indices_are_bounded() -> None:
     at = _page()
+    at.selectbox(key="fm_arch").set_value("resnet18").run()
+    at.radio(key="fm_kind").set_value("random").run()
     at.button(key="fm_open_2").click().run()
     assert at.radio(key="fm_view").value == "Layer detail"
     layer = at.selectbox(key="fm_layer")

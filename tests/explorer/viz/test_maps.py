@@ -60,6 +60,11 @@ def test_rescale_constant_channel_is_zero() -> None:
     assert lo.tolist() == [0.0, 3.0, 0.0] and hi.tolist() == [0.0, 3.0, 15.0]
 
 
+def test_one_by_one_maps_use_the_layer_range() -> None:
+    u8, lo, hi = rescale_uint8(torch.tensor([0.0, 2.0, 4.0]).view(3, 1, 1))
+    assert u8.flatten().tolist() == [0, 128, 255] and lo.tolist() == [0.0] * 3 and hi.tolist() == [4.0] * 3
+
+
 def test_big_maps_are_average_pooled_for_tiles() -> None:
     a = torch.arange(2 * 200 * 200, dtype=torch.float32).view(1, 2, 200, 200)
     m = layer_maps(LayerInfo("x", "ReLU", "act"), a, max_tile=100)
@@ -73,8 +78,10 @@ def test_montage_rgb_colours_with_the_table_and_enlarges() -> None:
     assert img.shape == (1, 5, 3)
     assert img[0, 0].tolist() == [128, 128, 128] and img[0, 2].tolist() == [255, 255, 255]  # gap white
     assert img[0, 3].tolist() == [0, 0, 0] and img[0, 4].tolist() == [255, 255, 255]
-    big = viz.montage_rgb(tiles, None, scale="grey", cols=2, min_width=20)
-    assert big.shape == (4, 20, 3)  # factor 4, nearest neighbour
+    big = viz.montage_rgb(tiles, None, scale="grey", cols=2, min_width=23)
+    assert big.shape == (4, 20, 3)  # factor 23 // 5 = 4, nearest neighbour
+    assert (big[:4, :4] == 0).all() and (big[:4, 4:8] == 255).all()  # tile 0 = [0, 255], 4x wider
+    assert viz.montage_rgb(tiles, None, scale="grey", cols=2, min_width=9).shape == (1, 5, 3)
 
 
 @pytest.mark.parametrize("name", list(viz.COLOUR_SCALES))

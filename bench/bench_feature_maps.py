@@ -1,0 +1,84 @@
+"""Feature-map page figures, on CPU at 224 x 224, for ResNet-18 and VGG-16 (random weights).
+
+1. New image -> all-layers overview data (preprocess, one captured forward pass, statistics,
+   uint8 tiles, float16 values, one PNG strip per layer): exactly the page's
+   ``compute_result``, as a ratio to one plain forward pass measured in the same run
+   (target <= 4).
+2. Switch to another layer's detail from the cached result (channel order, coloured montage,
+   PNG bytes, statistics panel numbers): median over every layer (target <= 30 ms).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("EXPLORER_DEVICE", "cpu")
+
+from bench.common import median_seconds, report  # noqa: E402
+from explorer.data.images import imagenet_preprocessing, preprocess  # noqa: E402
+from explorer.data.samples import load_sample  # noqa: E402
+from explorer.models import get_spec  # noqa: E402
+from explorer.probe.stats import layer_overview  # noqa: E402
+from explorer.ui.feature_cache import DEFAULT_SCALE, LoadedModel, compute_result  # noqa: E402
+
+
+def bench_model(key: str, repeats: int) -> None:
+    spec = get_spec(key)
+    torch.manual_seed(0)
+    model = spec.build().eval()
+    lm = LoadedModel(model=model, arch=key, kind="random", label=f"{spec.title} (random)", token=f"{key}|bench",
+                     prep=imagenet_preprocessing(224), classes=None, head_meaningful=False)  # fmt: skip
+    image = load_sample("cat")
+    x = preprocess(image, lm.prep).x
+
+    def plain() -> None:
+        with torch.no_grad():
+            model(x)
+
+    def overview() -> object:
+        return compute_result(lm, image)
+
+    t_plain = median_seconds(plain, repeats=repeats, warmup=1)
+    t_over = median_seconds(overview, repeats=repeats, warmup=1)
+    res = compute_result(lm, image)
+    report(f"feature_maps_{key}_forward", t_plain * 1e3, "ms", f"{spec.title}: one plain forward pass")
+    report(f"feature_maps_{key}_overview", t_over * 1e3, "ms",
+           f"{spec.title}: new image -> overview data ({len(res.maps.layers)} layers, "
+           f"{res.maps.nbytes / 2**20:.1f} MiB kept)")
+    report(f"feature_maps_{key}_overview_ratio", t_over / t_plain, "x",
+           f"{spec.title}: overview / plain forward", target="<= 4")
+
+    # Switching: each layer once, on a result whose montage cache is cold.
+    times = []
+    for name in res.maps.names():
+        start = time.perf_counter()
+        res.order(name, "variance")
+        res.montage_png(name, "variance", DEFAULT_SCALE)
+        layer_overview(res.maps.get(name).stats)
+        times.append(time.perf_counter() - start)
+    report(f"feature_maps_{key}_switch_layer", statistics.median(times) * 1e3, "ms",
+           f"{spec.title}: switch to another layer's detail (median over layers; slowest "
+           f"{max(times) * 1e3:.1f} ms)", target="<= 30 ms")
+    start = time.perf_counter()
+    res.montage_png(res.maps.names()[0], "variance", DEFAULT_SCALE)
+    report(f"feature_maps_{key}_switch_back", (time.perf_counter() - start) * 1e3, "ms",
+           f"{spec.title}: back to a layer already shown (cached PNG)")
+
+
+def main() -> None:
+    torch.set_grad_enabled(True)
+    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    bench_model("resnet18", repeats=7)
+    bench_model("vgg16", repeats=3)
+
+
+if __name__ == "__main__":
+    main()

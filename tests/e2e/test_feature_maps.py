@@ -1,0 +1,52 @@
+"""Real browser: upload a photo on the feature-map page; the overview and a layer detail render."""
+
+from __future__ import annotations
+
+from explorer.data.samples import _skimage_data_dir
+from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, wait_idle
+
+VIEWS = ["Compare", "Filters", "Receptive field", "Predictions"]
+
+
+def _radio(page, label: str, option: str) -> None:  # noqa: ANN001
+    page.locator('[data-testid="stRadio"]').filter(has_text=label).get_by_text(option, exact=True).click()
+    wait_idle(page)
+
+
+def test_upload_photo_overview_and_detail(app_server, browser_page, tmp_path) -> None:  # noqa: ANN001
+    page = browser_page
+    open_page(page, app_server, "feature-maps")
+    if page.get_by_text("Page not found").count():  # Streamlit's first-load notice on a deep link
+        page.keyboard.press("Escape")
+    page.get_by_text("Weights in use").wait_for()
+    wait_idle(page)
+    assert_no_exception(page)
+    save_screenshot(page, "feature-maps-default")
+
+    photo = tmp_path / "coffee.png"
+    photo.write_bytes((_skimage_data_dir() / "coffee.png").read_bytes())
+    _radio(page, "Image from", "Upload")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
+    page.get_by_text("PNG image, 600 x 400 pixels").wait_for()
+    wait_idle(page)
+    assert_no_exception(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+    # Overview: one strip and one "Open" button per layer (the smallest default model has 8).
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_role("button", name="Open").count() >= 6
+    assert main.locator('[data-testid="stImage"] img').count() >= 6
+    save_screenshot(page, "feature-maps-overview")
+
+    main.get_by_role("button", name="Open").nth(3).click()
+    wait_idle(page)
+    assert_no_exception(page)
+    page.get_by_text("Dead channels").wait_for()
+    assert page.get_by_role("button", name="Montage as PNG").count() == 1
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2  # statistics + zoom
+    save_screenshot(page, "feature-maps-detail")
+
+    for view in VIEWS:
+        _radio(page, "Overview", view)
+        assert_no_exception(page)
+        save_screenshot(page, f"feature-maps-{view.lower().replace(' ', '-')}")
