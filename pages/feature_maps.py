@@ -244,7 +244,7 @@ elif view == "Compare":
     scale = st.session_state.get("fm_scale", "viridis")
     if mode.startswith("Two layers"):
         if st.session_state.get("fm_cmp_b") not in names:
-            st.session_state["fm_cmp_b"] = names[-1]
+            st.session_state["fm_cmp_b"] = names[min(len(names) - 1, 2 * len(names) // 3)]
         if st.session_state.get("fm_cmp_a") not in names:
             st.session_state["fm_cmp_a"] = names[0]
         left, right = st.columns(2)

@@ -93,23 +93,21 @@ def make_patterns(size: int = _SIZE) -> Image.Image:
 
 
 def make_digit(digit: str = "7", size: int = _SIZE) -> Image.Image:
-    """A printed digit, dark on white, centred: the kind of input LeNet was made for."""
-    im = Image.new("L", (size, size), 255)
+    """A printed digit, white on black and about 70% of the height, centred: the MNIST
+    convention, which the project's digit dataset (and LeNet-5's bundled weights) follow."""
+    im = Image.new("L", (size, size), 0)
     d = ImageDraw.Draw(im)
     try:
         font: ImageFont.ImageFont | ImageFont.FreeTypeFont = ImageFont.load_default(size=int(size * 0.8))
     except (TypeError, OSError):  # very old Pillow or no FreeType: a bitmap font, scaled up below
         font = ImageFont.load_default()
     left, top, right, bottom = d.textbbox((0, 0), digit, font=font)
-    w, h = right - left, bottom - top
-    if w < size // 4:  # the bitmap fallback is tiny: draw small and enlarge
-        small = Image.new("L", (w + 4, h + 4), 255)
-        ImageDraw.Draw(small).text((2 - left, 2 - top), digit, fill=0, font=font)
-        scale = 0.8 * size / max(small.size)
-        small = small.resize((math.ceil(small.width * scale), math.ceil(small.height * scale)))
-        im.paste(small, ((size - small.width) // 2, (size - small.height) // 2))
-    else:
-        d.text(((size - w) / 2 - left, (size - h) / 2 - top), digit, fill=0, font=font)
+    glyph = Image.new("L", (right - left + 4, bottom - top + 4), 0)
+    ImageDraw.Draw(glyph).text((2 - left, 2 - top), digit, fill=255, font=font)
+    scale = 0.7 * size / glyph.height
+    glyph = glyph.resize((max(1, math.ceil(glyph.width * scale)), max(1, math.ceil(glyph.height * scale))),
+                         Image.Resampling.BILINEAR)
+    im.paste(glyph, ((size - glyph.width) // 2, (size - glyph.height) // 2))
     return im
 
 
@@ -154,7 +152,7 @@ _SOURCES: tuple[_PhotoSource | _MadeSource, ...] = (
     ),
     _MadeSource(
         Sample("digit", "Printed digit 7", "Drawn by this project in code (MIT; Pillow's font)",
-               "generated", "A printed digit, as in the digit datasets of the course."),
+               "generated", "A printed digit, white on black as in MNIST and the project's digit data."),
         make_digit,
     ),
 )

@@ -152,3 +152,28 @@ def test_checkpoint_upload_is_strict() -> None:
     at.file_uploader(key="fm_ckpt").set_value(("ok.safetensors", save(right), "application/octet-stream")).run()
     assert not at.warning and "uploaded checkpoint" in at.success[0].value
     assert not at.exception
+
+
+def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.ui import feature_cache
+
+    calls: list[str] = []
+    real = feature_cache.compute_feature_maps
+
+    def counting(model, x, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append("run")
+        return real(model, x, *args, **kwargs)
+
+    monkeypatch.setattr(feature_cache, "compute_feature_maps", counting)
+    at = _page()
+    assert calls == ["run"]
+    at.radio(key="fm_view").set_value("Layer detail").run()
+    at.selectbox(key="fm_sort").set_value("max").run()
+    at.selectbox(key="fm_scale").set_value("magma").run()
+    at.number_input(key="fm_channel").set_value(1).run()
+    at.radio(key="fm_view").set_value("Overview").run()
+    at.radio(key="fm_view").set_value("Filters").run()
+    assert calls == ["run"] and not at.exception
+    at.radio(key="fm_source").set_value("Sample").run()
+    at.selectbox(key="fm_sample").set_value("shapes").run()  # a new image: one more run
+    assert calls == ["run", "run"]

@@ -48,11 +48,12 @@ def test_cached_and_unknown_name() -> None:
         load_sample("nope")
 
 
-def test_digit_is_dark_on_white_and_centred() -> None:
+def test_digit_is_light_on_dark_and_centred() -> None:
     t = load_sample("digit").tensor[0]  # H x W
-    ink = t < 0.5
-    assert float(t[0, 0]) == 1.0 and 0.02 < float(ink.float().mean()) < 0.4
+    ink = t > 0.5
+    assert float(t[0, 0]) == 0.0 and 0.02 < float(ink.float().mean()) < 0.4
     ys, xs = torch.nonzero(ink, as_tuple=True)
     h, w = t.shape
     assert abs(float(ys.float().mean()) - h / 2) < h * 0.15
     assert abs(float(xs.float().mean()) - w / 2) < w * 0.15
+    assert 0.6 * h <= int(ys.max() - ys.min()) + 1 <= 0.75 * h  # about 70% of the height, as MNIST
