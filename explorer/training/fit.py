@@ -361,7 +361,20 @@ def fit(
                 last_snap = elapsed()
             if stopped:
                 break
-    except torch.OutOfMemoryError as err:
+        # Final evaluation on the held-out test set.
+        val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val, binary, amp)
+        test_loss, test_acc, pred = evaluate(model, data.x_test, data.y_test, binary, amp)
+        k = len(classes)
+        conf = confusion_matrix(data.y_test, pred, k)
+        per_class = (conf.diag().float() / conf.sum(1).clamp(min=1).float()).tolist()
+        wrong = (pred != data.y_test).nonzero().squeeze(1)[:MAX_MISCLASSIFIED]
+        epochs_done = step / steps_per_epoch
+        yield Finished(
+            step, epochs_done, stopped, val_loss, val_acc, test_loss, test_acc, conf, per_class,
+            tuple(classes), data.x_test[wrong].float().cpu(), data.y_test[wrong].tolist(), pred[wrong].tolist(),
+            elapsed(),
+        )  # fmt: skip
+    except torch.cuda.OutOfMemoryError as err:  # also covers the final evaluation
         _free_cuda(device)
         smaller = max(1, bs // 2)
         raise OutOfMemoryTrainingError(
@@ -369,19 +382,6 @@ def fit(
             f"Try batch size {smaller} (or a smaller model)."
         ) from err
 
-    # Final evaluation on the held-out test set.
-    val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val, binary, amp)
-    test_loss, test_acc, pred = evaluate(model, data.x_test, data.y_test, binary, amp)
-    k = len(classes)
-    conf = confusion_matrix(data.y_test, pred, k)
-    per_class = (conf.diag().float() / conf.sum(1).clamp(min=1).float()).tolist()
-    wrong = (pred != data.y_test).nonzero().squeeze(1)[:MAX_MISCLASSIFIED]
-    epochs_done = step / steps_per_epoch
-    yield Finished(
-        step, epochs_done, stopped, val_loss, val_acc, test_loss, test_acc, conf, per_class,
-        tuple(classes), data.x_test[wrong].float().cpu(), data.y_test[wrong].tolist(), pred[wrong].tolist(),
-        elapsed(),
-    )  # fmt: skip
     metrics = {
         "val_loss": val_loss, "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc,
         "epochs": round(epochs_done, 3), "steps": step, "train_seconds": round(elapsed(), 2),

@@ -153,3 +153,23 @@ def test_run_training_builds_a_catalog_model_from_settings():
     assert result.arch == "lenet5" and result.build == {"in_channels": 1, "num_classes": 10, "image_size": 28}
     assert result.classes == tuple(str(d) for d in range(10))
     assert next(result.model.parameters()).device.type == "cpu"
+
+
+class _OutOfMemoryNet(torch.nn.Module):
+    """Raises CUDA's out-of-memory error on any batch larger than 8 (as a too-big batch would)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = tiny_cnn()
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        if x.shape[0] > 8:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.net(x)
+
+
+def test_out_of_memory_stops_and_names_a_smaller_batch_size(splits):
+    from explorer.training.fit import OutOfMemoryTrainingError
+
+    with pytest.raises(OutOfMemoryTrainingError, match=r"ran out of memory with batch size 32\. Try batch size 16"):
+        drain(fit(_OutOfMemoryNet(), splits, settings()))
