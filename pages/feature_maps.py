@@ -346,7 +346,8 @@ elif view == "Receptive field":
             f"Unit ({row}, {col}) of **{layer}** sees **{f.size[0]:g} x {f.size[1]:g}** input pixels "
             f"(rows {box[0]:g} to {box[2]:g}, columns {box[1]:g} to {box[3]:g}); neighbouring units are "
             f"**{f.jump[0]:g}** pixels apart. "
-            + ("The field runs past the border (dashed): that part is padding." if
+            + ("The field runs past the border (dashed): there the unit reads zero padding, so it "
+               "sees less of the image than the box suggests." if
                box[0] < 0 or box[1] < 0 or box[2] > mi.view.shape[0] - 1 or box[3] > mi.view.shape[1] - 1
                else ""))
         left, right = st.columns(2)
