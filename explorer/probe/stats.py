@@ -22,6 +22,7 @@ from explorer.probe.capture import LayerInfo, feature_layers, hooked
 
 SORT_KEYS: tuple[str, ...] = ("index", "mean", "max", "variance")
 DEFAULT_MAX_TILE = 64  # montage tiles larger than this are average-pooled for display (speed)
+MONTAGE_SIDE = 768  # ... and so are tiles of layers with many channels, to keep montages this small
 FLOAT16_MAX = 65504.0
 
 
@@ -159,15 +160,24 @@ class LayerMaps:
         return f"{self.name} ({self.type}) - {c} x {h} x {w}"
 
 
-def layer_maps(info: LayerInfo, act: torch.Tensor, *, max_tile: int = DEFAULT_MAX_TILE) -> LayerMaps:
-    """Statistics, uint8 tiles and float16 values of one captured 1 x C x H x W map."""
+def layer_maps(
+    info: LayerInfo, act: torch.Tensor, *, max_tile: int = DEFAULT_MAX_TILE, montage_side: int = MONTAGE_SIDE
+) -> LayerMaps:
+    """Statistics, uint8 tiles and float16 values of one captured 1 x C x H x W map.
+
+    Tiles are at most ``max_tile`` pixels, and small enough that a nearly square montage of
+    all channels stays within about ``montage_side`` pixels (a 912-pixel PNG costs ~4 times
+    as long to encode as a 456-pixel one, on every switch to that layer).
+    """
     a = act.detach()
     if a.dim() == 4:
         a = a[0]
     a = a.float().cpu()  # C x H x W
     stats = channel_stats(a)
     lo, hi = _rescale_bounds(torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2])
-    factor = max(1, math.ceil(max(a.shape[1:]) / max_tile))
+    cols = math.ceil(math.sqrt(a.shape[0]))
+    tile_cap = min(max_tile, max(8, montage_side // cols))
+    factor = max(1, math.ceil(max(a.shape[1:]) / tile_cap))
     # Rescaling is linear, so pooling the raw map first gives the mean of the rescaled block
     # values while touching factor^2 fewer pixels.
     src = F.avg_pool2d(a.unsqueeze(0), factor, ceil_mode=True)[0] if factor > 1 else a  # C x h x w
