@@ -269,7 +269,11 @@ elif view == "Compare":
             st.session_state["fm_cmp_kind"] = next((k for k in other_kinds if k in kinds_b), "random")
         kind_b = c2.radio("Its weights", kinds_b, key="fm_cmp_kind", format_func=fc.WEIGHT_KINDS.get,
                           horizontal=True)
-        lm_b = fc.load_model(arch_b, kind_b)
+        try:
+            lm_b = fc.load_model(arch_b, kind_b)
+        except fc.ModelLoadError as err:
+            st.warning(str(err))
+            lm_b = fc.load_model(arch_b, "random")
         with st.spinner("Running the second model..."):
             res_b = fc.feature_result(lm_b, image)
         names_b = res_b.maps.names()
