@@ -177,3 +177,16 @@ def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) 
     at.radio(key="fm_source").set_value("Sample").run()
     at.selectbox(key="fm_sample").set_value("shapes").run()  # a new image: one more run
     assert calls == ["run", "run"]
+
+
+def test_compare_two_models_side_by_side() -> None:
+    at = _page()
+    at.selectbox(key="fm_arch").set_value("lenet5").run()
+    at.radio(key="fm_view").set_value("Compare").run()
+    at.radio(key="fm_cmp_mode").set_value("This layer in two models").run()
+    assert not at.exception and not at.error
+    at.selectbox(key="fm_cmp_arch").set_value("lenet5").run()
+    at.radio(key="fm_cmp_kind").set_value("random").run()
+    assert not at.exception
+    texts = "\n".join(m.value for m in at.markdown)
+    assert "random initialisation" in texts  # the second column is labelled with its weights
