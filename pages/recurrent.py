@@ -286,10 +286,10 @@ else:
             st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
 
 # --- live training ------------------------------------------------------------------------
-TASK_DEFAULTS = {  # steps, window / sequence length, learning rate
-    "chars": (400, 64, 3e-3),
-    "sine": (200, 50, 3e-3),
-    "adding": (800, 30, 3e-3),
+TASK_DEFAULTS = {  # steps, window / sequence length, learning rate, hidden size
+    "chars": (400, 64, 1e-2, 128),
+    "sine": (200, 50, 1e-2, 32),
+    "adding": (800, 30, 1e-2, 64),  # 30 steps: GRU and LSTM solve it, the plain RNN does not
 }
 
 
@@ -297,17 +297,18 @@ def training_settings() -> SequenceSettings:
     """The comparison run the widgets describe (bounded widgets; validated by the engine)."""
     t1, t2, t3, t4 = st.columns(4)
     task = t1.selectbox("Task", TASKS, format_func=TASK_TITLES.get, key="rec_task")
+    steps0, len0, lr0, hidden0 = TASK_DEFAULTS[task]
     cells = t2.multiselect("Cells", CELLS, default=list(CELLS), format_func=str.upper,
                            key="rec_train_cells")  # fmt: skip
-    hidden_size = t3.select_slider("Hidden size ", [8, 16, 32, 64, 128], 64, key="rec_train_hidden")
+    hidden_size = t3.select_slider("Hidden size ", [8, 16, 32, 64, 128], hidden0,
+                                   key=f"rec_train_hidden_{task}")  # fmt: skip
     num_layers = t4.slider("Layers ", 1, 2, 1, key="rec_train_layers")
-    steps0, len0, _ = TASK_DEFAULTS[task]
     s1, s2, s3, s4 = st.columns(4)
     steps = s1.select_slider("Steps", [50, 100, 200, 400, 800, 1500, 3000], steps0,
                              key=f"rec_train_steps_{task}")  # fmt: skip
     seq_len = s2.slider("Sequence length" if task == "adding" else "Window", 10, 200, len0,
                         step=5, key=f"rec_train_len_{task}")  # fmt: skip
-    lr = s3.select_slider("Learning rate", [1e-3, 3e-3, 1e-2, 3e-2], 3e-3, key="rec_train_lr")
+    lr = s3.select_slider("Learning rate", [1e-3, 3e-3, 1e-2, 3e-2], lr0, key=f"rec_train_lr_{task}")
     encoding = "onehot"
     if task == "chars":
         encoding = s4.radio("Characters enter as ", ["onehot", "embedding"], key="rec_train_enc",
@@ -343,6 +344,8 @@ def show_run_results(run: SequenceRun) -> None:
             except SequenceTrainingError as err:
                 samples[cell] = str(err)
         st.session_state["rec_samples"] = samples
+    if st.session_state.get("rec_samples"):
+        st.caption("Every model draws with the same random numbers: the differences are the models'.")
     for cell, text in st.session_state.get("rec_samples", {}).items():
         st.caption(cell.upper())
         st.text(text)  # plain text: model output is never rendered as HTML/Markdown

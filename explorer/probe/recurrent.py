@@ -10,6 +10,8 @@ Jacobian d y_T / d s_t, the quantity that vanishes in a plain RNN.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,6 +86,21 @@ class RecurrentTrace:
         return out
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the time loop on one intra-op thread (the setting is per thread; restored after).
+
+    Each step is a tiny matmul: extra threads only add synchronisation, and on a shared CPU
+    they make a trace several times slower.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _as_batch(x: Tensor) -> Tensor:
     """T x F (or T ids) -> T x 1 x F (or T x 1 ids): the explorer traces one sequence."""
     return x.unsqueeze(1)
@@ -111,7 +128,7 @@ def trace(
     steps = x.shape[1] if net.batch_first else x.shape[0]
     if steps == 0:
         raise RecurrentConfigError("The sequence is empty: there is nothing to trace.")
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():
         output, _, _, records = net.run(x, record=True)
     if net.batch_first:
         output = output.transpose(0, 1)
@@ -166,7 +183,7 @@ def gradient_flow(
         x = x.transpose(0, 1)  # N x T x F
     x.requires_grad_(wrt == "input")
     kept: dict = {}
-    with torch.enable_grad():
+    with torch.enable_grad(), one_thread():
         output, _, _, _ = net.run(x, keep_states=kept)
         last = output[:, -1] if net.batch_first else output[-1]  # 1 x D*H
         width = last.shape[1]

@@ -149,6 +149,9 @@ def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int 
         )
         for bound in (lo + SATURATION_MARGIN, hi - SATURATION_MARGIN):
             fig.add_vline(x=bound, line_dash="dot", line_color="grey", row=1, col=k)
+        fig.update_xaxes(
+            range=[lo, hi], row=1, col=k
+        )  # the whole range: saturation shows at the edges
     fig.update_layout(
         title="Gate saturation (dotted: within 0.1 of a bound)", height=300, **_LAYOUT
     )
@@ -161,7 +164,7 @@ def _saturation_title(name: str, stat: tuple[float, float] | None) -> str:
         return name
     low, high = stat
     lo, hi = ("0", "1") if name in SIGMOID else ("-1", "1")
-    return f"{name}: {100 * low:.0f}% near {lo}, {100 * high:.0f}% near {hi}"
+    return f"{name}<br>{100 * low:.0f}% near {lo}, {100 * high:.0f}% near {hi}"
 
 
 def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0) -> go.Figure:

@@ -98,7 +98,7 @@ def test_live_training_feeds_the_views(page) -> None:  # noqa: ANN001
 
     page.selectbox(key="rec_task").set_value("sine").run()
     page.select_slider(key="rec_train_steps_sine").set_value(50).run()
-    page.select_slider(key="rec_train_hidden").set_value(8).run()
+    page.select_slider(key="rec_train_hidden_sine").set_value(8).run()
     page.button(key="rec_train").click().run()
     _ok(page)
     for _ in range(120):  # the job runs in a background thread; rerun until it has finished
@@ -122,7 +122,7 @@ def test_live_training_feeds_the_views(page) -> None:  # noqa: ANN001
 
 
 def test_out_of_range_training_size_is_impossible(page) -> None:  # noqa: ANN001
-    hidden = page.select_slider(key="rec_train_hidden")
+    hidden = page.select_slider(key="rec_train_hidden_chars")
     assert hidden.options == ["8", "16", "32", "64", "128"]
     page.multiselect(key="rec_train_cells").set_value([]).run()
     page.button(key="rec_train").click().run()

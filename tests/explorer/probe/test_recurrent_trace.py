@@ -173,3 +173,15 @@ def test_gradient_flow_bad_arguments():
         gradient_flow(net, torch.zeros(3, 1), wrt="c")
     with pytest.raises(ValueError, match="Layer 3 does not exist"):
         gradient_flow(net, torch.zeros(3, 1), layer=3)
+
+
+def test_trace_and_gradient_flow_leave_the_thread_count_alone():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        net = build_recurrent("lstm", 1, 3)
+        trace(net, torch.zeros(4, 1))
+        gradient_flow(net, torch.zeros(4, 1))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
