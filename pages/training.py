@@ -187,17 +187,13 @@ def _history(job: jobs.Job) -> History:
 
 
 def _controls(job: jobs.Job) -> None:
+    # Callbacks run before the rerun the click causes, so the buttons redraw in the new state.
     c1, c2, _ = st.columns([1, 1, 4])
     if job.state is jobs.JobState.PAUSED:
-        if c1.button("Resume", key="tr_resume"):
-            job.resume()
-            st.rerun(scope="fragment")
-    elif c1.button("Pause", key="tr_pause", disabled=job.state is not jobs.JobState.RUNNING):
-        job.pause()
-        st.rerun(scope="fragment")
-    if c2.button("Stop", key="tr_stop", help="Ends the run after this step and evaluates the model."):
-        job.stop()
-        st.rerun(scope="fragment")
+        c1.button("Resume", key="tr_resume", on_click=job.resume)
+    else:
+        c1.button("Pause", key="tr_pause", on_click=job.pause, disabled=job.state is not jobs.JobState.RUNNING)
+    c2.button("Stop", key="tr_stop", on_click=job.stop, help="Ends the run after this step and evaluates the model.")
 
 
 def _snapshot_view(snap: Snapshot | None) -> None:

@@ -275,6 +275,7 @@ def fit(
 
     step = 0
     stopped = False
+    last_val: tuple[int, float, float] = (-1, math.nan, math.nan)
     model.train()
     try:
         for epoch in range(1, settings.epochs + 1):
@@ -347,6 +348,7 @@ def fit(
             if not math.isfinite(e_loss):
                 raise DivergedError(_diverged_message(e_loss, step, epoch, settings.lr))
             val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val, binary, amp)
+            last_val = (step, val_loss, val_acc)
             yield_t = time.perf_counter()
             yield EpochEnd(
                 epoch, step, e_loss / max(e_seen, 1), e_right / max(e_seen, 1), val_loss, val_acc,
@@ -361,8 +363,12 @@ def fit(
                 last_snap = elapsed()
             if stopped:
                 break
-        # Final evaluation on the held-out test set.
-        val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val, binary, amp)
+        # Final evaluation on the held-out test set (validation was just measured at the last
+        # epoch end, which is also where a stopped run ends).
+        if last_val[0] == step:
+            val_loss, val_acc = last_val[1:]
+        else:
+            val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val, binary, amp)
         test_loss, test_acc, pred = evaluate(model, data.x_test, data.y_test, binary, amp)
         k = len(classes)
         conf = confusion_matrix(data.y_test, pred, k)

@@ -15,6 +15,7 @@ Usage (the recurrent page does the same with its own generator)::
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -65,6 +66,8 @@ def manager() -> JobManager:
         default_slots=1,
     )
     m.start_reaper(session_alive, interval=REAP_INTERVAL_S)
+    # At exit, close running jobs between two steps rather than killing their threads mid-op.
+    atexit.register(m.shutdown, 5.0)
     return m
 
 

@@ -66,3 +66,46 @@ def test_start_and_follow_a_tiny_run_to_completion() -> None:
     assert not button(at, "Start").disabled
     labels = [c.proto.label for c in at.get("download_button")]
     assert labels == ["Download checkpoint (.safetensors)", "Download history (.csv)"]
+
+
+def test_sessions_see_only_their_own_job_and_queue_for_the_slot(monkeypatch) -> None:  # noqa: ANN001
+    # AppTest gives every instance the same session id; stand in two users by their own ids.
+    import streamlit as st
+
+    from explorer.ui import jobs
+
+    monkeypatch.setattr(jobs, "session_id", lambda: st.session_state["_test_owner"])
+    first = open_app_page(PAGE)
+    first.session_state["_test_owner"] = "alice"
+    first.run()
+    first.number_input(key="tr_epochs").set_value(50)  # long enough to still run below
+    button(first, "Start").click().run()
+    second = open_app_page(PAGE)
+    second.session_state["_test_owner"] = "bob"
+    second.run()
+    try:
+        assert not second.exception
+        assert any("press Start" in i.value for i in second.info)  # nothing of the first user's run
+        assert not button(second, "Start").disabled
+        second.number_input(key="tr_train").set_value(64)
+        button(second, "Start").click().run()
+        assert any("position 1 in the queue" in i.value for i in second.info), [i.value for i in second.info]
+    finally:
+        for at in (second, first):
+            stop = [b for b in at.button if b.label == "Stop"]
+            if stop:
+                stop[0].click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        first.run()
+        second.run()
+        if not any(b.label == "Stop" for b in (*first.button, *second.button)):
+            break
+    assert not any(b.label == "Stop" for b in (*first.button, *second.button))
+
+
+def test_session_liveness_without_a_server_keeps_jobs() -> None:
+    from explorer.ui.jobs import session_alive
+
+    assert session_alive("no-such-session")  # AppTest/scripts: no runtime, nothing is reaped
