@@ -31,4 +31,5 @@ def test_gradient_flow_view(app_server, browser_page) -> None:  # noqa: ANN001
     wait_idle(page)
     assert_no_exception(page)
     page.get_by_text("LSTM at init").first.wait_for()
+    page.locator('[data-testid="stPlotlyChart"]').last.scroll_into_view_if_needed()
     save_screenshot(page, "recurrent-gradient-flow")
