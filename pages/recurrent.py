@@ -53,7 +53,7 @@ EQUATIONS = {
     ],
 }
 STACKING = {
-    "rnn": "Each matrix stacks nothing: one block.",
+    "rnn": "One block per matrix: the RNN has no gates.",
     "gru": "Each matrix stacks the blocks of r, z, n (in this order, as torch does).",
     "lstm": "Each matrix stacks the blocks of i, f, g, o (in this order, as torch does).",
 }
@@ -89,7 +89,7 @@ source = st.selectbox(
 )  # fmt: skip
 chosen = next((m for m in trained if m.name == source), None)
 
-c1, c2, c3, c4, c5 = st.columns(5)
+c1, c2, c3, c4, c5, c6 = st.columns(6)
 if chosen is None:
     cell = c1.selectbox("Cell", CELLS, index=2, format_func=str.upper, key="rec_cell")
     layers = c2.slider("Layers", 1, MAX_LAYERS, 1, key="rec_layers")
@@ -98,7 +98,7 @@ if chosen is None:
     nonlinearity = (
         c5.selectbox("Nonlinearity", ["tanh", "relu"], key="rec_nonlin") if cell == "rnn" else "tanh"
     )
-    seed = int(c5.number_input("Seed", 0, 9999, 0, key="rec_seed")) if cell != "rnn" else 0
+    seed = int(c6.number_input("Seed", 0, 9999, 0, key="rec_seed", help="Random initialisation"))
 else:
     cfg = chosen.config
     cell, layers, hidden = cfg.cell, cfg.num_layers, cfg.hidden_size
@@ -185,7 +185,10 @@ with st.expander(f"The cell: {catalog_spec.title}", expanded=True):
         rows = [{"weight": n, "shape": " x ".join(map(str, s)), "numbers": int(torch.Size(s).numel())}
                 for n, s in weight_shapes(config)]  # fmt: skip
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(rows)))
-        st.caption(STACKING[cell] + f" Input size {config.input_size}, hidden size {hidden}.")
+        st.caption(
+            STACKING[cell] + f" Input size {config.input_size}, hidden size {hidden}. Recurrent "
+            "layers only: an embedding table or an output layer would add their own parameters."
+        )
     ours, theirs = parameter_count(config), torch_parameter_count(config)
     m1, m2 = st.columns(2)
     m1.metric("Parameters (explicit cells)", f"{ours:,}")
