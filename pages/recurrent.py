@@ -272,20 +272,24 @@ else:
             wrt = g2.radio("Gradient with respect to", list(targets), format_func=targets.get,
                            key="rec_grad_wrt")  # fmt: skip
             log_scale = g3.toggle("Log scale", value=True, key="rec_grad_log")
-            st.caption(
-                f"||d y_T / d s_t|| for each step t of the first {length} steps: how much the last "
-                f"output still depends on step t. Same sequence, same sizes ({hidden} units, "
-                f"{layers} layer(s)) for RNN, GRU and LSTM."
-            )
-            flows = dict(rc.init_gradient_flows(hidden, layers, spec, length, wrt, seed))
             run = rc.saved_runs().get(spec.task_kind)
-            if run is not None:
+            if run is not None:  # the trained models, and the exact weights they started from
                 models = tuple(run.models.values())
                 digests = tuple(rc.state_digest(m.state_dict) for m in models)
-                flows.update(rc.trained_gradient_flows(digests, models, spec, length, wrt))
+                flows = rc.trained_gradient_flows(digests, models, spec, length, wrt)
+                sizes = f"{run.settings.hidden_size} units, {run.settings.num_layers} layer(s)"
+                who = f"the models you trained ({TASK_TITLES[run.settings.task].lower()})"
             else:
-                st.caption("Train the three cells below on a task that reads this input to add "
-                           "their curves after training.")  # fmt: skip
+                flows = rc.init_gradient_flows(hidden, layers, spec, length, wrt, seed)
+                sizes = f"{hidden} units, {layers} layer(s)"
+                who = "RNN, GRU and LSTM at initialisation"
+            st.caption(
+                f"||d y_T / d s_t|| for each step t of the first {length} steps: how much the last "
+                f"output still depends on step t. Same sequence, same sizes ({sizes}): {who}."
+            )
+            if run is None:
+                st.caption("Train the three cells below on a task that reads this input to see "
+                           "their curves before and after training.")  # fmt: skip
             st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
 
 # --- live training ------------------------------------------------------------------------

@@ -134,11 +134,17 @@ class TrainedSequenceModel:
     state_dict: dict[str, Tensor] = field(repr=False)
     metric: float
     steps: int
+    init_seed: int = 0
 
     def instantiate(self, fused: bool = False) -> SequenceModel:
         model = SequenceModel(self.config, fused=fused)
         model.load_state_dict(self.state_dict)
         return model.eval()
+
+    def initial(self) -> SequenceModel:
+        """The very model this one started from (rebuilt from its seed), as explicit cells."""
+        with torch.random.fork_rng(devices=[]):  # leave the caller's random stream alone
+            return _new_model(self.config, self.init_seed).explicit().eval()
 
 
 @dataclass
@@ -149,6 +155,12 @@ class SequenceRun:
     models: dict[str, TrainedSequenceModel]
     curves: dict[str, list[tuple[int, float]]]
     stopped_early: bool = False
+
+
+def _new_model(config: SequenceModelConfig, seed: int) -> SequenceModel:
+    """A fresh fused model; the same seed always gives the same initial weights."""
+    torch.manual_seed(seed)
+    return SequenceModel(config, fused=True)
 
 
 def _batch(settings: SequenceSettings, corpus: Tensor | None, gen: torch.Generator):
@@ -202,8 +214,7 @@ def _train(
     models: dict[str, SequenceModel] = {}
     optims: dict[str, torch.optim.Optimizer] = {}
     for k, cell in enumerate(settings.cells):
-        torch.manual_seed(settings.seed + k)
-        model = SequenceModel(settings.model_config(cell), fused=True).to(device)
+        model = _new_model(settings.model_config(cell), settings.seed + k).to(device)
         models[cell] = model
         optims[cell] = torch.optim.Adam(model.parameters(), lr=settings.lr)
     curves: dict[str, list[tuple[int, float]]] = {cell: [] for cell in models}
@@ -247,8 +258,9 @@ def _train(
             state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
             metric=last_metric[cell],
             steps=done_steps,
+            init_seed=settings.seed + k,
         )
-        for cell, model in models.items()
+        for k, (cell, model) in enumerate(models.items())
     }
     return SequenceRun(settings, trained, curves, stopped_early=stopped)
 

@@ -169,16 +169,19 @@ def trained_gradient_flows(
     length: int,
     wrt: str,
 ) -> dict[str, np.ndarray]:
-    """The same measurement for trained models (keyed by their weight digests)."""
+    """The same measurement for trained models and for the very weights each started from.
+
+    Keyed by the models' weight digests (the models themselves are not hashed).
+    """
     prepared = prepare_input(spec)
     values = prepared.values[:length]
     out = {}
     for model in _models:
         if wrt == "c" and model.config.cell != "lstm":
             continue
-        out[f"{model.config.cell.upper()} trained"] = gradient_flow(
-            model.instantiate(), values, wrt
-        )
+        name = model.config.cell.upper()
+        out[f"{name} at init"] = gradient_flow(model.initial(), values, wrt)
+        out[f"{name} trained"] = gradient_flow(model.instantiate(), values, wrt)
     return out
 
 
