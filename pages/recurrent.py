@@ -290,7 +290,10 @@ else:
             if run is None:
                 st.caption("Train the three cells below on a task that reads this input to see "
                            "their curves before and after training.")  # fmt: skip
-            st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
+            if flows:
+                st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
+            else:
+                st.info("Only an LSTM has a memory cell c: choose h_t or x_t.")
 
 # --- live training ------------------------------------------------------------------------
 TASK_DEFAULTS = {  # steps, window / sequence length, learning rate, hidden size
