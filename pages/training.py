@@ -247,12 +247,16 @@ def _results(job: jobs.Job, h: History) -> None:
     blobs = st.session_state.setdefault("tr_blobs", {})
     if job.id not in blobs:
         blobs.clear()  # keep one run's files, not every run's
-        blobs[job.id] = (save_checkpoint(result.model, meta_from_result(result)), h.to_csv())
-    ckpt, csv = blobs[job.id]
-    d1, d2, _ = st.columns([1, 1, 2])
+        meta = meta_from_result(result)
+        blobs[job.id] = (save_checkpoint(result.model, meta), meta.to_json(), h.to_csv())
+    ckpt, meta_json, csv = blobs[job.id]
+    d1, d2, d3 = st.columns(3)
     d1.download_button("Download checkpoint (.safetensors)", ckpt, file_name=f"{result.arch}-run{job.id}.safetensors",
                        mime="application/octet-stream", on_click="ignore")  # fmt: skip
-    d2.download_button("Download history (.csv)", csv, file_name=f"history-run{job.id}.csv", mime="text/csv",
+    d2.download_button("Download its metadata (.json)", meta_json, file_name=f"{result.arch}-run{job.id}.json",
+                       mime="application/json", on_click="ignore",
+                       help="The same JSON is stored inside the checkpoint under the key 'explorer'.")  # fmt: skip
+    d3.download_button("Download history (.csv)", csv, file_name=f"history-run{job.id}.csv", mime="text/csv",
                        on_click="ignore")  # fmt: skip
 
 

@@ -65,7 +65,7 @@ def test_start_and_follow_a_tiny_run_to_completion() -> None:
     assert "tr_registered" in at.session_state and len(at.session_state["tr_registered"]) == 1
     assert not button(at, "Start").disabled
     labels = [c.proto.label for c in at.get("download_button")]
-    assert labels == ["Download checkpoint (.safetensors)", "Download history (.csv)"]
+    assert labels == ["Download checkpoint (.safetensors)", "Download its metadata (.json)", "Download history (.csv)"]
 
 
 def test_sessions_see_only_their_own_job_and_queue_for_the_slot(monkeypatch) -> None:  # noqa: ANN001

@@ -47,3 +47,6 @@ def test_short_training_run_grows_the_curve_and_finishes(app_server, browser_pag
     assert page.get_by_role("button", name="Download checkpoint (.safetensors)").count() == 1
     assert_no_exception(page)
     save_screenshot(page, "training-finished")
+    # Streamlit scrolls an inner container: bring the end-of-run results into view for a look.
+    page.get_by_text("Confusion matrix (test set)").first.scroll_into_view_if_needed()
+    save_screenshot(page, "training-results")
