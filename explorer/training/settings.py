@@ -137,7 +137,8 @@ _MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "alexnet_small": dict(dataset="digits", optimizer="adam", lr=1e-3, batch_size=64, epochs=3, train_samples=4000),
     "vgg_small": dict(dataset="shapes", optimizer="adam", lr=1e-3, batch_size=64, epochs=5, train_samples=3000),
     "nin_small": dict(dataset="digits", optimizer="adam", lr=1e-3, batch_size=32, epochs=5, train_samples=4000),
-    "googlenet_small": dict(dataset="digits", optimizer="adam", lr=5e-4, batch_size=32, epochs=4, train_samples=2000),
+    "googlenet_small": dict(dataset="digits", optimizer="adam", lr=3e-3, batch_size=32, epochs=6, train_samples=2000,
+                            schedule="onecycle"),
     "resnet_small": dict(dataset="shapes", optimizer="adam", lr=2e-3, batch_size=64, epochs=3, train_samples=2000,
                          schedule="onecycle"),
     # The twins share settings so that the only difference is the shortcut: on digits the residual
