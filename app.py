@@ -1,4 +1,4 @@
-"""Entry point: page config, navigation over pages/, the shared sidebar. It only routes."""
+"""Entry point: page config, navigation over app_pages/, the shared sidebar. It only routes."""
 
 import streamlit as st
 

@@ -1,1 +1,1 @@
-"""The only Streamlit code outside app.py and pages/: shared widgets, caches, per-user state."""
+"""The only Streamlit code outside app.py and app_pages/: shared widgets, caches, per-user state."""

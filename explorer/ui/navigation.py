@@ -13,10 +13,10 @@ class PageDef:
 
 
 PAGES: tuple[PageDef, ...] = (
-    PageDef("pages/home.py", "Home", "home"),
-    PageDef("pages/basics.py", "Convolution basics", "basics"),
-    PageDef("pages/architectures.py", "Architectures", "architectures"),
-    PageDef("pages/feature_maps.py", "Feature maps", "feature-maps"),
-    PageDef("pages/training.py", "Training", "training"),
-    PageDef("pages/recurrent.py", "Recurrent networks", "recurrent"),
+    PageDef("app_pages/home.py", "Home", "home"),
+    PageDef("app_pages/basics.py", "Convolution basics", "basics"),
+    PageDef("app_pages/architectures.py", "Architectures", "architectures"),
+    PageDef("app_pages/feature_maps.py", "Feature maps", "feature-maps"),
+    PageDef("app_pages/training.py", "Training", "training"),
+    PageDef("app_pages/recurrent.py", "Recurrent networks", "recurrent"),
 )

@@ -69,7 +69,7 @@ def grad_norm_figure(h: History, max_layers: int = 24) -> go.Figure:
         values = [max(v, 1e-12) for v in h.grad_norms[name]]
         fig.add_scatter(x=h.grad_steps, y=values, mode="lines", name=name, line=dict(color=colour, width=1.5))
     fig = _layout(fig, "Gradient norm per layer (log scale)", "step", "||grad||", height=320)
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power")  # one labelled tick per decade
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, font=dict(size=10)))
     return fig
 

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_app_page(page_file: str, timeout: float = 120) -> AppTest:
-    """An AppTest of app.py switched to ``page_file`` (e.g. "pages/home.py"), not yet run."""
+    """An AppTest of app.py switched to ``page_file`` (e.g. "app_pages/home.py"), not yet run."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.switch_page(page_file)
     return at

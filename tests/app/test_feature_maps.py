@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "feature_maps.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py")
 VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions"]
 
 

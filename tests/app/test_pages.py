@@ -14,7 +14,7 @@ def test_page_runs_without_exception(page) -> None:  # noqa: ANN001
 
 
 def test_architectures_page_shows_published_totals() -> None:
-    at = open_app_page("pages/architectures.py").run()
+    at = open_app_page("app_pages/architectures.py").run()
     at.selectbox[0].set_value("vgg16").run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Parameters"] == "138.4 M"
@@ -23,7 +23,7 @@ def test_architectures_page_shows_published_totals() -> None:
 
 
 def test_impossible_input_size_gets_one_message() -> None:
-    at = open_app_page("pages/architectures.py").run()
+    at = open_app_page("app_pages/architectures.py").run()
     at.selectbox[0].set_value("vgg16").run()
     at.number_input[0].set_value(16).run()
     assert not at.exception
@@ -32,7 +32,7 @@ def test_impossible_input_size_gets_one_message() -> None:
 
 
 def test_compact_model_can_be_viewed_for_grey_28() -> None:
-    at = open_app_page("pages/architectures.py").run()
+    at = open_app_page("app_pages/architectures.py").run()
     at.selectbox[0].set_value("lenet5").run()
     at.radio[0].set_value("28 x 28 grey").run()
     metrics = {m.label: m.value for m in at.metric}

@@ -7,7 +7,7 @@ import pytest
 from explorer.data.sequences import VOCAB_SIZE
 from tests.app.conftest import open_app_page
 
-PAGE = "pages/recurrent.py"
+PAGE = "app_pages/recurrent.py"
 
 
 def _ok(at) -> None:  # noqa: ANN001

@@ -6,7 +6,7 @@ import time
 
 from tests.app.conftest import open_app_page
 
-PAGE = "pages/training.py"
+PAGE = "app_pages/training.py"
 
 
 def button(at, label: str):  # noqa: ANN001, ANN201

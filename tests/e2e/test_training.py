@@ -42,8 +42,11 @@ def test_short_training_run_grows_the_curve_and_finishes(app_server, browser_pag
         time.sleep(0.3)
     assert finished.count() > 0, f"the run did not finish; loss points seen: {seen}"
     assert len(seen) >= 2 and seen == sorted(seen), f"the loss curve did not grow: {seen}"
+    wait_idle(page)  # the fragment's last poll triggers one full rerun that re-enables the settings
     page.get_by_text("Confusion matrix (test set)").first.wait_for()
     page.get_by_text("Misclassified test images").or_(page.get_by_text("No test image was misclassified")).first.wait_for()
+    save_screenshot(page, "training-finished-top")
+    page.get_by_role("button", name="Download checkpoint (.safetensors)").wait_for(timeout=30_000)
     assert page.get_by_role("button", name="Download checkpoint (.safetensors)").count() == 1
     assert_no_exception(page)
     save_screenshot(page, "training-finished")

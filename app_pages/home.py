@@ -39,8 +39,8 @@ for row_start in range(0, len(families), 4):
             st.caption(first.idea)
 
 st.subheader("Pages")
-st.page_link("pages/basics.py", label="Convolution basics: pixels, filters, stride and padding, pooling, softmax")
-st.page_link("pages/architectures.py", label="Architectures: layer tables, shapes, parameters, MACs, receptive fields")
-st.page_link("pages/feature_maps.py", label="Feature maps: upload a photo and see what every layer responds to")
-st.page_link("pages/training.py", label="Training: train a small CNN live and watch its filters form")
-st.page_link("pages/recurrent.py", label="Recurrent networks: hidden states and gates of RNN, GRU and LSTM")
+st.page_link("app_pages/basics.py", label="Convolution basics: pixels, filters, stride and padding, pooling, softmax")
+st.page_link("app_pages/architectures.py", label="Architectures: layer tables, shapes, parameters, MACs, receptive fields")
+st.page_link("app_pages/feature_maps.py", label="Feature maps: upload a photo and see what every layer responds to")
+st.page_link("app_pages/training.py", label="Training: train a small CNN live and watch its filters form")
+st.page_link("app_pages/recurrent.py", label="Recurrent networks: hidden states and gates of RNN, GRU and LSTM")
