@@ -28,7 +28,7 @@ from explorer.training.settings import (
     default_settings,
 )
 from explorer.ui import jobs
-from explorer.ui.registry import UserModel, register_model
+from explorer.ui.registry import UserModel, register_finished_training, register_model
 from explorer.viz import training as viz
 
 KIND = "training"
@@ -233,16 +233,7 @@ def _results(job: jobs.Job, h: History) -> None:
     result = job.result
     if result is None:
         return
-    name = f"{job.title} (run {job.id})"
-    registered = st.session_state.setdefault("tr_registered", set())
-    if job.id not in registered:
-        register_model(UserModel(
-            name=name, arch=result.arch, build=dict(result.build),
-            state_dict={k: v.detach().cpu().clone() for k, v in result.model.state_dict().items()},
-            classes=list(result.classes), dataset=result.dataset or "", metrics=dict(result.metrics),
-            source="trained on the Training page",
-        ))  # fmt: skip
-        registered.add(job.id)
+    name = register_finished_training().name
     st.caption(f"Saved for this session as \"{name}\": the Feature maps page can inspect it.")
     blobs = st.session_state.setdefault("tr_blobs", {})
     if job.id not in blobs:

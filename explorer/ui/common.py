@@ -17,11 +17,16 @@ def _device_line() -> str:
 
 
 def sidebar() -> None:
-    """The sidebar shared by every page: the compute device."""
+    """The sidebar shared by every page: the compute device, and the user's finished run."""
+    from explorer.ui.registry import register_finished_training
+
+    trained = register_finished_training()
     with st.sidebar:
         st.caption("Compute device")
         st.markdown(f"**{_device_line()}**")
         st.caption("Set EXPLORER_DEVICE=cpu|cuda|mps to override the automatic choice.")
+        if trained is not None:
+            st.caption(f"Your trained model \"{trained.name}\" is ready on the Feature maps page.")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

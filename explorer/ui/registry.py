@@ -63,3 +63,30 @@ def user_models(kind: str | None = None) -> list[UserModel]:
 
 def get_user_model(name: str) -> UserModel | None:
     return _store().get(name)
+
+
+def register_finished_training() -> UserModel | None:
+    """Register the user's finished training run, once, whichever page is open.
+
+    Called by the app shell on every rerun, so a model trained while the user looked at
+    another page is already on the Feature maps page when they get there.
+    """
+    from explorer.ui import jobs
+
+    job = jobs.current_job("training")
+    if job is None or job.state is not jobs.JobState.FINISHED or job.result is None:
+        return None
+    done = st.session_state.setdefault("_explorer_registered_jobs", set())
+    name = f"{job.title} (run {job.id})"
+    if job.id in done:
+        return get_user_model(name)
+    result = job.result
+    model = UserModel(
+        name=name, arch=result.arch, build=dict(result.build),
+        state_dict={k: v.detach().cpu().clone() for k, v in result.model.state_dict().items()},
+        classes=list(result.classes), dataset=result.dataset or "", metrics=dict(result.metrics),
+        source="trained on the Training page",
+    )  # fmt: skip
+    register_model(model)
+    done.add(job.id)
+    return model

@@ -62,7 +62,9 @@ def test_start_and_follow_a_tiny_run_to_completion() -> None:
         assert not at.exception, [e.value for e in at.exception]
         done = any(s.value.startswith("Run finished after 2.00 epoch(s)") for s in at.success)
     assert done, [e.value for e in at.error] + [i.value for i in at.info]
-    assert "tr_registered" in at.session_state and len(at.session_state["tr_registered"]) == 1
+    registered = at.session_state["_explorer_user_models"]  # explorer.ui.registry's per-user store
+    assert len(registered) == 1
+    assert next(iter(registered.values())).source == "trained on the Training page"
     assert not button(at, "Start").disabled
     labels = [c.proto.label for c in at.get("download_button")]
     assert labels == ["Download checkpoint (.safetensors)", "Download its metadata (.json)", "Download history (.csv)"]
