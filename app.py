@@ -7,7 +7,7 @@ from explorer.ui.navigation import PAGES
 
 st.set_page_config(page_title="Architecture Explorer", layout="wide")
 page = st.navigation(
-    [st.Page(p.file, title=p.title, url_path=p.url_path, default=i == 0) for i, p in enumerate(PAGES)]
+    [st.Page(p.file, title=p.title, url_path=p.url_path or None, default=i == 0) for i, p in enumerate(PAGES)]
 )
 sidebar()
 page.run()

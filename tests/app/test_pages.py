@@ -6,7 +6,7 @@ from explorer.ui.navigation import PAGES
 from tests.app.conftest import open_app_page
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.url_path)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.url_path or "home")
 def test_page_runs_without_exception(page) -> None:  # noqa: ANN001
     at = open_app_page(page.file).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -46,3 +46,15 @@ def save_screenshot(page, name: str) -> Path:  # noqa: ANN001
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+README_SHOTS = Path(__file__).resolve().parents[2] / "assets" / "screenshots"
+
+
+def save_readme_screenshot(page, name: str, height: int = 1350) -> Path:  # noqa: ANN001
+    """Refresh a screenshot the README shows (assets/screenshots/<name>.png), top of the page only."""
+    README_SHOTS.mkdir(parents=True, exist_ok=True)
+    path = README_SHOTS / f"{name}.png"
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": width, "height": height})
+    return path

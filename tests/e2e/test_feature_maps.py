@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from explorer.data.samples import _skimage_data_dir
-from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, wait_idle
+from tests.e2e.helpers import (
+    assert_no_exception,
+    open_page,
+    save_readme_screenshot,
+    save_screenshot,
+    wait_idle,
+)
 
 VIEWS = ["Compare", "Filters", "Receptive field", "Predictions"]
 
@@ -16,8 +22,7 @@ def _radio(page, label: str, option: str) -> None:  # noqa: ANN001
 def test_upload_photo_overview_and_detail(app_server, browser_page, tmp_path) -> None:  # noqa: ANN001
     page = browser_page
     open_page(page, app_server, "feature-maps")
-    if page.get_by_text("Page not found").count():  # Streamlit's first-load notice on a deep link
-        page.keyboard.press("Escape")
+    assert page.get_by_text("Page not found").count() == 0  # a deep link opens the page itself
     page.get_by_text("Weights in use").wait_for()
     wait_idle(page)
     assert_no_exception(page)
@@ -37,6 +42,7 @@ def test_upload_photo_overview_and_detail(app_server, browser_page, tmp_path) ->
     assert main.get_by_role("button", name="Open").count() >= 6
     assert main.locator('[data-testid="stImage"] img').count() >= 6
     save_screenshot(page, "feature-maps-overview")
+    save_readme_screenshot(page, "feature-maps")
 
     main.get_by_role("button", name="Open").nth(3).click()
     wait_idle(page)

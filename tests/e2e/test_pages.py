@@ -1,25 +1,25 @@
 """Real browser: every page opens in Chromium without an exception; screenshots saved."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from explorer.ui.navigation import PAGES
-from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot
+from tests.e2e.helpers import (
+    assert_no_exception,
+    open_page,
+    save_readme_screenshot,
+    save_screenshot,
+)
 
-README_SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "screenshots" / "home.png"
 
-
-@pytest.mark.parametrize("page_def", PAGES, ids=lambda p: p.url_path)
+@pytest.mark.parametrize("page_def", PAGES, ids=lambda p: p.url_path or "home")
 def test_page_renders_in_chromium(app_server, browser_page, page_def) -> None:  # noqa: ANN001
     open_page(browser_page, app_server, page_def.url_path)
     assert_no_exception(browser_page)
+    assert browser_page.get_by_text("Page not found").count() == 0  # deep links work
     assert browser_page.locator("h1").count() >= 1
-    shot = save_screenshot(browser_page, f"page-{page_def.url_path}")
-    if page_def.url_path == "home":  # the README shows the real app
-        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, README_SCREENSHOT)
+    save_screenshot(browser_page, f"page-{page_def.url_path or 'home'}")
+    if page_def.url_path == "":  # the README shows the real app
+        save_readme_screenshot(browser_page, "home", height=1000)
 
 
 def test_architectures_page_switches_model(app_server, browser_page) -> None:  # noqa: ANN001
