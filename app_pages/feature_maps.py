@@ -18,7 +18,7 @@ from explorer.ui.registry import user_models
 from explorer.viz import maps as viz
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
-VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions"]
+VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions", "Attribution"]
 SORT_LABELS = {"index": "channel index", "mean": "mean activation", "max": "max activation",
                "variance": "variance"}  # fmt: skip
 PREFERRED_BUNDLED = ("resnet_small", "vgg_small", "alexnet_small", "lenet5", "nin_small", "googlenet_small")
@@ -380,3 +380,29 @@ elif view == "Predictions":
     elif lm.head_meaningful and lm.kind in ("bundled", "user", "upload") and len(lm.classes) < 1000:
         st.caption(f"This model knows only these classes: {', '.join(lm.classes)}. On an image of "
                    "something else it still picks the class the image resembles most.")
+
+elif view == "Attribution":
+    from explorer.probe.attribution import METHODS, AttributionError
+    from explorer.probe.erf import top_k
+
+    if not lm.head_meaningful:
+        st.info("These weights are random: no class has evidence to point at, so the maps below show "
+                "only the network's wiring. Choose trained weights to see what a prediction rests on.")
+    preds = top_k(res.maps.output, lm.classes, k=5, task=lm.task)
+    a1, a2 = st.columns(2)
+    method = a1.radio("Method", list(METHODS), format_func=lambda k: METHODS[k].title, key="fm_attr_method")
+    pick = a2.selectbox("Explain the class", range(len(preds)), key="fm_attr_target",
+                        format_func=lambda i: f"{preds[i].label} ({preds[i].probability:.1%})")
+    st.caption(METHODS[method].explanation)
+    if lm.task == "binary":
+        st.caption("A binary model has one output: the map explains the evidence for the positive class.")
+    try:
+        with st.spinner("Computing the attribution..."):
+            heat = fc.attribution_map(lm, res, method, 0 if lm.task == "binary" else preds[pick].index)
+    except AttributionError as err:
+        st.error(str(err))
+    else:
+        left, right = st.columns(2)
+        left.image(mi.view, caption="What the model sees", width="stretch")
+        right.plotly_chart(viz.field_figure(mi.view, None, heat=heat, title=f"{METHODS[method].title}: "
+                                            f"{preds[pick].label}"), key="fm_attr_fig")  # fmt: skip

@@ -325,6 +325,7 @@ class FeatureResult:
     strips: dict[tuple[str, str], bytes] = field(default_factory=dict)
     pngs: OrderedDict[tuple[str, str, str], bytes] = field(default_factory=OrderedDict)
     erf: OrderedDict[tuple[str, int, int, int], np.ndarray] = field(default_factory=OrderedDict)
+    attributions: OrderedDict[tuple[str, int], np.ndarray] = field(default_factory=OrderedDict)
 
     def order(self, layer: str, by: str) -> np.ndarray:
         key = (layer, by)
@@ -399,6 +400,27 @@ def effective_field(lm: LoadedModel, res: FeatureResult, layer: str, row: int, c
         while len(res.erf) > 16:
             res.erf.popitem(last=False)
     return res.erf[key]
+
+
+def grad_cam_layer(res: FeatureResult) -> str | None:
+    """The deepest captured layer that is still a spatial map (Grad-CAM's usual choice)."""
+    spatial = [n for n in res.maps.names() if len(res.maps.get(n).shape) == 3 and res.maps.get(n).shape[1] > 1]
+    return spatial[-1] if spatial else None
+
+
+def attribution_map(lm: LoadedModel, res: FeatureResult, method: str, target: int) -> np.ndarray:
+    """A captum attribution for (method, class), computed once per result and kept (bounded)."""
+    from explorer.probe.attribution import attribute
+
+    key = (method, target)
+    if key not in res.attributions:
+        device = next(lm.model.parameters()).device
+        with lm.lock:
+            res.attributions[key] = attribute(lm.model, res.model_input.x.to(device), target, method,
+                                              layer=grad_cam_layer(res))  # fmt: skip
+        while len(res.attributions) > 8:
+            res.attributions.popitem(last=False)
+    return res.attributions[key]
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

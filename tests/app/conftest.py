@@ -9,8 +9,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_app_page(page_file: str, timeout: float = 120) -> AppTest:
-    """An AppTest of app.py switched to ``page_file`` (e.g. "app_pages/home.py"), not yet run."""
+    """An AppTest of app.py switched to ``page_file`` (e.g. "app_pages/home.py"), not yet run.
+
+    The app runs once first (on Home): until st.navigation has registered the pages, AppTest
+    identifies a page by its file name, which misses pages with a custom url_path.
+    """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
     at.switch_page(page_file)
     return at
 

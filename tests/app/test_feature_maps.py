@@ -12,7 +12,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py")
-VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions"]
+VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions", "Attribution"]
 
 
 def _page() -> AppTest:
@@ -190,3 +190,14 @@ def test_compare_two_models_side_by_side() -> None:
     assert not at.exception
     texts = "\n".join(m.value for m in at.markdown)
     assert "random initialisation" in texts  # the second column is labelled with its weights
+
+
+def test_attribution_methods_render_for_the_top_classes() -> None:
+    at = _page()
+    at.radio(key="fm_view").set_value("Attribution").run()
+    for method in ["saliency", "integrated_gradients", "grad_cam"]:
+        at.radio(key="fm_attr_method").set_value(method).run()
+        assert not at.exception and not at.error, (method, [e.value for e in at.exception])
+        assert len(at.get("plotly_chart")) == 1
+    at.selectbox(key="fm_attr_target").set_value(1).run()
+    assert not at.exception

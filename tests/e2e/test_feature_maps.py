@@ -11,7 +11,7 @@ from tests.e2e.helpers import (
     wait_idle,
 )
 
-VIEWS = ["Compare", "Filters", "Receptive field", "Predictions"]
+VIEWS = ["Compare", "Filters", "Receptive field", "Predictions", "Attribution"]
 
 
 def _radio(page, label: str, option: str) -> None:  # noqa: ANN001
