@@ -64,7 +64,10 @@ st.caption(
     "sees (size), the input distance between neighbouring units (jump) and the centre of the first "
     "unit (start). Block rows (residual, Inception) sum their inner layers."
 )
-st.dataframe(records, hide_index=True, width="stretch", height=420)
+st.dataframe(records, hide_index=True, width="stretch", height=420, column_config={
+    "params": st.column_config.NumberColumn("params", format="localized"),
+    "MACs": st.column_config.NumberColumn("MACs", format="localized"),
+})
 
 heavy = [r for r in records if r["MACs"] > 0 and r["type"] in ("Conv2d", "Linear")]
 if heavy:

@@ -9,14 +9,15 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 def wait_idle(page, timeout: float = 90.0, quiet: float = 1.0) -> None:  # noqa: ANN001
-    """Wait until Streamlit has finished running the script (no 'running' status widget)."""
+    """Wait until Streamlit has finished running the script: the app root reports the script
+    state "notRunning" (a frontend test attribute) for ``quiet`` seconds and no skeleton shows."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
     calm_since = None
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        state = page.locator('[data-testid="stApp"]').first.get_attribute("data-test-script-state")
         skeleton = page.locator('[data-testid="stSkeleton"]').count() > 0
-        if running or skeleton:
+        if state != "notRunning" or skeleton:
             calm_since = None
         else:
             calm_since = calm_since or time.monotonic()
