@@ -257,7 +257,7 @@ def gradient_flow_figure(
         title=title or "Gradient of the last output with respect to each earlier step",
         xaxis=dict(title="time step t (the output is read at the last step)"),
         yaxis=dict(title="||d y_T / d s_t||", type="log" if log_scale else "linear",
-                   **({"dtick": 1, "exponentformat": "power"} if log_scale else {})),
+                   **({"exponentformat": "power"} if log_scale else {})),
         height=380,
         hovermode="x unified",
         **_LAYOUT,
