@@ -263,15 +263,21 @@ else:
         st.plotly_chart(viz.state_norms(tr, name), width="stretch")
     else:
         g1, g2, g3 = st.columns(3)
-        max_len = min(prepared.steps, 300)
+        # Big networks cost seconds per cell and step count: keep the slider's worst case short.
+        big = hidden * layers > 256
+        max_len = min(prepared.steps, 120 if big else 300)
         if max_len < 2:
             st.info("Gradient flow needs a sequence of at least 2 steps.")
         else:
+            if st.session_state.get("rec_grad_len", 0) > max_len:  # the cap may have just shrunk
+                st.session_state["rec_grad_len"] = max_len
             length = g1.slider("Sequence length", 2, max_len, min(max_len, 100), key="rec_grad_len")
             targets = {"h": "hidden state h_t", "input": "input x_t", "c": "LSTM memory c_t"}
             wrt = g2.radio("Gradient with respect to", list(targets), format_func=targets.get,
                            key="rec_grad_wrt")  # fmt: skip
             log_scale = g3.toggle("Log scale", value=True, key="rec_grad_log")
+            if big and prepared.steps > max_len:
+                g1.caption(f"Up to {max_len} steps at {layers} x {hidden} units, to keep it quick.")
             run = rc.saved_runs().get(spec.task_kind)
             if run is not None:  # the trained models, and the exact weights they started from
                 models = tuple(run.models.values())
