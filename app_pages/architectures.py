@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer.models import catalog, get_spec
-from explorer.ui.common import human, summary_records
+from explorer.ui.common import catalog_overview, human, summary_records
 
 st.title("Architectures")
 
@@ -76,3 +76,31 @@ if heavy:
     fig.update_layout(title="Where the compute goes (MACs per convolution / dense layer)", height=320,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="layer", yaxis_title="MACs")  # fmt: skip
     st.plotly_chart(fig, width="stretch")
+
+st.subheader("The progression at a glance")
+if st.toggle("Compare every ImageNet architecture at 224 x 224", key="arch_compare"):
+    rows = catalog_overview()
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "params": st.column_config.NumberColumn("params", format="localized"),
+        "MACs": st.column_config.NumberColumn("MACs", format="localized"),
+        "weight layers": st.column_config.NumberColumn(
+            "conv + dense layers", help="Every convolution and dense layer, parallel branches and "
+            "shortcut projections included (papers count only the longest path: ResNet-18 has 18)."),
+        "largest RF": st.column_config.NumberColumn("largest RF (pixels)", format="%d"),
+    })
+    fig = go.Figure(go.Scatter(
+        x=[r["params"] for r in rows], y=[r["MACs"] for r in rows], mode="markers+text",
+        text=[r["architecture"] for r in rows], textposition="top center",
+        marker=dict(size=11, color=[r["year"] for r in rows], colorscale="Viridis", showscale=True,
+                    colorbar=dict(title="year", tickformat="d", dtick=1)),
+        cliponaxis=False,
+        hovertemplate="%{text}<br>%{x:,} parameters<br>%{y:,} MACs<extra></extra>",
+    ))
+    fig.update_layout(height=440, margin=dict(l=80, r=10, t=40, b=10),
+                      title="Parameters against compute (log scales)",
+                      xaxis=dict(type="log", title="parameters", exponentformat="power"),
+                      yaxis=dict(type="log", title="MACs per image", exponentformat="power"))
+    st.plotly_chart(fig, width="stretch")
+    st.caption("GoogLeNet has a tenth of AlexNet's parameters yet more depth: its 1x1 bottlenecks and "
+               "global average pooling replace the huge dense layers. VGG pays for its uniform 3x3 "
+               "blocks with the most compute; ResNet goes deeper for less.")

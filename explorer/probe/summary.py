@@ -134,3 +134,14 @@ def summarize(model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
     return Summary(table, tuple(input_shape), tuple(out.shape[1:]), total, trainable,
                    flops.get_total_flops() // 2, fields)  # fmt: skip
+
+
+def weight_layers(summary: Summary) -> int:
+    """Depth as papers count it: convolution and dense layers (first calls only)."""
+    return sum(1 for r in summary.rows if r.type in ("Conv2d", "Linear") and "(call" not in r.name)
+
+
+def largest_field(summary: Summary) -> float | None:
+    """The largest local receptive field (side, in input pixels) reached before global pooling."""
+    sizes = [f.size[0] for f in summary.fields.values() if not f.is_global]
+    return max(sizes) if sizes else None

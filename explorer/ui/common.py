@@ -45,6 +45,21 @@ def summary_records(key: str, input_shape: tuple[int, ...]) -> tuple[list[dict],
     return summary.as_records(), totals
 
 
+@st.cache_data(max_entries=4, show_spinner="Measuring every architecture on the meta device...")
+def catalog_overview(input_shape: tuple[int, ...] = (3, 224, 224)) -> list[dict]:
+    """One row per full-size CNN of the catalog: year, parameters, MACs, depth, receptive field."""
+    from explorer.models import catalog
+    from explorer.probe.summary import largest_field, summarize, weight_layers
+
+    rows = []
+    for spec in catalog(kind="cnn", compact=False):
+        s = summarize(spec.build, input_shape)
+        rows.append({"architecture": spec.title, "family": spec.family, "year": spec.year,
+                     "params": s.total_params, "MACs": s.total_macs, "weight layers": weight_layers(s),
+                     "largest RF": largest_field(s)})  # fmt: skip
+    return rows
+
+
 def human(n: float) -> str:
     """12_345_678 -> '12.3 M'."""
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):

@@ -38,3 +38,14 @@ def test_compact_model_can_be_viewed_for_grey_28() -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Input (C x H x W)"] == "1 x 28 x 28"
     assert metrics["Parameters"] == "61.7 k"
+
+
+def test_catalog_comparison_counts_layers_and_fields() -> None:
+    at = open_app_page("app_pages/architectures.py").run()
+    at.toggle(key="arch_compare").set_value(True).run()
+    assert not at.exception
+    table = at.dataframe[-1].value.set_index("architecture")
+    assert table.loc["VGG-16", "weight layers"] == 16
+    assert table.loc["AlexNet", "weight layers"] == 8
+    assert table.loc["VGG-16", "params"] == 138_357_544
+    assert table.loc["ResNet-18", "largest RF"] == 435

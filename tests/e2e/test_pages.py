@@ -8,6 +8,7 @@ from tests.e2e.helpers import (
     open_page,
     save_readme_screenshot,
     save_screenshot,
+    wait_idle,
 )
 
 
@@ -27,3 +28,9 @@ def test_architectures_page_switches_model(app_server, browser_page) -> None:  #
     browser_page.get_by_text("Layer by layer").wait_for()
     assert browser_page.get_by_text("11.7 M").count() >= 1  # ResNet-18's parameters
     save_screenshot(browser_page, "architectures-resnet18")
+    browser_page.get_by_text("Compare every ImageNet architecture at 224 x 224").click()
+    browser_page.get_by_text("Parameters against compute (log scales)").wait_for()
+    wait_idle(browser_page)
+    assert_no_exception(browser_page)
+    browser_page.get_by_text("The progression at a glance").scroll_into_view_if_needed()
+    save_screenshot(browser_page, "architectures-compare")
