@@ -1,0 +1,286 @@
+"""A view is an address: a page's settings read from the URL, kept across pages, written back.
+
+Streamlit forgets the state of every widget that is not drawn in a run, so a setting chosen on
+Feature maps is gone after a visit to Home, and nothing of it is in the address bar. A page
+declares each setting once, right before the widget that shows it:
+
+    from explorer.ui.state import PageState
+
+    url = PageState("feature-maps")        # once, near the top: places the one notice
+    url.bind("arch", "fm_arch", default="resnet18", valid=keys)
+    arch = st.selectbox("Architecture", keys, key="fm_arch")   # no index= / value= on it
+    url.bind("channel", "fm_channel", default=0, valid=range(n_channels))
+    url.bind("view", "fm_view", default="Overview", valid=VIEWS, url={"Layer detail": "layer"})
+    ...
+    url.done()                              # drop this page's parameters not bound in this run
+    url.copy_link()                         # "Copy link to this view"
+
+`bind(name, key, default, valid, ...)` puts a valid value into `st.session_state[key]` before
+the widget is created and writes it to `st.query_params[name]`. Which value wins, in order:
+
+1. a parameter that has just arrived in the URL (a link, a reload, a course step: any value
+   that differs from what this page last wrote there),
+2. the widget's current value (the user's latest choice),
+3. this browser session's copy of the setting (kept outside the widget keys, so it survives
+   a visit to another page),
+4. `default`.
+
+A value that does not parse or is not `valid` falls back to the next one; a bad URL value is
+listed in one `st.info` notice at the top of the page (values escaped: shown as text, never as
+Markdown). `valid` is a collection (list, tuple, set, dict keys, `range`) or a predicate.
+The parser follows the type of `default` (str, int, float, bool, tuple of ints written
+"3,4"); `url` maps values to shorter URL tokens (both spellings are accepted on arrival);
+`parse`/`fmt` override both. `key` may be a tuple of widget keys for a tuple value (a unit's
+row and column in two number inputs). `bind` returns the value it settled on.
+
+Parameters every page shares (`GLOBAL_PARAMS`: projector mode, the course step) are never
+removed by a page. The URL never carries anything personal: the browser's identity lives in a
+cookie (explorer.ui.identity).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+GLOBAL_PARAMS: tuple[str, ...] = ("projector", "step")
+MAX_RAW = 200  # longer URL values are refused before parsing
+_STORE = "_url_state"  # session_state: {page: {"values": {name: value}, "written": {name: str}}}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+class _Invalid(ValueError):
+    """A URL value that does not parse or is not allowed here."""
+
+
+def escape_text(s: str, limit: int = 40) -> str:
+    """A user string made inert for Markdown: cut to ``limit`` characters, every ASCII
+    punctuation mark backslash-escaped (no links, HTML, colours, icons or maths survive)."""
+    s = s if len(s) <= limit else s[: limit - 1] + "\u2026"
+    s = "".join(ch if ch.isprintable() else " " for ch in s)
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", s)
+
+
+def _parser_for(default: Any) -> Callable[[str], Any]:
+    if isinstance(default, bool):
+
+        def parse_bool(raw: str) -> bool:
+            low = raw.strip().lower()
+            if low in _TRUE or low in _FALSE:
+                return low in _TRUE
+            raise _Invalid("not 0/1")
+
+        return parse_bool
+    if isinstance(default, int):
+        return lambda raw: int(raw.strip())
+    if isinstance(default, float):
+
+        def parse_float(raw: str) -> float:
+            v = float(raw.strip())
+            if not math.isfinite(v):
+                raise _Invalid("not finite")
+            return v
+
+        return parse_float
+    if isinstance(default, tuple):
+        return lambda raw: tuple(int(p) for p in raw.split(","))
+    return lambda raw: raw
+
+
+def _formatter_for(default: Any) -> Callable[[Any], str]:
+    if isinstance(default, bool):
+        return lambda v: "1" if v else "0"
+    if isinstance(default, tuple):
+        return lambda v: ",".join(str(int(p)) for p in v)
+    if isinstance(default, float):
+        return lambda v: f"{v:g}"
+    return str
+
+
+def _is_valid(value: Any, valid: Collection | Callable[[Any], bool] | None) -> bool:
+    if valid is None:
+        return True
+    try:
+        if callable(valid) and not isinstance(valid, Collection):
+            return bool(valid(value))
+        if isinstance(valid, range) and not isinstance(value, int):
+            return False
+        return value in valid
+    except Exception:  # an odd value type in a set or a predicate that raised: not valid
+        return False
+
+
+@dataclass
+class PageState:
+    """One page's URL parameters for one run of the page (see the module docstring)."""
+
+    page: str
+    _bad: list[str] = field(default_factory=list)
+    _bound: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._notice = st.empty()
+        store = st.session_state.setdefault(_STORE, {})
+        self._mine = store.setdefault(self.page, {"values": {}, "written": {}})
+
+    # ------------------------------------------------------------------ reading and seeding
+
+    def bind(
+        self,
+        name: str,
+        key: str | tuple[str, ...],
+        default: Any,
+        valid: Collection | Callable[[Any], bool] | None = None,
+        *,
+        url: Mapping[Any, str] | None = None,
+        parse: Callable[[str], Any] | None = None,
+        fmt: Callable[[Any], str] | None = None,
+    ) -> Any:
+        """Seed ``st.session_state[key]`` with the value this view should show, remember it,
+        and write it to the URL; returns the value. Call it before the widget is created."""
+        parse = parse or _parser_for(default)
+        fmt = fmt or _formatter_for(default)
+        to_url = dict(url or {})
+        from_url = {tok: v for v, tok in to_url.items()}
+        values, written = self._mine["values"], self._mine["written"]
+
+        chosen, have = None, False
+        raw = _query_value(name)
+        if raw is not None and raw != written.get(name):  # it has just arrived
+            try:
+                if len(raw) > MAX_RAW:
+                    raise _Invalid("too long")
+                value = from_url[raw] if raw in from_url else parse(raw)
+                if not _is_valid(value, valid):
+                    raise _Invalid("not allowed")
+                chosen, have = value, True
+            except (ValueError, TypeError, KeyError):
+                self._refuse(name, raw)
+        if not have:
+            current = _read(key)
+            for candidate in (current, values.get(name)):
+                if candidate is not None and _is_valid(candidate, valid):
+                    chosen, have = candidate, True
+                    break
+        if not have:
+            chosen = default
+
+        if _read(key) != chosen:
+            _write(key, chosen)
+        values[name] = chosen
+        token = to_url.get(chosen) if _hashable(chosen) and chosen in to_url else fmt(chosen)
+        written[name] = token
+        if _query_value(name) != token:
+            st.query_params[name] = token
+        self._bound.add(name)
+        return chosen
+
+    def remembered(self, name: str, default: Any = None) -> Any:
+        """This session's copy of a setting of this page (e.g. to build a summary line before
+        the widgets are drawn)."""
+        return self._mine["values"].get(name, default)
+
+    def forget(self, name: str) -> None:
+        """Drop a parameter from the URL and from this session's copy (a setting that no
+        longer applies, such as the channel of a layer that is not shown)."""
+        self._mine["values"].pop(name, None)
+        self._mine["written"].pop(name, None)
+        if name in st.query_params:
+            del st.query_params[name]
+
+    def done(self) -> None:
+        """Remove from the URL this page's parameters that were not bound in this run (they do
+        not describe what is on screen). Their remembered values are kept for later."""
+        for name in list(self._mine["written"]):
+            if name not in self._bound and name not in GLOBAL_PARAMS:
+                self._mine["written"].pop(name)
+                if name in st.query_params:
+                    del st.query_params[name]
+
+    def copy_link(self) -> None:
+        """The "Copy link to this view" control of this page."""
+        copy_link_control(self.page)
+
+    # ------------------------------------------------------------------ the notice
+
+    def _refuse(self, name: str, raw: str) -> None:
+        self._bad.append(f"{name}={escape_text(raw)}")
+        self._mine["written"][name] = raw  # seen: do not complain again on the next rerun
+        self._notice.info(
+            "This link asked for settings that do not apply here, so defaults are shown "
+            f"instead: {', '.join(self._bad)}."
+        )
+
+    @property
+    def refused(self) -> list[str]:
+        """The URL parameters refused in this run, as shown in the notice (for tests)."""
+        return list(self._bad)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _hashable(v: Any) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
+def _query_value(name: str) -> str | None:
+    """The last value of a URL parameter, or None."""
+    if name not in st.query_params:
+        return None
+    values = st.query_params.get_all(name)
+    return values[-1] if values else None
+
+
+def _read(key: str | tuple[str, ...]) -> Any:
+    if isinstance(key, tuple):
+        parts = [st.session_state.get(k) for k in key]
+        return None if any(p is None for p in parts) else tuple(parts)
+    return st.session_state.get(key)
+
+
+def _write(key: str | tuple[str, ...], value: Any) -> None:
+    if isinstance(key, tuple):
+        for k, v in zip(key, value, strict=True):
+            st.session_state[k] = v
+    else:
+        st.session_state[key] = value
+
+
+def page_link_url(url_path: str, params: Mapping[str, Any] | None = None) -> str:
+    """The absolute address of a page with parameters (when the browser's URL is known),
+    else a relative one."""
+    base = ""
+    try:
+        base = (st.context.url or "").rstrip("/")
+    except Exception:  # no browser context (AppTest, bare mode)
+        base = ""
+    query = urlencode({k: str(v) for k, v in (params or {}).items()})
+    path = f"{base}/{url_path}" if base or url_path else "/"
+    return path + (f"?{query}" if query else "")
+
+
+def current_params() -> dict[str, str]:
+    """The URL's parameters now (last value of each)."""
+    return {k: st.query_params[k] for k in st.query_params}
+
+
+def copy_link_control(url_path: str) -> None:
+    """"Copy link to this view": the full address of this view in a code box (its copy button
+    puts it on the clipboard; the text can also be selected by hand on a plain-http server)."""
+    params = {k: v for k, v in current_params().items() if k != "step"}
+    with st.popover("Copy link to this view"):
+        st.code(page_link_url(url_path, params), language=None, wrap_lines=True)
+        st.caption("Anyone who opens this link sees this view: same page, model, weights and "
+                   "settings. It carries no personal data: your uploads and trained models stay "
+                   "with you (a link to them falls back to a default).")
