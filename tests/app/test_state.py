@@ -103,3 +103,26 @@ def test_escape_text() -> None:
 
     assert escape_text("a*b_[c](d)") == r"a\*b\_\[c\]\(d\)"
     assert escape_text("x" * 100) == "x" * 39 + "\u2026"
+
+
+def _identity_script() -> None:
+    import streamlit as st
+
+    from explorer.ui.identity import browser_id, ensure_cookie
+
+    ensure_cookie()
+    st.text(browser_id())
+
+
+def test_browser_id_is_stable_in_a_session_and_never_in_the_url() -> None:
+    import re
+
+    at = AppTest.from_function(_identity_script, default_timeout=30)
+    at.run()
+    first = at.text[0].value
+    assert re.fullmatch(r"b[0-9a-f]{32}", first)
+    at.run()
+    assert at.text[0].value == first and not at.query_params and not at.exception
+    other = AppTest.from_function(_identity_script, default_timeout=30)
+    other.run()
+    assert other.text[0].value != first  # another browser, another id
