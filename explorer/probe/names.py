@@ -1,0 +1,359 @@
+"""Paper-style layer names: ``features.28`` becomes ``conv5_3``, ``layer2.1`` becomes ``stage2.block2``.
+
+Names are derived from the module structure alone (never from an input), so they are the
+same at every input size, and a new catalog entry gets names for free. The conventions are
+the ones of the papers' figures and of the Caffe models people quote:
+
+- VGG: ``conv1_1 ... conv5_3``, ``relu1_1``, ``pool1 ... pool5``, ``fc6 fc7 fc8``, ``drop7``
+  (the dropout on fc7's input);
+- AlexNet: ``conv1 ... conv5``, ``pool1 pool2 pool5`` (named after the convolution they
+  follow), ``fc6 fc7 fc8``;
+- LeNet-5: ``C1 S2 C3 S4 C5 F6 output`` (C5 is the paper's name of the 400 -> 120 layer);
+- the course's Keras CNN: ``conv1 pool1 conv2 pool2 flatten dense1 out``;
+- GoogLeNet: ``conv1 pool1 conv2 conv3 pool2 inception3a ... inception5b`` with the branches
+  ``inception3a/1x1``, ``/3x3_reduce``, ``/3x3``, ``/5x5_reduce``, ``/5x5``, ``/pool``,
+  ``/pool_proj``;
+- ResNet: ``conv1``, ``stageS.blockB`` (``layer2.1`` -> ``stage2.block2``, the paper's
+  ``conv3_x``), inside a block ``conv1 bn1 conv2 ... shortcut``; ``gap``, ``fc``;
+- NiN: ``mlpconv1 ...`` blocks holding ``conv1 cccp1 cccp2`` (Caffe's names).
+
+Inside a named unit the separator is ``/`` (Caffe's ``inception_3a/3x3``) so a readable name
+never looks like a raw module path (which uses ``.``); ResNet's ``stage2.block2`` is the one
+dotted name and no raw path spells it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from explorer.probe.capture import ACTIVATIONS, UnknownLayerError
+
+_RESIDUAL = ("BasicBlock", "Bottleneck", "Residual")
+_CONV_UNIT = ("BasicConv2d",)
+_POOLS = (nn.MaxPool2d, nn.AvgPool2d)
+_ADAPTIVE = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_BRANCH_NAMES = (("1x1",), ("3x3_reduce", "3x3"), ("5x5_reduce", "5x5"), ("pool", "pool_proj"))
+
+
+def _is_residual(m: nn.Module) -> bool:
+    return type(m).__name__ in _RESIDUAL
+
+
+def _is_inception(m: nn.Module) -> bool:
+    return type(m).__name__ == "Inception"
+
+
+def _is_conv(m: nn.Module) -> bool:
+    return isinstance(m, nn.Conv2d) or type(m).__name__ in _CONV_UNIT
+
+
+def _convs(m: nn.Module) -> list[nn.Conv2d]:
+    return [c for c in m.modules() if isinstance(c, nn.Conv2d)]
+
+
+def _is_nin_block(m: nn.Module) -> bool:
+    """A Sequential of one spatial convolution followed by 1x1 convolutions (and ReLUs)."""
+    if type(m) is not nn.Sequential:
+        return False
+    convs = [c for c in m.children() if isinstance(c, nn.Conv2d)]
+    others = [c for c in m.children() if not isinstance(c, (nn.Conv2d, *ACTIVATIONS))]
+    return (len(convs) >= 2 and not others and convs[0].kernel_size != (1, 1)
+            and all(c.kernel_size == (1, 1) for c in convs[1:]))  # fmt: skip
+
+
+def _is_vgg_block(m: nn.Module) -> bool:
+    """A Sequential of convolutions (and ReLUs) ending in a pooling layer."""
+    if type(m) is not nn.Sequential:
+        return False
+    kids = list(m.children())
+    return (len(kids) >= 2 and isinstance(kids[-1], _POOLS) and any(isinstance(k, nn.Conv2d) for k in kids)
+            and all(isinstance(k, (nn.Conv2d, *ACTIVATIONS, nn.BatchNorm2d)) for k in kids[:-1]))  # fmt: skip
+
+
+def _style(model: nn.Module, arch: str | None) -> str:
+    """Which naming convention: 'lenet', 'keras', 'vgg', 'alexnet' or 'generic'."""
+    family = ""
+    if arch:
+        from explorer.models import get_spec
+
+        try:
+            spec = get_spec(arch)
+            family = spec.family
+            if spec.key == "keras_cnn":
+                return "keras"
+        except KeyError:
+            family = ""
+    cls = type(model).__name__
+    if family == "LeNet":
+        return "lenet"
+    if family == "AlexNet" or cls == "AlexNet":
+        return "alexnet"
+    if family == "VGG" or cls == "VGG":
+        return "vgg"
+    if family in ("GoogLeNet", "ResNet", "NiN", "Basics"):
+        return "generic"
+    convs = _convs(model)
+    if any(_is_vgg_block(m) for m in model.modules()):
+        return "vgg"
+    blocks = any(_is_residual(m) or _is_inception(m) or _is_nin_block(m) for m in model.modules())
+    if convs and not blocks and all(c.kernel_size == (3, 3) for c in convs):
+        return "vgg"
+    return "generic"
+
+
+def _relu_name(after: str) -> str:
+    """relu1_1 after conv1_1, relu6 after fc6, otherwise relu_<name> (Caffe's relu_3x3)."""
+    head, _, leaf = after.rpartition("/")
+    prefix = head + "/" if head else ""
+    match = re.fullmatch(r"(?:conv|fc)(\d[\d_]*)", leaf)
+    return f"{prefix}relu{match.group(1)}" if match else f"{prefix}relu_{leaf}"
+
+
+@dataclass
+class _Namer:
+    """Walks the trunk in definition order, keeping the counters papers number layers by."""
+
+    style: str
+    names: dict[str, str] = field(default_factory=dict)
+    convs: int = 0  # convolutions named so far (sequential numbering)
+    stage: int = 1  # VGG: the current block (pools close it)
+    in_stage: int = 0
+    pools: int = 0
+    letters: int = 0  # LeNet: C1, S2, C3 ... share one counter
+    dense: int = 0
+    dense_total: int = 0
+    inception_group: int = 0  # 3 for GoogLeNet's first Inception group
+    inception_letter: int = 0
+    res_stage: int = 0
+    res_block: int = 0
+    mlpconv: int = 0
+    last: str = ""  # the name an activation after this point refers to
+
+    def put(self, path: str, name: str) -> None:
+        self.names[path] = name
+        self.last = name
+
+    def conv_name(self) -> str:
+        self.convs += 1
+        if self.style == "lenet":
+            self.letters += 1
+            return f"C{self.letters}"
+        if self.style == "vgg":
+            self.in_stage += 1
+            return f"conv{self.stage}_{self.in_stage}"
+        return f"conv{self.convs}"
+
+    def pool_name(self) -> str:
+        self.pools += 1
+        if self.style == "lenet":
+            self.letters += 1
+            return f"S{self.letters}"
+        if self.style == "vgg":
+            name = f"pool{self.stage}"
+            self.stage, self.in_stage = self.stage + 1, 0
+            return name
+        if self.style == "alexnet":
+            return f"pool{self.convs}"
+        if self.inception_group:  # GoogLeNet: the pool after inception3b is pool3
+            name = f"pool{self.inception_group}"
+            self.inception_group, self.inception_letter = self.inception_group + 1, 0
+            return name
+        return f"pool{self.pools}"
+
+    def dense_name(self) -> str:
+        self.dense += 1
+        if self.style == "lenet":
+            self.letters += 1
+            if self.dense == self.dense_total:
+                return "output"
+            return f"C{self.letters}" if self.dense == 1 else f"F{self.letters}"
+        if self.style == "keras":
+            return "out" if self.dense == self.dense_total else f"dense{self.dense}"
+        if self.dense_total == 1:
+            return "fc"
+        base = self.stage - 1 if self.style == "vgg" else self.convs
+        return f"fc{base + self.dense}"
+
+    def next_dense(self) -> str:
+        """The name the next dense layer will get (dropout is named after the layer it feeds)."""
+        saved = (self.dense, self.letters)
+        name = self.dense_name()
+        self.dense, self.letters = saved
+        return name
+
+
+def _walk_trunk(namer: _Namer, module: nn.Module, prefix: str) -> None:
+    for local, child in module.named_children():
+        path = f"{prefix}{local}"
+        _name_unit(namer, child, path, local)
+
+
+def _name_unit(namer: _Namer, child: nn.Module, path: str, local: str) -> None:
+    if _is_inception(child):
+        if not namer.inception_group:
+            namer.inception_group = 3
+        name = f"inception{namer.inception_group}{chr(ord('a') + namer.inception_letter)}"
+        namer.inception_letter += 1
+        namer.put(path, name)
+        _name_inception(namer, child, path, name)
+    elif _is_residual(child):
+        _name_residual(namer, child, path)
+    elif _is_nin_block(child):
+        namer.mlpconv += 1
+        b = namer.mlpconv
+        namer.put(path, f"mlpconv{b}")
+        k = 0
+        for sub_local, sub in child.named_children():
+            sub_path = f"{path}.{sub_local}"
+            if isinstance(sub, nn.Conv2d):
+                namer.convs += 1
+                name = f"conv{b}" if k == 0 else f"cccp{2 * (b - 1) + k}"
+                k += 1
+                namer.put(sub_path, name)
+            else:
+                namer.names[sub_path] = _relu_name(namer.last)
+    elif _is_vgg_block(child) and namer.style == "vgg":
+        namer.names[path] = f"block{namer.stage}"
+        _walk_trunk(namer, child, path + ".")
+    elif type(child) is nn.Sequential or (not _is_conv(child) and any(True for _ in child.children())):
+        container = re.fullmatch(r"layer(\d+)", local)
+        if container and any(_is_residual(m) for m in child.children()):
+            namer.res_stage, namer.res_block = int(container.group(1)), 0
+            namer.names[path] = f"stage{namer.res_stage}"
+        else:
+            namer.names[path] = local if not local.isdigit() else f"seq{local}"
+        _walk_trunk(namer, child, path + ".")
+    elif _is_conv(child):
+        name = namer.conv_name()
+        namer.put(path, name)
+        _name_inside(namer, child, path, name)
+    elif isinstance(child, _POOLS):
+        namer.put(path, namer.pool_name())
+    elif isinstance(child, _ADAPTIVE):
+        size = child.output_size
+        is_global = size in (1, (1, 1), [1, 1])
+        namer.put(path, "gap" if is_global else ("avgpool" if isinstance(child, nn.AdaptiveAvgPool2d) else "maxpool"))
+    elif isinstance(child, nn.Linear):
+        namer.put(path, namer.dense_name())
+    elif isinstance(child, ACTIVATIONS):
+        namer.names[path] = _relu_name(namer.last) if isinstance(child, nn.ReLU) else f"{type(child).__name__.lower()}_{namer.last}"
+    elif isinstance(child, nn.Dropout):
+        nxt = namer.next_dense() if namer.dense < namer.dense_total else ""
+        match = re.fullmatch(r"fc(\d+)", nxt)
+        namer.names[path] = f"drop{match.group(1)}" if match else "dropout"
+    elif isinstance(child, nn.BatchNorm2d):
+        match = re.fullmatch(r"conv(\d[\d_]*)", namer.last)
+        namer.names[path] = f"bn{match.group(1)}" if match else f"bn_{namer.last}"
+    elif isinstance(child, nn.Flatten):
+        namer.names[path] = "flatten"
+    else:
+        namer.names[path] = local if not local.isdigit() else f"{type(child).__name__.lower()}{local}"
+
+
+def _name_inside(namer: _Namer, unit: nn.Module, path: str, name: str) -> None:
+    """The insides of a unit keep their local names under the unit's name (conv1/bn)."""
+    for sub_path, _sub in unit.named_modules(prefix=path):
+        if sub_path != path:
+            namer.names[sub_path] = name + "/" + sub_path[len(path) + 1 :].replace(".", "/")
+
+
+def _name_inception(namer: _Namer, block: nn.Module, path: str, name: str) -> None:
+    branches = list(block.named_children())
+    regular = len(branches) == len(_BRANCH_NAMES)
+    for j, (local, branch) in enumerate(branches):
+        b_path = f"{path}.{local}"
+        units = [(n, m) for n, m in (branch.named_children() if type(branch) is nn.Sequential else [("", branch)])]
+        weighted = [m for _, m in units if _is_conv(m) or isinstance(m, _POOLS)]
+        template = _BRANCH_NAMES[j] if regular and len(weighted) == len(_BRANCH_NAMES[j]) else None
+        if type(branch) is nn.Sequential:
+            namer.names[b_path] = f"{name}/branch{j + 1}"
+        k, last = 0, f"{name}/branch{j + 1}"
+        for u_local, unit in units:
+            u_path = f"{b_path}.{u_local}" if u_local else b_path
+            if _is_conv(unit) or isinstance(unit, _POOLS):
+                leaf = template[k] if template else f"branch{j + 1}_{k + 1}"
+                k += 1
+                last = f"{name}/{leaf}"
+                namer.names[u_path] = last
+                _name_inside(namer, unit, u_path, last)
+            elif isinstance(unit, ACTIVATIONS):
+                namer.names[u_path] = _relu_name(last)
+            else:
+                namer.names[u_path] = f"{last}/{u_local or type(unit).__name__.lower()}"
+                _name_inside(namer, unit, u_path, namer.names[u_path])
+
+
+def _starts_stage(block: nn.Module) -> bool:
+    first = next((c for c in block.modules() if isinstance(c, nn.Conv2d)), None)
+    return first is not None and (first.stride != (1, 1) or first.in_channels != first.out_channels)
+
+
+def _name_residual(namer: _Namer, block: nn.Module, path: str) -> None:
+    in_container = re.search(r"(^|\.)layer\d+\.\d+$", path) is not None
+    if not in_container and (namer.res_stage == 0 or (_starts_stage(block) and namer.res_block > 0)):
+        namer.res_stage, namer.res_block = namer.res_stage + 1, 0  # blocks without stage containers
+    namer.res_block += 1
+    name = f"stage{namer.res_stage}.block{namer.res_block}"
+    namer.put(path, name)
+    for sub_path, sub in block.named_modules(prefix=path):
+        if sub_path == path:
+            continue
+        rel = sub_path[len(path) + 1 :]
+        head, _, rest = rel.partition(".")
+        if head in ("downsample", "shortcut"):
+            head = "shortcut"
+            if rest:
+                kind = "conv" if isinstance(sub, nn.Conv2d) else ("bn" if isinstance(sub, nn.BatchNorm2d) else rest)
+                rel = f"{head}/{kind}"
+            else:
+                rel = head
+        namer.names[sub_path] = f"{name}/{rel.replace('.', '/')}"
+
+
+def layer_names(model: nn.Module, arch: str | None = None) -> dict[str, str]:
+    """Module path -> readable paper-style name, for every named module of ``model``.
+
+    ``arch`` (a catalog key) picks the family's convention; without it the convention is
+    guessed from the structure. Names are unique per model and never equal another
+    module's raw path, so :func:`resolve_layer` accepts either.
+    """
+    namer = _Namer(_style(model, arch))
+    namer.dense_total = sum(1 for m in model.modules() if isinstance(m, nn.Linear))
+    _walk_trunk(namer, model, "")
+    paths = [p for p, _ in model.named_modules() if p]
+    raw = set(paths)
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for p in paths:
+        name = namer.names.get(p, p)
+        if name in taken or (name in raw and name != p):
+            name = p  # a clash (an unusual model): the raw path is always unique
+        out[p] = name
+        taken.add(name)
+    return out
+
+
+def resolve_layer(model: nn.Module, name: str, arch: str | None = None) -> str:
+    """The module path of ``name``, which may be a readable name or a raw module path.
+
+    Raises :class:`UnknownLayerError` with a few valid names when it is neither.
+    """
+    names = layer_names(model, arch)
+    if name in names:
+        return name
+    reverse = {v: k for k, v in names.items()}
+    if name in reverse:
+        return reverse[name]
+    sample = ", ".join(list(reverse)[:8])
+    raise UnknownLayerError(f"Unknown layer {name!r}: the model has no layer of that name (e.g. {sample}).")
+
+
+def display_name(name: str) -> str:
+    """A name for people: 'stage2.block2' -> 'stage 2, block 2'; other names unchanged."""
+    match = re.fullmatch(r"stage(\d+)\.block(\d+)(/.*)?", name)
+    if match:
+        return f"stage {match.group(1)}, block {match.group(2)}" + (match.group(3) or "").replace("/", " / ")
+    return name
