@@ -30,7 +30,7 @@ listed in one `st.info` notice at the top of the page (values escaped: shown as 
 Markdown). `valid` is a collection (list, tuple, set, dict keys, `range`) or a predicate.
 The parser follows the type of `default` (str, int, float, bool, tuple of ints written
 "3,4"); `url` maps values to shorter URL tokens (both spellings are accepted on arrival);
-`parse`/`fmt` override both. `key` may be a tuple of widget keys for a tuple value (a unit's
+`parse`/`fmt` override both; `omit_default=True` leaves a default value out of the URL. `key` may be a tuple of widget keys for a tuple value (a unit's
 row and column in two number inputs). `bind` returns the value it settled on.
 
 Parameters every page shares (`GLOBAL_PARAMS`: projector mode, the course step) are never
@@ -141,6 +141,7 @@ class PageState:
         url: Mapping[Any, str] | None = None,
         parse: Callable[[str], Any] | None = None,
         fmt: Callable[[Any], str] | None = None,
+        omit_default: bool = False,
     ) -> Any:
         """Seed ``st.session_state[key]`` with the value this view should show, remember it,
         and write it to the URL; returns the value. Call it before the widget is created."""
@@ -175,9 +176,14 @@ class PageState:
             _write(key, chosen)
         values[name] = chosen
         token = to_url.get(chosen) if _hashable(chosen) and chosen in to_url else fmt(chosen)
-        written[name] = token
-        if _query_value(name) != token:
-            st.query_params[name] = token
+        if omit_default and chosen == default:  # e.g. projector=0: keep links short
+            written.pop(name, None)
+            if name in st.query_params:
+                del st.query_params[name]
+        else:
+            written[name] = token
+            if _query_value(name) != token:
+                st.query_params[name] = token
         self._bound.add(name)
         return chosen
 
