@@ -1,8 +1,12 @@
 """Look inside a recurrent network: every gate and state per step, and gradient flow in time.
 
-``trace`` runs the explicit cells of ``explorer.models.recurrent`` once over one sequence and
-keeps every intermediate (RNN h; GRU r, z, n, h; LSTM i, f, g, o, c, h) per layer and
-direction as numpy arrays (cheap to cache and to plot). ``gradient_flow`` measures how much
+``trace`` keeps every intermediate of one run over one sequence (RNN h; GRU r, z, n, h; LSTM
+i, f, g, o, c, h) per layer and direction as numpy arrays (cheap to cache and to plot). By
+default it takes the hidden states from torch's fused kernels (one call per layer) and then
+recomputes every gate for all steps at once from (x_t, h_{t-1}) with batched matrix products;
+the LSTM memory cell follows from its gates by a parallel scan of c_t = f_t c_{t-1} + i_t g_t.
+``method="explicit"`` steps the explicit cells of ``explorer.models.recurrent`` instead: they
+are the reference the fused path is tested against. ``gradient_flow`` measures how much
 the last step's output still depends on each earlier step: the Frobenius norm of the
 Jacobian d y_T / d s_t, the quantity that vanishes in a plain RNN.
 """
@@ -21,9 +25,11 @@ from torch import Tensor
 from explorer.models.recurrent import (
     GATE_NAMES,
     QUANTITIES,
+    TORCH_CLASSES,
     RecurrentConfigError,
     RecurrentNet,
     SequenceModel,
+    suffix,
 )
 
 # Which quantities are squashed by a sigmoid (range 0..1) and which by tanh (range -1..1).
@@ -106,14 +112,143 @@ def _as_batch(x: Tensor) -> Tensor:
     return x.unsqueeze(1)
 
 
+# --- the fused path: hidden states from torch's kernel, gates recomputed in bulk -------------
+
+TRACE_METHODS = ("fused", "explicit")
+
+
+def _fused_layer(net: RecurrentNet, layer: int, x: Tensor, h0: Tensor, c0: Tensor | None) -> Tensor:
+    """One layer, both directions, through torch's fused kernel: T x N x F -> T x N x D*H.
+
+    The torch module is built on the meta device (no allocation, no initialisation cost) and
+    then borrows the explicit network's own tensors (``assign=True``): nothing is copied.
+    """
+    cfg = net.config
+    kwargs = dict(input_size=x.shape[-1], hidden_size=cfg.hidden_size, num_layers=1,
+                  bidirectional=cfg.bidirectional, device="meta", dtype=x.dtype)  # fmt: skip
+    if cfg.cell == "rnn":
+        kwargs["nonlinearity"] = cfg.nonlinearity
+    module = TORCH_CLASSES[cfg.cell](**kwargs)
+    state = {}
+    for direction in range(cfg.num_directions):
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        for name, tensor in zip(names, net.weights(layer, direction), strict=True):
+            state[f"{name}_{suffix(0, direction)}"] = tensor.detach()
+    module.load_state_dict(state, assign=True)
+    hx = (h0, c0) if cfg.cell == "lstm" else h0
+    out, _ = module(x, hx)
+    return out
+
+
+def linear_scan(a: Tensor, b: Tensor, c0: Tensor) -> Tensor:
+    """c_t = a_t * c_{t-1} + b_t for every t (T x ...), with c_{-1} = c0, in log2(T) rounds.
+
+    Hillis-Steele doubling: after the round of stride k, entry t holds the map from
+    c_{t-2k} to c_t as a pair (A, B) with c_t = A c_{t-2k} + B. Element-wise only: no
+    matrix product and no Python step per time step (the LSTM memory cell, given its gates).
+    """
+    b = b.clone()
+    b[0] = torch.addcmul(b[0], a[0], c0)
+    a = a.clone()
+    steps, k = a.shape[0], 1
+    while k < steps:
+        b[k:] += a[k:] * b[:-k]  # the product is materialised before the in-place add
+        if 2 * k < steps:
+            a[k:] *= a[:-k].clone()
+        k *= 2
+    return b
+
+
+def _records_from_states(
+    net: RecurrentNet, layer: int, direction: int, x: Tensor, hs: Tensor, h0: Tensor,
+    c0: Tensor | None,
+) -> dict[str, Tensor]:  # fmt: skip
+    """Every gate of one layer and direction for all steps at once, from x_t and h_{t-1}."""
+    w_ih, w_hh, b_ih, b_hh = (w.detach() for w in net.weights(layer, direction))
+    steps, batch, _ = x.shape
+    if net.cell == "rnn":
+        return {"h": hs}
+    # h_{t-1} in time order: the backward direction's previous state is h_{t+1}.
+    prev = torch.cat([hs[1:], h0[None]]) if direction == 1 else torch.cat([h0[None], hs[:-1]])
+    xp = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t())  # T*N x G*H
+    hp = torch.addmm(b_hh, prev.reshape(steps * batch, -1), w_hh.t())  # T*N x G*H
+    xp, hp = xp.view(steps, batch, -1), hp.view(steps, batch, -1)  # T x N x G*H
+    if net.cell == "gru":
+        x_r, x_z, x_n = xp.chunk(3, dim=2)
+        h_r, h_z, h_n = hp.chunk(3, dim=2)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(torch.addcmul(x_n, r, h_n))
+        return {"r": r, "z": z, "n": n, "h": hs}
+    pre = xp.add_(hp)  # T x N x 4H, gates in torch's order i, f, g, o
+    hidden = hs.shape[-1]
+    g = torch.tanh(pre[..., 2 * hidden : 3 * hidden])
+    sig = pre.sigmoid_()  # one kernel over all four; the g slice of it is not used
+    i, f, o = sig[..., :hidden], sig[..., hidden : 2 * hidden], sig[..., 3 * hidden :]
+    if direction == 1:  # the backward recurrence runs from the last step to the first
+        c = linear_scan(f.flip(0), (i * g).flip(0), c0).flip(0)
+    else:
+        c = linear_scan(f, i * g, c0)
+    return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": hs}
+
+
+def fused_run(net: RecurrentNet, x: Tensor, hx=None):  # noqa: ANN001, ANN201
+    """``net.run(x, hx, record=True)`` at the speed of torch's fused kernels (no autograd).
+
+    Same return value: (output, h_n, c_n or None, records) with records[(layer, direction)]
+    mapping each quantity to a T x N x H tensor in time order. ``x`` is T x N x F (N x T x F
+    with batch_first).
+    """
+    if x.dim() != 3:
+        raise RecurrentConfigError("fused_run needs a batched input (T x N x features).")
+    if net.batch_first:
+        x = x.transpose(0, 1)  # T x N x F
+    if x.shape[-1] != net.input_size:
+        raise RecurrentConfigError(
+            f"The input has {x.shape[-1]} features per step but the network expects {net.input_size}."
+        )
+    h0, c0 = net._initial_state(x, hx)
+    dirs = net.config.num_directions
+    hidden = net.hidden_size
+    records: dict[tuple[int, int], dict[str, Tensor]] = {}
+    h_last, c_last = [], []
+    layer_input = x
+    with torch.no_grad():
+        for layer in range(net.num_layers):
+            states = slice(layer * dirs, (layer + 1) * dirs)
+            layer_c0 = c0[states] if c0 is not None else None
+            out = _fused_layer(net, layer, layer_input, h0[states], layer_c0)  # T x N x D*H
+            for direction in range(dirs):
+                hs = out[..., direction * hidden : (direction + 1) * hidden]  # T x N x H
+                c_init = layer_c0[direction] if layer_c0 is not None else None
+                per = _records_from_states(net, layer, direction, layer_input, hs,
+                                           h0[layer * dirs + direction], c_init)  # fmt: skip
+                records[(layer, direction)] = per
+                # The final state: last step forwards, first step backwards.
+                end = 0 if direction == 1 else -1
+                h_last.append(hs[end])
+                if "c" in per:
+                    c_last.append(per["c"][end])
+            layer_input = out
+    output = layer_input.transpose(0, 1) if net.batch_first else layer_input
+    c_n = torch.stack(c_last) if c_last else None
+    return output, torch.stack(h_last), c_n, records
+
+
 def trace(
-    model: RecurrentNet | SequenceModel, inputs: Tensor, labels: list[str] | None = None
+    model: RecurrentNet | SequenceModel,
+    inputs: Tensor,
+    labels: list[str] | None = None,
+    method: str = "fused",
 ) -> RecurrentTrace:
     """Run ``model`` over one sequence and keep every intermediate.
 
     ``inputs``: T x F features for a bare ``RecurrentNet`` or a signal model; T token ids
-    for a text model (one-hot or embedding). The model is not changed.
+    for a text model (one-hot or embedding). The model is not changed. ``method``: "fused"
+    (torch's kernels, then batched gates) or "explicit" (the step-by-step reference cells).
     """
+    if method not in TRACE_METHODS:
+        raise ValueError(f"method must be one of {TRACE_METHODS}, got {method!r}.")
     if isinstance(model, SequenceModel):
         model = model.explicit()
         with torch.no_grad():
@@ -128,8 +263,11 @@ def trace(
     steps = x.shape[1] if net.batch_first else x.shape[0]
     if steps == 0:
         raise RecurrentConfigError("The sequence is empty: there is nothing to trace.")
-    with torch.no_grad(), one_thread():
-        output, _, _, records = net.run(x, record=True)
+    if method == "fused":
+        output, _, _, records = fused_run(net, x)
+    else:
+        with torch.no_grad(), one_thread():
+            output, _, _, records = net.run(x, record=True)
     if net.batch_first:
         output = output.transpose(0, 1)
     values = {
