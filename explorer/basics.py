@@ -365,3 +365,32 @@ def parse_grid(rows: list[list[object]], name: str = "kernel") -> torch.Tensor:
     if not all(math.isfinite(v) for r in values for v in r):
         raise LayerSettingsError(f"Every cell of the {name} must be a finite number.")
     return torch.tensor(values, dtype=torch.float64)
+
+
+COLOUR_FILTERS: tuple[str, ...] = (
+    "your kernel on R, G and B (colour-blind edges)",
+    "red minus green (colour opponent)",
+    "blur of the blue channel",
+    "brightness (luma weights at the centre)",
+)
+
+
+def colour_filters(kernel: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` (1-4) RGB filters of the kernel's size: C_out x 3 x F x F weights and C_out
+    biases. Each shows a different way three channels combine into one output map."""
+    if not 1 <= count <= len(COLOUR_FILTERS):
+        raise LayerSettingsError(f"Choose between 1 and {len(COLOUR_FILTERS)} filters (got {count}).")
+    k = kernel.to(torch.float32)
+    f = k.shape[-1]
+    centre = torch.zeros(f, f)
+    centre[f // 2, f // 2] = 1.0
+    blur = torch.full((f, f), 1.0 / (f * f))
+    zero = torch.zeros(f, f)
+    bank = [
+        torch.stack([k, k, k]),
+        torch.stack([centre, -centre, zero]),
+        torch.stack([zero, zero, blur]),
+        torch.stack([0.299 * centre, 0.587 * centre, 0.114 * centre]),
+    ]
+    biases = torch.tensor([0.0, 0.0, -0.2, 0.0])
+    return torch.stack(bank[:count]), biases[:count].clone()  # C_out x 3 x F x F, C_out

@@ -1,9 +1,16 @@
-"""Figures for the Convolution basics page: one map as a heatmap, class probabilities."""
+"""Figures for the Convolution basics page: maps, the sliding window, channels, weight sharing."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 import torch
+from plotly.subplots import make_subplots
+
+from explorer.basics import SlidingSteps
+
+PAD_COLOUR = "#fde9c9"  # padded zeros: drawn, and visibly not part of the image
+WINDOW = "#e45756"
+OUTPUT_CELL = "#f58518"
 
 
 def map_heatmap(x: torch.Tensor, title: str, *, diverging: bool = False, height: int = 330) -> go.Figure:
@@ -24,5 +31,165 @@ def probabilities_bar(classes: list[str], probs: list[float], target: int) -> go
     colours = ["#e45756" if i == target else "#4c78a8" for i in range(len(classes))]
     fig = go.Figure(go.Bar(x=classes, y=probs, marker_color=colours, text=[f"{p:.2f}" for p in probs],
                            textposition="outside"))  # fmt: skip
-    fig.update_layout(height=280, yaxis=dict(range=[0, 1.1], title="probability"), margin=dict(l=0, r=0, t=10, b=0))
+    fig.update_layout(height=260, yaxis=dict(range=[0, 1.15], title="probability"), margin=dict(l=0, r=0, t=10, b=0))
     return fig
+
+
+def _fmt(v: float) -> str:
+    """Short cell text: integers as integers, others with two decimals."""
+    return str(int(round(v))) if abs(v - round(v)) < 5e-3 else f"{v:.2f}"
+
+
+def _box(top: float, left: float, h: float, w: float) -> tuple[list[float], list[float]]:
+    """A closed rectangle around cells [top, top+h) x [left, left+w) in cell-centre coordinates."""
+    y0, y1, x0, x1 = top - 0.5, top + h - 0.5, left - 0.5, left + w - 0.5
+    return [x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0]
+
+
+def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figure:
+    """One position of the sliding window: the padded input with the window and its taps, the
+    element-wise products (input x weight), and the output map filled up to this step with the
+    cell being written outlined. The output panel has one clickable marker per cell (the page
+    reads a click as "jump to this position")."""
+    rows_out, cols_out = steps.out_shape
+    r, c = steps.position(step)
+    f = steps.kernel.shape[0]
+    pad = steps.padding
+    padded = steps.padded.numpy()
+    n_p = padded.shape[0]
+    fig = make_subplots(
+        1, 3, column_widths=[0.44, 0.24, 0.32], horizontal_spacing=0.05,
+        subplot_titles=(f"input with padding P = {pad} (zeros shaded)", "input x weight at this position",
+                        f"output {rows_out} x {cols_out}"),
+    )  # fmt: skip
+    inside = [[pad <= i < n_p - pad and pad <= j < n_p - pad for j in range(n_p)] for i in range(n_p)]
+    text = [[_fmt(padded[i, j]) if inside[i][j] else "0" for j in range(n_p)] for i in range(n_p)]
+    fig.add_trace(go.Heatmap(
+        z=padded, text=text, texttemplate="%{text}" if n_p <= 16 else "", colorscale="gray",
+        showscale=False, hovertemplate="padded row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
+        textfont=dict(size=10 if n_p <= 12 else 8),
+    ), 1, 1)  # fmt: skip
+    if pad:
+        pi, pj = zip(*[(i, j) for i in range(n_p) for j in range(n_p) if not inside[i][j]], strict=True)
+        fig.add_trace(go.Scatter(x=pj, y=pi, mode="markers", hoverinfo="skip", showlegend=False,
+                                 marker=dict(symbol="square", size=9, color=PAD_COLOUR)), 1, 1)  # fmt: skip
+    top, left = steps.top_left(step)
+    span = steps.dilation * (f - 1) + 1
+    bx, by = _box(top, left, span, span)
+    fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", line=dict(color=WINDOW, width=3), hoverinfo="skip",
+                             showlegend=False), 1, 1)  # fmt: skip
+    if steps.dilation > 1:
+        ti, tj = zip(*steps.cells(step), strict=True)
+        fig.add_trace(go.Scatter(x=tj, y=ti, mode="markers", hoverinfo="skip", showlegend=False,
+                                 marker=dict(symbol="circle-open", size=14, color=WINDOW, line=dict(width=2))),
+                      1, 1)  # fmt: skip
+
+    patch = steps.patches[step].numpy()
+    prod = steps.products[step].numpy()
+    w = steps.kernel.numpy()
+    ptext = [[f"{_fmt(patch[i, j])} x {_fmt(w[i, j])}<br>= {_fmt(prod[i, j])}" for j in range(f)] for i in range(f)]
+    lim = float(abs(prod).max()) or 1.0
+    fig.add_trace(go.Heatmap(
+        z=prod, text=ptext, texttemplate="%{text}" if f <= 5 else "", colorscale="RdBu_r", zmid=0,
+        zmin=-lim, zmax=lim, showscale=False, textfont=dict(size=11 if f <= 3 else 9),
+        hovertemplate="%{text}<extra></extra>",
+    ), 1, 2)  # fmt: skip
+
+    out = steps.output.numpy().copy()
+    flat = out.reshape(-1).copy()
+    flat[step + 1:] = float("nan")  # not yet written
+    shown = flat.reshape(out.shape)
+    otext = [[_fmt(out[i, j]) if i * cols_out + j <= step else "" for j in range(cols_out)]
+             for i in range(rows_out)]  # fmt: skip
+    olim = float(abs(out).max()) or 1.0
+    fig.add_trace(go.Heatmap(
+        z=shown, text=otext, texttemplate="%{text}" if cols_out <= 14 else "", colorscale="RdBu_r", zmid=0,
+        zmin=-olim, zmax=olim, showscale=False, textfont=dict(size=10), hoverinfo="skip",
+    ), 1, 3)  # fmt: skip
+    # one invisible marker per output cell: clicking it selects that position
+    oi, oj = zip(*[(i, j) for i in range(rows_out) for j in range(cols_out)], strict=True)
+    fig.add_trace(go.Scatter(
+        x=oj, y=oi, mode="markers", showlegend=False, name="output cells",
+        marker=dict(symbol="square", size=14, color="rgba(0,0,0,0)"),
+        customdata=list(range(len(oi))), hovertemplate="output row %{y}, col %{x}: click to jump here<extra></extra>",
+    ), 1, 3)  # fmt: skip
+    ox, oy = _box(r, c, 1, 1)
+    fig.add_trace(go.Scatter(x=ox, y=oy, mode="lines", line=dict(color=OUTPUT_CELL, width=3), hoverinfo="skip",
+                             showlegend=False), 1, 3)  # fmt: skip
+    for col in (1, 2, 3):
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if col == 1 else col}", constrain="domain",
+                         showgrid=False, zeroline=False, dtick=1 if col == 2 else None, row=1, col=col)  # fmt: skip
+        fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, side="top", row=1, col=col)
+    fig.update_xaxes(range=[-0.5, n_p - 0.5], row=1, col=1)
+    fig.update_yaxes(range=[n_p - 0.5, -0.5], row=1, col=1)
+    fig.update_xaxes(range=[-0.5, cols_out - 0.5], row=1, col=3)
+    fig.update_yaxes(range=[rows_out - 0.5, -0.5], row=1, col=3)
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=60, b=0), clickmode="event+select",
+                      dragmode=False, plot_bgcolor="white")  # fmt: skip
+    fig.update_annotations(font_size=13)
+    return fig
+
+
+def step_equation(steps: SlidingSteps, step: int) -> str:
+    """The arithmetic of one position as plain text: products, their sum, the bias, the cell."""
+    r, c = steps.position(step)
+    terms = [f"{_fmt(x)}*{_fmt(w)}" if w >= 0 else f"{_fmt(x)}*({_fmt(w)})"
+             for x, w in zip(steps.patches[step].flatten().tolist(), steps.kernel.flatten().tolist(), strict=True)]
+    total = float(steps.products[step].sum())
+    lines = [("sum = " if i == 0 else "    + ") + " + ".join(terms[i:i + 5]) for i in range(0, len(terms), 5)]
+    return ("\n".join(lines) + f"\n    = {total:.4f}\n"
+            f"sum + bias = {total:.4f} + {steps.bias:g} = {float(steps.sums[step]):.4f}"
+            f"  -> output[{r}, {c}] = {float(steps.output[r, c]):.4f} (torch's conv2d)")  # fmt: skip
+
+
+def maps_row(maps: list[torch.Tensor], titles: list[str], *, diverging: bool = True,
+             height: int = 240, shared_scale: bool = False) -> go.Figure:  # fmt: skip
+    """Several H x W maps side by side (channels, per-channel results, filters)."""
+    fig = make_subplots(1, len(maps), subplot_titles=titles, horizontal_spacing=0.03)
+    lim = max(float(m.abs().max()) for m in maps) or 1.0
+    for i, m in enumerate(maps, start=1):
+        z = m.detach().cpu().float().numpy()
+        own = float(m.abs().max()) or 1.0
+        scale = lim if shared_scale else own
+        fig.add_trace(go.Heatmap(
+            z=z, colorscale="RdBu_r" if diverging else "gray", zmid=0 if diverging else None,
+            zmin=-scale if diverging else None, zmax=scale if diverging else None, showscale=False,
+            hovertemplate="row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
+        ), 1, i)  # fmt: skip
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if i == 1 else i}", constrain="domain",
+                         showticklabels=False, row=1, col=i)  # fmt: skip
+        fig.update_xaxes(constrain="domain", showticklabels=False, row=1, col=i)
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0))
+    fig.update_annotations(font_size=12)
+    return fig
+
+
+def rgb_image(x: torch.Tensor, title: str, height: int = 240) -> go.Figure:
+    """A 3 x H x W image in [0, 1] shown as colour pixels."""
+    z = (x.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    fig = go.Figure(go.Image(z=z, hovertemplate="row %{y}, col %{x}<br>RGB %{z}<extra></extra>"))
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=height, margin=dict(l=0, r=0, t=30, b=0))
+    return fig
+
+
+def dense_matrix(weight: torch.Tensor, title: str, height: int = 300) -> go.Figure:
+    """The weight matrix of the dense layer equal to a convolution: zeros white, shared weights coloured."""
+    z = weight.detach().float().numpy().copy()
+    z[z == 0] = float("nan")
+    lim = float(weight.abs().max()) or 1.0
+    fig = go.Figure(go.Heatmap(
+        z=z, colorscale="RdBu_r", zmid=0, zmin=-lim, zmax=lim, colorbar=dict(thickness=10),
+        hovertemplate="output pixel %{y}, input pixel %{x}<br>weight %{z:.3f}<extra></extra>",
+    ))  # fmt: skip
+    fig.update_yaxes(autorange="reversed", title="output pixel (row-major)")
+    fig.update_xaxes(title="input pixel (row-major)")
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=height, plot_bgcolor="white",
+                      margin=dict(l=0, r=0, t=36, b=0))  # fmt: skip
+    return fig
+
+
+def binary_bar(p: float, target: int) -> go.Figure:
+    """Sigmoid output: P(class 1) = p and P(class 0) = 1 - p, the true label highlighted."""
+    return probabilities_bar(["class 0", "class 1"], [1 - p, p], target)
