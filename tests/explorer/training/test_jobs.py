@@ -178,17 +178,53 @@ def test_one_job_per_owner_and_owners_see_only_their_jobs(manager):
     assert manager.jobs_of("alice") == [again]  # the finished one is forgotten
 
 
-def test_reap_cancels_jobs_of_ended_sessions(manager):
+def test_a_gone_owner_keeps_a_running_job_and_loses_a_queued_one():
+    present = {"runner", "waiter", "other"}
+    m = JobManager(slots={"cpu": 1}, is_alive=lambda owner: owner in present, keep_finished_s=60)
     gate = threading.Event()
-    running = manager.submit("gone", "cpu", gated(gate, 5))
-    queued = manager.submit("alive", "cpu", gated(gate, 5))
-    assert queued.state is JobState.QUEUED
-    cancelled = manager.reap(lambda owner: owner == "alive")
-    assert cancelled == [running]
-    assert running.wait(10) and running.state is JobState.CANCELLED
-    assert manager.jobs_of("gone") == []
-    gate.set()
-    assert queued.wait(10) and queued.state is JobState.FINISHED
+    try:
+        running = m.submit("runner", "cpu", gated(gate, 3))
+        queued = m.submit("waiter", "cpu", gated(gate, 3))
+        last = m.submit("other", "cpu", gated(gate, 3))
+        present -= {"runner", "waiter"}  # both tabs closed
+        assert m.reap(now=1000.0) == []  # nothing finished yet: nothing forgotten, nothing cancelled
+        assert running.state is JobState.RUNNING
+        gate.set()
+        assert running.wait(10) and running.state is JobState.FINISHED and running.result == "done"
+        # the queued job of the gone owner was dropped when its turn came; the next one ran
+        assert queued.state is JobState.CANCELLED and queued.end_reason == "owner gone before its turn"
+        assert "its owner had left" in queued.note
+        assert last.wait(10) and last.state is JobState.FINISHED
+        # the finished run stays retrievable for keep_finished_s after its owner was seen gone
+        assert m.jobs_of("runner") == [running]
+        t0 = max(running.ended, 1000.0)
+        assert m.reap(now=t0 + 30) == [] and m.jobs_of("runner") == [running]
+        present.add("runner")  # a reload within the window finds it (and keeps it)
+        assert running not in m.reap(now=t0 + 90) and m.jobs_of("runner") == [running]
+        present.discard("runner")
+        m.reap(now=t0 + 100)  # seen gone again from now on
+        forgotten = m.reap(now=t0 + 100 + 61)
+        assert running in forgotten and m.jobs_of("runner") == []
+    finally:
+        m.shutdown()
+
+
+def test_every_end_and_reap_is_logged(caplog):
+    import logging
+
+    present = {"someone"}
+    m = JobManager(slots={"cpu": 1}, is_alive=lambda owner: owner in present, keep_finished_s=0)
+    with caplog.at_level(logging.INFO, logger="explorer.training.jobs"):
+        job = m.submit("someone", "cpu", counting(3), title="t", kind="training")
+        assert job.wait(10)
+        present.clear()
+        m.reap()
+    from explorer.training.jobs import owner_tag
+
+    text = caplog.text
+    assert f"job {job.id} (training, 't') of owner {owner_tag('someone')} ended finished (finished)" in text
+    assert f"reaped job {job.id} (training) of owner {owner_tag('someone')}" in text
+    assert "someone" not in text  # the owner id itself (it grants access) never reaches the log
 
 
 def test_cancel_of_a_queued_job_is_immediate(manager):

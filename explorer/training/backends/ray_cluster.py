@@ -1,0 +1,165 @@
+"""The Ray backend: each job runs in a Ray actor on a cluster (``EXPLORER_RAY_ADDRESS``).
+
+The web process keeps the queue, the slots and the job objects (so the page shows the queue
+position the same way as with local workers); each started job becomes one actor that asks for
+one CPU, or one CPU and one GPU for a CUDA job, so Ray places it on a node that has them. The
+actor runs the same loop as a local worker (``base.run_spec``) in a thread and buffers its
+messages in a bounded queue; the web process polls it, sending the pause / stop / cancel flags
+with each poll. An actor that dies (node lost, process killed, out of memory) surfaces as
+``RayActorError``: the job ends FAILED with a message; nothing waits forever.
+
+Every node needs this package installed in the same environment as the app
+(``pip install -e '.[ray]'``); see the README's three-command set-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
+
+if TYPE_CHECKING:
+    from explorer.training.jobs import Job
+
+log = logging.getLogger("explorer.training.jobs")
+
+POLL_WAIT_S = 0.2  # how long a poll waits in the actor for the first message
+ANSWER_TIMEOUT_S = 120.0  # an actor that answers no poll for this long is treated as lost
+CANCEL_GRACE_S = 5.0
+BUFFER = 256  # messages the actor holds before the job waits for the web process
+
+
+class _ListFlags:
+    def __init__(self, values: list[bool]) -> None:
+        self._v = values
+
+    def paused(self) -> bool:
+        return self._v[0]
+
+    def stop(self) -> bool:
+        return self._v[1]
+
+    def cancelled(self) -> bool:
+        return self._v[2]
+
+
+class JobActor:
+    """Runs one job in a thread; ``poll`` hands back its messages and takes the flags."""
+
+    def __init__(self) -> None:
+        self._flags = [False, False, False]
+        self._box: queue.Queue = queue.Queue(maxsize=BUFFER)
+        self._thread: threading.Thread | None = None
+
+    def start(self, job_id: int, spec: JobSpec) -> int:
+        self._thread = threading.Thread(
+            target=run_spec, args=(job_id, spec, _ListFlags(self._flags), self._box.put), daemon=True
+        )
+        self._thread.start()
+        return os.getpid()
+
+    def poll(self, pause: bool, stop: bool, cancel: bool, wait_s: float = POLL_WAIT_S) -> list[tuple]:
+        self._flags[0], self._flags[1], self._flags[2] = pause, stop, cancel
+        out: list[tuple] = []
+        try:
+            out.append(self._box.get(timeout=wait_s))
+            while len(out) < 64:
+                out.append(self._box.get_nowait())
+        except queue.Empty:
+            pass
+        return out
+
+
+class RayBackend:
+    """Run job specs as Ray actors; connects to ``address`` unless Ray is already initialised."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, cancel_grace_s: float = CANCEL_GRACE_S) -> None:
+        import ray
+
+        self._ray = ray
+        self._owns_ray = False
+        if not ray.is_initialized():
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
+                     logging_level=logging.WARNING)  # fmt: skip
+            self._owns_ray = True
+        self._actor_cls = ray.remote(max_restarts=0, max_concurrency=2)(JobActor)
+        self._cancel_grace_s = cancel_grace_s
+        self._actors: set[Any] = set()
+        self._lock = threading.Lock()
+
+    def run(self, job: Job) -> tuple[str, Any, str | None]:
+        """Run ``job.spec`` in a fresh actor; returns (state, result, error) when it has ended."""
+        import pickle
+
+        ray = self._ray
+        from ray.exceptions import GetTimeoutError, RayActorError
+
+        wants_gpu = job.device.startswith("cuda")
+        actor = self._actor_cls.options(num_cpus=1, num_gpus=1 if wants_gpu else 0).remote()
+        with self._lock:
+            self._actors.add(actor)
+        try:
+            started = actor.start.remote(job.id, job.spec)
+            job.note = "Waiting for a worker on the Ray cluster."
+            while True:  # placement: Ray starts the actor when a node has the resources
+                job.check_limits()
+                if job.wants_cancel():
+                    return "cancelled", None, None
+                try:
+                    ray.get(started, timeout=1.0)
+                    break
+                except GetTimeoutError:
+                    continue
+                except RayActorError as err:
+                    raise WorkerLost(_lost(err)) from err
+            job.note = None
+            cancel_since: float | None = None
+            while True:
+                job.check_limits()
+                if job.wants_cancel():
+                    cancel_since = cancel_since or time.monotonic()
+                    if time.monotonic() - cancel_since > self._cancel_grace_s:
+                        return "cancelled", None, None
+                ref = actor.poll.remote(job.wants_pause(), job.wants_stop(), job.wants_cancel())
+                try:
+                    messages = ray.get(ref, timeout=ANSWER_TIMEOUT_S)
+                except RayActorError as err:
+                    raise WorkerLost(_lost(err)) from err
+                except GetTimeoutError as err:
+                    raise WorkerLost(
+                        f"The Ray worker running this job stopped answering for {ANSWER_TIMEOUT_S:.0f} s."
+                    ) from err
+                for msg in messages:
+                    if msg[0] == "event":
+                        job.record(pickle.loads(msg[2]))  # our own actor's bytes, never user data
+                    else:
+                        _, _, state, payload, error = msg
+                        return state, (pickle.loads(payload) if payload is not None else None), error
+        finally:
+            with self._lock:
+                self._actors.discard(actor)
+            ray.kill(actor, no_restart=True)
+
+    def close(self) -> None:
+        with self._lock:
+            actors = list(self._actors)
+            self._actors.clear()
+        for actor in actors:
+            self._ray.kill(actor, no_restart=True)
+        if self._owns_ray:
+            self._ray.shutdown()
+
+
+def _lost(err: BaseException) -> str:
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return (
+        "The Ray worker running this job stopped unexpectedly "
+        f"({type(err).__name__}: {first[:160]}). Start the run again, perhaps with a smaller batch or model."
+    )
