@@ -16,6 +16,7 @@ from explorer.basics import (
     conv_as_dense,
     conv_params,
     convolve,
+    dense_forward,
     dense_params,
     effective_kernel,
     formula,
@@ -31,6 +32,7 @@ from explorer.basics import (
     softmax_cross_entropy,
     to_grey,
     to_rgb,
+    torch_conv_check,
 )
 from explorer.data.samples import list_samples, load_sample
 from explorer.ui.state import PageState
@@ -261,8 +263,7 @@ try:
     if d_free > 1:
         notes.append(f"Dilation {d_free} spreads the {f_free} taps over F_eff = d(F - 1) + 1 = "
                      f"{effective_kernel(f_free, d_free)} pixels.")  # fmt: skip
-    notes.append(f"torch agrees: nn.Conv2d(1, 1, {f_free}, stride={s_free}, padding={p_used}, dilation={d_free}) "
-                 f"turns 1 x 1 x {n_free} x {n_free} into 1 x 1 x {out_free} x {out_free}.")  # fmt: skip
+    notes.append(torch_conv_check(n_free, f_free, p_used, s_free, d_free))
     st.markdown(" ".join(notes))
 except LayerSettingsError as err:
     st.error(str(err))
@@ -281,8 +282,8 @@ except LayerSettingsError as err:
     st.stop()
 cc[2].markdown(
     f"Each filter is **3 x 3 x 3**: one 3 x 3 slice per input channel. Parameters = F x F x C_in x C_out + C_out "
-    f"= 3 x 3 x 3 x {n_filters} + {n_filters} = **{conv_params(3, 3, n_filters)}** "
-    f"(torch: nn.Conv2d(3, {n_filters}, 3) has the same)."
+    f"= 3 x 3 x 3 x {n_filters} + {n_filters} = **{conv_params(3, 3, n_filters)}**. "
+    + torch_conv_check(32, 3, padding, stride, 1, 3, n_filters)
 )
 o = shown - 1
 st.caption(f"Filter {shown}: {COLOUR_FILTERS[o]}. Output = R * w_R + G * w_G + B * w_B + bias ({float(biases[o]):g}).")
@@ -302,7 +303,7 @@ st.caption(f"Largest difference between 'sum + bias' and torch's conv2d output: 
 st.subheader("5. A dense layer that does the same: weight sharing in numbers")
 weight, dense_bias = conv_as_dense(tuple(tiny.shape), kernel, bias, stride, padding)
 n_in, n_out = weight.shape[1], weight.shape[0]
-same = torch.nn.functional.linear(tiny.flatten(), weight, dense_bias)
+same = dense_forward(tiny, weight, dense_bias)
 err_max = float((same - steps.output.flatten()).abs().max())
 dc = st.columns([3, 2])
 dc[0].plotly_chart(dense_matrix(weight, f"W: {n_out} x {n_in} (blank = zero)"), width="stretch")

@@ -394,3 +394,19 @@ def colour_filters(kernel: torch.Tensor, count: int) -> tuple[torch.Tensor, torc
     ]
     biases = torch.tensor([0.0, 0.0, -0.2, 0.0])
     return torch.stack(bank[:count]), biases[:count].clone()  # C_out x 3 x F x F, C_out
+
+
+def torch_conv_check(n: int, f: int, p: int, s: int, d: int = 1, c_in: int = 1, c_out: int = 1) -> str:
+    """A sentence with the shape torch's own ``nn.Conv2d`` produces for these settings (run on the
+    meta device: no memory, no arithmetic) and its parameter count."""
+    layer = torch.nn.Conv2d(c_in, c_out, f, stride=s, padding=p, dilation=d, device="meta")
+    out = layer(torch.empty(1, c_in, n, n, device="meta"))  # 1 x C_in x N x N -> 1 x C_out x N' x N'
+    params = sum(t.numel() for t in layer.parameters())
+    extra = f", dilation={d}" if d != 1 else ""
+    return (f"torch agrees: nn.Conv2d({c_in}, {c_out}, {f}, stride={s}, padding={p}{extra}) turns "
+            f"1 x {c_in} x {n} x {n} into {' x '.join(map(str, out.shape))} and has {params:,} parameters.")
+
+
+def dense_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """y = Wx + b on the flattened map (torch's ``F.linear``): H x W -> H'*W'."""
+    return F.linear(x.flatten().to(weight.dtype), weight, bias)
