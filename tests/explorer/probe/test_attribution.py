@@ -61,3 +61,74 @@ def test_bad_method_and_layer_are_named() -> None:
         attribute(model, torch.rand(1, 1, 4, 4), target=0, method="lime")
     with pytest.raises(AttributionError, match="Grad-CAM needs a feature-map layer; 'fc9'"):
         attribute(model, torch.rand(1, 1, 4, 4), target=0, method="grad_cam", layer="fc9")
+
+
+def small_cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 4)).eval()  # fmt: skip
+
+
+@pytest.mark.parametrize("batch_size", [3, 7, None])
+def test_integrated_gradients_batched_equals_one_input_at_a_time(batch_size) -> None:
+    model = small_cnn()
+    x = torch.randn(1, 3, 16, 16)
+    one = attribute(model, x, target=2, method="integrated_gradients", steps=20, batch_size=1)
+    batched = attribute(model, x, target=2, method="integrated_gradients", steps=20, batch_size=batch_size)
+    assert np.abs(batched - one).max() <= 1e-5
+
+
+def test_integrated_gradients_baseline_is_the_zero_input() -> None:
+    """Completeness (Sundararajan et al.): attributions sum to F(x) - F(0) where 0 is the
+    normalised zero input; checked through captum directly with the same baseline."""
+    from captum.attr import IntegratedGradients
+
+    model, weights = linear_model()
+    x = torch.randn(1, 1, 4, 4)
+    attr = IntegratedGradients(model).attribute(x, baselines=torch.zeros_like(x), target=0, n_steps=8)
+    diff = model(x)[0, 0] - model(torch.zeros_like(x))[0, 0]
+    assert torch.allclose(attr.sum(), diff, atol=1e-5)
+    assert "mean-colour" in METHODS["integrated_gradients"].explanation
+
+
+def test_progress_reports_every_batch_and_the_end() -> None:
+    model = small_cnn()
+    seen: list[tuple[int, int]] = []
+    attribute(model, torch.randn(1, 3, 16, 16), target=0, method="integrated_gradients", steps=10,
+              batch_size=4, progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert seen == [(0, 10), (4, 10), (8, 10), (10, 10)]
+
+
+def test_a_stopped_attribution_raises_and_leaves_the_model_as_it_was() -> None:
+    from explorer.probe.attribution import AttributionCancelled
+
+    model = small_cnn().train()
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 2  # let two batches run, stop before the third
+
+    with pytest.raises(AttributionCancelled, match="stopped"):
+        attribute(model, torch.randn(1, 3, 16, 16), target=0, method="integrated_gradients", steps=12,
+                  batch_size=4, should_stop=stop)  # fmt: skip
+    assert model.training and hook_count(model) == 0
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_steps_out_of_range_are_refused() -> None:
+    model, _ = linear_model()
+    with pytest.raises(AttributionError, match="Steps must be between 4 and 200, got 500"):
+        attribute(model, torch.rand(1, 1, 4, 4), target=0, method="integrated_gradients", steps=500)
+
+
+def test_estimate_counts_batched_passes() -> None:
+    from explorer.probe.attribution import batches, estimate_seconds, measure_pass, passes
+
+    assert passes("integrated_gradients", 50) == 50 and passes("saliency", 50) == 1
+    assert batches("integrated_gradients", 50, 8) == 7 and batches("grad_cam", 50, 8) == 1
+    assert estimate_seconds("integrated_gradients", 50, 10, 0.5) == pytest.approx(2.5)
+    model = small_cnn().train()
+    seconds = measure_pass(model, torch.randn(1, 3, 16, 16), target=1, batch_size=3)
+    assert seconds > 0 and model.training
+    assert all(p.grad is None for p in model.parameters())
