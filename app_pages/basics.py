@@ -185,7 +185,7 @@ def step_view() -> None:
         if hits:
             go(int(hits[0][0] if isinstance(hits[0], list) else hits[0]))
 
-    b = st.columns([1, 1, 1, 1, 1, 4])
+    b = st.columns([1, 1, 1, 1.2, 1, 3.5])
     b[0].button("First", on_click=go, args=(0,), key="bs_first", width="stretch")
     b[1].button("Back", on_click=go, args=(step - 1,), key="bs_back", width="stretch", disabled=step == 0)
     b[2].button("Pause" if playing else "Play", on_click=toggle, key="bs_play", width="stretch")

@@ -65,14 +65,17 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     inside = [[pad <= i < n_p - pad and pad <= j < n_p - pad for j in range(n_p)] for i in range(n_p)]
     text = [[_fmt(padded[i, j]) if inside[i][j] else "0" for j in range(n_p)] for i in range(n_p)]
     fig.add_trace(go.Heatmap(
-        z=padded, text=text, texttemplate="%{text}" if n_p <= 16 else "", colorscale="gray",
+        z=padded, text=text, texttemplate="%{text}" if n_p <= 16 else "", colorscale="gray", xgap=1, ygap=1,
         showscale=False, hovertemplate="padded row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
         textfont=dict(size=10 if n_p <= 12 else 8),
     ), 1, 1)  # fmt: skip
-    if pad:
-        pi, pj = zip(*[(i, j) for i in range(n_p) for j in range(n_p) if not inside[i][j]], strict=True)
-        fig.add_trace(go.Scatter(x=pj, y=pi, mode="markers", hoverinfo="skip", showlegend=False,
-                                 marker=dict(symbol="square", size=9, color=PAD_COLOUR)), 1, 1)  # fmt: skip
+    if pad:  # the zero border in its own colour, over the image's grey scale
+        mask = [[None if inside[i][j] else 0.0 for j in range(n_p)] for i in range(n_p)]
+        fig.add_trace(go.Heatmap(
+            z=mask, text=[["" if inside[i][j] else "0" for j in range(n_p)] for i in range(n_p)], texttemplate="%{text}" if n_p <= 16 else "", xgap=1, ygap=1,
+            colorscale=[[0, PAD_COLOUR], [1, PAD_COLOUR]], showscale=False, textfont=dict(size=10, color="#7a5b2b"),
+            hovertemplate="padding row %{y}, col %{x}: zero<extra></extra>",
+        ), 1, 1)  # fmt: skip
     top, left = steps.top_left(step)
     span = steps.dilation * (f - 1) + 1
     bx, by = _box(top, left, span, span)
@@ -102,7 +105,9 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     otext = [[_fmt(out[i, j]) if i * cols_out + j <= step else "" for j in range(cols_out)]
              for i in range(rows_out)]  # fmt: skip
     olim = float(abs(out).max()) or 1.0
-    fig.add_trace(go.Heatmap(
+    fig.add_trace(go.Heatmap(z=[[0.0] * cols_out] * rows_out, colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], xgap=1,
+                             ygap=1, showscale=False, hoverinfo="skip"), 1, 3)  # not yet written  # fmt: skip
+    fig.add_trace(go.Heatmap(xgap=1, ygap=1,
         z=shown, text=otext, texttemplate="%{text}" if cols_out <= 14 else "", colorscale="RdBu_r", zmid=0,
         zmin=-olim, zmax=olim, showscale=False, textfont=dict(size=10), hoverinfo="skip",
     ), 1, 3)  # fmt: skip
@@ -110,7 +115,7 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     oi, oj = zip(*[(i, j) for i in range(rows_out) for j in range(cols_out)], strict=True)
     fig.add_trace(go.Scatter(
         x=oj, y=oi, mode="markers", showlegend=False, name="output cells",
-        marker=dict(symbol="square", size=14, color="rgba(0,0,0,0)"),
+        marker=dict(symbol="square", size=18, color="rgba(0,0,0,0)"),
         customdata=list(range(len(oi))), hovertemplate="output row %{y}, col %{x}: click to jump here<extra></extra>",
     ), 1, 3)  # fmt: skip
     ox, oy = _box(r, c, 1, 1)
@@ -119,12 +124,12 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     for col in (1, 2, 3):
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if col == 1 else col}", constrain="domain",
                          showgrid=False, zeroline=False, dtick=1 if col == 2 else None, row=1, col=col)  # fmt: skip
-        fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, side="top", row=1, col=col)
+        fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, row=1, col=col)
     fig.update_xaxes(range=[-0.5, n_p - 0.5], row=1, col=1)
     fig.update_yaxes(range=[n_p - 0.5, -0.5], row=1, col=1)
     fig.update_xaxes(range=[-0.5, cols_out - 0.5], row=1, col=3)
     fig.update_yaxes(range=[rows_out - 0.5, -0.5], row=1, col=3)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=60, b=0), clickmode="event+select",
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0), clickmode="event+select",
                       dragmode=False, plot_bgcolor="white")  # fmt: skip
     fig.update_annotations(font_size=13)
     return fig
