@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from explorer.models.catalog import ArchSpec, get_spec
 
+# The one error hierarchy and strict loader live with the checkpoint format; re-exported here.
+from explorer.models.checkpoint import CheckpointMeta, model_from_checkpoint
+from explorer.models.checkpoint import CheckpointMismatchError as CheckpointMismatchError
+from explorer.models.checkpoint import WeightsError as WeightsError
+from explorer.models.checkpoint import load_state_strict as load_state_strict
+
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 BUNDLED_DIR = ASSETS / "weights"
 
 
-class WeightsError(RuntimeError):
-    """Base class: weights could not be provided; the message is meant for the user."""
-
-
 class WeightsUnavailableError(WeightsError):
     """The weights are neither cached nor downloadable right now (e.g. offline)."""
-
-
-class CheckpointMismatchError(WeightsError):
-    """A state dict does not fit the architecture."""
 
 
 def _weights_enum(spec: ArchSpec):  # noqa: ANN202
@@ -66,13 +63,17 @@ def load_pretrained(spec: ArchSpec | str, *, download: bool = False) -> nn.Modul
                 "Delete the file and download it again."
             ) from err
     elif download:
+        # Streamed, hash-checked, moved into the cache only when complete (explorer.models.download).
+        from explorer.models.download import DownloadError, download_pretrained
+
         try:
-            state = weights.get_state_dict(progress=False, check_hash=True)
-        except Exception as err:  # URLError, socket timeouts, hash mismatch
+            download_pretrained(spec)
+        except DownloadError as err:
             raise WeightsUnavailableError(
-                f"Could not download the ImageNet weights of {spec.title} ({err.__class__.__name__}: {err}). "
+                f"Could not download the ImageNet weights of {spec.title}: {err} "
                 f"Without a network, copy {path.name} into {path.parent}."
             ) from err
+        return load_pretrained(spec)
     else:
         raise WeightsUnavailableError(
             f"The ImageNet weights of {spec.title} are not in the local cache ({path}). "
@@ -89,30 +90,6 @@ def load_pretrained(spec: ArchSpec | str, *, download: bool = False) -> nn.Modul
     return model.eval()
 
 
-def load_state_strict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> None:
-    """Load ``state_dict`` strictly; a mismatch names the first bad key and both shapes."""
-    expected = model.state_dict()
-    for key, tensor in expected.items():
-        if key not in state_dict:
-            raise CheckpointMismatchError(
-                f"The checkpoint does not fit this architecture: key {key!r} (shape "
-                f"{tuple(tensor.shape)}) is missing from the checkpoint."
-            )
-        got = state_dict[key]
-        if tuple(got.shape) != tuple(tensor.shape):
-            raise CheckpointMismatchError(
-                f"The checkpoint does not fit this architecture: {key!r} has shape {tuple(got.shape)} "
-                f"in the checkpoint but {tuple(tensor.shape)} in the model."
-            )
-    extra = [k for k in state_dict if k not in expected]
-    if extra:
-        raise CheckpointMismatchError(
-            f"The checkpoint does not fit this architecture: it has an unexpected key {extra[0]!r} "
-            f"(shape {tuple(state_dict[extra[0]].shape)}) that the model does not have."
-        )
-    model.load_state_dict(state_dict, strict=True)
-
-
 def bundled_path(key: str) -> Path:
     return BUNDLED_DIR / f"{key}.safetensors"
 
@@ -122,14 +99,12 @@ def bundled_keys() -> list[str]:
     return sorted(p.stem for p in BUNDLED_DIR.glob("*.safetensors")) if BUNDLED_DIR.is_dir() else []
 
 
-def load_bundled(key: str) -> tuple[nn.Module, Any]:
-    """A compact model with the weights the project trained and ships (see scripts/)."""
-    from explorer.training.checkpoints import load_checkpoint
+def load_bundled(key: str) -> tuple[nn.Module, CheckpointMeta]:
+    """A compact model with the weights the project trained and ships (see scripts/).
 
+    Read by the same validated reader as an upload, and refused if saved for another entry.
+    """
     path = bundled_path(key)
     if not path.is_file():
         raise WeightsUnavailableError(f"No bundled weights for {get_spec(key).title} (expected {path.name}).")
-    state, meta = load_checkpoint(path.read_bytes())
-    model = get_spec(meta.arch).build(**meta.build)
-    load_state_strict(model, state)
-    return model.eval(), meta
+    return model_from_checkpoint(path.read_bytes(), arch=key)
