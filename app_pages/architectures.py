@@ -4,6 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer.models import catalog, get_spec
+from explorer.models.published import compare_variants
 from explorer.ui.common import catalog_overview, human, summary_records
 
 st.title("Architectures")
@@ -11,7 +12,7 @@ st.title("Architectures")
 specs = catalog(kind="cnn")
 key = st.selectbox(
     "Architecture", [s.key for s in specs], index=[s.key for s in specs].index("resnet18"),
-    format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, {get_spec(k).year})",
+    format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, {get_spec(k).year or 'course example'})",
 )  # fmt: skip
 spec = get_spec(key)
 
@@ -19,7 +20,9 @@ with st.container(border=True):
     st.markdown(f"### {spec.title}")
     st.markdown(f"**Idea.** {spec.idea}")
     paper = f"[{spec.paper}]({spec.paper_url})" if spec.paper_url else spec.paper
-    st.caption(f"{spec.family} family, {spec.year}. {paper}")
+    st.caption(f"{spec.family} family, {spec.year or 'undated'}. {paper}")
+    if spec.variant:
+        st.caption(f"**What is built here.** {spec.variant}")
 
 channels, size = spec.input_shape[0], spec.input_shape[1]
 left, right = st.columns(2)
@@ -57,6 +60,12 @@ c1.metric("Input (C x H x W)", " x ".join(map(str, totals["input"])))
 c2.metric("Output", " x ".join(map(str, totals["output"])))
 c3.metric("Parameters", human(totals["params"]), help=f"{totals['params']:,} exactly")
 c4.metric("MACs per image", human(totals["macs"]), help=f"{totals['macs']:,} multiply-accumulates")
+
+if spec.twin:
+    with st.expander(f"As published beside torchvision's variant: {spec.title} and {get_spec(spec.twin).title}"):
+        st.dataframe(compare_variants(key), hide_index=True, width="stretch")
+        st.caption("Both measured at 224 x 224 on the meta device. torchvision's definitions carry the "
+                   "ImageNet weights; the papers' layouts are built here with random weights.")
 
 st.subheader("Layer by layer")
 st.caption(

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer.models import FAMILIES, catalog
+from explorer.models.catalog import progression
 
 st.title("Architecture Explorer")
 st.markdown(
@@ -19,7 +19,7 @@ steps = [
      "Output size = (N - F + 2P) / S + 1 for input N, filter F, padding P, stride S; ReLU keeps the positives."),
     ("3. Patterns", "Pooling shrinks the maps; deeper layers combine features into parts and objects, "
      "each unit seeing a larger receptive field."),
-    ("4. Prediction", "Flatten (or global average pooling), dense layers, softmax: class scores. "
+    ("4. Prediction", "Flatten (or global average pooling), dense layers, softmax: class probabilities. "
      "Cross-entropy measures the error; backprop and an optimiser update every weight."),
 ]  # fmt: skip
 for col, (head, text) in zip(st.columns(len(steps)), steps, strict=True):
@@ -28,14 +28,14 @@ for col, (head, text) in zip(st.columns(len(steps)), steps, strict=True):
         st.caption(text)
 
 st.subheader("A progression of ideas")
-st.caption("Each family added one idea that the next ones kept.")
-families = [f for f in FAMILIES if f != "RNN"]
-for row_start in range(0, len(families), 4):
+st.caption("Each family added one idea that the next ones kept, oldest first. The course's own "
+           "Keras CNN has no date and is the starting point of the Training page, not part of this timeline.")
+story = progression()
+for row_start in range(0, len(story), 4):
     cols = st.columns(4)
-    for col, family in zip(cols, families[row_start : row_start + 4], strict=False):
-        first = catalog(family=family)[0]
+    for col, first in zip(cols, story[row_start : row_start + 4], strict=False):
         with col.container(border=True):
-            st.markdown(f"**{family}** ({first.year})")
+            st.markdown(f"**{first.family}** ({first.year})")
             st.caption(first.idea)
 
 st.subheader("Pages")

@@ -6,7 +6,10 @@ the capture mechanism can hook each one and a captured tensor is never overwritt
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 
@@ -52,15 +55,33 @@ class Inception(nn.Module):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], dim=1)
 
 
+class ZeroPadShortcut(nn.Module):
+    """He et al.'s parameter-free shortcut ("option A", their CIFAR networks): identity, and
+    where a block halves H x W and widens, a stride-2 subsample padded with zero channels."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1):
+        super().__init__()
+        if c_out < c_in:
+            raise ValueError(f"a zero-padding shortcut cannot narrow {c_in} channels to {c_out}")
+        self.extra, self.stride = c_out - c_in, stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]  # N x C_in x H/s x W/s
+        return F.pad(x, (0, 0, 0, 0, 0, self.extra))  # N x C_out x H/s x W/s, new channels zero
+
+
 class Residual(nn.Module):
     """ResNet's basic block: y = ReLU(F(x) + shortcut(x)), F = conv-BN-ReLU-conv-BN.
 
+    ``shortcut="projection"`` uses a 1x1 convolution (+ BN) where the shape changes (option B,
+    torchvision's choice); ``"zero_pad"`` keeps every shortcut parameter-free (option A).
     With ``residual=False`` the shortcut is dropped and the same layers form a plain block,
     the "plain twin" used to show why very deep plain networks stop learning.
     """
 
     def __init__(
-        self, c_in: int, c_out: int, stride: int = 1, *, batch_norm: bool = True, residual: bool = True
+        self, c_in: int, c_out: int, stride: int = 1, *, batch_norm: bool = True, residual: bool = True,
+        shortcut: Literal["projection", "zero_pad"] = "projection",
     ):
         super().__init__()
         norm = nn.BatchNorm2d if batch_norm else nn.Identity
@@ -72,7 +93,10 @@ class Residual(nn.Module):
         self.residual = residual
         self.shortcut: nn.Module = nn.Identity()
         if residual and (stride != 1 or c_in != c_out):
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), norm(c_out))
+            if shortcut == "zero_pad":
+                self.shortcut = ZeroPadShortcut(c_in, c_out, stride)
+            else:
+                self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), norm(c_out))
         self.relu2 = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,7 @@ class ArchSpec:
     key: str
     family: str
     title: str
-    year: int
+    year: int | None  # None: no publication date (the course's own example)
     paper: str
     paper_url: str
     idea: str
@@ -36,6 +36,12 @@ class ArchSpec:
     compact: bool = False
     weights: str | None = None  # torchvision weights enum, e.g. "ResNet18_Weights.IMAGENET1K_V1"
     defaults: tuple[tuple[str, Any], ...] = ()  # builder keyword arguments of this entry
+    # What exactly is built when it departs from the cited paper, in one or two sentences.
+    variant: str = ""
+    # Further references: (citation, url) pairs, e.g. where a part of the design came later.
+    also: tuple[tuple[str, str], ...] = ()
+    twin: str | None = None  # the other definition of the same network (torchvision / as published)
+    sample: str = "cat"  # a sample image (explorer.data.samples) that suits this model's input
 
     def build(self, **overrides: Any) -> nn.Module:
         """A freshly initialised model; ``overrides`` replace this entry's builder defaults."""
@@ -44,6 +50,16 @@ class ArchSpec:
     @property
     def build_kwargs(self) -> dict[str, Any]:
         return dict(self.defaults)
+
+    @property
+    def dated_title(self) -> str:
+        """``"LeNet-5 (1998)"``; the title alone for an undated entry."""
+        return f"{self.title} ({self.year})" if self.year is not None else self.title
+
+    @property
+    def citation(self) -> str:
+        """The paper and the further references, as one line of plain text."""
+        return " ".join([self.paper, *(ref for ref, _ in self.also)])
 
 
 def _tv(name: str, **kwargs: Any) -> Callable[..., nn.Module]:
@@ -63,6 +79,18 @@ def _local(name: str) -> Callable[..., nn.Module]:
         from explorer.models import cnn
 
         return getattr(cnn, name)(**kwargs)
+
+    build.__name__ = name
+    return build
+
+
+def _published(name: str) -> Callable[..., nn.Module]:
+    """A lazy builder for an as-published definition (explorer.models.published)."""
+
+    def build(**kwargs: Any) -> nn.Module:
+        from explorer.models import published
+
+        return getattr(published, name)(**kwargs)
 
     build.__name__ = name
     return build
@@ -93,15 +121,38 @@ SCHUSTER97 = ("Schuster, Paliwal. Bidirectional recurrent neural networks. IEEE 
               "https://doi.org/10.1109/78.650093")  # fmt: skip
 CHO14 = ("Cho et al. Learning phrase representations using RNN encoder-decoder for statistical machine "
          "translation. EMNLP 2014.", "https://arxiv.org/abs/1406.1078")  # fmt: skip
+GERS00 = ("Gers, Schmidhuber, Cummins. Learning to forget: continual prediction with LSTM. "
+          "Neural Computation, 2000.", "https://doi.org/10.1162/089976600300015015")  # fmt: skip
+SCHMIDHUBER92 = ("Schmidhuber. Learning complex, extended sequences using the principle of history "
+                 "compression. Neural Computation, 1992.", "https://doi.org/10.1162/neco.1992.4.2.234")  # fmt: skip
+ELHIHI96 = ("El Hihi, Bengio. Hierarchical recurrent neural networks for long-term dependencies. "
+            "NeurIPS 1995 (1996).", "https://papers.nips.cc/paper/1102")  # fmt: skip
+GRAVES13 = ("Graves, Mohamed, Hinton. Speech recognition with deep recurrent neural networks. "
+            "ICASSP 2013.", "https://arxiv.org/abs/1303.5778")  # fmt: skip
 HOCHREITER97 = ("Hochreiter, Schmidhuber. Long short-term memory. Neural Computation, 1997.",
                 "https://doi.org/10.1162/neco.1997.9.8.1735")  # fmt: skip
-COURSE = ("The course's Keras example (Conv32-Pool-Conv64-Pool-Dense128-sigmoid).", "")
+COURSE = ("The course's Keras example (Conv32-Pool-Conv64-Pool-Dense128-sigmoid); the course gives it no "
+          "date or paper.", "")  # fmt: skip
 
 IDEA_LENET = "The template every CNN still follows: convolution and pooling extract features, dense layers classify."
 IDEA_ALEXNET = "Depth, ReLU, dropout and training on GPUs won ImageNet 2012 by a wide margin."
 IDEA_VGG = "Uniform blocks of 3x3 convolutions: two 3x3 layers see as far as one 5x5, with fewer weights."
 IDEA_NIN = "1x1 convolutions act as a per-pixel MLP, and global average pooling replaces the dense layers."
 IDEA_GOOGLENET = "Parallel multi-scale branches (1x1, 3x3, 5x5, pool), with 1x1 bottlenecks to keep them cheap."
+
+# How torchvision's definitions (the ones with ImageNet weights) depart from the papers.
+TV_ALEXNET = ("torchvision's variant, from Krizhevsky's 2014 'One weird trick' paper: 64/192/384/256/256 "
+              "filters, no local response normalisation, no two-group split. The 2012 network "
+              "(96/256/384/384/256 filters in two groups, LRN) is 'AlexNet (2012, as published)'.")  # fmt: skip
+TV_GOOGLENET = ("torchvision's variant: its '5x5' branch is a 3x3 convolution (a deviation kept for its "
+                "pretrained weights), every convolution has batch norm (which Inception v1 predates) and "
+                "there is no LRN; parameters and MACs shown are this variant's. The paper's network is "
+                "'GoogLeNet (Inception v1, as published)'.")  # fmt: skip
+TV_RESNET50 = ("torchvision's ResNet-50 v1.5: the stride-2 of each downsampling bottleneck sits in its 3x3 "
+               "convolution, not in the first 1x1 as in the paper, which costs 4.09 G MACs per 224 x 224 "
+               "image against the paper's 3.8 G multiply-adds (and sees a smaller receptive field).")  # fmt: skip
+AS_PUBLISHED = "Built from the paper's text and tables, with random weights (no weights are published for it)."
+
 IDEA_RESNET = "Residual connections (y = F(x) + x) make very deep networks trainable."
 
 _COMPACT = (("in_channels", 3), ("num_classes", 10), ("image_size", 32))
@@ -114,53 +165,73 @@ def _entries() -> list[ArchSpec]:
     def add(key, family, title, year, ref, idea, shape, classes, builder, **kw):  # noqa: ANN001
         e.append(ArchSpec(key, family, title, year, ref[0], ref[1], idea, shape, classes, builder, **kw))
 
-    # The course's first CNN.
-    add("keras_cnn", "Basics", "The course's Keras CNN", 2017, COURSE,
+    # The course's first CNN: undated, so it stays out of the chronological progression.
+    add("keras_cnn", "Basics", "The course's Keras CNN", None, COURSE,
         "Two conv-pool stages learn features, a dense layer and a sigmoid unit decide yes or no.",
-        (3, 64, 64), 1, _local("keras_cnn"), task="binary", compact=True,
+        (3, 64, 64), 1, _local("keras_cnn"), task="binary", compact=True, sample="shapes",
         defaults=(("in_channels", 3), ("num_classes", 1), ("image_size", 64)))
     # LeNet: the template. LeNet-5 is small enough to be its own compact variant.
     add("lenet5", "LeNet", "LeNet-5", 1998, LECUN98, IDEA_LENET, (1, 32, 32), 10, _local("lenet5"),
-        compact=True, defaults=(("in_channels", 1), ("num_classes", 10), ("image_size", 32)))
+        compact=True, sample="digit", defaults=(("in_channels", 1), ("num_classes", 10), ("image_size", 32)),
+        variant="Today's teaching version: ReLU and max-pooling where the paper had scaled tanh units "
+                "and trainable subsampling; the same 6-16-120-84-10 layout and 61,706 parameters.")
     add("alexnet", "AlexNet", "AlexNet", 2012, KRIZHEVSKY12, IDEA_ALEXNET, (3, 224, 224), 1000,
-        _tv("alexnet"), weights="AlexNet_Weights.IMAGENET1K_V1")
+        _tv("alexnet"), weights="AlexNet_Weights.IMAGENET1K_V1", variant=TV_ALEXNET, twin="alexnet2012")
+    add("alexnet2012", "AlexNet", "AlexNet (2012, as published)", 2012, KRIZHEVSKY12, IDEA_ALEXNET,
+        (3, 224, 224), 1000, _published("alexnet2012"), twin="alexnet",
+        variant="96/256/384/384/256 filters; conv2, conv4 and conv5 in two groups (the paper's two GPUs); "
+                "local response normalisation after conv1 and conv2. " + AS_PUBLISHED)
     add("alexnet_small", "AlexNet", "AlexNet (compact)", 2012, KRIZHEVSKY12, IDEA_ALEXNET, (3, 32, 32), 10,
-        _local("alexnet_small"), compact=True, defaults=_COMPACT)
+        _local("alexnet_small"), compact=True, defaults=_COMPACT, sample="digit")
     for depth, weights in ((11, "VGG11_Weights.IMAGENET1K_V1"), (16, "VGG16_Weights.IMAGENET1K_V1"),
                            (19, "VGG19_Weights.IMAGENET1K_V1")):  # fmt: skip
         add(f"vgg{depth}", "VGG", f"VGG-{depth}", 2014, SIMONYAN14, IDEA_VGG, (3, 224, 224), 1000,
             _tv(f"vgg{depth}"), weights=weights)
     add("vgg_small", "VGG", "VGG (compact)", 2014, SIMONYAN14, IDEA_VGG, (3, 32, 32), 10,
-        _local("vgg_small"), compact=True, defaults=_COMPACT)
+        _local("vgg_small"), compact=True, defaults=_COMPACT, sample="shapes")
     add("nin", "NiN", "Network in Network", 2013, LIN13, IDEA_NIN, (3, 224, 224), 1000, _local("nin"),
-        defaults=(("num_classes", 1000),))
+        defaults=(("num_classes", 1000),),
+        variant="d2l's ImageNet layout after AlexNet's widths (96/256/384, then a 1000-channel block); "
+                "the paper's own ImageNet configuration is not tabulated.")
     add("nin_small", "NiN", "NiN (compact)", 2013, LIN13, IDEA_NIN, (3, 32, 32), 10, _local("nin_small"),
-        compact=True, defaults=_COMPACT)
-    add("googlenet", "GoogLeNet", "GoogLeNet (Inception v1)", 2014, SZEGEDY14, IDEA_GOOGLENET,
+        compact=True, defaults=_COMPACT, sample="digit")
+    add("googlenet", "GoogLeNet", "GoogLeNet (Inception v1, torchvision)", 2014, SZEGEDY14, IDEA_GOOGLENET,
         (3, 224, 224), 1000, _tv("googlenet", aux_logits=False, init_weights=True),
-        weights="GoogLeNet_Weights.IMAGENET1K_V1")
+        weights="GoogLeNet_Weights.IMAGENET1K_V1", variant=TV_GOOGLENET, twin="googlenet_v1")
+    add("googlenet_v1", "GoogLeNet", "GoogLeNet (Inception v1, as published)", 2014, SZEGEDY14, IDEA_GOOGLENET,
+        (3, 224, 224), 1000, _published("googlenet_v1"), twin="googlenet",
+        variant="Table 1's channels with real 5x5 branches, no batch norm, local response normalisation in "
+                "the stem; the two auxiliary heads are optional (aux_logits=True). " + AS_PUBLISHED)
     add("googlenet_small", "GoogLeNet", "GoogLeNet (compact)", 2014, SZEGEDY14, IDEA_GOOGLENET,
-        (3, 32, 32), 10, _local("googlenet_small"), compact=True, defaults=_COMPACT)
+        (3, 32, 32), 10, _local("googlenet_small"), compact=True, defaults=_COMPACT, sample="digit")
     for depth in (18, 34, 50):
         add(f"resnet{depth}", "ResNet", f"ResNet-{depth}", 2015, HE15, IDEA_RESNET, (3, 224, 224), 1000,
-            _tv(f"resnet{depth}"), weights=f"ResNet{depth}_Weights.IMAGENET1K_V1")
+            _tv(f"resnet{depth}"), weights=f"ResNet{depth}_Weights.IMAGENET1K_V1",
+            variant=TV_RESNET50 if depth == 50 else "")
     add("resnet_small", "ResNet", "ResNet (compact)", 2015, HE15, IDEA_RESNET, (3, 32, 32), 10,
-        _local("resnet_small"), compact=True, defaults=_COMPACT)
+        _local("resnet_small"), compact=True, defaults=_COMPACT, sample="shapes")
     add("plain_deep", "ResNet", "Deep plain CNN (20 layers)", 2015, HE15,
         "Without shortcuts, gradients fade on their way back through many layers: the early layers barely learn.",
-        (3, 32, 32), 10, _local("plain_deep"), compact=True, defaults=_COMPACT)
+        (3, 32, 32), 10, _local("plain_deep"), compact=True, defaults=_COMPACT, sample="digit",
+        variant="19 convolutions and a dense layer (20 weight layers, 269,034 parameters), no batch norm.")
     add("residual_deep", "ResNet", "Its residual twin (20 layers)", 2015, HE15,
-        "The same layers with identity shortcuts: gradients reach the first layers and the deep net trains.",
-        (3, 32, 32), 10, _local("residual_deep"), compact=True, defaults=_COMPACT)
+        "The same 20 layers with parameter-free shortcuts: gradients reach the first layers and the deep "
+        "net trains.",
+        (3, 32, 32), 10, _local("residual_deep"), compact=True, defaults=_COMPACT, sample="digit",
+        variant="He et al.'s CIFAR shortcuts (option A): identity, and where the width doubles a stride-2 "
+                "subsample padded with zero channels, so it has exactly the plain net's 269,034 parameters.")
 
     # Recurrent family: metadata now, explicit cells in explorer.models.recurrent.
     seq = (("input_size", 32), ("hidden_size", 64))
     add("rnn", "RNN", "Recurrent network (Elman)", 1990, ELMAN90,
         "A hidden state carried through time: h_t = tanh(W_x x_t + W_h h_(t-1) + b).",
         (100, 32), 0, _recurrent("rnn"), kind="rnn", task="sequence", compact=True, defaults=seq)
-    add("stacked_rnn", "RNN", "Stacked RNN", 1990, ELMAN90,
+    add("stacked_rnn", "RNN", "Stacked RNN", 1992, SCHMIDHUBER92,
         "Layers of recurrent units: each layer's hidden states are the next layer's inputs.",
-        (100, 32), 0, _recurrent("rnn", num_layers=2), kind="rnn", task="sequence", compact=True, defaults=seq)
+        (100, 32), 0, _recurrent("rnn", num_layers=2), kind="rnn", task="sequence", compact=True, defaults=seq,
+        also=(ELHIHI96, GRAVES13),
+        variant="Elman's network has one recurrent layer; stacks came with Schmidhuber's hierarchy of RNNs "
+                "(1992) and El Hihi & Bengio (1996), and were popularised by Graves et al. (2013).")
     add("birnn", "RNN", "Bidirectional RNN", 1997, SCHUSTER97,
         "Two RNNs read the sequence forwards and backwards; each step sees its past and its future.",
         (100, 32), 0, _recurrent("rnn", bidirectional=True), kind="rnn", task="sequence", compact=True,
@@ -170,7 +241,10 @@ def _entries() -> list[ArchSpec]:
         (100, 32), 0, _recurrent("gru"), kind="rnn", task="sequence", compact=True, defaults=seq)
     add("lstm", "RNN", "LSTM", 1997, HOCHREITER97,
         "A memory cell with input, forget and output gates: an additive path for information and gradients.",
-        (100, 32), 0, _recurrent("lstm"), kind="rnn", task="sequence", compact=True, defaults=seq)
+        (100, 32), 0, _recurrent("lstm"), kind="rnn", task="sequence", compact=True, defaults=seq,
+        also=(GERS00,),
+        variant="The 1997 LSTM had input and output gates only; the forget gate came with Gers, Schmidhuber "
+                "& Cummins (2000). The cell here is today's form, as torch.nn.LSTM.")
     return e
 
 
@@ -184,6 +258,18 @@ def get_spec(key: str) -> ArchSpec:
         return CATALOG[key]
     except KeyError:
         raise KeyError(f"Unknown architecture {key!r}. Known: {', '.join(CATALOG)}.") from None
+
+
+def progression(kind: Kind = "cnn") -> list[ArchSpec]:
+    """The first dated entry of each family, oldest first: the chronological story of ideas.
+
+    Undated entries (the course's own example) are left out rather than given a made-up year.
+    """
+    firsts: dict[str, ArchSpec] = {}
+    for spec in catalog(kind=kind):
+        if spec.year is not None and spec.family not in firsts:
+            firsts[spec.family] = spec
+    return sorted(firsts.values(), key=lambda s: s.year or 0)
 
 
 def catalog(kind: Kind | None = None, compact: bool | None = None, family: str | None = None) -> list[ArchSpec]:

@@ -7,6 +7,8 @@ and ``image_size`` so the same architecture trains on every offline dataset of t
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import nn
 
 from explorer.models.blocks import Inception, Residual, conv_relu, nin_block, vgg_block
@@ -148,13 +150,14 @@ def googlenet_small(in_channels: int = 3, num_classes: int = 10, image_size: int
 
 
 def _resnet(stages: list[tuple[int, int, int]], in_channels: int, num_classes: int, stem: int, *,
-            batch_norm: bool = True, residual: bool = True) -> nn.Sequential:
+            batch_norm: bool = True, residual: bool = True, shortcut: Literal["projection", "zero_pad"] = "projection") -> nn.Sequential:
     """A 3x3 stem, then stages of (blocks, channels, first stride), global average pool, dense."""
     layers: list[nn.Module] = list(conv_relu(in_channels, stem, 3, 1, 1))
     c_in = stem
     for blocks, c_out, stride in stages:
         for b in range(blocks):
-            layers.append(Residual(c_in, c_out, stride if b == 0 else 1, batch_norm=batch_norm, residual=residual))
+            layers.append(Residual(c_in, c_out, stride if b == 0 else 1, batch_norm=batch_norm, residual=residual,
+                                   shortcut=shortcut))
             c_in = c_out
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)]
     return nn.Sequential(*layers)
@@ -167,16 +170,21 @@ def resnet_small(in_channels: int = 3, num_classes: int = 10, image_size: int = 
 
 def _deep_twin(residual: bool, in_channels: int, num_classes: int, blocks: int) -> nn.Sequential:
     # No batch norm on purpose: BN would hide the vanishing gradients we want to show.
+    # Parameter-free shortcuts (He et al.'s option A, as in their CIFAR ResNet-20) keep the twins
+    # identical layer for layer: the shortcut is the only difference.
     per_stage = max(1, blocks // 3)
     stages = [(per_stage, 16, 1), (per_stage, 32, 2), (blocks - 2 * per_stage, 64, 2)]
-    return _resnet(stages, in_channels, num_classes, stem=16, batch_norm=False, residual=residual)
+    return _resnet(stages, in_channels, num_classes, stem=16, batch_norm=False, residual=residual,
+                   shortcut="zero_pad")
 
 
 def plain_deep(in_channels: int = 3, num_classes: int = 10, image_size: int = 32, blocks: int = 9) -> nn.Sequential:
-    """A deep plain CNN (2 x ``blocks`` + 2 weight layers, no shortcuts, no batch norm)."""
+    """A deep plain CNN: 2 x ``blocks`` + 1 convolutions and a dense layer (20 weight layers for
+    the default 9 blocks, the depth of He et al.'s CIFAR ResNet-20), no shortcuts, no batch norm."""
     return _deep_twin(False, in_channels, num_classes, blocks)
 
 
 def residual_deep(in_channels: int = 3, num_classes: int = 10, image_size: int = 32, blocks: int = 9) -> nn.Sequential:
-    """The plain CNN's residual twin: the same layers plus identity shortcuts."""
+    """The plain CNN's residual twin: the same weight layers plus parameter-free shortcuts
+    (identity; stride-2 subsample padded with zero channels where the width doubles)."""
     return _deep_twin(True, in_channels, num_classes, blocks)

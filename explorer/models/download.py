@@ -1,0 +1,141 @@
+"""Downloading torchvision's ImageNet weights: streamed, with progress, checked like torch.hub.
+
+torchvision names every weight file ``<name>-<sha256 prefix>.pth``. The file is streamed to a
+temporary name beside the cache, hashed on the way, and moved into the cache only when it is
+complete and its SHA-256 starts with that prefix (what ``torch.hub.download_url_to_file`` with
+``check_hash=True`` checks). A truncated transfer, a wrong file or a stalled server leaves the
+cache untouched and raises :class:`DownloadError` with a message for the page.
+
+``EXPLORER_WEIGHTS_MIRROR`` (a base URL) fetches the same file names from a local mirror, e.g.
+one machine of a classroom serving its torch cache to the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from torch.hub import HASH_REGEX
+
+from explorer.models.catalog import ArchSpec, get_spec
+from explorer.models.weights import WeightsUnavailableError
+
+MIRROR_ENV = "EXPLORER_WEIGHTS_MIRROR"
+DEFAULT_TIMEOUT_S = 30.0
+CHUNK_BYTES = 1 << 16
+
+# progress(bytes received so far, total bytes or None when the server does not say)
+Progress = Callable[[int, int | None], None]
+
+
+class DownloadError(WeightsUnavailableError):
+    """The weights could not be downloaded (network, server, truncated or wrong file)."""
+
+
+def expected_hash_prefix(filename: str) -> str:
+    """The SHA-256 prefix in a torchvision file name (``resnet18-f37072fd.pth`` -> ``f37072fd``)."""
+    match = HASH_REGEX.search(filename)
+    if match is None or not match.group(1):
+        raise DownloadError(f"{filename!r} carries no hash in its name, so it cannot be checked.")
+    return match.group(1)
+
+
+def format_progress(done: int, total: int | None) -> str:
+    """``"12.3 MB of 46.8 MB"``; without a total, ``"12.3 MB"``."""
+    return f"{done / 1e6:.1f} MB of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+
+
+def mirrored(url: str) -> str:
+    """``url`` itself, or the same file name under ``$EXPLORER_WEIGHTS_MIRROR`` when it is set."""
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    return f"{mirror.rstrip('/')}/{os.path.basename(url)}" if mirror else url
+
+
+def download_file(url: str, dest_dir: Path | str, *, progress: Progress | None = None,
+                  timeout: float = DEFAULT_TIMEOUT_S) -> Path:
+    """Stream ``url`` into ``dest_dir`` under its own file name, checking its hash prefix.
+
+    ``progress`` is called with (bytes so far, total) at most about 200 times per file and once
+    at the end; ``timeout`` bounds the connection and every wait for more data.
+    """
+    name = os.path.basename(urllib.request.urlparse(url).path)
+    prefix = expected_hash_prefix(name)
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / name
+    sha = hashlib.sha256()
+    done, total = 0, None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=dest_dir)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            step = max(CHUNK_BYTES, (total or 0) // 200)
+            reported = 0
+            if progress:
+                progress(0, total)
+            while chunk := response.read(CHUNK_BYTES):
+                out.write(chunk)
+                sha.update(chunk)
+                done += len(chunk)
+                if progress and done - reported >= step:
+                    progress(done, total)
+                    reported = done
+        if total is not None and done != total:
+            raise DownloadError(
+                f"The download of {name} stopped after {format_progress(done, total)}: the file is "
+                "incomplete and was not kept. Try again."
+            )
+        digest = sha.hexdigest()
+        if not digest.startswith(prefix):
+            raise DownloadError(
+                f"The downloaded {name} is not the expected file: its SHA-256 starts with "
+                f"{digest[:len(prefix)]}, its name says {prefix}. It was not kept."
+            )
+        os.replace(tmp, dest)  # atomic: the cache never holds a half-written or wrong file
+        if progress:
+            progress(done, total if total is not None else done)
+        return dest
+    except DownloadError:
+        raise
+    except TimeoutError as err:
+        raise DownloadError(
+            f"The server stopped answering for {timeout:g} s while sending {name} "
+            f"(after {format_progress(done, total)}). Nothing was kept; try again later."
+        ) from err
+    except urllib.error.HTTPError as err:
+        raise DownloadError(f"The server refused {name}: HTTP {err.code} {err.reason}.") from err
+    except urllib.error.URLError as err:
+        reason = err.reason
+        if isinstance(reason, TimeoutError):
+            raise DownloadError(
+                f"No answer from the server within {timeout:g} s for {name}. Nothing was kept; "
+                "try again later."
+            ) from err
+        raise DownloadError(f"Could not reach the server for {name} ({reason}). Is this machine online?") from err
+    except OSError as err:
+        raise DownloadError(f"Could not download or store {name} ({type(err).__name__}: {err}).") from err
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def download_pretrained(spec: ArchSpec | str, *, progress: Progress | None = None,
+                        timeout: float = DEFAULT_TIMEOUT_S) -> Path:
+    """Download the ImageNet weights of a catalog entry into torch's hub cache; its path.
+
+    Nothing happens when the file is already cached.
+    """
+    from explorer.models.weights import _weights_enum, pretrained_cache_path
+
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    weights = _weights_enum(spec)
+    path = pretrained_cache_path(spec)
+    if path.is_file():
+        return path
+    return download_file(mirrored(weights.url), path.parent, progress=progress, timeout=timeout)
