@@ -12,9 +12,12 @@ import streamlit as st
 from explorer.data.images import ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
 from explorer.models import catalog, get_spec
+from explorer.probe.names import layer_names
 from explorer.probe.stats import SORT_KEYS, layer_overview
 from explorer.ui import feature_cache as fc
+from explorer.ui.common import projector_on
 from explorer.ui.registry import user_models
+from explorer.ui.state import PageState
 from explorer.viz import maps as viz
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -23,68 +26,165 @@ SORT_LABELS = {"index": "channel index", "mean": "mean activation", "max": "max 
                "variance": "variance"}  # fmt: skip
 PREFERRED_BUNDLED = ("resnet_small", "vgg_small", "alexnet_small", "lenet5", "nin_small", "googlenet_small")
 
-st.title("Feature maps")
-st.caption("Upload an image (or take a sample) and see what every layer of a CNN makes of it: "
-           "the channels it lights up, its filters, and which pixels each unit can see.")
+VIEW_TOKENS = {"Overview": "overview", "Layer detail": "layer", "Compare": "compare", "Filters": "filters",
+               "Receptive field": "rf", "Predictions": "predictions", "Attribution": "attribution"}  # fmt: skip
+SOURCES = ["Sample", "Upload", "Camera"]
+
+url = PageState("feature-maps")
+projector = projector_on()
+title_col, link_col = st.columns([5, 1], vertical_alignment="bottom")
+title_col.title("Feature maps")
+with link_col:
+    url.copy_link()
+if not projector:
+    st.caption("Upload an image (or take a sample) and see what every layer of a CNN makes of it: "
+               "the channels it lights up, its filters, and which pixels each unit can see.")
 
 
 # --------------------------------------------------------------------------- defaults
 
 
-def _first_open_defaults() -> None:
+def _best_kind(arch: str) -> str:
+    """The most telling weights available offline for ``arch``: ImageNet if cached, bundled,
+    the user's own trained model, else random."""
+    if fc.pretrained_cached(arch):
+        return "imagenet"
+    if arch in fc.bundled_available():
+        return "bundled"
+    if any(m.arch == arch for m in user_models(kind="cnn")):
+        return "user"
+    return "random"
+
+
+def _default_arch() -> str:
     """A model that shows learned features offline: ImageNet if cached, bundled, else random."""
-    if "fm_arch" in st.session_state:
-        return
     if fc.pretrained_cached("resnet18"):
-        arch, kind = "resnet18", "imagenet"
-    else:
-        bundled = fc.bundled_available()
-        pick = next((k for k in PREFERRED_BUNDLED if k in bundled), bundled[0] if bundled else None)
-        arch, kind = (pick, "bundled") if pick else ("resnet18", "random")
-    st.session_state["fm_arch"] = arch
+        return "resnet18"
+    bundled = fc.bundled_available()
+    return next((k for k in PREFERRED_BUNDLED if k in bundled), bundled[0] if bundled else "resnet18")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _bundled_dataset(arch: str) -> str | None:
+    """The dataset the bundled weights of ``arch`` were trained on (from their metadata)."""
+    from explorer.models.checkpoint import read_meta
+    from explorer.models.weights import bundled_path
+
+    try:
+        return str(read_meta(bundled_path(arch).read_bytes()).dataset or "") or None
+    except Exception:  # noqa: BLE001 - no bundled file or an unreadable one: no opinion
+        return None
+
+
+def _suited_sample(arch: str, kind: str) -> str | None:
+    """A sample that suits the model: a digit for digit models, shapes for shape models, a photo
+    for ImageNet models; None keeps the current one."""
+    dataset = _bundled_dataset(arch) if kind == "bundled" else None
+    if dataset in ("digits", "mnist", "fashion_mnist") or get_spec(arch).input_shape[0] == 1:
+        return "digit"
+    if dataset in ("shapes", "circles_squares"):
+        return "shapes"
+    if kind == "imagenet" or not get_spec(arch).compact:
+        return "cat" if st.session_state.get("fm_sample") in ("digit", "shapes") else None
+    return None
+
+
+def _arch_changed() -> None:
+    """A new model: its best weights, and a sample it was made for (a link's choice stays)."""
+    arch = st.session_state["fm_arch"]
+    kind = _best_kind(arch)
     st.session_state["fm_kind"] = kind
+    sample = _suited_sample(arch, kind)
+    if sample and st.session_state.get("fm_source", "Sample") == "Sample":
+        st.session_state["fm_sample"] = sample
 
 
-def _decoded_upload(data: bytes, file_id: str) -> tuple[object, str | None]:
-    """Decode an upload once per file (kept in the session); (image or None, error message)."""
+def _decoded_upload(data: bytes, file_id: str, name: str) -> tuple[object, str | None]:
+    """Decode an upload once per file (kept in the session until replaced, also across pages);
+    (image or None, error message)."""
     cache = st.session_state.setdefault("_fm_decoded", {})
     if file_id not in cache:
         try:
             cache.clear()  # one upload kept per source
             cache[file_id] = (decode_image(data), None)
+            st.session_state["_fm_kept_upload"] = (cache[file_id][0], name)
         except ImageInputError as err:
             cache[file_id] = (None, str(err))
     return cache[file_id]
 
 
-_first_open_defaults()
+def _layer_tokens(lm_: fc.LoadedModel, layer_names_: list[str]) -> dict[str, str]:
+    """Module path -> paper-style name for the URL (kept per model for the session)."""
+    cache = st.session_state.setdefault("_fm_layer_tokens", {})
+    if lm_.token not in cache:
+        try:
+            pretty = layer_names(lm_.model, lm_.arch)
+        except Exception:  # noqa: BLE001 - a model the namer does not know: raw paths
+            pretty = {}
+        cache.clear()
+        cache[lm_.token] = pretty
+    pretty = cache[lm_.token]
+    tokens = {n: pretty[n] for n in layer_names_ if n in pretty}
+    return tokens if len(set(tokens.values())) == len(tokens) else {}
+
 
 # --------------------------------------------------------------------------- 1. image and model
 
-col_image, col_model = st.columns(2, gap="large")
+specs = catalog(kind="cnn")
+keys = [s.key for s in specs]
+samples = list_samples()
+sample_names = [s.name for s in samples]
+if url.arriving("sample"):
+    st.session_state["fm_source"] = "Sample"  # a link shows its sample, not an old upload
+source = url.keep("fm_source", "Sample", SOURCES)
+arch_now = url.bind("arch", "fm_arch", default=_default_arch(), valid=keys)
+mine = [m for m in user_models(kind="cnn") if m.arch == arch_now]
+spec_now = get_spec(arch_now)
+kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if spec_now.compact else []) \
+    + (["user"] if mine else []) + ["random", "upload"]
+kind_now = url.bind("weights", "fm_kind", default=_best_kind(arch_now), valid=kinds)
+# The cat on first open (the page's picture); a model switch picks a suited sample instead.
+default_sample = DEFAULT_SAMPLE if DEFAULT_SAMPLE in sample_names else sample_names[0]
+if source == "Sample":
+    url.bind("sample", "fm_sample", default=default_sample, valid=sample_names)
+else:
+    url.keep("fm_sample", default_sample, sample_names)
+url.keep("fm_user_model", mine[0].name if mine else "", [m.name for m in mine] or None)
+
+if projector:  # inputs folded into one line above the figure
+    what = get_sample(st.session_state["fm_sample"]).title if source == "Sample" else f"your {source.lower()}"
+    inputs = st.expander(f"Image: {what}  |  Model: {spec_now.title}  |  Weights: "
+                         f"{fc.WEIGHT_KINDS.get(kind_now, kind_now)}  (open to change)")
+else:
+    inputs = st.container()
+
+with inputs:
+    col_image, col_model = st.columns(2, gap="large")
 with col_image:
     st.subheader("1. Image")
-    source = st.radio("Image from", ["Sample", "Upload", "Camera"], horizontal=True, key="fm_source")
+    source = st.radio("Image from", SOURCES, horizontal=True, key="fm_source")
     image, image_error = None, None
+    kept = st.session_state.get("_fm_kept_upload")
     if source == "Upload":
         up = st.file_uploader("Image file: PNG, JPEG, WebP, BMP or GIF", type=UPLOAD_TYPES, key="fm_upload")
         if up is not None:
-            image, image_error = _decoded_upload(up.getvalue(), f"up:{up.file_id}:{up.size}")
+            image, image_error = _decoded_upload(up.getvalue(), f"up:{up.file_id}:{up.size}", up.name)
+        elif kept is not None:
+            image = kept[0]
+            st.caption("Your last upload is kept until you upload another image.")
+            st.text(f"Your upload: {kept[1]}")
     elif source == "Camera":
         shot = st.camera_input("Take a picture", key="fm_camera")
         if shot is not None:
-            image, image_error = _decoded_upload(shot.getvalue(), f"cam:{shot.file_id}:{shot.size}")
-    samples = list_samples()
+            image, image_error = _decoded_upload(shot.getvalue(), f"cam:{shot.file_id}:{shot.size}", "camera")
     if source == "Sample":
-        names = [s.name for s in samples]
-        st.session_state.setdefault("fm_sample", DEFAULT_SAMPLE if DEFAULT_SAMPLE in names else names[0])
-        name = st.selectbox("Sample image", names, key="fm_sample", format_func=lambda n: get_sample(n).title)
+        name = st.selectbox("Sample image", sample_names, key="fm_sample", format_func=lambda n: get_sample(n).title)
         image = load_sample(name)
         st.caption(f"{get_sample(name).description} {get_sample(name).credit}.")
     if image_error:
         st.error(image_error)
     if image is None:
-        fallback = DEFAULT_SAMPLE if DEFAULT_SAMPLE in [s.name for s in samples] else samples[0].name
+        fallback = DEFAULT_SAMPLE if DEFAULT_SAMPLE in sample_names else sample_names[0]
         image = load_sample(fallback)
         st.info(f"Showing the sample '{get_sample(fallback).title}' until an image is "
                 f"{'taken' if source == 'Camera' else 'uploaded'}.")
@@ -95,16 +195,9 @@ with col_image:
 
 with col_model:
     st.subheader("2. Model and weights")
-    specs = catalog(kind="cnn")
-    keys = [s.key for s in specs]
-    arch = st.selectbox("Architecture", keys, key="fm_arch",
+    arch = st.selectbox("Architecture", keys, key="fm_arch", on_change=_arch_changed,
                         format_func=lambda k: f"{get_spec(k).title} ({get_spec(k).year})")
     spec = get_spec(arch)
-    mine = [m for m in user_models(kind="cnn") if m.arch == arch]
-    kinds = (["imagenet"] if spec.weights else []) + (["bundled"] if spec.compact else []) \
-        + (["user"] if mine else []) + ["random", "upload"]
-    if st.session_state.get("fm_kind") not in kinds:
-        st.session_state["fm_kind"] = "random"
     kind = st.radio("Weights", kinds, key="fm_kind", format_func=fc.WEIGHT_KINDS.get)
     ref, data, download = "", None, False
     if kind == "user":
@@ -129,6 +222,8 @@ with col_model:
         lm = fc.load_model(arch, "random")
     st.success(f"Weights in use: {lm.label}")
     st.caption(f"{spec.idea} {lm.detail}")
+if projector and lm.kind != kind:  # the fallback must be visible with the inputs folded
+    st.caption(f"Weights in use: {lm.label}")
 
 # --------------------------------------------------------------------------- 3. preprocessing
 
@@ -160,8 +255,7 @@ if not names:
     st.warning("This model has no feature-map layers to show.")
     st.stop()
 labels = {m.name: m.label for m in res.maps.layers}
-if st.session_state.get("fm_layer") not in names:
-    st.session_state["fm_layer"] = names[len(names) // 3]
+layer_tokens = _layer_tokens(lm, names)
 
 
 def _open_layer(name: str) -> None:
@@ -169,6 +263,7 @@ def _open_layer(name: str) -> None:
     st.session_state["fm_view"] = "Layer detail"
 
 
+url.bind("view", "fm_view", default="Overview", valid=VIEWS, url=VIEW_TOKENS)
 view = st.radio("View", VIEWS, horizontal=True, key="fm_view", label_visibility="collapsed")
 
 
@@ -203,8 +298,11 @@ if view == "Overview":
 
 elif view == "Layer detail":
     c1, c2, c3 = st.columns([3, 2, 2])
+    url.bind("layer", "fm_layer", default=names[len(names) // 3], valid=names, url=layer_tokens)
     layer = c1.selectbox("Layer", names, key="fm_layer", format_func=labels.get)
-    by = c2.selectbox("Sort channels by", SORT_KEYS, key="fm_sort", format_func=SORT_LABELS.get, index=1)
+    url.bind("sort", "fm_sort", default="mean", valid=SORT_KEYS)
+    by = c2.selectbox("Sort channels by", SORT_KEYS, key="fm_sort", format_func=SORT_LABELS.get)
+    url.bind("scale", "fm_scale", default=fc.DEFAULT_SCALE, valid=list(viz.COLOUR_SCALES))
     scale = c3.selectbox("Colour scale", list(viz.COLOUR_SCALES), key="fm_scale")
     m = res.maps.get(layer)
     if m.note:
@@ -223,11 +321,12 @@ elif view == "Layer detail":
 
     st.markdown("**One channel, full size**")
     order = res.order(layer, by)
-    _bounded("fm_channel", m.channels - 1, int(order[0]))
+    url.bind("channel", "fm_channel", default=int(order[0]), valid=range(m.channels))
     z1, z2 = st.columns([1, 1])
     ch = z1.number_input(f"Channel (0 to {m.channels - 1})", min_value=0, max_value=m.channels - 1,
                          step=1, key="fm_channel")
-    alpha = z2.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_alpha")
+    url.keep("fm_alpha", 0.6, lambda v: isinstance(v, float) and 0.0 <= v <= 1.0)
+    alpha = z2.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="fm_alpha")
     values = m.values[int(ch)].astype(np.float32)
     rank = int(np.flatnonzero(order == int(ch))[0])
     left, right = st.columns(2)
@@ -281,6 +380,7 @@ elif view == "Compare":
         left, right = st.columns(2)
         with left:
             st.markdown(f"**{lm.label}**")
+            url.bind("layer", "fm_layer", default=names[len(names) // 3], valid=names, url=layer_tokens)
             la = st.selectbox("Layer", names, key="fm_layer", format_func=labels.get)
             st.image(res.montage_png(la, by, scale), width="stretch")
         with right:
@@ -332,18 +432,19 @@ elif view == "Receptive field":
     if not rf_names:
         st.info("No layer of this model has a local receptive field to draw.")
     else:
-        if st.session_state.get("fm_rf_layer") not in rf_names:
-            st.session_state["fm_rf_layer"] = rf_names[min(len(rf_names) - 1, len(rf_names) // 2)]
+        url.bind("layer", "fm_rf_layer", default=rf_names[min(len(rf_names) - 1, len(rf_names) // 2)],
+                 valid=rf_names, url=layer_tokens)
         layer = st.selectbox("Layer", rf_names, key="fm_rf_layer", format_func=labels.get)
         m = res.maps.get(layer)
         _, h, w = m.shape
         f = summary.fields[layer]
         c1, c2, c3 = st.columns(3)
-        _bounded("fm_rf_row", h - 1, h // 2)
-        _bounded("fm_rf_col", w - 1, w // 2)
+        url.bind("unit", ("fm_rf_row", "fm_rf_col"), default=(h // 2, w // 2),
+                 valid=lambda u: len(u) == 2 and 0 <= u[0] < h and 0 <= u[1] < w)
         row = c1.number_input(f"Row (0 to {h - 1})", 0, h - 1, step=1, key="fm_rf_row")
         col = c2.number_input(f"Column (0 to {w - 1})", 0, w - 1, step=1, key="fm_rf_col")
-        show_erf = c3.checkbox("Effective field (one backward pass)", value=True, key="fm_rf_erf")
+        url.keep("fm_rf_erf", True, (True, False))
+        show_erf = c3.checkbox("Effective field (one backward pass)", key="fm_rf_erf")
         box = f.box(int(row), int(col))
         centre = (f.start[0] + int(row) * f.jump[0], f.start[1] + int(col) * f.jump[1])
         st.markdown(
@@ -382,7 +483,15 @@ elif view == "Predictions":
                    "something else it still picks the class the image resembles most.")
 
 elif view == "Attribution":
-    from explorer.probe.attribution import METHODS, AttributionError
+    import time
+
+    from explorer.probe.attribution import (
+        DEFAULT_STEPS,
+        MAX_STEPS,
+        METHODS,
+        MIN_STEPS,
+        AttributionError,
+    )
     from explorer.probe.erf import top_k
 
     if not lm.head_meaningful:
@@ -396,13 +505,53 @@ elif view == "Attribution":
     st.caption(METHODS[method].explanation)
     if lm.task == "binary":
         st.caption("A binary model has one output: the map explains the evidence for the positive class.")
-    try:
-        with st.spinner("Computing the attribution..."):
-            heat = fc.attribution_map(lm, res, method, 0 if lm.task == "binary" else preds[pick].index)
-    except AttributionError as err:
-        st.error(str(err))
-    else:
+    target = 0 if lm.task == "binary" else preds[pick].index
+    multi = METHODS[method].multi_pass
+    steps = st.slider("Steps along the path (more steps: closer to the exact integral, and slower)",
+                      MIN_STEPS, MAX_STEPS, DEFAULT_STEPS, key="fm_attr_steps") if multi else DEFAULT_STEPS
+    heat = fc.cached_attribution(res, method, target, steps)
+    if heat is None:
+        run_now = not multi
+        if multi:
+            try:
+                with st.spinner("Timing one forward and backward pass to price the run..."):
+                    estimate = fc.attribution_estimate(lm, res, method, steps, target)
+            except RuntimeError as err:  # e.g. out of memory on a small GPU
+                st.error(f"{spec.title} could not run a backward pass here: {str(err).splitlines()[0]}")
+                st.stop()
+            device_name = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}.get(
+                next(lm.model.parameters()).device.type, "device")
+            price = estimate.text(device_name)
+            run_now = estimate.seconds <= fc.AUTO_SECONDS
+            if not run_now:
+                if st.session_state.get("fm_attr_stop"):
+                    st.caption("Stopped before it finished; nothing was kept. Fewer steps cost less.")
+                st.markdown(f"{METHODS[method].title} for this image: {price}.")
+                run_now = st.button(f"Compute ({price.split(':')[0]})", key="fm_attr_go", type="primary")
+        if run_now:
+            stop_slot = st.empty()
+            if multi:  # a click reruns the page; the running pass ends at its next batch
+                stop_slot.button("Stop", key="fm_attr_stop")
+            bar = st.progress(0.0, text=f"{METHODS[method].title}: starting...")
+            started = time.perf_counter()
+
+            def _progress(done: int, total: int) -> None:
+                left_s = (time.perf_counter() - started) / done * (total - done) if done else None
+                tail = f", about {left_s:.0f} s left" if left_s is not None and done < total else ""
+                unit = "steps" if multi else "pass"
+                bar.progress(done / max(1, total), text=f"{METHODS[method].title}: {done} of {total} {unit}{tail}")
+
+            try:
+                heat = fc.attribution_map(lm, res, method, target, steps, progress=_progress)
+            except AttributionError as err:
+                st.error(str(err))
+            finally:
+                bar.empty()
+                stop_slot.empty()
+    if heat is not None:
         left, right = st.columns(2)
         left.image(mi.view, caption="What the model sees", width="stretch")
         right.plotly_chart(viz.field_figure(mi.view, None, heat=heat, title=f"{METHODS[method].title}: "
                                             f"{preds[pick].label}"), key="fm_attr_fig")  # fmt: skip
+
+url.done()

@@ -75,18 +75,26 @@ def estimate_seconds(method: str, steps: int, batch_size: int, seconds_per_batch
     return batches(method, steps, batch_size) * seconds_per_batch
 
 
-def measure_pass(model: nn.Module, x: torch.Tensor, target: int, batch_size: int) -> float:
+def measure_pass(model: nn.Module, x: torch.Tensor, target: int, batch_size: int,
+                 warmup: bool = True) -> float:
     """Seconds of one forward + backward pass (gradient of the input only) on ``batch_size``
-    copies of ``x``: the unit that :func:`estimate_seconds` scales."""
+    copies of ``x``: the unit that :func:`estimate_seconds` scales. A first untimed pass on one
+    input pays the one-off costs (kernel selection, allocations) that a long run does not."""
     was_training = model.training
     model.eval()
-    xs = x.detach().expand(batch_size, *x.shape[1:]).clone().requires_grad_(True)  # B x C x H x W
+
+    def one_pass(n: int) -> float:
+        xs = x.detach().expand(n, *x.shape[1:]).clone().requires_grad_(True)  # n x C x H x W
+        start = time.perf_counter()
+        out = model(xs)
+        torch.autograd.grad(out[:, target].sum(), xs)
+        return time.perf_counter() - start
+
     try:
         with torch.enable_grad():
-            start = time.perf_counter()
-            out = model(xs)
-            torch.autograd.grad(out[:, target].sum(), xs)
-            return time.perf_counter() - start
+            if warmup:
+                one_pass(1)
+            return one_pass(batch_size)
     finally:
         model.train(was_training)
 

@@ -325,7 +325,7 @@ class FeatureResult:
     strips: dict[tuple[str, str], bytes] = field(default_factory=dict)
     pngs: OrderedDict[tuple[str, str, str], bytes] = field(default_factory=OrderedDict)
     erf: OrderedDict[tuple[str, int, int, int], np.ndarray] = field(default_factory=OrderedDict)
-    attributions: OrderedDict[tuple[str, int], np.ndarray] = field(default_factory=OrderedDict)
+    attributions: OrderedDict[tuple[str, int, int], np.ndarray] = field(default_factory=OrderedDict)
 
     def order(self, layer: str, by: str) -> np.ndarray:
         key = (layer, by)
@@ -408,16 +408,97 @@ def grad_cam_layer(res: FeatureResult) -> str | None:
     return spatial[-1] if spatial else None
 
 
-def attribution_map(lm: LoadedModel, res: FeatureResult, method: str, target: int) -> np.ndarray:
-    """A captum attribution for (method, class), computed once per result and kept (bounded)."""
-    from explorer.probe.attribution import attribute
+# Seconds of one forward + backward pass per input, per (model + weights, input shape, device):
+# process-wide (it describes the machine, not a user), first from a small measured batch, then
+# from each finished run. Guarded by a lock: sessions run in threads.
+_PASS_SECONDS: dict[tuple[str, tuple[int, ...], str], tuple[float, bool]] = {}
+_PASS_LOCK = threading.Lock()
+PROBE_BATCH = 2  # inputs in the measured pass that prices a run before it starts
+AUTO_SECONDS = 3.0  # multi-pass attributions expected to take longer wait for a click
 
-    key = (method, target)
-    if key not in res.attributions:
+
+def attribution_key(method: str, target: int, steps: int) -> tuple[str, int, int]:
+    """The cache key within a result (model, weights and image): method, class and steps."""
+    from explorer.probe.attribution import METHODS
+
+    return (method, int(target), int(steps) if METHODS[method].multi_pass else 0)
+
+
+def cached_attribution(res: FeatureResult, method: str, target: int, steps: int) -> np.ndarray | None:
+    """The attribution if this session already computed it for this image, else None."""
+    key = attribution_key(method, target, steps)
+    if key in res.attributions:
+        res.attributions.move_to_end(key)
+    return res.attributions.get(key)
+
+
+def _cost_key(lm: LoadedModel, res: FeatureResult) -> tuple[str, tuple[int, ...], str]:
+    return (lm.token, tuple(res.model_input.x.shape), str(next(lm.model.parameters()).device))
+
+
+@dataclass(frozen=True)
+class AttributionEstimate:
+    """What a run will cost, said before it starts."""
+
+    seconds: float
+    passes: int  # inputs through a forward + backward pass
+    batch_size: int
+    from_run: bool  # priced from a finished run on this model (else from one measured batch)
+
+    def text(self, device: str) -> str:
+        s = self.seconds
+        when = f"{s:.0f} s" if s >= 10 else (f"{s:.1f} s" if s >= 0.1 else "a moment")
+        steps = f"{self.passes} steps in batches of {self.batch_size}" if self.passes > 1 else "one pass"
+        return f"about {when} on this {device}: {steps}"
+
+
+def attribution_estimate(lm: LoadedModel, res: FeatureResult, method: str, steps: int,
+                         target: int = 0) -> AttributionEstimate:
+    """Expected run time; the first call per model and input size measures a small batch."""
+    from explorer.probe.attribution import DEFAULT_BATCH, measure_pass, passes
+
+    n = passes(method, steps)
+    batch = min(DEFAULT_BATCH, n)
+    key = _cost_key(lm, res)
+    with _PASS_LOCK:
+        known = _PASS_SECONDS.get(key)
+    if known is None:
         device = next(lm.model.parameters()).device
         with lm.lock:
-            res.attributions[key] = attribute(lm.model, res.model_input.x.to(device), target, method,
-                                              layer=grad_cam_layer(res))  # fmt: skip
+            probe = measure_pass(lm.model, res.model_input.x.to(device), target, PROBE_BATCH)
+        known = (probe / PROBE_BATCH, False)
+        with _PASS_LOCK:
+            _PASS_SECONDS.setdefault(key, known)
+    per_input, from_run = known
+    return AttributionEstimate(seconds=per_input * n, passes=n, batch_size=batch, from_run=from_run)
+
+
+def attribution_map(lm: LoadedModel, res: FeatureResult, method: str, target: int,
+                    steps: int | None = None, progress: Any = None,
+                    should_stop: Any = None) -> np.ndarray:  # fmt: skip
+    """A captum attribution for (method, class, steps), computed once per result and kept
+    (bounded). Multi-pass methods run batched, report ``progress(done, total)`` and refine the
+    process-wide price of a pass from their own measured time."""
+    import time
+
+    from explorer.probe.attribution import DEFAULT_BATCH, DEFAULT_STEPS, attribute, passes
+
+    steps = DEFAULT_STEPS if steps is None else int(steps)
+    key = attribution_key(method, target, steps)
+    if key not in res.attributions:
+        device = next(lm.model.parameters()).device
+        n = passes(method, steps)
+        with lm.lock:
+            start = time.perf_counter()
+            heat = attribute(lm.model, res.model_input.x.to(device), target, method,
+                             layer=grad_cam_layer(res), steps=steps, batch_size=min(DEFAULT_BATCH, n),
+                             progress=progress, should_stop=should_stop,
+                             outputs=int(res.maps.output.shape[0]))  # fmt: skip
+            elapsed = time.perf_counter() - start
+        if n > 1:
+            with _PASS_LOCK:
+                _PASS_SECONDS[_cost_key(lm, res)] = (elapsed / n, True)
+        res.attributions[key] = heat
         while len(res.attributions) > 8:
             res.attributions.popitem(last=False)
     return res.attributions[key]

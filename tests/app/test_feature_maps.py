@@ -122,7 +122,9 @@ def test_tiny_and_huge_images_are_resized_and_the_page_says_so() -> None:
 def test_grey_model_gets_one_channel_and_says_so() -> None:
     at = _page()
     at.selectbox(key="fm_arch").set_value("lenet5").run()
+    assert at.selectbox(key="fm_sample").value == "digit"  # a sample that suits the model
     at.radio(key="fm_kind").set_value("random").run()
+    at.selectbox(key="fm_sample").set_value("cat").run()
     assert not at.exception
     assert "converted to 1 channel" in _captions(at)
     steps = "\n".join(e.value for e in at.markdown)
@@ -192,12 +194,38 @@ def test_compare_two_models_side_by_side() -> None:
     assert "random initialisation" in texts  # the second column is labelled with its weights
 
 
+def _compute_if_asked(at: AppTest) -> AppTest:
+    """Runs priced above a few seconds wait for a click (how long depends on the machine's load)."""
+    go = [b for b in at.button if b.key == "fm_attr_go"]
+    if go:
+        assert go[0].label.startswith("Compute (about ")
+        go[0].click().run()
+    return at
+
+
 def test_attribution_methods_render_for_the_top_classes() -> None:
     at = _page()
     at.radio(key="fm_view").set_value("Attribution").run()
     for method in ["saliency", "integrated_gradients", "grad_cam"]:
         at.radio(key="fm_attr_method").set_value(method).run()
+        _compute_if_asked(at)
         assert not at.exception and not at.error, (method, [e.value for e in at.exception])
         assert len(at.get("plotly_chart")) == 1
     at.selectbox(key="fm_attr_target").set_value(1).run()
     assert not at.exception
+
+
+def test_integrated_gradients_steps_are_adjustable_and_cached_per_step_count() -> None:
+    from explorer.ui import feature_cache as fc
+
+    at = _page()
+    at.radio(key="fm_view").set_value("Attribution").run()
+    at.radio(key="fm_attr_method").set_value("integrated_gradients").run()
+    assert at.slider(key="fm_attr_steps").value == 50
+    _compute_if_asked(at)
+    at.slider(key="fm_attr_steps").set_value(8).run()
+    _compute_if_asked(at)
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+    results = at.session_state[fc._RESULTS_KEY]
+    keys = {k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"}
+    assert {k[2] for k in keys} == {50, 8}
