@@ -14,7 +14,7 @@ from safetensors.torch import save
 from torch import nn
 
 from explorer.models import checkpoint as ck
-from explorer.models import get_spec
+from explorer.models import get_spec, plan
 from explorer.models.catalog import CATALOG
 from explorer.models.checkpoint import (
     CheckpointError,
@@ -171,9 +171,9 @@ def test_build_arguments_are_checked_against_an_allow_list(build, message):
 
 
 def test_allow_lists_per_kind_of_entry():
-    assert ck.allowed_build_args(get_spec("resnet18")) == ("num_classes",)
-    assert ck.allowed_build_args(get_spec("residual_deep")) == ("in_channels", "num_classes", "image_size", "blocks")
-    assert set(ck.allowed_build_args(get_spec("lstm"))) >= {"input_size", "hidden_size", "num_layers"}
+    assert plan.allowed_build_args(get_spec("resnet18")) == ("num_classes",)
+    assert plan.allowed_build_args(get_spec("residual_deep")) == ("in_channels", "num_classes", "image_size", "blocks")
+    assert set(plan.allowed_build_args(get_spec("lstm"))) >= {"input_size", "hidden_size", "num_layers"}
     with pytest.raises(CheckpointRefusedError, match="'nonlinearity' must be one of tanh, relu, not 'sigmoid'"):
         validate_build(get_spec("rnn"), {"nonlinearity": "sigmoid"})
 
@@ -181,10 +181,10 @@ def test_allow_lists_per_kind_of_entry():
 @pytest.mark.parametrize("key", sorted(CATALOG))
 def test_every_catalog_entry_plans_on_meta_with_its_defaults(key):
     spec = get_spec(key)
-    plan = plan_model(key, spec.build_kwargs)
-    assert plan.parameters > 0 and plan.activation_bytes > 0
+    p = plan_model(key, spec.build_kwargs)
+    assert p.parameters > 0 and p.activation_bytes > 0
     if spec.compact:  # real weights are cheap here: the plan's shapes are the model's
-        assert plan.state_shapes == {k: tuple(v.shape) for k, v in spec.build().state_dict().items()}
+        assert p.state_shapes == {k: tuple(v.shape) for k, v in spec.build().state_dict().items()}
 
 
 def test_plan_counts_match_torchvision_published_parameters():
@@ -194,11 +194,11 @@ def test_plan_counts_match_torchvision_published_parameters():
 
 
 def test_plan_refuses_models_above_the_caps(monkeypatch):
-    monkeypatch.setattr(ck, "MAX_PARAMETERS", 1_000_000)
+    monkeypatch.setattr(plan, "MAX_PARAMETERS", 1_000_000)
     with pytest.raises(CheckpointRefusedError, match=r"would have 1,625,281 parameters; the limit is 1,000,000"):
         plan_model("keras_cnn", {})
-    monkeypatch.setattr(ck, "MAX_PARAMETERS", 150_000_000)
-    monkeypatch.setattr(ck, "MAX_ACTIVATION_BYTES", 2**20)
+    monkeypatch.setattr(plan, "MAX_PARAMETERS", 150_000_000)
+    monkeypatch.setattr(plan, "MAX_ACTIVATION_BYTES", 2**20)
     with pytest.raises(CheckpointRefusedError, match=r"would need 4 MB of activations for one input; the limit is 1 MB"):
         plan_model("resnet_small", {})
 
