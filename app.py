@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explorer.ui.common import sidebar
+from explorer.ui.course import course_bar
 from explorer.ui.navigation import PAGES
 
 st.set_page_config(page_title="Architecture Explorer", layout="wide")
@@ -10,4 +11,5 @@ page = st.navigation(
     [st.Page(p.file, title=p.title, url_path=p.url_path or None, default=i == 0) for i, p in enumerate(PAGES)]
 )
 sidebar()
+course_bar(page.url_path)
 page.run()

@@ -16,12 +16,50 @@ def _device_line() -> str:
         return f"Device setting ignored: {err}"
 
 
-def sidebar() -> None:
-    """The sidebar shared by every page: the compute device, and the user's finished run."""
-    from explorer.ui.registry import register_finished_training
+# Projector mode: type readable from the back of a room on a washed-out projector, the page's
+# top margin cut so the main figure fits a 1280 x 720 screen. Plotly draws its text with inline
+# styles; an !important rule still wins, and plotly measures its margins after the CSS applies.
+PROJECTOR_CSS = """<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 18px; }
+[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label,
+[data-testid="stMain"] [data-testid="stWidgetLabel"] p,
+[data-testid="stMain"] [data-testid="stCaptionContainer"],
+[data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 18px !important; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] { color: #222 !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.2rem !important; padding-bottom: 2rem; }
+[data-testid="stMain"] h1 { font-size: 2rem; padding: 0.2rem 0 0.3rem 0; }
+[data-testid="stHeader"] { height: 2rem; }
+.js-plotly-plot .xtick text, .js-plotly-plot .ytick text, .js-plotly-plot .g-xtitle text,
+.js-plotly-plot .g-ytitle text, .js-plotly-plot .cbaxis text, .js-plotly-plot .cbtitle text,
+.js-plotly-plot .legendtext, .js-plotly-plot .gtitle {
+  font-size: 16px !important; fill: #111 !important; }
+.js-plotly-plot .gtitle { font-size: 18px !important; }
+.js-plotly-plot .annotation-text { font-size: 16px !important; }
+</style>"""
 
+
+def projector_on() -> bool:
+    """Whether projector mode is on (sidebar toggle or `?projector=1`)."""
+    return bool(st.session_state.get("projector", False))
+
+
+def sidebar() -> None:
+    """The sidebar shared by every page: projector mode, the compute device, the user's
+    finished run; and, once per browser, the anonymous id cookie."""
+    from explorer.ui.identity import ensure_cookie
+    from explorer.ui.registry import register_finished_training
+    from explorer.ui.state import PageState
+
+    PageState("_app").bind("projector", "projector", default=False, omit_default=True)
+    if projector_on():
+        st.set_page_config(initial_sidebar_state="collapsed")
+        st.html(PROJECTOR_CSS)
     trained = register_finished_training()
     with st.sidebar:
+        st.toggle("Projector mode", key="projector",
+                  help="Large type and charts, inputs folded above the figure so it fits a "
+                       "1280 x 720 screen. Also in links: add ?projector=1.")
+        ensure_cookie()
         st.caption("Compute device")
         st.markdown(f"**{_device_line()}**")
         st.caption("Set EXPLORER_DEVICE=cpu|cuda|mps to override the automatic choice.")

@@ -14,6 +14,7 @@ class PageDef:
 
 PAGES: tuple[PageDef, ...] = (
     PageDef("app_pages/home.py", "Home", ""),  # the default page lives at "/"
+    PageDef("app_pages/course.py", "Course", "course"),
     PageDef("app_pages/basics.py", "Convolution basics", "basics"),
     PageDef("app_pages/architectures.py", "Architectures", "architectures"),
     PageDef("app_pages/feature_maps.py", "Feature maps", "feature-maps"),

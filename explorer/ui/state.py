@@ -12,8 +12,10 @@ declares each setting once, right before the widget that shows it:
     url.bind("channel", "fm_channel", default=0, valid=range(n_channels))
     url.bind("view", "fm_view", default="Overview", valid=VIEWS, url={"Layer detail": "layer"})
     ...
-    url.done()                              # drop this page's parameters not bound in this run
-    url.copy_link()                         # "Copy link to this view"
+    url.keep("fm_alpha", 0.6)               # remembered across pages, not in the URL
+    url.copy_link()                         # "Copy link to this view" (anywhere on the page)
+    ...
+    url.done()                              # drop parameters not bound in this run; fill the link
 
 `bind(name, key, default, valid, ...)` puts a valid value into `st.session_state[key]` before
 the widget is created and writes it to `st.query_params[name]`. Which value wins, in order:
@@ -123,6 +125,8 @@ class PageState:
     page: str
     _bad: list[str] = field(default_factory=list)
     _bound: set[str] = field(default_factory=set)
+    _done: bool = False
+    _link_box: Any = None
 
     def __post_init__(self) -> None:
         self._notice = st.empty()
@@ -187,6 +191,25 @@ class PageState:
         self._bound.add(name)
         return chosen
 
+    def keep(self, key: str, default: Any, valid: Collection | Callable[[Any], bool] | None = None) -> Any:
+        """Like `bind`, for a setting that is remembered across pages but not put in the URL
+        (the image source, an opacity): seed ``st.session_state[key]`` before its widget."""
+        store = self._mine.setdefault("kept", {})
+        chosen = default
+        for candidate in (_read(key), store.get(key)):
+            if candidate is not None and _is_valid(candidate, valid):
+                chosen = candidate
+                break
+        if _read(key) != chosen:
+            _write(key, chosen)
+        store[key] = chosen
+        return chosen
+
+    def arriving(self, name: str) -> bool:
+        """Whether the URL carries a new value of ``name`` in this run (a link was opened)."""
+        raw = _query_value(name)
+        return raw is not None and raw != self._mine["written"].get(name)
+
     def remembered(self, name: str, default: Any = None) -> Any:
         """This session's copy of a setting of this page (e.g. to build a summary line before
         the widgets are drawn)."""
@@ -202,16 +225,26 @@ class PageState:
 
     def done(self) -> None:
         """Remove from the URL this page's parameters that were not bound in this run (they do
-        not describe what is on screen). Their remembered values are kept for later."""
+        not describe what is on screen; their remembered values are kept for later), and fill
+        the "Copy link to this view" control placed earlier by `copy_link`."""
         for name in list(self._mine["written"]):
             if name not in self._bound and name not in GLOBAL_PARAMS:
                 self._mine["written"].pop(name)
                 if name in st.query_params:
                     del st.query_params[name]
+        self._done = True
+        if self._link_box is not None:
+            with self._link_box:
+                _link_body(self.page)
 
     def copy_link(self) -> None:
-        """The "Copy link to this view" control of this page."""
-        copy_link_control(self.page)
+        """Place the "Copy link to this view" control here. Its link is written by `done()`
+        (so a control at the top of the page still carries the settings bound below it), or
+        at once when `done()` has run or is never called."""
+        self._link_box = st.popover("Copy link to this view")
+        if self._done:
+            with self._link_box:
+                _link_body(self.page)
 
     # ------------------------------------------------------------------ the notice
 
@@ -281,12 +314,17 @@ def current_params() -> dict[str, str]:
     return {k: st.query_params[k] for k in st.query_params}
 
 
-def copy_link_control(url_path: str) -> None:
-    """"Copy link to this view": the full address of this view in a code box (its copy button
-    puts it on the clipboard; the text can also be selected by hand on a plain-http server)."""
+def _link_body(url_path: str) -> None:
     params = {k: v for k, v in current_params().items() if k != "step"}
+    st.code(page_link_url(url_path, params), language=None, wrap_lines=True)
+    st.caption("Anyone who opens this link sees this view: same page, model, weights and "
+               "settings. It carries nothing personal: your uploads and trained models stay with "
+               "you (a link to them falls back to a default).")
+
+
+def copy_link_control(url_path: str) -> None:
+    """"Copy link to this view" for a page without a PageState: the full address of this view
+    in a code box (its copy button puts it on the clipboard; on a plain-http classroom server,
+    where browsers refuse the clipboard, the text can be selected by hand)."""
     with st.popover("Copy link to this view"):
-        st.code(page_link_url(url_path, params), language=None, wrap_lines=True)
-        st.caption("Anyone who opens this link sees this view: same page, model, weights and "
-                   "settings. It carries no personal data: your uploads and trained models stay "
-                   "with you (a link to them falls back to a default).")
+        _link_body(url_path)

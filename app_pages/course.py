@@ -1,0 +1,19 @@
+"""The course as a path: every step a link into the right page in the right state."""
+
+import streamlit as st
+
+from explorer.ui.course import STEPS, step_link
+
+st.title("Course")
+st.caption("The course in its teaching order. Each step opens a page in a prepared state; the "
+           "page then shows previous / next links, so a lecture can walk the path. Every link "
+           "also works on its own: put it on a slide.")
+
+part = None
+for n, step in enumerate(STEPS, start=1):
+    if step.part != part:
+        part = step.part
+        st.subheader(part)
+    with st.container(border=True):
+        step_link(n)
+        st.markdown(step.text)

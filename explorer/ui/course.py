@@ -1,0 +1,156 @@
+"""The course as a path: its steps in teaching order, each a deep link into a page's state.
+
+The Course page lists them; any page opened from the path (its URL has `step=<n>`) shows a
+"previous / next step" bar above its content (`course_bar`, drawn by app.py). Links carry only
+view parameters (see explorer.ui.state), never anything personal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from explorer.ui.navigation import PAGES
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stop of the course: a title, the page and its state, a paragraph of why."""
+
+    title: str
+    page: str  # a PageDef.url_path
+    params: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+    part: str = ""
+
+
+_FM = "feature-maps"
+STEPS: tuple[Step, ...] = (
+    Step("The image as numbers", "basics", {"sample": "cat"},
+         "A picture is a grid of numbers: height x width x 3 colour channels, 0-255 each. PyTorch "
+         "stores it channels first (3 x H x W) and a network sees nothing else. Shrink the image "
+         "and read the values of single pixels.", "Building blocks"),
+    Step("Convolution", "basics", {"sample": "cat"},
+         "A convolution slides a small filter (3 x 3 weights) over the image and writes one "
+         "number per position: the sum of the patch times the weights. An edge filter lights up "
+         "where brightness changes; a network learns its filters from data.", "Building blocks"),
+    Step("Stride and padding", "basics", {"sample": "cat"},
+         "Padding P adds a border of zeros so the filter can sit on the edge pixels; stride S "
+         "skips positions. Output side = floor((N - F + 2P) / S) + 1: try P and S and watch the "
+         "map shrink.", "Building blocks"),
+    Step("ReLU", "basics", {"sample": "cat"},
+         "ReLU keeps positive responses and sets the rest to zero. Without a non-linearity "
+         "between them, any stack of convolutions would collapse into one.", "Building blocks"),
+    Step("Pooling", "basics", {"sample": "cat"},
+         "Max pooling keeps the strongest response of each window: the map gets smaller and a "
+         "small shift of the object changes little.", "Building blocks"),
+    Step("Global average pooling", "basics", {"sample": "cat"},
+         "Global average pooling reduces each channel to its mean, one number per channel. NiN, "
+         "GoogLeNet and ResNet use it instead of a large dense layer, which removes most of the "
+         "parameters and lets the network take any image size.", "Building blocks"),
+    Step("Dense layer and loss", "basics", {"sample": "cat"},
+         "The last dense layer gives one score per class; softmax turns scores into "
+         "probabilities, and cross-entropy, -log p(true class), is the loss training lowers.",
+         "Building blocks"),
+    Step("Training", "training", {"model": "keras_cnn", "dataset": "circles_squares"},
+         "Training repeats: a batch forward, the loss, its gradient for every weight by "
+         "backpropagation, a small step against it. Start the run and watch the loss fall and the "
+         "first layer's filters turn from noise into edge detectors.", "Training"),
+    Step("LeNet-5 (1998)", _FM, {"arch": "lenet5", "weights": "bundled", "sample": "digit",
+                                  "view": "layer"},
+         "LeNet-5 read handwritten digits for banks: two convolution + pooling stages, then dense "
+         "layers. See what its first layers make of a printed 7.", "The CNN progression"),
+    Step("AlexNet (2012)", "architectures", {"arch": "alexnet"},
+         "AlexNet won ImageNet 2012 by a wide margin: the LeNet recipe made deeper and wider, "
+         "ReLU instead of tanh, dropout, and GPUs. 61 million parameters, most of them in the "
+         "dense layers.", "The CNN progression"),
+    Step("VGG (2014)", "architectures", {"arch": "vgg16"},
+         "VGG uses only 3 x 3 convolutions, in blocks separated by pooling: two 3 x 3 layers see "
+         "as far as one 5 x 5 with fewer parameters and one more ReLU. Simple, deep and heavy.",
+         "The CNN progression"),
+    Step("NiN (2013)", "architectures", {"arch": "nin"},
+         "Network in Network puts 1 x 1 convolutions (a small MLP at every pixel) after each "
+         "convolution and ends with global average pooling instead of dense layers.",
+         "The CNN progression"),
+    Step("GoogLeNet (2014)", "architectures", {"arch": "googlenet"},
+         "GoogLeNet's Inception block runs 1 x 1, 3 x 3, 5 x 5 convolutions and pooling side by "
+         "side and concatenates them; 1 x 1 reductions keep it cheap: 22 layers, 7 million "
+         "parameters.", "The CNN progression"),
+    Step("ResNet (2015)", "architectures", {"arch": "resnet18"},
+         "ResNet adds each block's input to its output (a shortcut), so a block learns a "
+         "correction and gradients reach the first layers: 152 layers train where a plain "
+         "network of 56 already does worse than one of 20.", "The CNN progression"),
+    Step("Transfer learning", _FM, {"arch": "resnet18", "weights": "imagenet", "sample": "cat",
+                                     "view": "compare"},
+         "Features learned on ImageNet are edges, textures and parts that fit most photos: "
+         "compare a trained network's maps with a random one's. Reusing them and retraining only "
+         "the last layer works with a few hundred images.", "The CNN progression"),
+    Step("The recurrent network", "recurrent", {"cell": "rnn", "layers": "1", "direction": "uni",
+                                                "view": "heatmaps"},
+         "A recurrent network reads a sequence one step at a time and carries a hidden state "
+         "h_t = tanh(W x_t + U h_(t-1) + b): the same weights at every step.", "Sequences"),
+    Step("Vanishing gradients", "recurrent", {"cell": "rnn", "layers": "1", "direction": "uni",
+                                              "view": "gradient"},
+         "The gradient of a late output with respect to an early input is a product of one "
+         "Jacobian per step: it shrinks (or explodes) exponentially, so a plain RNN forgets.",
+         "Sequences"),
+    Step("Stacked and bidirectional", "recurrent", {"cell": "rnn", "layers": "2",
+                                                    "direction": "bi", "view": "directions"},
+         "Stacking feeds one layer's hidden states to the next; a bidirectional layer also reads "
+         "the sequence backwards, so each step sees its past and its future.", "Sequences"),
+    Step("GRU", "recurrent", {"cell": "gru", "layers": "1", "direction": "uni", "view": "units"},
+         "The GRU's update gate decides how much of the old state to keep: when it stays open, "
+         "the state and its gradient pass through many steps unchanged.", "Sequences"),
+    Step("LSTM", "recurrent", {"cell": "lstm", "layers": "1", "direction": "uni",
+                               "view": "gradient"},
+         "The LSTM keeps a separate memory cell changed only by adding (input gate) and scaling "
+         "(forget gate): the gradient along it fades much more slowly than an RNN's.",
+         "Sequences"),
+)  # fmt: skip
+
+_FILES = {p.url_path: p.file for p in PAGES}
+
+
+def step_params(n: int) -> dict[str, str]:
+    """The URL parameters of step n (1-based), including `step` and the projector switch."""
+    params = {**STEPS[n - 1].params, "step": str(n)}
+    if st.session_state.get("projector"):
+        params["projector"] = "1"
+    return params
+
+
+def step_link(n: int, label: str | None = None) -> None:
+    """A link that opens step n (1-based) in its page and state."""
+    s = STEPS[n - 1]
+    st.page_link(_FILES[s.page], label=label or f"{n}. {s.title}", query_params=step_params(n))
+
+
+def current_step() -> int | None:
+    """The course step this page was opened from (`step=` in the URL), if valid."""
+    raw = st.query_params.get("step")
+    if raw is None or not raw.isdigit() or not 1 <= int(raw) <= len(STEPS):
+        return None
+    return int(raw)
+
+
+def course_bar(url_path: str) -> None:
+    """'Step n of N: title' with previous / next links, when this page came from the path
+    (a `step=` that belongs to another page is ignored)."""
+    n = current_step()
+    if n is None or STEPS[n - 1].page != url_path:
+        return
+    with st.container(border=True):
+        a, b, c = st.columns([2, 5, 2], vertical_alignment="center")
+        with a:
+            if n > 1:
+                step_link(n - 1, f"Previous: {STEPS[n - 2].title}")
+            else:
+                st.page_link("app_pages/course.py", label="Course overview")
+        b.markdown(f"**Course step {n} of {len(STEPS)}: {STEPS[n - 1].title}**",
+                   help=STEPS[n - 1].text)
+        with c:
+            if n < len(STEPS):
+                step_link(n + 1, f"Next: {STEPS[n].title}")
+            else:
+                st.page_link("app_pages/course.py", label="Course overview")
