@@ -196,6 +196,11 @@ class GeneratedCode:
     code: str
     params: int
     out_shape: tuple[int, ...]  # without the batch dimension
+    in_shape: tuple[int, ...] = ()
+
+    @property
+    def in_words(self) -> str:
+        return " x ".join(map(str, self.in_shape))
 
     @property
     def filename(self) -> str:
@@ -221,7 +226,7 @@ def pytorch_code(key: str) -> GeneratedCode:
     parts.append(FOOTER.format(shape=", ".join(map(str, spec.input_shape)), shape_words=shape_in,
                                out_shape=f"torch.Size([1, {', '.join(map(str, out_shape))}])",
                                params=params))  # fmt: skip
-    return GeneratedCode(key, "".join(parts), params, out_shape)
+    return GeneratedCode(key, "".join(parts), params, out_shape, tuple(spec.input_shape))
 
 
 # ---------------------------------------------------------------------- the course's Keras CNN

@@ -1,0 +1,51 @@
+"""The code panel: a catalog model as PyTorch code to copy or download (and, for the course's
+Keras CNN, the Keras original beside its PyTorch twin)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.models.codegen import (
+    CodegenError,
+    GeneratedCode,
+    keras_code,
+    keras_twin_code,
+    pytorch_code,
+)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _generated(spec_key: str) -> GeneratedCode:
+    return pytorch_code(spec_key)
+
+
+def code_panel(spec_key: str, *, expanded: bool = False) -> None:
+    """An expander with the model's PyTorch definition (copy button on the code, a download
+    button for the .py file); recurrent models get a sentence instead."""
+    with st.expander("Code: this model in PyTorch", expanded=expanded):
+        try:
+            generated = _generated(spec_key)
+        except (CodegenError, KeyError) as err:
+            st.info(str(err).strip("'\""))
+            return
+        if spec_key == "keras_cnn":
+            st.markdown("The course's Keras model and its PyTorch twin, **line n of one is line n of the "
+                        "other** (the same layers, the same parameter count).")  # fmt: skip
+            left, right = st.columns(2)
+            with left:
+                st.caption("Keras (the course)")
+                st.code(keras_code(), language="python", line_numbers=True)
+                st.download_button("Download keras_cnn_keras.py", keras_code(), file_name="keras_cnn_keras.py",
+                                   mime="text/x-python", key=f"code_dl_keras_{spec_key}")  # fmt: skip
+            with right:
+                st.caption("PyTorch (the twin)")
+                st.code(keras_twin_code(), language="python", line_numbers=True)
+                st.download_button("Download keras_cnn_torch.py", keras_twin_code(), file_name="keras_cnn_torch.py",
+                                   mime="text/x-python", key=f"code_dl_twin_{spec_key}")  # fmt: skip
+            st.caption("The full generated definition, runnable as printed:")
+        st.caption(f"Generated from the catalog entry: runs as printed (python {generated.filename}) and builds "
+                   f"the same model for its catalog input {generated.in_words}: {generated.params:,} parameters, "
+                   f"output {' x '.join(map(str, generated.out_shape))} per image. Weights are random.")  # fmt: skip
+        st.code(generated.code, language="python")
+        st.download_button(f"Download {generated.filename}", generated.code, file_name=generated.filename,
+                           mime="text/x-python", key=f"code_dl_{spec_key}")  # fmt: skip
