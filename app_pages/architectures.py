@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer.models import catalog, get_spec
 from explorer.models.published import compare_variants
+from explorer.ui.code_panel import code_panel
 from explorer.ui.common import catalog_overview, human, summary_records
 
 st.title("Architectures")
@@ -85,6 +86,8 @@ if heavy:
     fig.update_layout(title="Where the compute goes (MACs per convolution / dense layer)", height=320,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="layer", yaxis_title="MACs")  # fmt: skip
     st.plotly_chart(fig, width="stretch")
+
+code_panel(key)
 
 st.subheader("The progression at a glance")
 if st.toggle("Compare every ImageNet architecture at 224 x 224", key="arch_compare"):

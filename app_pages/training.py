@@ -18,7 +18,6 @@ from explorer.training.checkpoints import (
     save_checkpoint,
 )
 from explorer.training.events import Finished, History, Preparing, Snapshot
-from explorer.training.fit import run_training
 from explorer.training.settings import (
     OPTIMIZER_TITLES,
     SCHEDULE_TITLES,
@@ -28,11 +27,11 @@ from explorer.training.settings import (
     default_settings,
 )
 from explorer.ui import jobs
+from explorer.ui.code_panel import code_panel
 from explorer.ui.registry import UserModel, register_finished_training, register_model
 from explorer.viz import training as viz
 
 KIND = "training"
-POLL_S = 1.0
 # widget key -> TrainSettings field
 FIELDS = {
     "tr_optimizer": "optimizer", "tr_lr": "lr", "tr_bs": "batch_size", "tr_epochs": "epochs",
@@ -43,9 +42,10 @@ FIELDS = {
 
 st.title("Training")
 st.caption(
-    "Train a small network live and watch it learn: the loss falls, the filters of the first "
-    "layer turn from noise into edge and colour detectors. The run continues in the background "
-    "when you visit another page."
+    "Train a small network live and watch it learn: the loss falls, the accuracy climbs, and the "
+    "first layer's filters and feature maps change step by step (small 3x3 filters trained for a "
+    "minute still look noisy; what they respond to shows in the feature maps). The run continues "
+    "in the background when you visit another page."
 )
 
 
@@ -110,7 +110,7 @@ with st.container(border=True):
     c2.selectbox("Dataset", datasets_for(st.session_state["tr_model"]), key="tr_dataset",
                  on_change=_dataset_changed, disabled=active, format_func=lambda k: DATASETS[k].title)  # fmt: skip
     spec = get_spec(st.session_state["tr_model"])
-    c1.caption(f"{spec.title} ({spec.year}): {spec.idea}")
+    c1.caption(f"{spec.dated_title}: {spec.idea}")
     c2.caption(DATASETS[st.session_state["tr_dataset"]].description)
 
     a, b, c, d = st.columns(4)
@@ -144,6 +144,7 @@ with st.container(border=True):
             st.image(imgs, caption=names, width=72)
         except DatasetUnavailableError as err:
             st.warning(str(err))
+    code_panel(st.session_state["tr_model"])
 
     b_start, b_reset, _ = st.columns([1, 2, 3])
     start = b_start.button("Start", type="primary", disabled=active)
@@ -162,7 +163,8 @@ if start:
         device = pick_device(settings.device)
         title = f"{get_spec(settings.model).title} on {DATASETS[settings.dataset].title}"
         try:
-            job = jobs.submit(lambda control: run_training(settings, control.stop_requested),
+            # A job spec, not a closure: the run happens in a worker process (or on a Ray cluster).
+            job = jobs.submit(jobs.JobSpec("explorer.training.fit:run_training", {"settings": settings}),
                               device=str(device), title=title, kind=KIND)  # fmt: skip
         except jobs.JobBusyError as err:
             st.error(str(err))
@@ -196,20 +198,48 @@ def _controls(job: jobs.Job) -> None:
     c2.button("Stop", key="tr_stop", on_click=job.stop, help="Ends the run after this step and evaluates the model.")
 
 
-def _snapshot_view(snap: Snapshot | None) -> None:
+def _live_figures(job: jobs.Job, h: History) -> list:
+    """The five live curves, from a compact history, rebuilt only when new points arrived."""
+    key = (job.id, len(h.steps), len(h.epochs))
+    cached = st.session_state.get("tr_live_figs")
+    if cached is None or cached[0] != key:
+        c = jobs.compact_history(h)
+        figs = [viz.loss_figure(c), viz.accuracy_figure(c), viz.grad_norm_figure(c), viz.lr_figure(c),
+                viz.throughput_figure(c)]  # fmt: skip
+        cached = (key, figs)
+        st.session_state["tr_live_figs"] = cached
+    return cached[1]
+
+
+def _snapshot_images(job: jobs.Job, snap: Snapshot) -> dict:
+    """Montages of a snapshot, made once per new snapshot (a poll without one reuses them)."""
+    cached = st.session_state.get("tr_live_snap")
+    if cached is None or cached[0] != (job.id, snap.step):
+        images = {
+            "filters": viz.filters_image(snap.filters) if snap.filters is not None else None,
+            "probe": viz.images_uint8(snap.probe_image[None], min_side=96)[0],
+            "maps": {name: viz.feature_maps_image(maps, max_channels=32, min_width=480)
+                     for name, maps in list(snap.feature_maps.items())[:2]},
+        }  # fmt: skip
+        cached = ((job.id, snap.step), images)
+        st.session_state["tr_live_snap"] = cached
+    return cached[1]
+
+
+def _snapshot_view(job: jobs.Job, snap: Snapshot | None) -> None:
     if snap is None:
         return
+    images = _snapshot_images(job, snap)
     c1, c2 = st.columns([1, 2])
     with c1:
         st.markdown(f"**First-layer filters** (step {snap.step})")
-        if snap.filters is not None:
-            st.image(viz.filters_image(snap.filters), caption=f"layer {snap.filters_layer}: "
-                     f"{tuple(snap.filters.shape)}")  # fmt: skip
-        st.image(viz.images_uint8(snap.probe_image[None], min_side=96)[0], caption=f"probe image ({snap.probe_label})")
+        if images["filters"] is not None:
+            st.image(images["filters"], caption=f"layer {snap.filters_layer}: {tuple(snap.filters.shape)}")
+        st.image(images["probe"], caption=f"probe image ({snap.probe_label})")
     with c2:
         for name, maps in list(snap.feature_maps.items())[:2]:
             st.markdown(f"**Feature maps of `{name}`** ({maps.shape[0]} x {maps.shape[1]} x {maps.shape[2]})")
-            st.image(viz.feature_maps_image(maps, max_channels=32, min_width=480))
+            st.image(images["maps"][name])
 
 
 def _results(job: jobs.Job, h: History) -> None:
@@ -251,22 +281,33 @@ def _results(job: jobs.Job, h: History) -> None:
                        on_click="ignore")  # fmt: skip
 
 
-@st.fragment(run_every=POLL_S if active else None)
+queued = job is not None and job.state is jobs.JobState.QUEUED
+
+
+# Polled rarely (5 s) while queued, once a second while running, not at all once done.
+@st.fragment(run_every=jobs.poll_interval(job))
 def live_view() -> None:
     job = jobs.current_job(KIND)
     if job is None:
         st.info("Choose a model and a dataset, then press Start. The defaults train the course's "
                 "Keras CNN on circles vs squares in about a minute.")  # fmt: skip
         return
+    if job.state is jobs.JobState.QUEUED:
+        # A queued view only waits for its turn: a line and one button, nothing heavy to draw.
+        st.subheader(job.title)
+        st.info(jobs.status_line(job))
+        st.button("Leave the queue", key="tr_leave", on_click=job.cancel)
+        return
+    if queued:
+        st.rerun()  # its turn came: one full rerun switches to the running view's polling rate
     h = _history(job)
     st.subheader(job.title)
-    pos = jobs.queue_position(job)
-    if job.state is jobs.JobState.QUEUED:
-        st.info(f"Waiting for a free {job.device.split(':')[0].upper()} slot: position {pos} in the queue.")
-    elif job.state is jobs.JobState.FAILED:
+    if job.state is jobs.JobState.FAILED:
         st.error(f"The run stopped: {job.error}")
     elif job.state is jobs.JobState.CANCELLED:
-        st.warning("The run was cancelled.")
+        st.warning(job.note or "The run was cancelled.")
+    elif job.note:
+        st.info(job.note)  # the time limit was reached, or a Ray worker is being placed
     if not job.done:
         _controls(job)
     started = h.started
@@ -283,14 +324,15 @@ def live_view() -> None:
         prep = job.latest(Preparing)
         st.caption(prep.message if prep else "Starting...")
     if h.steps:
+        loss, acc, grad, lr, speed = _live_figures(job, h)
         c1, c2 = st.columns(2)
-        c1.plotly_chart(viz.loss_figure(h), key="tr_loss")
-        c2.plotly_chart(viz.accuracy_figure(h), key="tr_acc")
+        c1.plotly_chart(loss, key="tr_loss")
+        c2.plotly_chart(acc, key="tr_acc")
         c3, c4 = st.columns([3, 2])
-        c3.plotly_chart(viz.grad_norm_figure(h), key="tr_grad")
-        c4.plotly_chart(viz.lr_figure(h), key="tr_lr_fig")
-        c4.plotly_chart(viz.throughput_figure(h), key="tr_speed")
-    _snapshot_view(job.latest(Snapshot))
+        c3.plotly_chart(grad, key="tr_grad")
+        c4.plotly_chart(lr, key="tr_lr_fig")
+        c4.plotly_chart(speed, key="tr_speed")
+    _snapshot_view(job, job.latest(Snapshot))
     if job.state is jobs.JobState.FINISHED:
         _results(job, h)
     if job.done and active:
