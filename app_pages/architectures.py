@@ -7,14 +7,18 @@ from explorer.models import catalog, get_spec
 from explorer.models.published import compare_variants
 from explorer.ui.code_panel import code_panel
 from explorer.ui.common import catalog_overview, human, summary_records
+from explorer.ui.state import PageState, copy_link_control
 
 st.title("Architectures")
 
 specs = catalog(kind="cnn")
+url = PageState("architectures")  # ?arch=<catalog key> (explorer/ui/state.py)
+url.bind("arch", "arch_key", default="resnet18", valid=[s.key for s in specs])
 key = st.selectbox(
-    "Architecture", [s.key for s in specs], index=[s.key for s in specs].index("resnet18"),
+    "Architecture", [s.key for s in specs], key="arch_key",
     format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, {get_spec(k).year or 'course example'})",
 )  # fmt: skip
+copy_link_control("architectures")
 spec = get_spec(key)
 
 with st.container(border=True):

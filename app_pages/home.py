@@ -35,10 +35,12 @@ for row_start in range(0, len(story), 4):
     cols = st.columns(4)
     for col, first in zip(cols, story[row_start : row_start + 4], strict=False):
         with col.container(border=True):
-            st.markdown(f"**{first.family}** ({first.year})")
+            st.page_link("app_pages/architectures.py", label=f"**{first.family}** ({first.year})",
+                         query_params={"arch": first.key})
             st.caption(first.idea)
 
 st.subheader("Pages")
+st.page_link("app_pages/course.py", label="Course: the whole course as a path of prepared views, step by step")
 st.page_link("app_pages/basics.py", label="Convolution basics: pixels, filters, stride and padding, pooling, softmax")
 st.page_link("app_pages/architectures.py", label="Architectures: layer tables, shapes, parameters, MACs, receptive fields")
 st.page_link("app_pages/feature_maps.py", label="Feature maps: upload a photo and see what every layer responds to")

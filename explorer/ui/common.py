@@ -26,7 +26,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 18px; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"],
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 18px !important; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] { color: #222 !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 1.2rem !important; padding-bottom: 2rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.8rem !important; padding-bottom: 2rem; }
 [data-testid="stMain"] h1 { font-size: 2rem; padding: 0.2rem 0 0.3rem 0; }
 [data-testid="stHeader"] { height: 2rem; }
 .js-plotly-plot .xtick text, .js-plotly-plot .ytick text, .js-plotly-plot .g-xtitle text,
