@@ -29,6 +29,12 @@ class LayerRow:
     params: int
     macs: int
     field: Field | None  # None when the output is not a feature map
+    title: str = ""  # paper-style name (explorer.probe.names); the raw module path is ``name``
+    kernel: tuple[int, ...] | None = None  # convolution / pooling window, height x width
+    stride: tuple[int, ...] | None = None
+    padding: tuple[int, ...] | None = None
+    groups: int | None = None
+    dilation: tuple[int, ...] | None = None
 
     @property
     def rf_size(self) -> str:
@@ -59,23 +65,69 @@ class Summary:
         raise KeyError(f"No layer {name!r} in the summary.")
 
     def as_records(self) -> list[dict[str, object]]:
-        """Rows as plain dicts (for a table widget)."""
-        return [
-            {
-                "layer": r.name, "type": r.type, "output": " x ".join(map(str, r.out_shape)),
-                "params": r.params, "MACs": r.macs, "RF size": r.rf_size,
+        """Rows as plain dicts (for a table widget): readable name, raw module path, window
+        (kernel, stride, padding; groups and dilation only where some layer needs them), output,
+        parameters, MACs and receptive field. A row can be checked by hand with
+        (N - F + 2P)/S + 1."""
+        odd_groups = any(r.groups not in (None, 1) for r in self.rows)
+        odd_dilation = any(r.dilation is not None and set(r.dilation) != {1} for r in self.rows)
+        records = []
+        for r in self.rows:
+            rec: dict[str, object] = {"layer": r.title or r.name, "module": r.name, "type": r.type,
+                                      "kernel": _window(r.kernel), "stride": _window(r.stride),
+                                      "padding": _window(r.padding)}  # fmt: skip
+            if odd_groups:
+                rec["groups"] = "" if r.groups is None else str(r.groups)
+            if odd_dilation:
+                rec["dilation"] = _window(r.dilation)
+            rec.update({
+                "output": " x ".join(map(str, r.out_shape)), "params": r.params, "MACs": r.macs,
+                "RF size": r.rf_size,
                 "RF jump": "" if r.field is None or r.field.is_global else f"{r.field.jump[0]:g}",
                 "RF start": "" if r.field is None or r.field.is_global else f"{r.field.start[0]:g}",
-            }
-            for r in self.rows
-        ]  # fmt: skip
+            })  # fmt: skip
+            records.append(rec)
+        return records
 
 
-def summarize(model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int, ...]) -> Summary:
+def _window(value: tuple[int, ...] | None) -> str:
+    """(3, 3) -> '3', (1, 7) -> '1x7', None -> ''."""
+    if value is None:
+        return ""
+    return str(value[0]) if len(set(value)) == 1 else "x".join(map(str, value))
+
+
+def _pairs(value: object) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)):
+        return tuple(int(v) for v in value)
+    if isinstance(value, str):  # padding="same" / "valid"
+        return None
+    return (int(value), int(value))
+
+
+def _window_of(module: nn.Module) -> dict[str, object]:
+    """Kernel, stride, padding (groups, dilation) of a convolution or pooling module."""
+    if isinstance(module, nn.Conv2d):
+        return {"kernel": _pairs(module.kernel_size), "stride": _pairs(module.stride),
+                "padding": _pairs(module.padding), "groups": module.groups, "dilation": _pairs(module.dilation)}  # fmt: skip
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        stride = module.stride if module.stride is not None else module.kernel_size
+        dilation = _pairs(getattr(module, "dilation", 1))
+        return {"kernel": _pairs(module.kernel_size), "stride": _pairs(stride), "padding": _pairs(module.padding),
+                "dilation": dilation}  # fmt: skip
+    return {}
+
+
+def summarize(
+    model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int, ...], arch: str | None = None
+) -> Summary:
     """Summary of ``model`` for one input of ``input_shape`` (C x H x W, no batch dimension).
 
     ``model`` may be a zero-argument builder: it is then built on the meta device, so no
     real weights are ever allocated. A real module runs on a zero input on its own device.
+    ``arch`` (a catalog key) picks the paper-style names of the rows (``LayerRow.title``).
     """
     if isinstance(model, nn.Module):
         net = model
@@ -85,7 +137,10 @@ def summarize(model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int
         with torch.device("meta"):
             net = model()
         device = torch.device("meta")
+    from explorer.probe.names import layer_names
+
     infos = {info.name: info for info in layer_infos(net, inside_blocks=True)}
+    titles = layer_names(net, arch)
     names = {m: n for n, m in net.named_modules()}
     counts = {n: sum(p.numel() for p in m.parameters()) for n, m in net.named_modules()}
 
@@ -126,8 +181,10 @@ def summarize(model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int
         f = tracker.get(output) if output.dim() == 4 else None
         label = name if seen[name] == 1 else f"{name} (call {seen[name]})"
         # A module called twice (a shared ReLU) owns its parameters once.
+        title = titles.get(name, name) if seen[name] == 1 else f"{titles.get(name, name)} (call {seen[name]})"
         table.append(LayerRow(label, info.type, info.role, tuple(output.shape[1:]),
-                              counts[name] if seen[name] == 1 else 0, macs if seen[name] == 1 else 0, f))
+                              counts[name] if seen[name] == 1 else 0, macs if seen[name] == 1 else 0, f,
+                              title, **_window_of(_module)))  # fmt: skip
         if f is not None:
             fields[name] = f
     total = sum(p.numel() for p in net.parameters())

@@ -73,7 +73,7 @@ def summary_records(key: str, input_shape: tuple[int, ...]) -> tuple[list[dict],
     from explorer.probe import summarize
 
     spec = get_spec(key)
-    summary = summarize(spec.build, input_shape)
+    summary = summarize(spec.build, input_shape, key)
     totals = {
         "params": summary.total_params,
         "macs": summary.total_macs,

@@ -168,3 +168,15 @@ def test_no_hook_survives_tracing_also_after_an_error() -> None:
     assert hook_count(model) == 0
     build_graph(model, (3, 224, 224), "alexnet")
     assert hook_count(model) == 0
+
+
+def test_layer_table_has_readable_names_and_window_columns() -> None:
+    records = summarize(get_spec("vgg16").build, (3, 224, 224), "vgg16").as_records()
+    row = next(r for r in records if r["module"] == "features.28")
+    assert (row["layer"], row["kernel"], row["stride"], row["padding"]) == ("conv5_3", "3", "1", "1")
+    assert "groups" not in row and "dilation" not in row  # all default: no column
+    pool = next(r for r in records if r["layer"] == "pool5")
+    assert (pool["kernel"], pool["stride"], pool["padding"], pool["output"]) == ("2", "2", "0", "512 x 7 x 7")
+    depthwise = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8), torch.nn.ReLU())
+    rows = summarize(depthwise, (8, 16, 16)).as_records()
+    assert (rows[0]["groups"], rows[0]["dilation"], rows[1]["groups"]) == ("8", "2", "")
