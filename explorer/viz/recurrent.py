@@ -4,6 +4,12 @@ Pure functions from ``RecurrentTrace`` (numpy arrays) to plotly figures; nothing
 here. The time axis is categorical with one label per step, "12 e" (step and input), so
 hovering any cell names the character or value that was read at that step without sending
 a per-cell hover text to the browser.
+
+Heatmaps are sized for the browser (``explorer.viz.compact``): a window of at most
+``EXACT_STEPS`` steps is sent as exact float32 values (hover shows them); a longer one is
+averaged over groups of neighbouring steps to at most ``MAX_COLUMNS`` columns and sent as
+uint8 codes of its colour range, which is all a colour scale can show (1,000 x 128 values:
+85 KB instead of 680 KB per heatmap).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.probe.recurrent import SATURATION_MARGIN, SIGMOID, RecurrentTrace
+from explorer.viz.compact import bin_columns, bin_size, colorbar_ticks, quantize
 
 QUANTITY_TITLES = {
     "h": "hidden state h",
@@ -32,6 +39,8 @@ DIRECTION_NAMES = ("forward", "backward")
 # Streamlit applies its own theme in the browser; the empty "none" template skips plotly's
 # costly deep copy of its default template (a third of the server time of a heatmap).
 _LAYOUT = dict(template="none", margin=dict(l=60, r=20, t=50, b=40))
+EXACT_STEPS = 200  # windows up to this many steps are sent exactly, one column per step
+MAX_COLUMNS = 500  # longer windows: at most this many columns (about 2 pixels each on screen)
 
 
 def step_labels(trace: RecurrentTrace) -> np.ndarray:
@@ -64,47 +73,105 @@ def _axis_ticks(labels: list[str], max_ticks: int = 60) -> dict:
     )
 
 
-def _heatmap_dict(trace: RecurrentTrace, name: str, layer: int, direction: int, x: list[str]):
-    z = trace.get(name, layer, direction).T  # H x T: units on rows, time on columns
+def clamp_window(trace: RecurrentTrace, window: tuple[int, int] | None) -> tuple[int, int]:
+    """The steps [start, end) to draw: the whole trace by default, at least one step."""
+    if window is None:
+        return 0, trace.steps
+    start = int(min(max(0, window[0]), max(0, trace.steps - 1)))
+    return start, int(min(trace.steps, max(start + 1, window[1])))
+
+
+def is_exact(trace: RecurrentTrace, window: tuple[int, int] | None = None) -> bool:
+    """Whether ``window`` is short enough to be sent as exact values (hover shows them)."""
+    start, end = clamp_window(trace, window)
+    return end - start <= EXACT_STEPS
+
+
+def heatmap_columns(trace: RecurrentTrace, window: tuple[int, int] | None = None) -> int:
+    """Steps per drawn column in ``window``: 1 up to MAX_COLUMNS steps, then more."""
+    start, end = clamp_window(trace, window)
+    return bin_size(end - start, MAX_COLUMNS)
+
+
+def _binned_labels(trace: RecurrentTrace, start: int, end: int, size: int) -> np.ndarray:
+    """One unique label per group of steps: "120-121 el" (steps and what was read)."""
+    out = []
+    for a in range(start, end, size):
+        b = min(end, a + size)
+        read = "".join(trace.labels[a:b])
+        out.append(f"{a}-{b - 1} {read if len(read) <= 12 else read[:11] + '…'}")
+    return np.array(out)
+
+
+def _heatmap_dict(trace: RecurrentTrace, name: str, layer: int, direction: int,
+                  window: tuple[int, int] | None = None) -> tuple[dict, np.ndarray]:  # fmt: skip
+    """The heatmap trace as a plain dict, and its x labels (exact or binned, see the module)."""
+    start, end = clamp_window(trace, window)
+    full = trace.get(name, layer, direction)
+    colour = _colour(name, trace, full)  # the range of the whole trace: stable across windows
+    z = full[start:end].T  # H x T: units on rows, time on columns
+    size = heatmap_columns(trace, (start, end))
+    if is_exact(trace, (start, end)):
+        x = step_labels(trace)[start:end]
+        return dict(
+            type="heatmap", z=z, x=x, y=np.arange(z.shape[0]),
+            hovertemplate="step/input %{x}<br>unit %{y}<br>" + name + " = %{z:.3f}<extra></extra>",
+            **colour,
+        ), x  # fmt: skip
+    q = quantize(bin_columns(z, size), colour["zmin"], colour["zmax"])  # H x T/size uint8
+    colour.update(zmin=0, zmax=255, colorbar=colorbar_ticks(q))
+    if size == 1:
+        x = step_labels(trace)[start:end]
+        what = "colour on the bar"
+    else:
+        x = _binned_labels(trace, start, end, size)
+        what = f"colour = mean of {size} steps"
     return dict(
-        type="heatmap",
-        z=z,
-        x=x,
-        y=np.arange(z.shape[0]),
-        hovertemplate="step/input %{x}<br>unit %{y}<br>" + name + " = %{z:.3f}<extra></extra>",
-        **_colour(name, trace, z),
-    )
+        type="heatmap", z=q.codes, x=x, y=np.arange(z.shape[0]),
+        hovertemplate="step/input %{x}<br>unit %{y}<br>" + name + f": {what} (values in a window "
+        f"of up to {EXACT_STEPS} steps)<extra></extra>",
+        **colour,
+    ), x  # fmt: skip
 
 
-def _heatmap_trace(
-    trace: RecurrentTrace, name: str, layer: int, direction: int, x: list[str], **kw
-):
-    return go.Heatmap(**_heatmap_dict(trace, name, layer, direction, x), **kw)
+def _heatmap_trace(trace: RecurrentTrace, name: str, layer: int, direction: int,
+                   window: tuple[int, int] | None = None, **kw) -> tuple[go.Heatmap, np.ndarray]:  # fmt: skip
+    data, x = _heatmap_dict(trace, name, layer, direction, window)
+    return go.Heatmap(**data, **kw), x
 
 
 def state_heatmap(
-    trace: RecurrentTrace, name: str = "h", layer: int = 0, direction: int = 0
-) -> go.Figure:
-    """Time x units heatmap of one quantity (gate, c or h) of one layer and direction."""
-    x = step_labels(trace)
+    trace: RecurrentTrace, name: str = "h", layer: int = 0, direction: int = 0,
+    window: tuple[int, int] | None = None,
+) -> go.Figure:  # fmt: skip
+    """Time x units heatmap of one quantity (gate, c or h) of one layer and direction.
+
+    ``window``: the steps [start, end) to draw (default: all); see the module for how long
+    windows are sent.
+    """
+    data, x = _heatmap_dict(trace, name, layer, direction, window)
     where = f"layer {layer + 1}" + (
         f", {DIRECTION_NAMES[direction]}" if trace.num_directions > 1 else ""
     )
+    size = heatmap_columns(trace, window)
+    binned = f", {size} steps per column" if size > 1 else ""
     layout = dict(
-        title=dict(text=f"{QUANTITY_TITLES.get(name, name)} ({where})"),
+        title=dict(text=f"{QUANTITY_TITLES.get(name, name)} ({where}{binned})"),
         xaxis=dict(title=dict(text="time step and input"), **_axis_ticks(x)),
         yaxis=dict(title=dict(text="unit")),
         height=max(260, min(520, 120 + 3 * trace.hidden_size)),
         **_LAYOUT,
     )
     # Built from plain dicts: one validation pass instead of one per update call.
-    return go.Figure(dict(data=[_heatmap_dict(trace, name, layer, direction, x)], layout=layout))
+    return go.Figure(dict(data=[data], layout=layout))
 
 
-def all_heatmaps(trace: RecurrentTrace) -> dict[tuple[int, int, str], go.Figure]:
+def all_heatmaps(
+    trace: RecurrentTrace, window: tuple[int, int] | None = None
+) -> dict[tuple[int, int, str], go.Figure]:
     """Every quantity of every layer and direction (what the page can show at once)."""
     return {
-        (layer, direction, name): state_heatmap(trace, name, layer, direction)
+        (layer, direction, name): state_heatmap(trace, name, layer, direction, window)
         for (layer, direction) in trace.values
         for name in trace.quantities
     }
@@ -171,19 +238,17 @@ def _saturation_title(name: str, stat: tuple[float, float] | None) -> str:
     return f"{name}<br>{100 * low:.0f}% near {lo}, {100 * high:.0f}% near {hi}"
 
 
-def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0) -> go.Figure:
+def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0,
+                     window: tuple[int, int] | None = None) -> go.Figure:  # fmt: skip
     """The same quantity of the forward and the backward direction, one above the other."""
-    x = step_labels(trace)
+    x = None
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
         subplot_titles=["forward (has read x_0..x_t)", "backward (has read x_t..x_T)"],
     )  # fmt: skip
     for direction in range(trace.num_directions):
-        fig.add_trace(
-            _heatmap_trace(trace, name, layer, direction, x, showscale=direction == 0),
-            row=direction + 1,
-            col=1,
-        )
+        heat, x = _heatmap_trace(trace, name, layer, direction, window, showscale=direction == 0)
+        fig.add_trace(heat, row=direction + 1, col=1)
     fig.update_xaxes(**_axis_ticks(x))
     fig.update_layout(
         title=f"{QUANTITY_TITLES.get(name, name)}, layer {layer + 1}: forward against backward",
@@ -193,18 +258,18 @@ def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0) -> 
     return fig
 
 
-def layers_stacked(trace: RecurrentTrace, name: str = "h", direction: int = 0) -> go.Figure:
+def layers_stacked(trace: RecurrentTrace, name: str = "h", direction: int = 0,
+                   window: tuple[int, int] | None = None) -> go.Figure:  # fmt: skip
     """One quantity in every layer, bottom layer at the bottom, sharing the time axis."""
-    x = step_labels(trace)
+    x = None
     rows = trace.num_layers
     fig = make_subplots(
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04,
         subplot_titles=[f"layer {layer + 1}" for layer in reversed(range(rows))],
     )  # fmt: skip
     for row, layer in enumerate(reversed(range(rows)), start=1):
-        fig.add_trace(
-            _heatmap_trace(trace, name, layer, direction, x, showscale=row == 1), row=row, col=1
-        )
+        heat, x = _heatmap_trace(trace, name, layer, direction, window, showscale=row == 1)
+        fig.add_trace(heat, row=row, col=1)
     fig.update_xaxes(**_axis_ticks(x))
     fig.update_layout(
         title=f"{QUANTITY_TITLES.get(name, name)} in every layer (top layer on top)",
