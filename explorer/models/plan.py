@@ -8,6 +8,7 @@ tensor's shape, all refused above the caps before a single real tensor exists.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,6 @@ from torch import nn
 
 from explorer.models.catalog import ArchSpec, get_spec
 from explorer.models.errors import (
-    CheckpointError,
     CheckpointMismatchError,
     CheckpointRefusedError,
     first_line,
@@ -138,36 +138,41 @@ def _activation_bytes(model: nn.Module, x: torch.Tensor) -> int:
 def plan_model(arch: str, build: Any) -> ModelPlan:
     """Validate ``build`` for ``arch`` and measure the model on the meta device, within the caps.
 
-    Nothing real is allocated: a refused plan costs a few milliseconds and no memory.
+    Nothing real is allocated: a refused plan costs a few milliseconds and no memory, and the
+    measurement is kept (a page rerun with the same upload does not measure again).
     """
     spec = spec_for(arch)
     clean = validate_build(spec, build)
-    shape = _input_shape(spec, clean)
     try:
-        with torch.device("meta"):
-            model = spec.build(**clean).eval()
-        params = sum(p.numel() for p in model.parameters())
-        if params > MAX_PARAMETERS:
-            raise CheckpointRefusedError(
-                f"{spec.title} with {_describe(clean)} would have {params:,} parameters; the limit "
-                f"is {MAX_PARAMETERS:,}."
-            )
-        steps = spec.input_shape[0] if spec.kind == "rnn" else 1
-        act = _activation_bytes(model, torch.empty(shape, device="meta")) * steps
-    except CheckpointError:
-        raise
+        params, act, states = _measure(spec.key, tuple(clean.items()))
     except Exception as err:  # noqa: BLE001 - any builder failure is this checkpoint's fault
         raise CheckpointRefusedError(
             f"{spec.title} cannot be built with {_describe(clean)}: {first_line(err)}"
         ) from None
+    if params > MAX_PARAMETERS:
+        raise CheckpointRefusedError(
+            f"{spec.title} with {_describe(clean)} would have {params:,} parameters; the limit "
+            f"is {MAX_PARAMETERS:,}."
+        )
     if act > MAX_ACTIVATION_BYTES:
         raise CheckpointRefusedError(
             f"{spec.title} with {_describe(clean)} would need {act / 2**20:,.0f} MB of activations for "
             f"one input; the limit is {MAX_ACTIVATION_BYTES // 2**20:,} MB."
         )
-    states = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     return ModelPlan(arch=spec.key, build=clean, parameters=params, activation_bytes=act,
-                     input_shape=shape, state_shapes=states)  # fmt: skip
+                     input_shape=_input_shape(spec, clean), state_shapes=dict(states))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _measure(arch: str, items: tuple[tuple[str, Any], ...]) -> tuple[int, int, tuple[tuple[str, tuple[int, ...]], ...]]:
+    """Parameters, activation bytes and state shapes of a validated (arch, build), on meta."""
+    spec, build = get_spec(arch), dict(items)
+    with torch.device("meta"):
+        model = spec.build(**build).eval()
+    params = sum(p.numel() for p in model.parameters())
+    steps = spec.input_shape[0] if spec.kind == "rnn" else 1  # one step measured, times the steps
+    act = _activation_bytes(model, torch.empty(_input_shape(spec, build), device="meta")) * steps
+    return params, act, tuple((k, tuple(v.shape)) for k, v in model.state_dict().items())
 
 
 def _describe(build: dict[str, Any]) -> str:
