@@ -198,3 +198,37 @@ def dense_matrix(weight: torch.Tensor, title: str, height: int = 300) -> go.Figu
 def binary_bar(p: float, target: int) -> go.Figure:
     """Sigmoid output: P(class 1) = p and P(class 0) = 1 - p, the true label highlighted."""
     return probabilities_bar(["class 0", "class 1"], [1 - p, p], target)
+
+
+def add_click_targets(fig: go.Figure, height: int, width: int, selected: tuple[int, int] | None = None) -> go.Figure:
+    """Make every cell of an H x W heatmap clickable: one invisible marker per cell (plotly sends
+    no selection event for a heatmap itself), and an outline around the selected unit. The page
+    reads a click from ``selection.points[0]`` as x = column, y = row."""
+    rows, cols = zip(*[(i, j) for i in range(height) for j in range(width)], strict=True)
+    kind = go.Scatter if height * width <= 4096 else go.Scattergl
+    fig.add_trace(kind(
+        x=cols, y=rows, mode="markers", showlegend=False, name="units",
+        marker=dict(symbol="square", size=max(4, min(18, 360 // max(height, width))), color="rgba(0,0,0,0)"),
+        hovertemplate="row %{y}, column %{x}: click to select this unit<extra></extra>",
+    ))  # fmt: skip
+    if selected is not None:
+        x, y = _box(selected[0], selected[1], 1, 1)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", line=dict(color="#00e5ff", width=3), hoverinfo="skip",
+                                 showlegend=False))  # fmt: skip
+    fig.update_layout(clickmode="event+select", dragmode=False, showlegend=False)
+    return fig
+
+
+def clicked_cell(event: object) -> tuple[int, int] | None:
+    """(row, column) of the first clicked point of a plotly selection event, or None."""
+    try:
+        points = event["selection"]["points"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        try:
+            points = event.selection.points  # type: ignore[attr-defined]
+        except AttributeError:
+            return None
+    for p in points or []:
+        if p.get("x") is not None and p.get("y") is not None:
+            return int(round(float(p["y"]))), int(round(float(p["x"])))
+    return None

@@ -247,3 +247,22 @@ def test_to_grey_uses_luma_weights() -> None:
     red = torch.zeros(3, 4, 4)
     red[0] = 1
     assert torch.allclose(to_grey(red, 4), torch.full((4, 4), 0.299))
+
+
+def test_first_layer_unit_is_torchs_conv_output() -> None:
+    from explorer.basics import first_layer_unit
+    from explorer.models.catalog import get_spec
+
+    torch.manual_seed(0)
+    for key, shape in [("lenet5", (1, 1, 32, 32)), ("alexnet_small", (1, 3, 32, 32)), ("resnet_small", (1, 3, 32, 32))]:
+        model = get_spec(key).build().eval()
+        x = torch.randn(shape)
+        conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+        ref = conv(x)
+        for channel, row, col in [(0, 0, 0), (1, 5, 7), (2, ref.shape[-2] - 1, ref.shape[-1] - 1)]:
+            unit = first_layer_unit(model, x, channel, row, col)
+            assert unit is not None
+            assert unit.total == pytest.approx(float(ref[0, channel, row, col]), abs=1e-4)
+            assert unit.torch_value == pytest.approx(float(ref[0, channel, row, col]), abs=1e-5)
+            assert "torch's conv2d" in unit.text()
+        assert first_layer_unit(model, x, 999, 0, 0) is None
