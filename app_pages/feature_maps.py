@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from explorer.basics import first_layer_unit, is_first_layer_field
 from explorer.data.images import ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
 from explorer.models import catalog, get_spec
@@ -19,6 +20,7 @@ from explorer.ui.common import projector_on
 from explorer.ui.registry import user_models
 from explorer.ui.state import PageState
 from explorer.viz import maps as viz
+from explorer.viz.basics import add_click_targets, clicked_cell
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions", "Attribution"]
@@ -273,6 +275,18 @@ def _bounded(key: str, hi: int, default: int = 0) -> None:
     st.session_state[key] = int(min(max(0, v if isinstance(v, int) else default), hi))
 
 
+def _unit_clicked() -> None:
+    """A click on a feature map selects that unit and opens its receptive field."""
+    cell = clicked_cell(st.session_state.get("fm_zoom") if st.session_state.get("fm_view") == "Layer detail"
+                        else st.session_state.get("fm_rf_pick"))  # fmt: skip
+    if cell is None:
+        return
+    if st.session_state.get("fm_view") == "Layer detail":
+        st.session_state["fm_rf_layer"] = st.session_state.get("fm_layer")
+        st.session_state["fm_view"] = "Receptive field"
+    st.session_state["fm_rf_row"], st.session_state["fm_rf_col"] = cell
+
+
 def _layer_montage(layer: str, by: str, scale: str, key: str) -> None:
     lm_ = res.maps.get(layer)
     png = res.montage_png(layer, by, scale)
@@ -330,8 +344,10 @@ elif view == "Layer detail":
     values = m.values[int(ch)].astype(np.float32)
     rank = int(np.flatnonzero(order == int(ch))[0])
     left, right = st.columns(2)
-    left.plotly_chart(viz.channel_figure(values, f"{layer}, channel {ch} (rank {rank + 1} by {SORT_LABELS[by]})",
-                                         scale), key="fm_zoom")
+    zoom = viz.channel_figure(values, f"{layer}, channel {ch} (rank {rank + 1} by {SORT_LABELS[by]})", scale)
+    left.plotly_chart(add_click_targets(zoom, *values.shape), key="fm_zoom", on_select=_unit_clicked,
+                      selection_mode="points")  # fmt: skip
+    left.caption("Click a unit to see what it sees: its receptive field on the input.")
     right.image(viz.enlarge(viz.overlay(mi.view, values, alpha=alpha, scale="inferno"), 384), width="stretch",
                 caption=f"Channel {ch} enlarged to the input ({values.shape[0]} x {values.shape[1]} -> "
                         f"{mi.view.shape[0]} x {mi.view.shape[1]}, bilinear) and laid over it")
@@ -465,6 +481,20 @@ elif view == "Receptive field":
                                key="fm_erf_fig")
             right.caption("Brightness = how much each input pixel changes this unit (all its channels "
                           "summed), square-root scaled. It fills the centre of the theoretical field.")
+        ch_rf = int(st.session_state.get("fm_channel", 0) or 0)
+        ch_rf = ch_rf if 0 <= ch_rf < m.channels else int(res.order(layer, "mean")[0])
+        pick, sums = st.columns(2)
+        pick_fig = viz.channel_figure(m.values[ch_rf].astype(np.float32), f"{layer}, channel {ch_rf}: click a unit")
+        pick.plotly_chart(add_click_targets(pick_fig, h, w, (int(row), int(col))), key="fm_rf_pick",
+                          on_select=_unit_clicked, selection_mode="points")  # fmt: skip
+        if is_first_layer_field(lm.model, f.size, f.jump):
+            unit = first_layer_unit(lm.model, mi.x, ch_rf, int(row), int(col))
+            if unit is not None:
+                sums.markdown("**A first-layer unit is one sum**: the filter's weights times the input patch it "
+                              "sees (the model's normalised input), summed over every input channel, plus the "
+                              "bias, as on the Convolution basics page.")  # fmt: skip
+                sums.code(unit.text(("red", "green", "blue") if unit.per_channel.numel() == 3 else None),
+                          language=None)  # fmt: skip
 
 elif view == "Predictions":
     from explorer.probe.erf import top_k
