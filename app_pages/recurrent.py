@@ -33,6 +33,7 @@ from explorer.training.sequence import (
     sample_text,
 )
 from explorer.ui import recurrent_cache as rc
+from explorer.ui.state import PageState, copy_link_control
 from explorer.viz import recurrent as viz
 
 DEFAULT_TEXT = "The forget gate decides what the memory keeps, and the input gate what it writes."
@@ -58,6 +59,8 @@ STACKING = {
     "lstm": "Each matrix stacks the blocks of i, f, g, o (in this order, as torch does).",
 }
 VIEWS = ["Heatmaps", "Units", "Saturation", "Directions and layers", "State norms", "Gradient flow"]
+VIEW_TOKENS = {"Heatmaps": "heatmaps", "Units": "units", "Saturation": "saturation",
+               "Directions and layers": "directions", "State norms": "norms", "Gradient flow": "gradient"}
 
 
 def catalog_key(cell: str, layers: int, bidirectional: bool) -> str:
@@ -81,6 +84,7 @@ st.caption(
 )
 
 # --- the network --------------------------------------------------------------------------
+page_url = PageState("recurrent")  # the view in the URL (explorer/ui/state.py)
 trained = rc.trained_models()
 sources = ["Random initialisation"] + [m.name for m in trained]
 source = st.selectbox(
@@ -91,10 +95,16 @@ chosen = next((m for m in trained if m.name == source), None)
 
 c1, c2, c3, c4, c5, c6 = st.columns(6)
 if chosen is None:
-    cell = c1.selectbox("Cell", CELLS, index=2, format_func=str.upper, key="rec_cell")
-    layers = c2.slider("Layers", 1, MAX_LAYERS, 1, key="rec_layers")
-    hidden = c3.slider("Hidden size", 2, 256, 32, key="rec_hidden")
+    page_url.bind("cell", "rec_cell", default="lstm", valid=CELLS)
+    page_url.bind("layers", "rec_layers", default=1, valid=range(1, MAX_LAYERS + 1))
+    page_url.bind("hidden", "rec_hidden", default=32, valid=range(2, 257))
+    page_url.bind("direction", "rec_bidir", default=False, valid=(False, True), url={False: "uni", True: "bi"})
+    cell = c1.selectbox("Cell", CELLS, format_func=str.upper, key="rec_cell")
+    layers = c2.slider("Layers", 1, MAX_LAYERS, key="rec_layers")
+    hidden = c3.slider("Hidden size", 2, 256, key="rec_hidden")
     bidirectional = c4.toggle("Bidirectional", key="rec_bidir")
+    if cell == "rnn":
+        page_url.bind("nonlin", "rec_nonlin", default="tanh", valid=("tanh", "relu"))
     nonlinearity = (
         c5.selectbox("Nonlinearity", ["tanh", "relu"], key="rec_nonlin") if cell == "rnn" else "tanh"
     )
@@ -112,6 +122,7 @@ else:
 # --- the input ----------------------------------------------------------------------------
 st.subheader("Input")
 if chosen is None:
+    page_url.bind("input", "rec_kind", default="Text", valid=("Text", "Signal"), url={"Text": "text", "Signal": "signal"})
     kind = st.radio("Sequence", ["Text", "Signal"], horizontal=True, key="rec_kind")
 else:  # a trained model reads what it was trained on
     kind = "Text" if chosen.task == "chars" else "Signal"
@@ -210,7 +221,9 @@ else:
             "Random weights: the gates hover around 0.5 and commit to nothing yet. Train a model "
             "at the bottom of the page and choose it under Weights to watch the gates decide."
         )
+    page_url.bind("view", "rec_view", default=VIEWS[0], valid=VIEWS, url=VIEW_TOKENS)
     view = st.radio("View", VIEWS, horizontal=True, key="rec_view")
+    copy_link_control("recurrent")
     quantities = list(tr.quantities)
     sel1, sel2, sel3 = st.columns(3)
     layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
