@@ -118,6 +118,36 @@ HISTORY_COLUMNS = (
 )  # fmt: skip
 
 
+ETA_WINDOW_S = 20.0  # the rate is measured over the last 20 s of progress
+ETA_MIN_SPAN_S = 3.0  # ... once it spans at least 3 s (the first steps include warm-up)
+ETA_MAX_DRIFT = 0.25  # ... and the rates of its two halves agree within 25 %
+
+
+def eta_from_window(steps: list[int], elapsed_s: list[float], total_steps: int) -> float | None:
+    """Seconds left at the step rate of the last ``ETA_WINDOW_S`` seconds, or None while it
+    is not stable yet: fewer than 4 points, a window shorter than ``ETA_MIN_SPAN_S``, or halves
+    whose rates differ by more than ``ETA_MAX_DRIFT``. A cumulative average (steps / time since
+    the start) is dominated by the slow first steps and swings for most of a short run."""
+    n = min(len(steps), len(elapsed_s))
+    if n < 4 or total_steps <= 0:
+        return None
+    t_end = elapsed_s[n - 1]
+    first = next(i for i in range(n) if elapsed_s[i] >= t_end - ETA_WINDOW_S)
+    first = min(first, n - 4)  # at least 4 points even when progress comes rarely
+    span = t_end - elapsed_s[first]
+    if span < ETA_MIN_SPAN_S:
+        return None
+    mid = (first + n - 1) // 2
+
+    def rate(a: int, b: int) -> float:
+        return (steps[b] - steps[a]) / max(elapsed_s[b] - elapsed_s[a], 1e-9)
+
+    whole, early, late = rate(first, n - 1), rate(first, mid), rate(mid, n - 1)
+    if whole <= 0 or abs(late - early) > ETA_MAX_DRIFT * whole:
+        return None
+    return max(0.0, (total_steps - steps[n - 1]) / whole)
+
+
 @dataclass
 class History:
     """Curves folded from events: step-wise training metrics and epoch-wise validation."""
@@ -156,6 +186,12 @@ class History:
             self.epochs.append(event)
         elif isinstance(event, Finished):
             self.finished = event
+
+    def eta_s(self, total_steps: int | None = None) -> float | None:
+        """Seconds left, from the step rate over a moving window of recent progress; None
+        ("estimating...") until that rate is stable. See :func:`eta_from_window`."""
+        total = total_steps or (self.started.total_steps if self.started is not None else 0)
+        return eta_from_window(self.steps, self.elapsed_s, total)
 
     @classmethod
     def from_events(cls, events: list[Any]) -> History:

@@ -145,6 +145,11 @@ def feature_maps_image(maps: torch.Tensor, max_channels: int = 32, min_width: in
     return montage_rgb(tiles, scale="viridis", min_width=min_width)
 
 
-def progress_text(step: int, total: int, eta_s: float, samples_per_s: float) -> str:
-    eta = f"{int(eta_s // 60)} min {int(eta_s % 60)} s" if eta_s >= 60 else f"{eta_s:.0f} s"
-    return f"step {step} / {total}  ·  {samples_per_s:,.0f} samples/s  ·  about {eta} left"
+def progress_text(step: int, total: int, eta_s: float | None, samples_per_s: float) -> str:
+    """The progress bar's line; ``eta_s=None`` (rate not stable yet) says "estimating..."."""
+    if eta_s is None:
+        left = "estimating time left..."
+    else:
+        eta = f"{int(eta_s // 60)} min {int(eta_s % 60)} s" if eta_s >= 60 else f"{eta_s:.0f} s"
+        left = f"about {eta} left"
+    return f"step {step} / {total}  ·  {samples_per_s:,.0f} samples/s  ·  {left}"
