@@ -237,8 +237,16 @@ else:
         shown = sel3.multiselect("Quantities", quantities, default=quantities, key=f"rec_quantities_{cell}",
                                  format_func=lambda q: viz.QUANTITY_TITLES[q])  # fmt: skip
         st.caption("Time runs left to right (hover: step and input character), units top to bottom.")
+        window = None
+        if tr.steps > viz.EXACT_STEPS:  # long traces: a window to zoom in to exact values
+            window = st.slider("Steps shown", 0, tr.steps, (0, tr.steps), key=f"rec_window_{tr.steps}")
+            st.caption(f"{window[1] - window[0]:,} steps are drawn "
+                       + (f"{viz.heatmap_columns(tr, window)} per column, " if viz.heatmap_columns(tr, window) > 1 else "")
+                       + ("with exact values on hover." if viz.is_exact(tr, window) else
+                          f"in the colours' precision; narrow the window to {viz.EXACT_STEPS} steps or fewer "
+                          "to read exact values on hover."))  # fmt: skip
         for name in shown:
-            st.plotly_chart(viz.state_heatmap(tr, name, layer, direction), width="stretch")
+            st.plotly_chart(viz.state_heatmap(tr, name, layer, direction, window), width="stretch")
     elif view == "Units":
         name = sel3.selectbox("Quantity", quantities, index=len(quantities) - 1, key=f"rec_unit_q_{cell}",
                               format_func=lambda q: viz.QUANTITY_TITLES[q])  # fmt: skip
