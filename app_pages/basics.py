@@ -276,14 +276,14 @@ shown = cc[1].selectbox("Show the sum for filter", range(1, n_filters + 1), key=
 rgb = sample_rgb(name, 32)
 weights, biases = colour_filters(kernel, n_filters)
 try:
-    parts = channel_breakdown(rgb, weights, biases, stride, padding)
+    parts = channel_breakdown(rgb, weights, biases, stride, padding, dilation)
 except LayerSettingsError as err:
     st.error(str(err))
     st.stop()
 cc[2].markdown(
     f"Each filter is **3 x 3 x 3**: one 3 x 3 slice per input channel. Parameters = F x F x C_in x C_out + C_out "
     f"= 3 x 3 x 3 x {n_filters} + {n_filters} = **{conv_params(3, 3, n_filters)}**. "
-    + torch_conv_check(32, 3, padding, stride, 1, 3, n_filters)
+    + torch_conv_check(32, 3, padding, stride, dilation, 3, n_filters)
 )
 o = shown - 1
 st.caption(f"Filter {shown}: {COLOUR_FILTERS[o]}. Output = R * w_R + G * w_G + B * w_B + bias ({float(biases[o]):g}).")
@@ -301,7 +301,7 @@ st.caption(f"Largest difference between 'sum + bias' and torch's conv2d output: 
 
 # ---------------------------------------------------------------- dense vs convolution
 st.subheader("5. A dense layer that does the same: weight sharing in numbers")
-weight, dense_bias = conv_as_dense(tuple(tiny.shape), kernel, bias, stride, padding)
+weight, dense_bias = conv_as_dense(tuple(tiny.shape), kernel, bias, stride, padding, dilation)
 n_in, n_out = weight.shape[1], weight.shape[0]
 same = dense_forward(tiny, weight, dense_bias)
 err_max = float((same - steps.output.flatten()).abs().max())

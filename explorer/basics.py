@@ -259,17 +259,17 @@ class ChannelBreakdown:
 
 
 def channel_breakdown(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, stride: int = 1,
-                      padding: int = 0) -> ChannelBreakdown:  # fmt: skip
+                      padding: int = 0, dilation: int = 1) -> ChannelBreakdown:  # fmt: skip
     """x: C_in x H x W, weight: C_out x C_in x F x F. Per-channel results via a grouped conv."""
     c_out, c_in, f, _ = weight.shape
     if x.shape[0] != c_in:
         raise LayerSettingsError(f"The filter has {c_in} channels but the input has {x.shape[0]}.")
-    output_size(min(x.shape[1:]), f, padding, stride)
+    output_size(min(x.shape[1:]), f, padding, stride, dilation)
     # groups=C_in convolves each input channel with its own slice: 1 x C_in x H x W -> 1 x C_out*C_in x H' x W'
     w = weight.transpose(0, 1).reshape(c_in * c_out, 1, f, f)
-    parts = F.conv2d(x[None], w, None, stride, padding, groups=c_in)[0]
+    parts = F.conv2d(x[None], w, None, stride, padding, dilation, groups=c_in)[0]
     per_channel = parts.reshape(c_in, c_out, *parts.shape[1:]).transpose(0, 1)
-    output = F.conv2d(x[None], weight, bias, stride, padding)[0]
+    output = F.conv2d(x[None], weight, bias, stride, padding, dilation)[0]
     return ChannelBreakdown(per_channel, bias, output)
 
 
@@ -284,7 +284,7 @@ def dense_params(n_in: int, n_out: int) -> int:
 
 
 def conv_as_dense(shape: tuple[int, int], kernel: torch.Tensor, bias: float = 0.0, stride: int = 1,
-                  padding: int = 0) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+                  padding: int = 0, dilation: int = 1) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """The dense layer y = Wx + b that computes the same as one filter on an H x W map.
 
     W has one row per output pixel, one column per input pixel; each row holds the same F x F
@@ -293,10 +293,10 @@ def conv_as_dense(shape: tuple[int, int], kernel: torch.Tensor, bias: float = 0.
     """
     h, w = shape
     f = kernel.shape[-1]
-    output_size(min(h, w), f, padding, stride)
+    output_size(min(h, w), f, padding, stride, dilation)
     basis = torch.eye(h * w, dtype=kernel.dtype).reshape(h * w, 1, h, w)  # one-hot images
     # (H*W) x 1 x H x W -> (H*W) x 1 x H' x W': column j of W is the response to pixel j
-    responses = F.conv2d(basis, kernel[None, None], None, stride, padding)
+    responses = F.conv2d(basis, kernel[None, None], None, stride, padding, dilation)
     weight = responses.reshape(h * w, -1).T.contiguous()  # (H'*W') x (H*W)
     return weight, torch.full((weight.shape[0],), float(bias), dtype=kernel.dtype)
 

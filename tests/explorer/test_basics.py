@@ -169,6 +169,8 @@ def test_channel_breakdown_sums_to_torchs_output() -> None:
     b = torch.randn(4, generator=g)
     parts = channel_breakdown(x, w, b, stride=2, padding=1)
     ref = nn.functional.conv2d(x[None], w, b, 2, 1)[0]
+    dilated = channel_breakdown(x, w, b, 1, 2, 2)
+    assert torch.allclose(dilated.per_channel.sum(1) + b[:, None, None], F.conv2d(x[None], w, b, 1, 2, 2)[0], atol=1e-5)
     assert parts.per_channel.shape == (4, 3, 5, 5)
     assert torch.allclose(parts.output, ref)
     assert torch.allclose(parts.per_channel.sum(1) + b[:, None, None], ref, atol=1e-6)
@@ -182,14 +184,14 @@ def test_parameter_counts_match_torch_modules() -> None:
     assert dense_params(64 * 64, 62 * 62) == sum(p.numel() for p in nn.Linear(64 * 64, 62 * 62, device="meta").parameters())
 
 
-@pytest.mark.parametrize(("s", "p"), [(1, 0), (1, 1), (2, 1), (3, 2)])
-def test_conv_as_dense_is_the_same_layer(s: int, p: int) -> None:
+@pytest.mark.parametrize(("s", "p", "d"), [(1, 0, 1), (1, 1, 1), (2, 1, 1), (3, 2, 1), (1, 1, 2)])
+def test_conv_as_dense_is_the_same_layer(s: int, p: int, d: int) -> None:
     g = torch.Generator().manual_seed(3)
     x = torch.rand(7, 7, generator=g, dtype=torch.float64)
     k = torch.randn(3, 3, generator=g, dtype=torch.float64)
-    weight, bias = conv_as_dense((7, 7), k, 0.5, s, p)
+    weight, bias = conv_as_dense((7, 7), k, 0.5, s, p, d)
     y = F.linear(x.flatten(), weight, bias)
-    ref = convolve(x, k, s, p, bias=0.5)
+    ref = convolve(x, k, s, p, d, bias=0.5)
     assert torch.allclose(y, ref.flatten())
     # every row holds the kernel's numbers (those inside the image), the rest are zeros
     assert set(weight[weight != 0].tolist()) <= set(k.flatten().tolist())

@@ -1,0 +1,166 @@
+"""AppTest of the Convolution basics page: every control, the step view, URL state."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from streamlit.testing.v1 import AppTest
+
+from explorer.basics import sigmoid_binary_cross_entropy
+
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "basics.py")
+
+
+def _page(**params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    _ok(at)
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _step_text(at: AppTest) -> str:
+    return next(c.value for c in at.code if c.value.startswith("sum = "))
+
+
+def _check_step_sum(text: str) -> tuple[int, int]:
+    """The text's products add up to its sum, and 'sum + bias' equals torch's output cell."""
+    m = re.search(r"sum \+ bias = (\S+) \+ (\S+) = (\S+)  -> output\[(\d+), (\d+)\] = (\S+)", text)
+    assert m, text
+    total, bias, with_bias, r, c, cell = m.groups()
+    assert float(total) + float(bias) == pytest.approx(float(with_bias), abs=1e-3)
+    assert float(with_bias) == pytest.approx(float(cell), abs=1e-4)
+    return int(r), int(c)
+
+
+def test_default_page_renders_and_writes_the_url() -> None:
+    at = _page()
+    assert at.title[0].value == "Convolution basics"
+    assert not at.error
+    params = dict(at.query_params)
+    assert params["kernel"] == ["-1,0,1,-2,0,2,-1,0,1"] or params["kernel"] == "-1,0,1,-2,0,2,-1,0,1"
+    for name in ("n", "f", "p", "s"):
+        assert name in params
+    assert _check_step_sum(_step_text(at)) == (0, 0)
+
+
+def test_step_controls_move_the_window() -> None:
+    at = _page()
+    for expected in [(0, 1), (0, 2), (0, 3)]:
+        at.button(key="bs_forward").click().run()
+        _ok(at)
+        assert _check_step_sum(_step_text(at)) == expected
+    at.button(key="bs_back").click().run()
+    assert _check_step_sum(_step_text(at)) == (0, 2)
+    at.button(key="bs_last").click().run()
+    assert _check_step_sum(_step_text(at)) == (7, 7)  # 8 x 8 input, 3 x 3 filter, padding 1
+    assert at.button(key="bs_forward").disabled
+    at.button(key="bs_first").click().run()
+    assert _check_step_sum(_step_text(at)) == (0, 0)
+    at.button(key="bs_play").click().run()
+    _ok(at)
+    assert at.session_state["bs_playing"] is True
+    assert at.button(key="bs_play").label == "Pause"
+
+
+@pytest.mark.parametrize(("key", "value", "last"), [
+    ("bs_step_stride", 2, (3, 3)), ("bs_step_padding", 0, (5, 5)), ("bs_step_dilation", 2, (5, 5)),
+    ("bs_step_side", 12, (11, 11)),
+])  # fmt: skip
+def test_stride_padding_dilation_and_size_change_the_output(key: str, value: int, last: tuple[int, int]) -> None:
+    at = _page()
+    at.number_input(key=key).set_value(value).run()
+    _ok(at)
+    at.button(key="bs_last").click().run()
+    assert _check_step_sum(_step_text(at)) == last
+
+
+def test_bias_and_typed_numbers() -> None:
+    at = _page()
+    at.number_input(key="bs_step_bias").set_value(0.5).run()
+    assert "+ 0.5 =" in _step_text(at)
+    _check_step_sum(_step_text(at))
+    at.radio(key="bs_step_source").set_value("typed numbers").run()
+    _ok(at)
+    # the typed default is a vertical edge (0 left, 1 right); Sobel x at the edge gives 4 + bias
+    for _ in range(3):
+        at.button(key="bs_forward").click().run()
+    text = _step_text(at)
+    assert _check_step_sum(text) == (0, 3)
+    assert re.search(r"-> output\[0, 3\] = 3\.5000", text)  # rows 0-1 (row -1 is padding): 1*2 + 1*1, + 0.5
+
+
+def test_kernel_from_the_url_and_a_preset() -> None:
+    at = _page(kernel="0,0,0,0,1,0,0,0,0")
+    assert "0*0 + 0*0 + 0*0 + 0*0 + " in _step_text(at)
+    at.selectbox(key="bs_kernel_preset").set_value("outline (Laplacian)").run()
+    _ok(at)
+    assert at.query_params["kernel"] in (["0,1,0,1,-4,1,0,1,0"], "0,1,0,1,-4,1,0,1,0")
+    bad = _page(kernel="1,2,nope")
+    assert any("kernel=1,2,nope".replace(",", "\\,") in i.value or "kernel" in i.value for i in bad.info)
+
+
+def test_free_numbers_presets_and_the_one_message() -> None:
+    at = _page()
+    at.selectbox(key="bs_preset").set_value("AlexNet conv1").run()
+    _ok(at)
+    assert any(lt.value.strip("$\n ").endswith("= 55") for lt in at.latex)
+    assert at.query_params["n"] in (["227"], "227")
+    at.number_input(key="bs_n").set_value(2).run()
+    at.number_input(key="bs_f").set_value(5).run()
+    at.number_input(key="bs_s").set_value(1).run()
+    errors = [e.value for e in at.error]
+    assert errors == ["The filter must fit inside the padded input: N + 2P = 2 + 0 = 2 is smaller than the "
+                      "filter's span 5, so the output side floor((N + 2P - F) / S) + 1 would be <= 0. Use a "
+                      "smaller filter or more padding."]  # fmt: skip
+    at.number_input(key="bs_n").set_value(64).run()
+    at.selectbox(key="bs_mode").set_value("same").run()
+    at.number_input(key="bs_f").set_value(3).run()
+    assert any(lt.value.strip("$\n ").endswith("= 64") for lt in at.latex)
+    at.number_input(key="bs_s").set_value(2).run()
+    assert any("torch refuses it for strided" in e.value for e in at.error)
+    at.selectbox(key="bs_mode").set_value("valid").run()
+    at.number_input(key="bs_d").set_value(2).run()
+    assert any("F_eff = d(F - 1) + 1 = 5" in md.value for md in at.markdown)
+
+
+def test_url_sets_the_free_numbers_and_refuses_bad_values() -> None:
+    at = _page(n="224", f="3", p="1", s="1")
+    assert any(lt.value.strip("$\n ").endswith("= 224") for lt in at.latex)
+    at = _page(n="9999")
+    assert at.session_state["bs_n"] == 32
+    assert any("n=9999" in i.value for i in at.info)
+
+
+def test_channels_pooling_and_heads() -> None:
+    at = _page()
+    at.slider(key="bs_filters").set_value(4).run()
+    _ok(at)
+    assert any("3 x 3 x 3 x 4 + 4 = **112**" in md.value for md in at.markdown)
+    at.selectbox(key="bs_shown_filter").set_value(3).run()
+    _ok(at)
+    at.slider(key="bs_pool_size").set_value(3).run()
+    at.slider(key="bs_pool_stride").set_value(2).run()
+    assert any(r"\lfloor 14.5 \rfloor + 1 = 15" in lt.value for lt in at.latex)  # (32 - 3) / 2 hides .5
+    assert F.max_pool2d(torch.zeros(1, 1, 32, 32), 3, 2).shape[-1] == 15
+    at.slider(key="bs_pool_size").set_value(2).run()
+    at.slider(key="bs_pool_pad").set_value(2).run()
+    assert any("at most half the window" in e.value for e in at.error)
+    at.slider(key="bs_logit").set_value(-1.0).run()
+    at.radio(key="bs_label").set_value(0).run()
+    p, loss = sigmoid_binary_cross_entropy(-1.0, 0)
+    assert any(f"= **{p:.3f}**" in md.value and f"= **{loss:.3f}**" in md.value for md in at.markdown)
+    at.slider(key="bs_logit_dog").set_value(4.0).run()
+    at.radio(key="bs_true_class").set_value("dog").run()
+    _ok(at)
+    assert any("-log p(dog)" in md.value for md in at.markdown)
+    assert not any("class scores" in md.value for md in at.markdown)
