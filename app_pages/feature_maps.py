@@ -18,7 +18,7 @@ from explorer.probe.stats import SORT_KEYS, layer_overview
 from explorer.ui import feature_cache as fc
 from explorer.ui.common import projector_on
 from explorer.ui.registry import user_models
-from explorer.ui.state import PageState
+from explorer.ui.state import PageState, escape_text
 from explorer.viz import maps as viz
 from explorer.viz.basics import add_click_targets, clicked_cell
 
@@ -219,13 +219,13 @@ with col_model:
                 f"The ImageNet weights of {spec.title} are not in the local cache, and nothing is "
                 "downloaded without your click. Click the button above when a network is available.")
         lm = fc.load_model(arch, kind, ref=ref, data=data, download=download)
-    except fc.ModelLoadError as err:
-        st.warning(str(err))
+    except fc.ModelLoadError as err:  # may quote a file's metadata: shown as text, never Markdown
+        st.warning(escape_text(str(err), limit=800))
         lm = fc.load_model(arch, "random")
-    st.success(f"Weights in use: {lm.label}")
-    st.caption(f"{spec.idea} {lm.detail}")
+    st.success("Weights in use: " + escape_text(lm.label, limit=300))
+    st.caption(f"{spec.idea} " + escape_text(lm.detail, limit=300))
 if projector and lm.kind != kind:  # the fallback must be visible with the inputs folded
-    st.caption(f"Weights in use: {lm.label}")
+    st.caption("Weights in use: " + escape_text(lm.label, limit=300))
 
 # --------------------------------------------------------------------------- 3. preprocessing
 

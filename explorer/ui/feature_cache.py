@@ -226,57 +226,49 @@ def _user_model(name: str) -> LoadedModel:
     ))  # fmt: skip
 
 
-def _read_checkpoint(data: bytes) -> tuple[dict[str, torch.Tensor], Any]:
-    """State dict (and metadata when this app wrote the file) from safetensors bytes.
-
-    A plain safetensors file without the app's metadata is accepted too: the architecture is
-    then the one chosen on the page. Never pickle.
-    """
-    from safetensors.torch import load as load_safetensors
-
-    from explorer.training.checkpoints import MAX_CHECKPOINT_BYTES, CheckpointError, load_checkpoint
-
-    try:
-        return load_checkpoint(data)
-    except CheckpointError as err:
-        first = err
-    if 0 < len(data) <= MAX_CHECKPOINT_BYTES:
-        try:
-            return load_safetensors(bytes(data)), None
-        except Exception:  # noqa: BLE001 - report the first, clearer message below
-            pass
-    raise ModelLoadError(f"{first} Upload a .safetensors file saved from this app or with "
-                         "safetensors.torch.save_file.")
+_REFUSED_KEY = "_fm_refused_uploads"
+REFUSED_PER_SESSION = 4  # refusal messages kept per session, so a rerun does not read the file again
 
 
 def _uploaded_model(arch: str, data: bytes) -> LoadedModel:
+    """An uploaded checkpoint through the one validated reader (explorer.models.checkpoint).
+
+    A plain safetensors file without the app's metadata is read as weights for ``arch``. Every
+    check (header, build arguments, size on the meta device, shapes) runs before any tensor is
+    read; a refusal is remembered by the file's digest, so a rerun does not read it again.
+    """
+    from explorer.models.checkpoint import (
+        CheckpointError,
+        CheckpointFormatError,
+        model_from_checkpoint,
+    )
+
     digest = hashlib.sha256(data).hexdigest()[:16]
     token = f"{arch}|upload|{digest}"
     if token in _private_store():
         return _private_store()[token]
-    if not data:
-        raise ModelLoadError("The checkpoint file is empty.")
-    state, meta = _read_checkpoint(data)
-    spec = get_spec(arch)
-    meta_arch = getattr(meta, "arch", None)
-    if meta_arch and meta_arch != arch:
-        title = get_spec(meta_arch).title if meta_arch in _catalog_keys() else meta_arch
-        raise ModelLoadError(f"This checkpoint was saved for {title}, not {spec.title}. "
-                             f"Choose {title} as the architecture.")
-    build = dict(getattr(meta, "build", {}) or {}) or spec.build_kwargs
-    from explorer.models.weights import load_state_strict
-
+    refused: OrderedDict[str, str] = st.session_state.setdefault(_REFUSED_KEY, OrderedDict())
+    if token in refused:
+        raise ModelLoadError(refused[token])
     try:
-        model = spec.build(**build)
-        load_state_strict(model, state)
-    except Exception as err:  # CheckpointMismatchError names the first bad key and both shapes
-        raise ModelLoadError(str(err)) from err
-    classes = tuple(getattr(meta, "classes", ()) or ()) or _classes_for(arch)
+        model, meta = model_from_checkpoint(data, arch=arch)
+    except CheckpointError as err:
+        message = str(err)
+        if isinstance(err, CheckpointFormatError):
+            message += " Upload a .safetensors file saved from this app or with safetensors.torch.save_file."
+        refused[token] = message
+        while len(refused) > REFUSED_PER_SESSION:
+            refused.popitem(last=False)
+        raise ModelLoadError(message) from None
+    spec = get_spec(arch)
+    build = dict(meta.build) or spec.build_kwargs
+    classes = tuple(meta.classes) or _classes_for(arch)
     return _remember_private(LoadedModel(
-        model=_to_device(model.eval()), arch=arch, kind="upload",
+        model=_to_device(model), arch=arch, kind="upload",
         label=f"{spec.title} - uploaded checkpoint ({digest[:8]})", token=token,
         prep=_prep_for(arch, build), classes=classes, head_meaningful=True, task=spec.task,
-        build=build, detail="Weights from the uploaded file, loaded strictly (every key and shape checked).",
+        build=build, detail="Weights from the uploaded file: checked before building (arguments, size, "
+                            "every key and shape, finite values).",
     ))  # fmt: skip
 
 

@@ -2,7 +2,9 @@
 
 Lives in ``st.session_state``, so no user ever sees another user's models. Bounded: the
 oldest entry is dropped past :data:`MAX_MODELS`. Weights are kept as CPU tensors; pages
-rebuild the module from the catalog entry and ``build`` keyword arguments.
+rebuild the module through the one checkpoint -> model path
+(:func:`explorer.models.checkpoint.model_from_state`: build arguments and size checked on the
+meta device, strict shapes, finite values).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 from torch import nn
 
 from explorer.models import get_spec
-from explorer.models.weights import load_state_strict
+from explorer.models.checkpoint import model_from_state
 
 MAX_MODELS = 8
 _KEY = "_explorer_user_models"
@@ -37,10 +39,8 @@ class UserModel:
     created: float = field(default_factory=time.time)
 
     def instantiate(self) -> nn.Module:
-        """A fresh module with these weights, in eval mode."""
-        model = get_spec(self.arch).build(**self.build)
-        load_state_strict(model, self.state_dict)
-        return model.eval()
+        """A fresh module with these weights, in eval mode; CheckpointError if they do not fit."""
+        return model_from_state(self.arch, self.build, self.state_dict)
 
 
 def _store() -> dict[str, UserModel]:

@@ -46,6 +46,11 @@ def _captions(at: AppTest) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
+def _plain(markdown: str) -> str:
+    """The text a reader sees in a message whose user strings were backslash-escaped."""
+    return markdown.replace("\\", "")
+
+
 def test_default_sample_renders_every_view() -> None:
     at = _page()
     assert at.title[0].value == "Feature maps"
@@ -142,11 +147,11 @@ def test_checkpoint_upload_is_strict() -> None:
     at = _page()
     at.selectbox(key="fm_arch").set_value("lenet5").run()
     at.radio(key="fm_kind").set_value("upload").run()
-    assert "Upload a .safetensors checkpoint" in at.warning[0].value
+    assert "Upload a .safetensors checkpoint" in _plain(at.warning[0].value)
     # A LeNet-5 with 5 classes does not fit the catalog's 10-class LeNet-5.
     wrong = {k: v.contiguous() for k, v in get_spec("lenet5").build(num_classes=5).state_dict().items()}
     at.file_uploader(key="fm_ckpt").set_value(("wrong.safetensors", save(wrong), "application/octet-stream")).run()
-    msg = at.warning[0].value
+    msg = _plain(at.warning[0].value)
     assert "does not fit this architecture" in msg and "(5, 84)" in msg and "(10, 84)" in msg
     assert "random initialisation" in at.success[0].value  # labelled fallback
     torch.manual_seed(3)
@@ -154,6 +159,28 @@ def test_checkpoint_upload_is_strict() -> None:
     at.file_uploader(key="fm_ckpt").set_value(("ok.safetensors", save(right), "application/octet-stream")).run()
     assert not at.warning and "uploaded checkpoint" in at.success[0].value
     assert not at.exception
+
+
+def test_hostile_checkpoint_metadata_gives_one_message_shown_as_text() -> None:
+    import json
+
+    import torch
+    from safetensors.torch import save
+
+    at = _page()
+    at.selectbox(key="fm_arch").set_value("keras_cnn").run()
+    at.radio(key="fm_kind").set_value("upload").run()
+    for meta, words in (
+        ({"arch": "keras_cnn", "build": {"image_size": 700}}, "must be a whole number from 8 to 256, not 700"),
+        ({"arch": "**bold** [link](http://example.com)"}, "saved for '**bold** [link](http://example.com)'"),
+        ([1], "metadata is a JSON list"),
+    ):
+        data = save({"x": torch.zeros(1)}, metadata={"explorer": json.dumps(meta)})
+        at.file_uploader(key="fm_ckpt").set_value(("evil.safetensors", data, "application/octet-stream")).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert len(at.warning) == 1 and words in _plain(at.warning[0].value)
+        assert "**" not in at.warning[0].value and "](" not in at.warning[0].value  # escaped, not Markdown
+        assert "random initialisation" in at.success[0].value
 
 
 def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -111,3 +111,41 @@ def test_session_liveness_without_a_server_keeps_jobs() -> None:
     from explorer.ui.jobs import session_alive
 
     assert session_alive("no-such-session")  # AppTest/scripts: no runtime, nothing is reaped
+
+
+def test_default_settings_resets_the_form_and_keeps_the_page() -> None:
+    at = open_app_page(PAGE).run()
+    at.selectbox(key="tr_model").set_value("lenet5").run()
+    at.number_input(key="tr_lr").set_value(0.5)
+    at.number_input(key="tr_bs").set_value(7)
+    at.number_input(key="tr_epochs").set_value(40).run()
+    assert at.number_input(key="tr_lr").value == 0.5
+    button(at, "Default settings").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="tr_model").value == "lenet5"  # the model and dataset stay chosen
+    assert at.selectbox(key="tr_dataset").value == "digits"
+    assert at.number_input(key="tr_lr").value == 0.002  # lenet5's measured defaults on digits
+    assert at.number_input(key="tr_bs").value == 64
+    assert at.number_input(key="tr_epochs").value != 40
+    assert not button(at, "Start").disabled and any("press Start" in i.value for i in at.info)
+
+
+def test_a_hostile_checkpoint_upload_gives_one_message_shown_as_text() -> None:
+    import json
+
+    import torch
+    from safetensors.torch import save
+
+    at = open_app_page(PAGE).run()
+    for meta, words in (
+        ({"arch": "keras_cnn", "build": {"image_size": 700}}, "must be a whole number from 8 to 256, not 700"),
+        ({"arch": "**bold**", "format": "x"}, "'format' that is a JSON text"),
+        ({"arch": "<b>x</b>"}, "Unknown architecture '<b>x</b>'"),
+    ):
+        data = save({"x": torch.zeros(1)}, metadata={"explorer": json.dumps(meta)})
+        at.file_uploader[0].set_value(("*evil*.safetensors", data, "application/octet-stream")).run()
+        assert not at.exception, [e.value for e in at.exception]
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and words in errors[0].replace("\\", "")
+        assert "<b>" not in errors[0] and "**" not in errors[0]
+    assert "_explorer_user_models" not in at.session_state or not at.session_state["_explorer_user_models"]
