@@ -1,42 +1,74 @@
-"""Background jobs for the app: one JobManager per process, jobs owned by the browser session.
+"""Background jobs for the app: one process-wide JobManager; jobs owned by the browser.
 
-Pages call :func:`submit` / :func:`current_job`; they never see another session's jobs. Slots
-per device come from ``EXPLORER_CPU_JOBS`` (default 1) and ``EXPLORER_CUDA_JOBS`` (default 2),
-so one GPU (or the CPU) is shared by a whole class through a FIFO queue. A reaper thread cancels
-the jobs of sessions that have ended (closed tab, after Streamlit's reconnect grace period).
+Pages call :func:`submit` with a :class:`JobSpec` (an importable generator function and plain
+arguments) and :func:`current_job` to find it again. The jobs run outside the web process: in
+local worker processes (default, nothing to install), or on a Ray cluster when
+``EXPLORER_RAY_ADDRESS`` is set. The owner is the browser's stable anonymous id
+(``explorer.ui.identity.browser_id``), so a reload finds the job again and no other browser
+ever sees it. The class-server limits (README, "Class-server settings") come from:
+
+    EXPLORER_CPU_JOBS          CPU jobs at once (default 1)
+    EXPLORER_CUDA_JOBS         jobs at once per GPU (default 2)
+    EXPLORER_JOB_TIME_LIMIT_S  wall time per job, paused time included (default 900)
+    EXPLORER_JOB_KEEP_S        how long a finished job of a browser that left stays (default 3600)
+    EXPLORER_RAY_ADDRESS       run jobs on this Ray cluster instead of local workers
 
 Usage (the recurrent page does the same with its own generator)::
 
     from explorer.ui import jobs
-    job = jobs.current_job()                     # this session's latest job, or None
-    job = jobs.submit(lambda control: my_events(control.stop_requested), device="cpu", title="...")
+    job = jobs.current_job("training")           # this browser's latest job of that kind, or None
+    job = jobs.submit(JobSpec("explorer.training.fit:run_training", {"settings": s}),
+                      device="cpu", title="...", kind="training")
     jobs.queue_position(job)                     # 0 running, 1.. waiting, None done
+    jobs.poll_interval(job)                      # how often a live view should poll it
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
-from collections.abc import Callable, Iterator
-from typing import Any
+import threading
 
-import streamlit as st
-
-from explorer.training.jobs import Job, JobBusyError, JobControl, JobManager, JobState
+from explorer.training.events import History
+from explorer.training.jobs import Job, JobBusyError, JobControl, JobManager, JobSpec, JobState
 
 __all__ = [
-    "Job", "JobBusyError", "JobState", "current_job", "manager", "queue_position", "session_alive",
-    "session_id", "submit",
+    "Job", "JobBusyError", "JobControl", "JobSpec", "JobState", "compact_history", "current_job",
+    "manager", "owner_alive", "owner_id", "poll_interval", "queue_position", "server_settings",
+    "session_alive", "session_id", "status_line", "submit",
 ]  # fmt: skip
 
+log = logging.getLogger(__name__)
+
 REAP_INTERVAL_S = 10.0
+QUEUED_POLL_S = 5.0  # a queued view only waits for its turn: poll rarely, draw nothing heavy
+RUNNING_POLL_S = 1.0  # a running view redraws at most this often
+MAX_CURVE_POINTS = 300  # live curves are drawn from at most this many points per series
+
+_manager: JobManager | None = None
+_manager_lock = threading.Lock()
+_sessions: dict[str, set[str]] = {}  # owner (browser id) -> Streamlit sessions seen for it
+_sessions_lock = threading.Lock()
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_float(name: str, default: float, minimum: float) -> float:
     try:
-        return max(1, int(os.environ.get(name, default)))
+        return max(minimum, float(os.environ.get(name, default)))
     except ValueError:
+        log.warning("%s=%r is not a number: using %s", name, os.environ.get(name), default)
         return default
+
+
+def server_settings() -> dict[str, float | int | str]:
+    """The class-server limits in force (from the environment; see the README table)."""
+    return {
+        "cpu_jobs": int(_env_float("EXPLORER_CPU_JOBS", 1, 1)),
+        "cuda_jobs": int(_env_float("EXPLORER_CUDA_JOBS", 2, 1)),
+        "time_limit_s": _env_float("EXPLORER_JOB_TIME_LIMIT_S", 900, 1),
+        "keep_s": _env_float("EXPLORER_JOB_KEEP_S", 3600, 0),
+        "ray_address": os.environ.get("EXPLORER_RAY_ADDRESS", "").strip(),
+    }
 
 
 def session_alive(sid: str) -> bool:
@@ -46,33 +78,67 @@ def session_alive(sid: str) -> bool:
         from streamlit.runtime import Runtime
 
         if not Runtime.exists():
-            return True  # no server (AppTest, scripts): nobody to reap
+            return True  # no server (AppTest, scripts): nobody leaves
         runtime = Runtime.instance()
         if runtime.is_active_session(sid):
             return True
-        # A disconnected session may still come back; it is gone once the manager forgets it.
         mgr = getattr(runtime, "_session_mgr", None)
         info = mgr.get_session_info(sid) if mgr is not None else None
         return info is not None
-    except Exception:  # if we cannot tell, keep the job: cancelling someone's run is worse
+    except Exception:  # if we cannot tell, keep the job: dropping someone's run is worse
         return True
 
 
-@st.cache_resource(max_entries=1)
+def owner_alive(owner: str) -> bool:
+    """Whether any session of this browser is still there (another tab, or a reload)."""
+    with _sessions_lock:
+        sids = set(_sessions.get(owner, ()))
+    if not sids:
+        return True  # never seen through a page (scripts, tests): keep its jobs
+    alive = {s for s in sids if session_alive(s)}
+    with _sessions_lock:
+        if alive:
+            _sessions[owner] = alive | (_sessions.get(owner, set()) - sids)
+        else:  # keep one dead session so the owner stays known as gone
+            _sessions[owner] = {next(iter(sids))} | (_sessions.get(owner, set()) - sids)
+    return bool(alive)
+
+
 def manager() -> JobManager:
-    """The process-wide manager (slots are a property of the machine, not of a user)."""
-    m = JobManager(
-        slots={"cpu": _env_int("EXPLORER_CPU_JOBS", 1), "cuda": _env_int("EXPLORER_CUDA_JOBS", 2)},
-        default_slots=1,
-    )
-    m.start_reaper(session_alive, interval=REAP_INTERVAL_S)
-    # At exit, close running jobs between two steps rather than killing their threads mid-op.
-    atexit.register(m.shutdown, 5.0)
-    return m
+    """The process-wide manager: a module-level singleton (no cache that "Clear cache" drops)."""
+    global _manager
+    with _manager_lock:
+        if _manager is None:
+            from explorer.training.backends import backend_from_env
+
+            conf = server_settings()
+            backend = backend_from_env()
+            _manager = JobManager(
+                slots={"cpu": conf["cpu_jobs"], "cuda": conf["cuda_jobs"]}, default_slots=1,
+                backend=backend, is_alive=owner_alive, time_limit_s=conf["time_limit_s"],
+                keep_finished_s=conf["keep_s"],
+            )  # fmt: skip
+            _manager.start_reaper(REAP_INTERVAL_S)
+            warm = getattr(backend, "warm", None)
+            if warm is not None:  # the first job should not wait for torch to import
+                from explorer.device import pick_device
+                from explorer.training.jobs import slot_key
+
+                warm(slot_key(str(pick_device())))
+            atexit.register(_shutdown)
+            log.info("job manager started: backend %s, settings %s", backend.name, conf)
+        return _manager
+
+
+def _shutdown() -> None:
+    # At exit, jobs end between two steps and workers are told to quit.
+    if _manager is not None:
+        _manager.shutdown(5.0)
+        _manager.backend.close()
 
 
 def session_id() -> str:
-    """The current browser session's id (owner of its jobs)."""
+    """The current browser session's id (one per tab and per reload)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
@@ -81,36 +147,73 @@ def session_id() -> str:
     return ctx.session_id
 
 
+def owner_id() -> str:
+    """Who owns this session's jobs: the browser's stable id, so a reload finds its job again."""
+    from explorer.ui.identity import browser_id
+
+    owner, sid = browser_id(), session_id()
+    with _sessions_lock:
+        _sessions.setdefault(owner, set()).add(sid)
+    return owner
+
+
 def current_job(kind: str | None = None) -> Job | None:
-    """This session's newest job (of ``kind``, as given to :func:`submit`), or None."""
-    jobs = manager().jobs_of(session_id())
+    """This browser's newest job (of ``kind``, as given to :func:`submit`), or None."""
+    jobs = manager().jobs_of(owner_id())
     if kind is not None:
         jobs = [j for j in jobs if j.kind == kind]
     return jobs[-1] if jobs else None
 
 
-def submit(
-    factory: Callable[[JobControl], Iterator[Any]], device: str, title: str = "", kind: str = "job"
-) -> Job:
-    """Queue a job for this session; raises JobBusyError if it already has one running."""
-    return manager().submit(session_id(), device, factory, title=title, kind=kind)
+def submit(spec: JobSpec, device: str, title: str = "", kind: str = "job") -> Job:
+    """Queue a job for this browser; raises JobBusyError if it already has one running."""
+    if not isinstance(spec, JobSpec):
+        raise TypeError("Jobs of the app are JobSpec (they run in another process), not callables.")
+    return manager().submit(owner_id(), device, spec, title=title, kind=kind)
 
 
 def queue_position(job: Job) -> int | None:
     return manager().queue_position(job)
 
 
+def poll_interval(job: Job | None) -> float | None:
+    """How often a live view of ``job`` should poll: rarely while queued, never once done."""
+    if job is None or job.done:
+        return None
+    return QUEUED_POLL_S if job.state is JobState.QUEUED else RUNNING_POLL_S
+
+
 def status_line(job: Job) -> str:
-    """A short sentence for the page: state, queue position, error."""
-    pos = queue_position(job)
+    """A short sentence for the page: state, queue position, error, the manager's notes."""
     if job.state is JobState.QUEUED:
-        return f"Waiting for a free {job.device.split(':')[0].upper()} slot: position {pos} in the queue."
+        return f"Waiting for a free {job.device.split(':')[0].upper()} slot: position {queue_position(job)} in the queue."
     if job.state is JobState.RUNNING:
-        return "Running."
+        return job.note or "Running."
     if job.state is JobState.PAUSED:
         return "Paused. Resume to continue from the same step."
     if job.state is JobState.FINISHED:
-        return "Finished."
+        return job.note or "Finished."
     if job.state is JobState.CANCELLED:
-        return "Cancelled."
+        return job.note or "Cancelled."
     return f"Stopped with an error: {job.error}"
+
+
+def compact_history(h: History, max_points: int = MAX_CURVE_POINTS) -> History:
+    """A copy of ``h`` with at most ``max_points`` evenly spaced step points (the last kept).
+
+    Live curves of a long run then cost the same to build and send at step 30,000 as at 300;
+    epoch-level points (validation) are few and kept whole.
+    """
+    n = len(h.steps)
+    if n <= max_points:
+        return h
+    keep = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})
+    g = History(started=h.started, last=h.last, finished=h.finished, epochs=list(h.epochs))
+    for name in ("steps", "epoch_x", "train_loss", "train_acc", "lr", "samples_per_s", "elapsed_s"):
+        values = getattr(h, name)
+        setattr(g, name, [values[i] for i in keep])
+    m = len(h.grad_steps)
+    gkeep = sorted({round(i * (m - 1) / (max_points - 1)) for i in range(max_points)}) if m > max_points else range(m)
+    g.grad_steps = [h.grad_steps[i] for i in gkeep]
+    g.grad_norms = {k: [v[i] for i in gkeep] for k, v in h.grad_norms.items()}
+    return g

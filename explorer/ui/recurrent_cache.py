@@ -29,7 +29,6 @@ from explorer.training.sequence import (
     SequenceRun,
     SequenceSettings,
     TrainedSequenceModel,
-    train_sequence_models,
 )
 
 EMBED_DIM = SequenceModelConfig.embed_dim  # the learned embedding's width (a class default)
@@ -258,8 +257,11 @@ def start_training(settings: SequenceSettings) -> None:
         f"{', '.join(c.upper() for c in settings.cells)} on {TASK_TITLES[settings.task].lower()}"
     )
     try:
-        jobs.submit(
-            lambda control: train_sequence_models(settings, device, control.stop_requested),
+        jobs.submit(  # a job spec, not a closure: it runs in a worker process (or on Ray)
+            jobs.JobSpec(
+                "explorer.training.sequence:train_sequence_models",
+                {"settings": settings, "device": device},
+            ),
             device=device,
             title=title,
             kind=JOB_KIND,

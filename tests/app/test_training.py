@@ -70,21 +70,52 @@ def test_start_and_follow_a_tiny_run_to_completion() -> None:
     assert labels == ["Download checkpoint (.safetensors)", "Download its metadata (.json)", "Download history (.csv)"]
 
 
-def test_sessions_see_only_their_own_job_and_queue_for_the_slot(monkeypatch) -> None:  # noqa: ANN001
-    # AppTest gives every instance the same session id; stand in two users by their own ids.
+def _as_browser(monkeypatch) -> None:  # noqa: ANN001
+    """AppTest sends no cookies: stand in a browser's cookie by a session-state value."""
     import streamlit as st
 
-    from explorer.ui import jobs
+    from explorer.ui import identity
 
-    monkeypatch.setattr(jobs, "session_id", lambda: st.session_state["_test_owner"])
-    first = open_app_page(PAGE)
-    first.session_state["_test_owner"] = "alice"
-    first.run()
+    monkeypatch.setattr(identity, "_cookie_id", lambda: st.session_state.get("_test_cookie"))
+
+
+def _open_as(cookie: str):  # noqa: ANN202
+    """The Training page in a new session of the browser whose cookie is ``cookie``."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["_test_cookie"] = cookie  # before the first run: the id is read then
+    at.run()
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def _stop_all(*apps) -> None:  # noqa: ANN002
+    for at in apps:
+        stop = [b for b in at.button if b.label in ("Stop", "Leave the queue")]
+        if stop:
+            stop[0].click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        for at in apps:
+            at.run()
+        if not any(b.label in ("Stop", "Leave the queue") for at in apps for b in at.button):
+            break
+    assert not any(b.label in ("Stop", "Leave the queue") for at in apps for b in at.button)
+
+
+ALICE, BOB, CAROL, DAVE = ("b" + c * 32 for c in "abcd")  # the manager outlives a test: own ids
+
+
+def test_browsers_see_only_their_own_job_and_queue_for_the_slot(monkeypatch) -> None:  # noqa: ANN001
+    _as_browser(monkeypatch)
+    first = _open_as(ALICE)
     first.number_input(key="tr_epochs").set_value(50)  # long enough to still run below
     button(first, "Start").click().run()
-    second = open_app_page(PAGE)
-    second.session_state["_test_owner"] = "bob"
-    second.run()
+    second = _open_as(BOB)
     try:
         assert not second.exception
         assert any("press Start" in i.value for i in second.info)  # nothing of the first user's run
@@ -92,19 +123,43 @@ def test_sessions_see_only_their_own_job_and_queue_for_the_slot(monkeypatch) -> 
         second.number_input(key="tr_train").set_value(64)
         button(second, "Start").click().run()
         assert any("position 1 in the queue" in i.value for i in second.info), [i.value for i in second.info]
+        # a queued view draws nothing heavy: a line and one button, no chart, no image
+        assert [b.label for b in second.button if b.label in ("Leave the queue", "Stop", "Pause")] == [
+            "Leave the queue"
+        ]
+        assert not second.get("plotly_chart") and not second.get("imgs")
     finally:
-        for at in (second, first):
-            stop = [b for b in at.button if b.label == "Stop"]
-            if stop:
-                stop[0].click().run()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        first.run()
-        second.run()
-        if not any(b.label == "Stop" for b in (*first.button, *second.button)):
-            break
-    assert not any(b.label == "Stop" for b in (*first.button, *second.button))
+        _stop_all(second, first)
+
+
+def test_a_reload_finds_the_job_and_another_browser_never_sees_it(monkeypatch) -> None:  # noqa: ANN001
+    _as_browser(monkeypatch)
+    first = _open_as(CAROL)
+    first.number_input(key="tr_epochs").set_value(50)
+    button(first, "Start").click().run()
+    title = first.subheader[0].value
+    reloaded = _open_as(CAROL)  # a new session of the same browser (a reload, a second tab)
+    stranger = _open_as(DAVE)
+    try:
+        assert not reloaded.exception and not stranger.exception
+        assert reloaded.session_state["_browser_id"] == CAROL != stranger.session_state["_browser_id"]
+        assert [s.value for s in reloaded.subheader] == [title]
+        assert button(reloaded, "Start").disabled  # the settings are locked: the run is theirs
+        assert any(b.label == "Stop" for b in reloaded.button)  # and they control it again
+        assert not any(s.value == title for s in stranger.subheader)
+        assert any("press Start" in i.value for i in stranger.info)
+        assert not any(b.label == "Stop" for b in stranger.button)
+    finally:
+        _stop_all(reloaded, first)
+
+
+def test_the_app_submits_picklable_job_specs_not_closures() -> None:
+    import pytest
+
+    from explorer.ui import jobs
+
+    with pytest.raises(TypeError, match="JobSpec"):
+        jobs.submit(lambda control: iter(()), device="cpu")
 
 
 def test_session_liveness_without_a_server_keeps_jobs() -> None:

@@ -21,8 +21,11 @@ import importlib
 import logging
 import multiprocessing as mp
 import pickle
+import sys
 import threading
 import time
+import types
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
@@ -72,6 +75,27 @@ def worker_main(inbox: Any, outbox: Any, raw_flags: Any, preload: tuple[str, ...
             return
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Start a spawned child without re-importing ``__main__`` in it.
+
+    Spawn re-runs the parent's main module in the child; during a Streamlit script run that
+    module *is* the page script (Streamlit installs it as ``__main__``), so the worker would run
+    the app. The worker needs nothing from ``__main__``: hide it while the child starts.
+    """
+    with _MAIN_LOCK:
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if saved is not None:
+                sys.modules["__main__"] = saved
+
+
 class _Worker:
     """One worker process and its channels (web-process side)."""
 
@@ -84,7 +108,8 @@ class _Worker:
             target=worker_main, args=(inbox_r, outbox_w, self.flags, preload),
             name=f"explorer-job-worker-{device}", daemon=True,
         )  # fmt: skip
-        self.proc.start()
+        with _bare_main():
+            self.proc.start()
         # Close our copies of the child's ends: a dead child then reads as end-of-file at once.
         inbox_r.close()
         outbox_w.close()
