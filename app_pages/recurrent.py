@@ -393,12 +393,16 @@ def training_section() -> None:
     settings = training_settings()
     job = rc.current_job()
     running = job is not None and not job.done
+    queued = running and job.state is JobState.QUEUED
 
-    @st.fragment(run_every=1.0 if running else None)
+    # A queued view polls every 5 s (it only waits for its turn); a running one every second.
+    @st.fragment(run_every=(5.0 if queued else 1.0) if running else None)
     def live() -> None:
         current = rc.current_job()
         if current is None:
             return
+        if queued and current.state is not JobState.QUEUED:
+            st.rerun(scope="app")  # its turn came: switch to the running view's polling rate
         latest = current.latest(SeqStep)
         total = rc.job_settings().steps if rc.job_settings() else None
         line = f"{current.title}: {rc.status_line(current)}"

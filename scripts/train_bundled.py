@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from explorer.data.datasets import get_dataset_info, load_dataset  # noqa: E402
-from explorer.training.checkpoints import (  # noqa: E402
+from explorer.models.checkpoint import (  # noqa: E402
     CheckpointMeta,
-    load_checkpoint,
-    load_state_strict,
-    meta_from_result,
+    model_from_checkpoint,
+    read_meta,
     save_checkpoint,
 )
+from explorer.training.checkpoints import meta_from_result  # noqa: E402
 from explorer.training.fit import evaluate, run_training  # noqa: E402
 from explorer.training.settings import TrainSettings  # noqa: E402
 
@@ -81,14 +81,11 @@ def train_one(key: str) -> dict:
     except StopIteration as stop:
         result = stop.value
     seconds = time.perf_counter() - t0
-    # Round trip through the stored (float16) file, then measure what we ship.
+    # Round trip through the stored (float16) file and the app's own checkpoint reader, then
+    # measure what we ship.
     meta = meta_from_result(result)
-    blob = save_checkpoint(half_state(result.model), meta)
-    state, _ = load_checkpoint(blob)
-    from explorer.models import get_spec
-
-    shipped = get_spec(meta.arch).build(**meta.build)
-    load_state_strict(shipped, state)
+    state = half_state(result.model)
+    shipped, _ = model_from_checkpoint(save_checkpoint(state, meta), arch=key)
     acc = measure(shipped, settings, n_test)
     metrics = {
         **meta.metrics, "test_accuracy": round(acc, 4), "test_samples": n_test,
@@ -110,7 +107,7 @@ def write_readme() -> None:
         path = OUT / f"{key}.safetensors"
         if not path.is_file():
             continue
-        _, meta = load_checkpoint(path.read_bytes())
+        meta = read_meta(path.read_bytes())
         s = meta.settings
         rows.append(
             f"| `{key}` | {get_dataset_info(meta.dataset).title} (difficulty {s['difficulty']}) | "
