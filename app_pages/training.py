@@ -11,8 +11,12 @@ import torch
 
 from explorer.data.datasets import DATASETS, DatasetUnavailableError, is_available, preview
 from explorer.models import get_spec
-from explorer.models.checkpoint import CheckpointError, model_from_checkpoint, save_checkpoint
-from explorer.training.checkpoints import meta_from_result
+from explorer.training.checkpoints import (
+    CheckpointError,
+    meta_from_result,
+    model_from_checkpoint,
+    save_checkpoint,
+)
 from explorer.training.events import Finished, History, Preparing, Snapshot
 from explorer.training.settings import (
     OPTIMIZER_TITLES,
@@ -25,10 +29,11 @@ from explorer.training.settings import (
 from explorer.ui import jobs
 from explorer.ui.code_panel import code_panel
 from explorer.ui.registry import UserModel, register_finished_training, register_model
-from explorer.ui.state import escape_text
+from explorer.ui.state import PageState, copy_link_control
 from explorer.viz import training as viz
 
 KIND = "training"
+CUDA = torch.cuda.is_available()
 # widget key -> TrainSettings field
 FIELDS = {
     "tr_optimizer": "optimizer", "tr_lr": "lr", "tr_bs": "batch_size", "tr_epochs": "epochs",
@@ -64,11 +69,6 @@ def _dataset_changed() -> None:
     _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
 
 
-def _reset_to_defaults() -> None:
-    """The button's callback: it runs before the widgets exist again, so it may set their state."""
-    _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
-
-
 def _settings_from_widgets() -> TrainSettings:
     values = {name: st.session_state[key] for key, name in FIELDS.items()}
     return TrainSettings(model=st.session_state["tr_model"], dataset=st.session_state["tr_dataset"], **values)
@@ -97,8 +97,32 @@ def _preview(dataset: str, seed: int, difficulty: float) -> tuple[list, list[str
     return viz.images_uint8(images, min_side=64), names
 
 
-if "tr_model" not in st.session_state:
-    _apply_defaults("keras_cnn")
+# The run's recipe in the URL (explorer/ui/state.py); device, bf16 and downloads are this
+# machine's business and stay out of links.
+URL_FIELDS = {
+    "tr_optimizer": ("optimizer", list(OPTIMIZER_TITLES)), "tr_schedule": ("schedule", list(SCHEDULE_TITLES)),
+    "tr_lr": ("lr", lambda v: 0 < v <= 10), "tr_bs": ("batch", range(1, 4097)), "tr_epochs": ("epochs", range(1, 101)),
+    "tr_wd": ("wd", lambda v: 0 <= v <= 1), "tr_momentum": ("momentum", lambda v: 0 <= v < 1),
+    "tr_train": ("train", range(1, 200_001)), "tr_val": ("val", range(1, 50_001)),
+    "tr_seed": ("seed", range(0, 2**31)), "tr_augment": ("augment", (False, True)),
+    "tr_difficulty": ("difficulty", lambda v: 0 <= v <= 1),
+}  # fmt: skip
+page_url = PageState("training")
+_arrived = page_url.arriving("model") or page_url.arriving("dataset")
+_model = page_url.bind("model", "tr_model", default="keras_cnn", valid=TRAINABLE_MODELS)
+_dataset = page_url.bind("dataset", "tr_dataset", default=default_settings(_model).dataset,
+                         valid=datasets_for(_model))
+_defaults = default_settings(_model, _dataset)
+if _arrived:  # a link: its model's measured defaults, then whatever else the link says
+    _apply_defaults(_model, _dataset)
+for _key, _name in FIELDS.items():
+    if _key in URL_FIELDS:
+        page_url.bind(URL_FIELDS[_key][0], _key, default=getattr(_defaults, _name), valid=URL_FIELDS[_key][1],
+                      check_current=False)
+    else:
+        page_url.keep(_key, getattr(_defaults, _name))
+if not CUDA:  # bf16 autocast runs on CUDA only: off, and greyed out, elsewhere
+    st.session_state["tr_bf16"] = False
 
 job = jobs.current_job(KIND)
 active = job is not None and not job.done
@@ -138,7 +162,9 @@ with st.container(border=True):
                    help="Fetches the dataset into ./data with torchvision (needs the internet).")  # fmt: skip
     t1, t2 = st.columns(2)
     t1.checkbox("Augmentation (shifts" + (", flips)" if info.hflip else ")"), key="tr_augment", disabled=active)
-    t2.checkbox("Mixed precision (bf16, CUDA only)", key="tr_bf16", disabled=active)
+    t2.checkbox("Mixed precision (bf16, CUDA only)", key="tr_bf16", disabled=active or not CUDA,
+                help=None if CUDA else "No CUDA device here: training runs in float32.")
+    copy_link_control("training")
 
     with st.expander("Preview of the dataset"):
         try:
@@ -150,8 +176,9 @@ with st.container(border=True):
 
     b_start, b_reset, _ = st.columns([1, 2, 3])
     start = b_start.button("Start", type="primary", disabled=active)
-    b_reset.button("Default settings", disabled=active, on_click=_reset_to_defaults,
-                   help="The measured defaults of this model on this dataset.")  # fmt: skip
+    if b_reset.button("Default settings", disabled=active):
+        _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
+        st.rerun()
 
 if start:
     settings = _settings_from_widgets()
@@ -270,6 +297,8 @@ def _results(job: jobs.Job, h: History) -> None:
     if job.id not in blobs:
         blobs.clear()  # keep one run's files, not every run's
         meta = meta_from_result(result)
+        if h.started is not None and isinstance(meta.settings, dict):  # what ran, not what was asked
+            meta.settings["bf16"] = bool(h.started.mixed_precision)
         blobs[job.id] = (save_checkpoint(result.model, meta), meta.to_json(), h.to_csv())
     ckpt, meta_json, csv = blobs[job.id]
     d1, d2, d3 = st.columns(3)
@@ -316,7 +345,7 @@ def live_view() -> None:
     if started is not None:
         step = last.step if last else 0
         st.progress(min(step / max(started.total_steps, 1), 1.0),
-                    text=viz.progress_text(step, started.total_steps, last.eta_s if last else 0.0,
+                    text=viz.progress_text(step, started.total_steps, h.eta_s(started.total_steps),
                                            last.samples_per_s if last else 0.0))  # fmt: skip
         st.caption(f"{started.device}{' (bf16)' if started.mixed_precision else ''} · {started.parameters:,} "
                    f"parameters · {started.train_size} training / {started.val_size} validation images · "
@@ -344,45 +373,24 @@ live_view()
 
 # --------------------------------------------------------------------------- load a checkpoint
 
-
-def _load_upload(name: str, data: bytes) -> tuple[str, str | None, dict | None]:
-    """Read an uploaded checkpoint once per file (by digest); register it for this session.
-
-    Returns (digest, error message or None, metadata to show). Every string from the file is
-    shown as text by the caller, never as Markdown.
-    """
-    import hashlib
-
-    digest = hashlib.sha256(data).hexdigest()
-    done = st.session_state.get("tr_upload")
-    if done is not None and done[0] == digest:
-        return done
-    try:
-        model, meta = model_from_checkpoint(data)
-    except CheckpointError as err:
-        outcome = (digest, str(err), None)
-    else:
-        register_model(UserModel(
-            name=name, arch=meta.arch, build=dict(meta.build),
-            state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
-            dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
-        ))  # fmt: skip
-        outcome = (digest, None, {"arch": meta.arch, "build": meta.build, "classes": meta.classes,
-                                  "dataset": meta.dataset, "settings": meta.settings, "metrics": meta.metrics})  # fmt: skip
-    st.session_state["tr_upload"] = outcome
-    return outcome
-
-
 with st.expander("Load a checkpoint"):
     upload = st.file_uploader("A .safetensors checkpoint saved from this page", type=["safetensors"])
     if upload is not None:
-        _, error, info = _load_upload(upload.name, upload.getvalue())
-        if error is not None:
-            st.error(escape_text(error, limit=800))
+        try:
+            model, meta = model_from_checkpoint(upload.getvalue())
+        except CheckpointError as err:
+            st.error(str(err))
         else:
-            acc = info["metrics"].get("test_accuracy")
-            st.success(escape_text(
-                f"Loaded {get_spec(info['arch']).title} trained on {info['dataset'] or 'unknown data'}"
+            register_model(UserModel(
+                name=f"{upload.name}", arch=meta.arch, build=dict(meta.build),
+                state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
+                dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
+            ))  # fmt: skip
+            acc = meta.metrics.get("test_accuracy")
+            st.success(
+                f"Loaded {get_spec(meta.arch).title} trained on {meta.dataset or 'unknown data'}"
                 + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
-                + f" as \"{upload.name}\". It is now available on the Feature maps page.", limit=800))
-            st.json(info)
+                + ". It is now available on the Feature maps page."
+            )
+            st.json({"arch": meta.arch, "build": meta.build, "classes": meta.classes, "settings": meta.settings,
+                     "metrics": meta.metrics})  # fmt: skip

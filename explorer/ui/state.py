@@ -32,7 +32,9 @@ listed in one `st.info` notice at the top of the page (values escaped: shown as 
 Markdown). `valid` is a collection (list, tuple, set, dict keys, `range`) or a predicate.
 The parser follows the type of `default` (str, int, float, bool, tuple of ints written
 "3,4"); `url` maps values to shorter URL tokens (both spellings are accepted on arrival);
-`parse`/`fmt` override both; `omit_default=True` leaves a default value out of the URL. `key` may be a tuple of widget keys for a tuple value (a unit's
+`parse`/`fmt` override both; `omit_default=True` leaves a default value out of the URL;
+`check_current=False` applies `valid` to URL values only (a page that explains a bad typed value
+itself, as Training does, keeps it). `key` may be a tuple of widget keys for a tuple value (a unit's
 row and column in two number inputs). `bind` returns the value it settled on.
 
 Parameters every page shares (`GLOBAL_PARAMS`: projector mode, the course step) are never
@@ -146,6 +148,7 @@ class PageState:
         parse: Callable[[str], Any] | None = None,
         fmt: Callable[[Any], str] | None = None,
         omit_default: bool = False,
+        check_current: bool = True,
     ) -> Any:
         """Seed ``st.session_state[key]`` with the value this view should show, remember it,
         and write it to the URL; returns the value. Call it before the widget is created."""
@@ -169,7 +172,9 @@ class PageState:
                 self._refuse(name, raw)
         if not have:
             current = _read(key)
-            for candidate in (current, values.get(name)):
+            if current is not None and not check_current:  # the page judges typed values
+                chosen, have = current, True
+            for candidate in () if have else (current, values.get(name)):
                 if candidate is not None and _is_valid(candidate, valid):
                     chosen, have = candidate, True
                     break
