@@ -11,12 +11,8 @@ import torch
 
 from explorer.data.datasets import DATASETS, DatasetUnavailableError, is_available, preview
 from explorer.models import get_spec
-from explorer.training.checkpoints import (
-    CheckpointError,
-    meta_from_result,
-    model_from_checkpoint,
-    save_checkpoint,
-)
+from explorer.models.checkpoint import CheckpointError, model_from_checkpoint, save_checkpoint
+from explorer.training.checkpoints import meta_from_result
 from explorer.training.events import Finished, History, Preparing, Snapshot
 from explorer.training.settings import (
     OPTIMIZER_TITLES,
@@ -29,7 +25,7 @@ from explorer.training.settings import (
 from explorer.ui import jobs
 from explorer.ui.code_panel import code_panel
 from explorer.ui.registry import UserModel, register_finished_training, register_model
-from explorer.ui.state import PageState, copy_link_control
+from explorer.ui.state import PageState, copy_link_control, escape_text
 from explorer.viz import training as viz
 
 KIND = "training"
@@ -66,6 +62,11 @@ def _model_changed() -> None:
 
 
 def _dataset_changed() -> None:
+    _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
+
+
+def _reset_to_defaults() -> None:
+    """The button's callback: it runs before the widgets exist again, so it may set their state."""
     _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
 
 
@@ -176,9 +177,8 @@ with st.container(border=True):
 
     b_start, b_reset, _ = st.columns([1, 2, 3])
     start = b_start.button("Start", type="primary", disabled=active)
-    if b_reset.button("Default settings", disabled=active):
-        _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
-        st.rerun()
+    b_reset.button("Default settings", disabled=active, on_click=_reset_to_defaults,
+                   help="The measured defaults of this model on this dataset.")  # fmt: skip
 
 if start:
     settings = _settings_from_widgets()
@@ -373,24 +373,45 @@ live_view()
 
 # --------------------------------------------------------------------------- load a checkpoint
 
+
+def _load_upload(name: str, data: bytes) -> tuple[str, str | None, dict | None]:
+    """Read an uploaded checkpoint once per file (by digest); register it for this session.
+
+    Returns (digest, error message or None, metadata to show). Every string from the file is
+    shown as text by the caller, never as Markdown.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    done = st.session_state.get("tr_upload")
+    if done is not None and done[0] == digest:
+        return done
+    try:
+        model, meta = model_from_checkpoint(data)
+    except CheckpointError as err:
+        outcome = (digest, str(err), None)
+    else:
+        register_model(UserModel(
+            name=name, arch=meta.arch, build=dict(meta.build),
+            state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
+            dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
+        ))  # fmt: skip
+        outcome = (digest, None, {"arch": meta.arch, "build": meta.build, "classes": meta.classes,
+                                  "dataset": meta.dataset, "settings": meta.settings, "metrics": meta.metrics})  # fmt: skip
+    st.session_state["tr_upload"] = outcome
+    return outcome
+
+
 with st.expander("Load a checkpoint"):
     upload = st.file_uploader("A .safetensors checkpoint saved from this page", type=["safetensors"])
     if upload is not None:
-        try:
-            model, meta = model_from_checkpoint(upload.getvalue())
-        except CheckpointError as err:
-            st.error(str(err))
+        _, error, info = _load_upload(upload.name, upload.getvalue())
+        if error is not None:
+            st.error(escape_text(error, limit=800))
         else:
-            register_model(UserModel(
-                name=f"{upload.name}", arch=meta.arch, build=dict(meta.build),
-                state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
-                dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
-            ))  # fmt: skip
-            acc = meta.metrics.get("test_accuracy")
-            st.success(
-                f"Loaded {get_spec(meta.arch).title} trained on {meta.dataset or 'unknown data'}"
+            acc = info["metrics"].get("test_accuracy")
+            st.success(escape_text(
+                f"Loaded {get_spec(info['arch']).title} trained on {info['dataset'] or 'unknown data'}"
                 + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
-                + ". It is now available on the Feature maps page."
-            )
-            st.json({"arch": meta.arch, "build": meta.build, "classes": meta.classes, "settings": meta.settings,
-                     "metrics": meta.metrics})  # fmt: skip
+                + f" as \"{upload.name}\". It is now available on the Feature maps page.", limit=800))
+            st.json(info)
