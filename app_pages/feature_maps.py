@@ -34,7 +34,7 @@ SOURCES = ["Sample", "Upload", "Camera"]
 
 url = PageState("feature-maps")
 projector = projector_on()
-title_col, link_col = st.columns([5, 1], vertical_alignment="bottom")
+title_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
 title_col.title("Feature maps")
 with link_col:
     url.copy_link()
@@ -256,8 +256,9 @@ names = res.maps.names()
 if not names:
     st.warning("This model has no feature-map layers to show.")
     st.stop()
-labels = {m.name: m.label for m in res.maps.layers}
 layer_tokens = _layer_tokens(lm, names)
+labels = {m.name: f"{layer_tokens[m.name]}: {m.label}" if m.name in layer_tokens else m.label
+          for m in res.maps.layers}
 
 
 def _open_layer(name: str) -> None:
