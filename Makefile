@@ -10,7 +10,7 @@ PORT   ?= 8501
 ADDRESS ?= 127.0.0.1
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test bench lint setup browser clean
+.PHONY: run test bench lint setup browser clean screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
@@ -37,6 +37,12 @@ lint: setup
 
 test: setup browser lint
 	CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest
+
+# Refresh the README's pictures in assets/screenshots/ (tracked). `make test` takes the same
+# screenshots into the ignored tests/e2e/screenshots/ and never rewrites tracked files.
+README_SHOT_TESTS ?= tests/e2e/test_pages.py tests/e2e/test_feature_maps.py
+screenshots: setup browser
+	EXPLORER_README_SCREENSHOTS=1 CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest -q $(README_SHOT_TESTS)
 
 bench: setup
 	$(PY) bench/run_all.py

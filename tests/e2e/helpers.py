@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -50,12 +51,24 @@ def save_screenshot(page, name: str) -> Path:  # noqa: ANN001
 
 
 README_SHOTS = Path(__file__).resolve().parents[2] / "assets" / "screenshots"
+# `make screenshots` sets this to refresh the README's images; `make test` never writes them.
+README_ENV = "EXPLORER_README_SCREENSHOTS"
+
+
+def readme_shots_dir() -> Path:
+    """assets/screenshots/ under `make screenshots`, else an ignored folder beside the others."""
+    return README_SHOTS if os.environ.get(README_ENV) == "1" else SCREENSHOTS / "readme"
 
 
 def save_readme_screenshot(page, name: str, height: int = 1350) -> Path:  # noqa: ANN001
-    """Refresh a screenshot the README shows (assets/screenshots/<name>.png), top of the page only."""
-    README_SHOTS.mkdir(parents=True, exist_ok=True)
-    path = README_SHOTS / f"{name}.png"
+    """The top of the page as the README shows it (assets/screenshots/<name>.png).
+
+    Tracked files change only under `make screenshots`; a plain test run writes the same
+    picture to tests/e2e/screenshots/readme/ (ignored), so `make test` leaves git clean.
+    """
+    folder = readme_shots_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     width = page.viewport_size["width"]
     page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": width, "height": height})
     return path
