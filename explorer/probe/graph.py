@@ -79,6 +79,7 @@ class Node:
     block: str = ""  # id of the outermost block the operation belongs to ("" on the trunk)
     members: tuple[str, ...] = ()  # in a view: the operation ids this box stands for
     folded: tuple[str, ...] = ()  # in a view: kinds folded into this box (bn, relu ...)
+    own_params: int | None = None  # in a view: the head layer's own parameters (without folded BN)
 
     @property
     def rf(self) -> str:
@@ -100,19 +101,24 @@ class Node:
         return f"({n} - {f_eff} + 2 x {p}) / {s} + 1 = {(n - f_eff + 2 * p) // s + 1}{dil}"
 
     def param_formula(self) -> str:
-        """Parameters of a convolution or dense layer, written out."""
+        """Parameters of a convolution or dense layer, written out (k x k x C_in x C_out + C_out)."""
+        own = self.params if self.own_params is None else self.own_params
+        rest = self.params - own
+        extra = f" (+ {rest:,} of the folded batch norm)" if rest else ""
         if self.kind == "conv" and self.kernel is not None and self.in_shapes:
-            c_in, c_out = self.in_shapes[0][0], self.out_shape[0]
-            k, g = self.kernel, self.groups or 1
+            c_in, k, g = self.in_shapes[0][0], self.kernel, self.groups or 1
+            c_out = self._width()
             w = k[0] * k[1] * (c_in // g) * c_out
-            bias = self.params - w
             per = f"{k[0]} x {k[1]} x {c_in}" + (f" / {g}" if g != 1 else "")
-            return f"{per} x {c_out}" + (f" + {c_out}" if bias else "") + f" = {self.params:,}"
+            return f"{per} x {c_out}" + (f" + {c_out}" if own - w else "") + f" = {own:,}{extra}"
         if self.kind == "dense" and self.in_shapes:
-            c_in, c_out = self.in_shapes[0][-1], self.out_shape[-1]
-            bias = self.params - c_in * c_out
-            return f"{c_in} x {c_out}" + (f" + {c_out}" if bias else "") + f" = {self.params:,}"
+            c_in, c_out = self.in_shapes[0][-1], self._width()
+            return f"{c_in} x {c_out}" + (f" + {c_out}" if own - c_in * c_out else "") + f" = {own:,}{extra}"
         return ""
+
+    def _width(self) -> int:
+        """Output channels (or features) of the head layer; a folded flatten does not change them."""
+        return self.out_shape[0]
 
 
 @dataclass(frozen=True)
@@ -230,6 +236,7 @@ class Graph:
             # GoogLeNet's BasicConv2d: the box is the unit, whose output a feature-map view shows.
             head = replace(head, id=head.id, name=self.units[unit], module=unit)
         return replace(head, out_shape=last.out_shape, field=last.field, params=sum(m.params for m in members),
+                       own_params=members[0].params,
                        macs=sum(m.macs for m in members), members=ids,
                        folded=tuple(m.kind for m in members[1:]))  # fmt: skip
 

@@ -83,6 +83,15 @@ def summary_records(key: str, input_shape: tuple[int, ...]) -> tuple[list[dict],
     return summary.as_records(), totals
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def arch_graph(key: str, input_shape: tuple[int, ...]):  # noqa: ANN201 (Graph, imported lazily)
+    """The traced graph of a catalog entry for one input shape (meta device; raises
+    explorer.probe.graph.InputSizeError when the input is too small)."""
+    from explorer.probe.graph import catalog_graph
+
+    return catalog_graph(key, input_shape)
+
+
 @st.cache_data(max_entries=4, show_spinner="Measuring every architecture on the meta device...")
 def catalog_overview(input_shape: tuple[int, ...] = (3, 224, 224)) -> list[dict]:
     """One row per full-size CNN of the catalog: year, parameters, MACs, depth, receptive field."""
