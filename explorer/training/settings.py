@@ -91,6 +91,11 @@ class TrainSettings:
                 f"The batch size ({self.batch_size}) is larger than the training set "
                 f"({self.train_samples} images): lower it."
             )
+        if not e and not getattr(self, "source", ""):
+            # The per-job memory limit, estimated on the meta device before anything is allocated.
+            from explorer.training.limits import memory_problems
+
+            e.extend(memory_problems(self.model, self.dataset, self.optimizer, self.batch_size, self.train_samples))
         return e
 
     def check(self) -> TrainSettings:
