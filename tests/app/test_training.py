@@ -204,3 +204,36 @@ def test_a_hostile_checkpoint_upload_gives_one_message_shown_as_text() -> None:
         assert len(errors) == 1 and words in errors[0].replace("\\", "")
         assert "<b>" not in errors[0] and "**" not in errors[0]
     assert "_explorer_user_models" not in at.session_state or not at.session_state["_explorer_user_models"]
+
+
+def test_a_batch_above_the_memory_limit_is_refused_on_the_page() -> None:
+    from explorer.training.limits import memory_limit_mb, model_step_memory
+
+    at = open_app_page(PAGE).run()
+    at.number_input(key="tr_train").set_value(8000)
+    at.number_input(key="tr_bs").set_value(4000)
+    button(at, "Start").click().run()
+    assert not at.exception
+    largest = model_step_memory("keras_cnn", "circles_squares", "adam").largest_batch(memory_limit_mb() * 2**20)
+    assert len(at.error) == 1
+    assert "(EXPLORER_JOB_MEMORY_MB): the largest batch size allowed is " f"{largest}." in at.error[0].value
+    assert any("press Start" in i.value for i in at.info)  # no job was created
+
+
+def test_the_time_limit_ends_a_run_with_its_message(monkeypatch) -> None:  # noqa: ANN001
+    from explorer.ui import jobs
+
+    _as_browser(monkeypatch)
+    monkeypatch.setattr(jobs.manager(), "time_limit_s", 2.0)
+    at = _open_as("b" + "e" * 32)
+    at.number_input(key="tr_train").set_value(256)
+    at.number_input(key="tr_epochs").set_value(50)
+    button(at, "Start").click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not at.success:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception
+    assert any(i.value.startswith("Stopped at the time limit of 2 s per job (EXPLORER_JOB_TIME_LIMIT_S)")
+               for i in at.info), [i.value for i in at.info]  # fmt: skip
+    assert any(s.value.startswith("Run stopped early after") for s in at.success)
