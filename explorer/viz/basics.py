@@ -50,89 +50,100 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     """One position of the sliding window: the padded input with the window and its taps, the
     element-wise products (input x weight), and the output map filled up to this step with the
     cell being written outlined. The output panel has one clickable marker per cell (the page
-    reads a click as "jump to this position")."""
+    reads a click as "jump to this position").
+
+    Built from plain dicts without plotly's per-property validation (``_validate=False``): the
+    step view redraws this figure on every step, and validation cost 70 ms of the 75."""
     rows_out, cols_out = steps.out_shape
     r, c = steps.position(step)
     f = steps.kernel.shape[0]
     pad = steps.padding
-    padded = steps.padded.numpy()
-    n_p = padded.shape[0]
-    fig = make_subplots(
-        1, 3, column_widths=[0.44, 0.24, 0.32], horizontal_spacing=0.05,
-        subplot_titles=(f"input with padding P = {pad} (zeros shaded)", "input x weight at this position",
-                        f"output {rows_out} x {cols_out}"),
-    )  # fmt: skip
+    padded = steps.padded.tolist()
+    n_p = len(padded)
     inside = [[pad <= i < n_p - pad and pad <= j < n_p - pad for j in range(n_p)] for i in range(n_p)]
-    text = [[_fmt(padded[i, j]) if inside[i][j] else "0" for j in range(n_p)] for i in range(n_p)]
-    fig.add_trace(go.Heatmap(
-        z=padded, text=text, texttemplate="%{text}" if n_p <= 16 else "", colorscale="gray", xgap=1, ygap=1,
-        showscale=False, hovertemplate="padded row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
-        textfont=dict(size=10 if n_p <= 12 else 8),
-    ), 1, 1)  # fmt: skip
+    small = n_p <= 16
+    traces: list[dict] = [dict(
+        type="heatmap", z=padded, xaxis="x", yaxis="y", colorscale="Greys", reversescale=True, xgap=1, ygap=1,
+        showscale=False, text=[[_fmt(padded[i][j]) if inside[i][j] else "" for j in range(n_p)] for i in range(n_p)],
+        texttemplate="%{text}" if small else "", textfont=dict(size=10 if n_p <= 12 else 8),
+        hovertemplate="padded row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
+    )]  # fmt: skip
     if pad:  # the zero border in its own colour, over the image's grey scale
-        mask = [[None if inside[i][j] else 0.0 for j in range(n_p)] for i in range(n_p)]
-        fig.add_trace(go.Heatmap(
-            z=mask, text=[["" if inside[i][j] else "0" for j in range(n_p)] for i in range(n_p)], texttemplate="%{text}" if n_p <= 16 else "", xgap=1, ygap=1,
-            colorscale=[[0, PAD_COLOUR], [1, PAD_COLOUR]], showscale=False, textfont=dict(size=10, color="#7a5b2b"),
-            hovertemplate="padding row %{y}, col %{x}: zero<extra></extra>",
-        ), 1, 1)  # fmt: skip
+        traces.append(dict(
+            type="heatmap", xaxis="x", yaxis="y", xgap=1, ygap=1, showscale=False,
+            z=[[None if inside[i][j] else 0.0 for j in range(n_p)] for i in range(n_p)],
+            text=[["" if inside[i][j] else "0" for j in range(n_p)] for i in range(n_p)],
+            texttemplate="%{text}" if small else "", colorscale=[[0, PAD_COLOUR], [1, PAD_COLOUR]],
+            textfont=dict(size=10, color="#7a5b2b"), hovertemplate="padding row %{y}, col %{x}: zero<extra></extra>",
+        ))  # fmt: skip
     top, left = steps.top_left(step)
     span = steps.dilation * (f - 1) + 1
     bx, by = _box(top, left, span, span)
-    fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", line=dict(color=WINDOW, width=3), hoverinfo="skip",
-                             showlegend=False), 1, 1)  # fmt: skip
+    traces.append(dict(type="scatter", x=bx, y=by, xaxis="x", yaxis="y", mode="lines", hoverinfo="skip",
+                       line=dict(color=WINDOW, width=3), showlegend=False))  # fmt: skip
     if steps.dilation > 1:
         ti, tj = zip(*steps.cells(step), strict=True)
-        fig.add_trace(go.Scatter(x=tj, y=ti, mode="markers", hoverinfo="skip", showlegend=False,
-                                 marker=dict(symbol="circle-open", size=14, color=WINDOW, line=dict(width=2))),
-                      1, 1)  # fmt: skip
+        traces.append(dict(type="scatter", x=list(tj), y=list(ti), xaxis="x", yaxis="y", mode="markers",
+                           hoverinfo="skip", showlegend=False,
+                           marker=dict(symbol="circle-open", size=14, color=WINDOW, line=dict(width=2))))  # fmt: skip
 
-    patch = steps.patches[step].numpy()
-    prod = steps.products[step].numpy()
-    w = steps.kernel.numpy()
-    ptext = [[f"{_fmt(patch[i, j])} x {_fmt(w[i, j])}<br>= {_fmt(prod[i, j])}" for j in range(f)] for i in range(f)]
-    lim = float(abs(prod).max()) or 1.0
-    fig.add_trace(go.Heatmap(
-        z=prod, text=ptext, texttemplate="%{text}" if f <= 5 else "", colorscale="RdBu_r", zmid=0,
-        zmin=-lim, zmax=lim, showscale=False, textfont=dict(size=11 if f <= 3 else 9),
+    patch = steps.patches[step].tolist()
+    prod = steps.products[step].tolist()
+    w = steps.kernel.tolist()
+    lim = max(abs(v) for row in prod for v in row) or 1.0
+    traces.append(dict(
+        type="heatmap", z=prod, xaxis="x2", yaxis="y2", colorscale="RdBu", reversescale=True, zmid=0, zmin=-lim,
+        zmax=lim, showscale=False, textfont=dict(size=11 if f <= 3 else 9), texttemplate="%{text}" if f <= 5 else "",
+        text=[[f"{_fmt(patch[i][j])} x {_fmt(w[i][j])}<br>= {_fmt(prod[i][j])}" for j in range(f)] for i in range(f)],
         hovertemplate="%{text}<extra></extra>",
-    ), 1, 2)  # fmt: skip
+    ))  # fmt: skip
 
-    out = steps.output.numpy().copy()
-    flat = out.reshape(-1).copy()
-    flat[step + 1:] = float("nan")  # not yet written
-    shown = flat.reshape(out.shape)
-    otext = [[_fmt(out[i, j]) if i * cols_out + j <= step else "" for j in range(cols_out)]
-             for i in range(rows_out)]  # fmt: skip
-    olim = float(abs(out).max()) or 1.0
-    fig.add_trace(go.Heatmap(z=[[0.0] * cols_out] * rows_out, colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], xgap=1,
-                             ygap=1, showscale=False, hoverinfo="skip"), 1, 3)  # not yet written  # fmt: skip
-    fig.add_trace(go.Heatmap(xgap=1, ygap=1,
-        z=shown, text=otext, texttemplate="%{text}" if cols_out <= 14 else "", colorscale="RdBu_r", zmid=0,
+    out = steps.output.tolist()
+    olim = max(abs(v) for row in out for v in row) or 1.0
+    written = [[i * cols_out + j <= step for j in range(cols_out)] for i in range(rows_out)]
+    traces.append(dict(type="heatmap", z=[[0.0] * cols_out for _ in range(rows_out)], xaxis="x3", yaxis="y3",
+                       colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], xgap=1, ygap=1, showscale=False,
+                       hoverinfo="skip"))  # not yet written  # fmt: skip
+    traces.append(dict(
+        type="heatmap", xaxis="x3", yaxis="y3", xgap=1, ygap=1, colorscale="RdBu", reversescale=True, zmid=0,
         zmin=-olim, zmax=olim, showscale=False, textfont=dict(size=10), hoverinfo="skip",
-    ), 1, 3)  # fmt: skip
+        z=[[out[i][j] if written[i][j] else None for j in range(cols_out)] for i in range(rows_out)],
+        text=[[_fmt(out[i][j]) if written[i][j] else "" for j in range(cols_out)] for i in range(rows_out)],
+        texttemplate="%{text}" if cols_out <= 14 else "",
+    ))  # fmt: skip
     # one invisible marker per output cell: clicking it selects that position
-    oi, oj = zip(*[(i, j) for i in range(rows_out) for j in range(cols_out)], strict=True)
-    fig.add_trace(go.Scatter(
-        x=oj, y=oi, mode="markers", showlegend=False, name="output cells",
+    cells = [(i, j) for i in range(rows_out) for j in range(cols_out)]
+    traces.append(dict(
+        type="scatter", x=[j for _, j in cells], y=[i for i, _ in cells], xaxis="x3", yaxis="y3", mode="markers",
+        showlegend=False, name="output cells", customdata=list(range(len(cells))),
         marker=dict(symbol="square", size=18, color="rgba(0,0,0,0)"),
-        customdata=list(range(len(oi))), hovertemplate="output row %{y}, col %{x}: click to jump here<extra></extra>",
-    ), 1, 3)  # fmt: skip
+        hovertemplate="output row %{y}, col %{x}: click to jump here<extra></extra>",
+    ))  # fmt: skip
     ox, oy = _box(r, c, 1, 1)
-    fig.add_trace(go.Scatter(x=ox, y=oy, mode="lines", line=dict(color=OUTPUT_CELL, width=3), hoverinfo="skip",
-                             showlegend=False), 1, 3)  # fmt: skip
-    for col in (1, 2, 3):
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if col == 1 else col}", constrain="domain",
-                         showgrid=False, zeroline=False, dtick=1 if col == 2 else None, row=1, col=col)  # fmt: skip
-        fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, row=1, col=col)
-    fig.update_xaxes(range=[-0.5, n_p - 0.5], row=1, col=1)
-    fig.update_yaxes(range=[n_p - 0.5, -0.5], row=1, col=1)
-    fig.update_xaxes(range=[-0.5, cols_out - 0.5], row=1, col=3)
-    fig.update_yaxes(range=[rows_out - 0.5, -0.5], row=1, col=3)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0), clickmode="event+select",
-                      dragmode=False, plot_bgcolor="white")  # fmt: skip
-    fig.update_annotations(font_size=13)
-    return fig
+    traces.append(dict(type="scatter", x=ox, y=oy, xaxis="x3", yaxis="y3", mode="lines", hoverinfo="skip",
+                       line=dict(color=OUTPUT_CELL, width=3), showlegend=False))  # fmt: skip
+
+    def axes(n: int, domain: list[float], anchor: str, dtick: int | None = None) -> tuple[dict, dict]:
+        common = dict(showgrid=False, zeroline=False, constrain="domain", dtick=dtick)
+        return (dict(domain=domain, range=[-0.5, n - 0.5], anchor=anchor.replace("x", "y"), **common),
+                dict(range=[n - 0.5, -0.5], anchor=anchor, scaleanchor=anchor, **common))  # fmt: skip
+
+    x1, y1 = axes(n_p, [0.0, 0.42], "x")
+    x2, y2 = axes(f, [0.47, 0.69], "x2", 1)
+    x3, y3 = axes(max(rows_out, cols_out), [0.74, 1.0], "x3")
+    x3["range"], y3["range"] = [-0.5, cols_out - 0.5], [rows_out - 0.5, -0.5]
+
+    def title(text: str, x: float) -> dict:
+        return dict(text=text, x=x, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False,
+                    font=dict(size=13))  # fmt: skip
+
+    layout = dict(
+        height=height, margin=dict(l=0, r=0, t=30, b=0), clickmode="event+select", dragmode=False,
+        plot_bgcolor="white", showlegend=False, xaxis=x1, yaxis=y1, xaxis2=x2, yaxis2=y2, xaxis3=x3, yaxis3=y3,
+        annotations=[title(f"input with padding P = {pad} (zeros shaded)", 0.21),
+                     title("input x weight at this position", 0.58), title(f"output {rows_out} x {cols_out}", 0.87)],
+    )  # fmt: skip
+    return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
 def step_equation(steps: SlidingSteps, step: int) -> str:
