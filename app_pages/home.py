@@ -16,7 +16,7 @@ steps = [
     ("1. Image", "An H x W x C grid of numbers (C = 3 colour channels, 1 for grey). "
      "PyTorch stores it as C x H x W."),
     ("2. Features", "Convolutions slide small filters over the image: edges, colours, textures. "
-     "Output size = (N - F + 2P) / S + 1 for input N, filter F, padding P, stride S; ReLU keeps the positives."),
+     "Output size = floor((N - F + 2P) / S) + 1 for input N, filter F, padding P, stride S; ReLU keeps the positives."),
     ("3. Patterns", "Pooling shrinks the maps; deeper layers combine features into parts and objects, "
      "each unit seeing a larger receptive field."),
     ("4. Prediction", "Flatten (or global average pooling), dense layers, softmax: class probabilities. "
