@@ -126,3 +126,135 @@ def test_browser_id_is_stable_in_a_session_and_never_in_the_url() -> None:
     other = AppTest.from_function(_identity_script, default_timeout=30)
     other.run()
     assert other.text[0].value != first  # another browser, another id
+
+
+# ---------------------------------------------------------------------- the pages, through app.py
+
+from tests.app.conftest import open_app_page  # noqa: E402
+
+FM = "app_pages/feature_maps.py"
+
+
+def _open(page: str, **params: str) -> AppTest:
+    at = open_app_page(page)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_feature_maps_link_opens_its_view() -> None:
+    at = _open(FM, arch="lenet5", weights="random", sample="digit", view="layer", layer="relu_C3",
+               channel="7", sort="max", scale="grey")
+    assert at.selectbox(key="fm_arch").value == "lenet5"
+    assert at.radio(key="fm_kind").value == "random"
+    assert at.selectbox(key="fm_sample").value == "digit"
+    assert at.radio(key="fm_view").value == "Layer detail"
+    assert at.selectbox(key="fm_layer").value == "4"  # module path of the paper's C3 (after ReLU)
+    assert at.number_input(key="fm_channel").value == 7
+    assert at.selectbox(key="fm_sort").value == "max"
+    assert at.selectbox(key="fm_scale").value == "grey"
+    assert not at.info  # nothing refused
+    assert at.query_params["layer"] == "relu_C3"  # written back in the readable spelling
+    # A raw module path works too, and is rewritten to the paper's name.
+    at2 = _open(FM, arch="lenet5", weights="random", view="layer", layer="2")
+    assert at2.selectbox(key="fm_layer").value == "2" and at2.query_params["layer"] == "S2"
+
+
+def test_feature_maps_widget_changes_update_the_url() -> None:
+    at = _open(FM, arch="lenet5", weights="random", view="layer")
+    at.selectbox(key="fm_layer").set_value("5").run()
+    at.number_input(key="fm_channel").set_value(11).run()
+    assert at.query_params["layer"] == "S4" and at.query_params["channel"] == "11"
+    at.radio(key="fm_view").set_value("Filters").run()
+    assert at.query_params["view"] == "filters"
+    assert "channel" not in at.query_params and "layer" not in at.query_params  # not on screen
+
+
+def test_feature_maps_bad_link_falls_back_with_one_notice() -> None:
+    at = _open(FM, arch="lenet5", weights="imagenet", view="layer", layer="conv9_9", channel="-4",
+               sample="../../etc/passwd", sort="<img src=x>")
+    assert at.selectbox(key="fm_arch").value == "lenet5"
+    assert at.radio(key="fm_kind").value != "imagenet"  # LeNet-5 has no ImageNet weights
+    assert at.selectbox(key="fm_layer").value == "2"  # the default layer of LeNet-5
+    notices = [i.value for i in at.info if "do not apply here" in i.value]
+    assert len(notices) == 1
+    for part in ("weights=imagenet", "layer=conv9\\_9", "channel=\\-4", "sample=", "sort="):
+        assert part in notices[0], (part, notices[0])
+    assert "sort=\\<img src\\=x\\>" in notices[0]  # every mark escaped: shown as text
+
+
+def test_feature_maps_receptive_field_unit_from_the_link() -> None:
+    at = _open(FM, arch="lenet5", weights="random", view="rf", layer="S2", unit="3,9")
+    assert at.selectbox(key="fm_rf_layer").value == "2"
+    assert (at.number_input(key="fm_rf_row").value, at.number_input(key="fm_rf_col").value) == (3, 9)
+    assert any("Unit (3, 9)" in m.value for m in at.markdown)
+    at3 = _open(FM, arch="lenet5", weights="random", view="rf", layer="S2", unit="99,0")
+    assert (at3.number_input(key="fm_rf_row").value, at3.number_input(key="fm_rf_col").value) == (7, 7)
+    assert any("unit=99\\,0" in i.value for i in at3.info)
+
+
+def test_feature_maps_settings_survive_a_page_switch() -> None:
+    at = _open(FM)
+    at.selectbox(key="fm_arch").set_value("lenet5").run()
+    at.radio(key="fm_kind").set_value("random").run()
+    at.radio(key="fm_view").set_value("Layer detail").run()
+    at.number_input(key="fm_channel").set_value(4).run()
+    at.switch_page("app_pages/home.py")
+    at.query_params.clear()  # navigation drops the previous page's parameters
+    at.run()
+    at.switch_page(FM)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="fm_arch").value == "lenet5"
+    assert at.radio(key="fm_kind").value == "random"
+    assert at.radio(key="fm_view").value == "Layer detail"
+    assert at.number_input(key="fm_channel").value == 4
+    assert at.query_params["arch"] == "lenet5"  # and the address says so again
+
+
+def test_feature_maps_model_switch_picks_weights_and_a_suited_sample() -> None:
+    at = _open(FM)
+    at.selectbox(key="fm_arch").set_value("lenet5").run()
+    assert at.radio(key="fm_kind").value == "bundled"  # trained digits beat random weights
+    assert at.selectbox(key="fm_sample").value == "digit"
+    at.selectbox(key="fm_arch").set_value("vgg_small").run()
+    assert at.radio(key="fm_kind").value == "bundled"
+    assert at.selectbox(key="fm_sample").value == "shapes"  # vgg_small's bundled weights: shapes
+
+
+def test_recurrent_link_and_bad_values() -> None:
+    at = _open("app_pages/recurrent.py", cell="gru", layers="2", direction="bi", hidden="16",
+               view="directions")
+    assert at.selectbox(key="rec_cell").value == "gru"
+    assert at.slider(key="rec_layers").value == 2 and at.slider(key="rec_hidden").value == 16
+    assert at.toggle(key="rec_bidir").value is True
+    assert at.radio(key="rec_view").value == "Directions and layers"
+    at.slider(key="rec_layers").set_value(3).run()
+    assert at.query_params["layers"] == "3"
+    bad = _open("app_pages/recurrent.py", cell="transformer", layers="40", direction="sideways")
+    assert bad.selectbox(key="rec_cell").value == "lstm" and bad.slider(key="rec_layers").value == 1
+    assert len([i for i in bad.info if "do not apply here" in i.value]) == 1
+
+
+def test_training_link_and_survival() -> None:
+    at = _open("app_pages/training.py", model="lenet5", dataset="shapes", lr="0.004", epochs="2")
+    assert at.selectbox(key="tr_model").value == "lenet5"
+    assert at.selectbox(key="tr_dataset").value == "shapes"
+    assert at.number_input(key="tr_lr").value == 0.004 and at.number_input(key="tr_epochs").value == 2
+    assert at.checkbox(key="tr_bf16").value is False  # no CUDA here: off
+    at.number_input(key="tr_bs").set_value(48).run()
+    assert at.query_params["batch"] == "48"
+    at.switch_page("app_pages/home.py")
+    at.query_params.clear()
+    at.run()
+    at.switch_page("app_pages/training.py")
+    at.run()
+    assert at.selectbox(key="tr_model").value == "lenet5" and at.number_input(key="tr_bs").value == 48
+
+
+def test_architectures_link() -> None:
+    at = _open("app_pages/architectures.py", arch="vgg16")
+    assert at.selectbox(key="arch_key").value == "vgg16"
+    assert {m.label: m.value for m in at.metric}["Parameters"] == "138.4 M"
+    assert _open("app_pages/architectures.py", arch="vgg99").selectbox(key="arch_key").value == "resnet18"
