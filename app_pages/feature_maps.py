@@ -349,9 +349,14 @@ elif view == "Layer detail":
     left.plotly_chart(add_click_targets(zoom, *values.shape), key="fm_zoom", on_select=_unit_clicked,
                       selection_mode="points")  # fmt: skip
     left.caption("Click a unit to see what it sees: its receptive field on the input.")
+    factor = max(1, 384 // mi.view.shape[1])
     right.image(viz.enlarge(viz.overlay(mi.view, values, alpha=alpha, scale="inferno"), 384), width="stretch",
-                caption=f"Channel {ch} enlarged to the input ({values.shape[0]} x {values.shape[1]} -> "
-                        f"{mi.view.shape[0]} x {mi.view.shape[1]}, bilinear) and laid over it")
+                caption=f"Channel {ch} stretched to the model's input ({values.shape[0]} x {values.shape[1]} -> "
+                        f"{mi.view.shape[0]} x {mi.view.shape[1]}, bilinear) and laid over it"
+                        + (f"; then drawn {factor} x larger with square pixels, so each input pixel shows "
+                           "as a block" if factor > 1 else "")
+                        + ". Colours (inferno): dark = the channel's lowest activation, bright yellow = "
+                          "its highest.")
 
 elif view == "Compare":
     mode = st.radio("Compare", ["Two layers of this model", "This layer in two models"], horizontal=True,
@@ -374,19 +379,33 @@ elif view == "Compare":
         other_kinds = [k for k in ("random", "imagenet", "bundled") if k != lm.kind and (
             k == "random" or (k == "imagenet" and fc.pretrained_cached(arch))
             or (k == "bundled" and arch in fc.bundled_available()))]
-        other_archs = [s.key for s in specs]
+        # The second model: any catalog entry or one of the user's trained models; by default a
+        # different, trained one (the same model twice compares nothing).
+        my_models = {f"user:{m.name}": m for m in user_models(kind="cnn")}
+        other_archs = [s.key for s in specs] + list(my_models)
+        trained_others = [k for k in PREFERRED_BUNDLED if k in fc.bundled_available() and k != arch]
+        default_b = next(iter(k for k in my_models if my_models[k].arch != arch or lm.kind != "user"), None) \
+            or (trained_others[0] if trained_others else next(k for k in keys if k != arch))
+        if st.session_state.get("fm_cmp_arch") not in other_archs:
+            st.session_state["fm_cmp_arch"] = default_b
         c1, c2 = st.columns(2)
-        st.session_state.setdefault("fm_cmp_arch", arch)
-        arch_b = c1.selectbox("Second model", other_archs, key="fm_cmp_arch",
-                              format_func=lambda k: get_spec(k).title)
-        kinds_b = ["random"] + (["imagenet"] if fc.pretrained_cached(arch_b) else []) + \
-            (["bundled"] if arch_b in fc.bundled_available() else [])
-        if st.session_state.get("fm_cmp_kind") not in kinds_b:
-            st.session_state["fm_cmp_kind"] = next((k for k in other_kinds if k in kinds_b), "random")
-        kind_b = c2.radio("Its weights", kinds_b, key="fm_cmp_kind", format_func=fc.WEIGHT_KINDS.get,
-                          horizontal=True)
+        pick_b = c1.selectbox("Second model", other_archs, key="fm_cmp_arch",
+                              format_func=lambda k: f"My model: {my_models[k].name}" if k in my_models
+                              else get_spec(k).dated_title)
+        if pick_b in my_models:
+            arch_b, kind_b, ref_b = my_models[pick_b].arch, "user", my_models[pick_b].name
+            c2.caption(f"Weights: your trained {get_spec(arch_b).title}")
+        else:
+            arch_b, ref_b = pick_b, ""
+            kinds_b = (["imagenet"] if fc.pretrained_cached(arch_b) else []) + \
+                (["bundled"] if arch_b in fc.bundled_available() else []) + ["random"]
+            if st.session_state.get("fm_cmp_kind") not in kinds_b:
+                st.session_state["fm_cmp_kind"] = next(
+                    (k for k in kinds_b if arch_b != arch or k != lm.kind), kinds_b[0])
+            kind_b = c2.radio("Its weights", kinds_b, key="fm_cmp_kind", format_func=fc.WEIGHT_KINDS.get,
+                              horizontal=True)
         try:
-            lm_b = fc.load_model(arch_b, kind_b)
+            lm_b = fc.load_model(arch_b, kind_b, ref=ref_b)
         except fc.ModelLoadError as err:
             st.warning(str(err))
             lm_b = fc.load_model(arch_b, "random")

@@ -179,7 +179,7 @@ def channel_figure(values: np.ndarray, title: str = "", scale: str = "viridis") 
     """A zoomable heatmap of one H x W map with the raw value under the mouse."""
     z = np.asarray(values, dtype=np.float32)
     fig = go.Figure(go.Heatmap(
-        z=z, colorscale=plotly_scale(scale), colorbar={"title": "value"},
+        z=z, colorscale=plotly_scale(scale), colorbar={"title": {"text": "activation"}},
         hovertemplate="row %{y}, column %{x}<br>value %{z:.4g}<extra></extra>",
     ))  # fmt: skip
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title="row")
@@ -299,9 +299,11 @@ def field_figure(
     heat: np.ndarray | None = None,
     title: str = "",
     alpha: float = 0.6,
+    heat_unit: str = "share of the<br>largest value<br>(square-root<br>scale)",
 ) -> go.Figure:
     """The model's input with a unit's theoretical field as a rectangle (dashed where it runs
-    past the border, i.e. into the padding) and, optionally, a gradient heatmap blended in."""
+    past the border, i.e. into the padding) and, optionally, a gradient heatmap blended in,
+    with its colour bar (``heat_unit`` names what the colours measure)."""
     h, w = view.shape[:2]
     img = view
     if heat is not None:
@@ -313,6 +315,12 @@ def field_figure(
         img = np.clip(np.round((1 - weight) * view.astype(np.float32) * 0.6 + weight * colour), 0, 255)
         img = img.astype(np.uint8)
     fig = go.Figure(go.Image(source=_data_uri(img)))
+    if heat is not None:  # an image has no colour bar of its own: an empty trace carries it
+        fig.add_trace(go.Scatter(
+            x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
+            marker={"colorscale": plotly_scale("hot"), "cmin": 0, "cmax": 1, "color": [0],
+                    "showscale": True, "colorbar": {"title": {"text": heat_unit}, "thickness": 12}},
+        ))  # fmt: skip
     if box is not None:
         top, left, bottom, right = box
         outside = top < 0 or left < 0 or bottom > h - 1 or right > w - 1
@@ -336,10 +344,19 @@ def field_figure(
 
 
 def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "") -> go.Figure:
-    """Top-k as horizontal bars, most probable on top."""
-    fig = go.Figure(go.Bar(x=list(probabilities)[::-1], y=list(labels)[::-1], orientation="h",
-                           marker_color="#3b6fb6", texttemplate="%{x:.1%}", textposition="outside",
+    """Top-k as horizontal bars, most probable on top. The title wraps instead of running off
+    the figure; titles and class names are escaped (they may come from a user's checkpoint)."""
+    import html
+
+    from explorer.viz.theme import OKABE_ITO, safe_title
+
+    text, lines = safe_title(title, 70)
+    shown = [html.escape(str(label)) for label in labels][::-1]
+    fig = go.Figure(go.Bar(x=list(probabilities)[::-1], y=shown, orientation="h",
+                           marker_color=OKABE_ITO[0], texttemplate="%{x:.1%}", textposition="outside",
                            hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1.15], tickformat=".0%")
-    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=260)
+    fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title="probability")
+    fig.update_yaxes(automargin=True)
+    fig.update_layout(title={"text": text, "x": 0, "xanchor": "left"},
+                      margin={"l": 10, "r": 10, "t": 24 + 20 * lines, "b": 10}, height=240 + 20 * lines)
     return fig

@@ -258,3 +258,12 @@ def test_architectures_link() -> None:
     assert at.selectbox(key="arch_key").value == "vgg16"
     assert {m.label: m.value for m in at.metric}["Parameters"] == "138.4 M"
     assert _open("app_pages/architectures.py", arch="vgg99").selectbox(key="arch_key").value == "resnet18"
+
+
+def test_compare_defaults_to_a_different_trained_model() -> None:
+    at = _open(FM, arch="resnet_small", weights="bundled", view="compare")
+    at.radio(key="fm_cmp_mode").set_value("This layer in two models").run()
+    assert not at.exception
+    second = at.selectbox(key="fm_cmp_arch").value
+    assert second != "resnet_small"
+    assert at.radio(key="fm_cmp_kind").value == "bundled"
