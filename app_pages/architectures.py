@@ -5,9 +5,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer.models import catalog, get_spec
-from explorer.models.published import compare_variants
 from explorer.probe.graph import InputSizeError
 from explorer.probe.names import display_name
+from explorer.probe.variants import compare_variants
 from explorer.ui.code_panel import code_panel
 from explorer.ui.common import arch_graph, catalog_overview, human, summary_records
 from explorer.ui.state import PageState, copy_link_control

@@ -13,6 +13,8 @@ from explorer.basics import first_layer_unit, is_first_layer_field
 from explorer.data.images import ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
 from explorer.models import catalog, get_spec
+from explorer.models.download import format_progress
+from explorer.models.weights import WeightsError, download_pretrained
 from explorer.probe.names import layer_names
 from explorer.probe.stats import SORT_KEYS, layer_overview
 from explorer.ui import feature_cache as fc
@@ -142,7 +144,7 @@ source = url.keep("fm_source", "Sample", SOURCES)
 arch_now = url.bind("arch", "fm_arch", default=_default_arch(), valid=keys)
 mine = [m for m in user_models(kind="cnn") if m.arch == arch_now]
 spec_now = get_spec(arch_now)
-kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if spec_now.compact else []) \
+kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if arch_now in fc.bundled_available() else []) \
     + (["user"] if mine else []) + ["random", "upload"]
 kind_now = url.bind("weights", "fm_kind", default=_best_kind(arch_now), valid=kinds)
 # The cat on first open (the page's picture); a model switch picks a suited sample instead.
@@ -198,10 +200,10 @@ with col_image:
 with col_model:
     st.subheader("2. Model and weights")
     arch = st.selectbox("Architecture", keys, key="fm_arch", on_change=_arch_changed,
-                        format_func=lambda k: f"{get_spec(k).title} ({get_spec(k).year})")
+                        format_func=lambda k: get_spec(k).dated_title)
     spec = get_spec(arch)
     kind = st.radio("Weights", kinds, key="fm_kind", format_func=fc.WEIGHT_KINDS.get)
-    ref, data, download = "", None, False
+    ref, data, download, download_error = "", None, False, ""
     if kind == "user":
         ref = st.selectbox("My model", [m.name for m in mine], key="fm_user_model")
     elif kind == "upload":
@@ -210,8 +212,18 @@ with col_model:
         data = ck.getvalue() if ck is not None else None
     elif kind == "imagenet" and not fc.pretrained_cached(arch):
         st.caption("The ImageNet weights are not on this machine yet.")
-        download = st.button("Download the ImageNet weights (needs a network)", key="fm_download")
+        if st.button("Download the ImageNet weights (needs a network)", key="fm_download"):
+            bar = st.progress(0.0, text="Connecting...")
+            try:  # streamed, hash-checked; the cache gets the file only when it is whole and right
+                download_pretrained(spec, progress=lambda done, total: bar.progress(
+                    min(1.0, done / total) if total else 0.0, text=f"Downloading {format_progress(done, total)}"))
+                download = True
+            except WeightsError as err:
+                download_error = str(err)
+            bar.empty()
     try:
+        if download_error:
+            raise fc.ModelLoadError(download_error)
         if kind == "upload" and data is None:
             raise fc.ModelLoadError("Upload a .safetensors checkpoint for this architecture.")
         if kind == "imagenet" and not download and not fc.pretrained_cached(arch):

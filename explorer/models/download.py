@@ -6,6 +6,7 @@ complete and its SHA-256 starts with that prefix (what ``torch.hub.download_url_
 ``check_hash=True`` checks). A truncated transfer, a wrong file or a stalled server leaves the
 cache untouched and raises :class:`DownloadError` with a message for the page.
 
+``explorer.models.weights.download_pretrained`` applies it to a catalog entry.
 ``EXPLORER_WEIGHTS_MIRROR`` (a base URL) fetches the same file names from a local mirror, e.g.
 one machine of a classroom serving its torch cache to the others.
 """
@@ -22,8 +23,7 @@ from pathlib import Path
 
 from torch.hub import HASH_REGEX
 
-from explorer.models.catalog import ArchSpec, get_spec
-from explorer.models.weights import WeightsUnavailableError
+from explorer.models.errors import WeightsError
 
 MIRROR_ENV = "EXPLORER_WEIGHTS_MIRROR"
 DEFAULT_TIMEOUT_S = 30.0
@@ -33,7 +33,7 @@ CHUNK_BYTES = 1 << 16
 Progress = Callable[[int, int | None], None]
 
 
-class DownloadError(WeightsUnavailableError):
+class DownloadError(WeightsError):
     """The weights could not be downloaded (network, server, truncated or wrong file)."""
 
 
@@ -123,19 +123,3 @@ def download_file(url: str, dest_dir: Path | str, *, progress: Progress | None =
         raise DownloadError(f"Could not download or store {name} ({type(err).__name__}: {err}).") from err
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def download_pretrained(spec: ArchSpec | str, *, progress: Progress | None = None,
-                        timeout: float = DEFAULT_TIMEOUT_S) -> Path:
-    """Download the ImageNet weights of a catalog entry into torch's hub cache; its path.
-
-    Nothing happens when the file is already cached.
-    """
-    from explorer.models.weights import _weights_enum, pretrained_cache_path
-
-    spec = get_spec(spec) if isinstance(spec, str) else spec
-    weights = _weights_enum(spec)
-    path = pretrained_cache_path(spec)
-    if path.is_file():
-        return path
-    return download_file(mirrored(weights.url), path.parent, progress=progress, timeout=timeout)

@@ -21,6 +21,13 @@ from explorer.models.checkpoint import CheckpointMeta, model_from_checkpoint
 from explorer.models.checkpoint import CheckpointMismatchError as CheckpointMismatchError
 from explorer.models.checkpoint import WeightsError as WeightsError
 from explorer.models.checkpoint import load_state_strict as load_state_strict
+from explorer.models.download import (
+    DEFAULT_TIMEOUT_S,
+    DownloadError,
+    Progress,
+    download_file,
+    mirrored,
+)
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 BUNDLED_DIR = ASSETS / "weights"
@@ -63,9 +70,6 @@ def load_pretrained(spec: ArchSpec | str, *, download: bool = False) -> nn.Modul
                 "Delete the file and download it again."
             ) from err
     elif download:
-        # Streamed, hash-checked, moved into the cache only when complete (explorer.models.download).
-        from explorer.models.download import DownloadError, download_pretrained
-
         try:
             download_pretrained(spec)
         except DownloadError as err:
@@ -88,6 +92,21 @@ def load_pretrained(spec: ArchSpec | str, *, download: bool = False) -> nn.Modul
     if spec.key == "googlenet":
         model.transform_input = True  # torchvision's weights expect its input re-normalisation
     return model.eval()
+
+
+def download_pretrained(spec: ArchSpec | str, *, progress: Progress | None = None,
+                        timeout: float = DEFAULT_TIMEOUT_S) -> Path:
+    """Download the ImageNet weights of a catalog entry into torch's hub cache; its path.
+
+    Streamed and hash-checked (explorer.models.download): the cache gets the file only when it
+    is whole and right; ``progress(bytes, total)`` follows the transfer. Cached: no request.
+    """
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    weights = _weights_enum(spec)
+    path = pretrained_cache_path(spec)
+    if path.is_file():
+        return path
+    return download_file(mirrored(weights.url), path.parent, progress=progress, timeout=timeout)
 
 
 def bundled_path(key: str) -> Path:

@@ -134,8 +134,12 @@ def test_imagenet_weights_download_through_a_mirror_and_a_wrong_file_is_refused(
     server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from explorer.models import get_spec
-    from explorer.models.download import download_pretrained
-    from explorer.models.weights import WeightsUnavailableError, pretrained_cache_path
+    from explorer.models.weights import (
+        WeightsUnavailableError,
+        download_pretrained,
+        load_pretrained,
+        pretrained_cache_path,
+    )
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setenv(MIRROR_ENV, server.base + "/wrong/")
@@ -143,6 +147,29 @@ def test_imagenet_weights_download_through_a_mirror_and_a_wrong_file_is_refused(
     path = pretrained_cache_path(spec)  # resnet18-f37072fd.pth: the real name, served wrong here
     assert path.parent == tmp_path / "hub" / "checkpoints" and not path.exists()
     assert mirrored("https://download.pytorch.org/models/" + path.name) == f"{server.base}/wrong/{path.name}"
-    with pytest.raises(WeightsUnavailableError, match="is not the expected file"):
+    with pytest.raises(DownloadError, match="is not the expected file"):
         download_pretrained(spec)
     assert _files(path.parent) == []
+    with pytest.raises(WeightsUnavailableError, match=f"is not the expected file.*copy {path.name} into"):
+        load_pretrained(spec, download=True)
+    assert _files(path.parent) == []
+
+
+def test_feature_maps_page_download_button_reports_a_wrong_file_once(
+    server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv(MIRROR_ENV, server.base + "/wrong/")
+    root = Path(__file__).resolve().parents[3]
+    at = AppTest.from_file(str(root / "app_pages" / "feature_maps.py"), default_timeout=120)
+    at.session_state["fm_arch"] = "alexnet"
+    at.session_state["fm_kind"] = "imagenet"
+    at.run()
+    assert not at.exception
+    at.button(key="fm_download").click().run()
+    assert not at.exception
+    messages = [w.value for w in at.warning] + [e.value for e in at.error]
+    assert sum("is not the expected file" in m for m in messages) == 1, messages
+    assert _files(tmp_path / "hub" / "checkpoints") == []

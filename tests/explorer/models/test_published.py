@@ -188,7 +188,7 @@ def test_as_published_entries_are_registered_beside_torchvisions(key: str, twin:
 
 
 def test_compare_variants_lines_up_the_differences() -> None:
-    from explorer.models.published import compare_variants
+    from explorer.probe.variants import compare_variants
 
     rows = {r[""]: r for r in compare_variants("alexnet")}
     tv, paper = "AlexNet", "AlexNet (2012, as published)"
