@@ -4,12 +4,14 @@ Feature maps, statistics, receptive fields and the training page's snapshots all
 through :func:`hooked`. Every hook is removed in ``finally``, also when the forward pass
 raises. Captured tensors are detached *clones*: ``ReLU(inplace=True)`` (AlexNet, VGG,
 ResNet in torchvision) overwrites its input in place, so a tensor kept by reference would
-silently change after the hook ran.
+silently change after the hook ran. With ``summarise``, nothing is cloned: the hook reduces
+the live output at once (statistics, a few tiles), before any later in-place operation can
+touch it, and keeps only the summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -113,13 +115,16 @@ def _first_tensor(output: object) -> torch.Tensor | None:
 
 @contextmanager
 def hooked(
-    model: nn.Module, layers: Sequence[str], *, detach: bool = True, to_cpu: bool = False
-) -> Iterator[dict[str, torch.Tensor]]:
+    model: nn.Module, layers: Sequence[str], *, detach: bool = True, to_cpu: bool = False,
+    summarise: Callable[[str, torch.Tensor], object] | None = None,
+) -> Iterator[dict[str, torch.Tensor]]:  # fmt: skip
     """Hook ``layers`` for the duration of the ``with`` block; yields the dict they fill.
 
     A module called more than once per forward pass (torchvision ResNet's shared ``relu``)
     keeps its last call's output. With ``detach=False`` the stored tensors stay in the
-    autograd graph (for effective receptive fields and attributions).
+    autograd graph (for effective receptive fields and attributions). ``summarise(name,
+    output)``, if given, is stored instead of a clone; it runs inside the forward pass on the
+    detached live output, so it must return new tensors or arrays, never views of ``output``.
     """
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules]
@@ -132,6 +137,9 @@ def hooked(
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:
             tensor = _first_tensor(output)
             if tensor is None:
+                return
+            if summarise is not None:
+                store[name] = summarise(name, tensor.detach())  # type: ignore[assignment]
                 return
             kept = tensor.detach().clone() if detach else tensor.clone()
             store[name] = kept.cpu() if to_cpu else kept

@@ -32,7 +32,7 @@ from explorer.data.images import (
     preprocess,
 )
 from explorer.models import get_spec
-from explorer.probe.stats import FeatureMaps, channel_order, compute_feature_maps
+from explorer.probe.stats import FeatureMaps, channel_order, compute_feature_maps, compute_overview
 from explorer.viz.maps import montage_rgb, overview_strip, png_bytes
 
 MODEL_CACHE_ENTRIES = 4  # process-wide read-only models (a VGG-16 is 528 MB)
@@ -330,8 +330,12 @@ class FeatureResult:
         key = (layer, scale)
         if key not in self.strips:
             lm = self.maps.get(layer)
-            self.strips[key] = png_bytes(overview_strip(lm.tiles, self.order(layer, "mean"),
-                                                        k=STRIP_CHANNELS, scale=scale))
+            summary = getattr(lm, "summary", None)
+            if summary is not None:  # the one-pass overview kept exactly these tiles
+                tiles, order = summary.top_tiles, np.arange(len(summary.top))
+            else:
+                tiles, order = lm.tiles, self.order(layer, "mean")
+            self.strips[key] = png_bytes(overview_strip(tiles, order, k=STRIP_CHANNELS, scale=scale))
         return self.strips[key]
 
     def montage_png(self, layer: str, by: str, scale: str) -> bytes:
@@ -353,12 +357,18 @@ def _results() -> OrderedDict[tuple[str, str], FeatureResult]:
 
 
 def compute_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
-    """Preprocess, one captured forward pass, statistics and tiles; then the overview strips."""
+    """Preprocess and one forward pass that keeps statistics and the strips' tiles only; the
+    full maps (all tiles, float16 values) are captured when a view first needs them."""
     mi = preprocess(image, lm.prep)
     device = next(lm.model.parameters()).device
+
+    def load_full() -> FeatureMaps:
+        with lm.lock:
+            return compute_feature_maps(lm.model, mi.x.to(device))
+
     with lm.lock:
-        maps = compute_feature_maps(lm.model, mi.x.to(device))
-    res = FeatureResult(token=lm.token, model_input=mi, maps=maps)
+        maps = compute_overview(lm.model, mi.x.to(device), load=load_full, k=STRIP_CHANNELS)
+    res = FeatureResult(token=lm.token, model_input=mi, maps=maps)  # type: ignore[arg-type]
     for name in maps.names():
         res.strip_png(name)
     return res

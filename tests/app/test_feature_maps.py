@@ -187,25 +187,30 @@ def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) 
     from explorer.ui import feature_cache
 
     calls: list[str] = []
-    real = feature_cache.compute_feature_maps
+    real_full, real_overview = feature_cache.compute_feature_maps, feature_cache.compute_overview
 
-    def counting(model, x, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        calls.append("run")
-        return real(model, x, *args, **kwargs)
+    def counting_full(model, x, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append("full")
+        return real_full(model, x, *args, **kwargs)
 
-    monkeypatch.setattr(feature_cache, "compute_feature_maps", counting)
+    def counting_overview(model, x, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append("overview")
+        return real_overview(model, x, *args, **kwargs)
+
+    monkeypatch.setattr(feature_cache, "compute_feature_maps", counting_full)
+    monkeypatch.setattr(feature_cache, "compute_overview", counting_overview)
     at = _page()
-    assert calls == ["run"]
+    assert calls == ["overview"]  # the overview needs one summarising pass, no full capture
     at.radio(key="fm_view").set_value("Layer detail").run()
     at.selectbox(key="fm_sort").set_value("max").run()
     at.selectbox(key="fm_scale").set_value("magma").run()
     at.number_input(key="fm_channel").set_value(1).run()
     at.radio(key="fm_view").set_value("Overview").run()
     at.radio(key="fm_view").set_value("Filters").run()
-    assert calls == ["run"] and not at.exception
+    assert calls == ["overview", "full"] and not at.exception  # the full maps once, when first shown
     at.radio(key="fm_source").set_value("Sample").run()
-    at.selectbox(key="fm_sample").set_value("shapes").run()  # a new image: one more run
-    assert calls == ["run", "run"]
+    at.selectbox(key="fm_sample").set_value("shapes").run()  # a new image: one more pass
+    assert calls == ["overview", "full", "overview"]
 
 
 def test_compare_two_models_side_by_side() -> None:
