@@ -223,9 +223,13 @@ def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int 
         fig.update_xaxes(
             range=[lo, hi], row=1, col=k
         )  # the whole range: saturation shows at the edges
+    # Two-line subplot titles need room under the figure title, or the two overlap.
+    layout = {**_LAYOUT, "margin": dict(_LAYOUT["margin"], t=110)}
     fig.update_layout(
-        title="Gate saturation (dotted: within 0.1 of a bound)", height=300, **_LAYOUT
+        title={"text": "Gate saturation (dotted: within 0.1 of a bound)", "y": 0.97, "yanchor": "top"},
+        height=360, **layout,
     )
+    fig.update_annotations(yshift=6)  # the subplot titles sit just above their own plots
     fig.update_yaxes(title_text="count", row=1, col=1)
     return fig
 
