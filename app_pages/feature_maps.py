@@ -516,7 +516,8 @@ elif view == "Receptive field":
         ch_rf = int(st.session_state.get("fm_channel", 0) or 0)
         ch_rf = ch_rf if 0 <= ch_rf < m.channels else int(res.order(layer, "mean")[0])
         pick, sums = st.columns(2)
-        pick_fig = viz.channel_figure(m.values[ch_rf].astype(np.float32), f"{layer}, channel {ch_rf}: click a unit")
+        pick_fig = viz.channel_figure(m.values[ch_rf].astype(np.float32),
+                                      f"{labels.get(layer, layer)}, channel {ch_rf}: click a unit")
         pick.plotly_chart(add_click_targets(pick_fig, h, w, (int(row), int(col))), key="fm_rf_pick",
                           on_select=_unit_clicked, selection_mode="points")  # fmt: skip
         if is_first_layer_field(lm.model, f.size, f.jump):
