@@ -63,7 +63,7 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     inside = [[pad <= i < n_p - pad and pad <= j < n_p - pad for j in range(n_p)] for i in range(n_p)]
     small = n_p <= 16
     traces: list[dict] = [dict(
-        type="heatmap", z=padded, xaxis="x", yaxis="y", colorscale="Greys", reversescale=True, xgap=1, ygap=1,
+        type="heatmap", z=padded, xaxis="x", yaxis="y", colorscale="Greys", xgap=1, ygap=1,
         showscale=False, text=[[_fmt(padded[i][j]) if inside[i][j] else "" for j in range(n_p)] for i in range(n_p)],
         texttemplate="%{text}" if small else "", textfont=dict(size=10 if n_p <= 12 else 8),
         hovertemplate="padded row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
@@ -92,7 +92,7 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     w = steps.kernel.tolist()
     lim = max(abs(v) for row in prod for v in row) or 1.0
     traces.append(dict(
-        type="heatmap", z=prod, xaxis="x2", yaxis="y2", colorscale="RdBu", reversescale=True, zmid=0, zmin=-lim,
+        type="heatmap", z=prod, xaxis="x2", yaxis="y2", colorscale="RdBu", zmid=0, zmin=-lim,
         zmax=lim, showscale=False, textfont=dict(size=11 if f <= 3 else 9), texttemplate="%{text}" if f <= 5 else "",
         text=[[f"{_fmt(patch[i][j])} x {_fmt(w[i][j])}<br>= {_fmt(prod[i][j])}" for j in range(f)] for i in range(f)],
         hovertemplate="%{text}<extra></extra>",
@@ -105,7 +105,7 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
                        colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], xgap=1, ygap=1, showscale=False,
                        hoverinfo="skip"))  # not yet written  # fmt: skip
     traces.append(dict(
-        type="heatmap", xaxis="x3", yaxis="y3", xgap=1, ygap=1, colorscale="RdBu", reversescale=True, zmid=0,
+        type="heatmap", xaxis="x3", yaxis="y3", xgap=1, ygap=1, colorscale="RdBu", zmid=0,
         zmin=-olim, zmax=olim, showscale=False, textfont=dict(size=10), hoverinfo="skip",
         z=[[out[i][j] if written[i][j] else None for j in range(cols_out)] for i in range(rows_out)],
         text=[[_fmt(out[i][j]) if written[i][j] else "" for j in range(cols_out)] for i in range(rows_out)],
@@ -140,8 +140,8 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     layout = dict(
         height=height, margin=dict(l=0, r=0, t=30, b=0), clickmode="event+select", dragmode=False,
         plot_bgcolor="white", showlegend=False, xaxis=x1, yaxis=y1, xaxis2=x2, yaxis2=y2, xaxis3=x3, yaxis3=y3,
-        annotations=[title(f"input with padding P = {pad} (zeros shaded)", 0.21),
-                     title("input x weight at this position", 0.58), title(f"output {rows_out} x {cols_out}", 0.87)],
+        annotations=[title(f"input, padding P = {pad}", 0.21), title("input x weight", 0.58),
+                     title(f"output {rows_out} x {cols_out}", 0.87)],
     )  # fmt: skip
     return go.Figure(dict(data=traces, layout=layout), _validate=False)
 

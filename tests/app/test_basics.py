@@ -164,3 +164,18 @@ def test_channels_pooling_and_heads() -> None:
     _ok(at)
     assert any("-log p(dog)" in md.value for md in at.markdown)
     assert not any("class scores" in md.value for md in at.markdown)
+
+
+def test_feature_maps_first_layer_unit_is_written_out_as_a_sum() -> None:
+    """On Feature maps, a unit of the first convolution's layer shows kernel x patch = value."""
+    at = AppTest.from_file(str(Path(PAGE).with_name("feature_maps.py")), default_timeout=120)
+    at.query_params.update(view="rf", layer="relu1", unit="3,4")
+    at.run()
+    _ok(at)
+    text = next(c.value for c in at.code if "kernel x patch" in c.value)
+    assert "unit (3, 4)" in text
+    m = re.search(r"total = (\S+)\s+torch's conv2d: (\S+)", text)
+    assert m and float(m.group(1)) == pytest.approx(float(m.group(2)), abs=1e-4)
+    sums = [float(v) for v in re.findall(r"sum\(w \* x\) = (\S+)", text)]
+    bias = float(re.search(r"bias\s+(\S+)", text).group(1))
+    assert sum(sums) + bias == pytest.approx(float(m.group(1)), abs=2e-4)

@@ -1,0 +1,55 @@
+"""Real browser: step the sliding window, click an output cell, click a unit on a feature map."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, wait_idle
+
+
+def _position(page) -> str:  # noqa: ANN001
+    return page.get_by_text(re.compile(r"Position \d+ of \d+")).first.inner_text()
+
+
+def _click_point(chart, subplot: str, index: int) -> None:  # noqa: ANN001
+    """Click the ``index``-th clickable marker (the first scatter trace) of a plotly subplot."""
+    chart.locator(f"g.{subplot} .scatterlayer .trace").first.locator("path.point").nth(index).click(force=True)
+
+
+def test_step_the_window_and_click_an_output_cell(app_server, browser_page) -> None:  # noqa: ANN001
+    page = browser_page
+    open_page(page, app_server, "basics")
+    assert_no_exception(page)
+    assert _position(page).startswith("Position 1 of 64")
+    for expected in (2, 3, 4):
+        page.get_by_role("button", name="Forward", exact=True).click()
+        wait_idle(page)
+        assert _position(page).startswith(f"Position {expected} of 64")
+    assert page.get_by_text("-> output[0, 3]").count() >= 1
+    assert_no_exception(page)
+    save_screenshot(page, "basics-step-3")
+
+    step_chart = page.locator('[data-testid="stPlotlyChart"]').nth(1)  # after the input heatmap
+    _click_point(step_chart, "x3y3", 8 * 2 + 5)  # output row 2, column 5 of the 8 x 8 output
+    wait_idle(page)
+    assert _position(page).startswith("Position 22 of 64"), _position(page)
+    assert page.get_by_text("-> output[2, 5]").count() >= 1
+    assert_no_exception(page)
+    save_screenshot(page, "basics-clicked-cell")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.get_by_text(re.compile(r"Position \d+ of \d+")).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(save_screenshot(page, "basics-1280").with_name("basics-1280-step.png")))
+
+
+def test_click_a_unit_on_a_feature_map(app_server, browser_page) -> None:  # noqa: ANN001
+    page = browser_page
+    open_page(page, app_server, "feature-maps?view=layer")
+    page.get_by_text("Dead channels").wait_for()
+    wait_idle(page)
+    assert_no_exception(page)
+    zoom = page.locator('[data-testid="stPlotlyChart"]').filter(has=page.locator("g.xy .scatterlayer")).last
+    _click_point(zoom, "xy", 3 * 32 + 7)  # row 3, column 7 of a 32 x 32 map
+    wait_idle(page)
+    assert_no_exception(page)
+    page.get_by_text(re.compile(r"Unit \(3, 7\) of")).wait_for()
+    save_screenshot(page, "feature-maps-clicked-unit")
