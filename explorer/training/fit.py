@@ -76,8 +76,12 @@ def build_model(arch: str, in_channels: int, num_classes: int, image_size: int) 
     return get_spec(arch).build(**build), build
 
 
-def make_optimizer(model: nn.Module, s: TrainSettings) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+def make_optimizer(
+    model: nn.Module, s: TrainSettings, param_groups: list[dict[str, Any]] | None = None
+) -> torch.optim.Optimizer:
+    """The optimiser over the trainable parameters (frozen ones are left out), or over
+    ``param_groups`` (e.g. a backbone at a lower learning rate than a new head)."""
+    params: Any = param_groups if param_groups is not None else [p for p in model.parameters() if p.requires_grad]
     if s.optimizer == "sgd":
         return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
     if s.optimizer == "adam":
@@ -94,7 +98,9 @@ def make_scheduler(opt: torch.optim.Optimizer, s: TrainSettings, total_steps: in
     if s.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total_steps, 1))
     if s.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=max(total_steps, 1))
+        # Each group peaks at its own learning rate (a backbone at a fraction of the head's).
+        max_lr = [g["lr"] for g in opt.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=max(total_steps, 1))
     raise ValueError(f"Unknown schedule {s.schedule!r}")
 
 
@@ -211,13 +217,15 @@ def fit(
     log_every: int | None = None,
     snapshot_every_s: float = 1.0,
     instrument: bool = True,
+    param_groups: list[dict[str, Any]] | None = None,
 ) -> Generator[Event, None, FitResult]:
     """Train ``model`` on ``data`` with ``settings``; yield events; return a :class:`FitResult`.
 
     ``should_stop`` is polled every step: when it turns true the run evaluates and returns
     (a polite stop). ``log_every`` (default: about 25 points per epoch) sets how often
     metrics and gradient norms are read back; ``snapshot_every_s`` how often filters and
-    feature maps are captured; ``instrument=False`` leaves only the per-epoch events.
+    feature maps are captured; ``instrument=False`` leaves only the per-epoch events;
+    ``param_groups`` (optimiser groups with their own ``lr``) replace "every trainable parameter".
     Raises :class:`DivergedError` on a NaN/inf loss and :class:`OutOfMemoryTrainingError`
     when the device runs out of memory.
     """
@@ -234,7 +242,7 @@ def fit(
     steps_per_epoch = math.ceil(n_train / bs)
     total_steps = steps_per_epoch * settings.epochs
     log_every = log_every or max(1, round(steps_per_epoch / 25))
-    opt = make_optimizer(model, settings)
+    opt = make_optimizer(model, settings, param_groups)
     sched = make_scheduler(opt, settings, total_steps)
     g = torch.Generator().manual_seed(settings.seed)
     layers = _weight_layers(model)

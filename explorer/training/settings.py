@@ -46,6 +46,11 @@ class TrainSettings:
     val_samples: int = 500
     difficulty: float = 0.3  # offline datasets only
     download: bool = False  # downloadable datasets: fetch when missing
+    # Transfer learning (explorer.training.transfer): where the starting weights come from ("" =
+    # from scratch), which parameters train, and the backbone's learning rate as a fraction of lr.
+    source: str = ""
+    freeze: str = "all"  # "head" | "last_stage" | "all"
+    backbone_lr: float = 1.0
 
     def errors(self) -> list[str]:
         """Every problem with these settings, as sentences; empty when they are valid."""
@@ -56,7 +61,7 @@ class TrainSettings:
             e.append(f"Unknown model {self.model!r}: choose one of {', '.join(TRAINABLE_MODELS)}.")
         if self.dataset not in DATASETS:
             e.append(f"Unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}.")
-        elif self.model in TRAINABLE_MODELS and self.dataset not in datasets_for(self.model):
+        elif self.model in TRAINABLE_MODELS and not self.source and self.dataset not in datasets_for(self.model):
             e.append(
                 f"{self.model} cannot train on {self.dataset}: it works with "
                 f"{', '.join(datasets_for(self.model))}."
@@ -85,6 +90,10 @@ class TrainSettings:
             e.append(f"Validation images must number from 8 to 10000 (got {self.val_samples}).")
         if not (0 <= self.difficulty <= 1):
             e.append(f"Difficulty must lie between 0 and 1 (got {self.difficulty}).")
+        if self.freeze not in ("head", "last_stage", "all"):
+            e.append(f"Unknown freeze mode {self.freeze!r}: choose head, last_stage or all.")
+        if not (isinstance(self.backbone_lr, int | float) and 0 < self.backbone_lr <= 1):
+            e.append(f"The backbone's learning-rate factor must lie in (0, 1] (got {self.backbone_lr}).")
         both_ints = isinstance(self.batch_size, int) and isinstance(self.train_samples, int)
         if both_ints and self.batch_size > self.train_samples >= 1:
             e.append(
