@@ -77,8 +77,8 @@ def run_comparison(
         got = getattr(result, "metrics", None)
         if isinstance(got, dict):
             metrics[run.name] = {k: v for k, v in got.items() if isinstance(v, int | float)}
-        elif result is not None and hasattr(result, "runs"):  # sequence comparisons
-            metrics[run.name] = {}
+        elif hasattr(result, "models"):  # a sequence comparison: each cell's final metric
+            metrics[run.name] = {cell: float(m.metric) for cell, m in result.models.items()}
     return ComparisonResult(metrics, stop())
 
 
@@ -108,6 +108,7 @@ class RunBook:
         self.limit = limit
         self.runs: dict[str, RunRecord] = {}
         self._cursors: dict[int, tuple[int, str | None]] = {}  # job id -> (cursor, current run key)
+        self._names: dict[str, str] = {}  # run key -> the name its marker gave
         self.touched = time.time()
 
     def fold(self, job_id: int, title: str, events: Iterable[Any], cursor: int | None = None) -> None:
@@ -116,17 +117,29 @@ class RunBook:
         for event in events:
             if isinstance(event, RunMarker):
                 current = f"{job_id}:{event.index}"
+                self._names[current] = event.name
                 self._add(RunRecord(current, event.name, History(), job_id))
                 continue
             if current is None:
                 current = f"{job_id}:0"
                 self._add(RunRecord(current, title, History(), job_id))
-            record = self.runs.get(current)
-            if record is None:  # dropped by the cap while it ran: start again
-                record = RunRecord(current, title, History(), job_id)
+            key, name = current, None
+            cell = getattr(event, "cell", None)
+            if cell is not None:  # a sequence run trains its cells side by side: a run per cell
+                key = f"{current}:{cell}"
+                marker = self._names.get(current)
+                name = f"{marker}: {cell.upper()}" if marker else cell.upper()
+                base = self.runs.get(current)
+                if base is not None and not base.history.steps and not base.history.epochs:
+                    self.runs.pop(current)  # the cells' own records replace the empty umbrella
+            record = self.runs.get(key)
+            if record is None:  # a new cell, or dropped by the cap while it ran: start again
+                record = RunRecord(key, name or title, History(), job_id)
                 self._add(record)
-            record.history.add(event)
-            if type(event).__name__ in ("TransferInfo", "SeqStep") and len(record.extra) < 20_000:
+            folded = _as_history_event(event)
+            if folded is not None:
+                record.history.add(folded)
+            if type(event).__name__ == "TransferInfo":
                 record.extra.append(event)
         self._cursors[job_id] = (cursor if cursor is not None else 0, current)
         self.touched = time.time()
@@ -185,6 +198,20 @@ class RunStore:
             for o in old:
                 del self._books[o]
         return len(old)
+
+
+def _as_history_event(event: Any) -> Any:
+    """Image runs' events as they are; a sequence step as a Progress point (loss, no accuracy)
+    and a held-out evaluation as an epoch end, so every run folds into the same History."""
+    from explorer.training.events import EpochEnd, Progress
+
+    name = type(event).__name__
+    if name == "SeqStep":
+        return Progress(event.step, 1, float(event.step), event.loss, float("nan"), 0.0, 0.0, 0.0,
+                        event.elapsed, {})  # fmt: skip
+    if name == "SeqVal":
+        return EpochEnd(0, event.step, float("nan"), float("nan"), event.loss, float("nan"), 0.0, event.elapsed)
+    return event
 
 
 # -- overlay data and CSV ---------------------------------------------------------------------
