@@ -21,7 +21,7 @@ from explorer.viz.diagram import (
     to_svg,
 )
 
-LEVELS = {"Blocks (as the papers draw them)": "blocks", "Layers": "layers", "Every operation": "ops"}
+LEVELS = {"Blocks": "blocks", "Layers": "layers", "Every operation": "ops"}
 SIDE_BY_SIDE = ["lenet5", "alexnet", "vgg16", "googlenet", "resnet50"]
 
 st.title("Architectures")
@@ -98,9 +98,11 @@ layers_view = graph.view("layers")
 pickable = [n.name for n in layers_view.nodes if n.kind not in ("input", "output")]
 pickable += [b.name for b in graph.blocks.values() if b.name not in pickable]
 level_col, colour_col, open_col = st.columns([2, 1, 2])
-url.bind("level", "arch_level", default="Blocks (as the papers draw them)", valid=LEVELS,
-         url=LEVELS, omit_default=True)  # fmt: skip
-level_label = level_col.radio("Detail", list(LEVELS), key="arch_level", horizontal=True)
+url.bind("level", "arch_level", default="Blocks", valid=LEVELS, url=LEVELS, omit_default=True)
+level_label = level_col.radio("Detail", list(LEVELS), key="arch_level", horizontal=True,
+                              help="Blocks: what the papers draw (Inception modules, residual blocks, VGG blocks). "
+                              "Layers: every convolution, pooling and dense layer, with batch norm and ReLU folded "
+                              "into the layer before. Every operation: each call, ReLU and batch norm included.")  # fmt: skip
 url.bind("colour", "arch_colour", default="output size", valid=MEASURES, omit_default=True)
 colour_by = colour_col.selectbox("Colour by", list(MEASURES), key="arch_colour",
                                  help="Node colour on a log scale: " + "; ".join(f"{k}: {v}" for k, v in MEASURES.items()))  # fmt: skip
@@ -134,6 +136,10 @@ def _on_select() -> None:
         if cd in ids and ids[cd] not in ("input", "logits"):
             st.session_state["arch_layer"] = ids[cd]
             return
+
+
+def _open_block(name: str) -> None:
+    st.session_state["arch_open"] = sorted({*st.session_state.get("arch_open", []), name})
 
 
 diagram_col, card_col = st.columns([3, 2])
@@ -186,6 +192,9 @@ with card_col:
             if node.module in graph.blocks:
                 target = graph.blocks[node.module].name
             link = {"arch": key, "layer": target}
+            if node.id in graph.blocks and level == "blocks":
+                st.button("Open this block in the diagram", key="arch_open_block", on_click=_open_block,
+                          args=(graph.blocks[node.id].name,))  # fmt: skip
             st.page_link("app_pages/feature_maps.py", label=f"Feature maps of {target}",
                          query_params={**link, "view": "layer"})  # fmt: skip
             if node.kind == "conv":

@@ -137,6 +137,7 @@ class Block:
     id: str
     kind: str  # inception | residual | mlpconv | vgg block
     name: str
+    type: str = ""  # the module's class ("Bottleneck", "Inception"), "" for VGG's implied blocks
 
 
 @dataclass
@@ -227,7 +228,7 @@ class Graph:
         last = members[-1]
         if k in self.blocks:
             b = self.blocks[k]
-            return Node(k, b.kind, b.name, k, b.kind, members[0].in_shapes, last.out_shape,
+            return Node(k, b.kind, b.name, k, b.type or b.kind, members[0].in_shapes, last.out_shape,
                         sum(m.params for m in members), sum(m.macs for m in members), field=last.field,
                         block=k, members=ids, folded=())  # fmt: skip
         head = members[0]
@@ -452,7 +453,7 @@ def _blocks(model: nn.Module, names: dict[str, str], style: str) -> tuple[dict[s
             continue
         kind = _block_kind(m)
         if kind is not None:
-            blocks[path] = Block(path, kind, names.get(path, path))
+            blocks[path] = Block(path, kind, names.get(path, path), type(m).__name__)
             for sub, _ in m.named_modules(prefix=path):
                 block_of[sub] = path
     if style == "vgg" and not any(b.kind == "vgg block" for b in blocks.values()):

@@ -36,7 +36,8 @@ KIND_NAMES = {
     "concat": "concatenation", "inception": "Inception module", "residual": "residual block",
     "mlpconv": "NiN block", "vgg block": "VGG block",
 }  # fmt: skip
-ROW_PX = 25  # vertical pixels per row: ResNet-50 collapsed (22 rows) fits a 720-pixel screen
+ROW_PX = 23  # vertical pixels per row: ResNet-50 collapsed (22 rows) fits a 720-pixel screen
+CROWDED_GAP = 1.7  # rows with parallel branches carry their labels below the markers
 COL_PX = 170  # horizontal pixels per column of parallel branches
 
 
@@ -45,11 +46,12 @@ class Layout:
     """Positions in row/column units (row 0 at the top) and the routes of the edges."""
 
     graph: Graph
-    pos: dict[str, tuple[float, int]]  # node id -> (column, row)
-    routes: list[list[tuple[float, float]]]  # per edge of graph.edges: points (column, row)
-    rows: int
+    pos: dict[str, tuple[float, float]]  # node id -> (column, depth); depth 0 at the top, 1 per row
+    routes: list[list[tuple[float, float]]]  # per edge of graph.edges: points (column, depth)
+    rows: float  # total depth in rows
     x_min: float
     x_max: float
+    crowded: frozenset[str] = frozenset()  # nodes sharing their row with another (labels go below)
 
 
 def layout(graph: Graph) -> Layout:
@@ -92,22 +94,30 @@ def layout(graph: Graph) -> Layout:
         if abs(shift) > 1e-9 and len(placed) > 1:  # keep the row centred on where it wanted to be
             for nid in placed:
                 x[nid] += shift
-    pos = {nid: (x[nid], rank[nid]) for nid in x}
+    # A row of siblings carries its labels under the markers: the gap below it is wider.
+    crowded = frozenset(n for members in rows.values() if len(members) > 1 for n in members)
+    y: dict[int, float] = {}
+    depth = 0.0
+    for r in range(max(rank.values()) + 1):
+        y[r] = depth
+        depth += CROWDED_GAP if any(n in crowded for n in rows.get(r, [])) else 1.0
+    pos = {nid: (x[nid], y[rank[nid]]) for nid in x}
     routes = []
     for e in graph.edges:
-        (x0, r0), (x1, r1) = pos[e.src], pos[e.dst]
+        r0, r1 = rank[e.src], rank[e.dst]
+        (x0, y0), (x1, y1) = pos[e.src], pos[e.dst]
         if r1 - r0 <= 1:
-            routes.append([(x0, r0), (x1, r1)])
+            routes.append([(x0, y0), (x1, y1)])
             continue
         between = [x[n] for r in range(r0 + 1, r1) for n in rows.get(r, [])]
         blocked = any(abs(v - x0) < 0.5 for v in between)
         if not blocked:
-            routes.append([(x0, r0), (x0, r1 - 1), (x1, r1)])
+            routes.append([(x0, y0), (x0, y[r1 - 1]), (x1, y1)])
         else:
             side = min(between) - 0.55  # labels sit to the right: bypass on the left
-            routes.append([(x0, r0), (side, r0 + 0.5), (side, r1 - 0.5), (x1, r1)])
+            routes.append([(x0, y0), (side, (y0 + y[r0 + 1]) / 2), (side, (y[r1 - 1] + y1) / 2), (x1, y1)])
     xs = [p[0] for route in routes for p in route] + list(x.values())
-    return Layout(graph, pos, routes, max(rank.values()) + 1, min(xs), max(xs))
+    return Layout(graph, pos, routes, y[max(rank.values())] + 1.0, min(xs), max(xs), crowded)
 
 
 def measure(node: Node, name: str) -> int:
@@ -248,13 +258,19 @@ def _traces(lay: Layout, colour_by: str, lo: float, hi: float, selected: str | N
     kinds: dict[str, list[Node]] = {}
     for n in graph.nodes:
         kinds.setdefault("input" if n.kind in ("input", "output") else n.kind, []).append(n)
+    def text(n: Node) -> str:
+        if n.id in lay.crowded:  # side by side with a sibling: the short name, under the marker
+            return html.escape(node_label(n, graph).split("  ")[0])
+        return html.escape(_label(n, graph, True) if full_labels else node_label(n, graph))
+
     for kind, nodes in kinds.items():
         big = kind in ("inception", "residual", "mlpconv", "vgg block")
         traces.append(go.Scatter(
             x=[lay.pos[n.id][0] for n in nodes], y=[-lay.pos[n.id][1] for n in nodes],
             mode="markers+text", name=KIND_NAMES.get(kind, kind), legendgroup=kind, showlegend=legend,
-            text=[html.escape(_label(n, graph, True) if full_labels else node_label(n, graph)) for n in nodes],
-            textposition="middle right", textfont=dict(size=12, color="#1f1f1f"),
+            text=[text(n) for n in nodes],
+            textposition=["bottom center" if n.id in lay.crowded else "middle right" for n in nodes],
+            textfont=dict(size=[10.5 if n.id in lay.crowded else 12 for n in nodes], color="#1f1f1f"),
             customdata=[n.id for n in nodes], hovertext=[hover(n) for n in nodes], hoverinfo="text",
             marker=dict(symbol=SYMBOLS.get(kind, "circle"), size=20 if big else 15,
                         color=[_colour(measure(n, colour_by), lo, hi) for n in nodes],
@@ -270,8 +286,9 @@ def _colourbar_trace(colour_by: str, lo: float, hi: float) -> go.Scatter:
     return go.Scatter(
         x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
         marker=dict(colorscale=COLOURSCALE, cmin=lo, cmax=hi, color=[lo], showscale=True,
-                    colorbar=dict(title=dict(text=colour_by, side="right"), thickness=12, len=0.5, y=0.75,
-                                  tickvals=ticks, ticktext=[short(10**t) for t in ticks])),
+                    colorbar=dict(title=dict(text=colour_by, side="right"), orientation="h", thickness=10,
+                                  len=0.45, x=1.0, xanchor="right", y=1.0, yanchor="bottom",
+                                  tickvals=ticks, ticktext=[short(10**t) for t in ticks], tickfont=dict(size=10))),
     )  # fmt: skip
 
 
@@ -291,12 +308,12 @@ def figure(graph: Graph, colour_by: str = "output size", selected: str | None = 
         fig.add_annotation(x=x0, y=-r0, text=html.escape(name), showarrow=False, xanchor="left",
                            yanchor="top", font=dict(size=11, color="#4c78a8"))
     label_room = 2.6  # columns of room to the right of the last node for its label
-    height = max(260, lay.rows * ROW_PX + 50)
+    height = max(260, int(lay.rows * ROW_PX) + 85)
     fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), title=title,
+        height=height, margin=dict(l=10, r=10, t=70 if title else 45, b=10), title=title,
         plot_bgcolor="white", dragmode="pan", hovermode="closest", clickmode="event+select",
-        legend=dict(orientation="v", x=1.0, xanchor="right", y=0.35, bgcolor="rgba(255,255,255,0.85)",
-                    font=dict(size=11), itemsizing="constant"),
+        legend=dict(orientation="v", x=1.0, xanchor="right", y=0.0, yanchor="bottom",
+                    bgcolor="rgba(255,255,255,0.85)", font=dict(size=11), itemsizing="constant"),
         xaxis=dict(visible=False, range=[lay.x_min - 0.6, lay.x_max + label_room], fixedrange=False),
         yaxis=dict(visible=False, range=[-(lay.rows - 0.4), 0.6], fixedrange=False),
     )  # fmt: skip
