@@ -1,28 +1,11 @@
-"""A finished run as a checkpoint: its metadata. The format itself is explorer.models.checkpoint.
-
-The names below are re-exported for older imports; new code imports
-``explorer.models.checkpoint`` directly (a checkpoint belongs to no training run).
-"""
+"""A finished run's checkpoint metadata. The format itself is :mod:`explorer.models.checkpoint`
+(a checkpoint belongs to no training run; reading and writing live next to the weights)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from explorer.models.checkpoint import (
-    MAX_CHECKPOINT_BYTES,
-    CheckpointError,
-    CheckpointMeta,
-    load_checkpoint,
-    load_state_strict,
-    model_from_checkpoint,
-    read_meta,
-    save_checkpoint,
-)
-
-__all__ = [
-    "MAX_CHECKPOINT_BYTES", "CheckpointError", "CheckpointMeta", "load_checkpoint", "load_state_strict",
-    "meta_from_result", "model_from_checkpoint", "read_meta", "save_checkpoint",
-]  # fmt: skip
+from explorer.models.checkpoint import CheckpointMeta
 
 
 def meta_from_result(result: Any) -> CheckpointMeta:
