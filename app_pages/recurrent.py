@@ -53,6 +53,13 @@ EQUATIONS = {
         r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \qquad h_t = o_t \odot \tanh(c_t)",
     ],
 }
+# Cho et al. (2014) apply the reset gate to h_(t-1) before the matrix; torch (above) after it.
+PAPER_EQUATIONS = {
+    "gru": [
+        r"\tilde{h}_t = \tanh\left(W x_t + U \left(r_t \odot h_{t-1}\right)\right) \qquad "
+        r"h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde{h}_t",
+    ],
+}
 STACKING = {
     "rnn": "One block per matrix: the RNN has no gates.",
     "gru": "Each matrix stacks the blocks of r, z, n (in this order, as torch does).",
@@ -177,12 +184,25 @@ with st.expander(f"The cell: {catalog_spec.title}", expanded=True):
     st.markdown(f"**Idea.** {catalog_spec.idea}")
     paper = f"[{catalog_spec.paper}]({catalog_spec.paper_url})" if catalog_spec.paper_url else catalog_spec.paper
     st.caption(f"{catalog_spec.year}. {paper}")
+    if catalog_spec.variant:
+        st.caption(catalog_spec.variant)
+    for ref, url in catalog_spec.also:
+        st.caption(f"See also: [{ref}]({url})" if url else f"See also: {ref}")
     st.graphviz_chart(viz.cell_diagram_dot(cell, config.input_size, hidden, nonlinearity))
     st.caption("One time step of the first layer; every later step reuses the same weights.")
     eq_col, shape_col = st.columns([3, 2])
     with eq_col:
+        if cell in PAPER_EQUATIONS:
+            st.caption("As torch.nn.GRU computes it (and this page): the reset gate multiplies "
+                       "W_hn h_(t-1) + b_hn, after the matrix.")
         for line in EQUATIONS[cell]:
             st.latex(line)
+        if cell in PAPER_EQUATIONS:
+            st.caption("Cho et al. (2014), the paper's form: the reset gate multiplies h_(t-1) before "
+                       "the matrix (r and z as above, biases left out). The two forms behave alike in "
+                       "practice, but their weights are not interchangeable.")
+            for line in PAPER_EQUATIONS[cell]:
+                st.latex(line)
         if cell == "rnn":
             st.caption(f"phi = {nonlinearity}. sigma is the logistic sigmoid, a product of vectors is element-wise.")
         else:

@@ -44,7 +44,8 @@ def test_stacked_bidirectional_gru_views(page) -> None:  # noqa: ANN001
     page.toggle(key="rec_bidir").set_value(True).run()
     _ok(page)
     assert len(page.get("plotly_chart")) == 4  # r, z, n, h
-    assert len(page.get("latex")) == 4
+    assert len(page.get("latex")) == 5  # torch's four GRU lines and Cho et al.'s form beside them
+    assert any("Cho et al. (2014)" in c.value for c in page.caption)
     page.radio(key="rec_view").set_value("Directions and layers").run()
     _ok(page)
     assert len(page.get("plotly_chart")) == 2  # forward vs backward, layers stacked
