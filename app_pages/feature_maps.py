@@ -508,7 +508,8 @@ elif view == "Receptive field":
                           key="fm_rf_fig")
         if show_erf:
             heat = fc.effective_field(lm, res, layer, int(row), int(col), None)
-            right.plotly_chart(viz.field_figure(mi.view, box, centre, heat=heat,
+            alpha = c3.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_heat_alpha")
+            right.plotly_chart(viz.field_figure(mi.view, box, centre, heat=heat, alpha=alpha,
                                                 title="Effective field: |gradient| of the unit"),
                                key="fm_erf_fig")
             right.caption("Brightness = how much each input pixel changes this unit (all its channels "
@@ -612,9 +613,11 @@ elif view == "Attribution":
                 bar.empty()
                 stop_slot.empty()
     if heat is not None:
-        left, right = st.columns(2)
-        left.image(mi.view, caption="What the model sees", width="stretch")
-        right.plotly_chart(viz.field_figure(mi.view, None, heat=heat, title=f"{METHODS[method].title}: "
-                                            f"{preds[pick].label}"), key="fm_attr_fig")  # fmt: skip
+        alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_heat_alpha")
+        # one figure, two panels: the same size and the same square-pixel enlargement
+        st.plotly_chart(viz.field_pair(mi.view, heat, ("What the model sees", f"{METHODS[method].title}: "
+                                       f"{preds[pick].label}"), alpha=alpha), key="fm_attr_fig")  # fmt: skip
+        st.caption("Colours: each pixel's attribution magnitude divided by the largest one, square-root "
+                   "scaled (the colour bar), blended over the input with the opacity above.")
 
 url.done()

@@ -319,7 +319,8 @@ def field_figure(
         fig.add_trace(go.Scatter(
             x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
             marker={"colorscale": plotly_scale("hot"), "cmin": 0, "cmax": 1, "color": [0],
-                    "showscale": True, "colorbar": {"title": {"text": heat_unit}, "thickness": 12}},
+                    "showscale": True, "colorbar": {"title": {"text": heat_unit}, "thickness": 12, "x": 1.02,
+                                                    "xanchor": "left"}},
         ))  # fmt: skip
     if box is not None:
         top, left, bottom, right = box
@@ -338,8 +339,37 @@ def field_figure(
         x_lo, x_hi, y_lo, y_hi = -0.5, w - 0.5, -0.5, h - 0.5
     fig.update_xaxes(range=[x_lo, x_hi], showgrid=False, title="column")
     fig.update_yaxes(range=[y_hi, y_lo], showgrid=False, scaleanchor="x", title="row")
-    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=420,
+    # The same right margin with or without a colour bar: two field figures side by side (the
+    # input and its overlay) then have the same size, pixel for pixel.
+    fig.update_layout(title=title, margin={"l": 10, "r": 110, "t": 40, "b": 10}, height=420,
                       showlegend=False)
+    return fig
+
+
+def field_pair(view: np.ndarray, heat: np.ndarray, titles: tuple[str, str], alpha: float = 0.6,
+               heat_unit: str = "share of the<br>largest value<br>(square-root<br>scale)") -> go.Figure:
+    """The input and the same input with a heatmap blended in, as ONE figure of two panels: the
+    same size, the same square-pixel enlargement, zoom and pan linked (an attribution next to
+    what the model saw)."""
+    from plotly.subplots import make_subplots
+
+    plain = field_figure(view, None)
+    blended = field_figure(view, None, heat=heat, alpha=alpha, heat_unit=heat_unit)
+    import html
+
+    # titles may carry a class name from a user's checkpoint: shown as text, never as markup
+    fig = make_subplots(1, 2, subplot_titles=[html.escape(t) for t in titles], horizontal_spacing=0.04,
+                        shared_xaxes=True, shared_yaxes=True)  # fmt: skip
+    for trace in plain.data:
+        fig.add_trace(trace, 1, 1)
+    for trace in blended.data:
+        fig.add_trace(trace, 1, 2)
+    for col in (1, 2):
+        fig.update_xaxes(range=list(plain.layout.xaxis.range), showgrid=False, title="column", row=1, col=col)
+        fig.update_yaxes(range=list(plain.layout.yaxis.range), showgrid=False, scaleanchor="x" if col == 1 else "x2",
+                         row=1, col=col)  # fmt: skip
+    fig.update_yaxes(title="row", row=1, col=1)
+    fig.update_layout(margin={"l": 10, "r": 110, "t": 40, "b": 10}, height=420, showlegend=False)
     return fig
 
 

@@ -268,3 +268,20 @@ def test_first_layer_unit_is_torchs_conv_output() -> None:
             assert unit.torch_value == pytest.approx(float(ref[0, channel, row, col]), abs=1e-5)
             assert "torch's conv2d" in unit.text()
         assert first_layer_unit(model, x, 999, 0, 0) is None
+
+
+def test_overlay_pair_has_two_equal_panels_and_an_escaped_title() -> None:
+    import numpy as np
+
+    from explorer.viz.maps import field_pair
+
+    view = np.zeros((32, 32, 3), dtype=np.uint8)
+    heat = np.random.default_rng(0).random((32, 32))
+    fig = field_pair(view, heat, ("What the model sees", "Saliency: <b>cat</b>"), alpha=0.3)
+    images = [t for t in fig.data if t.type == "image"]
+    assert len(images) == 2 and {images[0].xaxis, images[1].xaxis} == {"x", "x2"}
+    assert fig.layout.xaxis.range == fig.layout.xaxis2.range and fig.layout.yaxis.range == fig.layout.yaxis2.range
+    bars = [t for t in fig.data if t.type == "scatter" and t.marker.showscale]
+    assert len(bars) == 1  # the colour bar, with its stated normalisation
+    assert "square-root" in bars[0].marker.colorbar.title.text
+    assert "&lt;b&gt;cat&lt;/b&gt;" in [a.text for a in fig.layout.annotations][1]
