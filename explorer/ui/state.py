@@ -229,14 +229,18 @@ class PageState:
             del st.query_params[name]
 
     def done(self) -> None:
-        """Remove from the URL this page's parameters that were not bound in this run (they do
-        not describe what is on screen; their remembered values are kept for later), and fill
+        """Remove from the URL every parameter not bound in this run (it does not describe what
+        is on screen; remembered values are kept for later; `GLOBAL_PARAMS` stay), and fill
         the "Copy link to this view" control placed earlier by `copy_link`."""
         for name in list(self._mine["written"]):
             if name not in self._bound and name not in GLOBAL_PARAMS:
                 self._mine["written"].pop(name)
                 if name in st.query_params:
                     del st.query_params[name]
+        # Parameters this view does not use (a layer in the overview, a stranger's "?x=..."):
+        # out of the address, silently, so the address describes the screen.
+        for name in [n for n in st.query_params if n not in self._bound and n not in GLOBAL_PARAMS]:
+            del st.query_params[name]
         self._done = True
         if self._link_box is not None:
             with self._link_box:
