@@ -1,0 +1,77 @@
+"""Integrated gradients with 50 steps on ResNet-18 and VGG-16 (random weights, 224 x 224, CPU).
+
+For each model: the price said before a run (one measured forward + backward pass on 2
+inputs, scaled to 50), the run itself batched 10 inputs at a time (the page's setting), and
+for ResNet-18 the same run one input at a time (the effect of batching). Medians where the
+run is repeated; VGG-16 runs once (it takes tens of seconds on a shared CPU).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("EXPLORER_DEVICE", "cpu")
+
+from bench.common import report  # noqa: E402
+from explorer.data.images import imagenet_preprocessing, preprocess  # noqa: E402
+from explorer.data.samples import load_sample  # noqa: E402
+from explorer.models import get_spec  # noqa: E402
+from explorer.probe.attribution import DEFAULT_BATCH, attribute, measure_pass  # noqa: E402
+
+STEPS = 50
+PROBE = 2
+
+
+def timed(fn, repeats: int) -> float:  # noqa: ANN001
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_model(key: str, repeats: int, unbatched: bool, target: str) -> None:
+    spec = get_spec(key)
+    torch.manual_seed(0)
+    model = spec.build().eval()
+    x = preprocess(load_sample("cat"), imagenet_preprocessing(224)).x
+    with torch.no_grad():
+        outputs = model(x).shape[-1]
+    estimate = measure_pass(model, x, 0, PROBE) / PROBE * STEPS
+    report(f"ig{STEPS}_{key}_estimate", estimate, "s",
+           f"{spec.title}: price said before the run (one measured pass of {PROBE} inputs)")  # fmt: skip
+
+    def run(batch: int) -> None:
+        attribute(model, x, 0, "integrated_gradients", steps=STEPS, batch_size=batch, outputs=outputs)
+
+    t_batched = timed(lambda: run(DEFAULT_BATCH), repeats)
+    report(f"ig{STEPS}_{key}", t_batched, "s",
+           f"{spec.title}: integrated gradients, {STEPS} steps, {DEFAULT_BATCH} inputs per pass "
+           f"(median of {repeats})", target=target)  # fmt: skip
+    if unbatched:
+        t_one = timed(lambda: run(1), repeats)
+        report(f"ig{STEPS}_{key}_unbatched", t_one, "s",
+               f"{spec.title}: the same, one input per pass")  # fmt: skip
+        report(f"ig{STEPS}_{key}_batching_speedup", t_one / t_batched, "x",
+               f"{spec.title}: one input per pass / {DEFAULT_BATCH} per pass")  # fmt: skip
+
+
+def main() -> None:
+    torch.set_grad_enabled(True)
+    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    quick = "--quick" in sys.argv[1:]  # one run each (a loaded machine)
+    bench_model("resnet18", repeats=1 if quick else 3, unbatched=True, target="<= 2 s")
+    bench_model("vgg16", repeats=1, unbatched=False, target="<= 8 s")
+
+
+if __name__ == "__main__":
+    main()
