@@ -20,4 +20,5 @@ PAGES: tuple[PageDef, ...] = (
     PageDef("app_pages/feature_maps.py", "Feature maps", "feature-maps"),
     PageDef("app_pages/training.py", "Training", "training"),
     PageDef("app_pages/recurrent.py", "Recurrent networks", "recurrent"),
+    PageDef("app_pages/experiments.py", "Experiments", "experiments"),
 )

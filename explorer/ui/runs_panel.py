@@ -1,0 +1,92 @@
+"""Compare runs: every run of this browser (training, transfer, comparisons) on one chart.
+
+Histories live in a process-wide :class:`~explorer.training.runs.RunStore` keyed by the browser
+id (a module-level singleton, like the job manager), folded incrementally from the owner's jobs,
+so they stay after a job has been forgotten and survive a reload; nobody sees another browser's.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from explorer.training.runs import METRICS, RunBook, RunStore, overlay_series, runs_csv
+from explorer.ui import jobs
+from explorer.viz.runs import grad_norms_side_by_side, overlay_figure
+
+_store: RunStore | None = None
+_lock = threading.Lock()
+KINDS = ("training", "comparison")
+
+
+def store() -> RunStore:
+    """The process-wide run store (created once; expires books of browsers gone an hour)."""
+    global _store
+    with _lock:
+        if _store is None:
+            _store = RunStore(keep_s=float(jobs.server_settings()["keep_s"]))
+        _store.expire()
+        return _store
+
+
+def my_runs() -> RunBook:
+    """This browser's run book, brought up to date with its jobs."""
+    owner = jobs.owner_id()
+    mine = [j for j in jobs.manager().jobs_of(owner) if j.kind in KINDS]
+    return store().sync(owner, mine)
+
+
+def runs_active() -> bool:
+    owner = jobs.owner_id()
+    return any(not j.done for j in jobs.manager().jobs_of(owner) if j.kind in KINDS)
+
+
+def overlay_charts(book: RunBook, keys: list[str], x: str, prefix: str, metrics: tuple[str, ...]) -> None:
+    """Loss and accuracy (training and validation) of the chosen runs on shared axes."""
+    records = [book.runs[k] for k in keys if k in book.runs]
+    cols = st.columns(2)
+    for i, metric in enumerate(metrics):
+        series = overlay_series(records, metric, x)
+        if not any(s.y for s in series):
+            continue
+        cols[i % 2].plotly_chart(overlay_figure(series, metric, x), key=f"{prefix}_{metric}_{x}")
+
+
+def grad_panels(book: RunBook, keys: list[str], prefix: str) -> None:
+    hist = {book.runs[k].name: book.runs[k].history for k in keys if k in book.runs and book.runs[k].history.grad_norms}
+    if hist:
+        st.plotly_chart(grad_norms_side_by_side(hist), key=f"{prefix}_grads")
+        st.caption("Mean gradient norm of each weight layer over the first quarter of logged steps, input on "
+                   "the left. Bars that fall away to the left: the gradient vanishes on its way down.")  # fmt: skip
+
+
+def _panel() -> None:
+    book = my_runs()
+    records = [r for r in book.records() if r.history.steps or r.history.epochs]
+    if not records:
+        st.caption("No runs yet. Every run you start here, on the Transfer panel or on the Experiments page "
+                   "is kept for this browser and can be overlaid.")  # fmt: skip
+        return
+    labels = {r.key: f"{r.name} (job {r.job_id}{'' if r.finished else ', running'})" for r in records}
+    default = [r.key for r in records[-2:]]
+    chosen = st.multiselect("Runs", list(labels), default=default, format_func=labels.get, key="runs_chosen")
+    x = st.radio("x axis", ["step", "seconds"], horizontal=True, key="runs_x",
+                 format_func={"step": "steps", "seconds": "seconds"}.get)  # fmt: skip
+    overlay_charts(book, chosen, x, "runs", tuple(METRICS))
+    chosen_records = [book.runs[k] for k in chosen if k in book.runs]
+    if chosen_records:
+        st.download_button("Download these runs (.csv)", runs_csv(chosen_records), file_name="runs.csv",
+                           mime="text/csv", on_click="ignore", key="runs_csv")  # fmt: skip
+
+
+def runs_section() -> None:
+    """The "Compare runs" panel: polls while one of this browser's runs is going."""
+    with st.expander("Compare runs", expanded=False):
+        every = jobs.RUNNING_POLL_S * 2 if runs_active() else None
+
+        @st.fragment(run_every=every)
+        def live() -> None:
+            _panel()
+
+        live()

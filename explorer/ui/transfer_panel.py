@@ -1,0 +1,203 @@
+"""Transfer learning on the Training page: pick trained weights, a target dataset and what trains.
+
+The run is an ordinary training job (kind "training"), so the page's live view, results, model
+registry and downloads serve it unchanged; with "compare with the same model from scratch" it is
+one comparison job (kind "comparison") of both runs, followed in "Compare runs".
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from explorer.data.datasets import DATASETS, is_available
+from explorer.models import get_spec
+from explorer.training.settings import TRAINABLE_MODELS, TrainSettings
+from explorer.training.transfer import (
+    DEFAULT_PAIR,
+    FREEZE_MODES,
+    FREEZE_TITLES,
+    SourceWeights,
+    TransferError,
+    TransferInfo,
+    build_transfer_model,
+    bundled_source,
+    count_by_mode,
+)
+from explorer.ui import jobs
+from explorer.viz.runs import trainable_figure
+
+KIND = "training"
+_D = DEFAULT_PAIR["settings"]
+_DEFAULTS = {
+    "xf_target": _D["dataset"], "xf_freeze": _D["freeze"], "xf_lr": _D["lr"], "xf_bs": _D["batch_size"],
+    "xf_epochs": _D["epochs"], "xf_train": _D["train_samples"], "xf_val": _D["val_samples"], "xf_backbone": 1.0,
+    "xf_source": f"bundled:{DEFAULT_PAIR['source_arch']}", "xf_twin": False,
+}  # fmt: skip
+
+
+def _sources() -> dict[str, str]:
+    """Source key -> label: the bundled weights, then this browser's trained or loaded CNNs."""
+    from explorer.models.weights import bundled_keys
+    from explorer.ui.registry import user_models
+
+    out = {f"bundled:{k}": f"{get_spec(k).title}: bundled weights" for k in bundled_keys() if k in TRAINABLE_MODELS}
+    for m in user_models("cnn"):
+        if m.arch in TRAINABLE_MODELS:
+            out[f"user:{m.name}"] = f"Yours: {m.name}"
+    return out
+
+
+def _source(key: str) -> SourceWeights:
+    kind, _, name = key.partition(":")
+    if kind == "bundled":
+        return bundled_source(name)
+    from explorer.ui.registry import get_user_model
+
+    m = get_user_model(name)
+    if m is None:
+        raise TransferError("That model is no longer in this session: train or load it again.")
+    return SourceWeights("user", m.arch, dict(m.build), dict(m.state_dict), tuple(m.classes), m.dataset,
+                         title=f"your model \"{m.name}\"")  # fmt: skip
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _counts(source_key: str, stamp: float, num_classes: int, in_channels: int) -> dict[str, int]:
+    """Trainable parameters per freeze mode for this source and target (built once, cached)."""
+    model, _, _ = build_transfer_model(_source(source_key), num_classes, in_channels)
+    return count_by_mode(model)
+
+
+def _targets() -> list[str]:
+    return [k for k, info in DATASETS.items() if info.offline or is_available(k)]
+
+
+def _stamp(source_key: str) -> float:
+    if source_key.startswith("user:"):
+        from explorer.ui.registry import get_user_model
+
+        m = get_user_model(source_key.partition(":")[2])
+        return m.created if m is not None else 0.0
+    return 0.0
+
+
+def transfer_settings() -> TrainSettings:
+    """The settings the widgets describe (validated by the engine before a start)."""
+    ss = st.session_state
+    arch = ss["xf_source"].partition(":")[2]
+    if ss["xf_source"].startswith("user:"):
+        from explorer.ui.registry import get_user_model
+
+        m = get_user_model(arch)
+        arch = m.arch if m is not None else "lenet5"
+    return TrainSettings(
+        model=arch, dataset=ss["xf_target"], optimizer="adam", lr=float(ss["xf_lr"]), batch_size=int(ss["xf_bs"]),
+        epochs=int(ss["xf_epochs"]), train_samples=int(ss["xf_train"]), val_samples=int(ss["xf_val"]),
+        source=ss["xf_source"], freeze=ss["xf_freeze"],
+        backbone_lr=float(ss["xf_backbone"]) if ss["xf_freeze"] != "head" else 1.0, difficulty=0.3,
+    )  # fmt: skip
+
+
+def _info_line(job: jobs.Job | None) -> None:
+    """What the running or last transfer did: the source and how many parameters trained."""
+    if job is None:
+        return
+    info = next((e for e in job.log if isinstance(e, TransferInfo)), None)
+    if info is not None:
+        st.caption(
+            f"Run {job.id}: from {info.source}; {FREEZE_TITLES.get(info.mode, info.mode).lower()}: "
+            f"{info.trainable:,} of {info.total:,} parameters train; images resized to "
+            f"{info.image_size} x {info.image_size}."
+        )
+
+
+def transfer_section() -> None:
+    """The Transfer learning panel (an expander on the Training page)."""
+    for key, value in _DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    job = jobs.current_job(KIND)
+    active = job is not None and not job.done
+    with st.expander("Transfer learning: start from trained weights", expanded=False):
+        st.caption(
+            "Reuse what a network learnt on one dataset for another: a new classifier head is built "
+            "for the new classes (and the first layer adapted to the new number of colour channels); "
+            "you choose which layers train. The default pair (compact ResNet trained on shapes, 64 "
+            "images of circles vs squares, head only) reaches about 100% test accuracy in 16 steps "
+            "where the same model from scratch stays at chance (bench/bench_transfer.py)."
+        )
+        sources = _sources()
+        if st.session_state["xf_source"] not in sources:
+            st.session_state["xf_source"] = next(iter(sources))
+        c1, c2 = st.columns(2)
+        c1.selectbox("Start from", list(sources), key="xf_source", format_func=sources.get, disabled=active)
+        targets = _targets()
+        if st.session_state["xf_target"] not in targets:
+            st.session_state["xf_target"] = targets[0]
+        c2.selectbox("Fine-tune on", targets, key="xf_target", format_func=lambda k: DATASETS[k].title,
+                     disabled=active)  # fmt: skip
+        info = DATASETS[st.session_state["xf_target"]]
+        num_classes = 1 if info.task == "binary" else len(info.classes)
+        try:
+            src = _source(st.session_state["xf_source"])
+            c1.caption(f"Trained on {src.dataset or 'unknown data'}: {', '.join(src.classes[:10])}")
+            counts = _counts(st.session_state["xf_source"], _stamp(st.session_state["xf_source"]), num_classes,
+                             info.input_shape[0])  # fmt: skip
+        except (TransferError, OSError, ValueError) as err:
+            st.error(str(err))
+            return
+        c2.caption(f"New head: {num_classes} output{'s' if num_classes > 1 else ''} "
+                   f"({'one sigmoid logit' if info.task == 'binary' else 'softmax over ' + str(num_classes)}); "
+                   f"input {info.input_shape[0]} channel(s).")  # fmt: skip
+        m1, m2 = st.columns([3, 2])
+        m1.radio("What trains", FREEZE_MODES, key="xf_freeze", format_func=FREEZE_TITLES.get, disabled=active)
+        m2.plotly_chart(trainable_figure(counts, {m: m.replace("_", " ") for m in counts}), key="xf_counts")
+        a, b, c, d, e = st.columns(5)
+        a.number_input("Learning rate", key="xf_lr", format="%.4f", step=0.001, disabled=active)
+        b.number_input("Batch size", key="xf_bs", step=8, disabled=active)
+        c.number_input("Epochs", key="xf_epochs", step=1, disabled=active)
+        d.number_input("Training images", key="xf_train", step=32, disabled=active)
+        e.number_input("Validation images", key="xf_val", step=50, disabled=active)
+        if st.session_state["xf_freeze"] != "head":
+            st.select_slider("Backbone learning rate (fraction of the head's)", [0.01, 0.03, 0.1, 0.3, 1.0],
+                             key="xf_backbone", disabled=active,
+                             help="A smaller step for the pretrained layers keeps what they learnt.")  # fmt: skip
+        st.checkbox("Also train the same model from scratch (one job, both runs compared below)", key="xf_twin",
+                    disabled=active)  # fmt: skip
+        go = st.button("Start transfer", type="primary", disabled=active, key="xf_start")
+        _info_line(job)
+    if go:
+        _start(src)
+
+
+def _start(src: SourceWeights) -> None:
+    settings = transfer_settings()
+    problems = settings.errors()
+    if problems:
+        st.error("Cannot start: " + " ".join(problems))
+        return
+    title = f"Transfer: {src.describe()} -> {DATASETS[settings.dataset].title} ({settings.freeze.replace('_', ' ')})"
+    from explorer.device import pick_device
+
+    device = str(pick_device(settings.device))
+    try:
+        if st.session_state.get("xf_twin"):
+            from explorer.training.runs import RunSpec
+
+            twin = replace(settings, source="scratch", freeze="all", backbone_lr=1.0)
+            size = int(src.build.get("image_size", 32))
+            runs = [
+                RunSpec(f"transfer ({settings.freeze.replace('_', ' ')})", "explorer.training.transfer:run_transfer",
+                        {"settings": settings, "source": src}),
+                RunSpec("from scratch", "explorer.training.transfer:run_transfer",
+                        {"settings": twin, "source": None, "image_size": size}),
+            ]  # fmt: skip
+            jobs.submit(jobs.JobSpec("explorer.training.runs:run_comparison", {"runs": runs}), device=device,
+                        title=title + " vs from scratch", kind="comparison")  # fmt: skip
+        else:
+            jobs.submit(jobs.JobSpec("explorer.training.transfer:run_transfer", {"settings": settings, "source": src}),
+                        device=device, title=title, kind=KIND)  # fmt: skip
+    except jobs.JobBusyError as err:
+        st.error(str(err))
+        return
+    st.rerun()

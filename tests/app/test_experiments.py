@@ -1,0 +1,106 @@
+"""AppTest: the Experiments page, the Transfer learning panel and Compare runs on the Training page."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from tests.app.conftest import open_app_page
+
+TRAINING = "app_pages/training.py"
+EXPERIMENTS = "app_pages/experiments.py"
+
+
+def button(at, label: str):  # noqa: ANN001, ANN201
+    return next(b for b in at.button if b.label == label)
+
+
+def _wait(at, done, seconds: float = 180) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if done(at):
+            return True
+    return False
+
+
+def test_experiments_page_lists_the_three_comparisons_with_their_explanations() -> None:
+    at = open_app_page(EXPERIMENTS).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="ex_key").options == [
+        "Plain 20 vs residual 20", "Transfer vs from scratch", "RNN vs GRU vs LSTM on the adding problem",
+    ]  # fmt: skip
+    assert any("vanishes" in m.value for m in at.markdown)
+    at.radio(key="ex_key").set_value("cells_on_adding").run()
+    assert any("1/6" in m.value for m in at.markdown)
+    assert not button(at, "Run this experiment").disabled
+
+
+def test_transfer_panel_counts_what_trains_in_each_mode() -> None:
+    at = open_app_page(TRAINING).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="xf_source").value == "bundled:resnet_small"
+    assert at.selectbox(key="xf_target").value == "circles_squares"
+    assert at.radio(key="xf_freeze").value == "head"
+    fig = at.get("plotly_chart")
+    assert fig  # the trainable-parameters bars are drawn
+    at.selectbox(key="xf_target").set_value("digits").run()
+    assert not at.exception
+    assert any("10 outputs" in c.value and "1 channel" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_tiny_transfer_runs_and_its_history_can_be_overlaid_and_downloaded() -> None:
+    at = open_app_page(TRAINING, timeout=180).run()
+    at.number_input(key="xf_train").set_value(16)
+    at.number_input(key="xf_val").set_value(8)
+    at.number_input(key="xf_bs").set_value(8)
+    at.number_input(key="xf_epochs").set_value(1)
+    button(at, "Start transfer").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [e.value for e in at.error]
+    assert any("129 of 695,425 parameters train" in c.value for c in at.caption)
+    registered = at.session_state["_explorer_user_models"]
+    (model,) = registered.values()
+    assert model.arch == "resnet_small" and model.build["num_classes"] == 1
+    at.run()  # the Compare runs panel picks up the finished run
+    chosen = at.multiselect(key="runs_chosen")
+    assert len(chosen.value) == 1
+    labels = [c.proto.label for c in at.get("download_button")]
+    assert "Download these runs (.csv)" in labels
+
+
+@pytest.mark.slow
+def test_an_experiment_is_one_job_whose_runs_fill_the_chart(monkeypatch) -> None:  # noqa: ANN001
+    from explorer.training import experiments
+    from explorer.training.runs import RunSpec
+    from explorer.training.transfer import bundled_source, default_transfer_settings
+
+    tiny = default_transfer_settings(device="cpu", train_samples=16, val_samples=8, batch_size=8, epochs=1)
+    runs = [
+        RunSpec("transfer (head only)", "explorer.training.transfer:run_transfer",
+                {"settings": tiny, "source": bundled_source("resnet_small")}),
+        RunSpec("from scratch", "explorer.training.transfer:run_transfer",
+                {"settings": replace(tiny, source="scratch", freeze="all"), "source": None, "image_size": 32}),
+    ]  # fmt: skip
+    exp = replace(experiments.EXPERIMENTS["transfer_vs_scratch"], runs=lambda: runs)
+    monkeypatch.setitem(experiments.EXPERIMENTS, "transfer_vs_scratch", exp)
+    at = open_app_page(EXPERIMENTS, timeout=180).run()
+    at.radio(key="ex_key").set_value("transfer_vs_scratch").run()
+    button(at, "Run this experiment").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _wait(at, lambda a: bool(a.dataframe)), [e.value for e in at.error]
+    table = at.dataframe[-1].value
+    assert list(table["run"]) == ["transfer (head only)", "from scratch"]
+    names = {t.name for chart in at.get("plotly_chart") for t in _traces(chart)}
+    assert {"transfer (head only)", "from scratch"} <= names
+
+
+def _traces(chart):  # noqa: ANN001, ANN202
+    import json
+
+    return [type("T", (), {"name": d.get("name")}) for d in json.loads(chart.proto.spec).get("data", [])]
