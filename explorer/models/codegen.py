@@ -211,7 +211,8 @@ def pytorch_code(key: str) -> GeneratedCode:
     """The catalog entry ``key`` as a standalone PyTorch script (torch only, no explorer)."""
     spec = get_spec(key)
     if spec.kind != "cnn":
-        raise CodegenError(f"{spec.title} is a recurrent model: its code lives on the Recurrent page.")
+        raise CodegenError(f"{spec.title} is a recurrent model: code is generated for the convolutional "
+                           "models only (the recurrent cells keep their weights outside submodules).")
     shapes, out_shape, params = _shapes(spec)
     with torch.device("meta"):
         model = spec.build()

@@ -179,3 +179,17 @@ def test_feature_maps_first_layer_unit_is_written_out_as_a_sum() -> None:
     sums = [float(v) for v in re.findall(r"sum\(w \* x\) = (\S+)", text)]
     bias = float(re.search(r"bias\s+(\S+)", text).group(1))
     assert sum(sums) + bias == pytest.approx(float(m.group(1)), abs=2e-4)
+
+
+def test_image_and_size_controls() -> None:
+    at = _page()
+    from explorer.data.samples import list_samples
+
+    other = next(s.name for s in list_samples() if s.name != at.selectbox(key="bs_image").value)
+    at.selectbox(key="bs_image").set_value(other).run()
+    _ok(at)
+    assert at.session_state["bs_image"] == other
+    at.select_slider(key="bs_side").set_value(32).run()
+    _ok(at)
+    assert any(r"\frac{32 - 3 + 2 \cdot 1}{1}" in lt.value for lt in at.latex)  # the whole-image formula
+    assert any("resized to **32 x 32**" in md.value for md in at.markdown)
