@@ -12,3 +12,5 @@ assert torch.cuda.is_available(), "no CUDA device visible"
 print("GPU:", torch.cuda.get_device_name(0), "| bf16:", torch.cuda.is_bf16_supported())
 PYEOF
 EXPLORER_DEVICE=cuda "$PY" bench/bench_training.py --device cuda --repeats 5 --skip-datasets
+# Jobs on the GPU slot: steps/s watched vs not, and four runs queued at once (names end in _cuda).
+EXPLORER_DEVICE=cuda "$PY" bench/bench_jobs.py --device cuda
