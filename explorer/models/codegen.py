@@ -195,8 +195,8 @@ class GeneratedCode:
     key: str
     code: str
     params: int
-    out_shape: tuple[int, ...]  # without the batch dimension
-    in_shape: tuple[int, ...] = ()
+    out_shape: tuple[int, ...]  # for a batch of one, as the script prints it
+    in_shape: tuple[int, ...] = ()  # a batch of one, in the layout the model takes
 
     @property
     def in_words(self) -> str:
@@ -211,8 +211,7 @@ def pytorch_code(key: str) -> GeneratedCode:
     """The catalog entry ``key`` as a standalone PyTorch script (torch only, no explorer)."""
     spec = get_spec(key)
     if spec.kind != "cnn":
-        raise CodegenError(f"{spec.title} is a recurrent model: code is generated for the convolutional "
-                           "models only (the recurrent cells keep their weights outside submodules).")
+        return _recurrent_code(spec)
     shapes, out_shape, params = _shapes(spec)
     with torch.device("meta"):
         model = spec.build()
@@ -227,7 +226,48 @@ def pytorch_code(key: str) -> GeneratedCode:
     parts.append(FOOTER.format(shape=", ".join(map(str, spec.input_shape)), shape_words=shape_in,
                                out_shape=f"torch.Size([1, {', '.join(map(str, out_shape))}])",
                                params=params))  # fmt: skip
-    return GeneratedCode(key, "".join(parts), params, out_shape, tuple(spec.input_shape))
+    return GeneratedCode(key, "".join(parts), params, (1, *out_shape), (1, *spec.input_shape))
+
+
+RECURRENT_FOOTER = '''
+
+if __name__ == "__main__":
+    x = torch.randn({x_shape})  # {x_words}
+    output, state = model(x)
+    print(output.shape)  # {out_shape}
+    print(sum(p.numel() for p in model.parameters()), "parameters")  # {params:,}
+'''
+
+
+def _recurrent_code(spec: ArchSpec) -> GeneratedCode:
+    """A recurrent catalog entry as torch's fused module: the explorer's explicit cells (every
+    gate visible) hold exactly the weights of ``torch.nn.RNN/GRU/LSTM`` with the same settings
+    (``torch_twin``, tested), so the printed module is the same network, fast."""
+    from explorer.models.recurrent import torch_twin
+
+    net = spec.build()
+    twin = torch_twin(net)
+    c = net.config
+    args = [f"input_size={c.input_size}", f"hidden_size={c.hidden_size}"]
+    args += [f"num_layers={c.num_layers}"] if c.num_layers != 1 else []
+    args += ["bidirectional=True"] if c.bidirectional else []
+    args += [f"nonlinearity={c.nonlinearity!r}"] if c.cell == "rnn" and c.nonlinearity != "tanh" else []
+    args += ["batch_first=True"] if c.batch_first else []
+    steps, features = spec.input_shape
+    x_shape = (1, steps, features) if c.batch_first else (steps, 1, features)
+    with torch.no_grad():
+        out = twin(torch.zeros(*x_shape))[0]
+    out_shape = tuple(out.shape)
+    params = sum(p.numel() for p in twin.parameters())
+    source = f"Paper: {spec.paper}" if spec.paper_url else spec.paper
+    head = HEADER.format(title=spec.title, what=spec.idea, key=spec.key, source=textwrap.fill(source, 96))
+    layout = "batch x steps x features" if c.batch_first else "steps x batch x features"
+    body = (f"\n\n# The explorer runs this network with explicit cells (every gate visible); they hold exactly\n"
+            f"# the weights of torch's fused module below, so a state dict moves between the two.\n"
+            f"# input: {layout}\nmodel = nn.{type(twin).__name__}({', '.join(args)})\n")  # fmt: skip
+    foot = RECURRENT_FOOTER.format(x_shape=", ".join(map(str, x_shape)), x_words=layout.replace("batch", "1"),
+                                   out_shape=f"torch.Size([{', '.join(map(str, out_shape))}])", params=params)
+    return GeneratedCode(spec.key, head + body + foot, params, out_shape, tuple(x_shape))
 
 
 # ---------------------------------------------------------------------- the course's Keras CNN

@@ -44,8 +44,9 @@ def code_panel(spec_key: str, *, expanded: bool = False) -> None:
                                    mime="text/x-python", key=f"code_dl_twin_{spec_key}")  # fmt: skip
             st.caption("The full generated definition, runnable as printed:")
         st.caption(f"Generated from the catalog entry: runs as printed (python {generated.filename}) and builds "
-                   f"the same model for its catalog input {generated.in_words}: {generated.params:,} parameters, "
-                   f"output {' x '.join(map(str, generated.out_shape))} per image. Weights are random.")  # fmt: skip
+                   f"the same model: {generated.params:,} parameters; a {generated.in_words} input gives a "
+                   f"{' x '.join(map(str, generated.out_shape))} output (a batch of one). "
+                   "Weights are random.")  # fmt: skip
         st.code(generated.code, language="python")
         st.download_button(f"Download {generated.filename}", generated.code, file_name=generated.filename,
                            mime="text/x-python", key=f"code_dl_{spec_key}")  # fmt: skip

@@ -45,7 +45,7 @@ def test_generated_code_builds_the_trainable_model(key: str) -> None:
     x = torch.randn(2, *spec.input_shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         out, ref = model(x), reference(x)
-    assert tuple(out.shape[1:]) == generated.out_shape == tuple(ref.shape[1:])
+    assert tuple(out.shape[1:]) == generated.out_shape[1:] == tuple(ref.shape[1:])
     assert torch.allclose(out, ref, atol=1e-5)
 
 
@@ -60,7 +60,7 @@ def test_generated_code_of_large_models_matches_on_the_meta_device(key: str) -> 
     model.eval()
     out = model(torch.empty(1, *spec.input_shape, device="meta"))
     out = out[0] if isinstance(out, tuple) else out
-    assert tuple(out.shape[1:]) == generated.out_shape == (spec.num_classes,)
+    assert tuple(out.shape) == generated.out_shape == (1, spec.num_classes)
 
 
 def test_lenet_code_reads_like_the_paper() -> None:
@@ -70,10 +70,24 @@ def test_lenet_code_reads_like_the_paper() -> None:
     assert "# 61,706" in code
 
 
-def test_recurrent_models_are_refused_with_a_sentence() -> None:
-    rnn = next(s.key for s in catalog(kind="rnn"))
-    with pytest.raises(CodegenError, match="recurrent model"):
-        pytorch_code(rnn)
+@pytest.mark.parametrize("key", [s.key for s in catalog(kind="rnn")])
+def test_recurrent_code_is_the_same_network(key: str) -> None:
+    generated = pytorch_code(key)
+    model = _run(generated.code)
+    reference = get_spec(key).build()
+    assert _params(model) == _params(reference) == generated.params
+    model.load_state_dict(reference.state_dict())  # the explicit cells' weights, as they are
+    x = torch.randn(*generated.in_shape, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        out, ref = model(x)[0], reference(x)[0]
+    assert tuple(out.shape) == generated.out_shape
+    assert torch.allclose(out, ref, atol=1e-5)
+
+
+def test_unknown_models_get_a_sentence() -> None:
+    with pytest.raises(KeyError, match="Unknown architecture"):
+        pytorch_code("no_such_model")
+    assert issubclass(CodegenError, RuntimeError)
 
 
 def test_keras_code_is_the_course_model() -> None:
