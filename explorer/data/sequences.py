@@ -152,6 +152,44 @@ def corpus_ids() -> Tensor:
     return torch.tensor([CHAR_TO_ID.get(ch, 0) for ch in text], dtype=torch.long)
 
 
+HELD_OUT_FRACTION = 0.1
+
+
+def corpus_split(directory: Path | None = None, fraction: float = HELD_OUT_FRACTION) -> tuple[str, str]:
+    """(training text, held-out text): the last ``fraction`` of every corpus file is held out,
+    cut at a line break, so validation measures text the model never trained on (in every
+    style the corpus has) rather than rewarding memorisation."""
+    directory = directory or CORPUS_DIR
+    files = sorted(p for p in directory.glob("*.txt") if not p.name.lower().startswith("readme"))
+    if not files:
+        raise SequenceInputError(f"No corpus found in {directory}.")
+    train, held = [], []
+    for path in files:
+        text = path.read_text(encoding="utf-8").strip()
+        cut = int(len(text) * (1 - fraction))
+        line = text.rfind("\n", 0, cut)
+        cut = line if line > len(text) // 2 else cut
+        train.append(text[:cut].strip())
+        held.append(text[cut:].strip())
+    return "\n\n".join(train) + "\n", "\n\n".join(held) + "\n"
+
+
+def split_corpus_ids(fraction: float = HELD_OUT_FRACTION) -> tuple[Tensor, Tensor]:
+    """:func:`corpus_split` as id tensors (training ids, held-out ids)."""
+    train, held = corpus_split(fraction=fraction)
+    return tuple(torch.tensor([CHAR_TO_ID.get(ch, 0) for ch in t], dtype=torch.long) for t in (train, held))
+
+
+def held_out_windows(ids: Tensor, seq_len: int, max_windows: int = 64) -> tuple[Tensor, Tensor]:
+    """Non-overlapping windows of held-out ids, evenly spread: inputs and targets, T x N."""
+    n = (len(ids) - 1) // seq_len
+    if n < 1:
+        raise SequenceInputError("The held-out text is shorter than one window: shorten the window.")
+    picks = torch.linspace(0, n - 1, min(n, max_windows)).round().long() * seq_len  # window starts
+    offsets = torch.arange(seq_len)
+    return ids[picks[None, :] + offsets[:, None]], ids[picks[None, :] + offsets[:, None] + 1]
+
+
 # --- synthetic signals ----------------------------------------------------------------------
 
 

@@ -26,9 +26,10 @@ from explorer.data.sequences import (
     VOCAB_SIZE,
     adding_problem,
     char_batch,
-    corpus_ids,
     decode,
+    held_out_windows,
     sine_batch,
+    split_corpus_ids,
 )
 from explorer.models.recurrent import CELLS, SequenceModel, SequenceModelConfig
 
@@ -61,10 +62,12 @@ class SequenceSettings:
     batch_size: int = 32
     seq_len: int = 64  # window length (chars, sine) or sequence length (adding)
     lr: float = 3e-3
-    clip: float = 1.0
+    clip: float = 1.0  # gradient-norm clipping threshold; 0 turns clipping off
     encoding: str = "onehot"  # chars only: "onehot" or "embedding"
     seed: int = 0
     sample_every: int = 50
+    forget_bias: float = 0.0  # LSTM only: initial forget-gate bias (1.0 as in Jozefowicz et al. 2015)
+    val_every: int = 50  # held-out evaluation every this many steps (and at the end)
 
     def validate(self) -> None:
         if self.task not in TASKS:
@@ -83,6 +86,9 @@ class SequenceSettings:
             (1 <= self.batch_size <= 512, "Batch size must be between 1 and 512."),
             (2 <= self.seq_len <= 1000, "Sequence length must be between 2 and 1000."),
             (0 < self.lr <= 1.0, "The learning rate must be in (0, 1]."),
+            (0 <= self.clip <= 100, "Gradient clipping must be between 0 (off) and 100."),
+            (-5 <= self.forget_bias <= 5, "The forget-gate bias must be between -5 and 5."),
+            (1 <= self.val_every <= 20_000, "Validation every ... steps must be at least 1."),
             (self.encoding in ("onehot", "embedding"), "Encoding must be onehot or embedding."),
         ]
         for ok, message in checks:
@@ -112,6 +118,18 @@ class SeqStep:
     loss: float
     metric: float  # bits per char for text, MSE otherwise
     grad_norm: float  # before clipping
+    elapsed: float
+    transient: bool = False
+
+
+@dataclass(frozen=True)
+class SeqVal:
+    """Loss of one cell on held-out data (held-out text, or fresh sequences) at ``step``."""
+
+    step: int
+    cell: str
+    loss: float
+    metric: float  # bits per char for text, MSE otherwise
     elapsed: float
     transient: bool = False
 
@@ -157,12 +175,52 @@ class SequenceRun:
     models: dict[str, TrainedSequenceModel]
     curves: dict[str, list[tuple[int, float]]]
     stopped_early: bool = False
+    val_curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # held-out metric
 
 
 def _new_model(config: SequenceModelConfig, seed: int) -> SequenceModel:
     """A fresh fused model; the same seed always gives the same initial weights."""
     torch.manual_seed(seed)
     return SequenceModel(config, fused=True)
+
+
+def set_forget_bias(model: nn.Module, value: float) -> None:
+    """Set an LSTM's forget-gate bias (gate order i, f, g, o): ``bias_ih`` f-slice to ``value``,
+    ``bias_hh`` f-slice to 0, so the gate starts at sigmoid(value) (0.73 for 1.0: remember)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            leaf = name.rsplit(".", 1)[-1]
+            h = p.shape[0] // 4
+            if leaf.startswith("bias_ih_l"):
+                p[h : 2 * h] = value
+            elif leaf.startswith("bias_hh_l"):
+                p[h : 2 * h] = 0.0
+
+
+VAL_SEQUENCES = 256  # fresh sine / adding sequences in the held-out set
+VAL_SEED_OFFSET = 1_000_003  # the held-out generator's seed never equals a training seed
+
+
+def validation_set(settings: SequenceSettings, held_out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The fixed held-out set: windows of held-out text, or fresh sequences from their own seed."""
+    if settings.task == "chars":
+        ids = held_out if held_out is not None else split_corpus_ids()[1]
+        return held_out_windows(ids, settings.seq_len)  # T x N each
+    gen = torch.Generator().manual_seed(settings.seed + VAL_SEED_OFFSET)
+    if settings.task == "sine":
+        return sine_batch(settings.seq_len, VAL_SEQUENCES, gen)
+    x, y = adding_problem(VAL_SEQUENCES, settings.seq_len, gen)
+    return x, y.unsqueeze(1)
+
+
+@torch.no_grad()
+def _held_out(task: str, model: nn.Module, x: Tensor, y: Tensor) -> tuple[float, float]:
+    was = model.training
+    model.eval()
+    pred, _ = model(x)
+    loss, metric = _loss(task, pred, y)
+    model.train(was)
+    return loss.item(), metric
 
 
 def _batch(settings: SequenceSettings, corpus: Tensor | None, gen: torch.Generator):
@@ -212,11 +270,15 @@ def _train(
     settings: SequenceSettings, device: torch.device, should_stop: Callable[[], bool]
 ) -> Iterator[SeqStep | SeqSample]:
     torch.manual_seed(settings.seed)
-    corpus = corpus_ids() if settings.task == "chars" else None
+    corpus, held = split_corpus_ids() if settings.task == "chars" else (None, None)
+    x_val, y_val = (t.to(device) for t in validation_set(settings, held))
+    val_curves: dict[str, list[tuple[int, float]]] = {cell: [] for cell in settings.cells}
     models: dict[str, SequenceModel] = {}
     optims: dict[str, torch.optim.Optimizer] = {}
     for k, cell in enumerate(settings.cells):
         model = _new_model(settings.model_config(cell), settings.seed + k).to(device)
+        if cell == "lstm" and settings.forget_bias:
+            set_forget_bias(model, settings.forget_bias)
         models[cell] = model
         optims[cell] = torch.optim.Adam(model.parameters(), lr=settings.lr)
     curves: dict[str, list[tuple[int, float]]] = {cell: [] for cell in models}
@@ -241,7 +303,8 @@ def _train(
                 )
             optims[cell].zero_grad(set_to_none=True)
             loss.backward()
-            norm = float(nn.utils.clip_grad_norm_(model.parameters(), settings.clip))
+            # The norm before clipping is what the chart shows; clip 0 = off (norm only).
+            norm = float(nn.utils.clip_grad_norm_(model.parameters(), settings.clip or float("inf")))
             optims[cell].step()
             curves[cell].append((step, metric))
             last_metric[cell] = metric
@@ -251,6 +314,10 @@ def _train(
             ):
                 text = sample_text(model, "The ", 120, temperature=0.8, seed=step)
                 yield SeqSample(step, cell, text)
+            if step % settings.val_every == 0 or step == settings.steps:
+                v_loss, v_metric = _held_out(settings.task, model, x_val, y_val)
+                val_curves[cell].append((step, v_metric))
+                yield SeqVal(step, cell, v_loss, v_metric, time.perf_counter() - start)
         done_steps = step
     trained = {
         cell: TrainedSequenceModel(
@@ -264,7 +331,7 @@ def _train(
         )
         for k, (cell, model) in enumerate(models.items())
     }
-    return SequenceRun(settings, trained, curves, stopped_early=stopped)
+    return SequenceRun(settings, trained, curves, stopped_early=stopped, val_curves=val_curves)
 
 
 def _ids(text: str) -> list[int]:
