@@ -34,12 +34,12 @@ def code_panel(spec_key: str, *, expanded: bool = False) -> None:
             left, right = st.columns(2)
             with left:
                 st.caption("Keras (the course)")
-                st.code(keras_code(), language="python", line_numbers=True)
+                st.code(keras_code(), language="python", line_numbers=True, wrap_lines=True)
                 st.download_button("Download keras_cnn_keras.py", keras_code(), file_name="keras_cnn_keras.py",
                                    mime="text/x-python", key=f"code_dl_keras_{spec_key}")  # fmt: skip
             with right:
                 st.caption("PyTorch (the twin)")
-                st.code(keras_twin_code(), language="python", line_numbers=True)
+                st.code(keras_twin_code(), language="python", line_numbers=True, wrap_lines=True)
                 st.download_button("Download keras_cnn_torch.py", keras_twin_code(), file_name="keras_cnn_torch.py",
                                    mime="text/x-python", key=f"code_dl_twin_{spec_key}")  # fmt: skip
             st.caption("The full generated definition, runnable as printed:")
