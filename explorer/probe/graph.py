@@ -35,7 +35,7 @@ from explorer.probe.names import (
     _style,
     layer_names,
 )
-from explorer.probe.receptive_field import INPUT_FIELD, Field, FieldTracker
+from explorer.probe.receptive_field import GLOBAL_FIELD, INPUT_FIELD, Field, _merge, apply_window
 
 Shape = tuple[int, ...]
 
@@ -287,10 +287,9 @@ def _flat(items: Any) -> list[Any]:
 class _Recorder(TorchFunctionMode):
     """Records one forward pass: a node per significant torch call, producers by tensor id."""
 
-    def __init__(self, names: dict[str, str], tracker: FieldTracker, blocks: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], blocks: dict[str, str]) -> None:
         super().__init__()
         self.names = names
-        self.tracker = tracker
         self.block_of = blocks  # module path -> outermost block id
         self.stack: list[str] = []
         self.modules: dict[str, nn.Module] = {}
@@ -319,7 +318,12 @@ class _Recorder(TorchFunctionMode):
             self._check_size(fname, args, kwargs, module)
         if kind == "dense":
             self._check_features(args, kwargs, module)
-        out = func(*args, **kwargs)
+        x0 = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        if kind == "bn" and x0 is not None and x0.is_meta:
+            # Batch norm keeps the shape; torch's meta version runs a slow Python decomposition.
+            out = torch.empty_like(x0)
+        else:
+            out = func(*args, **kwargs)
         outs = [t for t in _flat([out]) if isinstance(t, torch.Tensor)]
         sources = [self.producer[id(t)] for t in tensors if id(t) in self.producer]
         if not outs or not sources:
@@ -362,7 +366,7 @@ class _Recorder(TorchFunctionMode):
         in_tensors = [t for t in tensors if id(t) in self.producer]
         if kind == "conv" or kind == "dense" or kind == "bn":
             in_tensors = in_tensors[:1]  # weights and statistics are parameters, not edges
-        f = self.tracker.get(result) if result.dim() == 4 else None
+        f = None  # receptive fields are propagated along the finished graph (_fields)
         node = Node(node_id, kind, name, module, type(mod).__name__ if leaf_call else fname.strip("_"),
                     tuple(tuple(t.shape[1:]) for t in in_tensors), tuple(result.shape[1:]), params, macs,
                     field=f, block=self._block(module), **attrs)  # fmt: skip
@@ -485,8 +489,7 @@ def build_graph(model: nn.Module | Callable[[], nn.Module], input_shape: Shape, 
     names = layer_names(net, arch)
     style = _style(net, arch)
     blocks, block_of = _blocks(net, names, style)
-    tracker = FieldTracker()
-    rec = _Recorder(names, tracker, block_of)
+    rec = _Recorder(names, block_of)
     rec.owned_calls = set()
     paths = {m: p for p, m in net.named_modules()}
     rec.modules = {p: m for p, m in net.named_modules()}
@@ -509,8 +512,7 @@ def build_graph(model: nn.Module | Callable[[], nn.Module], input_shape: Shape, 
                 handles.append(m.register_forward_hook(post))
         rec.nodes.append(Node("input", "input", "input", "", "input", (), tuple(input_shape), field=INPUT_FIELD))
         rec._own(x, "input")
-        with torch.no_grad(), tracker, rec:
-            tracker.set(x, INPUT_FIELD)
+        with torch.no_grad(), rec:
             out = net(x)
     finally:
         for h in handles:
@@ -521,9 +523,40 @@ def build_graph(model: nn.Module | Callable[[], nn.Module], input_shape: Shape, 
     rec.nodes.append(Node("output", "output", "logits", "", "output", (tuple(out.shape[1:]),), tuple(out.shape[1:])))
     if last is not None:
         rec.edges.append(Edge(last, "output", tuple(out.shape[1:])))
-    used = {b for b in (n.block for n in rec.nodes) if b}
+    nodes = _fields(rec.nodes, rec.edges)
+    used = {b for b in (n.block for n in nodes) if b}
     units = {p: names.get(p, p) for p, m in net.named_modules() if type(m).__name__ in _CONV_UNIT}
-    return Graph(rec.nodes, rec.edges, tuple(input_shape), {k: v for k, v in blocks.items() if k in used}, arch, units)
+    return Graph(nodes, rec.edges, tuple(input_shape), {k: v for k, v in blocks.items() if k in used}, arch, units)
+
+
+def _fields(nodes: list[Node], edges: list[Edge]) -> list[Node]:
+    """Receptive fields along the graph (Araujo et al. 2019, as explorer.probe.receptive_field):
+    windows grow the field, element-wise ops keep it, merges keep the largest, global pooling and
+    anything after flattening see the whole image."""
+    preds: dict[str, list[str]] = {}
+    for e in edges:
+        preds.setdefault(e.dst, []).append(e.src)
+    field_of: dict[str, Field] = {}
+    out = []
+    for n in nodes:
+        known = [field_of[p] for p in preds.get(n.id, []) if p in field_of]
+        if n.kind == "input":
+            f = INPUT_FIELD
+        elif not known or len(n.out_shape) != 3:
+            f = GLOBAL_FIELD
+        elif n.kernel is not None:
+            f = apply_window(known[0], n.kernel, n.stride, n.padding, n.dilation or (1, 1))
+        elif n.kind == "gap" or n.out_shape[-2:] == (1, 1) and n.in_shapes and n.in_shapes[0][-2:] != (1, 1):
+            f = GLOBAL_FIELD
+        elif n.kind == "pool" and n.in_shapes and n.in_shapes[0][-2:] != n.out_shape[-2:]:
+            (h, w), (oh, ow) = n.in_shapes[0][-2:], n.out_shape[-2:]  # an uneven adaptive pool: widest window
+            kernel = (math.ceil(h / oh) + (h % oh != 0), math.ceil(w / ow) + (w % ow != 0))
+            f = apply_window(known[0], kernel, (h // oh, w // ow), (0, 0), (1, 1))
+        else:
+            f = _merge(known)
+        field_of[n.id] = f
+        out.append(replace(n, field=f if len(n.out_shape) == 3 else None))
+    return out
 
 
 def catalog_graph(key: str, input_shape: Shape | None = None) -> Graph:

@@ -139,11 +139,14 @@ def _colour_range(graphs: list[Graph], name: str) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
 
 
+_PALETTE = sample_colorscale(COLOURSCALE, [i / 255 for i in range(256)])
+
+
 def _colour(value: int, lo: float, hi: float) -> str:
     if value <= 0:
         return ZERO_COLOUR
     t = (math.log10(value) - lo) / (hi - lo)
-    return sample_colorscale(COLOURSCALE, [min(1.0, max(0.0, t))])[0]
+    return _PALETTE[round(255 * min(1.0, max(0.0, t)))]
 
 
 def short(n: int | float) -> str:
@@ -238,7 +241,8 @@ def node_label(node: Node, graph: Graph) -> str:
 
 
 def _traces(lay: Layout, colour_by: str, lo: float, hi: float, selected: str | None, full_labels: bool,
-            xaxis: str = "x", yaxis: str = "y", legend: bool = True) -> list[go.Scatter]:  # fmt: skip
+            xaxis: str = "x", yaxis: str = "y", legend: bool = True) -> list[dict]:  # fmt: skip
+    """Plain trace dicts (one validation of the whole figure is much cheaper than one per trace)."""
     graph = lay.graph
     ex: list[float | None] = []
     ey: list[float | None] = []
@@ -248,11 +252,11 @@ def _traces(lay: Layout, colour_by: str, lo: float, hi: float, selected: str | N
             ey.append(-py)
         ex.append(None)
         ey.append(None)
-    traces = [go.Scatter(x=ex, y=ey, mode="lines", line=dict(color="#9a9a9a", width=1.2), hoverinfo="skip",
-                         showlegend=False, xaxis=xaxis, yaxis=yaxis)]  # fmt: skip
+    traces = [dict(type="scatter", x=ex, y=ey, mode="lines", line=dict(color="#9a9a9a", width=1.2),
+                   hoverinfo="skip", showlegend=False, xaxis=xaxis, yaxis=yaxis)]  # fmt: skip
     mids = [(sum(p[0] for p in r[-2:]) / 2, -sum(p[1] for p in r[-2:]) / 2, shape_text(e.shape))
             for r, e in zip(lay.routes, graph.edges, strict=True)]  # fmt: skip
-    traces.append(go.Scatter(x=[m[0] for m in mids], y=[m[1] for m in mids], mode="markers",
+    traces.append(dict(type="scatter", x=[m[0] for m in mids], y=[m[1] for m in mids], mode="markers",
                              marker=dict(size=6, color="rgba(0,0,0,0)"), hovertext=[m[2] for m in mids],
                              hoverinfo="text", showlegend=False, xaxis=xaxis, yaxis=yaxis))  # fmt: skip
     kinds: dict[str, list[Node]] = {}
@@ -265,8 +269,8 @@ def _traces(lay: Layout, colour_by: str, lo: float, hi: float, selected: str | N
 
     for kind, nodes in kinds.items():
         big = kind in ("inception", "residual", "mlpconv", "vgg block")
-        traces.append(go.Scatter(
-            x=[lay.pos[n.id][0] for n in nodes], y=[-lay.pos[n.id][1] for n in nodes],
+        traces.append(dict(
+            type="scatter", x=[lay.pos[n.id][0] for n in nodes], y=[-lay.pos[n.id][1] for n in nodes],
             mode="markers+text", name=KIND_NAMES.get(kind, kind), legendgroup=kind, showlegend=legend,
             text=[text(n) for n in nodes],
             textposition=["bottom center" if n.id in lay.crowded else "middle right" for n in nodes],
@@ -281,10 +285,10 @@ def _traces(lay: Layout, colour_by: str, lo: float, hi: float, selected: str | N
     return traces
 
 
-def _colourbar_trace(colour_by: str, lo: float, hi: float) -> go.Scatter:
+def _colourbar_trace(colour_by: str, lo: float, hi: float) -> dict:
     ticks = list(range(math.ceil(lo), math.floor(hi) + 1)) or [lo]
-    return go.Scatter(
-        x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+    return dict(
+        type="scatter", x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
         marker=dict(colorscale=COLOURSCALE, cmin=lo, cmax=hi, color=[lo], showscale=True,
                     colorbar=dict(title=dict(text=colour_by, side="right"), orientation="h", thickness=10,
                                   len=0.45, x=1.0, xanchor="right", y=1.0, yanchor="bottom",
@@ -300,24 +304,24 @@ def figure(graph: Graph, colour_by: str = "output size", selected: str | None = 
     """
     lay = layout(graph)
     lo, hi = _colour_range([graph], colour_by)
-    fig = go.Figure(_traces(lay, colour_by, lo, hi, selected, full_labels=False))
-    fig.add_trace(_colourbar_trace(colour_by, lo, hi))
-    for name, x0, x1, r0, r1 in _block_boxes(lay):
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=-r0, y1=-r1, fillcolor="rgba(76,120,168,0.08)",
-                      line=dict(color="rgba(76,120,168,0.6)", dash="dot"), layer="below")
-        fig.add_annotation(x=x0, y=-r0, text=html.escape(name), showarrow=False, xanchor="left",
-                           yanchor="top", font=dict(size=11, color="#4c78a8"))
+    data = _traces(lay, colour_by, lo, hi, selected, full_labels=False) + [_colourbar_trace(colour_by, lo, hi)]
+    boxes = _block_boxes(lay)
+    shapes = [dict(type="rect", x0=x0, x1=x1, y0=-r0, y1=-r1, fillcolor="rgba(76,120,168,0.08)",
+                   line=dict(color="rgba(76,120,168,0.6)", dash="dot"), layer="below")
+              for _, x0, x1, r0, r1 in boxes]  # fmt: skip
+    notes = [dict(x=x0, y=-r0, text=html.escape(name), showarrow=False, xanchor="left", yanchor="top",
+                  font=dict(size=11, color="#4c78a8")) for name, x0, _, r0, _ in boxes]  # fmt: skip
     label_room = 2.6  # columns of room to the right of the last node for its label
     height = max(260, int(lay.rows * ROW_PX) + 85)
-    fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=70 if title else 45, b=10), title=title,
+    layout_ = dict(
+        shapes=shapes, annotations=notes, height=height, margin=dict(l=10, r=10, t=70 if title else 45, b=10), title=title,
         plot_bgcolor="white", dragmode="pan", hovermode="closest", clickmode="event+select",
         legend=dict(orientation="v", x=1.0, xanchor="right", y=0.0, yanchor="bottom",
                     bgcolor="rgba(255,255,255,0.85)", font=dict(size=11), itemsizing="constant"),
         xaxis=dict(visible=False, range=[lay.x_min - 0.6, lay.x_max + label_room], fixedrange=False),
         yaxis=dict(visible=False, range=[-(lay.rows - 0.4), 0.6], fixedrange=False),
     )  # fmt: skip
-    return fig
+    return go.Figure({"data": data, "layout": layout_})
 
 
 def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size") -> go.Figure:
@@ -328,7 +332,8 @@ def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size") -> go
     fig = make_subplots(rows=1, cols=len(lays), subplot_titles=list(lays), horizontal_spacing=0.01)
     for i, lay in enumerate(lays.values(), start=1):
         for t in _traces(lay, colour_by, lo, hi, None, full_labels=False, legend=i == 1):
-            t.update(textfont=dict(size=10), text=[s.split("  ")[0] for s in t.text] if t.text else None)
+            if t.get("text"):
+                t.update(textfont=dict(size=10, color="#1f1f1f"), text=[s.split("  ")[0] for s in t["text"]])
             fig.add_trace(t, row=1, col=i)
         fig.update_xaxes(visible=False, range=[lay.x_min - 0.5, lay.x_max + 2.2], row=1, col=i)
         fig.update_yaxes(visible=False, range=[-(rows - 0.4), 0.6], row=1, col=i)

@@ -180,3 +180,22 @@ def test_layer_table_has_readable_names_and_window_columns() -> None:
     depthwise = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8), torch.nn.ReLU())
     rows = summarize(depthwise, (8, 16, 16)).as_records()
     assert (rows[0]["groups"], rows[0]["dilation"], rows[1]["groups"]) == ("8", "2", "")
+
+
+@pytest.mark.parametrize("key", ["vgg16", "googlenet", "resnet50", "alexnet", "nin"])
+def test_receptive_fields_equal_the_tracked_ones(key: str) -> None:
+    """Fields propagated along the graph equal those of the op-by-op tracker of the summary."""
+    spec = get_spec(key)
+    graph = catalog_graph(key)
+    summary = summarize(spec.build, spec.input_shape)
+    checked = 0
+    calls: dict[str, int] = {}
+    for n in graph.nodes:
+        calls[n.module] = calls.get(n.module, 0) + 1
+    for n in graph.nodes:  # a module called twice (a shared ReLU) keeps its last call in the summary
+        if n.module and n.id == n.module and n.module in summary.fields and calls[n.module] == 1:
+            assert n.field == summary.fields[n.module], n.name
+            checked += 1
+    assert checked >= 10
+    if key == "vgg16":
+        assert graph.find("pool5").rf == "212"  # Simonyan & Zisserman: published 212
