@@ -588,10 +588,14 @@ elif view == "Attribution":
             price = estimate.text(device_name)
             run_now = estimate.seconds <= fc.AUTO_SECONDS
             if not run_now:
-                if st.session_state.get("fm_attr_stop"):
-                    st.caption("Stopped before it finished; nothing was kept. Fewer steps cost less.")
-                st.markdown(f"{METHODS[method].title} for this image: {price}.")
-                run_now = st.button(f"Compute ({price.split(':')[0]})", key="fm_attr_go", type="primary")
+                ask = st.empty()  # the price and the button go away once the run starts
+                with ask.container():
+                    if st.session_state.get("fm_attr_stop"):
+                        st.caption("Stopped before it finished; nothing was kept. Fewer steps cost less.")
+                    st.markdown(f"{METHODS[method].title} for this image: {price}.")
+                    run_now = st.button(f"Compute ({price.split(':')[0]})", key="fm_attr_go", type="primary")
+                if run_now:
+                    ask.empty()
         if run_now:
             stop_slot = st.empty()
             if multi:  # a click reruns the page; the running pass ends at its next batch

@@ -449,7 +449,8 @@ class AttributionEstimate:
 
     def text(self, device: str) -> str:
         s = self.seconds
-        when = f"{s:.0f} s" if s >= 10 else (f"{s:.1f} s" if s >= 0.1 else "a moment")
+        when = (f"{s / 60:.0f} min" if s >= 90 else f"{s:.0f} s" if s >= 10
+                else f"{s:.1f} s" if s >= 0.1 else "a moment")  # fmt: skip
         steps = f"{self.passes} steps in batches of {self.batch_size}" if self.passes > 1 else "one pass"
         return f"about {when} on this {device}: {steps}"
 
