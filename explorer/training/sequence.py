@@ -382,3 +382,12 @@ def compare_curves(log: Sequence[object]) -> dict[str, list[tuple[int, float]]]:
         if isinstance(event, SeqStep):
             curves.setdefault(event.cell, []).append((event.step, event.metric))
     return curves
+
+
+def compare_val_curves(log: Sequence[object]) -> dict[str, list[tuple[int, float]]]:
+    """Held-out curves per cell from a job log (the SeqVal events)."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for event in log:
+        if isinstance(event, SeqVal):
+            curves.setdefault(event.cell, []).append((event.step, event.metric))
+    return curves

@@ -334,6 +334,33 @@ def gradient_flow_figure(
     return fig
 
 
+VANISHING_RATIO = 1e-2  # gradient from the first step below 1/100 of the last step's: vanishing
+EXPLODING_RATIO = 1e2  # above 100 times: exploding
+
+
+def flow_regime(values: Sequence[float]) -> tuple[str, float]:
+    """("vanishing" | "exploding" | "stable", ratio): the gradient reaching the first step
+    relative to the one at the last step (``values[0] / values[-1]``)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2 or not np.isfinite(v[-1]) or v[-1] <= 0:
+        return "stable", 1.0
+    ratio = float(v[0] / v[-1]) if np.isfinite(v[0]) else float("inf")
+    if ratio < VANISHING_RATIO:
+        return "vanishing", ratio
+    if ratio > EXPLODING_RATIO:
+        return "exploding", ratio
+    return "stable", ratio
+
+
+def label_regimes(curves: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The same curves, each name followed by its regime, e.g. "RNN at init: vanishing (1e-09)"."""
+    out = {}
+    for label, values in curves.items():
+        regime, ratio = flow_regime(values)
+        out[f"{label}: {regime} ({ratio:.0e} over {len(values) - 1} steps)"] = values
+    return out
+
+
 def _ema(values: np.ndarray, alpha: float = 0.1) -> np.ndarray:
     out = np.empty_like(values)
     acc = values[0] if len(values) else 0.0
@@ -348,8 +375,10 @@ def learning_curves(
     metric: str = "loss",
     baseline: float | None = None,
     title: str = "",
+    val_curves: Mapping[str, Sequence[tuple[int, float]]] | None = None,
 ) -> go.Figure:
-    """Training curves of several cells on one task: raw (faint) and smoothed (bold)."""
+    """Training curves of several cells on one task: raw (faint) and smoothed (bold); held-out
+    measurements (``val_curves``) dashed with markers in the cell's colour."""
     fig = go.Figure()
     for cell, points in curves.items():
         if not points:
@@ -362,6 +391,11 @@ def learning_curves(
                                  hoverinfo="skip"))  # fmt: skip
         fig.add_trace(go.Scatter(x=steps, y=_ema(values), mode="lines", name=cell.upper(),
                                  line=dict(color=colour, width=2.5)))  # fmt: skip
+    for cell, points in (val_curves or {}).items():
+        if points:
+            fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
+                                     name=f"{cell.upper()} held-out", line=dict(color=CELL_COLOURS.get(cell),
+                                     width=2, dash="dash")))  # fmt: skip
     if baseline is not None:
         fig.add_hline(y=baseline, line_dash="dash", line_color="grey",
                       annotation_text="a model that learned nothing")  # fmt: skip

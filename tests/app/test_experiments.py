@@ -104,3 +104,17 @@ def _traces(chart):  # noqa: ANN001, ANN202
     import json
 
     return [type("T", (), {"name": d.get("name")}) for d in json.loads(chart.proto.spec).get("data", [])]
+
+
+def test_recurrent_page_names_vanishing_and_adds_an_lstm_with_forget_bias_one() -> None:
+    import json
+
+    at = open_app_page("app_pages/recurrent.py", timeout=180).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="rec_ut_sort").value == "variance over time"  # the LSTMVis panel is there
+    at.radio(key="rec_view").set_value("Gradient flow").run()
+    at.toggle(key="rec_grad_fb").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    names = [d.get("name") for c in at.get("plotly_chart") for d in json.loads(c.proto.spec).get("data", [])]
+    assert any(n and n.startswith("RNN at init: vanishing") for n in names), names
+    assert any(n and n.startswith("LSTM, forget bias 1 (at start)") for n in names), names

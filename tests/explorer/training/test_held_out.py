@@ -92,3 +92,12 @@ def test_clipping_is_a_setting():
     norms_f = [e.grad_norm for e in free if isinstance(e, SeqStep)]
     assert norms_c[0] == pytest.approx(norms_f[0])  # the norm before clipping is the same first step
     assert norms_c[1:] != norms_f[1:]  # and clipping changed the updates that followed
+
+
+def test_gradient_flow_regimes_are_named():
+    from explorer.viz.recurrent import flow_regime, label_regimes
+
+    assert flow_regime([1e-9, 1e-3, 1.0])[0] == "vanishing"
+    assert flow_regime([1e4, 10.0, 1.0]) == ("exploding", 1e4)
+    assert flow_regime([0.5, 1.0])[0] == "stable"
+    assert list(label_regimes({"RNN at init": [1e-6, 1.0]})) == ["RNN at init: vanishing (1e-06 over 1 steps)"]
