@@ -11,6 +11,7 @@ from explorer.basics import (
     KERNELS,
     PRESETS,
     LayerSettingsError,
+    SlidingSteps,
     channel_breakdown,
     colour_filters,
     conv_as_dense,
@@ -25,6 +26,7 @@ from explorer.basics import (
     parse_grid,
     pool,
     pool_formula,
+    resize_kernel,
     resolve_padding,
     same_padding,
     sigmoid_binary_cross_entropy,
@@ -85,10 +87,17 @@ st.subheader("2. Convolution: a filter slides over the image")
 DEFAULT_KERNEL = tuple(v for row in KERNELS["vertical edges (Sobel x)"].weights for v in row)
 
 
+KERNEL_SIZES = (1, 3, 5, 7)
+
+
+def _kernel_ok(values: tuple[float, ...]) -> bool:
+    return len(values) in {f * f for f in KERNEL_SIZES} and all(math.isfinite(v) and abs(v) <= 100 for v in values)
+
+
 def _parse_kernel(raw: str) -> tuple[float, ...]:
     values = tuple(float(v) for v in raw.split(","))
-    if len(values) != 9 or not all(math.isfinite(v) and abs(v) <= 100 for v in values):
-        raise ValueError("a 3x3 kernel is 9 finite numbers")
+    if not _kernel_ok(values):
+        raise ValueError("a kernel is 1, 9, 25 or 49 finite numbers")
     return values
 
 
@@ -97,23 +106,41 @@ def _fmt_kernel(values: tuple[float, ...]) -> str:
 
 
 def _valid_kernel(values: object) -> bool:
-    return isinstance(values, tuple) and len(values) == 9 and all(math.isfinite(v) and abs(v) <= 100 for v in values)
+    return isinstance(values, tuple) and _kernel_ok(values)
+
+
+def _new_editor() -> None:
+    st.session_state["bs_kernel_version"] = st.session_state.get("bs_kernel_version", 0) + 1
 
 
 def _load_preset() -> None:
     chosen = KERNELS[st.session_state["bs_kernel_preset"]]
-    st.session_state["bs_kernel"] = tuple(float(v) for row in chosen.weights for v in row)
-    st.session_state["bs_kernel_version"] = st.session_state.get("bs_kernel_version", 0) + 1
+    size = int(st.session_state.get("bs_kernel_size", 3))
+    st.session_state["bs_kernel"] = resize_kernel(tuple(float(v) for row in chosen.weights for v in row), size)
+    _new_editor()
+
+
+def _resize() -> None:
+    st.session_state["bs_kernel"] = resize_kernel(st.session_state["bs_kernel"], int(st.session_state["bs_kernel_size"]))
+    _new_editor()
 
 
 url.bind("kernel", "bs_kernel", default=DEFAULT_KERNEL, valid=_valid_kernel, parse=_parse_kernel, fmt=_fmt_kernel)
+values = st.session_state["bs_kernel"]
+f_kernel = math.isqrt(len(values))
+st.session_state["bs_kernel_size"] = f_kernel
+if st.session_state.get("bs_kernel_base") != values:  # a link or a preset: the editor starts afresh
+    st.session_state["bs_kernel_base"] = values
+    _new_editor()
 k1, k2 = st.columns([1, 1])
 with k1:
-    st.selectbox("Start from a preset filter", list(KERNELS), key="bs_kernel_preset", on_change=_load_preset)
+    p1, p2 = st.columns([3, 1])
+    p1.selectbox("Start from a preset filter", list(KERNELS), key="bs_kernel_preset", on_change=_load_preset)
+    p2.selectbox("Filter size F", KERNEL_SIZES, key="bs_kernel_size", on_change=_resize,
+                 help="A preset keeps its centre: larger sizes add zeros around it.")  # fmt: skip
     st.caption(KERNELS[st.session_state["bs_kernel_preset"]].description + " Edit any weight below: every "
                "figure on this page follows at once.")  # fmt: skip
-    values = st.session_state["bs_kernel"]
-    grid = [list(values[i * 3:(i + 1) * 3]) for i in range(3)]
+    grid = [list(values[i * f_kernel:(i + 1) * f_kernel]) for i in range(f_kernel)]
     edited = st.data_editor(grid, key=f"bs_kernel_editor_{st.session_state.get('bs_kernel_version', 0)}",
                             num_rows="fixed", width="stretch")  # fmt: skip
 try:
@@ -122,9 +149,10 @@ except LayerSettingsError as err:
     st.error(str(err))
     st.stop()
 if tuple(kernel.flatten().tolist()) != st.session_state["bs_kernel"]:
-    st.session_state["bs_kernel"] = tuple(kernel.flatten().tolist())
+    st.session_state["bs_kernel"] = st.session_state["bs_kernel_base"] = tuple(kernel.flatten().tolist())
     url.bind("kernel", "bs_kernel", default=DEFAULT_KERNEL, valid=_valid_kernel, parse=_parse_kernel,
              fmt=_fmt_kernel)  # fmt: skip
+f_k = kernel.shape[0]
 with k2:
     a, b = st.columns(2)
     stride = a.number_input("Stride S", 1, 3, 1, key="bs_step_stride")
@@ -141,16 +169,16 @@ if source == "typed numbers":
     try:
         tiny = parse_grid(typed.values.tolist() if hasattr(typed, "values") else typed, "input")
     except LayerSettingsError as err:
-        st.error(str(err))
-        st.stop()
+        st.error(f"{err} The sample image is used instead.")
+        tiny = sample_grey(name, small).to(torch.float64)
 else:
     tiny = sample_grey(name, small).to(torch.float64)
 
+steps: SlidingSteps | None = None
 try:
     steps = sliding_steps(tiny, kernel, stride, padding, dilation, bias)
 except LayerSettingsError as err:
-    st.error(str(err))
-    st.stop()
+    st.error(f"Step view: {err}")
 
 signature = (tuple(tiny.flatten().tolist()), tuple(kernel.flatten().tolist()), stride, padding, dilation, bias)
 playing = bool(st.session_state.get("bs_playing", False))
@@ -200,7 +228,8 @@ def step_view() -> None:
     st.code(step_equation(steps, step), language=None)
 
 
-step_view()
+if steps is not None:
+    step_view()
 st.caption(
     "Each output number is the sum of the element-wise products of the window and the filter, plus the "
     "bias. This is cross-correlation (no kernel flip), as in every deep-learning framework. Shaded cells "
@@ -214,7 +243,7 @@ try:
 except LayerSettingsError as err:
     st.error(str(err))
     st.stop()
-st.latex(formula(side, 3, padding, stride, dilation))
+st.latex(formula(side, f_k, padding, stride, dilation))
 cols = st.columns(2)
 cols[0].plotly_chart(map_heatmap(conv, f"convolution: {conv.shape[0]} x {conv.shape[1]}", diverging=True),
                      width="stretch")  # fmt: skip
@@ -281,9 +310,9 @@ except LayerSettingsError as err:
     st.error(str(err))
     st.stop()
 cc[2].markdown(
-    f"Each filter is **3 x 3 x 3**: one 3 x 3 slice per input channel. Parameters = F x F x C_in x C_out + C_out "
-    f"= 3 x 3 x 3 x {n_filters} + {n_filters} = **{conv_params(3, 3, n_filters)}**. "
-    + torch_conv_check(32, 3, padding, stride, dilation, 3, n_filters)
+    f"Each filter is **{f_k} x {f_k} x 3**: one {f_k} x {f_k} slice per input channel. Parameters = F x F x C_in x "
+    f"C_out + C_out = {f_k} x {f_k} x 3 x {n_filters} + {n_filters} = **{conv_params(f_k, 3, n_filters)}**. "
+    + torch_conv_check(32, f_k, padding, stride, dilation, 3, n_filters)
 )
 o = shown - 1
 st.caption(f"Filter {shown}: {COLOUR_FILTERS[o]}. Output = R * w_R + G * w_G + B * w_B + bias ({float(biases[o]):g}).")
@@ -301,22 +330,26 @@ st.caption(f"Largest difference between 'sum + bias' and torch's conv2d output: 
 
 # ---------------------------------------------------------------- dense vs convolution
 st.subheader("5. A dense layer that does the same: weight sharing in numbers")
-weight, dense_bias = conv_as_dense(tuple(tiny.shape), kernel, bias, stride, padding, dilation)
-n_in, n_out = weight.shape[1], weight.shape[0]
-same = dense_forward(tiny, weight, dense_bias)
-err_max = float((same - steps.output.flatten()).abs().max())
-dc = st.columns([3, 2])
-dc[0].plotly_chart(dense_matrix(weight, f"W: {n_out} x {n_in} (blank = zero)"), width="stretch")
-dc[1].markdown(
-    f"The step view's input ({tiny.shape[0]} x {tiny.shape[1]} = {n_in} pixels) through your filter gives "
-    f"{n_out} outputs. A dense layer y = Wx + b gives exactly the same numbers (largest difference "
-    f"{err_max:.1e}) when W is the matrix on the left: each row holds the same 9 weights, shifted, and zeros.\n\n"
-    f"- dense layer {n_in} -> {n_out}: {n_in} x {n_out} + {n_out} = **{dense_params(n_in, n_out):,}** parameters\n"
-    f"- the convolution: 3 x 3 + 1 = **{conv_params(3, 1, 1)}** parameters\n\n"
-    f"On a 224 x 224 image with a 3 x 3 'valid' filter the dense layer would need "
-    f"**{dense_params(224 * 224, 222 * 222):,}** parameters against the same 10: one detector reused "
-    "everywhere."
-)
+if steps is None:
+    st.info("The step view's settings do not fit its input (see the message above): nothing to compare.")
+else:
+    weight, dense_bias = conv_as_dense(tuple(tiny.shape), kernel, bias, stride, padding, dilation)
+    n_in, n_out = weight.shape[1], weight.shape[0]
+    same = dense_forward(tiny, weight, dense_bias)
+    err_max = float((same - steps.output.flatten()).abs().max())
+    dc = st.columns([3, 2])
+    dc[0].plotly_chart(dense_matrix(weight, f"W: {n_out} x {n_in} (blank = zero)"), width="stretch")
+    dc[1].markdown(
+        f"The step view's input ({tiny.shape[0]} x {tiny.shape[1]} = {n_in} pixels) through your filter gives "
+        f"{n_out} outputs. A dense layer y = Wx + b gives exactly the same numbers (largest difference "
+        f"{err_max:.1e}) when W is the matrix on the left: each row holds the same {f_k * f_k} weights, shifted, and zeros.\n\n"
+        f"- dense layer {n_in} -> {n_out}: {n_in} x {n_out} + {n_out} = **{dense_params(n_in, n_out):,}** parameters\n"
+        f"- the convolution: {f_k} x {f_k} + 1 = **{conv_params(f_k, 1, 1)}** parameters\n\n"
+        f"On a 224 x 224 image with a {f_k} x {f_k} 'valid' filter the dense layer would need "
+        f"**{dense_params(224 * 224, (225 - f_k) ** 2):,}** parameters against the same {conv_params(f_k, 1, 1)}: "
+        "one detector reused "
+        "everywhere."
+    )
 
 # ---------------------------------------------------------------- pooling and GAP
 st.subheader("6. Pooling shrinks every channel; global average pooling keeps one number per channel")

@@ -484,3 +484,19 @@ def is_first_layer_field(model: torch.nn.Module, size: tuple[float, float], jump
     conv = found[1]
     span = tuple(d * (k - 1) + 1 for k, d in zip(conv.kernel_size, conv.dilation, strict=True))
     return tuple(size) == span and tuple(jump) == tuple(conv.stride)
+
+
+def resize_kernel(values: tuple[float, ...], size: int) -> tuple[float, ...]:
+    """A square kernel (row-major values) centred in a larger zero grid or cut to its centre:
+    the filter keeps what it does (an identity stays an identity, Sobel stays Sobel)."""
+    old = math.isqrt(len(values))
+    if old * old != len(values) or size < 1 or (size - old) % 2:
+        raise LayerSettingsError(f"Cannot resize a kernel of {len(values)} numbers to {size} x {size}.")
+    k = torch.tensor(values, dtype=torch.float64).reshape(old, old)
+    if size >= old:
+        m = (size - old) // 2
+        k = F.pad(k, (m, m, m, m))
+    else:
+        m = (old - size) // 2
+        k = k[m:m + size, m:m + size]
+    return tuple(float(v) for v in k.flatten())

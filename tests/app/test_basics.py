@@ -193,3 +193,24 @@ def test_image_and_size_controls() -> None:
     _ok(at)
     assert any(r"\frac{32 - 3 + 2 \cdot 1}{1}" in lt.value for lt in at.latex)  # the whole-image formula
     assert any("resized to **32 x 32**" in md.value for md in at.markdown)
+
+
+def test_kernel_size_and_a_step_view_that_does_not_fit() -> None:
+    at = _page()
+    at.selectbox(key="bs_kernel_size").set_value(5).run()
+    _ok(at)
+    kernel = at.query_params["kernel"]
+    kernel = kernel[0] if isinstance(kernel, list) else kernel
+    assert len(kernel.split(",")) == 25
+    text = _step_text(at)
+    assert text.count("*") == 25
+    _check_step_sum(text)
+    at.selectbox(key="bs_kernel_size").set_value(7).run()
+    at.number_input(key="bs_step_dilation").set_value(2).run()
+    at.number_input(key="bs_step_padding").set_value(0).run()
+    _ok(at)
+    assert any(e.value.startswith("Step view: The filter must fit") for e in at.error)
+    assert any("GAP" in lt.value for lt in at.latex)  # the rest of the page still works
+    at.number_input(key="bs_step_dilation").set_value(1).run()
+    assert not at.error
+    assert _step_text(at).count("*") == 49

@@ -285,3 +285,18 @@ def test_overlay_pair_has_two_equal_panels_and_an_escaped_title() -> None:
     assert len(bars) == 1  # the colour bar, with its stated normalisation
     assert "square-root" in bars[0].marker.colorbar.title.text
     assert "&lt;b&gt;cat&lt;/b&gt;" in [a.text for a in fig.layout.annotations][1]
+
+
+def test_resize_kernel_keeps_the_centre() -> None:
+    from explorer.basics import resize_kernel
+
+    sobel = tuple(float(v) for row in KERNELS["vertical edges (Sobel x)"].weights for v in row)
+    big = resize_kernel(sobel, 5)
+    assert len(big) == 25 and big[6:9] == (-1.0, 0.0, 1.0) and sum(abs(v) for v in big) == 8
+    assert resize_kernel(big, 3) == sobel
+    assert resize_kernel(sobel, 1) == (0.0,)
+    x = torch.rand(9, 9, dtype=torch.float64)
+    same = convolve(x, torch.tensor(big).reshape(5, 5), padding=2)
+    assert torch.allclose(same, convolve(x, torch.tensor(sobel).reshape(3, 3), padding=1))
+    with pytest.raises(LayerSettingsError):
+        resize_kernel(sobel, 4)
