@@ -1,6 +1,8 @@
 """Architectures: the diagram of any catalog CNN (click a layer for its card), its layer table,
 where the compute goes, several architectures side by side, and the progression at a glance."""
 
+from functools import partial
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -9,7 +11,7 @@ from explorer.probe.graph import InputSizeError
 from explorer.probe.names import display_name
 from explorer.probe.variants import compare_variants
 from explorer.ui.code_panel import code_panel
-from explorer.ui.common import arch_graph, catalog_overview, human, summary_records
+from explorer.ui.common import arch_graph, catalog_overview, human, projector_on, summary_records
 from explorer.ui.state import PageState, copy_link_control
 from explorer.viz.diagram import (
     KIND_NAMES,
@@ -24,7 +26,8 @@ from explorer.viz.diagram import (
 LEVELS = {"Blocks": "blocks", "Layers": "layers", "Every operation": "ops"}
 SIDE_BY_SIDE = ["lenet5", "alexnet", "vgg16", "googlenet", "resnet50"]
 
-st.title("Architectures")
+title_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
+title_col.title("Architectures")
 
 specs = catalog(kind="cnn")
 url = PageState("architectures")  # ?arch=<catalog key> (explorer/ui/state.py)
@@ -33,10 +36,12 @@ key = st.selectbox(
     "Architecture", [s.key for s in specs], key="arch_key",
     format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, {get_spec(k).year or 'course example'})",
 )  # fmt: skip
-copy_link_control("architectures")
+with link_col:
+    copy_link_control("architectures")
 spec = get_spec(key)
 
-with st.container(border=True):
+# Projector mode folds the card into one line so the diagram reaches the first screen.
+with st.expander(f"{spec.title}: the idea and the paper") if projector_on() else st.container(border=True):
     st.markdown(f"### {spec.title}")
     st.markdown(f"**Idea.** {spec.idea}")
     paper = f"[{spec.paper}]({spec.paper_url})" if spec.paper_url else spec.paper
@@ -201,11 +206,12 @@ with card_col:
                 st.page_link("app_pages/feature_maps.py", label=f"Filters of {target}",
                              query_params={**link, "view": "filters"})  # fmt: skip
 
-export = st.columns(3)
-export[0].download_button("Diagram as SVG", to_svg(view, colour_by), file_name=f"{key}.svg", mime="image/svg+xml")
-export[1].download_button("Diagram as PNG", to_png(view, colour_by, scale=2.0), file_name=f"{key}.png",
+export = st.columns(3)  # files made only when a button is pressed (callables run on click)
+export[0].download_button("Diagram as SVG", partial(to_svg, view, colour_by), file_name=f"{key}.svg",
+                          mime="image/svg+xml")  # fmt: skip
+export[1].download_button("Diagram as PNG", partial(to_png, view, colour_by, 2.0), file_name=f"{key}.png",
                           mime="image/png")  # fmt: skip
-export[2].download_button("Graph as JSON (every operation)", graph.to_json(indent=1), file_name=f"{key}-graph.json",
+export[2].download_button("Graph as JSON (every operation)", partial(graph.to_json, 1), file_name=f"{key}-graph.json",
                           mime="application/json", help="Nodes, edges and shapes; in a notebook: "
                           "explorer.probe.graph.catalog_graph(key).to_json()")  # fmt: skip
 
