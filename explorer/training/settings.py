@@ -19,6 +19,7 @@ DEVICES = ("auto", "cpu", "cuda")
 # Models offered for training (the catalog's compact CNNs) and what they may train on.
 BINARY_DATASETS = ("circles_squares",)
 MULTICLASS_DATASETS = ("shapes", "digits", "mnist", "fashion_mnist", "cifar10")
+OWN_IMAGES = "own_images"  # a user's zip of class folders; its images come with the job, not a registry
 
 
 class SettingsError(ValueError):
@@ -59,9 +60,10 @@ class TrainSettings:
         e: list[str] = []
         if self.model not in TRAINABLE_MODELS:
             e.append(f"Unknown model {self.model!r}: choose one of {', '.join(TRAINABLE_MODELS)}.")
-        if self.dataset not in DATASETS:
+        own = self.dataset == OWN_IMAGES  # the user's own images (explorer.data.own_images): any CNN
+        if self.dataset not in DATASETS and not own:
             e.append(f"Unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}.")
-        elif self.model in TRAINABLE_MODELS and not self.source and self.dataset not in datasets_for(self.model):
+        elif self.model in TRAINABLE_MODELS and not (self.source or own) and self.dataset not in datasets_for(self.model):
             e.append(
                 f"{self.model} cannot train on {self.dataset}: it works with "
                 f"{', '.join(datasets_for(self.model))}."
@@ -104,7 +106,9 @@ class TrainSettings:
             # The per-job memory limit, estimated on the meta device before anything is allocated.
             from explorer.training.limits import memory_problems
 
-            e.extend(memory_problems(self.model, self.dataset, self.optimizer, self.batch_size, self.train_samples))
+            # Own images are stored at 32 x 32 colour, the shape of the synthetic shapes.
+            data = "shapes" if own else self.dataset
+            e.extend(memory_problems(self.model, data, self.optimizer, self.batch_size, self.train_samples))
         return e
 
     def check(self) -> TrainSettings:

@@ -394,9 +394,8 @@ def run_transfer(
     with ``source=None``, the same architecture from random weights on the same resized data and
     budget: the fair "from scratch" twin. A job target (plain arguments only)."""
     settings.check()
-    info = get_dataset_info(settings.dataset)
     if data is None:
-        yield Preparing(f"Preparing {info.title}...")
+        yield Preparing(f"Preparing {get_dataset_info(settings.dataset).title}...")
         data = load_target(settings)
     size = image_size or (source_image_size(source) if source is not None else None)
     if size is not None:
@@ -453,3 +452,22 @@ DEFAULT_PAIR: dict[str, Any] = {
 def default_transfer_settings(**overrides: Any) -> TrainSettings:
     """The measured default pair's settings (``overrides`` change any field)."""
     return TrainSettings(**{**DEFAULT_PAIR["settings"], **overrides})
+
+
+def run_own_images(
+    settings: TrainSettings,
+    folder: str,
+    source: SourceWeights | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    **fit_kwargs: Any,
+) -> Generator[Event, None, FitResult]:
+    """Train on the user's own images (a folder written by ``explorer.data.own_images``): from
+    scratch (``source=None``) or by transfer. A job target: the folder travels as a path."""
+    from explorer.data.own_images import load_own
+
+    yield Preparing("Reading your images...")
+    data = load_own(folder, seed=settings.seed)
+    size = None if source is not None else data.x_train.shape[-1]
+    result = yield from run_transfer(settings, source, should_stop, data=data, image_size=size, **fit_kwargs)
+    result.dataset = "your images"
+    return result

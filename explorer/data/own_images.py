@@ -1,0 +1,251 @@
+"""The user's own images as a dataset (as Teachable Machine does): a zip of class folders, or
+pictures added per class, become a small dataset the Training page trains on like the others.
+
+A zip is untrusted. Before anything is decoded: a cap on entries, on the total uncompressed
+bytes (as declared AND as actually read), on each entry's compression ratio (zip bombs); names
+that are absolute or climb out with ``..``, symbolic links and nested archives are refused.
+Every file is then decoded by :func:`explorer.data.images.decode_image` (format allow-list, byte
+and pixel caps); a file that is not an image is named in the message. Class counts are checked
+(too few, too many, a single class). Nothing from the zip's names ever reaches the file system:
+images are written, resized and re-encoded as PNG, under names this module makes, inside the
+given per-user folder only. Each problem is an :class:`OwnImagesError` with one clear message.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import torch
+from PIL import Image
+
+from explorer.data.datasets import DatasetInfo, Splits
+from explorer.data.images import ImageInputError, decode_image, image_to_tensor
+
+KEY = "own_images"
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz", ".jar")
+_ARCHIVE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!", b"\x28\xb5\x2f\xfd")
+_JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
+
+
+class OwnImagesError(ValueError):
+    """The images cannot make a dataset; ``str(err)`` says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps for one user's dataset (defaults fit a class on a shared CPU server)."""
+
+    max_entries: int = 3000
+    max_total_bytes: int = 200 * 2**20  # uncompressed
+    max_ratio: float = 100.0  # uncompressed / compressed per entry; zip bombs reach 1000s
+    max_file_bytes: int = 16 * 2**20
+    min_per_class: int = 5
+    max_per_class: int = 500
+    min_classes: int = 2
+    max_classes: int = 20
+    image_size: int = 32  # images are stored (and trained) at this side, like the offline sets
+
+
+@dataclass
+class OwnDataset:
+    """A dataset written to ``folder``: class names and the files of each (made by this module)."""
+
+    folder: Path
+    classes: tuple[str, ...]
+    counts: dict[str, int]
+    image_size: int
+    skipped: list[str] = field(default_factory=list)  # notes: system files ignored
+
+    def describe(self) -> str:
+        return ", ".join(f"{c}: {self.counts[c]}" for c in self.classes)
+
+
+def _safe_name(name: str) -> PurePosixPath:
+    """The entry's path, refusing absolute paths and paths that climb out of the folder."""
+    raw = name.replace("\\", "/")
+    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
+        raise OwnImagesError(f"The zip contains an absolute path ({name!r}): refused. Zip the class folders only.")
+    path = PurePosixPath(raw)
+    if any(part == ".." for part in path.parts):
+        raise OwnImagesError(
+            f"The zip contains a path that climbs out of its folder ({name!r}): refused for safety."
+        )
+    return path
+
+
+def _class_label(text: str) -> str:
+    """A class name as a label: printable, trimmed, at most 40 characters (shown as text only)."""
+    clean = "".join(ch for ch in text if ch.isprintable()).strip()[:40]
+    return clean or "unnamed"
+
+
+def _check_entry(info: zipfile.ZipInfo, limits: Limits) -> None:
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise OwnImagesError(f"The zip contains a link ({info.filename!r}): links are refused; zip real files.")
+    lower = info.filename.lower()
+    if lower.endswith(ARCHIVE_SUFFIXES):
+        raise OwnImagesError(
+            f"The zip contains another archive ({info.filename!r}): unpack it and zip the class folders directly."
+        )
+    if info.file_size > limits.max_file_bytes:
+        raise OwnImagesError(
+            f"{info.filename!r} is {info.file_size / 2**20:.1f} MB uncompressed; each image may be at most "
+            f"{limits.max_file_bytes / 2**20:.0f} MB."
+        )
+    if info.file_size > 1024 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        raise OwnImagesError(
+            f"{info.filename!r} expands {info.file_size / max(info.compress_size, 1):.0f} times when unpacked: "
+            "this looks like a zip bomb and is refused (images barely compress)."
+        )
+
+
+def read_zip(data: bytes, folder: Path | str, limits: Limits = Limits()) -> OwnDataset:
+    """Validate a zip of class folders (``cats/1.jpg``, ``dogs/2.png``..., optionally inside one top
+    folder) and write the dataset to ``folder``; raises :class:`OwnImagesError`."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise OwnImagesError("This file is not a readable zip archive. Zip a folder with one sub-folder per class.") from err
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_entries:
+            raise OwnImagesError(f"The zip has {len(infos):,} entries; the limit is {limits.max_entries:,}.")
+        declared = sum(i.file_size for i in infos)
+        if declared > limits.max_total_bytes:
+            raise OwnImagesError(
+                f"The zip unpacks to {declared / 2**20:.0f} MB; the limit is {limits.max_total_bytes / 2**20:.0f} MB."
+            )
+        files: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
+        skipped = []
+        for info in infos:
+            path = _safe_name(info.filename)
+            _check_entry(info, limits)
+            if info.is_dir():
+                continue
+            if any(j.rstrip("/") in path.parts for j in _JUNK) or path.name.startswith("._"):
+                skipped.append(info.filename)
+                continue
+            files.append((info, path))
+        if not files:
+            raise OwnImagesError("The zip holds no files. Put one folder per class in it, with the images inside.")
+        # An optional single top folder ("my_set/cats/1.png"): strip it when every file shares it.
+        tops = {p.parts[0] for _, p in files}
+        strip = 1 if len(tops) == 1 and all(len(p.parts) >= 3 for _, p in files) else 0
+        by_class: dict[str, list[tuple[zipfile.ZipInfo, PurePosixPath]]] = {}
+        for info, path in files:
+            parts = path.parts[strip:]
+            if len(parts) < 2:
+                raise OwnImagesError(
+                    f"{info.filename!r} is not inside a class folder. Make one folder per class (e.g. cats/, dogs/)."
+                )
+            by_class.setdefault(_class_label(parts[0]), []).append((info, path))
+        _check_classes({c: len(v) for c, v in by_class.items()}, limits)
+        images: dict[str, list[Image.Image]] = {}
+        total = 0
+        for cls, entries in sorted(by_class.items()):
+            for info, _ in entries:
+                with zf.open(info) as fh:
+                    raw = fh.read(limits.max_file_bytes + 1)  # never trust the declared size alone
+                total += len(raw)
+                if len(raw) > limits.max_file_bytes or total > limits.max_total_bytes:
+                    raise OwnImagesError("The zip unpacks to more than it declares: refused (a zip bomb?).")
+                if raw[:6].startswith(_ARCHIVE_MAGIC):
+                    raise OwnImagesError(
+                        f"{info.filename!r} is an archive inside the zip: unpack it and zip the class folders directly."
+                    )
+                images.setdefault(cls, []).append(_decode(raw, info.filename, limits))
+    return _write(images, Path(folder), limits, skipped)
+
+
+def _decode(raw: bytes, name: str, limits: Limits) -> Image.Image:
+    try:
+        decoded = decode_image(raw, max_bytes=limits.max_file_bytes, max_side=512)
+    except ImageInputError as err:
+        raise OwnImagesError(f"{name!r} is not an image this app can read: {err}") from err
+    return decoded.display.resize((limits.image_size, limits.image_size), Image.Resampling.BILINEAR)
+
+
+def _check_classes(counts: dict[str, int], limits: Limits) -> None:
+    if len(counts) < limits.min_classes:
+        only = next(iter(counts), "")
+        raise OwnImagesError(
+            f"Only one class ({only!r}) was found: a classifier needs at least {limits.min_classes}. "
+            "Add a second folder of images."
+        )
+    if len(counts) > limits.max_classes:
+        raise OwnImagesError(f"{len(counts)} classes were found; the limit is {limits.max_classes}.")
+    few = {c: n for c, n in counts.items() if n < limits.min_per_class}
+    if few:
+        names = ", ".join(f"{c!r} ({n})" for c, n in sorted(few.items()))
+        raise OwnImagesError(
+            f"Too few images in {names}: each class needs at least {limits.min_per_class} "
+            "(some to train on, some to check on)."
+        )
+    many = {c: n for c, n in counts.items() if n > limits.max_per_class}
+    if many:
+        names = ", ".join(f"{c!r} ({n})" for c, n in sorted(many.items()))
+        raise OwnImagesError(f"Too many images in {names}: at most {limits.max_per_class} per class.")
+
+
+def from_images(
+    per_class: dict[str, list[bytes]], folder: Path | str, limits: Limits = Limits()
+) -> OwnDataset:
+    """The same dataset from images added per class (uploads or the camera): bytes per class name."""
+    per_class = {_class_label(c): v for c, v in per_class.items() if v}
+    _check_classes({c: len(v) for c, v in per_class.items()} or {"": 0}, limits)
+    images = {c: [_decode(b, f"{c} image {i + 1}", limits) for i, b in enumerate(v)] for c, v in per_class.items()}
+    return _write(images, Path(folder), limits, [])
+
+
+def _write(images: dict[str, list[Image.Image]], folder: Path, limits: Limits, skipped: list[str]) -> OwnDataset:
+    """PNG files under names made here (class index / image index), and the class names as JSON."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    classes = tuple(sorted(images))
+    for k, cls in enumerate(classes):
+        sub = folder / f"{k:02d}"
+        sub.mkdir()
+        for i, im in enumerate(images[cls]):
+            im.save(sub / f"{i:04d}.png")
+    counts = {c: len(images[c]) for c in classes}
+    (folder / "classes.json").write_text(json.dumps({"classes": classes, "image_size": limits.image_size}))
+    return OwnDataset(folder, classes, counts, limits.image_size, skipped)
+
+
+def load_own(folder: Path | str, seed: int = 0, val_fraction: float = 0.15) -> Splits:
+    """Train / validation / test splits of a dataset written by this module, stratified per class
+    (each class gives at least one validation and one test image)."""
+    folder = Path(folder)
+    meta_path = folder / "classes.json"
+    if not meta_path.is_file():
+        raise OwnImagesError("Your images have expired or were cleared: add them again.")
+    meta = json.loads(meta_path.read_text())
+    classes = tuple(str(c) for c in meta["classes"])
+    size = int(meta["image_size"])
+    g = torch.Generator().manual_seed(seed)
+    parts: dict[str, list[tuple[torch.Tensor, int]]] = {"train": [], "val": [], "test": []}
+    for k in range(len(classes)):
+        paths = sorted((folder / f"{k:02d}").glob("*.png"))
+        xs = [image_to_tensor(Image.open(p).convert("RGB")) for p in paths]
+        order = torch.randperm(len(xs), generator=g).tolist()
+        n_hold = max(1, round(val_fraction * len(xs)))
+        for rank, i in enumerate(order):
+            split = "val" if rank < n_hold else "test" if rank < 2 * n_hold else "train"
+            parts[split].append((xs[i], k))
+
+    def stack(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items], dtype=torch.long)  # N x 3 x S x S
+
+    info = DatasetInfo(
+        KEY, "Your images", "Images you uploaded, one folder per class.", (3, size, size), classes,
+        sizes=tuple(len(parts[s]) for s in ("train", "val", "test")), source="uploaded by you",
+    )  # fmt: skip
+    return Splits(info, *stack(parts["train"]), *stack(parts["val"]), *stack(parts["test"]), meta={"folder": str(folder)})
