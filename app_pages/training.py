@@ -24,6 +24,7 @@ from explorer.training.settings import (
 )
 from explorer.ui import jobs
 from explorer.ui.code_panel import code_panel
+from explorer.ui.own_images import own_images_section
 from explorer.ui.registry import UserModel, register_finished_training, register_model
 from explorer.ui.runs_panel import runs_section
 from explorer.ui.state import PageState, copy_link_control, escape_text
@@ -376,6 +377,7 @@ live_view()
 # Transfer learning (a run like the others, shown by the live view above) and every run of this
 # browser overlaid on one chart: their widgets live in explorer/ui/transfer_panel.py and runs_panel.py.
 transfer_section()
+own_images_section()
 runs_section()
 
 # --------------------------------------------------------------------------- load a checkpoint

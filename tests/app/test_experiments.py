@@ -118,3 +118,39 @@ def test_recurrent_page_names_vanishing_and_adds_an_lstm_with_forget_bias_one() 
     names = [d.get("name") for c in at.get("plotly_chart") for d in json.loads(c.proto.spec).get("data", [])]
     assert any(n and n.startswith("RNN at init: vanishing") for n in names), names
     assert any(n and n.startswith("LSTM, forget bias 1 (at start)") for n in names), names
+
+
+def test_own_images_folders_expire_and_stay_under_their_root(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import os
+
+    from explorer.ui import own_images
+
+    monkeypatch.setenv(own_images.ROOT_ENV, str(tmp_path / "own"))
+    old, new = own_images.user_folder("browser-a"), own_images.user_folder("browser-b")
+    assert old.parent == new.parent == tmp_path / "own" and old != new
+    for f in (old, new):
+        f.mkdir(parents=True)
+        (f / "classes.json").write_text("{}")
+    os.utime(old, (1, 1))
+    assert own_images.expire(3600) == [old]
+    assert not old.exists() and new.exists()
+
+
+@pytest.mark.slow
+def test_training_on_own_images_from_the_panel(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from explorer.data.own_images import read_zip
+    from explorer.ui import own_images
+    from tests.explorer.data.test_own_images import make_zip, three_classes
+
+    folder = tmp_path / "own" / "me"
+    read_zip(make_zip(three_classes(6)), folder)
+    monkeypatch.setattr(own_images, "user_folder", lambda owner: folder)
+    at = open_app_page(TRAINING, timeout=180).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "class" in d.value.columns)
+    assert list(table["class"]) == ["blue", "green", "red"] and list(table["images"]) == [6, 6, 6]
+    at.number_input(key="own_epochs").set_value(2)
+    button(at, "Train on my images").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [e.value for e in at.error]
+    assert folder.is_dir()
