@@ -7,8 +7,8 @@ same 16 optimisation steps (batch 16, 4 epochs), same optimiser and learning rat
 same seed. The figure is test accuracy on 500 held-out images after those steps, for each, and
 the difference. Seeds 0..2 (the median is reported).
 
-Measured when the default was chosen (2 shared CPU cores, `nice -n 10`): transfer 100.0%,
-from scratch 50.2% (chance: 50%).
+Measured (2 shared CPU cores, `nice -n 10`, seeds 0-2, median): transfer 100.0%,
+from scratch 48.8% (48.6, 48.8, 49.8; chance: 50%). Transfer ~78 s, scratch ~173 s per run.
 
     nice -n 10 .venv/bin/python bench/bench_transfer.py [--seeds 3]
 """
