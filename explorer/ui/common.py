@@ -20,7 +20,7 @@ def _device_line() -> str:
 # top margin cut so the main figure fits a 1280 x 720 screen. Plotly draws its text with inline
 # styles; an !important rule still wins, and plotly measures its margins after the CSS applies.
 PROJECTOR_CSS = """<style>
-html, body, [data-testid="stAppViewContainer"] { font-size: 18px; }
+[data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.7rem; }
 [data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label,
 [data-testid="stMain"] [data-testid="stWidgetLabel"] p,
 [data-testid="stMain"] [data-testid="stCaptionContainer"],
@@ -41,6 +41,28 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 18px; }
 def projector_on() -> bool:
     """Whether projector mode is on (sidebar toggle or `?projector=1`)."""
     return bool(st.session_state.get("projector", False))
+
+
+class InputFold:
+    """Projector mode: what a page draws between `fold_inputs()` and `close()` goes into one
+    collapsed expander line, so the main figure below reaches the first screen. Outside
+    projector mode it does nothing. (An explicit open/close rather than a `with` block lets a
+    long page section fold without re-indenting it.)"""
+
+    def __init__(self, label: str) -> None:
+        self._box = st.expander(label) if projector_on() else None
+        if self._box is not None:
+            self._box.__enter__()
+
+    def close(self) -> None:
+        if self._box is not None:
+            self._box.__exit__(None, None, None)
+            self._box = None
+
+
+def fold_inputs(label: str) -> InputFold:
+    """Start folding a page's inputs (projector mode only); call `.close()` after them."""
+    return InputFold(label)
 
 
 def sidebar() -> None:
