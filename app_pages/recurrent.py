@@ -30,9 +30,11 @@ from explorer.training.sequence import (
     SequenceSettings,
     SequenceTrainingError,
     compare_curves,
+    compare_val_curves,
     sample_text,
 )
 from explorer.ui import recurrent_cache as rc
+from explorer.ui import recurrent_extras
 from explorer.ui.common import fold_inputs, projector_on
 from explorer.ui.state import PageState
 from explorer.viz import recurrent as viz
@@ -346,10 +348,25 @@ else:
             if run is None:
                 st.caption("Train the three cells below on a task that reads this input to see "
                            "their curves before and after training.")  # fmt: skip
+            if run is None and wrt != "input" and st.toggle(
+                "Add an LSTM with forget-gate bias 1", key="rec_grad_fb",
+                help="Jozefowicz et al. (2015): start the forget gate at sigmoid(1) = 0.73 instead of 0.5, "
+                "so the memory is kept from the first step.",
+            ):  # fmt: skip
+                lstm = rc.model_config("lstm", hidden, layers, False, "tanh", spec, prepared.features)
+                flows = {**flows, "LSTM, forget bias 1 (at start)": recurrent_extras.forget_bias_flow(
+                    tuple(vars(lstm).items()), seed, prepared.values[:length].numpy(), wrt, 1.0)}  # fmt: skip
             if flows:
-                st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
+                st.plotly_chart(viz.gradient_flow_figure(viz.label_regimes(flows), log_scale), width="stretch")
+                st.caption(
+                    "Vanishing: the gradient from the first step is below 1/100 of the last step's, so early "
+                    "inputs barely change the output and cannot be learnt from. Exploding: above 100 times, so "
+                    "updates jump (gradient clipping, a setting under Train and compare, caps them)."
+                )
             else:
                 st.info("Only an LSTM has a memory cell c: choose h_t or x_t.")
+    if spec.kind == "text":  # LSTMVis: read the text shaded by one unit, units sorted by selectivity
+        recurrent_extras.unit_text_section(tr, layer, direction)
 
 # --- live training ------------------------------------------------------------------------
 TASK_DEFAULTS = {  # steps, window / sequence length, learning rate, hidden size
@@ -379,16 +396,22 @@ def training_settings() -> SequenceSettings:
     if task == "chars":
         encoding = s4.radio("Characters enter as ", ["onehot", "embedding"], key="rec_train_enc",
                             format_func={"onehot": "one-hot", "embedding": "embedding"}.get)  # fmt: skip
+    k1, k2, _ = st.columns([1, 1, 2])
+    clip = k1.select_slider("Gradient clipping (max norm)", [0.0, 0.25, 1.0, 5.0, 25.0], 1.0, key="rec_train_clip",
+                            format_func=lambda v: "off" if v == 0 else f"{v:g}")  # fmt: skip
+    forget_bias = k2.radio("LSTM forget-gate bias at start", [0.0, 1.0], horizontal=True, key="rec_train_fb",
+                           help="1.0 as in Jozefowicz et al. (2015): the LSTM starts by remembering.")  # fmt: skip
     return SequenceSettings(task=task, cells=tuple(cells), hidden_size=hidden_size,
                             num_layers=num_layers, steps=steps, seq_len=seq_len, lr=lr,
-                            encoding=encoding)  # fmt: skip
+                            encoding=encoding, clip=clip, forget_bias=forget_bias)  # fmt: skip
 
 
 def show_run_results(run: SequenceRun) -> None:
     """Curves, final numbers and (for text) a sample from each finished model."""
     task = run.settings.task
     st.plotly_chart(viz.learning_curves(run.curves, TASK_METRIC[task], TASK_BASELINE[task],
-                                        title=f"{TASK_TITLES[task]}: learning curves"),
+                                        title=f"{TASK_TITLES[task]}: learning curves",
+                                        val_curves=getattr(run, "val_curves", None)),
                     width="stretch", key=f"rec_final_curves_{task}")  # fmt: skip
     st.dataframe(pd.DataFrame([
         {"cell": m.config.cell.upper(), f"final {TASK_METRIC[task]}": round(m.metric, 4),
@@ -464,7 +487,8 @@ def training_section() -> None:
         curves = compare_curves(current.log)
         if curves and rc.job_settings() is not None:
             task = rc.job_settings().task
-            st.plotly_chart(viz.learning_curves(curves, TASK_METRIC[task], TASK_BASELINE[task]),
+            st.plotly_chart(viz.learning_curves(curves, TASK_METRIC[task], TASK_BASELINE[task],
+                                                val_curves=compare_val_curves(current.log)),
                             width="stretch", key="rec_live_curves")  # fmt: skip
         sample = current.latest(SeqSample)
         if sample is not None:
