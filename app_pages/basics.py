@@ -66,6 +66,7 @@ def sample_rgb(name: str, side: int) -> torch.Tensor:
 
 samples = {s.name: s.title for s in list_samples()}
 left, right = st.columns([2, 1])
+url.bind("sample", "bs_image", default="cat" if "cat" in samples else next(iter(samples)), valid=list(samples))
 name = left.selectbox("Image", list(samples), format_func=samples.get, key="bs_image")
 side = right.select_slider("Resize to N x N", [16, 24, 32, 48, 64, 96], value=48, key="bs_side")
 grey = sample_grey(name, side)

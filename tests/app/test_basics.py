@@ -133,6 +133,15 @@ def test_free_numbers_presets_and_the_one_message() -> None:
     assert any("F_eff = d(F - 1) + 1 = 5" in md.value for md in at.markdown)
 
 
+def test_the_course_links_choose_the_sample() -> None:
+    from explorer.data.samples import list_samples
+
+    other = next(s.name for s in list_samples() if s.name != "cat")
+    at = _page(sample=other, step="2")
+    assert at.session_state["bs_image"] == other
+    assert at.query_params["step"] in (["2"], "2")  # the course step is kept
+
+
 def test_url_sets_the_free_numbers_and_refuses_bad_values() -> None:
     at = _page(n="224", f="3", p="1", s="1")
     assert any(lt.value.strip("$\n ").endswith("= 224") for lt in at.latex)
