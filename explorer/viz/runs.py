@@ -76,5 +76,6 @@ def trainable_figure(counts: Mapping[str, int], titles: Mapping[str, str] | None
     fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", text=[f"{v:,}" for v in values],
                            textposition="auto", marker_color=[run_colour(i) for i in range(len(modes))]))  # fmt: skip
     fig.update_layout(height=60 + 45 * len(modes), margin=dict(l=10, r=10, t=10, b=30),
-                      xaxis=dict(type="log", title="trainable parameters"))  # fmt: skip
+                      xaxis=dict(type="log", title="trainable parameters"),
+                      yaxis=dict(autorange="reversed"))  # same order as the choices beside it  # fmt: skip
     return fig

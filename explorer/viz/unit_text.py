@@ -42,15 +42,17 @@ def unit_text_figure(chars: Sequence[str], values: Sequence[float], title: str =
     """The characters on a grid, each cell shaded by ``values`` at that step (blue negative,
     red positive, white 0, over ``bounds``), the character written in it."""
     z, text = text_grid(chars, values, width)
-    lo, hi = bounds
+    # The scale reaches past the largest value so the darkest cell stays light enough to read its
+    # character (the hover gives the exact value).
+    lo, hi = (1.6 * b for b in bounds)
     fig = go.Figure(go.Heatmap(
         z=z, text=text, texttemplate="%{text}", textfont=dict(family="monospace", size=13),
         colorscale="RdBu", reversescale=True, zmin=lo, zmid=0.0 if lo < 0 < hi else None, zmax=hi,
         hovertemplate="'%{text}': %{z:.3f}<extra></extra>", xgap=1, ygap=1,
         colorbar=dict(title="value", thickness=12),
     ))  # fmt: skip
-    fig.update_yaxes(autorange="reversed", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(title=title, height=max(160, 60 + 26 * z.shape[0]), margin=dict(l=10, r=10, t=40, b=10),
                       plot_bgcolor="white")  # fmt: skip
     return fig
