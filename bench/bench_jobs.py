@@ -25,9 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import report  # noqa: E402
 
+CPU_SPENT: list[float] = []  # CPU seconds used by each watcher thread (load-independent cost)
+WATCH_SHARE: list[float] = []  # per watched run: watcher CPU seconds / wall seconds
+
 
 def watch_running(job, stop: threading.Event, period: float) -> None:  # noqa: ANN001
     """What one open Training page does per poll while its run is running."""
+    try:
+        _watch_running(job, stop, period)
+    finally:
+        CPU_SPENT.append(time.thread_time())
+
+
+def _watch_running(job, stop: threading.Event, period: float) -> None:  # noqa: ANN001
     import numpy as np
     import plotly.io as pio
     from PIL import Image
@@ -64,6 +74,7 @@ def watch_queued(manager, job, stop: threading.Event, period: float) -> None:  #
     while not stop.wait(period):
         manager.queue_position(job)
         f"{job.title}: {job.state.value}"
+    CPU_SPENT.append(time.thread_time())
 
 
 def one_run(manager, settings, owner: str, running_watchers: int = 0, queued_watchers: int = 0):  # noqa: ANN001, ANN201
@@ -83,6 +94,11 @@ def one_run(manager, settings, owner: str, running_watchers: int = 0, queued_wat
     stop.set()
     for t in threads:
         t.join()
+    if threads:
+        print(f"  watchers used {sum(CPU_SPENT):.2f} CPU s over {wall:.1f} s of wall time "
+              f"({100 * sum(CPU_SPENT) / wall:.1f}% of one core)")  # fmt: skip
+        WATCH_SHARE.append(sum(CPU_SPENT) / wall)
+        CPU_SPENT.clear()
     assert job.result is not None, job.error
     m = job.result.metrics
     return m["steps"] / m["train_seconds"], wall
@@ -124,6 +140,8 @@ def main() -> None:
                "steps/s with 5 watchers (1 running view, 4 queued) / with none", ">= 0.85")  # fmt: skip
         report(f"jobs_five_running_views_ratio{sfx}", statistics.median(crowd) / a, "x",
                "steps/s with 5 running views open on the run / with none")  # fmt: skip
+        report(f"jobs_watchers_cpu_share{sfx}", statistics.median(WATCH_SHARE), "cores",
+               "CPU the simulated watchers use while a run is watched (median over watched runs)")  # fmt: skip
         report(f"jobs_steps_per_s_alone{sfx}", a, "steps/s", f"default run on {args.device}, nobody watching")
         start = time.perf_counter()
         jobs = [manager.submit(f"user{i}", args.device, _spec(settings)) for i in range(4)]
