@@ -20,9 +20,12 @@ def _generated(spec_key: str) -> GeneratedCode:
 
 
 def code_panel(spec_key: str, *, expanded: bool = False) -> None:
-    """An expander with the model's PyTorch definition (copy button on the code, a download
-    button for the .py file); recurrent models get a sentence instead."""
-    with st.expander("Code: this model in PyTorch", expanded=expanded):
+    """A toggle that shows the model's PyTorch definition (copy button on the code, a download
+    button for the .py file). Nothing is generated or sent until the toggle is on: the code of a
+    large model is long, and a page's other downloads stay what they are."""
+    if not st.toggle("Show this model as code (PyTorch)", value=expanded, key=f"code_show_{spec_key}"):
+        return
+    with st.container(border=True):
         try:
             generated = _generated(spec_key)
         except (CodegenError, KeyError) as err:

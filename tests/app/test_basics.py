@@ -223,3 +223,22 @@ def test_kernel_size_and_a_step_view_that_does_not_fit() -> None:
     at.number_input(key="bs_step_dilation").set_value(1).run()
     assert not at.error
     assert _step_text(at).count("*") == 49
+
+
+@pytest.mark.parametrize(("page", "key", "files"), [
+    ("architectures", "code_show_resnet18", ["Download resnet18.py"]),
+    ("training", "code_show_keras_cnn", ["Download keras_cnn_keras.py", "Download keras_cnn_torch.py",
+                                        "Download keras_cnn.py"]),
+])  # fmt: skip
+def test_code_panel_shows_runnable_code_with_copy_and_download(page: str, key: str, files: list[str]) -> None:
+    from explorer.models.codegen import pytorch_code
+
+    at = AppTest.from_file(str(Path(PAGE).with_name(f"{page}.py")), default_timeout=120)
+    at.run()
+    _ok(at)
+    before = [c.proto.label for c in at.get("download_button")]
+    at.toggle(key=key).set_value(True).run()
+    _ok(at)
+    assert [c.proto.label for c in at.get("download_button")] == before + files
+    generated = pytorch_code(key.removeprefix("code_show_")).code
+    assert any(c.value.strip() == generated.strip() for c in at.code)  # st.code carries the copy button
