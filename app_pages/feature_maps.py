@@ -319,7 +319,7 @@ if view == "Overview":
                 "each rescaled to its own min..max. Open a layer to see all of its channels.")
     for i, m in enumerate(res.maps.layers):
         a, b, c = st.columns([2, 6, 1], vertical_alignment="center")
-        a.markdown(f"**{m.name}** ({m.type})  \n{' x '.join(map(str, m.shape))}")
+        a.markdown(f"**{layer_tokens.get(m.name, m.name)}** ({m.type})  \n{' x '.join(map(str, m.shape))}")
         b.image(res.strip_png(m.name))
         c.button("Open", key=f"fm_open_{i}", on_click=_open_layer, args=(m.name,))
 
