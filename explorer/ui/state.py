@@ -65,9 +65,12 @@ class _Invalid(ValueError):
 
 def escape_text(s: str, limit: int = 40) -> str:
     """A user string made inert for Markdown: cut to ``limit`` characters, every ASCII
-    punctuation mark backslash-escaped (no links, HTML, colours, icons or maths survive)."""
+    punctuation mark backslash-escaped (no links, HTML, colours, icons or maths survive).
+    GitHub-style autolinks (http://, www., a@b) ignore backslashes, so an invisible word
+    joiner (U+2060) breaks their trigger."""
     s = s if len(s) <= limit else s[: limit - 1] + "\u2026"
     s = "".join(ch if ch.isprintable() else " " for ch in s)
+    s = re.sub(r"(?i)(?<=http)(?=s?:)|(?<=ftp)(?=:)|(?<=www)(?=\.)|(?=@)", "\u2060", s)
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", s)
 
 
