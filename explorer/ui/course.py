@@ -35,7 +35,8 @@ STEPS: tuple[Step, ...] = (
          "A convolution slides a small filter (3 x 3 weights) over the image and writes one "
          "number per position: the sum of the patch times the weights. An edge filter lights up "
          "where brightness changes; a network learns its filters from data.", "Building blocks"),
-    Step("Stride and padding", "basics", {"sample": "cat"},
+    Step("Stride and padding", "basics", {"sample": "cat", "n": "32", "f": "3", "pad": "custom", "p": "1",
+                                          "s": "2"},
          "Padding P adds a border of zeros so the filter can sit on the edge pixels; stride S "
          "skips positions. Output side = floor((N - F + 2P) / S) + 1: try P and S and watch the "
          "map shrink.", "Building blocks"),

@@ -267,3 +267,25 @@ def test_compare_defaults_to_a_different_trained_model() -> None:
     second = at.selectbox(key="fm_cmp_arch").value
     assert second != "resnet_small"
     assert at.radio(key="fm_cmp_kind").value == "bundled"
+
+
+def test_an_upload_stays_until_replaced_also_across_pages() -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (90, 60), (20, 160, 90)).save(buf, "PNG")
+    at = _open(FM)
+    at.radio(key="fm_source").set_value("Upload").run()
+    at.file_uploader(key="fm_upload").set_value(("green.png", buf.getvalue(), "image/png")).run()
+    assert any("90 x 60 pixels" in c.value for c in at.caption)
+    at.switch_page("app_pages/home.py")
+    at.query_params.clear()
+    at.run()
+    at.switch_page(FM)
+    at.run()
+    assert not at.exception
+    assert at.radio(key="fm_source").value == "Upload"
+    assert any("90 x 60 pixels" in c.value for c in at.caption)  # the upload, not the sample
+    assert any("green.png" in t.value for t in at.text)
