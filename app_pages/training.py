@@ -374,12 +374,6 @@ def live_view() -> None:
 
 live_view()
 
-# Transfer learning (a run like the others, shown by the live view above) and every run of this
-# browser overlaid on one chart: their widgets live in explorer/ui/transfer_panel.py and runs_panel.py.
-transfer_section()
-own_images_section()
-runs_section()
-
 # --------------------------------------------------------------------------- load a checkpoint
 
 
@@ -424,3 +418,10 @@ with st.expander("Load a checkpoint"):
                 + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
                 + f" as \"{upload.name}\". It is now available on the Feature maps page.", limit=800))
             st.json(info)
+
+# Transfer learning and your own images (runs like the others, shown by the live view above), and
+# every run of this browser overlaid on one chart: widgets in explorer/ui/transfer_panel.py,
+# own_images.py and runs_panel.py.
+transfer_section()
+own_images_section()
+runs_section()

@@ -75,7 +75,7 @@ def _panel() -> None:
                  format_func={"step": "steps", "seconds": "seconds"}.get)  # fmt: skip
     overlay_charts(book, chosen, x, "runs", tuple(METRICS))
     chosen_records = [book.runs[k] for k in chosen if k in book.runs]
-    if chosen_records:
+    if len(chosen_records) > 1:  # one run's own CSV is with its results above
         st.download_button("Download these runs (.csv)", runs_csv(chosen_records), file_name="runs.csv",
                            mime="text/csv", on_click="ignore", key="runs_csv")  # fmt: skip
 

@@ -26,7 +26,6 @@ from explorer.training.transfer import (
     count_by_mode,
 )
 from explorer.ui import jobs
-from explorer.viz.runs import trainable_figure
 
 KIND = "training"
 _D = DEFAULT_PAIR["settings"]
@@ -149,9 +148,11 @@ def transfer_section() -> None:
         c2.caption(f"New head: {num_classes} output{'s' if num_classes > 1 else ''} "
                    f"({'one sigmoid logit' if info.task == 'binary' else 'softmax over ' + str(num_classes)}); "
                    f"input {info.input_shape[0]} channel(s).")  # fmt: skip
-        m1, m2 = st.columns([3, 2])
-        m1.radio("What trains", FREEZE_MODES, key="xf_freeze", format_func=FREEZE_TITLES.get, disabled=active)
-        m2.plotly_chart(trainable_figure(counts, {m: m.replace("_", " ") for m in counts}), key="xf_counts")
+        st.radio(
+            "What trains", FREEZE_MODES, key="xf_freeze", disabled=active,
+            format_func=lambda m: f"{FREEZE_TITLES[m]}: {counts[m]:,} parameters train "
+            f"({counts[m] / max(counts['all'], 1):.2%} of the model)",
+        )  # fmt: skip
         a, b, c, d, e = st.columns(5)
         a.number_input("Learning rate", key="xf_lr", format="%.4f", step=0.001, disabled=active)
         b.number_input("Batch size", key="xf_bs", step=8, disabled=active)

@@ -46,8 +46,9 @@ def test_transfer_panel_counts_what_trains_in_each_mode() -> None:
     assert at.selectbox(key="xf_source").value == "bundled:resnet_small"
     assert at.selectbox(key="xf_target").value == "circles_squares"
     assert at.radio(key="xf_freeze").value == "head"
-    fig = at.get("plotly_chart")
-    assert fig  # the trainable-parameters bars are drawn
+    options = at.radio(key="xf_freeze").options
+    assert options[0].endswith("129 parameters train (0.02% of the model)")
+    assert "295,553 parameters train" in options[1] and "695,425 parameters train" in options[2]
     at.selectbox(key="xf_target").set_value("digits").run()
     assert not at.exception
     assert any("10 outputs" in c.value and "1 channel" in c.value for c in at.caption)
@@ -70,8 +71,8 @@ def test_a_tiny_transfer_runs_and_its_history_can_be_overlaid_and_downloaded() -
     at.run()  # the Compare runs panel picks up the finished run
     chosen = at.multiselect(key="runs_chosen")
     assert len(chosen.value) == 1
-    labels = [c.proto.label for c in at.get("download_button")]
-    assert "Download these runs (.csv)" in labels
+    assert any(t.name == "Transfer: resnet_small trained on shapes -> Circles vs squares (64x64 colour, binary) (head)"
+               for chart in at.get("plotly_chart") for t in _traces(chart))  # overlaid under the run's name
 
 
 @pytest.mark.slow
