@@ -363,6 +363,8 @@ def compute_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
     device = next(lm.model.parameters()).device
 
     def load_full() -> FeatureMaps:
+        # Takes the model's lock (not re-entrant): nothing may touch a result's full maps
+        # (values, tiles) while holding it.
         with lm.lock:
             return compute_feature_maps(lm.model, mi.x.to(device))
 
