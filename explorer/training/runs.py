@@ -128,7 +128,7 @@ class RunBook:
             if cell is not None:  # a sequence run trains its cells side by side: a run per cell
                 key = f"{current}:{cell}"
                 marker = self._names.get(current)
-                name = f"{marker}: {cell.upper()}" if marker else cell.upper()
+                name = f"{marker or title}: {cell.upper()}"
                 base = self.runs.get(current)
                 if base is not None and not base.history.steps and not base.history.epochs:
                     self.runs.pop(current)  # the cells' own records replace the empty umbrella

@@ -17,7 +17,7 @@ from explorer.viz.runs import grad_norms_side_by_side, overlay_figure
 
 _store: RunStore | None = None
 _lock = threading.Lock()
-KINDS = ("training", "comparison")
+KINDS = ("training", "comparison", "recurrent")  # a recurrent job gives one run per cell
 
 
 def store() -> RunStore:
@@ -65,7 +65,7 @@ def _panel() -> None:
     book = my_runs()
     records = [r for r in book.records() if r.history.steps or r.history.epochs]
     if not records:
-        st.caption("No runs yet. Every run you start here, on the Transfer panel or on the Experiments page "
+        st.caption("No runs yet. Every run you start here, on the Experiments page or on the Recurrent page "
                    "is kept for this browser and can be overlaid.")  # fmt: skip
         return
     labels = {r.key: f"{r.name} (job {r.job_id}{'' if r.finished else ', running'})" for r in records}
