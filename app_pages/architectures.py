@@ -254,7 +254,10 @@ cnn_keys = [s.key for s in specs]
 chosen = st.multiselect("Architectures", cnn_keys, default=SIDE_BY_SIDE, key="arch_side",
                         format_func=lambda k: get_spec(k).title, max_selections=6)  # fmt: skip
 if chosen:
-    graphs = {get_spec(k).title: arch_graph(k, tuple(get_spec(k).input_shape)).view("blocks") for k in chosen}
+    # Short titles (up to the first parenthesis) so five columns stay apart; full ones where two clash.
+    short_titles = [get_spec(k).title.split(" (")[0] for k in chosen]
+    titles = [t if short_titles.count(t) == 1 else get_spec(k).title for k, t in zip(chosen, short_titles, strict=True)]
+    graphs = {t: arch_graph(k, tuple(get_spec(k).input_shape)).view("blocks") for k, t in zip(chosen, titles, strict=True)}
     st.plotly_chart(side_by_side(graphs, colour_by=colour_by), width="stretch", key="arch_side_fig",
                     config={"displaylogo": False})  # fmt: skip
     st.caption("Each at its own input size, blocks as the papers draw them, one row per layer or block at the same "

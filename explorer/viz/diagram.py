@@ -179,7 +179,7 @@ def describe(node: Node) -> str:
     if node.kind == "add":
         return "(+)"
     if node.kind == "concat":
-        return f"concat, {node.out_shape[0]} ch"
+        return f"{node.out_shape[0]} ch"
     return ""
 
 
@@ -337,9 +337,13 @@ def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size") -> go
             fig.add_trace(t, row=1, col=i)
         fig.update_xaxes(visible=False, range=[lay.x_min - 0.5, lay.x_max + 2.2], row=1, col=i)
         fig.update_yaxes(visible=False, range=[-(rows - 0.4), 0.6], row=1, col=i)
-    fig.add_trace(_colourbar_trace(colour_by, lo, hi))
-    fig.update_layout(height=max(300, rows * 24 + 60), margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
-                      showlegend=False, hovermode="closest")  # fmt: skip
+    bar = _colourbar_trace(colour_by, lo, hi)
+    bar["marker"]["colorbar"].update(orientation="v", x=1.0, xanchor="left", y=0.5, yanchor="middle", len=0.6,
+                                     title=dict(text=colour_by, side="right"))  # fmt: skip
+    fig.add_trace(bar)
+    fig.update_annotations(font=dict(size=12))
+    fig.update_layout(height=max(300, int(rows * ROW_PX) + 60), margin=dict(l=10, r=70, t=40, b=10),
+                      plot_bgcolor="white", showlegend=False, hovermode="closest")  # fmt: skip
     return fig
 
 

@@ -69,3 +69,25 @@ def test_clicking_a_node_shows_its_card(app_server, small_page) -> None:  # noqa
     assert "layer=stage2.block1" in link.get_attribute("href")
     assert "layer=stage2.block1" in small_page.url
     small_page.screenshot(path=str(SCREENSHOTS / "architectures-card.png"))
+
+
+def test_every_layer_of_googlenet_and_side_by_side(app_server, small_page) -> None:  # noqa: ANN001
+    open_page(small_page, app_server, "architectures?arch=googlenet&level=layers")
+    assert_no_exception(small_page)
+    chart = _diagram(small_page)
+    labels = _labels(chart)
+    assert labels.count("3x3_reduce") == 9 and labels.count("pool_proj") == 9  # nine modules, opened
+    _shot(small_page, chart, "architectures-googlenet-layers")
+    side = small_page.locator('[data-testid="stPlotlyChart"]').nth(2)
+    side.scroll_into_view_if_needed()
+    side.locator(".scatterlayer").first.wait_for()
+    titles = side.locator(".annotation-text").evaluate_all("els => els.map(e => e.textContent)")
+    assert titles[:5] == ["LeNet-5", "AlexNet", "VGG-16", "GoogLeNet", "ResNet-50"]
+    small_page.evaluate("""() => {const c = document.querySelectorAll('[data-testid="stPlotlyChart"]')[2];
+                           c.scrollIntoView({block: 'start'});}""")
+    small_page.wait_for_timeout(300)
+    small_page.screenshot(path=str(SCREENSHOTS / "architectures-side-by-side.png"))
+    bars = small_page.locator('[data-testid="stPlotlyChart"]').nth(1)
+    bars.scroll_into_view_if_needed()
+    small_page.wait_for_timeout(300)
+    small_page.screenshot(path=str(SCREENSHOTS / "architectures-compute-bars.png"))
