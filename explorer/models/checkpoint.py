@@ -81,23 +81,8 @@ class CheckpointMeta:
             raise CheckpointFormatError(
                 f"The checkpoint's metadata is a JSON {json_type(data)}, not an object with 'arch'."
             )
-        fmt = data.get("format", FORMAT_VERSION)
-        if not is_int(fmt):
-            raise CheckpointFormatError(
-                f"The checkpoint's metadata has a 'format' that is a JSON {json_type(fmt)}, not a "
-                "whole number."
-            )
-        if fmt > FORMAT_VERSION:
-            raise CheckpointFormatError(
-                f"This checkpoint uses format {fmt}, newer than this app reads ({FORMAT_VERSION})."
-            )
-        if fmt < 1:
-            raise CheckpointFormatError(f"This checkpoint's format {fmt} is not a format of this app.")
-        arch = data.get("arch")
-        if not isinstance(arch, str) or not arch:
-            raise CheckpointFormatError("The checkpoint's metadata does not name its architecture ('arch').")
-        if len(arch) > MAX_TEXT:
-            raise CheckpointFormatError(f"The checkpoint's 'arch' is longer than {MAX_TEXT} characters.")
+        fmt = _format_of(data)
+        arch = _text(data, "arch", required=True)
         build = _optional(data, "build", dict, {})
         for key, value in build.items():
             if not isinstance(value, (bool, int, float, str)):
@@ -105,24 +90,49 @@ class CheckpointMeta:
                     f"The checkpoint's build argument {quote(key)} is a JSON {json_type(value)}; "
                     "only numbers, true/false and text are build arguments."
                 )
-        classes = _optional(data, "classes", list, [])
-        if len(classes) > MAX_CLASSES:
-            raise CheckpointFormatError(f"The checkpoint lists more than {MAX_CLASSES} classes.")
-        for c in classes:
-            if isinstance(c, bool) or not isinstance(c, (str, int)) or len(str(c)) > MAX_TEXT:
-                raise CheckpointFormatError(
-                    f"The checkpoint's class names must be short texts (at most {MAX_TEXT} characters)."
-                )
-        dataset = _optional(data, "dataset", str, "")
-        if len(dataset) > MAX_TEXT:
-            raise CheckpointFormatError(f"The checkpoint's 'dataset' is longer than {MAX_TEXT} characters.")
         settings = _optional(data, "settings", dict, {})
         metrics = _optional(data, "metrics", dict, {})
         for name, value in (("settings", settings), ("metrics", metrics)):
             if _depth(value) > MAX_JSON_DEPTH:
                 raise CheckpointFormatError(f"The checkpoint's '{name}' is nested too deeply.")
-        return cls(arch=arch, build=dict(build), classes=[str(c) for c in classes], dataset=dataset,
-                   settings=dict(settings), metrics=dict(metrics), format=int(fmt))  # fmt: skip
+        return cls(arch=arch, build=dict(build), classes=_classes_of(data), dataset=_text(data, "dataset"),
+                   settings=dict(settings), metrics=dict(metrics), format=fmt)  # fmt: skip
+
+
+def _format_of(data: dict) -> int:
+    fmt = data.get("format", FORMAT_VERSION)
+    if not is_int(fmt):
+        raise CheckpointFormatError(
+            f"The checkpoint's metadata has a 'format' that is a JSON {json_type(fmt)}, not a whole number."
+        )
+    if fmt > FORMAT_VERSION:
+        raise CheckpointFormatError(
+            f"This checkpoint uses format {fmt}, newer than this app reads ({FORMAT_VERSION})."
+        )
+    if fmt < 1:
+        raise CheckpointFormatError(f"This checkpoint's format {fmt} is not a format of this app.")
+    return fmt
+
+
+def _text(data: dict, key: str, required: bool = False) -> str:
+    value = _optional(data, key, str, "")
+    if required and not value:
+        raise CheckpointFormatError(f"The checkpoint's metadata does not name its architecture ({key!r}).")
+    if len(value) > MAX_TEXT:
+        raise CheckpointFormatError(f"The checkpoint's '{key}' is longer than {MAX_TEXT} characters.")
+    return value
+
+
+def _classes_of(data: dict) -> list[str]:
+    classes = _optional(data, "classes", list, [])
+    if len(classes) > MAX_CLASSES:
+        raise CheckpointFormatError(f"The checkpoint lists more than {MAX_CLASSES} classes.")
+    for c in classes:
+        if isinstance(c, bool) or not isinstance(c, (str, int)) or len(str(c)) > MAX_TEXT:
+            raise CheckpointFormatError(
+                f"The checkpoint's class names must be short texts (at most {MAX_TEXT} characters)."
+            )
+    return [str(c) for c in classes]
 
 
 def _optional(data: dict, key: str, kind: type, default: Any) -> Any:
