@@ -21,6 +21,7 @@ import importlib
 import logging
 import multiprocessing as mp
 import pickle
+import queue
 import sys
 import threading
 import time
@@ -61,6 +62,7 @@ def worker_main(inbox: Any, outbox: Any, raw_flags: Any, preload: tuple[str, ...
         except Exception:  # a failed preload shows up again, with its message, in the job
             log.warning("preloading %s failed", name, exc_info=True)
     flags = _SharedFlags(raw_flags)
+    sender = _Sender(outbox)
     while True:
         try:
             msg = inbox.recv()
@@ -70,9 +72,39 @@ def worker_main(inbox: Any, outbox: Any, raw_flags: Any, preload: tuple[str, ...
             return
         job_id, spec = msg
         try:
-            run_spec(job_id, spec, flags, outbox.send)
+            run_spec(job_id, spec, flags, sender.send)
         except (BrokenPipeError, OSError):
             return
+
+
+class _Sender:
+    """Writes a worker's messages to its pipe from a thread of its own.
+
+    A snapshot is bigger than a pipe's buffer, so a direct write waits until the web process has
+    read it all; when that process is busy drawing pages, training would wait with it. Through a
+    bounded queue and this thread, a training step never waits for the reader (unless 64
+    messages are already waiting, which bounds the worker's memory).
+    """
+
+    def __init__(self, conn: Any, maxsize: int = 64) -> None:
+        self._conn = conn
+        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._broken = False
+        threading.Thread(target=self._loop, name="job-sender", daemon=True).start()
+
+    def send(self, msg: tuple) -> None:
+        if self._broken:
+            raise BrokenPipeError("the web process went away")
+        self._queue.put(msg)
+
+    def _loop(self) -> None:
+        while True:
+            msg = self._queue.get()
+            try:
+                self._conn.send(msg)
+            except OSError:
+                self._broken = True
+                return
 
 
 _MAIN_LOCK = threading.Lock()
