@@ -192,7 +192,8 @@ catalog_spec = get_spec(catalog_key(cell, layers, bidirectional))
 with st.expander(f"The cell: {catalog_spec.title}", expanded=not projector_on()):
     st.markdown(f"**Idea.** {catalog_spec.idea}")
     paper = f"[{catalog_spec.paper}]({catalog_spec.paper_url})" if catalog_spec.paper_url else catalog_spec.paper
-    st.caption(f"{catalog_spec.year}. {paper}")
+    # "1997. ..." at the start of a line is a Markdown ordered list: its number hung outside the box.
+    st.caption(f"{catalog_spec.year}\\. {paper}")
     if catalog_spec.variant:
         st.caption(catalog_spec.variant)
     for ref, url in catalog_spec.also:
