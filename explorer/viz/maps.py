@@ -386,7 +386,8 @@ def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], ti
                            marker_color=OKABE_ITO[0], texttemplate="%{x:.1%}", textposition="outside",
                            hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
     fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title="probability")
-    fig.update_yaxes(automargin=True)
+    fig.update_yaxes(automargin=True, type="category")  # class names "0".."9" are names, not numbers
+    fig.update_traces(textfont_size=13)
     fig.update_layout(title={"text": text, "x": 0, "xanchor": "left"},
                       margin={"l": 10, "r": 10, "t": 24 + 20 * lines, "b": 10}, height=240 + 20 * lines)
     return fig
