@@ -55,14 +55,21 @@ def step_labels(trace: RecurrentTrace) -> np.ndarray:
 def _colour(name: str, trace: RecurrentTrace, z: np.ndarray) -> dict:
     """Sigmoid gates on 0..1; tanh quantities on -1..1; c and ReLU states symmetric."""
     if name in SIGMOID:
-        return dict(colorscale="Viridis", zmin=0.0, zmax=1.0)
+        return dict(colorscale="Viridis", zmin=0.0, zmax=1.0, colorbar=_bar(f"{name}: gate<br>(0 to 1)"))
     bounded = name in ("g", "n") or (
         name == "h" and not (trace.cell == "rnn" and trace.nonlinearity == "relu")
     )
     if bounded:
-        return dict(colorscale="RdBu", zmin=-1.0, zmax=1.0, reversescale=True)
+        return dict(colorscale="RdBu", zmin=-1.0, zmax=1.0, reversescale=True,
+                    colorbar=_bar(f"{name}: tanh<br>(-1 to 1)"))
     top = float(np.max(np.abs(z))) if z.size else 1.0
-    return dict(colorscale="RdBu", zmin=-top or -1.0, zmax=top or 1.0, reversescale=True)
+    return dict(colorscale="RdBu", zmin=-top or -1.0, zmax=top or 1.0, reversescale=True,
+                colorbar=_bar(f"{name}: value<br>(unbounded)"))
+
+
+def _bar(title: str) -> dict:
+    """A colour bar that says what its colours measure."""
+    return dict(title=dict(text=title, side="top"))
 
 
 def _axis_ticks(labels: list[str], max_ticks: int = 60) -> dict:
@@ -119,7 +126,7 @@ def _heatmap_dict(trace: RecurrentTrace, name: str, layer: int, direction: int,
             **colour,
         ), x  # fmt: skip
     q = quantize(bin_columns(z, size), colour["zmin"], colour["zmax"])  # H x T/size uint8
-    colour.update(zmin=0, zmax=255, colorbar=colorbar_ticks(q))
+    colour.update(zmin=0, zmax=255, colorbar={**colour.get("colorbar", {}), **colorbar_ticks(q)})
     if size == 1:
         x = step_labels(trace)[start:end]
         what = "colour on the bar"
