@@ -3,8 +3,10 @@
 import io
 import xml.etree.ElementTree as ET
 
+import pytest
 from PIL import Image
 
+from explorer.models import catalog
 from explorer.probe.graph import catalog_graph
 from explorer.viz.diagram import ROW_PX, figure, layout, measure, side_by_side, to_png, to_svg
 
@@ -74,3 +76,14 @@ def test_png_decodes() -> None:
     data = to_png(catalog_graph("lenet5").view("blocks"))
     img = Image.open(io.BytesIO(data))
     assert img.format == "PNG" and img.size[1] > 200
+
+
+@pytest.mark.parametrize("key", [s.key for s in catalog(kind="cnn")])
+def test_every_catalog_cnn_draws_at_every_level(key: str) -> None:
+    graph = catalog_graph(key)
+    for level in ("blocks", "layers", "ops"):
+        view = graph.view(level)
+        lay = layout(view)
+        assert len(set(lay.pos.values())) == len(lay.pos), (key, level)
+        fig = figure(view)
+        assert sum(len(t.customdata) for t in fig.data if t.customdata is not None) == len(view.nodes)
