@@ -358,7 +358,8 @@ else:
                 flows = {**flows, "LSTM, forget bias 1 (at start)": recurrent_extras.forget_bias_flow(
                     tuple(vars(lstm).items()), seed, prepared.values[:length].numpy(), wrt, 1.0)}  # fmt: skip
             if flows:
-                st.plotly_chart(viz.gradient_flow_figure(viz.label_regimes(flows), log_scale), width="stretch")
+                st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
+                st.dataframe(viz.regime_rows(flows), hide_index=True)
                 st.caption(
                     "Vanishing: the gradient from the first step is below 1/100 of the last step's, so early "
                     "inputs barely change the output and cannot be learnt from. Exploding: above 100 times, so "

@@ -26,6 +26,11 @@ def _scores(values: np.ndarray, chars: tuple[str, ...]) -> dict[str, np.ndarray]
 def unit_text_section(tr: RecurrentTrace, layer: int = 0, direction: int = 0) -> None:
     """Pick a unit (sorted by a selectivity score) and read the text shaded by its value."""
     with st.expander("Text shaded by one unit (LSTMVis)", expanded=False):
+        # Scores and the figure are made only on request: the page's other views stay as light.
+        if not st.toggle("Shade the text by one unit", key="rec_ut_on"):
+            st.caption("Pick one hidden unit and read the text coloured by its value, with units sorted by "
+                       "how selective they are.")  # fmt: skip
+            return
         chars = trace_chars(tr)
         names = [q for q in tr.quantities if q in ("h", "c")] or list(tr.quantities)
         c1, c2 = st.columns(2)

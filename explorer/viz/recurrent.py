@@ -359,13 +359,15 @@ def flow_regime(values: Sequence[float]) -> tuple[str, float]:
     return "stable", ratio
 
 
-def label_regimes(curves: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The same curves, each name followed by its regime, e.g. "RNN at init: vanishing (1e-09)"."""
-    out = {}
+def regime_rows(curves: Mapping[str, np.ndarray]) -> list[dict[str, str]]:
+    """One row per curve for the table under the gradient-flow chart: its regime and the ratio of
+    the gradient reaching the first step to the one at the last step."""
+    rows = []
     for label, values in curves.items():
         regime, ratio = flow_regime(values)
-        out[f"{label}: {regime} ({ratio:.0e} over {len(values) - 1} steps)"] = values
-    return out
+        rows.append({"curve": label, "regime": regime,
+                     f"first / last step (over {len(values) - 1} steps)": f"{ratio:.1e}"})  # fmt: skip
+    return rows
 
 
 def _ema(values: np.ndarray, alpha: float = 0.1) -> np.ndarray:

@@ -112,13 +112,19 @@ def test_recurrent_page_names_vanishing_and_adds_an_lstm_with_forget_bias_one() 
 
     at = open_app_page("app_pages/recurrent.py", timeout=180).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.selectbox(key="rec_ut_sort").value == "variance over time"  # the LSTMVis panel is there
+    at.toggle(key="rec_ut_on").set_value(True).run()  # the LSTMVis panel draws on request
+    assert at.selectbox(key="rec_ut_sort").value == "variance over time"
+    shaded = next(json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart") if "c[" in c.proto.spec)
+    assert shaded["text"][0][:3] == ["T", "h", "e"]  # the default text, one character per cell
+    at.toggle(key="rec_ut_on").set_value(False).run()
     at.radio(key="rec_view").set_value("Gradient flow").run()
     at.toggle(key="rec_grad_fb").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     names = [d.get("name") for c in at.get("plotly_chart") for d in json.loads(c.proto.spec).get("data", [])]
-    assert any(n and n.startswith("RNN at init: vanishing") for n in names), names
-    assert any(n and n.startswith("LSTM, forget bias 1 (at start)") for n in names), names
+    assert "LSTM, forget bias 1 (at start)" in names, names
+    table = at.dataframe[-1].value.set_index("curve")
+    assert table.loc["RNN at init", "regime"] == "vanishing"
+    assert table.loc["LSTM, forget bias 1 (at start)", "regime"] in ("vanishing", "stable")
 
 
 def test_own_images_folders_expire_and_stay_under_their_root(tmp_path, monkeypatch) -> None:  # noqa: ANN001

@@ -31,6 +31,8 @@ def test_experiments_page_and_panels(app_server, browser_page) -> None:  # noqa:
     open_page(browser_page, app_server, "recurrent")
     browser_page.get_by_text("Text shaded by one unit (LSTMVis)").click()
     wait_idle(browser_page)
+    browser_page.get_by_text("Shade the text by one unit").click()
+    wait_idle(browser_page)
     assert_no_exception(browser_page)
     browser_page.get_by_text("Text shaded by one unit (LSTMVis)").scroll_into_view_if_needed()
     save_screenshot(browser_page, "recurrent-lstmvis")

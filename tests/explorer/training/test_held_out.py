@@ -95,9 +95,11 @@ def test_clipping_is_a_setting():
 
 
 def test_gradient_flow_regimes_are_named():
-    from explorer.viz.recurrent import flow_regime, label_regimes
+    from explorer.viz.recurrent import flow_regime, regime_rows
 
     assert flow_regime([1e-9, 1e-3, 1.0])[0] == "vanishing"
     assert flow_regime([1e4, 10.0, 1.0]) == ("exploding", 1e4)
     assert flow_regime([0.5, 1.0])[0] == "stable"
-    assert list(label_regimes({"RNN at init": [1e-6, 1.0]})) == ["RNN at init: vanishing (1e-06 over 1 steps)"]
+    assert regime_rows({"RNN at init": [1e-6, 1.0]}) == [
+        {"curve": "RNN at init", "regime": "vanishing", "first / last step (over 1 steps)": "1.0e-06"}
+    ]
