@@ -41,7 +41,11 @@ with link_col:
 spec = get_spec(key)
 
 # Projector mode folds the card into one line so the diagram reaches the first screen.
-with st.expander(f"{spec.title}: the idea and the paper") if projector_on() else st.container(border=True):
+with (
+    st.expander(f"{spec.title}: the idea and the paper")
+    if projector_on()
+    else st.container(border=True)
+):
     st.markdown(f"### {spec.title}")
     st.markdown(f"**Idea.** {spec.idea}")
     paper = f"[{spec.paper}]({spec.paper_url})" if spec.paper_url else spec.paper
@@ -61,13 +65,17 @@ else:
     input_shape = (channels, int(size), int(size))
 
 if input_shape != spec.input_shape and spec.compact:
-    st.caption("Compact models are rebuilt for the chosen input; their first layers adapt to the channels.")
+    st.caption(
+        "Compact models are rebuilt for the chosen input; their first layers adapt to the channels."
+    )
 try:
     graph = arch_graph(key, input_shape)
     if spec.compact and input_shape != spec.input_shape:
         from explorer.probe import summarize
 
-        model_summary = summarize(lambda: spec.build(in_channels=channels, image_size=size), input_shape, key)
+        model_summary = summarize(
+            lambda: spec.build(in_channels=channels, image_size=size), input_shape, key
+        )
         records, totals = model_summary.as_records(), {
             "params": model_summary.total_params, "macs": model_summary.total_macs,
             "input": input_shape, "output": model_summary.output_shape,
@@ -91,10 +99,14 @@ c3.metric("Parameters", human(totals["params"]), help=f"{totals['params']:,} exa
 c4.metric("MACs per image", human(totals["macs"]), help=f"{totals['macs']:,} multiply-accumulates")
 
 if spec.twin:
-    with st.expander(f"As published beside torchvision's variant: {spec.title} and {get_spec(spec.twin).title}"):
+    with st.expander(
+        f"As published beside torchvision's variant: {spec.title} and {get_spec(spec.twin).title}"
+    ):
         st.dataframe(compare_variants(key), hide_index=True, width="stretch")
-        st.caption("Both measured at 224 x 224 on the meta device. torchvision's definitions carry the "
-                   "ImageNet weights; the papers' layouts are built here with random weights.")
+        st.caption(
+            "Both measured at 224 x 224 on the meta device. torchvision's definitions carry the "
+            "ImageNet weights; the papers' layouts are built here with random weights."
+        )
 
 # ----------------------------------------------------------------------------- the diagram
 
@@ -111,7 +123,9 @@ level_label = level_col.radio("Detail", list(LEVELS), key="arch_level", horizont
 url.bind("colour", "arch_colour", default="output size", valid=MEASURES, omit_default=True)
 colour_by = colour_col.selectbox("Colour by", list(MEASURES), key="arch_colour",
                                  help="Node colour on a log scale: " + "; ".join(f"{k}: {v}" for k, v in MEASURES.items()))  # fmt: skip
-url.bind("layer", "arch_layer", default="", valid=lambda v: v == "" or v in pickable, omit_default=True)
+url.bind(
+    "layer", "arch_layer", default="", valid=lambda v: v == "" or v in pickable, omit_default=True
+)
 selected_name = st.session_state.get("arch_layer", "")
 level = LEVELS[level_label]
 block_names = {b.name: b.id for b in graph.blocks.values()}
@@ -123,7 +137,9 @@ if level == "blocks" and block_names:
         if inner is not None and inner.block:
             st.session_state["arch_open"] = sorted({*st.session_state.get("arch_open", []),
                                                     graph.blocks[inner.block].name} & set(block_names))  # fmt: skip
-    st.session_state["arch_open"] = [b for b in st.session_state.get("arch_open", []) if b in block_names]
+    st.session_state["arch_open"] = [
+        b for b in st.session_state.get("arch_open", []) if b in block_names
+    ]
     opened = [block_names[b] for b in open_col.multiselect(
         "Open blocks", list(block_names), key="arch_open", placeholder="Open a block to see its inside")]  # fmt: skip
 view = graph.view(level, open=opened)
@@ -152,9 +168,11 @@ with diagram_col:
     fig = figure(view, colour_by=colour_by, selected=selected.id if selected else None)
     st.plotly_chart(fig, key="arch_diagram", on_select=_on_select, selection_mode="points", width="stretch",
                     config={"displaylogo": False, "scrollZoom": False})  # fmt: skip
-    st.caption("Click a node for its card. Symbols: the kind of layer (legend); colour: "
-               f"{MEASURES[colour_by]} (log scale). Batch norm and ReLU are folded into the layer before them "
-               "(\"+BN+ReLU\"); choose Every operation to see each one.")
+    st.caption(
+        "Click a node for its card. Symbols: the kind of layer (legend); colour: "
+        f"{MEASURES[colour_by]} (log scale). Batch norm and ReLU are folded into the layer before them "
+        '("+BN+ReLU"); choose Every operation to see each one.'
+    )
 
 with card_col:
     st.selectbox("Layer", [""] + pickable, key="arch_layer",
@@ -162,14 +180,18 @@ with card_col:
     if selected is None and selected_name:
         selected = next((n for n in layers_view.nodes if n.name == selected_name), None)
     if selected is None:
-        st.caption("Click a node of the diagram (or pick a layer above) to see its card: shapes, the output-size "
-                "formula with its numbers, parameters, MACs, receptive field, and links to its feature maps.")
+        st.caption(
+            "Click a node of the diagram (or pick a layer above) to see its card: shapes, the output-size "
+            "formula with its numbers, parameters, MACs, receptive field, and links to its feature maps."
+        )
     else:
         node = selected
         with st.container(border=True, key="arch_card"):
             st.markdown(f"#### {display_name(node.name)}")
             what = KIND_NAMES.get(node.kind, node.kind)
-            st.text(f"{what}  ({node.type})" + (f"  +  {', '.join(node.folded)}" if node.folded else ""))
+            st.text(
+                f"{what}  ({node.type})" + (f"  +  {', '.join(node.folded)}" if node.folded else "")
+            )
             if node.module:
                 st.caption(f"module path: {node.module}")
             rows = []
@@ -225,12 +247,20 @@ st.caption(
     "distance between neighbouring units (jump) and the centre of the first unit (start). Block rows "
     "(residual, Inception) sum their inner layers."
 )
-st.dataframe(records, hide_index=True, width="stretch", height=420, column_config={
-    "layer": st.column_config.TextColumn("layer", pinned=True),
-    "module": st.column_config.TextColumn("module path", help="The PyTorch module name (model.get_submodule)"),
-    "params": st.column_config.NumberColumn("params", format="localized"),
-    "MACs": st.column_config.NumberColumn("MACs", format="localized"),
-})
+st.dataframe(
+    records,
+    hide_index=True,
+    width="stretch",
+    height=420,
+    column_config={
+        "layer": st.column_config.TextColumn("layer", pinned=True),
+        "module": st.column_config.TextColumn(
+            "module path", help="The PyTorch module name (model.get_submodule)"
+        ),
+        "params": st.column_config.NumberColumn("params", format="localized"),
+        "MACs": st.column_config.NumberColumn("MACs", format="localized"),
+    },
+)
 
 heavy = [r for r in records if r["MACs"] > 0 and r["type"] in ("Conv2d", "Linear")]
 if heavy:
@@ -256,41 +286,71 @@ chosen = st.multiselect("Architectures", cnn_keys, default=SIDE_BY_SIDE, key="ar
 if chosen:
     # Short titles (up to the first parenthesis) so five columns stay apart; full ones where two clash.
     short_titles = [get_spec(k).title.split(" (")[0] for k in chosen]
-    titles = [t if short_titles.count(t) == 1 else get_spec(k).title for k, t in zip(chosen, short_titles, strict=True)]
-    graphs = {t: arch_graph(k, tuple(get_spec(k).input_shape)).view("blocks") for k, t in zip(chosen, titles, strict=True)}
+    titles = [
+        t if short_titles.count(t) == 1 else get_spec(k).title
+        for k, t in zip(chosen, short_titles, strict=True)
+    ]
+    graphs = {
+        t: arch_graph(k, tuple(get_spec(k).input_shape)).view("blocks")
+        for k, t in zip(chosen, titles, strict=True)
+    }
     st.plotly_chart(side_by_side(graphs, colour_by=colour_by), width="stretch", key="arch_side_fig",
                     config={"displaylogo": False})  # fmt: skip
-    st.caption("Each at its own input size, blocks as the papers draw them, one row per layer or block at the same "
-               f"vertical scale: depth reads as height. Colour: {MEASURES[colour_by]}, one scale for all.")
+    st.caption(
+        "Each at its own input size, blocks as the papers draw them, one row per layer or block at the same "
+        f"vertical scale: depth reads as height. Colour: {MEASURES[colour_by]}, one scale for all."
+    )
 
 # ----------------------------------------------------------------------------- the progression
 
 st.subheader("The progression at a glance")
 if st.toggle("Compare every ImageNet architecture at 224 x 224", key="arch_compare"):
     rows = catalog_overview()
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "params": st.column_config.NumberColumn("params", format="localized"),
-        "MACs": st.column_config.NumberColumn("MACs", format="localized"),
-        "weight layers": st.column_config.NumberColumn(
-            "conv + dense layers", help="Every convolution and dense layer, parallel branches and "
-            "shortcut projections included (papers count only the longest path: ResNet-18 has 18)."),
-        "largest RF": st.column_config.NumberColumn("largest RF (pixels)", format="%d"),
-    })
-    fig = go.Figure(go.Scatter(
-        x=[r["params"] for r in rows], y=[r["MACs"] for r in rows], mode="markers+text",
-        text=[r["architecture"] for r in rows], textposition="top center",
-        marker=dict(size=11, color=[r["year"] for r in rows], colorscale="Viridis", showscale=True,
-                    colorbar=dict(title="year", tickformat="d", dtick=1)),
-        cliponaxis=False,
-        hovertemplate="%{text}<br>%{x:,} parameters<br>%{y:,} MACs<extra></extra>",
-    ))
-    fig.update_layout(height=440, margin=dict(l=80, r=10, t=40, b=10),
-                      title="Parameters against compute (log scales)",
-                      xaxis=dict(type="log", title="parameters", exponentformat="power"),
-                      yaxis=dict(type="log", title="MACs per image", exponentformat="power"))
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "params": st.column_config.NumberColumn("params", format="localized"),
+            "MACs": st.column_config.NumberColumn("MACs", format="localized"),
+            "weight layers": st.column_config.NumberColumn(
+                "conv + dense layers",
+                help="Every convolution and dense layer, parallel branches and "
+                "shortcut projections included (papers count only the longest path: ResNet-18 has 18).",
+            ),
+            "largest RF": st.column_config.NumberColumn("largest RF (pixels)", format="%d"),
+        },
+    )
+    fig = go.Figure(
+        go.Scatter(
+            x=[r["params"] for r in rows],
+            y=[r["MACs"] for r in rows],
+            mode="markers+text",
+            text=[r["architecture"] for r in rows],
+            textposition="top center",
+            marker=dict(
+                size=11,
+                color=[r["year"] for r in rows],
+                colorscale="Viridis",
+                showscale=True,
+                colorbar=dict(title="year", tickformat="d", dtick=1),
+            ),
+            cliponaxis=False,
+            hovertemplate="%{text}<br>%{x:,} parameters<br>%{y:,} MACs<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=440,
+        margin=dict(l=80, r=10, t=40, b=10),
+        title="Parameters against compute (log scales)",
+        xaxis=dict(type="log", title="parameters", exponentformat="power"),
+        yaxis=dict(type="log", title="MACs per image", exponentformat="power"),
+    )
     st.plotly_chart(fig, width="stretch")
-    st.caption("GoogLeNet has a tenth of AlexNet's parameters yet more depth: its 1x1 bottlenecks and "
-               "global average pooling replace the huge dense layers. VGG pays for its uniform 3x3 "
-               "blocks with the most compute; ResNet goes deeper for less.")
+    st.caption(
+        "GoogLeNet has a tenth of AlexNet's parameters yet more depth: its 1x1 bottlenecks and "
+        "global average pooling replace the huge dense layers. VGG pays for its uniform 3x3 "
+        "blocks with the most compute; ResNet goes deeper for less."
+    )
 
 url.done()

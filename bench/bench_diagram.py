@@ -25,7 +25,12 @@ from explorer.probe.graph import catalog_graph  # noqa: E402
 from explorer.probe.summary import summarize  # noqa: E402
 from explorer.viz.diagram import figure, to_dot, to_png, to_svg  # noqa: E402
 
-CASES = (("resnet50", "blocks"), ("googlenet", "blocks"), ("googlenet", "layers"), ("resnet50", "layers"))
+CASES = (
+    ("resnet50", "blocks"),
+    ("googlenet", "blocks"),
+    ("googlenet", "layers"),
+    ("resnet50", "layers"),
+)
 
 
 def bench_build() -> None:
@@ -33,9 +38,22 @@ def bench_build() -> None:
         catalog_graph(key)  # imports and torchvision's first build out of the way
         t_graph = median_seconds(lambda k=key: catalog_graph(k), repeats=7, warmup=1)
         spec = get_spec(key)
-        t_summary = median_seconds(lambda s=spec: summarize(s.build, s.input_shape), repeats=5, warmup=1)
-        report(f"graph_build_{key}", t_graph * 1e3, "ms", f"{key}: trace the graph on the meta device", "<= 300 ms")
-        report(f"graph_over_summary_{key}", t_graph / t_summary, "x", f"{key}: graph build / layer-table summary")
+        t_summary = median_seconds(
+            lambda s=spec: summarize(s.build, s.input_shape), repeats=5, warmup=1
+        )
+        report(
+            f"graph_build_{key}",
+            t_graph * 1e3,
+            "ms",
+            f"{key}: trace the graph on the meta device",
+            "<= 300 ms",
+        )
+        report(
+            f"graph_over_summary_{key}",
+            t_graph / t_summary,
+            "x",
+            f"{key}: graph build / layer-table summary",
+        )
 
 
 def bench_serialise() -> None:
@@ -47,10 +65,20 @@ def bench_serialise() -> None:
         t_dot = median_seconds(lambda v=view: to_dot(v), repeats=10)
         size = len(figure(view).to_json())
         name = f"{key}_{level}"
-        report(f"view_{name}", t_view * 1e3, "ms", f"{name}: group the graph for the view ({len(view.nodes)} boxes)")
+        report(
+            f"view_{name}",
+            t_view * 1e3,
+            "ms",
+            f"{name}: group the graph for the view ({len(view.nodes)} boxes)",
+        )
         report(f"plotly_serialise_{name}", t_plotly * 1e3, "ms", f"{name}: plotly figure built and JSON-serialised "
                f"({size / 1024:.0f} KiB)", "<= 100 ms")  # fmt: skip
-        report(f"dot_serialise_{name}", t_dot * 1e3, "ms", f"{name}: Graphviz DOT source (the alternative)")
+        report(
+            f"dot_serialise_{name}",
+            t_dot * 1e3,
+            "ms",
+            f"{name}: Graphviz DOT source (the alternative)",
+        )
     view = catalog_graph("googlenet").view("layers")
     report("svg_export_googlenet_layers", median_seconds(lambda: to_svg(view), repeats=5) * 1e3, "ms",
            "GoogLeNet (layers): standalone SVG")  # fmt: skip
@@ -98,19 +126,28 @@ def bench_browser() -> None:
         try:
             wait_healthy(port)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+                browser = pw.chromium.launch(
+                    executable_path=chromium, args=CHROMIUM_ARGS, headless=True
+                )
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
-                for key, level in (("googlenet", "layers"), ("resnet50", "layers"), ("resnet50", "blocks")):
+                for key, level in (
+                    ("googlenet", "layers"),
+                    ("resnet50", "layers"),
+                    ("resnet50", "blocks"),
+                ):
                     n = len(catalog_graph(key).view(level).nodes)
                     for renderer, selector in (("plotly", ".scatterlayer .point"),
                                                ("graphviz", '[data-testid="stGraphVizChart"] g.node')):  # fmt: skip
                         times = []
                         for i in range(4):  # the first load fetches the renderer's code: not timed
-                            page.goto(f"http://127.0.0.1:{port}/?arch={key}&level={level}&renderer={renderer}")
+                            page.goto(
+                                f"http://127.0.0.1:{port}/?arch={key}&level={level}&renderer={renderer}"
+                            )
                             page.wait_for_selector("#served", state="attached", timeout=120_000)
                             start = time.perf_counter()
                             page.wait_for_function(
-                                f"document.querySelectorAll('{selector}').length >= {n}", timeout=120_000
+                                f"document.querySelectorAll('{selector}').length >= {n}",
+                                timeout=120_000,
                             )
                             if i:
                                 times.append(time.perf_counter() - start)

@@ -48,7 +48,14 @@ _KINDS: dict[str, str] = {
     "sigmoid": "act", "tanh": "act", "gelu": "act", "silu": "act", "leaky_relu": "act", "elu": "act",
     "local_response_norm": "norm", "layer_norm": "norm", "group_norm": "norm",
 }  # fmt: skip
-FOLDABLE = ("bn", "relu", "act", "dropout", "flatten", "norm")  # folded into the layer before at "layers"
+FOLDABLE = (
+    "bn",
+    "relu",
+    "act",
+    "dropout",
+    "flatten",
+    "norm",
+)  # folded into the layer before at "layers"
 BLOCK_KINDS = ("inception", "residual", "mlpconv", "vgg block")
 
 
@@ -95,7 +102,13 @@ class Node:
         """The output-size formula (N - F + 2P)/S + 1 with this layer's own numbers."""
         if self.kernel is None or not self.in_shapes or len(self.in_shapes[0]) < 3:
             return ""
-        n, f, p, s, d = self.in_shapes[0][-2], self.kernel[0], self.padding[0], self.stride[0], self.dilation[0]
+        n, f, p, s, d = (
+            self.in_shapes[0][-2],
+            self.kernel[0],
+            self.padding[0],
+            self.stride[0],
+            self.dilation[0],
+        )
         f_eff = f if d == 1 else d * (f - 1) + 1
         dil = "" if d == 1 else f" (dilation {d}: F = {f_eff})"
         return f"({n} - {f_eff} + 2 x {p}) / {s} + 1 = {(n - f_eff + 2 * p) // s + 1}{dil}"
@@ -113,7 +126,11 @@ class Node:
             return f"{per} x {c_out}" + (f" + {c_out}" if own - w else "") + f" = {own:,}{extra}"
         if self.kind == "dense" and self.in_shapes:
             c_in, c_out = self.in_shapes[0][-1], self._width()
-            return f"{c_in} x {c_out}" + (f" + {c_out}" if own - c_in * c_out else "") + f" = {own:,}{extra}"
+            return (
+                f"{c_in} x {c_out}"
+                + (f" + {c_out}" if own - c_in * c_out else "")
+                + f" = {own:,}{extra}"
+            )
         return ""
 
     def _width(self) -> int:
@@ -149,7 +166,9 @@ class Graph:
     input_shape: Shape
     blocks: dict[str, Block] = field(default_factory=dict)
     arch: str | None = None
-    units: dict[str, str] = field(default_factory=dict)  # conv units (conv-BN-ReLU modules): path -> name
+    units: dict[str, str] = field(
+        default_factory=dict
+    )  # conv units (conv-BN-ReLU modules): path -> name
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:
@@ -198,10 +217,16 @@ class Graph:
                 k = n.block
             elif n.kind in FOLDABLE:
                 ins = self.inputs(n.id)
-                if len(ins) == 1 and consumers.get(ins[0].src, 0) == 1 and self.node(ins[0].src).kind != "input":
+                if (
+                    len(ins) == 1
+                    and consumers.get(ins[0].src, 0) == 1
+                    and self.node(ins[0].src).kind != "input"
+                ):
                     src_key = key[ins[0].src]
                     src_block = self.node(ins[0].src).block
-                    if src_block == n.block or (level == "blocks" and src_block not in opened and src_key == src_block):
+                    if src_block == n.block or (
+                        level == "blocks" and src_block not in opened and src_key == src_block
+                    ):
                         k = src_key
             key[n.id] = k
         groups: dict[str, list[Node]] = {}
@@ -218,7 +243,10 @@ class Graph:
         ins: dict[str, list[Shape]] = {}
         for e in edges:
             ins.setdefault(e.dst, []).append(e.shape)
-        nodes = [replace(n, in_shapes=tuple(ins.get(n.id, n.in_shapes))) if len(n.members) > 1 else n for n in nodes]
+        nodes = [
+            replace(n, in_shapes=tuple(ins.get(n.id, n.in_shapes))) if len(n.members) > 1 else n
+            for n in nodes
+        ]
         return Graph(nodes, edges, self.input_shape, self.blocks, self.arch, self.units)
 
     def _merge(self, k: str, members: list[Node]) -> Node:
@@ -233,7 +261,9 @@ class Graph:
                         block=k, members=ids, folded=())  # fmt: skip
         head = members[0]
         unit = head.module.rpartition(".")[0]
-        if unit in self.units and all(m.module == unit or m.module.startswith(unit + ".") for m in members):
+        if unit in self.units and all(
+            m.module == unit or m.module.startswith(unit + ".") for m in members
+        ):
             # GoogLeNet's BasicConv2d: the box is the unit, whose output a feature-map view shows.
             head = replace(head, id=head.id, name=self.units[unit], module=unit)
         return replace(head, out_shape=last.out_shape, field=last.field, params=sum(m.params for m in members),
@@ -308,7 +338,11 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         fname = getattr(func, "__name__", "")
         kind = _KINDS.get(fname)
-        tensors = [a for a in _flat(list(args)) + _flat(list(kwargs.values())) if isinstance(a, torch.Tensor)]
+        tensors = [
+            a
+            for a in _flat(list(args)) + _flat(list(kwargs.values()))
+            if isinstance(a, torch.Tensor)
+        ]
         if fname in ("add", "__add__", "__iadd__", "add_", "__radd__") and len(tensors) < 2:
             kind = None  # x + 1 is not a residual addition
         if fname in ("view", "reshape") and tensors and tensors[0].dim() == 4:
@@ -334,7 +368,11 @@ class _Recorder(TorchFunctionMode):
             return out
         result = outs[0]
         mod = self.modules.get(module)
-        leaf_call = mod is not None and not any(True for _ in mod.children()) and module not in self.owned_calls
+        leaf_call = (
+            mod is not None
+            and not any(True for _ in mod.children())
+            and module not in self.owned_calls
+        )
         if leaf_call:
             node_id = self._id(module)
             name = self.names.get(module, module)
@@ -343,7 +381,9 @@ class _Recorder(TorchFunctionMode):
         else:
             node_id = self._id(f"{module}:{fname.strip('_')}" if module else fname.strip("_"))
             parent = self.names.get(module, module)
-            op = {"cat": "concat", "iadd": "add", "radd": "add"}.get(fname.strip("_"), fname.strip("_"))
+            op = {"cat": "concat", "iadd": "add", "radd": "add"}.get(
+                fname.strip("_"), fname.strip("_")
+            )
             name = f"{parent}/{op}" if parent else op
             if self.calls[node_id.split("#")[0]] > 1:
                 name = f"{name}#{self.calls[node_id.split('#')[0]]}"
@@ -359,7 +399,9 @@ class _Recorder(TorchFunctionMode):
         macs = 0
         if kind == "conv":
             weight = _arg(args, kwargs, 1, "weight", None)
-            macs = result.numel() * int(weight.shape[1]) * int(weight.shape[2]) * int(weight.shape[3])
+            macs = (
+                result.numel() * int(weight.shape[1]) * int(weight.shape[2]) * int(weight.shape[3])
+            )
         elif kind == "dense":
             weight = _arg(args, kwargs, 1, "weight", None)
             macs = result.numel() * int(weight.shape[1])
@@ -384,14 +426,20 @@ class _Recorder(TorchFunctionMode):
     def _block(self, module: str) -> str:
         return self.block_of.get(module, "")
 
-    def _attrs(self, kind: str, fname: str, args: tuple, kwargs: dict, mod: nn.Module | None) -> dict[str, Any]:
+    def _attrs(
+        self, kind: str, fname: str, args: tuple, kwargs: dict, mod: nn.Module | None
+    ) -> dict[str, Any]:
         if kind == "conv":
             weight = _arg(args, kwargs, 1, "weight", None)
             padding = _arg(args, kwargs, 4, "padding", 0)
             dilation = _pair(_arg(args, kwargs, 5, "dilation", 1))
             kernel = (int(weight.shape[-2]), int(weight.shape[-1]))
             if isinstance(padding, str):
-                padding = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True)) if padding == "same" else 0
+                padding = (
+                    tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True))
+                    if padding == "same"
+                    else 0
+                )
             return {"kernel": kernel, "stride": _pair(_arg(args, kwargs, 3, "stride", 1)), "padding": _pair(padding),
                     "dilation": dilation, "groups": int(_arg(args, kwargs, 6, "groups", 1))}  # fmt: skip
         if kind == "pool" and "adaptive" not in fname:
@@ -409,10 +457,19 @@ class _Recorder(TorchFunctionMode):
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or "adaptive" in fname:
             return
         attrs = self._attrs("conv" if fname == "conv2d" else "pool", fname, args, kwargs, None)
-        ceil = bool(_arg(args, kwargs, 5, "ceil_mode", False)) if "max" in fname else bool(_arg(args, kwargs, 4, "ceil_mode", False))
+        ceil = (
+            bool(_arg(args, kwargs, 5, "ceil_mode", False))
+            if "max" in fname
+            else bool(_arg(args, kwargs, 4, "ceil_mode", False))
+        )
         for axis in (0, 1):
             n = int(x.shape[2 + axis])
-            f, p, s, d = attrs["kernel"][axis], attrs["padding"][axis], attrs["stride"][axis], attrs["dilation"][axis]
+            f, p, s, d = (
+                attrs["kernel"][axis],
+                attrs["padding"][axis],
+                attrs["stride"][axis],
+                attrs["dilation"][axis],
+            )
             f_eff = d * (f - 1) + 1
             span = n - f_eff + 2 * p
             out = (math.ceil(span / s) if ceil else span // s) + 1
@@ -427,7 +484,11 @@ class _Recorder(TorchFunctionMode):
 
     def _check_features(self, args: tuple, kwargs: dict, module: str) -> None:
         x, weight = args[0] if args else None, _arg(args, kwargs, 1, "weight", None)
-        if isinstance(x, torch.Tensor) and isinstance(weight, torch.Tensor) and x.shape[-1] != weight.shape[1]:
+        if (
+            isinstance(x, torch.Tensor)
+            and isinstance(weight, torch.Tensor)
+            and x.shape[-1] != weight.shape[1]
+        ):
             name = self.names.get(module, module) or "a dense layer"
             raise InputSizeError(
                 f"Layer {name} (dense) was built for {int(weight.shape[1]):,} input features but gets "
@@ -448,7 +509,9 @@ def _block_kind(m: nn.Module) -> str | None:
     return None
 
 
-def _blocks(model: nn.Module, names: dict[str, str], style: str) -> tuple[dict[str, Block], dict[str, str]]:
+def _blocks(
+    model: nn.Module, names: dict[str, str], style: str
+) -> tuple[dict[str, Block], dict[str, str]]:
     """The collapsible blocks (outermost only) and, per module path, its block id."""
     blocks: dict[str, Block] = {}
     block_of: dict[str, str] = {}
@@ -472,7 +535,9 @@ def _blocks(model: nn.Module, names: dict[str, str], style: str) -> tuple[dict[s
     return blocks, block_of
 
 
-def build_graph(model: nn.Module | Callable[[], nn.Module], input_shape: Shape, arch: str | None = None) -> Graph:
+def build_graph(
+    model: nn.Module | Callable[[], nn.Module], input_shape: Shape, arch: str | None = None
+) -> Graph:
     """Trace ``model`` (a module or a zero-argument builder, built on meta) for one C x H x W input.
 
     Raises :class:`InputSizeError` naming the layer when the input is too small (or does not
@@ -510,7 +575,9 @@ def build_graph(model: nn.Module | Callable[[], nn.Module], input_shape: Shape, 
             if p:
                 handles.append(m.register_forward_pre_hook(pre))
                 handles.append(m.register_forward_hook(post))
-        rec.nodes.append(Node("input", "input", "input", "", "input", (), tuple(input_shape), field=INPUT_FIELD))
+        rec.nodes.append(
+            Node("input", "input", "input", "", "input", (), tuple(input_shape), field=INPUT_FIELD)
+        )
         rec._own(x, "input")
         with torch.no_grad(), rec:
             out = net(x)
@@ -520,13 +587,30 @@ def build_graph(model: nn.Module | Callable[[], nn.Module], input_shape: Shape, 
         net.train(was_training)
     out = out[0] if isinstance(out, (tuple, list)) else out
     last = rec.producer.get(id(out))
-    rec.nodes.append(Node("output", "output", "logits", "", "output", (tuple(out.shape[1:]),), tuple(out.shape[1:])))
+    rec.nodes.append(
+        Node(
+            "output",
+            "output",
+            "logits",
+            "",
+            "output",
+            (tuple(out.shape[1:]),),
+            tuple(out.shape[1:]),
+        )
+    )
     if last is not None:
         rec.edges.append(Edge(last, "output", tuple(out.shape[1:])))
     nodes = _fields(rec.nodes, rec.edges)
     used = {b for b in (n.block for n in nodes) if b}
     units = {p: names.get(p, p) for p, m in net.named_modules() if type(m).__name__ in _CONV_UNIT}
-    return Graph(nodes, rec.edges, tuple(input_shape), {k: v for k, v in blocks.items() if k in used}, arch, units)
+    return Graph(
+        nodes,
+        rec.edges,
+        tuple(input_shape),
+        {k: v for k, v in blocks.items() if k in used},
+        arch,
+        units,
+    )
 
 
 def _fields(nodes: list[Node], edges: list[Edge]) -> list[Node]:
@@ -546,10 +630,18 @@ def _fields(nodes: list[Node], edges: list[Edge]) -> list[Node]:
             f = GLOBAL_FIELD
         elif n.kernel is not None:
             f = apply_window(known[0], n.kernel, n.stride, n.padding, n.dilation or (1, 1))
-        elif n.kind == "gap" or n.out_shape[-2:] == (1, 1) and n.in_shapes and n.in_shapes[0][-2:] != (1, 1):
+        elif (
+            n.kind == "gap"
+            or n.out_shape[-2:] == (1, 1)
+            and n.in_shapes
+            and n.in_shapes[0][-2:] != (1, 1)
+        ):
             f = GLOBAL_FIELD
         elif n.kind == "pool" and n.in_shapes and n.in_shapes[0][-2:] != n.out_shape[-2:]:
-            (h, w), (oh, ow) = n.in_shapes[0][-2:], n.out_shape[-2:]  # an uneven adaptive pool: widest window
+            (h, w), (oh, ow) = (
+                n.in_shapes[0][-2:],
+                n.out_shape[-2:],
+            )  # an uneven adaptive pool: widest window
             kernel = (math.ceil(h / oh) + (h % oh != 0), math.ceil(w / ow) + (w % ow != 0))
             f = apply_window(known[0], kernel, (h // oh, w // ow), (0, 0), (1, 1))
         else:
@@ -566,5 +658,7 @@ def catalog_graph(key: str, input_shape: Shape | None = None) -> Graph:
     spec = get_spec(key)
     shape = tuple(input_shape or spec.input_shape)
     if spec.compact and shape != spec.input_shape:
-        return build_graph(lambda: spec.build(in_channels=shape[0], image_size=shape[1]), shape, key)
+        return build_graph(
+            lambda: spec.build(in_channels=shape[0], image_size=shape[1]), shape, key
+        )
     return build_graph(spec.build, shape, key)

@@ -218,7 +218,9 @@ def _name_unit(namer: _Namer, child: nn.Module, path: str, local: str) -> None:
     elif _is_vgg_block(child) and namer.style == "vgg":
         namer.names[path] = f"block{namer.stage}"
         _walk_trunk(namer, child, path + ".")
-    elif type(child) is nn.Sequential or (not _is_conv(child) and any(True for _ in child.children())):
+    elif type(child) is nn.Sequential or (
+        not _is_conv(child) and any(True for _ in child.children())
+    ):
         container = re.fullmatch(r"layer(\d+)", local)
         if container and any(_is_residual(m) for m in child.children()):
             namer.res_stage, namer.res_block = int(container.group(1)), 0
@@ -235,11 +237,20 @@ def _name_unit(namer: _Namer, child: nn.Module, path: str, local: str) -> None:
     elif isinstance(child, _ADAPTIVE):
         size = child.output_size
         is_global = size in (1, (1, 1), [1, 1])
-        namer.put(path, "gap" if is_global else ("avgpool" if isinstance(child, nn.AdaptiveAvgPool2d) else "maxpool"))
+        namer.put(
+            path,
+            "gap"
+            if is_global
+            else ("avgpool" if isinstance(child, nn.AdaptiveAvgPool2d) else "maxpool"),
+        )
     elif isinstance(child, nn.Linear):
         namer.put(path, namer.dense_name())
     elif isinstance(child, ACTIVATIONS):
-        namer.names[path] = _relu_name(namer.last) if isinstance(child, nn.ReLU) else f"{type(child).__name__.lower()}_{namer.last}"
+        namer.names[path] = (
+            _relu_name(namer.last)
+            if isinstance(child, nn.ReLU)
+            else f"{type(child).__name__.lower()}_{namer.last}"
+        )
     elif isinstance(child, nn.Dropout):
         nxt = namer.next_dense() if namer.dense < namer.dense_total else ""
         match = re.fullmatch(r"fc(\d+)", nxt)
@@ -250,7 +261,9 @@ def _name_unit(namer: _Namer, child: nn.Module, path: str, local: str) -> None:
     elif isinstance(child, nn.Flatten):
         namer.names[path] = "flatten"
     else:
-        namer.names[path] = local if not local.isdigit() else f"{type(child).__name__.lower()}{local}"
+        namer.names[path] = (
+            local if not local.isdigit() else f"{type(child).__name__.lower()}{local}"
+        )
 
 
 def _name_inside(namer: _Namer, unit: nn.Module, path: str, name: str) -> None:
@@ -265,7 +278,12 @@ def _name_inception(namer: _Namer, block: nn.Module, path: str, name: str) -> No
     regular = len(branches) == len(_BRANCH_NAMES)
     for j, (local, branch) in enumerate(branches):
         b_path = f"{path}.{local}"
-        units = [(n, m) for n, m in (branch.named_children() if type(branch) is nn.Sequential else [("", branch)])]
+        units = [
+            (n, m)
+            for n, m in (
+                branch.named_children() if type(branch) is nn.Sequential else [("", branch)]
+            )
+        ]
         weighted = [m for _, m in units if _is_conv(m) or isinstance(m, _POOLS)]
         template = _BRANCH_NAMES[j] if regular and len(weighted) == len(_BRANCH_NAMES[j]) else None
         if type(branch) is nn.Sequential:
@@ -293,7 +311,9 @@ def _starts_stage(block: nn.Module) -> bool:
 
 def _name_residual(namer: _Namer, block: nn.Module, path: str) -> None:
     in_container = re.search(r"(^|\.)layer\d+\.\d+$", path) is not None
-    if not in_container and (namer.res_stage == 0 or (_starts_stage(block) and namer.res_block > 0)):
+    if not in_container and (
+        namer.res_stage == 0 or (_starts_stage(block) and namer.res_block > 0)
+    ):
         namer.res_stage, namer.res_block = namer.res_stage + 1, 0  # blocks without stage containers
     namer.res_block += 1
     name = f"stage{namer.res_stage}.block{namer.res_block}"
@@ -306,7 +326,11 @@ def _name_residual(namer: _Namer, block: nn.Module, path: str) -> None:
         if head in ("downsample", "shortcut"):
             head = "shortcut"
             if rest:
-                kind = "conv" if isinstance(sub, nn.Conv2d) else ("bn" if isinstance(sub, nn.BatchNorm2d) else rest)
+                kind = (
+                    "conv"
+                    if isinstance(sub, nn.Conv2d)
+                    else ("bn" if isinstance(sub, nn.BatchNorm2d) else rest)
+                )
                 rel = f"{head}/{kind}"
             else:
                 rel = head
@@ -348,12 +372,16 @@ def resolve_layer(model: nn.Module, name: str, arch: str | None = None) -> str:
     if name in reverse:
         return reverse[name]
     sample = ", ".join(list(reverse)[:8])
-    raise UnknownLayerError(f"Unknown layer {name!r}: the model has no layer of that name (e.g. {sample}).")
+    raise UnknownLayerError(
+        f"Unknown layer {name!r}: the model has no layer of that name (e.g. {sample})."
+    )
 
 
 def display_name(name: str) -> str:
     """A name for people: 'stage2.block2' -> 'stage 2, block 2'; other names unchanged."""
     match = re.fullmatch(r"stage(\d+)\.block(\d+)(/.*)?", name)
     if match:
-        return f"stage {match.group(1)}, block {match.group(2)}" + (match.group(3) or "").replace("/", " / ")
+        return f"stage {match.group(1)}, block {match.group(2)}" + (match.group(3) or "").replace(
+            "/", " / "
+        )
     return name

@@ -20,7 +20,11 @@ from plotly.subplots import make_subplots
 
 from explorer.probe.graph import Graph, Node
 
-MEASURES = {"output size": "values in the layer's output", "parameters": "parameters", "MACs": "multiply-accumulates"}
+MEASURES = {
+    "output size": "values in the layer's output",
+    "parameters": "parameters",
+    "MACs": "multiply-accumulates",
+}
 COLOURSCALE = "Viridis"
 ZERO_COLOUR = "#c8c8c8"  # nodes whose measure is 0 (ReLU, add, concat...)
 SYMBOLS = {
@@ -115,7 +119,9 @@ def layout(graph: Graph) -> Layout:
             routes.append([(x0, y0), (x0, y[r1 - 1]), (x1, y1)])
         else:
             side = min(between) - 0.55  # labels sit to the right: bypass on the left
-            routes.append([(x0, y0), (side, (y0 + y[r0 + 1]) / 2), (side, (y[r1 - 1] + y1) / 2), (x1, y1)])
+            routes.append(
+                [(x0, y0), (side, (y0 + y[r0 + 1]) / 2), (side, (y[r1 - 1] + y1) / 2), (x1, y1)]
+            )
     xs = [p[0] for route in routes for p in route] + list(x.values())
     return Layout(graph, pos, routes, y[max(rank.values())] + 1.0, min(xs), max(xs), crowded)
 
@@ -197,20 +203,28 @@ def _label(node: Node, graph: Graph, full: bool) -> str:
     if desc:
         text += f"  {desc}"
     if node.folded and full:
-        text += " +" + "+".join(dict.fromkeys("ReLU" if k == "relu" else k.upper() if k == "bn" else k for k in node.folded))
+        text += " +" + "+".join(
+            dict.fromkeys(
+                "ReLU" if k == "relu" else k.upper() if k == "bn" else k for k in node.folded
+            )
+        )
     return text
 
 
 def hover(node: Node) -> str:
     """The hover box: what a node is, its shapes and its numbers (escaped, plotly's small HTML)."""
-    lines = [f"<b>{html.escape(node.name)}</b> ({html.escape(KIND_NAMES.get(node.kind, node.kind))})"]
+    lines = [
+        f"<b>{html.escape(node.name)}</b> ({html.escape(KIND_NAMES.get(node.kind, node.kind))})"
+    ]
     if node.module:
         lines.append(f"module: {html.escape(node.module)}")
     if node.in_shapes:
         lines.append("in: " + ", ".join(shape_text(s) for s in node.in_shapes))
     lines.append(f"out: {shape_text(node.out_shape)}")
     if node.kernel:
-        lines.append(f"kernel {node.kernel[0]}x{node.kernel[1]}, stride {node.stride[0]}, padding {node.padding[0]}")
+        lines.append(
+            f"kernel {node.kernel[0]}x{node.kernel[1]}, stride {node.stride[0]}, padding {node.padding[0]}"
+        )
     if node.params:
         lines.append(f"{node.params:,} parameters")
     if node.macs:
@@ -230,7 +244,15 @@ def _block_boxes(lay: Layout) -> list[tuple[str, float, float, float, float]]:
     for bid, ids in boxes.items():
         xs = [lay.pos[i][0] for i in ids]
         rs = [lay.pos[i][1] for i in ids]
-        out.append((lay.graph.blocks[bid].name, min(xs) - 0.4, max(xs) + 0.9, min(rs) - 0.72, max(rs) + 0.42))
+        out.append(
+            (
+                lay.graph.blocks[bid].name,
+                min(xs) - 0.4,
+                max(xs) + 0.9,
+                min(rs) - 0.72,
+                max(rs) + 0.42,
+            )
+        )
     return out
 
 
@@ -262,6 +284,7 @@ def _traces(lay: Layout, colour_by: str, lo: float, hi: float, selected: str | N
     kinds: dict[str, list[Node]] = {}
     for n in graph.nodes:
         kinds.setdefault("input" if n.kind in ("input", "output") else n.kind, []).append(n)
+
     def text(n: Node) -> str:
         if n.id in lay.crowded:  # side by side with a sibling: the short name, under the marker
             return html.escape(node_label(n, graph).split("  ")[0])
@@ -304,7 +327,9 @@ def figure(graph: Graph, colour_by: str = "output size", selected: str | None = 
     """
     lay = layout(graph)
     lo, hi = _colour_range([graph], colour_by)
-    data = _traces(lay, colour_by, lo, hi, selected, full_labels=False) + [_colourbar_trace(colour_by, lo, hi)]
+    data = _traces(lay, colour_by, lo, hi, selected, full_labels=False) + [
+        _colourbar_trace(colour_by, lo, hi)
+    ]
     boxes = _block_boxes(lay)
     shapes = [dict(type="rect", x0=x0, x1=x1, y0=-r0, y1=-r1, fillcolor="rgba(76,120,168,0.08)",
                    line=dict(color="rgba(76,120,168,0.6)", dash="dot"), layer="below")
@@ -333,7 +358,10 @@ def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size") -> go
     for i, lay in enumerate(lays.values(), start=1):
         for t in _traces(lay, colour_by, lo, hi, None, full_labels=False, legend=i == 1):
             if t.get("text"):
-                t.update(textfont=dict(size=10, color="#1f1f1f"), text=[s.split("  ")[0] for s in t["text"]])
+                t.update(
+                    textfont=dict(size=10, color="#1f1f1f"),
+                    text=[s.split("  ")[0] for s in t["text"]],
+                )
             fig.add_trace(t, row=1, col=i)
         fig.update_xaxes(visible=False, range=[lay.x_min - 0.5, lay.x_max + 2.2], row=1, col=i)
         fig.update_yaxes(visible=False, range=[-(rows - 0.4), 0.6], row=1, col=i)
@@ -352,7 +380,9 @@ def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size") -> go
 _FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 
-def _static_geometry(graph: Graph, colour_by: str) -> tuple[Layout, float, float, int, int, float, float]:
+def _static_geometry(
+    graph: Graph, colour_by: str
+) -> tuple[Layout, float, float, int, int, float, float]:
     lay = layout(graph)
     lo, hi = _colour_range([graph], colour_by)
     width = int((lay.x_max - lay.x_min + 2.2) * COL_PX)
@@ -372,9 +402,13 @@ def to_svg(graph: Graph, colour_by: str = "output size") -> str:
              '<rect width="100%" height="100%" fill="white"/>']  # fmt: skip
     for name, bx0, bx1, r0, r1 in _block_boxes(lay):
         (ax, ay), (bx, by) = px(bx0, r0), px(bx1, r1)
-        parts.append(f'<rect x="{ax:.1f}" y="{ay:.1f}" width="{bx - ax:.1f}" height="{by - ay:.1f}" '
-                     'fill="#4c78a8" fill-opacity="0.08" stroke="#4c78a8" stroke-dasharray="3,3"/>')
-        parts.append(f'<text x="{ax + 4:.1f}" y="{ay + 10:.1f}" fill="#4c78a8" font-size="10">{html.escape(name)}</text>')
+        parts.append(
+            f'<rect x="{ax:.1f}" y="{ay:.1f}" width="{bx - ax:.1f}" height="{by - ay:.1f}" '
+            'fill="#4c78a8" fill-opacity="0.08" stroke="#4c78a8" stroke-dasharray="3,3"/>'
+        )
+        parts.append(
+            f'<text x="{ax + 4:.1f}" y="{ay + 10:.1f}" fill="#4c78a8" font-size="10">{html.escape(name)}</text>'
+        )
     for route in lay.routes:
         pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in (px(x, r) for x, r in route))
         parts.append(f'<polyline points="{pts}" fill="none" stroke="#9a9a9a" stroke-width="1.2"/>')
@@ -384,7 +418,9 @@ def to_svg(graph: Graph, colour_by: str = "output size") -> str:
         big = n.kind in ("inception", "residual", "mlpconv", "vgg block")
         s = 9 if big else 7
         if n.kind in ("add", "concat", "input", "output"):
-            parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{s}" fill="{colour}" stroke="#333"/>')
+            parts.append(
+                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{s}" fill="{colour}" stroke="#333"/>'
+            )
         else:
             parts.append(f'<rect x="{cx - s:.1f}" y="{cy - s:.1f}" width="{2 * s}" height="{2 * s}" '
                          f'fill="{colour}" stroke="#333"/>')  # fmt: skip
@@ -421,14 +457,22 @@ def to_png(graph: Graph, colour_by: str = "output size", scale: float = 1.0) -> 
     for n in graph.nodes:
         cx, cy = px(*lay.pos[n.id])
         c = _colour(measure(n, colour_by), lo, hi)
-        fill = ImageColor.getrgb(c) if c.startswith("#") else tuple(int(v) for v in c[4:-1].split(","))
+        fill = (
+            ImageColor.getrgb(c) if c.startswith("#") else tuple(int(v) for v in c[4:-1].split(","))
+        )
         s = (9 if n.kind in ("inception", "residual", "mlpconv", "vgg block") else 7) * scale
         box = [cx - s, cy - s, cx + s, cy + s]
         if n.kind in ("add", "concat", "input", "output"):
             draw.ellipse(box, fill=fill, outline=(51, 51, 51))
         else:
             draw.rectangle(box, fill=fill, outline=(51, 51, 51))
-        draw.text((cx + s + 5 * scale, cy), node_label(n, graph), fill=(31, 31, 31), font=font, anchor="lm")
+        draw.text(
+            (cx + s + 5 * scale, cy),
+            node_label(n, graph),
+            fill=(31, 31, 31),
+            font=font,
+            anchor="lm",
+        )
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -436,7 +480,10 @@ def to_png(graph: Graph, colour_by: str = "output size", scale: float = 1.0) -> 
 
 def to_dot(graph: Graph) -> str:
     """The graph as Graphviz DOT (for ``st.graphviz_chart``; kept for the renderer comparison)."""
-    lines = ["digraph G {", "  rankdir=TB; node [shape=box, fontsize=10, style=filled, fillcolor=\"#e8eef6\"];"]
+    lines = [
+        "digraph G {",
+        '  rankdir=TB; node [shape=box, fontsize=10, style=filled, fillcolor="#e8eef6"];',
+    ]
     for n in graph.nodes:
         label = _label(n, graph, full=True).replace('"', "'")
         lines.append(f'  "{n.id}" [label="{label}"];')

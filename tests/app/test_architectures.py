@@ -38,7 +38,9 @@ def test_a_link_to_a_layer_opens_its_block_and_card() -> None:
     assert at.multiselect(key="arch_open").value == ["inception4c"]
     texts = [t.value for t in at.text]
     assert "(14 - 3 + 2 x 1) / 1 + 1 = 14" in texts
-    assert "3 x 3 x 128 x 256 = 294,912 (+ 512 of the folded batch norm)" in texts  # no conv bias: BN follows
+    assert (
+        "3 x 3 x 128 x 256 = 294,912 (+ 512 of the folded batch norm)" in texts
+    )  # no conv bias: BN follows
     labels = [label for label, _, _ in _links(at)]
     assert labels == ["Feature maps of inception4c/3x3", "Filters of inception4c/3x3"]
 
@@ -47,14 +49,22 @@ def test_a_block_card_links_to_the_block() -> None:
     at = _open(arch="resnet18", layer="stage2.block2")
     assert not at.exception
     assert at.markdown and any("stage 2, block 2" in m.value for m in at.markdown)
-    assert _links(at) == [("Feature maps of stage2.block2", "feature-maps", "arch=resnet18&layer=stage2.block2&view=layer")]
+    assert _links(at) == [
+        (
+            "Feature maps of stage2.block2",
+            "feature-maps",
+            "arch=resnet18&layer=stage2.block2&view=layer",
+        )
+    ]
 
 
 def test_bad_url_values_fall_back_with_one_notice() -> None:
     at = _open(arch="resnet1000", layer="<b>x</b>")
     assert not at.exception
     assert at.selectbox(key="arch_key").value == "resnet18"
-    assert len(at.info) == 1 and "arch=resnet1000" in at.info[0].value and "layer=" in at.info[0].value
+    assert (
+        len(at.info) == 1 and "arch=resnet1000" in at.info[0].value and "layer=" in at.info[0].value
+    )
     assert "<b>" not in at.info[0].value  # shown escaped, never as HTML
 
 
@@ -71,7 +81,11 @@ def test_layer_table_has_names_paths_and_windows() -> None:
     at = _open(arch="vgg16")
     table = at.dataframe[0].value.set_index("layer")
     assert table.loc["conv5_3", "module"] == "features.28"
-    assert (table.loc["conv5_3", "kernel"], table.loc["conv5_3", "stride"], table.loc["conv5_3", "padding"]) == ("3", "1", "1")
+    assert (
+        table.loc["conv5_3", "kernel"],
+        table.loc["conv5_3", "stride"],
+        table.loc["conv5_3", "padding"],
+    ) == ("3", "1", "1")
 
 
 def test_levels_and_colour_are_in_the_url() -> None:

@@ -34,8 +34,12 @@ def _labels(chart) -> list[str]:  # noqa: ANN001
     return chart.locator(".textpoint text").evaluate_all("els => els.map(e => e.textContent)")
 
 
-@pytest.mark.parametrize(("arch", "expand"), [("googlenet", "inception4c"), ("resnet50", "stage3.block1")])
-def test_diagram_collapsed_and_expanded_at_1280x720(app_server, small_page, arch: str, expand: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("arch", "expand"), [("googlenet", "inception4c"), ("resnet50", "stage3.block1")]
+)
+def test_diagram_collapsed_and_expanded_at_1280x720(
+    app_server, small_page, arch: str, expand: str
+) -> None:  # noqa: ANN001
     open_page(small_page, app_server, f"architectures?arch={arch}")
     assert_no_exception(small_page)
     chart = _diagram(small_page)
@@ -76,7 +80,9 @@ def test_every_layer_of_googlenet_and_side_by_side(app_server, small_page) -> No
     assert_no_exception(small_page)
     chart = _diagram(small_page)
     labels = _labels(chart)
-    assert labels.count("3x3_reduce") == 9 and labels.count("pool_proj") == 9  # nine modules, opened
+    assert (
+        labels.count("3x3_reduce") == 9 and labels.count("pool_proj") == 9
+    )  # nine modules, opened
     _shot(small_page, chart, "architectures-googlenet-layers")
     side = small_page.locator('[data-testid="stPlotlyChart"]').nth(2)
     side.scroll_into_view_if_needed()

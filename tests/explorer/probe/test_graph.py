@@ -35,7 +35,11 @@ def test_resnet18_collapsed_is_stem_stages_head() -> None:
         "gap", "fc", "logits",
     ]  # fmt: skip
     block = view.find("stage2.block1")
-    assert block.kind == "residual" and block.in_shapes == ((64, 56, 56),) and block.out_shape == (128, 28, 28)
+    assert (
+        block.kind == "residual"
+        and block.in_shapes == ((64, 56, 56),)
+        and block.out_shape == (128, 28, 28)
+    )
 
 
 def test_residual_block_opened_shows_shortcut_projection_and_add() -> None:
@@ -46,12 +50,17 @@ def test_residual_block_opened_shows_shortcut_projection_and_add() -> None:
     # Without a projection the shortcut comes straight from the previous block.
     view = catalog_graph("resnet18").view("blocks", open=["layer2.1"])
     add = view.find("stage2.block2/add")
-    assert sorted(view.node(e.src).name for e in view.inputs(add.id)) == ["stage2.block1", "stage2.block2/conv2"]
+    assert sorted(view.node(e.src).name for e in view.inputs(add.id)) == [
+        "stage2.block1",
+        "stage2.block2/conv2",
+    ]
 
 
 def test_googlenet_nine_inception_modules_with_four_branches() -> None:
     graph = catalog_graph("googlenet")
-    assert [b.name for b in graph.blocks.values() if b.kind == "inception"] == list(INCEPTION_CHANNELS)
+    assert [b.name for b in graph.blocks.values() if b.kind == "inception"] == list(
+        INCEPTION_CHANNELS
+    )
     concats = [n for n in graph.nodes if n.kind == "concat"]
     assert len(concats) == 9
     for node in concats:
@@ -63,14 +72,21 @@ def test_googlenet_nine_inception_modules_with_four_branches() -> None:
     assert sum(1 for n in view.nodes if n.kind == "inception") == 9
     opened = graph.view("blocks", open=["inception3a"])
     branch_heads = [opened.node(e.dst).name for e in opened.outputs("maxpool2")]
-    assert branch_heads == ["inception3a/1x1", "inception3a/3x3_reduce", "inception3a/5x5_reduce", "inception3a/pool"]
+    assert branch_heads == [
+        "inception3a/1x1",
+        "inception3a/3x3_reduce",
+        "inception3a/5x5_reduce",
+        "inception3a/pool",
+    ]
 
 
 def test_vgg16_convolutions_and_pools() -> None:
     graph = catalog_graph("vgg16")
     assert graph.count("conv") == 13
     assert sum(1 for n in graph.nodes if n.type == "MaxPool2d") == 5
-    assert [n.name for n in graph.view("blocks").nodes if n.kind == "vgg block"] == [f"block{i}" for i in range(1, 6)]
+    assert [n.name for n in graph.view("blocks").nodes if n.kind == "vgg block"] == [
+        f"block{i}" for i in range(1, 6)
+    ]
     conv = graph.find("conv3_3")
     assert conv.kernel == (3, 3) and conv.stride == (1, 1) and conv.padding == (1, 1)
     assert conv.params == 3 * 3 * 256 * 256 + 256
@@ -129,7 +145,9 @@ def test_edge_shapes_equal_a_real_forward_pass(key: str, size: int) -> None:
 def test_meta_graph_equals_real_graph_shapes() -> None:
     real = build_graph(get_spec("resnet_small").build(), (3, 32, 32), "resnet_small")
     meta = catalog_graph("resnet_small")
-    assert [(e.src, e.dst, e.shape) for e in real.edges] == [(e.src, e.dst, e.shape) for e in meta.edges]
+    assert [(e.src, e.dst, e.shape) for e in real.edges] == [
+        (e.src, e.dst, e.shape) for e in meta.edges
+    ]
 
 
 def test_alexnet_at_32_pixels_names_the_layer_and_its_numbers() -> None:
@@ -144,7 +162,10 @@ def test_alexnet_at_32_pixels_names_the_layer_and_its_numbers() -> None:
 
 def test_compact_dense_layer_mismatch_is_explained() -> None:
     spec = get_spec("keras_cnn")
-    with pytest.raises(InputSizeError, match="Layer dense1 \\(dense\\) was built for 12,544 input features but gets"):
+    with pytest.raises(
+        InputSizeError,
+        match="Layer dense1 \\(dense\\) was built for 12,544 input features but gets",
+    ):
         build_graph(spec.build, (3, 96, 96), "keras_cnn")
 
 
@@ -173,11 +194,23 @@ def test_no_hook_survives_tracing_also_after_an_error() -> None:
 def test_layer_table_has_readable_names_and_window_columns() -> None:
     records = summarize(get_spec("vgg16").build, (3, 224, 224), "vgg16").as_records()
     row = next(r for r in records if r["module"] == "features.28")
-    assert (row["layer"], row["kernel"], row["stride"], row["padding"]) == ("conv5_3", "3", "1", "1")
+    assert (row["layer"], row["kernel"], row["stride"], row["padding"]) == (
+        "conv5_3",
+        "3",
+        "1",
+        "1",
+    )
     assert "groups" not in row and "dilation" not in row  # all default: no column
     pool = next(r for r in records if r["layer"] == "pool5")
-    assert (pool["kernel"], pool["stride"], pool["padding"], pool["output"]) == ("2", "2", "0", "512 x 7 x 7")
-    depthwise = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8), torch.nn.ReLU())
+    assert (pool["kernel"], pool["stride"], pool["padding"], pool["output"]) == (
+        "2",
+        "2",
+        "0",
+        "512 x 7 x 7",
+    )
+    depthwise = torch.nn.Sequential(
+        torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8), torch.nn.ReLU()
+    )
     rows = summarize(depthwise, (8, 16, 16)).as_records()
     assert (rows[0]["groups"], rows[0]["dilation"], rows[1]["groups"]) == ("8", "2", "")
 
@@ -192,7 +225,9 @@ def test_receptive_fields_equal_the_tracked_ones(key: str) -> None:
     calls: dict[str, int] = {}
     for n in graph.nodes:
         calls[n.module] = calls.get(n.module, 0) + 1
-    for n in graph.nodes:  # a module called twice (a shared ReLU) keeps its last call in the summary
+    for (
+        n
+    ) in graph.nodes:  # a module called twice (a shared ReLU) keeps its last call in the summary
         if n.module and n.id == n.module and n.module in summary.fields and calls[n.module] == 1:
             assert n.field == summary.fields[n.module], n.name
             checked += 1

@@ -33,23 +33,45 @@ def test_names_are_unique_and_never_another_modules_path(key: str) -> None:
 def test_vgg16_uses_the_paper_names() -> None:
     names = _names("vgg16")
     convs = [n for n in names.values() if n.startswith("conv")]
-    assert convs == [f"conv{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3)) for i in range(1, n + 1)]
+    assert convs == [
+        f"conv{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3)) for i in range(1, n + 1)
+    ]
     assert names["features.28"] == "conv5_3"
     assert names["features.29"] == "relu5_3"
-    assert [names[f"features.{i}"] for i in (4, 9, 16, 23, 30)] == ["pool1", "pool2", "pool3", "pool4", "pool5"]
+    assert [names[f"features.{i}"] for i in (4, 9, 16, 23, 30)] == [
+        "pool1",
+        "pool2",
+        "pool3",
+        "pool4",
+        "pool5",
+    ]
     assert [names[f"classifier.{i}"] for i in (0, 3, 6)] == ["fc6", "fc7", "fc8"]
 
 
 def test_alexnet_names_pools_after_their_convolution() -> None:
     names = _names("alexnet")
-    assert [names[f"features.{i}"] for i in (0, 3, 6, 8, 10)] == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+    assert [names[f"features.{i}"] for i in (0, 3, 6, 8, 10)] == [
+        "conv1",
+        "conv2",
+        "conv3",
+        "conv4",
+        "conv5",
+    ]
     assert [names[f"features.{i}"] for i in (2, 5, 12)] == ["pool1", "pool2", "pool5"]
     assert [names[f"classifier.{i}"] for i in (1, 4, 6)] == ["fc6", "fc7", "fc8"]
 
 
 def test_lenet_letters_and_keras_names() -> None:
     lenet = _names("lenet5")
-    assert [lenet[p] for p in ("0", "2", "3", "5", "7", "9", "11")] == ["C1", "S2", "C3", "S4", "C5", "F6", "output"]
+    assert [lenet[p] for p in ("0", "2", "3", "5", "7", "9", "11")] == [
+        "C1",
+        "S2",
+        "C3",
+        "S4",
+        "C5",
+        "F6",
+        "output",
+    ]
     keras = _names("keras_cnn")
     assert [keras[p] for p in ("0", "2", "3", "5", "6", "7", "9")] == [
         "conv1", "pool1", "conv2", "pool2", "flatten", "dense1", "out"]  # fmt: skip
@@ -66,7 +88,12 @@ def test_googlenet_inception_modules_and_branches() -> None:
     assert names["inception5b.branch3.1"] == "inception5b/5x5"
     assert names["inception3a.branch4.0"] == "inception3a/pool"
     assert names["inception3a.branch4.1"] == "inception3a/pool_proj"
-    assert [names[p] for p in ("maxpool1", "maxpool2", "maxpool3", "maxpool4")] == ["pool1", "pool2", "pool3", "pool4"]
+    assert [names[p] for p in ("maxpool1", "maxpool2", "maxpool3", "maxpool4")] == [
+        "pool1",
+        "pool2",
+        "pool3",
+        "pool4",
+    ]
     compact = _names("googlenet_small")
     assert [n for n in compact.values() if n.startswith("inception") and "/" not in n] == [
         "inception3a", "inception3b", "inception4a", "inception4b"]  # fmt: skip

@@ -46,7 +46,9 @@ def test_figure_points_carry_node_ids_and_highlight_the_selection() -> None:
 
 def test_resnet50_collapsed_fits_a_720_pixel_screen() -> None:
     fig = figure(catalog_graph("resnet50").view("blocks"))
-    assert fig.layout.height == 22 * ROW_PX + 85 <= 620  # 720 minus the browser's and Streamlit's bars
+    assert (
+        fig.layout.height == 22 * ROW_PX + 85 <= 620
+    )  # 720 minus the browser's and Streamlit's bars
 
 
 def test_measures() -> None:
@@ -86,4 +88,6 @@ def test_every_catalog_cnn_draws_at_every_level(key: str) -> None:
         lay = layout(view)
         assert len(set(lay.pos.values())) == len(lay.pos), (key, level)
         fig = figure(view)
-        assert sum(len(t.customdata) for t in fig.data if t.customdata is not None) == len(view.nodes)
+        assert sum(len(t.customdata) for t in fig.data if t.customdata is not None) == len(
+            view.nodes
+        )
