@@ -1,6 +1,7 @@
 """Architectures: the diagram of any catalog CNN (click a layer for its card), its layer table,
 where the compute goes, several architectures side by side, and the progression at a glance."""
 
+import re
 from functools import partial
 
 import plotly.graph_objects as go
@@ -188,6 +189,9 @@ with card_col:
         node = selected
         with st.container(border=True, key="arch_card"):
             st.markdown(f"#### {display_name(node.name)}")
+            stage = re.match(r"stage(\d+)\.block(\d+)", node.name)
+            if stage and spec.family == "ResNet" and not spec.compact:
+                st.caption(f"He et al.'s Table 1 calls this stage conv{int(stage.group(1)) + 1}_x.")
             what = KIND_NAMES.get(node.kind, node.kind)
             st.text(
                 f"{what}  ({node.type})" + (f"  +  {', '.join(node.folded)}" if node.folded else "")
