@@ -188,7 +188,7 @@ def _entries() -> list[ArchSpec]:
         add(f"vgg{depth}", "VGG", f"VGG-{depth}", 2014, SIMONYAN14, IDEA_VGG, (3, 224, 224), 1000,
             _tv(f"vgg{depth}"), weights=weights)
     add("vgg_small", "VGG", "VGG (compact)", 2014, SIMONYAN14, IDEA_VGG, (3, 32, 32), 10,
-        _local("vgg_small"), compact=True, defaults=_COMPACT, sample="shapes")
+        _local("vgg_small"), compact=True, defaults=_COMPACT, sample="digit")
     add("nin", "NiN", "Network in Network", 2013, LIN13, IDEA_NIN, (3, 224, 224), 1000, _local("nin"),
         defaults=(("num_classes", 1000),),
         variant="d2l's ImageNet layout after AlexNet's widths (96/256/384, then a 1000-channel block); "

@@ -99,7 +99,8 @@ def test_every_sample_named_by_the_catalog_exists() -> None:
     names = {src.sample.name for src in _SOURCES}
     for spec in catalog(kind="cnn"):
         assert spec.sample in names, spec.key
-    assert get_spec("lenet5").sample == "digit" and get_spec("vgg_small").sample == "shapes"
+    assert get_spec("lenet5").sample == "digit" and get_spec("resnet_small").sample == "shapes"
+    assert get_spec("resnet18").sample == "cat" and get_spec("keras_cnn").sample == "shapes"
 
 
 def test_citation_joins_every_reference() -> None:
