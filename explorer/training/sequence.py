@@ -155,6 +155,7 @@ class TrainedSequenceModel:
     metric: float
     steps: int
     init_seed: int = 0
+    forget_bias: float = 0.0  # the LSTM forget-gate bias it started from (0 = torch's init)
 
     def instantiate(self, fused: bool = False) -> SequenceModel:
         model = SequenceModel(self.config, fused=fused)
@@ -164,7 +165,10 @@ class TrainedSequenceModel:
     def initial(self) -> SequenceModel:
         """The very model this one started from (rebuilt from its seed), as explicit cells."""
         with torch.random.fork_rng(devices=[]):  # leave the caller's random stream alone
-            return _new_model(self.config, self.init_seed).explicit().eval()
+            model = _new_model(self.config, self.init_seed)
+            if self.forget_bias:
+                set_forget_bias(model, self.forget_bias)
+            return model.explicit().eval()
 
 
 @dataclass
@@ -328,6 +332,7 @@ def _train(
             metric=last_metric[cell],
             steps=done_steps,
             init_seed=settings.seed + k,
+            forget_bias=settings.forget_bias if cell == "lstm" else 0.0,
         )
         for k, (cell, model) in enumerate(models.items())
     }

@@ -80,6 +80,9 @@ def test_forget_gate_bias_is_set_on_the_f_slice_only():
     b = run.models["lstm"].state_dict
     f = next(v for k, v in b.items() if k.endswith("bias_ih_l0"))[5:10]
     torch.testing.assert_close(f, torch.ones(5), atol=1e-6, rtol=0)
+    start = run.models["lstm"].initial()  # the weights it started from carry the bias too
+    f0 = next(v for k, v in start.state_dict().items() if k.endswith("bias_ih_l0"))[5:10]
+    assert torch.equal(f0, torch.ones(5))
 
 
 def test_clipping_is_a_setting():
