@@ -218,9 +218,14 @@ def test_feature_maps_model_switch_picks_weights_and_a_suited_sample() -> None:
     at.selectbox(key="fm_arch").set_value("lenet5").run()
     assert at.radio(key="fm_kind").value == "bundled"  # trained digits beat random weights
     assert at.selectbox(key="fm_sample").value == "digit"
-    at.selectbox(key="fm_arch").set_value("vgg_small").run()
-    assert at.radio(key="fm_kind").value == "bundled"
-    assert at.selectbox(key="fm_sample").value == "shapes"  # vgg_small's bundled weights: shapes
+    from explorer.models.checkpoint import read_meta
+    from explorer.models.weights import bundled_path
+
+    for arch in ("resnet_small", "vgg_small"):  # the sample follows the bundled weights' dataset
+        dataset = read_meta(bundled_path(arch).read_bytes()).dataset
+        at.selectbox(key="fm_arch").set_value(arch).run()
+        assert at.radio(key="fm_kind").value == "bundled"
+        assert at.selectbox(key="fm_sample").value == ("digit" if dataset == "digits" else "shapes"), arch
 
 
 def test_recurrent_link_and_bad_values() -> None:
