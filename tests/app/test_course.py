@@ -57,3 +57,11 @@ def test_projector_mode_from_the_url() -> None:
     assert at.toggle(key="projector").value is True
     at.toggle(key="projector").set_value(False).run()
     assert "projector" not in at.query_params  # off is the default: not in links
+
+
+def test_home_progression_cards_link_to_their_architecture() -> None:
+    at = open_app_page("app_pages/home.py").run()
+    assert not at.exception
+    links = {e.proto.label: e.proto.query_string for e in at.get("page_link")}
+    assert any("LeNet" in label and "arch=lenet5" in q for label, q in links.items())
+    assert any("ResNet" in label and "arch=resnet" in q for label, q in links.items())
