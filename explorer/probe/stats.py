@@ -61,7 +61,10 @@ def channel_stats(act: torch.Tensor) -> ChannelStats:
         a = a[0]
     flat = a.reshape(a.shape[0], -1)  # C x (H * W)
     lo, hi = torch.aminmax(flat, dim=1)  # one pass for both
-    var, mean = torch.var_mean(flat, dim=1, correction=0)
+    # Two passes (mean, then the norm of the deviations): stable like var_mean and, on CPU,
+    # an order of magnitude faster than its one-pass (Welford) kernel.
+    mean = flat.mean(dim=1)
+    var = torch.linalg.vector_norm(flat - mean[:, None], 2, dim=1).square_() / max(1, flat.shape[1])
     n = max(1, flat.shape[1])
     if bool((lo >= 0).all()):  # after a ReLU: "<= 0" means "== 0", counted without a mask
         # sign() is 0 or 1 here; summing it is ~3x faster than count_nonzero on CPU (exact:
