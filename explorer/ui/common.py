@@ -29,12 +29,12 @@ PROJECTOR_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.8rem !important; padding-bottom: 2rem; }
 [data-testid="stMain"] h1 { font-size: 2rem; padding: 0.2rem 0 0.3rem 0; }
 [data-testid="stHeader"] { height: 2rem; }
-.js-plotly-plot .xtick text, .js-plotly-plot .ytick text, .js-plotly-plot .g-xtitle text,
-.js-plotly-plot .g-ytitle text, .js-plotly-plot .cbaxis text, .js-plotly-plot .cbtitle text,
-.js-plotly-plot .legendtext, .js-plotly-plot .gtitle {
+.js-plotly-plot g[class$="tick"] text, .js-plotly-plot [class^="g-x"][class$="title"] text,
+.js-plotly-plot [class^="g-y"][class$="title"] text, .js-plotly-plot .cbaxis text,
+.js-plotly-plot .cbtitle text, .js-plotly-plot .legendtext, .js-plotly-plot .gtitle {
   font-size: 16px !important; fill: #111 !important; }
 .js-plotly-plot .gtitle { font-size: 18px !important; }
-.js-plotly-plot .annotation-text { font-size: 16px !important; }
+.js-plotly-plot .annotation-text { font-size: 16px !important; fill: #111 !important; }
 </style>"""
 
 
