@@ -157,7 +157,7 @@ def transfer_section() -> None:
         a.number_input("Learning rate", key="xf_lr", format="%.4f", step=0.001, disabled=active)
         b.number_input("Batch size", key="xf_bs", step=8, disabled=active)
         c.number_input("Epochs", key="xf_epochs", step=1, disabled=active)
-        d.number_input("Training images", key="xf_train", step=32, disabled=active)
+        d.number_input("Training images of the new task", key="xf_train", step=32, disabled=active)
         e.number_input("Validation images", key="xf_val", step=50, disabled=active)
         if st.session_state["xf_freeze"] != "head":
             st.select_slider("Backbone learning rate (fraction of the head's)", [0.01, 0.03, 0.1, 0.3, 1.0],
