@@ -42,7 +42,9 @@ for row_start in range(0, len(story), 4):
 st.subheader("Pages")
 st.page_link("app_pages/course.py", label="Course: the whole course as a path of prepared views, step by step")
 st.page_link("app_pages/basics.py", label="Convolution basics: pixels, filters, stride and padding, pooling, softmax")
-st.page_link("app_pages/architectures.py", label="Architectures: layer tables, shapes, parameters, MACs, receptive fields")
+st.page_link("app_pages/architectures.py", label="Architectures: every network drawn and clickable, layer tables, parameters, MACs, receptive fields")
 st.page_link("app_pages/feature_maps.py", label="Feature maps: upload a photo and see what every layer responds to")
 st.page_link("app_pages/training.py", label="Training: train a small CNN live and watch its filters form")
 st.page_link("app_pages/recurrent.py", label="Recurrent networks: hidden states and gates of RNN, GRU and LSTM")
+st.page_link("app_pages/experiments.py",
+             label="Experiments: the course's claims tested side by side (plain vs residual, transfer vs scratch, RNN vs GRU vs LSTM)")
