@@ -306,6 +306,9 @@ def _layer_montage(layer: str, by: str, scale: str, key: str) -> None:
     st.image(png, caption=f"{lm_.label}: {lm_.channels} channels sorted by {SORT_LABELS[by]}, "
              "each rescaled to its own min..max" + (f", shown at 1/{lm_.tile_factor} size (the zoom below is full size)"
                                                      if lm_.tile_factor > 1 else ""), width="stretch")
+    st.plotly_chart(viz.colour_bar(scale, 0.0, 1.0, "Montage colour (each channel rescaled on its own)",
+                                   ("channel's lowest activation", "channel's highest")),
+                    key=f"{key}_bar", config={"displayModeBar": False})
     c1, c2 = st.columns(2)
     c1.download_button("Montage as PNG", png, file_name=f"{lm.arch}_{layer}_montage.png", mime="image/png",
                        on_click="ignore", key=f"{key}_png")
@@ -369,6 +372,9 @@ elif view == "Layer detail":
                            "as a block" if factor > 1 else "")
                         + ". Colours (inferno): dark = the channel's lowest activation, bright yellow = "
                           "its highest.")
+    right.plotly_chart(viz.colour_bar("inferno", float(values.min()), float(values.max()),
+                                      f"Overlay colour: activation of channel {ch} (layer output units)"),
+                       key="fm_overlay_bar", config={"displayModeBar": False})
 
 elif view == "Compare":
     mode = st.radio("Compare", ["Two layers of this model", "This layer in two models"], horizontal=True,

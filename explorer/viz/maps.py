@@ -194,6 +194,25 @@ def upsample(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
+def colour_bar(scale: str, lo: float, hi: float, title: str, tick_labels: tuple[str, str] | None = None) -> go.Figure:
+    """A horizontal colour bar for a picture drawn as an image (montage, overlay): lo..hi in `scale`.
+
+    Images carry no colour bar of their own; this strip sits under them so every colour can be read.
+    `tick_labels` replaces the numbers at both ends (e.g. "each channel's min" / "max").
+    """
+    lo, hi = float(lo), float(hi)
+    if not hi > lo:
+        hi = lo + 1.0
+    xs = np.linspace(lo, hi, 256, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(z=xs[None, :], x=xs, colorscale=plotly_scale(scale), showscale=False,
+                               hovertemplate="%{x:.3g}<extra></extra>"))
+    ticks = dict(tickvals=[lo, hi], ticktext=list(tick_labels)) if tick_labels else dict(nticks=6)
+    fig.update_layout(height=78, margin=dict(l=10, r=10, t=24, b=26),
+                      title=dict(text=title, font=dict(size=13), x=0, xanchor="left"),
+                      yaxis=dict(visible=False), xaxis=dict(range=[lo, hi], **ticks))
+    return fig
+
+
 def overlay(view: np.ndarray, values: np.ndarray, alpha: float = 0.5, scale: str = "inferno") -> np.ndarray:
     """A map drawn over the image the model saw: min-max rescaled, enlarged to the image
     (bilinear), coloured, and blended as ``(1 - alpha) * image + alpha * colour``."""

@@ -159,3 +159,17 @@ def test_figures_build() -> None:
     assert list(f.data[0].marker.color) == ["#3b6fb6", "#bbbbbb"]
     p = viz.predictions_figure(["a", "b"], [0.7, 0.3])
     assert list(p.data[0].y) == ["b", "a"]
+
+
+def test_colour_bar_spans_the_values_it_names() -> None:
+    from explorer.viz.maps import colour_bar
+
+    fig = colour_bar("inferno", -2.0, 5.0, "activation")
+    z = fig.data[0].z
+    assert list(fig.layout.xaxis.range) == [-2.0, 5.0]
+    assert float(fig.data[0].x[0]) == -2.0 and float(fig.data[0].x[-1]) == 5.0
+    assert len(z[0]) == 256
+    flat = colour_bar("viridis", 1.0, 1.0, "constant map")  # a constant channel still draws a bar
+    assert flat.layout.xaxis.range[1] > flat.layout.xaxis.range[0]
+    named = colour_bar("viridis", 0.0, 1.0, "montage", ("lowest", "highest"))
+    assert list(named.layout.xaxis.ticktext) == ["lowest", "highest"]
