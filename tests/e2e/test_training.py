@@ -15,7 +15,8 @@ POINTS_JS = """() => {
 
 
 def set_number(page, label: str, value: int) -> None:  # noqa: ANN001
-    box = page.get_by_label(label, exact=True)
+    # The run's own settings come first; the transfer and own-images panels below repeat some labels.
+    box = page.get_by_label(label, exact=True).first
     box.fill(str(value))
     box.press("Enter")
     wait_idle(page)
