@@ -162,14 +162,19 @@ def test_figures_build() -> None:
 
 
 def test_colour_bar_spans_the_values_it_names() -> None:
-    from explorer.viz.maps import colour_bar
+    from explorer.viz.maps import colour_bar, colour_table
 
     fig = colour_bar("inferno", -2.0, 5.0, "activation")
-    z = fig.data[0].z
-    assert list(fig.layout.xaxis.range) == [-2.0, 5.0]
-    assert float(fig.data[0].x[0]) == -2.0 and float(fig.data[0].x[-1]) == 5.0
-    assert len(z[0]) == 256
+    heat = fig.data[0]
+    assert list(heat.z[0]) == list(range(256)) and (heat.zmin, heat.zmax) == (0, 255)  # the image's uint8 steps
+    assert heat.customdata[0][0] == -2.0 and heat.customdata[0][-1] == 5.0  # hover: the value of each step
+    assert [a.text for a in fig.layout.annotations] == ["-2", "5"]  # both ends labelled
+    # inner ticks sit where their value falls on the 0..255 strip
+    for pos, text in zip(fig.layout.xaxis.tickvals, fig.layout.xaxis.ticktext, strict=True):
+        assert pos == (float(text) + 2.0) / 7.0 * 255
+    assert len(colour_table("inferno")) == 256
     flat = colour_bar("viridis", 1.0, 1.0, "constant map")  # a constant channel still draws a bar
-    assert flat.layout.xaxis.range[1] > flat.layout.xaxis.range[0]
+    assert [a.text for a in flat.layout.annotations] == ["1", "2"]
     named = colour_bar("viridis", 0.0, 1.0, "montage", ("lowest", "highest"))
-    assert list(named.layout.xaxis.ticktext) == ["lowest", "highest"]
+    assert [a.text for a in named.layout.annotations] == ["lowest", "highest"]
+    assert list(named.layout.xaxis.tickvals) == []
