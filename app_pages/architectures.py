@@ -4,7 +4,6 @@ where the compute goes, several architectures side by side, and the progression 
 import re
 from functools import partial
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from explorer.models import catalog, get_spec
@@ -14,6 +13,7 @@ from explorer.probe.variants import compare_variants
 from explorer.ui.code_panel import code_panel
 from explorer.ui.common import arch_graph, catalog_overview, human, projector_on, summary_records
 from explorer.ui.state import PageState, copy_link_control
+from explorer.viz.catalog import compute_bars, params_against_macs
 from explorer.viz.diagram import (
     KIND_NAMES,
     MEASURES,
@@ -268,15 +268,7 @@ st.dataframe(
 
 heavy = [r for r in records if r["MACs"] > 0 and r["type"] in ("Conv2d", "Linear")]
 if heavy:
-    fig = go.Figure(go.Bar(
-        y=[r["layer"] for r in heavy], x=[r["MACs"] for r in heavy], orientation="h", marker_color="#4c78a8",
-        hovertemplate="%{y}<br>%{x:,} MACs<extra></extra>",
-    ))  # fmt: skip
-    fig.update_layout(
-        title="Where the compute goes (MACs per convolution / dense layer)", height=max(260, 15 * len(heavy) + 90),
-        margin=dict(l=10, r=10, t=40, b=10), xaxis_title="MACs", bargap=0.25,
-        yaxis=dict(type="category", autorange="reversed", tickfont=dict(size=10), automargin=True),
-    )  # fmt: skip
+    fig = compute_bars(heavy)
     st.plotly_chart(fig, width="stretch")
 
 code_panel(key)
@@ -325,31 +317,7 @@ if st.toggle("Compare every ImageNet architecture at 224 x 224", key="arch_compa
             "largest RF": st.column_config.NumberColumn("largest RF (pixels)", format="%d"),
         },
     )
-    fig = go.Figure(
-        go.Scatter(
-            x=[r["params"] for r in rows],
-            y=[r["MACs"] for r in rows],
-            mode="markers+text",
-            text=[r["architecture"] for r in rows],
-            textposition="top center",
-            marker=dict(
-                size=11,
-                color=[r["year"] for r in rows],
-                colorscale="Viridis",
-                showscale=True,
-                colorbar=dict(title="year", tickformat="d", dtick=1),
-            ),
-            cliponaxis=False,
-            hovertemplate="%{text}<br>%{x:,} parameters<br>%{y:,} MACs<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=440,
-        margin=dict(l=80, r=10, t=40, b=10),
-        title="Parameters against compute (log scales)",
-        xaxis=dict(type="log", title="parameters", exponentformat="power"),
-        yaxis=dict(type="log", title="MACs per image", exponentformat="power"),
-    )
+    fig = params_against_macs(rows)
     st.plotly_chart(fig, width="stretch")
     st.caption(
         "GoogLeNet has a tenth of AlexNet's parameters yet more depth: its 1x1 bottlenecks and "

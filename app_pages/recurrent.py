@@ -4,9 +4,10 @@ The page reads widgets, asks the engine for a cached trace or gradient flow, and
 figures; live training runs as a background job of the shared job machinery.
 """
 
+import math
+
 import pandas as pd
 import streamlit as st
-import torch
 
 from explorer.data.sequences import MAX_STEPS, SIGNAL_TITLES, SIGNALS, SequenceInputError
 from explorer.models import get_spec
@@ -16,6 +17,7 @@ from explorer.models.recurrent import (
     TORCH_CLASSES,
     RecurrentConfig,
     parameter_count,
+    torch_parameter_count,
     weight_shapes,
 )
 from explorer.training.jobs import JobState
@@ -78,13 +80,6 @@ def catalog_key(cell: str, layers: int, bidirectional: bool) -> str:
     if cell != "rnn":
         return cell
     return "birnn" if bidirectional else ("stacked_rnn" if layers > 1 else "rnn")
-
-
-def torch_parameter_count(config: RecurrentConfig) -> int:
-    """torch's own module at these sizes, on the meta device (no memory)."""
-    kwargs = dict(num_layers=config.num_layers, bidirectional=config.bidirectional, device="meta")
-    module = TORCH_CLASSES[config.cell](config.input_size, config.hidden_size, **kwargs)
-    return sum(p.numel() for p in module.parameters())
 
 
 page_url = PageState("recurrent")  # the view in the URL (explorer/ui/state.py)
@@ -223,7 +218,7 @@ with st.expander(f"The cell: {catalog_spec.title}", expanded=not projector_on())
                 + (" (both directions joined, 2 x hidden)." if bidirectional else ".")
             )
     with shape_col:
-        rows = [{"weight": n, "shape": " x ".join(map(str, s)), "numbers": int(torch.Size(s).numel())}
+        rows = [{"weight": n, "shape": " x ".join(map(str, s)), "numbers": math.prod(s)}
                 for n, s in weight_shapes(config)]  # fmt: skip
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(rows)))
         st.caption(

@@ -459,3 +459,10 @@ class SequenceModel(nn.Module):
         twin = SequenceModel(self.config, fused=False)
         twin.load_state_dict(self.state_dict())
         return twin.to(next(self.parameters()).device)
+
+
+def torch_parameter_count(config: RecurrentConfig) -> int:
+    """Parameters of torch's own fused module at these sizes, built on the meta device (no memory)."""
+    kwargs = dict(num_layers=config.num_layers, bidirectional=config.bidirectional, device="meta")
+    module = TORCH_CLASSES[config.cell](config.input_size, config.hidden_size, **kwargs)
+    return sum(p.numel() for p in module.parameters())
