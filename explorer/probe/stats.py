@@ -210,21 +210,27 @@ def layer_maps(
     )
 
 
-@dataclass(frozen=True, eq=False)
-class FeatureMaps:
-    """Every feature-map layer of one model on one image, plus its output."""
+class _LayersByName:
+    """Lookup of a captured layer by name, shared by the full maps and the one-pass overview."""
 
-    layers: list[LayerMaps]
-    output: np.ndarray  # float32 logits, 1-D
+    layers: list
 
     def names(self) -> list[str]:
         return [m.name for m in self.layers]
 
-    def get(self, name: str) -> LayerMaps:
+    def get(self, name: str):  # noqa: ANN201 (LayerMaps or LazyLayerMaps, as the owner holds)
         for m in self.layers:
             if m.name == name:
                 return m
         raise KeyError(f"No captured layer {name!r}; captured: {', '.join(self.names())}.")
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureMaps(_LayersByName):
+    """Every feature-map layer of one model on one image, plus its output."""
+
+    layers: list[LayerMaps]
+    output: np.ndarray  # float32 logits, 1-D
 
     @property
     def nbytes(self) -> int:
@@ -344,7 +350,7 @@ class LazyLayerMaps:
         return self._full().tile_factor
 
 
-class FeatureOverview:
+class FeatureOverview(_LayersByName):
     """Every feature-map layer of one model on one image, summarised in one forward pass.
 
     Behaves like :class:`FeatureMaps` (``layers, output, names(), get(), nbytes``); the full
@@ -369,15 +375,6 @@ class FeatureOverview:
             if self._maps is None:
                 self._maps = self._load()
             return self._maps
-
-    def names(self) -> list[str]:
-        return [m.name for m in self.layers]
-
-    def get(self, name: str) -> LazyLayerMaps:
-        for m in self.layers:
-            if m.name == name:
-                return m
-        raise KeyError(f"No captured layer {name!r}; captured: {', '.join(self.names())}.")
 
     @property
     def nbytes(self) -> int:
