@@ -69,8 +69,13 @@ def _panel() -> None:
                    "is kept for this browser and can be overlaid.")  # fmt: skip
         return
     labels = {r.key: f"{r.name} (job {r.job_id}{'' if r.finished else ', running'})" for r in records}
-    default = [r.key for r in records[-2:]]
-    chosen = st.multiselect("Runs", list(labels), default=default, format_func=labels.get, key="runs_chosen")
+    # The runs change while the panel polls: keep the user's choice where its runs still exist (a
+    # stale key in the widget's state made Streamlit fail to serialise it), else the last two runs.
+    prev = st.session_state.get("runs_chosen")
+    kept = [k for k in prev if k in labels] if prev is not None else []
+    cleared_by_user = prev is not None and not prev
+    st.session_state["runs_chosen"] = kept if (kept or cleared_by_user) else [r.key for r in records[-2:]]
+    chosen = st.multiselect("Runs", list(labels), format_func=lambda k: labels.get(k, str(k)), key="runs_chosen")
     x = st.radio("x axis", ["step", "seconds"], horizontal=True, key="runs_x",
                  format_func={"step": "steps", "seconds": "seconds"}.get)  # fmt: skip
     overlay_charts(book, chosen, x, "runs", tuple(METRICS))
