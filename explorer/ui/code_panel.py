@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.models.codegen import (
+from explorer.probe.codegen import (
     CodegenError,
     GeneratedCode,
     keras_code,

@@ -231,7 +231,7 @@ def test_kernel_size_and_a_step_view_that_does_not_fit() -> None:
                                         "Download keras_cnn.py"]),
 ])  # fmt: skip
 def test_code_panel_shows_runnable_code_with_copy_and_download(page: str, key: str, files: list[str]) -> None:
-    from explorer.models.codegen import pytorch_code
+    from explorer.probe.codegen import pytorch_code
 
     at = AppTest.from_file(str(Path(PAGE).with_name(f"{page}.py")), default_timeout=120)
     at.run()

@@ -1,5 +1,8 @@
 """PyTorch code you can take away: a catalog entry written out as a runnable script.
 
+It lives in `probe` because it reads a built model (its module tree and, through the one capture
+mechanism, every layer's output shape); `models` imports nothing above it.
+
 The code is generated from the model the catalog builds, not kept by hand beside it, so it
 cannot drift: ``nn.Sequential`` containers become nested ``nn.Sequential(...)`` calls, torch's
 own layers their constructor call with the non-default arguments, and a custom block (an

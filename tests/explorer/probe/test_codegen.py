@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from explorer.models.catalog import catalog, get_spec
-from explorer.models.codegen import (
+from explorer.probe.codegen import (
     KERAS_PAIRS,
     CodegenError,
     keras_code,
