@@ -14,8 +14,6 @@ Jacobian d y_T / d s_t, the quantity that vanishes in a plain RNN.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,21 +88,6 @@ class RecurrentTrace:
                 float(np.mean(v >= hi - SATURATION_MARGIN)),
             )
         return out
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the time loop on one intra-op thread (the setting is per thread; restored after).
-
-    Each step is a tiny matmul: extra threads only add synchronisation, and on a shared CPU
-    they make a trace several times slower.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _as_batch(x: Tensor) -> Tensor:
@@ -266,7 +249,7 @@ def trace(
     if method == "fused":
         output, _, _, records = fused_run(net, x)
     else:
-        with torch.no_grad(), one_thread():
+        with torch.no_grad():
             output, _, _, records = net.run(x, record=True)
     if net.batch_first:
         output = output.transpose(0, 1)
@@ -321,7 +304,7 @@ def gradient_flow(
         x = x.transpose(0, 1)  # N x T x F
     x.requires_grad_(wrt == "input")
     kept: dict = {}
-    with torch.enable_grad(), one_thread():
+    with torch.enable_grad():
         output, _, _, _ = net.run(x, keep_states=kept)
         last = output[:, -1] if net.batch_first else output[-1]  # 1 x D*H
         width = last.shape[1]
