@@ -83,15 +83,18 @@ def test_unknown_characters_and_long_text_get_notes(page) -> None:  # noqa: ANN0
 
 
 def test_view_changes_reuse_the_cached_trace(page, monkeypatch) -> None:  # noqa: ANN001
-    import explorer.probe.recurrent as probe
+    import explorer.ui.recurrent_cache as rc
 
     calls = []
-    original = probe.trace
-    monkeypatch.setattr(probe, "trace", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = rc.trace  # patched where the cache looks it up, not where it is defined
+    monkeypatch.setattr(rc, "trace", lambda *a, **k: calls.append(1) or original(*a, **k))
+    page.slider(key="rec_hidden").set_value(23).run()  # a network no other test draws
+    _ok(page)
+    assert len(calls) == 1  # a new network is traced once: the counter sees real work
     page.radio(key="rec_view").set_value("Units").run()
     page.radio(key="rec_view").set_value("State norms").run()
     _ok(page)
-    assert calls == []  # only the view changed: the trace came from the cache
+    assert len(calls) == 1  # only the view changed: the trace came from the cache
 
 
 def test_live_training_feeds_the_views(page) -> None:  # noqa: ANN001
