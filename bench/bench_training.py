@@ -33,15 +33,9 @@ from bench.common import median_seconds, report  # noqa: E402
 from explorer.data.datasets import DATASETS, load_dataset  # noqa: E402
 from explorer.device import supports_bf16  # noqa: E402
 from explorer.training.events import Started, Tick  # noqa: E402
-from explorer.training.fit import (  # noqa: E402
-    _autocast,
-    _loss_and_correct,
-    build_model,
-    fit,
-    make_optimizer,
-    make_scheduler,
-)
+from explorer.training.fit import build_model, fit  # noqa: E402
 from explorer.training.settings import default_settings  # noqa: E402
+from explorer.training.steps import autocast, loss_and_correct, make_optimizer, make_scheduler  # noqa: E402
 
 
 def sync(device: torch.device) -> None:
@@ -74,9 +68,9 @@ def bare_loop(settings, data, device) -> tuple[float, float]:  # noqa: ANN001
     for i in range(steps):
         idx = perm[i * bs : (i + 1) * bs]
         xb, yb = data.x_train[idx], data.y_train[idx]
-        with _autocast(device, amp):
+        with autocast(device, amp):
             logits = model(xb)
-        loss, _ = _loss_and_correct(logits, yb, binary)
+        loss, _ = loss_and_correct(logits, yb, binary)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

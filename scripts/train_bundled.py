@@ -32,8 +32,9 @@ from explorer.models.checkpoint import (  # noqa: E402
     save_checkpoint,
 )
 from explorer.training.checkpoints import meta_from_result  # noqa: E402
-from explorer.training.fit import evaluate, run_training  # noqa: E402
+from explorer.training.fit import run_training  # noqa: E402
 from explorer.training.settings import TrainSettings, default_settings  # noqa: E402
+from explorer.training.steps import evaluate  # noqa: E402
 
 OUT = ROOT / "assets" / "weights"
 

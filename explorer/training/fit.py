@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from explorer.data.datasets import Splits, load_dataset
@@ -34,9 +33,17 @@ from explorer.training.events import (
     Tick,
 )
 from explorer.training.settings import TrainSettings
+from explorer.training.steps import (
+    augment_batch,
+    autocast,
+    confusion_matrix,
+    evaluate,
+    loss_and_correct,
+    make_optimizer,
+    make_scheduler,
+)
 
 MAX_MISCLASSIFIED = 32
-EVAL_BATCH = 256
 
 
 class TrainingError(RuntimeError):
@@ -76,107 +83,6 @@ def build_model(arch: str, in_channels: int, num_classes: int, image_size: int) 
     return get_spec(arch).build(**build), build
 
 
-def make_optimizer(
-    model: nn.Module, s: TrainSettings, param_groups: list[dict[str, Any]] | None = None
-) -> torch.optim.Optimizer:
-    """The optimiser over the trainable parameters (frozen ones are left out), or over
-    ``param_groups`` (e.g. a backbone at a lower learning rate than a new head)."""
-    params: Any = param_groups if param_groups is not None else [p for p in model.parameters() if p.requires_grad]
-    if s.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
-    if s.optimizer == "adam":
-        return torch.optim.Adam(params, lr=s.lr, weight_decay=s.weight_decay)
-    if s.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
-    raise ValueError(f"Unknown optimiser {s.optimizer!r}")
-
-
-def make_scheduler(opt: torch.optim.Optimizer, s: TrainSettings, total_steps: int):  # noqa: ANN201
-    """Per-step schedule: None (constant), cosine decay to zero, or one-cycle (peak = lr)."""
-    if s.schedule == "constant":
-        return None
-    if s.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total_steps, 1))
-    if s.schedule == "onecycle":
-        # Each group peaks at its own learning rate (a backbone at a fraction of the head's).
-        max_lr = [g["lr"] for g in opt.param_groups]
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=max(total_steps, 1))
-    raise ValueError(f"Unknown schedule {s.schedule!r}")
-
-
-def augment_batch(x: torch.Tensor, hflip: bool, g: torch.Generator | None = None) -> torch.Tensor:
-    """Random shifts of up to 1/8 of the side (reflect padding) and optional flips, per sample.
-
-    Vectorised: one gather for all crops, one ``where`` for the flips.
-    """
-    n, _, h, w = x.shape
-    pad = max(1, h // 8)
-    xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")  # N x C x (H+2p) x (W+2p)
-    oy = torch.randint(0, 2 * pad + 1, (n,), generator=g).to(x.device)
-    ox = torch.randint(0, 2 * pad + 1, (n,), generator=g).to(x.device)
-    rows = (torch.arange(h, device=x.device)[None] + oy[:, None])[:, None, :, None]  # N x 1 x H x 1
-    cols = (torch.arange(w, device=x.device)[None] + ox[:, None])[:, None, None, :]  # N x 1 x 1 x W
-    batch = torch.arange(n, device=x.device)[:, None, None, None]
-    chan = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
-    out = xp[batch, chan, rows, cols]  # N x C x H x W
-    if hflip:
-        flip = (torch.rand(n, generator=g) < 0.5).to(x.device)[:, None, None, None]
-        out = torch.where(flip, out.flip(-1), out)
-    return out
-
-
-def _loss_and_correct(logits: torch.Tensor, y: torch.Tensor, binary: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean loss and the number of right answers (a device tensor, no sync)."""
-    logits = logits.float()
-    if binary:  # N x 1 logits, sigmoid inside the loss (stable form of Keras' sigmoid + BCE)
-        z = logits.squeeze(1)
-        loss = F.binary_cross_entropy_with_logits(z, y.float())
-        correct = ((z > 0).long() == y).sum()
-    else:  # N x K logits
-        loss = F.cross_entropy(logits, y)
-        correct = (logits.argmax(1) == y).sum()
-    return loss, correct
-
-
-def _predict(logits: torch.Tensor, binary: bool) -> torch.Tensor:
-    return (logits.squeeze(1) > 0).long() if binary else logits.argmax(1)
-
-
-def _autocast(device: torch.device, enabled: bool):  # noqa: ANN202
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, binary: bool, amp: bool = False
-) -> tuple[float, float, torch.Tensor]:
-    """Mean loss, accuracy and the predictions of ``model`` on (x, y), in eval mode."""
-    was_training = model.training
-    model.eval()
-    device = x.device
-    loss_sum = torch.zeros((), device=device)
-    preds = []
-    try:
-        for i in range(0, len(x), EVAL_BATCH):
-            xb, yb = x[i : i + EVAL_BATCH], y[i : i + EVAL_BATCH]
-            with _autocast(device, amp):
-                logits = model(xb)
-            loss, _ = _loss_and_correct(logits, yb, binary)
-            loss_sum += loss * len(xb)
-            preds.append(_predict(logits.float(), binary))
-    finally:
-        model.train(was_training)
-    pred = torch.cat(preds)
-    acc = (pred == y).float().mean()
-    loss_v, acc_v = torch.stack([loss_sum / len(x), acc]).tolist()
-    return loss_v, acc_v, pred
-
-
-def confusion_matrix(y: torch.Tensor, pred: torch.Tensor, k: int) -> torch.Tensor:
-    """K x K counts: rows are true classes, columns predicted ones."""
-    return torch.bincount(y * k + pred, minlength=k * k).reshape(k, k).cpu()
-
-
 def _weight_layers(model: nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
     """(layer name, weight) for every layer whose weight is a matrix or a kernel, in order."""
     out = []
@@ -207,6 +113,183 @@ def _snapshot_layers(model: nn.Module, limit: int = 3) -> list[str]:
 # -- the loop ----------------------------------------------------------------------------------
 
 
+class RunClock:
+    """Working seconds of a run: wall time since the start minus the time the generator spent
+    suspended at a ``yield`` (a paused job, a slow consumer), so rates and ETAs count training only.
+    """
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+        self._paused = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start - self._paused
+
+    def hand_over(self, event: Event) -> Generator[Event, None, None]:
+        """Yield ``event``; the time until the consumer resumes the generator is not counted."""
+        t = time.perf_counter()
+        yield event
+        self._paused += time.perf_counter() - t
+
+
+class _Run:
+    """The state of one ``fit`` call: model, data, optimiser, counters and device accumulators."""
+
+    def __init__(self, model: nn.Module, data: Splits, settings: TrainSettings, device: torch.device,
+                 options: dict[str, Any]) -> None:  # fmt: skip
+        self.model, self.data, self.s, self.device = model, data, settings, device
+        self.binary = data.info.task == "binary"
+        self.amp = bool(settings.bf16 and supports_bf16(device))
+        self.n_train = len(data.x_train)
+        self.bs = min(settings.batch_size, self.n_train)
+        self.steps_per_epoch = math.ceil(self.n_train / self.bs)
+        self.total_steps = self.steps_per_epoch * settings.epochs
+        self.log_every = options["log_every"] or max(1, round(self.steps_per_epoch / 25))
+        self.instrument, self.should_stop = options["instrument"], options["should_stop"]
+        self.snapshot_every_s = options["snapshot_every_s"]
+        self.opt = make_optimizer(model, settings, options["param_groups"])
+        self.sched = make_scheduler(self.opt, settings, self.total_steps)
+        self.g = torch.Generator().manual_seed(settings.seed)
+        self.layers = _weight_layers(model)
+        self.conv_name, self.conv = _first_conv(model)
+        self.snap_layers = _snapshot_layers(model) if self.instrument else []
+        label = int(data.y_val[0])
+        self.probe_label = data.classes[label] if len(data.classes) > label else ""
+        self.clock = RunClock()
+        self.step, self.stopped, self.last_snap = 0, False, 0.0
+        # Device accumulators [loss sum, correct] since the last read-back and per epoch; the
+        # sample counts are plain ints (known on the host, no transfer needed).
+        self.window = torch.zeros(2, device=device)
+        self.epoch_sum = torch.zeros(2, device=device)
+        self.window_t0, self.window_seen, self.epoch_seen = 0.0, 0, 0
+
+    def started(self) -> Started:
+        d = self.data
+        return Started(
+            self.total_steps, self.steps_per_epoch, self.s.epochs, str(self.device), self.amp,
+            sum(p.numel() for p in self.model.parameters()), tuple(d.classes), d.info.task,
+            self.n_train, len(d.x_val), self.s.to_dict(),
+        )  # fmt: skip
+
+    def snapshot(self, epoch: int) -> Generator[Event, None, None]:
+        """Capture filters and feature maps of the probe image, hand them over, restart the timer."""
+        from explorer.probe.capture import capture
+
+        probe_x = self.data.x_val[:1]
+        maps = capture(self.model, probe_x, self.snap_layers, to_cpu=True) if self.snap_layers else {}
+        filters = self.conv.weight.detach().float().cpu().clone() if self.conv is not None else None
+        yield from self.clock.hand_over(Snapshot(
+            self.step, epoch, filters, self.conv_name, self.data.x_val[0].cpu(), self.probe_label,
+            {k: v[0].float() for k, v in maps.items()},
+        ))  # fmt: skip
+        self.last_snap = self.clock.elapsed()
+
+    def train_epoch(self, epoch: int) -> Generator[Event, None, None]:
+        """One pass over the shuffled training set; sets ``stopped`` when asked to stop."""
+        d, s = self.data, self.s
+        perm = torch.randperm(self.n_train, generator=self.g).to(self.device)
+        self.window.zero_()
+        self.epoch_sum.zero_()
+        self.window_t0, self.window_seen, self.epoch_seen = self.clock.elapsed(), 0, 0
+        for i in range(self.steps_per_epoch):
+            idx = perm[i * self.bs : (i + 1) * self.bs]
+            xb, yb = d.x_train[idx], d.y_train[idx]
+            if s.augment:
+                xb = augment_batch(xb, d.info.hflip, self.g)
+            self.step += 1
+            last = i == self.steps_per_epoch - 1
+            read_back = self.instrument and (self.step % self.log_every == 0 or last or self.step == 1)
+            norms, lr_now = self._train_step(xb, yb, read_back)
+            if read_back:
+                yield from self._report(epoch, (epoch - 1) + (i + 1) / self.steps_per_epoch, norms, lr_now)
+            yield from self.clock.hand_over(Tick(self.step, epoch))
+            if self.should_stop is not None and self.should_stop():
+                self.stopped = True
+                return
+
+    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor, read_back: bool) -> tuple[torch.Tensor | None, float]:
+        """Forward, backward, optimiser step; per-layer gradient norms when reading back."""
+        with autocast(self.device, self.amp):
+            logits = self.model(xb)
+        loss, correct = loss_and_correct(logits, yb, self.binary)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norms = None
+        if read_back and self.layers:
+            zero = torch.zeros((), device=self.device)
+            grads = [w.grad if w.grad is not None else zero for _, w in self.layers]
+            norms = torch.stack(torch._foreach_norm(grads)).float()  # one value per layer
+        self.opt.step()
+        lr_now = self.opt.param_groups[0]["lr"]
+        if self.sched is not None:
+            self.sched.step()
+        stats = torch.stack([loss.detach() * len(xb), correct.float()])
+        self.window += stats
+        self.epoch_sum += stats
+        self.window_seen += len(xb)
+        self.epoch_seen += len(xb)
+        return norms, lr_now
+
+    def _report(self, epoch: int, epoch_float: float, norms: torch.Tensor | None, lr_now: float
+                ) -> Generator[Event, None, None]:  # fmt: skip
+        """One host transfer for everything this step reports, then a snapshot when one is due."""
+        host = torch.cat([self.window, norms if norms is not None else self.window[:0]]).tolist()
+        loss_sum, right = host[:2]
+        seen = self.window_seen
+        if not math.isfinite(loss_sum):
+            raise DivergedError(_diverged_message(loss_sum, self.step, epoch, self.s.lr))
+        now = self.clock.elapsed()
+        rate = seen / max(now - self.window_t0, 1e-9)
+        steps_per_s = self.step / max(now, 1e-9)
+        grad_norms = dict(zip((n for n, _ in self.layers), host[2:], strict=True)) if norms is not None else {}
+        yield from self.clock.hand_over(Progress(
+            self.step, epoch, epoch_float, loss_sum / seen, right / seen, lr_now, rate,
+            (self.total_steps - self.step) / max(steps_per_s, 1e-9), now, grad_norms,
+        ))  # fmt: skip
+        self.window.zero_()
+        self.window_t0, self.window_seen = self.clock.elapsed(), 0
+        if self.clock.elapsed() - self.last_snap >= self.snapshot_every_s:
+            yield from self.snapshot(epoch)
+
+    def end_epoch(self, epoch: int) -> Generator[Event, None, tuple[int, float, float]]:
+        """Validation after an epoch (or an early stop); returns (step, val loss, val accuracy)."""
+        e_loss, e_right = self.epoch_sum.tolist()
+        seen = max(self.epoch_seen, 1)
+        if not math.isfinite(e_loss):
+            raise DivergedError(_diverged_message(e_loss, self.step, epoch, self.s.lr))
+        val_loss, val_acc, _ = evaluate(self.model, self.data.x_val, self.data.y_val, self.binary, self.amp)
+        yield from self.clock.hand_over(EpochEnd(
+            epoch, self.step, e_loss / seen, e_right / seen, val_loss, val_acc,
+            self.opt.param_groups[0]["lr"], self.clock.elapsed(),
+        ))  # fmt: skip
+        if self.instrument:
+            yield from self.snapshot(epoch)
+        return self.step, val_loss, val_acc
+
+    def finish(self, last_val: tuple[int, float, float]) -> tuple[Finished, dict[str, float]]:
+        """Held-out test evaluation (validation is reused when measured at this very step)."""
+        d = self.data
+        if last_val[0] == self.step:
+            val_loss, val_acc = last_val[1:]
+        else:
+            val_loss, val_acc, _ = evaluate(self.model, d.x_val, d.y_val, self.binary, self.amp)
+        test_loss, test_acc, pred = evaluate(self.model, d.x_test, d.y_test, self.binary, self.amp)
+        conf = confusion_matrix(d.y_test, pred, len(d.classes))
+        per_class = (conf.diag().float() / conf.sum(1).clamp(min=1).float()).tolist()
+        wrong = (pred != d.y_test).nonzero().squeeze(1)[:MAX_MISCLASSIFIED]
+        epochs_done = self.step / self.steps_per_epoch
+        finished = Finished(
+            self.step, epochs_done, self.stopped, val_loss, val_acc, test_loss, test_acc, conf, per_class,
+            tuple(d.classes), d.x_test[wrong].float().cpu(), d.y_test[wrong].tolist(), pred[wrong].tolist(),
+            self.clock.elapsed(),
+        )  # fmt: skip
+        metrics = {
+            "val_loss": val_loss, "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc,
+            "epochs": round(epochs_done, 3), "steps": self.step,
+        }  # fmt: skip
+        return finished, metrics
+
+
 def fit(
     model: nn.Module,
     data: Splits,
@@ -231,176 +314,31 @@ def fit(
     """
     settings.check()
     device = torch.device(device) if device is not None else pick_device(settings.device)
-    binary = data.info.task == "binary"
-    classes = data.classes
-    amp = bool(settings.bf16 and supports_bf16(device))
     model.to(device)
-    data = data.to(device)
-    x_train, y_train = data.x_train, data.y_train
-    n_train = len(x_train)
-    bs = min(settings.batch_size, n_train)
-    steps_per_epoch = math.ceil(n_train / bs)
-    total_steps = steps_per_epoch * settings.epochs
-    log_every = log_every or max(1, round(steps_per_epoch / 25))
-    opt = make_optimizer(model, settings, param_groups)
-    sched = make_scheduler(opt, settings, total_steps)
-    g = torch.Generator().manual_seed(settings.seed)
-    layers = _weight_layers(model)
-    layer_names = [name for name, _ in layers]
-    conv_name, conv = _first_conv(model)
-    snap_layers = _snapshot_layers(model) if instrument else []
-    probe_x = data.x_val[:1]
-    probe_label = classes[int(data.y_val[0])] if len(classes) > int(data.y_val[0]) else ""
-
-    clock_start = time.perf_counter()
-    paused = 0.0  # seconds spent suspended at a yield (paused job, slow consumer)
-
-    def elapsed() -> float:
-        return time.perf_counter() - clock_start - paused
-
-    def snapshot(step: int, epoch: int) -> Snapshot:
-        from explorer.probe.capture import capture
-
-        maps = capture(model, probe_x, snap_layers, to_cpu=True) if snap_layers else {}
-        filters = conv.weight.detach().float().cpu().clone() if conv is not None else None
-        return Snapshot(
-            step, epoch, filters, conv_name, data.x_val[0].cpu(), probe_label,
-            {k: v[0].float() for k, v in maps.items()},
-        )  # fmt: skip
-
-    t = time.perf_counter()
-    yield Started(
-        total_steps, steps_per_epoch, settings.epochs, str(device), amp,
-        sum(p.numel() for p in model.parameters()), tuple(classes), data.info.task,
-        n_train, len(data.x_val), settings.to_dict(),
-    )  # fmt: skip
-    paused += time.perf_counter() - t
+    options = dict(should_stop=should_stop, log_every=log_every, snapshot_every_s=snapshot_every_s,
+                   instrument=instrument, param_groups=param_groups)  # fmt: skip
+    run = _Run(model, data.to(device), settings, device, options)
+    yield from run.clock.hand_over(run.started())
     if instrument:
-        t = time.perf_counter()
-        yield snapshot(0, 1)
-        paused += time.perf_counter() - t
-    last_snap = elapsed()
-
-    step = 0
-    stopped = False
+        yield from run.snapshot(1)
     last_val: tuple[int, float, float] = (-1, math.nan, math.nan)
     model.train()
     try:
         for epoch in range(1, settings.epochs + 1):
-            perm = torch.randperm(n_train, generator=g).to(device)
-            # Device accumulators [loss sum, correct] since the last read-back and per epoch; the
-            # sample counts are plain ints (known on the host, no transfer needed).
-            window = torch.zeros(2, device=device)
-            epoch_acc = torch.zeros(2, device=device)
-            window_t0, window_seen, epoch_seen = elapsed(), 0, 0
-            for i in range(steps_per_epoch):
-                idx = perm[i * bs : (i + 1) * bs]
-                xb, yb = x_train[idx], y_train[idx]
-                if settings.augment:
-                    xb = augment_batch(xb, data.info.hflip, g)
-                with _autocast(device, amp):
-                    logits = model(xb)
-                loss, correct = _loss_and_correct(logits, yb, binary)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                step += 1
-                window_seen += len(xb)
-                epoch_seen += len(xb)
-                read_back = instrument and (step % log_every == 0 or i == steps_per_epoch - 1 or step == 1)
-                norms = None
-                if read_back and layers:
-                    grads = [w.grad if w.grad is not None else torch.zeros((), device=device) for _, w in layers]
-                    norms = torch.stack(torch._foreach_norm(grads)).float()  # one value per layer
-                opt.step()
-                lr_now = opt.param_groups[0]["lr"]
-                if sched is not None:
-                    sched.step()
-                stats = torch.stack([loss.detach() * len(xb), correct.float()])
-                window += stats
-                epoch_acc += stats
-                if read_back:
-                    # One host transfer for everything this step reports.
-                    host = torch.cat([window, norms if norms is not None else window[:0]]).tolist()
-                    loss_sum, right = host[:2]
-                    seen = window_seen
-                    if not math.isfinite(loss_sum):
-                        raise DivergedError(_diverged_message(loss_sum, step, epoch, settings.lr))
-                    now = elapsed()
-                    rate = seen / max(now - window_t0, 1e-9)
-                    steps_per_s = step / max(now, 1e-9)
-                    yield_t = time.perf_counter()
-                    yield Progress(
-                        step, epoch, (epoch - 1) + (i + 1) / steps_per_epoch,
-                        loss_sum / seen, right / seen, lr_now, rate,
-                        (total_steps - step) / max(steps_per_s, 1e-9), now,
-                        dict(zip(layer_names, host[2:], strict=True)) if norms is not None else {},
-                    )  # fmt: skip
-                    paused += time.perf_counter() - yield_t
-                    window.zero_()
-                    window_t0, window_seen = elapsed(), 0
-                    if elapsed() - last_snap >= snapshot_every_s:
-                        snap = snapshot(step, epoch)
-                        yield_t = time.perf_counter()
-                        yield snap
-                        paused += time.perf_counter() - yield_t
-                        last_snap = elapsed()
-                yield_t = time.perf_counter()
-                yield Tick(step, epoch)
-                paused += time.perf_counter() - yield_t
-                if should_stop is not None and should_stop():
-                    stopped = True
-                    break
-            # End of epoch (or early stop): validation.
-            e_loss, e_right = epoch_acc.tolist()
-            e_seen = epoch_seen
-            if not math.isfinite(e_loss):
-                raise DivergedError(_diverged_message(e_loss, step, epoch, settings.lr))
-            val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val, binary, amp)
-            last_val = (step, val_loss, val_acc)
-            yield_t = time.perf_counter()
-            yield EpochEnd(
-                epoch, step, e_loss / max(e_seen, 1), e_right / max(e_seen, 1), val_loss, val_acc,
-                opt.param_groups[0]["lr"], elapsed(),
-            )  # fmt: skip
-            paused += time.perf_counter() - yield_t
-            if instrument:
-                snap = snapshot(step, epoch)
-                yield_t = time.perf_counter()
-                yield snap
-                paused += time.perf_counter() - yield_t
-                last_snap = elapsed()
-            if stopped:
+            yield from run.train_epoch(epoch)
+            last_val = yield from run.end_epoch(epoch)
+            if run.stopped:
                 break
-        # Final evaluation on the held-out test set (validation was just measured at the last
-        # epoch end, which is also where a stopped run ends).
-        if last_val[0] == step:
-            val_loss, val_acc = last_val[1:]
-        else:
-            val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val, binary, amp)
-        test_loss, test_acc, pred = evaluate(model, data.x_test, data.y_test, binary, amp)
-        k = len(classes)
-        conf = confusion_matrix(data.y_test, pred, k)
-        per_class = (conf.diag().float() / conf.sum(1).clamp(min=1).float()).tolist()
-        wrong = (pred != data.y_test).nonzero().squeeze(1)[:MAX_MISCLASSIFIED]
-        epochs_done = step / steps_per_epoch
-        yield Finished(
-            step, epochs_done, stopped, val_loss, val_acc, test_loss, test_acc, conf, per_class,
-            tuple(classes), data.x_test[wrong].float().cpu(), data.y_test[wrong].tolist(), pred[wrong].tolist(),
-            elapsed(),
-        )  # fmt: skip
+        finished, metrics = run.finish(last_val)
+        yield from run.clock.hand_over(finished)
     except torch.cuda.OutOfMemoryError as err:  # also covers the final evaluation
         _free_cuda(device)
-        smaller = max(1, bs // 2)
         raise OutOfMemoryTrainingError(
-            f"The {device.type.upper()} device ran out of memory with batch size {bs}. "
-            f"Try batch size {smaller} (or a smaller model)."
+            f"The {device.type.upper()} device ran out of memory with batch size {run.bs}. "
+            f"Try batch size {max(1, run.bs // 2)} (or a smaller model)."
         ) from err
-
-    metrics = {
-        "val_loss": val_loss, "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc,
-        "epochs": round(epochs_done, 3), "steps": step, "train_seconds": round(elapsed(), 2),
-    }  # fmt: skip
-    return FitResult(model, metrics, tuple(classes), stopped, settings)
+    metrics["train_seconds"] = round(run.clock.elapsed(), 2)
+    return FitResult(model, metrics, tuple(data.classes), run.stopped, settings)
 
 
 def _diverged_message(value: float, step: int, epoch: int, lr: float) -> str:

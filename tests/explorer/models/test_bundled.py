@@ -15,7 +15,7 @@ from safetensors import safe_open
 from explorer.data.datasets import get_dataset_info, load_dataset
 from explorer.models import catalog, get_spec
 from explorer.models.weights import BUNDLED_DIR, bundled_keys, bundled_path, load_bundled
-from explorer.training.fit import evaluate
+from explorer.training.steps import evaluate
 
 # Every compact CNN except the deep plain net, which exists to fail (nothing to ship).
 NOT_BUNDLED = {"plain_deep"}

@@ -6,7 +6,7 @@ import pytest
 
 from explorer.data.datasets import get_dataset_info, load_dataset
 from explorer.models.weights import BUNDLED_DIR, bundled_keys, load_bundled
-from explorer.training.fit import evaluate
+from explorer.training.steps import evaluate
 
 EXPECTED = ("lenet5", "resnet_small")
 

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from explorer.training.events import EpochEnd, Finished, History, Progress, Snapshot, Started, Tick
-from explorer.training.fit import DivergedError, augment_batch, confusion_matrix, fit, run_training
+from explorer.training.fit import DivergedError, fit, run_training
 from explorer.training.settings import TrainSettings
+from explorer.training.steps import augment_batch, confusion_matrix
 from tests.explorer.training.conftest import bars_splits, tiny_cnn
 
 
