@@ -3,19 +3,28 @@
 ``attribute(model, x, target, method)`` returns an H x W map in [0, 1] for every method, so
 the page can draw any of them the same way. Captum registers its own hooks (Grad-CAM) and
 removes them; only the input gets gradients (``torch.autograd.grad``), so a shared model's
-parameters are never touched.
+weights never change and never collect a ``.grad`` (its settings are changed for the run and
+restored, below: the caller holds the model's lock).
 
 Multi-pass methods (integrated gradients: one forward and backward pass per step) run in
 batches of ``batch_size`` inputs (captum's ``internal_batch_size``), report progress after
 every batch, can be stopped between batches, and can be priced before they start from one
 measured forward + backward pass (:func:`measure_pass`, :func:`estimate_seconds`).
+
+Speed without changing the answer: while an attribution runs, the parameters stop asking for
+gradients (the backward pass then computes input gradients only, never weight gradients) and a
+convolutional model on the CPU runs in channels-last memory order (oneDNN's fast layout, about
+1.2x to 1.4x faster here); both are restored afterwards, also after an error. A caller may also
+choose ``precision="bfloat16"`` (autocast): about twice as fast on CPUs with bfloat16
+instructions, at the price of maps that match the float32 ones only to about 2 to 3 digits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +68,57 @@ class AttributionCancelled(RuntimeError):
 
 Progress = Callable[[int, int], None]  # (inputs done, inputs in all)
 
+PRECISIONS = ("float32", "bfloat16")
+
+
+def bfloat16_is_fast(device: torch.device | str = "cpu") -> bool:
+    """Whether autocast to bfloat16 is worth offering on ``device`` (CPUs with bf16 instructions,
+    or a CUDA GPU that supports it)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    try:
+        return bool(check()) if check is not None else False
+    except RuntimeError:  # an op this build lacks
+        return False
+
+
+@contextlib.contextmanager
+def _gradient_mode(model: nn.Module, x: torch.Tensor) -> Iterator[torch.Tensor]:
+    """The model set up for input gradients only, in the fastest exact layout; ``x`` in it.
+
+    Parameters stop requiring gradients (autograd then skips every weight gradient) and a
+    convolutional model on the CPU moves to channels-last order. Both come back on exit.
+    """
+    params = list(model.parameters())
+    wanted = [p.requires_grad for p in params]
+    convs = [p for p in params if p.dim() == 4]
+    to_channels_last = (x.dim() == 4 and x.device.type == "cpu" and bool(convs)
+                        and all(p.is_contiguous() for p in convs))  # fmt: skip
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        if to_channels_last:
+            model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        yield x
+    finally:
+        if to_channels_last:
+            model.to(memory_format=torch.contiguous_format)
+        for p, flag in zip(params, wanted, strict=True):
+            p.requires_grad_(flag)
+
+
+def _autocast(x: torch.Tensor, precision: str) -> contextlib.AbstractContextManager:
+    if precision not in PRECISIONS:
+        raise AttributionError(f"Unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}.")
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(x.device.type, dtype=torch.bfloat16)
+
 
 def passes(method: str, steps: int = DEFAULT_STEPS) -> int:
     """How many inputs go through a forward and a backward pass for ``method``."""
@@ -76,25 +136,26 @@ def estimate_seconds(method: str, steps: int, batch_size: int, seconds_per_batch
 
 
 def measure_pass(model: nn.Module, x: torch.Tensor, target: int, batch_size: int,
-                 warmup: bool = True) -> float:
+                 warmup: bool = True, precision: str = "float32") -> float:
     """Seconds of one forward + backward pass (gradient of the input only) on ``batch_size``
     copies of ``x``: the unit that :func:`estimate_seconds` scales. A first untimed pass on one
     input pays the one-off costs (kernel selection, allocations) that a long run does not."""
     was_training = model.training
     model.eval()
 
-    def one_pass(n: int) -> float:
-        xs = x.detach().expand(n, *x.shape[1:]).clone().requires_grad_(True)  # n x C x H x W
+    def one_pass(xf: torch.Tensor, n: int) -> float:
+        xs = xf.detach().expand(n, *x.shape[1:]).clone().requires_grad_(True)  # n x C x H x W
         start = time.perf_counter()
-        out = model(xs)
+        with _autocast(xs, precision):
+            out = model(xs).float()
         torch.autograd.grad(out[:, target].sum(), xs)
         return time.perf_counter() - start
 
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), _gradient_mode(model, x.detach()) as xf:
             if warmup:
-                one_pass(1)
-            return one_pass(batch_size)
+                one_pass(xf, 1)
+            return one_pass(xf, batch_size)
     finally:
         model.train(was_training)
 
@@ -114,7 +175,8 @@ def _normalise(heat: torch.Tensor) -> np.ndarray:
 
 
 def _metered(model: nn.Module, total: int, progress: Progress | None,
-             should_stop: Callable[[], bool] | None) -> Callable[[torch.Tensor], torch.Tensor]:
+             should_stop: Callable[[], bool] | None,
+             precision: str = "float32") -> Callable[[torch.Tensor], torch.Tensor]:
     """The model as a function that reports each batch and stops when asked (between batches)."""
     done = 0
 
@@ -124,7 +186,8 @@ def _metered(model: nn.Module, total: int, progress: Progress | None,
             raise AttributionCancelled("The attribution was stopped before it finished.")
         if progress is not None:
             progress(min(done, total), total)
-        out = model(x)
+        with _autocast(x, precision):
+            out = model(x).float()
         done += x.shape[0]
         return out
 
@@ -135,7 +198,7 @@ def attribute(
     model: nn.Module, x: torch.Tensor, target: int, method: str, *,
     layer: str | None = None, steps: int = DEFAULT_STEPS, batch_size: int | None = DEFAULT_BATCH,
     progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-    outputs: int | None = None,
+    outputs: int | None = None, precision: str = "float32",
 ) -> np.ndarray:  # fmt: skip
     """An H x W map in [0, 1] of how much each input pixel supports output ``target``.
 
@@ -145,7 +208,8 @@ def attribute(
     ``steps`` steps, ``batch_size`` at a time (None: all at once). ``progress(done, total)``
     is called before every batch and at the end; ``should_stop()`` returning True raises
     :class:`AttributionCancelled` before the next batch. ``outputs`` (the number of model
-    outputs, when known) saves a forward pass that only checks ``target``.
+    outputs, when known) saves a forward pass that only checks ``target``. ``precision``
+    "bfloat16" runs the model under autocast (faster, about 2 to 3 digits).
     """
     from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, Saliency
 
@@ -153,14 +217,14 @@ def attribute(
         raise AttributionError(f"Unknown attribution method {method!r}: use one of {', '.join(METHODS)}.")
     if METHODS[method].multi_pass and not MIN_STEPS <= steps <= MAX_STEPS:
         raise AttributionError(f"Steps must be between {MIN_STEPS} and {MAX_STEPS}, got {steps}.")
+    _autocast(x, precision)  # checks the name before any work
     was_training = model.training
     model.eval()
-    xi = x.detach().clone()
     total = passes(method, steps)
-    forward = _metered(model, total, progress, should_stop)
+    forward = _metered(model, total, progress, should_stop, precision)
     try:
-        _check_target(model, xi, target, outputs)
-        with torch.enable_grad():
+        _check_target(model, x, target, outputs)
+        with torch.enable_grad(), _gradient_mode(model, x.detach().clone()) as xi:
             if method == "saliency":
                 attr = Saliency(forward).attribute(xi.requires_grad_(True), target=target, abs=True)
                 heat = attr[0].sum(0)  # C x H x W -> H x W

@@ -132,3 +132,49 @@ def test_estimate_counts_batched_passes() -> None:
     seconds = measure_pass(model, torch.randn(1, 3, 16, 16), target=1, batch_size=3)
     assert seconds > 0 and model.training
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
+def test_the_fast_gradient_mode_gives_captums_own_answer(method: str) -> None:
+    """Parameters frozen and channels-last order while it runs: the same map as captum on the
+    model as it is (float32, to 1e-5). A smooth model (tanh, average pooling): at a ReLU's or a
+    max-pool's kink two memory orders may round to different sides, and the gradient jumps."""
+    from captum.attr import IntegratedGradients, Saliency
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Tanh(), nn.AvgPool2d(2),
+                          nn.Conv2d(8, 16, 3, stride=2), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(16, 4)).eval()  # fmt: skip
+    x = torch.rand(1, 3, 32, 32)
+    if method == "saliency":
+        ref = Saliency(model).attribute(x.clone().requires_grad_(True), target=2, abs=True)[0].sum(0)
+    else:
+        ref = IntegratedGradients(model).attribute(x, baselines=torch.zeros_like(x), target=2,
+                                                   n_steps=8)[0].abs().sum(0)  # fmt: skip
+    ref = (ref / ref.max()).numpy()
+    heat = attribute(model, x, target=2, method=method, steps=8, batch_size=4)
+    np.testing.assert_allclose(heat, ref, atol=1e-5)
+
+
+def test_parameters_and_memory_order_are_restored_also_after_an_error() -> None:
+    model = small_cnn()
+    model[0].weight.requires_grad_(False)  # one frozen tensor stays frozen, the rest train again
+    with pytest.raises(AttributionError, match="Class 9 does not exist"):
+        attribute(model, torch.randn(1, 3, 16, 16), target=9, method="integrated_gradients", steps=4)
+    attribute(model, torch.randn(1, 3, 16, 16), target=0, method="integrated_gradients", steps=4)
+    assert [p.requires_grad for p in model.parameters()] == [False] + [True] * (len(list(model.parameters())) - 1)
+    assert all(p.is_contiguous() for p in model.parameters())
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_bfloat16_maps_agree_with_float32_to_a_few_digits() -> None:
+    torch.manual_seed(0)
+    model = get_spec("resnet_small").build().eval()
+    x = torch.rand(1, 3, 32, 32)
+    exact = attribute(model, x, target=1, method="integrated_gradients", steps=8)
+    fast = attribute(model, x, target=1, method="integrated_gradients", steps=8, precision="bfloat16")
+    assert fast.shape == exact.shape and fast.dtype == exact.dtype
+    assert np.corrcoef(fast.ravel(), exact.ravel())[0, 1] > 0.95
+    assert np.abs(fast - exact).max() < 0.2  # both in [0, 1]; bfloat16 keeps ~3 significant digits
+    with pytest.raises(AttributionError, match="Unknown precision 'float8'"):
+        attribute(model, x, target=1, method="saliency", precision="float8")
