@@ -1,0 +1,30 @@
+"""Architecture diagrams: a layered layout of a :class:`~explorer.probe.graph.Graph`, drawn as a
+plotly figure (clickable nodes), a standalone SVG or a PNG. Pure functions, no display.
+
+One concern per module: :mod:`.layout` (rows, columns, edge routes), :mod:`.style` (a node's
+colour, symbol, label, hover text), :mod:`.figure` (the plotly figure) and :mod:`.export` (SVG,
+PNG, DOT).
+"""
+
+from explorer.viz.diagram.export import COL_PX, to_dot, to_png, to_svg
+from explorer.viz.diagram.figure import ROW_PX, figure, side_by_side
+from explorer.viz.diagram.layout import CROWDED_GAP, Layout, layout
+from explorer.viz.diagram.style import (
+    COLOURSCALE,
+    KIND_NAMES,
+    MEASURES,
+    SYMBOLS,
+    ZERO_COLOUR,
+    describe,
+    hover,
+    measure,
+    node_label,
+    shape_text,
+    short,
+)
+
+__all__ = [
+    "COLOURSCALE", "COL_PX", "CROWDED_GAP", "KIND_NAMES", "MEASURES", "ROW_PX", "SYMBOLS", "ZERO_COLOUR",
+    "Layout", "describe", "figure", "hover", "layout", "measure", "node_label", "shape_text", "short",
+    "side_by_side", "to_dot", "to_png", "to_svg",
+]  # fmt: skip
