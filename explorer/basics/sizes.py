@@ -1,0 +1,173 @@
+"""The output-size arithmetic of convolution and pooling, checked before anything runs.
+
+(N - F + 2P)/S + 1 with its own numbers, "same" padding, the course's and the papers' layers as
+presets, parameter counts, and torch's own ``nn.Conv2d`` as a witness. The checks refuse exactly
+what torch refuses or what gives an output side <= 0 (tested against torch on a grid), so an
+impossible combination gets one sentence naming the rule, not a stack trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+class LayerSettingsError(ValueError):
+    """A convolution or pooling setting that cannot work on this input."""
+
+
+@dataclass(frozen=True)
+class ConvPreset:
+    """A layer of the course or of a paper, as (N, F, P, S) of the output-size formula."""
+
+    name: str
+    n: int
+    f: int
+    p: int
+    s: int
+    note: str
+
+
+PRESETS: dict[str, ConvPreset] = {p.name: p for p in [
+    ConvPreset("LeNet-5 C1", 32, 5, 0, 1, "LeCun et al. 1998: 32x32 digit, six 5x5 filters, no padding -> 28x28."),
+    ConvPreset("AlexNet conv1", 227, 11, 0, 4,
+               "Krizhevsky et al. 2012: 96 filters of 11x11, stride 4 (227 makes the formula exact; "
+               "the paper's text says 224)."),
+    ConvPreset("VGG 3x3 'same'", 224, 3, 1, 1, "Simonyan & Zisserman 2014: every convolution 3x3, padding 1 "
+               "keeps 224x224."),
+    ConvPreset("Keras Conv2D(32, (3,3)) on 64x64", 64, 3, 0, 1,
+               "The course's first layer: Keras's default padding is 'valid' (P = 0): 64 -> 62."),
+]}  # fmt: skip
+
+
+def effective_kernel(f: int, d: int = 1) -> int:
+    """The span a dilated kernel covers: d(F - 1) + 1 (dilation 1: F itself)."""
+    return d * (f - 1) + 1
+
+
+def conv_problem(n: int, f: int, p: int = 0, s: int = 1, d: int = 1) -> str | None:
+    """The rule an (N, F, P, S, dilation) convolution breaks, or None when torch accepts it."""
+    if s < 1:
+        return f"The stride must be at least 1 (got S = {s})."
+    if p < 0:
+        return f"The padding cannot be negative (got P = {p})."
+    if f < 1 or d < 1:
+        return f"The filter needs at least one pixel and dilation at least 1 (got F = {f}, d = {d})."
+    span = effective_kernel(f, d)
+    if n + 2 * p < span:
+        return (
+            f"The filter must fit inside the padded input: N + 2P = {n} + {2 * p} = {n + 2 * p} "
+            f"is smaller than the filter's span {span}, so the output side "
+            f"floor((N + 2P - F) / S) + 1 would be <= 0. Use a smaller filter or more padding."
+        )
+    return None
+
+
+def pool_problem(n: int, k: int, s: int, p: int = 0) -> str | None:
+    """The rule a pooling window breaks (torch's own two), or None when torch accepts it."""
+    if s < 1 or k < 1:
+        return f"Window and stride must be at least 1 (got {k} and {s})."
+    if p < 0:
+        return f"The padding cannot be negative (got P = {p})."
+    if p > k // 2:
+        return (f"Pooling padding can be at most half the window: P = {p} > {k} / 2. "
+                "A window made mostly of padding would pool nothing.")  # fmt: skip
+    if n + 2 * p < k:
+        return (f"The {k}x{k} window does not fit the {n}x{n} map (with padding {p}): the output side "
+                "floor((N + 2P - K) / S) + 1 would be <= 0.")  # fmt: skip
+    return None
+
+
+def output_size(n: int, f: int, p: int = 0, s: int = 1, d: int = 1) -> int:
+    """Output side length ``floor((N - F + 2P) / S) + 1`` (with dilation: F -> d(F - 1) + 1)."""
+    problem = conv_problem(n, f, p, s, d)
+    if problem:
+        raise LayerSettingsError(problem)
+    return (n - effective_kernel(f, d) + 2 * p) // s + 1
+
+
+def pool_output_size(n: int, k: int, s: int, p: int = 0) -> int:
+    """Pooling output side ``floor((N + 2P - K) / S) + 1`` (torch's default floor mode)."""
+    problem = pool_problem(n, k, s, p)
+    if problem:
+        raise LayerSettingsError(problem)
+    return (n + 2 * p - k) // s + 1
+
+
+def _num(x: float) -> str:
+    return f"{x:g}" if abs(x - round(x)) > 1e-9 else str(round(x))
+
+
+def formula(n: int, f: int, p: int, s: int, d: int = 1) -> str:
+    """The formula with the numbers filled in, as LaTeX; the floor is always written and the
+    fraction's exact value shown, so 21.5 -> 21 is visible when the stride does not divide."""
+    out = output_size(n, f, p, s, d)
+    span = effective_kernel(f, d)
+    f_sym = "F" if d == 1 else r"F_{\text{eff}}"
+    f_txt = str(f) if d == 1 else str(span)
+    exact = (n - span + 2 * p) / s
+    return (rf"\text{{output}} = \left\lfloor \frac{{N - {f_sym} + 2P}}{{S}} \right\rfloor + 1"
+            rf" = \left\lfloor \frac{{{n} - {f_txt} + 2 \cdot {p}}}{{{s}}} \right\rfloor + 1"
+            rf" = \lfloor {_num(exact)} \rfloor + 1 = {out}")  # fmt: skip
+
+
+def pool_formula(n: int, k: int, s: int, p: int = 0) -> str:
+    """The pooling formula with the floor and the exact fraction, as LaTeX."""
+    out = pool_output_size(n, k, s, p)
+    exact = (n + 2 * p - k) / s
+    pad = "" if p == 0 else f" + 2 \\cdot {p}"
+    pad_sym = "" if p == 0 else " + 2P"
+    return (rf"\text{{output}} = \left\lfloor \frac{{N - K{pad_sym}}}{{S}} \right\rfloor + 1"
+            rf" = \left\lfloor \frac{{{n} - {k}{pad}}}{{{s}}} \right\rfloor + 1"
+            rf" = \lfloor {_num(exact)} \rfloor + 1 = {out}")  # fmt: skip
+
+
+def same_padding(f: int, d: int = 1) -> tuple[int, int]:
+    """Keras/torch "same" padding for stride 1: total d(F - 1), split (before, after); the
+    extra pixel of an even kernel goes after, as both frameworks do."""
+    total = d * (f - 1)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(mode: str, f: int, p: int, s: int, d: int = 1) -> int:
+    """Padding P for the formula from a mode: 'valid' (0, Keras's default), 'same', or 'custom'."""
+    if mode == "valid":
+        return 0
+    if mode == "same":
+        if s != 1:
+            raise LayerSettingsError(
+                "'same' padding keeps the output size only with stride 1; torch refuses it for strided "
+                "convolutions (Keras pads so that output = ceil(N / S)). Use a custom P instead."
+            )
+        before, after = same_padding(f, d)
+        if before != after:
+            raise LayerSettingsError(
+                f"'same' with an even filter needs {before} zero(s) before and {after} after: uneven padding "
+                "is not one symmetric P. Use an odd filter size or a custom P."
+            )
+        return before
+    if mode == "custom":
+        return p
+    raise LayerSettingsError(f"Unknown padding mode {mode!r}: use 'valid', 'same' or 'custom'.")
+
+
+def conv_params(f: int, c_in: int, c_out: int) -> int:
+    """F x F x C_in x C_out weights + C_out biases."""
+    return f * f * c_in * c_out + c_out
+
+
+def dense_params(n_in: int, n_out: int) -> int:
+    """A dense layer from n_in to n_out numbers: n_in x n_out weights + n_out biases."""
+    return n_in * n_out + n_out
+
+
+def torch_conv_check(n: int, f: int, p: int, s: int, d: int = 1, c_in: int = 1, c_out: int = 1) -> str:
+    """A sentence with the shape torch's own ``nn.Conv2d`` produces for these settings (run on the
+    meta device: no memory, no arithmetic) and its parameter count."""
+    layer = torch.nn.Conv2d(c_in, c_out, f, stride=s, padding=p, dilation=d, device="meta")
+    out = layer(torch.empty(1, c_in, n, n, device="meta"))  # 1 x C_in x N x N -> 1 x C_out x N' x N'
+    params = sum(t.numel() for t in layer.parameters())
+    extra = f", dilation={d}" if d != 1 else ""
+    return (f"torch agrees: nn.Conv2d({c_in}, {c_out}, {f}, stride={s}, padding={p}{extra}) turns "
+            f"1 x {c_in} x {n} x {n} into {' x '.join(map(str, out.shape))} and has {params:,} parameters.")
