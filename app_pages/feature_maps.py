@@ -1,7 +1,7 @@
 """Feature maps: what every layer of a CNN sees in an image, its filters, and receptive fields.
 
 The model runs once per (model, weights, image); every widget below only slices the cached
-result (explorer.ui.feature_cache).
+result (explorer.ui.image_results; the models come from explorer.ui.weight_sources).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load
 from explorer.models import catalog, get_spec
 from explorer.models.download import format_progress
 from explorer.models.weights import WeightsError, download_pretrained
+from explorer.probe.layers import conv_layers
 from explorer.probe.names import layer_names
 from explorer.probe.stats import SORT_KEYS, layer_overview
-from explorer.ui import feature_cache as fc
+from explorer.ui import image_results as ir
+from explorer.ui import weight_sources as ws
 from explorer.ui.common import projector_on
 from explorer.ui.registry import user_models
 from explorer.ui.state import PageState, escape_text
@@ -51,9 +53,9 @@ if not projector:
 def _best_kind(arch: str) -> str:
     """The most telling weights available offline for ``arch``: ImageNet if cached, bundled,
     the user's own trained model, else random."""
-    if fc.pretrained_cached(arch):
+    if ws.pretrained_cached(arch):
         return "imagenet"
-    if arch in fc.bundled_available():
+    if arch in ws.bundled_available():
         return "bundled"
     if any(m.arch == arch for m in user_models(kind="cnn")):
         return "user"
@@ -62,9 +64,9 @@ def _best_kind(arch: str) -> str:
 
 def _default_arch() -> str:
     """A model that shows learned features offline: ImageNet if cached, bundled, else random."""
-    if fc.pretrained_cached("resnet18"):
+    if ws.pretrained_cached("resnet18"):
         return "resnet18"
-    bundled = fc.bundled_available()
+    bundled = ws.bundled_available()
     return next((k for k in PREFERRED_BUNDLED if k in bundled), bundled[0] if bundled else "resnet18")
 
 
@@ -117,7 +119,7 @@ def _decoded_upload(data: bytes, file_id: str, name: str) -> tuple[object, str |
     return cache[file_id]
 
 
-def _layer_tokens(lm_: fc.LoadedModel, layer_names_: list[str]) -> dict[str, str]:
+def _layer_tokens(lm_: ws.LoadedModel, layer_names_: list[str]) -> dict[str, str]:
     """Module path -> paper-style name for the URL (kept per model for the session)."""
     cache = st.session_state.setdefault("_fm_layer_tokens", {})
     if lm_.token not in cache:
@@ -144,7 +146,7 @@ source = url.keep("fm_source", "Sample", SOURCES)
 arch_now = url.bind("arch", "fm_arch", default=_default_arch(), valid=keys)
 mine = [m for m in user_models(kind="cnn") if m.arch == arch_now]
 spec_now = get_spec(arch_now)
-kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if arch_now in fc.bundled_available() else []) \
+kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if arch_now in ws.bundled_available() else []) \
     + (["user"] if mine else []) + ["random", "upload"]
 kind_now = url.bind("weights", "fm_kind", default=_best_kind(arch_now), valid=kinds)
 # The cat on first open (the page's picture); a model switch picks a suited sample instead.
@@ -158,7 +160,7 @@ url.keep("fm_user_model", mine[0].name if mine else "", [m.name for m in mine] o
 if projector:  # inputs folded into one line above the figure
     what = get_sample(st.session_state["fm_sample"]).title if source == "Sample" else f"your {source.lower()}"
     inputs = st.expander(f"Image: {what}  |  Model: {spec_now.title}  |  Weights: "
-                         f"{fc.WEIGHT_KINDS.get(kind_now, kind_now)}  (open to change)")
+                         f"{ws.WEIGHT_KINDS.get(kind_now, kind_now)}  (open to change)")
 else:
     inputs = st.container()
 
@@ -202,7 +204,7 @@ with col_model:
     arch = st.selectbox("Architecture", keys, key="fm_arch", on_change=_arch_changed,
                         format_func=lambda k: get_spec(k).dated_title)
     spec = get_spec(arch)
-    kind = st.radio("Weights", kinds, key="fm_kind", format_func=fc.WEIGHT_KINDS.get)
+    kind = st.radio("Weights", kinds, key="fm_kind", format_func=ws.WEIGHT_KINDS.get)
     ref, data, download, download_error = "", None, False, ""
     if kind == "user":
         ref = st.selectbox("My model", [m.name for m in mine], key="fm_user_model")
@@ -210,7 +212,7 @@ with col_model:
         ck = st.file_uploader(f"Checkpoint for {spec.title} (.safetensors)", type=["safetensors"],
                               key="fm_ckpt")
         data = ck.getvalue() if ck is not None else None
-    elif kind == "imagenet" and not fc.pretrained_cached(arch):
+    elif kind == "imagenet" and not ws.pretrained_cached(arch):
         st.caption("The ImageNet weights are not on this machine yet.")
         if st.button("Download the ImageNet weights (needs a network)", key="fm_download"):
             bar = st.progress(0.0, text="Connecting...")
@@ -223,17 +225,17 @@ with col_model:
             bar.empty()
     try:
         if download_error:
-            raise fc.ModelLoadError(download_error)
+            raise ws.ModelLoadError(download_error)
         if kind == "upload" and data is None:
-            raise fc.ModelLoadError("Upload a .safetensors checkpoint for this architecture.")
-        if kind == "imagenet" and not download and not fc.pretrained_cached(arch):
-            raise fc.ModelLoadError(
+            raise ws.ModelLoadError("Upload a .safetensors checkpoint for this architecture.")
+        if kind == "imagenet" and not download and not ws.pretrained_cached(arch):
+            raise ws.ModelLoadError(
                 f"The ImageNet weights of {spec.title} are not in the local cache, and nothing is "
                 "downloaded without your click. Click the button above when a network is available.")
-        lm = fc.load_model(arch, kind, ref=ref, data=data, download=download)
-    except fc.ModelLoadError as err:  # may quote a file's metadata: shown as text, never Markdown
+        lm = ws.load_model(arch, kind, ref=ref, data=data, download=download)
+    except ws.ModelLoadError as err:  # may quote a file's metadata: shown as text, never Markdown
         st.warning(escape_text(str(err), limit=800))
-        lm = fc.load_model(arch, "random")
+        lm = ws.load_model(arch, "random")
     st.success("Weights in use: " + escape_text(lm.label, limit=300))
     st.caption(f"{spec.idea} " + escape_text(lm.detail, limit=300))
 if projector and lm.kind != kind:  # the fallback must be visible with the inputs folded
@@ -244,7 +246,7 @@ if projector and lm.kind != kind:  # the fallback must be visible with the input
 res = None
 with st.spinner("Running the model once and keeping every layer's maps..."):
     try:
-        res = fc.feature_result(lm, image)
+        res = ir.feature_result(lm, image)
     except RuntimeError as err:  # e.g. an input too small for a deep model
         st.error(f"{spec.title} could not process this input: {str(err).splitlines()[0]}")
 if res is None:
@@ -332,7 +334,7 @@ elif view == "Layer detail":
     layer = c1.selectbox("Layer", names, key="fm_layer", format_func=labels.get)
     url.bind("sort", "fm_sort", default="mean", valid=SORT_KEYS)
     by = c2.selectbox("Sort channels by", SORT_KEYS, key="fm_sort", format_func=SORT_LABELS.get)
-    url.bind("scale", "fm_scale", default=fc.DEFAULT_SCALE, valid=list(viz.COLOUR_SCALES))
+    url.bind("scale", "fm_scale", default=ir.DEFAULT_SCALE, valid=list(viz.COLOUR_SCALES))
     scale = c3.selectbox("Colour scale", list(viz.COLOUR_SCALES), key="fm_scale")
     m = res.maps.get(layer)
     if m.note:
@@ -395,13 +397,13 @@ elif view == "Compare":
             st.image(res.montage_png(lb, by, scale), width="stretch", caption=labels[lb])
     else:
         other_kinds = [k for k in ("random", "imagenet", "bundled") if k != lm.kind and (
-            k == "random" or (k == "imagenet" and fc.pretrained_cached(arch))
-            or (k == "bundled" and arch in fc.bundled_available()))]
+            k == "random" or (k == "imagenet" and ws.pretrained_cached(arch))
+            or (k == "bundled" and arch in ws.bundled_available()))]
         # The second model: any catalog entry or one of the user's trained models; by default a
         # different, trained one (the same model twice compares nothing).
         my_models = {f"user:{m.name}": m for m in user_models(kind="cnn")}
         other_archs = [s.key for s in specs] + list(my_models)
-        trained_others = [k for k in PREFERRED_BUNDLED if k in fc.bundled_available() and k != arch]
+        trained_others = [k for k in PREFERRED_BUNDLED if k in ws.bundled_available() and k != arch]
         default_b = next(iter(k for k in my_models if my_models[k].arch != arch or lm.kind != "user"), None) \
             or (trained_others[0] if trained_others else next(k for k in keys if k != arch))
         if st.session_state.get("fm_cmp_arch") not in other_archs:
@@ -415,20 +417,20 @@ elif view == "Compare":
             c2.caption(f"Weights: your trained {get_spec(arch_b).title}")
         else:
             arch_b, ref_b = pick_b, ""
-            kinds_b = (["imagenet"] if fc.pretrained_cached(arch_b) else []) + \
-                (["bundled"] if arch_b in fc.bundled_available() else []) + ["random"]
+            kinds_b = (["imagenet"] if ws.pretrained_cached(arch_b) else []) + \
+                (["bundled"] if arch_b in ws.bundled_available() else []) + ["random"]
             if st.session_state.get("fm_cmp_kind") not in kinds_b:
                 st.session_state["fm_cmp_kind"] = next(
                     (k for k in kinds_b if arch_b != arch or k != lm.kind), kinds_b[0])
-            kind_b = c2.radio("Its weights", kinds_b, key="fm_cmp_kind", format_func=fc.WEIGHT_KINDS.get,
+            kind_b = c2.radio("Its weights", kinds_b, key="fm_cmp_kind", format_func=ws.WEIGHT_KINDS.get,
                               horizontal=True)
         try:
-            lm_b = fc.load_model(arch_b, kind_b, ref=ref_b)
-        except fc.ModelLoadError as err:
+            lm_b = ws.load_model(arch_b, kind_b, ref=ref_b)
+        except ws.ModelLoadError as err:
             st.warning(str(err))
-            lm_b = fc.load_model(arch_b, "random")
+            lm_b = ws.load_model(arch_b, "random")
         with st.spinner("Running the second model..."):
-            res_b = fc.feature_result(lm_b, image)
+            res_b = ir.feature_result(lm_b, image)
         names_b = res_b.maps.names()
         labels_b = {m.name: m.label for m in res_b.maps.layers}
         left, right = st.columns(2)
@@ -447,7 +449,7 @@ elif view == "Compare":
                    "structured maps (edges, textures, parts); random ones give noisy copies of the image.")
 
 elif view == "Filters":
-    convs = fc.conv_layers(lm.model)
+    convs = conv_layers(lm.model)
     if not convs:
         st.info("This model has no convolution layers.")
     else:
@@ -481,7 +483,7 @@ elif view == "Filters":
             st.caption(lm.label)
 
 elif view == "Receptive field":
-    summary = fc.field_summary(lm.arch, tuple(sorted(lm.build.items())), tuple(mi.x.shape[1:]))
+    summary = ir.field_summary(lm.arch, tuple(sorted(lm.build.items())), tuple(mi.x.shape[1:]))
     rf_names = [n for n in names if n in summary.fields and not summary.fields[n].is_global]
     if not rf_names:
         st.info("No layer of this model has a local receptive field to draw.")
@@ -513,7 +515,7 @@ elif view == "Receptive field":
         left.plotly_chart(viz.field_figure(mi.view, box, centre, title="Theoretical receptive field"),
                           key="fm_rf_fig")
         if show_erf:
-            heat = fc.effective_field(lm, res, layer, int(row), int(col), None)
+            heat = ir.effective_field(lm, res, layer, int(row), int(col), None)
             alpha = c3.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_heat_alpha")
             right.plotly_chart(viz.field_figure(mi.view, box, centre, heat=heat, alpha=alpha,
                                                 title="Effective field: |gradient| of the unit"),
@@ -579,20 +581,20 @@ elif view == "Attribution":
     multi = METHODS[method].multi_pass
     steps = st.slider("Steps along the path (more steps: closer to the exact integral, and slower)",
                       MIN_STEPS, MAX_STEPS, DEFAULT_STEPS, key="fm_attr_steps") if multi else DEFAULT_STEPS
-    heat = fc.cached_attribution(res, method, target, steps)
+    heat = ir.cached_attribution(res, method, target, steps)
     if heat is None:
         run_now = not multi
         if multi:
             try:
                 with st.spinner("Timing one forward and backward pass to price the run..."):
-                    estimate = fc.attribution_estimate(lm, res, method, steps, target)
+                    estimate = ir.attribution_estimate(lm, res, method, steps, target)
             except RuntimeError as err:  # e.g. out of memory on a small GPU
                 st.error(f"{spec.title} could not run a backward pass here: {str(err).splitlines()[0]}")
                 st.stop()
             device_name = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}.get(
                 next(lm.model.parameters()).device.type, "device")
             price = estimate.text(device_name)
-            run_now = estimate.seconds <= fc.AUTO_SECONDS
+            run_now = estimate.seconds <= ir.AUTO_SECONDS
             if not run_now:
                 ask = st.empty()  # the price and the button go away once the run starts
                 with ask.container():
@@ -616,7 +618,7 @@ elif view == "Attribution":
                 bar.progress(done / max(1, total), text=f"{METHODS[method].title}: {done} of {total} {unit}{tail}")
 
             try:
-                heat = fc.attribution_map(lm, res, method, target, steps, progress=_progress)
+                heat = ir.attribution_map(lm, res, method, target, steps, progress=_progress)
             except AttributionError as err:
                 st.error(str(err))
             finally:

@@ -29,12 +29,8 @@ from explorer.data.images import imagenet_preprocessing, preprocess  # noqa: E40
 from explorer.data.samples import load_sample  # noqa: E402
 from explorer.models import get_spec  # noqa: E402
 from explorer.probe.stats import compute_feature_maps, layer_overview  # noqa: E402
-from explorer.ui.feature_cache import (  # noqa: E402
-    DEFAULT_SCALE,
-    FeatureResult,
-    LoadedModel,
-    compute_result,
-)
+from explorer.ui.image_results import DEFAULT_SCALE, FeatureResult, compute_result  # noqa: E402
+from explorer.ui.weight_sources import LoadedModel  # noqa: E402
 
 
 def bench_model(key: str, repeats: int) -> None:

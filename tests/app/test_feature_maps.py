@@ -185,10 +185,10 @@ def test_hostile_checkpoint_metadata_gives_one_message_shown_as_text() -> None:
 
 
 def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    from explorer.ui import feature_cache
+    from explorer.ui import image_results
 
     calls: list[str] = []
-    real_full, real_overview = feature_cache.compute_feature_maps, feature_cache.compute_overview
+    real_full, real_overview = image_results.compute_feature_maps, image_results.compute_overview
 
     def counting_full(model, x, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         calls.append("full")
@@ -198,8 +198,8 @@ def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) 
         calls.append("overview")
         return real_overview(model, x, *args, **kwargs)
 
-    monkeypatch.setattr(feature_cache, "compute_feature_maps", counting_full)
-    monkeypatch.setattr(feature_cache, "compute_overview", counting_overview)
+    monkeypatch.setattr(image_results, "compute_feature_maps", counting_full)
+    monkeypatch.setattr(image_results, "compute_overview", counting_overview)
     at = _page()
     assert calls == ["overview"]  # the overview needs one summarising pass, no full capture
     at.radio(key="fm_view").set_value("Layer detail").run()
@@ -249,7 +249,7 @@ def test_attribution_methods_render_for_the_top_classes() -> None:
 
 
 def test_integrated_gradients_steps_are_adjustable_and_cached_per_step_count() -> None:
-    from explorer.ui import feature_cache as fc
+    from explorer.ui import image_results
 
     at = _page()
     at.radio(key="fm_view").set_value("Attribution").run()
@@ -259,6 +259,6 @@ def test_integrated_gradients_steps_are_adjustable_and_cached_per_step_count() -
     at.slider(key="fm_attr_steps").set_value(8).run()
     _compute_if_asked(at)
     assert not at.exception and len(at.get("plotly_chart")) == 1
-    results = at.session_state[fc._RESULTS_KEY]
+    results = at.session_state[image_results._RESULTS_KEY]
     keys = {k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"}
     assert {k[2] for k in keys} == {50, 8}
