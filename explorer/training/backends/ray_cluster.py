@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
 
 if TYPE_CHECKING:
-    from explorer.training.jobs import Job
+    from explorer.training.job import Job
 
 log = logging.getLogger("explorer.training.jobs")
 

@@ -7,13 +7,12 @@ rendering for the interpreter lock.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from explorer.training.jobs import Job
+from explorer.training.backends.base import close_generator, failure_message
 
-log = logging.getLogger("explorer.training.jobs")
+if TYPE_CHECKING:
+    from explorer.training.job import Job
 
 
 class ThreadBackend:
@@ -39,16 +38,9 @@ class ThreadBackend:
                     break
                 job.record(event)
         except Exception as exc:  # the job must end with a message, never kill the process
-            log.warning("job %s failed", job.id, exc_info=True)
-            job.exception = exc
-            state, error = "failed", str(exc) or type(exc).__name__
+            state, error = "failed", failure_message(exc, job.id)  # keeps no frame alive
         finally:
-            close = getattr(gen, "close", None)
-            if close is not None:
-                try:
-                    close()  # runs the generator's finally blocks (frees memory, hooks)
-                except Exception:
-                    log.warning("closing job %s failed", job.id, exc_info=True)
+            close_generator(gen, job.id)  # runs the generator's finally blocks (frees memory, hooks)
         return state, result, error
 
     def close(self) -> None:

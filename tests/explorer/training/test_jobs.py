@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 import threading
+import weakref
 from dataclasses import dataclass
 
 import pytest
@@ -164,6 +167,32 @@ def test_failure_keeps_the_message(manager):
     assert [e.i for e in job.log] == [0]
 
 
+def test_a_failed_job_keeps_its_message_and_log_but_not_its_frames(manager, caplog):
+    """The traceback's frames would keep the generator's model and data alive (GPU memory)."""
+    refs: list[weakref.ref] = []
+
+    class Big:  # stands for a model or a batch on the GPU
+        def __init__(self) -> None:
+            self.data = bytearray(10_000_000)
+
+    def factory(control):
+        def gen():
+            big = Big()
+            refs.append(weakref.ref(big))
+            yield Tick(0)
+            raise ValueError(f"loss is NaN after {len(big.data)} bytes")
+
+        return gen()
+
+    with caplog.at_level(logging.WARNING, logger="explorer.training.jobs"):
+        job = manager.submit("alice", "cpu", factory)
+        assert job.wait(10)
+    assert job.state is JobState.FAILED and job.error == "loss is NaN after 10000000 bytes"
+    assert "Traceback" in caplog.text and "ValueError: loss is NaN" in caplog.text  # the text is logged
+    gc.collect()
+    assert refs and refs[0]() is None  # nothing holds the failed generator's locals
+
+
 def test_one_job_per_owner_and_owners_see_only_their_jobs(manager):
     gate = threading.Event()
     mine = manager.submit("alice", "cpu", gated(gate, 2))
@@ -210,8 +239,6 @@ def test_a_gone_owner_keeps_a_running_job_and_loses_a_queued_one():
 
 
 def test_every_end_and_reap_is_logged(caplog):
-    import logging
-
     present = {"someone"}
     m = JobManager(slots={"cpu": 1}, is_alive=lambda owner: owner in present, keep_finished_s=0)
     with caplog.at_level(logging.INFO, logger="explorer.training.jobs"):
