@@ -1,14 +1,12 @@
 """Convolution basics: the sliding window step by step, free numbers, channels, weight sharing,
 pooling, and the two heads (sigmoid + binary cross-entropy, softmax + cross-entropy)."""
 
-import math
 
 import streamlit as st
 import torch
 
 from explorer.basics import (
     COLOUR_FILTERS,
-    KERNELS,
     PRESETS,
     LayerSettingsError,
     SlidingSteps,
@@ -26,7 +24,6 @@ from explorer.basics import (
     parse_grid,
     pool,
     pool_formula,
-    resize_kernel,
     resolve_padding,
     same_padding,
     sigmoid_binary_cross_entropy,
@@ -37,6 +34,7 @@ from explorer.basics import (
     torch_conv_check,
 )
 from explorer.data.samples import list_samples, load_sample
+from explorer.ui.kernel_editor import kernel_editor
 from explorer.ui.state import PageState
 from explorer.viz.basics import (
     binary_bar,
@@ -85,74 +83,8 @@ cols[1].dataframe([[round(float(v), 2) for v in row[:6]] for row in grey[:6]], w
 
 # ---------------------------------------------------------------- the filter: presets + editable grid
 st.subheader("2. Convolution: a filter slides over the image")
-DEFAULT_KERNEL = tuple(v for row in KERNELS["vertical edges (Sobel x)"].weights for v in row)
-
-
-KERNEL_SIZES = (1, 3, 5, 7)
-
-
-def _kernel_ok(values: tuple[float, ...]) -> bool:
-    return len(values) in {f * f for f in KERNEL_SIZES} and all(math.isfinite(v) and abs(v) <= 100 for v in values)
-
-
-def _parse_kernel(raw: str) -> tuple[float, ...]:
-    values = tuple(float(v) for v in raw.split(","))
-    if not _kernel_ok(values):
-        raise ValueError("a kernel is 1, 9, 25 or 49 finite numbers")
-    return values
-
-
-def _fmt_kernel(values: tuple[float, ...]) -> str:
-    return ",".join(f"{v:g}" for v in values)
-
-
-def _valid_kernel(values: object) -> bool:
-    return isinstance(values, tuple) and _kernel_ok(values)
-
-
-def _new_editor() -> None:
-    st.session_state["bs_kernel_version"] = st.session_state.get("bs_kernel_version", 0) + 1
-
-
-def _load_preset() -> None:
-    chosen = KERNELS[st.session_state["bs_kernel_preset"]]
-    size = int(st.session_state.get("bs_kernel_size", 3))
-    st.session_state["bs_kernel"] = resize_kernel(tuple(float(v) for row in chosen.weights for v in row), size)
-    _new_editor()
-
-
-def _resize() -> None:
-    st.session_state["bs_kernel"] = resize_kernel(st.session_state["bs_kernel"], int(st.session_state["bs_kernel_size"]))
-    _new_editor()
-
-
-url.bind("kernel", "bs_kernel", default=DEFAULT_KERNEL, valid=_valid_kernel, parse=_parse_kernel, fmt=_fmt_kernel)
-values = st.session_state["bs_kernel"]
-f_kernel = math.isqrt(len(values))
-st.session_state["bs_kernel_size"] = f_kernel
-if st.session_state.get("bs_kernel_base") != values:  # a link or a preset: the editor starts afresh
-    st.session_state["bs_kernel_base"] = values
-    _new_editor()
 k1, k2 = st.columns([1, 1])
-with k1:
-    p1, p2 = st.columns([3, 1])
-    p1.selectbox("Start from a preset filter", list(KERNELS), key="bs_kernel_preset", on_change=_load_preset)
-    p2.selectbox("Filter size F", KERNEL_SIZES, key="bs_kernel_size", on_change=_resize,
-                 help="A preset keeps its centre: larger sizes add zeros around it.")  # fmt: skip
-    st.caption(KERNELS[st.session_state["bs_kernel_preset"]].description + " Edit any weight below: every "
-               "figure on this page follows at once.")  # fmt: skip
-    grid = [list(values[i * f_kernel:(i + 1) * f_kernel]) for i in range(f_kernel)]
-    edited = st.data_editor(grid, key=f"bs_kernel_editor_{st.session_state.get('bs_kernel_version', 0)}",
-                            num_rows="fixed", width="stretch")  # fmt: skip
-try:
-    kernel = parse_grid(edited.values.tolist() if hasattr(edited, "values") else edited)
-except LayerSettingsError as err:
-    st.error(str(err))
-    st.stop()
-if tuple(kernel.flatten().tolist()) != st.session_state["bs_kernel"]:
-    st.session_state["bs_kernel"] = st.session_state["bs_kernel_base"] = tuple(kernel.flatten().tolist())
-    url.bind("kernel", "bs_kernel", default=DEFAULT_KERNEL, valid=_valid_kernel, parse=_parse_kernel,
-             fmt=_fmt_kernel)  # fmt: skip
+kernel = kernel_editor(url, k1)
 f_k = kernel.shape[0]
 with k2:
     a, b = st.columns(2)
