@@ -1,14 +1,21 @@
 """Training settings: one validated dataclass, and per-(model, dataset) defaults that learn.
 
-``TrainSettings.errors()`` lists every problem in words a student understands, so the page can
-show them inline before anything starts; ``check()`` raises the first as a ``SettingsError``.
+``TrainSettings.errors()`` runs the small checks in ``CHECKS`` and lists every problem in words a
+student understands, so the page can show them inline before anything starts; ``check()`` raises
+them as a ``SettingsError``. The defaults come from data kept elsewhere, one place each: a model's
+training recipe on its catalog entry (``explorer.models.catalog``) and a dataset's suggestions on
+its registry entry (``explorer.data.datasets``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+from explorer.data.datasets import DATASETS
+from explorer.models.catalog import CATALOG, TrainingRecipe, catalog
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 OPTIMIZER_TITLES = {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}
@@ -16,9 +23,7 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 SCHEDULE_TITLES = {"constant": "constant", "cosine": "cosine decay", "onecycle": "one-cycle"}
 DEVICES = ("auto", "cpu", "cuda")
 
-# Models offered for training (the catalog's compact CNNs) and what they may train on.
-BINARY_DATASETS = ("circles_squares",)
-MULTICLASS_DATASETS = ("shapes", "digits", "mnist", "fashion_mnist", "cifar10")
+FREEZE_MODES = ("head", "last_stage", "all")
 OWN_IMAGES = "own_images"  # a user's zip of class folders; its images come with the job, not a registry
 
 
@@ -55,59 +60,13 @@ class TrainSettings:
 
     def errors(self) -> list[str]:
         """Every problem with these settings, as sentences; empty when they are valid."""
-        from explorer.data.datasets import DATASETS
-
-        e: list[str] = []
-        if self.model not in TRAINABLE_MODELS:
-            e.append(f"Unknown model {self.model!r}: choose one of {', '.join(TRAINABLE_MODELS)}.")
-        own = self.dataset == OWN_IMAGES  # the user's own images (explorer.data.own_images): any CNN
-        if self.dataset not in DATASETS and not own:
-            e.append(f"Unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}.")
-        elif self.model in TRAINABLE_MODELS and not (self.source or own) and self.dataset not in datasets_for(self.model):
-            e.append(
-                f"{self.model} cannot train on {self.dataset}: it works with "
-                f"{', '.join(datasets_for(self.model))}."
-            )
-        if self.optimizer not in OPTIMIZERS:
-            e.append(f"Unknown optimiser {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}.")
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and 0 < self.lr <= 10):
-            e.append(f"The learning rate must be a number above 0 and at most 10 (got {self.lr}).")
-        if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096):
-            e.append(f"The batch size must be a whole number from 1 to 4096 (got {self.batch_size}).")
-        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 200):
-            e.append(f"The number of epochs must be a whole number from 1 to 200 (got {self.epochs}).")
-        if not (math.isfinite(self.weight_decay) and 0 <= self.weight_decay <= 1):
-            e.append(f"Weight decay must lie between 0 and 1 (got {self.weight_decay}).")
-        if not (0 <= self.momentum < 1):
-            e.append(f"Momentum must lie in [0, 1) (got {self.momentum}).")
-        if self.schedule not in SCHEDULES:
-            e.append(f"Unknown schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}.")
-        if self.device not in DEVICES and not str(self.device).startswith("cuda:"):
-            e.append(f"Unknown device {self.device!r}: choose auto, cpu or cuda.")
-        if not (isinstance(self.seed, int) and 0 <= self.seed < 2**31):
-            e.append(f"The seed must be a whole number from 0 to 2147483647 (got {self.seed}).")
-        if not (isinstance(self.train_samples, int) and 16 <= self.train_samples <= 60000):
-            e.append(f"Training images must number from 16 to 60000 (got {self.train_samples}).")
-        if not (isinstance(self.val_samples, int) and 8 <= self.val_samples <= 10000):
-            e.append(f"Validation images must number from 8 to 10000 (got {self.val_samples}).")
-        if not (0 <= self.difficulty <= 1):
-            e.append(f"Difficulty must lie between 0 and 1 (got {self.difficulty}).")
-        if self.freeze not in ("head", "last_stage", "all"):
-            e.append(f"Unknown freeze mode {self.freeze!r}: choose head, last_stage or all.")
-        if not (isinstance(self.backbone_lr, int | float) and 0 < self.backbone_lr <= 1):
-            e.append(f"The backbone's learning-rate factor must lie in (0, 1] (got {self.backbone_lr}).")
-        both_ints = isinstance(self.batch_size, int) and isinstance(self.train_samples, int)
-        if both_ints and self.batch_size > self.train_samples >= 1:
-            e.append(
-                f"The batch size ({self.batch_size}) is larger than the training set "
-                f"({self.train_samples} images): lower it."
-            )
-        if not e and not getattr(self, "source", ""):
+        e = [problem for check in CHECKS if (problem := check(self))]
+        if not e and not self.source:
             # The per-job memory limit, estimated on the meta device before anything is allocated.
             from explorer.training.limits import memory_problems
 
             # Own images are stored at 32 x 32 colour, the shape of the synthetic shapes.
-            data = "shapes" if own else self.dataset
+            data = "shapes" if self.dataset == OWN_IMAGES else self.dataset
             e.extend(memory_problems(self.model, data, self.optimizer, self.batch_size, self.train_samples))
         return e
 
@@ -138,81 +97,118 @@ class TrainSettings:
         )
 
 
-# Compact models offered for training, in course order.
-TRAINABLE_MODELS = (
-    "keras_cnn", "lenet5", "alexnet_small", "vgg_small", "nin_small", "googlenet_small",
-    "resnet_small", "plain_deep", "residual_deep",
-)  # fmt: skip
+# -- the checks ``errors`` runs, in the order their messages appear ------------------------------
+# Each takes the settings and returns a sentence when something is wrong, else None.
 
-# Settings that learn, per model (first) and per (model, dataset) (second, wins), measured on
-# 2 CPU cores (docs in the Training page's report). Compact nets without batch norm (AlexNet,
-# NiN, GoogLeNet, the deep twins) sit at chance for a while before they take off, so they get
-# small batches (more steps) and their easiest dataset (printed digits) by default.
-_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "keras_cnn": dict(dataset="circles_squares", optimizer="adam", lr=1e-3, batch_size=32, epochs=5,
-                      train_samples=2000, val_samples=500),
-    "lenet5": dict(dataset="digits", optimizer="adam", lr=2e-3, batch_size=64, epochs=4, train_samples=6000),
-    "alexnet_small": dict(dataset="digits", optimizer="adam", lr=1e-3, batch_size=64, epochs=3, train_samples=4000),
-    "vgg_small": dict(dataset="shapes", optimizer="adam", lr=1e-3, batch_size=64, epochs=5, train_samples=3000),
-    "nin_small": dict(dataset="digits", optimizer="adam", lr=1e-3, batch_size=32, epochs=5, train_samples=4000),
-    "googlenet_small": dict(dataset="digits", optimizer="adam", lr=3e-3, batch_size=32, epochs=6, train_samples=2000,
-                            schedule="onecycle"),
-    "resnet_small": dict(dataset="shapes", optimizer="adam", lr=2e-3, batch_size=64, epochs=3, train_samples=2000,
-                         schedule="onecycle"),
-    # The twins share settings so that the only difference is the shortcut: on digits the residual
-    # net reaches ~90% in 3-4 epochs while the plain one stays at chance (its first layers' gradient
-    # norms are orders of magnitude smaller: the point of the pair).
-    "plain_deep": dict(dataset="digits", optimizer="adam", lr=1e-3, batch_size=64, epochs=4, train_samples=4000),
-    "residual_deep": dict(dataset="digits", optimizer="adam", lr=1e-3, batch_size=64, epochs=4,
-                          train_samples=4000),
-}  # fmt: skip
-_PAIR_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("lenet5", "shapes"): dict(epochs=5, train_samples=6000),
-    ("alexnet_small", "shapes"): dict(lr=5e-4, batch_size=32, epochs=6, train_samples=3000),
-    ("vgg_small", "digits"): dict(epochs=2),
-}
-_DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "mnist": dict(val_samples=1000, augment=False),
-    "fashion_mnist": dict(val_samples=1000, augment=False),
-    "cifar10": dict(val_samples=1000, augment=True),
-    "digits": dict(val_samples=500),
-    "shapes": dict(val_samples=500),
-}
+Check = Callable[[TrainSettings], "str | None"]
 
 
-# Offline datasets on which each model's defaults were seen to learn (downloadable ones are
-# offered to every multiclass model: MNIST-like data behaves like the printed digits).
-_OFFLINE_FOR: dict[str, tuple[str, ...]] = {
-    "keras_cnn": ("circles_squares",),
-    "lenet5": ("digits", "shapes"),
-    "alexnet_small": ("digits", "shapes"),
-    "vgg_small": ("shapes", "digits"),
-    "nin_small": ("digits",),
-    "googlenet_small": ("digits",),
-    "resnet_small": ("shapes", "digits"),
-    "plain_deep": ("digits",),
-    "residual_deep": ("digits",),
-}
-_ONLINE = ("mnist", "fashion_mnist", "cifar10")
+def _in_range(name: str, ok: Callable[[Any], bool], message: str) -> Check:
+    """A check of one field: ``message`` (formatted with the value as ``{v}``) when not ``ok``."""
+
+    def check(s: TrainSettings) -> str | None:
+        value = getattr(s, name)
+        return None if ok(value) else message.format(v=value)
+
+    return check
+
+
+def _one_of(name: str, choices: tuple[str, ...], label: str) -> Check:
+    return _in_range(name, lambda v: v in choices, f"Unknown {label} {{v!r}}: choose one of {', '.join(choices)}.")
+
+
+def _whole(lo: int, hi: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and lo <= v <= hi
+
+
+def _known_model(s: TrainSettings) -> str | None:
+    if s.model not in TRAINABLE_MODELS:
+        return f"Unknown model {s.model!r}: choose one of {', '.join(TRAINABLE_MODELS)}."
+    return None
+
+
+def _dataset_fits_model(s: TrainSettings) -> str | None:
+    """A known dataset the model learns on; a user's own images (any CNN) and transfer runs
+    (the source's weights) are free to choose."""
+    own = s.dataset == OWN_IMAGES
+    if s.dataset not in DATASETS and not own:
+        return f"Unknown dataset {s.dataset!r}: choose one of {', '.join(DATASETS)}."
+    if s.model in TRAINABLE_MODELS and not (s.source or own) and s.dataset not in datasets_for(s.model):
+        return f"{s.model} cannot train on {s.dataset}: it works with {', '.join(datasets_for(s.model))}."
+    return None
+
+
+def _device(s: TrainSettings) -> str | None:
+    if s.device not in DEVICES and not str(s.device).startswith("cuda:"):
+        return f"Unknown device {s.device!r}: choose auto, cpu or cuda."
+    return None
+
+
+def _batch_fits_training_set(s: TrainSettings) -> str | None:
+    both_ints = isinstance(s.batch_size, int) and isinstance(s.train_samples, int)
+    if both_ints and s.batch_size > s.train_samples >= 1:
+        return (f"The batch size ({s.batch_size}) is larger than the training set "
+                f"({s.train_samples} images): lower it.")  # fmt: skip
+    return None
+
+
+CHECKS: tuple[Check, ...] = (
+    _known_model,
+    _dataset_fits_model,
+    _one_of("optimizer", OPTIMIZERS, "optimiser"),
+    _in_range("lr", lambda v: isinstance(v, int | float) and math.isfinite(v) and 0 < v <= 10,
+              "The learning rate must be a number above 0 and at most 10 (got {v})."),
+    _in_range("batch_size", _whole(1, 4096), "The batch size must be a whole number from 1 to 4096 (got {v})."),
+    _in_range("epochs", _whole(1, 200), "The number of epochs must be a whole number from 1 to 200 (got {v})."),
+    _in_range("weight_decay", lambda v: math.isfinite(v) and 0 <= v <= 1,
+              "Weight decay must lie between 0 and 1 (got {v})."),
+    _in_range("momentum", lambda v: 0 <= v < 1, "Momentum must lie in [0, 1) (got {v})."),
+    _one_of("schedule", SCHEDULES, "schedule"),
+    _device,
+    _in_range("seed", _whole(0, 2**31 - 1), "The seed must be a whole number from 0 to 2147483647 (got {v})."),
+    _in_range("train_samples", _whole(16, 60000), "Training images must number from 16 to 60000 (got {v})."),
+    _in_range("val_samples", _whole(8, 10000), "Validation images must number from 8 to 10000 (got {v})."),
+    _in_range("difficulty", lambda v: 0 <= v <= 1, "Difficulty must lie between 0 and 1 (got {v})."),
+    _in_range("freeze", lambda v: v in FREEZE_MODES,
+              "Unknown freeze mode {v!r}: choose head, last_stage or all."),
+    _in_range("backbone_lr", lambda v: isinstance(v, int | float) and 0 < v <= 1,
+              "The backbone's learning-rate factor must lie in (0, 1] (got {v})."),
+    _batch_fits_training_set,
+)
+
+
+# -- what trains on what, with which settings: the catalog's recipes and the dataset registry ----
+
+# Compact models offered for training (catalog entries with a training recipe), in course order.
+TRAINABLE_MODELS: tuple[str, ...] = tuple(spec.key for spec in catalog() if spec.recipe is not None)
+
+
+def recipe_for(model: str) -> TrainingRecipe:
+    """The training recipe of catalog entry ``model``; a SettingsError when it has none."""
+    recipe = CATALOG[model].recipe if model in CATALOG else None
+    if recipe is None:
+        raise SettingsError(f"Unknown model {model!r}: choose one of {', '.join(TRAINABLE_MODELS)}.")
+    return recipe
 
 
 def datasets_for(model: str) -> tuple[str, ...]:
-    """The datasets offered for ``model``: binary models need a binary dataset; offline ones are
-    those where the model's defaults learn (the deep no-BN nets stay at chance on shapes)."""
-    offline = _OFFLINE_FOR.get(model, ("digits", "shapes"))
-    return offline if model == "keras_cnn" else offline + _ONLINE
+    """The datasets offered for ``model``: the offline ones its recipe learns on, then the
+    downloadable ones of its task (MNIST-like data behaves like the printed digits; no
+    downloadable dataset is binary)."""
+    spec = CATALOG.get(model)
+    offline = spec.recipe.datasets if spec is not None and spec.recipe is not None else ("digits", "shapes")
+    task = spec.task if spec is not None else "multiclass"
+    return offline + tuple(d.key for d in DATASETS.values() if not d.offline and d.task == task)
 
 
 def default_settings(model: str = "keras_cnn", dataset: str | None = None, **overrides: Any) -> TrainSettings:
-    """Settings that learn for ``model`` on ``dataset`` (the model's own default dataset if None)."""
-    if model not in TRAINABLE_MODELS:
-        raise SettingsError(f"Unknown model {model!r}: choose one of {', '.join(TRAINABLE_MODELS)}.")
-    values: dict[str, Any] = {"model": model, **_MODEL_DEFAULTS[model]}
-    dataset = dataset or values["dataset"]
-    values["dataset"] = dataset
-    values.update(_DATASET_DEFAULTS.get(dataset, {}))
-    values.update(_PAIR_DEFAULTS.get((model, dataset), {}))
-    values.update(overrides)
+    """Settings that learn for ``model`` on ``dataset`` (the recipe's own dataset if None): the
+    recipe, then what the dataset suggests (validation size, augmentation), then ``overrides``."""
+    recipe = recipe_for(model)
+    dataset = dataset or recipe.dataset
+    info = DATASETS.get(dataset)
+    suggested = dict(info.train_defaults) if info is not None else {}
+    values = {"model": model, "dataset": dataset, **recipe.settings(dataset), **suggested, **overrides}
     return TrainSettings(**values)
 
 

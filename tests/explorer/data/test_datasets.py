@@ -136,3 +136,29 @@ def test_download_failure_offline_is_a_clear_message(tmp_path, monkeypatch):
 def test_unknown_dataset_names_the_known_ones():
     with pytest.raises(KeyError, match="Unknown dataset 'imagenet'. Known: circles_squares"):
         load_dataset("imagenet")
+
+
+@pytest.mark.parametrize("key", list(DATASETS))
+def test_every_registered_dataset_loads_with_its_declared_shape_and_classes(key, tmp_path, monkeypatch):
+    """The registry test: each entry's own ``load`` gives the shapes, labels and split sizes its
+    metadata declares (downloadable ones on files in torchvision's layout, written here)."""
+    from dataclasses import fields
+
+    from explorer.training.settings import TrainSettings
+
+    info = DATASETS[key]
+    assert info.key == key and callable(info.load)
+    assert {k for k, _ in info.train_defaults} <= {f.name for f in fields(TrainSettings)}
+    if info.key == "cifar10":
+        make_cifar_layout(tmp_path, monkeypatch)
+    elif not info.offline:
+        make_mnist_layout(tmp_path, {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}[key])
+    splits = load_dataset(key, sizes=(12, 5, 6), root=tmp_path)
+    assert splits.info is info and splits.classes == info.classes
+    for split, n in (("train", 12), ("val", 5), ("test", 6)):
+        x, y = getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}")
+        assert x.shape == (n, *info.input_shape) and x.dtype == torch.float32
+        assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
+        assert y.shape == (n,) and y.dtype == torch.long
+        assert int(y.min()) >= 0 and int(y.max()) < len(info.classes)
+    assert info.task == "multiclass" or (info.task == "binary" and len(info.classes) == 2)

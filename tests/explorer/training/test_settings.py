@@ -1,16 +1,23 @@
-"""Settings validation messages and the per-(model, dataset) defaults table."""
+"""Settings validation messages, and the defaults from the catalog's training recipes."""
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import fields
 
+import pytest
+import torch
+
+from explorer.data.datasets import DATASETS
 from explorer.models import get_spec
+from explorer.models.catalog import catalog
 from explorer.training.settings import (
+    CHECKS,
     TRAINABLE_MODELS,
     SettingsError,
     TrainSettings,
     datasets_for,
     default_settings,
+    recipe_for,
 )
 
 
@@ -55,3 +62,34 @@ def test_invalid_settings_have_exact_messages(changes, message):
 def test_round_trip_through_dict_ignores_unknown_keys():
     s = default_settings("lenet5", "digits", seed=3)
     assert TrainSettings.from_dict({**s.to_dict(), "future_option": 1}) == s
+
+
+def test_every_compact_cnn_of_the_catalog_has_a_recipe_and_is_offered():
+    assert set(TRAINABLE_MODELS) == {s.key for s in catalog(kind="cnn", compact=True)}
+    assert all(s.recipe is None for s in catalog() if s.key not in TRAINABLE_MODELS)
+    with pytest.raises(SettingsError, match="Unknown model 'resnet18'"):
+        recipe_for("resnet18")
+
+
+@pytest.mark.parametrize("model", TRAINABLE_MODELS)
+def test_every_recipe_names_real_settings_and_datasets_the_model_builds_for(model):
+    """The registry test: a recipe's datasets exist, suit the model's task, and the model built
+    for each of them maps a batch of its images to the right number of outputs."""
+    spec, recipe = get_spec(model), recipe_for(model)
+    known = {f.name for f in fields(TrainSettings)}
+    assert recipe.dataset == recipe.datasets[0] == default_settings(model).dataset
+    assert set(recipe.per_dataset) <= set(recipe.datasets)
+    assert all(set(changes) <= known for changes in recipe.per_dataset.values())
+    for key in recipe.datasets:
+        info = DATASETS[key]
+        assert info.offline and info.task == spec.task, (model, key)
+        c, h, _ = info.input_shape
+        outputs = 1 if info.task == "binary" else len(info.classes)
+        net = spec.build(in_channels=c, num_classes=outputs, image_size=h).eval()
+        with torch.no_grad():
+            assert net(torch.zeros(2, *info.input_shape)).shape == (2, outputs)
+
+
+def test_checks_are_small_functions_that_pass_valid_settings():
+    s = default_settings("lenet5", "digits")
+    assert len(CHECKS) >= 15 and all(check(s) is None for check in CHECKS)
