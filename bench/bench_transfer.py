@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 from bench.common import report  # noqa: E402
 from explorer.training.transfer import (  # noqa: E402
     DEFAULT_PAIR,
-    bundled_source,
     default_transfer_settings,
     load_target,
     run_transfer,
 )
+from explorer.training.transfer_weights import bundled_source  # noqa: E402
 
 
 def _drain(gen):  # noqa: ANN001, ANN202

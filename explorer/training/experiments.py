@@ -40,7 +40,8 @@ def _plain_vs_residual() -> list[RunSpec]:
 
 
 def _transfer_vs_scratch() -> list[RunSpec]:
-    from explorer.training.transfer import DEFAULT_PAIR, bundled_source, default_transfer_settings
+    from explorer.training.transfer import DEFAULT_PAIR, default_transfer_settings
+    from explorer.training.transfer_weights import bundled_source
 
     source = bundled_source(DEFAULT_PAIR["source_arch"])
     s = default_transfer_settings(device="cpu")

@@ -20,8 +20,9 @@ import streamlit as st
 
 from explorer.data.own_images import Limits, OwnImagesError, from_images, load_own, read_zip
 from explorer.models import get_spec
+from explorer.training.freezing import FREEZE_MODES, FREEZE_TITLES
 from explorer.training.settings import TRAINABLE_MODELS, TrainSettings
-from explorer.training.transfer import FREEZE_MODES, FREEZE_TITLES, bundled_source
+from explorer.training.transfer_weights import bundled_source
 from explorer.ui import jobs
 
 ROOT_ENV = "EXPLORER_OWN_IMAGES_DIR"

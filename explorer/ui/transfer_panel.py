@@ -13,17 +13,16 @@ import streamlit as st
 
 from explorer.data.datasets import DATASETS, is_available
 from explorer.models import get_spec
+from explorer.training.freezing import FREEZE_MODES, FREEZE_TITLES, count_by_mode
 from explorer.training.settings import TRAINABLE_MODELS, TrainSettings
-from explorer.training.transfer import (
-    DEFAULT_PAIR,
-    FREEZE_MODES,
-    FREEZE_TITLES,
+from explorer.training.transfer import DEFAULT_PAIR, TransferInfo
+from explorer.training.transfer_weights import (
     SourceWeights,
     TransferError,
-    TransferInfo,
     build_transfer_model,
     bundled_source,
-    count_by_mode,
+    cached_imagenet_archs,
+    imagenet_source,
 )
 from explorer.ui import jobs
 
@@ -37,11 +36,14 @@ _DEFAULTS = {
 
 
 def _sources() -> dict[str, str]:
-    """Source key -> label: the bundled weights, then this browser's trained or loaded CNNs."""
+    """Source key -> label: the bundled weights, ImageNet weights in the local cache, then this
+    browser's trained or loaded CNNs."""
     from explorer.models.weights import bundled_keys
     from explorer.ui.registry import user_models
 
     out = {f"bundled:{k}": f"{get_spec(k).title}: bundled weights" for k in bundled_keys() if k in TRAINABLE_MODELS}
+    for k in cached_imagenet_archs():
+        out[f"imagenet:{k}"] = f"{get_spec(k).title}: ImageNet weights (cached)"
     for m in user_models("cnn"):
         if m.arch in TRAINABLE_MODELS:
             out[f"user:{m.name}"] = f"Yours: {m.name}"
@@ -52,6 +54,8 @@ def _source(key: str) -> SourceWeights:
     kind, _, name = key.partition(":")
     if kind == "bundled":
         return bundled_source(name)
+    if kind == "imagenet":
+        return imagenet_source(name)
     from explorer.ui.registry import get_user_model
 
     m = get_user_model(name)
@@ -145,9 +149,17 @@ def transfer_section() -> None:
         except (TransferError, OSError, ValueError) as err:
             st.error(str(err))
             return
-        c2.caption(f"New head: {num_classes} output{'s' if num_classes > 1 else ''} "
-                   f"({'one sigmoid logit' if info.task == 'binary' else 'softmax over ' + str(num_classes)}); "
-                   f"input {info.input_shape[0]} channel(s).")  # fmt: skip
+        head = (f"New head: {num_classes} output{'s' if num_classes > 1 else ''} "
+                f"({'one sigmoid logit' if info.task == 'binary' else 'softmax over ' + str(num_classes)}); ")
+        if src.kind == "imagenet":
+            c2.caption(head + "images resized to 224 x 224"
+                       + (", grey repeated into R, G and B" if info.input_shape[0] == 1 else "")
+                       + ", normalised as for ImageNet.")  # fmt: skip
+        else:
+            c2.caption(head + f"input {info.input_shape[0]} channel(s).")
+        if not any(k.startswith("imagenet:") for k in sources):
+            c1.caption("No ImageNet weights are in the local cache: download them on the Feature maps page "
+                       "(when a network is there) and they appear here.")  # fmt: skip
         st.radio(
             "What trains", FREEZE_MODES, key="xf_freeze", disabled=active,
             format_func=lambda m: f"{FREEZE_TITLES[m]}: {counts[m]:,} parameters train "
@@ -186,12 +198,13 @@ def _start(src: SourceWeights) -> None:
             from explorer.training.runs import RunSpec
 
             twin = replace(settings, source="scratch", freeze="all", backbone_lr=1.0)
-            size = int(src.build.get("image_size", 32))
+            same_input = ({"imagenet_input": True} if src.kind == "imagenet"
+                          else {"image_size": int(src.build.get("image_size", 32))})  # fmt: skip
             runs = [
                 RunSpec(f"transfer ({settings.freeze.replace('_', ' ')})", "explorer.training.transfer:run_transfer",
                         {"settings": settings, "source": src}),
                 RunSpec("from scratch", "explorer.training.transfer:run_transfer",
-                        {"settings": twin, "source": None, "image_size": size}),
+                        {"settings": twin, "source": None, **same_input}),
             ]  # fmt: skip
             jobs.submit(jobs.JobSpec("explorer.training.runs:run_comparison", {"runs": runs}), device=device,
                         title=title + " vs from scratch", kind="comparison")  # fmt: skip

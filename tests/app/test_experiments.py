@@ -79,7 +79,8 @@ def test_a_tiny_transfer_runs_and_its_history_can_be_overlaid_and_downloaded() -
 def test_an_experiment_is_one_job_whose_runs_fill_the_chart(monkeypatch) -> None:  # noqa: ANN001
     from explorer.training import experiments
     from explorer.training.runs import RunSpec
-    from explorer.training.transfer import bundled_source, default_transfer_settings
+    from explorer.training.transfer import default_transfer_settings
+    from explorer.training.transfer_weights import bundled_source
 
     tiny = default_transfer_settings(device="cpu", train_samples=16, val_samples=8, batch_size=8, epochs=1)
     runs = [

@@ -12,25 +12,29 @@ from explorer.models import get_spec
 from explorer.models.weights import load_bundled
 from explorer.training.events import Finished
 from explorer.training.fit import fit
-from explorer.training.settings import TrainSettings
-from explorer.training.transfer import (
+from explorer.training.freezing import (
     FREEZE_MODES,
-    SourceWeights,
-    TransferError,
-    TransferInfo,
     apply_freeze,
-    build_transfer_model,
-    bundled_source,
     count_by_mode,
-    default_transfer_settings,
-    head_name,
-    load_weights,
     param_groups,
-    resize_splits,
-    run_transfer,
     trainable_names,
     trainable_parameters,
     unfreeze,
+)
+from explorer.training.settings import TrainSettings
+from explorer.training.transfer import (
+    TransferInfo,
+    default_transfer_settings,
+    resize_splits,
+    run_transfer,
+)
+from explorer.training.transfer_weights import (
+    SourceWeights,
+    TransferError,
+    build_transfer_model,
+    bundled_source,
+    head_name,
+    load_weights,
 )
 
 
