@@ -1,7 +1,7 @@
 """Image decoding and validation, sample images, offline datasets.
 
 Import-light on purpose: ``import explorer.data`` loads nothing heavy; the names below are
-resolved on first use (``from explorer.data import decode_image`` imports images.py then).
+resolved on first use (``from explorer.data import decode_image`` imports decode.py then).
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 _LAZY = {
-    "decode_image": "explorer.data.images",
-    "DecodedImage": "explorer.data.images",
-    "ImageInputError": "explorer.data.images",
-    "EmptyFileError": "explorer.data.images",
-    "UnsupportedFormatError": "explorer.data.images",
-    "TooLargeError": "explorer.data.images",
-    "CorruptImageError": "explorer.data.images",
+    "decode_image": "explorer.data.decode",
+    "DecodedImage": "explorer.data.decode",
+    "ImageInputError": "explorer.data.decode",
+    "EmptyFileError": "explorer.data.decode",
+    "UnsupportedFormatError": "explorer.data.decode",
+    "TooLargeError": "explorer.data.decode",
+    "CorruptImageError": "explorer.data.decode",
     "list_samples": "explorer.data.samples",
     "load_sample": "explorer.data.samples",
     "Sample": "explorer.data.samples",

@@ -4,7 +4,7 @@ pictures added per class, become a small dataset the Training page trains on lik
 A zip is untrusted. Before anything is decoded: a cap on entries, on the total uncompressed
 bytes (as declared AND as actually read), on each entry's compression ratio (zip bombs); names
 that are absolute or climb out with ``..``, symbolic links and nested archives are refused.
-Every file is then decoded by :func:`explorer.data.images.decode_image` (format allow-list, byte
+Every file is then decoded by :func:`explorer.data.decode.decode_image` (format allow-list, byte
 and pixel caps); a file that is not an image is named in the message. Class counts are checked
 (too few, too many, a single class). Nothing from the zip's names ever reaches the file system:
 images are written, resized and re-encoded as PNG, under names this module makes, inside the
@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from explorer.data.datasets import DatasetInfo, Splits
-from explorer.data.images import ImageInputError, decode_image, image_to_tensor
+from explorer.data.decode import ImageInputError, decode_image, image_to_tensor
 
 KEY = "own_images"
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz", ".jar")

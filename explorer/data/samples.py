@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from explorer.data.images import DecodedImage, decode_image, decode_pil
+from explorer.data.decode import DecodedImage, decode_image, decode_pil
 
 DEFAULT_SAMPLE = "cat"
 

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from explorer.data.images import DecodedImage, ModelInput, preprocess
+from explorer.data.decode import DecodedImage
+from explorer.data.images import ModelInput, preprocess
 from explorer.models import get_spec
 from explorer.probe import summarize
 from explorer.probe.attribution import (

@@ -340,7 +340,7 @@ def test_the_156_byte_image_size_file_is_refused_without_allocating():
 def test_server_upload_cap_matches_the_engine_caps():
     import tomllib
 
-    from explorer.data.images import DEFAULT_MAX_BYTES
+    from explorer.data.decode import DEFAULT_MAX_BYTES
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
     assert config["maxUploadSize"] * 2**20 == ck.MAX_CHECKPOINT_BYTES

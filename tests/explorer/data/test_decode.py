@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.data.images import (
+from explorer.data.decode import (
     CorruptImageError,
     DecodedImage,
     EmptyFileError,
