@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.basics import first_layer_unit, is_first_layer_field
-from explorer.data.images import ImageInputError, decode_image
+from explorer.data.decode import ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
 from explorer.models import catalog, get_spec
 from explorer.models.download import format_progress
