@@ -114,54 +114,75 @@ def read_zip(data: bytes, folder: Path | str, limits: Limits = Limits()) -> OwnD
     except (zipfile.BadZipFile, OSError, ValueError) as err:
         raise OwnImagesError("This file is not a readable zip archive. Zip a folder with one sub-folder per class.") from err
     with zf:
-        infos = zf.infolist()
-        if len(infos) > limits.max_entries:
-            raise OwnImagesError(f"The zip has {len(infos):,} entries; the limit is {limits.max_entries:,}.")
-        declared = sum(i.file_size for i in infos)
-        if declared > limits.max_total_bytes:
-            raise OwnImagesError(
-                f"The zip unpacks to {declared / 2**20:.0f} MB; the limit is {limits.max_total_bytes / 2**20:.0f} MB."
-            )
-        files: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
-        skipped = []
-        for info in infos:
-            path = _safe_name(info.filename)
-            _check_entry(info, limits)
-            if info.is_dir():
-                continue
-            if any(j.rstrip("/") in path.parts for j in _JUNK) or path.name.startswith("._"):
-                skipped.append(info.filename)
-                continue
-            files.append((info, path))
-        if not files:
-            raise OwnImagesError("The zip holds no files. Put one folder per class in it, with the images inside.")
-        # An optional single top folder ("my_set/cats/1.png"): strip it when every file shares it.
-        tops = {p.parts[0] for _, p in files}
-        strip = 1 if len(tops) == 1 and all(len(p.parts) >= 3 for _, p in files) else 0
-        by_class: dict[str, list[tuple[zipfile.ZipInfo, PurePosixPath]]] = {}
-        for info, path in files:
-            parts = path.parts[strip:]
-            if len(parts) < 2:
-                raise OwnImagesError(
-                    f"{info.filename!r} is not inside a class folder. Make one folder per class (e.g. cats/, dogs/)."
-                )
-            by_class.setdefault(_class_label(parts[0]), []).append((info, path))
+        files, skipped = _zip_files(zf, limits)
+        by_class = _by_class(files)
         _check_classes({c: len(v) for c, v in by_class.items()}, limits)
-        images: dict[str, list[Image.Image]] = {}
-        total = 0
-        for cls, entries in sorted(by_class.items()):
-            for info, _ in entries:
-                with zf.open(info) as fh:
-                    raw = fh.read(limits.max_file_bytes + 1)  # never trust the declared size alone
-                total += len(raw)
-                if len(raw) > limits.max_file_bytes or total > limits.max_total_bytes:
-                    raise OwnImagesError("The zip unpacks to more than it declares: refused (a zip bomb?).")
-                if raw[:6].startswith(_ARCHIVE_MAGIC):
-                    raise OwnImagesError(
-                        f"{info.filename!r} is an archive inside the zip: unpack it and zip the class folders directly."
-                    )
-                images.setdefault(cls, []).append(_decode(raw, info.filename, limits))
+        images = _read_images(zf, by_class, limits)
     return _write(images, Path(folder), limits, skipped)
+
+
+_Entry = tuple[zipfile.ZipInfo, PurePosixPath]
+
+
+def _zip_files(zf: zipfile.ZipFile, limits: Limits) -> tuple[list[_Entry], list[str]]:
+    """The zip's files (every entry checked, directories left out) and the system files skipped."""
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        raise OwnImagesError(f"The zip has {len(infos):,} entries; the limit is {limits.max_entries:,}.")
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.max_total_bytes:
+        raise OwnImagesError(
+            f"The zip unpacks to {declared / 2**20:.0f} MB; the limit is {limits.max_total_bytes / 2**20:.0f} MB."
+        )
+    files: list[_Entry] = []
+    skipped = []
+    for info in infos:
+        path = _safe_name(info.filename)
+        _check_entry(info, limits)
+        if info.is_dir():
+            continue
+        if any(j.rstrip("/") in path.parts for j in _JUNK) or path.name.startswith("._"):
+            skipped.append(info.filename)
+            continue
+        files.append((info, path))
+    if not files:
+        raise OwnImagesError("The zip holds no files. Put one folder per class in it, with the images inside.")
+    return files, skipped
+
+
+def _by_class(files: list[_Entry]) -> dict[str, list[_Entry]]:
+    """Files per class folder; an optional single top folder ("my_set/cats/1.png") is stripped
+    when every file shares it."""
+    tops = {p.parts[0] for _, p in files}
+    strip = 1 if len(tops) == 1 and all(len(p.parts) >= 3 for _, p in files) else 0
+    by_class: dict[str, list[_Entry]] = {}
+    for info, path in files:
+        parts = path.parts[strip:]
+        if len(parts) < 2:
+            raise OwnImagesError(
+                f"{info.filename!r} is not inside a class folder. Make one folder per class (e.g. cats/, dogs/)."
+            )
+        by_class.setdefault(_class_label(parts[0]), []).append((info, path))
+    return by_class
+
+
+def _read_images(zf: zipfile.ZipFile, by_class: dict[str, list[_Entry]], limits: Limits) -> dict[str, list[Image.Image]]:
+    """Every file read with the byte caps enforced on what is really unpacked, then decoded."""
+    images: dict[str, list[Image.Image]] = {}
+    total = 0
+    for cls, entries in sorted(by_class.items()):
+        for info, _ in entries:
+            with zf.open(info) as fh:
+                raw = fh.read(limits.max_file_bytes + 1)  # never trust the declared size alone
+            total += len(raw)
+            if len(raw) > limits.max_file_bytes or total > limits.max_total_bytes:
+                raise OwnImagesError("The zip unpacks to more than it declares: refused (a zip bomb?).")
+            if raw[:6].startswith(_ARCHIVE_MAGIC):
+                raise OwnImagesError(
+                    f"{info.filename!r} is an archive inside the zip: unpack it and zip the class folders directly."
+                )
+            images.setdefault(cls, []).append(_decode(raw, info.filename, limits))
+    return images
 
 
 def _decode(raw: bytes, name: str, limits: Limits) -> Image.Image:
