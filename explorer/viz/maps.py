@@ -3,7 +3,8 @@ plotly figures out. Nothing here runs a model or imports streamlit.
 
 Conventions: a "tile stack" is uint8 C x h x w (values 0-255, see
 ``explorer.probe.stats.rescale_uint8``); images are uint8 H x W x 3; colour scales are
-looked up once as 256-entry tables so that colouring a montage is one indexing operation.
+looked up once as 256-entry tables (:mod:`explorer.viz.colour`) so that colouring a montage is
+one indexing operation.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import base64
 import io
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
@@ -20,59 +20,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-COLOUR_SCALES: dict[str, str | list[list[object]]] = {
-    "viridis": "Viridis",
-    "grey": [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]],
-    "magma": "Magma",
-    "inferno": "Inferno",
-    "cividis": "Cividis",
-    "hot": "Hot",
-}
+# The pages pick a scale (COLOUR_SCALES) and read a picture (colour_bar) through this module.
+from explorer.viz.colour import COLOUR_SCALES as COLOUR_SCALES
+from explorer.viz.colour import colour_bar as colour_bar
+from explorer.viz.colour import colour_table, plotly_scale, to_unit_range
+
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive: for weights
 GAP_COLOUR = (255, 255, 255)
-
-
-# --------------------------------------------------------------------------- colour
-
-
-def plotly_scale(name: str) -> list[list[object]]:
-    """The plotly colorscale for one of COLOUR_SCALES (or any plotly.py name) as explicit stops.
-
-    Explicit stops, because plotly.js knows only some names ("Inferno" and "Magma" are plotly.py's):
-    a figure sent without plotly.py's validation drew them wrong. The stops are the same colours
-    as the images' lookup table, so a heatmap and an image in one scale agree.
-    """
-    table = colour_table(name)
-    idx = [*range(0, 255, 15), 255]
-    return [[i / 255, "rgb({},{},{})".format(*(int(c) for c in table[i]))] for i in idx]
-
-
-@lru_cache(maxsize=16)
-def colour_table(name: str) -> np.ndarray:
-    """256 x 3 uint8 lookup table of a colour scale: value v (0-255) is drawn as table[v]."""
-    import plotly.colors as pc
-
-    scale = COLOUR_SCALES.get(name, name)
-    scale = pc.get_colorscale(scale) if isinstance(scale, str) else scale
-    rgb = pc.sample_colorscale(scale, [i / 255 for i in range(256)], colortype="tuple")
-    table = np.array([[float(c) for c in col] for col in rgb])
-    if table.max() <= 1.0:  # some scales come back as 0-1 tuples
-        table = table * 255
-    table = np.clip(np.round(table), 0, 255).astype(np.uint8)
-    table.setflags(write=False)
-    return table
-
-
-def colourize(grey: np.ndarray, scale: str = "viridis") -> np.ndarray:
-    """uint8 array of any shape -> the same shape x 3 in the colour scale."""
-    return colour_table(scale)[grey]
-
-
-def to_unit_range(a: np.ndarray) -> np.ndarray:
-    """Min-max rescale to [0, 1] (float32); a constant array becomes zeros."""
-    a = np.asarray(a, dtype=np.float32)
-    lo, hi = float(a.min()), float(a.max())
-    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
 # --------------------------------------------------------------------------- montages
@@ -200,44 +154,6 @@ def upsample(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     t = torch.from_numpy(np.asarray(values, dtype=np.float32))[None, None]
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
 
-
-def colour_bar(scale: str, lo: float, hi: float, title: str, tick_labels: tuple[str, str] | None = None) -> go.Figure:
-    """A horizontal colour bar for a picture drawn as an image (montage, overlay): lo..hi in `scale`.
-
-    Images carry no colour bar of their own; this strip sits under them so every colour can be read.
-    The strip is 256 steps of the scale (as the image's uint8 colours); both ends are labelled with
-    their value, or with `tick_labels` (e.g. "each channel's lowest" / "highest").
-    """
-    lo, hi = float(lo), float(hi)
-    if not hi > lo:
-        hi = lo + 1.0
-    values = np.linspace(lo, hi, 256)
-    fig = go.Figure(go.Heatmap(z=[list(range(256))], zmin=0, zmax=255, colorscale=plotly_scale(scale),
-                               showscale=False, customdata=[values.tolist()],
-                               hovertemplate="%{customdata:.3g}<extra></extra>"))
-    ends = tick_labels or (f"{lo:.3g}", f"{hi:.3g}")
-    inner = [] if tick_labels else [v for v in _nice_ticks(lo, hi) if lo < v < hi]
-    fig.update_layout(
-        height=92, margin=dict(l=10, r=10, t=26, b=30),
-        title=dict(text=title, font=dict(size=13), x=0, xanchor="left"),
-        yaxis=dict(visible=False),
-        xaxis=dict(range=[-0.5, 255.5], showgrid=False, zeroline=False,
-                   tickvals=[(v - lo) / (hi - lo) * 255 for v in inner], ticktext=[f"{v:.3g}" for v in inner]),
-        annotations=[dict(x=0, y=0, xref="paper", yref="paper", yshift=-4, text=ends[0], showarrow=False,
-                          xanchor="left", yanchor="top", font=dict(size=12)),
-                     dict(x=1, y=0, xref="paper", yref="paper", yshift=-4, text=ends[1], showarrow=False,
-                          xanchor="right", yanchor="top", font=dict(size=12))],
-    )  # fmt: skip
-    return fig
-
-
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    """Round tick values between lo and hi (steps of 1, 2 or 5 times a power of ten)."""
-    raw = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / step) * step
-    return [round(first + i * step, 12) for i in range(int((hi - first) / step) + 1)]
 
 
 def overlay(view: np.ndarray, values: np.ndarray, alpha: float = 0.5, scale: str = "inferno") -> np.ndarray:

@@ -162,7 +162,7 @@ def test_figures_build() -> None:
 
 
 def test_colour_bar_spans_the_values_it_names() -> None:
-    from explorer.viz.maps import colour_bar, colour_table
+    from explorer.viz.colour import colour_bar, colour_table
 
     fig = colour_bar("inferno", -2.0, 5.0, "activation")
     heat = fig.data[0]
