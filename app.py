@@ -1,11 +1,15 @@
-"""Entry point: page config, navigation over app_pages/, the shared sidebar. It only routes."""
+"""Entry point: the CPU threads (once per process), page config, navigation over app_pages/, the shared
+sidebar. It only routes."""
 
 import streamlit as st
 
+from explorer.device import configure_threads
 from explorer.ui.common import sidebar
 from explorer.ui.course import course_bar
+from explorer.ui.jobs import server_settings
 from explorer.ui.navigation import PAGES
 
+configure_threads("server", cpu_jobs=int(server_settings()["cpu_jobs"]))  # once per process (docs/architecture.md)
 st.set_page_config(page_title="Architecture Explorer", layout="wide")
 page = st.navigation(
     [st.Page(p.file, title=p.title, url_path=p.url_path or None, default=i == 0) for i, p in enumerate(PAGES)]

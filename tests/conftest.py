@@ -7,6 +7,10 @@ import torch
 
 os.environ.setdefault("EXPLORER_DEVICE", "cpu")
 
+from explorer.device import configure_threads  # noqa: E402
+
+configure_threads()  # once per process, as the app does at start (EXPLORER_THREADS overrides)
+
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:

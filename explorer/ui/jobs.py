@@ -50,6 +50,7 @@ _manager: JobManager | None = None
 _manager_lock = threading.Lock()
 _sessions: dict[str, set[str]] = {}  # owner (browser id) -> Streamlit sessions seen for it
 _sessions_lock = threading.Lock()
+_logged: set[str] = set()  # failures already logged with their traceback (see _log_once)
 
 
 def _env_float(name: str, default: float, minimum: float) -> float:
@@ -73,20 +74,42 @@ def server_settings() -> dict[str, float | int | str]:
 
 def session_alive(sid: str) -> bool:
     """Whether the Streamlit session ``sid`` still exists (connected, or disconnected but
-    still within ``server.disconnectedSessionTTL`` and so able to reconnect)."""
-    try:
-        from streamlit.runtime import Runtime
+    still within ``server.disconnectedSessionTTL`` and so able to reconnect).
 
+    Only the second half needs Streamlit's private session manager. If that call fails (another
+    Streamlit version), the failure is logged and the answer falls back to "connected or not",
+    so owners who left are still seen gone and their finished jobs still reaped.
+    """
+    from streamlit.runtime import Runtime
+
+    try:
         if not Runtime.exists():
             return True  # no server (AppTest, scripts): nobody leaves
         runtime = Runtime.instance()
         if runtime.is_active_session(sid):
             return True
-        mgr = getattr(runtime, "_session_mgr", None)
-        info = mgr.get_session_info(sid) if mgr is not None else None
-        return info is not None
-    except Exception:  # if we cannot tell, keep the job: dropping someone's run is worse
+    except Exception:  # if we cannot tell at all, keep the job: dropping someone's run is worse
+        _log_once("runtime", "cannot ask Streamlit whether a session is active: keeping its jobs")
         return True
+    return _resumable(runtime, sid)
+
+
+def _resumable(runtime: object, sid: str) -> bool:
+    """Whether a session that is not active may still reconnect (Streamlit's private API)."""
+    try:
+        return runtime._session_mgr.get_session_info(sid) is not None  # type: ignore[attr-defined]
+    except Exception:
+        _log_once("session_mgr", "Streamlit's session manager did not answer: a disconnected session counts as gone")
+        return False
+
+
+def _log_once(key: str, message: str) -> None:
+    """Log a failure with its traceback the first time, then briefly (the reaper asks every 10 s)."""
+    if key in _logged:
+        log.debug(message, exc_info=True)
+        return
+    _logged.add(key)
+    log.warning(message, exc_info=True)
 
 
 def owner_alive(owner: str) -> bool:
@@ -112,7 +135,7 @@ def manager() -> JobManager:
             from explorer.training.backends import backend_from_env
 
             conf = server_settings()
-            backend = backend_from_env()
+            backend = backend_from_env(cpu_jobs=conf["cpu_jobs"])
             _manager = JobManager(
                 slots={"cpu": conf["cpu_jobs"], "cuda": conf["cuda_jobs"]}, default_slots=1,
                 backend=backend, is_alive=owner_alive, time_limit_s=conf["time_limit_s"],

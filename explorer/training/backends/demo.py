@@ -1,5 +1,6 @@
-"""Tiny job generators with no torch in them: the backend contract tests, the benchmarks and a
-smoke test of a cluster (``python -m explorer.training.backends.demo``) use them.
+"""Tiny job generators with no torch in them (but :func:`threads`, which reports torch's setting):
+the backend contract tests, the benchmarks and a smoke test of a cluster
+(``python -m explorer.training.backends.demo``) use them.
 
 Cross-process control goes through files: ``gate`` (a path) holds each step until the file
 exists; ``closed`` (a path) is written when the generator is closed, so a test in another
@@ -64,6 +65,14 @@ def ticks(
     finally:
         if closed is not None:
             Path(closed).write_text("closed")
+
+
+def threads(should_stop: Callable[[], bool]) -> Iterator[object]:
+    """Return the intra-op threads of the process that runs the job (this one imports torch)."""
+    import torch
+
+    yield DemoInfo(os.getpid())
+    return torch.get_num_threads()
 
 
 if __name__ == "__main__":  # smoke test of the configured backend (EXPLORER_RAY_ADDRESS or local)

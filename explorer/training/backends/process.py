@@ -12,6 +12,9 @@ A pipe blocks the worker when the web process does not read, so the channel is b
 worker coalesces transient events (see ``base.run_spec``), so it rarely has to wait. When a worker
 dies (killed, out of memory), the pipe reports end-of-file at once: the job ends FAILED with a
 message and the slot gets a fresh worker for the next job.
+
+Each worker chooses its CPU threads once, as it starts (``explorer.device.configure_threads``:
+its share of the cores, one for a GPU job, or ``EXPLORER_THREADS``), before any computation.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import types
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from explorer.device import configure_threads
 from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
 
 if TYPE_CHECKING:
@@ -54,8 +58,12 @@ class _SharedFlags:
         return self._raw[2] == 1
 
 
-def worker_main(inbox: Any, outbox: Any, raw_flags: Any, preload: tuple[str, ...]) -> None:
-    """A worker process: import the heavy modules once, then run jobs until told to quit."""
+def worker_main(
+    inbox: Any, outbox: Any, raw_flags: Any, preload: tuple[str, ...], device: str = "cpu", cpu_jobs: int = 1
+) -> None:
+    """A worker process: choose its CPU threads and import the heavy modules once, then run jobs
+    until told to quit."""
+    configure_threads("worker", cpu_jobs=cpu_jobs, device=device)  # once, before any computation
     for name in preload:
         try:
             importlib.import_module(name)
@@ -131,13 +139,13 @@ def _bare_main() -> Iterator[None]:
 class _Worker:
     """One worker process and its channels (web-process side)."""
 
-    def __init__(self, ctx: Any, device: str, preload: tuple[str, ...]) -> None:
+    def __init__(self, ctx: Any, device: str, preload: tuple[str, ...], cpu_jobs: int = 1) -> None:
         self.device = device
         self.flags = ctx.RawArray("b", 3)
         inbox_r, self.inbox = ctx.Pipe(duplex=False)
         self.outbox, outbox_w = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=worker_main, args=(inbox_r, outbox_w, self.flags, preload),
+            target=worker_main, args=(inbox_r, outbox_w, self.flags, preload, device, cpu_jobs),
             name=f"explorer-job-worker-{device}", daemon=True,
         )  # fmt: skip
         with _bare_main():
@@ -174,13 +182,20 @@ class _Worker:
 
 
 class ProcessBackend:
-    """Run job specs in persistent local worker processes (spawn), one per running job."""
+    """Run job specs in persistent local worker processes (spawn), one per running job.
+
+    ``cpu_jobs`` (CPU jobs at once) sizes each worker's share of the cores
+    (``explorer.device.choose_threads``).
+    """
 
     name = "process"
 
-    def __init__(self, preload: tuple[str, ...] = PRELOAD, cancel_grace_s: float = CANCEL_GRACE_S) -> None:
+    def __init__(
+        self, preload: tuple[str, ...] = PRELOAD, cancel_grace_s: float = CANCEL_GRACE_S, cpu_jobs: int = 1
+    ) -> None:
         self._ctx = mp.get_context("spawn")
         self._preload = tuple(preload)
+        self._cpu_jobs = cpu_jobs
         self._cancel_grace_s = cancel_grace_s
         self._idle: dict[str, list[_Worker]] = {}
         self._busy: set[_Worker] = set()
@@ -191,7 +206,10 @@ class ProcessBackend:
         """Start an idle worker for ``device`` now, so the first job does not wait for imports."""
         with self._lock:
             if not self._closed and not self._idle.get(device):
-                self._idle.setdefault(device, []).append(_Worker(self._ctx, device, self._preload))
+                self._idle.setdefault(device, []).append(self._new_worker(device))
+
+    def _new_worker(self, device: str) -> _Worker:
+        return _Worker(self._ctx, device, self._preload, self._cpu_jobs)
 
     def _acquire(self, device: str) -> _Worker:
         with self._lock:
@@ -204,7 +222,7 @@ class ProcessBackend:
                     self._busy.add(worker)
                     return worker
                 worker.kill()
-            worker = _Worker(self._ctx, device, self._preload)
+            worker = self._new_worker(device)
             self._busy.add(worker)
             return worker
 

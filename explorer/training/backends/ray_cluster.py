@@ -21,6 +21,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from explorer.device import configure_threads
 from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class JobActor:
         self._thread: threading.Thread | None = None
 
     def start(self, job_id: int, spec: JobSpec) -> int:
+        configure_threads("worker", default=1)  # the actor's own process; it reserved one CPU
         self._thread = threading.Thread(
             target=run_spec, args=(job_id, spec, _ListFlags(self._flags), self._box.put), daemon=True
         )

@@ -203,3 +203,20 @@ def test_the_wall_time_limit_stops_the_job_politely_with_a_notice(make_manager):
         "the result is what it had learnt by then."
     )
     assert job.end_reason == "time limit"
+
+
+def test_a_job_runs_with_the_threads_chosen_once_for_its_process(make_manager, monkeypatch):
+    import torch
+
+    from explorer.device import choose_threads
+
+    monkeypatch.delenv("EXPLORER_THREADS", raising=False)
+    m = make_manager()
+    job = m.submit("alice", "cpu", JobSpec("explorer.training.backends.demo:threads"))
+    assert job.wait(120) and job.state is JobState.FINISHED
+    expected = {
+        "thread": torch.get_num_threads(),  # this process's own choice (tests/conftest.py)
+        "process": choose_threads("worker", cpu_jobs=1, device="cpu"),  # a worker's share of the cores
+        "ray": 1,  # an actor reserves one CPU of its node
+    }
+    assert job.result == expected[make_manager.backend]
