@@ -20,18 +20,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from explorer.models.recurrent import (
-    GATE_NAMES,
-    QUANTITIES,
-    TORCH_CLASSES,
-    RecurrentConfigError,
-    RecurrentNet,
-    SequenceModel,
-    suffix,
-)
+from explorer.models.recurrent import RecurrentConfigError, RecurrentNet, suffix
+from explorer.models.recurrent_cells import CELL_SPECS, CellSpec
+from explorer.models.sequence_model import SequenceModel
 
-# Which quantities are squashed by a sigmoid (range 0..1) and which by tanh (range -1..1).
-SIGMOID = {"i", "f", "o", "r", "z"}
 SATURATION_MARGIN = 0.1  # "saturated" = within 0.1 of a bound (0/1 for sigmoid, -1/1 for tanh)
 GRADIENT_TARGETS = ("h", "c", "input")
 
@@ -59,8 +51,16 @@ class RecurrentTrace:
         return len(self.labels)
 
     @property
+    def cell_spec(self) -> CellSpec:
+        return CELL_SPECS[self.cell]
+
+    @property
     def quantities(self) -> tuple[str, ...]:
-        return QUANTITIES[self.cell]
+        return self.cell_spec.quantities
+
+    def bounds(self, name: str) -> tuple[float, float] | None:
+        """The range of quantity ``name`` in this cell (None: unbounded, as c or a ReLU state)."""
+        return self.cell_spec.bounds(name, self.nonlinearity)
 
     def get(self, name: str, layer: int = 0, direction: int = 0) -> np.ndarray:
         """T x H array of one quantity; KeyError with a readable message if it does not exist."""
@@ -78,11 +78,12 @@ class RecurrentTrace:
     def saturation(self, layer: int = 0, direction: int = 0) -> dict[str, tuple[float, float]]:
         """Per gate: fraction of values near the lower and near the upper bound."""
         out = {}
-        for name in GATE_NAMES[self.cell]:
-            if self.cell == "rnn" and self.nonlinearity == "relu":
+        for name in self.cell_spec.blocks:
+            bounds = self.bounds(name)
+            if bounds is None:
                 continue  # ReLU has no upper bound to saturate against
             v = self.get(name, layer, direction)
-            lo, hi = (0.0, 1.0) if name in SIGMOID else (-1.0, 1.0)
+            lo, hi = bounds
             out[name] = (
                 float(np.mean(v <= lo + SATURATION_MARGIN)),
                 float(np.mean(v >= hi - SATURATION_MARGIN)),
@@ -107,39 +108,17 @@ def _fused_layer(net: RecurrentNet, layer: int, x: Tensor, h0: Tensor, c0: Tenso
     then borrows the explicit network's own tensors (``assign=True``): nothing is copied.
     """
     cfg = net.config
-    kwargs = dict(input_size=x.shape[-1], hidden_size=cfg.hidden_size, num_layers=1,
-                  bidirectional=cfg.bidirectional, device="meta", dtype=x.dtype)  # fmt: skip
-    if cfg.cell == "rnn":
-        kwargs["nonlinearity"] = cfg.nonlinearity
-    module = TORCH_CLASSES[cfg.cell](**kwargs)
+    module = cfg.cell_spec.torch_module(x.shape[-1], cfg.hidden_size, cfg.nonlinearity, num_layers=1,
+                                        bidirectional=cfg.bidirectional, device="meta", dtype=x.dtype)  # fmt: skip
     state = {}
     for direction in range(cfg.num_directions):
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         for name, tensor in zip(names, net.weights(layer, direction), strict=True):
             state[f"{name}_{suffix(0, direction)}"] = tensor.detach()
     module.load_state_dict(state, assign=True)
-    hx = (h0, c0) if cfg.cell == "lstm" else h0
+    hx = (h0, c0) if cfg.cell_spec.has_memory else h0
     out, _ = module(x, hx)
     return out
-
-
-def linear_scan(a: Tensor, b: Tensor, c0: Tensor) -> Tensor:
-    """c_t = a_t * c_{t-1} + b_t for every t (T x ...), with c_{-1} = c0, in log2(T) rounds.
-
-    Hillis-Steele doubling: after the round of stride k, entry t holds the map from
-    c_{t-2k} to c_t as a pair (A, B) with c_t = A c_{t-2k} + B. Element-wise only: no
-    matrix product and no Python step per time step (the LSTM memory cell, given its gates).
-    """
-    b = b.clone()
-    b[0] = torch.addcmul(b[0], a[0], c0)
-    a = a.clone()
-    steps, k = a.shape[0], 1
-    while k < steps:
-        b[k:] += a[k:] * b[:-k]  # the product is materialised before the in-place add
-        if 2 * k < steps:
-            a[k:] *= a[:-k].clone()
-        k *= 2
-    return b
 
 
 def _records_from_states(
@@ -147,32 +126,16 @@ def _records_from_states(
     c0: Tensor | None,
 ) -> dict[str, Tensor]:  # fmt: skip
     """Every gate of one layer and direction for all steps at once, from x_t and h_{t-1}."""
+    recompute = net.cell_spec.recompute
+    if recompute is None:  # no gates: the states are every quantity
+        return {"h": hs}
     w_ih, w_hh, b_ih, b_hh = (w.detach() for w in net.weights(layer, direction))
     steps, batch, _ = x.shape
-    if net.cell == "rnn":
-        return {"h": hs}
     # h_{t-1} in time order: the backward direction's previous state is h_{t+1}.
     prev = torch.cat([hs[1:], h0[None]]) if direction == 1 else torch.cat([h0[None], hs[:-1]])
     xp = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t())  # T*N x G*H
     hp = torch.addmm(b_hh, prev.reshape(steps * batch, -1), w_hh.t())  # T*N x G*H
-    xp, hp = xp.view(steps, batch, -1), hp.view(steps, batch, -1)  # T x N x G*H
-    if net.cell == "gru":
-        x_r, x_z, x_n = xp.chunk(3, dim=2)
-        h_r, h_z, h_n = hp.chunk(3, dim=2)
-        r = torch.sigmoid(x_r + h_r)
-        z = torch.sigmoid(x_z + h_z)
-        n = torch.tanh(torch.addcmul(x_n, r, h_n))
-        return {"r": r, "z": z, "n": n, "h": hs}
-    pre = xp.add_(hp)  # T x N x 4H, gates in torch's order i, f, g, o
-    hidden = hs.shape[-1]
-    g = torch.tanh(pre[..., 2 * hidden : 3 * hidden])
-    sig = pre.sigmoid_()  # one kernel over all four; the g slice of it is not used
-    i, f, o = sig[..., :hidden], sig[..., hidden : 2 * hidden], sig[..., 3 * hidden :]
-    if direction == 1:  # the backward recurrence runs from the last step to the first
-        c = linear_scan(f.flip(0), (i * g).flip(0), c0).flip(0)
-    else:
-        c = linear_scan(f, i * g, c0)
-    return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": hs}
+    return recompute(xp.view(steps, batch, -1), hp.view(steps, batch, -1), hs, c0, direction == 1)
 
 
 def fused_run(net: RecurrentNet, x: Tensor, hx=None):  # noqa: ANN001, ANN201
@@ -294,7 +257,7 @@ def gradient_flow(
         raise RecurrentConfigError("Gradient flow needs the explicit recurrent network.")
     # float64: after a few hundred steps a vanishing gradient underflows float32 to exactly 0.
     net = copy.deepcopy(net).double()
-    if wrt == "c" and net.cell != "lstm":
+    if wrt == "c" and not net.cell_spec.has_memory:
         raise ValueError("Only an LSTM has a memory cell c.")
     layer = net.num_layers - 1 if layer is None else layer
     if not 0 <= layer < net.num_layers:

@@ -31,7 +31,8 @@ from explorer.data.sequences import (
     sine_batch,
     split_corpus_ids,
 )
-from explorer.models.recurrent import CELLS, SequenceModel, SequenceModelConfig
+from explorer.models.recurrent import CELLS
+from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
 
 TASKS = ("chars", "sine", "adding")
 TASK_TITLES = {

@@ -22,7 +22,8 @@ from explorer.data.sequences import (
     make_signal,
 )
 from explorer.device import pick_device
-from explorer.models.recurrent import CELLS, SequenceModel, SequenceModelConfig
+from explorer.models.recurrent_cells import CELL_SPECS, CELLS
+from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
 from explorer.probe.recurrent import RecurrentTrace, gradient_flow, trace
 from explorer.training.sequence import (
     TASK_TITLES,
@@ -153,7 +154,7 @@ def init_gradient_flows(
     values = prepared.values[:length]
     out = {}
     for cell in cells:
-        if wrt == "c" and cell != "lstm":
+        if wrt == "c" and not CELL_SPECS[cell].has_memory:
             continue
         config = model_config(cell, hidden_size, num_layers, False, "tanh", spec, prepared.features)
         out[f"{cell.upper()} at init"] = gradient_flow(random_model(config, seed), values, wrt)
@@ -176,7 +177,7 @@ def trained_gradient_flows(
     values = prepared.values[:length]
     out = {}
     for model in _models:
-        if wrt == "c" and model.config.cell != "lstm":
+        if wrt == "c" and not CELL_SPECS[model.config.cell].has_memory:
             continue
         name = model.config.cell.upper()
         out[f"{name} at init"] = gradient_flow(model.initial(), values, wrt)

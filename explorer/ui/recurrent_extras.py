@@ -60,7 +60,7 @@ def forget_bias_flow(config_args: tuple, seed: int, values: np.ndarray, wrt: str
     """||d y_T / d s_t|| of the LSTM at initialisation with its forget-gate bias set to ``bias``."""
     import torch
 
-    from explorer.models.recurrent import SequenceModel, SequenceModelConfig
+    from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
     from explorer.probe.recurrent import gradient_flow
     from explorer.training.sequence import set_forget_bias
 

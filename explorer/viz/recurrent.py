@@ -20,25 +20,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.probe.recurrent import SATURATION_MARGIN, SIGMOID, RecurrentTrace
+from explorer.models.recurrent_cells import CELL_SPECS, GATE_RANGE, QUANTITY_TITLES, cell_spec
+from explorer.probe.recurrent import SATURATION_MARGIN, RecurrentTrace
 from explorer.viz.compact import bin_columns, bin_size, colorbar_ticks, quantize
 
-QUANTITY_TITLES = {
-    "h": "hidden state h",
-    "c": "memory cell c",
-    "i": "input gate i",
-    "f": "forget gate f",
-    "g": "candidate g",
-    "o": "output gate o",
-    "r": "reset gate r",
-    "z": "update gate z",
-    "n": "candidate n",
-}
-CELL_COLOURS = {"rnn": "#d62728", "gru": "#2ca02c", "lstm": "#1f77b4"}
+CELL_COLOURS = {key: spec.colour for key, spec in CELL_SPECS.items()}
 DIRECTION_NAMES = ("forward", "backward")
 # Streamlit applies its own theme in the browser; the empty "none" template skips plotly's
 # costly deep copy of its default template (a third of the server time of a heatmap).
-_LAYOUT = dict(template="none", margin=dict(l=60, r=20, t=50, b=40))
+LAYOUT = dict(template="none", margin=dict(l=60, r=20, t=50, b=40))
 EXACT_STEPS = 200  # windows up to this many steps are sent exactly, one column per step
 MAX_COLUMNS = 500  # longer windows: at most this many columns (about 2 pixels each on screen)
 
@@ -54,12 +44,10 @@ def step_labels(trace: RecurrentTrace) -> np.ndarray:
 
 def _colour(name: str, trace: RecurrentTrace, z: np.ndarray) -> dict:
     """Sigmoid gates on 0..1; tanh quantities on -1..1; c and ReLU states symmetric."""
-    if name in SIGMOID:
+    bounds = trace.bounds(name)
+    if bounds == GATE_RANGE:
         return dict(colorscale="Viridis", zmin=0.0, zmax=1.0, colorbar=_bar(f"{name}: gate<br>(0 to 1)"))
-    bounded = name in ("g", "n") or (
-        name == "h" and not (trace.cell == "rnn" and trace.nonlinearity == "relu")
-    )
-    if bounded:
+    if bounds is not None:
         return dict(colorscale="RdBu", zmin=-1.0, zmax=1.0, reversescale=True,
                     colorbar=_bar(f"{name}: tanh<br>(-1 to 1)"))
     top = float(np.max(np.abs(z))) if z.size else 1.0
@@ -167,7 +155,7 @@ def state_heatmap(
         xaxis=dict(title=dict(text="time step and input"), **_axis_ticks(x)),
         yaxis=dict(title=dict(text="unit")),
         height=max(260, min(520, 120 + 3 * trace.hidden_size)),
-        **_LAYOUT,
+        **LAYOUT,
     )
     # Built from plain dicts: one validation pass instead of one per update call.
     return go.Figure(dict(data=[data], layout=layout))
@@ -200,7 +188,7 @@ def unit_lines(
         yaxis=dict(title=name),
         height=320,
         hovermode="x unified",
-        **_LAYOUT,
+        **LAYOUT,
     )
     return fig
 
@@ -210,10 +198,10 @@ def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int 
     stats = trace.saturation(layer, direction)
     names = list(stats) or ["h"]
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=[
-        _saturation_title(n, stats.get(n)) for n in names
+        _saturation_title(n, stats.get(n), trace.bounds(n)) for n in names
     ])  # fmt: skip
     for k, name in enumerate(names, start=1):
-        lo, hi = (0.0, 1.0) if name in SIGMOID else (-1.0, 1.0)
+        lo, hi = trace.bounds(name) or (-1.0, 1.0)
         fig.add_trace(
             go.Histogram(
                 x=trace.get(name, layer, direction).ravel(),
@@ -231,7 +219,7 @@ def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int 
             range=[lo, hi], row=1, col=k
         )  # the whole range: saturation shows at the edges
     # Two-line subplot titles need room under the figure title, or the two overlap.
-    layout = {**_LAYOUT, "margin": dict(_LAYOUT["margin"], t=110)}
+    layout = {**LAYOUT, "margin": dict(LAYOUT["margin"], t=110)}
     fig.update_layout(
         title={"text": "Gate saturation (dotted: within 0.1 of a bound)", "y": 0.97, "yanchor": "top"},
         height=360, **layout,
@@ -241,11 +229,11 @@ def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int 
     return fig
 
 
-def _saturation_title(name: str, stat: tuple[float, float] | None) -> str:
+def _saturation_title(name: str, stat: tuple[float, float] | None, bounds: tuple[float, float] | None) -> str:
     if stat is None:
         return name
     low, high = stat
-    lo, hi = ("0", "1") if name in SIGMOID else ("-1", "1")
+    lo, hi = ("0", "1") if bounds == GATE_RANGE else ("-1", "1")
     return f"{name}<br>{100 * low:.0f}% near {lo}, {100 * high:.0f}% near {hi}"
 
 
@@ -264,7 +252,7 @@ def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0,
     fig.update_layout(
         title=f"{QUANTITY_TITLES.get(name, name)}, layer {layer + 1}: forward against backward",
         height=560,
-        **_LAYOUT,
+        **LAYOUT,
     )
     return fig
 
@@ -285,7 +273,7 @@ def layers_stacked(trace: RecurrentTrace, name: str = "h", direction: int = 0,
     fig.update_layout(
         title=f"{QUANTITY_TITLES.get(name, name)} in every layer (top layer on top)",
         height=max(300, 220 * rows),
-        **_LAYOUT,
+        **LAYOUT,
     )
     return fig
 
@@ -305,7 +293,7 @@ def state_norms(trace: RecurrentTrace, name: str = "h") -> go.Figure:
         yaxis=dict(title=f"||{name}_t||"),
         height=320,
         hovermode="x unified",
-        **_LAYOUT,
+        **LAYOUT,
     )
     return fig
 
@@ -336,7 +324,7 @@ def gradient_flow_figure(
                    **({"exponentformat": "power"} if log_scale else {})),
         height=380,
         hovermode="x unified",
-        **_LAYOUT,
+        **LAYOUT,
     )
     return fig
 
@@ -370,60 +358,12 @@ def regime_rows(curves: Mapping[str, np.ndarray]) -> list[dict[str, str]]:
     return rows
 
 
-def _ema(values: np.ndarray, alpha: float = 0.1) -> np.ndarray:
-    out = np.empty_like(values)
-    acc = values[0] if len(values) else 0.0
-    for k, v in enumerate(values):
-        acc = alpha * v + (1 - alpha) * acc
-        out[k] = acc
-    return out
-
-
-def learning_curves(
-    curves: Mapping[str, Sequence[tuple[int, float]]],
-    metric: str = "loss",
-    baseline: float | None = None,
-    title: str = "",
-    val_curves: Mapping[str, Sequence[tuple[int, float]]] | None = None,
-) -> go.Figure:
-    """Training curves of several cells on one task: raw (faint) and smoothed (bold); held-out
-    measurements (``val_curves``) dashed with markers in the cell's colour."""
-    fig = go.Figure()
-    for cell, points in curves.items():
-        if not points:
-            continue
-        steps = np.array([p[0] for p in points])
-        values = np.array([p[1] for p in points], dtype=float)
-        colour = CELL_COLOURS.get(cell)
-        fig.add_trace(go.Scatter(x=steps, y=values, mode="lines", opacity=0.25,
-                                 line=dict(color=colour, width=1), showlegend=False,
-                                 hoverinfo="skip"))  # fmt: skip
-        fig.add_trace(go.Scatter(x=steps, y=_ema(values), mode="lines", name=cell.upper(),
-                                 line=dict(color=colour, width=2.5)))  # fmt: skip
-    for cell, points in (val_curves or {}).items():
-        if points:
-            fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
-                                     name=f"{cell.upper()} held-out", line=dict(color=CELL_COLOURS.get(cell),
-                                     width=2, dash="dash")))  # fmt: skip
-    if baseline is not None:
-        fig.add_hline(y=baseline, line_dash="dash", line_color="grey",
-                      annotation_text="a model that learned nothing")  # fmt: skip
-    fig.update_layout(
-        title=title or f"Learning curves ({metric})",
-        xaxis=dict(title="optimisation step"),
-        yaxis=dict(title=metric),
-        height=380,
-        **_LAYOUT,
-    )
-    return fig
-
-
 def signal_figure(values: np.ndarray, names: Sequence[str], title: str = "Input") -> go.Figure:
     """The input sequence itself (T x F), one line per feature (at most 12)."""
     fig = go.Figure()
     for k, name in enumerate(list(names)[:12]):
         fig.add_trace(go.Scatter(y=values[:, k], mode="lines", name=name))
-    fig.update_layout(title=title, xaxis_title="time step", height=240, **_LAYOUT)
+    fig.update_layout(title=title, xaxis_title="time step", height=240, **LAYOUT)
     return fig
 
 
@@ -432,13 +372,6 @@ def cell_diagram_dot(
 ) -> str:
     """Graphviz DOT of one cell at the chosen sizes: inputs, gates with their weight shapes, ops."""
     hid, inp = hidden_size, input_size
-
-    def w(name: str) -> str:
-        return f"W_i{name} {hid}x{inp}, W_h{name} {hid}x{hid}"
-
-    def gate(name: str, fn: str, what: str) -> str:
-        return f'{name} [label="{what}\\n{name} = {fn}(W_i{name} x + W_h{name} h)\\n{w(name)}", fillcolor="#e8f0fe"];'
-
     lines = [
         "digraph cell {",
         'rankdir=LR; bgcolor="transparent";',
@@ -446,36 +379,7 @@ def cell_diagram_dot(
         'edge [color="#666666"];',
         f'x [label="x_t\\n({inp})", fillcolor="#fff3cd"];',
         f'hprev [label="h_(t-1)\\n({hid})", fillcolor="#fde2e1"];',
+        *cell_spec(cell).diagram(inp, hid, nonlinearity),  # the cell's own nodes and edges
+        "}",
     ]
-    op = 'shape=circle, width=0.35, fixedsize=true, fillcolor="#f4f4f4"'
-    if cell == "rnn":
-        lines += [
-            f'h [label="h_t = {nonlinearity}(W_ih x + W_hh h_(t-1) + b)\\nW_ih {hid}x{inp}, W_hh {hid}x{hid}\\n({hid})", fillcolor="#fde2e1"];',
-            "x -> h; hprev -> h;",
-        ]
-    elif cell == "gru":
-        lines += [
-            gate("r", "σ", "reset gate"),
-            gate("z", "σ", "update gate"),
-            f'n [label="candidate\\nn = tanh(W_in x + r ⊙ (W_hn h))\\n{w("n")}", fillcolor="#e6f4ea"];',
-            f'mix [label="h_t = (1 - z) ⊙ n + z ⊙ h_(t-1)\\n({hid})", fillcolor="#fde2e1"];',
-            "x -> r; x -> z; x -> n; hprev -> r; hprev -> z; hprev -> n; r -> n;",
-            "z -> mix; n -> mix; hprev -> mix;",
-        ]
-    else:
-        lines += [
-            f'cprev [label="c_(t-1)\\n({hid})", fillcolor="#fff0d9"];',
-            gate("i", "σ", "input gate"),
-            gate("f", "σ", "forget gate"),
-            f'g [label="candidate\\ng = tanh(W_ig x + W_hg h)\\n{w("g")}", fillcolor="#e6f4ea"];',
-            gate("o", "σ", "output gate"),
-            f'mf [label="×", {op}]; mi [label="×", {op}]; add [label="+", {op}];',
-            f'c [label="c_t\\n({hid})", fillcolor="#fff0d9"];',
-            f'th [label="tanh", {op}, width=0.5]; mo [label="×", {op}];',
-            f'h [label="h_t\\n({hid})", fillcolor="#fde2e1"];',
-            "x -> i; x -> f; x -> g; x -> o; hprev -> i; hprev -> f; hprev -> g; hprev -> o;",
-            "cprev -> mf; f -> mf; i -> mi; g -> mi; mf -> add; mi -> add; add -> c;",
-            "c -> th; th -> mo; o -> mo; mo -> h;",
-        ]
-    lines.append("}")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.data.sequences import VOCAB_SIZE
+from explorer.ui.recurrent_views import VIEWS
 from tests.app.conftest import open_app_page
 
 PAGE = "app_pages/recurrent.py"
@@ -46,13 +47,22 @@ def test_stacked_bidirectional_gru_views(page) -> None:  # noqa: ANN001
     assert len(page.get("plotly_chart")) == 4  # r, z, n, h
     assert len(page.get("latex")) == 5  # torch's four GRU lines and Cho et al.'s form beside them
     assert any("Cho et al. (2014)" in c.value for c in page.caption)
-    page.radio(key="rec_view").set_value("Directions and layers").run()
-    _ok(page)
-    assert len(page.get("plotly_chart")) == 2  # forward vs backward, layers stacked
-    for view in ("Units", "Saturation", "State norms", "Gradient flow"):
-        page.radio(key="rec_view").set_value(view).run()
+    assert page.radio(key="rec_view").options == list(VIEWS)  # the page draws the registry
+    expected = {"Heatmaps": 4, "Directions and layers": 2}  # r, z, n, h; forward vs backward, layers stacked
+    for title in VIEWS:  # every registered view, in the page's order
+        page.radio(key="rec_view").set_value(title).run()
         _ok(page)
-        assert len(page.get("plotly_chart")) >= 1, view
+        charts = len(page.get("plotly_chart"))
+        assert charts == expected[title] if title in expected else charts >= 1, title
+
+
+def test_every_view_writes_its_own_url_token(page) -> None:  # noqa: ANN001
+    tokens = [view.token for view in VIEWS.values()]
+    assert len(set(tokens)) == len(tokens) == 6
+    for title, view in VIEWS.items():
+        page.radio(key="rec_view").set_value(title).run()
+        _ok(page)
+        assert page.query_params["view"] in ([view.token], view.token), title
 
 
 def test_signal_input(page) -> None:  # noqa: ANN001

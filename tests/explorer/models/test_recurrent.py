@@ -11,14 +11,15 @@ from torch import nn
 from explorer.models.recurrent import (
     CELLS,
     RecurrentConfigError,
-    SequenceModel,
-    SequenceModelConfig,
     build_recurrent,
     from_torch,
     parameter_count,
+    torch_parameter_count,
     torch_twin,
     weight_shapes,
 )
+from explorer.models.recurrent_cells import CELL_SPECS
+from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
 
 CASES = [
     (cell, layers, bidirectional, batch_first)
@@ -158,3 +159,34 @@ def test_sequence_model_fused_and_explicit_agree(encoding):
     assert isinstance(fused.rnn, nn.LSTM)
     ids = torch.randint(0, 12, (10, 3))
     torch.testing.assert_close(explicit(ids)[0], fused(ids)[0], atol=1e-5, rtol=0)
+
+
+# torch's classes and gate orders, from torch's documentation (not from the specs under test).
+TORCH_GATES = {"rnn": (nn.RNN, ("h",)), "gru": (nn.GRU, ("r", "z", "n")), "lstm": (nn.LSTM, ("i", "f", "g", "o"))}
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_every_cell_spec_is_complete_and_matches_torch(cell):
+    spec = CELL_SPECS[cell]
+    torch_class, blocks = TORCH_GATES[cell]
+    assert spec.key == cell and spec.torch_class is torch_class and spec.blocks == blocks
+    assert set(spec.titles) == set(spec.ranges) == set(spec.quantities)
+    assert spec.quantities[-1] == "h" and spec.states[0] == "h"
+    assert spec.equations and spec.stacking and spec.colour.startswith("#")
+    dot = "\n".join(spec.diagram(5, 7, "tanh"))
+    assert all(f"{b} [" in dot for b in spec.blocks)  # one node per gate block
+    # Parameter count from the spec's blocks equals torch's own module at odd sizes.
+    config = build_recurrent(cell, 5, 7, num_layers=2, bidirectional=True).config
+    assert parameter_count(config) == torch_parameter_count(config)
+    with pytest.raises(KeyError, match="Unknown cell"):
+        from explorer.models.recurrent_cells import cell_spec
+
+        cell_spec("cnn")
+
+
+def test_from_torch_rejects_an_unknown_module():
+    class NotACell(nn.RNN):
+        pass
+
+    with pytest.raises(RecurrentConfigError, match="Not a recurrent module the explorer knows: NotACell."):
+        from_torch(NotACell(2, 3))

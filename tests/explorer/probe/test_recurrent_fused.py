@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.models.recurrent import CELLS, QUANTITIES, RecurrentConfigError, build_recurrent
-from explorer.probe.recurrent import fused_run, linear_scan, trace
+from explorer.models.recurrent import CELLS, RecurrentConfigError, build_recurrent
+from explorer.models.recurrent_cells import CELL_SPECS, linear_scan
+from explorer.probe.recurrent import fused_run, trace
 
 CONFIGS = list(itertools.product(CELLS, (1, 2, 3, 4), (False, True), (False, True)))
 
@@ -39,7 +40,7 @@ def test_fused_run_equals_the_explicit_cells(cell, layers, bidirectional, batch_
         assert c_n is None and c_ref is None
     assert sorted(rec) == sorted(rec_ref)
     for key, per in rec_ref.items():
-        assert tuple(rec[key]) == QUANTITIES[cell]
+        assert tuple(rec[key]) == CELL_SPECS[cell].quantities
         for name, expected in per.items():
             assert rec[key][name].shape == expected.shape == (steps, batch, 6)
             torch.testing.assert_close(rec[key][name], expected, atol=1e-5, rtol=0,

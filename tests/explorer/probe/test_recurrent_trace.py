@@ -7,14 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.models.recurrent import (
-    CELLS,
-    QUANTITIES,
-    SequenceModel,
-    SequenceModelConfig,
-    build_recurrent,
-    from_torch,
-)
+from explorer.models.recurrent import CELLS, build_recurrent, from_torch
+from explorer.models.recurrent_cells import CELL_SPECS
+from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
 from explorer.probe.recurrent import gradient_flow, trace
 
 
@@ -25,7 +20,7 @@ def test_trace_has_every_quantity_per_layer_direction_and_step(cell):
     tr = trace(net, x)
     assert sorted(tr.values) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     for per in tr.values.values():
-        assert tuple(per) == QUANTITIES[cell]
+        assert tuple(per) == CELL_SPECS[cell].quantities
         assert all(v.shape == (9, 5) and v.dtype == np.float32 for v in per.values())
     reference = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
         3, 5, num_layers=2, bidirectional=True

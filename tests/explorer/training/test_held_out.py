@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from explorer.data.sequences import char_batch, corpus_split, decode, split_corpus_ids
-from explorer.models.recurrent import SequenceModel
+from explorer.models.sequence_model import SequenceModel
 from explorer.training.sequence import (
     SeqStep,
     SequenceSettings,
