@@ -122,6 +122,13 @@ def _whole(lo: int, hi: int) -> Callable[[Any], bool]:
 
 
 def _known_model(s: TrainSettings) -> str | None:
+    """A trainable catalog model, or (transfer from ImageNet weights) the source's architecture."""
+    if s.source.startswith("imagenet:"):
+        arch = s.source.partition(":")[2]
+        spec = CATALOG.get(arch)
+        if spec is None or spec.weights is None or s.model != arch:
+            return f"Unknown ImageNet source {s.source!r}: choose a catalog model with ImageNet weights."
+        return None
     if s.model not in TRAINABLE_MODELS:
         return f"Unknown model {s.model!r}: choose one of {', '.join(TRAINABLE_MODELS)}."
     return None

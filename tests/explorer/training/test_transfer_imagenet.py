@@ -85,3 +85,37 @@ def test_grey_targets_become_normalised_colour_images() -> None:
     for c in (1, 2):
         torch.testing.assert_close(out.x_train[:, c] * IMAGENET_STD[c] + IMAGENET_MEAN[c], grey)
     assert float(grey.min()) >= 0.0 and float(grey.max()) <= 1.0
+
+
+def test_imagenet_settings_name_a_catalog_model_with_weights() -> None:
+    from explorer.training.settings import TrainSettings
+
+    ok = TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head")
+    assert ok.errors() == []
+    bad = TrainSettings(model="lenet5", dataset="digits", source="imagenet:lenet5", freeze="head")
+    assert bad.errors() == ["Unknown ImageNet source 'imagenet:lenet5': choose a catalog model with ImageNet weights."]
+
+
+def test_head_only_fine_tuning_from_imagenet_weights_changes_only_the_head(cached_resnet18) -> None:
+    """A short real run: one step on 16 grey digits at 224 x 224; the backbone stays the file's."""
+    from explorer.training.settings import TrainSettings
+    from explorer.training.transfer import TransferInfo, run_transfer
+
+    settings = TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head",
+                             optimizer="adam", lr=1e-2, batch_size=16, epochs=1, train_samples=16, val_samples=8,
+                             device="cpu")  # fmt: skip
+    small = load_dataset("digits", seed=0, sizes=(16, 8, 8))  # a small test split too
+    gen = run_transfer(settings, imagenet_source("resnet18"), data=small)
+    events = []
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        result = stop.value
+    info = next(e for e in events if isinstance(e, TransferInfo))
+    assert info.trainable == 512 * 10 + 10 and info.head == "fc" and info.image_size == 224
+    state = result.model.state_dict()
+    for name, value in cached_resnet18.items():
+        if not name.startswith("fc."):
+            assert torch.equal(state[name], value), name
+    assert result.build == {"num_classes": 10} and result.arch == "resnet18"
