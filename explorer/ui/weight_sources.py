@@ -49,6 +49,8 @@ REFUSED_PER_SESSION = 4
 _PRIVATE_KEY = "_fm_private_models"
 _REFUSED_KEY = "_fm_refused_uploads"
 RANDOM_SEED = 0  # the same "random" model on every rerun and for every user
+# Compact models with bundled weights, the most telling first (a default model, a second one to compare).
+PREFERRED_BUNDLED = ("resnet_small", "vgg_small", "alexnet_small", "lenet5", "nin_small", "googlenet_small")
 
 WEIGHT_KINDS = {
     "imagenet": "ImageNet weights (torchvision)",

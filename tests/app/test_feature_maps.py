@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from explorer.ui.feature_views import FEATURE_VIEWS
+
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py")
-VIEWS = ["Overview", "Layer detail", "Compare", "Filters", "Receptive field", "Predictions", "Attribution"]
 
 
 def _page() -> AppTest:
@@ -59,10 +60,16 @@ def test_default_sample_renders_every_view() -> None:
     assert label.startswith("Weights in use:")
     assert "random initialisation" in label or "bundled" in label or "ImageNet" in label
     assert len(at.button) >= 5  # one "Open" per overview layer
-    for view in VIEWS:
-        at.radio(key="fm_view").set_value(view).run()
-        assert not at.exception, (view, [e.value for e in at.exception])
-        assert not at.error, (view, [e.value for e in at.error])
+    assert at.radio(key="fm_view").options == [v.label for v in FEATURE_VIEWS.values()]
+    for name, view in FEATURE_VIEWS.items():
+        at.radio(key="fm_view").set_value(view.label).run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert not at.error, (name, [e.value for e in at.error])
+        assert at.query_params["view"] == name  # the view's name is its address
+        # The URL holds the page's own settings plus only what the view says it binds (Compare
+        # binds its layer in its second mode only).
+        assert set(at.query_params) - {"arch", "weights", "sample", "view"} <= set(view.url_params), name
+        assert name == "compare" or set(at.query_params) >= set(view.url_params), name
 
 
 def test_open_button_goes_to_that_layers_detail_and_indices_are_bounded() -> None:
@@ -225,6 +232,7 @@ def test_compare_two_models_side_by_side() -> None:
     assert not at.exception
     texts = "\n".join(m.value for m in at.markdown)
     assert "random initialisation" in texts  # the second column is labelled with its weights
+    assert set(FEATURE_VIEWS["compare"].url_params) <= set(at.query_params)  # this model's layer
 
 
 def _compute_if_asked(at: AppTest) -> AppTest:

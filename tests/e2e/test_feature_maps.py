@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from explorer.data.samples import _skimage_data_dir
+from explorer.ui.feature_views import FEATURE_VIEWS
 from tests.e2e.helpers import (
     assert_no_exception,
     open_page,
@@ -11,7 +12,8 @@ from tests.e2e.helpers import (
     wait_idle,
 )
 
-VIEWS = ["Compare", "Filters", "Receptive field", "Predictions", "Attribution"]
+# Overview and Layer detail are visited first, by the upload and the Open button.
+VIEWS = [v.label for name, v in FEATURE_VIEWS.items() if name not in ("overview", "layer")]
 
 
 def _radio(page, label: str, option: str) -> None:  # noqa: ANN001

@@ -1,0 +1,46 @@
+"""The Filters view of Feature maps: the learned weights of one convolution, drawn the way that
+suits its shape (first-layer colour patches, a 1 x 1 mixing matrix, or one kernel per output
+channel), with the histogram of all its weights."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.probe.layers import conv_layers
+from explorer.ui.feature_views.context import ViewContext, bounded_index
+from explorer.viz import maps as viz
+
+
+def filters(ctx: ViewContext) -> None:
+    """The kernels of one convolution layer and the distribution of its weights."""
+    convs = dict(conv_layers(ctx.lm.model))
+    if not convs:
+        st.info("This model has no convolution layers.")
+        return
+    conv_names = list(convs)
+    if st.session_state.get("fm_conv") not in conv_names:
+        st.session_state["fm_conv"] = conv_names[0]
+    cname = st.selectbox("Convolution layer", conv_names, key="fm_conv",
+                         format_func=lambda n: f"{n}: {tuple(convs[n].weight.shape)} (out x in x kh x kw)")
+    w = convs[cname].weight.detach().cpu()
+    out_c, in_c, kh, kw = w.shape
+    left, right = st.columns([3, 2])
+    with left:
+        if cname == conv_names[0] and in_c in (1, 3):
+            st.image(viz.first_layer_patches(w, zoom=max(2, 48 // max(kh, kw))), width="stretch",
+                     caption=f"All {out_c} first-layer kernels ({kh} x {kw}) as "
+                             f"{'colour' if in_c == 3 else 'grey'} patches; mid-grey = 0, each kernel "
+                             "scaled by its own largest weight")
+        elif kh == 1 and kw == 1:
+            st.plotly_chart(viz.matrix_figure(w[:, :, 0, 0].numpy(), f"{cname}: 1 x 1 kernels as a "
+                                              f"{out_c} x {in_c} matrix"), key="fm_matrix")
+            st.caption("A 1 x 1 convolution mixes channels at each pixel: its kernels form one matrix.")
+        else:
+            bounded_index("fm_in_ch", in_c - 1)
+            ic = st.number_input(f"Input channel (0 to {in_c - 1})", 0, in_c - 1, step=1, key="fm_in_ch")
+            st.image(viz.kernel_grid(w, int(ic), zoom=max(2, 32 // max(kh, kw))), width="stretch",
+                     caption=f"The {kh} x {kw} kernel of each of the {out_c} output channels for input "
+                             f"channel {ic}; blue < 0 < red, one scale for the grid")
+    with right:
+        st.plotly_chart(viz.weight_histogram(w, f"Weights of {cname} ({w.numel():,})"), key="fm_hist")
+        st.caption(ctx.lm.label)
