@@ -251,24 +251,15 @@ def train_sequence_models(
     settings: SequenceSettings,
     device: str | torch.device = "cpu",
     should_stop: Callable[[], bool] = lambda: False,
-    cpu_threads: int | None = 1,
 ) -> Iterator[SeqStep | SeqSample]:
     """Train one model per cell in lock-step; yield a ``SeqStep`` per cell and step.
 
     Returns (``StopIteration.value``) a ``SequenceRun``. ``should_stop`` ends training early
-    but still returns the models trained so far. ``cpu_threads``: intra-op threads of the
-    thread that runs this generator, restored afterwards (the setting is per thread). One
-    is fastest for these small matmuls, and several times faster when others share the CPU.
+    but still returns the models trained so far. CPU threads are the process's choice, made
+    once (``explorer.device.configure_threads``): a job worker runs with its share of the cores.
     """
     settings.validate()
-    device = torch.device(device)
-    previous_threads = torch.get_num_threads()
-    if device.type == "cpu" and cpu_threads:
-        torch.set_num_threads(cpu_threads)
-    try:
-        return (yield from _train(settings, device, should_stop))
-    finally:
-        torch.set_num_threads(previous_threads)
+    return (yield from _train(settings, torch.device(device), should_stop))
 
 
 def _train(
