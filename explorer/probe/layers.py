@@ -17,7 +17,7 @@ class _Shaped(Protocol):
 
 
 class _MapsByName(Protocol):
-    """Captured maps by layer name (explorer.probe.stats.FeatureMaps or FeatureOverview)."""
+    """Captured maps by layer name (explorer.probe.stats.FeatureMaps or explorer.probe.overview.FeatureOverview)."""
 
     def names(self) -> list[str]: ...
 

@@ -4,14 +4,14 @@ One forward pass through :func:`explorer.probe.hooked` gives every layer's maps;
 turns each into what the explorer shows: statistics (mean, max, variance, share of zeros,
 dead channels), an 8-bit rescaled copy for montages, and a float16 copy for hover values
 and export. Nothing here keeps float32 activations: a VGG-16 at 224 x 224 would hold
-~60 MB of them per image.
+~60 MB of them per image. The one-pass overview (statistics and a few tiles reduced inside the
+forward pass, full maps on demand) is :mod:`explorer.probe.overview`.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +107,8 @@ def layer_overview(stats: ChannelStats) -> LayerOverview:
     )
 
 
-def _rescale_bounds(lo: torch.Tensor, hi: torch.Tensor, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
+def rescale_bounds(lo: torch.Tensor, hi: torch.Tensor, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-channel (lo, hi) a map is rescaled with (the layer's own for 1 x 1 maps)."""
     if positions == 1:
         # 1 x 1 maps (global pooling): one value per channel, so per-channel min-max would
         # paint every tile black; rescale across the layer instead.
@@ -131,7 +132,7 @@ def rescale_uint8(act: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarr
     """
     a = act.detach().float()
     lo, hi = torch.aminmax(a.reshape(a.shape[0], -1), dim=1)
-    lo, hi = _rescale_bounds(lo, hi, a.shape[1] * a.shape[2])
+    lo, hi = rescale_bounds(lo, hi, a.shape[1] * a.shape[2])
     return _to_uint8(a, lo, hi), lo.cpu().numpy(), hi.cpu().numpy()
 
 
@@ -143,7 +144,7 @@ def tile_factor(shape: tuple[int, int, int], max_tile: int = DEFAULT_MAX_TILE,
     return max(1, math.ceil(max(shape[1:]) / tile_cap))
 
 
-def _tiles(a: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, factor: int) -> torch.Tensor:
+def uint8_tiles(a: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, factor: int) -> torch.Tensor:
     """uint8 tiles of C x H x W: average-pooled by ``factor``, rescaled per channel.
 
     Rescaling is linear, so pooling the raw map first gives the mean of the rescaled block
@@ -198,9 +199,9 @@ def layer_maps(
         a = a[0]
     a = a.float().cpu()  # C x H x W
     stats = channel_stats(a)
-    lo, hi = _rescale_bounds(torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2])
+    lo, hi = rescale_bounds(torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2])
     factor = tile_factor(tuple(a.shape), max_tile, montage_side)  # type: ignore[arg-type]
-    tiles = _tiles(a, lo, hi, factor)
+    tiles = uint8_tiles(a, lo, hi, factor)
     if float(stats.max.max(initial=0.0)) > FLOAT16_MAX or float(stats.min.min(initial=0.0)) < -FLOAT16_MAX:
         a = a.clamp(-FLOAT16_MAX, FLOAT16_MAX)
     return LayerMaps(
@@ -210,7 +211,7 @@ def layer_maps(
     )
 
 
-class _LayersByName:
+class LayersByName:
     """Lookup of a captured layer by name, shared by the full maps and the one-pass overview."""
 
     layers: list
@@ -226,7 +227,7 @@ class _LayersByName:
 
 
 @dataclass(frozen=True, eq=False)
-class FeatureMaps(_LayersByName):
+class FeatureMaps(LayersByName):
     """Every feature-map layer of one model on one image, plus its output."""
 
     layers: list[LayerMaps]
@@ -262,155 +263,3 @@ def compute_feature_maps(
             for i in infos if i.name in store and store[i.name].dim() == 4]
     logits = out_t.detach().float().reshape(out_t.shape[0], -1)[0].cpu().numpy()
     return FeatureMaps(layers=kept, output=logits)
-
-
-# --------------------------------------------------------------------------- one-pass overview
-
-STRIP_CHANNELS = 8  # channels in a layer's overview strip
-
-
-@dataclass(frozen=True, eq=False)
-class LayerSummary:
-    """What the overview needs of one layer, reduced inside the forward pass: statistics and
-    the montage tiles of its strongest channels (by mean), nothing else."""
-
-    name: str
-    type: str
-    note: str
-    shape: tuple[int, int, int]  # C x H x W
-    stats: ChannelStats
-    top: np.ndarray  # channel indices, strongest mean first (= channel_order(stats, "mean")[:k])
-    top_tiles: np.ndarray  # uint8 k x h x w, the same pixels as the full montage tiles of ``top``
-
-    @property
-    def channels(self) -> int:
-        return self.shape[0]
-
-    @property
-    def label(self) -> str:
-        c, h, w = self.shape
-        return f"{self.name} ({self.type}) - {c} x {h} x {w}"
-
-
-def summarise_map(info: LayerInfo, act: torch.Tensor, k: int = STRIP_CHANNELS) -> LayerSummary:
-    """Statistics and the top-``k`` tiles of one 1 x C x H x W (or C x H x W) map.
-
-    Reads ``act`` and returns new arrays only, so it is safe inside a forward hook on a
-    tensor that an in-place ReLU will overwrite later.
-    """
-    a = act[0] if act.dim() == 4 else act
-    a = a.float()  # C x H x W (a new tensor only when the dtype changes; never kept)
-    stats = channel_stats(a)
-    lo, hi = _rescale_bounds(torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2])
-    top = channel_order(stats, "mean")[:k]
-    index = torch.from_numpy(top.copy())
-    factor = tile_factor(tuple(a.shape))  # type: ignore[arg-type]
-    tiles = _tiles(a[index.to(a.device)].cpu(), lo[index], hi[index], factor)  # k x h x w
-    return LayerSummary(name=info.name, type=info.type, note=info.note, shape=tuple(a.shape),  # type: ignore[arg-type]
-                        stats=stats, top=top, top_tiles=tiles.numpy())  # fmt: skip
-
-
-class LazyLayerMaps:
-    """A layer of :class:`FeatureOverview`: the summary now, the full maps when first asked.
-
-    ``name, type, note, shape, stats, channels, label`` come from the summary; ``values,
-    tiles, lo, hi, tile_factor`` trigger the overview's one full capture (for every layer).
-    """
-
-    def __init__(self, summary: LayerSummary, owner: FeatureOverview) -> None:
-        self.summary = summary
-        self._owner = owner
-        self.name, self.type, self.note = summary.name, summary.type, summary.note
-        self.shape, self.stats = summary.shape, summary.stats
-
-    channels = LayerSummary.channels
-    label = LayerSummary.label
-
-    def _full(self) -> LayerMaps:
-        return self._owner.full().get(self.name)
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._full().values
-
-    @property
-    def tiles(self) -> np.ndarray:
-        return self._full().tiles
-
-    @property
-    def lo(self) -> np.ndarray:
-        return self._full().lo
-
-    @property
-    def hi(self) -> np.ndarray:
-        return self._full().hi
-
-    @property
-    def tile_factor(self) -> int:
-        return self._full().tile_factor
-
-
-class FeatureOverview(_LayersByName):
-    """Every feature-map layer of one model on one image, summarised in one forward pass.
-
-    Behaves like :class:`FeatureMaps` (``layers, output, names(), get(), nbytes``); the full
-    maps (float16 values and all tiles) are captured by ``load()`` the first time a view
-    needs them, and kept.
-    """
-
-    def __init__(self, summaries: list[LayerSummary], output: np.ndarray,
-                 load: Callable[[], FeatureMaps]) -> None:  # fmt: skip
-        self.layers = [LazyLayerMaps(s, self) for s in summaries]
-        self.output = output
-        self._load = load
-        self._maps: FeatureMaps | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        return self._maps is not None
-
-    def full(self) -> FeatureMaps:
-        with self._lock:  # two reruns of one session must not capture twice
-            if self._maps is None:
-                self._maps = self._load()
-            return self._maps
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes kept now: the strips' tiles, plus the full maps once loaded."""
-        kept = sum(m.summary.top_tiles.nbytes for m in self.layers) + self.output.nbytes
-        return kept + (self._maps.nbytes if self._maps is not None else 0)
-
-
-def compute_overview(
-    model: nn.Module,
-    x: torch.Tensor,
-    layers: Sequence[LayerInfo] | None = None,
-    *,
-    load: Callable[[], FeatureMaps] | None = None,
-    k: int = STRIP_CHANNELS,
-) -> FeatureOverview:
-    """One forward pass whose hooks keep only statistics and the top-``k`` tiles per layer.
-
-    ``load`` captures the full maps later (default: :func:`compute_feature_maps` on the same
-    model and input; pass one that takes the model's lock when the model is shared).
-    """
-    infos = list(layers) if layers is not None else feature_layers(model)
-    by_name = {i.name: i for i in infos}
-
-    def summarise(name: str, out: torch.Tensor) -> LayerSummary | None:
-        return summarise_map(by_name[name], out, k) if out.dim() == 4 else None
-
-    was_training = model.training
-    model.eval()
-    try:
-        with hooked(model, [i.name for i in infos], summarise=summarise) as store, torch.no_grad():
-            out = model(x)
-    finally:
-        model.train(was_training)
-    out_t = out[0] if isinstance(out, (tuple, list)) else out
-    summaries = [store[i.name] for i in infos if store.get(i.name) is not None]
-    logits = out_t.detach().float().reshape(out_t.shape[0], -1)[0].cpu().numpy()
-    return FeatureOverview(summaries, logits,  # type: ignore[arg-type]
-                           load or (lambda: compute_feature_maps(model, x, infos)))  # fmt: skip

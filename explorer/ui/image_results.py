@@ -32,7 +32,8 @@ from explorer.probe.attribution import (
 )
 from explorer.probe.erf import effective_receptive_field
 from explorer.probe.layers import grad_cam_layer
-from explorer.probe.stats import FeatureMaps, channel_order, compute_feature_maps, compute_overview
+from explorer.probe.overview import compute_overview
+from explorer.probe.stats import FeatureMaps, channel_order, compute_feature_maps
 from explorer.ui.bounded import BoundedStore
 from explorer.ui.weight_sources import LoadedModel
 from explorer.viz.maps import montage_rgb, overview_strip, png_bytes

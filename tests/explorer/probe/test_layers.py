@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from explorer.probe.layers import conv_layers, grad_cam_layer
-from explorer.probe.stats import compute_overview
+from explorer.probe.overview import compute_overview
 
 
 def _toy() -> nn.Module:

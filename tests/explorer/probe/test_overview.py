@@ -10,13 +10,8 @@ from torch import nn
 
 from explorer.models import get_spec
 from explorer.probe.capture import LayerInfo, hook_count, hooked, layer_infos
-from explorer.probe.stats import (
-    STRIP_CHANNELS,
-    FeatureOverview,
-    channel_order,
-    compute_feature_maps,
-    compute_overview,
-)
+from explorer.probe.overview import STRIP_CHANNELS, FeatureOverview, compute_overview
+from explorer.probe.stats import channel_order, compute_feature_maps
 
 
 def _net() -> nn.Module:
