@@ -39,7 +39,7 @@ TANH_RANGE = (-1.0, 1.0)
 class CellSpec:
     """One recurrent cell: its parameters' layout, its step, and what a page says about it."""
 
-    key: str  # "lstm": the name in configs, URLs and state dicts' owners
+    key: str  # "lstm": the name in configs, URLs and the catalog
     title: str  # "LSTM"
     torch_class: type[nn.RNNBase]
     blocks: tuple[str, ...]  # the gate blocks stacked in every weight matrix, torch's order
