@@ -53,12 +53,27 @@ def _plain(markdown: str) -> str:
     return markdown.replace("\\", "").replace("\u2060", "")
 
 
+@pytest.fixture(autouse=True)
+def _no_imagenet_weights(offline_torch_home: Path) -> Path:
+    """Every test here runs as on a fresh offline machine (an empty TORCH_HOME): which weights
+    the page picks must not depend on what this machine happens to have downloaded."""
+    return offline_torch_home
+
+
 def test_default_sample_renders_every_view() -> None:
+    from explorer.models import get_spec
+    from explorer.models.checkpoint import read_meta
+    from explorer.models.weights import bundled_path
+
     at = _page()
     assert at.title[0].value == "Feature maps"
-    label = at.success[0].value
-    assert label.startswith("Weights in use:")
-    assert "random initialisation" in label or "bundled" in label or "ImageNet" in label
+    # Offline, the default is the first preferred compact model with bundled weights, with its
+    # dataset and test accuracy as its metadata records them.
+    assert (at.selectbox(key="fm_arch").value, at.radio(key="fm_kind").value) == ("resnet_small", "bundled")
+    meta = read_meta(bundled_path("resnet_small").read_bytes())
+    assert _plain(at.success[0].value) == (f"Weights in use: {get_spec('resnet_small').title} - bundled "
+                                           f"weights (trained on {meta.dataset}, test accuracy "
+                                           f"{meta.metrics['test_accuracy']:.1%})")
     assert len(at.button) >= 5  # one "Open" per overview layer
     assert at.radio(key="fm_view").options == [v.label for v in FEATURE_VIEWS.values()]
     for name, view in FEATURE_VIEWS.items():
