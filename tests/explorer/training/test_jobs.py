@@ -83,8 +83,8 @@ def test_two_jobs_respect_a_single_slot_and_queue_fifo():
         assert [m.queue_position(j) for j in (a, b, c)] == [0, 1, 2]
         gate_a.set()
         assert a.wait(10) and a.state is JobState.FINISHED
-        b_started = b.state in (JobState.RUNNING, JobState.FINISHED)
-        assert b_started and c.state is JobState.QUEUED and m.queue_position(c) == 1
+        assert b.state is JobState.RUNNING and m.queue_position(b) == 0  # started before a's end was signalled
+        assert c.state is JobState.QUEUED and m.queue_position(c) == 1
         gate_b.set()
         gate_c.set()
         assert b.wait(10) and c.wait(10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from explorer.training.events import Finished, Tick
@@ -51,13 +52,22 @@ def test_two_training_jobs_share_one_slot_in_order():
     data = bars_splits(n=200)
     settings = TrainSettings(model="lenet5", dataset="shapes", lr=0.01, batch_size=32, epochs=1, device="cpu",
                              train_samples=120, val_samples=40)  # fmt: skip
+    gate = threading.Event()
+
+    def held_fit(control):  # noqa: ANN001, ANN202
+        assert gate.wait(60)  # the first run holds its slot until the test has looked at the queue
+        return (yield from fit(tiny_cnn(), data, settings, should_stop=control.stop_requested))
+
     manager = JobManager(slots={"cpu": 1})
     try:
-        first = manager.submit("a", "cpu", lambda c: fit(tiny_cnn(), data, settings, should_stop=c.stop_requested))
+        first = manager.submit("a", "cpu", held_fit)
         second = manager.submit("b", "cpu", lambda c: fit(tiny_cnn(), data, settings, should_stop=c.stop_requested))
-        assert manager.queue_position(second) in (1, 0)  # 0 only if the first already finished
+        assert first.state is JobState.RUNNING and second.state is JobState.QUEUED
+        assert [manager.queue_position(first), manager.queue_position(second)] == [0, 1]
+        gate.set()
         assert first.wait(60) and second.wait(60)
         assert first.state is second.state is JobState.FINISHED
         assert second.started >= first.ended  # never both at once
     finally:
+        gate.set()
         manager.shutdown()
