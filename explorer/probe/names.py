@@ -29,79 +29,19 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from explorer.probe.block_kinds import (
+    ADAPTIVE,
+    POOLS,
+    is_conv,
+    is_inception,
+    is_nin_block,
+    is_residual,
+    is_vgg_block,
+    naming_style,
+)
 from explorer.probe.capture import ACTIVATIONS, UnknownLayerError
 
-_RESIDUAL = ("BasicBlock", "Bottleneck", "Residual")
-_CONV_UNIT = ("BasicConv2d",)
-_POOLS = (nn.MaxPool2d, nn.AvgPool2d)
-_ADAPTIVE = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 _BRANCH_NAMES = (("1x1",), ("3x3_reduce", "3x3"), ("5x5_reduce", "5x5"), ("pool", "pool_proj"))
-
-
-def _is_residual(m: nn.Module) -> bool:
-    return type(m).__name__ in _RESIDUAL
-
-
-def _is_inception(m: nn.Module) -> bool:
-    return type(m).__name__ == "Inception"
-
-
-def _is_conv(m: nn.Module) -> bool:
-    return isinstance(m, nn.Conv2d) or type(m).__name__ in _CONV_UNIT
-
-
-def _convs(m: nn.Module) -> list[nn.Conv2d]:
-    return [c for c in m.modules() if isinstance(c, nn.Conv2d)]
-
-
-def _is_nin_block(m: nn.Module) -> bool:
-    """A Sequential of one spatial convolution followed by 1x1 convolutions (and ReLUs)."""
-    if type(m) is not nn.Sequential:
-        return False
-    convs = [c for c in m.children() if isinstance(c, nn.Conv2d)]
-    others = [c for c in m.children() if not isinstance(c, (nn.Conv2d, *ACTIVATIONS))]
-    return (len(convs) >= 2 and not others and convs[0].kernel_size != (1, 1)
-            and all(c.kernel_size == (1, 1) for c in convs[1:]))  # fmt: skip
-
-
-def _is_vgg_block(m: nn.Module) -> bool:
-    """A Sequential of convolutions (and ReLUs) ending in a pooling layer."""
-    if type(m) is not nn.Sequential:
-        return False
-    kids = list(m.children())
-    return (len(kids) >= 2 and isinstance(kids[-1], _POOLS) and any(isinstance(k, nn.Conv2d) for k in kids)
-            and all(isinstance(k, (nn.Conv2d, *ACTIVATIONS, nn.BatchNorm2d)) for k in kids[:-1]))  # fmt: skip
-
-
-def _style(model: nn.Module, arch: str | None) -> str:
-    """Which naming convention: 'lenet', 'keras', 'vgg', 'alexnet' or 'generic'."""
-    family = ""
-    if arch:
-        from explorer.models import get_spec
-
-        try:
-            spec = get_spec(arch)
-            family = spec.family
-            if spec.key == "keras_cnn":
-                return "keras"
-        except KeyError:
-            family = ""
-    cls = type(model).__name__
-    if family == "LeNet":
-        return "lenet"
-    if family == "AlexNet" or cls == "AlexNet":
-        return "alexnet"
-    if family == "VGG" or cls == "VGG":
-        return "vgg"
-    if family in ("GoogLeNet", "ResNet", "NiN", "Basics"):
-        return "generic"
-    convs = _convs(model)
-    if any(_is_vgg_block(m) for m in model.modules()):
-        return "vgg"
-    blocks = any(_is_residual(m) or _is_inception(m) or _is_nin_block(m) for m in model.modules())
-    if convs and not blocks and all(c.kernel_size == (3, 3) for c in convs):
-        return "vgg"
-    return "generic"
 
 
 def _relu_name(after: str) -> str:
@@ -192,49 +132,68 @@ def _walk_trunk(namer: _Namer, module: nn.Module, prefix: str) -> None:
 
 
 def _name_unit(namer: _Namer, child: nn.Module, path: str, local: str) -> None:
-    if _is_inception(child):
+    if not _name_block(namer, child, path, local):
+        _name_leaf(namer, child, path, local)
+
+
+def _name_block(namer: _Namer, child: nn.Module, path: str, local: str) -> bool:
+    """Name a block or a container and what is inside it; False for a plain layer."""
+    if is_inception(child):
         if not namer.inception_group:
             namer.inception_group = 3
         name = f"inception{namer.inception_group}{chr(ord('a') + namer.inception_letter)}"
         namer.inception_letter += 1
         namer.put(path, name)
         _name_inception(namer, child, path, name)
-    elif _is_residual(child):
+    elif is_residual(child):
         _name_residual(namer, child, path)
-    elif _is_nin_block(child):
-        namer.mlpconv += 1
-        b = namer.mlpconv
-        namer.put(path, f"mlpconv{b}")
-        k = 0
-        for sub_local, sub in child.named_children():
-            sub_path = f"{path}.{sub_local}"
-            if isinstance(sub, nn.Conv2d):
-                namer.convs += 1
-                name = f"conv{b}" if k == 0 else f"cccp{2 * (b - 1) + k}"
-                k += 1
-                namer.put(sub_path, name)
-            else:
-                namer.names[sub_path] = _relu_name(namer.last)
-    elif _is_vgg_block(child) and namer.style == "vgg":
+    elif is_nin_block(child):
+        _name_nin(namer, child, path)
+    elif is_vgg_block(child) and namer.style == "vgg":
         namer.names[path] = f"block{namer.stage}"
         _walk_trunk(namer, child, path + ".")
     elif type(child) is nn.Sequential or (
-        not _is_conv(child) and any(True for _ in child.children())
+        not is_conv(child) and any(True for _ in child.children())
     ):
         container = re.fullmatch(r"layer(\d+)", local)
-        if container and any(_is_residual(m) for m in child.children()):
+        if container and any(is_residual(m) for m in child.children()):
             namer.res_stage, namer.res_block = int(container.group(1)), 0
             namer.names[path] = f"stage{namer.res_stage}"
         else:
             namer.names[path] = local if not local.isdigit() else f"seq{local}"
         _walk_trunk(namer, child, path + ".")
-    elif _is_conv(child):
+    else:
+        return False
+    return True
+
+
+def _name_nin(namer: _Namer, child: nn.Module, path: str) -> None:
+    """A NiN block: mlpconvB, its first convolution convB, the 1x1 ones cccp1, cccp2..."""
+    namer.mlpconv += 1
+    b = namer.mlpconv
+    namer.put(path, f"mlpconv{b}")
+    k = 0
+    for sub_local, sub in child.named_children():
+        sub_path = f"{path}.{sub_local}"
+        if isinstance(sub, nn.Conv2d):
+            namer.convs += 1
+            name = f"conv{b}" if k == 0 else f"cccp{2 * (b - 1) + k}"
+            k += 1
+            namer.put(sub_path, name)
+        else:
+            namer.names[sub_path] = _relu_name(namer.last)
+
+
+def _name_leaf(namer: _Namer, child: nn.Module, path: str, local: str) -> None:
+    """Name one layer: the weighted ones (convolution, pooling, dense) advance the counters;
+    activations, dropout and batch norm are named after the layer they belong to."""
+    if is_conv(child):
         name = namer.conv_name()
         namer.put(path, name)
         _name_inside(namer, child, path, name)
-    elif isinstance(child, _POOLS):
+    elif isinstance(child, POOLS):
         namer.put(path, namer.pool_name())
-    elif isinstance(child, _ADAPTIVE):
+    elif isinstance(child, ADAPTIVE):
         size = child.output_size
         is_global = size in (1, (1, 1), [1, 1])
         namer.put(
@@ -245,25 +204,28 @@ def _name_unit(namer: _Namer, child: nn.Module, path: str, local: str) -> None:
         )
     elif isinstance(child, nn.Linear):
         namer.put(path, namer.dense_name())
-    elif isinstance(child, ACTIVATIONS):
-        namer.names[path] = (
+    else:
+        namer.names[path] = _follower_name(namer, child, local)
+
+
+def _follower_name(namer: _Namer, child: nn.Module, local: str) -> str:
+    """The name of a layer that follows another (activation, dropout, batch norm, flatten...)."""
+    if isinstance(child, ACTIVATIONS):
+        return (
             _relu_name(namer.last)
             if isinstance(child, nn.ReLU)
             else f"{type(child).__name__.lower()}_{namer.last}"
         )
-    elif isinstance(child, nn.Dropout):
+    if isinstance(child, nn.Dropout):
         nxt = namer.next_dense() if namer.dense < namer.dense_total else ""
         match = re.fullmatch(r"fc(\d+)", nxt)
-        namer.names[path] = f"drop{match.group(1)}" if match else "dropout"
-    elif isinstance(child, nn.BatchNorm2d):
+        return f"drop{match.group(1)}" if match else "dropout"
+    if isinstance(child, nn.BatchNorm2d):
         match = re.fullmatch(r"conv(\d[\d_]*)", namer.last)
-        namer.names[path] = f"bn{match.group(1)}" if match else f"bn_{namer.last}"
-    elif isinstance(child, nn.Flatten):
-        namer.names[path] = "flatten"
-    else:
-        namer.names[path] = (
-            local if not local.isdigit() else f"{type(child).__name__.lower()}{local}"
-        )
+        return f"bn{match.group(1)}" if match else f"bn_{namer.last}"
+    if isinstance(child, nn.Flatten):
+        return "flatten"
+    return local if not local.isdigit() else f"{type(child).__name__.lower()}{local}"
 
 
 def _name_inside(namer: _Namer, unit: nn.Module, path: str, name: str) -> None:
@@ -284,14 +246,14 @@ def _name_inception(namer: _Namer, block: nn.Module, path: str, name: str) -> No
                 branch.named_children() if type(branch) is nn.Sequential else [("", branch)]
             )
         ]
-        weighted = [m for _, m in units if _is_conv(m) or isinstance(m, _POOLS)]
+        weighted = [m for _, m in units if is_conv(m) or isinstance(m, POOLS)]
         template = _BRANCH_NAMES[j] if regular and len(weighted) == len(_BRANCH_NAMES[j]) else None
         if type(branch) is nn.Sequential:
             namer.names[b_path] = f"{name}/branch{j + 1}"
         k, last = 0, f"{name}/branch{j + 1}"
         for u_local, unit in units:
             u_path = f"{b_path}.{u_local}" if u_local else b_path
-            if _is_conv(unit) or isinstance(unit, _POOLS):
+            if is_conv(unit) or isinstance(unit, POOLS):
                 leaf = template[k] if template else f"branch{j + 1}_{k + 1}"
                 k += 1
                 last = f"{name}/{leaf}"
@@ -344,7 +306,7 @@ def layer_names(model: nn.Module, arch: str | None = None) -> dict[str, str]:
     guessed from the structure. Names are unique per model and never equal another
     module's raw path, so :func:`resolve_layer` accepts either.
     """
-    namer = _Namer(_style(model, arch))
+    namer = _Namer(naming_style(model, arch))
     namer.dense_total = sum(1 for m in model.modules() if isinstance(m, nn.Linear))
     _walk_trunk(namer, model, "")
     paths = [p for p, _ in model.named_modules() if p]

@@ -18,6 +18,14 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from explorer.probe.block_kinds import (
+    CONV_UNIT,
+    is_inception,
+    is_nin_block,
+    is_residual,
+    is_vgg_block,
+    naming_style,
+)
 from explorer.probe.graph.calls import (
     check_features,
     check_size,
@@ -27,15 +35,7 @@ from explorer.probe.graph.calls import (
     window_attrs,
 )
 from explorer.probe.graph.structure import Block, Edge, Graph, Node, Shape
-from explorer.probe.names import (
-    _CONV_UNIT,
-    _is_inception,
-    _is_nin_block,
-    _is_residual,
-    _is_vgg_block,
-    _style,
-    layer_names,
-)
+from explorer.probe.names import layer_names
 from explorer.probe.receptive_field import GLOBAL_FIELD, INPUT_FIELD, Field, _merge, apply_window
 
 
@@ -140,13 +140,13 @@ class _Recorder(TorchFunctionMode):
 
 
 def _block_kind(m: nn.Module) -> str | None:
-    if _is_inception(m):
+    if is_inception(m):
         return "inception"
-    if _is_residual(m):
+    if is_residual(m):
         return "residual"
-    if _is_nin_block(m):
+    if is_nin_block(m):
         return "mlpconv"
-    if _is_vgg_block(m):
+    if is_vgg_block(m):
         return "vgg block"
     return None
 
@@ -194,7 +194,7 @@ def build_graph(
             net = model()
         device = torch.device("meta")
     names = layer_names(net, arch)
-    style = _style(net, arch)
+    style = naming_style(net, arch)
     blocks, block_of = _blocks(net, names, style)
     rec = _Recorder(names, block_of, dict(net.named_modules()))
     paths = {m: p for p, m in net.named_modules()}
@@ -242,7 +242,7 @@ def build_graph(
         rec.edges.append(Edge(last, "output", tuple(out.shape[1:])))
     nodes = _fields(rec.nodes, rec.edges)
     used = {b for b in (n.block for n in nodes) if b}
-    units = {p: names.get(p, p) for p, m in net.named_modules() if type(m).__name__ in _CONV_UNIT}
+    units = {p: names.get(p, p) for p, m in net.named_modules() if type(m).__name__ in CONV_UNIT}
     return Graph(
         nodes,
         rec.edges,
