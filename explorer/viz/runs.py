@@ -66,16 +66,3 @@ def grad_norms_side_by_side(histories: Mapping[str, History]) -> go.Figure:
     fig.update_yaxes(type="log", title_text="gradient norm (early steps, mean)", row=1, col=1)
     fig.update_layout(height=340, margin=dict(l=60, r=10, t=50, b=40), showlegend=False)
     return fig
-
-
-def trainable_figure(counts: Mapping[str, int], titles: Mapping[str, str] | None = None) -> go.Figure:
-    """Horizontal bars: how many parameters train in each freeze mode (log x)."""
-    modes = list(counts)
-    labels = [(titles or {}).get(m, m) for m in modes]
-    values = [counts[m] for m in modes]
-    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", text=[f"{v:,}" for v in values],
-                           textposition="auto", marker_color=[run_colour(i) for i in range(len(modes))]))  # fmt: skip
-    fig.update_layout(height=60 + 45 * len(modes), margin=dict(l=10, r=10, t=10, b=30),
-                      xaxis=dict(type="log", title="trainable parameters"),
-                      yaxis=dict(autorange="reversed"))  # same order as the choices beside it  # fmt: skip
-    return fig
