@@ -14,12 +14,15 @@ peaks on CPU stay below the estimate (see docs/architecture.md, "Jobs").
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
 from torch import nn
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_MB = 2048
 OPTIMIZER_STATES = {"sgd": 1, "adam": 2, "adamw": 2}  # tensors kept per weight by the optimiser
@@ -28,10 +31,17 @@ BYTES = 4  # float32
 
 def memory_limit_mb() -> float:
     """The per-job memory limit in MB (``EXPLORER_JOB_MEMORY_MB``; bad values fall back)."""
+    raw = os.environ.get("EXPLORER_JOB_MEMORY_MB", str(DEFAULT_MEMORY_MB))
     try:
-        return max(16.0, float(os.environ.get("EXPLORER_JOB_MEMORY_MB", DEFAULT_MEMORY_MB)))
+        return max(16.0, float(raw))
     except ValueError:
+        _warn_bad_limit(raw)
         return float(DEFAULT_MEMORY_MB)
+
+
+@lru_cache(maxsize=8)
+def _warn_bad_limit(raw: str) -> None:  # once per bad value: settings are checked on every rerun
+    log.warning("EXPLORER_JOB_MEMORY_MB=%r is not a number: using %s MB", raw, DEFAULT_MEMORY_MB)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def worker_main(
         try:
             run_spec(job_id, spec, flags, sender.send)
         except (BrokenPipeError, OSError):
-            return
+            return  # the web process went away: there is no one left to report to
 
 
 class _Sender:
@@ -110,7 +110,7 @@ class _Sender:
             msg = self._queue.get()
             try:
                 self._conn.send(msg)
-            except OSError:
+            except OSError:  # the web process went away: the next send() raises BrokenPipeError
                 self._broken = True
                 return
 
@@ -175,7 +175,7 @@ class _Worker:
             conn.close()
 
     def quit(self) -> None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # a worker that already died is killed below all the same
             self.inbox.send(None)
         self.proc.join(2.0)
         self.kill()

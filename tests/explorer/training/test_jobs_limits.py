@@ -77,3 +77,14 @@ def test_a_real_step_stays_under_the_estimate():
         loss = model(x).logsumexp(1).mean()
     loss.backward()
     assert sum(saved) < 32 * est.per_image_bytes + est.fixed_bytes
+
+
+def test_a_limit_that_is_not_a_number_falls_back_with_a_log_message(monkeypatch, caplog):
+    import logging
+
+    from explorer.training.limits import DEFAULT_MEMORY_MB, memory_limit_mb
+
+    monkeypatch.setenv("EXPLORER_JOB_MEMORY_MB", "lots")
+    with caplog.at_level(logging.WARNING, logger="explorer.training.limits"):
+        assert memory_limit_mb() == DEFAULT_MEMORY_MB
+    assert "EXPLORER_JOB_MEMORY_MB='lots' is not a number: using 2048 MB" in caplog.text
