@@ -19,6 +19,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from torch.hub import HASH_REGEX
@@ -56,6 +57,14 @@ def mirrored(url: str) -> str:
     return f"{mirror.rstrip('/')}/{os.path.basename(url)}" if mirror else url
 
 
+@dataclass
+class _Received:
+    """How far a transfer got (for the progress and the messages of a failed one)."""
+
+    done: int = 0
+    total: int | None = None
+
+
 def download_file(url: str, dest_dir: Path | str, *, progress: Progress | None = None,
                   timeout: float = DEFAULT_TIMEOUT_S) -> Path:
     """Stream ``url`` into ``dest_dir`` under its own file name, checking its hash prefix.
@@ -68,58 +77,73 @@ def download_file(url: str, dest_dir: Path | str, *, progress: Progress | None =
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / name
-    sha = hashlib.sha256()
-    done, total = 0, None
+    got = _Received()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=dest_dir)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            step = max(CHUNK_BYTES, (total or 0) // 200)
-            reported = 0
-            if progress:
-                progress(0, total)
-            while chunk := response.read(CHUNK_BYTES):
-                out.write(chunk)
-                sha.update(chunk)
-                done += len(chunk)
-                if progress and done - reported >= step:
-                    progress(done, total)
-                    reported = done
-        if total is not None and done != total:
-            raise DownloadError(
-                f"The download of {name} stopped after {format_progress(done, total)}: the file is "
-                "incomplete and was not kept. Try again."
-            )
-        digest = sha.hexdigest()
-        if not digest.startswith(prefix):
-            raise DownloadError(
-                f"The downloaded {name} is not the expected file: its SHA-256 starts with "
-                f"{digest[:len(prefix)]}, its name says {prefix}. It was not kept."
-            )
+        digest = _stream(url, fd, got, progress, timeout)
+        _check(name, prefix, digest, got)
         os.replace(tmp, dest)  # atomic: the cache never holds a half-written or wrong file
         if progress:
-            progress(done, total if total is not None else done)
+            progress(got.done, got.total if got.total is not None else got.done)
         return dest
     except DownloadError:
         raise
-    except TimeoutError as err:
-        raise DownloadError(
-            f"The server stopped answering for {timeout:g} s while sending {name} "
-            f"(after {format_progress(done, total)}). Nothing was kept; try again later."
-        ) from err
-    except urllib.error.HTTPError as err:
-        raise DownloadError(f"The server refused {name}: HTTP {err.code} {err.reason}.") from err
-    except urllib.error.URLError as err:
-        reason = err.reason
-        if isinstance(reason, TimeoutError):
-            raise DownloadError(
-                f"No answer from the server within {timeout:g} s for {name}. Nothing was kept; "
-                "try again later."
-            ) from err
-        raise DownloadError(f"Could not reach the server for {name} ({reason}). Is this machine online?") from err
-    except OSError as err:
-        raise DownloadError(f"Could not download or store {name} ({type(err).__name__}: {err}).") from err
+    except OSError as err:  # TimeoutError, HTTPError and URLError are OSErrors
+        raise _failed(err, name, timeout, got) from err
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _stream(url: str, fd: int, got: _Received, progress: Progress | None, timeout: float) -> str:
+    """Copy the response into the open file ``fd``, reporting progress; its SHA-256 hex digest."""
+    sha = hashlib.sha256()
+    with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        got.total = int(length) if length and length.isdigit() else None
+        step = max(CHUNK_BYTES, (got.total or 0) // 200)
+        reported = 0
+        if progress:
+            progress(0, got.total)
+        while chunk := response.read(CHUNK_BYTES):
+            out.write(chunk)
+            sha.update(chunk)
+            got.done += len(chunk)
+            if progress and got.done - reported >= step:
+                progress(got.done, got.total)
+                reported = got.done
+    return sha.hexdigest()
+
+
+def _check(name: str, prefix: str, digest: str, got: _Received) -> None:
+    """Refuse an incomplete transfer or a file whose hash does not start with its name's prefix."""
+    if got.total is not None and got.done != got.total:
+        raise DownloadError(
+            f"The download of {name} stopped after {format_progress(got.done, got.total)}: the file is "
+            "incomplete and was not kept. Try again."
+        )
+    if not digest.startswith(prefix):
+        raise DownloadError(
+            f"The downloaded {name} is not the expected file: its SHA-256 starts with "
+            f"{digest[:len(prefix)]}, its name says {prefix}. It was not kept."
+        )
+
+
+def _failed(err: OSError, name: str, timeout: float, got: _Received) -> DownloadError:
+    """The message for a transfer that failed on the network or the disk."""
+    if isinstance(err, TimeoutError):
+        return DownloadError(
+            f"The server stopped answering for {timeout:g} s while sending {name} "
+            f"(after {format_progress(got.done, got.total)}). Nothing was kept; try again later."
+        )
+    if isinstance(err, urllib.error.HTTPError):
+        return DownloadError(f"The server refused {name}: HTTP {err.code} {err.reason}.")
+    if isinstance(err, urllib.error.URLError):
+        reason = err.reason
+        if isinstance(reason, TimeoutError):
+            return DownloadError(
+                f"No answer from the server within {timeout:g} s for {name}. Nothing was kept; "
+                "try again later."
+            )
+        return DownloadError(f"Could not reach the server for {name} ({reason}). Is this machine online?")
+    return DownloadError(f"Could not download or store {name} ({type(err).__name__}: {err}).")
