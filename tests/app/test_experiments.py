@@ -162,3 +162,33 @@ def test_training_on_own_images_from_the_panel(tmp_path, monkeypatch) -> None:  
     assert not at.exception, [e.value for e in at.exception]
     assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [e.value for e in at.error]
     assert folder.is_dir()
+
+
+def test_cached_imagenet_weights_are_offered_as_a_transfer_source(offline_torch_home) -> None:  # noqa: ANN001
+    """A ResNet-18 file where torchvision caches ImageNet weights (written by the test) appears as
+    a source; its head counts are ResNet-18's, and the caption says how the images are prepared."""
+    import torch
+
+    from explorer.models import get_spec
+    from explorer.models.weights import pretrained_cache_path
+
+    spec = get_spec("resnet18")
+    path = pretrained_cache_path(spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(spec.build().state_dict(), path)
+    at = open_app_page(TRAINING).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "ResNet-18: ImageNet weights (cached)" in at.selectbox(key="xf_source").options
+    at.selectbox(key="xf_source").set_value("imagenet:resnet18").run()
+    at.selectbox(key="xf_target").set_value("digits").run()
+    assert not at.exception, [e.value for e in at.exception]
+    options = at.radio(key="xf_freeze").options
+    assert options[0].startswith("Train the new head only") and "5,130 parameters train" in options[0]  # 512 x 10 + 10
+    assert "11,181,642 parameters train" in options[2]  # ResNet-18 with a 10-way head
+    assert any("224 x 224" in c.value and "grey repeated into R, G and B" in c.value for c in at.caption)
+
+
+def test_without_cached_imagenet_weights_the_panel_says_how_to_get_them(offline_torch_home) -> None:  # noqa: ANN001
+    at = open_app_page(TRAINING).run()
+    assert not any("ImageNet" in o for o in at.selectbox(key="xf_source").options)
+    assert any("No ImageNet weights are in the local cache" in c.value for c in at.caption)
