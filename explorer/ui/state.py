@@ -159,36 +159,53 @@ class PageState:
         fmt = fmt or _formatter_for(default)
         to_url = dict(url or {})
         from_url = {tok: v for v, tok in to_url.items()}
-        values, written = self._mine["values"], self._mine["written"]
-
-        chosen, have = None, False
-        raw = _query_value(name)
-        if raw is not None and raw != written.get(name):  # it has just arrived
-            try:
-                if len(raw) > MAX_RAW:
-                    raise _Invalid("too long")
-                value = from_url[raw] if raw in from_url else parse(raw)
-                if not _is_valid(value, valid):
-                    raise _Invalid("not allowed")
-                chosen, have = value, True
-            except (ValueError, TypeError, KeyError):
-                self._refuse(name, raw)
+        chosen, have = self._arrived(name, from_url, parse, valid)
         if not have:
-            current = _read(key)
-            if current is not None and not check_current:  # the page judges typed values
-                chosen, have = current, True
-            for candidate in () if have else (current, values.get(name)):
-                if candidate is not None and _is_valid(candidate, valid):
-                    chosen, have = candidate, True
-                    break
+            chosen, have = self._held(name, key, valid, check_current)
         if not have:
             chosen = default
 
         if _read(key) != chosen:
             _write(key, chosen)
-        values[name] = chosen
+        self._mine["values"][name] = chosen
         token = to_url.get(chosen) if _hashable(chosen) and chosen in to_url else fmt(chosen)
-        if omit_default and chosen == default:  # e.g. projector=0: keep links short
+        self._publish(name, token, omit_default and chosen == default)
+        self._bound.add(name)
+        return chosen
+
+    def _arrived(self, name: str, from_url: dict[str, Any], parse: Callable[[str], Any],
+                 valid: Collection | Callable[[Any], bool] | None) -> tuple[Any, bool]:  # fmt: skip
+        """(value, True) when the URL has just brought a valid value of ``name``; a refused one
+        gets its notice."""
+        raw = _query_value(name)
+        if raw is None or raw == self._mine["written"].get(name):  # nothing new arrived
+            return None, False
+        try:
+            if len(raw) > MAX_RAW:
+                raise _Invalid("too long")
+            value = from_url[raw] if raw in from_url else parse(raw)
+            if not _is_valid(value, valid):
+                raise _Invalid("not allowed")
+            return value, True
+        except (ValueError, TypeError, KeyError):
+            self._refuse(name, raw)
+            return None, False
+
+    def _held(self, name: str, key: str | tuple[str, ...], valid: Collection | Callable[[Any], bool] | None,
+              check_current: bool) -> tuple[Any, bool]:  # fmt: skip
+        """(value, True) from the widget's current value or this session's copy, when valid."""
+        current = _read(key)
+        if current is not None and not check_current:  # the page judges typed values
+            return current, True
+        for candidate in (current, self._mine["values"].get(name)):
+            if candidate is not None and _is_valid(candidate, valid):
+                return candidate, True
+        return None, False
+
+    def _publish(self, name: str, token: str, omit: bool) -> None:
+        """Write ``name=token`` to the URL, or leave it out (``omit``: a default kept off links)."""
+        written = self._mine["written"]
+        if omit:  # e.g. projector=0: keep links short
             written.pop(name, None)
             if name in st.query_params:
                 del st.query_params[name]
@@ -196,8 +213,6 @@ class PageState:
             written[name] = token
             if _query_value(name) != token:
                 st.query_params[name] = token
-        self._bound.add(name)
-        return chosen
 
     def keep(self, key: str, default: Any, valid: Collection | Callable[[Any], bool] | None = None) -> Any:
         """Like `bind`, for a setting that is remembered across pages but not put in the URL
