@@ -21,6 +21,11 @@ from explorer.models.recurrent_cells import CELL_SPECS, CELLS, CellSpec
 
 NONLINEARITIES = ("tanh", "relu")
 
+# The initial or final state: h (L*D x N x H), or (h, c) for a cell with a memory.
+State = Tensor | tuple[Tensor, Tensor] | None
+# run()'s result: output, h_n, c_n or None, records[(layer, direction)][quantity] (T x N x H).
+RunResult = tuple[Tensor, Tensor, Tensor | None, dict[tuple[int, int], dict[str, Tensor]]]
+
 # Bounds the page and the builders share (a wrong size gets a message, not a crash).
 MAX_LAYERS = 4
 MAX_HIDDEN = 512
@@ -148,7 +153,7 @@ class RecurrentNet(nn.Module):
             getattr(self, f"bias_hh_{s}"),
         )
 
-    def _initial_state(self, x: Tensor, hx) -> tuple[Tensor, Tensor | None]:
+    def _initial_state(self, x: Tensor, hx: State) -> tuple[Tensor, Tensor | None]:
         n_states = self.num_layers * self.config.num_directions
         batch = x.shape[1]
         if hx is None:
@@ -159,7 +164,7 @@ class RecurrentNet(nn.Module):
             return h0, c0
         return hx, None
 
-    def run(self, x: Tensor, hx=None, record: bool = False, keep_states: dict | None = None):
+    def run(self, x: Tensor, hx: State = None, record: bool = False, keep_states: dict | None = None) -> RunResult:
         """Run the network; return (output T x N x D*H, h_n, c_n or None, records).
 
         ``x`` is T x N x input (or N x T x input with batch_first). ``records`` maps
@@ -206,7 +211,7 @@ class RecurrentNet(nn.Module):
         c_n = torch.stack(c_last) if c_last else None
         return output, h_n, c_n, records
 
-    def _run_unbatched(self, x: Tensor, hx, record: bool, keep_states: dict | None):
+    def _run_unbatched(self, x: Tensor, hx: State, record: bool, keep_states: dict | None) -> RunResult:
         if keep_states is not None:
             raise RecurrentConfigError("keep_states needs a batched input (T x N x features).")
         batch_dim = 0 if self.batch_first else 1
@@ -238,13 +243,13 @@ class RecurrentNet(nn.Module):
                 recorded[t] = inter
         return hs, cs, recorded
 
-    def forward(self, x: Tensor, hx=None):
+    def forward(self, x: Tensor, hx: State = None) -> tuple[Tensor, State]:
         """Same inputs and outputs as ``torch.nn.RNN/GRU/LSTM`` (no packed sequences)."""
         output, h_n, c_n, _ = self.run(x, hx)
         return output, ((h_n, c_n) if self.cell_spec.has_memory else h_n)
 
 
-def _unsqueeze_state(hx):
+def _unsqueeze_state(hx: State) -> State:
     if hx is None:
         return None
     if isinstance(hx, tuple):

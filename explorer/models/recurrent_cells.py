@@ -26,7 +26,8 @@ from torch import Tensor, nn
 Activation = Callable[[Tensor], Tensor]
 # One time step: (xp = W_ih x_t + b_ih (N x G*H), h, c or None, W_hh, b_hh, activation)
 # -> (new h, new c or None, the intermediates to record in the order of ``quantities``).
-Step = Callable[[Tensor, Tensor, "Tensor | None", Tensor, Tensor, Activation], tuple]
+StepResult = tuple[Tensor, "Tensor | None", tuple[Tensor, ...]]
+Step = Callable[[Tensor, Tensor, "Tensor | None", Tensor, Tensor, Activation], StepResult]
 # Every gate of all steps at once: (xp, hp = W_hh h_{t-1} + b_hh (both T x N x G*H), the states
 # h_t (T x N x H), c_{-1} or None, reverse) -> quantity -> T x N x H, in time order.
 Recompute = Callable[[Tensor, Tensor, Tensor, "Tensor | None", bool], dict]
@@ -89,12 +90,12 @@ class CellSpec:
 # --- one time step of each cell -------------------------------------------------------------
 
 
-def _rnn_step(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation):
+def _rnn_step(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
     h = act(torch.addmm(xp + b_hh, h, w_hh.t()))  # N x H
     return h, None, (h,)
 
 
-def _rnn_step_fast(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation):
+def _rnn_step_fast(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
     h = act(torch.addmm(xp, h, w_hh.t()))  # b_hh already folded into xp
     return h, None, (h,)
 
@@ -109,7 +110,7 @@ def _gru_gates(xp: Tensor, hp: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return r, z, n
 
 
-def _gru_step(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation):
+def _gru_step(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
     r, z, n = _gru_gates(xp, torch.addmm(b_hh, h, w_hh.t()))  # N x 3H projections
     h = n + z * (h - n)  # (1 - z) * n + z * h
     return h, None, (r, z, n, h)
@@ -120,7 +121,7 @@ def _gru_recompute(xp: Tensor, hp: Tensor, hs: Tensor, c0: Tensor | None, revers
     return {"r": r, "z": z, "n": n, "h": hs}
 
 
-def _lstm_step(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act: Activation):
+def _lstm_step(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
     gates = torch.addmm(xp + b_hh, h, w_hh.t())  # N x 4H, order i, f, g, o
     i, f, g, o = gates.chunk(4, dim=1)
     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
@@ -130,7 +131,7 @@ def _lstm_step(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act
     return h, c, (i, f, g, o, c, h)
 
 
-def _lstm_step_fast(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act: Activation):
+def _lstm_step_fast(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
     """The same LSTM step with fewer kernel launches (no autograd needed while tracing)."""
     gates = torch.addmm(xp, h, w_hh.t())  # b_hh already folded into xp; N x 4H
     sig = torch.sigmoid(gates)  # the g slice of this is unused, one kernel instead of three

@@ -16,6 +16,7 @@ from explorer.models.recurrent import (
     RecurrentConfig,
     RecurrentConfigError,
     RecurrentNet,
+    State,
     torch_twin,
 )
 
@@ -87,7 +88,7 @@ class SequenceModel(nn.Module):
             return self.embedding(x.long())
         return x.float()
 
-    def forward(self, x: Tensor, hx=None):
+    def forward(self, x: Tensor, hx: State = None) -> tuple[Tensor, State]:
         """Return (predictions, final state): T x N x out for "every", N x out for "last"."""
         out, state = self.rnn(self.encode(x), hx)  # T x N x D*H
         if self.config.head == "last":
