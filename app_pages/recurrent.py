@@ -1,7 +1,9 @@
 """Recurrent networks: every gate of an RNN, GRU or LSTM over a sequence the student types.
 
 The page reads widgets, asks the engine for a cached trace or gradient flow, and draws the
-figures; live training runs as a background job of the shared job machinery.
+figures. Its six views are registered in ``explorer.ui.recurrent_views.VIEWS`` (one function
+each); the cell's text comes from its spec (``explorer.models.recurrent_cells``); live training
+(``explorer.ui.recurrent_training``) runs as a background job of the shared job machinery.
 """
 
 import math
