@@ -120,6 +120,16 @@ def _window_of(module: nn.Module) -> dict[str, object]:
     return {}
 
 
+def instantiate(model: nn.Module | Callable[[], nn.Module]) -> tuple[nn.Module, torch.device]:
+    """The module and the device its input goes to: a real module runs where its weights are; a
+    zero-argument builder is built on the meta device (no weights allocated)."""
+    if isinstance(model, nn.Module):
+        param = next(model.parameters(), None)
+        return model, param.device if param is not None else torch.device("cpu")
+    with torch.device("meta"):
+        return model(), torch.device("meta")
+
+
 def summarize(
     model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int, ...], arch: str | None = None
 ) -> Summary:
@@ -129,14 +139,7 @@ def summarize(
     real weights are ever allocated. A real module runs on a zero input on its own device.
     ``arch`` (a catalog key) picks the paper-style names of the rows (``LayerRow.title``).
     """
-    if isinstance(model, nn.Module):
-        net = model
-        param = next(net.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-    else:
-        with torch.device("meta"):
-            net = model()
-        device = torch.device("meta")
+    net, device = instantiate(model)
     from explorer.probe.names import layer_names
 
     infos = {info.name: info for info in layer_infos(net, inside_blocks=True)}

@@ -37,6 +37,7 @@ from explorer.probe.graph.calls import (
 from explorer.probe.graph.structure import Block, Edge, Graph, Node, Shape
 from explorer.probe.names import layer_names
 from explorer.probe.receptive_field import GLOBAL_FIELD, INPUT_FIELD, Field, _merge, apply_window
+from explorer.probe.summary import instantiate
 
 
 class _Recorder(TorchFunctionMode):
@@ -185,14 +186,7 @@ def build_graph(
     Raises :class:`InputSizeError` naming the layer when the input is too small (or does not
     fit a dense layer).
     """
-    if isinstance(model, nn.Module):
-        net = model
-        param = next(net.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-    else:
-        with torch.device("meta"):
-            net = model()
-        device = torch.device("meta")
+    net, device = instantiate(model)
     names = layer_names(net, arch)
     style = naming_style(net, arch)
     blocks, block_of = _blocks(net, names, style)
