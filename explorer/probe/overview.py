@@ -22,6 +22,7 @@ from explorer.probe.stats import (
     FeatureMaps,
     LayerMaps,
     LayersByName,
+    ShapedLayer,
     channel_order,
     channel_stats,
     compute_feature_maps,
@@ -34,7 +35,7 @@ STRIP_CHANNELS = 8  # channels in a layer's overview strip
 
 
 @dataclass(frozen=True, eq=False)
-class LayerSummary:
+class LayerSummary(ShapedLayer):
     """What the overview needs of one layer, reduced inside the forward pass: statistics and
     the montage tiles of its strongest channels (by mean), nothing else."""
 
@@ -45,15 +46,6 @@ class LayerSummary:
     stats: ChannelStats
     top: np.ndarray  # channel indices, strongest mean first (= channel_order(stats, "mean")[:k])
     top_tiles: np.ndarray  # uint8 k x h x w, the same pixels as the full montage tiles of ``top``
-
-    @property
-    def channels(self) -> int:
-        return self.shape[0]
-
-    @property
-    def label(self) -> str:
-        c, h, w = self.shape
-        return f"{self.name} ({self.type}) - {c} x {h} x {w}"
 
 
 def summarise_map(info: LayerInfo, act: torch.Tensor, k: int = STRIP_CHANNELS) -> LayerSummary:

@@ -154,8 +154,25 @@ def uint8_tiles(a: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, factor: int
     return _to_uint8(src, lo, hi)
 
 
+class ShapedLayer:
+    """``channels`` and the ``label`` of a record of one layer's C x H x W output."""
+
+    name: str
+    type: str
+    shape: tuple[int, int, int]  # C x H x W
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0]
+
+    @property
+    def label(self) -> str:
+        c, h, w = self.shape
+        return f"{self.name} ({self.type}) - {c} x {h} x {w}"
+
+
 @dataclass(frozen=True, eq=False)
-class LayerMaps:
+class LayerMaps(ShapedLayer):
     """What the explorer keeps of one layer's output for one image.
 
     ``tiles`` are the maps rescaled per channel to 0-255 (see :func:`rescale_uint8`); when a
@@ -174,15 +191,6 @@ class LayerMaps:
     hi: np.ndarray
     stats: ChannelStats
     tile_factor: int = 1
-
-    @property
-    def channels(self) -> int:
-        return self.shape[0]
-
-    @property
-    def label(self) -> str:
-        c, h, w = self.shape
-        return f"{self.name} ({self.type}) - {c} x {h} x {w}"
 
 
 def layer_maps(
