@@ -73,11 +73,16 @@ def show_run_results(run: SequenceRun) -> None:
                                     title=f"{TASK_TITLES[task]}: learning curves",
                                     val_curves=getattr(run, "val_curves", None)),
                     width="stretch", key=f"rec_final_curves_{task}")  # fmt: skip
+    held_out = getattr(run, "val_curves", None) or {}
+    metric = TASK_METRIC[task]
     st.dataframe(pd.DataFrame([
-        {"cell": m.config.cell.upper(), f"final {TASK_METRIC[task]}": round(m.metric, 4),
+        {"cell": m.config.cell.upper(), f"held-out {metric}": round(held_out[cell][-1][1], 4) if held_out.get(cell)
+         else None, f"training {metric} (last batch)": round(m.metric, 4),
          "steps": m.steps, "parameters": sum(v.numel() for v in m.state_dict.values())}
-        for m in run.models.values()
+        for cell, m in run.models.items()
     ]), hide_index=True)  # fmt: skip
+    st.caption(f"Held-out: {metric} on data the models never trained on (the judge of what they learnt); "
+               "training: the last batch, which a model can memorise.")
     if task != "chars":
         return
     st.markdown("**Let the character models write**")

@@ -121,6 +121,9 @@ def test_live_training_feeds_the_views(page) -> None:  # noqa: ANN001
         time.sleep(0.5)
         page.run()
     _ok(page)
+    table = next(d.value for d in page.dataframe if any(str(c).startswith("held-out") for c in d.value.columns))
+    held_out = next(c for c in table.columns if str(c).startswith("held-out"))
+    assert list(table["cell"]) == ["RNN", "GRU", "LSTM"] and table[held_out].notna().all()  # fresh sequences
     options = page.selectbox(key="rec_source").options
     assert options[1:] == [f"{c} - Sine forecasting (next value) (50 steps)" for c in ("RNN", "GRU", "LSTM")]
     page.selectbox(key="rec_source").set_value(options[3]).run()  # the trained LSTM
