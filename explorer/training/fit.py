@@ -22,6 +22,7 @@ from torch import nn
 
 from explorer.data.datasets import Splits, load_dataset
 from explorer.device import pick_device, supports_bf16
+from explorer.models.init import build_seeded
 from explorer.training.events import (
     EpochEnd,
     Event,
@@ -75,12 +76,21 @@ class FitResult:
 # -- building blocks ---------------------------------------------------------------------------
 
 
-def build_model(arch: str, in_channels: int, num_classes: int, image_size: int) -> tuple[nn.Module, dict]:
-    """A fresh catalog model sized for the dataset; returns it and its build kwargs."""
+def build_model(
+    arch: str, in_channels: int, num_classes: int, image_size: int, seed: int | None = None
+) -> tuple[nn.Module, dict]:
+    """A fresh catalog model sized for the dataset; returns it and its build kwargs.
+
+    With a ``seed``, the initial weights are drawn from a local generator (the same seed gives
+    the same weights; torch's global random stream is neither read nor reseeded).
+    """
     from explorer.models import get_spec
 
     build = {"in_channels": in_channels, "num_classes": num_classes, "image_size": image_size}
-    return get_spec(arch).build(**build), build
+    spec = get_spec(arch)
+    if seed is None:
+        return spec.build(**build), build
+    return build_seeded(lambda: spec.build(**build), seed), build
 
 
 def _weight_layers(model: nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
@@ -377,9 +387,8 @@ def run_training(
         )  # fmt: skip
     c, h, _ = data.x_train.shape[1:]
     yield Preparing("Building the model...")
-    torch.manual_seed(settings.seed)  # same seed, same initial weights
     num_classes = 1 if data.info.task == "binary" else len(data.classes)
-    model, build = build_model(settings.model, c, num_classes, h)
+    model, build = build_model(settings.model, c, num_classes, h, seed=settings.seed)  # same seed, same weights
     result = yield from fit(model, data, settings, should_stop=should_stop, **fit_kwargs)
     result.model = result.model.cpu().eval()
     result.arch, result.build, result.dataset = settings.model, build, settings.dataset

@@ -31,6 +31,7 @@ from explorer.data.sequences import (
     sine_batch,
     split_corpus_ids,
 )
+from explorer.models.init import build_seeded
 from explorer.models.recurrent import CELLS
 from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
 
@@ -157,6 +158,7 @@ class TrainedSequenceModel:
     steps: int
     init_seed: int = 0
     forget_bias: float = 0.0  # the LSTM forget-gate bias it started from (0 = torch's init)
+    initial_state: dict[str, Tensor] | None = field(default=None, repr=False)  # the weights it started from
 
     def instantiate(self, fused: bool = False) -> SequenceModel:
         model = SequenceModel(self.config, fused=fused)
@@ -164,12 +166,14 @@ class TrainedSequenceModel:
         return model.eval()
 
     def initial(self) -> SequenceModel:
-        """The very model this one started from (rebuilt from its seed), as explicit cells."""
-        with torch.random.fork_rng(devices=[]):  # leave the caller's random stream alone
-            model = _new_model(self.config, self.init_seed)
-            if self.forget_bias:
-                set_forget_bias(model, self.forget_bias)
-            return model.explicit().eval()
+        """The very model this one started from, as explicit cells: its stored initial weights
+        (or, without them, the same weights redrawn from its seed). The global RNG is untouched."""
+        model = _new_model(self.config, self.init_seed, fused=False)
+        if self.initial_state is not None:
+            model.load_state_dict(self.initial_state)
+        elif self.forget_bias:
+            set_forget_bias(model, self.forget_bias)
+        return model.eval()
 
 
 @dataclass
@@ -183,10 +187,10 @@ class SequenceRun:
     val_curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # held-out metric
 
 
-def _new_model(config: SequenceModelConfig, seed: int) -> SequenceModel:
-    """A fresh fused model; the same seed always gives the same initial weights."""
-    torch.manual_seed(seed)
-    return SequenceModel(config, fused=True)
+def _new_model(config: SequenceModelConfig, seed: int, fused: bool = True) -> SequenceModel:
+    """A fresh model drawn from a local generator: the same seed always gives the same initial
+    weights (fused or explicit alike, they share the parameter layout)."""
+    return build_seeded(lambda: SequenceModel(config, fused=fused), seed)
 
 
 def set_forget_bias(model: nn.Module, value: float) -> None:
@@ -265,17 +269,18 @@ def train_sequence_models(
 def _train(
     settings: SequenceSettings, device: torch.device, should_stop: Callable[[], bool]
 ) -> Iterator[SeqStep | SeqSample]:
-    torch.manual_seed(settings.seed)
     corpus, held = split_corpus_ids() if settings.task == "chars" else (None, None)
     x_val, y_val = (t.to(device) for t in validation_set(settings, held))
     val_curves: dict[str, list[tuple[int, float]]] = {cell: [] for cell in settings.cells}
     models: dict[str, SequenceModel] = {}
+    initial: dict[str, dict[str, Tensor]] = {}  # each model's starting weights, on the CPU
     optims: dict[str, torch.optim.Optimizer] = {}
     for k, cell in enumerate(settings.cells):
-        model = _new_model(settings.model_config(cell), settings.seed + k).to(device)
+        model = _new_model(settings.model_config(cell), settings.seed + k)
         if cell == "lstm" and settings.forget_bias:
             set_forget_bias(model, settings.forget_bias)
-        models[cell] = model
+        initial[cell] = {name: v.detach().clone() for name, v in model.state_dict().items()}
+        models[cell] = model = model.to(device)
         optims[cell] = torch.optim.Adam(model.parameters(), lr=settings.lr)
     curves: dict[str, list[tuple[int, float]]] = {cell: [] for cell in models}
     gen = torch.Generator().manual_seed(settings.seed)
@@ -325,6 +330,7 @@ def _train(
             steps=done_steps,
             init_seed=settings.seed + k,
             forget_bias=settings.forget_bias if cell == "lstm" else 0.0,
+            initial_state=initial[cell],
         )
         for k, (cell, model) in enumerate(models.items())
     }

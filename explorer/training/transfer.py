@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.data.datasets import Splits, get_dataset_info, load_dataset
+from explorer.models.init import seeded_init
 from explorer.training.events import Event, Preparing
 from explorer.training.fit import FitResult, fit
 from explorer.training.freezing import apply_freeze, param_groups, unfreeze
@@ -129,8 +130,8 @@ def run_transfer(
         mode = settings.freeze
         label = source.describe()
     else:
-        torch.manual_seed(settings.seed)
         model, build = scratch_model(settings.model, c, num_classes, h)
+        seeded_init(model, settings.seed)  # same seed, same weights; the global RNG is not reseeded
         report = {"copied": [], "adapted": [], "new": list(model.state_dict())}
         mode, label = "all", "random initialisation (from scratch)"
     trainable = apply_freeze(model, mode)

@@ -22,6 +22,7 @@ from explorer.data.sequences import (
     make_signal,
 )
 from explorer.device import pick_device
+from explorer.models.init import build_seeded
 from explorer.models.recurrent_cells import CELL_SPECS, CELLS
 from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
 from explorer.probe.recurrent import RecurrentTrace, gradient_flow, trace
@@ -112,8 +113,7 @@ def model_config(
 @st.cache_resource(max_entries=24, show_spinner=False)
 def random_model(config: SequenceModelConfig, seed: int) -> SequenceModel:
     """A randomly initialised model (read-only, shared: it holds nothing of any user)."""
-    torch.manual_seed(seed)
-    return SequenceModel(config, fused=False).eval()
+    return build_seeded(lambda: SequenceModel(config, fused=False), seed).eval()  # local generator
 
 
 @st.cache_data(max_entries=32, show_spinner="Running the network over the sequence...")

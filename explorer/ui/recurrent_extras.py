@@ -60,11 +60,11 @@ def forget_bias_flow(config_args: tuple, seed: int, values: np.ndarray, wrt: str
     """||d y_T / d s_t|| of the LSTM at initialisation with its forget-gate bias set to ``bias``."""
     import torch
 
+    from explorer.models.init import build_seeded
     from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
     from explorer.probe.recurrent import gradient_flow
     from explorer.training.sequence import set_forget_bias
 
-    torch.manual_seed(seed)
-    model = SequenceModel(SequenceModelConfig(**dict(config_args)), fused=False).eval()
+    model = build_seeded(lambda: SequenceModel(SequenceModelConfig(**dict(config_args)), fused=False), seed).eval()
     set_forget_bias(model, bias)
     return gradient_flow(model, torch.as_tensor(values), wrt)

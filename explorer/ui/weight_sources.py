@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
-import torch
 from torch import nn
 
 from explorer.data.images import Preprocessing
 from explorer.models import CATALOG, get_spec
+from explorer.models.init import build_seeded
 from explorer.models.weights import (
     WeightsError,
     bundled_keys,
@@ -123,9 +123,7 @@ def _to_device(model: nn.Module) -> nn.Module:
 
 def _random(arch: str) -> LoadedModel:
     spec = get_spec(arch)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(RANDOM_SEED)
-        model = spec.build()
+    model = build_seeded(spec.build, RANDOM_SEED)  # a local generator: the global RNG is untouched
     build = spec.build_kwargs
     return LoadedModel(
         model=_to_device(model.eval()), arch=arch, kind="random",

@@ -174,3 +174,16 @@ def test_out_of_memory_stops_and_names_a_smaller_batch_size(splits):
 
     with pytest.raises(OutOfMemoryTrainingError, match=r"ran out of memory with batch size 32\. Try batch size 16"):
         drain(fit(_OutOfMemoryNet(), splits, settings()))
+
+
+def test_a_seeded_build_repeats_its_weights_and_leaves_the_global_stream_alone():
+    from explorer.training.fit import build_model
+
+    before = torch.get_rng_state()
+    a, build = build_model("lenet5", 1, 10, 28, seed=4)
+    b, _ = build_model("lenet5", 1, 10, 28, seed=4)
+    c, _ = build_model("lenet5", 1, 10, 28, seed=5)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert build == {"in_channels": 1, "num_classes": 10, "image_size": 28}
+    assert all(torch.equal(v, b.state_dict()[n]) for n, v in a.state_dict().items())
+    assert not torch.equal(a[0].weight, c[0].weight)

@@ -161,3 +161,17 @@ def test_initial_rebuilds_the_exact_starting_weights():
     torch.manual_seed(5)
     run.models["rnn"].initial()
     assert torch.rand(1) == expected  # the caller's random stream is untouched
+
+
+def test_training_never_touches_the_global_random_stream_and_stores_its_start():
+    """Worker threads must not reseed torch's global RNG (they would reset every other thread's)."""
+    settings = SequenceSettings(task="adding", cells=("gru",), hidden_size=4, steps=2, seq_len=6)
+    before = torch.get_rng_state()
+    _, run = _run(settings)
+    _, again = _run(settings)
+    assert torch.equal(torch.get_rng_state(), before)
+    first, second = run.models["gru"], again.models["gru"]
+    assert first.initial_state is not None
+    for name, value in first.initial_state.items():  # same seed, same start; stored, not re-seeded
+        assert torch.equal(value, second.initial_state[name])
+        assert torch.equal(first.initial().state_dict()[name], value)
