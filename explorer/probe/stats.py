@@ -60,7 +60,9 @@ def channel_stats(act: torch.Tensor) -> ChannelStats:
     if a.dim() == 4:
         a = a[0]
     flat = a.reshape(a.shape[0], -1)  # C x (H * W)
-    lo, hi = torch.aminmax(flat, dim=1)  # one pass for both
+    # amin and amax, not aminmax: on CPU aminmax along a dimension is 10-30x slower than the two
+    # vectorised reductions together (torch 2.x; bench_feature_maps shows it in the overview).
+    lo, hi = flat.amin(dim=1), flat.amax(dim=1)
     # Two passes (mean, then the norm of the deviations): stable like var_mean and, on CPU,
     # an order of magnitude faster than its one-pass (Welford) kernel.
     mean = flat.mean(dim=1)
@@ -131,7 +133,8 @@ def rescale_uint8(act: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarr
     tiles compare channels. Returns (uint8 C x H x W, lo, hi).
     """
     a = act.detach().float()
-    lo, hi = torch.aminmax(a.reshape(a.shape[0], -1), dim=1)
+    flat = a.reshape(a.shape[0], -1)
+    lo, hi = flat.amin(dim=1), flat.amax(dim=1)  # faster than aminmax(dim=1), see channel_stats
     lo, hi = rescale_bounds(lo, hi, a.shape[1] * a.shape[2])
     return _to_uint8(a, lo, hi), lo.cpu().numpy(), hi.cpu().numpy()
 
