@@ -1,0 +1,169 @@
+"""The Training page's live view of a run: status, progress, curves, snapshots, results.
+
+The page's fragment polls a background job (explorer.ui.jobs) and calls these once a second;
+each keeps what it draws in the session (the history folded incrementally, figures and snapshot
+montages rebuilt only when new points arrived), so a poll costs little. Figures come from
+explorer.viz.training.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.models.checkpoint import save_checkpoint
+from explorer.training.checkpoints import meta_from_result
+from explorer.training.events import Finished, History, Preparing, Snapshot
+from explorer.ui import jobs
+from explorer.ui.registry import register_finished_training
+from explorer.viz import training as viz
+
+
+def history_of(job: jobs.Job) -> History:
+    """Fold the job's new events into this session's history (incremental, cheap)."""
+    job_id, cursor, history = st.session_state.get("tr_history", (None, 0, History()))
+    if job_id != job.id:
+        cursor, history = 0, History()
+    events, cursor = job.events_since(cursor)
+    for event in events:
+        history.add(event)
+    st.session_state["tr_history"] = (job.id, cursor, history)
+    return history
+
+
+def controls(job: jobs.Job) -> None:
+    """Pause / resume and stop buttons of a running job."""
+    # Callbacks run before the rerun the click causes, so the buttons redraw in the new state.
+    c1, c2, _ = st.columns([1, 1, 4])
+    if job.state is jobs.JobState.PAUSED:
+        c1.button("Resume", key="tr_resume", on_click=job.resume)
+    else:
+        c1.button("Pause", key="tr_pause", on_click=job.pause, disabled=job.state is not jobs.JobState.RUNNING)
+    c2.button("Stop", key="tr_stop", on_click=job.stop, help="Ends the run after this step and evaluates the model.")
+
+
+def _live_figures(job: jobs.Job, h: History) -> list:
+    """The five live curves, from a compact history, rebuilt only when new points arrived."""
+    key = (job.id, len(h.steps), len(h.epochs))
+    cached = st.session_state.get("tr_live_figs")
+    if cached is None or cached[0] != key:
+        c = jobs.compact_history(h)
+        figs = [viz.loss_figure(c), viz.accuracy_figure(c), viz.grad_norm_figure(c), viz.lr_figure(c),
+                viz.throughput_figure(c)]  # fmt: skip
+        cached = (key, figs)
+        st.session_state["tr_live_figs"] = cached
+    return cached[1]
+
+
+def _snapshot_images(job: jobs.Job, snap: Snapshot) -> dict:
+    """Montages of a snapshot, made once per new snapshot (a poll without one reuses them)."""
+    cached = st.session_state.get("tr_live_snap")
+    if cached is None or cached[0] != (job.id, snap.step):
+        images = {
+            "filters": viz.filters_image(snap.filters) if snap.filters is not None else None,
+            "probe": viz.images_uint8(snap.probe_image[None], min_side=96)[0],
+            "maps": {name: viz.feature_maps_image(maps, max_channels=32, min_width=480)
+                     for name, maps in list(snap.feature_maps.items())[:2]},
+        }  # fmt: skip
+        cached = ((job.id, snap.step), images)
+        st.session_state["tr_live_snap"] = cached
+    return cached[1]
+
+
+def snapshot_view(job: jobs.Job, snap: Snapshot | None) -> None:
+    """The newest snapshot: first-layer filters, the probe image and two layers' feature maps."""
+    if snap is None:
+        return
+    images = _snapshot_images(job, snap)
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        st.markdown(f"**First-layer filters** (step {snap.step})")
+        if images["filters"] is not None:
+            st.image(images["filters"], caption=f"layer {snap.filters_layer}: {tuple(snap.filters.shape)}")
+        st.image(images["probe"], caption=f"probe image ({snap.probe_label})")
+    with c2:
+        for name, maps in list(snap.feature_maps.items())[:2]:
+            st.markdown(f"**Feature maps of `{name}`** ({maps.shape[0]} x {maps.shape[1]} x {maps.shape[2]})")
+            st.image(images["maps"][name])
+
+
+def results(job: jobs.Job, h: History) -> None:
+    """A finished run: scores, confusion matrix, misclassified images, and its files to download."""
+    fin: Finished | None = h.finished
+    if fin is None:
+        return
+    how = "stopped early" if fin.stopped_early else "finished"
+    st.success(
+        f"Run {how} after {fin.epochs_done:.2f} epoch(s) in {fin.elapsed_s:.0f} s: validation accuracy "
+        f"{fin.val_acc:.1%}, test accuracy {fin.test_acc:.1%}."
+    )
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(viz.confusion_figure(fin.confusion, fin.classes))
+    c2.plotly_chart(viz.per_class_figure(fin.per_class_acc, fin.classes))
+    if len(fin.misclassified):
+        st.markdown(f"**Misclassified test images** (first {len(fin.misclassified)}: true -> predicted)")
+        st.image(viz.images_uint8(fin.misclassified, min_side=64),
+                 caption=viz.misclassified_captions(fin.mis_true, fin.mis_pred, fin.classes), width=80)  # fmt: skip
+    else:
+        st.markdown("**No test image was misclassified.**")
+    result = job.result
+    if result is None:
+        return
+    name = register_finished_training().name
+    st.caption(f"Saved for this session as \"{name}\": the Feature maps page can inspect it.")
+    blobs = st.session_state.setdefault("tr_blobs", {})
+    if job.id not in blobs:
+        blobs.clear()  # keep one run's files, not every run's
+        meta = meta_from_result(result)
+        if h.started is not None and isinstance(meta.settings, dict):  # what ran, not what was asked
+            meta.settings["bf16"] = bool(h.started.mixed_precision)
+        blobs[job.id] = (save_checkpoint(result.model, meta), meta.to_json(), h.to_csv())
+    ckpt, meta_json, csv = blobs[job.id]
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("Download checkpoint (.safetensors)", ckpt, file_name=f"{result.arch}-run{job.id}.safetensors",
+                       mime="application/octet-stream", on_click="ignore")  # fmt: skip
+    d2.download_button("Download its metadata (.json)", meta_json, file_name=f"{result.arch}-run{job.id}.json",
+                       mime="application/json", on_click="ignore",
+                       help="The same JSON is stored inside the checkpoint under the key 'explorer'.")  # fmt: skip
+    d3.download_button("Download history (.csv)", csv, file_name=f"history-run{job.id}.csv", mime="text/csv",
+                       on_click="ignore")  # fmt: skip
+
+
+def status(job: jobs.Job) -> None:
+    """How the run ended or what it waits for, as one message."""
+    if job.state is jobs.JobState.FAILED:
+        st.error(f"The run stopped: {job.error}")
+    elif job.state is jobs.JobState.CANCELLED:
+        st.warning(job.note or "The run was cancelled.")
+    elif job.note:
+        st.info(job.note)  # the time limit was reached, or a Ray worker is being placed
+
+
+def progress(job: jobs.Job, h: History) -> None:
+    """The progress bar with its ETA and what runs where; the preparation step before that."""
+    started, last = h.started, h.last
+    if started is None:
+        if not job.done:
+            prep = job.latest(Preparing)
+            st.caption(prep.message if prep else "Starting...")
+        return
+    step = last.step if last else 0
+    st.progress(min(step / max(started.total_steps, 1), 1.0),
+                text=viz.progress_text(step, started.total_steps, h.eta_s(started.total_steps),
+                                       last.samples_per_s if last else 0.0))  # fmt: skip
+    st.caption(f"{started.device}{' (bf16)' if started.mixed_precision else ''} · {started.parameters:,} "
+               f"parameters · {started.train_size} training / {started.val_size} validation images · "
+               f"state: {job.state.value}")  # fmt: skip
+
+
+def curves(job: jobs.Job, h: History) -> None:
+    """Loss, accuracy, gradient norms, learning rate and throughput, once there are steps."""
+    if not h.steps:
+        return
+    loss, acc, grad, lr, speed = _live_figures(job, h)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(loss, key="tr_loss")
+    c2.plotly_chart(acc, key="tr_acc")
+    c3, c4 = st.columns([3, 2])
+    c3.plotly_chart(grad, key="tr_grad")
+    c4.plotly_chart(lr, key="tr_lr_fig")
+    c4.plotly_chart(speed, key="tr_speed")
