@@ -194,7 +194,7 @@ _GREY = (("in_channels", 1), ("num_classes", 10), ("image_size", 28))
 def _entries() -> list[ArchSpec]:
     e: list[ArchSpec] = []
 
-    def add(key, family, title, year, ref, idea, shape, classes, builder, **kw):  # noqa: ANN001
+    def add(key, family, title, year, ref, idea, shape, classes, builder, **kw):  # noqa: ANN001, ANN202
         e.append(ArchSpec(key, family, title, year, ref[0], ref[1], idea, shape, classes, builder, **kw))
 
     # The course's first CNN: undated, so it stays out of the chronological progression.

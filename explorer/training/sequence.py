@@ -232,7 +232,7 @@ def _held_out(task: str, model: nn.Module, x: Tensor, y: Tensor) -> tuple[float,
     return loss.item(), metric
 
 
-def _batch(settings: SequenceSettings, corpus: Tensor | None, gen: torch.Generator):
+def _batch(settings: SequenceSettings, corpus: Tensor | None, gen: torch.Generator) -> tuple[Tensor, Tensor]:
     """(inputs, targets) for one step: shared by all cells so the comparison is fair."""
     if settings.task == "chars":
         return char_batch(corpus, settings.seq_len, settings.batch_size, gen)  # T x N, T x N

@@ -34,7 +34,9 @@ def make_optimizer(
     raise ValueError(f"Unknown optimiser {s.optimizer!r}")
 
 
-def make_scheduler(opt: torch.optim.Optimizer, s: TrainSettings, total_steps: int):  # noqa: ANN201
+def make_scheduler(
+    opt: torch.optim.Optimizer, s: TrainSettings, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
     """Per-step schedule: None (constant), cosine decay to zero, or one-cycle (peak = lr)."""
     if s.schedule == "constant":
         return None
@@ -85,7 +87,8 @@ def predict(logits: torch.Tensor, binary: bool) -> torch.Tensor:
     return (logits.squeeze(1) > 0).long() if binary else logits.argmax(1)
 
 
-def autocast(device: torch.device, enabled: bool):  # noqa: ANN202
+def autocast(device: torch.device, enabled: bool) -> torch.autocast:
+    """bf16 autocast on ``device`` when ``enabled`` (a no-op context otherwise)."""
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
