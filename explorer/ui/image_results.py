@@ -151,18 +151,21 @@ _PASS_SECONDS: dict[tuple[str, tuple[int, ...], str], tuple[float, bool]] = {}
 _PASS_LOCK = threading.Lock()
 
 
-def attribution_key(method: str, target: int, steps: int) -> tuple[str, int, int]:
-    """The cache key within a result (model, weights and image): method, class and steps."""
-    return (method, int(target), int(steps) if METHODS[method].multi_pass else 0)
+def attribution_key(method: str, target: int, steps: int,
+                    precision: str = "float32") -> tuple[str, int, int, str]:  # fmt: skip
+    """The cache key within a result (model, weights and image): method, class, steps, precision."""
+    multi = METHODS[method].multi_pass
+    return (method, int(target), int(steps) if multi else 0, precision if multi else "float32")
 
 
-def cached_attribution(res: FeatureResult, method: str, target: int, steps: int) -> np.ndarray | None:
+def cached_attribution(res: FeatureResult, method: str, target: int, steps: int,
+                       precision: str = "float32") -> np.ndarray | None:  # fmt: skip
     """The attribution if this session already computed it for this image, else None."""
-    return res.attributions.get(attribution_key(method, target, steps))
+    return res.attributions.get(attribution_key(method, target, steps, precision))
 
 
-def _cost_key(lm: LoadedModel, res: FeatureResult) -> tuple[str, tuple[int, ...], str]:
-    return (lm.token, tuple(res.model_input.x.shape), str(next(lm.model.parameters()).device))
+def _cost_key(lm: LoadedModel, res: FeatureResult, precision: str = "float32") -> tuple[str, tuple[int, ...], str, str]:
+    return (lm.token, tuple(res.model_input.x.shape), str(next(lm.model.parameters()).device), precision)
 
 
 @dataclass(frozen=True)
@@ -183,17 +186,18 @@ class AttributionEstimate:
 
 
 def attribution_estimate(lm: LoadedModel, res: FeatureResult, method: str, steps: int,
-                         target: int = 0) -> AttributionEstimate:
+                         target: int = 0, precision: str = "float32") -> AttributionEstimate:
     """Expected run time; the first call per model and input size measures a small batch."""
     n = passes(method, steps)
     batch = min(DEFAULT_BATCH, n)
-    key = _cost_key(lm, res)
+    key = _cost_key(lm, res, precision)
     with _PASS_LOCK:
         known = _PASS_SECONDS.get(key)
     if known is None:
         device = next(lm.model.parameters()).device
         with lm.lock:
-            probe = measure_pass(lm.model, res.model_input.x.to(device), target, PROBE_BATCH)
+            probe = measure_pass(lm.model, res.model_input.x.to(device), target, PROBE_BATCH,
+                                 precision=precision)  # fmt: skip
         known = (probe / PROBE_BATCH, False)
         with _PASS_LOCK:
             _PASS_SECONDS.setdefault(key, known)
@@ -203,12 +207,12 @@ def attribution_estimate(lm: LoadedModel, res: FeatureResult, method: str, steps
 
 def attribution_map(lm: LoadedModel, res: FeatureResult, method: str, target: int,
                     steps: int | None = None, progress: Any = None,
-                    should_stop: Any = None) -> np.ndarray:  # fmt: skip
+                    should_stop: Any = None, precision: str = "float32") -> np.ndarray:  # fmt: skip
     """A captum attribution for (method, class, steps), computed once per result and kept
     (bounded). Multi-pass methods run batched, report ``progress(done, total)`` and refine the
     process-wide price of a pass from their own measured time."""
     steps = DEFAULT_STEPS if steps is None else int(steps)
-    key = attribution_key(method, target, steps)
+    key = attribution_key(method, target, steps, precision)
     if key in res.attributions:
         return res.attributions[key]
     device = next(lm.model.parameters()).device
@@ -218,11 +222,11 @@ def attribution_map(lm: LoadedModel, res: FeatureResult, method: str, target: in
         heat = attribute(lm.model, res.model_input.x.to(device), target, method,
                          layer=grad_cam_layer(res.maps), steps=steps, batch_size=min(DEFAULT_BATCH, n),
                          progress=progress, should_stop=should_stop,
-                         outputs=int(res.maps.output.shape[0]))  # fmt: skip
+                         outputs=int(res.maps.output.shape[0]), precision=key[3])  # fmt: skip
         elapsed = time.perf_counter() - start
     if n > 1:
         with _PASS_LOCK:
-            _PASS_SECONDS[_cost_key(lm, res)] = (elapsed / n, True)
+            _PASS_SECONDS[_cost_key(lm, res, key[3])] = (elapsed / n, True)
     res.attributions[key] = heat
     return heat
 

@@ -285,3 +285,26 @@ def test_integrated_gradients_steps_are_adjustable_and_cached_per_step_count() -
     results = at.session_state[image_results._RESULTS_KEY]
     keys = {k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"}
     assert {k[2] for k in keys} == {50, 8}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_bfloat16_is_offered_only_where_it_is_fast_and_cached_apart(monkeypatch, fast: bool) -> None:  # noqa: ANN001
+    from explorer.ui import image_results
+    from explorer.ui.feature_views import outputs
+
+    monkeypatch.setattr(outputs, "bfloat16_is_fast", lambda device: fast)
+    at = _page()
+    at.radio(key="fm_view").set_value("Attribution").run()
+    at.radio(key="fm_attr_method").set_value("integrated_gradients").run()
+    at.slider(key="fm_attr_steps").set_value(8).run()
+    offered = [r for r in at.radio if r.key == "fm_attr_precision"]
+    assert bool(offered) is fast
+    _compute_if_asked(at)
+    if fast:
+        assert offered[0].value == "float32"  # exact by default
+        at.radio(key="fm_attr_precision").set_value("bfloat16").run()
+        _compute_if_asked(at)
+    assert not at.exception and not at.error and len(at.get("plotly_chart")) == 1
+    results = at.session_state[image_results._RESULTS_KEY]
+    keys = {k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"}
+    assert {k[3] for k in keys} == ({"float32", "bfloat16"} if fast else {"float32"})

@@ -15,6 +15,7 @@ from explorer.probe.attribution import (
     METHODS,
     MIN_STEPS,
     AttributionError,
+    bfloat16_is_fast,
 )
 from explorer.probe.erf import top_k
 from explorer.ui.feature_views.context import ViewContext
@@ -64,9 +65,10 @@ def attribution(ctx: ViewContext) -> None:
     multi = METHODS[method].multi_pass
     steps = st.slider("Steps along the path (more steps: closer to the exact integral, and slower)",
                       MIN_STEPS, MAX_STEPS, DEFAULT_STEPS, key="fm_attr_steps") if multi else DEFAULT_STEPS
-    heat = cached_attribution(ctx.res, method, target, steps)
-    if heat is None and _may_run(ctx, method, target, steps):
-        heat = _run(ctx, method, target, steps)
+    precision = _precision(ctx) if multi else "float32"
+    heat = cached_attribution(ctx.res, method, target, steps, precision)
+    if heat is None and _may_run(ctx, method, target, steps, precision):
+        heat = _run(ctx, method, target, steps, precision)
     if heat is not None:
         alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_heat_alpha")
         # one figure, two panels: the same size and the same square-pixel enlargement
@@ -76,7 +78,20 @@ def attribution(ctx: ViewContext) -> None:
                    "scaled (the colour bar), blended over the input with the opacity above.")
 
 
-def _may_run(ctx: ViewContext, method: str, target: int, steps: int) -> bool:
+def _precision(ctx: ViewContext) -> str:
+    """float32, or bfloat16 where this device computes it fast (CPUs with bf16 instructions,
+    recent GPUs): about twice as fast, the map the same to 2 or 3 digits."""
+    device = next(ctx.lm.model.parameters()).device
+    if not bfloat16_is_fast(device):
+        return "float32"
+    return st.radio(
+        "Arithmetic", ["float32", "bfloat16"], horizontal=True, key="fm_attr_precision",
+        format_func={"float32": "float32 (exact)", "bfloat16": "bfloat16 (about 2x faster, 2-3 digits)"}.get,
+        help="bfloat16 keeps 8 bits of mantissa: the map looks the same, its values agree to about 1%.",
+    )  # fmt: skip
+
+
+def _may_run(ctx: ViewContext, method: str, target: int, steps: int, precision: str = "float32") -> bool:
     """A one-pass method runs at once; a multi-pass one too when its price is a few seconds,
     else the price and a Compute button are shown (True on the click)."""
     if not METHODS[method].multi_pass:
@@ -84,7 +99,7 @@ def _may_run(ctx: ViewContext, method: str, target: int, steps: int) -> bool:
     lm = ctx.lm
     try:
         with st.spinner("Timing one forward and backward pass to price the run..."):
-            estimate = attribution_estimate(lm, ctx.res, method, steps, target)
+            estimate = attribution_estimate(lm, ctx.res, method, steps, target, precision)
     except RuntimeError as err:  # e.g. out of memory on a small GPU
         st.error(f"{ctx.spec.title} could not run a backward pass here: {str(err).splitlines()[0]}")
         st.stop()
@@ -116,7 +131,7 @@ def _progress_bar(title: str, unit: str) -> tuple[Callable[[int, int], None], Ca
     return update, bar.empty
 
 
-def _run(ctx: ViewContext, method: str, target: int, steps: int) -> np.ndarray | None:
+def _run(ctx: ViewContext, method: str, target: int, steps: int, precision: str = "float32") -> np.ndarray | None:
     """Compute the attribution with a progress bar (and a Stop button for multi-pass methods)."""
     multi = METHODS[method].multi_pass
     stop_slot = st.empty()
@@ -124,7 +139,7 @@ def _run(ctx: ViewContext, method: str, target: int, steps: int) -> np.ndarray |
         stop_slot.button("Stop", key="fm_attr_stop")
     update, remove = _progress_bar(METHODS[method].title, "steps" if multi else "pass")
     try:
-        return attribution_map(ctx.lm, ctx.res, method, target, steps, progress=update)
+        return attribution_map(ctx.lm, ctx.res, method, target, steps, progress=update, precision=precision)
     except AttributionError as err:
         st.error(str(err))
         return None
