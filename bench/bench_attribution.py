@@ -2,7 +2,9 @@
 
 For each model: the price said before a run (one measured forward + backward pass on 2
 inputs, scaled to 50), the run itself batched 10 inputs at a time (the page's setting), and
-for ResNet-18 the same run one input at a time (the effect of batching). Medians where the
+for ResNet-18 the same run one input at a time (the effect of batching), and where the CPU has
+bfloat16 instructions the run in bfloat16 (the page's faster choice). Threads: torch's default for
+this process (all cores); the app's server process uses its share (explorer.device.configure_threads). Medians where the
 run is repeated; VGG-16 runs once (it takes tens of seconds on a shared CPU).
 """
 
@@ -24,7 +26,7 @@ from bench.common import report  # noqa: E402
 from explorer.data.images import imagenet_preprocessing, preprocess  # noqa: E402
 from explorer.data.samples import load_sample  # noqa: E402
 from explorer.models import get_spec  # noqa: E402
-from explorer.probe.attribution import DEFAULT_BATCH, attribute, measure_pass  # noqa: E402
+from explorer.probe.attribution import DEFAULT_BATCH, attribute, bfloat16_is_fast, measure_pass  # noqa: E402
 
 STEPS = 50
 PROBE = 2
@@ -39,7 +41,7 @@ def timed(fn, repeats: int) -> float:  # noqa: ANN001
     return statistics.median(times)
 
 
-def bench_model(key: str, repeats: int, unbatched: bool, target: str) -> None:
+def bench_model(key: str, repeats: int, unbatched: bool, target: str, bf16: bool = True) -> None:
     spec = get_spec(key)
     torch.manual_seed(0)
     model = spec.build().eval()
@@ -57,6 +59,11 @@ def bench_model(key: str, repeats: int, unbatched: bool, target: str) -> None:
     report(f"ig{STEPS}_{key}", t_batched, "s",
            f"{spec.title}: integrated gradients, {STEPS} steps, {DEFAULT_BATCH} inputs per pass "
            f"(median of {repeats})", target=target)  # fmt: skip
+    if bf16 and bfloat16_is_fast("cpu"):
+        t_bf16 = timed(lambda: attribute(model, x, 0, "integrated_gradients", steps=STEPS, batch_size=DEFAULT_BATCH,
+                                         outputs=outputs, precision="bfloat16"), repeats)  # fmt: skip
+        report(f"ig{STEPS}_{key}_bfloat16", t_bf16, "s",
+               f"{spec.title}: the same in bfloat16 (the page's faster choice on this CPU)", target=target)  # fmt: skip
     if unbatched:
         t_one = timed(lambda: run(1), repeats)
         report(f"ig{STEPS}_{key}_unbatched", t_one, "s",
