@@ -238,6 +238,19 @@ def make_signal(
     return Signal(kind, values, labels, feature_names, target[:, 0], notes, truncated)
 
 
+# The training task whose models read an input. Every periodic signal reads like the sine task
+# (one feature, next value); the adding and copy signals are tasks of their own ("copy" has no
+# trained models, so nothing trained is found for it).
+_SIGNAL_TASKS = {"adding": "adding", "copy": "copy"}
+
+
+def task_for_input(kind: str, signal: str = "sine") -> str:
+    """Which task reads this input: "chars" for text, else "adding", "copy" or "sine"."""
+    if kind == "text":
+        return "chars"
+    return _SIGNAL_TASKS.get(signal, "sine")
+
+
 def adding_problem(batch: int, steps: int, gen: torch.Generator | None = None):
     """Hochreiter & Schmidhuber's adding problem: T x N x 2 inputs, N targets.
 

@@ -24,6 +24,7 @@ from explorer.data.sequences import (
     load_corpus,
     make_signal,
     sine_batch,
+    task_for_input,
 )
 
 
@@ -140,3 +141,14 @@ def test_training_batches():
     xs, ys = sine_batch(20, 3)
     assert xs.shape == ys.shape == (20, 3, 1)
     torch.testing.assert_close(xs[1:], ys[:-1])
+
+
+def test_each_input_is_read_by_its_training_task() -> None:
+    from explorer.training.sequence import TASKS
+
+    kinds = {signal: task_for_input("signal", signal) for signal in SIGNALS}
+    assert kinds == {"sine": "sine", "square": "sine", "sawtooth": "sine", "noisy": "sine",
+                     "adding": "adding", "copy": "copy"}
+    assert task_for_input("text", "adding") == "chars"  # text ignores the signal choice
+    # every training task has inputs; "copy" is the one signal no model is trained for
+    assert set(TASKS) == {"chars", *kinds.values()} - {"copy"}
