@@ -1,5 +1,5 @@
 """A small bounded store: a mapping that keeps at most ``max_size`` entries, least recently used
-dropped first.
+dropped first (or, as a history that reading does not reorder, the oldest written).
 
 Session state and cached results must not grow with every image, model or click: each store
 of the Feature maps page (results, private models, montages, effective fields, attributions...)
@@ -23,18 +23,24 @@ class BoundedStore(MutableMapping[K, V]):
     Reading (``store[key]``, ``get``) or writing a key makes it the most recent; writing past
     ``max_size`` drops the least recent entries. ``key in store`` and iteration do not change
     the order (iteration runs from the least to the most recent).
+
+    ``refresh_on_read=False`` makes it a history instead: only writing (a new key, or a key
+    written again) makes an entry the newest, so the order is the order of writing and the
+    oldest written goes first, however often an entry is read.
     """
 
-    def __init__(self, max_size: int, name: str = "") -> None:
+    def __init__(self, max_size: int, name: str = "", *, refresh_on_read: bool = True) -> None:
         if max_size < 1:
             raise ValueError(f"A bounded store keeps at least one entry, not {max_size}.")
         self.max_size = max_size
         self.name = name  # for messages and debugging: which bound this is
+        self.refresh_on_read = refresh_on_read
         self._data: OrderedDict[K, V] = OrderedDict()
 
     def __getitem__(self, key: K) -> V:
         value = self._data[key]
-        self._data.move_to_end(key)
+        if self.refresh_on_read:
+            self._data.move_to_end(key)
         return value
 
     def __setitem__(self, key: K, value: V) -> None:

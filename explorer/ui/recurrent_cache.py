@@ -20,6 +20,7 @@ from explorer.data.sequences import (
     display_char,
     encode_text,
     make_signal,
+    task_for_input,
 )
 from explorer.device import pick_device
 from explorer.models.init import build_seeded
@@ -32,10 +33,11 @@ from explorer.training.sequence import (
     SequenceSettings,
     TrainedSequenceModel,
 )
+from explorer.ui.bounded import BoundedStore
 
 EMBED_DIM = SequenceModelConfig.embed_dim  # the learned embedding's width (a class default)
 _RUNS_KEY = "_recurrent_runs"
-MAX_RUNS = 3  # one per task is kept; at most this many runs per user
+MAX_RUNS = 3  # per user: one run per training task (three), each up to three small models
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,8 @@ class InputSpec:
 
     @property
     def task_kind(self) -> str:
-        """Which training task reads inputs like these ("chars", "sine" or "adding")."""
-        if self.kind == "text":
-            return "chars"
-        return (
-            "adding" if self.signal == "adding" else ("sine" if self.signal != "copy" else "copy")
-        )
+        """Which training task reads inputs like these (the engine's ``task_for_input``)."""
+        return task_for_input(self.kind, self.signal)
 
 
 @dataclass
@@ -188,17 +186,19 @@ def trained_gradient_flows(
 # --- per-user trained runs (session state) -----------------------------------------------
 
 
-def saved_runs() -> dict[str, SequenceRun]:
-    """This user's finished runs, one per task (newest wins)."""
-    return st.session_state.setdefault(_RUNS_KEY, {})
+def saved_runs() -> BoundedStore[str, SequenceRun]:
+    """This user's finished runs by task, in the order they finished (the oldest dropped first).
+
+    A history, not LRU: the views read it on every rerun, which must not reorder the run list.
+    """
+    return st.session_state.setdefault(
+        _RUNS_KEY, BoundedStore(MAX_RUNS, "recurrent runs", refresh_on_read=False)
+    )
 
 
 def save_run(run: SequenceRun) -> None:
-    runs = saved_runs()
-    runs.pop(run.settings.task, None)
-    runs[run.settings.task] = run
-    while len(runs) > MAX_RUNS:
-        runs.pop(next(iter(runs)))
+    """Keep a finished run as its task's run (a newer run of the same task replaces it)."""
+    saved_runs()[run.settings.task] = run
 
 
 def trained_models() -> list[TrainedSequenceModel]:

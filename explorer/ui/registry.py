@@ -1,7 +1,8 @@
 """Per-user model registry: models a user trained (or loaded) in this browser session.
 
-Lives in ``st.session_state``, so no user ever sees another user's models. Bounded: the
-oldest entry is dropped past :data:`MAX_MODELS`. Weights are kept as CPU tensors; pages
+Lives in ``st.session_state``, so no user ever sees another user's models. Bounded: a
+:class:`~explorer.ui.bounded.BoundedStore` kept in the order the models were registered (the
+order the pickers show), the oldest registered dropped past :data:`MAX_MODELS`. Weights are kept as CPU tensors; pages
 rebuild the module through the one checkpoint -> model path
 (:func:`explorer.models.checkpoint.model_from_state`: build arguments and size checked on the
 meta device, strict shapes, finite values).
@@ -19,8 +20,9 @@ from torch import nn
 
 from explorer.models import get_spec
 from explorer.models.checkpoint import model_from_state
+from explorer.ui.bounded import BoundedStore
 
-MAX_MODELS = 8
+MAX_MODELS = 8  # per user: a picker stays short, and each entry holds a full copy of its weights
 _KEY = "_explorer_user_models"
 
 
@@ -43,17 +45,16 @@ class UserModel:
         return model_from_state(self.arch, self.build, self.state_dict)
 
 
-def _store() -> dict[str, UserModel]:
-    return st.session_state.setdefault(_KEY, {})
+def _store() -> BoundedStore[str, UserModel]:
+    # A history, not LRU: looking at a model must not reorder the pickers or save it from eviction.
+    return st.session_state.setdefault(
+        _KEY, BoundedStore(MAX_MODELS, "user models", refresh_on_read=False)
+    )
 
 
 def register_model(model: UserModel) -> None:
-    """Add (or replace, by name) a model for the current user; drops the oldest past the cap."""
-    store = _store()
-    store.pop(model.name, None)
-    store[model.name] = model
-    while len(store) > MAX_MODELS:
-        store.pop(next(iter(store)))
+    """Add (or replace, by name: it becomes the newest) a model; drops the oldest past the cap."""
+    _store()[model.name] = model
 
 
 def user_models(kind: str | None = None) -> list[UserModel]:

@@ -14,8 +14,11 @@ from explorer.models.checkpoint import save_checkpoint
 from explorer.training.checkpoints import meta_from_result
 from explorer.training.events import Finished, History, Preparing, Snapshot
 from explorer.ui import jobs
+from explorer.ui.bounded import BoundedStore
 from explorer.ui.registry import register_finished_training
 from explorer.viz import training as viz
+
+DOWNLOAD_RUNS = 1  # the finished run's download files only: each holds a full checkpoint
 
 
 def history_of(job: jobs.Job) -> History:
@@ -110,9 +113,8 @@ def results(job: jobs.Job, h: History) -> None:
         return
     name = register_finished_training().name
     st.caption(f"Saved for this session as \"{name}\": the Feature maps page can inspect it.")
-    blobs = st.session_state.setdefault("tr_blobs", {})
+    blobs = st.session_state.setdefault("tr_blobs", BoundedStore(DOWNLOAD_RUNS, "run downloads"))
     if job.id not in blobs:
-        blobs.clear()  # keep one run's files, not every run's
         meta = meta_from_result(result)
         if h.started is not None and isinstance(meta.settings, dict):  # what ran, not what was asked
             meta.settings["bf16"] = bool(h.started.mixed_precision)

@@ -61,3 +61,15 @@ def test_delete_clear_and_size_one() -> None:
 def test_a_store_keeps_at_least_one_entry() -> None:
     with pytest.raises(ValueError, match="at least one"):
         BoundedStore(0)
+
+
+def test_a_history_keeps_the_order_of_writing_however_it_is_read() -> None:
+    store: BoundedStore[str, int] = BoundedStore(2, "history", refresh_on_read=False)
+    store["a"], store["b"] = 1, 2
+    assert store["a"] == 1 and store.get("a") == 1 and list(store.values()) == [1, 2]
+    assert list(store) == ["a", "b"]  # reads did not make "a" the newest
+    store["c"] = 3  # so "a", the oldest written, goes
+    assert list(store) == ["b", "c"]
+    store["b"] = 20  # writing again does make it the newest
+    store["d"] = 4
+    assert dict(store) == {"b": 20, "d": 4}
