@@ -34,3 +34,16 @@ def test_every_page_file_is_in_the_navigation() -> None:
     folder = ROOT / Path(PAGES[0].file).parent
     on_disk = {str(p.relative_to(ROOT)) for p in folder.glob("*.py") if p.name != "__init__.py"}
     assert on_disk == {p.file for p in PAGES}
+
+
+MAX_LINES = 400  # issue 13: a module longer than this mixes concerns; split it by concern
+
+
+def test_no_engine_or_page_file_is_longer_than_the_limit() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for folder in ("explorer", "app_pages")
+        for p in (ROOT / folder).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}, f"over {MAX_LINES} lines: {long}"
