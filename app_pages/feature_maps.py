@@ -10,6 +10,7 @@ import logging
 
 import streamlit as st
 
+from explorer.data.datasets import DATASETS
 from explorer.data.decode import ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
 from explorer.models import catalog, get_spec
@@ -88,10 +89,11 @@ def _suited_sample(arch: str, kind: str) -> str | None:
     """A sample that suits the model: a digit for digit models, shapes for shape models, a photo
     for ImageNet models; None keeps the current one."""
     dataset = _bundled_dataset(arch) if kind == "bundled" else None
-    if dataset in ("digits", "mnist", "fashion_mnist") or get_spec(arch).input_shape[0] == 1:
+    suited = DATASETS[dataset].sample if dataset in DATASETS else None
+    if suited is None and get_spec(arch).input_shape[0] == 1:
         return "digit"
-    if dataset in ("shapes", "circles_squares"):
-        return "shapes"
+    if suited is not None:
+        return suited
     if kind == "imagenet" or not get_spec(arch).compact:
         return "cat" if st.session_state.get("fm_sample") in ("digit", "shapes") else None
     return None

@@ -162,3 +162,12 @@ def test_every_registered_dataset_loads_with_its_declared_shape_and_classes(key,
         assert y.shape == (n,) and y.dtype == torch.long
         assert int(y.min()) >= 0 and int(y.max()) < len(info.classes)
     assert info.task == "multiclass" or (info.task == "binary" and len(info.classes) == 2)
+
+
+def test_every_dataset_names_a_sample_that_ships_or_none() -> None:
+    from explorer.data.samples import list_samples
+
+    shipped = {s.name for s in list_samples()}
+    for info in DATASETS.values():
+        assert info.sample is None or info.sample in shipped, (info.key, info.sample)
+    assert DATASETS["digits"].sample == "digit" and DATASETS["circles_squares"].sample == "shapes"
