@@ -36,7 +36,7 @@ from explorer.probe.overview import compute_overview
 from explorer.probe.stats import FeatureMaps, channel_order, compute_feature_maps
 from explorer.ui.bounded import BoundedStore
 from explorer.ui.weight_sources import LoadedModel
-from explorer.viz.maps import montage_rgb, overview_strip, png_bytes
+from explorer.viz.maps import montage_png, overview_strip_png
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +91,14 @@ class FeatureResult:
                 tiles, order = summary.top_tiles, np.arange(len(summary.top))
             else:
                 tiles, order = lm.tiles, self.order(layer, "mean")
-            self.strips[key] = png_bytes(overview_strip(tiles, order, k=STRIP_CHANNELS, scale=scale))
+            self.strips[key] = overview_strip_png(tiles, order, k=STRIP_CHANNELS, scale=scale)
         return self.strips[key]
 
     def montage_png(self, layer: str, by: str, scale: str) -> bytes:
         def make() -> bytes:
             lm = self.maps.get(layer)
             # Small maps are enlarged here (nearest neighbour, crisp) rather than by the browser (blurry).
-            return png_bytes(montage_rgb(lm.tiles, self.order(layer, by), scale=scale, min_width=MONTAGE_WIDTH))
+            return montage_png(lm.tiles, self.order(layer, by), scale=scale, min_width=MONTAGE_WIDTH)
 
         return self.pngs.get_or_make((layer, by, scale), make)
 

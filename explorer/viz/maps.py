@@ -10,7 +10,6 @@ one indexing operation.
 from __future__ import annotations
 
 import base64
-import io
 import math
 from collections.abc import Sequence
 
@@ -18,115 +17,26 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 # The pages pick a scale (COLOUR_SCALES) and read a picture (colour_bar) through this module.
 from explorer.viz.colour import COLOUR_SCALES as COLOUR_SCALES
 from explorer.viz.colour import colour_bar as colour_bar
 from explorer.viz.colour import colour_table, plotly_scale, to_unit_range
 
+# Montages and their PNG bytes live in explorer.viz.montage; the pages read them through here.
+from explorer.viz.montage import GAP_COLOUR as GAP_COLOUR
+from explorer.viz.montage import enlarge as enlarge
+from explorer.viz.montage import grid_shape as grid_shape
+from explorer.viz.montage import montage as montage
+from explorer.viz.montage import montage_png as montage_png
+from explorer.viz.montage import montage_rgb as montage_rgb
+from explorer.viz.montage import npy_bytes as npy_bytes
+from explorer.viz.montage import overview_strip as overview_strip
+from explorer.viz.montage import overview_strip_png as overview_strip_png
+from explorer.viz.montage import png_bytes as png_bytes
+from explorer.viz.montage import resize_nearest as resize_nearest
+
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive: for weights
-GAP_COLOUR = (255, 255, 255)
-
-
-# --------------------------------------------------------------------------- montages
-
-
-def grid_shape(n: int, cols: int | None = None) -> tuple[int, int]:
-    """(rows, cols) of a nearly square grid of n tiles (or n tiles in ``cols`` columns)."""
-    cols = max(1, min(n, cols if cols else math.ceil(math.sqrt(n))))
-    return math.ceil(n / cols), cols
-
-
-def montage(
-    tiles: np.ndarray,
-    order: Sequence[int] | np.ndarray | None = None,
-    cols: int | None = None,
-    gap: int = 1,
-    fill: int | tuple[int, ...] = 0,
-) -> np.ndarray:
-    """Lay tiles out in a grid, row by row, in ``order``.
-
-    ``tiles`` is C x h x w (grey) or C x h x w x 3 (colour). Tile k of the order occupies rows
-    ``r*(h+gap) .. r*(h+gap)+h-1`` and columns ``c*(w+gap) ..`` with ``r, c = divmod(k, cols)``;
-    gaps and empty cells hold ``fill``. The pixels inside a tile are the tile's, unchanged.
-    """
-    t = np.asarray(tiles)
-    idx = np.arange(t.shape[0]) if order is None else np.asarray(order, dtype=np.int64)
-    n = len(idx)
-    rows, cols = grid_shape(max(n, 1), cols)
-    h, w = t.shape[1], t.shape[2]
-    extra = t.shape[3:]
-    cell = np.empty((rows * cols, h + gap, w + gap, *extra), dtype=t.dtype)
-    cell[...] = np.asarray(fill, dtype=t.dtype)
-    if n:
-        cell[:n, :h, :w] = t[idx]
-    # rows*cols x (h+gap) x (w+gap) -> rows x (h+gap) x cols x (w+gap): one reshape, no loop
-    grid = cell.reshape(rows, cols, h + gap, w + gap, *extra).swapaxes(1, 2)
-    grid = grid.reshape(rows * (h + gap), cols * (w + gap), *extra)
-    return grid[: grid.shape[0] - gap or None, : grid.shape[1] - gap or None]
-
-
-def montage_rgb(
-    tiles: np.ndarray,
-    order: Sequence[int] | np.ndarray | None = None,
-    scale: str = "viridis",
-    cols: int | None = None,
-    gap: int = 1,
-    min_width: int = 0,
-) -> np.ndarray:
-    """A coloured montage (H x W x 3 uint8) of a uint8 tile stack, white gaps between tiles,
-    enlarged by an integer factor (nearest neighbour, see :func:`enlarge`) towards ``min_width``."""
-    t = np.asarray(tiles)
-    idx = np.arange(t.shape[0]) if order is None else np.asarray(order, dtype=np.int64)
-    coloured = colour_table(scale)[t[idx]]  # C x h x w x 3
-    img = montage(coloured, None, cols=cols, gap=gap, fill=GAP_COLOUR)
-    return enlarge(img, min_width)
-
-
-def enlarge(img: np.ndarray, min_width: int) -> np.ndarray:
-    """Integer nearest-neighbour enlargement (by ``min_width // width``) so that small maps stay
-    crisp when a browser scales them up; images at least half ``min_width`` wide are kept."""
-    f = min_width // img.shape[1] if min_width > 0 else 1
-    if f <= 1:
-        return img
-    return np.repeat(np.repeat(img, f, axis=0), f, axis=1)
-
-
-def resize_nearest(tile: np.ndarray, size: int) -> np.ndarray:
-    """A h x w (x 3) tile to size x size by nearest neighbour (each output pixel samples one input)."""
-    h, w = tile.shape[:2]
-    ri = (np.arange(size) * h // size).clip(0, h - 1)
-    ci = (np.arange(size) * w // size).clip(0, w - 1)
-    return tile[ri][:, ci]
-
-
-def overview_strip(
-    tiles: np.ndarray,
-    order: Sequence[int] | np.ndarray,
-    k: int = 8,
-    tile: int = 64,
-    scale: str = "viridis",
-    gap: int = 3,
-) -> np.ndarray:
-    """The first ``k`` channels of ``order`` as one row of tile x tile squares (H x W x 3)."""
-    idx = np.asarray(order, dtype=np.int64)[:k]
-    sq = np.stack([resize_nearest(tiles[i], tile) for i in idx]) if len(idx) else \
-        np.zeros((0, tile, tile), np.uint8)
-    return montage(colour_table(scale)[sq], None, cols=max(1, len(idx)), gap=gap, fill=GAP_COLOUR)
-
-
-def png_bytes(img: np.ndarray, compress_level: int = 1) -> bytes:
-    """Encode a uint8 H x W (x 3) array as PNG (fast compression: these are sent each view)."""
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(img)).save(buf, "PNG", compress_level=compress_level)
-    return buf.getvalue()
-
-
-def npy_bytes(a: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, a, allow_pickle=False)
-    return buf.getvalue()
 
 
 def _data_uri(img: np.ndarray) -> str:

@@ -178,3 +178,20 @@ def test_colour_bar_spans_the_values_it_names() -> None:
     named = colour_bar("viridis", 0.0, 1.0, "montage", ("lowest", "highest"))
     assert [a.text for a in named.layout.annotations] == ["lowest", "highest"]
     assert list(named.layout.xaxis.tickvals) == []
+
+
+@pytest.mark.parametrize("scale", ["viridis", "grey", "inferno"])
+def test_indexed_pngs_decode_to_the_rgb_pictures(scale: str) -> None:
+    """The strip and the montage a page sends (palette PNGs) show the RGB pictures' colours; a
+    tile's top value 255 is drawn with entry 254 (255 is the gaps' white)."""
+    rng = np.random.default_rng(1)
+    tiles = rng.integers(0, 256, (6, 5, 7), dtype=np.uint8)
+    tiles[0, 0, 0] = 255
+    clamped = np.minimum(tiles, 254)
+    order = [4, 1, 5, 0, 2, 3]
+    strip = np.asarray(Image.open(io.BytesIO(viz.overview_strip_png(tiles, order, k=4, tile=16, scale=scale))).convert("RGB"))
+    assert np.array_equal(strip, viz.overview_strip(clamped, order, k=4, tile=16, scale=scale))
+    png = viz.montage_png(tiles, order, scale=scale, gap=1, min_width=60)
+    back = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert np.array_equal(back, viz.montage_rgb(clamped, order, scale=scale, gap=1, min_width=60))
+    assert Image.open(io.BytesIO(png)).mode == "P"  # one byte a pixel
