@@ -100,18 +100,13 @@ def test_head_only_fine_tuning_from_imagenet_weights_changes_only_the_head(cache
     """A short real run: one step on 16 grey digits at 224 x 224; the backbone stays the file's."""
     from explorer.training.settings import TrainSettings
     from explorer.training.transfer import TransferInfo, run_transfer
+    from tests.explorer.training.test_transfer import drain
 
     settings = TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head",
                              optimizer="adam", lr=1e-2, batch_size=16, epochs=1, train_samples=16, val_samples=8,
                              device="cpu")  # fmt: skip
     small = load_dataset("digits", seed=0, sizes=(16, 8, 8))  # a small test split too
-    gen = run_transfer(settings, imagenet_source("resnet18"), data=small)
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        result = stop.value
+    events, result = drain(run_transfer(settings, imagenet_source("resnet18"), data=small))
     info = next(e for e in events if isinstance(e, TransferInfo))
     assert info.trainable == 512 * 10 + 10 and info.head == "fc" and info.image_size == 224
     state = result.model.state_dict()
