@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,11 +58,11 @@ def wait_healthy(port: int, timeout: float = 60.0) -> None:
     raise TimeoutError(f"Streamlit did not become healthy on port {port}.")
 
 
-@pytest.fixture(scope="session")
-def app_server():
-    """Base URL of a running app (one server for the whole e2e session)."""
+@contextlib.contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """A server of the app with ``env`` added, healthy, for the ``with`` block; its base URL."""
     port = free_port()
-    proc = start_server(port, {"EXPLORER_DEVICE": "cpu"})
+    proc = start_server(port, env)
     try:
         wait_healthy(port)
         yield f"http://127.0.0.1:{port}"
@@ -70,6 +72,13 @@ def app_server():
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """Base URL of a running app (one server for the whole e2e session)."""
+    with serving({"EXPLORER_DEVICE": "cpu"}) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,10 @@ else; a zip that climbs out of its folder gets its message and writes nothing ne
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
-from tests.e2e.conftest import free_port, start_server, wait_healthy
+from tests.e2e.conftest import serving
 from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, wait_idle
 from tests.explorer.data.test_own_images import make_zip, png, three_classes
 
@@ -19,17 +18,8 @@ from tests.explorer.data.test_own_images import make_zip, png, three_classes
 @pytest.fixture
 def own_server(tmp_path):  # noqa: ANN001, ANN201
     root = tmp_path / "own"
-    port = free_port()
-    proc = start_server(port, {"EXPLORER_DEVICE": "cpu", "EXPLORER_OWN_IMAGES_DIR": str(root)})
-    try:
-        wait_healthy(port)
-        yield f"http://127.0.0.1:{port}", root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serving({"EXPLORER_DEVICE": "cpu", "EXPLORER_OWN_IMAGES_DIR": str(root)}) as url:
+        yield url, root
 
 
 def _upload(page, name: str, data: bytes) -> None:  # noqa: ANN001
