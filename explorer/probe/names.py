@@ -24,6 +24,7 @@ dotted name and no raw path spells it.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -40,6 +41,8 @@ from explorer.probe.block_kinds import (
     naming_style,
 )
 from explorer.probe.capture import ACTIVATIONS, UnknownLayerError
+
+log = logging.getLogger(__name__)
 
 _BRANCH_NAMES = (("1x1",), ("3x3_reduce", "3x3"), ("5x5_reduce", "5x5"), ("pool", "pool_proj"))
 
@@ -347,3 +350,13 @@ def display_name(name: str) -> str:
             "/", " / "
         )
     return name
+
+
+def readable_names(model: nn.Module, arch: str | None = None) -> dict[str, str]:
+    """Module path -> the paper-style name the other pages use (``C1``, ``conv3_2``, ``stage 2,
+    block 1``); an empty mapping (raw paths shown) for a model the namer cannot read."""
+    try:
+        return {path: display_name(name) for path, name in layer_names(model, arch).items()}
+    except Exception:  # noqa: BLE001 - names are a nicety: training goes on with raw paths, logged
+        log.warning("No readable layer names for %s", type(model).__name__, exc_info=True)
+        return {}

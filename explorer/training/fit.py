@@ -23,6 +23,8 @@ from torch import nn
 from explorer.data.datasets import Splits, load_dataset
 from explorer.device import pick_device, supports_bf16
 from explorer.models.init import build_seeded
+from explorer.probe.capture import feature_layers
+from explorer.probe.names import readable_names
 from explorer.training.events import (
     EpochEnd,
     Event,
@@ -93,13 +95,13 @@ def build_model(
     return build_seeded(lambda: spec.build(**build), seed), build
 
 
-def _weight_layers(model: nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
+def _weight_layers(model: nn.Module, names: dict[str, str]) -> list[tuple[str, torch.nn.Parameter]]:
     """(layer name, weight) for every layer whose weight is a matrix or a kernel, in order."""
     out = []
-    for name, module in model.named_modules():
+    for path, module in model.named_modules():
         w = getattr(module, "weight", None)
         if isinstance(w, torch.nn.Parameter) and w.dim() > 1 and w.requires_grad:
-            out.append((f"{name or 'model'} ({type(module).__name__})", w))
+            out.append((f"{names.get(path, path or 'model')} ({type(module).__name__})", w))
     return out
 
 
@@ -111,8 +113,6 @@ def _first_conv(model: nn.Module) -> tuple[str | None, nn.Conv2d | None]:
 
 
 def _snapshot_layers(model: nn.Module, limit: int = 3) -> list[str]:
-    from explorer.probe.capture import feature_layers
-
     try:
         layers = [info.name for info in feature_layers(model)]
     except Exception:  # a model the probe cannot describe: no feature maps, training goes on
@@ -160,7 +160,8 @@ class _Run:
         self.opt = make_optimizer(model, settings, options["param_groups"])
         self.sched = make_scheduler(self.opt, settings, self.total_steps)
         self.g = torch.Generator().manual_seed(settings.seed)
-        self.layers = _weight_layers(model)
+        self.names = readable_names(model, options["arch"])  # module path -> paper-style name
+        self.layers = _weight_layers(model, self.names)
         self.conv_name, self.conv = _first_conv(model)
         self.snap_layers = _snapshot_layers(model) if self.instrument else []
         label = int(data.y_val[0])
@@ -189,8 +190,9 @@ class _Run:
         maps = capture(self.model, probe_x, self.snap_layers, to_cpu=True) if self.snap_layers else {}
         filters = self.conv.weight.detach().float().cpu().clone() if self.conv is not None else None
         yield from self.clock.hand_over(Snapshot(
-            self.step, epoch, filters, self.conv_name, self.data.x_val[0].cpu(), self.probe_label,
-            {k: v[0].float() for k, v in maps.items()},
+            self.step, epoch, filters, self.names.get(self.conv_name or "", self.conv_name),
+            self.data.x_val[0].cpu(), self.probe_label,
+            {self.names.get(k, k): v[0].float() for k, v in maps.items()},
         ))  # fmt: skip
         self.last_snap = self.clock.elapsed()
 
@@ -311,6 +313,7 @@ def fit(
     snapshot_every_s: float = 1.0,
     instrument: bool = True,
     param_groups: list[dict[str, Any]] | None = None,
+    arch: str | None = None,
 ) -> Generator[Event, None, FitResult]:
     """Train ``model`` on ``data`` with ``settings``; yield events; return a :class:`FitResult`.
 
@@ -318,7 +321,8 @@ def fit(
     (a polite stop). ``log_every`` (default: about 25 points per epoch) sets how often
     metrics and gradient norms are read back; ``snapshot_every_s`` how often filters and
     feature maps are captured; ``instrument=False`` leaves only the per-epoch events;
-    ``param_groups`` (optimiser groups with their own ``lr``) replace "every trainable parameter".
+    ``param_groups`` (optimiser groups with their own ``lr``) replace "every trainable parameter";
+    ``arch`` (a catalog key) picks the paper's layer names for gradient norms and snapshots.
     Raises :class:`DivergedError` on a NaN/inf loss and :class:`OutOfMemoryTrainingError`
     when the device runs out of memory.
     """
@@ -326,7 +330,7 @@ def fit(
     device = torch.device(device) if device is not None else pick_device(settings.device)
     model.to(device)
     options = dict(should_stop=should_stop, log_every=log_every, snapshot_every_s=snapshot_every_s,
-                   instrument=instrument, param_groups=param_groups)  # fmt: skip
+                   instrument=instrument, param_groups=param_groups, arch=arch)  # fmt: skip
     run = _Run(model, data.to(device), settings, device, options)
     yield from run.clock.hand_over(run.started())
     if instrument:
@@ -389,6 +393,7 @@ def run_training(
     yield Preparing("Building the model...")
     num_classes = 1 if data.info.task == "binary" else len(data.classes)
     model, build = build_model(settings.model, c, num_classes, h, seed=settings.seed)  # same seed, same weights
+    fit_kwargs.setdefault("arch", settings.model)
     result = yield from fit(model, data, settings, should_stop=should_stop, **fit_kwargs)
     result.model = result.model.cpu().eval()
     result.arch, result.build, result.dataset = settings.model, build, settings.dataset

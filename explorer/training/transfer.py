@@ -142,6 +142,7 @@ def run_transfer(
     )  # fmt: skip
     groups = param_groups(model, settings.lr, settings.backbone_lr) if source is not None else None
     try:
+        fit_kwargs.setdefault("arch", source.arch if source is not None else settings.model)
         result = yield from fit(model, data, settings, should_stop=should_stop, param_groups=groups, **fit_kwargs)
     finally:
         unfreeze(model)

@@ -81,7 +81,7 @@ def snapshot_view(job: jobs.Job, snap: Snapshot | None) -> None:
     with c1:
         st.markdown(f"**First-layer filters** (step {snap.step})")
         if images["filters"] is not None:
-            st.image(images["filters"], caption=f"layer {snap.filters_layer}: {tuple(snap.filters.shape)}")
+            st.image(images["filters"], caption=f"{snap.filters_layer}: {tuple(snap.filters.shape)}")
         st.image(images["probe"], caption=f"probe image ({snap.probe_label})")
     with c2:
         for name, maps in list(snap.feature_maps.items())[:2]:

@@ -57,12 +57,12 @@ def test_events_carry_steps_grad_norms_lr_and_snapshots(splits):
     assert [t.step for t in ticks] == list(range(1, 17))
     progress = [e for e in events if isinstance(e, Progress)]
     assert progress[0].step == 1 and progress[-1].step == 16
-    assert set(progress[0].grad_norms) == {"0 (Conv2d)", "4 (Linear)"}
+    assert set(progress[0].grad_norms) == {"conv1_1 (Conv2d)", "fc (Linear)"}  # names the other pages use
     assert all(v > 0 for v in progress[0].grad_norms.values())
     assert progress[-1].lr < progress[0].lr  # cosine decays
     snaps = [e for e in events if isinstance(e, Snapshot)]
     assert snaps and snaps[0].filters.shape == (4, 1, 3, 3)
-    assert snaps[0].filters_layer == "0"
+    assert snaps[0].filters_layer == "conv1_1"  # the readable name of module 0
     assert all(m.dim() == 3 for m in snaps[-1].feature_maps.values())
     # Filters change with training.
     assert not torch.equal(snaps[0].filters, snaps[-1].filters)
@@ -83,8 +83,8 @@ def test_grad_norms_match_a_manual_computation(splits):
     loss = torch.nn.functional.cross_entropy(reference(splits.x_train[idx]), splits.y_train[idx])
     loss.backward()
     assert first.train_loss == pytest.approx(loss.item(), rel=1e-5)
-    assert first.grad_norms["0 (Conv2d)"] == pytest.approx(reference[0].weight.grad.norm().item(), rel=1e-5)
-    assert first.grad_norms["4 (Linear)"] == pytest.approx(reference[4].weight.grad.norm().item(), rel=1e-5)
+    assert first.grad_norms["conv1_1 (Conv2d)"] == pytest.approx(reference[0].weight.grad.norm().item(), rel=1e-5)
+    assert first.grad_norms["fc (Linear)"] == pytest.approx(reference[4].weight.grad.norm().item(), rel=1e-5)
     gen.close()
 
 
@@ -187,3 +187,15 @@ def test_a_seeded_build_repeats_its_weights_and_leaves_the_global_stream_alone()
     assert build == {"in_channels": 1, "num_classes": 10, "image_size": 28}
     assert all(torch.equal(v, b.state_dict()[n]) for n, v in a.state_dict().items())
     assert not torch.equal(a[0].weight, c[0].weight)
+
+
+def test_a_catalog_model_reports_layers_by_its_papers_names(splits):
+    """LeNet-5's gradient norms and snapshots are named C1, C3, ... as on Feature maps."""
+    from explorer.models import get_spec
+
+    model = get_spec("lenet5").build(in_channels=1, num_classes=3, image_size=splits.x_train.shape[-1])
+    events, _ = drain(fit(model, splits, settings(epochs=1), log_every=4, snapshot_every_s=0.0, arch="lenet5"))
+    progress = next(e for e in events if isinstance(e, Progress))
+    assert [n.split(" ")[0] for n in progress.grad_norms] == ["C1", "C3", "C5", "F6", "output"]
+    snap = next(e for e in events if isinstance(e, Snapshot))
+    assert list(snap.feature_maps)[0] == "relu_C1" and snap.filters_layer == "C1"
