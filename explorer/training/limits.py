@@ -99,10 +99,29 @@ def model_step_memory(arch: str, dataset: str, optimizer: str = "adam") -> StepM
     return step_memory(model, tuple(info.input_shape), optimizer)
 
 
-def memory_problems(arch: str, dataset: str, optimizer: str, batch_size: int, train_samples: int) -> list[str]:
-    """Sentences refusing a setting whose training step would not fit the per-job memory limit."""
+@lru_cache(maxsize=64)
+def imagenet_transfer_memory(arch: str, num_classes: int, optimizer: str, mode: str) -> StepMemory:
+    """The estimate for fine-tuning ``arch``'s ImageNet definition (new head, 3 x 224 x 224 input)
+    in freeze ``mode``: frozen weights need no gradient or optimiser state, and with only the head
+    training nothing below it is kept for a backward pass (activations counted once, not twice)."""
+    from explorer.models import get_spec
+    from explorer.training.freezing import apply_freeze
+
+    with torch.device("meta"):
+        model = get_spec(arch).build(num_classes=num_classes)
+    apply_freeze(model, mode)
+    est = step_memory(model, (3, 224, 224), optimizer)
+    if mode == "head":
+        est = StepMemory(est.parameters, est.fixed_bytes, est.per_image_bytes // 2)
+    return est
+
+
+def memory_problems(arch: str, dataset: str, optimizer: str, batch_size: int, train_samples: int,
+                    estimate: StepMemory | None = None) -> list[str]:  # fmt: skip
+    """Sentences refusing a setting whose training step would not fit the per-job memory limit
+    (``estimate``: a step other than a catalog model trained on ``dataset``, e.g. a transfer)."""
     limit_mb = memory_limit_mb()
-    est = model_step_memory(arch, dataset, optimizer)
+    est = estimate or model_step_memory(arch, dataset, optimizer)
     batch = min(batch_size, train_samples)
     mb = 1024 * 1024
     if est.fixed_bytes > limit_mb * mb:

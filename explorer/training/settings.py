@@ -61,14 +61,26 @@ class TrainSettings:
     def errors(self) -> list[str]:
         """Every problem with these settings, as sentences; empty when they are valid."""
         e = [problem for check in CHECKS if (problem := check(self))]
-        if not e and not self.source:
-            # The per-job memory limit, estimated on the meta device before anything is allocated.
-            from explorer.training.limits import memory_problems
-
-            # Own images are stored at 32 x 32 colour, the shape of the synthetic shapes.
-            data = "shapes" if self.dataset == OWN_IMAGES else self.dataset
-            e.extend(memory_problems(self.model, data, self.optimizer, self.batch_size, self.train_samples))
+        if not e:
+            e.extend(self._memory_problems())
         return e
+
+    def _memory_problems(self) -> list[str]:
+        """The per-job memory limit, estimated on the meta device before anything is allocated:
+        a model trained here, or fine-tuned from ImageNet weights (full size, 224 px). Transfers
+        from the compact bundled or the user's models stay small and are not estimated."""
+        from explorer.training.limits import imagenet_transfer_memory, memory_problems
+
+        # Own images are stored at 32 x 32 colour, the shape of the synthetic shapes.
+        data = "shapes" if self.dataset == OWN_IMAGES else self.dataset
+        if not self.source:
+            return memory_problems(self.model, data, self.optimizer, self.batch_size, self.train_samples)
+        if not self.source.startswith("imagenet:"):
+            return []
+        info = DATASETS.get(self.dataset)
+        classes = 1 if info is None or info.task == "binary" else len(info.classes)
+        est = imagenet_transfer_memory(self.model, classes, self.optimizer, self.freeze)
+        return memory_problems(self.model, data, self.optimizer, self.batch_size, self.train_samples, est)
 
     def check(self) -> TrainSettings:
         """Return self when valid; raise :class:`SettingsError` with every problem otherwise."""

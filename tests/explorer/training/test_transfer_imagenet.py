@@ -114,3 +114,24 @@ def test_head_only_fine_tuning_from_imagenet_weights_changes_only_the_head(cache
         if not name.startswith("fc."):
             assert torch.equal(state[name], value), name
     assert result.build == {"num_classes": 10} and result.arch == "resnet18"
+
+
+def test_imagenet_fine_tuning_is_priced_in_memory_before_it_starts(monkeypatch) -> None:
+    """The per-job memory limit covers full-size transfers: frozen weights carry no gradient or
+    optimiser state, and a batch that would not fit is refused with the largest that does."""
+    from explorer.training.limits import imagenet_transfer_memory
+    from explorer.training.settings import TrainSettings
+
+    head = imagenet_transfer_memory("resnet18", 10, "adam", "head")
+    everything = imagenet_transfer_memory("resnet18", 10, "adam", "all")
+    params = 11_181_642  # ResNet-18 with a 10-way head
+    assert head.parameters == everything.parameters == params
+    assert head.fixed_bytes == 4 * (params + 3 * 5_130)  # every weight, then the head's gradient and Adam's two states
+    assert everything.fixed_bytes == 4 * params * 4
+    assert head.per_image_bytes * 2 == everything.per_image_bytes  # nothing kept below the head
+    monkeypatch.setenv("EXPLORER_JOB_MEMORY_MB", "1024")
+    s = TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="all", batch_size=64)
+    (problem,) = s.errors()
+    assert problem.startswith("A batch of 64 needs about") and "the largest batch size allowed is" in problem
+    assert TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head",
+                         batch_size=16).errors() == []  # fmt: skip
