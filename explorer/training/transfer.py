@@ -89,10 +89,13 @@ def source_image_size(source: SourceWeights) -> int:
 
 
 def load_target(settings: TrainSettings) -> Splits:
-    """The target dataset of ``settings`` (sizes as ``run_training`` draws them)."""
+    """The target dataset of ``settings`` (sizes as ``run_training`` draws them; from ImageNet
+    weights the test set is as large as the validation set: each image is a full-size forward
+    pass at 224 px, about 0.2 s for VGG-16 on a CPU core)."""
+    test = settings.val_samples if settings.source.startswith("imagenet:") else max(settings.val_samples, 500)
     return load_dataset(
         settings.dataset, seed=settings.seed, difficulty=settings.difficulty, download=settings.download,
-        sizes=(settings.train_samples, settings.val_samples, max(settings.val_samples, 500)),
+        sizes=(settings.train_samples, settings.val_samples, test),
     )  # fmt: skip
 
 
