@@ -88,11 +88,11 @@ def source_image_size(source: SourceWeights) -> int:
     return int(build.get("image_size", 32))
 
 
-def load_target(settings: TrainSettings) -> Splits:
-    """The target dataset of ``settings`` (sizes as ``run_training`` draws them; from ImageNet
-    weights the test set is as large as the validation set: each image is a full-size forward
-    pass at 224 px, about 0.2 s for VGG-16 on a CPU core)."""
-    test = settings.val_samples if settings.source.startswith("imagenet:") else max(settings.val_samples, 500)
+def load_target(settings: TrainSettings, full_size: bool = False) -> Splits:
+    """The target dataset of ``settings`` (sizes as ``run_training`` draws them). ``full_size``
+    (ImageNet weights, or their twin from scratch): the test set is as large as the validation
+    set, as each image is a forward pass at 224 px (about 0.2 s for VGG-16 on a CPU core)."""
+    test = settings.val_samples if full_size else max(settings.val_samples, 500)
     return load_dataset(
         settings.dataset, seed=settings.seed, difficulty=settings.difficulty, download=settings.download,
         sizes=(settings.train_samples, settings.val_samples, test),
@@ -116,10 +116,11 @@ def run_transfer(
     budget: the fair "from scratch" twin (``imagenet_input``: the data an ImageNet source gets).
     A job target (plain arguments only)."""
     settings.check()
+    imagenet_input = imagenet_input or (source is not None and source.kind == "imagenet")
     if data is None:
         yield Preparing(f"Preparing {get_dataset_info(settings.dataset).title}...")
-        data = load_target(settings)
-    if imagenet_input or (source is not None and source.kind == "imagenet"):
+        data = load_target(settings, full_size=imagenet_input)
+    if imagenet_input:
         data = to_imagenet_input(data)
     else:
         size = image_size or (source_image_size(source) if source is not None else None)
