@@ -178,3 +178,27 @@ def test_bfloat16_maps_agree_with_float32_to_a_few_digits() -> None:
     assert np.abs(fast - exact).max() < 0.2  # both in [0, 1]; bfloat16 keeps ~3 significant digits
     with pytest.raises(AttributionError, match="Unknown precision 'float8'"):
         attribute(model, x, target=1, method="saliency", precision="float8")
+
+
+@pytest.mark.parametrize(("method", "holds"), [("integrated_gradients", 3), ("saliency", 1), ("grad_cam", 1)])
+def test_a_shared_model_is_held_one_pass_at_a_time(method: str, holds: int) -> None:
+    """Integrated gradients holds the model (a shared model's lock) for one batch at a time, so
+    other users wait one batch, not the whole run; nothing runs on the model outside a hold."""
+    import contextlib
+
+    model = small_cnn()
+    held = {"now": False, "count": 0}
+    outside = []
+
+    @contextlib.contextmanager
+    def hold():
+        held["now"], held["count"] = True, held["count"] + 1
+        try:
+            yield
+        finally:
+            held["now"] = False
+
+    model.register_forward_pre_hook(lambda *_: outside.append(not held["now"]))
+    attribute(model, torch.randn(1, 3, 16, 16), target=1, method=method, steps=12, batch_size=4, outputs=4,
+              layer="4", hold=hold)  # fmt: skip
+    assert held["count"] == holds and outside and not any(outside)
