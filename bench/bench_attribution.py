@@ -72,11 +72,46 @@ def bench_model(key: str, repeats: int, unbatched: bool, target: str, bf16: bool
                f"{spec.title}: one input per pass / {DEFAULT_BATCH} per pass")  # fmt: skip
 
 
+def bench_shared_model(key: str = "resnet18") -> None:
+    """Another user of the same shared model while integrated gradients runs: how long their one
+    forward pass waits for the model's lock (held one batch at a time, not for the whole run)."""
+    import threading
+
+    spec = get_spec(key)
+    model = spec.build().eval()
+    x = preprocess(load_sample("cat"), imagenet_preprocessing(224)).x
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def run() -> None:
+        attribute(model, x, 0, "integrated_gradients", steps=STEPS, batch_size=DEFAULT_BATCH, outputs=1000,
+                  hold=lambda: lock)  # fmt: skip
+        done.set()
+
+    worker = threading.Thread(target=run)
+    start = time.perf_counter()
+    worker.start()
+    waits = []
+    time.sleep(0.2)
+    while not done.is_set():
+        asked = time.perf_counter()
+        with lock, torch.no_grad():  # another session's capture of the same model
+            waits.append(time.perf_counter() - asked)
+            model(x)
+        time.sleep(0.05)
+    worker.join()
+    total = time.perf_counter() - start
+    report(f"ig{STEPS}_{key}_other_user_wait", max(waits) if waits else 0.0, "s",
+           f"{spec.title}: the longest another session's forward pass waited for the model during the "
+           f"{total:.1f} s run ({len(waits)} passes served; before: the whole run)")  # fmt: skip
+
+
 def main() -> None:
     torch.set_grad_enabled(True)
     print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}")
     quick = "--quick" in sys.argv[1:]  # one run each (a loaded machine)
     bench_model("resnet18", repeats=1 if quick else 3, unbatched=True, target="<= 2 s")
+    bench_shared_model("resnet18")
     bench_model("vgg16", repeats=1, unbatched=False, target="<= 8 s")
 
 
