@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import report  # noqa: E402
+from explorer.training.events import drain  # noqa: E402
 from explorer.training.transfer import (  # noqa: E402
     DEFAULT_PAIR,
     default_transfer_settings,
@@ -35,14 +36,6 @@ from explorer.training.transfer import (  # noqa: E402
     run_transfer,
 )
 from explorer.training.transfer_weights import bundled_source  # noqa: E402
-
-
-def _drain(gen):  # noqa: ANN001, ANN202
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
 
 
 def main() -> None:
@@ -59,10 +52,10 @@ def main() -> None:
         for arm in ("transfer", "scratch"):
             t0 = time.perf_counter()
             if arm == "transfer":
-                result = _drain(run_transfer(s, source, data=data, instrument=False))
+                _, result = drain(run_transfer(s, source, data=data, instrument=False))
             else:
                 twin = replace(s, source="scratch", freeze="all")
-                result = _drain(run_transfer(twin, None, data=data, image_size=32, instrument=False))
+                _, result = drain(run_transfer(twin, None, data=data, image_size=32, instrument=False))
             secs[arm].append(time.perf_counter() - t0)
             acc[arm].append(result.metrics["test_accuracy"])
             print(f"  seed {seed} {arm}: test accuracy {result.metrics['test_accuracy']:.1%} after "

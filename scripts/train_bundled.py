@@ -32,6 +32,7 @@ from explorer.models.checkpoint import (  # noqa: E402
     save_checkpoint,
 )
 from explorer.training.checkpoints import meta_from_result  # noqa: E402
+from explorer.training.events import drain  # noqa: E402
 from explorer.training.fit import run_training  # noqa: E402
 from explorer.training.settings import TrainSettings, default_settings  # noqa: E402
 from explorer.training.steps import evaluate  # noqa: E402
@@ -92,12 +93,7 @@ def train_one(key: str) -> dict:
     settings, n_test = BUNDLED[key]
     torch.manual_seed(settings.seed)
     t0 = time.perf_counter()
-    gen = run_training(settings)
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        result = stop.value
+    _, result = drain(run_training(settings))
     seconds = time.perf_counter() - t0
     # Round trip through the stored (float16) file and the app's own checkpoint reader, then
     # measure what we ship.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,3 +222,14 @@ class History:
         writer.writeheader()
         writer.writerows(self.rows())
         return buf.getvalue()
+
+
+def drain(gen: Generator[Any, None, Any]) -> tuple[list[Any], Any]:
+    """Run a training generator (``fit``, a job target) to its end, outside any job: its events
+    in order, and what it returned (a notebook's or a script's way to train)."""
+    events = []
+    while True:
+        try:
+            events.append(next(gen))
+        except StopIteration as stop:
+            return events, stop.value

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from explorer.data.own_images import Limits, OwnImagesError, from_images, load_own, read_zip
-from explorer.training.events import Finished
+from explorer.training.events import Finished, drain
 from explorer.training.settings import TrainSettings
 from explorer.training.transfer import run_own_images
 
@@ -70,13 +70,7 @@ def test_a_zip_of_three_class_folders_trains(sandbox):
     assert sorted(data.y_val.tolist()) == [0, 1, 2]
     s = TrainSettings(model="lenet5", dataset="own_images", lr=3e-3, batch_size=6, epochs=3, train_samples=18,
                       val_samples=8, device="cpu")  # fmt: skip
-    gen = run_own_images(s, str(folder), instrument=False)
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        result = stop.value
+    events, result = drain(run_own_images(s, str(folder), instrument=False))
     assert any(isinstance(e, Finished) for e in events)
     assert result.classes == ("blue", "green", "red") and result.build["num_classes"] == 3
     # Only names this module made are on disk.

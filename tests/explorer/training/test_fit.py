@@ -7,7 +7,16 @@ import math
 import pytest
 import torch
 
-from explorer.training.events import EpochEnd, Finished, History, Progress, Snapshot, Started, Tick
+from explorer.training.events import (
+    EpochEnd,
+    Finished,
+    History,
+    Progress,
+    Snapshot,
+    Started,
+    Tick,
+    drain,
+)
 from explorer.training.fit import DivergedError, fit, run_training
 from explorer.training.settings import TrainSettings
 from explorer.training.steps import augment_batch, confusion_matrix
@@ -18,15 +27,6 @@ def settings(**kw) -> TrainSettings:
     base = dict(model="lenet5", dataset="shapes", optimizer="adam", lr=0.02, batch_size=32, epochs=3,
                 device="cpu", train_samples=230, val_samples=76)  # fmt: skip
     return TrainSettings(**{**base, **kw})
-
-
-def drain(gen):
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return events, stop.value
 
 
 def test_fit_lowers_the_loss_and_beats_chance(splits):

@@ -8,6 +8,7 @@ import torch
 
 from explorer.data.sequences import char_batch, corpus_split, decode, split_corpus_ids
 from explorer.models.sequence_model import SequenceModel
+from explorer.training.events import drain
 from explorer.training.sequence import (
     SeqStep,
     SequenceSettings,
@@ -18,15 +19,6 @@ from explorer.training.sequence import (
     train_sequence_models,
     validation_set,
 )
-
-
-def drain(gen):
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return events, stop.value
 
 
 def test_no_held_out_window_of_text_occurs_in_the_training_text():

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from explorer.training.events import EpochEnd, Finished, Progress, Started
+from explorer.training.events import EpochEnd, Finished, Progress, Started, drain
 from explorer.training.experiments import EXPERIMENTS, experiment_spec
 from explorer.training.runs import (
     RunBook,
@@ -96,13 +96,7 @@ def test_csv_holds_both_runs_with_their_names():
 def test_run_comparison_trains_runs_in_turn_and_returns_their_metrics():
     runs = [RunSpec("a", "tests.explorer.training.test_runs:fake_run", {"name": "a", "steps": 2}),
             RunSpec("b", "tests.explorer.training.test_runs:fake_run", {"name": "b", "steps": 3})]  # fmt: skip
-    gen = run_comparison(runs)
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        result = stop.value
+    events, result = drain(run_comparison(runs))
     markers = [e for e in events if isinstance(e, RunMarker)]
     assert [(m.name, m.index, m.total) for m in markers] == [("a", 0, 2), ("b", 1, 2)]
     assert result.metrics == {"a": {"test_accuracy": 0.52}, "b": {"test_accuracy": 0.53}}
@@ -121,13 +115,7 @@ def test_stop_ends_the_current_run_and_skips_the_rest():
         return calls["n"] > 3
 
     runs = [RunSpec(x, "tests.explorer.training.test_runs:fake_run", {"name": x, "steps": 50}) for x in "abc"]
-    gen = run_comparison(runs, should_stop=stop)
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as done:
-        result = done.value
+    events, result = drain(run_comparison(runs, should_stop=stop))
     assert result.stopped and list(result.metrics) == ["a"]
     assert sum(isinstance(e, RunMarker) for e in events) == 1
 

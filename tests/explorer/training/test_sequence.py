@@ -8,6 +8,7 @@ import torch
 from explorer.data.sequences import VOCAB_SIZE
 from explorer.models.recurrent import RecurrentNet
 from explorer.probe.recurrent import trace
+from explorer.training.events import drain
 from explorer.training.jobs import JobManager, JobState
 from explorer.training.sequence import (
     SeqSample,
@@ -22,13 +23,7 @@ from explorer.training.sequence import (
 
 
 def _run(settings: SequenceSettings, **kw):
-    gen = train_sequence_models(settings, **kw)
-    events = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            return events, stop.value
+    return drain(train_sequence_models(settings, **kw))
 
 
 def test_sine_forecasting_learns_for_every_cell():

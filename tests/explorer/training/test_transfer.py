@@ -10,7 +10,7 @@ from torch import nn
 from explorer.data.datasets import Splits, load_dataset
 from explorer.models import get_spec
 from explorer.models.weights import load_bundled
-from explorer.training.events import Finished
+from explorer.training.events import Finished, drain
 from explorer.training.fit import fit
 from explorer.training.freezing import (
     FREEZE_MODES,
@@ -36,15 +36,6 @@ from explorer.training.transfer_weights import (
     head_name,
     load_weights,
 )
-
-
-def drain(gen):
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return events, stop.value
 
 
 @pytest.fixture(scope="module")

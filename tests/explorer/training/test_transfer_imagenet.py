@@ -98,9 +98,9 @@ def test_imagenet_settings_name_a_catalog_model_with_weights() -> None:
 
 def test_head_only_fine_tuning_from_imagenet_weights_changes_only_the_head(cached_resnet18) -> None:
     """A short real run: one step on 16 grey digits at 224 x 224; the backbone stays the file's."""
+    from explorer.training.events import drain
     from explorer.training.settings import TrainSettings
     from explorer.training.transfer import TransferInfo, run_transfer
-    from tests.explorer.training.test_transfer import drain
 
     settings = TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head",
                              optimizer="adam", lr=1e-2, batch_size=16, epochs=1, train_samples=16, val_samples=8,
