@@ -11,7 +11,6 @@ run is repeated; VGG-16 runs once (it takes tens of seconds on a shared CPU).
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EXPLORER_DEVICE", "cpu")
 
-from bench.common import report  # noqa: E402
+from bench.common import median_seconds, report  # noqa: E402
 from explorer.data.images import imagenet_preprocessing, preprocess  # noqa: E402
 from explorer.data.samples import load_sample  # noqa: E402
 from explorer.models import get_spec  # noqa: E402
@@ -33,12 +32,7 @@ PROBE = 2
 
 
 def timed(fn, repeats: int) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(fn, repeats=repeats, warmup=0)  # runs are seconds long: no warm-up run
 
 
 def bench_model(key: str, repeats: int, unbatched: bool, target: str, bf16: bool = True) -> None:
