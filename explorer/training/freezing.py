@@ -14,11 +14,9 @@ from typing import Any
 
 from torch import nn
 
-from explorer.training.settings import FREEZE_MODES  # one list: the settings' checks use it too
 from explorer.training.transfer_weights import TransferError, head_name, owner_of
 
-__all__ = ["FREEZE_MODES", "FREEZE_TITLES", "apply_freeze", "count_by_mode", "param_groups", "trainable_names",
-           "trainable_parameters", "unfreeze"]  # fmt: skip
+FREEZE_MODES = ("head", "last_stage", "all")  # one list: the settings' checks import it from here
 FREEZE_TITLES = {
     "head": "Train the new head only (feature extractor frozen)",
     "last_stage": "Unfreeze the last stage (last conv block and the classifier)",

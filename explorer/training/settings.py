@@ -16,6 +16,7 @@ from typing import Any
 
 from explorer.data.datasets import DATASETS
 from explorer.models.catalog import CATALOG, TrainingRecipe, catalog
+from explorer.training.freezing import FREEZE_MODES
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 OPTIMIZER_TITLES = {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}
@@ -23,7 +24,6 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 SCHEDULE_TITLES = {"constant": "constant", "cosine": "cosine decay", "onecycle": "one-cycle"}
 DEVICES = ("auto", "cpu", "cuda")
 
-FREEZE_MODES = ("head", "last_stage", "all")
 OWN_IMAGES = "own_images"  # a user's zip of class folders; its images come with the job, not a registry
 
 
