@@ -27,6 +27,8 @@ from explorer.ui import jobs
 
 ROOT_ENV = "EXPLORER_OWN_IMAGES_DIR"
 MAX_CLASSES_BY_HAND = 5
+# Camera pictures are kept in the session until the dataset is made: a class's cap (Limits.max_per_class).
+CAMERA_SHOTS_PER_CLASS = Limits().max_per_class
 
 
 def root() -> Path:
@@ -77,6 +79,17 @@ def _summary(folder: Path) -> None:
         cols[k].image([str(f) for f in files], width=48)
 
 
+def keep_shot(pics: list[bytes], shot: bytes, limit: int = CAMERA_SHOTS_PER_CLASS) -> str:
+    """Add a camera picture to a class's list unless it is the one already last (every rerun
+    shows the widget's last picture again) or the class is full: "added", "same" or "full"."""
+    if pics and pics[-1] == shot:
+        return "same"
+    if len(pics) >= limit:
+        return "full"
+    pics.append(shot)
+    return "added"
+
+
 def _by_hand(folder: Path, active: bool) -> None:
     n = st.number_input("Classes", 2, MAX_CLASSES_BY_HAND, 2, key="own_n")
     added: dict[str, list[bytes]] = st.session_state.setdefault("own_hand", {})
@@ -90,8 +103,8 @@ def _by_hand(folder: Path, active: bool) -> None:
         shot = col.camera_input("Camera", key=f"own_cam_{k}", label_visibility="collapsed") if col.toggle(
             "Camera", key=f"own_cam_on_{k}") else None  # fmt: skip
         pics = added.setdefault(str(k), [])
-        if shot is not None and (not pics or pics[-1] != shot.getvalue()):
-            pics.append(shot.getvalue())
+        if shot is not None and keep_shot(pics, shot.getvalue()) == "full":
+            col.caption(f"At most {CAMERA_SHOTS_PER_CLASS} camera pictures per class: this one was not kept.")
         col.caption(f"{len(files or []) + len(pics)} image(s)")
     if st.button("Make the dataset", key="own_make", disabled=active):
         per_class = {}
