@@ -1,6 +1,7 @@
 """The per-user histories of trained models: the registry (Training page models) and the
 Recurrent page's runs. Both keep the order things were made, drop the oldest past their bound,
-and are not reordered by being read (the pickers show them in that order)."""
+and are not reordered by being read (the pickers show them in that order). Also the camera
+pictures of own images, kept per class up to a class's cap."""
 
 from __future__ import annotations
 
