@@ -8,7 +8,9 @@ from explorer.ui.common import sidebar
 from explorer.ui.course import course_bar
 from explorer.ui.jobs import server_settings
 from explorer.ui.navigation import PAGES
+from explorer.ui.server_log import setup_logging
 
+setup_logging()  # the engine's log lines (job ends, worker losses, reaps) to stderr, once
 configure_threads("server", cpu_jobs=int(server_settings()["cpu_jobs"]))  # once per process (docs/architecture.md)
 st.set_page_config(page_title="Architecture Explorer", layout="wide")
 page = st.navigation(
