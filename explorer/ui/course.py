@@ -7,6 +7,7 @@ view parameters (see explorer.ui.state), never anything personal.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -128,11 +129,16 @@ def step_link(n: int, label: str | None = None) -> None:
 
 
 def current_step() -> int | None:
-    """The course step this page was opened from (`step=` in the URL), if valid."""
+    """The course step this page was opened from (`step=` in the URL), if valid: 1-3 ASCII
+    digits in range (`str.isdigit` also takes '²' and '٣', and `int` refuses 5,000 digits).
+    Anything else is not a step and leaves the address, so a hostile one is not carried on."""
     raw = st.query_params.get("step")
-    if raw is None or not raw.isdigit() or not 1 <= int(raw) <= len(STEPS):
+    if raw is None:
         return None
-    return int(raw)
+    if re.fullmatch(r"[0-9]{1,3}", raw) and 1 <= int(raw) <= len(STEPS):
+        return int(raw)
+    del st.query_params["step"]
+    return None
 
 
 def course_bar(url_path: str) -> None:

@@ -13,7 +13,7 @@ import torch
 from streamlit.delta_generator import DeltaGenerator
 
 from explorer.basics import KERNELS, LayerSettingsError, parse_grid, resize_kernel
-from explorer.ui.state import PageState
+from explorer.ui.state import PageState, ascii_float
 
 DEFAULT_KERNEL = tuple(v for row in KERNELS["vertical edges (Sobel x)"].weights for v in row)
 KERNEL_SIZES = (1, 3, 5, 7)
@@ -24,7 +24,7 @@ def _kernel_ok(values: tuple[float, ...]) -> bool:
 
 
 def _parse_kernel(raw: str) -> tuple[float, ...]:
-    values = tuple(float(v) for v in raw.split(","))
+    values = tuple(ascii_float(v) for v in raw.split(","))
     if not _kernel_ok(values):
         raise ValueError("a kernel is 1, 9, 25 or 49 finite numbers")
     return values

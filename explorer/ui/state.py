@@ -49,7 +49,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
@@ -85,19 +85,37 @@ def _parser_for(default: Any) -> Callable[[str], Any]:
 
         return parse_bool
     if isinstance(default, int):
-        return lambda raw: int(raw.strip())
+        return ascii_int
     if isinstance(default, float):
-
-        def parse_float(raw: str) -> float:
-            v = float(raw.strip())
-            if not math.isfinite(v):
-                raise _Invalid("not finite")
-            return v
-
-        return parse_float
+        return ascii_float
     if isinstance(default, tuple):
-        return lambda raw: tuple(int(p) for p in raw.split(","))
+        return lambda raw: tuple(ascii_int(p) for p in raw.split(","))
     return lambda raw: raw
+
+
+_INT = re.compile(r"[+-]?[0-9]{1,18}")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+
+
+def ascii_int(raw: str) -> int:
+    """An integer written in ASCII digits (surrounding spaces allowed). Python's `int` also
+    reads '٣' or '３' as 3; a URL number is plain ASCII or it is refused (ValueError)."""
+    raw = raw.strip()
+    if not _INT.fullmatch(raw):
+        raise _Invalid("not an ASCII integer")
+    return int(raw)
+
+
+def ascii_float(raw: str) -> float:
+    """A finite decimal number in ASCII (e.g. "0.5", "-1e-3"); anything else, also NaN, inf,
+    '1e400' and non-ASCII digits, raises ValueError."""
+    raw = raw.strip()
+    if not _FLOAT.fullmatch(raw):
+        raise _Invalid("not an ASCII number")
+    v = float(raw)
+    if not math.isfinite(v):
+        raise _Invalid("not finite")
+    return v
 
 
 def _formatter_for(default: Any) -> Callable[[Any], str]:
@@ -132,6 +150,7 @@ class PageState:
     _bound: set[str] = field(default_factory=set)
     _done: bool = False
     _link_box: Any = None
+    _stays_here: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._notice = st.empty()
@@ -203,9 +222,11 @@ class PageState:
         return None, False
 
     def _publish(self, name: str, token: str, omit: bool) -> None:
-        """Write ``name=token`` to the URL, or leave it out (``omit``: a default kept off links)."""
+        """Write ``name=token`` to the URL, or leave it out (``omit``: a default kept off links;
+        a token over MAX_RAW characters: the address stays short, see README "Serving a class")."""
         written = self._mine["written"]
-        if omit:  # e.g. projector=0: keep links short
+        # omit: e.g. projector=0 keeps links short; over MAX_RAW: it would be refused on arrival
+        if omit or len(token) > MAX_RAW:
             written.pop(name, None)
             if name in st.query_params:
                 del st.query_params[name]
@@ -260,18 +281,27 @@ class PageState:
         for name in [n for n in st.query_params if n not in self._bound and n not in GLOBAL_PARAMS]:
             del st.query_params[name]
         self._done = True
-        if self._link_box is not None:
-            with self._link_box:
-                _link_body(self.page)
+        self._fill_link()
 
     def copy_link(self) -> None:
-        """Place the "Copy link to this view" control here. Its link is written by `done()`
-        (so a control at the top of the page still carries the settings bound below it), or
-        at once when `done()` has run or is never called."""
-        self._link_box = st.popover("Copy link to this view")
-        if self._done:
-            with self._link_box:
-                _link_body(self.page)
+        """Place the "Copy link to this view" control here. Its link is written at once and
+        again by `done()`, the page's last call, after every `bind` of the run: a control at the
+        top of the page carries the settings bound below it and the values changed in this run,
+        so it always equals the address bar (a run cut short by ``st.stop`` keeps the first)."""
+        self._link_box = st.popover("Copy link to this view").empty()
+        self._fill_link()
+
+    def _fill_link(self) -> None:
+        if self._link_box is not None:
+            with self._link_box.container():
+                _link_body(self.page, self._stays_here)
+
+    def not_in_link(self, what: str) -> None:
+        """Say in the copy-link popover which part of this view cannot travel in a link and
+        what a link opens instead ("your uploaded image is not in the link: it opens with the
+        sample cat"). Call it before `done()`."""
+        if what not in self._stays_here:
+            self._stays_here.append(what)
 
     # ------------------------------------------------------------------ the notice
 
@@ -323,14 +353,48 @@ def _write(key: str | tuple[str, ...], value: Any) -> None:
         st.session_state[key] = value
 
 
-def page_link_url(url_path: str, params: Mapping[str, Any] | None = None) -> str:
-    """The absolute address of a page with parameters (when the browser's URL is known),
-    else a relative one."""
-    base = ""
+def app_base_url(context_url: str | None, base_url_path: str = "") -> str:
+    """The app's root address (scheme, host and any base path, no trailing slash) from the
+    browser's URL of the current page, or "" when that is unknown.
+
+    ``st.context.url`` is the page's address without its query string: the app's root, then
+    the current page's path (nothing for the home page). Streamlit may be served under a
+    ``server.baseUrlPath`` or behind a proxy that adds a prefix of its own, so the root is
+    the URL with the page's last path segment removed, not a configured host: a segment is a
+    page's only when it names one of the app's pages and is not the base path itself."""
+    if not context_url:
+        return ""
+    parts = urlsplit(context_url)
+    path = parts.path.rstrip("/")
+    head, _, last = path.rpartition("/")
+    base_path = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+    if last in _page_paths() and path != base_path:
+        path = head
+    return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
+
+
+def _page_paths() -> set[str]:
+    from explorer.ui.navigation import PAGES  # pure data; imported late to keep this module light
+
+    return {p.url_path for p in PAGES if p.url_path}
+
+
+def _context_url() -> str | None:
     try:
-        base = (st.context.url or "").rstrip("/")
+        return st.context.url
     except Exception:  # no browser context (AppTest, bare mode)
-        base = ""
+        return None
+
+
+def page_link_url(url_path: str, params: Mapping[str, Any] | None = None) -> str:
+    """The absolute address of page ``url_path`` of this app with ``params`` (when the
+    browser's URL is known), else a relative one. The page's path appears once, whichever
+    page the browser is on (see `app_base_url`)."""
+    try:
+        base_url_path = str(st.get_option("server.baseUrlPath") or "")
+    except Exception:  # an unknown option in an odd runtime: no base path
+        base_url_path = ""
+    base = app_base_url(_context_url(), base_url_path)
     query = urlencode({k: str(v) for k, v in (params or {}).items()})
     path = f"{base}/{url_path}" if base or url_path else "/"
     return path + (f"?{query}" if query else "")
@@ -341,12 +405,14 @@ def current_params() -> dict[str, str]:
     return {k: st.query_params[k] for k in st.query_params}
 
 
-def _link_body(url_path: str) -> None:
+def _link_body(url_path: str, stays_here: Collection[str] = ()) -> None:
     params = {k: v for k, v in current_params().items() if k != "step"}
     st.code(page_link_url(url_path, params), language=None, wrap_lines=True)
     st.caption("Anyone who opens this link sees this view: same page, model, weights and "
                "settings. It carries nothing personal: your uploads and trained models stay with "
                "you (a link to them falls back to a default).")
+    for what in stays_here:
+        st.caption(f"Not in this link: {what}.")
 
 
 def copy_link_control(url_path: str) -> None:
