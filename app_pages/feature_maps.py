@@ -150,13 +150,21 @@ mine = [m for m in user_models(kind="cnn") if m.arch == arch_now]
 spec_now = get_spec(arch_now)
 kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if arch_now in ws.bundled_available() else []) \
     + (["user"] if mine else []) + ["random", "upload"]
-kind_now = url.bind("weights", "fm_kind", default=_best_kind(arch_now), valid=kinds)
+# Your trained model or checkpoint cannot travel: the link names the best shared weights instead.
+shared_kind = next(k for k in ("imagenet", "bundled", "random") if k in kinds and (k != "imagenet" or ws.pretrained_cached(arch_now)))
+kind_now = url.bind("weights", "fm_kind", default=_best_kind(arch_now), valid=kinds,
+                    fmt=lambda k: shared_kind if k in ("user", "upload") else k)
+if kind_now in ("user", "upload"):
+    url.not_in_link(f"your {'trained model' if kind_now == 'user' else 'checkpoint'} (the link opens "
+                    f"{spec_now.title} with {ws.WEIGHT_KINDS[shared_kind].split(' (')[0].lower()} in its place)")
 # The cat on first open (the page's picture); a model switch picks a suited sample instead.
 default_sample = DEFAULT_SAMPLE if DEFAULT_SAMPLE in sample_names else sample_names[0]
 if source == "Sample":
     url.bind("sample", "fm_sample", default=default_sample, valid=sample_names)
 else:
     url.keep("fm_sample", default_sample, sample_names)
+    url.not_in_link(f"your {'uploaded image' if source == 'Upload' else 'camera picture'} (the link opens "
+                    f"with the sample \"{get_sample(default_sample).title}\")")
 url.keep("fm_user_model", mine[0].name if mine else "", [m.name for m in mine] or None)
 
 if projector:  # inputs folded into one line above the figure

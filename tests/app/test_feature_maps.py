@@ -81,10 +81,10 @@ def test_default_sample_renders_every_view() -> None:
         assert not at.exception, (name, [e.value for e in at.exception])
         assert not at.error, (name, [e.value for e in at.error])
         assert at.query_params["view"] == name  # the view's name is its address
-        # The URL holds the page's own settings plus only what the view says it binds (Compare
-        # binds its layer in its second mode only).
-        assert set(at.query_params) - {"arch", "weights", "sample", "view"} <= set(view.url_params), name
-        assert name == "compare" or set(at.query_params) >= set(view.url_params), name
+        # The URL holds the page's own settings plus only what the view says it binds (some
+        # only in some states: Compare's second model in its second mode).
+        assert set(at.query_params) - {"arch", "weights", "sample", "view"} <= {*view.url_params, *view.sometimes}, name
+        assert set(at.query_params) >= set(view.url_params), name
 
 
 def test_open_button_goes_to_that_layers_detail_and_indices_are_bounded() -> None:

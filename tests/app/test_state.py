@@ -294,3 +294,42 @@ def test_an_upload_stays_until_replaced_also_across_pages() -> None:
     assert at.radio(key="fm_source").value == "Upload"
     assert any("90 x 60 pixels" in c.value for c in at.caption)  # the upload, not the sample
     assert any("green.png" in t.value for t in at.text)
+
+
+# ---------------------------------------------------------------------- the copied link's address
+
+
+def test_app_base_url_drops_the_page_path_once() -> None:
+    from explorer.ui.state import app_base_url
+
+    # st.context.url is the page's address as the browser shows it, without the query string.
+    assert app_base_url("http://127.0.0.1:8501/architectures") == "http://127.0.0.1:8501"
+    assert app_base_url("http://127.0.0.1:8501") == "http://127.0.0.1:8501"  # the home page
+    assert app_base_url("http://127.0.0.1:8501/") == "http://127.0.0.1:8501"
+    # Under a base path (server.baseUrlPath, or a proxy's prefix Streamlit does not know).
+    assert app_base_url("https://uni.example/cnn/feature-maps", "cnn") == "https://uni.example/cnn"
+    assert app_base_url("https://uni.example/cnn", "cnn") == "https://uni.example/cnn"
+    assert app_base_url("https://uni.example/proxy/cnn/basics") == "https://uni.example/proxy/cnn"
+    # A base path named like a page is the base path, not a page, on the home page.
+    assert app_base_url("https://uni.example/course", "course") == "https://uni.example/course"
+    assert app_base_url("https://uni.example/course/course", "course") == "https://uni.example/course"
+    # A segment that is not a page's path (a prefix ending like one) stays.
+    assert app_base_url("https://uni.example/my-feature-maps") == "https://uni.example/my-feature-maps"
+    assert app_base_url(None) == "" and app_base_url("") == ""
+
+
+def test_page_link_url_names_the_page_once(monkeypatch) -> None:  # noqa: ANN001
+    from explorer.ui import state
+
+    monkeypatch.setattr(state, "_context_url", lambda: "http://127.0.0.1:8501/architectures")
+    link = state.page_link_url("architectures", {"arch": "vgg16", "projector": "1"})
+    assert link == "http://127.0.0.1:8501/architectures?arch=vgg16&projector=1"
+    # Another page's link from this one (the sidebar's link to Feature maps after training).
+    assert state.page_link_url("feature-maps", {"weights": "user"}) == "http://127.0.0.1:8501/feature-maps?weights=user"
+    assert state.page_link_url("") == "http://127.0.0.1:8501/"  # the home page
+    monkeypatch.setattr(state, "_context_url", lambda: "https://uni.example/cnn/basics")
+    monkeypatch.setattr(state.st, "get_option", lambda name: "/cnn/" if name == "server.baseUrlPath" else None)
+    assert state.page_link_url("basics", {"s": 2}) == "https://uni.example/cnn/basics?s=2"
+    # No browser (AppTest, bare mode): a relative link, still naming the page once.
+    monkeypatch.setattr(state, "_context_url", lambda: None)
+    assert state.page_link_url("basics", {"s": 2}) == "/basics?s=2"

@@ -27,18 +27,21 @@ class FeatureView:
 
     label: str  # the option in the page's view picker (and the value in session state)
     draw: Callable[[ViewContext], None]
-    url_params: tuple[str, ...] = ()  # URL parameters the view binds, beside the page's own
+    url_params: tuple[str, ...] = ()  # URL parameters the view always binds, beside the page's own
+    sometimes: tuple[str, ...] = ()  # ... and those it binds in some states (a mode, a kind of layer)
 
 
 # name (the URL's ?view= token) -> view, in the order of the picker.
 FEATURE_VIEWS: dict[str, FeatureView] = {
     "overview": FeatureView("Overview", overview),
     "layer": FeatureView(LAYER_DETAIL, layer_detail, ("layer", "sort", "scale", "channel")),
-    "compare": FeatureView("Compare", compare, ("layer",)),  # the layer of "this layer in two models"
-    "filters": FeatureView("Filters", filters),
+    # Compare: two layers of this model, or "this layer in two models" (a second model and its weights)
+    "compare": FeatureView("Compare", compare, ("cmp",), ("left", "right", "layer", "model2", "weights2", "layer2")),
+    "filters": FeatureView("Filters", filters, ("conv",), ("in",)),  # an input channel for k x k kernels
     "rf": FeatureView(RECEPTIVE_FIELD, receptive_field, ("layer", "unit")),
     "predictions": FeatureView("Predictions", predictions),
-    "attribution": FeatureView("Attribution", attribution),
+    # Attribution: steps and arithmetic for multi-pass methods, the opacity once a map is shown
+    "attribution": FeatureView("Attribution", attribution, ("method", "target"), ("steps", "precision", "alpha")),
 }
 DEFAULT_VIEW = "overview"
 

@@ -10,6 +10,7 @@ from explorer.models import get_spec
 from explorer.ui.feature_views.context import ViewContext
 from explorer.ui.image_results import feature_result
 from explorer.ui.registry import user_models
+from explorer.ui.state import escape_text
 from explorer.ui.weight_sources import (
     PREFERRED_BUNDLED,
     WEIGHT_KINDS,
@@ -20,11 +21,14 @@ from explorer.ui.weight_sources import (
     pretrained_cached,
 )
 
+MODES = ["Two layers of this model", "This layer in two models"]
+MODE_TOKENS = {MODES[0]: "layers", MODES[1]: "models"}  # ?cmp=models: a course step's trained vs random
+
 
 def compare(ctx: ViewContext) -> None:
     """Two montages side by side, in the sort order and colour scale of Layer detail."""
-    mode = st.radio("Compare", ["Two layers of this model", "This layer in two models"], horizontal=True,
-                    key="fm_cmp_mode")
+    ctx.url.bind("cmp", "fm_cmp_mode", default=MODES[0], valid=MODES, url=MODE_TOKENS)
+    mode = st.radio("Compare", MODES, horizontal=True, key="fm_cmp_mode")
     by = st.session_state.get("fm_sort", "mean")
     scale = st.session_state.get("fm_scale", "viridis")
     if mode.startswith("Two layers"):
@@ -35,15 +39,14 @@ def compare(ctx: ViewContext) -> None:
 
 def _two_layers(ctx: ViewContext, by: str, scale: str) -> None:
     names, labels, res = ctx.names, ctx.labels, ctx.res
-    if st.session_state.get("fm_cmp_b") not in names:
-        st.session_state["fm_cmp_b"] = names[min(len(names) - 1, 2 * len(names) // 3)]
-    if st.session_state.get("fm_cmp_a") not in names:
-        st.session_state["fm_cmp_a"] = names[0]
     left, right = st.columns(2)
     with left:
+        ctx.url.bind("left", "fm_cmp_a", default=names[0], valid=names, url=ctx.layer_tokens)
         la = st.selectbox("Left layer", names, key="fm_cmp_a", format_func=labels.get)
         st.image(res.montage_png(la, by, scale), width="stretch", caption=labels[la])
     with right:
+        ctx.url.bind("right", "fm_cmp_b", default=names[min(len(names) - 1, 2 * len(names) // 3)], valid=names,
+                     url=ctx.layer_tokens)
         lb = st.selectbox("Right layer", names, key="fm_cmp_b", format_func=labels.get)
         st.image(res.montage_png(lb, by, scale), width="stretch", caption=labels[lb])
 
@@ -57,8 +60,9 @@ def _second_model(ctx: ViewContext) -> LoadedModel:
     trained_others = [k for k in PREFERRED_BUNDLED if k in bundled_available() and k != arch]
     default_b = next(iter(k for k in my_models if my_models[k].arch != arch or lm.kind != "user"), None) \
         or (trained_others[0] if trained_others else next(k for k in ctx.catalog_keys if k != arch))
-    if st.session_state.get("fm_cmp_arch") not in other_archs:
-        st.session_state["fm_cmp_arch"] = default_b
+    # A trained model of this browser cannot travel: the link names its architecture instead.
+    ctx.url.bind("model2", "fm_cmp_arch", default=default_b, valid=other_archs,
+                 fmt=lambda k: my_models[k].arch if k in my_models else k)
     c1, c2 = st.columns(2)
     pick_b = c1.selectbox("Second model", other_archs, key="fm_cmp_arch",
                           format_func=lambda k: f"My model: {my_models[k].name}" if k in my_models
@@ -66,13 +70,14 @@ def _second_model(ctx: ViewContext) -> LoadedModel:
     if pick_b in my_models:
         arch_b, kind_b, ref_b = my_models[pick_b].arch, "user", my_models[pick_b].name
         c2.caption(f"Weights: your trained {get_spec(arch_b).title}")
+        ctx.url.not_in_link(f"your trained model \"{escape_text(ref_b)}\" (the link opens {get_spec(arch_b).title} "
+                            "with its default weights in its place)")
     else:
         arch_b, ref_b = pick_b, ""
         kinds_b = (["imagenet"] if pretrained_cached(arch_b) else []) + \
             (["bundled"] if arch_b in bundled_available() else []) + ["random"]
-        if st.session_state.get("fm_cmp_kind") not in kinds_b:
-            st.session_state["fm_cmp_kind"] = next(
-                (k for k in kinds_b if arch_b != arch or k != lm.kind), kinds_b[0])
+        ctx.url.bind("weights2", "fm_cmp_kind", default=next((k for k in kinds_b if arch_b != arch or k != lm.kind),
+                     kinds_b[0]), valid=kinds_b)  # fmt: skip
         kind_b = c2.radio("Its weights", kinds_b, key="fm_cmp_kind", format_func=WEIGHT_KINDS.get,
                           horizontal=True)
     try:
@@ -97,8 +102,8 @@ def _two_models(ctx: ViewContext, by: str, scale: str) -> None:
         st.image(res.montage_png(la, by, scale), width="stretch")
     with right:
         st.markdown(f"**{lm_b.label}**")
-        if st.session_state.get("fm_cmp_layer_b") not in names_b:
-            st.session_state["fm_cmp_layer_b"] = la if la in names_b else names_b[len(names_b) // 3]
+        ctx.url.bind("layer2", "fm_cmp_layer_b", default=la if la in names_b else names_b[len(names_b) // 3],
+                     valid=names_b)
         lb = st.selectbox("Layer", names_b, key="fm_cmp_layer_b", format_func=labels_b.get)
         st.image(res_b.montage_png(lb, by, scale), width="stretch")
     st.caption("Same image, same preprocessing recipe for each model. Trained filters give smooth, "

@@ -18,8 +18,7 @@ def filters(ctx: ViewContext) -> None:
         st.info("This model has no convolution layers.")
         return
     conv_names = list(convs)
-    if st.session_state.get("fm_conv") not in conv_names:
-        st.session_state["fm_conv"] = conv_names[0]
+    ctx.url.bind("conv", "fm_conv", default=conv_names[0], valid=conv_names)
     cname = st.selectbox("Convolution layer", conv_names, key="fm_conv",
                          format_func=lambda n: f"{n}: {tuple(convs[n].weight.shape)} (out x in x kh x kw)")
     w = convs[cname].weight.detach().cpu()
@@ -37,6 +36,7 @@ def filters(ctx: ViewContext) -> None:
             st.caption("A 1 x 1 convolution mixes channels at each pixel: its kernels form one matrix.")
         else:
             bounded_index("fm_in_ch", in_c - 1)
+            ctx.url.bind("in", "fm_in_ch", default=0, valid=range(in_c))
             ic = st.number_input(f"Input channel (0 to {in_c - 1})", 0, in_c - 1, step=1, key="fm_in_ch")
             st.image(viz.kernel_grid(w, int(ic), zoom=max(2, 32 // max(kh, kw))), width="stretch",
                      caption=f"The {kh} x {kw} kernel of each of the {out_c} output channels for input "

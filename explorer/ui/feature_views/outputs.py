@@ -55,7 +55,10 @@ def attribution(ctx: ViewContext) -> None:
                 "only the network's wiring. Choose trained weights to see what a prediction rests on.")
     preds = top_k(ctx.res.maps.output, lm.classes, k=5, task=lm.task)
     a1, a2 = st.columns(2)
+    url = ctx.url
+    url.bind("method", "fm_attr_method", default=next(iter(METHODS)), valid=list(METHODS))
     method = a1.radio("Method", list(METHODS), format_func=lambda k: METHODS[k].title, key="fm_attr_method")
+    url.bind("target", "fm_attr_target", default=0, valid=range(len(preds)))
     pick = a2.selectbox("Explain the class", range(len(preds)), key="fm_attr_target",
                         format_func=lambda i: f"{preds[i].label} ({preds[i].probability:.1%})")
     st.caption(METHODS[method].explanation)
@@ -63,14 +66,17 @@ def attribution(ctx: ViewContext) -> None:
         st.caption("A binary model has one output: the map explains the evidence for the positive class.")
     target = 0 if lm.task == "binary" else preds[pick].index
     multi = METHODS[method].multi_pass
+    if multi:
+        url.bind("steps", "fm_attr_steps", default=DEFAULT_STEPS, valid=range(MIN_STEPS, MAX_STEPS + 1))
     steps = st.slider("Steps along the path (more steps: closer to the exact integral, and slower)",
-                      MIN_STEPS, MAX_STEPS, DEFAULT_STEPS, key="fm_attr_steps") if multi else DEFAULT_STEPS
+                      MIN_STEPS, MAX_STEPS, key="fm_attr_steps") if multi else DEFAULT_STEPS
     precision = _precision(ctx) if multi else "float32"
     heat = cached_attribution(ctx.res, method, target, steps, precision)
     if heat is None and _may_run(ctx, method, target, steps, precision):
         heat = _run(ctx, method, target, steps, precision)
     if heat is not None:
-        alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_heat_alpha")
+        url.bind("alpha", "fm_heat_alpha", default=0.6, valid=lambda v: 0 <= v <= 1)
+        alpha = st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="fm_heat_alpha")
         # one figure, two panels: the same size and the same square-pixel enlargement
         st.plotly_chart(viz.field_pair(ctx.mi.view, heat, ("What the model sees", f"{METHODS[method].title}: "
                                        f"{preds[pick].label}"), alpha=alpha), key="fm_attr_fig")  # fmt: skip
@@ -84,6 +90,8 @@ def _precision(ctx: ViewContext) -> str:
     device = next(ctx.lm.model.parameters()).device
     if not bfloat16_is_fast(device):
         return "float32"
+    ctx.url.bind("precision", "fm_attr_precision", default="float32", valid=["float32", "bfloat16"],
+                 url={"float32": "fp32", "bfloat16": "bf16"})
     return st.radio(
         "Arithmetic", ["float32", "bfloat16"], horizontal=True, key="fm_attr_precision",
         format_func={"float32": "float32 (exact)", "bfloat16": "bfloat16 (about 2x faster, 2-3 digits)"}.get,
