@@ -28,7 +28,7 @@ from explorer.ui import recurrent_extras
 from explorer.ui.common import fold_inputs, projector_on
 from explorer.ui.recurrent_training import training_section
 from explorer.ui.recurrent_views import VIEWS, Network, ViewContext
-from explorer.ui.state import PageState
+from explorer.ui.state import MAX_RAW, PageState
 from explorer.viz import recurrent as viz
 
 DEFAULT_TEXT = "The forget gate decides what the memory keeps, and the input gate what it writes."
@@ -76,7 +76,8 @@ if chosen is None:
     if len(choices) > 1:
         page_url.bind("nonlin", "rec_nonlin", default=choices[0], valid=choices)
     nonlinearity = c5.selectbox("Nonlinearity", list(choices), key="rec_nonlin") if len(choices) > 1 else "tanh"
-    seed = int(c6.number_input("Seed", 0, 9999, 0, key="rec_seed", help="Random initialisation"))
+    page_url.bind("seed", "rec_seed", default=0, valid=range(0, 10000))
+    seed = int(c6.number_input("Seed", 0, 9999, key="rec_seed", help="Random initialisation"))
 else:
     cfg = chosen.config
     cell, layers, hidden = cfg.cell, cfg.num_layers, cfg.hidden_size
@@ -86,6 +87,7 @@ else:
     c3.metric("Hidden size", hidden)
     c4.metric("Trained steps", chosen.steps)
     c5.metric("Final " + ("bits/char" if chosen.task == "chars" else "MSE"), f"{chosen.metric:.3f}")
+    page_url.not_in_link("your trained model (the link opens a randomly initialised network in its place)")
 
 # --- the input ----------------------------------------------------------------------------
 st.subheader("Input")
@@ -98,11 +100,14 @@ else:  # a trained model reads what it was trained on
 spec: rc.InputSpec
 if kind == "Text":
     left, right = st.columns([3, 1])
-    text = left.text_area(
-        "Text (character by character, up to 1,000 characters)", DEFAULT_TEXT, height=100,
-        key="rec_text",
-    )  # fmt: skip
+    # In the link up to MAX_RAW characters (a longer text stays here, and the popover says so).
+    page_url.bind("text", "rec_text", default=DEFAULT_TEXT, valid=lambda t: len(t) <= MAX_STEPS, omit_default=True,
+                  check_current=False)  # a too-long typed text gets the page's own message
+    text = left.text_area("Text (character by character, up to 1,000 characters)", height=100, key="rec_text")
+    if len(text) > MAX_RAW:
+        page_url.not_in_link(f"your text, longer than {MAX_RAW} characters (the link opens with the default sentence)")
     if chosen is None:
+        page_url.bind("encoding", "rec_encoding", default="onehot", valid=("onehot", "embedding"))
         encoding = right.radio(
             "Characters enter as", ["onehot", "embedding"], key="rec_encoding",
             format_func={"onehot": "one-hot vectors", "embedding": "a learned embedding (16-d)"}.get,
@@ -115,9 +120,12 @@ else:
     if chosen is not None:
         allowed = ["adding"] if chosen.task == "adding" else ["sine", "square", "sawtooth", "noisy"]
     left, mid, right = st.columns(3)
+    page_url.bind("signal", "rec_signal", default=allowed[0], valid=allowed)
     signal = left.selectbox("Signal", allowed, format_func=SIGNAL_TITLES.get, key="rec_signal")
-    steps = mid.slider("Steps", 10, MAX_STEPS, 200, step=10, key="rec_steps")
-    signal_seed = int(right.number_input("Signal seed", 0, 9999, 0, key="rec_signal_seed"))
+    page_url.bind("steps", "rec_steps", default=200, valid=range(10, MAX_STEPS + 1, 10))
+    steps = mid.slider("Steps", 10, MAX_STEPS, step=10, key="rec_steps")
+    page_url.bind("sigseed", "rec_signal_seed", default=0, valid=range(0, 10000))
+    signal_seed = int(right.number_input("Signal seed", 0, 9999, key="rec_signal_seed"))
     spec = rc.InputSpec("signal", signal=signal, steps=steps, seed=signal_seed)
 
 try:
