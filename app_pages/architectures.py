@@ -9,7 +9,7 @@ import streamlit as st
 from explorer.models import catalog, get_spec
 from explorer.probe.graph import InputSizeError
 from explorer.probe.names import display_name
-from explorer.probe.variants import compare_variants
+from explorer.probe.variants import compare_variants, variants_heading
 from explorer.ui.code_panel import code_panel
 from explorer.ui.common import arch_graph, catalog_overview, human, projector_on, summary_records
 from explorer.ui.state import PageState, copy_link_control
@@ -100,14 +100,10 @@ c3.metric("Parameters", human(totals["params"]), help=f"{totals['params']:,} exa
 c4.metric("MACs per image", human(totals["macs"]), help=f"{totals['macs']:,} multiply-accumulates")
 
 if spec.twin:
-    with st.expander(
-        f"As published beside torchvision's variant: {spec.title} and {get_spec(spec.twin).title}"
-    ):
+    twin_title, twin_caption = variants_heading(key)
+    with st.expander(twin_title):
         st.dataframe(compare_variants(key), hide_index=True, width="stretch")
-        st.caption(
-            "Both measured at 224 x 224 on the meta device. torchvision's definitions carry the "
-            "ImageNet weights; the papers' layouts are built here with random weights."
-        )
+        st.caption(twin_caption)
 
 # ----------------------------------------------------------------------------- the diagram
 

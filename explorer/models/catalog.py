@@ -135,7 +135,7 @@ def _recurrent(cell: str, **fixed: Any) -> Callable[..., nn.Module]:
 LECUN98 = ("LeCun, Bottou, Bengio, Haffner. Gradient-based learning applied to document recognition. "
            "Proc. IEEE, 1998.", "https://doi.org/10.1109/5.726791")  # fmt: skip
 KRIZHEVSKY12 = ("Krizhevsky, Sutskever, Hinton. ImageNet classification with deep convolutional neural "
-                "networks. NeurIPS 2012.", "https://papers.nips.cc/paper/4824")  # fmt: skip
+                "networks. NIPS 2012.", "https://papers.nips.cc/paper/4824")  # fmt: skip
 SIMONYAN14 = ("Simonyan, Zisserman. Very deep convolutional networks for large-scale image recognition. "
               "ICLR 2015.", "https://arxiv.org/abs/1409.1556")  # fmt: skip
 LIN13 = ("Lin, Chen, Yan. Network in network. ICLR 2014.", "https://arxiv.org/abs/1312.4400")
@@ -206,10 +206,21 @@ def _entries() -> list[ArchSpec]:
     # LeNet: the template. LeNet-5 is small enough to be its own compact variant.
     add("lenet5", "LeNet", "LeNet-5", 1998, LECUN98, IDEA_LENET, (1, 32, 32), 10, _local("lenet5"),
         compact=True, sample="digit", defaults=(("in_channels", 1), ("num_classes", 10), ("image_size", 32)),
-        variant="Today's teaching version: ReLU and max-pooling where the paper had scaled tanh units "
-                "and trainable subsampling; the same 6-16-120-84-10 layout and 61,706 parameters.",
+        twin="lenet5_1998",
+        variant="Today's teaching version, not the paper's: ReLU and max-pooling where the paper had "
+                "scaled tanh units and trainable subsampling, C3 connected to all six S2 maps where the "
+                "paper's Table I connects each map to 3, 4 or 6 of them, and a linear 84 -> 10 output "
+                "where the paper has ten Euclidean RBF units on fixed codes: 61,706 parameters against "
+                "the paper's 60,000 ('LeNet-5 (1998, as published)').",
         recipe=TrainingRecipe("digits", ("digits", "shapes"), lr=2e-3, epochs=4, train_samples=6000,
                                per_dataset={"shapes": dict(epochs=5, train_samples=6000)}))
+    add("lenet5_1998", "LeNet", "LeNet-5 (1998, as published)", 1998, LECUN98, IDEA_LENET, (1, 32, 32), 10,
+        _published("lenet5_1998"), twin="lenet5", sample="digit", defaults=(("num_classes", 10),),
+        variant="Section II.B's network: scaled tanh units, trainable subsampling (a coefficient and a bias "
+                "per map), C3 wired by Table I (1,516 parameters), and ten Euclidean RBF output units on "
+                "fixed +-1 codes: 60,000 trainable parameters. The paper draws the codes as 7x12 bitmaps "
+                "of the characters without printing them; ours are our own 7x12 drawings of the digits. "
+                + AS_PUBLISHED)
     add("alexnet", "AlexNet", "AlexNet", 2012, KRIZHEVSKY12, IDEA_ALEXNET, (3, 224, 224), 1000,
         _tv("alexnet"), weights="AlexNet_Weights.IMAGENET1K_V1", variant=TV_ALEXNET, twin="alexnet2012")
     add("alexnet2012", "AlexNet", "AlexNet (2012, as published)", 2012, KRIZHEVSKY12, IDEA_ALEXNET,

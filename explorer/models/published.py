@@ -1,6 +1,8 @@
-"""AlexNet and GoogLeNet as their papers describe them, beside torchvision's variants.
+"""LeNet-5, AlexNet and GoogLeNet as their papers describe them, beside the variants in use.
 
-torchvision's definitions carry the ImageNet weights, but both depart from the papers:
+LeNet-5's everyday version (``explorer.models.cnn.lenet5``) is today's teaching variant: ReLU,
+max-pooling, a fully connected C3 and a linear output. torchvision's AlexNet and GoogLeNet
+carry the ImageNet weights, but both depart from the papers:
 its AlexNet is the "one weird trick" network (64/192/384/256/256 filters, no local response
 normalisation, no grouping) and its GoogLeNet puts a 3x3 convolution in the "5x5" branch and
 batch norm everywhere. The builders here follow the papers' text and tables, with random
@@ -15,6 +17,105 @@ import torch
 from torch import nn
 
 from explorer.models.blocks import Inception
+
+# --- LeNet-5 (LeCun, Bottou, Bengio, Haffner, 1998) ----------------------------------------
+
+# Table I: the S2 maps (0-5) each C3 map (0-15) combines. Maps 0-5 take three contiguous maps,
+# 6-11 four contiguous, 12-14 four discontinuous, 15 all six: 1,516 trainable parameters.
+LENET_C3_TABLE: tuple[str, ...] = (
+    "012", "123", "234", "345", "045", "015",
+    "0123", "1234", "2345", "0345", "0145", "0125",
+    "0134", "1245", "0235",
+    "012345",
+)  # fmt: skip
+
+# Section II.B's output layer compares F6's 84 units with a fixed +-1 code per class, "a stylized
+# image of the corresponding character class drawn on a 7x12 bitmap". The paper prints the
+# bitmaps as a picture (Fig. 3), not as numbers: these are our own 7x12 drawings of the digits
+# ('#' = +1, '.' = -1), fixed, never trained.
+# Row r of digits 0-9, left to right:
+LENET_DIGIT_ROWS: tuple[str, ...] = (
+    ".#####. ...#... .#####. .#####. #.....# ####### .#####. ####### .#####. .#####.",
+    "#.....# ..##... #.....# #.....# #.....# #...... #.....# ......# #.....# #.....#",
+    "#.....# .#.#... ......# ......# #.....# #...... #...... .....#. #.....# #.....#",
+    "#.....# ...#... ......# ......# #.....# #...... #...... .....#. #.....# #.....#",
+    "#.....# ...#... .....#. ..####. #.....# ######. #...... ....#.. .#####. #.....#",
+    "#.....# ...#... ....#.. ......# ####### ......# ######. ....#.. #.....# .######",
+    "#.....# ...#... ...#... ......# ......# ......# #.....# ...#... #.....# ......#",
+    "#.....# ...#... ..#.... ......# ......# ......# #.....# ...#... #.....# ......#",
+    "#.....# ...#... .#..... ......# ......# ......# #.....# ..#.... #.....# ......#",
+    "#.....# ...#... #...... #.....# ......# #.....# #.....# ..#.... #.....# #.....#",
+    ".#####. .#####. ####### .#####. ......# .#####. .#####. ..#.... .#####. .#####.",
+    "....... ....... ....... ....... ....... ....... ....... ....... ....... .......",
+)  # fmt: skip
+# One 84-character code per digit, row after row.
+LENET_DIGIT_BITMAPS: tuple[str, ...] = tuple("".join(r.split()[d] for r in LENET_DIGIT_ROWS) for d in range(10))
+
+
+class ScaledTanh(nn.Module):
+    """LeCun's squashing function f(a) = 1.7159 tanh(2a/3) (Appendix A), so f(1) = 1, f(-1) = -1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 1.7159 * torch.tanh(x * (2.0 / 3.0))
+
+
+class PartialConv(nn.Module):
+    """LeNet-5's C3: each output map is a 5x5 convolution of its own subset of the input maps
+    (Table I), written as one small convolution per map, concatenated."""
+
+    def __init__(self, table: str, kernel_size: int = 5):
+        super().__init__()
+        self.table = table  # the subsets, space separated: "012 123 ... 012345"
+        for i, subset in enumerate(table.split()):
+            self.add_module(f"map{i}", nn.Conv2d(len(subset), 1, kernel_size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        maps = [getattr(self, f"map{i}")(x[:, [int(c) for c in subset]]) for i, subset in enumerate(self.table.split())]
+        return torch.cat(maps, dim=1)
+
+
+class EuclideanRBF(nn.Module):
+    """LeNet-5's output: y_i = sum_j (x_j - w_ij)^2 against a fixed +-1 code per class (no
+    trainable parameter). Returned negated, -y_i, so that the highest score is the nearest code
+    (the class) as every other model here; the paper's loss reads y_i itself."""
+
+    def __init__(self, codes: str):
+        super().__init__()
+        self.codes = codes  # one string of '#'/'.' per class, space separated
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = [[1.0 if c == "#" else -1.0 for c in code] for code in self.codes.split()]
+        w = torch.tensor(rows, dtype=x.dtype, device=x.device)  # classes x 84
+        return -((x.unsqueeze(1) - w) ** 2).sum(dim=2)
+
+
+def _subsampling(channels: int) -> nn.Sequential:
+    """S2 / S4: the sum of each 2x2 window, times a trainable coefficient plus a trainable bias,
+    per map (2 parameters per map); the squashing follows."""
+    return nn.Sequential(OrderedDict([
+        ("sum", nn.AvgPool2d(2, divisor_override=1)),  # the sum of the four inputs
+        ("coefficient", nn.Conv2d(channels, channels, 1, groups=channels)),  # w * sum + b, per map
+    ]))  # fmt: skip
+
+
+def lenet5_1998(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+    """LeNet-5 as in Section II.B: C1 (6 maps, 5x5), S2 (trainable subsampling), C3 with Table
+    I's partial connections, S4, C5 (120 maps, 5x5 on 5x5 = a full connection), F6 (84), all
+    with the scaled tanh, and ten Euclidean RBF units on fixed codes: 60,000 trainable parameters
+    (156 + 12 + 1,516 + 32 + 48,120 + 10,164) for a 1 x 32 x 32 input."""
+    if not 1 <= num_classes <= len(LENET_DIGIT_BITMAPS):
+        raise ValueError(f"LeNet-5's RBF output has one fixed code per digit: 1 to {len(LENET_DIGIT_BITMAPS)} classes.")
+    return nn.Sequential(OrderedDict([
+        ("c1", nn.Conv2d(in_channels, 6, 5)), ("f1", ScaledTanh()),  # 1 x 32 x 32 -> 6 x 28 x 28
+        ("s2", _subsampling(6)), ("f2", ScaledTanh()),  # -> 6 x 14 x 14
+        ("c3", PartialConv(" ".join(LENET_C3_TABLE))), ("f3", ScaledTanh()),  # -> 16 x 10 x 10
+        ("s4", _subsampling(16)), ("f4", ScaledTanh()),  # -> 16 x 5 x 5
+        ("c5", nn.Conv2d(16, 120, 5)), ("f5", ScaledTanh()),  # -> 120 x 1 x 1
+        ("flatten", nn.Flatten()),  # N x 120
+        ("f6", nn.Linear(120, 84)), ("f6_act", ScaledTanh()),
+        ("output", EuclideanRBF(" ".join(LENET_DIGIT_BITMAPS[:num_classes]))),
+    ]))  # fmt: skip
+
 
 # --- AlexNet (Krizhevsky, Sutskever, Hinton, 2012) -----------------------------------------
 

@@ -38,7 +38,8 @@ def test_nin_parameters_follow_the_layer_arithmetic() -> None:
     assert sum(p.numel() for p in model.parameters()) == expected
 
 
-@pytest.mark.parametrize("spec", catalog(kind="cnn", compact=False), ids=lambda s: s.key)
+@pytest.mark.parametrize("spec", [s for s in catalog(kind="cnn", compact=False) if s.key != "lenet5_1998"],
+                         ids=lambda s: s.key)  # fmt: skip
 def test_full_models_map_224_to_1000_classes(spec) -> None:  # noqa: ANN001
     summary = summarize(spec.build, (3, 224, 224))
     assert summary.output_shape == (1000,)

@@ -1,0 +1,88 @@
+"""Fidelity: each fact the app teaches, held against its source (issue 22).
+
+The reference numbers here are written from the papers and the course's text, never copied
+from the code's output: a test fails when the code drifts from the source, not the other way.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from explorer.models import get_spec
+from explorer.probe import summarize
+
+# --- 1. LeNet-5 (LeCun, Bottou, Bengio, Haffner 1998, Section II.B and Table I) -------------
+
+# Table I, columns 0-15 (C3 maps), the rows (S2 maps) marked X, as printed in the paper.
+TABLE_I = {
+    0: "012", 1: "123", 2: "234", 3: "345", 4: "450", 5: "501",
+    6: "0123", 7: "1234", 8: "2345", 9: "3450", 10: "4501", 11: "5012",
+    12: "0134", 13: "1245", 14: "0235", 15: "012345",
+}  # fmt: skip
+
+
+def _paper_lenet5_parameters() -> dict[str, int]:
+    """Each trainable layer's parameter count from the paper's layer sizes."""
+    k = 5 * 5
+    c3 = sum(len(inputs) * k + 1 for inputs in TABLE_I.values())
+    return {
+        "C1": 6 * (k + 1),  # 6 maps, a 5x5 kernel and a bias each: 156
+        "S2": 6 * 2,  # a trainable coefficient and bias per map: 12
+        "C3": c3,  # 1,516
+        "S4": 16 * 2,  # 32
+        "C5": 120 * (16 * k + 1),  # 48,120
+        "F6": 84 * (120 + 1),  # 10,164
+        "output": 0,  # Euclidean RBF units with fixed parameters
+    }
+
+
+def test_the_paper_lenet5_has_60000_trainable_parameters() -> None:
+    paper = _paper_lenet5_parameters()
+    assert paper["C3"] == 1516  # the paper's own figure for C3
+    assert sum(paper.values()) == 60_000  # "about 60,000 trainable parameters"
+    with torch.device("meta"):
+        model = get_spec("lenet5_1998").build()
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == 60_000
+    assert summarize(get_spec("lenet5_1998").build, (1, 32, 32)).total_params == 60_000
+    layers = {"C1": model.c1, "S2": model.s2, "C3": model.c3, "S4": model.s4, "C5": model.c5, "F6": model.f6,
+              "output": model.output}  # fmt: skip
+    assert {name: sum(p.numel() for p in m.parameters()) for name, m in layers.items()} == paper
+
+
+def test_c3_is_wired_by_table_i() -> None:
+    model = get_spec("lenet5_1998").build()
+    for i, inputs in TABLE_I.items():
+        conv = getattr(model.c3, f"map{i}")
+        assert conv.in_channels == len(inputs) and conv.out_channels == 1
+        x = torch.zeros(1, 6, 14, 14)
+        untouched = [c for c in range(6) if str(c) not in inputs]
+        x[:, untouched] = torch.randn(1, len(untouched), 14, 14)  # maps C3 map i must not see
+        with torch.no_grad():
+            out = model.c3(x)[:, i]
+        assert torch.allclose(out, conv.bias.view(1, 1, 1).expand_as(out))
+
+
+def test_lenet5_output_is_fixed_euclidean_rbf_and_shapes_follow_the_paper() -> None:
+    model = get_spec("lenet5_1998").build().eval()
+    x = torch.randn(2, 1, 32, 32)
+    sizes = {}
+    for name in ("c1", "s2", "c3", "s4", "c5"):
+        x = getattr(model, name)(x)
+        sizes[name] = tuple(x.shape[1:])
+    assert sizes == {"c1": (6, 28, 28), "s2": (6, 14, 14), "c3": (16, 10, 10), "s4": (16, 5, 5),
+                     "c5": (120, 1, 1)}  # fmt: skip
+    f6 = torch.randn(3, 84)
+    codes = torch.tensor([[1.0 if c == "#" else -1.0 for c in code] for code in model.output.codes.split()])
+    assert codes.shape == (10, 84)  # one 7x12 code per digit
+    assert torch.allclose(model.output(f6), -torch.cdist(f6, codes) ** 2, atol=1e-3)
+    assert list(model.output.parameters()) == []  # fixed, not trained
+
+
+def test_the_teaching_lenet5_says_it_is_not_the_paper() -> None:
+    spec = get_spec("lenet5")
+    with torch.device("meta"):
+        n = sum(p.numel() for p in spec.build().parameters())
+    # 6-16-120-84-10 fully connected: (25+1)6 + (6*25+1)16 + (400+1)120 + (120+1)84 + (84+1)10
+    assert n == 156 + 2416 + 48120 + 10164 + 850 == 61_706
+    assert "61,706" in spec.variant and "60,000" in spec.variant and "as published" not in spec.variant.split("(")[0]
+    assert spec.twin == "lenet5_1998" and get_spec("lenet5_1998").twin == "lenet5"
