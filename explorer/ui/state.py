@@ -52,6 +52,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 GLOBAL_PARAMS: tuple[str, ...] = ("projector", "step")
 MAX_RAW = 200  # longer URL values are refused before parsing
@@ -153,7 +154,7 @@ class PageState:
     _stays_here: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._notice = st.empty()
+        self._notice, self._shown = _run_notice()
         store = st.session_state.setdefault(_STORE, {})
         self._mine = store.setdefault(self.page, {"values": {}, "written": {}})
 
@@ -307,10 +308,11 @@ class PageState:
 
     def _refuse(self, name: str, raw: str) -> None:
         self._bad.append(f"{name}={escape_text(raw)}")
+        self._shown.append(self._bad[-1])
         self._mine["written"][name] = raw  # seen: do not complain again on the next rerun
         self._notice.info(
             "This link asked for settings that do not apply here, so defaults are shown "
-            f"instead: {', '.join(self._bad)}."
+            f"instead: {', '.join(self._shown)}."
         )
 
     @property
@@ -320,6 +322,19 @@ class PageState:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _run_notice() -> tuple[Any, list[str]]:
+    """The one notice of this run and the refusals listed in it, shared by every PageState
+    of the run (the app's own, for ``projector``, and the page's): a link with bad values
+    gets one notice, not one per PageState. The first PageState of a run places it."""
+    ctx = get_script_run_ctx()
+    if ctx is None:  # bare mode
+        return st.empty(), []
+    held = st.session_state.get("_url_notice")
+    if held is None or held[0] is not ctx.cursors:  # `cursors` is a new dict in every run
+        held = st.session_state["_url_notice"] = (ctx.cursors, st.empty(), [])
+    return held[1], held[2]
 
 
 def _hashable(v: Any) -> bool:

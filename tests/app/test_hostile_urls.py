@@ -28,7 +28,6 @@ def test_a_good_course_step_still_shows_its_bar() -> None:
 
 
 def _script() -> None:
-    import streamlit as st
 
     from explorer.ui.state import PageState
 
@@ -86,3 +85,13 @@ def test_ascii_number_parsers() -> None:
     for bad in ("\u0660.5", "1e400", "nan", "inf", "-Infinity", "1_0.5", "", "1e", "0x1p3"):
         with pytest.raises(ValueError):
             ascii_float(bad)
+
+
+def test_bad_app_and_page_values_share_one_notice() -> None:
+    # projector is the app's own parameter (its own PageState), n is the page's: one notice.
+    at = open_app_page("app_pages/basics.py")
+    at.query_params.update({"projector": "2", "sample": "\u0663\u0662"})
+    at.run()
+    assert not at.exception
+    notices = [e.value for e in at.info if "This link asked" in e.value]
+    assert len(notices) == 1 and "projector=2" in notices[0] and "sample=" in notices[0]
