@@ -9,6 +9,7 @@ from explorer.probe.codegen import (
     CodegenError,
     GeneratedCode,
     keras_code,
+    keras_modern_code,
     keras_twin_code,
     pytorch_code,
 )
@@ -32,8 +33,9 @@ def code_panel(spec_key: str, *, expanded: bool = False) -> None:
             st.info(str(err).strip("'\""))
             return
         if spec_key == "keras_cnn":
-            st.markdown("The course's Keras model and its PyTorch twin, **line n of one is line n of the "
-                        "other** (the same layers, the same parameter count).")  # fmt: skip
+            st.markdown("The course's Keras code, printed as the course writes it, and its PyTorch twin: "
+                        "**line n of one is line n of the other** up to `model.fit`, whose one line is "
+                        "a six-line loop in PyTorch (the same layers, the same parameter count).")  # fmt: skip
             left, right = st.columns(2)
             with left:
                 st.caption("Keras (the course)")
@@ -45,6 +47,9 @@ def code_panel(spec_key: str, *, expanded: bool = False) -> None:
                 st.code(keras_twin_code(), language="python", line_numbers=True, wrap_lines=True)
                 st.download_button("Download keras_cnn_torch.py", keras_twin_code(), file_name="keras_cnn_torch.py",
                                    mime="text/x-python", key=f"code_dl_twin_{spec_key}")  # fmt: skip
+            st.caption("The same model in today's Keras 3 style (not the course's text: keras.Input replaces "
+                       "input_shape on the first layer, which Keras 3 warns about):")
+            st.code(keras_modern_code(), language="python")
             st.caption("The full generated definition, runnable as printed:")
         st.caption(f"Generated from the catalog entry: runs as printed (python {generated.filename}) and builds "
                    f"the same model: {generated.params:,} parameters; a {generated.in_words} input gives a "

@@ -86,3 +86,36 @@ def test_the_teaching_lenet5_says_it_is_not_the_paper() -> None:
     assert n == 156 + 2416 + 48120 + 10164 + 850 == 61_706
     assert "61,706" in spec.variant and "60,000" in spec.variant and "as published" not in spec.variant.split("(")[0]
     assert spec.twin == "lenet5_1998" and get_spec("lenet5_1998").twin == "lenet5"
+
+
+# --- 4. The course's Keras code, as the course writes it ------------------------------------
+
+COURSE_KERAS = """from keras.models import Sequential
+from keras.layers import Conv2D, MaxPooling2D, Flatten, Dense
+
+model = Sequential()
+model.add(Conv2D(32, (3,3), activation='relu', input_shape=(64,64,3)))
+model.add(MaxPooling2D(pool_size=(2,2)))
+model.add(Conv2D(64, (3,3), activation='relu'))
+model.add(MaxPooling2D(pool_size=(2,2)))
+model.add(Flatten())
+model.add(Dense(128, activation='relu'))
+model.add(Dense(1, activation='sigmoid'))
+model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])
+model.fit(X_train, y_train, epochs=10, batch_size=32)
+pred = model.predict(X_test)
+"""
+
+
+def test_the_keras_panel_prints_the_course_code_line_for_line() -> None:
+    from explorer.probe.codegen import keras_code, keras_modern_code, keras_twin_code
+
+    assert keras_code() == COURSE_KERAS
+    modern = keras_modern_code()
+    assert "epochs=10, batch_size=32" in modern and "pred = model.predict(X_test)" in modern
+    twin = keras_twin_code().splitlines()
+    assert "range(10)" in twin[COURSE_KERAS.splitlines().index("model.fit(X_train, y_train, epochs=10, batch_size=32)")]
+    assert "batches of 32" in keras_twin_code() and twin[-1].startswith("pred = torch.sigmoid(model(X_test))")
+    # line n of the course is line n of the twin up to model.fit
+    for keras_line, torch_line in zip(COURSE_KERAS.splitlines()[:12], twin[:12], strict=True):
+        assert bool(keras_line) == bool(torch_line)
