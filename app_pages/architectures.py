@@ -12,7 +12,7 @@ from explorer.probe.names import display_name
 from explorer.probe.variants import compare_variants, variants_heading
 from explorer.ui.code_panel import code_panel
 from explorer.ui.common import arch_graph, catalog_overview, human, projector_on, summary_records
-from explorer.ui.state import PageState, copy_link_control
+from explorer.ui.state import PageState
 from explorer.viz.catalog import compute_bars, params_against_macs
 from explorer.viz.diagram import (
     KIND_NAMES,
@@ -38,7 +38,7 @@ key = st.selectbox(
     format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, {get_spec(k).year or 'course example'})",
 )  # fmt: skip
 with link_col:
-    copy_link_control("architectures")
+    url.copy_link()  # filled by url.done() at the end, with every setting bound
 spec = get_spec(key)
 
 # Projector mode folds the card into one line so the diagram reaches the first screen.

@@ -27,7 +27,7 @@ from explorer.ui.code_panel import code_panel
 from explorer.ui.own_images import own_images_section
 from explorer.ui.registry import UserModel, register_model
 from explorer.ui.runs_panel import runs_section
-from explorer.ui.state import PageState, copy_link_control, escape_text
+from explorer.ui.state import PageState, escape_text
 from explorer.ui.transfer_panel import transfer_section
 from explorer.viz import training as viz
 
@@ -168,7 +168,7 @@ with st.container(border=True):
     t1.checkbox("Augmentation (shifts" + (", flips)" if info.hflip else ")"), key="tr_augment", disabled=active)
     t2.checkbox("Mixed precision (bf16, CUDA only)", key="tr_bf16", disabled=active or not CUDA,
                 help=None if CUDA else "No CUDA device here: training runs in float32.")
-    copy_link_control("training")
+    page_url.copy_link()  # filled by page_url.done() at the end, with every setting bound
 
     with st.expander("Preview of the dataset"):
         try:
@@ -293,3 +293,6 @@ with st.expander("Load a checkpoint"):
 transfer_section()
 own_images_section()
 runs_section()
+if jobs.current_job(KIND) is not None:  # what a link cannot carry, said in its popover
+    page_url.not_in_link("your training run and its model (the link opens these settings, ready to start)")
+page_url.done()
