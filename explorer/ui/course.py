@@ -28,30 +28,30 @@ class Step:
 
 _FM = "feature-maps"
 STEPS: tuple[Step, ...] = (
-    Step("The image as numbers", "basics", {"sample": "cat"},
+    Step("The image as numbers", "basics", {"topic": "numbers", "sample": "cat"},
          "A picture is a grid of numbers: height x width x 3 colour channels, 0-255 each. PyTorch "
          "stores it channels first (3 x H x W) and a network sees nothing else. Shrink the image "
          "and read the values of single pixels.", "Building blocks"),
-    Step("Convolution", "basics", {"sample": "cat"},
+    Step("Convolution", "basics", {"topic": "conv", "sample": "cat", "stride": "1", "padding": "1"},
          "A convolution slides a small filter (3 x 3 weights) over the image and writes one "
          "number per position: the sum of the patch times the weights. An edge filter lights up "
          "where brightness changes; a network learns its filters from data.", "Building blocks"),
-    Step("Stride and padding", "basics", {"sample": "cat", "n": "32", "f": "3", "pad": "custom", "p": "1",
-                                          "s": "2"},
+    Step("Stride and padding", "basics", {"topic": "stride", "sample": "cat", "stride": "2",
+                                          "padding": "1"},
          "Padding P adds a border of zeros so the filter can sit on the edge pixels; stride S "
          "skips positions. Output side = floor((N - F + 2P) / S) + 1: try P and S and watch the "
          "map shrink.", "Building blocks"),
-    Step("ReLU", "basics", {"sample": "cat"},
+    Step("ReLU", "basics", {"topic": "relu", "sample": "cat"},
          "ReLU keeps positive responses and sets the rest to zero. Without a non-linearity "
          "between them, any stack of convolutions would collapse into one.", "Building blocks"),
-    Step("Pooling", "basics", {"sample": "cat"},
+    Step("Pooling", "basics", {"topic": "pool", "sample": "cat"},
          "Max pooling keeps the strongest response of each window: the map gets smaller and a "
          "small shift of the object changes little.", "Building blocks"),
-    Step("Global average pooling", "basics", {"sample": "cat"},
+    Step("Global average pooling", "basics", {"topic": "gap", "sample": "cat"},
          "Global average pooling reduces each channel to its mean, one number per channel. NiN, "
          "GoogLeNet and ResNet use it instead of a large dense layer, which removes most of the "
          "parameters and lets the network take any image size.", "Building blocks"),
-    Step("Dense layer and loss", "basics", {"sample": "cat"},
+    Step("Dense layer and loss", "basics", {"topic": "loss", "sample": "cat"},
          "The last dense layer gives one score per class; softmax turns scores into "
          "probabilities, and cross-entropy, -log p(true class), is the loss training lowers.",
          "Building blocks"),

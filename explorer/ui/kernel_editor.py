@@ -58,6 +58,15 @@ def _bind(url: PageState) -> None:
     url.bind("kernel", "bs_kernel", default=DEFAULT_KERNEL, valid=_valid_kernel, parse=_parse_kernel, fmt=_fmt_kernel)
 
 
+def current_kernel(url: PageState) -> torch.Tensor:
+    """The filter of this view (from the URL or this session) as an F x F tensor (float64), for a
+    topic that uses it without drawing the editor."""
+    _bind(url)
+    values = st.session_state["bs_kernel"]
+    f_kernel = math.isqrt(len(values))
+    return torch.tensor(values, dtype=torch.float64).reshape(f_kernel, f_kernel)
+
+
 def kernel_editor(url: PageState, where: DeltaGenerator) -> torch.Tensor:
     """Draw the editor in ``where`` and return the F x F kernel (float64). A grid with a cell that
     is not a finite number shows one error below and stops the page."""
@@ -68,6 +77,7 @@ def kernel_editor(url: PageState, where: DeltaGenerator) -> torch.Tensor:
     if st.session_state.get("bs_kernel_base") != values:  # a link or a preset: the editor starts afresh
         st.session_state["bs_kernel_base"] = values
         _new_editor()
+    url.keep("bs_kernel_preset", next(iter(KERNELS)), list(KERNELS))  # kept while another topic is shown
     with where:
         p1, p2 = st.columns([3, 1])
         p1.selectbox("Start from a preset filter", list(KERNELS), key="bs_kernel_preset", on_change=_load_preset)

@@ -26,6 +26,36 @@ def map_heatmap(x: torch.Tensor, title: str, *, diverging: bool = False, height:
     return fig
 
 
+ZEROED = "#4575b4"  # cells ReLU set to zero (negative before), one colour
+
+
+def relu_pair(x: torch.Tensor, *, height: int = 360) -> go.Figure:
+    """A feature map before and after ReLU. Before: a diverging scale (negative blue, positive
+    red). After: max(0, x), positives on the same reds, and every cell that was negative (now 0)
+    in one colour, so the part ReLU removes is one patch."""
+    z = x.detach().cpu().float()
+    lim = float(z.abs().max()) or 1.0
+    kept = torch.where(z > 0, z, torch.full_like(z, float("nan"))).numpy()
+    zeroed = torch.where(z > 0, torch.full_like(z, float("nan")), torch.zeros_like(z)).numpy()
+    h, w = z.shape
+    fig = make_subplots(1, 2, horizontal_spacing=0.04, subplot_titles=[
+        f"before ReLU: {h} x {w}, negative blue, positive red", "after ReLU: max(0, x), zeros in one colour"])
+    hover = "row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>"
+    fig.add_trace(go.Heatmap(z=z.numpy(), colorscale="RdBu_r", zmid=0, zmin=-lim, zmax=lim, showscale=False,
+                             hovertemplate=hover), 1, 1)  # fmt: skip
+    fig.add_trace(go.Heatmap(z=kept, colorscale=[[0, "#fddbc7"], [1, "#b2182b"]], zmin=0, zmax=lim,
+                             showscale=False, hovertemplate=hover), 1, 2)  # fmt: skip
+    fig.add_trace(go.Heatmap(z=zeroed, colorscale=[[0, ZEROED], [1, ZEROED]], showscale=False,
+                             hovertemplate="row %{y}, col %{x}<br>was negative: now 0<extra></extra>"), 1, 2)  # fmt: skip
+    for i in (1, 2):
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if i == 1 else i}", constrain="domain",
+                         showticklabels=False, row=1, col=i)  # fmt: skip
+        fig.update_xaxes(constrain="domain", showticklabels=False, row=1, col=i)
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0), plot_bgcolor="white")
+    fig.update_annotations(font_size=13)
+    return fig
+
+
 def probabilities_bar(classes: list[str], probs: list[float], target: int) -> go.Figure:
     """Softmax probabilities, the true class highlighted."""
     colours = ["#e45756" if i == target else "#4c78a8" for i in range(len(classes))]
@@ -46,11 +76,12 @@ def _box(top: float, left: float, h: float, w: float) -> tuple[list[float], list
     return [x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0]
 
 
-def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figure:
+def step_figure(steps: SlidingSteps, step: int, *, height: int = 400, large: bool = False) -> go.Figure:
     """One position of the sliding window: the padded input with the window and its taps, the
     element-wise products (input x weight), and the output map filled up to this step with the
     cell being written outlined. The output panel has one clickable marker per cell (the page
-    reads a click as "jump to this position").
+    reads a click as "jump to this position"). ``large`` (projector mode): numbers in the cells
+    at 16 px or more, readable from the back of a room.
 
     Built from plain dicts without plotly's per-property validation (``_validate=False``): the
     step view redraws this figure on every step, and validation cost 70 ms of the 75."""
@@ -62,10 +93,11 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     n_p = len(padded)
     inside = [[pad <= i < n_p - pad and pad <= j < n_p - pad for j in range(n_p)] for i in range(n_p)]
     small = n_p <= 16
+    big = 16 if large else 0  # the smallest cell text in projector mode
     traces: list[dict] = [dict(
         type="heatmap", z=padded, xaxis="x", yaxis="y", colorscale="Greys", xgap=1, ygap=1,
         showscale=False, text=[[_fmt(padded[i][j]) if inside[i][j] else "" for j in range(n_p)] for i in range(n_p)],
-        texttemplate="%{text}" if small else "", textfont=dict(size=10 if n_p <= 12 else 8),
+        texttemplate="%{text}" if small else "", textfont=dict(size=max(big, 10 if n_p <= 12 else 8)),
         hovertemplate="padded row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
     )]  # fmt: skip
     if pad:  # the zero border in its own colour, over the image's grey scale
@@ -74,7 +106,7 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
             z=[[None if inside[i][j] else 0.0 for j in range(n_p)] for i in range(n_p)],
             text=[["" if inside[i][j] else "0" for j in range(n_p)] for i in range(n_p)],
             texttemplate="%{text}" if small else "", colorscale=[[0, PAD_COLOUR], [1, PAD_COLOUR]],
-            textfont=dict(size=10, color="#7a5b2b"), hovertemplate="padding row %{y}, col %{x}: zero<extra></extra>",
+            textfont=dict(size=max(big, 10), color="#7a5b2b"), hovertemplate="padding row %{y}, col %{x}: zero<extra></extra>",
         ))  # fmt: skip
     top, left = steps.top_left(step)
     span = steps.dilation * (f - 1) + 1
@@ -93,7 +125,7 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     lim = max(abs(v) for row in prod for v in row) or 1.0
     traces.append(dict(
         type="heatmap", z=prod, xaxis="x2", yaxis="y2", colorscale="RdBu", zmid=0, zmin=-lim,
-        zmax=lim, showscale=False, textfont=dict(size=11 if f <= 3 else 9), texttemplate="%{text}" if f <= 5 else "",
+        zmax=lim, showscale=False, textfont=dict(size=max(big, 11 if f <= 3 else 9)), texttemplate="%{text}" if f <= 5 else "",
         text=[[f"{_fmt(patch[i][j])} x {_fmt(w[i][j])}<br>= {_fmt(prod[i][j])}" for j in range(f)] for i in range(f)],
         hovertemplate="%{text}<extra></extra>",
     ))  # fmt: skip
@@ -106,7 +138,7 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
                        hoverinfo="skip"))  # not yet written  # fmt: skip
     traces.append(dict(
         type="heatmap", xaxis="x3", yaxis="y3", xgap=1, ygap=1, colorscale="RdBu", zmid=0,
-        zmin=-olim, zmax=olim, showscale=False, textfont=dict(size=10), hoverinfo="skip",
+        zmin=-olim, zmax=olim, showscale=False, textfont=dict(size=max(big, 10)), hoverinfo="skip",
         z=[[out[i][j] if written[i][j] else None for j in range(cols_out)] for i in range(rows_out)],
         text=[[_fmt(out[i][j]) if written[i][j] else "" for j in range(cols_out)] for i in range(rows_out)],
         texttemplate="%{text}" if cols_out <= 14 else "",
@@ -123,19 +155,20 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
     traces.append(dict(type="scatter", x=ox, y=oy, xaxis="x3", yaxis="y3", mode="lines", hoverinfo="skip",
                        line=dict(color=OUTPUT_CELL, width=3), showlegend=False))  # fmt: skip
 
-    def axes(n: int, domain: list[float], anchor: str, dtick: int | None = None) -> tuple[dict, dict]:
-        common = dict(showgrid=False, zeroline=False, constrain="domain", dtick=dtick)
+    def axes(n: int, domain: list[float], anchor: str) -> tuple[dict, dict]:
+        # integer ticks only (cells are whole rows and columns): never -0.5 or 0.5
+        common = dict(showgrid=False, zeroline=False, constrain="domain", tick0=0, dtick=integer_dtick(n))
         return (dict(domain=domain, range=[-0.5, n - 0.5], anchor=anchor.replace("x", "y"), **common),
                 dict(range=[n - 0.5, -0.5], anchor=anchor, scaleanchor=anchor, **common))  # fmt: skip
 
     x1, y1 = axes(n_p, [0.0, 0.42], "x")
-    x2, y2 = axes(f, [0.47, 0.69], "x2", 1)
+    x2, y2 = axes(f, [0.47, 0.69], "x2")
     x3, y3 = axes(max(rows_out, cols_out), [0.74, 1.0], "x3")
     x3["range"], y3["range"] = [-0.5, cols_out - 0.5], [rows_out - 0.5, -0.5]
 
     def title(text: str, x: float) -> dict:
         return dict(text=text, x=x, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False,
-                    font=dict(size=13))  # fmt: skip
+                    font=dict(size=18 if large else 13))  # fmt: skip
 
     layout = dict(
         height=height, margin=dict(l=0, r=0, t=30, b=0), clickmode="event+select", dragmode=False,
@@ -144,6 +177,12 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400) -> go.Figu
                      title(f"output {rows_out} x {cols_out}", 0.87)],
     )  # fmt: skip
     return go.Figure(dict(data=traces, layout=layout), _validate=False)
+
+
+def integer_dtick(n: int) -> int:
+    """A tick step for an axis of ``n`` whole cells: 1 up to 10 cells, then about 8 ticks (never a
+    fraction, so no tick falls between two cells)."""
+    return 1 if n <= 10 else -(-n // 8)
 
 
 def step_equation(steps: SlidingSteps, step: int) -> str:
@@ -199,8 +238,9 @@ def dense_matrix(weight: torch.Tensor, title: str, height: int = 300) -> go.Figu
         z=z, colorscale="RdBu_r", zmid=0, zmin=-lim, zmax=lim, colorbar=dict(thickness=10),
         hovertemplate="output pixel %{y}, input pixel %{x}<br>weight %{z:.3f}<extra></extra>",
     ))  # fmt: skip
-    fig.update_yaxes(autorange="reversed", title="output pixel (row-major)")
-    fig.update_xaxes(title="input pixel (row-major)")
+    fig.update_yaxes(autorange="reversed", title="output pixel (row-major)", tick0=0,
+                     dtick=integer_dtick(z.shape[0]))  # fmt: skip
+    fig.update_xaxes(title="input pixel (row-major)", tick0=0, dtick=integer_dtick(z.shape[1]))
     fig.update_layout(title=dict(text=title, font=dict(size=13)), height=height, plot_bgcolor="white",
                       margin=dict(l=0, r=0, t=36, b=0))  # fmt: skip
     return fig

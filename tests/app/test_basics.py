@@ -42,19 +42,27 @@ def _check_step_sum(text: str) -> tuple[int, int]:
     return int(r), int(c)
 
 
+def _param(at: AppTest, name: str) -> str:
+    value = at.query_params[name]
+    return value[0] if isinstance(value, list) else value
+
+
 def test_default_page_renders_and_writes_the_url() -> None:
     at = _page()
     assert at.title[0].value == "Convolution basics"
+    assert [h.value for h in at.subheader] == ["1. The image as numbers"]  # the first topic, alone
     assert not at.error
-    params = dict(at.query_params)
-    assert params["kernel"] == ["-1,0,1,-2,0,2,-1,0,1"] or params["kernel"] == "-1,0,1,-2,0,2,-1,0,1"
-    for name in ("n", "f", "p", "s"):
-        assert name in params
+    assert _param(at, "topic") == "numbers"
+    at = _page(topic="conv")
+    assert _param(at, "kernel") == "-1,0,1,-2,0,2,-1,0,1"
     assert _check_step_sum(_step_text(at)) == (0, 0)
+    at = _page(topic="stride")
+    for name in ("n", "f", "p", "s", "stride", "padding", "pos"):
+        assert name in at.query_params
 
 
 def test_step_controls_move_the_window() -> None:
-    at = _page()
+    at = _page(topic="conv")
     for expected in [(0, 1), (0, 2), (0, 3)]:
         at.button(key="bs_forward").click().run()
         _ok(at)
@@ -77,7 +85,7 @@ def test_step_controls_move_the_window() -> None:
     ("bs_step_side", 12, (11, 11)),
 ])  # fmt: skip
 def test_stride_padding_dilation_and_size_change_the_output(key: str, value: int, last: tuple[int, int]) -> None:
-    at = _page()
+    at = _page(topic="conv")
     at.number_input(key=key).set_value(value).run()
     _ok(at)
     at.button(key="bs_last").click().run()
@@ -85,7 +93,7 @@ def test_stride_padding_dilation_and_size_change_the_output(key: str, value: int
 
 
 def test_bias_and_typed_numbers() -> None:
-    at = _page()
+    at = _page(topic="conv")
     at.number_input(key="bs_step_bias").set_value(0.5).run()
     assert "+ 0.5 =" in _step_text(at)
     _check_step_sum(_step_text(at))
@@ -100,17 +108,17 @@ def test_bias_and_typed_numbers() -> None:
 
 
 def test_kernel_from_the_url_and_a_preset() -> None:
-    at = _page(kernel="0,0,0,0,1,0,0,0,0")
+    at = _page(topic="conv", kernel="0,0,0,0,1,0,0,0,0")
     assert "0*0 + 0*0 + 0*0 + 0*0 + " in _step_text(at)
     at.selectbox(key="bs_kernel_preset").set_value("outline (Laplacian)").run()
     _ok(at)
     assert at.query_params["kernel"] in (["0,1,0,1,-4,1,0,1,0"], "0,1,0,1,-4,1,0,1,0")
-    bad = _page(kernel="1,2,nope")
+    bad = _page(topic="conv", kernel="1,2,nope")
     assert any("kernel=1,2,nope".replace(",", "\\,") in i.value or "kernel" in i.value for i in bad.info)
 
 
 def test_free_numbers_presets_and_the_one_message() -> None:
-    at = _page()
+    at = _page(topic="stride")
     at.selectbox(key="bs_preset").set_value("AlexNet conv1").run()
     _ok(at)
     assert any(lt.value.strip("$\n ").endswith("= 55") for lt in at.latex)
@@ -143,20 +151,23 @@ def test_the_course_links_choose_the_sample() -> None:
 
 
 def test_url_sets_the_free_numbers_and_refuses_bad_values() -> None:
-    at = _page(n="224", f="3", p="1", s="1")
+    at = _page(topic="stride", n="224", f="3", p="1", s="1")
     assert any(lt.value.strip("$\n ").endswith("= 224") for lt in at.latex)
-    at = _page(n="9999")
+    at = _page(topic="stride", n="9999")
     assert at.session_state["bs_n"] == 32
     assert any("n=9999" in i.value for i in at.info)
 
 
 def test_channels_pooling_and_heads() -> None:
-    at = _page()
+    at = _page(topic="channels")
     at.slider(key="bs_filters").set_value(4).run()
     _ok(at)
     assert any("3 x 3 x 3 x 4 + 4 = **112**" in md.value for md in at.markdown)
     at.selectbox(key="bs_shown_filter").set_value(3).run()
     _ok(at)
+    at.radio(key="bs_topic").set_value("pool").run()
+    _ok(at)
+    assert _param(at, "filters") == "4"  # kept across topics: the four maps are pooled
     at.slider(key="bs_pool_size").set_value(3).run()
     at.slider(key="bs_pool_stride").set_value(2).run()
     assert any(r"\lfloor 14.5 \rfloor + 1 = 15" in lt.value for lt in at.latex)  # (32 - 3) / 2 hides .5
@@ -164,6 +175,7 @@ def test_channels_pooling_and_heads() -> None:
     at.slider(key="bs_pool_size").set_value(2).run()
     at.slider(key="bs_pool_pad").set_value(2).run()
     assert any("at most half the window" in e.value for e in at.error)
+    at.radio(key="bs_topic").set_value("loss").run()
     at.slider(key="bs_logit").set_value(-1.0).run()
     at.radio(key="bs_label").set_value(0).run()
     p, loss = sigmoid_binary_cross_entropy(-1.0, 0)
@@ -200,12 +212,14 @@ def test_image_and_size_controls() -> None:
     assert at.session_state["bs_image"] == other
     at.select_slider(key="bs_side").set_value(32).run()
     _ok(at)
-    assert any(r"\frac{32 - 3 + 2 \cdot 1}{1}" in lt.value for lt in at.latex)  # the whole-image formula
     assert any("resized to **32 x 32**" in md.value for md in at.markdown)
+    at.radio(key="bs_topic").set_value("conv").run()
+    _ok(at)
+    assert any(r"\frac{32 - 3 + 2 \cdot 1}{1}" in lt.value for lt in at.latex)  # the whole-image formula
 
 
 def test_kernel_size_and_a_step_view_that_does_not_fit() -> None:
-    at = _page()
+    at = _page(topic="conv")
     at.selectbox(key="bs_kernel_size").set_value(5).run()
     _ok(at)
     kernel = at.query_params["kernel"]
@@ -219,7 +233,7 @@ def test_kernel_size_and_a_step_view_that_does_not_fit() -> None:
     at.number_input(key="bs_step_padding").set_value(0).run()
     _ok(at)
     assert any(e.value.startswith("Step view: The filter must fit") for e in at.error)
-    assert any("GAP" in lt.value for lt in at.latex)  # the rest of the page still works
+    assert any(r"\frac{48 - 13 + 2 \cdot 0}{1}" in lt.value for lt in at.latex)  # the whole image still works
     at.number_input(key="bs_step_dilation").set_value(1).run()
     assert not at.error
     assert _step_text(at).count("*") == 49
@@ -242,3 +256,33 @@ def test_code_panel_shows_runnable_code_with_copy_and_download(page: str, key: s
     assert [c.proto.label for c in at.get("download_button")] == before + files
     generated = pytorch_code(key.removeprefix("code_show_")).code
     assert any(c.value.strip() == generated.strip() for c in at.code)  # st.code carries the copy button
+
+
+def test_the_step_view_is_an_address_stride_padding_and_position() -> None:
+    at = _page(topic="conv", stride="2", padding="0", pos="5")
+    assert at.session_state["bs_step_stride"] == 2 and at.session_state["bs_step_padding"] == 0
+    assert any("**Position 5 of 9**" in md.value for md in at.markdown)  # 8 x 8, F = 3, P = 0, S = 2: 3 x 3
+    assert _check_step_sum(_step_text(at)) == (1, 1)
+    at.button(key="bs_forward").click().run()
+    assert _param(at, "pos") == "6"
+    at.radio(key="bs_topic").set_value("relu").run()  # another topic and back: the window stays
+    at.radio(key="bs_topic").set_value("stride").run()
+    _ok(at)
+    assert at.number_input(key="bs_step_stride").value == 2
+    assert _check_step_sum(_step_text(at)) == (1, 2)
+    bad = _page(topic="conv", pos="99")
+    assert any("pos=99" in i.value for i in bad.info)
+    assert _check_step_sum(_step_text(bad)) == (0, 0)
+
+
+def test_relu_topic_counts_the_zeroed_cells_as_torch_does() -> None:
+    from explorer.basics import KERNELS, to_grey
+    from explorer.data.samples import load_sample
+
+    at = _page(topic="relu", stride="1", padding="1")
+    grey = to_grey(load_sample("cat").tensor, 48).to(torch.float64)
+    sobel = torch.tensor(KERNELS["vertical edges (Sobel x)"].weights, dtype=torch.float64)
+    out = torch.relu(F.conv2d(grey[None, None], sobel[None, None], padding=1))
+    share = float((out == 0).double().mean())
+    assert any(f"sets **{share:.0%}**" in md.value for md in at.markdown), [md.value for md in at.markdown]
+    assert [h.value for h in at.subheader] == ["4. ReLU"]
