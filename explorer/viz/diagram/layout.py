@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from explorer.probe.graph import Edge, Graph
 
 CROWDED_GAP = 1.7  # rows with parallel branches carry their labels below the markers
+HEAD_GAP = 0.8  # extra rows above the first row of an opened block: room for the block's name
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,23 @@ def layout(graph: Graph) -> Layout:
         _place_row(rows[r], preds, order, x)
     # A row of siblings carries its labels under the markers: the gap below it is wider.
     crowded = frozenset(n for members in rows.values() if len(members) > 1 for n in members)
+    heads = _block_heads(graph, preds, rank)
     y: dict[int, float] = {}
     depth = 0.0
     for r in range(max(rank.values()) + 1):
+        depth += HEAD_GAP if r in heads else 0.0
         y[r] = depth
         depth += CROWDED_GAP if any(n in crowded for n in rows.get(r, [])) else 1.0
     pos = {nid: (x[nid], y[rank[nid]]) for nid in x}
     routes = [_route(e, rank, rows, x, y, pos) for e in graph.edges]
     xs = [p[0] for route in routes for p in route] + list(x.values())
     return Layout(graph, pos, routes, y[max(rank.values())] + 1.0, min(xs), max(xs), crowded)
+
+
+def _block_heads(graph: Graph, preds: dict[str, list[str]], rank: dict[str, int]) -> set[int]:
+    """Rows holding the first node of an opened block (a member none of whose inputs is inside)."""
+    inside = {n.id: n.block for n in graph.nodes if n.block in graph.blocks and n.id != n.block}
+    return {rank[nid] for nid, b in inside.items() if all(inside.get(p) != b for p in preds[nid]) and rank[nid]}
 
 
 def _place_row(row: list[str], preds: dict[str, list[str]], order: dict[str, int], x: dict[str, float]) -> None:

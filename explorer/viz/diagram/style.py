@@ -10,7 +10,9 @@ import math
 from plotly.colors import sample_colorscale
 
 from explorer.probe.graph import Graph, Node
+from explorer.probe.names import display_name
 
+BLOCK_KINDS = ("inception", "residual", "mlpconv", "vgg block")
 MEASURES = {
     "output size": "values in the layer's output",
     "parameters": "parameters",
@@ -109,7 +111,7 @@ def label_text(node: Node, graph: Graph, full: bool) -> str:
         return f"input {shape_text(node.out_shape)}"
     if node.kind == "output":
         return f"output {shape_text(node.out_shape)}"
-    text = name
+    text = display_name(name)
     desc = describe(node)
     if desc:
         text += f"  {desc}"
@@ -122,12 +124,10 @@ def label_text(node: Node, graph: Graph, full: bool) -> str:
     return text
 
 
-
-
 def hover(node: Node) -> str:
     """The hover box: what a node is, its shapes and its numbers (escaped, plotly's small HTML)."""
     lines = [
-        f"<b>{html.escape(node.name)}</b> ({html.escape(KIND_NAMES.get(node.kind, node.kind))})"
+        f"<b>{html.escape(display_name(node.name))}</b> ({html.escape(KIND_NAMES.get(node.kind, node.kind))})"
     ]
     if node.module:
         lines.append(f"module: {html.escape(node.module)}")
@@ -145,7 +145,6 @@ def hover(node: Node) -> str:
     if node.rf:
         lines.append(f"receptive field {node.rf}")
     return "<br>".join(lines)
-
 
 
 def node_label(node: Node, graph: Graph) -> str:
