@@ -89,7 +89,31 @@ def validate_build(spec: ArchSpec, build: Any) -> dict[str, Any]:
                 f"not {shown}."
             )
         clean[name] = value
+    _check_input_channels(spec, clean)
     return clean
+
+
+def input_channels_taken(spec: ArchSpec) -> tuple[int, ...]:
+    """The input channel counts the image pages can feed ``spec``: a full-size (ImageNet)
+    network gets 3-channel colour images only; a compact one gets its images grey (1) or in
+    colour (3), as its weights were trained (explorer.data.images)."""
+    return (1, 3) if spec.compact else (spec.input_shape[0],)
+
+
+def _check_input_channels(spec: ArchSpec, build: dict[str, Any]) -> None:
+    """Refuse a model reading a channel count no page can feed, before it is built or tried."""
+    if spec.kind == "rnn" or "in_channels" not in build:
+        return
+    channels, taken = build["in_channels"], input_channels_taken(spec)
+    if channels in taken:
+        return
+    words = {1: "1 (grey images)", 3: "3 (colour images)"}
+    plural = "" if channels == 1 else "s"
+    raise CheckpointRefusedError(
+        f"This checkpoint's {spec.title} reads {channels} input channel{plural}, but {spec.title} takes "
+        f"{' or '.join(words.get(c, str(c)) for c in taken)}: no page could feed it an image. Save it "
+        f"with in_channels={' or '.join(map(str, taken))}."
+    )
 
 
 
