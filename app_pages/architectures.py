@@ -243,7 +243,9 @@ st.subheader("Layer by layer")
 st.caption(
     "One row per layer call, in execution order: the paper-style name, the module path for notebook use, "
     "and each window's kernel, stride and padding, so every output size can be checked with "
-    "(N - F + 2P)/S + 1. RF = receptive field: how many input pixels one unit sees (size), the input "
+    "floor((N - F + 2P)/S) + 1, or with the ceiling where the ceil_mode column says yes (PyTorch's "
+    "ceil_mode pooling, e.g. GoogLeNet's, keeps a last, partial window unless it would start in the right padding). "
+    "RF = receptive field: how many input pixels one unit sees (size), the input "
     "distance between neighbouring units (jump) and the centre of the first unit (start). Block rows "
     "(residual, Inception) sum their inner layers."
 )

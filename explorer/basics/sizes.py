@@ -87,12 +87,44 @@ def output_size(n: int, f: int, p: int = 0, s: int = 1, d: int = 1) -> int:
     return (n - effective_kernel(f, d) + 2 * p) // s + 1
 
 
-def pool_output_size(n: int, k: int, s: int, p: int = 0) -> int:
-    """Pooling output side ``floor((N + 2P - K) / S) + 1`` (torch's default floor mode)."""
-    problem = pool_problem(n, k, s, p)
+def pool_output_size(n: int, k: int, s: int, p: int = 0, ceil_mode: bool = False, d: int = 1) -> int:
+    """Pooling output side ``floor((N + 2P - K) / S) + 1`` (torch's default floor mode), or with
+    ``ceil_mode`` the ceiling, less one when the last window would start beyond the input and its
+    left padding (PyTorch's rule: every window starts inside the input or the left padding)."""
+    problem = pool_problem(n, effective_kernel(k, d), s, p)
     if problem:
         raise LayerSettingsError(problem)
-    return (n + 2 * p - k) // s + 1
+    return window_output_size(n, k, p, s, d, ceil_mode)
+
+
+def window_output_size(n: int, f: int, p: int, s: int, d: int = 1, ceil_mode: bool = False) -> int:
+    """Output side of any sliding window (convolution or pooling), without the checks: floor or,
+    for a ``ceil_mode`` pooling, ceil of (N + 2P - F_eff) / S, plus one, with PyTorch's rule that
+    the last window must start inside the input or the left padding."""
+    span = n + 2 * p - effective_kernel(f, d)
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1  # ceil
+    if (out - 1) * s >= n + p:  # the last window would start in the right padding: dropped
+        out -= 1
+    return out
+
+
+def window_formula_text(n: int, f: int, p: int, s: int, d: int = 1, ceil_mode: bool = False) -> str:
+    """The output-size formula as plain text with this layer's numbers, floor or ceil as the
+    layer computes it: ``(112 - 3 + 2 x 0) / 2 + 1 = 55`` (floor: the fraction's integer part)
+    or ``ceil((112 - 3 + 2 x 0) / 2) + 1 = 56 (ceil_mode)``."""
+    f_eff = effective_kernel(f, d)
+    out = window_output_size(n, f, p, s, d, ceil_mode)
+    dil = "" if d == 1 else f" (dilation {d}: F = {f_eff})"
+    if not ceil_mode:
+        return f"({n} - {f_eff} + 2 x {p}) / {s} + 1 = {out}{dil}"
+    text = f"ceil(({n} - {f_eff} + 2 x {p}) / {s}) + 1 = {out}"
+    if out != -(-(n + 2 * p - f_eff) // s) + 1:
+        text += " (ceil_mode; one less: the last window would start in the right padding)"
+    else:
+        text += " (ceil_mode: a last, partial window counts)"
+    return text + dil
 
 
 def _num(x: float) -> str:
@@ -112,15 +144,18 @@ def formula(n: int, f: int, p: int, s: int, d: int = 1) -> str:
             rf" = \lfloor {_num(exact)} \rfloor + 1 = {out}")  # fmt: skip
 
 
-def pool_formula(n: int, k: int, s: int, p: int = 0) -> str:
-    """The pooling formula with the floor and the exact fraction, as LaTeX."""
-    out = pool_output_size(n, k, s, p)
+def pool_formula(n: int, k: int, s: int, p: int = 0, ceil_mode: bool = False) -> str:
+    """The pooling formula with the floor (or, in ``ceil_mode``, the ceiling) and the exact
+    fraction, as LaTeX."""
+    out = pool_output_size(n, k, s, p, ceil_mode)
     exact = (n + 2 * p - k) / s
     pad = "" if p == 0 else f" + 2 \\cdot {p}"
     pad_sym = "" if p == 0 else " + 2P"
-    return (rf"\text{{output}} = \left\lfloor \frac{{N - K{pad_sym}}}{{S}} \right\rfloor + 1"
-            rf" = \left\lfloor \frac{{{n} - {k}{pad}}}{{{s}}} \right\rfloor + 1"
-            rf" = \lfloor {_num(exact)} \rfloor + 1 = {out}")  # fmt: skip
+    lo, ro, lc, rc = (r"\left\lceil", r"\right\rceil", r"\lceil", r"\rceil") if ceil_mode else (
+        r"\left\lfloor", r"\right\rfloor", r"\lfloor", r"\rfloor")
+    return (rf"\text{{output}} = {lo} \frac{{N - K{pad_sym}}}{{S}} {ro} + 1"
+            rf" = {lo} \frac{{{n} - {k}{pad}}}{{{s}}} {ro} + 1"
+            rf" = {lc} {_num(exact)} {rc} + 1 = {out}")  # fmt: skip
 
 
 def same_padding(f: int, d: int = 1) -> tuple[int, int]:

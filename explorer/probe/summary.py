@@ -35,6 +35,7 @@ class LayerRow:
     padding: tuple[int, ...] | None = None
     groups: int | None = None
     dilation: tuple[int, ...] | None = None
+    ceil_mode: bool = False  # pooling that rounds its output size up (PyTorch's ceil_mode)
 
     @property
     def rf_size(self) -> str:
@@ -68,8 +69,10 @@ class Summary:
         """Rows as plain dicts (for a table widget): readable name, raw module path, window
         (kernel, stride, padding; groups and dilation only where some layer needs them), output,
         parameters, MACs and receptive field. A row can be checked by hand with
-        (N - F + 2P)/S + 1."""
+        floor((N - F + 2P)/S) + 1, or the ceiling where the ``ceil_mode`` column (shown when some
+        pooling layer uses it) says so."""
         odd_groups = any(r.groups not in (None, 1) for r in self.rows)
+        any_ceil = any(r.ceil_mode for r in self.rows)
         odd_dilation = any(r.dilation is not None and set(r.dilation) != {1} for r in self.rows)
         records = []
         for r in self.rows:
@@ -80,6 +83,8 @@ class Summary:
                 rec["groups"] = "" if r.groups is None else str(r.groups)
             if odd_dilation:
                 rec["dilation"] = _window(r.dilation)
+            if any_ceil:
+                rec["ceil_mode"] = "yes" if r.ceil_mode else ("no" if r.kernel is not None else "")
             rec.update({
                 "output": " x ".join(map(str, r.out_shape)), "params": r.params, "MACs": r.macs,
                 "RF size": r.rf_size,
@@ -116,7 +121,7 @@ def _window_of(module: nn.Module) -> dict[str, object]:
         stride = module.stride if module.stride is not None else module.kernel_size
         dilation = _pairs(getattr(module, "dilation", 1))
         return {"kernel": _pairs(module.kernel_size), "stride": _pairs(stride), "padding": _pairs(module.padding),
-                "dilation": dilation}  # fmt: skip
+                "dilation": dilation, "ceil_mode": bool(module.ceil_mode)}  # fmt: skip
     return {}
 
 

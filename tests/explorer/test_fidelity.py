@@ -6,9 +6,11 @@ from the code's output: a test fails when the code drifts from the source, not t
 
 from __future__ import annotations
 
+import pytest
 import torch
+from torch import nn
 
-from explorer.models import get_spec
+from explorer.models import catalog, get_spec
 from explorer.probe import summarize
 
 # --- 1. LeNet-5 (LeCun, Bottou, Bengio, Haffner 1998, Section II.B and Table I) -------------
@@ -119,3 +121,53 @@ def test_the_keras_panel_prints_the_course_code_line_for_line() -> None:
     # line n of the course is line n of the twin up to model.fit
     for keras_line, torch_line in zip(COURSE_KERAS.splitlines()[:12], twin[:12], strict=True):
         assert bool(keras_line) == bool(torch_line)
+
+
+# --- 3. Output sizes of ceil-mode pooling (PyTorch's rule, GoogLeNet's pools) ---------------
+
+
+def test_googlenet_first_pool_is_ceil_56_not_floor_55() -> None:
+    from explorer.basics.sizes import pool_output_size, window_formula_text
+
+    # Szegedy et al. 2014, Table 1: max pool 3x3/2 takes 112x112 to 56x56.
+    assert pool_output_size(112, 3, 2, 0, ceil_mode=True) == 56
+    assert pool_output_size(112, 3, 2, 0) == 55  # floor would give 55
+    assert window_formula_text(112, 3, 0, 2, ceil_mode=True).startswith("ceil((112 - 3 + 2 x 0) / 2) + 1 = 56")
+    # PyTorch's rule: the last window must start inside the input or the left padding.
+    assert pool_output_size(5, 2, 2, 1, ceil_mode=True) == 3  # ceil(4/2)+1 = 4 would start at 6 > 5 + 1
+
+
+@pytest.mark.parametrize("key", [s.key for s in catalog(kind="cnn")])
+def test_every_pooling_layer_size_is_its_formula(key: str) -> None:
+    """Every pooling module of every catalog CNN (meta device): torch's captured output side is
+    the engine's floor / ceil formula; the graph node's card formula ends in the same number."""
+    from explorer.basics.sizes import window_output_size
+    from explorer.probe.graph import catalog_graph
+
+    spec = get_spec(key)
+    with torch.device("meta"):
+        model = spec.build().eval()
+    seen: list[tuple[nn.Module, tuple[int, ...], tuple[int, ...]]] = []
+    pools = [m for m in model.modules() if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append((m, tuple(i[0].shape), tuple(o.shape)))) for m in pools]
+    try:
+        with torch.no_grad():
+            model(torch.empty(1, *spec.input_shape, device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+    assert len(seen) == len(pools) > 0 or not pools
+    for m, shape_in, shape_out in seen:
+        k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
+        s = m.stride if isinstance(m.stride, int) else (m.stride or (k,))[0]
+        p = m.padding if isinstance(m.padding, int) else m.padding[0]
+        d = getattr(m, "dilation", 1)
+        d = d if isinstance(d, int) else d[0]
+        assert window_output_size(shape_in[-1], k, p, s, d, m.ceil_mode) == shape_out[-1], (m, shape_in)
+    nodes = [n for n in catalog_graph(key).nodes if n.kind == "pool" and n.kernel is not None]
+    assert len(nodes) == len(seen)
+    for node in nodes:
+        text = node.formula()
+        assert text.split(" = ")[1].split(" ")[0] == str(node.out_shape[-1]), text
+        assert text.startswith("ceil(") == node.ceil_mode
+    assert any(n.ceil_mode for n in nodes) == any(m.ceil_mode for m in pools)

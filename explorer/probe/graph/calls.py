@@ -74,8 +74,16 @@ def window_attrs(kind: str, fname: str, args: tuple, kwargs: dict) -> dict[str, 
         stride = kernel if stride in (None, [], ()) else _pair(stride)
         dilation = _pair(_arg(args, kwargs, 4, "dilation", 1)) if "max" in fname else (1, 1)
         return {"kernel": kernel, "stride": stride, "padding": _pair(_arg(args, kwargs, 3, "padding", 0)),
-                "dilation": dilation}  # fmt: skip
+                "dilation": dilation, "ceil_mode": ceil_mode(fname, args, kwargs)}  # fmt: skip
     return {}
+
+
+def ceil_mode(fname: str, args: tuple, kwargs: dict) -> bool:
+    """Whether a pooling call rounds its output size up: ``max_pool2d(input, kernel_size, stride,
+    padding, dilation, ceil_mode)``, ``avg_pool2d(input, kernel_size, stride, padding, ceil_mode)``."""
+    if "pool" not in fname or "adaptive" in fname:
+        return False
+    return bool(_arg(args, kwargs, 5, "ceil_mode", False) if "max" in fname else _arg(args, kwargs, 4, "ceil_mode", False))
 
 
 def check_size(fname: str, args: tuple, kwargs: dict, layer: str) -> None:
@@ -84,11 +92,7 @@ def check_size(fname: str, args: tuple, kwargs: dict, layer: str) -> None:
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or "adaptive" in fname:
         return
     attrs = window_attrs("conv" if fname == "conv2d" else "pool", fname, args, kwargs)
-    ceil = (
-        bool(_arg(args, kwargs, 5, "ceil_mode", False))
-        if "max" in fname
-        else bool(_arg(args, kwargs, 4, "ceil_mode", False))
-    )
+    ceil = ceil_mode(fname, args, kwargs)
     for axis in (0, 1):
         n = int(x.shape[2 + axis])
         f, p, s, d = (

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from explorer.basics.sizes import window_formula_text
 from explorer.probe.receptive_field import Field
 
 Shape = tuple[int, ...]
@@ -47,6 +48,7 @@ class Node:
     stride: tuple[int, int] | None = None
     padding: tuple[int, int] | None = None
     dilation: tuple[int, int] | None = None
+    ceil_mode: bool = False  # a pooling that rounds its output size up (GoogLeNet's)
     groups: int | None = None
     field: Field | None = None
     block: str = ""  # id of the outermost block the operation belongs to ("" on the trunk)
@@ -65,7 +67,8 @@ class Node:
         return f"{h:g}" if h == w else f"{h:g} x {w:g}"
 
     def formula(self) -> str:
-        """The output-size formula (N - F + 2P)/S + 1 with this layer's own numbers."""
+        """The output-size formula (N - F + 2P)/S + 1 with this layer's own numbers (the ceiling
+        for a ceil-mode pooling; explorer.basics.sizes holds the rule)."""
         if self.kernel is None or not self.in_shapes or len(self.in_shapes[0]) < 3:
             return ""
         n, f, p, s, d = (
@@ -75,9 +78,7 @@ class Node:
             self.stride[0],
             self.dilation[0],
         )
-        f_eff = f if d == 1 else d * (f - 1) + 1
-        dil = "" if d == 1 else f" (dilation {d}: F = {f_eff})"
-        return f"({n} - {f_eff} + 2 x {p}) / {s} + 1 = {(n - f_eff + 2 * p) // s + 1}{dil}"
+        return window_formula_text(n, f, p, s, d, self.ceil_mode)
 
     def param_formula(self) -> str:
         """Parameters of a convolution or dense layer, written out (k x k x C_in x C_out + C_out)."""
