@@ -128,6 +128,7 @@ for _key, _name in FIELDS.items():
 if not CUDA:  # bf16 autocast runs on CUDA only: off, and greyed out, elsewhere
     st.session_state["tr_bf16"] = False
 
+jobs.unavailable_notice()  # e.g. EXPLORER_RAY_ADDRESS does not answer: say why, the page still renders
 job = jobs.current_job(KIND)
 active = job is not None and not job.done
 

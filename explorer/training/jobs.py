@@ -42,6 +42,7 @@ API (stable, see docs/architecture.md)::
     job.note                  # a sentence from the manager (time limit reached, owner gone...)
     job.wait(timeout)         # block until the job is done (tests, scripts)
     manager.jobs_of(owner)    # that owner's jobs, newest last; no one else's
+    manager.unavailable()     # None, or why the backend cannot run jobs now (answers at once)
     manager.reap()            # forget finished jobs of owners gone for longer than keep_finished_s
     manager.shutdown()        # cancel everything, stop the backend's workers
 
@@ -70,8 +71,8 @@ from explorer.training.backends.thread import ThreadBackend
 from explorer.training.job import Job, JobControl, JobState, owner_tag, slot_key
 
 __all__ = [
-    "Backend", "Job", "JobBusyError", "JobControl", "JobManager", "JobSpec", "JobState", "WorkerLost",
-    "owner_tag", "slot_key",
+    "Backend", "Job", "JobBusyError", "JobControl", "JobManager", "JobSpec", "JobState",
+    "TrainingUnavailableError", "WorkerLost", "owner_tag", "slot_key",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,13 @@ log = logging.getLogger(__name__)
 
 class JobBusyError(RuntimeError):
     """The owner already has a job that has not ended (one job per user)."""
+
+
+class TrainingUnavailableError(JobBusyError):
+    """The backend cannot run jobs now (e.g. the Ray cluster does not answer); ``str(err)`` says why.
+
+    A :class:`JobBusyError` so that every page that shows a refused submission shows this too.
+    """
 
 
 class JobManager:
@@ -130,7 +138,11 @@ class JobManager:
         one_per_owner: bool = True,
         kind: str = "job",
     ) -> Job:
-        """Queue a job for ``owner``; it starts as soon as ``device`` has a free slot."""
+        """Queue a job for ``owner``; it starts as soon as ``device`` has a free slot. Raises
+        :class:`JobBusyError` (one job per owner) or :class:`TrainingUnavailableError`."""
+        reason = self.unavailable() if isinstance(factory, JobSpec) else None  # asked outside the lock
+        if reason:
+            raise TrainingUnavailableError(f"Training is unavailable: {reason}.")
         with self._lock:
             mine = [j for j in self._jobs if j.owner == owner]
             if one_per_owner and any(not j.done for j in mine):
@@ -147,6 +159,12 @@ class JobManager:
             self._gone_since.pop(owner, None)
             self._schedule()
             return job
+
+    def unavailable(self) -> str | None:
+        """Why the backend cannot run jobs now (e.g. the Ray cluster does not answer), or None.
+        Answers at once and takes no lock: pages ask on every visit."""
+        probe = getattr(self.backend, "unavailable", None)
+        return probe() if probe is not None else None
 
     def jobs_of(self, owner: str) -> list[Job]:
         with self._lock:

@@ -12,6 +12,9 @@ ever sees it. The class-server limits (README, "Class-server settings") come fro
     EXPLORER_JOB_TIME_LIMIT_S  wall time per job, paused time included (default 900)
     EXPLORER_JOB_KEEP_S        how long a finished job of a browser that left stays (default 3600)
     EXPLORER_RAY_ADDRESS       run jobs on this Ray cluster instead of local workers
+    EXPLORER_RAY_CONNECT_TIMEOUT_S  how long the first connection may take (default 30); an
+                               address that does not answer makes training unavailable, with
+                               the reason on the pages (:func:`unavailable_notice`), not a hang
 
 Usage (the recurrent page does the same with its own generator)::
 
@@ -31,12 +34,21 @@ import os
 import threading
 
 from explorer.training.events import History
-from explorer.training.jobs import Job, JobBusyError, JobControl, JobManager, JobSpec, JobState
+from explorer.training.jobs import (
+    Job,
+    JobBusyError,
+    JobControl,
+    JobManager,
+    JobSpec,
+    JobState,
+    TrainingUnavailableError,
+)
 
 __all__ = [
     "Job", "JobBusyError", "JobControl", "JobSpec", "JobState", "compact_history", "current_job",
     "manager", "owner_alive", "owner_id", "poll_interval", "queue_position", "server_settings",
-    "session_alive", "session_id", "status_line", "submit",
+    "session_alive", "session_id", "status_line", "submit", "TrainingUnavailableError", "unavailable",
+    "unavailable_notice",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -158,6 +170,25 @@ def _shutdown() -> None:
     if _manager is not None:
         _manager.shutdown(5.0)
         _manager.backend.close()
+
+
+def unavailable() -> str | None:
+    """Why training cannot run on this server now (Ray unreachable or missing), or None; at once."""
+    return manager().unavailable()
+
+
+def unavailable_notice() -> bool:
+    """A warning on the page when training is unavailable, with the reason; True if shown."""
+    reason = unavailable()
+    if reason is None:
+        return False
+    import streamlit as st
+
+    from explorer.ui.state import escape_text
+
+    st.warning(f"Training is unavailable on this server: {escape_text(reason, limit=300)}. "
+               "The other pages work as usual; ask whoever runs the server.")  # fmt: skip
+    return True
 
 
 def session_id() -> str:

@@ -79,6 +79,25 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+class UnavailableBackend:
+    """A backend that cannot run anything, and says why (e.g. Ray asked for but not installed): the
+    app still renders and pages show the reason instead of failing."""
+
+    name = "unavailable"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def unavailable(self) -> str:
+        return self.reason
+
+    def run(self, job: Job) -> tuple[str, Any, str | None]:
+        raise RuntimeError(f"Training is unavailable: {self.reason}.")
+
+    def close(self) -> None:
+        pass
+
+
 def failure_message(exc: BaseException, job_id: int) -> str:
     """Log a failed job's traceback, then drop its frames; return the one line the job keeps.
 

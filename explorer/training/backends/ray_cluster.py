@@ -8,6 +8,12 @@ messages in a bounded queue; the web process polls it, sending the pause / stop 
 with each poll. An actor that dies (node lost, process killed, out of memory) surfaces as
 ``RayActorError``: the job ends FAILED with a message; nothing waits forever.
 
+The web process connects once, in a thread of its own with a time limit
+(``EXPLORER_RAY_CONNECT_TIMEOUT_S``, default 30 s), never under a lock a page waits for: until
+it is connected, or after it failed, :meth:`RayBackend.unavailable` says why at once (pages show
+it; the manager refuses new jobs with it). A failure is kept: one new attempt after
+``RETRY_AFTER_S`` (10 minutes), never one per page visit.
+
 Every node needs this package installed in the same environment as the app
 (``pip install -e '.[ray]'``); see the README's three-command set-up.
 """
@@ -29,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("explorer.training.jobs")
 
+CONNECT_TIMEOUT_S = 30.0  # default of EXPLORER_RAY_CONNECT_TIMEOUT_S: an address that does not answer
+RETRY_AFTER_S = 600.0  # a failed connection is tried again after this, at most once at a time
 POLL_WAIT_S = 0.2  # how long a poll waits in the actor for the first message
 ANSWER_TIMEOUT_S = 120.0  # an actor that answers no poll for this long is treated as lost
 CANCEL_GRACE_S = 5.0
@@ -77,29 +85,109 @@ class JobActor:
         return out
 
 
+def connect(address: str | None) -> None:
+    """``ray.init`` for the web process (a module-level name, so that tests can replace it)."""
+    import ray
+
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, logging_level=logging.WARNING)
+
+
+def _connect_timeout() -> float:
+    try:
+        return max(1.0, float(os.environ.get("EXPLORER_RAY_CONNECT_TIMEOUT_S", CONNECT_TIMEOUT_S)))
+    except ValueError:
+        return CONNECT_TIMEOUT_S
+
+
 class RayBackend:
-    """Run job specs as Ray actors; connects to ``address`` unless Ray is already initialised."""
+    """Run job specs as Ray actors; connects to ``address`` (in the background, with a time limit)
+    unless Ray is already initialised."""
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, cancel_grace_s: float = CANCEL_GRACE_S) -> None:
+    def __init__(self, address: str | None = None, cancel_grace_s: float = CANCEL_GRACE_S,
+                 connect_timeout_s: float | None = None, retry_after_s: float = RETRY_AFTER_S) -> None:  # fmt: skip
         import ray
 
         self._ray = ray
+        self._address = address
         self._owns_ray = False
-        if not ray.is_initialized():
-            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
-                     logging_level=logging.WARNING)  # fmt: skip
-            self._owns_ray = True
-        self._actor_cls = ray.remote(max_restarts=0, max_concurrency=2)(JobActor)
         self._cancel_grace_s = cancel_grace_s
+        self._connect_timeout_s = _connect_timeout() if connect_timeout_s is None else connect_timeout_s
+        self._retry_after_s = retry_after_s
         self._actors: set[Any] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the actors
+        self._state = threading.Lock()  # the connection's state: held only for a few assignments
+        self._ready = threading.Event()
+        self._failure: str | None = None
+        self._since = time.monotonic()  # when the current attempt started or failed
+        self._attempt: threading.Thread | None = None
+        self._actor_cls: Any = None
+        if ray.is_initialized():
+            self._connected(owns=False)
+        else:
+            self._start_attempt()
 
+    # -- the connection ----------------------------------------------------------------------
+    def _where(self) -> str:
+        return f"the Ray cluster at {self._address}" if self._address else "a local Ray cluster"
+
+    def _connected(self, owns: bool) -> None:
+        self._actor_cls = self._ray.remote(max_restarts=0, max_concurrency=2)(JobActor)
+        with self._state:
+            self._owns_ray = owns
+            self._failure = None
+        self._ready.set()
+
+    def _start_attempt(self) -> None:
+        # caller holds self._state or is __init__
+        self._since = time.monotonic()
+        self._failure = None
+        self._attempt = threading.Thread(target=self._try_connect, name="ray-connect", daemon=True)
+        self._attempt.start()
+
+    def _try_connect(self) -> None:
+        try:
+            connect(self._address)
+        except Exception as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            with self._state:
+                self._failure = f"{self._where()} could not be reached ({type(err).__name__}: {first})"
+                self._since = time.monotonic()
+            log.warning("Ray: %s; training is unavailable (next attempt in %.0f s)", self._failure, self._retry_after_s)
+            return
+        self._connected(owns=True)
+        log.info("Ray: connected to %s", self._where())
+
+    def unavailable(self) -> str | None:
+        """None when jobs can run; else why not, in words (connecting, no answer, refused). Answers at
+        once; a failure is kept and retried once after ``retry_after_s``, not on every call."""
+        if self._ready.is_set():
+            return None
+        now = time.monotonic()
+        with self._state:
+            connecting = self._attempt is not None and self._attempt.is_alive()
+            if connecting and self._failure is None and now - self._since > self._connect_timeout_s:
+                self._failure = f"{self._where()} did not answer within {self._connect_timeout_s:g} s"
+                self._since = now
+                log.warning("Ray: %s; training is unavailable", self._failure)
+            if self._failure is not None and not connecting and now - self._since >= self._retry_after_s:
+                self._start_attempt()
+            if self._failure is None:
+                return f"still connecting to {self._where()} (for {now - self._since:.0f} s)"
+            return self._failure
+
+    def _wait_connected(self) -> None:
+        """In a job's driver thread (never a page's): wait for the connection, within its time limit."""
+        if not self._ready.wait(self._connect_timeout_s):
+            raise RuntimeError(f"Training is unavailable: {self.unavailable()}.")
+
+    # -- jobs --------------------------------------------------------------------------------
     def run(self, job: Job) -> tuple[str, Any, str | None]:
         """Run ``job.spec`` in a fresh actor; returns (state, result, error) when it has ended."""
         import pickle
 
+        self._wait_connected()
         ray = self._ray
         from ray.exceptions import GetTimeoutError, RayActorError
 
@@ -155,7 +243,7 @@ class RayBackend:
             self._actors.clear()
         for actor in actors:
             self._ray.kill(actor, no_restart=True)
-        if self._owns_ray:
+        if self._owns_ray and self._ready.is_set():
             self._ray.shutdown()
 
 
