@@ -4,9 +4,14 @@ pictures added per class, become a small dataset the Training page trains on lik
 A zip is untrusted. Before anything is decoded: a cap on entries, on the total uncompressed
 bytes (as declared AND as actually read), on each entry's compression ratio (zip bombs); names
 that are absolute or climb out with ``..``, symbolic links and nested archives are refused.
-Every file is then decoded by :func:`explorer.data.decode.decode_image` (format allow-list, byte
-and pixel caps); a file that is not an image is named in the message. Class counts are checked
-(too few, too many, a single class). Nothing from the zip's names ever reaches the file system:
+Encrypted entries and compression methods Python cannot unpack are refused from the listing;
+an entry that cannot be unpacked (bad CRC, a size that lies, a corrupt compressed stream) is named
+in its message. Every image's size is read from its header (nothing decoded) and capped per
+image and for the whole dataset (pixels decoded, JPEGs counted at libjpeg's reduced size) before
+any pixel is decoded; the decoding itself (:func:`explorer.data.decode.decode_image`: format
+allow-list, byte and pixel caps) runs in a child process with a time limit
+(:mod:`explorer.data.worker`), never in the web process. Class counts are checked (too few, too
+many, a single class). Nothing from the zip's names ever reaches the file system:
 images are written, resized and re-encoded as PNG, under names this module makes, inside the
 given per-user folder only. Each problem is an :class:`OwnImagesError` with one clear message.
 """
@@ -17,6 +22,7 @@ import io
 import json
 import shutil
 import stat
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,12 +31,15 @@ import torch
 from PIL import Image
 
 from explorer.data.datasets import DatasetInfo, Splits
-from explorer.data.decode import ImageInputError, decode_image, image_to_tensor
+from explorer.data.decode import ALLOWED_FORMATS, ImageInputError, decode_image, image_to_tensor
+from explorer.data.worker import WorkerError, run_isolated
+from explorer.data.zip_entries import check_method, read_entry
 
 KEY = "own_images"
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz", ".jar")
 _ARCHIVE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!", b"\x28\xb5\x2f\xfd")
 _JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
+DECODE_TIMEOUT_S = 120.0  # the child process that decodes one dataset's images is stopped after this
 
 
 class OwnImagesError(ValueError):
@@ -50,6 +59,9 @@ class Limits:
     min_classes: int = 2
     max_classes: int = 20
     image_size: int = 32  # images are stored (and trained) at this side, like the offline sets
+    decode_side: int = 128  # decoded at most this big (JPEGs by libjpeg's 1/2..1/8 scaling), then reduced
+    max_image_pixels: int = 16_000_000  # per image, as decoded: far above what a 32 x 32 set needs
+    max_total_pixels: int = 1_000_000_000  # the whole dataset, as decoded (about 10 s of one CPU)
 
 
 @dataclass
@@ -86,6 +98,7 @@ def _class_label(text: str) -> str:
 
 
 def _check_entry(info: zipfile.ZipInfo, limits: Limits) -> None:
+    check_method(info, OwnImagesError)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise OwnImagesError(f"The zip contains a link ({info.filename!r}): links are refused; zip real files.")
@@ -117,7 +130,8 @@ def read_zip(data: bytes, folder: Path | str, limits: Limits = Limits()) -> OwnD
         files, skipped = _zip_files(zf, limits)
         by_class = _by_class(files)
         _check_classes({c: len(v) for c, v in by_class.items()}, limits)
-        images = _read_images(zf, by_class, limits)
+        wanted = _scan(zf, by_class, limits)
+    images = _isolated(_decode_zip, data, wanted, limits)
     return _write(images, Path(folder), limits, skipped)
 
 
@@ -166,28 +180,104 @@ def _by_class(files: list[_Entry]) -> dict[str, list[_Entry]]:
     return by_class
 
 
-def _read_images(zf: zipfile.ZipFile, by_class: dict[str, list[_Entry]], limits: Limits) -> dict[str, list[Image.Image]]:
-    """Every file read with the byte caps enforced on what is really unpacked, then decoded."""
-    images: dict[str, list[Image.Image]] = {}
-    total = 0
+def _scan(zf: zipfile.ZipFile, by_class: dict[str, list[_Entry]], limits: Limits) -> list[tuple[str, int]]:
+    """Every file unpacked under the byte caps and its header read, nothing decoded: the byte and
+    pixel budgets hold before a decoder sees any file. Returns (class, index in the listing)."""
+    index = {id(info): k for k, info in enumerate(zf.infolist())}
+    wanted: list[tuple[str, int]] = []
+    total_bytes = total_pixels = 0
     for cls, entries in sorted(by_class.items()):
         for info, _ in entries:
-            with zf.open(info) as fh:
-                raw = fh.read(limits.max_file_bytes + 1)  # never trust the declared size alone
-            total += len(raw)
-            if len(raw) > limits.max_file_bytes or total > limits.max_total_bytes:
+            raw = read_entry(zf, info, limits.max_file_bytes, OwnImagesError)
+            total_bytes += len(raw)
+            if total_bytes > limits.max_total_bytes:
                 raise OwnImagesError("The zip unpacks to more than it declares: refused (a zip bomb?).")
             if raw[:6].startswith(_ARCHIVE_MAGIC):
                 raise OwnImagesError(
                     f"{info.filename!r} is an archive inside the zip: unpack it and zip the class folders directly."
                 )
-            images.setdefault(cls, []).append(_decode(raw, info.filename, limits))
+            total_pixels += declared_pixels(raw, info.filename, limits)
+            wanted.append((cls, index[id(info)]))
+    _check_budget(total_pixels, limits)
+    return wanted
+
+
+def declared_pixels(raw: bytes, name: str, limits: Limits = Limits()) -> int:
+    """The pixels decoding ``raw`` will cost, from its header alone (PIL reads the size lazily;
+    a JPEG counts at the reduced size libjpeg decodes it at); refuses one image far above what
+    the dataset needs, or a file that is not an image. Nothing is decoded here."""
+    if len(raw) > limits.max_file_bytes:
+        raise OwnImagesError(f"{name!r} is {len(raw) / 2**20:.1f} MB; each image may be at most "
+                             f"{limits.max_file_bytes / 2**20:.0f} MB.")  # fmt: skip
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(raw), formats=list(ALLOWED_FORMATS))
+            width, height = im.size
+            if im.format == "JPEG":
+                im.draft("RGB", (limits.decode_side, limits.decode_side))
+            cost = im.size[0] * im.size[1]
+    except Image.DecompressionBombError as err:
+        raise OwnImagesError(f"{name!r} declares far too many pixels (a decompression bomb?): refused.") from err
+    except Exception as err:
+        raise _not_an_image(raw, name, limits) from err
+    if cost > limits.max_image_pixels:
+        side = limits.image_size
+        raise OwnImagesError(
+            f"{name!r} declares {width:,} x {height:,} pixels: far more than a {side} x {side} dataset needs "
+            f"(at most {limits.max_image_pixels / 1e6:.0f} megapixels per image). Make it smaller first."
+        )
+    return cost
+
+
+def _not_an_image(raw: bytes, name: str, limits: Limits) -> OwnImagesError:
+    """The decoder's own words for a file whose header cannot be read. ``max_pixels=0`` makes it
+    stop at the header whatever happens: it never decodes a pixel here."""
+    try:
+        decode_image(raw, max_bytes=limits.max_file_bytes, max_pixels=0)
+    except ImageInputError as err:
+        if "declares" not in str(err):
+            return OwnImagesError(f"{name!r} is not an image this app can read: {err}")
+    return OwnImagesError(f"{name!r} is not an image this app can read: its header cannot be read.")
+
+
+def _check_budget(total_pixels: int, limits: Limits) -> None:
+    if total_pixels > limits.max_total_pixels:
+        side = limits.image_size
+        raise OwnImagesError(
+            f"The images declare {total_pixels / 1e6:,.0f} megapixels in all; decoding one dataset is budgeted "
+            f"at {limits.max_total_pixels / 1e6:,.0f} megapixels (the images end as {side} x {side}). "
+            "Use fewer or smaller images."
+        )
+
+
+def _isolated(fn: object, *args: object) -> dict[str, list[Image.Image]]:
+    """Decode in a child process with a time limit (:mod:`explorer.data.worker`), not in the web process."""
+    try:
+        return run_isolated(fn, *args, timeout_s=DECODE_TIMEOUT_S, what="decoding your images")  # type: ignore[arg-type]
+    except WorkerError as err:
+        raise OwnImagesError(f"{err} Use fewer or smaller images.") from err
+
+
+def _decode_zip(data: bytes, wanted: list[tuple[str, int]], limits: Limits) -> dict[str, list[Image.Image]]:
+    """(In the child) the checked entries decoded and reduced, per class."""
+    images: dict[str, list[Image.Image]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        for cls, k in wanted:
+            raw = read_entry(zf, infos[k], limits.max_file_bytes, OwnImagesError)
+            images.setdefault(cls, []).append(_decode(raw, infos[k].filename, limits))
     return images
+
+
+def _decode_lists(per_class: dict[str, list[bytes]], limits: Limits) -> dict[str, list[Image.Image]]:
+    """(In the child) images added per class, decoded and reduced."""
+    return {c: [_decode(b, f"{c} image {i + 1}", limits) for i, b in enumerate(v)] for c, v in per_class.items()}
 
 
 def _decode(raw: bytes, name: str, limits: Limits) -> Image.Image:
     try:
-        decoded = decode_image(raw, max_bytes=limits.max_file_bytes, max_side=512)
+        decoded = decode_image(raw, max_bytes=limits.max_file_bytes, max_side=limits.decode_side)
     except ImageInputError as err:
         raise OwnImagesError(f"{name!r} is not an image this app can read: {err}") from err
     return decoded.display.resize((limits.image_size, limits.image_size), Image.Resampling.BILINEAR)
@@ -221,7 +311,10 @@ def from_images(
     """The same dataset from images added per class (uploads or the camera): bytes per class name."""
     per_class = {_class_label(c): v for c, v in per_class.items() if v}
     _check_classes({c: len(v) for c, v in per_class.items()} or {"": 0}, limits)
-    images = {c: [_decode(b, f"{c} image {i + 1}", limits) for i, b in enumerate(v)] for c, v in per_class.items()}
+    names = {c: [f"{c} image {i + 1}" for i in range(len(v))] for c, v in per_class.items()}
+    total = sum(declared_pixels(b, names[c][i], limits) for c, v in per_class.items() for i, b in enumerate(v))
+    _check_budget(total, limits)
+    images = _isolated(_decode_lists, per_class, limits)
     return _write(images, Path(folder), limits, [])
 
 
