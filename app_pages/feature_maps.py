@@ -169,8 +169,10 @@ url.keep("fm_user_model", mine[0].name if mine else "", [m.name for m in mine] o
 
 if projector:  # inputs folded into one line above the figure
     what = get_sample(st.session_state["fm_sample"]).title if source == "Sample" else f"your {source.lower()}"
+    # the summary names the weights really in use: asked-for ImageNet weights that are not cached fall back
+    in_use = "random" if kind_now == "imagenet" and not ws.pretrained_cached(arch_now) else kind_now
     inputs = st.expander(f"Image: {what}  |  Model: {spec_now.title}  |  Weights: "
-                         f"{ws.WEIGHT_KINDS.get(kind_now, kind_now)}  (open to change)")
+                         f"{ws.WEIGHT_KINDS.get(in_use, in_use)}  (open to change)")
 else:
     inputs = st.container()
 
@@ -248,8 +250,9 @@ with col_model:
         lm = ws.load_model(arch, "random")
     st.success("Weights in use: " + escape_text(lm.label, limit=300))
     st.caption(f"{spec.idea} " + escape_text(lm.detail, limit=300))
-if projector and lm.kind != kind:  # the fallback must be visible with the inputs folded
-    st.caption("Weights in use: " + escape_text(lm.label, limit=300))
+if projector and lm.kind != kind:  # the fallback must be visible with the inputs folded: one line, in sight
+    asked = ws.WEIGHT_KINDS.get(kind, kind).split(" (")[0]
+    st.warning(f"{asked} are not available here: " + escape_text(lm.label, limit=300) + " in use instead.")
 
 # --------------------------------------------------------------------------- 3. preprocessing
 

@@ -83,8 +83,9 @@ STEPS: tuple[Step, ...] = (
          "ResNet adds each block's input to its output (a shortcut), so a block learns a "
          "correction and gradients reach the first layers: 152 layers train where a plain "
          "network of 56 already does worse than one of 20.", "The CNN progression"),
-    Step("Transfer learning", _FM, {"arch": "resnet18", "weights": "imagenet", "sample": "cat",
-                                     "view": "compare"},
+    Step("Transfer learning", _FM, {"arch": "resnet_small", "weights": "bundled", "sample": "cat",
+                                     "view": "compare", "cmp": "models", "model2": "resnet_small",
+                                     "weights2": "random"},  # trained vs random, offline
          "Features learned on ImageNet are edges, textures and parts that fit most photos: "
          "compare a trained network's maps with a random one's. Reusing them and retraining only "
          "the last layer works with a few hundred images.", "The CNN progression"),
@@ -122,10 +123,11 @@ def step_params(n: int) -> dict[str, str]:
     return params
 
 
-def step_link(n: int, label: str | None = None) -> None:
+def step_link(n: int, label: str | None = None, icon: str | None = None) -> None:
     """A link that opens step n (1-based) in its page and state."""
     s = STEPS[n - 1]
-    st.page_link(_FILES[s.page], label=label or f"{n}. {s.title}", query_params=step_params(n))
+    st.page_link(_FILES[s.page], label=label or f"{n}. {s.title}", query_params=step_params(n), icon=icon,
+                 help=f"{n}. {s.title}" if label else None)
 
 
 def current_step() -> int | None:
@@ -149,15 +151,17 @@ def course_bar(url_path: str) -> None:
         return
     with st.container(border=True):
         a, b, c = st.columns([2, 5, 2], vertical_alignment="center")
-        with a:
+        with a:  # a short label that fits the column; the step's whole title on its own line
             if n > 1:
-                step_link(n - 1, f"Previous: {STEPS[n - 2].title}")
+                step_link(n - 1, "Previous", icon=":material/arrow_back:")
+                st.caption(f"{n - 1}. {STEPS[n - 2].title}")
             else:
                 st.page_link("app_pages/course.py", label="Course overview")
         b.markdown(f"**Course step {n} of {len(STEPS)}: {STEPS[n - 1].title}**",
                    help=STEPS[n - 1].text)
         with c:
             if n < len(STEPS):
-                step_link(n + 1, f"Next: {STEPS[n].title}")
+                step_link(n + 1, "Next", icon=":material/arrow_forward:")
+                st.caption(f"{n + 1}. {STEPS[n].title}")
             else:
                 st.page_link("app_pages/course.py", label="Course overview")
