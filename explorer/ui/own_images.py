@@ -10,6 +10,7 @@ images" deletes it at once. Every name shown comes from the user and is shown as
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -143,6 +144,9 @@ def own_images_section() -> None:
                         outcome = (digest, None, ds.describe())
                     except OwnImagesError as err:
                         outcome = (digest, str(err), None)
+                    except Exception:  # a failure read_zip does not know yet: one message, logged, no crash
+                        logging.getLogger(__name__).exception("own images: an uploaded zip failed unexpectedly")
+                        outcome = (digest, "This zip could not be read. Zip the class folders again.", None)
                     st.session_state["own_zip_done"] = outcome
                 _, error, described = st.session_state["own_zip_done"]
                 if error:
