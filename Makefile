@@ -28,8 +28,11 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# glibc's malloc keeps one arena per thread that ever allocated; the server's many threads then hold
+# memory they freed. Two arenas keep the web process near its working size (README, "Memory").
+MALLOC_ARENA_MAX ?= 2
 run: setup
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) \
+	MALLOC_ARENA_MAX=$(MALLOC_ARENA_MAX) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) \
 		--server.headless true --browser.gatherUsageStats false
 
 lint: setup
