@@ -6,6 +6,7 @@ import streamlit as st
 from explorer.device import configure_threads
 from explorer.ui.common import sidebar
 from explorer.ui.course import course_bar
+from explorer.ui.heap import freeze_loaded
 from explorer.ui.jobs import server_settings
 from explorer.ui.navigation import PAGES
 from explorer.ui.server_log import setup_logging
@@ -18,4 +19,7 @@ page = st.navigation(
 )
 sidebar()
 course_bar(page.url_path)
-page.run()
+try:
+    page.run()
+finally:  # what this run loaded for good (torch, a model) leaves Streamlit's per-run GC
+    freeze_loaded()

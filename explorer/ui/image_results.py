@@ -3,12 +3,19 @@ slicing.
 
 A result keeps what is shown: uint8 tiles, float16 values, and small bounded stores of orders,
 PNGs, effective fields and attributions. Switching layer, channel, sort or colour scale only
-slices these. Results live in ``st.session_state`` (bounded), so nobody sees another user's
-image; the price of an attribution pass describes the machine and is process-wide.
+slices these. Each session keeps its results in ``st.session_state`` (bounded). A result that
+is not personal (a sample image through a process-wide model: random, bundled or ImageNet
+weights) is computed once per process and shared by every session that shows it (a class
+opening one lecture link): its maps, orders, strips and montage PNGs are one object, guarded by
+one lock. An upload, a camera shot or a user's own model is never shared. Effective fields and
+attributions (a user's clicks) stay per session; the price of an attribution pass describes the
+machine and is process-wide.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -20,6 +27,7 @@ import streamlit as st
 
 from explorer.data.decode import DecodedImage
 from explorer.data.images import ModelInput, preprocess
+from explorer.data.samples import list_samples, load_sample
 from explorer.models import get_spec
 from explorer.probe import summarize
 from explorer.probe.attribution import (
@@ -35,13 +43,16 @@ from explorer.probe.layers import grad_cam_layer
 from explorer.probe.overview import compute_overview
 from explorer.probe.stats import FeatureMaps, channel_order, compute_feature_maps
 from explorer.ui.bounded import BoundedStore
-from explorer.ui.weight_sources import LoadedModel
+from explorer.ui.weight_sources import SHARED_KINDS, LoadedModel
 from explorer.viz.maps import montage_png, overview_strip_png
 
 log = logging.getLogger(__name__)
 
 # Results per session: the image shown, the Compare view's second model on it, and one to go back to.
 RESULTS_PER_SESSION = 3
+# Shared results process-wide (sample images through shared models): a lecture's link or two
+# and their Compare partners. A ResNet-18 result with its full maps is ~20 MB, a VGG-16 ~60 MB.
+SHARED_RESULTS = 6
 # Montage PNGs per result (~100 KB each): a few layers in a few sort orders and colour scales.
 PNG_CACHE_ENTRIES = 24
 # Effective-field heatmaps per result: each costs a backward pass; a user clicks a few units.
@@ -74,25 +85,30 @@ class FeatureResult:
         default_factory=lambda: BoundedStore(ERF_PER_RESULT, "effective fields"))
     attributions: BoundedStore[tuple[str, int, int], np.ndarray] = field(
         default_factory=lambda: BoundedStore(ATTRIBUTIONS_PER_RESULT, "attributions"))
+    # Guards orders, strips and PNGs, which sessions sharing this result fill lazily (a PNG is
+    # made once, by whoever asks first, while the others wait). Taken before the model's lock.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def order(self, layer: str, by: str) -> np.ndarray:
         key = (layer, by)
-        if key not in self.orders:
-            self.orders[key] = channel_order(self.maps.get(layer).stats, by)
-        return self.orders[key]
+        with self.lock:
+            if key not in self.orders:
+                self.orders[key] = channel_order(self.maps.get(layer).stats, by)
+            return self.orders[key]
 
     def strip_png(self, layer: str, scale: str = DEFAULT_SCALE) -> bytes:
         """The overview strip of ``layer``: its top channels by mean activation."""
         key = (layer, scale)
-        if key not in self.strips:
-            lm = self.maps.get(layer)
-            summary = getattr(lm, "summary", None)
-            if summary is not None:  # the one-pass overview kept exactly these tiles
-                tiles, order = summary.top_tiles, np.arange(len(summary.top))
-            else:
-                tiles, order = lm.tiles, self.order(layer, "mean")
-            self.strips[key] = overview_strip_png(tiles, order, k=STRIP_CHANNELS, scale=scale)
-        return self.strips[key]
+        with self.lock:
+            if key not in self.strips:
+                lm = self.maps.get(layer)
+                summary = getattr(lm, "summary", None)
+                if summary is not None:  # the one-pass overview kept exactly these tiles
+                    tiles, order = summary.top_tiles, np.arange(len(summary.top))
+                else:
+                    tiles, order = lm.tiles, self.order(layer, "mean")
+                self.strips[key] = overview_strip_png(tiles, order, k=STRIP_CHANNELS, scale=scale)
+            return self.strips[key]
 
     def montage_png(self, layer: str, by: str, scale: str) -> bytes:
         def make() -> bytes:
@@ -100,7 +116,14 @@ class FeatureResult:
             # Small maps are enlarged here (nearest neighbour, crisp) rather than by the browser (blurry).
             return montage_png(lm.tiles, self.order(layer, by), scale=scale, min_width=MONTAGE_WIDTH)
 
-        return self.pngs.get_or_make((layer, by, scale), make)
+        with self.lock:
+            return self.pngs.get_or_make((layer, by, scale), make)
+
+    def for_session(self) -> FeatureResult:
+        """This result for one more session: the same maps, orders, strips, PNGs and lock, and
+        its own (empty) effective fields and attributions."""
+        return dataclasses.replace(self, erf=BoundedStore(ERF_PER_RESULT, "effective fields"),
+                                   attributions=BoundedStore(ATTRIBUTIONS_PER_RESULT, "attributions"))
 
 
 def compute_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
@@ -123,10 +146,35 @@ def compute_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
     return res
 
 
+@functools.cache
+def _sample_digests() -> frozenset[str]:
+    """Digests of the sample images (decoded once per process): pictures everyone may see."""
+    return frozenset(load_sample(s.name).digest for s in list_samples())
+
+
+def is_shared(lm: LoadedModel, image: DecodedImage) -> bool:
+    """Whether (model, image) is nobody's own: a sample image through a process-wide model."""
+    return lm.kind in SHARED_KINDS and bool(image.digest) and image.digest in _sample_digests()
+
+
+@st.cache_resource(max_entries=SHARED_RESULTS, show_spinner=False)
+def _shared_result(token: str, digest: str, _lm: LoadedModel, _image: DecodedImage) -> FeatureResult:
+    """The one result per process for (model + weights, sample image); concurrent first asks
+    wait for one computation (Streamlit's per-key lock)."""
+    return compute_result(_lm, _image)
+
+
 def feature_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
-    """The result for (model + weights, image), computed at most once per session while kept."""
+    """The result for (model + weights, image), computed at most once per session while kept;
+    for a sample image through a shared model, at most once per process (see the module doc)."""
     store = st.session_state.setdefault(_RESULTS_KEY, BoundedStore(RESULTS_PER_SESSION, "feature results"))
-    return store.get_or_make((lm.token, image.digest), lambda: compute_result(lm, image))
+
+    def make() -> FeatureResult:
+        if is_shared(lm, image):
+            return _shared_result(lm.token, image.digest, lm, image).for_session()
+        return compute_result(lm, image)
+
+    return store.get_or_make((lm.token, image.digest), make)
 
 
 def effective_field(lm: LoadedModel, res: FeatureResult, layer: str, row: int, col: int,

@@ -49,6 +49,9 @@ REFUSED_PER_SESSION = 4
 _PRIVATE_KEY = "_fm_private_models"
 _REFUSED_KEY = "_fm_refused_uploads"
 RANDOM_SEED = 0  # the same "random" model on every rerun and for every user
+# Weight sources whose models are process-wide (`_shared_model`): the same for every user, so
+# what they compute on a shared image is shared too (explorer.ui.image_results).
+SHARED_KINDS = frozenset({"random", "imagenet", "bundled"})
 # Compact models with bundled weights, the most telling first (a default model, a second one to compare).
 PREFERRED_BUNDLED = ("resnet_small", "vgg_small", "alexnet_small", "lenet5", "nin_small", "googlenet_small")
 

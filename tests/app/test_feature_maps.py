@@ -222,6 +222,7 @@ def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(image_results, "compute_feature_maps", counting_full)
     monkeypatch.setattr(image_results, "compute_overview", counting_overview)
+    image_results._shared_result.clear()  # sample results are shared process-wide: start cold
     at = _page()
     assert calls == ["overview"]  # the overview needs one summarising pass, no full capture
     at.radio(key="fm_view").set_value("Layer detail").run()
