@@ -263,11 +263,12 @@ def _load_upload(name: str, data: bytes) -> tuple[str, str | None, dict | None]:
     except CheckpointError as err:
         outcome = (digest, str(err), None)
     else:
-        register_model(UserModel(
-            name=name, arch=meta.arch, build=dict(meta.build),
-            state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
-            dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
-        ))  # fmt: skip
+        if get_spec(meta.arch).kind == "cnn":  # a recurrent one: no page would offer it
+            register_model(UserModel(
+                name=name, arch=meta.arch, build=dict(meta.build),
+                state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
+                dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
+            ))  # fmt: skip
         outcome = (digest, None, {"arch": meta.arch, "build": meta.build, "classes": meta.classes,
                                   "dataset": meta.dataset, "settings": meta.settings, "metrics": meta.metrics})  # fmt: skip
     st.session_state["tr_upload"] = outcome
@@ -280,6 +281,12 @@ with st.expander("Load a checkpoint"):
         _, error, info = _load_upload(upload.name, upload.getvalue())
         if error is not None:
             st.error(escape_text(error, limit=800))
+        elif get_spec(info["arch"]).kind != "cnn":  # Feature maps shows CNNs; Recurrent, its own runs
+            st.info(escape_text(
+                f"{get_spec(info['arch']).title} is a recurrent network: the checkpoint is valid, but no page "
+                "opens it (Feature maps shows convolutional networks; the Recurrent networks page shows the "
+                "models trained there). Its metadata is below.", limit=800))
+            st.json(info)
         else:
             acc = info["metrics"].get("test_accuracy")
             st.success(escape_text(

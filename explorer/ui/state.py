@@ -226,8 +226,9 @@ class PageState:
         """Write ``name=token`` to the URL, or leave it out (``omit``: a default kept off links;
         a token over MAX_RAW characters: the address stays short, see README "Serving a class")."""
         written = self._mine["written"]
-        # omit: e.g. projector=0 keeps links short; over MAX_RAW: it would be refused on arrival
-        if omit or len(token) > MAX_RAW:
+        # omit: e.g. projector=0 keeps links short. Over MAX_RAW UTF-8 bytes (each at most 3
+        # characters once percent-encoded): too long for a link, and it would be refused on arrival.
+        if omit or len(token.encode("utf-8", "surrogatepass")) > MAX_RAW:
             written.pop(name, None)
             if name in st.query_params:
                 del st.query_params[name]

@@ -28,7 +28,6 @@ def test_a_good_course_step_still_shows_its_bar() -> None:
 
 
 def _script() -> None:
-
     from explorer.ui.state import PageState
 
     url = PageState("demo")
@@ -69,6 +68,9 @@ def test_nothing_longer_than_max_raw_is_written_to_the_url() -> None:
     at.run()
     assert not at.exception
     assert "name" not in at.query_params  # too long for a link: left out, not written
+    at.session_state["d_name"] = "\u00e9" * (MAX_RAW // 2 + 1)  # 101 characters, 202 UTF-8 bytes
+    at.run()
+    assert "name" not in at.query_params
     at.session_state["d_name"] = "short"
     at.run()
     assert at.query_params["name"] == "short"

@@ -96,12 +96,12 @@ def _two_models(ctx: ViewContext, by: str, scale: str) -> None:
     labels_b = {m.name: m.label for m in res_b.maps.layers}
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**{ctx.lm.label}**")
+        st.markdown("**" + escape_text(ctx.lm.label, limit=300) + "**")
         ctx.url.bind("layer", "fm_layer", default=names[len(names) // 3], valid=names, url=ctx.layer_tokens)
         la = st.selectbox("Layer", names, key="fm_layer", format_func=ctx.labels.get)
         st.image(res.montage_png(la, by, scale), width="stretch")
     with right:
-        st.markdown(f"**{lm_b.label}**")
+        st.markdown("**" + escape_text(lm_b.label, limit=300) + "**")
         ctx.url.bind("layer2", "fm_cmp_layer_b", default=la if la in names_b else names_b[len(names_b) // 3],
                      valid=names_b)
         lb = st.selectbox("Layer", names_b, key="fm_cmp_layer_b", format_func=labels_b.get)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer.probe.layers import conv_layers
 from explorer.ui.feature_views.context import ViewContext, bounded_index
+from explorer.ui.state import escape_text
 from explorer.viz import maps as viz
 
 
@@ -43,4 +44,4 @@ def filters(ctx: ViewContext) -> None:
                              f"channel {ic}; blue < 0 < red, one scale for the grid")
     with right:
         st.plotly_chart(viz.weight_histogram(w, f"Weights of {cname} ({w.numel():,})"), key="fm_hist")
-        st.caption(ctx.lm.label)
+        st.caption(escape_text(ctx.lm.label, limit=300))  # a user's model name is in it

@@ -25,6 +25,7 @@ from explorer.ui.image_results import (
     attribution_map,
     cached_attribution,
 )
+from explorer.ui.state import escape_text
 from explorer.viz import maps as viz
 
 DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}
@@ -43,8 +44,8 @@ def predictions(ctx: ViewContext) -> None:
     if lm.classes is None:
         st.caption("This model has no class names: outputs are numbered.")
     elif lm.head_meaningful and lm.kind in ("bundled", "user", "upload") and len(lm.classes) < 1000:
-        st.caption(f"This model knows only these classes: {', '.join(lm.classes)}. On an image of "
-                   "something else it still picks the class the image resembles most.")
+        st.caption(f"This model knows only these classes: {', '.join(escape_text(c) for c in lm.classes)}. "
+                   "On an image of something else it still picks the class the image resembles most.")
 
 
 def attribution(ctx: ViewContext) -> None:

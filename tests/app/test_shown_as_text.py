@@ -1,0 +1,56 @@
+"""User and file strings are shown as text, never as Markdown (issue 24, part 4): class names
+from a shared checkpoint, names of uploads and trained models. Each test holds one place that
+shows such a string: the rendered element's body holds the escaped form and no link survives.
+Also: what the Training page says about a checkpoint no image page can open."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from explorer.models import get_spec
+from explorer.models.checkpoint import CheckpointMeta, save_checkpoint
+from explorer.ui.state import escape_text
+from tests.app.conftest import open_app_page
+
+BEACON = "![px](https://host/beacon.png)"
+LOGIN = "[Log in again](https://host/x)"
+HOSTILE_CLASSES = [BEACON, LOGIN, "**bold**", ":red[colour]", "<b>x</b>", "mail me@host.com", "cat", "dog",
+                   "$x^2$", "`code`"]  # fmt: skip
+
+
+def _live_markdown(body: str) -> bool:
+    """Markdown that would fetch, link or style: an unescaped link/image, bold or colour directive."""
+    return bool(re.search(r"(?<!\\)\]\(|(?<!\\)\*\*|(?<!\\):red\[|<b>", body))
+
+
+def _lenet_checkpoint(classes: list[str]) -> bytes:
+    torch.manual_seed(0)
+    build = {"in_channels": 1, "num_classes": len(classes), "image_size": 32}
+    model = get_spec("lenet5").build(**build)
+    return save_checkpoint(model, CheckpointMeta(arch="lenet5", build=build, classes=classes, dataset="digits"))
+
+
+def test_class_names_in_the_predictions_caption_are_text() -> None:
+    at = open_app_page("app_pages/feature_maps.py", timeout=180)
+    at.query_params.update({"arch": "lenet5", "weights": "upload", "view": "predictions"})
+    at.run()
+    at.file_uploader(key="fm_ckpt").set_value(("c.safetensors", _lenet_checkpoint(HOSTILE_CLASSES),
+                                               "application/octet-stream")).run()  # fmt: skip
+    assert not at.exception, [e.value for e in at.exception]
+    caption = next(c.value for c in at.caption if "knows only these classes" in c.value)
+    assert escape_text(BEACON) in caption and escape_text(LOGIN) in caption
+    assert not _live_markdown(caption), caption
+
+
+def test_a_recurrent_checkpoint_on_training_says_where_it_can_be_used() -> None:
+    at = open_app_page("app_pages/training.py", timeout=180).run()
+    torch.manual_seed(0)
+    spec = get_spec("lstm")
+    data = save_checkpoint(spec.build(**spec.build_kwargs), CheckpointMeta(arch="lstm", build=spec.build_kwargs))
+    at.file_uploader[0].set_value(("lstm.safetensors", data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("Feature maps page" in s.value for s in at.success)  # it is not offered there
+    said = " ".join(e.value for e in [*at.info, *at.warning]).replace("\\", "")
+    assert "LSTM is a recurrent network" in said and "no page opens it" in said
