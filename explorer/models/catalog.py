@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from torch import nn
+if TYPE_CHECKING:  # annotations only: the catalog is read without torch (the app's Home page)
+    from torch import nn
 
 Kind = Literal["cnn", "rnn"]
 Task = Literal["multiclass", "binary", "sequence"]

@@ -1,19 +1,30 @@
-"""Small shared widgets: the sidebar, error boxes, cached catalog summaries."""
+"""Small shared widgets: the sidebar, error boxes, cached catalog summaries.
+
+Imported by the app shell on every page, Home included, so it imports no torch at start: the
+engine is imported by the pages (and the functions below) that use it (tests/test_startup.py).
+"""
 
 from __future__ import annotations
 
-import streamlit as st
+import sys
 
-from explorer.device import DeviceUnavailableError, describe, pick_device
-from explorer.models import get_spec
+import streamlit as st
 
 
 @st.cache_resource(max_entries=1)
-def _device_line() -> str:
+def _device_described() -> str:
+    from explorer.device import DeviceUnavailableError, describe, pick_device
+
     try:
         return describe(pick_device())
     except DeviceUnavailableError as err:
         return f"Device setting ignored: {err}"
+
+
+def _device_line() -> str | None:
+    """The compute device, once a page has loaded the engine (torch); None before (Home needs
+    no model, and asking torch would cost its import on the way to the first page)."""
+    return _device_described() if "torch" in sys.modules else None
 
 
 # Projector mode: type readable from the back of a room on a washed-out projector, the page's
@@ -69,21 +80,25 @@ def sidebar() -> None:
     """The sidebar shared by every page: projector mode, the compute device, the user's
     finished run; and, once per browser, the anonymous id cookie."""
     from explorer.ui.identity import ensure_cookie
-    from explorer.ui.registry import register_finished_training
     from explorer.ui.state import PageState
 
     PageState("_app").bind("projector", "projector", default=False, omit_default=True)
     if projector_on():
         st.set_page_config(initial_sidebar_state="collapsed")
         st.html(PROJECTOR_CSS)
-    trained = register_finished_training()
+    trained = None
+    if "explorer.ui.jobs" in sys.modules:  # no job can have run before the job module is loaded
+        from explorer.ui.registry import register_finished_training
+
+        trained = register_finished_training()
     with st.sidebar:
         st.toggle("Projector mode", key="projector",
                   help="Large type and charts, inputs folded above the figure so it fits a "
                        "1280 x 720 screen. Also in links: add ?projector=1.")
         ensure_cookie()
         st.caption("Compute device")
-        st.markdown(f"**{_device_line()}**")
+        line = _device_line()
+        st.markdown(f"**{line}**" if line else "Chosen when a page first runs a model.")
         st.caption("Set EXPLORER_DEVICE=cpu|cuda|mps to override the automatic choice.")
         if trained is not None:
             st.caption(f"Your trained model \"{trained.name}\" is ready on the Feature maps page.")
@@ -92,6 +107,7 @@ def sidebar() -> None:
 @st.cache_data(max_entries=64, show_spinner=False)
 def summary_records(key: str, input_shape: tuple[int, ...]) -> tuple[list[dict], dict]:
     """The layer table of a catalog entry, computed on the meta device (no real weights)."""
+    from explorer.models import get_spec
     from explorer.probe import summarize
 
     spec = get_spec(key)
