@@ -25,6 +25,7 @@ from explorer.training.freezing import FREEZE_MODES, FREEZE_TITLES
 from explorer.training.settings import TRAINABLE_MODELS, TrainSettings
 from explorer.training.transfer_weights import bundled_source
 from explorer.ui import jobs
+from explorer.ui.state import escape_text
 
 ROOT_ENV = "EXPLORER_OWN_IMAGES_DIR"
 MAX_CLASSES_BY_HAND = 5
@@ -64,7 +65,7 @@ def _summary(folder: Path) -> None:
     try:
         data = load_own(folder)
     except OwnImagesError as err:
-        st.info(str(err))
+        st.info(escape_text(str(err), limit=800))  # class and file names in it: text, not Markdown
         return
     st.session_state["own_sizes"] = (len(data.x_train), len(data.x_val), len(data.x_test), len(data.classes))
     st.caption(f"{len(data.x_train)} training, {len(data.x_val)} validation and {len(data.x_test)} test images "
@@ -115,7 +116,7 @@ def _by_hand(folder: Path, active: bool) -> None:
         try:
             ds = from_images(per_class, folder)
         except OwnImagesError as err:
-            st.error(str(err))
+            st.error(escape_text(str(err), limit=800))  # typed class names in it: text, not Markdown
         else:
             st.success(f"Made a dataset of {len(ds.classes)} classes.")
 
@@ -150,7 +151,7 @@ def own_images_section() -> None:
                     st.session_state["own_zip_done"] = outcome
                 _, error, described = st.session_state["own_zip_done"]
                 if error:
-                    st.error(error)
+                    st.error(escape_text(error, limit=800))  # zip entry and class names: text, not Markdown
                 else:
                     st.success("Dataset made. Classes and images:")
                     st.text(described)

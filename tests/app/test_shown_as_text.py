@@ -54,3 +54,24 @@ def test_a_recurrent_checkpoint_on_training_says_where_it_can_be_used() -> None:
     assert not any("Feature maps page" in s.value for s in at.success)  # it is not offered there
     said = " ".join(e.value for e in [*at.info, *at.warning]).replace("\\", "")
     assert "LSTM is a recurrent network" in said and "no page opens it" in said
+
+
+def test_class_names_in_an_own_images_error_are_text() -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(buf, "PNG")
+    at = open_app_page("app_pages/training.py", timeout=180).run()
+    at.radio(key="own_how").set_value("by hand").run()
+    at.text_input(key="own_name_0").set_value(LOGIN)
+    at.text_input(key="own_name_1").set_value("**bold** mail@host.com")
+    for k in (0, 1):  # one image each: too few, and the message names both classes
+        at.file_uploader(key=f"own_files_{k}").set_value([(f"{k}.png", buf.getvalue(), "image/png")])
+    at.run()
+    next(b for b in at.button if b.key == "own_make").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    error = next(e.value for e in at.error if "Too few images" in e.value)
+    assert escape_text(LOGIN, limit=800) in error  # the name, escaped
+    assert not _live_markdown(error) and "mail@host" not in error, error  # no autolinked address
