@@ -2,6 +2,9 @@
 
 Each benchmark prints human lines and machine lines ``BENCH <name> <value> <unit>``; this
 runner repeats the machine lines at the end as one table. Benchmarks never assert.
+Arguments pick benchmarks by a word of their name: ``python bench/run_all.py memory`` runs only
+bench_memory.py (a real server and Chromium sessions, two servers one after the other: about
+10 minutes on 2 CPUs; BENCH_MEMORY_ROUNDS / BENCH_MEMORY_SESSIONS size it).
 """
 
 from __future__ import annotations
