@@ -80,7 +80,7 @@ def sidebar() -> None:
     """The sidebar shared by every page: projector mode, the compute device, the user's
     finished run; and, once per browser, the anonymous id cookie."""
     from explorer.ui.identity import ensure_cookie
-    from explorer.ui.state import PageState
+    from explorer.ui.state import PageState, escape_text
 
     PageState("_app").bind("projector", "projector", default=False, omit_default=True)
     if projector_on():
@@ -101,7 +101,8 @@ def sidebar() -> None:
         st.markdown(f"**{line}**" if line else "Chosen when a page first runs a model.")
         st.caption("Set EXPLORER_DEVICE=cpu|cuda|mps to override the automatic choice.")
         if trained is not None:
-            st.caption(f"Your trained model \"{trained.name}\" is ready on the Feature maps page.")
+            st.caption("Your trained model \"" + escape_text(trained.name, limit=120)  # a file's name may be in it
+                       + "\" is ready on the Feature maps page.")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

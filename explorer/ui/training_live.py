@@ -16,6 +16,7 @@ from explorer.training.events import Finished, History, Preparing, Snapshot
 from explorer.ui import jobs
 from explorer.ui.bounded import BoundedStore
 from explorer.ui.registry import register_finished_training
+from explorer.ui.state import escape_text
 from explorer.viz import training as viz
 
 DOWNLOAD_RUNS = 1  # the finished run's download files only: each holds a full checkpoint
@@ -82,7 +83,7 @@ def snapshot_view(job: jobs.Job, snap: Snapshot | None) -> None:
         st.markdown(f"**First-layer filters** (step {snap.step})")
         if images["filters"] is not None:
             st.image(images["filters"], caption=f"{snap.filters_layer}: {tuple(snap.filters.shape)}")
-        st.image(images["probe"], caption=f"probe image ({snap.probe_label})")
+        st.image(images["probe"], caption="probe image (" + escape_text(str(snap.probe_label), limit=60) + ")")
     with c2:
         for name, maps in list(snap.feature_maps.items())[:2]:
             st.markdown(f"**Feature maps of `{name}`** ({maps.shape[0]} x {maps.shape[1]} x {maps.shape[2]})")
@@ -104,15 +105,17 @@ def results(job: jobs.Job, h: History) -> None:
     c2.plotly_chart(viz.per_class_figure(fin.per_class_acc, fin.classes))
     if len(fin.misclassified):
         st.markdown(f"**Misclassified test images** (first {len(fin.misclassified)}: true -> predicted)")
-        st.image(viz.images_uint8(fin.misclassified, min_side=64),
-                 caption=viz.misclassified_captions(fin.mis_true, fin.mis_pred, fin.classes), width=80)  # fmt: skip
+        # class names may be a zip's folder names: shown as text, never Markdown (captions render it)
+        captions = [escape_text(c, limit=90) for c in viz.misclassified_captions(fin.mis_true, fin.mis_pred, fin.classes)]
+        st.image(viz.images_uint8(fin.misclassified, min_side=64), caption=captions, width=80)
     else:
         st.markdown("**No test image was misclassified.**")
     result = job.result
     if result is None:
         return
     name = register_finished_training().name
-    st.caption(f"Saved for this session as \"{name}\": the Feature maps page can inspect it.")
+    st.caption("Saved for this session as \"" + escape_text(name, limit=120) + "\": the Feature maps page "
+               "can inspect it.")
     blobs = st.session_state.setdefault("tr_blobs", BoundedStore(DOWNLOAD_RUNS, "run downloads"))
     if job.id not in blobs:
         meta = meta_from_result(result)
@@ -133,7 +136,7 @@ def results(job: jobs.Job, h: History) -> None:
 def status(job: jobs.Job) -> None:
     """How the run ended or what it waits for, as one message."""
     if job.state is jobs.JobState.FAILED:
-        st.error(f"The run stopped: {job.error}")
+        st.error("The run stopped: " + escape_text(str(job.error), limit=800))
     elif job.state is jobs.JobState.CANCELLED:
         st.warning(job.note or "The run was cancelled.")
     elif job.note:

@@ -25,6 +25,7 @@ from explorer.training.transfer_weights import (
     imagenet_source,
 )
 from explorer.ui import jobs
+from explorer.ui.state import escape_text
 
 KIND = "training"
 _D = DEFAULT_PAIR["settings"]
@@ -143,11 +144,12 @@ def transfer_section() -> None:
         num_classes = 1 if info.task == "binary" else len(info.classes)
         try:
             src = _source(st.session_state["xf_source"])
-            c1.caption(f"Trained on {src.dataset or 'unknown data'}: {', '.join(src.classes[:10])}")
+            c1.caption(escape_text(f"Trained on {src.dataset or 'unknown data'}: {', '.join(src.classes[:10])}",
+                                   limit=400))  # a loaded checkpoint's names: text, not Markdown
             counts = _counts(st.session_state["xf_source"], _stamp(st.session_state["xf_source"]), num_classes,
                              info.input_shape[0])  # fmt: skip
         except (TransferError, OSError, ValueError) as err:
-            st.error(str(err))
+            st.error(escape_text(str(err), limit=800))
             return
         head = (f"New head: {num_classes} output{'s' if num_classes > 1 else ''} "
                 f"({'one sigmoid logit' if info.task == 'binary' else 'softmax over ' + str(num_classes)}); ")

@@ -75,3 +75,40 @@ def test_class_names_in_an_own_images_error_are_text() -> None:
     error = next(e.value for e in at.error if "Too few images" in e.value)
     assert escape_text(LOGIN, limit=800) in error  # the name, escaped
     assert not _live_markdown(error) and "mail@host" not in error, error  # no autolinked address
+
+
+def test_a_loaded_checkpoints_names_in_the_sidebar_and_transfer_caption_are_text(monkeypatch) -> None:  # noqa: ANN001
+    from explorer.ui import registry
+
+    # The uploaded file's name becomes the model's name; its classes come from the file.
+    at = open_app_page("app_pages/training.py", timeout=180).run()
+    data = _lenet_checkpoint(HOSTILE_CLASSES)
+    name = f"{LOGIN}.safetensors"
+    at.file_uploader[0].set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="xf_source").set_value(f"user:{name}").run()
+    caption = next(c.value for c in at.caption if c.value.startswith("Trained on"))
+    assert escape_text(BEACON) in caption and not _live_markdown(caption), caption
+
+    # The sidebar names a finished run's model (its name may hold a loaded file's name).
+    model = registry.UserModel(name=name, arch="lenet5", build={}, state_dict={}, classes=[])
+    monkeypatch.setattr(registry, "register_finished_training", lambda: model)
+    at = open_app_page("app_pages/home.py").run()
+    said = next(c.value for c in at.sidebar.caption if "Your trained model" in c.value)
+    assert escape_text(LOGIN, limit=120) in said and not _live_markdown(said), said
+
+
+def test_a_failed_runs_error_is_text() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        from types import SimpleNamespace
+
+        from explorer.ui import jobs
+        from explorer.ui.training_live import status
+
+        status(SimpleNamespace(state=jobs.JobState.FAILED, error="class '[Log in again](https://host/x)' broke"))
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert escape_text(LOGIN, limit=800) in at.error[0].value and not _live_markdown(at.error[0].value)
