@@ -28,6 +28,13 @@ exp = EXPERIMENTS[key]
 with st.container(border=True):
     st.markdown(f"**{exp.question}**")
     st.write(exp.explanation)
+    if exp.quote:
+        st.markdown(f"> {exp.quote}")
+    if exp.measured is not None and st.toggle("Measure the gradients at initialisation (a few seconds)",
+                                              key=f"ex_measure_{exp.key}"):  # fmt: skip
+        with st.spinner("Measuring..."):
+            st.dataframe(pd.DataFrame(list(exp.measured())), hide_index=True)
+        st.caption(exp.measured_caption)
     st.caption(f"Takes {exp.minutes} on two CPU cores.")
 
 job = jobs.current_job(KIND)

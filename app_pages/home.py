@@ -28,8 +28,11 @@ for col, (head, text) in zip(st.columns(len(steps)), steps, strict=True):
         st.caption(text)
 
 st.subheader("A progression of ideas")
-st.caption("Each family added one idea that the next ones kept, oldest first. The course's own "
-           "Keras CNN has no date and is the starting point of the Training page, not part of this timeline.")
+st.caption("The families in the course's order, each with the idea it is remembered for. Not every idea "
+           "stayed: AlexNet's local response normalisation and its two-GPU grouping were dropped, and VGG "
+           "kept AlexNet's large dense layers, which NiN and GoogLeNet replaced by global average pooling. "
+           "The course's own Keras CNN has no date and is the starting point of the Training page, not part "
+           "of this timeline.")
 story = progression()
 for row_start in range(0, len(story), 4):
     cols = st.columns(4)

@@ -226,6 +226,9 @@ else:
     page_url.bind("view", "rec_view", default=VIEW_TITLES[0], valid=VIEW_TITLES,
                   url={title: v.token for title, v in VIEWS.items()})  # fmt: skip
     view = VIEWS[st.radio("View", VIEW_TITLES, horizontal=True, key="rec_view")]
+    # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
+    page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
+                  omit_default=True)  # fmt: skip
     sel1, sel2, sel3 = st.columns(3)
     layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
                            index=tr.num_layers - 1, key=f"rec_layer_{tr.num_layers}") if view.picks_layer else 0  # fmt: skip

@@ -252,7 +252,8 @@ def task_for_input(kind: str, signal: str = "sine") -> str:
 
 
 def adding_problem(batch: int, steps: int, gen: torch.Generator | None = None):
-    """Hochreiter & Schmidhuber's adding problem: T x N x 2 inputs, N targets.
+    """The adding problem in Le, Jaitly & Hinton's (2015) form (values U(0, 1); Hochreiter &
+    Schmidhuber's 1997 original differs): T x N x 2 inputs, N targets.
 
     Channel 0 holds uniform values, channel 1 marks two positions (one in each half);
     the target is the sum of the two marked values - a dependency across the sequence.

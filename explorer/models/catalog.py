@@ -153,7 +153,7 @@ GERS00 = ("Gers, Schmidhuber, Cummins. Learning to forget: continual prediction 
 SCHMIDHUBER92 = ("Schmidhuber. Learning complex, extended sequences using the principle of history "
                  "compression. Neural Computation, 1992.", "https://doi.org/10.1162/neco.1992.4.2.234")  # fmt: skip
 ELHIHI96 = ("El Hihi, Bengio. Hierarchical recurrent neural networks for long-term dependencies. "
-            "NeurIPS 1995 (1996).", "https://papers.nips.cc/paper/1102")  # fmt: skip
+            "NIPS 1995 (1996).", "https://papers.nips.cc/paper/1102")  # fmt: skip
 GRAVES13 = ("Graves, Mohamed, Hinton. Speech recognition with deep recurrent neural networks. "
             "ICASSP 2013.", "https://arxiv.org/abs/1303.5778")  # fmt: skip
 HOCHREITER97 = ("Hochreiter, Schmidhuber. Long short-term memory. Neural Computation, 1997.",
@@ -187,7 +187,8 @@ _COMPACT = (("in_channels", 3), ("num_classes", 10), ("image_size", 32))
 # while before they take off, so their recipes use small batches (more steps) and their easiest
 # dataset (printed digits). The twins share one recipe so that the only difference is the
 # shortcut: on digits the residual net reaches ~90% in 3-4 epochs while the plain one stays at
-# chance (its first layers' gradient norms are orders of magnitude smaller: the point of the pair).
+# chance (without BN and with torch's default init its first layers' gradient norms are orders of
+# magnitude smaller: vanishing gradients, not He et al.'s degradation, see explorer.training.depth).
 _TWINS = TrainingRecipe("digits", ("digits",), epochs=4, train_samples=4000)
 _GREY = (("in_channels", 1), ("num_classes", 10), ("image_size", 28))
 
@@ -264,9 +265,14 @@ def _entries() -> list[ArchSpec]:
         _local("resnet_small"), compact=True, defaults=_COMPACT, sample="shapes",
         recipe=TrainingRecipe("shapes", ("shapes", "digits"), lr=2e-3, epochs=3, schedule="onecycle"))
     add("plain_deep", "ResNet", "Deep plain CNN (20 layers)", 2015, HE15,
-        "Without shortcuts, gradients fade on their way back through many layers: the early layers barely learn.",
+        "Without shortcuts, batch norm or a careful initialisation, gradients fade on their way back through "
+        "20 layers: the early layers barely learn.",
         (3, 32, 32), 10, _local("plain_deep"), compact=True, defaults=_COMPACT, sample="digit",
-        variant="19 convolutions and a dense layer (20 weight layers, 269,034 parameters), no batch norm.",
+        variant="19 convolutions and a dense layer (20 weight layers, 269,034 parameters), no batch norm, torch's "
+                "default initialisation: its gradient vanishes (the first layer's is ~1e-8 of the last's at the "
+                "start). That is not He et al.'s finding: their plain nets had batch norm and healthy gradients "
+                "and still trained worse when deeper (the degradation problem, sec. 4.1). The Experiments page "
+                "shows the two effects apart.",
         recipe=_TWINS)
     add("residual_deep", "ResNet", "Its residual twin (20 layers)", 2015, HE15,
         "The same 20 layers with parameter-free shortcuts: gradients reach the first layers and the deep "
@@ -316,7 +322,9 @@ def get_spec(key: str) -> ArchSpec:
 
 
 def progression(kind: Kind = "cnn") -> list[ArchSpec]:
-    """The first dated entry of each family, oldest first: the chronological story of ideas.
+    """The first dated entry of each family, in the course's order (LeNet, AlexNet, VGG, NiN,
+    GoogLeNet, ResNet: the catalog's order, which puts VGG (2014) before NiN (2013) as the course
+    tells it).
 
     Undated entries (the course's own example) are left out rather than given a made-up year.
     """
@@ -324,7 +332,7 @@ def progression(kind: Kind = "cnn") -> list[ArchSpec]:
     for spec in catalog(kind=kind):
         if spec.year is not None and spec.family not in firsts:
             firsts[spec.family] = spec
-    return sorted(firsts.values(), key=lambda s: s.year or 0)
+    return list(firsts.values())
 
 
 def catalog(kind: Kind | None = None, compact: bool | None = None, family: str | None = None) -> list[ArchSpec]:

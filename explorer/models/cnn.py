@@ -168,23 +168,28 @@ def resnet_small(in_channels: int = 3, num_classes: int = 10, image_size: int = 
     return _resnet([(2, 32, 1), (2, 64, 2), (2, 128, 2)], in_channels, num_classes, stem=32)
 
 
-def _deep_twin(residual: bool, in_channels: int, num_classes: int, blocks: int) -> nn.Sequential:
-    # No batch norm on purpose: BN would hide the vanishing gradients we want to show.
+def _deep_twin(residual: bool, in_channels: int, num_classes: int, blocks: int, batch_norm: bool = False) -> nn.Sequential:
+    # No batch norm by default: with torch's default init, the plain net's gradient vanishes
+    # (the Experiments page's first comparison). With batch_norm=True (and He init) the gradients
+    # are healthy and what remains is He et al.'s degradation problem (its second comparison).
     # Parameter-free shortcuts (He et al.'s option A, as in their CIFAR ResNet-20) keep the twins
     # identical layer for layer: the shortcut is the only difference.
     per_stage = max(1, blocks // 3)
     stages = [(per_stage, 16, 1), (per_stage, 32, 2), (blocks - 2 * per_stage, 64, 2)]
-    return _resnet(stages, in_channels, num_classes, stem=16, batch_norm=False, residual=residual,
+    return _resnet(stages, in_channels, num_classes, stem=16, batch_norm=batch_norm, residual=residual,
                    shortcut="zero_pad")
 
 
-def plain_deep(in_channels: int = 3, num_classes: int = 10, image_size: int = 32, blocks: int = 9) -> nn.Sequential:
+def plain_deep(in_channels: int = 3, num_classes: int = 10, image_size: int = 32, blocks: int = 9,
+               batch_norm: bool = False) -> nn.Sequential:  # fmt: skip
     """A deep plain CNN: 2 x ``blocks`` + 1 convolutions and a dense layer (20 weight layers for
-    the default 9 blocks, the depth of He et al.'s CIFAR ResNet-20), no shortcuts, no batch norm."""
-    return _deep_twin(False, in_channels, num_classes, blocks)
+    the default 9 blocks, the depth of He et al.'s CIFAR ResNet-20), no shortcuts, no batch norm
+    unless ``batch_norm``."""
+    return _deep_twin(False, in_channels, num_classes, blocks, batch_norm)
 
 
-def residual_deep(in_channels: int = 3, num_classes: int = 10, image_size: int = 32, blocks: int = 9) -> nn.Sequential:
+def residual_deep(in_channels: int = 3, num_classes: int = 10, image_size: int = 32, blocks: int = 9,
+                  batch_norm: bool = False) -> nn.Sequential:  # fmt: skip
     """The plain CNN's residual twin: the same weight layers plus parameter-free shortcuts
     (identity; stride-2 subsample padded with zero channels where the width doubles)."""
-    return _deep_twin(True, in_channels, num_classes, blocks)
+    return _deep_twin(True, in_channels, num_classes, blocks, batch_norm)

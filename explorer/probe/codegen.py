@@ -140,7 +140,7 @@ class _Writer:
         plain = {k: v for k, v in vars(m).items() if not k.startswith("_") and k != "training" and _simple(v)}
         names = [n for n, _ in children] + list(plain)
         if cls.__name__ not in self.classes:
-            self.classes[cls.__name__] = _class_source(cls, [n for n, _ in children], list(plain))
+            self.classes[cls.__name__] = _class_source(cls, [n for n, _ in children], list(plain), _doc_for(m))
         pad = " " * indent
         args = []
         for name, child in children:
@@ -165,8 +165,17 @@ def _methods_used(cls: type) -> list[str]:
     return seen
 
 
-def _class_source(cls: type, children: list[str], plain: list[str]) -> str:
-    doc = (inspect.getdoc(cls) or cls.__name__).split("\n\n")[0].replace("\n", " ")
+def _doc_for(m: nn.Module) -> str:
+    """The first paragraph of the block's docstring, true to this instance: a block whose batch-norm
+    slots (``bn1``, ``bn2`` ...) hold ``nn.Identity`` is said to have none (the deep twins)."""
+    doc = (inspect.getdoc(type(m)) or type(m).__name__).split("\n\n")[0].replace("\n", " ")
+    slots = [c for n, c in m.named_children() if re.fullmatch(r"bn\d*", n)]
+    if slots and all(isinstance(c, nn.Identity) for c in slots):
+        doc = doc.replace("-BN", "").replace("BN-", "") + " Here without batch norm: its BN slots are nn.Identity."
+    return doc
+
+
+def _class_source(cls: type, children: list[str], plain: list[str], doc: str) -> str:
     params = ", ".join(["self", *children, *plain])
     body = [f"class {cls.__name__}(nn.Module):", f'    """{doc}"""', "",
             f"    def __init__({params}) -> None:", "        super().__init__()"]  # fmt: skip

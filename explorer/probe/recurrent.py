@@ -33,7 +33,7 @@ class RecurrentTrace:
     """Every intermediate of one run over one sequence (batch of one).
 
     ``values[(layer, direction)][name]`` is a T x H float32 array in time order, also for the
-    backward direction (whose step t has seen x_t..x_T).
+    backward direction (whose step t, counted from 0, has seen x_t..x_(T-1)).
     """
 
     cell: str

@@ -54,7 +54,8 @@ def _apply_preset() -> None:
 def free_numbers(url: PageState) -> None:
     """Any layer's output size: N, F, P (or 'valid' / 'same'), S and dilation, with torch's check."""
     st.markdown("**Any layer: N, F, P, S.** **'valid'** means no padding (P = 0, Keras's default, the output "
-                "shrinks by F - 1); **'same'** pads so that the output keeps the input's size when S = 1 "
+                "shrinks by F - 1 with stride 1 and no dilation, in general to floor((N - F) / S) + 1); "
+                "**'same'** pads so that the output keeps the input's size when S = 1 "
                 "(P = (F - 1) / 2 for an odd F).")  # fmt: skip
     pc = st.columns([2, 1, 1, 1, 1, 1, 1])
     pc[0].selectbox("Preset layer", list(PRESETS), key="bs_preset", on_change=_apply_preset, index=None,

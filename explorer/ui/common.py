@@ -139,6 +139,8 @@ def catalog_overview(input_shape: tuple[int, ...] = (3, 224, 224)) -> list[dict]
 
     rows = []
     for spec in catalog(kind="cnn", compact=False):
+        if spec.input_shape != tuple(input_shape):
+            continue  # LeNet-5 as published reads 1 x 32 x 32 digits, not ImageNet photos
         s = summarize(spec.build, input_shape)
         rows.append({"architecture": spec.title, "family": spec.family, "year": spec.year,
                      "params": s.total_params, "MACs": s.total_macs, "weight layers": weight_layers(s),

@@ -58,15 +58,19 @@ STEPS: tuple[Step, ...] = (
     Step("Training", "training", {"model": "keras_cnn", "dataset": "circles_squares"},
          "Training repeats: a batch forward, the loss, its gradient for every weight by "
          "backpropagation, a small step against it. Start the run and watch the loss fall and the "
-         "first layer's filters turn from noise into edge detectors.", "Training"),
+         "accuracy rise. The first layer's filters change step by step, but small 3 x 3 filters "
+         "trained for a minute still look noisy: what they learnt shows in the feature maps "
+         "(the clean edge detectors of textbooks come from long training on large image sets).", "Training"),
     Step("LeNet-5 (1998)", _FM, {"arch": "lenet5", "weights": "bundled", "sample": "digit",
                                   "view": "layer"},
          "LeNet-5 read handwritten digits for banks: two convolution + pooling stages, then dense "
          "layers. See what its first layers make of a printed 7.", "The CNN progression"),
-    Step("AlexNet (2012)", "architectures", {"arch": "alexnet"},
+    Step("AlexNet (2012)", "architectures", {"arch": "alexnet2012"},
          "AlexNet won ImageNet 2012 by a wide margin: the LeNet recipe made deeper and wider, "
-         "ReLU instead of tanh, dropout, and GPUs. 61 million parameters, most of them in the "
-         "dense layers.", "The CNN progression"),
+         "ReLU instead of tanh, dropout, and GPUs (split across two, hence its grouped layers), "
+         "local response normalisation. 61 million parameters, most of them in the dense layers: "
+         "this is the network as published; torchvision's variant sits beside it.",
+         "The CNN progression"),
     Step("VGG (2014)", "architectures", {"arch": "vgg16"},
          "VGG uses only 3 x 3 convolutions, in blocks separated by pooling: two 3 x 3 layers see "
          "as far as one 5 x 5 with fewer parameters and one more ReLU. Simple, deep and heavy.",
@@ -75,20 +79,26 @@ STEPS: tuple[Step, ...] = (
          "Network in Network puts 1 x 1 convolutions (a small MLP at every pixel) after each "
          "convolution and ends with global average pooling instead of dense layers.",
          "The CNN progression"),
-    Step("GoogLeNet (2014)", "architectures", {"arch": "googlenet"},
+    Step("GoogLeNet (2014)", "architectures", {"arch": "googlenet_v1"},
          "GoogLeNet's Inception block runs 1 x 1, 3 x 3, 5 x 5 convolutions and pooling side by "
          "side and concatenates them; 1 x 1 reductions keep it cheap: 22 layers, 7 million "
-         "parameters.", "The CNN progression"),
+         "parameters (the network as published, real 5 x 5 branches and no batch norm; "
+         "torchvision's variant sits beside it).", "The CNN progression"),
     Step("ResNet (2015)", "architectures", {"arch": "resnet18"},
-         "ResNet adds each block's input to its output (a shortcut), so a block learns a "
-         "correction and gradients reach the first layers: 152 layers train where a plain "
-         "network of 56 already does worse than one of 20.", "The CNN progression"),
+         "ResNet adds each block's input to its output (a shortcut), so a block only learns a "
+         "correction to the identity. He et al.'s plain networks had batch norm and healthy "
+         "gradients, yet one of 56 layers trained worse than one of 20: the degradation problem, "
+         "an optimisation difficulty 'unlikely to be caused by vanishing gradients' (sec. 4.1). "
+         "With shortcuts, 152 layers train. The Experiments page shows vanishing gradients and "
+         "degradation apart.", "The CNN progression"),
     Step("Transfer learning", _FM, {"arch": "resnet_small", "weights": "bundled", "sample": "cat",
                                      "view": "compare", "cmp": "models", "model2": "resnet_small",
                                      "weights2": "random"},  # trained vs random, offline
          "Features learned on ImageNet are edges, textures and parts that fit most photos: "
          "compare a trained network's maps with a random one's. Reusing them and retraining only "
-         "the last layer works with a few hundred images.", "The CNN progression"),
+         "the last layer works with a few hundred images: early layers are general, later ones "
+         "specific to their task (Yosinski et al., How transferable are features in deep neural "
+         "networks?, NIPS 2014).", "The CNN progression"),
     Step("The recurrent network", "recurrent", {"cell": "rnn", "layers": "1", "direction": "uni",
                                                 "view": "heatmaps"},
          "A recurrent network reads a sequence one step at a time and carries a hidden state "
@@ -103,13 +113,17 @@ STEPS: tuple[Step, ...] = (
          "Stacking feeds one layer's hidden states to the next; a bidirectional layer also reads "
          "the sequence backwards, so each step sees its past and its future.", "Sequences"),
     Step("GRU", "recurrent", {"cell": "gru", "layers": "1", "direction": "uni", "view": "units"},
-         "The GRU's update gate decides how much of the old state to keep: when it stays open, "
-         "the state and its gradient pass through many steps unchanged.", "Sequences"),
+         "The GRU's update gate z decides how much of the old state to keep: h_t = (1 - z) n + "
+         "z h_(t-1), so when z is near 1 (the update shut) the state is copied, and its gradient "
+         "passes through many steps unchanged. With random weights z hovers around 0.5 and the "
+         "GRU fades like the RNN: train the cells at the bottom of the page to watch it learn to "
+         "hold.", "Sequences"),
     Step("LSTM", "recurrent", {"cell": "lstm", "layers": "1", "direction": "uni",
-                               "view": "gradient"},
+                               "view": "gradient", "fb": "1"},
          "The LSTM keeps a separate memory cell changed only by adding (input gate) and scaling "
-         "(forget gate): the gradient along it fades much more slowly than an RNN's.",
-         "Sequences"),
+         "(forget gate). With random weights every cell fades alike; start the forget gate open "
+         "(bias 1, the curve added here) and the gradient along the memory fades far more slowly "
+         "than the RNN's.", "Sequences"),
 )  # fmt: skip
 
 _FILES = {p.url_path: p.file for p in PAGES}

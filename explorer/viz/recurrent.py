@@ -243,7 +243,7 @@ def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0,
     x = None
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-        subplot_titles=["forward (has read x_0..x_t)", "backward (has read x_t..x_T)"],
+        subplot_titles=["forward (has read x_0..x_t)", "backward (has read x_t..x_(T-1))"],
     )  # fmt: skip
     for direction in range(trace.num_directions):
         heat, x = _heatmap_trace(trace, name, layer, direction, window, showscale=direction == 0)

@@ -32,9 +32,13 @@ def test_experiments_page_lists_the_three_comparisons_with_their_explanations() 
     at = open_app_page(EXPERIMENTS).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.radio(key="ex_key").options == [
-        "Plain 20 vs residual 20", "Transfer vs from scratch", "RNN vs GRU vs LSTM on the adding problem",
+        "Vanishing gradients: plain 20 vs residual 20, no batch norm",
+        "Degradation: deeper plain nets train worse, even with batch norm",
+        "Transfer vs from scratch", "RNN vs GRU vs LSTM on the adding problem",
     ]  # fmt: skip
-    assert any("vanishes" in m.value for m in at.markdown)
+    assert any("vanishes" in m.value and "NOT what He et al. (2016) found" in m.value for m in at.markdown)
+    at.radio(key="ex_key").set_value("degradation").run()
+    assert any("unlikely to be caused by vanishing gradients" in m.value for m in at.markdown)  # the quote
     at.radio(key="ex_key").set_value("cells_on_adding").run()
     assert any("1/6" in m.value for m in at.markdown)
     assert not button(at, "Run this experiment").disabled

@@ -171,3 +171,156 @@ def test_every_pooling_layer_size_is_its_formula(key: str) -> None:
         assert text.split(" = ")[1].split(" ")[0] == str(node.out_shape[-1]), text
         assert text.startswith("ceil(") == node.ceil_mode
     assert any(n.ceil_mode for n in nodes) == any(m.ceil_mode for m in pools)
+
+
+# --- 5 and a-k: the sentences a student reads --------------------------------------------------
+
+
+def _step(title: str):  # noqa: ANN202
+    from explorer.ui.course import STEPS
+
+    return next(s for s in STEPS if s.title.startswith(title))
+
+
+def test_readme_does_not_call_lenet5_and_nin_torchvision_definitions() -> None:
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    start = text.index("## The catalog")
+    tv = text[start:text.index("ImageNet weights", start)]
+    assert "LeNet-5" not in tv and "NiN" not in tv
+    assert "LeNet-5 and NiN are this project's own builders, without ImageNet weights" in text
+
+
+def test_resnet_step_teaches_degradation_not_vanishing() -> None:
+    text = _step("ResNet").text
+    assert "gradients reach the first layers" not in text  # (a)
+    assert "unlikely to be caused by vanishing gradients" in text and "batch norm" in text
+
+
+def test_training_step_promises_what_a_minute_of_training_shows() -> None:
+    text = _step("Training").text
+    assert "noise into edge detectors" not in text and "still look noisy" in text  # (b)
+
+
+def test_gru_step_reads_the_update_gate_as_the_apps_equation_does() -> None:
+    text = _step("GRU").text  # (c): h = (1 - z) n + z h_prev copies h_prev when z is near 1
+    assert "stays open" not in text and "z is near 1 (the update shut)" in text
+
+
+def test_lstm_step_opens_the_gradient_view_with_forget_bias_one() -> None:
+    step = _step("LSTM")  # (d)
+    assert step.params["view"] == "gradient" and step.params["fb"] == "1"
+
+
+def test_alexnet_and_googlenet_steps_link_the_papers_networks() -> None:
+    from explorer.models import get_spec
+
+    for title, key in (("AlexNet", "alexnet2012"), ("GoogLeNet", "googlenet_v1")):  # (e)
+        step = _step(title)
+        assert step.params["arch"] == key and "as published" in get_spec(key).title
+
+
+def test_transfer_step_cites_yosinski() -> None:
+    assert "Yosinski et al., How transferable are features in deep neural networks?, NIPS 2014" in _step(
+        "Transfer").text
+
+
+def test_valid_padding_shrinks_by_f_minus_1_only_with_stride_1() -> None:
+    from pathlib import Path
+
+    from explorer.basics.sizes import output_size
+
+    assert output_size(32, 5, 0, 1) == 32 - (5 - 1) and output_size(32, 5, 0, 2) != 32 - (5 - 1)  # (g)
+    text = " ".join((Path(__file__).parents[2] / "explorer/ui/basics_more.py").read_text().split())
+    assert "shrinks by F - 1 with stride 1 and no dilation" in text
+
+
+def test_home_timeline_follows_the_course_order() -> None:
+    from pathlib import Path
+
+    from explorer.models.catalog import progression
+
+    assert [s.family for s in progression()] == ["LeNet", "AlexNet", "VGG", "NiN", "GoogLeNet", "ResNet"]  # (h)
+    text = (Path(__file__).parents[2] / "app_pages/home.py").read_text()
+    assert "one idea that the next ones kept" not in text and "Not every idea" in text
+
+
+def test_residual_deep_code_does_not_promise_batch_norm() -> None:
+    from explorer.probe.codegen import pytorch_code
+
+    code = pytorch_code("residual_deep").code  # (i): its BN slots are nn.Identity
+    assert "conv-BN-ReLU-conv-BN" not in code and "nn.Identity" in code
+    assert "conv-BN-ReLU-conv-BN" in pytorch_code("resnet_small").code  # the compact ResNet has BN
+
+
+def test_adding_problem_is_credited_to_le_jaitly_hinton() -> None:
+    from explorer.data.sequences import adding_problem
+    from explorer.training.experiments import EXPERIMENTS
+
+    text = EXPERIMENTS["cells_on_adding"].explanation  # (j)
+    assert "Le, Jaitly & Hinton, 2015" in text and "A Simple Way to Initialize Recurrent Networks" in text
+    assert "Le, Jaitly & Hinton" in (adding_problem.__doc__ or "")
+    x, _ = adding_problem(4, 10, torch.Generator().manual_seed(0))
+    assert float(x[..., 0].min()) >= 0 and float(x[..., 0].max()) <= 1  # U(0, 1) values, Le et al.'s form
+
+
+def test_nips_2012_and_the_backward_title() -> None:
+    from explorer.models import CATALOG
+    from explorer.probe.recurrent import RecurrentTrace
+    from explorer.viz import recurrent as viz_recurrent
+
+    assert "NIPS 2012" in get_spec("alexnet").paper  # (k)
+    assert not any("NeurIPS" in s.citation for s in CATALOG.values())  # NeurIPS is the name since 2018
+    source = __import__("inspect").getsource(viz_recurrent.forward_backward)
+    assert "x_t..x_(T-1)" in source and "x_t..x_T)" not in source  # steps 0..T-1
+    assert "x_t..x_(T-1)" in (RecurrentTrace.__doc__ or "")
+
+
+# --- 2. Plain vs residual: vanishing (no BN, default init) apart from degradation (He et al. 4.1)
+
+
+def test_vanishing_needs_default_init_without_batch_norm() -> None:
+    """At initialisation, on one batch: the plain 20's first-layer gradient is a vanishing fraction of
+    its last layer's with torch's default init and no BN; He init, BN or shortcuts keep it healthy."""
+    from explorer.training.depth import depth_model, first_last_gradient_ratio
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(32, 3, 32, 32, generator=g), torch.randint(0, 10, (32,), generator=g)
+
+    def ratio(**kw: object) -> float:
+        return first_last_gradient_ratio(depth_model(seed=0, **kw), x, y)  # type: ignore[arg-type]
+
+    assert ratio() < 1e-5  # plain 20, default init, no BN: vanishing
+    assert ratio(init="he") > 1e-2 and ratio(init="he", batch_norm=True) > 1e-2  # healthy
+    assert ratio(residual=True) > 1e-3 and ratio(residual=True, batch_norm=True, init="he") > 1e-2
+
+
+def test_the_experiments_keep_the_two_effects_apart_and_quote_he_correctly() -> None:
+    from explorer.training.depth import HE2016_SEC41
+    from explorer.training.experiments import EXPERIMENTS
+
+    vanishing, degradation = EXPERIMENTS["plain_vs_residual"], EXPERIMENTS["degradation"]
+    assert "(He et al., 2015)" not in vanishing.explanation and "NOT what He et al. (2016) found" in vanishing.explanation
+    assert "no batch norm" in vanishing.title.lower() and "batch norm" in degradation.title.lower()
+    # He et al. 2016, sec. 4.1, in their words
+    assert "unlikely to be caused by vanishing gradients" in HE2016_SEC41 and HE2016_SEC41 in degradation.quote
+    assert "trained with BN" in HE2016_SEC41 and "healthy norms" in HE2016_SEC41
+    runs = degradation.runs()
+    assert all(r.kwargs["batch_norm"] and r.kwargs["init"] == "he" for r in runs)
+    plain = sorted(r.kwargs["blocks"] for r in runs if not r.kwargs["residual"])
+    assert len(plain) == 2 and plain[0] < plain[1]  # a shallower and a deeper plain net
+    assert any(r.kwargs["residual"] and r.kwargs["blocks"] == plain[1] for r in runs)  # the deeper one's twin
+    card = get_spec("plain_deep").variant
+    assert "no batch norm" in card and "degradation problem" in card and "(He et al., 2015)" not in card
+
+
+def test_transfer_says_what_the_source_saw_and_tunes_the_scratch_arm() -> None:
+    from explorer.training.experiments import EXPERIMENTS
+    from explorer.training.transfer import default_transfer_settings, scratch_twin
+
+    exp = EXPERIMENTS["transfer_vs_scratch"]
+    assert "related task" not in exp.explanation and "subset of the source's" in exp.explanation  # (f)
+    assert "Yosinski et al., How transferable are features in deep neural networks?, NIPS 2014" in exp.explanation
+    head, scratch = (r.kwargs["settings"] for r in exp.runs())
+    assert head.lr == default_transfer_settings().lr and scratch.lr == scratch_twin(head).lr != head.lr

@@ -18,9 +18,7 @@ def test_the_course_example_has_no_year_and_stays_out_of_the_progression() -> No
     story = progression()
     assert "keras_cnn" not in [s.key for s in story]
     assert story[0].key == "lenet5" and story[0].dated_title == "LeNet-5 (1998)"
-    years = [s.year for s in story]
-    assert years == sorted(years)
-    assert [s.family for s in story] == ["LeNet", "AlexNet", "NiN", "VGG", "GoogLeNet", "ResNet"]
+    assert [s.family for s in story] == ["LeNet", "AlexNet", "VGG", "NiN", "GoogLeNet", "ResNet"]  # the course's order
 
 
 def test_torchvision_variants_say_what_they_are() -> None:

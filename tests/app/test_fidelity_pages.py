@@ -1,0 +1,36 @@
+"""AppTest: course steps open their pages in the state that shows their claim (issue 22)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.app.conftest import open_app_page
+
+
+def test_the_lstm_step_opens_the_gradient_view_with_the_forget_bias_curve() -> None:
+    from explorer.ui.course import STEPS
+
+    n, step = next((i + 1, s) for i, s in enumerate(STEPS) if s.title == "LSTM")
+    at = open_app_page("app_pages/recurrent.py", timeout=180)
+    for k, v in {**step.params, "step": str(n)}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="rec_grad_fb").value is True
+    names = [d.get("name") for c in at.get("plotly_chart") for d in json.loads(c.proto.spec).get("data", [])]
+    assert "LSTM, forget bias 1 (at start)" in names, names
+    table = at.dataframe[-1].value.set_index("curve")
+    assert table.loc["RNN at init", "regime"] == "vanishing"
+
+
+def test_the_alexnet_step_opens_the_published_network_beside_torchvisions() -> None:
+    from explorer.ui.course import STEPS
+
+    n, step = next((i + 1, s) for i, s in enumerate(STEPS) if s.title.startswith("AlexNet"))
+    at = open_app_page("app_pages/architectures.py", timeout=180)
+    for k, v in {**step.params, "step": str(n)}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="arch_key").value == "alexnet2012"
+    assert any("As published beside torchvision's variant" in e.label for e in at.expander)
