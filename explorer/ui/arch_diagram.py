@@ -24,7 +24,7 @@ from explorer.ui.state import PageState
 from explorer.viz.diagram import KIND_NAMES, MEASURES, PROJECTOR_PX, SCREEN_PX, figure, shape_text
 
 LEVELS = {"Blocks": "blocks", "Layers": "layers", "Every operation": "ops"}
-DIAGRAM_ROOM = {True: (1100, 440), False: (880, 520)}  # projector? -> (width, height) in pixels
+DIAGRAM_ROOM = {True: (1100, 440), False: (800, 520)}  # projector? -> (width, height) in pixels
 
 
 @dataclass
@@ -155,7 +155,8 @@ def diagram(av: ArchView) -> None:
                 return
 
     fig = figure(view, colour_by=av.colour_by, selected=av.selected.id if av.selected else None,
-                 font=PROJECTOR_PX if projector else SCREEN_PX, max_width=width, max_height=height)  # fmt: skip
+                 font=PROJECTOR_PX if projector else SCREEN_PX, max_width=width, max_height=height,
+                 grow_to=22 if projector else None)  # fmt: skip
     st.plotly_chart(fig, key="arch_diagram", on_select=on_select, selection_mode="points", width="stretch",
                     config={"displaylogo": False, "scrollZoom": False})  # fmt: skip
     shortcut = " Orange arcs: residual shortcuts (dashed: a 1x1 projection)." if any(

@@ -1,4 +1,5 @@
-"""Real browser: the Architectures diagram at a projector's 1280 x 720, and a click on a node."""
+"""Real browser: the Architectures diagram at a projector's 1280 x 720 (first screen, type size,
+screenshots to look at), a click on a node, and side by side at one depth scale."""
 
 import pytest
 
@@ -20,80 +21,87 @@ def _diagram(page):  # noqa: ANN001, ANN202
     return chart
 
 
-def _shot(page, chart, name: str) -> None:  # noqa: ANN001
-    """The diagram scrolled to the top of the 1280 x 720 window, as a projector shows it."""
+def _first_screen(page, name: str) -> dict:  # noqa: ANN001
+    """The page as opened (scrolled to the top): the diagram's box in the window, and a
+    screenshot of the 1280 x 720 screen."""
     SCREENSHOTS.mkdir(exist_ok=True)
-    chart.scroll_into_view_if_needed()
-    page.evaluate("""() => {const c = document.querySelector('[data-testid="stPlotlyChart"]');
-                     c.scrollIntoView({block: 'start'});}""")
-    page.wait_for_timeout(300)
+    chart = _diagram(page)
+    page.wait_for_timeout(500)
+    scrolled = page.evaluate("""() => {const m = document.querySelector('[data-testid="stMain"]');
+                                       return m ? m.scrollTop : window.scrollY;}""")
+    assert scrolled == 0  # as a link opens it: nothing scrolled
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    return chart.bounding_box()
 
 
 def _labels(chart) -> list[str]:  # noqa: ANN001
     return chart.locator(".textpoint text").evaluate_all("els => els.map(e => e.textContent)")
 
 
+def _label_px(chart) -> float:  # noqa: ANN001
+    """The smallest type of the node labels as the browser draws them (CSS included)."""
+    sizes = chart.locator(".textpoint text").evaluate_all(
+        "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
+    )
+    return min(sizes)
+
+
 @pytest.mark.parametrize(
-    ("arch", "expand"), [("googlenet", "inception4c"), ("resnet50", "stage3.block1")]
+    ("query", "name", "labels"),
+    [
+        ("arch=nin", "nin", ["mlpconv1  96 ch", "pool3  max 3x3/2 +dropout"]),
+        ("arch=resnet18", "resnet18-blocks", ["stage 2, block 1  128 ch"]),
+        ("arch=googlenet", "googlenet-blocks", ["inception3a  256 ch"]),
+        ("arch=googlenet&level=layers", "googlenet-layers", ["3x3_reduce"]),
+    ],
 )
-def test_diagram_collapsed_and_expanded_at_1280x720(
-    app_server, small_page, arch: str, expand: str
-) -> None:  # noqa: ANN001
-    open_page(small_page, app_server, f"architectures?arch={arch}")
+def test_projector_diagram_starts_on_the_first_screen(app_server, small_page, query: str, name: str,
+                                                      labels: list[str]) -> None:  # noqa: ANN001  # fmt: skip
+    open_page(small_page, app_server, f"architectures?{query}&projector=1")
     assert_no_exception(small_page)
+    box = _first_screen(small_page, f"architectures-projector-{name}")
+    assert box["y"] < 720 and box["y"] < 260, box  # its top in the first screen, under one folded line
+    assert box["width"] > 1000  # the page's width
     chart = _diagram(small_page)
-    labels = _labels(chart)
-    blocks = [t for t in labels if t.startswith(("inception", "stage"))]
-    assert len(blocks) == (9 if arch == "googlenet" else 16)
-    box = chart.bounding_box()
-    assert box["height"] <= 660  # collapsed: the whole network fits the 720-pixel screen
-    _shot(small_page, chart, f"architectures-{arch}-collapsed")
-    open_page(small_page, app_server, f"architectures?arch={arch}&layer={expand}/conv1"
-              if arch == "resnet50" else f"architectures?arch={arch}&layer={expand}/3x3")  # fmt: skip
-    assert_no_exception(small_page)
-    chart = _diagram(small_page)
-    labels = _labels(chart)
-    assert any(t.startswith("3x3") or t.startswith("conv1") for t in labels)
-    _shot(small_page, chart, f"architectures-{arch}-expanded")
+    assert _label_px(chart) >= 16
+    found = _labels(chart)
+    assert all(t in found for t in labels), found
+    legend = chart.locator(".legendtext").evaluate_all("els => els.map(e => e.textContent)")
+    assert "input / output" in legend  # whole, not "input / outpu"
+    if name == "resnet18-blocks":
+        arcs = chart.locator("path[data-index]").count() + chart.locator(".shapelayer path").count()
+        assert arcs >= 8  # one shortcut per residual block (and the frame shapes)
 
 
 def test_clicking_a_node_shows_its_card(app_server, small_page) -> None:  # noqa: ANN001
     open_page(small_page, app_server, "architectures?arch=resnet18")
     chart = _diagram(small_page)
-    label = chart.locator(".textpoint text", has_text="stage2.block1").first
-    chart.scroll_into_view_if_needed()
+    label = chart.locator(".textpoint text", has_text="stage 2, block 1").first
+    label.scroll_into_view_if_needed()
     box = label.bounding_box()
     # The marker sits just left of its label.
-    small_page.mouse.click(box["x"] - 12, box["y"] + box["height"] / 2)
-    small_page.get_by_text("stage 2, block 1").first.wait_for()
+    small_page.mouse.click(box["x"] - 10, box["y"] + box["height"] / 2)
+    small_page.locator('[data-testid="stMarkdownContainer"] h4', has_text="stage 2, block 1").first.wait_for()
     wait_idle(small_page)
     assert_no_exception(small_page)
-    link = small_page.get_by_role("link", name="Feature maps of stage2.block1")
+    link = small_page.get_by_role("link", name="Feature maps of stage 2, block 1")
     assert "layer=stage2.block1" in link.get_attribute("href")
     assert "layer=stage2.block1" in small_page.url
     small_page.screenshot(path=str(SCREENSHOTS / "architectures-card.png"))
 
 
-def test_every_layer_of_googlenet_and_side_by_side(app_server, small_page) -> None:  # noqa: ANN001
-    open_page(small_page, app_server, "architectures?arch=googlenet&level=layers")
+def test_side_by_side_in_the_url_at_one_depth_scale(app_server, small_page) -> None:  # noqa: ANN001
+    open_page(small_page, app_server, "architectures?arch=googlenet&side=vgg16,resnet18,googlenet")
     assert_no_exception(small_page)
-    chart = _diagram(small_page)
-    labels = _labels(chart)
-    assert (
-        labels.count("3x3_reduce") == 9 and labels.count("pool_proj") == 9
-    )  # nine modules, opened
-    _shot(small_page, chart, "architectures-googlenet-layers")
     side = small_page.locator('[data-testid="stPlotlyChart"]').nth(2)
     side.scroll_into_view_if_needed()
     side.locator(".scatterlayer").first.wait_for()
     titles = side.locator(".annotation-text").evaluate_all("els => els.map(e => e.textContent)")
-    assert titles[:5] == ["LeNet-5", "AlexNet", "VGG-16", "GoogLeNet", "ResNet-50"]
+    assert [t.split("layers")[0] for t in titles] == ["VGG-1616 ", "ResNet-1818 ", "GoogLeNet22 "]
+    heights = side.locator(".shapelayer path").evaluate_all("els => els.map(e => e.getBBox().height)")
+    assert heights  # the boxes are drawn
     small_page.evaluate("""() => {const c = document.querySelectorAll('[data-testid="stPlotlyChart"]')[2];
                            c.scrollIntoView({block: 'start'});}""")
     small_page.wait_for_timeout(300)
     small_page.screenshot(path=str(SCREENSHOTS / "architectures-side-by-side.png"))
-    bars = small_page.locator('[data-testid="stPlotlyChart"]').nth(1)
-    bars.scroll_into_view_if_needed()
-    small_page.wait_for_timeout(300)
-    small_page.screenshot(path=str(SCREENSHOTS / "architectures-compute-bars.png"))
+    assert "side=vgg16%2Cresnet18%2Cgooglenet" in small_page.url or "side=vgg16,resnet18,googlenet" in small_page.url

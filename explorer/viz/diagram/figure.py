@@ -119,15 +119,21 @@ def legend_px(names: list[str], font: float, width: float) -> float:
 
 def figure(graph: Graph, colour_by: str = "output size", selected: str | None = None,
            title: str | None = None, *, font: float = SCREEN_PX, max_width: float = 1000,
-           max_height: float = 520) -> go.Figure:  # fmt: skip
+           max_height: float = 520, grow_to: float | None = None) -> go.Figure:  # fmt: skip
     """The clickable diagram: one marker per node (customdata = node id), edges as lines.
 
     Colour = the measure (log scale, colour bar); symbol = the kind of layer (legend); labels at
     ``font`` pixels; ``max_width`` / ``max_height``: the room the page expects to give it (a long
     network is wrapped into columns to fit it; the figure's declared width is at least
-    ``max_width``, its drawing centred, one data unit one pixel).
+    ``max_width``, its drawing centred, one data unit one pixel). ``grow_to``: a larger type to use
+    where a short network leaves the room for it in one column (a projector's back rows).
     """
     cv = canvas(graph, font=font, max_width=max_width - 20, max_height=max_height)
+    for size in range(int(grow_to or 0), int(font), -2):
+        bigger = canvas(graph, font=size, max_width=max_width - 20, max_height=max_height)
+        if bigger.bands == 1 and bigger.height <= max_height and bigger.width <= max_width - 20:
+            cv, font = bigger, size
+            break
     lo, hi = colour_range([graph], colour_by)
     shortcut_shapes, shortcut_legend = _shortcut_parts(cv)
     nodes = _node_traces(cv, colour_by, lo, hi, selected)

@@ -106,7 +106,9 @@ def crossings(fig: go.Figure) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("key", KEYS)
 @pytest.mark.parametrize("level", ["blocks", "layers"])
 def test_projector_labels_are_16_px_and_never_overlap(key: str, level: str) -> None:
-    fig = figure(_graph(key).view(level), font=PROJECTOR_PX, max_width=1100, max_height=440)
+    fig = figure(
+        _graph(key).view(level), font=PROJECTOR_PX, max_width=1100, max_height=440, grow_to=22
+    )
     labels = list(label_boxes(fig))
     assert labels and min(size for _, size, _ in labels) >= 16
     assert fig.layout.legend.font.size >= 16
@@ -121,9 +123,17 @@ def test_projector_labels_are_16_px_and_never_overlap(key: str, level: str) -> N
 @pytest.mark.parametrize("key", ["googlenet", "resnet50", "vgg16", "nin", "lenet5"])
 @pytest.mark.parametrize("level", ["blocks", "layers"])
 def test_screen_labels_are_13_px_and_never_overlap(key: str, level: str) -> None:
-    fig = figure(_graph(key).view(level), font=SCREEN_PX)
+    fig = figure(_graph(key).view(level), font=SCREEN_PX, max_width=800)
     assert min(size for _, size, _ in label_boxes(fig)) >= 13
     assert crossings(fig) == [], (key, level)
+
+
+def test_a_short_network_grows_its_type_on_a_projector() -> None:
+    fig = figure(
+        _graph("nin").view("blocks"), font=PROJECTOR_PX, max_width=1100, max_height=440, grow_to=22
+    )
+    assert min(size for _, size, _ in label_boxes(fig)) == 20  # 22 px would not fit 440 pixels
+    assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b <= 440
 
 
 def test_the_old_crowded_labels_would_have_failed() -> None:
