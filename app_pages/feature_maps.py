@@ -25,6 +25,7 @@ from explorer.ui.feature_views import (
     DEFAULT_VIEW,
     FEATURE_VIEWS,
     ViewContext,
+    paper_label,
     url_tokens,
     view_for,
     view_labels,
@@ -284,8 +285,7 @@ if not names:
     st.warning("This model has no feature-map layers to show.")
     st.stop()
 layer_tokens = _layer_tokens(lm, names)
-labels = {m.name: f"{layer_tokens[m.name]}: {m.label}" if m.name in layer_tokens else m.label
-          for m in res.maps.layers}
+labels = {m.name: paper_label(m, layer_tokens) for m in res.maps.layers}  # "relu_C3 (ReLU) - 16 x 10 x 10"
 
 
 url.bind("view", "fm_view", default=FEATURE_VIEWS[DEFAULT_VIEW].label, valid=view_labels(), url=url_tokens())

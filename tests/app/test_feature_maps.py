@@ -309,3 +309,29 @@ def test_bfloat16_is_offered_only_where_it_is_fast_and_cached_apart(monkeypatch,
     results = at.session_state[image_results._RESULTS_KEY]
     keys = {k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"}
     assert {k[3] for k in keys} == ({"float32", "bfloat16"} if fast else {"float32"})
+
+
+def test_layers_are_named_as_in_the_paper_not_by_module_index() -> None:
+    """LeNet-5's layers are Sequential indices ("4"); pickers, the unit line and Compare's second
+    model show the paper's names ("relu_C3 (ReLU)", "Unit (3, 4) of relu_C3"), never "4 (ReLU)"."""
+    at = _page()
+    at.selectbox(key="fm_arch").set_value("lenet5").run()
+    at.radio(key="fm_view").set_value("Layer detail").run()
+    at.selectbox(key="fm_layer").set_value("4").run()
+    options = at.selectbox(key="fm_layer").options
+    assert "relu_C3 (ReLU) - 16 x 10 x 10" in options, options
+    assert not any(o.split(" ")[0].isdigit() for o in options), options
+    at.radio(key="fm_view").set_value("Receptive field").run()
+    at.selectbox(key="fm_rf_layer").set_value("4").run()
+    at.number_input(key="fm_rf_row").set_value(3).run()
+    at.number_input(key="fm_rf_col").set_value(4).run()
+    assert any("Unit (3, 4) of **relu\\_C3**" in m.value or "Unit (3, 4) of **relu_C3**" in m.value
+               for m in at.markdown), [m.value for m in at.markdown]
+    at.radio(key="fm_view").set_value("Compare").run()
+    at.radio(key="fm_cmp_mode").set_value("This layer in two models").run()
+    at.selectbox(key="fm_cmp_arch").set_value("lenet5").run()
+    second = at.selectbox(key="fm_cmp_layer_b").options
+    assert "relu_C3 (ReLU) - 16 x 10 x 10" in second, second
+    at.radio(key="fm_view").set_value("Filters").run()
+    convs = at.selectbox(key="fm_conv").options
+    assert convs[0].startswith("C1: (6, 1, 5, 5)"), convs

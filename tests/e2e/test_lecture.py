@@ -48,7 +48,7 @@ def test_a_deep_link_reproduces_the_view_in_a_fresh_browser(app_server, chromium
         open_page(page, app_server, link)
         assert_no_exception(page)
         shown = page.evaluate(SHOWN_JS)
-        assert "relu_C3: 4 (ReLU) - 16 x 10 x 10" in shown and "LeNet-5 (1998)" in shown
+        assert "relu_C3 (ReLU) - 16 x 10 x 10" in shown and "LeNet-5 (1998)" in shown
         assert "Printed digit 7" in shown and "max activation" in shown
         assert page.get_by_label("Channel (0 to 15)").input_value() == "5"
         url = page.url

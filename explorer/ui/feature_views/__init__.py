@@ -14,7 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from explorer.ui.feature_views.compare import compare
-from explorer.ui.feature_views.context import LAYER_DETAIL, RECEPTIVE_FIELD, ViewContext
+from explorer.ui.feature_views.context import (
+    LAYER_DETAIL,
+    RECEPTIVE_FIELD,
+    ViewContext,
+    paper_label,
+)
 from explorer.ui.feature_views.fields import receptive_field
 from explorer.ui.feature_views.filters import filters
 from explorer.ui.feature_views.layers import layer_detail, overview
@@ -61,4 +66,5 @@ def view_for(label: str) -> FeatureView:
     return next(v for v in FEATURE_VIEWS.values() if v.label == label)
 
 
-__all__ = ["DEFAULT_VIEW", "FEATURE_VIEWS", "FeatureView", "ViewContext", "url_tokens", "view_for", "view_labels"]
+__all__ = ["DEFAULT_VIEW", "FEATURE_VIEWS", "FeatureView", "ViewContext", "paper_label", "url_tokens", "view_for",
+           "view_labels"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.models import get_spec
-from explorer.ui.feature_views.context import ViewContext
+from explorer.probe.names import readable_names
+from explorer.ui.feature_views.context import ViewContext, paper_label
 from explorer.ui.image_results import feature_result
 from explorer.ui.registry import user_models
 from explorer.ui.state import escape_text
@@ -93,7 +94,8 @@ def _two_models(ctx: ViewContext, by: str, scale: str) -> None:
     with st.spinner("Running the second model..."):
         res_b = feature_result(lm_b, ctx.image)
     names_b = res_b.maps.names()
-    labels_b = {m.name: m.label for m in res_b.maps.layers}
+    named_b = readable_names(lm_b.model, lm_b.arch)  # paper-style names, as for the first model
+    labels_b = {m.name: paper_label(m, named_b) for m in res_b.maps.layers}
     left, right = st.columns(2)
     with left:
         st.markdown("**" + escape_text(ctx.lm.label, limit=300) + "**")

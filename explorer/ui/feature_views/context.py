@@ -9,6 +9,8 @@ import streamlit as st
 
 from explorer.data.images import DecodedImage, ModelInput
 from explorer.models.catalog import ArchSpec
+from explorer.probe.names import display_name
+from explorer.probe.stats import ShapedLayer
 from explorer.ui.image_results import FeatureResult
 from explorer.ui.state import PageState
 from explorer.ui.weight_sources import LoadedModel
@@ -38,6 +40,16 @@ class ViewContext:
     @property
     def mi(self) -> ModelInput:
         return self.res.model_input
+
+
+def paper_label(layer: ShapedLayer, names: dict[str, str]) -> str:
+    """What a layer picker shows: the paper-style name, the layer's type and its output shape
+    ("conv3_1 (Conv2d) - 256 x 56 x 56", "stage 2, block 1 (Residual) - ..."); the module path
+    only for a layer the namer does not know (a raw index such as "4" means nothing to a reader)."""
+    if layer.name not in names:
+        return layer.label
+    c, h, w = layer.shape
+    return f"{display_name(names[layer.name])} ({layer.type}) - {c} x {h} x {w}"
 
 
 def bounded_index(key: str, hi: int, default: int = 0) -> None:

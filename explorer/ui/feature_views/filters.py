@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.probe.layers import conv_layers
+from explorer.probe.names import readable_names
 from explorer.ui.feature_views.context import ViewContext, bounded_index
 from explorer.ui.state import escape_text
 from explorer.viz import maps as viz
@@ -20,8 +21,9 @@ def filters(ctx: ViewContext) -> None:
         return
     conv_names = list(convs)
     ctx.url.bind("conv", "fm_conv", default=conv_names[0], valid=conv_names)
+    named = readable_names(ctx.lm.model, ctx.lm.arch)  # "conv3_1", not "features.10"
     cname = st.selectbox("Convolution layer", conv_names, key="fm_conv",
-                         format_func=lambda n: f"{n}: {tuple(convs[n].weight.shape)} (out x in x kh x kw)")
+                         format_func=lambda n: f"{named.get(n, n)}: {tuple(convs[n].weight.shape)} (out x in x kh x kw)")
     w = convs[cname].weight.detach().cpu()
     out_c, in_c, kh, kw = w.shape
     left, right = st.columns([3, 2])
@@ -32,7 +34,7 @@ def filters(ctx: ViewContext) -> None:
                              f"{'colour' if in_c == 3 else 'grey'} patches; mid-grey = 0, each kernel "
                              "scaled by its own largest weight")
         elif kh == 1 and kw == 1:
-            st.plotly_chart(viz.matrix_figure(w[:, :, 0, 0].numpy(), f"{cname}: 1 x 1 kernels as a "
+            st.plotly_chart(viz.matrix_figure(w[:, :, 0, 0].numpy(), f"{named.get(cname, cname)}: 1 x 1 kernels as a "
                                               f"{out_c} x {in_c} matrix"), key="fm_matrix")
             st.caption("A 1 x 1 convolution mixes channels at each pixel: its kernels form one matrix.")
         else:
@@ -43,5 +45,5 @@ def filters(ctx: ViewContext) -> None:
                      caption=f"The {kh} x {kw} kernel of each of the {out_c} output channels for input "
                              f"channel {ic}; blue < 0 < red, one scale for the grid")
     with right:
-        st.plotly_chart(viz.weight_histogram(w, f"Weights of {cname} ({w.numel():,})"), key="fm_hist")
+        st.plotly_chart(viz.weight_histogram(w, f"Weights of {named.get(cname, cname)} ({w.numel():,})"), key="fm_hist")
         st.caption(escape_text(ctx.lm.label, limit=300))  # a user's model name is in it
