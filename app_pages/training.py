@@ -12,6 +12,7 @@ import torch
 from explorer.data.datasets import DATASETS, DatasetUnavailableError, is_available, preview
 from explorer.models import get_spec
 from explorer.models.checkpoint import CheckpointError, model_from_checkpoint
+from explorer.models.plan import built_title
 from explorer.training.events import History, Snapshot
 from explorer.training.settings import (
     OPTIMIZER_TITLES,
@@ -290,7 +291,7 @@ with st.expander("Load a checkpoint"):
         else:
             acc = info["metrics"].get("test_accuracy")
             st.success(escape_text(
-                f"Loaded {get_spec(info['arch']).title} trained on {info['dataset'] or 'unknown data'}"
+                f"Loaded {built_title(info['arch'], info['build'])} trained on {info['dataset'] or 'unknown data'}"
                 + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
                 + f" as \"{upload.name}\". It is now available on the Feature maps page.", limit=800))
             st.json(info)

@@ -9,6 +9,7 @@ tensor's shape, all refused above the caps before a single real tensor exists.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,6 +198,31 @@ def _measure(arch: str, items: tuple[tuple[str, Any], ...]) -> tuple[int, int, t
     steps = spec.input_shape[0] if spec.kind == "rnn" else 1  # one step measured, times the steps
     act = _activation_bytes(model, torch.empty(_input_shape(spec, build), device="meta")) * steps
     return params, act, tuple((k, tuple(v.shape)) for k, v in model.state_dict().items())
+
+
+_LAYERS_IN_TITLE = re.compile(r"\((\d+) layers\)")
+
+
+def built_title(arch: str, build: Any) -> str:
+    """The catalog title of ``arch``, with a layer count in it ("Its residual twin (20 layers)")
+    counted for this build: a checkpoint of the twin with 30 blocks is titled (62 layers).
+    Weight layers (convolutions and dense layers) are counted on the meta device; a build that
+    does not validate keeps the catalog's title."""
+    spec = spec_for(arch)
+    if not _LAYERS_IN_TITLE.search(spec.title):
+        return spec.title
+    try:
+        n = _weight_layers(spec.key, tuple(validate_build(spec, build or {}).items()))
+    except Exception:  # noqa: BLE001 - a title never fails: the catalog's one is still true of the entry
+        return spec.title
+    return _LAYERS_IN_TITLE.sub(f"({n} layers)", spec.title, count=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _weight_layers(arch: str, items: tuple[tuple[str, Any], ...]) -> int:
+    with torch.device("meta"):
+        model = get_spec(arch).build(**dict(items))
+    return sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
 
 
 def _describe(build: dict[str, Any]) -> str:

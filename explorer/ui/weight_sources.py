@@ -25,6 +25,7 @@ from torch import nn
 from explorer.data.images import Preprocessing
 from explorer.models import CATALOG, get_spec
 from explorer.models.init import build_seeded
+from explorer.models.plan import built_title
 from explorer.models.weights import (
     WeightsError,
     bundled_keys,
@@ -223,7 +224,7 @@ def _load_user(arch: str, ref: str, data: bytes | None, download: bool) -> Loade
     acc_text = f", accuracy {float(acc):.1%}" if isinstance(acc, (int, float)) else ""
     lm = LoadedModel(
         model=_to_device(model), arch=um.arch, kind="user",
-        label=f"{spec.title} - my model {ref!r} ({um.source}{acc_text})", token=token,
+        label=f"{built_title(um.arch, um.build)} - my model {ref!r} ({um.source}{acc_text})", token=token,
         prep=preprocessing_for(spec, um.build), classes=tuple(um.classes) or None, head_meaningful=True,
         task=spec.task, build=dict(um.build), detail=f"Dataset: {um.dataset or 'unknown'}{acc_text}.",
     )  # fmt: skip
@@ -264,7 +265,7 @@ def _load_upload(arch: str, ref: str, data: bytes | None, download: bool) -> Loa
     build = dict(meta.build) or spec.build_kwargs
     lm = LoadedModel(
         model=_to_device(model), arch=arch, kind="upload",
-        label=f"{spec.title} - uploaded checkpoint ({digest[:8]})", token=token,
+        label=f"{built_title(arch, build)} - uploaded checkpoint ({digest[:8]})", token=token,
         prep=preprocessing_for(spec, build), classes=tuple(meta.classes) or class_names_for(spec),
         head_meaningful=True, task=spec.task, build=build,
         detail="Weights from the uploaded file: checked before building (arguments, size, "
