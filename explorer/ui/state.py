@@ -224,7 +224,7 @@ class PageState:
 
     def _publish(self, name: str, token: str, omit: bool) -> None:
         """Write ``name=token`` to the URL, or leave it out (``omit``: a default kept off links;
-        a token over MAX_RAW characters: the address stays short, see README "Serving a class")."""
+        a token over MAX_RAW UTF-8 bytes: the address stays short, see README "Behind a TLS reverse proxy")."""
         written = self._mine["written"]
         # omit: e.g. projector=0 keeps links short. Over MAX_RAW UTF-8 bytes (each at most 3
         # characters once percent-encoded): too long for a link, and it would be refused on arrival.
