@@ -28,7 +28,7 @@ from explorer.ui import recurrent_extras
 from explorer.ui.common import fold_inputs, projector_on
 from explorer.ui.recurrent_training import training_section
 from explorer.ui.recurrent_views import VIEWS, Network, ViewContext
-from explorer.ui.state import MAX_RAW, PageState
+from explorer.ui.state import MAX_RAW, PageState, escape_text
 from explorer.viz import recurrent as viz
 
 DEFAULT_TEXT = "The forget gate decides what the memory keeps, and the input gate what it writes."
@@ -134,8 +134,8 @@ except SequenceInputError as err:
     prepared = None
     st.warning(str(err))
 if prepared is not None:
-    for note in prepared.notes:
-        st.info(note)
+    for note in prepared.notes:  # may quote typed characters: text, not Markdown
+        st.info(escape_text(note, limit=800))
     if kind == "Signal":
         st.plotly_chart(
             viz.signal_figure(prepared.values.numpy(), prepared.feature_names),

@@ -224,11 +224,11 @@ class PageState:
 
     def _publish(self, name: str, token: str, omit: bool) -> None:
         """Write ``name=token`` to the URL, or leave it out (``omit``: a default kept off links;
-        a token over MAX_RAW UTF-8 bytes: the address stays short, see README "Behind a TLS reverse proxy")."""
+        a token over MAX_RAW characters: the address stays short, see README "Behind a TLS reverse proxy")."""
         written = self._mine["written"]
-        # omit: e.g. projector=0 keeps links short. Over MAX_RAW UTF-8 bytes (each at most 3
-        # characters once percent-encoded): too long for a link, and it would be refused on arrival.
-        if omit or len(token.encode("utf-8", "surrogatepass")) > MAX_RAW:
+        # omit: e.g. projector=0 keeps links short. Over MAX_RAW characters (at most 12 each once
+        # percent-encoded): too long for a link, and it would be refused on arrival.
+        if omit or len(token) > MAX_RAW:
             written.pop(name, None)
             if name in st.query_params:
                 del st.query_params[name]

@@ -83,8 +83,8 @@ def _second_model(ctx: ViewContext) -> LoadedModel:
                           horizontal=True)
     try:
         return load_model(arch_b, kind_b, ref=ref_b)
-    except ModelLoadError as err:
-        st.warning(str(err))
+    except ModelLoadError as err:  # may quote a checkpoint's metadata or a model's name
+        st.warning(escape_text(str(err), limit=800))
         return load_model(arch_b, "random")
 
 

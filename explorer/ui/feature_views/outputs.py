@@ -150,7 +150,7 @@ def _run(ctx: ViewContext, method: str, target: int, steps: int, precision: str 
     try:
         return attribution_map(ctx.lm, ctx.res, method, target, steps, progress=update, precision=precision)
     except AttributionError as err:
-        st.error(str(err))
+        st.error(escape_text(str(err), limit=800))
         return None
     finally:
         remove()
