@@ -8,6 +8,8 @@ explorer.viz.training.
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from explorer.models.checkpoint import save_checkpoint
@@ -101,8 +103,9 @@ def results(job: jobs.Job, h: History) -> None:
         f"{fin.val_acc:.1%}, test accuracy {fin.test_acc:.1%}."
     )
     c1, c2 = st.columns(2)
-    c1.plotly_chart(viz.confusion_figure(fin.confusion, fin.classes))
-    c2.plotly_chart(viz.per_class_figure(fin.per_class_acc, fin.classes))
+    shown = [html.escape(str(c)) for c in fin.classes]  # plotly renders <a href> in labels: text only
+    c1.plotly_chart(viz.confusion_figure(fin.confusion, shown))
+    c2.plotly_chart(viz.per_class_figure(fin.per_class_acc, shown))
     if len(fin.misclassified):
         st.markdown(f"**Misclassified test images** (first {len(fin.misclassified)}: true -> predicted)")
         # class names may be a zip's folder names: shown as text, never Markdown (captions render it)
