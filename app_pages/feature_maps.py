@@ -146,8 +146,11 @@ sample_names = [s.name for s in samples]
 if url.arriving("sample"):
     st.session_state["fm_source"] = "Sample"  # a link shows its sample, not an old upload
 source = url.keep("fm_source", "Sample", SOURCES)
+newest_mine = url.arriving("weights") and st.query_params.get("weights") == "user"  # the sidebar's link
 arch_now = url.bind("arch", "fm_arch", default=_default_arch(), valid=keys)
 mine = [m for m in user_models(kind="cnn") if m.arch == arch_now]
+if newest_mine and mine:
+    st.session_state["fm_user_model"] = mine[-1].name  # registered last: the run just finished
 spec_now = get_spec(arch_now)
 kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if arch_now in ws.bundled_available() else []) \
     + (["user"] if mine else []) + ["random", "upload"]

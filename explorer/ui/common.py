@@ -103,6 +103,18 @@ def sidebar() -> None:
         if trained is not None:
             st.caption("Your trained model \"" + escape_text(trained.name, limit=120)  # a file's name may be in it
                        + "\" is ready on the Feature maps page.")
+            trained_link(trained.arch)
+
+
+def trained_link(arch: str) -> None:
+    """A link to Feature maps showing this browser's newest trained model of ``arch`` (a link's
+    ``weights=user`` picks the newest one: see app_pages/feature_maps.py); only this browser has
+    the model, so the address is a page link here, never a link to share."""
+    from explorer.models import get_spec
+
+    if get_spec(arch).kind == "cnn":
+        st.page_link("app_pages/feature_maps.py", label="Open it on Feature maps", icon=":material/arrow_forward:",
+                     query_params={"arch": arch, "weights": "user", "view": "overview"})  # fmt: skip
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -21,6 +21,8 @@ from explorer.ui.registry import register_finished_training
 from explorer.ui.state import escape_text
 from explorer.viz import training as viz
 
+# What the progress line says of a run that has ended, instead of a time left.
+ENDINGS = {jobs.JobState.FINISHED: "finished", jobs.JobState.CANCELLED: "stopped", jobs.JobState.FAILED: "failed"}
 DOWNLOAD_RUNS = 1  # the finished run's download files only: each holds a full checkpoint
 
 
@@ -49,12 +51,12 @@ def controls(job: jobs.Job) -> None:
 
 def _live_figures(job: jobs.Job, h: History) -> list:
     """The five live curves, from a compact history, rebuilt only when new points arrived."""
-    key = (job.id, len(h.steps), len(h.epochs))
+    key = (job.id, len(h.steps), len(h.epochs), job.done)  # the end of a run relabels the curves
     cached = st.session_state.get("tr_live_figs")
     if cached is None or cached[0] != key:
         c = jobs.compact_history(h)
-        figs = [viz.loss_figure(c), viz.accuracy_figure(c), viz.grad_norm_figure(c), viz.lr_figure(c),
-                viz.throughput_figure(c)]  # fmt: skip
+        figs = [viz.loss_figure(c, not job.done), viz.accuracy_figure(c, not job.done), viz.grad_norm_figure(c),
+                viz.lr_figure(c), viz.throughput_figure(c)]  # fmt: skip
         cached = (key, figs)
         st.session_state["tr_live_figs"] = cached
     return cached[1]
@@ -155,9 +157,11 @@ def progress(job: jobs.Job, h: History) -> None:
             st.caption(prep.message if prep else "Starting...")
         return
     step = last.step if last else 0
+    ended = ENDINGS.get(job.state) if job.done else None
     st.progress(min(step / max(started.total_steps, 1), 1.0),
                 text=viz.progress_text(step, started.total_steps, h.eta_s(started.total_steps),
-                                       last.samples_per_s if last else 0.0))  # fmt: skip
+                                       last.samples_per_s if last else 0.0, ended=ended,
+                                       elapsed_s=h.elapsed_s[-1] if ended and h.elapsed_s else None))  # fmt: skip
     st.caption(f"{started.device}{' (bf16)' if started.mixed_precision else ''} · {started.parameters:,} "
                f"parameters · {started.train_size} training / {started.val_size} validation images · "
                f"state: {job.state.value}")  # fmt: skip

@@ -29,9 +29,11 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
     return fig
 
 
-def _metric_figure(h: History, train: list[float], val: list[float], title: str, y_title: str) -> go.Figure:
+def _metric_figure(h: History, train: list[float], val: list[float], title: str, y_title: str,
+                   running: bool = True) -> go.Figure:  # fmt: skip
     fig = go.Figure()
-    fig.add_scatter(x=h.epoch_x, y=train, mode="lines", name="training (running)", line=dict(color=TRAIN_COLOUR))
+    name = "training (running)" if running else "training"  # a finished run's legend says so
+    fig.add_scatter(x=h.epoch_x, y=train, mode="lines", name=name, line=dict(color=TRAIN_COLOUR))
     if h.epochs:
         fig.add_scatter(
             x=[e.step / _steps_per_epoch(h) for e in h.epochs],  # an early stop ends mid-epoch
@@ -44,13 +46,14 @@ def _steps_per_epoch(h: History) -> int:
     return max(h.started.steps_per_epoch, 1) if h.started is not None else 1
 
 
-def loss_figure(h: History) -> go.Figure:
-    """Training loss (every logged step) and validation loss (each epoch) against epochs."""
-    return _metric_figure(h, h.train_loss, [e.val_loss for e in h.epochs], "Loss", "loss")
+def loss_figure(h: History, running: bool = True) -> go.Figure:
+    """Training loss (every logged step) and validation loss (each epoch) against epochs;
+    ``running=False`` once the run has ended (the legend stops saying "running")."""
+    return _metric_figure(h, h.train_loss, [e.val_loss for e in h.epochs], "Loss", "loss", running)
 
 
-def accuracy_figure(h: History) -> go.Figure:
-    fig = _metric_figure(h, h.train_acc, [e.val_acc for e in h.epochs], "Accuracy", "accuracy")
+def accuracy_figure(h: History, running: bool = True) -> go.Figure:
+    fig = _metric_figure(h, h.train_acc, [e.val_acc for e in h.epochs], "Accuracy", "accuracy", running)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig
 
@@ -145,11 +148,19 @@ def feature_maps_image(maps: torch.Tensor, max_channels: int = 32, min_width: in
     return montage_rgb(tiles, scale="viridis", min_width=min_width)
 
 
-def progress_text(step: int, total: int, eta_s: float | None, samples_per_s: float) -> str:
-    """The progress bar's line; ``eta_s=None`` (rate not stable yet) says "estimating..."."""
-    if eta_s is None:
+def _duration(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def progress_text(step: int, total: int, eta_s: float | None, samples_per_s: float, ended: str | None = None,
+                  elapsed_s: float | None = None) -> str:  # fmt: skip
+    """The progress bar's line; ``eta_s=None`` (rate not stable yet) says "estimating...".
+    A run that has ended says how (``ended``: "finished", "stopped", "failed") and, with
+    ``elapsed_s``, after how long, instead of a time left."""
+    if ended is not None:
+        left = ended + (f" after {_duration(elapsed_s)}" if elapsed_s is not None else "")
+    elif eta_s is None:
         left = "estimating time left..."
     else:
-        eta = f"{int(eta_s // 60)} min {int(eta_s % 60)} s" if eta_s >= 60 else f"{eta_s:.0f} s"
-        left = f"about {eta} left"
+        left = f"about {_duration(eta_s)} left"
     return f"step {step} / {total}  ·  {samples_per_s:,.0f} samples/s  ·  {left}"

@@ -68,6 +68,18 @@ def test_start_and_follow_a_tiny_run_to_completion() -> None:
     assert not button(at, "Start").disabled
     labels = [c.proto.label for c in at.get("download_button")]
     assert labels == ["Download checkpoint (.safetensors)", "Download its metadata (.json)", "Download history (.csv)"]
+    # A finished run says so: no "running" in the progress line, no time left estimated.
+    line = [p.proto.text for p in at.get("progress")][-1]
+    assert " finished after " in line and "estimating" not in line and "left" not in line, line
+    # The sidebar links to Feature maps showing this model (the newest of its architecture).
+    links = [p.proto for p in at.sidebar.get("page_link") if p.proto.label == "Open it on Feature maps"]
+    assert len(links) == 1 and links[0].query_string == "arch=keras_cnn&weights=user&view=overview", links
+    name = next(iter(registered.values())).name
+    at.query_params.update({"arch": "keras_cnn", "weights": "user", "view": "overview"})
+    at.switch_page("app_pages/feature_maps.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (at.radio(key="fm_kind").value, at.selectbox(key="fm_user_model").value) == ("user", name)
+    assert at.query_params["weights"] == "bundled"  # the address names shared weights, never "user"
 
 
 def _as_browser(monkeypatch) -> None:  # noqa: ANN001
