@@ -12,6 +12,7 @@ import streamlit as st
 from explorer.training.experiments import EXPERIMENTS, experiment_spec
 from explorer.ui import jobs
 from explorer.ui.runs_panel import grad_panels, my_runs, overlay_charts
+from explorer.ui.state import PageState
 
 KIND = "comparison"
 
@@ -22,6 +23,8 @@ st.caption(
     "queue behind other users' runs; the charts fill as each run goes."
 )
 
+url = PageState("experiments")  # ?exp=<key>: the Course page's tips link an experiment
+url.bind("exp", "ex_key", default=next(iter(EXPERIMENTS)), valid=list(EXPERIMENTS))
 key = st.radio("Experiment", list(EXPERIMENTS), format_func=lambda k: EXPERIMENTS[k].title, horizontal=True,
                key="ex_key")  # fmt: skip
 exp = EXPERIMENTS[key]
@@ -85,3 +88,4 @@ def live_view() -> None:
 
 
 live_view()
+url.done()

@@ -229,6 +229,9 @@ else:
     # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
     page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
                   omit_default=True)  # fmt: skip
+    # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
+    page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
+                  omit_default=True)  # fmt: skip
     sel1, sel2, sel3 = st.columns(3)
     layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
                            index=tr.num_layers - 1, key=f"rec_layer_{tr.num_layers}") if view.picks_layer else 0  # fmt: skip

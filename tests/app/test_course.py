@@ -34,7 +34,9 @@ def test_course_page_lists_every_step_as_a_link() -> None:
     at = open_app_page("app_pages/course.py").run()
     assert not at.exception
     links = [e for e in at.get("page_link")]
-    assert len(links) == len(STEPS)
+    from explorer.ui.tips import TIPS
+
+    assert len(links) == len(STEPS) + len(TIPS)  # the steps, then the outline's tips
     assert links[8].proto.label == "9. LeNet-5 (1998)"
     assert "arch=lenet5" in links[8].proto.query_string and "step=9" in links[8].proto.query_string
 

@@ -34,7 +34,8 @@ def test_experiments_page_lists_the_three_comparisons_with_their_explanations() 
     assert at.radio(key="ex_key").options == [
         "Vanishing gradients: plain 20 vs residual 20, no batch norm",
         "Degradation: deeper plain nets train worse, even with batch norm",
-        "Transfer vs from scratch", "RNN vs GRU vs LSTM on the adding problem",
+        "Transfer vs from scratch", "Normalised vs raw pixels (the course's Keras CNN)",
+        "RNN vs GRU vs LSTM on the adding problem",
     ]  # fmt: skip
     assert any("vanishes" in m.value and "NOT what He et al. (2016) found" in m.value for m in at.markdown)
     at.radio(key="ex_key").set_value("degradation").run()

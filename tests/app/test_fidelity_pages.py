@@ -34,3 +34,15 @@ def test_the_alexnet_step_opens_the_published_network_beside_torchvisions() -> N
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="arch_key").value == "alexnet2012"
     assert any("As published beside torchvision's variant" in e.label for e in at.expander)
+
+
+def test_the_course_page_lists_the_tips_and_the_experiment_link_opens_its_entry() -> None:
+    at = open_app_page("app_pages/course.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    labels = [e.proto.label for e in at.get("page_link")]
+    assert {"Normalise the images", "Use small filters", "Avoid too many dense layers"} <= set(labels)
+    at = open_app_page("app_pages/experiments.py")
+    at.query_params["exp"] = "normalisation"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="ex_key").value == "normalisation"

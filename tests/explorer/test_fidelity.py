@@ -324,3 +324,35 @@ def test_transfer_says_what_the_source_saw_and_tunes_the_scratch_arm() -> None:
     assert "Yosinski et al., How transferable are features in deep neural networks?, NIPS 2014" in exp.explanation
     head, scratch = (r.kwargs["settings"] for r in exp.runs())
     assert head.lr == default_transfer_settings().lr and scratch.lr == scratch_twin(head).lr != head.lr
+
+
+# --- Also: the outline's tips, each with its proof --------------------------------------------
+
+
+def test_vgg16_dense_layers_hold_89_percent_of_its_parameters() -> None:
+    from explorer.training.tips import dense_share
+    from explorer.ui.tips import TIPS
+
+    # Simonyan & Zisserman 2014, Table 1 (D): fc 4096, fc 4096, fc 1000 after 512 x 7 x 7
+    dense = (512 * 7 * 7 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
+    assert dense == 123_642_856
+    with torch.device("meta"):
+        got, total = dense_share(get_spec("vgg16").build())
+    assert (got, total) == (dense, 138_357_544) and round(100 * dense / total) == 89
+    text = next(t for t in TIPS if "dense" in t.title).text
+    assert "123,642,856" in text and "138,357,544" in text and "(89%)" in text
+    small = next(t for t in TIPS if "small filters" in t.title).text
+    assert "2 x 9 = 18" in small and 2 * 9 < 5 * 5 and 3 * 9 < 7 * 7  # two 3x3 see 5x5, three see 7x7
+
+
+def test_every_tip_links_a_routed_page_and_the_normalisation_experiment_exists() -> None:
+    from explorer.training.experiments import EXPERIMENTS
+    from explorer.ui.navigation import PAGES
+    from explorer.ui.tips import TIPS
+
+    assert len(TIPS) == 3
+    assert {t.page for t in TIPS} <= {p.url_path for p in PAGES}
+    norm = next(t for t in TIPS if "Normalise" in t.title)
+    assert norm.params == {"exp": "normalisation"} and "normalisation" in EXPERIMENTS
+    scales = [r.kwargs["scale"] for r in EXPERIMENTS["normalisation"].runs()]
+    assert scales == [1.0, 255.0]
