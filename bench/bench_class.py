@@ -42,6 +42,7 @@ from bench.common import report  # noqa: E402
 
 SESSIONS = int(os.environ.get("BENCH_CLASS_SESSIONS", "30"))
 START_REPEATS = 3  # cold starts measured; the median is reported
+BROWSERS = int(os.environ.get("BENCH_CLASS_BROWSERS", "5"))  # real Chromium sessions per course link
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MEDIA = re.compile(rb"/media/[0-9a-f]{16,}\.[a-z0-9]{2,5}")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -215,6 +216,35 @@ def one_class(port: int, pid: int, link: tuple[str, str], name: str) -> None:
            f"{name}: the last of {SESSIONS} sessions complete, from the first open")
 
 
+def browser_class(port: int, pid: int, link: tuple[str, str], name: str) -> None:
+    """BROWSERS fresh Chromium contexts opened together on ``link`` (each downloads Streamlit's
+    frontend as a student's first visit does): server CPU per browser, wall to the last page
+    with its images shown. A second figure beside the protocol clients' (which skip the frontend)."""
+    if BROWSERS < 1 or not Path(CHROMIUM).is_file():
+        return
+    from playwright.sync_api import sync_playwright
+
+    page_path, query = link
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                     "--disable-dev-shm-usage"])  # fmt: skip
+        contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(BROWSERS)]
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+        pages = [c.new_page() for c in contexts]
+        for p in pages:
+            p.goto(f"http://127.0.0.1:{port}/{page_path}?{query}", wait_until="commit")
+        for p in pages:
+            p.locator('[data-testid="stImage"] img').first.wait_for(timeout=300_000)
+            p.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                timeout=300_000)  # fmt: skip
+        wall = time.perf_counter() - t0
+        per_browser = (cpu_seconds(pid) - cpu0) / BROWSERS
+        browser.close()
+    report(f"class_{name}_cpu_per_browser", per_browser, "s",
+           f"{name}: server CPU per fresh Chromium ({BROWSERS} at once, frontend files included)")
+    report(f"class_{name}_browsers_complete", wall, "s", f"{name}: the last of {BROWSERS} Chromium pages complete")
+
+
 def main() -> None:
     logdir = Path(tempfile.mkdtemp(prefix="bench_class_"))
     starts = [start_to_home(logdir / f"start{i}.log") for i in range(START_REPEATS)]
@@ -232,6 +262,7 @@ def main() -> None:
         wait_healthy(port)
         for n_step in (9, 15):
             one_class(port, proc.pid, course_link(n_step), f"step{n_step}")
+            browser_class(port, proc.pid, course_link(n_step), f"step{n_step}")
         for i, link in enumerate(filter(None, os.environ.get("BENCH_CLASS_LINKS", "").split(","))):
             page, _, query = link.strip().lstrip("/").partition("?")
             one_class(port, proc.pid, (page, query), f"link{i + 1}")

@@ -4,7 +4,9 @@ Each benchmark prints human lines and machine lines ``BENCH <name> <value> <unit
 runner repeats the machine lines at the end as one table. Benchmarks never assert.
 Arguments pick benchmarks by a word of their name: ``python bench/run_all.py memory`` runs only
 bench_memory.py (a real server and Chromium sessions, two servers one after the other: about
-10 minutes on 2 CPUs; BENCH_MEMORY_ROUNDS / BENCH_MEMORY_SESSIONS size it).
+10 minutes on 2 CPUs; BENCH_MEMORY_ROUNDS / BENCH_MEMORY_SESSIONS size it); ``class`` runs
+bench_class.py (a class of 30 sessions on each of two course links, and cold starts to Home:
+about 2 minutes; BENCH_CLASS_SESSIONS / BENCH_CLASS_BROWSERS / BENCH_CLASS_LINKS size it).
 """
 
 from __future__ import annotations
