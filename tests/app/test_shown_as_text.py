@@ -112,3 +112,34 @@ def test_a_failed_runs_error_is_text() -> None:
     at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
     assert escape_text(LOGIN, limit=800) in at.error[0].value and not _live_markdown(at.error[0].value)
+
+
+CLASSES = ['<a href="https://host/x">Log in</a>', LOGIN]
+
+
+def test_class_names_in_a_runs_results_are_text() -> None:
+    """Confusion matrix and per-class charts (plotly renders <a href> in labels) and the
+    misclassified images' captions (Markdown) of a run on a zip whose folders are hostile names."""
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        from types import SimpleNamespace
+
+        import numpy as np
+        import torch
+
+        from explorer.ui.training_live import results
+        from tests.app.test_shown_as_text import CLASSES
+
+        classes = CLASSES
+        fin = SimpleNamespace(stopped_early=False, epochs_done=1.0, elapsed_s=1.0, val_acc=0.5, test_acc=0.5,
+                              confusion=np.eye(2, dtype=np.int64), classes=classes, per_class_acc=[0.5, 0.5],
+                              misclassified=torch.zeros(1, 3, 8, 8), mis_true=[0], mis_pred=[1])
+        results(SimpleNamespace(result=None), SimpleNamespace(finished=fin))
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "&lt;a href" in charts and '<a href=\\"https' not in charts and "<a href=" not in charts
+    captions = [i.caption for el in at.get("image") for i in el.proto.imgs]
+    assert captions == [escape_text(f"{CLASSES[0]} -> {CLASSES[1]}", limit=90)]
