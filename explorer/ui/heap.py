@@ -6,8 +6,11 @@ and torch, torchvision, plotly and the cached models are hundreds of thousands o
 app it cost about 0.16 s of CPU per page view, more than the page itself. Those objects live as
 long as the process, so once they are loaded they are moved to the permanent generation
 (``gc.freeze()``) and later collections walk only what runs create. Each run's garbage is still
-collected; objects frozen are modules and process-wide caches (a frozen object that dies is
-still freed by reference counting, only a cycle among frozen objects would wait).
+collected. What is alive at a freeze is frozen with the modules (cached models, the results on
+screen then): a frozen object that dies is still freed by reference counting, but a reference
+cycle among frozen objects is never collected. That is bounded: a freeze happens only when a
+page has loaded many new modules (torch on the first model page, captum...), a few times per
+process.
 """
 
 from __future__ import annotations
