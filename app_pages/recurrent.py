@@ -28,7 +28,7 @@ from explorer.ui import recurrent_extras
 from explorer.ui.common import fold_inputs, projector_on
 from explorer.ui.recurrent_training import training_section
 from explorer.ui.recurrent_views import VIEWS, Network, ViewContext
-from explorer.ui.state import MAX_RAW, PageState, escape_text
+from explorer.ui.state import MAX_RAW, PageState, ascii_int, escape_text
 from explorer.viz import recurrent as viz
 
 DEFAULT_TEXT = "The forget gate decides what the memory keeps, and the input gate what it writes."
@@ -229,18 +229,20 @@ else:
     # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
     page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
                   omit_default=True)  # fmt: skip
-    # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
-    page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
-                  omit_default=True)  # fmt: skip
     sel1, sel2, sel3 = st.columns(3)
-    layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
-                           index=tr.num_layers - 1, key=f"rec_layer_{tr.num_layers}") if view.picks_layer else 0  # fmt: skip
+    layer = 0
+    if view.picks_layer:  # "layer=2" in the link is the second layer
+        page_url.bind("layer", f"rec_layer_{tr.num_layers}", tr.num_layers - 1, range(tr.num_layers),
+                      parse=lambda raw: ascii_int(raw) - 1, fmt=lambda k: str(k + 1))  # fmt: skip
+        layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
+                               key=f"rec_layer_{tr.num_layers}")  # fmt: skip
     direction = 0
     if tr.num_directions == 2 and view.picks_direction:
+        page_url.bind("dir", "rec_direction", 0, (0, 1), url={0: "fwd", 1: "bwd"})
         direction = sel2.radio("Direction", [0, 1], format_func=viz.DIRECTION_NAMES.__getitem__,
                                horizontal=True, key="rec_direction")  # fmt: skip
     network = Network(cell, hidden, layers, bidirectional, nonlinearity, seed)
-    view.draw(ViewContext(tr, layer, direction, sel3, network, spec, prepared))
+    view.draw(ViewContext(tr, layer, direction, sel3, network, spec, prepared, page_url))
     if spec.kind == "text":  # LSTMVis: read the text shaded by one unit, units sorted by selectivity
         recurrent_extras.unit_text_section(tr, layer, direction)
 

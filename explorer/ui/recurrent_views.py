@@ -19,6 +19,7 @@ from explorer.probe.recurrent import RecurrentTrace
 from explorer.training.sequence import TASK_TITLES
 from explorer.ui import recurrent_cache as rc
 from explorer.ui import recurrent_extras
+from explorer.ui.state import PageState
 from explorer.viz import recurrent as viz
 
 
@@ -45,6 +46,12 @@ class ViewContext:
     network: Network
     spec: rc.InputSpec
     prepared: rc.PreparedInput
+    url: PageState | None = None  # the page's URL state: each view binds its own settings
+
+    def bind(self, name: str, key: str, default: object, valid: object = None, **kw: object) -> None:
+        """`PageState.bind` when the page passed its state (a view's setting in the link)."""
+        if self.url is not None:
+            self.url.bind(name, key, default, valid, **kw)
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,8 @@ class RecurrentView:
 
 def _quantity(ctx: ViewContext, key: str) -> str:
     quantities = list(ctx.trace.quantities)
-    return ctx.picker.selectbox("Quantity", quantities, index=len(quantities) - 1, key=key,
-                                format_func=QUANTITY_TITLES.__getitem__)  # fmt: skip
+    ctx.bind("q", key, quantities[-1], quantities)
+    return ctx.picker.selectbox("Quantity", quantities, key=key, format_func=QUANTITY_TITLES.__getitem__)
 
 
 def heatmaps(ctx: ViewContext) -> None:
@@ -72,7 +79,8 @@ def heatmaps(ctx: ViewContext) -> None:
     st.caption("Time runs left to right (hover: step and input character), units top to bottom.")
     window = None
     if tr.steps > viz.EXACT_STEPS:  # long traces: a window to zoom in to exact values
-        window = st.slider("Steps shown", 0, tr.steps, (0, tr.steps), key=f"rec_window_{tr.steps}")
+        ctx.bind("window", f"rec_window_{tr.steps}", (0, tr.steps), lambda w: len(w) == 2 and 0 <= w[0] <= w[1] <= tr.steps)
+        window = st.slider("Steps shown", 0, tr.steps, key=f"rec_window_{tr.steps}")
         per_column = viz.heatmap_columns(tr, window)
         st.caption(f"{window[1] - window[0]:,} steps are drawn "
                    + (f"{per_column} per column, " if per_column > 1 else "")
@@ -125,7 +133,9 @@ def directions_and_layers(ctx: ViewContext) -> None:
 
 def state_norms(ctx: ViewContext) -> None:
     """||h_t|| (and ||c_t||) per step for every layer and direction."""
-    name = ctx.picker.radio("State", list(ctx.trace.cell_spec.states), horizontal=True, key="rec_norm_q")
+    states = list(ctx.trace.cell_spec.states)
+    ctx.bind("state", "rec_norm_q", states[0], states)
+    name = ctx.picker.radio("State", states, horizontal=True, key="rec_norm_q")
     st.plotly_chart(viz.state_norms(ctx.trace, name), width="stretch")
 
 
@@ -174,10 +184,13 @@ def gradient_flow(ctx: ViewContext) -> None:
         return
     if st.session_state.get("rec_grad_len", 0) > max_len:  # the cap may have just shrunk
         st.session_state["rec_grad_len"] = max_len
-    length = g1.slider("Sequence length", 2, max_len, min(max_len, 100), key="rec_grad_len")
+    ctx.bind("len", "rec_grad_len", min(max_len, 100), range(2, max_len + 1))
+    length = g1.slider("Sequence length", 2, max_len, key="rec_grad_len")
+    ctx.bind("wrt", "rec_grad_wrt", next(iter(_WRT_TITLES)), list(_WRT_TITLES))
     wrt = g2.radio("Gradient with respect to", list(_WRT_TITLES), format_func=_WRT_TITLES.get,
                    key="rec_grad_wrt")  # fmt: skip
-    log_scale = g3.toggle("Log scale", value=True, key="rec_grad_log")
+    ctx.bind("log", "rec_grad_log", True)
+    log_scale = g3.toggle("Log scale", key="rec_grad_log")
     if big and prepared.steps > max_len:
         g1.caption(f"Up to {max_len} steps at {net.layers} x {net.hidden} units, to keep it quick.")
     flows, sizes, who = _flows(ctx, length, wrt)

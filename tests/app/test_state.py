@@ -333,3 +333,22 @@ def test_page_link_url_names_the_page_once(monkeypatch) -> None:  # noqa: ANN001
     # No browser (AppTest, bare mode): a relative link, still naming the page once.
     monkeypatch.setattr(state, "_context_url", lambda: None)
     assert state.page_link_url("basics", {"s": 2}) == "/basics?s=2"
+
+
+def test_recurrent_views_settings_are_in_the_link() -> None:
+    """The recurrent views' own settings travel: layer (1-based) and direction, a quantity, the
+    state of State norms, and Gradient flow's length, gradient target and scale."""
+    rec = "app_pages/recurrent.py"
+    at = _open(rec, layers="2", direction="bi", view="units", layer="1", dir="bwd", q="forget_gate_f_bad")
+    assert at.selectbox(key="rec_layer_2").value == 0 and at.radio(key="rec_direction").value == 1
+    assert at.query_params["layer"] == "1" and at.query_params["dir"] == "bwd"
+    assert [i.value for i in at.info if "This link asked" in i.value]  # a quantity it does not have
+    at = _open(rec, cell="gru", view="norms", state="h")
+    assert at.radio(key="rec_norm_q").value == "h"
+    at = _open(rec, view="gradient", len="40", wrt="input", log="0")
+    assert at.slider(key="rec_grad_len").value == 40 and at.radio(key="rec_grad_wrt").value == "input"
+    assert at.toggle(key="rec_grad_log").value is False
+    assert {"len": "40", "wrt": "input", "log": "0"}.items() <= dict(at.query_params).items()
+    assert "layer" not in at.query_params  # Gradient flow has no layer picker: not in its link
+    at.slider(key="rec_grad_len").set_value(60).run()
+    assert at.query_params["len"] == "60"
