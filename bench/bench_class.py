@@ -42,7 +42,7 @@ from bench.common import report  # noqa: E402
 
 SESSIONS = int(os.environ.get("BENCH_CLASS_SESSIONS", "30"))
 START_REPEATS = 3  # cold starts measured; the median is reported
-BROWSERS = int(os.environ.get("BENCH_CLASS_BROWSERS", "5"))  # real Chromium sessions per course link
+BROWSERS = int(os.environ.get("BENCH_CLASS_BROWSERS", "3"))  # real Chromium sessions per course link
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MEDIA = re.compile(rb"/media/[0-9a-f]{16,}\.[a-z0-9]{2,5}")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
