@@ -189,7 +189,7 @@ def pooling(ctx: Basics) -> None:
                              [f"ch {i + 1}: {maps.shape[-1]}x{maps.shape[-1]}" for i in chans]
                              + [f"max, ch {i + 1}: {maxed.shape[-1]}x{maxed.shape[-1]}" for i in chans]
                              + [f"average, ch {i + 1}" for i in chans], diverging=False, height=220),
-                    width="stretch")  # fmt: skip
+                    width="stretch", key="bs_pool_chart")  # fmt: skip
     st.latex(latex)
     st.caption("Left: each filter's map after ReLU; then max pooling, which keeps the strongest response in each "
                "window, and average pooling, which keeps the mean. Both act on every channel separately: the "
@@ -205,7 +205,7 @@ def gap(ctx: Basics) -> None:
     pooled = global_average_pool(maps)
     chans = range(maps.shape[0])
     st.plotly_chart(maps_row([maps[i] for i in chans], [f"channel {i + 1} -> {float(pooled[i]):.3f}" for i in chans],
-                             diverging=False, height=260), width="stretch")  # fmt: skip
+                             diverging=False, height=260), width="stretch", key="bs_gap_chart")  # fmt: skip
     hw = maps.shape[-1] * maps.shape[-2]
     st.latex(r"\mathrm{GAP}_c = \frac{1}{H \cdot W} \sum_{i=1}^{H} \sum_{j=1}^{W} x_{c,i,j}")
     st.markdown("; ".join(
@@ -222,7 +222,7 @@ def _binary_head(url: PageState) -> None:
     url.bind("y", "bs_label", 1, (0, 1))
     label = st.radio("True label y", [0, 1], horizontal=True, key="bs_label")
     p, bce = sigmoid_binary_cross_entropy(z, label)
-    st.plotly_chart(binary_bar(p, label), width="stretch")
+    st.plotly_chart(binary_bar(p, label), width="stretch", key="bs_loss_chart")
     st.markdown(
         f"Probability of class 1: p = sigmoid(z) = 1 / (1 + e^(-{z:g})) = **{p:.3f}**; of class 0: 1 - p = "
         f"{1 - p:.3f}. Binary cross-entropy = -[y log p + (1 - y) log(1 - p)] = **{bce:.3f}**."

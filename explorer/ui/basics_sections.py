@@ -70,7 +70,7 @@ def numbers(ctx: Basics) -> None:
     grey = sample_grey(ctx.name, side)
     c, h, w = load_sample(ctx.name).tensor.shape
     left, right = st.columns(2)
-    left.plotly_chart(map_heatmap(grey, f"input: 1 x {side} x {side}"), width="stretch")
+    left.plotly_chart(map_heatmap(grey, f"input: 1 x {side} x {side}"), width="stretch", key="bs_numbers_chart")
     with right:
         st.select_slider("Resize to N x N", SIDES, key="bs_side")
         st.markdown(
@@ -147,7 +147,7 @@ def relu(ctx: Basics) -> None:
     except LayerSettingsError as err:
         st.error(str(err))
         return
-    st.plotly_chart(relu_pair(out), width="stretch")
+    st.plotly_chart(relu_pair(out), width="stretch", key="bs_relu_chart")
     zero = float((out <= 0).double().mean())
     st.markdown(
         f"ReLU(x) = max(0, x): positive responses pass unchanged, the rest become 0. Here it sets **{zero:.0%}** "

@@ -27,9 +27,11 @@ def _device_line() -> str | None:
     return _device_described() if "torch" in sys.modules else None
 
 
-# Projector mode: type readable from the back of a room on a washed-out projector, the page's
-# top margin cut so the main figure fits a 1280 x 720 screen. Plotly draws its text with inline
-# styles; an !important rule still wins, and plotly measures its margins after the CSS applies.
+# Projector mode: type readable from the back of a room on a washed-out projector (the values in
+# inputs and select boxes too), the page's top margin cut so the main figure fits a 1280 x 720
+# screen, yet below the (shortened) header, which would otherwise cover the page's first line.
+# Plotly draws its text with inline styles; an !important rule still wins, and plotly measures its
+# margins after the CSS applies.
 PROJECTOR_CSS = """<style>
 [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.7rem; }
 [data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label,
@@ -37,9 +39,11 @@ PROJECTOR_CSS = """<style>
 [data-testid="stMain"] [data-testid="stCaptionContainer"],
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 18px !important; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] { color: #222 !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 2.8rem !important; padding-bottom: 2rem; }
+[data-testid="stMain"] input, [data-testid="stMain"] textarea,
+[data-testid="stMain"] [data-baseweb="select"] div { font-size: 18px !important; }
+[data-testid="stHeader"] { height: 2.75rem !important; min-height: 0 !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.1rem !important; padding-bottom: 2rem; }
 [data-testid="stMain"] h1 { font-size: 2rem; padding: 0.2rem 0 0.3rem 0; }
-[data-testid="stHeader"] { height: 2rem; }
 .js-plotly-plot g[class$="tick"] text, .js-plotly-plot [class^="g-x"][class$="title"] text,
 .js-plotly-plot [class^="g-y"][class$="title"] text, .js-plotly-plot .cbaxis text,
 .js-plotly-plot .cbtitle text, .js-plotly-plot .legendtext, .js-plotly-plot .gtitle {

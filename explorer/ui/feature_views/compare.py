@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer.models import get_spec
 from explorer.probe.names import readable_names
+from explorer.ui.common import InputFold, fold_inputs
 from explorer.ui.feature_views.context import ViewContext, paper_label
 from explorer.ui.image_results import feature_result
 from explorer.ui.registry import user_models
@@ -28,14 +29,17 @@ MODE_TOKENS = {MODES[0]: "layers", MODES[1]: "models"}  # ?cmp=models: a course 
 
 def compare(ctx: ViewContext) -> None:
     """Two montages side by side, in the sort order and colour scale of Layer detail."""
-    ctx.url.bind("cmp", "fm_cmp_mode", default=MODES[0], valid=MODES, url=MODE_TOKENS)
+    now = ctx.url.bind("cmp", "fm_cmp_mode", default=MODES[0], valid=MODES, url=MODE_TOKENS)
+    # projector mode: the mode and the second model's pickers in one line, the montages on the first screen
+    fold = fold_inputs(f"Compare: {now[0].lower() + now[1:]}  (open to change)")
     mode = st.radio("Compare", MODES, horizontal=True, key="fm_cmp_mode")
     by = st.session_state.get("fm_sort", "mean")
     scale = st.session_state.get("fm_scale", "viridis")
     if mode.startswith("Two layers"):
+        fold.close()
         _two_layers(ctx, by, scale)
     else:
-        _two_models(ctx, by, scale)
+        _two_models(ctx, by, scale, fold)
 
 
 def _two_layers(ctx: ViewContext, by: str, scale: str) -> None:
@@ -88,9 +92,10 @@ def _second_model(ctx: ViewContext) -> LoadedModel:
         return load_model(arch_b, "random")
 
 
-def _two_models(ctx: ViewContext, by: str, scale: str) -> None:
+def _two_models(ctx: ViewContext, by: str, scale: str, fold: InputFold) -> None:
     names, res = ctx.names, ctx.res
     lm_b = _second_model(ctx)
+    fold.close()
     with st.spinner("Running the second model..."):
         res_b = feature_result(lm_b, ctx.image)
     names_b = res_b.maps.names()
