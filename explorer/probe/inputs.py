@@ -20,8 +20,9 @@ def preprocessing_for(arch: str | ArchSpec, build: Mapping[str, Any] | None = No
     """The recipe for catalog entry ``arch`` built with ``build`` (a compact model's
     ``image_size`` and ``in_channels``; the catalog's input shape where they are absent)."""
     spec = get_spec(arch) if isinstance(arch, str) else arch
-    if not spec.compact:
+    if not spec.compact and spec.input_shape[0] == 3:
         return imagenet_preprocessing(spec.input_shape[-1])
+    # Compact models, and LeNet-5 as published (1 x 32 x 32 digits in [0, 1], like the compact ones).
     build = build or {}
     size = int(build.get("image_size", spec.input_shape[-1]))
     channels = int(build.get("in_channels", spec.input_shape[0]))

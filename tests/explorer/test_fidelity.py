@@ -356,3 +356,10 @@ def test_every_tip_links_a_routed_page_and_the_normalisation_experiment_exists()
     assert norm.params == {"exp": "normalisation"} and "normalisation" in EXPERIMENTS
     scales = [r.kwargs["scale"] for r in EXPERIMENTS["normalisation"].runs()]
     assert scales == [1.0, 255.0]
+
+
+def test_lenet5_as_published_reads_grey_32_digits_on_the_feature_maps_page() -> None:
+    from explorer.probe.inputs import preprocessing_for
+
+    recipe = preprocessing_for("lenet5_1998")
+    assert (recipe.channels, recipe.size, recipe.mean) == (1, 32, None)  # [0, 1] digits, no ImageNet recipe
