@@ -45,8 +45,8 @@ FEATURE_VIEWS: dict[str, FeatureView] = {
     "filters": FeatureView("Filters", filters, ("conv",), ("in",)),  # an input channel for k x k kernels
     "rf": FeatureView(RECEPTIVE_FIELD, receptive_field, ("layer", "unit")),
     "predictions": FeatureView("Predictions", predictions),
-    # Attribution: steps and arithmetic for multi-pass methods, the opacity once a map is shown
-    "attribution": FeatureView("Attribution", attribution, ("method", "target"), ("steps", "precision", "alpha")),
+    # Attribution: steps and arithmetic for multi-pass methods (an opacity is remembered, not linked)
+    "attribution": FeatureView("Attribution", attribution, ("method", "target"), ("steps", "precision")),
 }
 DEFAULT_VIEW = "overview"
 

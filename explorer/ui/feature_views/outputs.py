@@ -76,7 +76,7 @@ def attribution(ctx: ViewContext) -> None:
     if heat is None and _may_run(ctx, method, target, steps, precision):
         heat = _run(ctx, method, target, steps, precision)
     if heat is not None:
-        url.bind("alpha", "fm_heat_alpha", default=0.6, valid=lambda v: 0 <= v <= 1)
+        url.keep("fm_heat_alpha", 0.6, lambda v: isinstance(v, float) and 0.0 <= v <= 1.0)  # cosmetic: not in links
         alpha = st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="fm_heat_alpha")
         # one figure, two panels: the same size and the same square-pixel enlargement
         st.plotly_chart(viz.field_pair(ctx.mi.view, heat, ("What the model sees", f"{METHODS[method].title}: "
