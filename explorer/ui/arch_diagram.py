@@ -24,7 +24,9 @@ from explorer.ui.state import PageState
 from explorer.viz.diagram import KIND_NAMES, MEASURES, PROJECTOR_PX, SCREEN_PX, figure, shape_text
 
 LEVELS = {"Blocks": "blocks", "Layers": "layers", "Every operation": "ops"}
-DIAGRAM_ROOM = {True: (1100, 440), False: (800, 520)}  # projector? -> (width, height) in pixels
+# projector? -> (width, height) of the plot in pixels. A projector's 720 rows hold the course bar,
+# the title, the folded controls, the legend and the colour bar too: the network gets 300.
+DIAGRAM_ROOM = {True: (1100, 300), False: (800, 520)}
 
 
 @dataclass

@@ -48,10 +48,12 @@ def _label_px(chart) -> float:  # noqa: ANN001
 
 @pytest.mark.parametrize(
     ("query", "name", "labels"),
-    [
-        ("arch=nin", "nin", ["mlpconv1  96 ch", "pool3  max 3x3/2 +dropout"]),
-        ("arch=resnet18", "resnet18-blocks", ["stage 2, block 1  128 ch"]),
-        ("arch=googlenet", "googlenet-blocks", ["inception3a  256 ch"]),
+    [  # course steps 10-14 as the Course page links them, and GoogLeNet's every layer
+        ("arch=alexnet2012&step=10", "step10-alexnet", ["conv1  11x11/4, 96 +ReLU+norm"]),
+        ("arch=vgg16&step=11", "step11-vgg16", ["block3  256 ch"]),
+        ("arch=nin&step=12", "step12-nin", ["mlpconv1  96 ch", "pool3  max 3x3/2 +dropout"]),
+        ("arch=googlenet_v1&step=13", "step13-googlenet", ["inception3a  256 ch"]),
+        ("arch=resnet18&step=14", "step14-resnet18-blocks", ["stage 2, block 1  128 ch"]),
         ("arch=googlenet&level=layers", "googlenet-layers", ["3x3_reduce"]),
     ],
 )
@@ -60,7 +62,9 @@ def test_projector_diagram_starts_on_the_first_screen(app_server, small_page, qu
     open_page(small_page, app_server, f"architectures?{query}&projector=1")
     assert_no_exception(small_page)
     box = _first_screen(small_page, f"architectures-projector-{name}")
-    assert box["y"] < 720 and box["y"] < 260, box  # its top in the first screen, under one folded line
+    assert box["y"] < 720 and box["y"] < 300, box  # its top in the first screen, under one folded line
+    if "step" in query:  # a course step's diagram is on the first screen whole, legend to colour bar
+        assert box["y"] + box["height"] <= 720, box
     assert box["width"] > 1000  # the page's width
     chart = _diagram(small_page)
     assert _label_px(chart) >= 16
@@ -68,9 +72,9 @@ def test_projector_diagram_starts_on_the_first_screen(app_server, small_page, qu
     assert all(t in found for t in labels), found
     legend = chart.locator(".legendtext").evaluate_all("els => els.map(e => e.textContent)")
     assert "input / output" in legend  # whole, not "input / outpu"
-    if name == "resnet18-blocks":
-        arcs = chart.locator("path[data-index]").count() + chart.locator(".shapelayer path").count()
-        assert arcs >= 8  # one shortcut per residual block (and the frame shapes)
+    if "resnet18" in name:  # one orange shortcut arc per residual block
+        strokes = chart.locator(".shapelayer path").evaluate_all("els => els.map(e => e.style.stroke)")
+        assert strokes.count("rgb(213, 94, 0)") == 8, strokes
 
 
 def test_clicking_a_node_shows_its_card(app_server, small_page) -> None:  # noqa: ANN001

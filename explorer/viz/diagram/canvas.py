@@ -222,6 +222,7 @@ def _assemble(
             (tx, 2),
             (tx, ty),
         ]
+        height = max(height, sy + 0.5 * row + 3)  # the connector's bottom run stays in the plot
     return Canvas(lay, font, xy, [routes[k] for k in range(len(lay.graph.edges))], texts, lay.crowded,
                   boxes, shortcuts, left - gap + pad, height, len(parts))  # fmt: skip
 

@@ -125,14 +125,14 @@ def figure(graph: Graph, colour_by: str = "output size", selected: str | None = 
     Colour = the measure (log scale, colour bar); symbol = the kind of layer (legend); labels at
     ``font`` pixels; ``max_width`` / ``max_height``: the room the page expects to give it (a long
     network is wrapped into columns to fit it; the figure's declared width is at least
-    ``max_width``, its drawing centred, one data unit one pixel). ``grow_to``: a larger type to use
-    where a short network leaves the room for it in one column (a projector's back rows).
+    ``max_width``, its drawing centred, one data unit one pixel). ``grow_to``: a larger type for the
+    labels where a short network leaves the room for it (a projector's back rows).
     """
     cv = canvas(graph, font=font, max_width=max_width - 20, max_height=max_height)
     for size in range(int(grow_to or 0), int(font), -2):
         bigger = canvas(graph, font=size, max_width=max_width - 20, max_height=max_height)
-        if bigger.bands == 1 and bigger.height <= max_height and bigger.width <= max_width - 20:
-            cv, font = bigger, size
+        if bigger.height <= max_height and bigger.width <= max_width - 20:
+            cv = bigger  # the labels grow; legend and colour bar keep ``font``
             break
     lo, hi = colour_range([graph], colour_by)
     shortcut_shapes, shortcut_legend = _shortcut_parts(cv)
@@ -141,8 +141,8 @@ def figure(graph: Graph, colour_by: str = "output size", selected: str | None = 
     shapes = [dict(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor="rgba(76,120,168,0.08)",
                    line=dict(color="rgba(76,120,168,0.6)", dash="dot"), layer="below")
               for _, x0, x1, y0, y1 in cv.boxes]  # fmt: skip
-    notes = [dict(x=x0 + 0.3 * font, y=y0 + 2, text=html.escape(name), showarrow=False, xanchor="left",
-                  yanchor="top", font=dict(size=font, color=BOX_COLOUR)) for name, x0, _, y0, _ in cv.boxes]  # fmt: skip
+    notes = [dict(x=x0 + 0.3 * cv.font, y=y0 + 2, text=html.escape(name), showarrow=False, xanchor="left",
+                  yanchor="top", font=dict(size=cv.font, color=BOX_COLOUR)) for name, x0, _, y0, _ in cv.boxes]  # fmt: skip
     width = max(max_width, cv.width + 20)
     spare = (width - 20 - cv.width) / 2
     names = [t["name"] for t in nodes + shortcut_legend]

@@ -87,8 +87,8 @@ def describe(node: Node) -> str:
     if node.kind == "pool" and k:
         kind = "max" if "Max" in node.type or "max" in node.type else "avg"
         return f"{kind} {k[0]}x{k[1]}/{node.stride[0]}"
-    if node.kind == "pool":
-        return f"adaptive -> {shape_text(node.out_shape[-2:])}"
+    if node.kind == "pool":  # adaptive; with a flatten folded in, its map size is gone
+        return f"adaptive -> {shape_text(node.out_shape[-2:])}" if len(node.out_shape) == 3 else "adaptive"
     if node.kind == "dense":
         return f"{node.out_shape[-1]}"
     if node.kind in ("inception", "residual", "mlpconv", "vgg block"):

@@ -107,7 +107,7 @@ def crossings(fig: go.Figure) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("level", ["blocks", "layers"])
 def test_projector_labels_are_16_px_and_never_overlap(key: str, level: str) -> None:
     fig = figure(
-        _graph(key).view(level), font=PROJECTOR_PX, max_width=1100, max_height=440, grow_to=22
+        _graph(key).view(level), font=PROJECTOR_PX, max_width=1100, max_height=300, grow_to=22
     )
     labels = list(label_boxes(fig))
     assert labels and min(size for _, size, _ in labels) >= 16
@@ -116,6 +116,18 @@ def test_projector_labels_are_16_px_and_never_overlap(key: str, level: str) -> N
     assert bar.tickfont.size >= 16 and bar.title.font.size >= 16
     assert crossings(fig) == [], (key, level)
     _, pw, ph = _mapping(fig)
+    lines = [
+        (x, y)
+        for t in fig.data
+        if t.mode == "lines"
+        for x, y in zip(t.x, t.y, strict=True)
+        if y is not None
+    ]
+    (left, right), (bottom, top) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert all(left <= x <= right and top <= y <= bottom for x, y in lines), (
+        key,
+        level,
+    )  # no edge cut off
     for text, _, (x0, x1, y0, y1) in labels:  # every label inside the plot area: nothing cut off
         assert x0 >= -1 and x1 <= pw + 1 and y0 >= -1 and y1 <= ph + 1, (key, level, text)
 
@@ -130,10 +142,10 @@ def test_screen_labels_are_13_px_and_never_overlap(key: str, level: str) -> None
 
 def test_a_short_network_grows_its_type_on_a_projector() -> None:
     fig = figure(
-        _graph("nin").view("blocks"), font=PROJECTOR_PX, max_width=1100, max_height=440, grow_to=22
+        _graph("nin").view("blocks"), font=PROJECTOR_PX, max_width=1100, max_height=300, grow_to=22
     )
-    assert min(size for _, size, _ in label_boxes(fig)) == 20  # 22 px would not fit 440 pixels
-    assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b <= 440
+    assert min(size for _, size, _ in label_boxes(fig)) == 22  # in two columns
+    assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b <= 300
 
 
 def test_the_old_crowded_labels_would_have_failed() -> None:
@@ -147,7 +159,7 @@ def test_the_old_crowded_labels_would_have_failed() -> None:
 
 def test_long_networks_wrap_into_columns_that_use_the_width() -> None:
     fig = figure(
-        _graph("resnet50").view("layers"), font=PROJECTOR_PX, max_width=1100, max_height=440
+        _graph("resnet50").view("layers"), font=PROJECTOR_PX, max_width=1100, max_height=300
     )
     xs = [x for t in fig.data if t.customdata is not None for x in t.x]
     assert max(xs) - min(xs) > 500  # several columns across the figure, not one thin one
