@@ -24,6 +24,7 @@ st.caption(
 )
 
 url = PageState("experiments")  # ?exp=<key>: the Course page's tips link an experiment
+url.copy_link()  # filled by url.done() at the end, with every setting bound
 url.bind("exp", "ex_key", default=next(iter(EXPERIMENTS)), valid=list(EXPERIMENTS))
 key = st.radio("Experiment", list(EXPERIMENTS), format_func=lambda k: EXPERIMENTS[k].title, horizontal=True,
                key="ex_key")  # fmt: skip

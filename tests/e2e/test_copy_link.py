@@ -286,3 +286,15 @@ def test_training(app_server, fresh) -> None:  # noqa: ANN001
     save_screenshot(page, "copy-link-training")
     same_view(page, reopen(fresh, link, "training"),
               {"Optimiser": "SGD with momentum", "Epochs": "7", "Learning rate": "0.02000"}, "training")
+
+
+def test_experiments(app_server, fresh) -> None:  # noqa: ANN001
+    page = fresh()
+    open_page(page, app_server, "experiments")
+    options = _widget(page, "stRadio", "Experiment").locator('[data-testid="stRadioOption"]')
+    options.nth(1).click()  # the second experiment
+    wait_idle(page)
+    chosen = widgets(page)["Experiment"]
+    link, _ = check_link(page, app_server, "experiments")
+    assert "exp" in _query(link), link
+    same_view(page, reopen(fresh, link, "experiments"), {"Experiment": chosen}, "experiments")
