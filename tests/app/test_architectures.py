@@ -88,6 +88,17 @@ def test_the_card_link_opens_that_layer_on_feature_maps_without_a_notice() -> No
     assert fm.radio(key="fm_kind").value == "bundled"
 
 
+def test_a_conv_link_opens_its_maps_not_the_default_layer() -> None:
+    # (conv3_1's maps are also Feature maps' default layer for VGG-16: conv4_2 tells them apart.)
+    at = _open(arch="vgg16", layer="conv4_2")
+    (label, _, query) = _links(at)[0]
+    assert label == "Feature maps of conv4_2 (shown as relu4_2)"
+    fm = _follow(query)
+    assert not fm.exception and not fm.info  # every parameter applies
+    assert fm.session_state["fm_layer"] == "features.20"  # conv4_2 (features.19) after its ReLU
+    assert fm.radio(key="fm_kind").value == "random"  # what Architectures said it would be
+
+
 def test_a_link_to_a_layer_opens_its_block_and_card() -> None:
     at = _open(arch="googlenet", layer="inception4c/3x3")
     assert not at.exception
