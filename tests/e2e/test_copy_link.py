@@ -298,3 +298,39 @@ def test_experiments(app_server, fresh) -> None:  # noqa: ANN001
     link, _ = check_link(page, app_server, "experiments")
     assert "exp" in _query(link), link
     same_view(page, reopen(fresh, link, "experiments"), {"Experiment": chosen}, "experiments")
+
+
+def test_under_a_base_path(chromium) -> None:  # noqa: ANN001
+    """Served under --server.baseUrlPath (a classroom server behind a proxy's /cnn/), the link
+    keeps the base path and names the page once."""
+    import urllib.request
+
+    from tests.e2e.conftest import free_port, start_server
+
+    port = free_port()
+    proc = start_server(port, {"EXPLORER_DEVICE": "cpu", "STREAMLIT_SERVER_BASE_URL_PATH": "cnn"})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/cnn/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "no server under /cnn"
+                time.sleep(0.3)
+        context = chromium.new_context(viewport={"width": 1400, "height": 1600})
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        base = f"http://127.0.0.1:{port}/cnn"
+        open_page(page, base, "architectures?arch=vgg16")
+        link, _ = copied_link(page)
+        assert link == f"{base}/architectures?arch=vgg16", link
+        open_page(page, base, "")  # the home page, at the base path itself
+        page.get_by_role("link", name="Course").first.click()
+        wait_idle(page)
+        link, _ = copied_link(page)
+        assert link == f"{base}/course", link
+        context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
