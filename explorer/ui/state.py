@@ -44,8 +44,6 @@ cookie (explorer.ui.identity).
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +51,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from explorer.ui.url_values import ascii_float, ascii_int, escape_text
 
 GLOBAL_PARAMS: tuple[str, ...] = ("projector", "step")
 MAX_RAW = 200  # longer URL values are refused before parsing
@@ -62,17 +62,6 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 class _Invalid(ValueError):
     """A URL value that does not parse or is not allowed here."""
-
-
-def escape_text(s: str, limit: int = 40) -> str:
-    """A user string made inert for Markdown: cut to ``limit`` characters, every ASCII
-    punctuation mark backslash-escaped (no links, HTML, colours, icons or maths survive).
-    GitHub-style autolinks (http://, www., a@b) ignore backslashes, so an invisible word
-    joiner (U+2060) breaks their trigger."""
-    s = s if len(s) <= limit else s[: limit - 1] + "\u2026"
-    s = "".join(ch if ch.isprintable() else " " for ch in s)
-    s = re.sub(r"(?i)(?<=http)(?=s?:)|(?<=ftp)(?=:)|(?<=www)(?=\.)|(?=@)", "\u2060", s)
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", s)
 
 
 def _parser_for(default: Any) -> Callable[[str], Any]:
@@ -92,31 +81,6 @@ def _parser_for(default: Any) -> Callable[[str], Any]:
     if isinstance(default, tuple):
         return lambda raw: tuple(ascii_int(p) for p in raw.split(","))
     return lambda raw: raw
-
-
-_INT = re.compile(r"[+-]?[0-9]{1,18}")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
-
-
-def ascii_int(raw: str) -> int:
-    """An integer written in ASCII digits (surrounding spaces allowed). Python's `int` also
-    reads '٣' or '３' as 3; a URL number is plain ASCII or it is refused (ValueError)."""
-    raw = raw.strip()
-    if not _INT.fullmatch(raw):
-        raise _Invalid("not an ASCII integer")
-    return int(raw)
-
-
-def ascii_float(raw: str) -> float:
-    """A finite decimal number in ASCII (e.g. "0.5", "-1e-3"); anything else, also NaN, inf,
-    '1e400' and non-ASCII digits, raises ValueError."""
-    raw = raw.strip()
-    if not _FLOAT.fullmatch(raw):
-        raise _Invalid("not an ASCII number")
-    v = float(raw)
-    if not math.isfinite(v):
-        raise _Invalid("not finite")
-    return v
 
 
 def _formatter_for(default: Any) -> Callable[[Any], str]:
@@ -223,11 +187,9 @@ class PageState:
         return None, False
 
     def _publish(self, name: str, token: str, omit: bool) -> None:
-        """Write ``name=token`` to the URL, or leave it out (``omit``: a default kept off links;
-        a token over MAX_RAW characters: the address stays short, see README "Behind a TLS reverse proxy")."""
+        """Write ``name=token`` to the URL, or leave it out: ``omit`` (a default kept off links) or
+        a token over MAX_RAW characters (refused on arrival; see README "Behind a TLS reverse proxy")."""
         written = self._mine["written"]
-        # omit: e.g. projector=0 keeps links short. Over MAX_RAW characters (at most 12 each once
-        # percent-encoded): too long for a link, and it would be refused on arrival.
         if omit or len(token) > MAX_RAW:
             written.pop(name, None)
             if name in st.query_params:
@@ -326,9 +288,8 @@ class PageState:
 
 
 def _run_notice() -> tuple[Any, list[str]]:
-    """The one notice of this run and the refusals listed in it, shared by every PageState
-    of the run (the app's own, for ``projector``, and the page's): a link with bad values
-    gets one notice, not one per PageState. The first PageState of a run places it."""
+    """This run's one notice and its list, shared by every PageState of the run (the app's,
+    for ``projector``, and the page's); the first PageState of a run places it."""
     ctx = get_script_run_ctx()
     if ctx is None:  # bare mode
         return st.empty(), []
