@@ -72,9 +72,24 @@ def test_projector_diagram_starts_on_the_first_screen(app_server, small_page, qu
     assert all(t in found for t in labels), found
     legend = chart.locator(".legendtext").evaluate_all("els => els.map(e => e.textContent)")
     assert "input / output" in legend  # whole, not "input / outpu"
+    overflow = chart.evaluate("""c => {const bg = c.querySelector('.legend .bg').getBoundingClientRect();
+        const svg = c.querySelector('.main-svg').getBoundingClientRect();
+        return [...c.querySelectorAll('.legendtext')].map(t => t.getBoundingClientRect())
+            .filter(r => r.right > Math.min(bg.right, svg.right) + 1).length;}""")
+    assert overflow == 0  # every legend entry inside the legend's box and the figure (none cut off)
     if "resnet18" in name:  # one orange shortcut arc per residual block
         strokes = chart.locator(".shapelayer path").evaluate_all("els => els.map(e => e.style.stroke)")
         assert strokes.count("rgb(213, 94, 0)") == 8, strokes
+
+
+def test_screen_mode_labels_are_13_px_and_the_diagram_comes_early(app_server, small_page) -> None:  # noqa: ANN001
+    open_page(small_page, app_server, "architectures?arch=googlenet&level=layers")
+    assert_no_exception(small_page)
+    box = _first_screen(small_page, "architectures-screen-googlenet-layers")
+    assert box["y"] < 720  # under the controls, on the first screen
+    chart = _diagram(small_page)
+    assert _label_px(chart) >= 13
+    assert _labels(chart).count("3x3_reduce") == 9  # nine Inception modules, each opened
 
 
 def test_clicking_a_node_shows_its_card(app_server, small_page) -> None:  # noqa: ANN001
