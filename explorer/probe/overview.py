@@ -118,7 +118,7 @@ class FeatureOverview(LayersByName):
                  load: Callable[[], FeatureMaps]) -> None:  # fmt: skip
         self.layers = [LazyLayerMaps(s, self) for s in summaries]
         self.output = output
-        self._load = load
+        self._load: Callable[[], FeatureMaps] | None = load
         self._maps: FeatureMaps | None = None
         self._lock = threading.Lock()
 
@@ -127,9 +127,11 @@ class FeatureOverview(LayersByName):
         return self._maps is not None
 
     def full(self) -> FeatureMaps:
-        with self._lock:  # two reruns of one session must not capture twice
+        with self._lock:  # two reruns of one session (or two sessions sharing it) must not capture twice
             if self._maps is None:
+                assert self._load is not None
                 self._maps = self._load()
+                self._load = None  # the loader holds the model: let it go with its cache entry
             return self._maps
 
     @property
