@@ -6,6 +6,13 @@ the function (an importable module-level callable) and its arguments by pickle; 
 the result or the exception it raised. If it runs past ``timeout_s`` it is killed; if it dies
 (killed for memory, a crash in a native decoder), the caller gets a :class:`WorkerError` with a
 sentence, never a hang.
+
+Two options serve parsers of untrusted files (model imports): ``memory_bytes`` caps the child's
+address space (``RLIMIT_AS``, on top of what it holds once started) so a file that asks for
+huge allocations fails there; ``raw=True`` has the child answer with bytes only, read by the
+parent with ``recv_bytes`` (never unpickled: a child subverted by a malformed file cannot send
+the parent an object), its exceptions coming back as :class:`IsolatedError` (class name and
+message as text).
 """
 
 from __future__ import annotations
@@ -23,6 +30,44 @@ _MAIN_LOCK = threading.Lock()
 
 class WorkerError(RuntimeError):
     """The child ran past its time limit or died before answering; ``str(err)`` says which."""
+
+
+class IsolatedError(WorkerError):
+    """``raw=True``: the child's function raised; ``kind`` is the exception's class name and
+    ``str(err)`` its message (both as text; nothing was unpickled)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _limit_memory(extra_bytes: int) -> None:
+    """Cap this process's address space at what it maps now plus ``extra_bytes`` (Linux)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            mapped = int(fh.read().split()[0]) * resource.getpagesize()
+        limit = mapped + int(extra_bytes)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, OSError, ValueError):  # no /proc or no resource module: the time limit still holds
+        pass
+
+
+def _child_raw(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, memory_bytes: int | None) -> None:
+    if memory_bytes:
+        _limit_memory(memory_bytes)
+    try:
+        result = fn(*args, **kwargs)
+        if not isinstance(result, bytes | bytearray):
+            raise TypeError(f"the isolated function returned {type(result).__name__}, not bytes")
+        conn.send_bytes(b"\x01" + bytes(result))
+    except BaseException as err:  # noqa: BLE001 - MemoryError included: told to the parent as text
+        text = f"{type(err).__name__}\n{err}"[:4000]
+        with contextlib.suppress(Exception):  # if this fails too, the parent reads end-of-file
+            conn.send_bytes(b"\x00" + text.encode("utf-8", "replace"))
+    finally:
+        conn.close()
 
 
 @contextlib.contextmanager
@@ -53,15 +98,21 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None
         conn.close()
 
 
-def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, what: str = "the work", **kwargs: Any) -> Any:
+def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, what: str = "the work",
+                 memory_bytes: int | None = None, raw: bool = False, **kwargs: Any) -> Any:  # fmt: skip
     """``fn(*args, **kwargs)`` in a spawned child; its result, or the exception it raised.
 
     Raises :class:`WorkerError` when the child runs longer than ``timeout_s`` (it is killed)
-    or dies without answering. ``what`` names the work in those messages.
+    or dies without answering. ``what`` names the work in those messages. ``memory_bytes``
+    and ``raw``: see the module's docstring (with ``raw``, ``fn`` returns bytes).
     """
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, fn, args, kwargs), name="explorer-isolated", daemon=True)
+    if raw:
+        target, targs = _child_raw, (send, fn, args, kwargs, memory_bytes)
+    else:
+        target, targs = _child, (send, fn, args, kwargs)
+    proc = ctx.Process(target=target, args=targs, name="explorer-isolated", daemon=True)
     with _bare_main():
         proc.start()
     send.close()  # our copy: a dead child then reads as end-of-file at once
@@ -69,7 +120,7 @@ def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, what: str
         if not recv.poll(timeout_s):
             raise WorkerError(f"{what[:1].upper()}{what[1:]} took longer than {timeout_s:.0f} s and was stopped.")
         try:
-            ok, value = recv.recv()
+            ok, value = _read_raw(recv) if raw else recv.recv()
         except (EOFError, OSError) as err:
             proc.join(5)
             raise WorkerError(
@@ -83,3 +134,11 @@ def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, what: str
     if ok:
         return value
     raise value
+
+
+def _read_raw(recv: Any) -> tuple[bool, Any]:
+    data = recv.recv_bytes()
+    if data[:1] == b"\x01":
+        return True, data[1:]
+    kind, _, message = data[1:].decode("utf-8", "replace").partition("\n")
+    return False, IsolatedError(kind[:80], message)

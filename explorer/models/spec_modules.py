@@ -1,0 +1,329 @@
+"""A :class:`~explorer.models.spec.ModelSpec` built into an ``nn.Module``, planned on the meta
+device, and saved / loaded beside its weights in the app's one checkpoint format.
+
+Each node becomes one child module named as the node (``model.conv2d_1``), so forward hooks,
+summaries and diagrams see the file's own layer names; convolutions and dense layers are
+``nn.Conv2d`` / ``nn.Linear`` subclasses (the filter views and layer counts know them). A
+checkpoint of a spec model is a safetensors file whose metadata holds the usual ``explorer``
+JSON (arch ``"imported"``) and the spec's JSON under ``explorer_spec``: the model rebuilds
+strictly from the file alone, every size checked before a real tensor exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explorer.models.checkpoint import META_KEY, CheckpointMeta, read_header
+from explorer.models.errors import (
+    CheckpointFormatError,
+    CheckpointMismatchError,
+    CheckpointRefusedError,
+)
+from explorer.models.plan import (
+    MAX_ACTIVATION_BYTES,
+    MAX_PARAMETERS,
+    _activation_bytes,
+    check_finite,
+    check_shapes,
+)
+from explorer.models.spec import INPUT, ModelSpec, Node
+
+SPEC_KEY = "explorer_spec"
+SPEC_ARCH = "imported"
+
+
+def _activation(name: str, node: Node | None = None) -> nn.Module:
+    a = node.args if node is not None else {}
+    table = {
+        "linear": nn.Identity, "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+        "selu": nn.SELU, "softplus": nn.Softplus, "softsign": nn.Softsign, "silu": nn.SiLU, "gelu": nn.GELU,
+        "softmax": lambda: nn.Softmax(dim=a.get("dim", 1)),
+        "elu": lambda: nn.ELU(alpha=a.get("alpha", 1.0)),
+        "leaky_relu": lambda: nn.LeakyReLU(negative_slope=a.get("alpha", 0.2 if node is None else 0.01)),
+        "clip": lambda: nn.Hardtanh(min_val=a.get("min", float("-inf")), max_val=a.get("max", float("inf"))),
+    }  # fmt: skip
+    return table[name]()
+
+
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d`` that applies its layer's own activation (Keras' ``activation=``), so the
+    module's output is the file's layer output."""
+
+    def __init__(self, *args, activation: str = "linear", **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.activation = activation
+        self._act = _activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._act(super().forward(x))
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.activation == "linear" else f", activation={self.activation}")
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` with its layer's own activation (see :class:`Conv2d`)."""
+
+    def __init__(self, *args, activation: str = "linear", **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.activation = activation
+        self._act = _activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._act(super().forward(x))
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.activation == "linear" else f", activation={self.activation}")
+
+
+class SeparableConv2d(nn.Module):
+    """A depthwise convolution (``groups = in_channels``) then a 1x1 pointwise one."""
+
+    def __init__(self, a: dict) -> None:
+        super().__init__()
+        mid = a["in_channels"] * a.get("multiplier", 1)
+        self.depthwise = nn.Conv2d(a["in_channels"], mid, a["kernel"], a.get("stride", 1), a.get("padding", 0),
+                                   a.get("dilation", 1), groups=a["in_channels"], bias=False)  # fmt: skip
+        self.pointwise = Conv2d(mid, a["out_channels"], 1, bias=a.get("bias", True),
+                                activation=a.get("activation", "linear"))  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
+class Pool2d(nn.Module):
+    """Max or average pooling with any padding [left, right, top, bottom]: padded cells never win
+    a max and (``count_include_pad=False``, Keras' 'same') are not counted in an average."""
+
+    def __init__(self, kind: str, a: dict) -> None:
+        super().__init__()
+        self.kind, self.kernel = kind, tuple(a["kernel"])
+        self.stride, self.pad = tuple(a.get("stride", a["kernel"])), tuple(a.get("pad", [0, 0, 0, 0]))
+        self.ceil_mode, self.count_include_pad = a.get("ceil_mode", False), a.get("count_include_pad", False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        left, right, top, bottom = self.pad
+        if left == right and top == bottom and 2 * left <= self.kernel[1] and 2 * top <= self.kernel[0]:
+            padding, pad = (top, left), False
+        else:
+            padding, pad = (0, 0), True
+        if self.kind == "max":
+            if pad:
+                x = F.pad(x, self.pad, value=float("-inf"))
+            return F.max_pool2d(x, self.kernel, self.stride, padding, ceil_mode=self.ceil_mode)
+        if not pad:
+            return F.avg_pool2d(x, self.kernel, self.stride, padding, self.ceil_mode, self.count_include_pad)
+        out = F.avg_pool2d(F.pad(x, self.pad), self.kernel, self.stride, 0, self.ceil_mode, True)
+        if self.count_include_pad:
+            return out
+        ones = F.pad(torch.ones_like(x[:1, :1]), self.pad)
+        return out / F.avg_pool2d(ones, self.kernel, self.stride, 0, self.ceil_mode, True)
+
+    def extra_repr(self) -> str:
+        return f"{self.kind}, kernel={self.kernel}, stride={self.stride}, pad={self.pad}"
+
+
+class BatchNorm(nn.BatchNorm2d):
+    """Batch normalisation over channels of an image (N, C, H, W) or features (N, F)."""
+
+    def _check_input_dim(self, x: torch.Tensor) -> None:
+        if x.dim() not in (2, 4):
+            raise ValueError(f"expected a 2D or 4D input (got {x.dim()}D)")
+
+
+class GlobalPool2d(nn.Module):
+    def __init__(self, kind: str, keepdims: bool) -> None:
+        super().__init__()
+        self.kind, self.keepdims = kind, keepdims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x.mean(dim=(2, 3), keepdim=True) if self.kind == "avg" else x.amax(dim=(2, 3), keepdim=True)
+        return out if self.keepdims else out.flatten(1)
+
+
+class Affine(nn.Module):
+    """``x * scale + offset`` per channel or overall: Keras' Rescaling and Normalization."""
+
+    def __init__(self, scale: list[float], offset: list[float]) -> None:
+        super().__init__()
+        self.scale, self.offset = list(scale), list(offset)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        s = torch.tensor(self.scale, dtype=x.dtype, device=x.device).reshape(shape)
+        o = torch.tensor(self.offset, dtype=x.dtype, device=x.device).reshape(shape)
+        return x * s + o
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale[:4]}, offset={self.offset[:4]}"
+
+
+class Flatten(nn.Flatten):
+    def __init__(self, channels_last: bool) -> None:
+        super().__init__()
+        self.channels_last = channels_last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.permute(0, 2, 3, 1) if self.channels_last and x.dim() == 4 else x).flatten(1)
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape: list[int]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class Merge(nn.Module):
+    """Adds its inputs, or joins them along ``dim`` (1: channels)."""
+
+    def __init__(self, op: str, dim: int = 1) -> None:
+        super().__init__()
+        self.op, self.dim = op, dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        if self.op == "concat":
+            return torch.cat(xs, dim=self.dim)
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+def node_module(node: Node) -> nn.Module:
+    """The module of one node (its weights initialised by torch; a checkpoint fills them)."""
+    a, op = node.args, node.op
+    if op == "conv2d":
+        return Conv2d(a["in_channels"], a["out_channels"], a["kernel"], a.get("stride", 1), a.get("padding", 0),
+                      a.get("dilation", 1), a.get("groups", 1), a.get("bias", True),
+                      activation=a.get("activation", "linear"))  # fmt: skip
+    if op == "linear":
+        return Linear(a["in_features"], a["out_features"], a.get("bias", True), activation=a.get("activation", "linear"))
+    if op == "batch_norm":
+        return BatchNorm(a["num_features"], eps=a.get("eps", 1e-5), momentum=a.get("momentum", 0.1))
+    if op in ("add", "concat"):
+        return Merge(op, a.get("dim", 1))
+    simple = {
+        "separable_conv2d": lambda: SeparableConv2d(a),
+        "max_pool2d": lambda: Pool2d("max", a), "avg_pool2d": lambda: Pool2d("avg", a),
+        "global_avg_pool2d": lambda: GlobalPool2d("avg", a.get("keepdims", False)),
+        "global_max_pool2d": lambda: GlobalPool2d("max", a.get("keepdims", False)),
+        "dropout": lambda: nn.Dropout(a.get("p", 0.5)),
+        "pad": lambda: nn.ConstantPad2d(tuple(a["pad"]), a.get("value", 0.0)),
+        "flatten": lambda: Flatten(a.get("channels_last", False)),
+        "reshape": lambda: Reshape(a["shape"]),
+        "act": lambda: _activation(a["fn"], node),
+        "scale": lambda: Affine(a["scale"], a.get("offset", [0.0])),
+        "normalize": lambda: Affine([1 / s for s in a["std"]], [-m / s for m, s in zip(a["mean"], a["std"] * len(a["mean"]), strict=False)]),
+        "identity": nn.Identity,
+    }  # fmt: skip
+    return simple[op]()
+
+
+class SpecModel(nn.Module):
+    """The graph of a :class:`ModelSpec`: one child module per node, run in the spec's order."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        for node in spec.nodes:
+            self.add_module(node.name, node_module(node))
+        last_use = {}
+        for i, node in enumerate(spec.nodes):
+            for name in node.inputs:
+                last_use[name] = i
+        self._free = [[n for n in dict.fromkeys(node.inputs) if last_use[n] == i and n != spec.output]
+                      for i, node in enumerate(spec.nodes)]  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {INPUT: x}
+        for node, free in zip(self.spec.nodes, self._free, strict=True):
+            values[node.name] = self._modules[node.name](*(values[i] for i in node.inputs))
+            for name in free:  # drop what no later node reads (memory of deep graphs)
+                del values[name]
+        return values[self.spec.output]
+
+
+def build_model(spec: ModelSpec) -> SpecModel:
+    """The spec's model in eval mode (weights as torch initialises them)."""
+    return SpecModel(spec).eval()
+
+
+@dataclass(frozen=True)
+class SpecPlan:
+    """What a spec model costs, measured on the meta device (nothing real allocated)."""
+
+    parameters: int
+    activation_bytes: int
+    state_shapes: dict[str, tuple[int, ...]]
+
+
+def plan_spec(spec: ModelSpec) -> SpecPlan:
+    """Build on meta, count parameters and activation memory, refuse above the catalog's caps."""
+    try:
+        with torch.device("meta"):
+            model = build_model(spec)
+    except (KeyError, ValueError, TypeError, RuntimeError) as err:  # e.g. a node named as a Module attribute
+        raise CheckpointRefusedError(f"The model cannot be built: {str(err)[:160]}") from None
+    params = sum(p.numel() for p in model.parameters())
+    if params > MAX_PARAMETERS:
+        raise CheckpointRefusedError(f"The model would have {params:,} parameters; the limit is {MAX_PARAMETERS:,}.")
+    act = _activation_bytes(model, torch.empty((1, *spec.input_shape), device="meta"))
+    if act > MAX_ACTIVATION_BYTES:
+        raise CheckpointRefusedError(
+            f"The model would need {act / 2**20:,.0f} MB of activations for one input; the limit is "
+            f"{MAX_ACTIVATION_BYTES // 2**20:,} MB."
+        )
+    return SpecPlan(params, act, {k: tuple(v.shape) for k, v in model.state_dict().items()})
+
+
+def model_from_spec(spec: ModelSpec, state: dict[str, torch.Tensor]) -> SpecModel:
+    """The spec's model loaded strictly from ``state`` (shapes and finiteness checked first)."""
+    plan = plan_spec(spec)
+    check_shapes(plan.state_shapes, {k: tuple(v.shape) for k, v in state.items()})
+    check_finite(state)
+    model = build_model(spec)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise CheckpointMismatchError(f"The weights do not fit this model: {str(err)[:160]}") from None
+    return model
+
+
+def save_spec_checkpoint(model: nn.Module | dict[str, torch.Tensor], spec: ModelSpec,
+                         meta: CheckpointMeta | None = None) -> bytes:  # fmt: skip
+    """A checkpoint (safetensors) holding the weights, the app's metadata and the spec."""
+    from safetensors.torch import save
+
+    state = model.state_dict() if isinstance(model, nn.Module) else model
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
+    meta = meta or CheckpointMeta(arch=SPEC_ARCH)
+    return save(state, metadata={META_KEY: meta.to_json(), SPEC_KEY: spec.to_json()})
+
+
+def is_spec_checkpoint(data: bytes) -> bool:
+    """Whether a (header-checked) checkpoint carries a model spec."""
+    return SPEC_KEY in read_header(data).metadata
+
+
+def model_from_spec_checkpoint(data: bytes) -> tuple[SpecModel, ModelSpec, CheckpointMeta]:
+    """Rebuild a spec model strictly from its checkpoint alone; every check before reading tensors."""
+    from safetensors.torch import load
+
+    header = read_header(data)
+    if SPEC_KEY not in header.metadata:
+        raise CheckpointFormatError("This checkpoint holds no model spec ('explorer_spec' metadata).")
+    spec = ModelSpec.from_json(header.metadata[SPEC_KEY])
+    meta = CheckpointMeta.from_json(header.metadata[META_KEY]) if META_KEY in header.metadata else CheckpointMeta(arch=SPEC_ARCH)
+    check_shapes(plan_spec(spec).state_shapes, header.shapes())
+    try:
+        state = load(bytes(data))
+    except Exception as err:  # noqa: BLE001 - safetensors' own errors vary by version
+        raise CheckpointFormatError(f"This is not a readable safetensors file ({str(err)[:100]}).") from None
+    return model_from_spec(spec, state), spec, meta
