@@ -150,14 +150,15 @@ def _cut_points(lay: Layout) -> dict[float, int]:
     by_depth: dict[float, list[str]] = {}
     for nid, (_, d) in lay.pos.items():
         by_depth.setdefault(d, []).append(nid)
+    spans = [(e.src, min(p[1] for p in r), max(p[1] for p in r))
+             for e, r in zip(lay.graph.edges, lay.routes, strict=True)]  # fmt: skip
     cuts: dict[float, int] = {}
     for a, b in zip(depths, depths[1:], strict=False):
         if len(by_depth[a]) != 1:
             continue
         only = by_depth[a][0]
-        crossing = [e for e, r in zip(lay.graph.edges, lay.routes, strict=True)
-                    if min(p[1] for p in r) <= a and max(p[1] for p in r) >= b]  # fmt: skip
-        if all(e.src == only for e in crossing):
+        crossing = [src for src, top, bottom in spans if top <= a and bottom >= b]
+        if all(src == only for src in crossing):
             cuts[(a + b) / 2] = len(crossing)
     return cuts
 
@@ -228,11 +229,16 @@ def _assemble(
 
 
 def canvas(
-    graph: Graph, font: float = 13, max_width: float = 1000, max_height: float = 520
+    graph: Graph,
+    font: float = 13,
+    max_width: float = 1000,
+    max_height: float = 520,
+    lay: Layout | None = None,
 ) -> Canvas:
     """The diagram's pixel geometry at ``font`` pixels: as few bands (wrapped columns) as make it
-    no taller than ``max_height``, as long as they fit ``max_width``."""
-    lay = layout(graph)
+    no taller than ``max_height``, as long as they fit ``max_width`` (``lay``: the graph's
+    :func:`layout`, when the caller already has it)."""
+    lay = lay or layout(graph)
     texts = _texts(graph, lay)
     crowded = [text_px(texts[i], font) for i in lay.crowded]
     col = max(2.6 * font, max(crowded, default=0.0) + 1.2 * font)

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from explorer.probe.graph import Graph, Node
 from explorer.viz.diagram.canvas import Canvas, canvas, marker_px, text_px
+from explorer.viz.diagram.layout import layout
 from explorer.viz.diagram.style import (
     COLOURSCALE,
     KIND_NAMES,
@@ -128,9 +129,10 @@ def figure(graph: Graph, colour_by: str = "output size", selected: str | None = 
     ``max_width``, its drawing centred, one data unit one pixel). ``grow_to``: a larger type for the
     labels where a short network leaves the room for it (a projector's back rows).
     """
-    cv = canvas(graph, font=font, max_width=max_width - 20, max_height=max_height)
+    lay = layout(graph)
+    cv = canvas(graph, font=font, max_width=max_width - 20, max_height=max_height, lay=lay)
     for size in range(int(grow_to or 0), int(font), -2):
-        bigger = canvas(graph, font=size, max_width=max_width - 20, max_height=max_height)
+        bigger = canvas(graph, font=size, max_width=max_width - 20, max_height=max_height, lay=lay)
         if bigger.height <= max_height and bigger.width <= max_width - 20:
             cv = bigger  # the labels grow; legend and colour bar keep ``font``
             break
