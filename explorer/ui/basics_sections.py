@@ -79,7 +79,7 @@ def numbers(ctx: Basics) -> None:
             f"turned grey (1 channel) and resized to **{side} x {side}**, so you can see single pixels."
         )
         st.caption("The top-left 6 x 6 corner, as numbers in [0, 1]:")
-        st.dataframe([[round(float(v), 2) for v in row[:6]] for row in grey[:6]], width="stretch")
+        st.table([[f"{float(v):.2f}" for v in row[:6]] for row in grey[:6]])  # text: large in projector mode
 
 
 def convolution(ctx: Basics) -> None:

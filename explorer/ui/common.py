@@ -40,7 +40,9 @@ PROJECTOR_CSS = """<style>
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 18px !important; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] { color: #222 !important; }
 [data-testid="stMain"] input, [data-testid="stMain"] textarea,
-[data-testid="stMain"] [data-baseweb="select"] div { font-size: 18px !important; }
+[data-testid="stMain"] [data-baseweb="select"] div,
+[data-testid="stMain"] [data-testid="stTable"] td, [data-testid="stMain"] [data-testid="stTable"] th {
+  font-size: 18px !important; }
 [data-testid="stHeader"] { height: 2.75rem !important; min-height: 0 !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 3.1rem !important; padding-bottom: 2rem; }
 [data-testid="stMain"] h1 { font-size: 2rem; padding: 0.2rem 0 0.3rem 0; }

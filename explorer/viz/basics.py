@@ -20,8 +20,8 @@ def map_heatmap(x: torch.Tensor, title: str, *, diverging: bool = False, height:
         z=z, colorscale="RdBu_r" if diverging else "gray", zmid=0 if diverging else None,
         hovertemplate="row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>", colorbar=dict(thickness=10),
     ))  # fmt: skip
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showticklabels=False)
-    fig.update_xaxes(constrain="domain", showticklabels=False)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showticklabels=False, ticks="")
+    fig.update_xaxes(constrain="domain", showticklabels=False, ticks="")
     fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=0, r=0, t=36, b=0))
     return fig
 
@@ -49,8 +49,8 @@ def relu_pair(x: torch.Tensor, *, height: int = 360) -> go.Figure:
                              hovertemplate="row %{y}, col %{x}<br>was negative: now 0<extra></extra>"), 1, 2)  # fmt: skip
     for i in (1, 2):
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if i == 1 else i}", constrain="domain",
-                         showticklabels=False, row=1, col=i)  # fmt: skip
-        fig.update_xaxes(constrain="domain", showticklabels=False, row=1, col=i)
+                         showticklabels=False, ticks="", row=1, col=i)  # fmt: skip
+        fig.update_xaxes(constrain="domain", showticklabels=False, ticks="", row=1, col=i)
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0), plot_bgcolor="white")
     fig.update_annotations(font_size=13)
     return fig
@@ -60,7 +60,7 @@ def probabilities_bar(classes: list[str], probs: list[float], target: int) -> go
     """Softmax probabilities, the true class highlighted."""
     colours = ["#e45756" if i == target else "#4c78a8" for i in range(len(classes))]
     fig = go.Figure(go.Bar(x=classes, y=probs, marker_color=colours, text=[f"{p:.2f}" for p in probs],
-                           textposition="outside"))  # fmt: skip
+                           textposition="outside", textfont=dict(size=16)))  # fmt: skip
     fig.update_layout(height=260, yaxis=dict(range=[0, 1.15], title="probability"), margin=dict(l=0, r=0, t=10, b=0))
     return fig
 
@@ -212,8 +212,8 @@ def maps_row(maps: list[torch.Tensor], titles: list[str], *, diverging: bool = T
             hovertemplate="row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
         ), 1, i)  # fmt: skip
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if i == 1 else i}", constrain="domain",
-                         showticklabels=False, row=1, col=i)  # fmt: skip
-        fig.update_xaxes(constrain="domain", showticklabels=False, row=1, col=i)
+                         showticklabels=False, ticks="", row=1, col=i)  # fmt: skip
+        fig.update_xaxes(constrain="domain", showticklabels=False, ticks="", row=1, col=i)
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0))
     fig.update_annotations(font_size=12)
     return fig
@@ -223,8 +223,8 @@ def rgb_image(x: torch.Tensor, title: str, height: int = 240) -> go.Figure:
     """A 3 x H x W image in [0, 1] shown as colour pixels."""
     z = (x.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     fig = go.Figure(go.Image(z=z, hovertemplate="row %{y}, col %{x}<br>RGB %{z}<extra></extra>"))
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
+    fig.update_xaxes(showticklabels=False, ticks="")
+    fig.update_yaxes(showticklabels=False, ticks="")
     fig.update_layout(title=dict(text=title, font=dict(size=13)), height=height, margin=dict(l=0, r=0, t=30, b=0))
     return fig
 

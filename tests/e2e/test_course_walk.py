@@ -27,8 +27,10 @@ FIGURES: dict[int, str] = {
     13: ".st-key-arch_diagram", 14: ".st-key-arch_diagram", 15: IMAGE, 16: PLOT, 17: PLOT, 18: PLOT, 19: PLOT,
     20: PLOT,
 }  # fmt: skip
-# Steps 10-14 (Architectures) wait for the diagram to move above the fold (issue 19 item 3, in progress).
-DIAGRAM_BELOW_FOLD = {10, 11, 12, 13, 14}
+# Known to fail (measured 2026-12-03, top of the figure at 1280 x 720): Training keeps its settings
+# above the run (step 8: the dataset's images at 940 px), Recurrent its view controls above the chart
+# (steps 16, 17, 19, 20: 651, 816, 764, 885 px). They run, and report XPASS once fixed.
+CONTROLS_ABOVE_FIGURE = {8: "Training", 16: "Recurrent", 17: "Recurrent", 19: "Recurrent", 20: "Recurrent"}
 INPUT_SIZES_JS = """() => [...document.querySelectorAll(
     '[data-testid="stMain"] input:not([type="checkbox"]):not([type="radio"]):not([type="file"]),'
     + ' [data-testid="stMain"] [data-baseweb="select"] [value], [data-testid="stMain"] [data-baseweb="select"] div')]
@@ -50,9 +52,10 @@ def _tops(page, selector: str) -> list[float]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("n", range(1, len(STEPS) + 1))
-def test_each_course_step_shows_its_point_on_the_first_screen(app_server, chromium, n: int) -> None:  # noqa: ANN001
-    if n in DIAGRAM_BELOW_FOLD:
-        pytest.xfail("Architectures: the diagram is moved above the fold by another change (issue 19 item 3)")
+def test_each_course_step_shows_its_point_on_the_first_screen(app_server, chromium, request, n: int) -> None:  # noqa: ANN001, E501
+    if n in CONTROLS_ABOVE_FIGURE:
+        request.applymarker(pytest.mark.xfail(
+            reason=f"{CONTROLS_ABOVE_FIGURE[n]}: projector mode does not fold its controls yet", strict=False))
     context = chromium.new_context(viewport=PROJECTOR)
     page = context.new_page()
     page.set_default_timeout(120_000)
@@ -63,10 +66,10 @@ def test_each_course_step_shows_its_point_on_the_first_screen(app_server, chromi
         tops = _tops(page, FIGURES[n])
         if n == 15:  # two models: both montages
             assert len(tops) >= 2, tops
-            tops = tops[:2]
+        tops = tops[:2] if n == 15 else tops[:1]
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"step-{n:02d}.png"))  # the first screen, as the room sees it
-        assert max(tops[:2]) < PROJECTOR["height"] - 80, f"step {n}: the figure starts at {tops} px"
+        assert max(tops) < PROJECTOR["height"] - 80, f"step {n}: the figure starts at {tops} px"
         small = [(text, size) for text, size in page.evaluate(INPUT_SIZES_JS) if size < 16]
         assert not small, f"step {n}: input values under 16 px: {small}"
     finally:
