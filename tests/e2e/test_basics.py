@@ -32,6 +32,7 @@ def test_step_the_window_and_click_an_output_cell(app_server, browser_page) -> N
         wait_idle(page)
         assert _position(page).startswith(f"Position {expected} of 64")
     assert page.get_by_text("-> output[0, 3]").count() >= 1
+    assert "pos=4" in page.url  # the position is in the address, written by the step view's own reruns
     assert_no_exception(page)
     save_screenshot(page, "basics-step-3")
 
@@ -40,6 +41,7 @@ def test_step_the_window_and_click_an_output_cell(app_server, browser_page) -> N
     wait_idle(page)
     assert _position(page).startswith("Position 22 of 64"), _position(page)
     assert page.get_by_text("-> output[2, 5]").count() >= 1
+    assert "pos=22" in page.url
     assert_no_exception(page)
     save_screenshot(page, "basics-clicked-cell")
     # a projector: 1280 x 720, the step controls and the window in one screen
