@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 
 from explorer.probe.graph import Graph
+from explorer.viz.diagram.figure import SHORTCUT_COLOUR
 from explorer.viz.diagram.layout import Layout, block_boxes, layout
 from explorer.viz.diagram.style import (
     colour_of,
@@ -32,6 +33,18 @@ def _static_geometry(
     return lay, lo, hi, width, height, lay.x_min - 0.5, 20.0
 
 
+def _arcs(graph: Graph, lay: Layout, px):  # noqa: ANN001, ANN202
+    """Residual shortcuts around collapsed residual blocks: (start, control, end, projection?)."""
+    out = []
+    for n in graph.nodes:
+        if n.kind == "residual" and n.id == n.block:
+            x, row = lay.pos[n.id]
+            (cx, top), (_, bottom) = px(x, row - 0.42), px(x, row + 0.42)
+            out.append(((cx, top), (cx - 1.6 * (bottom - top), (top + bottom) / 2), (cx, bottom),
+                        any("downsample" in m or "shortcut" in m for m in n.members)))  # fmt: skip
+    return out
+
+
 def to_svg(graph: Graph, colour_by: str = "output size") -> str:
     """A standalone SVG of the diagram (no script, no external resource)."""
     lay, lo, hi, width, height, x0, top = _static_geometry(graph, colour_by)
@@ -54,6 +67,10 @@ def to_svg(graph: Graph, colour_by: str = "output size") -> str:
     for route in lay.routes:
         pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in (px(x, r) for x, r in route))
         parts.append(f'<polyline points="{pts}" fill="none" stroke="#9a9a9a" stroke-width="1.2"/>')
+    for (ax, ay), (qx, qy), (bx, by), dashed in _arcs(graph, lay, px):
+        dash = ' stroke-dasharray="5,3"' if dashed else ""
+        parts.append(f'<path d="M {ax:.1f},{ay:.1f} Q {qx:.1f},{qy:.1f} {bx:.1f},{by:.1f}" fill="none" '
+                     f'stroke="{SHORTCUT_COLOUR}" stroke-width="2"{dash}/>')  # fmt: skip
     for n in graph.nodes:
         cx, cy = px(*lay.pos[n.id])
         colour = colour_of(measure(n, colour_by), lo, hi)
@@ -96,6 +113,10 @@ def to_png(graph: Graph, colour_by: str = "output size", scale: float = 1.0) -> 
         draw.text((ax + 4 * scale, ay + 1 * scale), name, fill=(76, 120, 168), font=small)
     for route in lay.routes:
         draw.line([px(x, r) for x, r in route], fill=(154, 154, 154), width=max(1, int(scale)))
+    for (ax, ay), (qx, qy), (bx, by), _ in _arcs(graph, lay, px):  # the quadratic curve as 16 segments
+        pts = [((1 - t) ** 2 * ax + 2 * (1 - t) * t * qx + t**2 * bx,
+                (1 - t) ** 2 * ay + 2 * (1 - t) * t * qy + t**2 * by) for t in (i / 16 for i in range(17))]  # fmt: skip
+        draw.line(pts, fill=(213, 94, 0), width=max(1, int(2 * scale)))
     for n in graph.nodes:
         cx, cy = px(*lay.pos[n.id])
         c = colour_of(measure(n, colour_by), lo, hi)

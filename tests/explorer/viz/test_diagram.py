@@ -90,3 +90,10 @@ def test_every_catalog_cnn_draws_at_every_level(key: str) -> None:
         assert sum(len(t.customdata) for t in fig.data if t.customdata is not None) == len(
             view.nodes
         )
+
+
+def test_svg_draws_the_residual_shortcuts_too() -> None:
+    svg = to_svg(catalog_graph("resnet18").view("blocks"))
+    paths = ET.fromstring(svg).findall("{http://www.w3.org/2000/svg}path")
+    assert len(paths) == 8  # one per residual block
+    assert sum(1 for p in paths if p.get("stroke-dasharray")) == 3  # the 1x1 projections of stages 2-4
