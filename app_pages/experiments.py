@@ -34,7 +34,7 @@ with st.container(border=True):
     st.write(exp.explanation)
     if exp.quote:
         st.markdown(f"> {exp.quote}")
-    if exp.measured is not None and st.toggle("Measure the gradients at initialisation (a few seconds)",
+    if exp.measured is not None and st.toggle("Measure the gradients at initialisation (about 20 s of CPU)",
                                               key=f"ex_measure_{exp.key}"):  # fmt: skip
         with st.spinner("Measuring..."):
             st.dataframe(pd.DataFrame(list(exp.measured())), hide_index=True)

@@ -23,26 +23,39 @@ DEGRADATION_RUNS: tuple[tuple[str, int, bool], ...] = (  # (name, blocks, residu
     ("plain 56 (He init + BN)", 27, False),
     ("residual 56 (He init + BN)", 27, True),
 )
+# SGD with momentum as He et al.; digits at difficulty 0.6 so that 2 epochs leave room to differ.
+# Measured on 2 loaded CPU cores (seed 0): plain 20 ends at training loss ~0.2 (validation 81%),
+# plain 56 at ~1.6 (37%): the deeper plain net trains worse. Adam on easy digits hid the gap.
 DEGRADATION_SETTINGS: dict = dict(optimizer="sgd", lr=0.05, epochs=2, train_samples=3000, difficulty=0.6)
-DEGRADATION_MINUTES = "about 8 to 15 minutes"
+DEGRADATION_MINUTES = "about 15 to 30 minutes (the 56-layer nets take most of it; a GPU takes seconds)"
 DEGRADATION_TEXT = (
-    "All three nets use He initialisation and batch norm, the setting of He et al.'s Figure 4 (left): "
-    "the table shows their gradients are healthy at the start (first / last layer norm near 1, not "
-    "1e-8). Yet the deeper plain net ends with a higher training loss than the shallower one: the "
+    "All three nets use He initialisation and batch norm, as He et al.'s plain nets (ImageNet, sec. "
+    "4.1; CIFAR-10 with 20 to 56 layers, sec. 4.2 and Figure 6): the table shows their gradients do not "
+    "vanish at the start (the first layer's gradient norm is not 1e-8 of the last's; in the plain 56 "
+    "it is even larger than the last's). Yet the deeper plain net ends with a higher training loss than the shallower one: the "
     "degradation problem, which is not overfitting (the training error itself is higher) and not "
     "vanishing gradients. He et al. call it an optimisation difficulty. The residual net of the same "
     "depth, with identity shortcuts, trains at least as well as the shallower plain one."
 )
+# Measured on 2 loaded CPU cores (seed 0, 2000 images, 3 epochs): Adam 1e-3 reached 87% test
+# accuracy on [0, 1] pixels and 97% on raw 0-255 ones after a first loss near 17; SGD 0.01 stayed
+# at chance on [0, 1] pixels in 3 epochs and its loss became NaN at step 9 on raw ones.
 NORMALISATION_TEXT = (
-    "The same Keras CNN, data, seed and optimiser (Adam, learning rate 1e-3); one run sees the images "
-    "divided by 255, the other the raw 0-255 values. With raw pixels the first layers' outputs, and so "
-    "the gradients, are 255 times larger at the start: the loss jumps and the run learns less steadily. "
-    "This is the course's first tip: normalise the images (divide by 255, or standardise each channel)."
+    "The same Keras CNN, data and seed, on the images divided by 255 and on the raw 0-255 values. "
+    "With Adam (the course's optimiser, learning rate 1e-3) the raw run starts with a loss near 17: "
+    "the first layers' outputs are 255 times larger and the sigmoid saturates. Then it recovers, "
+    "because Adam scales each weight's step by the size of its recent gradients, which absorbs most "
+    "of the factor 255; on this easy task it may even end ahead (97% against 87% test accuracy after "
+    "3 epochs in our run). Plain SGD has no such rescaling: at learning rate 0.01 its loss on raw "
+    "pixels became NaN within ten steps, while on [0, 1] pixels it stays finite (and slow at this "
+    "rate). That is the course's tip: normalise the images (divide by 255, or standardise each "
+    "channel) so that a learning rate safe for one dataset does not depend on the units of its pixels."
 )
 INIT_TABLE_CAPTION = (
     "Measured here, at initialisation, on one batch of 64 printed digits: the norm of the loss gradient "
     "at the first weight layer over the norm at the last. Near 1e-8 the first layers cannot learn "
-    "(vanishing); He initialisation, batch norm or the shortcuts keep it near 1."
+    "(vanishing); He initialisation, batch norm or the shortcuts keep it from vanishing, also at 56 "
+    "layers (where plain He init + BN even makes the first layer's gradient the larger)."
 )
 
 
@@ -110,12 +123,16 @@ def _transfer_vs_scratch() -> list[RunSpec]:
 
 def _normalisation() -> list[RunSpec]:
     """The course's Keras CNN on pixels in [0, 1] and on the same pixels at 0-255."""
+    from dataclasses import replace
+
     from explorer.training.settings import default_settings
 
-    s = default_settings("keras_cnn", "circles_squares", device="cpu")
+    adam = replace(default_settings("keras_cnn", "circles_squares", device="cpu"), epochs=3)
+    sgd = replace(adam, optimizer="sgd", lr=0.01)
     return [
         RunSpec(name, "explorer.training.tips:run_scaled", {"settings": s, "scale": scale})
-        for name, scale in (("pixels / 255, in [0, 1]", 1.0), ("raw pixels, 0-255", 255.0))
+        for name, s, scale in (("Adam, pixels / 255", adam, 1.0), ("Adam, raw 0-255", adam, 255.0),
+                               ("SGD, pixels / 255", sgd, 1.0), ("SGD, raw 0-255", sgd, 255.0))
     ]  # fmt: skip
 
 
@@ -173,7 +190,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "normalisation", "Normalised vs raw pixels (the course's Keras CNN)",
             "Does it matter whether the network sees pixels in [0, 1] or at 0-255?",
             NORMALISATION_TEXT,
-            ("loss", "accuracy"), _normalisation, "about 3 to 6 minutes",
+            ("loss", "accuracy"), _normalisation, "about 6 to 15 minutes",
         ),
         Experiment(
             "cells_on_adding", "RNN vs GRU vs LSTM on the adding problem",

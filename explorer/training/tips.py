@@ -9,18 +9,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
 
+@dataclass(frozen=True)
+class Diverged:
+    """What a run that diverged returns inside a comparison: its metrics say at which step, so the
+    comparison goes on with its other runs (a diverging arm is a result here, not an error)."""
+
+    metrics: dict[str, float]
+    message: str
+
+
 def run_scaled(settings: Any, scale: float = 255.0, should_stop: Callable[[], bool] | None = None,
                ) -> Generator[Any, None, Any]:  # fmt: skip
     """Train ``settings.model`` on its dataset with every image multiplied by ``scale`` (255: the
-    raw 0-255 pixel values instead of [0, 1]); the events and result of ``run_training``."""
+    raw 0-255 pixel values instead of [0, 1]); the events and result of ``run_training``, or a
+    :class:`Diverged` when the loss became NaN or infinite."""
     from explorer.data.datasets import Splits, load_dataset
     from explorer.training.events import Preparing
-    from explorer.training.fit import run_training
+    from explorer.training.fit import DivergedError, run_training
 
     settings.check()
     yield Preparing("Preparing the data...")
@@ -28,7 +39,18 @@ def run_scaled(settings: Any, scale: float = 255.0, should_stop: Callable[[], bo
                         sizes=(settings.train_samples, settings.val_samples, max(settings.val_samples, 500)))  # fmt: skip
     scaled = {k: getattr(data, k) * scale for k in ("x_train", "x_val", "x_test")}
     data = Splits(data.info, y_train=data.y_train, y_val=data.y_val, y_test=data.y_test, meta=dict(data.meta), **scaled)
-    return (yield from run_training(settings, should_stop, data=data))
+    steps = 0
+    gen = run_training(settings, should_stop, data=data)
+    try:
+        while True:
+            event = next(gen)
+            steps = max(steps, int(getattr(event, "step", 0) or 0))
+            yield event
+    except StopIteration as done:
+        return done.value
+    except DivergedError as err:
+        yield Preparing(f"Diverged: {err}")
+        return Diverged({"diverged_after_step": float(steps)}, str(err))
 
 
 def dense_share(model: nn.Module) -> tuple[int, int]:

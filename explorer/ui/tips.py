@@ -15,7 +15,8 @@ from explorer.ui.navigation import PAGES
 TIPS: tuple[Step, ...] = (
     Step("Normalise the images", "experiments", {"exp": "normalisation"},
          "Divide the pixels by 255 (or standardise them) before training. The Experiments page trains the "
-         "course's Keras CNN twice, on the same images in [0, 1] and left at 0-255: compare the curves.",
+         "course's Keras CNN on the same images in [0, 1] and left at 0-255, with Adam and with plain SGD: "
+         "Adam recovers from a bad start on raw pixels, SGD's loss on them turns to NaN.",
          "Tips"),
     Step("Use small filters", "architectures", {"arch": "vgg16", "level": "layers"},
          "Stack 3 x 3 filters rather than one large filter: two 3 x 3 layers see a 5 x 5 window with "

@@ -354,8 +354,33 @@ def test_every_tip_links_a_routed_page_and_the_normalisation_experiment_exists()
     assert {t.page for t in TIPS} <= {p.url_path for p in PAGES}
     norm = next(t for t in TIPS if "Normalise" in t.title)
     assert norm.params == {"exp": "normalisation"} and "normalisation" in EXPERIMENTS
-    scales = [r.kwargs["scale"] for r in EXPERIMENTS["normalisation"].runs()]
-    assert scales == [1.0, 255.0]
+    runs = EXPERIMENTS["normalisation"].runs()
+    assert [(r.kwargs["settings"].optimizer, r.kwargs["scale"]) for r in runs] == [
+        ("adam", 1.0), ("adam", 255.0), ("sgd", 1.0), ("sgd", 255.0)]
+
+
+def test_a_diverging_arm_is_a_result_not_an_error(monkeypatch) -> None:  # noqa: ANN001
+    """SGD on raw 0-255 pixels diverges (NaN at step 9 in our run): the arm returns a result that
+    says so and the comparison goes on."""
+    from dataclasses import replace
+
+    from explorer.training import fit
+    from explorer.training.events import drain
+    from explorer.training.settings import default_settings
+    from explorer.training.tips import Diverged, run_scaled
+
+    seen = {}
+
+    def diverging(settings, should_stop=None, data=None):  # noqa: ANN001, ANN202
+        seen["max"] = float(data.x_train.max())
+        yield type("Step", (), {"step": 9})()
+        raise fit.DivergedError("The loss became NaN at step 9 (epoch 1): training diverged.")
+
+    monkeypatch.setattr(fit, "run_training", diverging)
+    s = replace(default_settings("keras_cnn", "circles_squares", device="cpu"), train_samples=64, val_samples=32)
+    _, result = drain(run_scaled(s, 255.0))
+    assert isinstance(result, Diverged) and "diverged" in result.message
+    assert result.metrics == {"diverged_after_step": 9.0} and 1.0 < seen["max"] <= 255.0
 
 
 def test_lenet5_as_published_reads_grey_32_digits_on_the_feature_maps_page() -> None:
