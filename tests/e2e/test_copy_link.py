@@ -83,13 +83,18 @@ def number(page, label: str, value: float) -> None:  # noqa: ANN001
     wait_idle(page)
 
 
-def slide(page, label: str, presses: int) -> None:  # noqa: ANN001
-    """Move the slider's thumb ``presses`` steps right (negative: left)."""
+def slide(page, label: str, target: int) -> None:  # noqa: ANN001
+    """Move the slider's thumb with the arrow keys until it shows ``target`` (each press may
+    rerun the page, so the value is read back after each one rather than counted)."""
     thumb = _widget(page, "stSlider", label).locator('input[type="range"]').first
-    thumb.focus()
-    for _ in range(abs(presses)):
-        thumb.press("ArrowRight" if presses > 0 else "ArrowLeft")
-    wait_idle(page)
+    for _ in range(50):
+        now = int(float(thumb.get_attribute("aria-valuetext")))
+        if now == target:
+            return
+        thumb.focus()
+        thumb.press("ArrowRight" if target > now else "ArrowLeft")
+        wait_idle(page, quiet=0.5)
+    raise AssertionError(f"the slider {label!r} did not reach {target}")
 
 
 def type_text(page, label: str, text: str) -> None:  # noqa: ANN001
@@ -261,7 +266,7 @@ def test_recurrent(app_server, fresh) -> None:  # noqa: ANN001
     page = fresh()
     open_page(page, app_server, "recurrent")
     choose(page, "Cell", "GRU")
-    slide(page, "Hidden size", 5)
+    slide(page, "Hidden size", 37)
     type_text(page, "Text (character by character", "Hello, world & more?")
     link, _ = check_link(page, app_server, "recurrent")
     assert {"cell": "gru", "hidden": "37", "text": "Hello, world & more?"}.items() <= _query(link).items(), link
