@@ -5,8 +5,6 @@ import streamlit as st
 from explorer.ui.course import STEPS, step_link
 from explorer.ui.state import copy_link_control
 from explorer.ui.tips import tips_section
-from explorer.ui.tips import tips_section
-from explorer.ui.tips import tips_section
 
 title_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
 title_col.title("Course")
@@ -24,9 +22,5 @@ for n, step in enumerate(STEPS, start=1):
     with st.container(border=True):
         step_link(n)
         st.markdown(step.text)
-
-tips_section()  # the outline's tips, each linked to the view that proves it
-
-tips_section()  # the outline's tips, each linked to the view that proves it
 
 tips_section()  # the outline's tips, each linked to the view that proves it

@@ -229,12 +229,6 @@ else:
     # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
     page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
                   omit_default=True)  # fmt: skip
-    # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
-    page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
-                  omit_default=True)  # fmt: skip
-    # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
-    page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
-                  omit_default=True)  # fmt: skip
     sel1, sel2, sel3 = st.columns(3)
     layer = 0
     if view.picks_layer:  # "layer=2" in the link is the second layer
