@@ -286,3 +286,23 @@ def test_relu_topic_counts_the_zeroed_cells_as_torch_does() -> None:
     share = float((out == 0).double().mean())
     assert any(f"sets **{share:.0%}**" in md.value for md in at.markdown), [md.value for md in at.markdown]
     assert [h.value for h in at.subheader] == ["4. ReLU"]
+
+
+TOPIC_PARAMS = ("size", "stride", "padding", "dilation", "bias", "grid", "input", "pos", "kernel", "n", "f", "pad",
+                "p", "s", "d", "filters", "shown", "window", "pstride", "ppad", "z", "y", "z_cat", "z_dog", "z_car",
+                "true")  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["", "nan", "1e400", "\u0663", "9" * 300, "<script>alert(1)</script>", "-1"])
+def test_every_topic_refuses_hostile_values_with_one_notice(value: str) -> None:
+    from explorer.ui.basics_sections import TOPICS, topic_title
+
+    for topic in TOPICS:
+        at = _page(topic=topic, **dict.fromkeys(TOPIC_PARAMS, value))
+        notices = [i.value for i in at.info if "do not apply here" in i.value]
+        assert len(notices) == 1, (topic, value, notices)
+        assert at.subheader[0].value == topic_title(topic)  # the topic is still drawn, on defaults
+        assert all(len(_param(at, name)) <= 200 for name in at.query_params), (topic, value)
+    at = _page(topic="<b>x</b>")
+    assert [h.value for h in at.subheader] == ["1. The image as numbers"]
+    assert any("topic=" in i.value for i in at.info)
