@@ -321,6 +321,8 @@ def test_layers_are_named_as_in_the_paper_not_by_module_index() -> None:
     options = at.selectbox(key="fm_layer").options
     assert "relu_C3 (ReLU) - 16 x 10 x 10" in options, options
     assert not any(o.split(" ")[0].isdigit() for o in options), options
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert any(c.startswith("relu_C3 (ReLU) - 16 x 10 x 10: 16 channels sorted by") for c in captions), captions
     at.radio(key="fm_view").set_value("Receptive field").run()
     at.selectbox(key="fm_rf_layer").set_value("4").run()
     at.number_input(key="fm_rf_row").set_value(3).run()

@@ -41,6 +41,11 @@ class ViewContext:
     def mi(self) -> ModelInput:
         return self.res.model_input
 
+    def name_of(self, layer: str) -> str:
+        """The paper-style name of a captured layer ("relu_C3", "stage 2, block 1"), its module
+        path only where the model's names are unknown."""
+        return display_name(self.layer_tokens.get(layer, layer))
+
 
 def paper_label(layer: ShapedLayer, names: dict[str, str]) -> str:
     """What a layer picker shows: the paper-style name, the layer's type and its output shape

@@ -9,7 +9,6 @@ import streamlit as st
 
 from explorer.basics import first_layer_unit, is_first_layer_field
 from explorer.probe import Field
-from explorer.probe.names import display_name
 from explorer.ui.feature_views.context import ViewContext, unit_clicked
 from explorer.ui.image_results import effective_field, field_summary
 from explorer.viz import maps as viz
@@ -39,7 +38,7 @@ def receptive_field(ctx: ViewContext) -> None:
     box = f.box(row, col)
     centre = (f.start[0] + row * f.jump[0], f.start[1] + col * f.jump[1])
     st.markdown(
-        f"Unit ({row}, {col}) of **{display_name(ctx.layer_tokens.get(layer, layer))}** sees **{f.size[0]:g} x {f.size[1]:g}** input pixels "
+        f"Unit ({row}, {col}) of **{ctx.name_of(layer)}** sees **{f.size[0]:g} x {f.size[1]:g}** input pixels "
         f"(rows {box[0]:g} to {box[2]:g}, columns {box[1]:g} to {box[3]:g}); neighbouring units are "
         f"**{f.jump[0]:g}** pixels apart. "
         + ("The field runs past the border (dashed): there the unit reads zero padding, so it "
@@ -68,7 +67,7 @@ def _pick_and_sum(ctx: ViewContext, layer: str, f: Field, row: int, col: int) ->
     ch_rf = ch_rf if 0 <= ch_rf < m.channels else int(ctx.res.order(layer, "mean")[0])
     pick, sums = st.columns(2)
     pick_fig = viz.channel_figure(m.values[ch_rf].astype(np.float32),
-                                  f"{ctx.labels.get(layer, layer)}, channel {ch_rf}: click a unit")
+                                  f"{ctx.name_of(layer)}, channel {ch_rf}: click a unit")
     pick.plotly_chart(add_click_targets(pick_fig, h, w, (row, col)), key="fm_rf_pick",
                       on_select=unit_clicked, selection_mode="points")  # fmt: skip
     if not is_first_layer_field(ctx.lm.model, f.size, f.jump):

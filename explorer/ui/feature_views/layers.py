@@ -19,7 +19,7 @@ def overview(ctx: ViewContext) -> None:
                 "each rescaled to its own min..max. Open a layer to see all of its channels.")
     for i, m in enumerate(ctx.res.maps.layers):
         a, b, c = st.columns([2, 6, 1], vertical_alignment="center")
-        a.markdown(f"**{ctx.layer_tokens.get(m.name, m.name)}** ({m.type})  \n{' x '.join(map(str, m.shape))}")
+        a.markdown(f"**{ctx.name_of(m.name)}** ({m.type})  \n{' x '.join(map(str, m.shape))}")
         b.image(ctx.res.strip_png(m.name))
         c.button("Open", key=f"fm_open_{i}", on_click=open_layer, args=(m.name,))
 
@@ -28,7 +28,7 @@ def layer_montage(ctx: ViewContext, layer: str, by: str, scale: str, key: str) -
     """All channels of ``layer`` as one image, its colour bar and two downloads."""
     lm_ = ctx.res.maps.get(layer)
     png = ctx.res.montage_png(layer, by, scale)
-    st.image(png, caption=f"{lm_.label}: {lm_.channels} channels sorted by {SORT_LABELS[by]}, "
+    st.image(png, caption=f"{ctx.labels.get(layer, lm_.label)}: {lm_.channels} channels sorted by {SORT_LABELS[by]}, "
              "each rescaled to its own min..max" + (f", shown at 1/{lm_.tile_factor} size (the zoom below is full size)"
                                                      if lm_.tile_factor > 1 else ""), width="stretch")
     st.plotly_chart(viz.colour_bar(scale, 0.0, 1.0, "Montage colour (each channel rescaled on its own)",
@@ -83,7 +83,7 @@ def _one_channel(ctx: ViewContext, layer: str, by: str, scale: str) -> None:
     values = m.values[int(ch)].astype(np.float32)
     rank = int(np.flatnonzero(order == int(ch))[0])
     left, right = st.columns(2)
-    zoom = viz.channel_figure(values, f"{layer}, channel {ch} (rank {rank + 1} by {SORT_LABELS[by]})", scale)
+    zoom = viz.channel_figure(values, f"{ctx.name_of(layer)}, channel {ch} (rank {rank + 1} by {SORT_LABELS[by]})", scale)
     left.plotly_chart(add_click_targets(zoom, *values.shape), key="fm_zoom", on_select=unit_clicked,
                       selection_mode="points")  # fmt: skip
     left.caption("Click a unit to see what it sees: its receptive field on the input.")
