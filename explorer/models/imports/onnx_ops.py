@@ -210,6 +210,8 @@ def reshape(c: Onnx, node: Any, label: str) -> None:
     if not target or target[0] not in (0, 1, -1) or (target[0] == -1 and -1 in target[1:]):
         raise ModelImportError(f"Operator {node.name[:60]!r} (Reshape) changes the batch dimension ({target[:6]}); not supported.")
     rest = [shape[i] if v == 0 and i < len(shape) else v for i, v in enumerate(target[1:])]
+    if -1 not in rest and int(np.prod(rest)) != int(np.prod(shape)):
+        raise ModelImportError(f"Operator {node.name[:60]!r} (Reshape) changes the batch dimension ({target[:6]}); not supported.")
     if len(rest) == 1:
         c.emit(node, label, "flatten", {}, [x])
     else:
