@@ -7,7 +7,8 @@ the server process is read from /proc. The same rounds run twice in this one run
 default malloc arenas (the baseline) and with ``MALLOC_ARENA_MAX=2`` (what ``make run`` sets).
 
 Settings (environment): BENCH_MEMORY_ROUNDS (3), BENCH_MEMORY_SESSIONS (5),
-BENCH_MEMORY_PAGES ("feature-maps,architectures,basics"), BENCH_MEMORY_SETTLE_S (15),
+BENCH_MEMORY_PAGES ("feature-maps,architectures,basics"), BENCH_MEMORY_SETTLE_S (15; then until
+the RSS holds still),
 CHROMIUM (/usr/bin/chromium). Linux only (reads /proc). It prints figures and asserts nothing.
 """
 
@@ -95,17 +96,52 @@ def _wait_healthy(port: int, timeout: float = 120.0) -> None:
     raise TimeoutError(f"the server on port {port} did not become healthy")
 
 
-def _wait_rendered(page, timeout: float = 180.0) -> None:  # noqa: ANN001
-    """Until the page's script has stopped running for a second (see tests/e2e/helpers.py)."""
-    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout * 1000)
+BUSY = ", ".join(f'[data-testid="{t}"]' for t in ("stSkeleton", "stStatusWidgetRunningIcon", "stStatusWidgetRunningManIcon"))
+
+
+def _calm(page) -> bool:  # noqa: ANN001
+    """A title, the script not running, no skeleton and no "running" icon (False while unsure)."""
+    try:
+        if not page.locator('[data-testid="stMain"] h1').count() or page.locator(BUSY).count():
+            return False
+        return page.locator('[data-testid="stApp"]').first.get_attribute("data-test-script-state", timeout=5000) == "notRunning"
+    except Exception:  # the page reloaded or is still loading (a loaded machine): not calm yet
+        return False
+
+
+def _wait_rendered(page, timeout: float = 300.0) -> bool:  # noqa: ANN001
+    """Until the page has been calm for two seconds; False (and a note) if it never was."""
     deadline, calm = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        state = page.locator('[data-testid="stApp"]').first.get_attribute("data-test-script-state")
-        if state != "notRunning" or page.locator('[data-testid="stSkeleton"]').count():
+        if not _calm(page):
             calm = None
-        elif time.monotonic() - (calm := calm or time.monotonic()) >= 1.0:
-            return
+        elif time.monotonic() - (calm := calm or time.monotonic()) >= 2.0:
+            return True
         time.sleep(0.3)
+    print(f"  note: {page.url} did not finish rendering within {timeout:.0f} s", flush=True)
+    return False
+
+
+def _wait_log(log: Path, words: str, timeout: float = 900.0) -> None:
+    """Until the server's log shows ``words`` (the app's first script run has really happened)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and words not in log.read_text(errors="replace"):
+        time.sleep(1)
+    if words not in log.read_text(errors="replace"):
+        print(f"  note: the server's log did not show {words!r} within {timeout:.0f} s", flush=True)
+
+
+def _settled_rss(pid: int, limit_s: float = 120.0) -> float:
+    """The server's RSS once it has stopped changing (two readings 10 s apart within 1%)."""
+    time.sleep(SESSION_TTL_S + SETTLE_S)
+    last, deadline = rss_mb(pid), time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        time.sleep(10)
+        now = rss_mb(pid)
+        if abs(now - last) <= 0.01 * last:
+            return now
+        last = now
+    return last
 
 
 def _round(browser, base: str) -> None:  # noqa: ANN001
@@ -137,16 +173,16 @@ def measure(label: str, extra_env: dict[str, str]) -> list[float]:
             warm = browser.new_page()
             warm.goto(f"{base}/", wait_until="commit")
             _wait_rendered(warm)
+            _wait_log(log, "job manager started")  # logged by the first script run (the sidebar asks for jobs)
+            _wait_rendered(warm)
             warm.close()
-            time.sleep(SESSION_TTL_S + SETTLE_S)
-            figures.append(rss_mb(proc.pid))
+            figures.append(_settled_rss(proc.pid))
             print(f"  {label}: after start-up and one visit: {figures[-1]:.0f} MB "
                   f"(its worker processes: {children_rss_mb(proc.pid):.0f} MB)", flush=True)  # fmt: skip
             for r in range(ROUNDS):
                 start = time.monotonic()
                 _round(browser, base)
-                time.sleep(SESSION_TTL_S + SETTLE_S)
-                figures.append(rss_mb(proc.pid))
+                figures.append(_settled_rss(proc.pid))
                 print(f"  {label}: after round {r + 1} ({SESSIONS} sessions x {len(PAGES)} pages, "
                       f"{time.monotonic() - start:.0f} s): {figures[-1]:.0f} MB "
                       f"(its worker processes: {children_rss_mb(proc.pid):.0f} MB)", flush=True)  # fmt: skip
@@ -154,9 +190,10 @@ def measure(label: str, extra_env: dict[str, str]) -> list[float]:
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=30)
     return figures
 
 
