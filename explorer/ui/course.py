@@ -94,8 +94,10 @@ STEPS: tuple[Step, ...] = (
     Step("Transfer learning", _FM, {"arch": "resnet_small", "weights": "bundled", "sample": "cat",
                                      "view": "compare", "cmp": "models", "model2": "resnet_small",
                                      "weights2": "random"},  # trained vs random, offline
-         "Features learned on ImageNet are edges, textures and parts that fit most photos: "
-         "compare a trained network's maps with a random one's. Reusing them and retraining only "
+         "One layer of the bundled compact ResNet (trained here on synthetic shapes) beside the "
+         "same network with random weights: each trained map picks out a few edges and blobs, "
+         "the random maps are mixed copies of the image. Features learned on a large set such "
+         "as ImageNet fit most photos: reusing them and retraining only "
          "the last layer works with a few hundred images: early layers are general, later ones "
          "specific to their task (Yosinski et al., How transferable are features in deep neural "
          "networks?, NIPS 2014).", "The CNN progression"),
