@@ -22,6 +22,7 @@ import io
 import json
 import shutil
 import stat
+import threading
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -251,12 +252,21 @@ def _check_budget(total_pixels: int, limits: Limits) -> None:
         )
 
 
+MAX_DECODERS = 2  # decoding children at once per web process: each imports torch (about 0.5 GB while it lives)
+_DECODERS = threading.BoundedSemaphore(MAX_DECODERS)
+
+
 def _isolated(fn: object, *args: object) -> dict[str, list[Image.Image]]:
-    """Decode in a child process with a time limit (:mod:`explorer.data.worker`), not in the web process."""
+    """Decode in a child process with a time limit (:mod:`explorer.data.worker`), not in the web
+    process; at most ``MAX_DECODERS`` at once, a caller waiting up to the same time limit."""
+    if not _DECODERS.acquire(timeout=DECODE_TIMEOUT_S):
+        raise OwnImagesError("The server is busy with other users' images: try again in a minute.")
     try:
         return run_isolated(fn, *args, timeout_s=DECODE_TIMEOUT_S, what="decoding your images")  # type: ignore[arg-type]
     except WorkerError as err:
         raise OwnImagesError(f"{err} Use fewer or smaller images.") from err
+    finally:
+        _DECODERS.release()
 
 
 def _decode_zip(data: bytes, wanted: list[tuple[str, int]], limits: Limits) -> dict[str, list[Image.Image]]:

@@ -244,6 +244,20 @@ def test_worker_death_and_timeout_are_messages() -> None:
         run_isolated(_sleeps, timeout_s=1, what="decoding")
 
 
+def test_decoding_children_at_once_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each child imports torch (about 0.5 GB): with every slot taken, a caller waits, then gets a message."""
+    monkeypatch.setattr(own_images, "DECODE_TIMEOUT_S", 0.5)
+    taken = [own_images._DECODERS.acquire(timeout=5) for _ in range(own_images.MAX_DECODERS)]
+    try:
+        assert all(taken)
+        with pytest.raises(OwnImagesError) as err:
+            read_zip(bytes(valid_zip()), tmp_path / "user")
+        assert str(err.value) == "The server is busy with other users' images: try again in a minute."
+    finally:
+        for _ in taken:
+            own_images._DECODERS.release()
+
+
 def test_a_dead_decoder_is_a_dataset_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(own_images, "_decode_zip", _dies_with_args)
     with pytest.raises(OwnImagesError, match=r"^The process doing decoding your images stopped unexpectedly"):
