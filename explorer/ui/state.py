@@ -14,6 +14,7 @@ declares each setting once, right before the widget that shows it:
     ...
     url.keep("fm_alpha", 0.6)               # remembered across pages, not in the URL
     url.copy_link()                         # "Copy link to this view" (anywhere on the page)
+    url.not_in_link("your uploaded image (the link opens with the sample cat)")  # said in the popover
     ...
     url.done()                              # drop parameters not bound in this run; fill the link
 
