@@ -29,18 +29,12 @@ from explorer.ui.own_images import own_images_section
 from explorer.ui.registry import UserModel, register_model
 from explorer.ui.runs_panel import runs_section
 from explorer.ui.state import PageState, escape_text
+from explorer.ui.training_url import FIELDS, URL_FIELDS
 from explorer.ui.transfer_panel import transfer_section
 from explorer.viz import training as viz
 
 KIND = "training"
 CUDA = torch.cuda.is_available()
-# widget key -> TrainSettings field
-FIELDS = {
-    "tr_optimizer": "optimizer", "tr_lr": "lr", "tr_bs": "batch_size", "tr_epochs": "epochs",
-    "tr_wd": "weight_decay", "tr_momentum": "momentum", "tr_schedule": "schedule", "tr_augment": "augment",
-    "tr_seed": "seed", "tr_device": "device", "tr_bf16": "bf16", "tr_train": "train_samples",
-    "tr_val": "val_samples", "tr_difficulty": "difficulty", "tr_download": "download",
-}  # fmt: skip
 
 st.title("Training")
 st.caption(
@@ -102,16 +96,6 @@ def _preview(dataset: str, seed: int, difficulty: float) -> tuple[list, list[str
     return viz.images_uint8(images, min_side=64), names
 
 
-# The run's recipe in the URL (explorer/ui/state.py); device, bf16 and downloads are this
-# machine's business and stay out of links.
-URL_FIELDS = {
-    "tr_optimizer": ("optimizer", list(OPTIMIZER_TITLES)), "tr_schedule": ("schedule", list(SCHEDULE_TITLES)),
-    "tr_lr": ("lr", lambda v: 0 < v <= 10), "tr_bs": ("batch", range(1, 4097)), "tr_epochs": ("epochs", range(1, 101)),
-    "tr_wd": ("wd", lambda v: 0 <= v <= 1), "tr_momentum": ("momentum", lambda v: 0 <= v < 1),
-    "tr_train": ("train", range(1, 200_001)), "tr_val": ("val", range(1, 50_001)),
-    "tr_seed": ("seed", range(0, 2**31)), "tr_augment": ("augment", (False, True)),
-    "tr_difficulty": ("difficulty", lambda v: 0 <= v <= 1),
-}  # fmt: skip
 page_url = PageState("training")
 _arrived = page_url.arriving("model") or page_url.arriving("dataset")
 _model = page_url.bind("model", "tr_model", default="keras_cnn", valid=TRAINABLE_MODELS)

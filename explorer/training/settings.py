@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from explorer.data.datasets import DATASETS
@@ -129,8 +129,47 @@ def _one_of(name: str, choices: tuple[str, ...], label: str) -> Check:
     return _in_range(name, lambda v: v in choices, f"Unknown {label} {{v!r}}: choose one of {', '.join(choices)}.")
 
 
-def _whole(lo: int, hi: int) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, int) and lo <= v <= hi
+@dataclass(frozen=True)
+class Limit:
+    """The values one numeric field may take: whole numbers or finite reals from ``low`` to
+    ``high``; an open end leaves its bound out."""
+
+    low: int | float
+    high: int | float
+    whole: bool = False
+    open_low: bool = False
+    open_high: bool = False
+
+    def accepts(self, v: Any) -> bool:
+        """Whether ``v`` lies within this limit (and is of the right kind of number)."""
+        kind_ok = isinstance(v, int) if self.whole else isinstance(v, int | float) and math.isfinite(v)
+        if not kind_ok:
+            return False
+        above = v > self.low if self.open_low else v >= self.low
+        below = v < self.high if self.open_high else v <= self.high
+        return above and below
+
+
+# Each numeric field's limits, their one home: the checks below and the Training page's URL
+# (via ``allowed``) both read them.
+LIMITS: dict[str, Limit] = {
+    "lr": Limit(0, 10, open_low=True),
+    "batch_size": Limit(1, 4096, whole=True),
+    "epochs": Limit(1, 200, whole=True),
+    "weight_decay": Limit(0, 1),
+    "momentum": Limit(0, 1, open_high=True),
+    "seed": Limit(0, 2**31 - 1, whole=True),
+    "train_samples": Limit(16, 60000, whole=True),
+    "val_samples": Limit(8, 10000, whole=True),
+    "difficulty": Limit(0, 1),
+    "backbone_lr": Limit(0, 1, open_low=True),
+}
+
+
+def _within(name: str, message: str) -> Check:
+    """A check of one numeric field against ``LIMITS[name]``; ``message`` may name {lo}, {hi}, {v}."""
+    limit = LIMITS[name]
+    return _in_range(name, limit.accepts, message.replace("{lo}", str(limit.low)).replace("{hi}", str(limit.high)))
 
 
 def _known_model(s: TrainSettings) -> str | None:
@@ -175,25 +214,39 @@ CHECKS: tuple[Check, ...] = (
     _known_model,
     _dataset_fits_model,
     _one_of("optimizer", OPTIMIZERS, "optimiser"),
-    _in_range("lr", lambda v: isinstance(v, int | float) and math.isfinite(v) and 0 < v <= 10,
-              "The learning rate must be a number above 0 and at most 10 (got {v})."),
-    _in_range("batch_size", _whole(1, 4096), "The batch size must be a whole number from 1 to 4096 (got {v})."),
-    _in_range("epochs", _whole(1, 200), "The number of epochs must be a whole number from 1 to 200 (got {v})."),
-    _in_range("weight_decay", lambda v: math.isfinite(v) and 0 <= v <= 1,
-              "Weight decay must lie between 0 and 1 (got {v})."),
-    _in_range("momentum", lambda v: 0 <= v < 1, "Momentum must lie in [0, 1) (got {v})."),
+    _within("lr", "The learning rate must be a number above {lo} and at most {hi} (got {v})."),
+    _within("batch_size", "The batch size must be a whole number from {lo} to {hi} (got {v})."),
+    _within("epochs", "The number of epochs must be a whole number from {lo} to {hi} (got {v})."),
+    _within("weight_decay", "Weight decay must lie between {lo} and {hi} (got {v})."),
+    _within("momentum", "Momentum must lie in [{lo}, {hi}) (got {v})."),
     _one_of("schedule", SCHEDULES, "schedule"),
     _device,
-    _in_range("seed", _whole(0, 2**31 - 1), "The seed must be a whole number from 0 to 2147483647 (got {v})."),
-    _in_range("train_samples", _whole(16, 60000), "Training images must number from 16 to 60000 (got {v})."),
-    _in_range("val_samples", _whole(8, 10000), "Validation images must number from 8 to 10000 (got {v})."),
-    _in_range("difficulty", lambda v: 0 <= v <= 1, "Difficulty must lie between 0 and 1 (got {v})."),
+    _within("seed", "The seed must be a whole number from {lo} to {hi} (got {v})."),
+    _within("train_samples", "Training images must number from {lo} to {hi} (got {v})."),
+    _within("val_samples", "Validation images must number from {lo} to {hi} (got {v})."),
+    _within("difficulty", "Difficulty must lie between {lo} and {hi} (got {v})."),
     _in_range("freeze", lambda v: v in FREEZE_MODES,
               "Unknown freeze mode {v!r}: choose head, last_stage or all."),
-    _in_range("backbone_lr", lambda v: isinstance(v, int | float) and 0 < v <= 1,
-              "The backbone's learning-rate factor must lie in (0, 1] (got {v})."),
+    _within("backbone_lr", "The backbone's learning-rate factor must lie in ({lo}, {hi}] (got {v})."),
     _batch_fits_training_set,
 )
+
+# The fields with a fixed set of choices; with LIMITS, what ``allowed`` hands to forms and links.
+CHOICES: dict[str, tuple[str, ...]] = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "freeze": FREEZE_MODES}
+
+
+def allowed(name: str) -> tuple[Any, ...] | range | Callable[[Any], bool]:
+    """What field ``name`` accepts on its own, read from the same table the checks use, so that a
+    form or a link (the Training page's URL) cannot disagree with them: the choices, a ``range``
+    of whole numbers, a predicate for real numbers, or (False, True) for a switch."""
+    if name in CHOICES:
+        return CHOICES[name]
+    limit = LIMITS.get(name)
+    if limit is not None:
+        return range(int(limit.low), int(limit.high) + 1) if limit.whole else limit.accepts
+    if isinstance(getattr(TrainSettings(), name), bool):
+        return (False, True)
+    raise KeyError(f"{name!r} has no single-field rule")
 
 
 # -- what trains on what, with which settings: the catalog's recipes and the dataset registry ----
@@ -229,7 +282,3 @@ def default_settings(model: str = "keras_cnn", dataset: str | None = None, **ove
     suggested = dict(info.train_defaults) if info is not None else {}
     values = {"model": model, "dataset": dataset, **recipe.settings(dataset), **suggested, **overrides}
     return TrainSettings(**values)
-
-
-def with_changes(settings: TrainSettings, **changes: Any) -> TrainSettings:
-    return replace(settings, **changes)
