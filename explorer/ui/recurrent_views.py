@@ -19,7 +19,7 @@ from explorer.probe.recurrent import RecurrentTrace
 from explorer.training.sequence import TASK_TITLES
 from explorer.ui import recurrent_cache as rc
 from explorer.ui import recurrent_extras
-from explorer.ui.state import PageState
+from explorer.ui.state import PageState, ascii_int
 from explorer.viz import recurrent as viz
 
 
@@ -65,6 +65,18 @@ class RecurrentView:
     picks_direction: bool = True  # a direction radio when the network is bidirectional
 
 
+def _unique(values: list) -> list:
+    if len(set(values)) != len(values):
+        raise ValueError("a value twice")
+    return values
+
+
+# Multiselect values in the URL as "a,b,c" (an empty choice is an empty value).
+_LIST = {"parse": lambda raw: _unique([p for p in raw.split(",") if p]), "fmt": ",".join}
+_INT_LIST = {"parse": lambda raw: _unique([ascii_int(p) for p in raw.split(",") if p]),
+             "fmt": lambda v: ",".join(str(int(u)) for u in v)}
+
+
 def _quantity(ctx: ViewContext, key: str) -> str:
     quantities = list(ctx.trace.quantities)
     ctx.bind("q", key, quantities[-1], quantities)
@@ -74,7 +86,8 @@ def _quantity(ctx: ViewContext, key: str) -> str:
 def heatmaps(ctx: ViewContext) -> None:
     """Every chosen quantity as a time x units heatmap; long traces get a window to zoom in."""
     tr, quantities = ctx.trace, list(ctx.trace.quantities)
-    shown = ctx.picker.multiselect("Quantities", quantities, default=quantities, key=f"rec_quantities_{tr.cell}",
+    ctx.bind("shown", f"rec_quantities_{tr.cell}", quantities, lambda v: set(v) <= set(quantities), **_LIST)
+    shown = ctx.picker.multiselect("Quantities", quantities, key=f"rec_quantities_{tr.cell}",
                                    format_func=QUANTITY_TITLES.__getitem__)  # fmt: skip
     st.caption("Time runs left to right (hover: step and input character), units top to bottom.")
     window = None
@@ -95,8 +108,10 @@ def units(ctx: ViewContext) -> None:
     """Chosen units of one quantity as lines over time."""
     tr = ctx.trace
     name = _quantity(ctx, f"rec_unit_q_{tr.cell}")
-    chosen = st.multiselect("Units", list(range(tr.hidden_size)), default=list(range(min(4, tr.hidden_size))),
-                            key=f"rec_units_{tr.hidden_size}", max_selections=12)  # fmt: skip
+    ctx.bind("units", f"rec_units_{tr.hidden_size}", list(range(min(4, tr.hidden_size))),
+             lambda v: len(v) <= 12 and all(0 <= u < tr.hidden_size for u in v), **_INT_LIST)
+    chosen = st.multiselect("Units", list(range(tr.hidden_size)), key=f"rec_units_{tr.hidden_size}",
+                            max_selections=12)  # fmt: skip
     st.plotly_chart(viz.unit_lines(tr, name, chosen, ctx.layer, ctx.direction), width="stretch")
 
 

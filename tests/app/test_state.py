@@ -343,6 +343,13 @@ def test_recurrent_views_settings_are_in_the_link() -> None:
     assert at.selectbox(key="rec_layer_2").value == 0 and at.radio(key="rec_direction").value == 1
     assert at.query_params["layer"] == "1" and at.query_params["dir"] == "bwd"
     assert [i.value for i in at.info if "This link asked" in i.value]  # a quantity it does not have
+    at = _open(rec, view="units", units="1,5,7")
+    assert at.multiselect(key="rec_units_32").value == [1, 5, 7] and at.query_params["units"] == "1,5,7"
+    at = _open(rec, view="heatmaps")
+    every = at.multiselect(key="rec_quantities_lstm").value
+    at = _open(rec, view="heatmaps", shown=",".join(every[-2:]))
+    assert at.multiselect(key="rec_quantities_lstm").value == every[-2:]
+    assert len(at.get("plotly_chart")) == 2  # the two quantities chosen in the link
     at = _open(rec, cell="gru", view="norms", state="h")
     assert at.radio(key="rec_norm_q").value == "h"
     at = _open(rec, view="gradient", len="40", wrt="input", log="0")
