@@ -300,6 +300,8 @@ def convert_layers(g: GraphBuilder, layers: list[tuple[int, str, str, dict, list
             raise ModelImportError(f"Layer {name!r} ({cls}) reads {len(inputs)} tensors; only Add and Concatenate do.")
         arrays = weights_of(index, raw[index]) if cls not in ("InputLayer",) else []
         c = Ctx(g, name, cls, conf, inputs, arrays, only_dense(name))
+        if "activation" in conf:
+            activation_name(c)  # a custom activation is refused before anything else is read
         out = HANDLERS[cls](c)
         if cls in ELEMENTWISE and inputs[0] in g.flattened:
             g.flattened[out] = g.flattened[inputs[0]]

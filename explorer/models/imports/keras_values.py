@@ -61,8 +61,8 @@ def activation_name(c: Any) -> str:
         if v.get("module") not in ("keras.activations", None) or not isinstance(v.get("config"), str):
             raise ModelImportError(f"Layer {c.name!r} uses a custom activation, which is Python code: {CODE_NEVER_RUN}.")
         v = v["config"]
-    v = _ACTIVATION_ALIASES.get(v, v)
-    if v not in FUSED_ACTIVATIONS:
+    v = _ACTIVATION_ALIASES.get(v, v) if isinstance(v, str | None) else v
+    if not isinstance(v, str) or v not in FUSED_ACTIVATIONS:
         raise ModelImportError(f"Layer {c.name!r} uses the activation {str(v)[:40]!r}, which is not supported. "
                                f"Supported activations: {', '.join(FUSED_ACTIVATIONS)}.")  # fmt: skip
     return v
