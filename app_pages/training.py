@@ -25,6 +25,7 @@ from explorer.training.settings import (
 from explorer.ui import jobs
 from explorer.ui import training_live as live
 from explorer.ui.code_panel import code_panel
+from explorer.ui.common import projector_on
 from explorer.ui.own_images import own_images_section
 from explorer.ui.registry import UserModel, register_model
 from explorer.ui.runs_panel import runs_section
@@ -37,12 +38,14 @@ KIND = "training"
 CUDA = torch.cuda.is_available()
 
 st.title("Training")
-st.caption(
-    "Train a small network live and watch it learn: the loss falls, the accuracy climbs, and the "
-    "first layer's filters and feature maps change step by step (small 3x3 filters trained for a "
-    "minute still look noisy; what they respond to shows in the feature maps). The run continues "
-    "in the background when you visit another page."
-)
+projector = projector_on()  # projector mode: the settings fold into one line, Start and the curves come first
+if not projector:
+    st.caption(
+        "Train a small network live and watch it learn: the loss falls, the accuracy climbs, and the "
+        "first layer's filters and feature maps change step by step (small 3x3 filters trained for a "
+        "minute still look noisy; what they respond to shows in the feature maps). The run continues "
+        "in the background when you visit another page."
+    )
 
 
 # --------------------------------------------------------------------------- settings state
@@ -119,7 +122,17 @@ active = job is not None and not job.done
 
 # --------------------------------------------------------------------------- settings form
 
-with st.container(border=True):
+
+def _fold_label() -> str:
+    """Projector mode: the run's recipe in one line (the settings are bound above, so it is current)."""
+    ss = st.session_state
+    return (f"{get_spec(ss['tr_model']).title} on {DATASETS[ss['tr_dataset']].title}  |  "
+            f"{OPTIMIZER_TITLES.get(ss['tr_optimizer'], ss['tr_optimizer'])}, learning rate {ss['tr_lr']:g}, "
+            f"batch {ss['tr_bs']}, {ss['tr_epochs']} epochs  (open to change)")  # fmt: skip
+
+
+form = st.expander(_fold_label()) if projector else st.container(border=True)
+with form:
     c1, c2 = st.columns(2)
     c1.selectbox("Model", TRAINABLE_MODELS, key="tr_model", on_change=_model_changed, disabled=active,
                  format_func=lambda k: get_spec(k).title)  # fmt: skip
@@ -154,9 +167,13 @@ with st.container(border=True):
     t1.checkbox("Augmentation (shifts" + (", flips)" if info.hflip else ")"), key="tr_augment", disabled=active)
     t2.checkbox("Mixed precision (bf16, CUDA only)", key="tr_bf16", disabled=active or not CUDA,
                 help=None if CUDA else "No CUDA device here: training runs in float32.")
-    page_url.copy_link()  # filled by page_url.done() at the end, with every setting bound
+    if not projector:  # in projector mode beside Start, in sight
+        page_url.copy_link()  # filled by page_url.done() at the end, with every setting bound
 
-    with st.expander("Preview of the dataset"):
+    # Expanders do not nest: inside the projector's fold the preview is a plain section.
+    with st.container() if projector else st.expander("Preview of the dataset"):
+        if projector:
+            st.caption("Preview of the dataset")
         try:
             imgs, names = _preview(info.key, int(st.session_state["tr_seed"]), float(st.session_state["tr_difficulty"]))
             st.image(imgs, caption=names, width=72)
@@ -164,7 +181,11 @@ with st.container(border=True):
             st.warning(str(err))
     code_panel(st.session_state["tr_model"])
 
-    b_start, b_reset, _ = st.columns([1, 2, 3])
+with st.container() if projector else form:  # projector mode: Start below the fold, in sight
+    b_start, b_reset, b_link = st.columns([1, 2, 3])
+    if projector:
+        with b_link:
+            page_url.copy_link()
     start = b_start.button("Start", type="primary", disabled=active)
     b_reset.button("Default settings", disabled=active, on_click=_reset_to_defaults,
                    help="The measured defaults of this model on this dataset.")  # fmt: skip
@@ -203,6 +224,7 @@ def live_view() -> None:
     if job is None:
         st.info("Choose a model and a dataset, then press Start. The defaults train the course's "
                 "Keras CNN on circles vs squares in about a minute.")  # fmt: skip
+        live.waiting_curves(st.session_state["tr_epochs"])  # the first screen's figure before a run
         return
     if job.state is jobs.JobState.QUEUED:
         # A queued view only waits for its turn: a line and one button, nothing heavy to draw.

@@ -179,3 +179,15 @@ def curves(job: jobs.Job, h: History) -> None:
     c3.plotly_chart(grad, key="tr_grad")
     c4.plotly_chart(lr, key="tr_lr_fig")
     c4.plotly_chart(speed, key="tr_speed")
+
+
+def waiting_curves(epochs: int) -> None:
+    """Before any run: the loss and accuracy charts, labelled and empty over the run's epochs, where
+    Start will draw the curves (the course's Training step opens on them; the lecturer presses Start)."""
+    empty = History()
+    figures = (viz.loss_figure(empty, running=False), viz.accuracy_figure(empty, running=False))
+    for col, fig, key in zip(st.columns(2), figures, ("tr_loss", "tr_acc"), strict=True):
+        fig.update_xaxes(range=[0, max(int(epochs), 1)])
+        fig.add_annotation(text="Press Start: the run's curves are drawn here", showarrow=False,
+                           xref="paper", yref="paper", x=0.5, y=0.5, font=dict(size=16, color="#666"))  # fmt: skip
+        col.plotly_chart(fig, key=key)
