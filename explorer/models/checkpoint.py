@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -296,10 +295,6 @@ def load_checkpoint(data: bytes) -> tuple[dict[str, torch.Tensor], CheckpointMet
     return _read_tensors(data), meta
 
 
-def load_checkpoint_file(path: Path | str) -> tuple[dict[str, torch.Tensor], CheckpointMeta]:
-    return load_checkpoint(Path(path).read_bytes())
-
-
 # --------------------------------------------------------------------------- writing
 
 
@@ -314,14 +309,6 @@ def save_checkpoint(model: nn.Module | dict[str, torch.Tensor], meta: Checkpoint
     from safetensors.torch import save
 
     return save(_state_for_saving(model), metadata={META_KEY: meta.to_json()})
-
-
-def save_checkpoint_file(model: nn.Module | dict[str, torch.Tensor], meta: CheckpointMeta,
-                         path: Path | str) -> Path:  # fmt: skip
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(save_checkpoint(model, meta))
-    return path
 
 
 # --------------------------------------------------------------------------- checkpoint -> model

@@ -170,10 +170,6 @@ class JobManager:
         with self._lock:
             return [j for j in self._jobs if j.owner == owner]
 
-    def active_jobs(self) -> list[Job]:
-        with self._lock:
-            return [j for j in self._jobs if not j.done]
-
     def queue_position(self, job: Job) -> int | None:
         """0 while the job holds a slot, 1.. while it waits (1 = next), None once it ended."""
         with self._lock:

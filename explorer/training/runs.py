@@ -153,10 +153,6 @@ class RunBook:
         while len(self.runs) > self.limit:
             self.runs.pop(next(iter(self.runs)))
 
-    def rename(self, key: str, name: str) -> None:
-        if key in self.runs:
-            self.runs[key].name = name.strip()[:80] or self.runs[key].name
-
     def remove(self, key: str) -> None:
         self.runs.pop(key, None)
 

@@ -10,7 +10,6 @@ normalised with ImageNet's mean and standard deviation, the input the weights we
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -167,11 +166,6 @@ def scratch_model(arch: str, in_channels: int, num_classes: int, image_size: int
         return build_model(arch, in_channels, num_classes, image_size)
     build = {"num_classes": num_classes}
     return get_spec(arch).build(**build), build
-
-
-def same_budget_steps(settings: TrainSettings) -> int:
-    """Optimisation steps a run of ``settings`` takes (both arms of a comparison take these)."""
-    return settings.epochs * math.ceil(settings.train_samples / min(settings.batch_size, settings.train_samples))
 
 
 # The default pair, chosen by measuring (bench/bench_transfer.py, docs/architecture.md): the

@@ -49,11 +49,6 @@ def colour_table(name: str) -> np.ndarray:
     return table
 
 
-def colourize(grey: np.ndarray, scale: str = "viridis") -> np.ndarray:
-    """uint8 array of any shape -> the same shape x 3 in the colour scale."""
-    return colour_table(scale)[grey]
-
-
 def to_unit_range(a: np.ndarray) -> np.ndarray:
     """Min-max rescale to [0, 1] (float32); a constant array becomes zeros."""
     a = np.asarray(a, dtype=np.float32)
