@@ -46,3 +46,18 @@ def test_the_course_page_lists_the_tips_and_the_experiment_link_opens_its_entry(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.radio(key="ex_key").value == "normalisation"
+
+
+def test_the_keras_panel_prints_the_course_code_then_a_labelled_modern_version() -> None:
+    from explorer.probe.codegen import keras_code, keras_modern_code
+
+    at = open_app_page("app_pages/architectures.py", timeout=180)
+    at.query_params["arch"] = "keras_cnn"
+    at.run()
+    at.toggle(key="code_show_keras_cnn").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    codes = [c.value.strip() for c in at.code]
+    assert keras_code().strip() in codes and keras_modern_code().strip() in codes
+    assert codes.index(keras_code().strip()) < codes.index(keras_modern_code().strip())
+    captions = [c.value for c in at.caption]
+    assert "Keras (the course)" in captions and any("not the course's text" in c for c in captions)
