@@ -6,6 +6,7 @@ came; pages with them drop it)."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
@@ -20,15 +21,69 @@ from tests.app.conftest import ROOT, open_app_page
 PAGES = [p.file for p in PAGE_DEFS]
 
 
+def _module_strings(tree: ast.Module, name: str) -> list[str]:
+    """The string constants of a module-level ``NAME = [...]`` (or tuple / set)."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return [c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+    return []
+
+
+def _fstring_names(call: ast.Call, tree: ast.Module, parents: dict[ast.AST, ast.AST]) -> set[str]:
+    """``bind(f"z_{c}", ...)`` inside ``for ... c ... in <iterable>``: the name for every string that
+    the loop's iterable draws from (its literal strings and those of module-level lists it names),
+    e.g. z_cat, z_dog, z_car for ``for c in CLASSES``. Empty when the placeholder cannot be resolved."""
+    fstr = call.args[0]
+    assert isinstance(fstr, ast.JoinedStr)
+    names = {""}
+    for part in fstr.values:
+        if isinstance(part, ast.Constant):
+            names = {n + str(part.value) for n in names}
+            continue
+        var = part.value.id if isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name) else None
+        node, values = call, []
+        while var and node in parents and not values:
+            node = parents[node]
+            if isinstance(node, ast.For) and any(isinstance(t, ast.Name) and t.id == var for t in ast.walk(node.target)):
+                for sub in ast.walk(node.iter):
+                    if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                        values.append(sub.value)
+                    elif isinstance(sub, ast.Name):
+                        values += _module_strings(tree, sub.id)
+        if not values:
+            return set()
+        names = {n + v for n in names for v in values}
+    return names
+
+
 def _bound_names() -> tuple[str, ...]:
-    """Every URL parameter name bound anywhere (``bind("name", ...)`` in app_pages/ and
-    explorer/ui/), read from the source so that a new parameter is fuzzed without editing this
-    file. Each page gets all of them: the ones it does not bind are dropped silently (done())."""
-    direct = re.compile(r"""\bbind\(\s*["']([a-z0-9_]+)["']""")
-    table = re.compile(r"""["']\w+["']:\s*\(["']([a-z0-9_]+)["'],""")  # Training's URL_FIELDS: key -> (name, valid)
+    """Every URL parameter name bound anywhere (``.bind("name", ...)`` in app_pages/ and
+    explorer/ui/, through a page's PageState or a helper that forwards to it), read from the
+    source so that a new parameter is fuzzed without editing this file; a name built in a loop
+    (``bind(f"z_{c}", ...)`` over ``CLASSES``) is expanded over the loop's strings, and an
+    f-string name this cannot expand fails the collection rather than being skipped. Training's
+    URL_FIELDS table (key -> (name, valid)) is read too. Each page gets all of them: the ones it
+    does not bind are dropped silently (done())."""
+    table = re.compile(r"""["']\w+["']:\s*\(["']([a-z0-9_]+)["'],""")
     files = [*(ROOT / "app_pages").glob("*.py"), *(ROOT / "explorer" / "ui").rglob("*.py")]
-    texts = [f.read_text(encoding="utf-8") for f in files]
-    return tuple(sorted({m for t in texts for pattern in (direct, table) for m in pattern.findall(t)}))
+    found: set[str] = set()
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        found.update(table.findall(text))
+        tree = ast.parse(text)
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for call in ast.walk(tree):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "bind"
+                    and call.args):
+                continue
+            first = call.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.add(first.value)
+            elif isinstance(first, ast.JoinedStr):
+                expanded = _fstring_names(call, tree, parents)
+                assert expanded, f"{file.name}:{call.lineno}: a URL name built as {ast.unparse(first)} not expanded"
+                found |= expanded
+    return tuple(sorted(found))
 
 
 NAMES = _bound_names()
@@ -59,6 +114,17 @@ def _check(at: AppTest, params: dict[str, str]) -> None:
 
 def test_the_collected_names_include_each_pages_parameters() -> None:
     assert {"step", "projector", "kernel", "arch", "unit", "lr", "text", "method"} <= {*NAMES, *SHARED}
+
+
+BASICS = ("topic", "stride", "padding", "dilation", "bias", "grid", "input", "pos", "size", "filters", "shown",
+          "window", "pstride", "ppad", "z", "y", "z_cat", "z_dog", "z_car", "true")  # bound in explorer/ui/basics_*.py
+
+
+def test_the_collected_names_include_the_basics_parameters_bound_through_helpers() -> None:
+    """Convolution basics binds its parameters in explorer/ui/basics_*.py, through bind_conv and in a loop
+    (z_cat, z_dog, z_car): every one of them is fuzzed, and so are Recurrent's view settings (ctx.bind)."""
+    assert set(BASICS) <= set(NAMES), sorted(set(BASICS) - set(NAMES))
+    assert {"q", "len", "wrt", "log", "fb", "dir"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("page", PAGES)
