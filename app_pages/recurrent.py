@@ -47,14 +47,40 @@ title_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
 title_col.title("Recurrent networks")
 with link_col:
     page_url.copy_link()  # filled by page_url.done() at the end, with every setting bound
-st.caption(
-    "A hidden state carried through time. Type a sentence or choose a signal, and watch every "
-    "gate of an RNN, GRU or LSTM respond, step by step, layer by layer, in both directions."
-)
+projector = projector_on()  # projector mode: settings folded into one line each, the figure first
+if not projector:
+    st.caption(
+        "A hidden state carried through time. Type a sentence or choose a signal, and watch every "
+        "gate of an RNN, GRU or LSTM respond, step by step, layer by layer, in both directions."
+    )
+
+
+def bind_network() -> None:
+    """The random network's settings and the input's kind, from the link or this session (called
+    before their widgets; a second call in the same run changes nothing)."""
+    page_url.bind("cell", "rec_cell", default="lstm", valid=CELLS)
+    page_url.bind("layers", "rec_layers", default=1, valid=range(1, MAX_LAYERS + 1))
+    page_url.bind("hidden", "rec_hidden", default=32, valid=range(2, 257))
+    page_url.bind("direction", "rec_bidir", default=False, valid=(False, True), url={False: "uni", True: "bi"})
+    page_url.bind("seed", "rec_seed", default=0, valid=range(0, 10000))
+    page_url.bind("input", "rec_kind", default="Text", valid=("Text", "Signal"), url={"Text": "text", "Signal": "signal"})
+
+
+def fold_label(sources: list[str]) -> str:
+    """Projector mode: the network, its input and its weights in one line (bound first, so it is current)."""
+    ss = st.session_state
+    if ss.get("rec_source", sources[0]) != sources[0]:
+        return f"Weights: {ss['rec_source']}  (open to change)"
+    bind_network()
+    layers = f"{ss['rec_layers']} layer{'s' if ss['rec_layers'] > 1 else ''}"
+    return (f"{cell_spec(ss['rec_cell']).title}, {layers} x {ss['rec_hidden']} units, "
+            f"{'bidirectional' if ss['rec_bidir'] else 'one direction'}  |  input: {ss['rec_kind'].lower()}  |  "
+            f"random weights (seed {ss['rec_seed']})  (open to change)")  # fmt: skip
+
 
 # --- the network --------------------------------------------------------------------------
-inputs_fold = fold_inputs("The network, its input and the cell (open to change)")  # projector mode only
 trained = rc.trained_models()
+inputs_fold = fold_inputs(fold_label(["Random initialisation"] + [m.name for m in trained]) if projector else "")
 sources = ["Random initialisation"] + [m.name for m in trained]
 source = st.selectbox(
     "Weights", sources, key="rec_source",
@@ -64,10 +90,7 @@ chosen = next((m for m in trained if m.name == source), None)
 
 c1, c2, c3, c4, c5, c6 = st.columns(6)
 if chosen is None:
-    page_url.bind("cell", "rec_cell", default="lstm", valid=CELLS)
-    page_url.bind("layers", "rec_layers", default=1, valid=range(1, MAX_LAYERS + 1))
-    page_url.bind("hidden", "rec_hidden", default=32, valid=range(2, 257))
-    page_url.bind("direction", "rec_bidir", default=False, valid=(False, True), url={False: "uni", True: "bi"})
+    bind_network()
     cell = c1.selectbox("Cell", CELLS, format_func=lambda c: cell_spec(c).title, key="rec_cell")
     layers = c2.slider("Layers", 1, MAX_LAYERS, key="rec_layers")
     hidden = c3.slider("Hidden size", 2, 256, key="rec_hidden")
@@ -76,7 +99,6 @@ if chosen is None:
     if len(choices) > 1:
         page_url.bind("nonlin", "rec_nonlin", default=choices[0], valid=choices)
     nonlinearity = c5.selectbox("Nonlinearity", list(choices), key="rec_nonlin") if len(choices) > 1 else "tanh"
-    page_url.bind("seed", "rec_seed", default=0, valid=range(0, 10000))
     seed = int(c6.number_input("Seed", 0, 9999, key="rec_seed", help="Random initialisation"))
 else:
     cfg = chosen.config
@@ -92,7 +114,6 @@ else:
 # --- the input ----------------------------------------------------------------------------
 st.subheader("Input")
 if chosen is None:
-    page_url.bind("input", "rec_kind", default="Text", valid=("Text", "Signal"), url={"Text": "text", "Signal": "signal"})
     kind = st.radio("Sequence", ["Text", "Signal"], horizontal=True, key="rec_kind")
 else:  # a trained model reads what it was trained on
     kind = "Text" if chosen.task == "chars" else "Signal"
@@ -209,7 +230,20 @@ with st.expander(f"The cell: {catalog_spec.title}", expanded=not projector_on())
                    "shape; the tests check that both give the same outputs.")  # fmt: skip
 
 # --- the views ----------------------------------------------------------------------------
-st.subheader("Inside the network")
+# What each view's folded line (projector mode) says can be changed in it, beside layer and direction.
+VIEW_SETTINGS = {"heatmaps": "quantities", "units": "quantity, units", "saturation": "", "directions": "quantity",
+                 "norms": "state", "gradient": "sequence length, gradient of, log scale, forget bias 1"}  # fmt: skip
+
+
+def view_fold_label(view_title: str, layer: int | None, direction: int | None) -> str:
+    """Projector mode: a view's settings in one line (the figure below it reaches the first screen)."""
+    parts = [f"layer {layer + 1}" if layer is not None else "",
+             viz.DIRECTION_NAMES[direction] if direction is not None else "", VIEW_SETTINGS[VIEWS[view_title].token]]
+    return f"{view_title}: {', '.join(p for p in parts if p)}  (open to change)"
+
+
+if not projector:
+    st.subheader("Inside the network")
 if prepared is None:
     st.info("Type some text (or choose a signal) to see the hidden states and gates.")
 else:
@@ -218,7 +252,7 @@ else:
         tr = rc.random_trace(mconf, seed, spec)
     else:
         tr = rc.trained_trace(rc.state_digest(chosen.state_dict), chosen, spec)
-    if chosen is None and config.cell_spec.gated:
+    if chosen is None and config.cell_spec.gated and not projector:  # the course step's own text says it there
         st.caption(
             "Random weights: the gates hover around 0.5 and commit to nothing yet. Train a model "
             "at the bottom of the page and choose it under Weights to watch the gates decide."
@@ -229,20 +263,24 @@ else:
     # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
     page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
                   omit_default=True)  # fmt: skip
-    sel1, sel2, sel3 = st.columns(3)
-    layer = 0
+    bound_layer = bound_direction = None  # bound before the fold, which names them
     if view.picks_layer:  # "layer=2" in the link is the second layer
-        page_url.bind("layer", f"rec_layer_{tr.num_layers}", tr.num_layers - 1, range(tr.num_layers),
-                      parse=lambda raw: ascii_int(raw) - 1, fmt=lambda k: str(k + 1))  # fmt: skip
+        bound_layer = page_url.bind("layer", f"rec_layer_{tr.num_layers}", tr.num_layers - 1, range(tr.num_layers),
+                                    parse=lambda raw: ascii_int(raw) - 1, fmt=lambda k: str(k + 1))  # fmt: skip
+    if tr.num_directions == 2 and view.picks_direction:
+        bound_direction = page_url.bind("dir", "rec_direction", 0, (0, 1), url={0: "fwd", 1: "bwd"})
+    box = st.expander(view_fold_label(view.title, bound_layer, bound_direction)) if projector else st.container()
+    sel1, sel2, sel3 = box.columns(3)
+    layer = 0
+    if view.picks_layer:
         layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
                                key=f"rec_layer_{tr.num_layers}")  # fmt: skip
     direction = 0
     if tr.num_directions == 2 and view.picks_direction:
-        page_url.bind("dir", "rec_direction", 0, (0, 1), url={0: "fwd", 1: "bwd"})
         direction = sel2.radio("Direction", [0, 1], format_func=viz.DIRECTION_NAMES.__getitem__,
                                horizontal=True, key="rec_direction")  # fmt: skip
     network = Network(cell, hidden, layers, bidirectional, nonlinearity, seed)
-    view.draw(ViewContext(tr, layer, direction, sel3, network, spec, prepared, page_url))
+    view.draw(ViewContext(tr, layer, direction, sel3, network, spec, prepared, page_url, box))
     if spec.kind == "text":  # LSTMVis: read the text shaded by one unit, units sorted by selectivity
         recurrent_extras.unit_text_section(tr, layer, direction)
 

@@ -47,6 +47,12 @@ class ViewContext:
     spec: rc.InputSpec
     prepared: rc.PreparedInput
     url: PageState | None = None  # the page's URL state: each view binds its own settings
+    controls: DeltaGenerator | None = None  # where a view draws its settings (projector mode: a folded line)
+
+    @property
+    def box(self) -> DeltaGenerator:
+        """The view's settings go here: the page's own flow, or the projector's fold above the figure."""
+        return self.controls if self.controls is not None else st.container()
 
     def bind(self, name: str, key: str, default: object, valid: object = None, **kw: object) -> None:
         """`PageState.bind` when the page passed its state (a view's setting in the link)."""
@@ -89,13 +95,14 @@ def heatmaps(ctx: ViewContext) -> None:
     ctx.bind("shown", f"rec_quantities_{tr.cell}", quantities, lambda v: set(v) <= set(quantities), **_LIST)
     shown = ctx.picker.multiselect("Quantities", quantities, key=f"rec_quantities_{tr.cell}",
                                    format_func=QUANTITY_TITLES.__getitem__)  # fmt: skip
-    st.caption("Time runs left to right (hover: step and input character), units top to bottom.")
+    box = ctx.box
+    box.caption("Time runs left to right (hover: step and input character), units top to bottom.")
     window = None
     if tr.steps > viz.EXACT_STEPS:  # long traces: a window to zoom in to exact values
         ctx.bind("window", f"rec_window_{tr.steps}", (0, tr.steps), lambda w: len(w) == 2 and 0 <= w[0] <= w[1] <= tr.steps)
-        window = st.slider("Steps shown", 0, tr.steps, key=f"rec_window_{tr.steps}")
+        window = box.slider("Steps shown", 0, tr.steps, key=f"rec_window_{tr.steps}")
         per_column = viz.heatmap_columns(tr, window)
-        st.caption(f"{window[1] - window[0]:,} steps are drawn "
+        box.caption(f"{window[1] - window[0]:,} steps are drawn "
                    + (f"{per_column} per column, " if per_column > 1 else "")
                    + ("with exact values on hover." if viz.is_exact(tr, window) else
                       f"in the colours' precision; narrow the window to {viz.EXACT_STEPS} steps or fewer "
@@ -110,7 +117,7 @@ def units(ctx: ViewContext) -> None:
     name = _quantity(ctx, f"rec_unit_q_{tr.cell}")
     ctx.bind("units", f"rec_units_{tr.hidden_size}", list(range(min(4, tr.hidden_size))),
              lambda v: len(v) <= 12 and all(0 <= u < tr.hidden_size for u in v), **_INT_LIST)
-    chosen = st.multiselect("Units", list(range(tr.hidden_size)), key=f"rec_units_{tr.hidden_size}",
+    chosen = ctx.box.multiselect("Units", list(range(tr.hidden_size)), key=f"rec_units_{tr.hidden_size}",
                             max_selections=12)  # fmt: skip
     st.plotly_chart(viz.unit_lines(tr, name, chosen, ctx.layer, ctx.direction), width="stretch")
 
@@ -175,7 +182,7 @@ def _flows(ctx: ViewContext, length: int, wrt: str) -> tuple[dict, str, str]:
 
 def _forget_bias_toggle(ctx: ViewContext, flows: dict, length: int, wrt: str) -> dict:
     """Offer an LSTM with forget-gate bias 1 beside the cells at initialisation."""
-    if wrt == "input" or not st.toggle(
+    if wrt == "input" or not ctx.box.toggle(
         "Add an LSTM with forget-gate bias 1", key="rec_grad_fb",
         help="Jozefowicz et al. (2015): start the forget gate at sigmoid(1) = 0.73 instead of 0.5, "
         "so the memory is kept from the first step.",
@@ -190,7 +197,8 @@ def _forget_bias_toggle(ctx: ViewContext, flows: dict, length: int, wrt: str) ->
 def gradient_flow(ctx: ViewContext) -> None:
     """||d y_T / d s_t|| for RNN, GRU and LSTM (at initialisation, or before and after training)."""
     net, prepared = ctx.network, ctx.prepared
-    g1, g2, g3 = st.columns(3)
+    box = ctx.box
+    g1, g2, g3 = box.columns(3)
     # Big networks cost seconds per cell and step count: keep the slider's worst case short.
     big = net.hidden * net.layers > 256
     max_len = min(prepared.steps, 120 if big else 300)
@@ -209,12 +217,12 @@ def gradient_flow(ctx: ViewContext) -> None:
     if big and prepared.steps > max_len:
         g1.caption(f"Up to {max_len} steps at {net.layers} x {net.hidden} units, to keep it quick.")
     flows, sizes, who = _flows(ctx, length, wrt)
-    st.caption(
+    box.caption(
         f"||d y_T / d s_t|| for each step t of the first {length} steps: how much the last "
         f"output still depends on step t. Same sequence, same sizes ({sizes}): {who}."
     )
     if rc.saved_runs().get(ctx.spec.task_kind) is None:
-        st.caption("Train the three cells below on a task that reads this input to see "
+        box.caption("Train the three cells below on a task that reads this input to see "
                    "their curves before and after training.")  # fmt: skip
         flows = _forget_bias_toggle(ctx, flows, length, wrt)
     if not flows:
