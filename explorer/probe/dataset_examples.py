@@ -1,0 +1,180 @@
+"""What in the data excites a channel: its top-k images and the patch each one's best unit sees.
+
+Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks" (ECCV 2014) show, for
+each feature map, the dataset patches that activate it most. Here one pass over a dataset (in
+batches, as a generator of progress events) keeps, for *every* channel of a layer at once,
+the k largest activations, which image they came from and where (row, col) in the map; a later
+question about any channel is then a lookup. The patch is the unit's receptive field as
+:mod:`explorer.probe.receptive_field` computes it (through :func:`explorer.probe.summary.summarize`),
+clipped to the image.
+
+The images come from anywhere as one N x C x H x W tensor in [0, 1]: an offline dataset
+(:func:`dataset_images`), the user's image set or the sample photos, preprocessed by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from explorer.probe.capture import hooked
+from explorer.probe.feature_vis import FeatureVisError
+from explorer.probe.receptive_field import Field
+
+
+@dataclass(frozen=True)
+class Example:
+    """One of a channel's top images: its index in the dataset, the activation and where."""
+
+    index: int
+    value: float
+    row: int
+    col: int
+    box: tuple[int, int, int, int]  # (top, left, bottom, right), inclusive, clipped to the image
+
+
+@dataclass
+class TopExamples:
+    """Per channel of ``layer``: the k largest activations over a dataset (C x k each)."""
+
+    layer: str
+    values: torch.Tensor  # C x k, descending
+    indices: torch.Tensor  # C x k, image index in the dataset
+    positions: torch.Tensor  # C x k x 2, (row, col) of the unit in the map
+    field: Field
+    image_hw: tuple[int, int]
+    unit: tuple[int, int] | None = None  # set: every value is that one unit's, not the map's max
+
+    @property
+    def channels(self) -> int:
+        return int(self.values.shape[0])
+
+    def crop_box(self, row: int, col: int) -> tuple[int, int, int, int]:
+        """The receptive field of unit (row, col), clipped to the image: (top, left, bottom, right),
+        inclusive; a half-pixel edge (even kernels) is rounded inwards, as the Feature maps page's
+        ``explorer.viz.maps.clip_box`` does."""
+        top, left, bottom, right = self.field.box(row, col)
+        h, w = self.image_hw
+        if self.field.is_global:
+            return 0, 0, h - 1, w - 1
+        return (max(0, math.ceil(top)), max(0, math.ceil(left)),
+                min(h - 1, math.floor(bottom)), min(w - 1, math.floor(right)))  # fmt: skip
+
+    def top(self, channel: int) -> list[Example]:
+        """The channel's examples, the strongest first."""
+        if not 0 <= channel < self.channels:
+            raise FeatureVisError(
+                f"Channel {channel} is out of range: layer {self.layer!r} has {self.channels} channels "
+                f"(0 to {self.channels - 1})."
+            )
+        out = []
+        for v, i, (r, c) in zip(self.values[channel].tolist(), self.indices[channel].tolist(),
+                                self.positions[channel].tolist(), strict=True):  # fmt: skip
+            out.append(Example(int(i), float(v), int(r), int(c), self.crop_box(int(r), int(c))))
+        return out
+
+
+def crop(image: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
+    """The C x h x w patch of a C x H x W image inside an inclusive box."""
+    top, left, bottom, right = box
+    return image[:, top : bottom + 1, left : right + 1]
+
+
+@dataclass(frozen=True)
+class ExamplesProgress:
+    """A progress event: images done out of total; the result on the last one."""
+
+    done: int
+    total: int
+    result: TopExamples | None = None
+
+
+def layer_field(model: nn.Module, layer: str, input_shape: Sequence[int]) -> Field:
+    """The receptive field of ``layer``'s units, by the engine's tracker (summarize)."""
+    from explorer.probe.summary import summarize
+
+    fields = summarize(model, tuple(input_shape)).fields
+    if layer not in fields:
+        raise FeatureVisError(
+            f"Layer {layer!r} has no spatial output, so its units have no receptive field: "
+            "pick a convolution, activation, pooling or block layer."
+        )
+    return fields[layer]
+
+
+def _per_image(act: torch.Tensor, unit: tuple[int, int] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """B x C x H x W -> (B x C values, B x C x 2 positions): each map's max (or one unit)."""
+    b, c, h, w = act.shape
+    if unit is not None:
+        values = act[:, :, unit[0], unit[1]]
+        pos = torch.tensor(unit).expand(b, c, 2)
+        return values, pos
+    values, flat = act.flatten(2).max(dim=2)
+    return values, torch.stack([flat // w, flat % w], dim=-1)
+
+
+def top_examples(
+    model: nn.Module, images: torch.Tensor, layer: str, *, k: int = 9, batch_size: int = 256,
+    unit: tuple[int, int] | None = None, mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+) -> Iterator[ExamplesProgress]:  # fmt: skip
+    """One pass over ``images`` (N x C x H x W in [0, 1]) keeping every channel's top ``k``;
+    yields progress per batch, the last event with the :class:`TopExamples`.
+
+    The value of an image for a channel is the largest activation of its map (or the value of
+    ``unit`` (row, col) when given). Ties keep the lower image index. ``mean``/``std``
+    normalise each batch on the way in (ImageNet models).
+    """
+    n = int(images.shape[0])
+    if n < 1:
+        raise FeatureVisError("The image set is empty: dataset examples need at least one image.")
+    field = layer_field(model, layer, tuple(images.shape[1:]))
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    k = min(k, n)
+    best_v = best_i = best_p = None
+    was_training = model.training
+    model.eval()
+    try:
+        with hooked(model, [layer]) as store, torch.no_grad():
+            for start in range(0, n, batch_size):
+                x = images[start : start + batch_size].to(device, torch.float32)
+                if mean is not None and std is not None:
+                    x = (x - torch.tensor(mean, device=device)[:, None, None]) / torch.tensor(std, device=device)[:, None, None]
+                model(x)
+                values, pos = _per_image(store.pop(layer).float(), unit)
+                values, pos = values.T.cpu(), pos.transpose(0, 1).cpu()  # C x B, C x B x 2
+                idx = torch.arange(start, start + x.shape[0]).expand_as(values)
+                if best_v is not None:
+                    values = torch.cat([best_v, values], 1)
+                    idx = torch.cat([best_i, idx], 1)
+                    pos = torch.cat([best_p, pos], 1)
+                # stable sort: on equal values the earlier (lower-index) image stays first
+                order = torch.sort(values, dim=1, descending=True, stable=True).indices[:, :k]
+                best_v, best_i = values.gather(1, order), idx.gather(1, order)
+                best_p = pos.gather(1, order[..., None].expand(-1, -1, 2))
+                yield ExamplesProgress(min(start + batch_size, n), n)
+    finally:
+        model.train(was_training)
+    result = TopExamples(layer, best_v, best_i, best_p, field, (int(images.shape[-2]), int(images.shape[-1])), unit)
+    yield ExamplesProgress(n, n, result)
+
+
+def compute(events: Iterator[ExamplesProgress]) -> TopExamples:
+    """Drive :func:`top_examples` to its end; the result."""
+    for event in events:
+        if event.result is not None:
+            return event.result
+    raise FeatureVisError("The dataset pass ended without a result.")
+
+
+def dataset_images(key: str, *, split: str = "test", n: int = 1000, seed: int = 0,
+                   difficulty: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:  # fmt: skip
+    """``n`` images, labels and class names of an offline (or downloaded) dataset's split."""
+    from explorer.data.datasets import load_dataset
+
+    sizes = {"train": (n, 1, 1), "val": (1, n, 1), "test": (1, 1, n)}[split]
+    data = load_dataset(key, seed=seed, sizes=sizes, difficulty=difficulty)
+    return getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), data.classes
