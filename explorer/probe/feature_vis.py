@@ -329,3 +329,11 @@ def optimise_hierarchy(
     for i, row in enumerate(rows):
         for event in optimise(model, row.layer, row.channels, input_shape, settings):
             yield i, event
+
+
+def hierarchy_titles(model: nn.Module, rows: Sequence[HierarchyRow], arch: str | None = None) -> list[str]:
+    """Row titles for the grid: the depth and the paper-style layer name ('early: conv1_1')."""
+    from explorer.probe.names import readable_names
+
+    names = readable_names(model, arch)
+    return [f"{row.depth}: {names.get(row.layer, row.layer)}" for row in rows]

@@ -120,3 +120,9 @@ def test_hierarchy_picks_early_middle_late_convolutions() -> None:
     assert rows[0].channels == (0, 21, 42, 63) and rows[2].channels == (0, 170, 341, 511)
     lenet_rows = fv.hierarchy(get_spec("lenet5").build(), (1, 32, 32), per_layer=3)
     assert [(r.depth, r.layer) for r in lenet_rows] == [("early", "0"), ("late", "3")]
+
+
+def test_hierarchy_rows_are_titled_by_paper_style_names() -> None:
+    model = get_spec("vgg16").build()
+    rows = fv.hierarchy(model, (3, 64, 64), per_layer=2)
+    assert fv.hierarchy_titles(model, rows, "vgg16") == ["early: conv1_1", "middle: conv3_3", "late: conv5_3"]

@@ -1,0 +1,86 @@
+"""Figures for "what a unit looks for": the feature-space scatter and the hierarchy grid.
+
+Pure functions (numpy and plotly) of what :mod:`explorer.probe.feature_space` and
+:mod:`explorer.probe.feature_vis` return; nothing here displays anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer.viz.montage import GAP_COLOUR, montage, resize_nearest
+
+_METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+# Plotly's qualitative "Plotly" palette extended by D3's: enough for 20 classes.
+_PALETTE = (
+    "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
+    "#FECB52", "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F",
+    "#BCBD22", "#17BECF",
+)  # fmt: skip
+
+
+def feature_scatter(
+    points: np.ndarray, labels: Sequence[int] | np.ndarray, classes: Sequence[str], *, method: str = "pca",
+    title: str = "", probe_accuracy: float | None = None, height: int = 480,
+) -> go.Figure:  # fmt: skip
+    """The 2-D projection, one trace (colour) per class; the hover names the class and the image
+    index (``customdata``), so a page can show that image when a point is clicked."""
+    pts = np.asarray(points, dtype=np.float32)
+    y = np.asarray(labels).reshape(-1).astype(int)
+    fig = go.Figure()
+    for k, name in enumerate(classes):
+        idx = np.flatnonzero(y == k)
+        if idx.size == 0:
+            continue
+        fig.add_trace(go.Scattergl(
+            x=pts[idx, 0], y=pts[idx, 1], mode="markers", name=str(name), customdata=idx,
+            marker={"size": 6, "color": _PALETTE[k % len(_PALETTE)], "opacity": 0.8},
+            hovertemplate=f"{name}<br>image %{{customdata}}<extra></extra>",
+        ))  # fmt: skip
+    m = _METHOD_TITLES.get(method, method)
+    heading = title or f"Feature space ({m})"
+    if probe_accuracy is not None:
+        heading += f" - linear probe accuracy {probe_accuracy:.0%}"
+    fig.update_layout(title=heading, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                      legend={"title": {"text": "class"}, "itemsizing": "constant"})  # fmt: skip
+    fig.update_xaxes(title=f"{m} 1", zeroline=False)
+    fig.update_yaxes(title=f"{m} 2", zeroline=False)
+    return fig
+
+
+def _rgb(img: np.ndarray) -> np.ndarray:
+    a = np.asarray(img, dtype=np.uint8)
+    if a.ndim == 2:
+        a = a[..., None]
+    return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
+
+
+def hierarchy_montage(rows: Sequence[Sequence[np.ndarray]], tile: int = 96, gap: int = 4) -> np.ndarray:
+    """One H x W x 3 uint8 picture of the grid: a row per depth, each image resized to ``tile``."""
+    cols = max(len(r) for r in rows)
+    blank = np.full((tile, tile, 3), GAP_COLOUR, np.uint8)
+    cells = [c for r in rows for c in [resize_nearest(_rgb(img), tile) for img in r] + [blank] * (cols - len(r))]
+    return montage(np.stack(cells), cols=cols, gap=gap, fill=GAP_COLOUR)
+
+
+def hierarchy_figure(
+    rows: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str], col_titles: Sequence[Sequence[str]],
+    *, title: str = "What the channels look for: early, middle and late layers", tile_px: int = 150,
+) -> go.Figure:  # fmt: skip
+    """The hierarchy grid: a row per layer (``row_titles``, paper-style names), a column per
+    channel (``col_titles[row][col]``), each cell an optimised input."""
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    titles = [col_titles[r][c] if c < len(col_titles[r]) else "" for r in range(n_rows) for c in range(n_cols)]
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles, horizontal_spacing=0.02,
+                        vertical_spacing=0.08, row_titles=list(row_titles))  # fmt: skip
+    for r, images in enumerate(rows):
+        for c, img in enumerate(images):
+            fig.add_trace(go.Image(z=_rgb(img), hoverinfo="skip"), row=r + 1, col=c + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title, height=max(300, n_rows * tile_px + 80), margin={"l": 10, "r": 60, "t": 70, "b": 10})
+    return fig

@@ -1,0 +1,36 @@
+"""The feature-space scatter and the hierarchy grid: exact traces, pixels and titles."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.viz.feature_space import feature_scatter, hierarchy_figure, hierarchy_montage
+
+
+def test_scatter_has_one_trace_per_present_class_with_image_indices() -> None:
+    points = np.arange(12, dtype=np.float32).reshape(6, 2)
+    fig = feature_scatter(points, [0, 2, 0, 2, 2, 0], ["a", "b", "c"], method="tsne", probe_accuracy=0.875)
+    assert [t.name for t in fig.data] == ["a", "c"]
+    assert list(fig.data[0].customdata) == [0, 2, 5] and list(fig.data[1].x) == [2.0, 6.0, 8.0]
+    assert fig.layout.title.text == "Feature space (t-SNE) - linear probe accuracy 88%"
+    assert fig.layout.xaxis.title.text == "t-SNE 1"
+
+
+def test_hierarchy_montage_places_each_tile_and_pads_short_rows() -> None:
+    grey = np.full((4, 4, 1), 10, np.uint8)
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 255
+    img = hierarchy_montage([[grey, grey], [red]], tile=8, gap=2)
+    assert img.shape == (18, 18, 3)
+    assert (img[:8, :8] == 10).all() and (img[:8, 10:18] == 10).all()
+    assert (img[10:, :8, 0] == 255).all() and (img[10:, :8, 1] == 0).all()
+    assert (img[10:, 10:] == 255).all()  # the empty cell is the white gap colour
+    assert (img[8:10] == 255).all()
+
+
+def test_hierarchy_figure_rows_are_named_by_layer() -> None:
+    tiles = [[np.zeros((5, 5, 3), np.uint8)] * 2, [np.zeros((5, 5, 1), np.uint8)]]
+    fig = hierarchy_figure(tiles, ["conv1", "stage 4, block 2 / conv2"], [["ch 0", "ch 9"], ["ch 3"]])
+    assert len(fig.data) == 3 and fig.data[2].z.shape == (5, 5, 3)
+    texts = [a.text for a in fig.layout.annotations]
+    assert {"ch 0", "ch 9", "ch 3", "conv1", "stage 4, block 2 / conv2"} <= set(texts)
