@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
+from explorer.probe.windows import window_of
+
 
 @dataclass(frozen=True)
 class Field:
@@ -44,21 +46,7 @@ class Field:
 INPUT_FIELD = Field((1.0, 1.0), (1.0, 1.0), (0.0, 0.0))
 GLOBAL_FIELD = Field((math.inf, math.inf), (math.inf, math.inf), (0.0, 0.0), is_global=True)
 
-_CONVS = {"conv2d"}
-_POOLS = {"max_pool2d", "_max_pool2d", "max_pool2d_with_indices", "avg_pool2d"}
 _ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_max_pool2d", "adaptive_max_pool2d_with_indices"}
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        return (int(value[0]), int(value[-1]))
-    return (int(value), int(value))
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    if name in kwargs:
-        return kwargs[name]
-    return args[index] if len(args) > index else default
 
 
 def apply_window(field: Field, kernel: tuple[int, int], stride: tuple[int, int],
@@ -106,20 +94,9 @@ class FieldTracker(TorchFunctionMode):
         name = getattr(func, "__name__", "")
         first = self.get(args[0]) if args and isinstance(args[0], torch.Tensor) else None
         field = _merge(known)
-        if name in _CONVS and first is not None:
-            weight = _arg(args, kwargs, 1, "weight", None)
-            padding = _arg(args, kwargs, 4, "padding", 0)
-            dilation = _pair(_arg(args, kwargs, 5, "dilation", 1))
-            kernel = (int(weight.shape[-2]), int(weight.shape[-1]))
-            if isinstance(padding, str):  # "same" keeps the size; "valid" means 0
-                padding = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True)) if padding == "same" else 0
-            field = apply_window(first, kernel, _pair(_arg(args, kwargs, 3, "stride", 1)), _pair(padding), dilation)
-        elif name in _POOLS and first is not None:
-            kernel = _pair(_arg(args, kwargs, 1, "kernel_size", 1))
-            stride = _arg(args, kwargs, 2, "stride", None)
-            stride = kernel if stride in (None, [], ()) else _pair(stride)
-            dilation = _pair(_arg(args, kwargs, 4, "dilation", 1)) if "max" in name else (1, 1)
-            field = apply_window(first, kernel, stride, _pair(_arg(args, kwargs, 3, "padding", 0)), dilation)
+        window = window_of(name, args, kwargs) if first is not None else None
+        if window is not None:
+            field = apply_window(first, window.kernel, window.stride, window.padding, window.dilation)
         elif name in _ADAPTIVE and first is not None:
             x = args[0]
             out_t = out[0] if isinstance(out, tuple) else out

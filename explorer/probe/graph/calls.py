@@ -14,6 +14,9 @@ from typing import Any
 
 import torch
 
+from explorer.probe.windows import arg as _arg
+from explorer.probe.windows import window_of
+
 _KINDS: dict[str, str] = {
     "conv2d": "conv", "linear": "dense", "batch_norm": "bn", "relu": "relu", "relu_": "relu",
     "max_pool2d": "pool", "_max_pool2d": "pool", "max_pool2d_with_indices": "pool", "avg_pool2d": "pool",
@@ -30,18 +33,6 @@ class InputSizeError(ValueError):
     layer gets a different number of features than it was built for)."""
 
 
-def _pair(v: Any) -> tuple[int, int]:
-    if isinstance(v, (tuple, list)):
-        return (int(v[0]), int(v[-1]))
-    return (int(v), int(v))
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    if name in kwargs:
-        return kwargs[name]
-    return args[index] if len(args) > index else default
-
-
 def flat(items: Any) -> list[Any]:
     """Nested tuples and lists of arguments or outputs, flattened."""
     out: list[Any] = []
@@ -54,36 +45,14 @@ def flat(items: Any) -> list[Any]:
 
 
 def window_attrs(kind: str, fname: str, args: tuple, kwargs: dict) -> dict[str, Any]:
-    """Kernel, stride, padding, dilation (and groups) of a convolution or non-adaptive pooling."""
-    if kind == "conv":
-        weight = _arg(args, kwargs, 1, "weight", None)
-        padding = _arg(args, kwargs, 4, "padding", 0)
-        dilation = _pair(_arg(args, kwargs, 5, "dilation", 1))
-        kernel = (int(weight.shape[-2]), int(weight.shape[-1]))
-        if isinstance(padding, str):
-            padding = (
-                tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True))
-                if padding == "same"
-                else 0
-            )
-        return {"kernel": kernel, "stride": _pair(_arg(args, kwargs, 3, "stride", 1)), "padding": _pair(padding),
-                "dilation": dilation, "groups": int(_arg(args, kwargs, 6, "groups", 1))}  # fmt: skip
-    if kind == "pool" and "adaptive" not in fname:
-        kernel = _pair(_arg(args, kwargs, 1, "kernel_size", 1))
-        stride = _arg(args, kwargs, 2, "stride", None)
-        stride = kernel if stride in (None, [], ()) else _pair(stride)
-        dilation = _pair(_arg(args, kwargs, 4, "dilation", 1)) if "max" in fname else (1, 1)
-        return {"kernel": kernel, "stride": stride, "padding": _pair(_arg(args, kwargs, 3, "padding", 0)),
-                "dilation": dilation, "ceil_mode": ceil_mode(fname, args, kwargs)}  # fmt: skip
-    return {}
-
-
-def ceil_mode(fname: str, args: tuple, kwargs: dict) -> bool:
-    """Whether a pooling call rounds its output size up: ``max_pool2d(input, kernel_size, stride,
-    padding, dilation, ceil_mode)``, ``avg_pool2d(input, kernel_size, stride, padding, ceil_mode)``."""
-    if "pool" not in fname or "adaptive" in fname:
-        return False
-    return bool(_arg(args, kwargs, 5, "ceil_mode", False) if "max" in fname else _arg(args, kwargs, 4, "ceil_mode", False))
+    """Kernel, stride, padding, dilation and groups of a convolution; kernel, stride, padding,
+    dilation and ceil_mode of a non-adaptive pooling (the shared parser,
+    :func:`explorer.probe.windows.window_of`); empty for anything else."""
+    w = window_of(fname, args, kwargs) if kind in ("conv", "pool") else None
+    if w is None:
+        return {}
+    last = {"groups": w.groups} if kind == "conv" else {"ceil_mode": w.ceil_mode}
+    return {"kernel": w.kernel, "stride": w.stride, "padding": w.padding, "dilation": w.dilation, **last}
 
 
 def check_size(fname: str, args: tuple, kwargs: dict, layer: str) -> None:
@@ -91,19 +60,15 @@ def check_size(fname: str, args: tuple, kwargs: dict, layer: str) -> None:
     x = args[0] if args else None
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or "adaptive" in fname:
         return
-    attrs = window_attrs("conv" if fname == "conv2d" else "pool", fname, args, kwargs)
-    ceil = ceil_mode(fname, args, kwargs)
+    w = window_of(fname, args, kwargs)
+    if w is None:
+        return
     for axis in (0, 1):
         n = int(x.shape[2 + axis])
-        f, p, s, d = (
-            attrs["kernel"][axis],
-            attrs["padding"][axis],
-            attrs["stride"][axis],
-            attrs["dilation"][axis],
-        )
+        f, p, s, d = w.kernel[axis], w.padding[axis], w.stride[axis], w.dilation[axis]
         f_eff = d * (f - 1) + 1
         span = n - f_eff + 2 * p
-        out = (math.ceil(span / s) if ceil else span // s) + 1
+        out = (math.ceil(span / s) if w.ceil_mode else span // s) + 1
         if out <= 0 or span < 0:
             name = layer or fname
             what = "convolution" if fname == "conv2d" else "pooling"
