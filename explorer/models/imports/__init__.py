@@ -19,7 +19,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.data.worker import IsolatedError, WorkerError, run_isolated
 from explorer.models.checkpoint import CheckpointMeta, read_header
 from explorer.models.errors import CheckpointError
 from explorer.models.imports.errors import MAX_FILE_BYTES, ModelImportError
@@ -27,6 +26,7 @@ from explorer.models.imports.parse import IMPORT_KEY, SPEC_KEY, parse_file
 from explorer.models.plan import check_finite, check_shapes
 from explorer.models.spec import INPUT, ModelSpec
 from explorer.models.spec_modules import SPEC_ARCH, model_from_spec, plan_spec, save_spec_checkpoint
+from explorer.sandbox.worker import IsolatedError, WorkerError, run_isolated
 
 __all__ = ["ImportedModel", "ModelImportError", "import_model", "parse_file"]
 

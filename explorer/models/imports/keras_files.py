@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from explorer.data.zip_entries import check_method, read_entry
 from explorer.models.imports.errors import (
     MAX_CONFIG_BYTES,
     MAX_UNPACKED_BYTES,
@@ -29,6 +30,7 @@ from explorer.models.imports.errors import (
     bounded_elements,
 )
 
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 WeightsOf = Callable[[int, dict[str, Any]], list[np.ndarray]]  # (layer index, layer entry) -> arrays
 _NOT_HDF5 = "This is not a readable Keras .h5 file ({why}). Save the model again with model.save(\"my_cnn.keras\")."
 
@@ -58,18 +60,33 @@ def read_keras_zip(data: bytes) -> tuple[dict[str, Any], WeightsOf]:
         total += info.file_size
         if total > MAX_UNPACKED_BYTES or info.file_size > MAX_UNPACKED_BYTES:
             raise ModelImportError(f"The .keras zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB: refused (a zip bomb?).")
-        check_method(info, ModelImportError)
+        if info.flag_bits & 0x1 or info.compress_type not in _METHODS:
+            raise ModelImportError(f"The .keras zip's entry {name[:60]!r} is encrypted or packed with a method this app "
+                                   "cannot unpack: save the model again with model.save(\"my_cnn.keras\").")  # fmt: skip
     names = {i.filename: i for i in infos}
     for needed in ("config.json", "model.weights.h5"):
         if needed not in names:
             raise ModelImportError(f"This .keras file has no {needed}: it is not a model saved by Keras 3 (model.save(\"my_cnn.keras\")).")
     if names["config.json"].file_size > MAX_CONFIG_BYTES:
         raise ModelImportError(f"The model's config.json is over {MAX_CONFIG_BYTES // 2**20} MB: refused.")
-    config = _loads(read_entry(zf, names["config.json"], MAX_CONFIG_BYTES, ModelImportError), "The model's config.json")
-    h5 = read_entry(zf, names["model.weights.h5"], MAX_UNPACKED_BYTES, ModelImportError)
+    config = _loads(_read_entry(zf, names["config.json"], MAX_CONFIG_BYTES), "The model's config.json")
+    h5 = _read_entry(zf, names["model.weights.h5"], MAX_UNPACKED_BYTES)
     weights = _open_h5(h5)
     sequential = isinstance(config, dict) and config.get("class_name") == "Sequential"
     return config, _keras3_weights(weights, sequential)
+
+
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """One entry's bytes, never more than ``limit`` and exactly its declared size."""
+    try:
+        with zf.open(info) as fh:
+            raw = fh.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError, NotImplementedError,
+            ValueError) as err:  # fmt: skip
+        raise ModelImportError(f"The .keras zip's entry {info.filename[:60]!r} is damaged ({type(err).__name__}).") from None
+    if len(raw) > limit or len(raw) != info.file_size:
+        raise ModelImportError("The .keras zip unpacks to more than it declares: refused (a zip bomb?).")
+    return raw
 
 
 def _open_h5(raw: bytes) -> Any:

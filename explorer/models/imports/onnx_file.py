@@ -14,14 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from explorer.models.imports.errors import GraphBuilder, ModelImportError, bounded_elements
-from explorer.models.imports.onnx_ops import OPS, SUPPORTED, Onnx
+from explorer.models.imports.errors import GraphBuilder, ModelImportError
+from explorer.models.imports.onnx_ops import OPS, SUPPORTED, Onnx, tensor_array
 from explorer.models.spec import INPUT, ModelSpec
 
 CONTROL_FLOW = ("Loop", "If", "Scan", "SequenceMap")
 DYNAMIC = ("Shape", "Size", "ConstantOfShape", "Range", "NonZero", "Expand", "Tile", "Resize", "TopK", "Unique")
 _NOT_ONNX = "This is not a readable ONNX file ({why}). Export the model again with torch.onnx.export(model, x, \"model.onnx\")."
-_DTYPES = {1: np.float32, 10: np.float16, 11: np.float64, 7: np.int64, 6: np.int32}
 
 
 def parse_model(data: bytes) -> Any:
@@ -42,28 +41,6 @@ def parse_model(data: bytes) -> Any:
         if imp.domain not in ("", "ai.onnx"):
             raise ModelImportError(f"This ONNX file uses the operator set {imp.domain[:40]!r}; only the standard one is supported.")
     return model
-
-
-def tensor_array(t: Any, where: str) -> np.ndarray:
-    """An initialiser as numpy, bounded by its declared size before reading."""
-    if t.data_location == 1 or len(t.external_data):
-        raise ModelImportError(f"{where} is stored in a separate file (ONNX external data): save the model as one "
-                               "file (torch.onnx.export writes one file below 2 GB).")  # fmt: skip
-    if t.data_type not in _DTYPES:
-        raise ModelImportError(f"{where} has an unsupported data type ({t.data_type}).")
-    count = bounded_elements(where, tuple(t.dims))
-    dtype = np.dtype(_DTYPES[t.data_type])
-    if t.HasField("raw_data"):
-        if len(t.raw_data) != count * dtype.itemsize:
-            raise ModelImportError(f"{where} declares {count:,} values but holds {len(t.raw_data):,} bytes: the file is damaged.")
-        array = np.frombuffer(t.raw_data, dtype=dtype.newbyteorder("<"))
-    else:
-        field = {1: t.float_data, 10: t.int32_data, 11: t.double_data, 7: t.int64_data, 6: t.int32_data}[t.data_type]
-        if len(field) != count:
-            raise ModelImportError(f"{where} declares {count:,} values but holds {len(field):,}: the file is damaged.")
-        array = np.asarray(field, dtype=np.uint16 if t.data_type == 10 else dtype)
-        array = array.view(np.float16) if t.data_type == 10 else array
-    return array.reshape(tuple(t.dims)).astype(np.float32 if dtype.kind == "f" else np.int64)
 
 
 def node_label(node: Any, index: int) -> str:

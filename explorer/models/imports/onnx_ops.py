@@ -6,7 +6,32 @@ from typing import Any
 
 import numpy as np
 
-from explorer.models.imports.errors import GraphBuilder, ModelImportError
+from explorer.models.imports.errors import GraphBuilder, ModelImportError, bounded_elements
+
+_DTYPES = {1: np.float32, 10: np.float16, 11: np.float64, 7: np.int64, 6: np.int32}
+
+
+def tensor_array(t: Any, where: str) -> np.ndarray:
+    """An initialiser as numpy, bounded by its declared size before reading."""
+    if t.data_location == 1 or len(t.external_data):
+        raise ModelImportError(f"{where} is stored in a separate file (ONNX external data): save the model as one "
+                               "file (torch.onnx.export writes one file below 2 GB).")  # fmt: skip
+    if t.data_type not in _DTYPES:
+        raise ModelImportError(f"{where} has an unsupported data type ({t.data_type}).")
+    count = bounded_elements(where, tuple(t.dims))
+    dtype = np.dtype(_DTYPES[t.data_type])
+    if t.HasField("raw_data"):
+        if len(t.raw_data) != count * dtype.itemsize:
+            raise ModelImportError(f"{where} declares {count:,} values but holds {len(t.raw_data):,} bytes: the file is damaged.")
+        array = np.frombuffer(t.raw_data, dtype=dtype.newbyteorder("<"))
+    else:
+        field = {1: t.float_data, 10: t.int32_data, 11: t.double_data, 7: t.int64_data, 6: t.int32_data}[t.data_type]
+        if len(field) != count:
+            raise ModelImportError(f"{where} declares {count:,} values but holds {len(field):,}: the file is damaged.")
+        array = np.asarray(field, dtype=np.uint16 if t.data_type == 10 else dtype)
+        array = array.view(np.float16) if t.data_type == 10 else array
+    return array.reshape(tuple(t.dims)).astype(np.float32 if dtype.kind == "f" else np.int64)
+
 
 
 class Onnx:
@@ -49,8 +74,6 @@ def attrs(node: Any) -> dict[str, Any]:
 
 
 def _attr_value(node: Any, a: Any) -> Any:
-    from explorer.models.imports.onnx_file import tensor_array
-
     if a.type == 1:
         return a.f
     if a.type == 2:

@@ -61,7 +61,7 @@ def convert(data: bytes, filename: str) -> tuple[object, dict[str, np.ndarray], 
         spec, state, classes = convert_onnx(data)
         return spec, state, classes, kind
     from explorer.models.imports.keras_files import read_keras_h5, read_keras_zip
-    from explorer.models.imports.keras_values import convert_keras
+    from explorer.models.imports.keras_model import convert_keras
 
     config, weights_of = read_keras_zip(data) if kind == "keras" else read_keras_h5(data)
     spec, state = convert_keras(config, weights_of)

@@ -13,8 +13,8 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from explorer.data.worker import IsolatedError, run_isolated
 from explorer.models.imports import ModelImportError, import_model, keras_files
+from explorer.sandbox.worker import IsolatedError, run_isolated
 
 from .test_onnx_import import hand_made
 

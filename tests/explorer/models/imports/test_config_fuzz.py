@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from explorer.models.imports import ModelImportError
 from explorer.models.imports.keras_layers import SUPPORTED
-from explorer.models.imports.keras_values import convert_keras
+from explorer.models.imports.keras_model import convert_keras
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 70), st.floats(allow_nan=True, allow_infinity=True),
                     st.sampled_from(["same", "valid", "relu", "softmax", "channels_last", "x", "", "linear"]))  # fmt: skip
