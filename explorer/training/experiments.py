@@ -157,15 +157,15 @@ EXPERIMENTS: dict[str, Experiment] = {
             "the plain net the gradient reaching the first layers is orders of magnitude smaller than at "
             "the top (it vanishes through the stack; the table measures about 1e-8 at initialisation), "
             "while the shortcuts carry it down. This is the classic vanishing gradient of deep nets "
-            "without a careful initialisation or normalisation (Glorot & Bengio, 2010): He initialisation "
-            "or batch norm cure it too (table). It is NOT what He et al. (2016) found: their plain nets "
+            "without a careful initialisation or normalisation (Glorot & Bengio, 2010): He initialisation, "
+            "with or without batch norm, cures it too (table). It is NOT what He et al. (2016) found: their plain nets "
             "had batch norm and healthy gradients; see the degradation experiment.",
             ("loss", "accuracy", "grad_norms"), _plain_vs_residual, "about 4 to 8 minutes",
             measured=_init_table, measured_caption=INIT_TABLE_CAPTION,
         ),
         Experiment(
             "degradation", "Degradation: deeper plain nets train worse, even with batch norm",
-            "With He initialisation and batch norm (healthy gradients), does a deeper plain net train as "
+            "With He initialisation and batch norm (gradients that do not vanish), does a deeper plain net train as "
             "well as a shallower one, and does a shortcut change that?",
             DEGRADATION_TEXT,
             ("loss", "accuracy", "grad_norms"), _degradation, DEGRADATION_MINUTES,
