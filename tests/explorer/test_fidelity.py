@@ -388,3 +388,16 @@ def test_lenet5_as_published_reads_grey_32_digits_on_the_feature_maps_page() -> 
 
     recipe = preprocessing_for("lenet5_1998")
     assert (recipe.channels, recipe.size, recipe.mean) == (1, 32, None)  # [0, 1] digits, no ImageNet recipe
+
+
+def test_the_alexnet_and_googlenet_steps_numbers_are_the_published_networks() -> None:
+    from explorer.training.tips import dense_share
+
+    with torch.device("meta"):
+        dense, total = dense_share(get_spec("alexnet2012").build())
+        _, goog = dense_share(get_spec("googlenet_v1").build())
+    # AlexNet: fc6 9216 x 4096, fc7 4096 x 4096, fc8 4096 x 1000 (Krizhevsky et al. 2012, Fig. 2)
+    assert dense == (9216 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
+    assert round(total / 1e6) == 61 and dense / total > 0.9  # "61 million, most in the dense layers"
+    assert round(goog / 1e6) == 7  # "7 million parameters"
+    assert "61 million" in _step("AlexNet").text and "7 million" in _step("GoogLeNet").text
