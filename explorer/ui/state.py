@@ -48,12 +48,18 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.ui.url_values import ascii_float, ascii_int, escape_text
+from explorer.ui.view_link import (  # noqa: F401  re-exported: pages import them from here
+    _link_body,
+    app_base_url,
+    copy_link_control,
+    current_params,
+    page_link_url,
+)
 
 GLOBAL_PARAMS: tuple[str, ...] = ("projector", "step")
 MAX_RAW = 200  # longer URL values are refused before parsing
@@ -329,73 +335,3 @@ def _write(key: str | tuple[str, ...], value: Any) -> None:
             st.session_state[k] = v
     else:
         st.session_state[key] = value
-
-
-def app_base_url(context_url: str | None, base_url_path: str = "") -> str:
-    """The app's root address (scheme, host and any base path, no trailing slash) from the
-    browser's URL of the current page, or "" when that is unknown.
-
-    ``st.context.url`` is the page's address without its query string: the app's root, then
-    the current page's path (nothing for the home page). Streamlit may be served under a
-    ``server.baseUrlPath`` or behind a proxy that adds a prefix of its own, so the root is
-    the URL with the page's last path segment removed, not a configured host: a segment is a
-    page's only when it names one of the app's pages and is not the base path itself."""
-    if not context_url:
-        return ""
-    parts = urlsplit(context_url)
-    path = parts.path.rstrip("/")
-    head, _, last = path.rpartition("/")
-    base_path = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
-    if last in _page_paths() and path != base_path:
-        path = head
-    return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
-
-
-def _page_paths() -> set[str]:
-    from explorer.ui.navigation import PAGES  # pure data; imported late to keep this module light
-
-    return {p.url_path for p in PAGES if p.url_path}
-
-
-def _context_url() -> str | None:
-    try:
-        return st.context.url
-    except Exception:  # no browser context (AppTest, bare mode)
-        return None
-
-
-def page_link_url(url_path: str, params: Mapping[str, Any] | None = None) -> str:
-    """The absolute address of page ``url_path`` of this app with ``params`` (when the
-    browser's URL is known), else a relative one. The page's path appears once, whichever
-    page the browser is on (see `app_base_url`)."""
-    try:
-        base_url_path = str(st.get_option("server.baseUrlPath") or "")
-    except Exception:  # an unknown option in an odd runtime: no base path
-        base_url_path = ""
-    base = app_base_url(_context_url(), base_url_path)
-    query = urlencode({k: str(v) for k, v in (params or {}).items()})
-    path = f"{base}/{url_path}" if base or url_path else "/"
-    return path + (f"?{query}" if query else "")
-
-
-def current_params() -> dict[str, str]:
-    """The URL's parameters now (last value of each)."""
-    return {k: st.query_params[k] for k in st.query_params}
-
-
-def _link_body(url_path: str, stays_here: Collection[str] = ()) -> None:
-    params = {k: v for k, v in current_params().items() if k != "step"}
-    st.code(page_link_url(url_path, params), language=None, wrap_lines=True)
-    st.caption("Anyone who opens this link sees this view: same page, model, weights and "
-               "settings. It carries nothing personal: your uploads and trained models stay with "
-               "you (a link to them falls back to a default).")
-    for what in stays_here:
-        st.caption(f"Not in this link: {what}.")
-
-
-def copy_link_control(url_path: str) -> None:
-    """"Copy link to this view" for a page without a PageState: the full address of this view
-    in a code box (its copy button puts it on the clipboard; on a plain-http classroom server,
-    where browsers refuse the clipboard, the text can be selected by hand)."""
-    with st.popover("Copy link to this view"):
-        _link_body(url_path)

@@ -300,7 +300,7 @@ def test_an_upload_stays_until_replaced_also_across_pages() -> None:
 
 
 def test_app_base_url_drops_the_page_path_once() -> None:
-    from explorer.ui.state import app_base_url
+    from explorer.ui.view_link import app_base_url
 
     # st.context.url is the page's address as the browser shows it, without the query string.
     assert app_base_url("http://127.0.0.1:8501/architectures") == "http://127.0.0.1:8501"
@@ -319,7 +319,7 @@ def test_app_base_url_drops_the_page_path_once() -> None:
 
 
 def test_page_link_url_names_the_page_once(monkeypatch) -> None:  # noqa: ANN001
-    from explorer.ui import state
+    from explorer.ui import view_link as state
 
     monkeypatch.setattr(state, "_context_url", lambda: "http://127.0.0.1:8501/architectures")
     link = state.page_link_url("architectures", {"arch": "vgg16", "projector": "1"})
