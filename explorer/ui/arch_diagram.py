@@ -62,15 +62,7 @@ def _measured(spec: ArchSpec, input_shape: tuple[int, int, int]) -> tuple[Graph,
     """Graph, layer table and totals at ``input_shape``; st.stop() with one message if it is too small."""
     try:
         graph = arch_graph(spec.key, input_shape)
-        if spec.compact and input_shape != spec.input_shape:
-            from explorer.probe import summarize
-
-            c, size = input_shape[0], input_shape[1]
-            s = summarize(lambda: spec.build(in_channels=c, image_size=size), input_shape, spec.key)
-            totals = {"params": s.total_params, "macs": s.total_macs, "input": input_shape,
-                      "output": s.output_shape}  # fmt: skip
-            return graph, s.as_records(), totals
-        return graph, *summary_records(spec.key, input_shape)
+        return graph, *summary_records(spec.key, input_shape)  # both cached: a rerun measures nothing
     except InputSizeError as err:
         st.error(f"{spec.title} cannot take a {shape_text(input_shape)} input. {err}")
     except RuntimeError as err:

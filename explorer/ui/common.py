@@ -125,12 +125,16 @@ def trained_link(arch: str) -> None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def summary_records(key: str, input_shape: tuple[int, ...]) -> tuple[list[dict], dict]:
-    """The layer table of a catalog entry, computed on the meta device (no real weights)."""
+    """The layer table of a catalog entry, computed on the meta device (no real weights); a
+    compact entry is rebuilt for another input (1 or 3 channels, its side), as catalog_graph does."""
     from explorer.models import get_spec
     from explorer.probe import summarize
 
     spec = get_spec(key)
-    summary = summarize(spec.build, input_shape, key)
+    shape = tuple(input_shape)
+    rebuilt = spec.compact and shape != tuple(spec.input_shape)
+    summary = summarize((lambda: spec.build(in_channels=shape[0], image_size=shape[1])) if rebuilt else spec.build,
+                        shape, key)  # fmt: skip
     totals = {
         "params": summary.total_params,
         "macs": summary.total_macs,

@@ -180,3 +180,29 @@ def _side_annotations(at) -> list[dict]:  # noqa: ANN001
 
     chart = next(c for c in at.get("plotly_chart") if c.proto.id and "arch_side_fig" in c.proto.id)
     return json.loads(chart.proto.spec)["layout"]["annotations"]
+
+
+def test_a_compact_model_at_another_input_is_measured_once_from_the_cache(monkeypatch) -> None:
+    """Issue 23: the compact entries at a non-default input were summarised outside the cache,
+    again on every rerun (each click on the diagram). Now the page asks the cached table."""
+    import streamlit as st
+
+    import explorer.probe as probe
+
+    calls: list[tuple] = []
+    real = probe.summarize
+
+    def counting(build, input_shape, *args, **kwargs):
+        calls.append(tuple(input_shape))
+        return real(build, input_shape, *args, **kwargs)
+
+    monkeypatch.setattr(probe, "summarize", counting)
+    st.cache_data.clear()
+    at = _open(arch="vgg_small")
+    at.radio(key="arch_input_vgg_small").set_value("28 x 28 grey").run()
+    at.run()
+    at.run()
+    assert not at.exception
+    assert calls.count((1, 28, 28)) == 1, calls
+    first = at.dataframe[0].value.iloc[0]
+    assert (first["layer"], first["output"], first["params"]) == ("conv1_1", "32 x 28 x 28", 32 * 9 + 32)  # one channel in
