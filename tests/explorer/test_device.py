@@ -12,10 +12,38 @@ def test_cpu_override(monkeypatch) -> None:
     assert describe(torch.device("cpu")).startswith("CPU (")
 
 
-def test_auto_picks_the_best_available(monkeypatch) -> None:
-    monkeypatch.setenv("EXPLORER_DEVICE", "auto")
-    assert str(pick_device()) == available_devices()[0]
-    assert available_devices()[-1] == "cpu"
+def _fake(monkeypatch, cuda: int, mps: bool) -> None:
+    """This machine with ``cuda`` CUDA devices and Apple's MPS present or not."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+@pytest.mark.parametrize(
+    ("cuda", "mps", "best", "found"),
+    [
+        (2, True, "cuda:0", ["cuda:0", "cuda:1", "mps", "cpu"]),  # CUDA before MPS
+        (1, False, "cuda:0", ["cuda:0", "cpu"]),
+        (0, True, "mps", ["mps", "cpu"]),  # MPS before the CPU
+        (0, False, "cpu", ["cpu"]),
+    ],
+)
+def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, best, found) -> None:
+    _fake(monkeypatch, cuda, mps)
+    assert available_devices() == found
+    for env in ("auto", " AUTO ", ""):
+        monkeypatch.setenv("EXPLORER_DEVICE", env)
+        assert pick_device() == torch.device(best)
+    monkeypatch.delenv("EXPLORER_DEVICE")
+    assert pick_device() == torch.device(best)
+
+
+@pytest.mark.parametrize(("env", "chosen"), [("cpu", "cpu"), ("mps", "mps"), ("cuda:1", "cuda:1"), ("CUDA", "cuda")])
+def test_the_override_wins_over_the_automatic_order(monkeypatch, env, chosen) -> None:
+    _fake(monkeypatch, cuda=2, mps=True)
+    monkeypatch.setenv("EXPLORER_DEVICE", env)
+    assert pick_device() == torch.device(chosen)
+    assert pick_device("auto") == torch.device("cuda:0")  # an explicit preference wins over the override
 
 
 def test_explicit_preference_wins_over_the_environment(monkeypatch) -> None:
@@ -23,16 +51,21 @@ def test_explicit_preference_wins_over_the_environment(monkeypatch) -> None:
     assert pick_device("cpu") == torch.device("cpu")
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_missing_cuda_is_a_clear_error(monkeypatch) -> None:
-    monkeypatch.setenv("EXPLORER_DEVICE", "cuda")
-    with pytest.raises(DeviceUnavailableError, match="CUDA is not available"):
+@pytest.mark.parametrize(
+    ("cuda", "mps", "env", "message"),
+    [
+        (0, True, "cuda", "EXPLORER_DEVICE asks for cuda, but CUDA is not available here."),
+        (2, True, "cuda:2", "EXPLORER_DEVICE asks for cuda:2, but only 2 CUDA device(s) exist."),
+        (1, False, "mps", "EXPLORER_DEVICE asks for mps, but MPS is not available here."),
+        (1, True, "gpu0", "Unknown device 'gpu0' (use cpu, cuda, cuda:N or mps)."),
+    ],
+)
+def test_a_bad_override_gives_its_message(monkeypatch, cuda, mps, env, message) -> None:
+    _fake(monkeypatch, cuda, mps)
+    monkeypatch.setenv("EXPLORER_DEVICE", env)
+    with pytest.raises(DeviceUnavailableError) as err:
         pick_device()
-
-
-def test_nonsense_device_is_a_clear_error() -> None:
-    with pytest.raises(DeviceUnavailableError, match="Unknown device 'gpu0'"):
-        pick_device("gpu0")
+    assert str(err.value) == message
 
 
 @pytest.fixture
