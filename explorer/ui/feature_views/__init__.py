@@ -23,6 +23,7 @@ from explorer.ui.feature_views.context import (
 from explorer.ui.feature_views.fields import receptive_field
 from explorer.ui.feature_views.filters import filters
 from explorer.ui.feature_views.layers import layer_detail, overview
+from explorer.ui.feature_views.looks_for import LOOKS_FOR, looks_for
 from explorer.ui.feature_views.outputs import attribution, predictions
 
 
@@ -47,6 +48,8 @@ FEATURE_VIEWS: dict[str, FeatureView] = {
     "predictions": FeatureView("Predictions", predictions),
     # Attribution: steps and arithmetic for multi-pass methods (an opacity is remembered, not linked)
     "attribution": FeatureView("Attribution", attribution, ("method", "target"), ("steps", "precision")),
+    # What it looks for: one channel's optimised input (layer, channel) or the hierarchy grid
+    "looks": FeatureView(LOOKS_FOR, looks_for, ("lf", "lfsteps"), ("layer", "channel")),
 }
 DEFAULT_VIEW = "overview"
 

@@ -1,0 +1,152 @@
+"""The "What it looks for" view of Feature maps: the input that excites one channel most
+(gradient ascent with the regularisation of Olah et al., "Feature Visualization", Distill 2017)
+and a hierarchy grid of a few channels of an early, a middle and a late convolution.
+
+The engine is :mod:`explorer.probe.feature_vis`. The optimisation runs on request (a button), a
+bounded number of steps, with a progress bar; results are kept for this session under the
+engine's cache key (model + weights + layer + channel + settings), so revisiting costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import streamlit as st
+
+from explorer.probe import feature_vis as fv
+from explorer.ui.feature_views.context import ViewContext, bounded_index
+from explorer.ui.state import escape_text
+from explorer.viz.feature_space import hierarchy_figure, hierarchy_montage
+from explorer.viz.montage import enlarge
+
+LOOKS_FOR = "What it looks for"
+MODES = {"channel": "One channel", "hierarchy": "Hierarchy grid"}
+STEPS = (16, 32, 64, 128, 256)
+MAX_SIDE = 128  # ImageNet models are optimised at 128 px (their global pooling allows it)
+_KEPT = 12  # optimised results kept per session
+
+
+def _settings(ctx: ViewContext, steps: int) -> tuple[fv.VisSettings, tuple[int, ...]]:
+    shape = tuple(int(v) for v in ctx.mi.x.shape[1:])
+    side = shape[-1] if shape[-1] <= MAX_SIDE else MAX_SIDE
+    prep = ctx.lm.prep
+    settings = fv.VisSettings(steps=steps, size=side, preview_every=max(1, steps // 4), mean=prep.mean, std=prep.std)
+    return settings, shape
+
+
+def _store() -> OrderedDict:
+    return st.session_state.setdefault("fm_lf_results", OrderedDict())
+
+
+def _remember(key: str, value: object) -> None:
+    store = _store()
+    store[key] = value
+    while len(store) > _KEPT:
+        store.popitem(last=False)
+
+
+def _run(ctx: ViewContext, events, total: int, label: str) -> list:  # noqa: ANN001
+    """Drive an optimisation with a progress bar; the final events (one per row or channel set)."""
+    bar = st.progress(0.0, text=label)
+    finals = []
+    done = 0
+    with ctx.lm.lock:  # the model is shared: one optimisation at a time switches it to eval mode
+        for item in events:
+            event = item[1] if isinstance(item, tuple) else item
+            done += 1
+            bar.progress(min(1.0, done / total), text=f"{label}: step {event.step} of {event.steps}")
+            if event.done:
+                finals.append(item)
+    bar.empty()
+    return finals
+
+
+def _spatial_layers(ctx: ViewContext) -> list[str]:
+    return [n for n in ctx.names if len(ctx.res.maps.get(n).shape) == 3]
+
+
+def looks_for(ctx: ViewContext) -> None:
+    """One channel's optimised input, or the early/middle/late hierarchy grid."""
+    ctx.url.bind("lf", "fm_lf_mode", default="channel", valid=list(MODES))
+    mode = st.radio("Show", list(MODES), key="fm_lf_mode", format_func=MODES.get, horizontal=True)
+    ctx.url.bind("lfsteps", "fm_lf_steps", default=64, valid=STEPS)
+    steps = int(st.select_slider("Optimisation steps", STEPS, key="fm_lf_steps"))
+    st.caption("Gradient ascent on the input, with the regularisation of Olah et al., 'Feature "
+               "Visualization' (Distill 2017): a Fourier-space image scaled by 1/frequency, ImageNet's "
+               "colour decorrelation (colour models) and small random shifts, scalings and rotations "
+               "every step. More steps give clearer pictures and take longer.")  # fmt: skip
+    if mode == "hierarchy":
+        _hierarchy(ctx, steps)
+    else:
+        _one_channel(ctx, steps)
+
+
+def _one_channel(ctx: ViewContext, steps: int) -> None:
+    layers = _spatial_layers(ctx)
+    if not layers:
+        st.info("No layer of this model has a spatial output to optimise.")
+        return
+    ctx.url.bind("layer", "fm_lf_layer", default=layers[min(len(layers) - 1, len(layers) // 2)], valid=layers,
+                 url=ctx.layer_tokens)  # fmt: skip
+    layer = st.selectbox("Layer", layers, key="fm_lf_layer", format_func=ctx.labels.get)
+    n = ctx.res.maps.get(layer).shape[0]
+    bounded_index("fm_lf_channel", n - 1)
+    ctx.url.bind("channel", "fm_lf_channel", default=0, valid=range(n))
+    channel = int(st.number_input(f"Channel (0 to {n - 1})", 0, n - 1, step=1, key="fm_lf_channel"))
+    settings, shape = _settings(ctx, steps)
+    key = fv.cache_key(ctx.lm.arch, ctx.lm.token, layer, channel, settings)
+    if key not in _store() and st.button("Optimise this channel", key="fm_lf_go", type="primary"):
+        try:
+            finals = _run(ctx, fv.optimise(ctx.lm.model, layer, channel, shape, settings), steps,
+                          f"{ctx.name_of(layer)}, channel {channel}")  # fmt: skip
+        except fv.FeatureVisError as err:
+            st.error(escape_text(str(err)))
+            return
+        _remember(key, finals[-1])
+    event = _store().get(key)
+    if event is None:
+        st.info("Press the button to find the input that excites this channel most.")
+        return
+    img = event.images[0]
+    left, right = st.columns([2, 3])
+    left.image(enlarge(np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img, 256),
+               caption=f"{ctx.name_of(layer)}, channel {channel}: mean activation {event.objective:.3g} "
+                       f"after {event.steps} steps", width="stretch")  # fmt: skip
+    right.markdown("This picture is not an image from any dataset: it was *made*, pixel by pixel, to "
+                   "excite this channel as much as possible. Early layers look for edges and colours, "
+                   "later ones for textures and parts.")  # fmt: skip
+
+
+def _hierarchy(ctx: ViewContext, steps: int) -> None:
+    try:
+        rows = fv.hierarchy(ctx.lm.model, tuple(int(v) for v in ctx.mi.x.shape[1:]), per_layer=4)
+    except fv.FeatureVisError as err:
+        st.info(escape_text(str(err)))
+        return
+    settings, shape = _settings(ctx, steps)
+    key = fv.cache_key(ctx.lm.arch, ctx.lm.token, "|".join(r.layer for r in rows),
+                       [c for r in rows for c in r.channels], settings)  # fmt: skip
+    if key not in _store() and st.button("Draw the hierarchy grid", key="fm_lf_grid", type="primary"):
+        finals = _run(ctx, fv.optimise_hierarchy(ctx.lm.model, rows, shape, settings), steps * len(rows),
+                      "Hierarchy grid")  # fmt: skip
+        _remember(key, [event.images for _, event in finals])
+    images = _store().get(key)
+    if images is None:
+        st.info(f"Press the button to optimise {sum(len(r.channels) for r in rows)} channels of "
+                f"{len(rows)} layers ({steps} steps each).")  # fmt: skip
+        return
+    titles = fv.hierarchy_titles(ctx.lm.model, rows, ctx.lm.arch)
+    cols = [[f"channel {c}" for c in r.channels] for r in rows]
+    st.plotly_chart(hierarchy_figure(images, titles, cols), key="fm_lf_grid_fig")
+    st.download_button("Download the grid (PNG)", _png(hierarchy_montage(images)), "hierarchy.png",
+                       mime="image/png", key="fm_lf_png")  # fmt: skip
+    st.caption("Rows: an early, a middle and a late convolution of this model; columns: channels "
+               "spread over each layer. With trained weights, edges and colours give way to textures "
+               "and parts; with random weights there is nothing to find, only noise.")  # fmt: skip
+
+
+def _png(img: np.ndarray) -> bytes:
+    from explorer.viz.montage import png_bytes
+
+    return png_bytes(img)

@@ -1,0 +1,62 @@
+"""AppTest of Feature maps' "What it looks for" view: one channel, the hierarchy grid, its URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py")
+
+
+@pytest.fixture(autouse=True)
+def _offline(offline_torch_home: Path) -> Path:
+    return offline_torch_home  # the bundled compact ResNet is the default, as on a fresh machine
+
+
+def _page(**params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for k, v in {"view": "looks", **params}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_one_channel_is_optimised_on_request_and_kept() -> None:
+    at = _page(lfsteps="16")
+    assert at.radio(key="fm_view").value == "What it looks for"
+    assert at.select_slider(key="fm_lf_steps").value == 16
+    assert at.query_params["lf"] == "channel" and at.query_params["lfsteps"] == "16"
+    at.number_input(key="fm_lf_channel").set_value(3).run()
+    assert at.query_params["channel"] == "3"
+    assert not any("mean activation" in c for image in at.get("image") for c in image.captions)
+    at.button(key="fm_lf_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert any("channel 3: mean activation" in c and "after 16 steps" in c for c in captions), captions
+    at.run()  # a rerun shows the kept result, with no button to press again
+    assert not [b for b in at.button if b.key == "fm_lf_go"]
+
+
+def test_hierarchy_grid_draws_early_and_late_rows() -> None:
+    at = _page(lf="hierarchy", lfsteps="16")
+    assert at.radio(key="fm_lf_mode").value == "hierarchy"
+    at.button(key="fm_lf_grid").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    charts = at.get("plotly_chart")
+    assert charts, "no grid figure"
+    import json
+
+    fig = json.loads(charts[-1].proto.spec)
+    texts = [a.get("text", "") for a in fig["layout"]["annotations"]]
+    assert any(t.startswith("early: ") for t in texts) and any(t.startswith("late: ") for t in texts), texts
+    assert sum(1 for d in fig["data"] if d["type"] == "image") >= 8
+
+
+def test_a_hostile_channel_in_the_url_falls_back_with_one_notice() -> None:
+    at = _page(channel="99999", lfsteps="7")
+    assert at.number_input(key="fm_lf_channel").value == 0
+    assert at.select_slider(key="fm_lf_steps").value == 64
+    assert not at.exception
