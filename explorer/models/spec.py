@@ -341,3 +341,10 @@ _SHAPES = {
     "global_avg_pool2d": lambda node, ins, where: (ins[0][0], 1, 1) if node.args.get("keepdims") else (ins[0][0],),
     "global_max_pool2d": lambda node, ins, where: (ins[0][0], 1, 1) if node.args.get("keepdims") else (ins[0][0],),
 }  # fmt: skip
+
+
+def image_nodes(spec: ModelSpec) -> list[str]:
+    """Nodes whose output is an image (C, H, W): the layers a feature-map view can show, in order
+    (a conv node's output is after its own activation, as in the file)."""
+    shapes = infer_shapes(spec)
+    return [n.name for n in spec.nodes if len(shapes[n.name]) == 3]

@@ -49,6 +49,27 @@ def _activation(name: str, node: Node | None = None) -> nn.Module:
     return table[name]()
 
 
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def _softmax_channels(x: torch.Tensor) -> torch.Tensor:
+    return F.softmax(x, dim=1)
+
+
+def _leaky_keras(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.2)  # Keras' activation="leaky_relu" (the layer LeakyReLU defaults to 0.3)
+
+
+# A conv / dense layer's own activation as a plain function, not a child module: the layer stays
+# a leaf, so summaries, feature-map lists and diagrams show it as the file's one layer.
+_FUSED = {
+    "linear": _identity, "relu": F.relu, "relu6": F.relu6, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+    "selu": F.selu, "softplus": F.softplus, "softsign": F.softsign, "silu": F.silu, "gelu": F.gelu,
+    "softmax": _softmax_channels, "elu": F.elu, "leaky_relu": _leaky_keras,
+}  # fmt: skip
+
+
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d`` that applies its layer's own activation (Keras' ``activation=``), so the
     module's output is the file's layer output."""
@@ -56,10 +77,9 @@ class Conv2d(nn.Conv2d):
     def __init__(self, *args, activation: str = "linear", **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.activation = activation
-        self._act = _activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._act(super().forward(x))
+        return _FUSED[self.activation](super().forward(x))
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.activation == "linear" else f", activation={self.activation}")
@@ -71,10 +91,9 @@ class Linear(nn.Linear):
     def __init__(self, *args, activation: str = "linear", **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.activation = activation
-        self._act = _activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._act(super().forward(x))
+        return _FUSED[self.activation](super().forward(x))
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.activation == "linear" else f", activation={self.activation}")

@@ -160,3 +160,15 @@ def test_checkpoint_rebuilds_strictly(keras, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(model(x), imported.build()(x), atol=0, rtol=0)
     assert [name for name, _ in model.named_children()] == [n.name for n in spec.nodes]
+
+
+def test_layers_are_leaves_and_image_nodes(keras, tmp_path):
+    from explorer.models.spec import image_nodes
+
+    imported = check_keras(course_cnn(keras), tmp_path)
+    net = imported.build()
+    assert all(not list(m.children()) for _, m in net.named_children())  # the activation is no child module
+    names = [n.name for n in imported.spec.nodes]
+    conv = getattr(net, names[0])
+    assert conv.activation == "relu" and "activation=relu" in repr(conv)
+    assert image_nodes(imported.spec) == names[:4]  # conv, pool, conv, pool; not flatten or dense
