@@ -204,6 +204,8 @@ def weights_table(net: RecurrentConfig) -> None:
 
 
 catalog_spec = get_spec(catalog_key(cell, layers, bidirectional))
+# Projector mode: the views go above the cell's (collapsed) text, so the figure reaches the first screen.
+views_slot = st.container() if projector else None
 with st.expander(f"The cell: {catalog_spec.title}", expanded=not projector_on()):
     st.markdown(f"**Idea.** {catalog_spec.idea}")
     paper = f"[{catalog_spec.paper}]({catalog_spec.paper_url})" if catalog_spec.paper_url else catalog_spec.paper
@@ -230,6 +232,8 @@ with st.expander(f"The cell: {catalog_spec.title}", expanded=not projector_on())
                    "shape; the tests check that both give the same outputs.")  # fmt: skip
 
 # --- the views ----------------------------------------------------------------------------
+if views_slot is not None:  # opened and closed explicitly, as InputFold does (no re-indented block)
+    views_slot.__enter__()
 # What each view's folded line (projector mode) says can be changed in it, beside layer and direction.
 VIEW_SETTINGS = {"heatmaps": "quantities", "units": "quantity, units", "saturation": "", "directions": "quantity",
                  "norms": "state", "gradient": "sequence length, gradient of, log scale, forget bias 1"}  # fmt: skip
@@ -237,9 +241,10 @@ VIEW_SETTINGS = {"heatmaps": "quantities", "units": "quantity, units", "saturati
 
 def view_fold_label(view_title: str, layer: int | None, direction: int | None) -> str:
     """Projector mode: a view's settings in one line (the figure below it reaches the first screen)."""
-    parts = [f"layer {layer + 1}" if layer is not None else "",
-             viz.DIRECTION_NAMES[direction] if direction is not None else "", VIEW_SETTINGS[VIEWS[view_title].token]]
-    return f"{view_title}: {', '.join(p for p in parts if p)}  (open to change)"
+    shown = [f"layer {layer + 1}" if layer is not None else "", viz.DIRECTION_NAMES[direction] if direction is not None else ""]
+    settings = VIEW_SETTINGS[VIEWS[view_title].token]
+    return "  |  ".join(p for p in (view_title, ", ".join(p for p in shown if p), f"settings: {settings}" if settings else "")
+                        if p) + "  (open to change)"
 
 
 if not projector:
@@ -259,7 +264,8 @@ else:
         )
     page_url.bind("view", "rec_view", default=VIEW_TITLES[0], valid=VIEW_TITLES,
                   url={title: v.token for title, v in VIEWS.items()})  # fmt: skip
-    view = VIEWS[st.radio("View", VIEW_TITLES, horizontal=True, key="rec_view")]
+    view = VIEWS[st.radio("View", VIEW_TITLES, horizontal=True, key="rec_view",
+                          label_visibility="collapsed" if projector else "visible")]
     # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
     page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
                   omit_default=True)  # fmt: skip
@@ -283,6 +289,8 @@ else:
     view.draw(ViewContext(tr, layer, direction, sel3, network, spec, prepared, page_url, box))
     if spec.kind == "text":  # LSTMVis: read the text shaded by one unit, units sorted by selectivity
         recurrent_extras.unit_text_section(tr, layer, direction)
+if views_slot is not None:
+    views_slot.__exit__(None, None, None)
 
 # --- live training ------------------------------------------------------------------------
 st.subheader("Train and compare")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -19,6 +20,7 @@ from explorer.probe.recurrent import RecurrentTrace
 from explorer.training.sequence import TASK_TITLES
 from explorer.ui import recurrent_cache as rc
 from explorer.ui import recurrent_extras
+from explorer.ui.common import projector_on
 from explorer.ui.state import PageState, ascii_int
 from explorer.viz import recurrent as viz
 
@@ -83,6 +85,18 @@ _INT_LIST = {"parse": lambda raw: _unique([ascii_int(p) for p in raw.split(",") 
              "fmt": lambda v: ",".join(str(int(u)) for u in v)}
 
 
+PROJECTOR_CHART_PX = 330  # a chart's height in projector mode: all of it on the 720-row first screen
+
+
+def _chart(fig: go.Figure) -> None:
+    """A view's chart across the page. In projector mode plotly's own text is set to 16 px (the
+    projector's CSS enlarges it after plotly has measured, which cut legends short) and the chart
+    is at most PROJECTOR_CHART_PX high, so the whole of it shows under the folded settings."""
+    if projector_on():
+        fig.update_layout(font_size=16, legend_font_size=16, height=min(fig.layout.height or 450, PROJECTOR_CHART_PX))
+    st.plotly_chart(fig, width="stretch")
+
+
 def _quantity(ctx: ViewContext, key: str) -> str:
     quantities = list(ctx.trace.quantities)
     ctx.bind("q", key, quantities[-1], quantities)
@@ -108,7 +122,7 @@ def heatmaps(ctx: ViewContext) -> None:
                       f"in the colours' precision; narrow the window to {viz.EXACT_STEPS} steps or fewer "
                       "to read exact values on hover."))  # fmt: skip
     for name in shown:
-        st.plotly_chart(viz.state_heatmap(tr, name, ctx.layer, ctx.direction, window), width="stretch")
+        _chart(viz.state_heatmap(tr, name, ctx.layer, ctx.direction, window))
 
 
 def units(ctx: ViewContext) -> None:
@@ -119,7 +133,7 @@ def units(ctx: ViewContext) -> None:
              lambda v: len(v) <= 12 and all(0 <= u < tr.hidden_size for u in v), **_INT_LIST)
     chosen = ctx.box.multiselect("Units", list(range(tr.hidden_size)), key=f"rec_units_{tr.hidden_size}",
                             max_selections=12)  # fmt: skip
-    st.plotly_chart(viz.unit_lines(tr, name, chosen, ctx.layer, ctx.direction), width="stretch")
+    _chart(viz.unit_lines(tr, name, chosen, ctx.layer, ctx.direction))
 
 
 def saturation(ctx: ViewContext) -> None:
@@ -128,7 +142,7 @@ def saturation(ctx: ViewContext) -> None:
     if not stats:  # a ReLU RNN: no gate and no upper bound
         st.info("A ReLU RNN has no gates and no upper bound: nothing saturates. Choose tanh.")
         return
-    st.plotly_chart(viz.saturation_histograms(ctx.trace, ctx.layer, ctx.direction), width="stretch")
+    _chart(viz.saturation_histograms(ctx.trace, ctx.layer, ctx.direction))
     st.caption(
         "A forget gate near 1 keeps the memory; an input gate near 0 writes nothing. "
         "Saturated sigmoids and tanh pass almost no gradient through their own input."
@@ -144,11 +158,11 @@ def directions_and_layers(ctx: ViewContext) -> None:
     tr = ctx.trace
     name = _quantity(ctx, f"rec_dl_q_{tr.cell}")
     if tr.num_directions == 2:
-        st.plotly_chart(viz.forward_backward(tr, name, ctx.layer), width="stretch")
+        _chart(viz.forward_backward(tr, name, ctx.layer))
     else:
         st.info("Turn on 'Bidirectional' to compare the forward and backward directions.")
     if tr.num_layers > 1:
-        st.plotly_chart(viz.layers_stacked(tr, name, 0), width="stretch")
+        _chart(viz.layers_stacked(tr, name, 0))
     else:
         st.info("Choose 2 or more layers to see them stacked.")
 
@@ -158,7 +172,7 @@ def state_norms(ctx: ViewContext) -> None:
     states = list(ctx.trace.cell_spec.states)
     ctx.bind("state", "rec_norm_q", states[0], states)
     name = ctx.picker.radio("State", states, horizontal=True, key="rec_norm_q")
-    st.plotly_chart(viz.state_norms(ctx.trace, name), width="stretch")
+    _chart(viz.state_norms(ctx.trace, name))
 
 
 # --- gradient flow ----------------------------------------------------------------------------
@@ -228,7 +242,7 @@ def gradient_flow(ctx: ViewContext) -> None:
     if not flows:
         st.info("Only an LSTM has a memory cell c: choose h_t or x_t.")
         return
-    st.plotly_chart(viz.gradient_flow_figure(flows, log_scale), width="stretch")
+    _chart(viz.gradient_flow_figure(flows, log_scale))
     st.dataframe(viz.regime_rows(flows), hide_index=True)
     st.caption(
         "Vanishing: the gradient from the first step is below 1/100 of the last step's, so early "
