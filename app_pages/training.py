@@ -186,7 +186,7 @@ with st.container() if projector else form:  # projector mode: Start below the f
     if projector:
         with b_link:
             page_url.copy_link()
-    start = b_start.button("Start", type="primary", disabled=active)
+    start = b_start.button("Start", type="primary", disabled=active, key="tr_start")
     b_reset.button("Default settings", disabled=active, on_click=_reset_to_defaults,
                    help="The measured defaults of this model on this dataset.")  # fmt: skip
 
