@@ -172,3 +172,53 @@ def test_layers_are_leaves_and_image_nodes(keras, tmp_path):
     conv = getattr(net, names[0])
     assert conv.activation == "relu" and "activation=relu" in repr(conv)
     assert image_nodes(imported.spec) == names[:4]  # conv, pool, conv, pool; not flatten or dense
+
+
+def test_tf_keras_2_h5_layout(keras, tmp_path):
+    """An .h5 as tf.keras 2 wrote it: 'batch_input_shape', inbound nodes as nested lists,
+    weights under model_weights/<layer>/<layer>/kernel:0 listed in 'weight_names'."""
+    import json
+
+    import h5py
+
+    L = keras.layers
+    inp = keras.Input((8, 8, 3), name="input_1")
+    a = L.Conv2D(4, 3, padding="same", activation="relu", name="conv2d")(inp)
+    b = L.Conv2D(4, 1, name="conv2d_1")(inp)
+    x = L.Add(name="add")([a, b])
+    out = L.Dense(2, activation="softmax", name="dense")(L.GlobalAveragePooling2D(name="gap")(x))
+    model = keras.Model(inp, out)
+
+    def layer(cls, name, inbound, **config):
+        nodes = [[[i, 0, 0, {}] for i in inbound]] if inbound else []
+        return {"class_name": cls, "name": name, "config": {"name": name, **config}, "inbound_nodes": nodes}
+
+    layers = [
+        layer("InputLayer", "input_1", [], batch_input_shape=[None, 8, 8, 3], dtype="float32"),
+        layer("Conv2D", "conv2d", ["input_1"], filters=4, kernel_size=[3, 3], strides=[1, 1], padding="same",
+              activation="relu", use_bias=True, data_format="channels_last", dilation_rate=[1, 1], groups=1),
+        layer("Conv2D", "conv2d_1", ["input_1"], filters=4, kernel_size=[1, 1], activation="linear", use_bias=True),
+        layer("Add", "add", ["conv2d", "conv2d_1"]),
+        layer("GlobalAveragePooling2D", "gap", ["add"]),
+        layer("Dense", "dense", ["gap"], units=2, activation="softmax", use_bias=True),
+    ]  # fmt: skip
+    config = {"class_name": "Functional", "config": {"name": "model", "layers": layers,
+              "input_layers": [["input_1", 0, 0]], "output_layers": [["dense", 0, 0]]}}  # fmt: skip
+    path = tmp_path / "tf2.h5"
+    with h5py.File(path, "w") as h5:
+        h5.attrs["model_config"] = json.dumps(config).encode()
+        root = h5.create_group("model_weights")
+        for name in ("conv2d", "conv2d_1", "dense"):
+            weights = model.get_layer(name).get_weights()
+            names = [f"{name}/kernel:0", f"{name}/bias:0"]
+            group = root.create_group(name)
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for n, w in zip(names, weights, strict=True):
+                group[n] = w
+    from explorer.models.imports import import_model
+
+    imported = import_model(path.read_bytes(), "tf2.h5", isolate=False)
+    x = np.random.default_rng(0).random((2, 8, 8, 3)).astype(np.float32)
+    from .conftest import keras_out
+
+    np.testing.assert_allclose(ours_out(imported, x), keras_out(model, x), atol=1e-4, rtol=1e-4)
