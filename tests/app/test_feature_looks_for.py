@@ -36,6 +36,8 @@ def test_one_channel_is_optimised_on_request_and_kept() -> None:
     assert not at.exception and not at.error, [e.value for e in at.exception]
     captions = [c for image in at.get("image") for c in image.captions]
     assert any("channel 3: mean activation" in c and "after 16 steps" in c for c in captions), captions
+    # beside it, Zeiler & Fergus's dataset examples from the model's own dataset (shapes, 3 x 32 x 32)
+    assert any(c.startswith("Dataset examples: the 8 test images of 'shapes' (of 1000)") for c in captions), captions
     at.run()  # a rerun shows the kept result, with no button to press again
     assert not [b for b in at.button if b.key == "fm_lf_go"]
 
@@ -60,3 +62,13 @@ def test_a_hostile_channel_in_the_url_falls_back_with_one_notice() -> None:
     assert at.number_input(key="fm_lf_channel").value == 0
     assert at.select_slider(key="fm_lf_steps").value == 64
     assert not at.exception
+
+
+def test_grey_model_gets_grey_pictures_and_digit_examples() -> None:
+    at = _page(arch="lenet5", weights="bundled", lfsteps="16")
+    assert at.selectbox(key="fm_arch").value == "lenet5"
+    at.button(key="fm_lf_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert any("mean activation" in c for c in captions), captions
+    assert any(c.startswith("Dataset examples: the 8 test images of 'digits'") for c in captions), captions

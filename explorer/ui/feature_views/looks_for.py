@@ -25,6 +25,7 @@ MODES = {"channel": "One channel", "hierarchy": "Hierarchy grid"}
 STEPS = (16, 32, 64, 128, 256)
 MAX_SIDE = 128  # ImageNet models are optimised at 128 px (their global pooling allows it)
 _KEPT = 12  # optimised results kept per session
+N_EXAMPLES_IMAGES = 1000  # test images searched for dataset examples
 
 
 def _settings(ctx: ViewContext, steps: int) -> tuple[fv.VisSettings, tuple[int, ...]]:
@@ -116,6 +117,46 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
     right.markdown("This picture is not an image from any dataset: it was *made*, pixel by pixel, to "
                    "excite this channel as much as possible. Early layers look for edges and colours, "
                    "later ones for textures and parts.")  # fmt: skip
+    with right:
+        _examples(ctx, layer, channel)
+
+
+def _matching_dataset(ctx: ViewContext) -> str | None:
+    """An offline dataset whose images have exactly this model's input shape (its own, for a
+    bundled model); None for ImageNet-size models."""
+    from explorer.data.datasets import DATASETS
+
+    shape = tuple(int(v) for v in ctx.mi.x.shape[1:])
+    return next((k for k, d in DATASETS.items() if d.offline and tuple(d.input_shape) == shape), None)
+
+
+def _examples(ctx: ViewContext, layer: str, channel: int) -> None:
+    """Zeiler & Fergus's dataset examples beside the optimised input: the top 8 test images of a
+    matching offline dataset, each cropped to the receptive field of its strongest unit."""
+    from explorer.probe import dataset_examples as de
+    from explorer.viz.montage import montage, resize_nearest
+
+    key = _matching_dataset(ctx)
+    if key is None:
+        st.caption("Dataset examples need an offline dataset of this model's input size; none matches.")
+        return
+    store_key = f"examples|{ctx.lm.token}|{key}|{layer}"
+    top = _store().get(store_key)
+    if top is None:
+        x, _, _ = de.dataset_images(key, n=N_EXAMPLES_IMAGES)
+        with ctx.lm.lock:
+            top = de.compute(de.top_examples(ctx.lm.model, x, layer, k=8, mean=ctx.lm.prep.mean, std=ctx.lm.prep.std))
+        _remember(store_key, (top, x))
+        top = _store()[store_key]
+    top, x = top
+    tiles = []
+    for ex in top.top(channel):
+        patch = (de.crop(x[ex.index], ex.box).permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+        patch = np.repeat(patch, 3, axis=2) if patch.shape[2] == 1 else patch
+        tiles.append(resize_nearest(patch, 64))
+    st.image(montage(np.stack(tiles), cols=4, gap=2, fill=(255, 255, 255)), width="stretch",
+             caption=f"Dataset examples: the {len(tiles)} test images of '{key}' (of {N_EXAMPLES_IMAGES}) that "
+                     "excite this channel most, each cropped to the receptive field of its strongest unit")  # fmt: skip
 
 
 def _hierarchy(ctx: ViewContext, steps: int) -> None:
