@@ -2,6 +2,7 @@
 
 The accuracy is re-measured here on the recorded test split (regenerated from its own seed,
 never seen in training) and compared with the file's metadata and with the README's table.
+(The one home of these checks: a near-duplicate in tests/explorer/training/ was merged here.)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def test_every_compact_model_ships_small_float16_weights() -> None:
     assert {"keras_cnn", "lenet5", "alexnet_small", "vgg_small", "nin_small", "googlenet_small",
             "resnet_small", "residual_deep"} <= set(EXPECTED)  # fmt: skip
     assert set(EXPECTED) <= set(bundled_keys())
+    assert (BUNDLED_DIR / "README.md").is_file()  # the table the accuracy test reads
     for key in EXPECTED:
         path = bundled_path(key)
         assert path.stat().st_size < 4 * 2**20, key  # the course's Keras CNN is the largest (~3.1 MiB)

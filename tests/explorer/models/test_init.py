@@ -124,7 +124,11 @@ def test_every_catalog_entry_has_a_known_initialisation(key):
     with torch.device("meta"):
         model = CATALOG[key].build()
     plan = init_plan(model)
-    assert any(rule is not None for _, rule in plan)
+    owners = [(m, rule) for m, rule in plan if next(m.parameters(recurse=False), None) is not None]
+    missing = [type(m).__name__ for m, rule in owners if rule is None]
+    assert owners and not missing, (key, missing)  # every module that holds parameters, not some
+    drawn = sum(p.numel() for m, rule in owners if rule is not None for p in m.parameters(recurse=False))
+    assert drawn == sum(p.numel() for p in model.parameters()), key  # so every parameter is drawn
 
 
 @pytest.mark.parametrize("key", [s.key for s in catalog(compact=True)])
