@@ -1,5 +1,6 @@
 """The rules of the house that a green unit test would not otherwise show."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -15,10 +16,43 @@ def test_the_engine_never_imports_streamlit() -> None:
     assert offenders == []
 
 
-def test_pages_are_thin() -> None:
+def test_pages_build_no_models_and_train_nothing() -> None:
     pattern = re.compile(r"nn\.Conv2d|nn\.Linear|\.backward\(|optim\.")
     offenders = [p.file for p in PAGES if pattern.search((ROOT / p.file).read_text())]
     assert offenders == []
+
+
+PAGE_BUDGET = 80  # issue 23: a page reads as a table of contents; its sections live in explorer/ui/
+# Pages over the budget when the rule came, at their line counts then. A page may not grow past
+# its entry; the test fails once a page fits the budget and still has one, so the list only shrinks.
+OVER_BUDGET: dict[str, int] = {
+    "app_pages/feature_maps.py": 227,
+    "app_pages/recurrent.py": 235,
+    "app_pages/training.py": 228,
+}
+
+
+def page_statement_lines(source: str) -> int:
+    """Lines spanned by a page's top-level statements (functions and classes defined there
+    included, decorators with them), leaving out imports and the module docstring."""
+    body = ast.parse(source).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return sum(node.end_lineno - min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) + 1
+               for node in body if not isinstance(node, ast.Import | ast.ImportFrom))  # fmt: skip
+
+
+def test_page_statement_lines_counts_what_it_says() -> None:
+    source = '"""Doc\nstring."""\nimport a\nfrom b import c\n\nx = 1\n\n\n@d\ndef f():\n    return (\n        2)\n'
+    assert page_statement_lines(source) == 1 + 4  # x = 1; the decorator, the def line, the two-line return
+
+
+def test_page_top_level_bodies_keep_to_the_budget() -> None:
+    counts = {p.file: page_statement_lines((ROOT / p.file).read_text()) for p in PAGES}
+    grown = {f: (n, OVER_BUDGET.get(f, PAGE_BUDGET)) for f, n in counts.items() if n > OVER_BUDGET.get(f, PAGE_BUDGET)}
+    assert grown == {}, f"top-level statement lines (now, allowed): {grown}; move sections into explorer/ui/"
+    fitted = sorted(f for f in OVER_BUDGET if counts.get(f, 0) <= PAGE_BUDGET)
+    assert fitted == [], f"within {PAGE_BUDGET} lines now: remove them from OVER_BUDGET"
 
 
 def test_no_pickle_loading() -> None:
