@@ -91,9 +91,10 @@ PROJECTOR_CHART_PX = 330  # a chart's height in projector mode: all of it on the
 def _chart(fig: go.Figure) -> None:
     """A view's chart across the page. In projector mode plotly's own text is set to 16 px (the
     projector's CSS enlarges it after plotly has measured, which cut legends short) and the chart
-    is at most PROJECTOR_CHART_PX high, so the whole of it shows under the folded settings."""
+    is PROJECTOR_CHART_PX high (a short heatmap grows, so its colour bar holds five 16 px ticks apart),
+    so the whole of it shows under the folded settings."""
     if projector_on():
-        fig.update_layout(font_size=16, legend_font_size=16, height=min(fig.layout.height or 450, PROJECTOR_CHART_PX))
+        fig.update_layout(font_size=16, legend_font_size=16, height=PROJECTOR_CHART_PX)
     st.plotly_chart(fig, width="stretch")
 
 
