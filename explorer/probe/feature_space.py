@@ -146,3 +146,13 @@ def feature_space(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, 
     y = np.asarray(labels).reshape(-1)
     return FeatureSpace(project(feats, method, seed=seed, perplexity=perplexity), y, tuple(classes), layer,
                         method, linear_probe(feats, y, seed=seed))  # fmt: skip
+
+
+def random_twin(arch: str, build: dict | None = None, seed: int = 0) -> nn.Module:
+    """The same architecture at a seeded random initialisation (local generator, global RNG
+    untouched): the "before training" side of a before/after comparison."""
+    from explorer.models.catalog import get_spec
+    from explorer.models.init import build_seeded
+
+    spec = get_spec(arch)
+    return build_seeded(lambda: spec.build(**(build or {})), seed).eval()

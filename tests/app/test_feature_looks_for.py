@@ -72,3 +72,18 @@ def test_grey_model_gets_grey_pictures_and_digit_examples() -> None:
     captions = [c for image in at.get("image") for c in image.captions]
     assert any("mean activation" in c for c in captions), captions
     assert any(c.startswith("Dataset examples: the 8 test images of 'digits'") for c in captions), captions
+
+
+def test_feature_space_shows_these_weights_against_random_init() -> None:
+    at = _page(lf="space")
+    assert at.query_params["proj"] == "pca" and "lfsteps" not in at.query_params
+    at.button(key="fm_lf_space").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    import json
+
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    trained = [t for t in titles if t.startswith("These weights: probe ")]
+    random = [t for t in titles if t.startswith("Random initialisation: probe ")]
+    assert trained and random, titles
+    acc = [int(t.rsplit(" ", 1)[1].rstrip("%")) for t in (trained[0], random[0])]
+    assert acc[0] >= 90 and acc[0] > acc[1] + 30, acc  # the bundled ResNet separates its shapes

@@ -48,8 +48,8 @@ FEATURE_VIEWS: dict[str, FeatureView] = {
     "predictions": FeatureView("Predictions", predictions),
     # Attribution: steps and arithmetic for multi-pass methods (an opacity is remembered, not linked)
     "attribution": FeatureView("Attribution", attribution, ("method", "target"), ("steps", "precision")),
-    # What it looks for: one channel's optimised input (layer, channel) or the hierarchy grid
-    "looks": FeatureView(LOOKS_FOR, looks_for, ("lf", "lfsteps"), ("layer", "channel")),
+    # What it looks for: one channel's optimised input (layer, channel), the hierarchy grid, the feature space (proj)
+    "looks": FeatureView(LOOKS_FOR, looks_for, ("lf",), ("lfsteps", "layer", "channel", "proj")),
 }
 DEFAULT_VIEW = "overview"
 

@@ -1,6 +1,7 @@
 """The "What it looks for" view of Feature maps: the input that excites one channel most
 (gradient ascent with the regularisation of Olah et al., "Feature Visualization", Distill 2017)
-and a hierarchy grid of a few channels of an early, a middle and a late convolution.
+beside its dataset examples (Zeiler & Fergus 2014), a hierarchy grid of a few channels of an
+early, a middle and a late convolution, and the feature space (explorer.ui.feature_views.space).
 
 The engine is :mod:`explorer.probe.feature_vis`. The optimisation runs on request (a button), a
 bounded number of steps, with a progress bar; results are kept for this session under the
@@ -16,12 +17,13 @@ import streamlit as st
 
 from explorer.probe import feature_vis as fv
 from explorer.ui.feature_views.context import ViewContext, bounded_index
+from explorer.ui.feature_views.space import feature_space_panel
 from explorer.ui.state import escape_text
 from explorer.viz.feature_space import hierarchy_figure, hierarchy_montage
 from explorer.viz.montage import enlarge
 
 LOOKS_FOR = "What it looks for"
-MODES = {"channel": "One channel", "hierarchy": "Hierarchy grid"}
+MODES = {"channel": "One channel", "hierarchy": "Hierarchy grid", "space": "Feature space"}
 STEPS = (16, 32, 64, 128, 256)
 MAX_SIDE = 128  # ImageNet models are optimised at 128 px (their global pooling allows it)
 _KEPT = 12  # optimised results kept per session
@@ -71,6 +73,9 @@ def looks_for(ctx: ViewContext) -> None:
     """One channel's optimised input, or the early/middle/late hierarchy grid."""
     ctx.url.bind("lf", "fm_lf_mode", default="channel", valid=list(MODES))
     mode = st.radio("Show", list(MODES), key="fm_lf_mode", format_func=MODES.get, horizontal=True)
+    if mode == "space":
+        feature_space_panel(ctx, _matching_dataset(ctx), _store(), _remember)
+        return
     ctx.url.bind("lfsteps", "fm_lf_steps", default=64, valid=STEPS)
     steps = int(st.select_slider("Optimisation steps", STEPS, key="fm_lf_steps"))
     st.caption("Gradient ascent on the input, with the regularisation of Olah et al., 'Feature "

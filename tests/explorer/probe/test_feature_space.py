@@ -79,3 +79,13 @@ def test_bad_inputs_get_one_message() -> None:
     with pytest.raises(FeatureVisError) as err:
         fs.linear_probe(np.zeros((4, 2)), np.array([0, 0, 0, 1]))
     assert str(err.value) == "A linear probe needs at least two classes with at least two images each."
+
+
+def test_random_twin_is_seeded_and_leaves_the_global_rng_alone() -> None:
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    a = fs.random_twin("lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, seed=1)
+    b = fs.random_twin("lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, seed=1)
+    assert torch.equal(torch.rand(2), expected)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
