@@ -67,20 +67,30 @@ def hierarchy_montage(rows: Sequence[Sequence[np.ndarray]], tile: int = 96, gap:
     return montage(np.stack(cells), cols=cols, gap=gap, fill=GAP_COLOUR)
 
 
+def _wrap_title(title: str) -> str:
+    """'middle: stage 2, block 1 / conv2' -> 'middle<br>stage 2, block 1<br>/ conv2' (a narrow label)."""
+    return title.replace(": ", "<br>", 1).replace(" / ", "<br>/ ")
+
+
 def hierarchy_figure(
     rows: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str], col_titles: Sequence[Sequence[str]],
     *, title: str = "What the channels look for: early, middle and late layers", tile_px: int = 150,
 ) -> go.Figure:  # fmt: skip
-    """The hierarchy grid: a row per layer (``row_titles``, paper-style names), a column per
-    channel (``col_titles[row][col]``), each cell an optimised input."""
+    """The hierarchy grid: a row per layer, labelled on its left (``row_titles``, paper-style
+    names, wrapped), a column per channel (``col_titles[row][col]``), each cell an optimised input."""
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
     titles = [col_titles[r][c] if c < len(col_titles[r]) else "" for r in range(n_rows) for c in range(n_cols)]
     fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles, horizontal_spacing=0.02,
-                        vertical_spacing=0.08, row_titles=list(row_titles))  # fmt: skip
+                        vertical_spacing=0.08)  # fmt: skip
     for r, images in enumerate(rows):
         for c, img in enumerate(images):
             fig.add_trace(go.Image(z=_rgb(img), hoverinfo="skip"), row=r + 1, col=c + 1)
+        domain = fig.get_subplot(r + 1, 1).yaxis.domain
+        fig.add_annotation(text=_wrap_title(row_titles[r]), xref="paper", yref="paper", x=-0.02,
+                           y=(domain[0] + domain[1]) / 2, xanchor="right", yanchor="middle", showarrow=False,
+                           align="right", font={"size": 14})  # fmt: skip
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(title=title, height=max(300, n_rows * tile_px + 80), margin={"l": 10, "r": 60, "t": 70, "b": 10})
+    fig.update_layout(title=title, height=max(300, n_rows * tile_px + 80),
+                      margin={"l": 150, "r": 10, "t": 70, "b": 10})  # fmt: skip
     return fig

@@ -53,7 +53,7 @@ def test_hierarchy_grid_draws_early_and_late_rows() -> None:
 
     fig = json.loads(charts[-1].proto.spec)
     texts = [a.get("text", "") for a in fig["layout"]["annotations"]]
-    assert any(t.startswith("early: ") for t in texts) and any(t.startswith("late: ") for t in texts), texts
+    assert any(t.startswith("early<br>") for t in texts) and any(t.startswith("late<br>") for t in texts), texts
     assert sum(1 for d in fig["data"] if d["type"] == "image") >= 8
 
 

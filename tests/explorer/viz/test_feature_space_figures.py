@@ -30,7 +30,10 @@ def test_hierarchy_montage_places_each_tile_and_pads_short_rows() -> None:
 
 def test_hierarchy_figure_rows_are_named_by_layer() -> None:
     tiles = [[np.zeros((5, 5, 3), np.uint8)] * 2, [np.zeros((5, 5, 1), np.uint8)]]
-    fig = hierarchy_figure(tiles, ["conv1", "stage 4, block 2 / conv2"], [["ch 0", "ch 9"], ["ch 3"]])
+    fig = hierarchy_figure(tiles, ["early: conv1", "late: stage 4, block 2 / conv2"], [["ch 0", "ch 9"], ["ch 3"]])
     assert len(fig.data) == 3 and fig.data[2].z.shape == (5, 5, 3)
     texts = [a.text for a in fig.layout.annotations]
-    assert {"ch 0", "ch 9", "ch 3", "conv1", "stage 4, block 2 / conv2"} <= set(texts)
+    assert {"ch 0", "ch 9", "ch 3", "early<br>conv1", "late<br>stage 4, block 2<br>/ conv2"} <= set(texts)
+    label = next(a for a in fig.layout.annotations if a.text == "early<br>conv1")
+    top_row = fig.get_subplot(1, 1).yaxis.domain
+    assert label.xanchor == "right" and top_row[0] < label.y < top_row[1]  # left of its own row
