@@ -31,7 +31,7 @@ NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 # Names nn.Module uses itself: a child module cannot take them.
 RESERVED = frozenset({"input", "forward", "training", "modules", "children", "parameters", "buffers",
                       "state_dict", "eval", "train", "to", "cpu", "cuda", "type", "float", "half",
-                      "apply", "zero_grad", "register_buffer", "add_module", "output", "spec"})  # fmt: skip
+                      "apply", "zero_grad", "register_buffer", "add_module", "spec"})  # fmt: skip
 
 # Activations a conv / linear node can apply to its own output (Keras' ``activation=``), and
 # those of the stand-alone "act" node (which may take alpha / min / max / dim).
