@@ -24,8 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -72,7 +73,11 @@ class VisSettings:
 
 @dataclass(frozen=True)
 class VisEvent:
-    """One progress event: the step, the objective (mean activation) and, now and then, images."""
+    """One progress event: the step, the objective (mean activation) and, now and then, images.
+
+    ``transient``: a background job keeps only the newest of these (explorer.training.job)."""
+
+    transient: ClassVar[bool] = True
 
     step: int
     steps: int
@@ -206,14 +211,17 @@ def _objective(act: torch.Tensor, channels: torch.Tensor, unit: tuple[int, int] 
 def optimise(
     model: nn.Module, layer: str, channels: int | Sequence[int], input_shape: Sequence[int],
     settings: VisSettings | None = None, *, unit: tuple[int, int] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[VisEvent]:  # fmt: skip
     """Gradient ascent on the input for each channel of ``channels`` (one image per channel,
     optimised together as a batch); yields a :class:`VisEvent` per step, the last with the images.
 
     ``input_shape`` is the model's C x H x W; ``settings.size`` overrides H and W (models with
     global pooling accept other sizes). ``unit`` (row, col) maximises one unit instead of the
-    channel's mean. Raises :class:`FeatureVisError` for a channel out of range or a layer
-    without spatial output, before any step.
+    channel's mean. ``should_stop()``, polled after each step, ends the run early with a final
+    event (``done``, the images as they are, ``step < steps``): a job's Stop. Raises
+    :class:`FeatureVisError` for a channel out of range or a layer without spatial output,
+    before any step.
     """
     s = settings or VisSettings()
     chans = [channels] if isinstance(channels, int) else [int(c) for c in channels]
@@ -250,7 +258,10 @@ def optimise(
                 img.var.grad = grad
                 opt.step()
                 img.project()
-                yield _event(step, s, values, img, last=step == s.steps)
+                last = step == s.steps or (should_stop is not None and should_stop())
+                yield _event(step, s, values, img, last=last)
+                if last:
+                    return
     finally:
         model.train(was_training)
 

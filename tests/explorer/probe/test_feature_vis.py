@@ -126,3 +126,21 @@ def test_hierarchy_rows_are_titled_by_paper_style_names() -> None:
     model = get_spec("vgg16").build()
     rows = fv.hierarchy(model, (3, 64, 64), per_layer=2)
     assert fv.hierarchy_titles(model, rows, "vgg16") == ["early: conv1_1", "middle: conv3_3", "late: conv5_3"]
+
+
+def test_the_job_target_rebuilds_the_model_and_stops_between_steps(lenet: torch.nn.Module) -> None:
+    from explorer.probe import feature_vis_job as job
+    from explorer.training.backends.base import JobSpec
+    from explorer.training.events import drain
+
+    payload = job.model_payload("lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, lenet)
+    s = fv.VisSettings(steps=5, preview_every=0, seed=2)
+    kwargs = {"model": payload, "layer": "3", "channels": [4], "input_shape": LENET_INPUT, "settings": s}
+    events, result = drain(JobSpec(job.TARGET, kwargs).open(should_stop=lambda: False))
+    direct = fv.run(fv.optimise(lenet, "3", [4], LENET_INPUT, s))
+    assert [e.step for e in events] == [1, 2, 3, 4, 5] and result.raw is None
+    assert (result.images[0] == direct.images[0]).all()  # the same picture as in this process
+    calls = iter([False, False, True])
+    events, result = drain(JobSpec(job.TARGET, kwargs).open(should_stop=lambda: next(calls)))
+    assert [e.step for e in events] == [1, 2, 3] and result.done and result.step == 3
+    assert result.images[0].shape == (28, 28, 1)

@@ -1,0 +1,49 @@
+"""The optimised input as a background job: an importable target with plain, picklable arguments.
+
+The job machinery (explorer.training.jobs) runs ``JobSpec(target, kwargs)`` in a worker process
+(or on Ray), so no live model crosses the boundary: the model travels as its catalog key, build
+arguments and state dict, and is rebuilt in the worker. Stop (``should_stop``) ends the run
+between two steps with the picture as it is; the return value is the last event, without its
+raw tensor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import torch
+
+from explorer.probe.feature_vis import FeatureVisError, VisEvent, VisSettings, optimise
+
+TARGET = "explorer.probe.feature_vis_job:run_feature_vis"
+
+
+def model_payload(arch: str, build: Mapping[str, Any], model: torch.nn.Module) -> dict[str, Any]:
+    """What a job needs to rebuild ``model`` in another process: catalog key, build arguments
+    and a CPU copy of its state dict."""
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return {"arch": arch, "build": dict(build), "state": state}
+
+
+def _rebuild(payload: Mapping[str, Any], device: str) -> torch.nn.Module:
+    """The catalog model, built and loaded strictly by the checkpoint reader's own function."""
+    from explorer.models.checkpoint import model_from_state
+
+    return model_from_state(payload["arch"], payload["build"], payload["state"]).to(device).eval()
+
+
+def run_feature_vis(
+    model: Mapping[str, Any], layer: str, channels: Sequence[int], input_shape: Sequence[int],
+    settings: VisSettings, device: str = "cpu", should_stop: Callable[[], bool] | None = None,
+) -> Iterator[VisEvent]:  # fmt: skip
+    """Job target: rebuild the model, optimise, yield every :class:`VisEvent`; return the last one."""
+    net = _rebuild(model, device)
+    last = None
+    for event in optimise(net, layer, list(channels), input_shape, settings, should_stop=should_stop):
+        last = event
+        yield dataclasses.replace(event, raw=None)
+    if last is None:
+        raise FeatureVisError("The optimisation yielded nothing.")
+    return dataclasses.replace(last, raw=None)
