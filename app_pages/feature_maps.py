@@ -10,6 +10,7 @@ import logging
 
 import streamlit as st
 
+from explorer.bounded import BoundedStore
 from explorer.data.datasets import DATASETS
 from explorer.data.decode import ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
@@ -19,7 +20,6 @@ from explorer.models.weights import WeightsError, download_pretrained
 from explorer.probe.names import layer_names
 from explorer.ui import image_results as ir
 from explorer.ui import weight_sources as ws
-from explorer.ui.bounded import BoundedStore
 from explorer.ui.common import projector_on
 from explorer.ui.feature_views import (
     DEFAULT_VIEW,

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Layers from the bottom. A module may import its own package and anything in a lower layer.
 LAYERS = {
-    "device": 0, "basics": 0, "sandbox": 0,  # sandbox: untrusted work in a child process (data and models use it)
+    "device": 0, "bounded": 0, "basics": 0, "sandbox": 0,  # sandbox: untrusted work in a child process (data and models use it)
     "data": 1, "models": 1,  # "models and data import nothing above them" (nor each other)
     "probe": 2,
     "training": 3,

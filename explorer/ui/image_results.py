@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from explorer.bounded import BoundedStore
 from explorer.data.decode import DecodedImage
 from explorer.data.images import ModelInput, preprocess
 from explorer.data.samples import list_samples, load_sample
@@ -42,7 +43,6 @@ from explorer.probe.erf import effective_receptive_field
 from explorer.probe.layers import grad_cam_layer
 from explorer.probe.overview import compute_overview
 from explorer.probe.stats import FeatureMaps, channel_order, compute_feature_maps
-from explorer.ui.bounded import BoundedStore
 from explorer.ui.weight_sources import SHARED_KINDS, LoadedModel
 from explorer.viz.maps import montage_png, overview_strip_png
 

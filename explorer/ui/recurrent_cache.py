@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer.bounded import BoundedStore
 from explorer.data.sequences import (
     VOCAB_SIZE,
     display_char,
@@ -33,7 +34,6 @@ from explorer.training.sequence import (
     SequenceSettings,
     TrainedSequenceModel,
 )
-from explorer.ui.bounded import BoundedStore
 
 EMBED_DIM = SequenceModelConfig.embed_dim  # the learned embedding's width (a class default)
 _RUNS_KEY = "_recurrent_runs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.ui.bounded import BoundedStore
+from explorer.bounded import BoundedStore
 
 
 def test_bound_holds_and_oldest_goes_first() -> None:
