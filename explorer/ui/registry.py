@@ -1,7 +1,7 @@
 """Per-user model registry: models a user trained (or loaded) in this browser session.
 
 Lives in ``st.session_state``, so no user ever sees another user's models. Bounded: a
-:class:`~explorer.ui.bounded.BoundedStore` kept in the order the models were registered (the
+:class:`~explorer.bounded.BoundedStore` kept in the order the models were registered (the
 order the pickers show), the oldest registered dropped past :data:`MAX_MODELS`. Weights are kept as CPU tensors; pages
 rebuild the module through the one checkpoint -> model path
 (:func:`explorer.models.checkpoint.model_from_state`: build arguments and size checked on the
@@ -10,39 +10,14 @@ meta device, strict shapes, finite values).
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from typing import Any
-
 import streamlit as st
-import torch
-from torch import nn
 
+from explorer.bounded import BoundedStore
 from explorer.models import get_spec
-from explorer.models.checkpoint import model_from_state
-from explorer.ui.bounded import BoundedStore
+from explorer.models.user_model import UserModel as UserModel  # re-exported: its home is the engine
 
 MAX_MODELS = 8  # per user: a picker stays short, and each entry holds a full copy of its weights
 _KEY = "_explorer_user_models"
-
-
-@dataclass(frozen=True)
-class UserModel:
-    """A model that belongs to one user session."""
-
-    name: str
-    arch: str
-    build: dict[str, Any]
-    state_dict: dict[str, torch.Tensor] = field(repr=False)
-    classes: list[str] = field(default_factory=list)
-    dataset: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
-    source: str = "trained on the Training page"
-    created: float = field(default_factory=time.time)
-
-    def instantiate(self) -> nn.Module:
-        """A fresh module with these weights, in eval mode; CheckpointError if they do not fit."""
-        return model_from_state(self.arch, self.build, self.state_dict)
 
 
 def _store() -> BoundedStore[str, UserModel]:
