@@ -6,6 +6,8 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported anywhere
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -60,3 +62,16 @@ def check_keras(model, tmp_path, fmt: str = "keras", isolate: bool = False, scal
 
 def keras_weight_count(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+@pytest.fixture(scope="session")
+def resnet18_onnx() -> bytes:
+    """torchvision's ResNet-18 (random weights, nothing downloaded) exported once per session."""
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None).eval()
+    buf = io.BytesIO()
+    torch.onnx.export(model, torch.randn(1, 3, 64, 64), buf, dynamo=False, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})  # fmt: skip
+    return buf.getvalue()

@@ -147,19 +147,6 @@ def test_same_upper_conv_pad_dropout_clip_and_constant_reshape():
     assert [n.op for n in imported.spec.nodes] == ["pad", "conv2d", "dropout", "pad", "act", "act", "avg_pool2d", "flatten"]
 
 
-@pytest.fixture(scope="session")
-def resnet18_onnx() -> bytes:
-    """torchvision's ResNet-18 (random weights, nothing downloaded) exported once per session."""
-    import torchvision
-
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None).eval()
-    buf = io.BytesIO()
-    torch.onnx.export(model, torch.randn(1, 3, 64, 64), buf, dynamo=False, input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})  # fmt: skip
-    return buf.getvalue()
-
-
 def test_resnet18(resnet18_onnx):
     imported = check(resnet18_onnx, shape=(2, 3, 64, 64), isolate=True)
     assert imported.parameters == float_initializers(resnet18_onnx)
