@@ -1,296 +1,40 @@
 """Recurrent networks: every gate of an RNN, GRU or LSTM over a sequence the student types.
 
-The page reads widgets, asks the engine for a cached trace or gradient flow, and draws the
-figures. Its six views are registered in ``explorer.ui.recurrent_views.VIEWS`` (one function
-each); the cell's text comes from its spec (``explorer.models.recurrent_cells``); live training
+The page reads as a table of contents: its sections (``explorer.ui.recurrent_sections``) read
+widgets, ask the engine for a cached trace or gradient flow, and draw the figures. Its six views
+are registered in ``explorer.ui.recurrent_views.VIEWS`` (one function each); the cell's text comes
+from its spec (``explorer.models.recurrent_cells``); live training
 (``explorer.ui.recurrent_training``) runs as a background job of the shared job machinery.
 """
 
-import math
+from contextlib import nullcontext
 
-import pandas as pd
 import streamlit as st
 
-from explorer.data.sequences import MAX_STEPS, SIGNAL_TITLES, SIGNALS, SequenceInputError
-from explorer.models import get_spec
-from explorer.models.catalog import CATALOG
-from explorer.models.recurrent import (
-    CELLS,
-    MAX_LAYERS,
-    RecurrentConfig,
-    parameter_count,
-    torch_parameter_count,
-    weight_shapes,
-)
-from explorer.models.recurrent_cells import cell_spec
 from explorer.ui import recurrent_cache as rc
-from explorer.ui import recurrent_extras
+from explorer.ui import recurrent_sections as sections
 from explorer.ui.common import fold_inputs, projector_on
 from explorer.ui.recurrent_training import training_section
-from explorer.ui.recurrent_views import VIEWS, Network, ViewContext
-from explorer.ui.state import MAX_RAW, PageState, ascii_int, escape_text
-from explorer.viz import recurrent as viz
-
-DEFAULT_TEXT = "The forget gate decides what the memory keeps, and the input gate what it writes."
-VIEW_TITLES = list(VIEWS)
-
-
-def catalog_key(cell: str, layers: int, bidirectional: bool) -> str:
-    """The catalog entry whose text describes this network: a bidirectional or stacked variant
-    of the cell where the catalog has one ("birnn", "stacked_rnn"), else the cell's own."""
-    variants = [f"bi{cell}"] if bidirectional else ([f"stacked_{cell}"] if layers > 1 else [])
-    return next((key for key in variants if key in CATALOG), cell)
-
+from explorer.ui.state import PageState
 
 page_url = PageState("recurrent")  # the view in the URL (explorer/ui/state.py)
-title_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
-title_col.title("Recurrent networks")
-with link_col:
-    page_url.copy_link()  # filled by page_url.done() at the end, with every setting bound
 projector = projector_on()  # projector mode: settings folded into one line each, the figure first
-if not projector:
-    st.caption(
-        "A hidden state carried through time. Type a sentence or choose a signal, and watch every "
-        "gate of an RNN, GRU or LSTM respond, step by step, layer by layer, in both directions."
-    )
+sections.page_header(page_url, projector)
 
-
-def bind_network() -> None:
-    """The random network's settings and the input's kind, from the link or this session (called
-    before their widgets; a second call in the same run changes nothing)."""
-    page_url.bind("cell", "rec_cell", default="lstm", valid=CELLS)
-    page_url.bind("layers", "rec_layers", default=1, valid=range(1, MAX_LAYERS + 1))
-    page_url.bind("hidden", "rec_hidden", default=32, valid=range(2, 257))
-    page_url.bind("direction", "rec_bidir", default=False, valid=(False, True), url={False: "uni", True: "bi"})
-    page_url.bind("seed", "rec_seed", default=0, valid=range(0, 10000))
-    page_url.bind("input", "rec_kind", default="Text", valid=("Text", "Signal"), url={"Text": "text", "Signal": "signal"})
-
-
-def fold_label(sources: list[str]) -> str:
-    """Projector mode: the network, its input and its weights in one line (bound first, so it is current)."""
-    ss = st.session_state
-    if ss.get("rec_source", sources[0]) != sources[0]:
-        return f"Weights: {ss['rec_source']}  (open to change)"
-    bind_network()
-    layers = f"{ss['rec_layers']} layer{'s' if ss['rec_layers'] > 1 else ''}"
-    return (f"{cell_spec(ss['rec_cell']).title}, {layers} x {ss['rec_hidden']} units, "
-            f"{'bidirectional' if ss['rec_bidir'] else 'one direction'}  |  input: {ss['rec_kind'].lower()}  |  "
-            f"random weights (seed {ss['rec_seed']})  (open to change)")  # fmt: skip
-
-
-# --- the network --------------------------------------------------------------------------
+# --- the network and its input (folded into one line in projector mode) ----------------------
 trained = rc.trained_models()
-inputs_fold = fold_inputs(fold_label(["Random initialisation"] + [m.name for m in trained]) if projector else "")
-sources = ["Random initialisation"] + [m.name for m in trained]
-source = st.selectbox(
-    "Weights", sources, key="rec_source",
-    help="Models you train at the bottom of this page appear here and feed every view.",
-)  # fmt: skip
-chosen = next((m for m in trained if m.name == source), None)
-
-c1, c2, c3, c4, c5, c6 = st.columns(6)
-if chosen is None:
-    bind_network()
-    cell = c1.selectbox("Cell", CELLS, format_func=lambda c: cell_spec(c).title, key="rec_cell")
-    layers = c2.slider("Layers", 1, MAX_LAYERS, key="rec_layers")
-    hidden = c3.slider("Hidden size", 2, 256, key="rec_hidden")
-    bidirectional = c4.toggle("Bidirectional", key="rec_bidir")
-    choices = cell_spec(cell).nonlinearities  # an RNN may use ReLU; gated cells use their own
-    if len(choices) > 1:
-        page_url.bind("nonlin", "rec_nonlin", default=choices[0], valid=choices)
-    nonlinearity = c5.selectbox("Nonlinearity", list(choices), key="rec_nonlin") if len(choices) > 1 else "tanh"
-    seed = int(c6.number_input("Seed", 0, 9999, key="rec_seed", help="Random initialisation"))
-else:
-    cfg = chosen.config
-    cell, layers, hidden = cfg.cell, cfg.num_layers, cfg.hidden_size
-    bidirectional, nonlinearity, seed = cfg.bidirectional, cfg.nonlinearity, 0
-    c1.metric("Cell", cell_spec(cell).title)
-    c2.metric("Layers", layers)
-    c3.metric("Hidden size", hidden)
-    c4.metric("Trained steps", chosen.steps)
-    c5.metric("Final " + ("bits/char" if chosen.task == "chars" else "MSE"), f"{chosen.metric:.3f}")
-    page_url.not_in_link("your trained model (the link opens a randomly initialised network in its place)")
-
-# --- the input ----------------------------------------------------------------------------
-st.subheader("Input")
-if chosen is None:
-    kind = st.radio("Sequence", ["Text", "Signal"], horizontal=True, key="rec_kind")
-else:  # a trained model reads what it was trained on
-    kind = "Text" if chosen.task == "chars" else "Signal"
-    st.caption(f"This model was trained on: {chosen.name}. It reads {kind.lower()} input.")
-spec: rc.InputSpec
-if kind == "Text":
-    left, right = st.columns([3, 1])
-    # In the link up to MAX_RAW characters (a longer text stays here, and the popover says so).
-    page_url.bind("text", "rec_text", default=DEFAULT_TEXT, valid=lambda t: len(t) <= MAX_STEPS, omit_default=True,
-                  check_current=False)  # a too-long typed text gets the page's own message
-    text = left.text_area("Text (character by character, up to 1,000 characters)", height=100, key="rec_text")
-    if len(text) > MAX_RAW:
-        page_url.not_in_link(f"your text, longer than {MAX_RAW} characters (the link opens with the default sentence)")
-    if chosen is None:
-        page_url.bind("encoding", "rec_encoding", default="onehot", valid=("onehot", "embedding"))
-        encoding = right.radio(
-            "Characters enter as", ["onehot", "embedding"], key="rec_encoding",
-            format_func={"onehot": "one-hot vectors", "embedding": "a learned embedding (16-d)"}.get,
-        )  # fmt: skip
-    else:
-        encoding = chosen.config.encoding
-    spec = rc.InputSpec("text", text=text, encoding=encoding)
-else:
-    allowed = list(SIGNALS)
-    if chosen is not None:
-        allowed = ["adding"] if chosen.task == "adding" else ["sine", "square", "sawtooth", "noisy"]
-    left, mid, right = st.columns(3)
-    page_url.bind("signal", "rec_signal", default=allowed[0], valid=allowed)
-    signal = left.selectbox("Signal", allowed, format_func=SIGNAL_TITLES.get, key="rec_signal")
-    page_url.bind("steps", "rec_steps", default=200, valid=range(10, MAX_STEPS + 1, 10))
-    steps = mid.slider("Steps", 10, MAX_STEPS, step=10, key="rec_steps")
-    page_url.bind("sigseed", "rec_signal_seed", default=0, valid=range(0, 10000))
-    signal_seed = int(right.number_input("Signal seed", 0, 9999, key="rec_signal_seed"))
-    spec = rc.InputSpec("signal", signal=signal, steps=steps, seed=signal_seed)
-
-try:
-    prepared = rc.prepare_input(spec)
-except SequenceInputError as err:
-    prepared = None
-    st.warning(str(err))
-if prepared is not None:
-    for note in prepared.notes:  # may quote typed characters: text, not Markdown
-        st.info(escape_text(note, limit=800))
-    if kind == "Signal":
-        st.plotly_chart(
-            viz.signal_figure(prepared.values.numpy(), prepared.feature_names),
-            width="stretch",
-        )
-
+sources = [sections.RANDOM] + [m.name for m in trained]
+inputs_fold = fold_inputs(sections.fold_label(page_url, sources) if projector else "")
+network = sections.network_section(page_url, trained)
+given = sections.input_section(page_url, network.trained)
 inputs_fold.close()  # expanders do not nest: the cell's own expander stays outside the fold
+config = sections.network_config(network, given)
 
-# --- the cell -----------------------------------------------------------------------------
-if kind == "Text":  # what the recurrent layer reads: one-hot vectors or embedded characters
-    input_size = rc.EMBED_DIM if spec.encoding == "embedding" else rc.VOCAB_SIZE
-else:
-    input_size = prepared.features if prepared is not None else 1
-config = RecurrentConfig(cell, input_size, hidden, layers, bidirectional, nonlinearity)
-
-
-def equations(net: RecurrentConfig) -> None:
-    """The cell's equations as torch computes them (and the paper's own form where it differs)."""
-    cell_def = net.cell_spec
-    if cell_def.paper_equations:
-        st.caption(cell_def.torch_note)
-    for line in cell_def.equations:
-        st.latex(line)
-    if cell_def.paper_equations:
-        st.caption(cell_def.paper_note)
-        for line in cell_def.paper_equations:
-            st.latex(line)
-    st.caption(cell_def.symbols.format(nonlinearity=net.nonlinearity))
-    if net.num_layers > 1:
-        st.caption(
-            f"{net.num_layers} layers: the states h_t of layer k are the inputs x_t of layer k+1"
-            + (" (both directions joined, 2 x hidden)." if net.bidirectional else ".")
-        )
-
-
-def weights_table(net: RecurrentConfig) -> None:
-    """Every weight's shape and size, and how the gate blocks stack."""
-    rows = [{"weight": n, "shape": " x ".join(map(str, s)), "numbers": math.prod(s)}
-            for n, s in weight_shapes(net)]  # fmt: skip
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(rows)))
-    st.caption(
-        net.cell_spec.stacking + f" Input size {net.input_size}, hidden size {net.hidden_size}. Recurrent "
-        "layers only: an embedding table or an output layer would add their own parameters."
-    )
-
-
-catalog_spec = get_spec(catalog_key(cell, layers, bidirectional))
-# Projector mode: the views go above the cell's (collapsed) text, so the figure reaches the first screen.
+# --- the cell, then the views (projector mode: the views first, so the figure reaches the first screen)
 views_slot = st.container() if projector else None
-with st.expander(f"The cell: {catalog_spec.title}", expanded=not projector_on()):
-    st.markdown(f"**Idea.** {catalog_spec.idea}")
-    paper = f"[{catalog_spec.paper}]({catalog_spec.paper_url})" if catalog_spec.paper_url else catalog_spec.paper
-    # "1997. ..." at the start of a line is a Markdown ordered list: its number hung outside the box.
-    st.caption(f"{catalog_spec.year}\\. {paper}")
-    if catalog_spec.variant:
-        st.caption(catalog_spec.variant)
-    for ref, url in catalog_spec.also:
-        st.caption(f"See also: [{ref}]({url})" if url else f"See also: {ref}")
-    st.graphviz_chart(viz.cell_diagram_dot(cell, config.input_size, hidden, nonlinearity))
-    st.caption("One time step of the first layer; every later step reuses the same weights.")
-    eq_col, shape_col = st.columns([3, 2])
-    with eq_col:
-        equations(config)
-    with shape_col:
-        weights_table(config)
-    ours, theirs = parameter_count(config), torch_parameter_count(config)
-    m1, m2 = st.columns(2)
-    m1.metric("Parameters (explicit cells)", f"{ours:,}")
-    m2.metric(f"Parameters (torch.nn.{config.cell_spec.torch_class.__name__})", f"{theirs:,}",
-              delta="identical to the explicit cells" if ours == theirs else "different from the explicit cells",
-              delta_color="off", delta_arrow="off",
-              help="The page's explicit cells and torch's fused module hold the same weights, shape for "
-                   "shape; the tests check that both give the same outputs.")  # fmt: skip
-
-# --- the views ----------------------------------------------------------------------------
-if views_slot is not None:  # opened and closed explicitly, as InputFold does (no re-indented block)
-    views_slot.__enter__()
-# What each view's folded line (projector mode) says can be changed in it, beside layer and direction.
-VIEW_SETTINGS = {"heatmaps": "quantities", "units": "quantity, units", "saturation": "", "directions": "quantity",
-                 "norms": "state", "gradient": "sequence length, gradient of, log scale, forget bias 1"}  # fmt: skip
-
-
-def view_fold_label(view_title: str, layer: int | None, direction: int | None) -> str:
-    """Projector mode: a view's settings in one line (the figure below it reaches the first screen)."""
-    shown = [f"layer {layer + 1}" if layer is not None else "", viz.DIRECTION_NAMES[direction] if direction is not None else ""]
-    settings = VIEW_SETTINGS[VIEWS[view_title].token]
-    return "  |  ".join(p for p in (view_title, ", ".join(p for p in shown if p), f"settings: {settings}" if settings else "")
-                        if p) + "  (open to change)"
-
-
-if not projector:
-    st.subheader("Inside the network")
-if prepared is None:
-    st.info("Type some text (or choose a signal) to see the hidden states and gates.")
-else:
-    if chosen is None:
-        mconf = rc.model_config(cell, hidden, layers, bidirectional, nonlinearity, spec, prepared.features)
-        tr = rc.random_trace(mconf, seed, spec)
-    else:
-        tr = rc.trained_trace(rc.state_digest(chosen.state_dict), chosen, spec)
-    if chosen is None and config.cell_spec.gated and not projector:  # the course step's own text says it there
-        st.caption(
-            "Random weights: the gates hover around 0.5 and commit to nothing yet. Train a model "
-            "at the bottom of the page and choose it under Weights to watch the gates decide."
-        )
-    page_url.bind("view", "rec_view", default=VIEW_TITLES[0], valid=VIEW_TITLES,
-                  url={title: v.token for title, v in VIEWS.items()})  # fmt: skip
-    view = VIEWS[st.radio("View", VIEW_TITLES, horizontal=True, key="rec_view",
-                          label_visibility="collapsed" if projector else "visible")]
-    # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
-    page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
-                  omit_default=True)  # fmt: skip
-    bound_layer = bound_direction = None  # bound before the fold, which names them
-    if view.picks_layer:  # "layer=2" in the link is the second layer
-        bound_layer = page_url.bind("layer", f"rec_layer_{tr.num_layers}", tr.num_layers - 1, range(tr.num_layers),
-                                    parse=lambda raw: ascii_int(raw) - 1, fmt=lambda k: str(k + 1))  # fmt: skip
-    if tr.num_directions == 2 and view.picks_direction:
-        bound_direction = page_url.bind("dir", "rec_direction", 0, (0, 1), url={0: "fwd", 1: "bwd"})
-    box = st.expander(view_fold_label(view.title, bound_layer, bound_direction)) if projector else st.container()
-    sel1, sel2, sel3 = box.columns(3)
-    layer = 0
-    if view.picks_layer:
-        layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
-                               key=f"rec_layer_{tr.num_layers}")  # fmt: skip
-    direction = 0
-    if tr.num_directions == 2 and view.picks_direction:
-        direction = sel2.radio("Direction", [0, 1], format_func=viz.DIRECTION_NAMES.__getitem__,
-                               horizontal=True, key="rec_direction")  # fmt: skip
-    network = Network(cell, hidden, layers, bidirectional, nonlinearity, seed)
-    view.draw(ViewContext(tr, layer, direction, sel3, network, spec, prepared, page_url, box))
-    if spec.kind == "text":  # LSTMVis: read the text shaded by one unit, units sorted by selectivity
-        recurrent_extras.unit_text_section(tr, layer, direction)
-if views_slot is not None:
-    views_slot.__exit__(None, None, None)
+sections.cell_section(network, config, projector)
+with views_slot if views_slot is not None else nullcontext():
+    sections.views_section(page_url, network, given, config, projector)
 
 # --- live training ------------------------------------------------------------------------
 st.subheader("Train and compare")
