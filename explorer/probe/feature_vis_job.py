@@ -20,15 +20,21 @@ from explorer.probe.feature_vis import FeatureVisError, VisEvent, VisSettings, o
 TARGET = "explorer.probe.feature_vis_job:run_feature_vis"
 
 
-def model_payload(arch: str, build: Mapping[str, Any], model: torch.nn.Module) -> dict[str, Any]:
+def model_payload(arch: str, build: Mapping[str, Any], model: torch.nn.Module, *, imagenet: bool = False) -> dict[str, Any]:
     """What a job needs to rebuild ``model`` in another process: catalog key, build arguments
-    and a CPU copy of its state dict."""
+    and a CPU copy of its state dict (``imagenet``: none; the worker reads torchvision's cached file)."""
+    if imagenet:
+        return {"arch": arch, "build": dict(build), "imagenet": True}
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return {"arch": arch, "build": dict(build), "state": state}
 
 
 def _rebuild(payload: Mapping[str, Any], device: str) -> torch.nn.Module:
     """The catalog model, built and loaded strictly by the checkpoint reader's own function."""
+    if payload.get("imagenet"):
+        from explorer.models.weights import load_pretrained
+
+        return load_pretrained(payload["arch"]).to(device).eval()
     from explorer.models.checkpoint import model_from_state
 
     return model_from_state(payload["arch"], payload["build"], payload["state"]).to(device).eval()

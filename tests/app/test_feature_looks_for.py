@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,19 @@ PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py"
 @pytest.fixture(autouse=True)
 def _offline(offline_torch_home: Path) -> Path:
     return offline_torch_home  # the bundled compact ResNet is the default, as on a fresh machine
+
+
+def _until_optimised(at: AppTest, timeout: float = 240.0) -> list[str]:
+    """Rerun (as the page's polling would) until the optimised picture is shown; its captions."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        captions = [c for image in at.get("image") for c in image.captions]
+        if any("mean activation" in c and not c.startswith("Preview") for c in captions):
+            return captions
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
+    raise AssertionError("the optimisation job did not finish in time")
 
 
 def _page(**params: str) -> AppTest:
@@ -34,7 +48,8 @@ def test_one_channel_is_optimised_on_request_and_kept() -> None:
     assert not any("mean activation" in c for image in at.get("image") for c in image.captions)
     at.button(key="fm_lf_go").click().run()
     assert not at.exception and not at.error, [e.value for e in at.exception]
-    captions = [c for image in at.get("image") for c in image.captions]
+    assert "fm_lf_job" in at.session_state  # queued as a background job of this browser
+    captions = _until_optimised(at)  # a background job of this browser, polled
     assert any("channel 3: mean activation" in c and "after 16 steps" in c for c in captions), captions
     # beside it, Zeiler & Fergus's dataset examples from the model's own dataset (shapes, 3 x 32 x 32)
     assert any(c.startswith("Dataset examples: the 8 test images of 'shapes' (of 1000)") for c in captions), captions
@@ -69,7 +84,7 @@ def test_grey_model_gets_grey_pictures_and_digit_examples() -> None:
     assert at.selectbox(key="fm_arch").value == "lenet5"
     at.button(key="fm_lf_go").click().run()
     assert not at.exception and not at.error, [e.value for e in at.exception]
-    captions = [c for image in at.get("image") for c in image.captions]
+    captions = _until_optimised(at)
     assert any("mean activation" in c for c in captions), captions
     assert any(c.startswith("Dataset examples: the 8 test images of 'digits'") for c in captions), captions
 
@@ -87,3 +102,17 @@ def test_feature_space_shows_these_weights_against_random_init() -> None:
     assert trained and random, titles
     acc = [int(t.rsplit(" ", 1)[1].rstrip("%")) for t in (trained[0], random[0])]
     assert acc[0] >= 90 and acc[0] > acc[1] + 30, acc  # the bundled ResNet separates its shapes
+
+
+def test_stop_ends_the_job_with_the_picture_so_far() -> None:
+    at = _page(lfsteps="256", channel="1")
+    at.button(key="fm_lf_go").click().run()
+    end = time.monotonic() + 240
+    while not [b for b in at.button if b.key == "fm_lf_stop"] and time.monotonic() < end:
+        time.sleep(0.3)
+        at.run()
+    at.button(key="fm_lf_stop").click().run()
+    captions = _until_optimised(at)
+    done = [c for c in captions if "mean activation" in c and not c.startswith("Preview")]
+    steps = int(done[0].split("after ")[1].split(" steps")[0])
+    assert 1 <= steps < 256, done

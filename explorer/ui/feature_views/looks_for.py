@@ -3,9 +3,11 @@
 beside its dataset examples (Zeiler & Fergus 2014), a hierarchy grid of a few channels of an
 early, a middle and a late convolution, and the feature space (explorer.ui.feature_views.space).
 
-The engine is :mod:`explorer.probe.feature_vis`. The optimisation runs on request (a button), a
-bounded number of steps, with a progress bar; results are kept for this session under the
-engine's cache key (model + weights + layer + channel + settings), so revisiting costs nothing.
+The engine is :mod:`explorer.probe.feature_vis`. One channel runs on request (a button) as a
+background job of this browser with a progress bar, a preview and Stop (``vis_job``); the grid, and
+models the job workers cannot rebuild, run a bounded number of steps in the page with a progress
+bar. Results are kept for this session under the engine's cache key (model + weights + layer +
+channel + settings), so revisiting costs nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.probe import feature_vis as fv
+from explorer.ui.feature_views import vis_job
 from explorer.ui.feature_views.context import ViewContext, bounded_index
 from explorer.ui.feature_views.space import feature_space_panel
 from explorer.ui.state import escape_text
@@ -102,8 +105,17 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
     channel = int(st.number_input(f"Channel (0 to {n - 1})", 0, n - 1, step=1, key="fm_lf_channel"))
     settings, shape = _settings(ctx, steps)
     key = fv.cache_key(ctx.lm.arch, ctx.lm.token, layer, channel, settings)
+    if vis_job.live(_remember):
+        return
     if key not in _store() and st.button("Optimise this channel", key="fm_lf_go", type="primary"):
         try:
+            fv.check_target(ctx.lm.model, layer, [channel], shape)
+            if vis_job.usable(ctx):
+                problem = vis_job.start(ctx, layer, channel, shape, settings, key)
+                if problem:
+                    st.error(escape_text(problem))
+                    return
+                st.rerun()
             finals = _run(ctx, fv.optimise(ctx.lm.model, layer, channel, shape, settings), steps,
                           f"{ctx.name_of(layer)}, channel {channel}")  # fmt: skip
         except fv.FeatureVisError as err:
@@ -118,7 +130,7 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
     left, right = st.columns([2, 3])
     left.image(enlarge(np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img, 256),
                caption=f"{ctx.name_of(layer)}, channel {channel}: mean activation {event.objective:.3g} "
-                       f"after {event.steps} steps", width="stretch")  # fmt: skip
+                       f"after {event.step} steps", width="stretch")  # fmt: skip
     right.markdown("This picture is not an image from any dataset: it was *made*, pixel by pixel, to "
                    "excite this channel as much as possible. Early layers look for edges and colours, "
                    "later ones for textures and parts.")  # fmt: skip

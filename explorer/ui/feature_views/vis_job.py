@@ -1,0 +1,92 @@
+"""One channel's optimised input as a background job of this browser, with a progress bar, a
+preview and Stop (explorer.ui.jobs; the target is explorer.probe.feature_vis_job).
+
+The job runs in a worker process, so the model travels as catalog key + build arguments + state
+dict (ImageNet weights: the key only). Models the catalog cannot rebuild (an imported model)
+and servers whose job backend is unavailable get the bounded run in the page instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+from explorer.probe import feature_vis as fv
+from explorer.probe.feature_vis_job import TARGET, model_payload
+from explorer.ui import jobs
+from explorer.ui.feature_views.context import ViewContext
+from explorer.ui.state import escape_text
+from explorer.viz.montage import enlarge
+
+JOB_KIND = "feature_vis"
+_JOB_KEY = "fm_lf_job"  # session: the job's id and the cache key its result goes under
+
+
+def usable(ctx: ViewContext) -> bool:
+    """True when this model can run as a job: a catalog entry and a working job backend."""
+    from explorer.models.catalog import get_spec
+
+    try:
+        get_spec(ctx.lm.arch)
+    except KeyError:
+        return False
+    return jobs.unavailable() is None
+
+
+def start(ctx: ViewContext, layer: str, channel: int, shape: tuple[int, ...], settings: fv.VisSettings,
+          key: str) -> str | None:  # fmt: skip
+    """Queue the optimisation for this browser; the reason as text when it cannot start."""
+    from explorer.device import pick_device
+
+    device = str(pick_device())
+    with ctx.lm.lock:
+        payload = model_payload(ctx.lm.arch, ctx.lm.build, ctx.lm.model, imagenet=ctx.lm.kind == "imagenet")
+    kwargs = {"model": payload, "layer": layer, "channels": [channel], "input_shape": shape,
+              "settings": settings, "device": device}  # fmt: skip
+    try:
+        job = jobs.submit(jobs.JobSpec(TARGET, kwargs), device=device, kind=JOB_KIND,
+                          title=f"What {ctx.name_of(layer)}, channel {channel} looks for")  # fmt: skip
+    except jobs.JobBusyError as err:
+        return str(err)
+    st.session_state[_JOB_KEY] = {"id": job.id, "key": key}
+    return None
+
+
+def live(remember: Callable[[str, object], None]) -> bool:
+    """Draw this browser's running optimisation (progress, preview, Stop); keep a finished one's
+    result with ``remember``. True while a job runs."""
+    info = st.session_state.get(_JOB_KEY)
+    if not info:
+        return False
+    job = jobs.current_job(JOB_KIND)
+    if job is None or job.id != info["id"]:
+        st.session_state.pop(_JOB_KEY, None)
+        return False
+    if job.done:
+        st.session_state.pop(_JOB_KEY, None)
+        if isinstance(job.result, fv.VisEvent):
+            remember(info["key"], job.result)
+        else:
+            st.error(escape_text(jobs.status_line(job)))
+        return False
+
+    @st.fragment(run_every=jobs.poll_interval(job))
+    def poll() -> None:
+        if job.done:
+            st.rerun(scope="app")
+        event = job.latest(fv.VisEvent)
+        done = event.step / event.steps if event else 0.0
+        text = jobs.status_line(job) + (f" Step {event.step} of {event.steps}, mean activation "
+                                        f"{event.objective:.3g}." if event else "")  # fmt: skip
+        st.progress(min(1.0, done), text=text)
+        if event is not None and event.previews:
+            img = event.previews[0]
+            st.image(enlarge(np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img, 160),
+                     caption=f"Preview at step {event.step}")  # fmt: skip
+        if st.button("Stop", key="fm_lf_stop"):
+            job.stop()  # ends between two steps with the picture as it is
+
+    poll()
+    return True
