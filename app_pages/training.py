@@ -2,305 +2,33 @@
 
 The run happens in a background job (explorer.ui.jobs); this page only starts it, polls it
 about once a second with a fragment, and draws what the events say (explorer.viz.training).
+It reads as a table of contents: its sections live in explorer/ui/training_sections.py.
 """
 
 from __future__ import annotations
 
-import streamlit as st
-import torch
-
-from explorer.data.datasets import DATASETS, DatasetUnavailableError, is_available, preview
-from explorer.models import get_spec
-from explorer.models.checkpoint import CheckpointError, model_from_checkpoint
-from explorer.models.plan import built_title
-from explorer.training.events import History, Snapshot
-from explorer.training.settings import (
-    OPTIMIZER_TITLES,
-    SCHEDULE_TITLES,
-    TRAINABLE_MODELS,
-    TrainSettings,
-    datasets_for,
-    default_settings,
-)
 from explorer.ui import jobs
-from explorer.ui import training_live as live
-from explorer.ui.code_panel import code_panel
+from explorer.ui import training_sections as sections
 from explorer.ui.common import projector_on
 from explorer.ui.own_images import own_images_section
-from explorer.ui.registry import UserModel, register_model
 from explorer.ui.runs_panel import runs_section
-from explorer.ui.state import PageState, escape_text
-from explorer.ui.training_url import FIELDS, URL_FIELDS
+from explorer.ui.state import PageState
 from explorer.ui.transfer_panel import transfer_section
-from explorer.viz import training as viz
 
-KIND = "training"
-CUDA = torch.cuda.is_available()
-
-st.title("Training")
+KIND = sections.KIND
 projector = projector_on()  # projector mode: the settings fold into one line, Start and the curves come first
-if not projector:
-    st.caption(
-        "Train a small network live and watch it learn: the loss falls, the accuracy climbs, and the "
-        "first layer's filters and feature maps change step by step (small 3x3 filters trained for a "
-        "minute still look noisy; what they respond to shows in the feature maps). The run continues "
-        "in the background when you visit another page."
-    )
-
-
-# --------------------------------------------------------------------------- settings state
-
-
-def _apply_defaults(model: str, dataset: str | None = None) -> None:
-    s = default_settings(model, dataset)
-    st.session_state["tr_model"], st.session_state["tr_dataset"] = s.model, s.dataset
-    for key, name in FIELDS.items():
-        st.session_state[key] = getattr(s, name)
-
-
-def _model_changed() -> None:
-    _apply_defaults(st.session_state["tr_model"])
-
-
-def _dataset_changed() -> None:
-    _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
-
-
-def _reset_to_defaults() -> None:
-    """The button's callback: it runs before the widgets exist again, so it may set their state."""
-    _apply_defaults(st.session_state["tr_model"], st.session_state["tr_dataset"])
-
-
-def _settings_from_widgets() -> TrainSettings:
-    values = {name: st.session_state[key] for key, name in FIELDS.items()}
-    return TrainSettings(model=st.session_state["tr_model"], dataset=st.session_state["tr_dataset"], **values)
-
-
-def _start_problems(s: TrainSettings) -> list[str]:
-    """Everything that would stop the run before its first step, as sentences."""
-    problems = s.errors()
-    if str(s.device).startswith("cuda") and not torch.cuda.is_available():
-        problems.append("CUDA is not available on this machine: choose auto or cpu.")
-    info = DATASETS.get(s.dataset)
-    if info is not None and not info.offline and not s.download and not is_available(s.dataset):
-        problems.append(
-            f"{info.title} is not downloaded yet. Tick 'Download if missing' (needs the internet) "
-            "or pick an offline dataset."
-        )
-    return problems
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _preview(dataset: str, seed: int, difficulty: float) -> tuple[list, list[str]]:
-    from explorer.data.datasets import load_dataset
-
-    data = load_dataset(dataset, seed=seed, sizes=(16, 1, 1), difficulty=difficulty)
-    images, names = preview(data, n=16)
-    return viz.images_uint8(images, min_side=64), names
-
+sections.page_header(projector)
 
 page_url = PageState("training")
-_arrived = page_url.arriving("model") or page_url.arriving("dataset")
-_model = page_url.bind("model", "tr_model", default="keras_cnn", valid=TRAINABLE_MODELS)
-_dataset = page_url.bind("dataset", "tr_dataset", default=default_settings(_model).dataset,
-                         valid=datasets_for(_model))
-_defaults = default_settings(_model, _dataset)
-if _arrived:  # a link: its model's measured defaults, then whatever else the link says
-    _apply_defaults(_model, _dataset)
-for _key, _name in FIELDS.items():
-    if _key in URL_FIELDS:
-        page_url.bind(URL_FIELDS[_key][0], _key, default=getattr(_defaults, _name), valid=URL_FIELDS[_key][1],
-                      check_current=False)
-    else:
-        page_url.keep(_key, getattr(_defaults, _name))
-if not CUDA:  # bf16 autocast runs on CUDA only: off, and greyed out, elsewhere
-    st.session_state["tr_bf16"] = False
-
+sections.bind_settings(page_url)  # from the link or this session, before the widgets
 jobs.unavailable_notice()  # e.g. EXPLORER_RAY_ADDRESS does not answer: say why, the page still renders
 job = jobs.current_job(KIND)
 active = job is not None and not job.done
 
-# --------------------------------------------------------------------------- settings form
-
-
-def _fold_label() -> str:
-    """Projector mode: the run's recipe in one line (the settings are bound above, so it is current)."""
-    ss = st.session_state
-    return (f"{get_spec(ss['tr_model']).title} on {DATASETS[ss['tr_dataset']].title}  |  "
-            f"{OPTIMIZER_TITLES.get(ss['tr_optimizer'], ss['tr_optimizer'])}, learning rate {ss['tr_lr']:g}, "
-            f"batch {ss['tr_bs']}, {ss['tr_epochs']} epochs  (open to change)")  # fmt: skip
-
-
-form = st.expander(_fold_label()) if projector else st.container(border=True)
-with form:
-    c1, c2 = st.columns(2)
-    c1.selectbox("Model", TRAINABLE_MODELS, key="tr_model", on_change=_model_changed, disabled=active,
-                 format_func=lambda k: get_spec(k).title)  # fmt: skip
-    c2.selectbox("Dataset", datasets_for(st.session_state["tr_model"]), key="tr_dataset",
-                 on_change=_dataset_changed, disabled=active, format_func=lambda k: DATASETS[k].title)  # fmt: skip
-    spec = get_spec(st.session_state["tr_model"])
-    c1.caption(f"{spec.dated_title}: {spec.idea}")
-    c2.caption(DATASETS[st.session_state["tr_dataset"]].description)
-
-    a, b, c, d = st.columns(4)
-    a.selectbox("Optimiser", list(OPTIMIZER_TITLES), key="tr_optimizer", disabled=active,
-                format_func=OPTIMIZER_TITLES.get)  # fmt: skip
-    b.number_input("Learning rate", key="tr_lr", format="%.5f", step=0.0005, disabled=active)
-    c.number_input("Batch size", key="tr_bs", step=16, disabled=active)
-    d.number_input("Epochs", key="tr_epochs", step=1, disabled=active)
-    a.selectbox("Schedule", list(SCHEDULE_TITLES), key="tr_schedule", disabled=active,
-                format_func=SCHEDULE_TITLES.get)  # fmt: skip
-    b.number_input("Weight decay", key="tr_wd", format="%.5f", step=0.0001, disabled=active)
-    c.number_input("Training images", key="tr_train", step=500, disabled=active)
-    d.number_input("Validation images", key="tr_val", step=100, disabled=active)
-    a.selectbox("Device", ["auto", "cpu", "cuda"], key="tr_device", disabled=active)
-    b.number_input("Seed", key="tr_seed", step=1, disabled=active)
-    if st.session_state["tr_optimizer"] == "sgd":
-        c.number_input("Momentum", key="tr_momentum", step=0.05, format="%.2f", disabled=active)
-    info = DATASETS[st.session_state["tr_dataset"]]
-    if info.offline:
-        d.slider("Difficulty", 0.0, 1.0, key="tr_difficulty", step=0.1, disabled=active)
-    else:
-        d.checkbox("Download if missing", key="tr_download", disabled=active,
-                   help="Fetches the dataset into ./data with torchvision (needs the internet).")  # fmt: skip
-    t1, t2 = st.columns(2)
-    t1.checkbox("Augmentation (shifts" + (", flips)" if info.hflip else ")"), key="tr_augment", disabled=active)
-    t2.checkbox("Mixed precision (bf16, CUDA only)", key="tr_bf16", disabled=active or not CUDA,
-                help=None if CUDA else "No CUDA device here: training runs in float32.")
-    if not projector:  # in projector mode beside Start, in sight
-        page_url.copy_link()  # filled by page_url.done() at the end, with every setting bound
-
-    # Expanders do not nest: inside the projector's fold the preview is a plain section.
-    with st.container() if projector else st.expander("Preview of the dataset"):
-        if projector:
-            st.caption("Preview of the dataset")
-        try:
-            imgs, names = _preview(info.key, int(st.session_state["tr_seed"]), float(st.session_state["tr_difficulty"]))
-            st.image(imgs, caption=names, width=72)
-        except DatasetUnavailableError as err:
-            st.warning(str(err))
-    code_panel(st.session_state["tr_model"])
-
-with st.container() if projector else form:  # projector mode: Start below the fold, in sight
-    b_start, b_reset, b_link = st.columns([1, 2, 3])
-    if projector:
-        with b_link:
-            page_url.copy_link()
-    start = b_start.button("Start", type="primary", disabled=active, key="tr_start")
-    b_reset.button("Default settings", disabled=active, on_click=_reset_to_defaults,
-                   help="The measured defaults of this model on this dataset.")  # fmt: skip
-
-if start:
-    settings = _settings_from_widgets()
-    problems = _start_problems(settings)
-    if problems:
-        st.error("Cannot start: " + " ".join(problems))
-    else:
-        from explorer.device import pick_device
-
-        device = pick_device(settings.device)
-        title = f"{get_spec(settings.model).title} on {DATASETS[settings.dataset].title}"
-        try:
-            # A job spec, not a closure: the run happens in a worker process (or on a Ray cluster).
-            job = jobs.submit(jobs.JobSpec("explorer.training.fit:run_training", {"settings": settings}),
-                              device=str(device), title=title, kind=KIND)  # fmt: skip
-        except jobs.JobBusyError as err:
-            st.error(str(err))
-        else:
-            st.session_state["tr_history"] = (job.id, 0, History())
-            st.rerun()  # redraw with the settings locked and the live view polling
-
-
-# --------------------------------------------------------------------------- live view
-
-
-queued = job is not None and job.state is jobs.JobState.QUEUED
-
-
-# Polled rarely (5 s) while queued, once a second while running, not at all once done.
-@st.fragment(run_every=jobs.poll_interval(job))
-def live_view() -> None:
-    job = jobs.current_job(KIND)
-    if job is None:
-        st.info("Choose a model and a dataset, then press Start. The defaults train the course's "
-                "Keras CNN on circles vs squares in about a minute.")  # fmt: skip
-        live.waiting_curves(st.session_state["tr_epochs"])  # the first screen's figure before a run
-        return
-    if job.state is jobs.JobState.QUEUED:
-        # A queued view only waits for its turn: a line and one button, nothing heavy to draw.
-        st.subheader(job.title)
-        st.info(jobs.status_line(job))
-        st.button("Leave the queue", key="tr_leave", on_click=job.cancel)
-        return
-    if queued:
-        st.rerun()  # its turn came: one full rerun switches to the running view's polling rate
-    h = live.history_of(job)
-    st.subheader(job.title)
-    live.status(job)
-    if not job.done:
-        live.controls(job)
-    live.progress(job, h)
-    live.curves(job, h)
-    live.snapshot_view(job, job.latest(Snapshot))
-    if job.state is jobs.JobState.FINISHED:
-        live.results(job, h)
-    if job.done and active:
-        st.rerun()  # one full rerun: stop polling, re-enable the settings
-
-
-live_view()
-
-# --------------------------------------------------------------------------- load a checkpoint
-
-
-def _load_upload(name: str, data: bytes) -> tuple[str, str | None, dict | None]:
-    """Read an uploaded checkpoint once per file (by digest); register it for this session.
-
-    Returns (digest, error message or None, metadata to show). Every string from the file is
-    shown as text by the caller, never as Markdown.
-    """
-    import hashlib
-
-    digest = hashlib.sha256(data).hexdigest()
-    done = st.session_state.get("tr_upload")
-    if done is not None and done[0] == digest:
-        return done
-    try:
-        model, meta = model_from_checkpoint(data)
-    except CheckpointError as err:
-        outcome = (digest, str(err), None)
-    else:
-        if get_spec(meta.arch).kind == "cnn":  # a recurrent one: no page would offer it
-            register_model(UserModel(
-                name=name, arch=meta.arch, build=dict(meta.build),
-                state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
-                dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
-            ))  # fmt: skip
-        outcome = (digest, None, {"arch": meta.arch, "build": meta.build, "classes": meta.classes,
-                                  "dataset": meta.dataset, "settings": meta.settings, "metrics": meta.metrics})  # fmt: skip
-    st.session_state["tr_upload"] = outcome
-    return outcome
-
-
-with st.expander("Load a checkpoint"):
-    upload = st.file_uploader("A .safetensors checkpoint saved from this page", type=["safetensors"])
-    if upload is not None:
-        _, error, info = _load_upload(upload.name, upload.getvalue())
-        if error is not None:
-            st.error(escape_text(error, limit=800))
-        elif get_spec(info["arch"]).kind != "cnn":  # Feature maps shows CNNs; Recurrent, its own runs
-            st.info(escape_text(
-                f"{get_spec(info['arch']).title} is a recurrent network: the checkpoint is valid, but no page "
-                "opens it (Feature maps shows convolutional networks; the Recurrent networks page shows the "
-                "models trained there). Its metadata is below.", limit=800))
-            st.json(info)
-        else:
-            acc = info["metrics"].get("test_accuracy")
-            st.success(escape_text(
-                f"Loaded {built_title(info['arch'], info['build'])} trained on {info['dataset'] or 'unknown data'}"
-                + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
-                + f" as \"{upload.name}\". It is now available on the Feature maps page.", limit=800))
-            st.json(info)
+if sections.settings_form(page_url, projector, active):  # Start pressed
+    sections.start_run()
+sections.live_section(job, active)  # polled by a fragment while the run lasts
+sections.checkpoint_section()
 
 # Transfer learning and your own images (runs like the others, shown by the live view above), and
 # every run of this browser overlaid on one chart: widgets in explorer/ui/transfer_panel.py,

@@ -27,8 +27,6 @@ PAGE_BUDGET = 80  # issue 23: a page reads as a table of contents; its sections 
 # its entry; the test fails once a page fits the budget and still has one, so the list only shrinks.
 OVER_BUDGET: dict[str, int] = {
     "app_pages/feature_maps.py": 227,
-    "app_pages/recurrent.py": 235,
-    "app_pages/training.py": 228,
 }
 
 
