@@ -62,7 +62,6 @@ LONG_FUNCTIONS: dict[str, int] = {
     "explorer/probe/summary.py::summarize": 64,
     "explorer/training/sequence.py::_train": 69,
     "explorer/ui/transfer_panel.py::transfer_section": 71,
-    "explorer/viz/basics.py::step_figure": 101,
 }
 # A data table is exempt: a function at least 3/4 of whose lines are records, statements that
 # call or build one literal list/tuple/dict/set (returned, assigned or called) with no logic in

@@ -85,15 +85,20 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400, large: boo
 
     Built from plain dicts without plotly's per-property validation (``_validate=False``): the
     step view redraws this figure on every step, and validation cost 70 ms of the 75."""
-    rows_out, cols_out = steps.out_shape
-    r, c = steps.position(step)
+    big = 16 if large else 0  # the smallest cell text in projector mode
+    traces = [*_input_traces(steps, step, big), _products_trace(steps, step, big), *_output_traces(steps, step, big)]
+    return go.Figure(dict(data=traces, layout=_step_layout(steps, height, large)), _validate=False)
+
+
+def _input_traces(steps: SlidingSteps, step: int, big: int) -> list[dict]:
+    """The first panel: the padded input (its zero border in its own colour), the window over it
+    and, when dilated, the taps it reads."""
     f = steps.kernel.shape[0]
     pad = steps.padding
     padded = steps.padded.tolist()
     n_p = len(padded)
     inside = [[pad <= i < n_p - pad and pad <= j < n_p - pad for j in range(n_p)] for i in range(n_p)]
     small = n_p <= 16
-    big = 16 if large else 0  # the smallest cell text in projector mode
     traces: list[dict] = [dict(
         type="heatmap", z=padded, xaxis="x", yaxis="y", colorscale="Greys", xgap=1, ygap=1,
         showscale=False, text=[[_fmt(padded[i][j]) if inside[i][j] else "" for j in range(n_p)] for i in range(n_p)],
@@ -118,24 +123,35 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400, large: boo
         traces.append(dict(type="scatter", x=list(tj), y=list(ti), xaxis="x", yaxis="y", mode="markers",
                            hoverinfo="skip", showlegend=False,
                            marker=dict(symbol="circle-open", size=14, color=WINDOW, line=dict(width=2))))  # fmt: skip
+    return traces
 
+
+def _products_trace(steps: SlidingSteps, step: int, big: int) -> dict:
+    """The middle panel: each tap's input x weight at this position."""
+    f = steps.kernel.shape[0]
     patch = steps.patches[step].tolist()
     prod = steps.products[step].tolist()
     w = steps.kernel.tolist()
     lim = max(abs(v) for row in prod for v in row) or 1.0
-    traces.append(dict(
+    return dict(
         type="heatmap", z=prod, xaxis="x2", yaxis="y2", colorscale="RdBu", zmid=0, zmin=-lim,
         zmax=lim, showscale=False, textfont=dict(size=max(big, 11 if f <= 3 else 9)), texttemplate="%{text}" if f <= 5 else "",
         text=[[f"{_fmt(patch[i][j])} x {_fmt(w[i][j])}<br>= {_fmt(prod[i][j])}" for j in range(f)] for i in range(f)],
         hovertemplate="%{text}<extra></extra>",
-    ))  # fmt: skip
+    )  # fmt: skip
 
+
+def _output_traces(steps: SlidingSteps, step: int, big: int) -> list[dict]:
+    """The last panel: the output written up to this step, one clickable marker per cell, and the
+    cell being written outlined."""
+    rows_out, cols_out = steps.out_shape
+    r, c = steps.position(step)
     out = steps.output.tolist()
     olim = max(abs(v) for row in out for v in row) or 1.0
     written = [[i * cols_out + j <= step for j in range(cols_out)] for i in range(rows_out)]
-    traces.append(dict(type="heatmap", z=[[0.0] * cols_out for _ in range(rows_out)], xaxis="x3", yaxis="y3",
-                       colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], xgap=1, ygap=1, showscale=False,
-                       hoverinfo="skip"))  # not yet written  # fmt: skip
+    traces = [dict(type="heatmap", z=[[0.0] * cols_out for _ in range(rows_out)], xaxis="x3", yaxis="y3",
+                   colorscale=[[0, "#eeeeee"], [1, "#eeeeee"]], xgap=1, ygap=1, showscale=False,
+                   hoverinfo="skip")]  # not yet written  # fmt: skip
     traces.append(dict(
         type="heatmap", xaxis="x3", yaxis="y3", xgap=1, ygap=1, colorscale="RdBu", zmid=0,
         zmin=-olim, zmax=olim, showscale=False, textfont=dict(size=max(big, 10)), hoverinfo="skip",
@@ -154,29 +170,35 @@ def step_figure(steps: SlidingSteps, step: int, *, height: int = 400, large: boo
     ox, oy = _box(r, c, 1, 1)
     traces.append(dict(type="scatter", x=ox, y=oy, xaxis="x3", yaxis="y3", mode="lines", hoverinfo="skip",
                        line=dict(color=OUTPUT_CELL, width=3), showlegend=False))  # fmt: skip
+    return traces
 
-    def axes(n: int, domain: list[float], anchor: str) -> tuple[dict, dict]:
-        # integer ticks only (cells are whole rows and columns): never -0.5 or 0.5
-        common = dict(showgrid=False, zeroline=False, constrain="domain", tick0=0, dtick=integer_dtick(n))
-        return (dict(domain=domain, range=[-0.5, n - 0.5], anchor=anchor.replace("x", "y"), **common),
-                dict(range=[n - 0.5, -0.5], anchor=anchor, scaleanchor=anchor, **common))  # fmt: skip
 
-    x1, y1 = axes(n_p, [0.0, 0.42], "x")
-    x2, y2 = axes(f, [0.47, 0.69], "x2")
-    x3, y3 = axes(max(rows_out, cols_out), [0.74, 1.0], "x3")
+def _step_axes(n: int, domain: list[float], anchor: str) -> tuple[dict, dict]:
+    """One panel's x and y axes over ``n`` cells, y downwards, square cells."""
+    # integer ticks only (cells are whole rows and columns): never -0.5 or 0.5
+    common = dict(showgrid=False, zeroline=False, constrain="domain", tick0=0, dtick=integer_dtick(n))
+    return (dict(domain=domain, range=[-0.5, n - 0.5], anchor=anchor.replace("x", "y"), **common),
+            dict(range=[n - 0.5, -0.5], anchor=anchor, scaleanchor=anchor, **common))  # fmt: skip
+
+
+def _step_layout(steps: SlidingSteps, height: int, large: bool) -> dict:
+    """The three panels side by side (input, products, output), each with its title."""
+    rows_out, cols_out = steps.out_shape
+    x1, y1 = _step_axes(len(steps.padded), [0.0, 0.42], "x")
+    x2, y2 = _step_axes(steps.kernel.shape[0], [0.47, 0.69], "x2")
+    x3, y3 = _step_axes(max(rows_out, cols_out), [0.74, 1.0], "x3")
     x3["range"], y3["range"] = [-0.5, cols_out - 0.5], [rows_out - 0.5, -0.5]
 
     def title(text: str, x: float) -> dict:
         return dict(text=text, x=x, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False,
                     font=dict(size=18 if large else 13))  # fmt: skip
 
-    layout = dict(
+    return dict(
         height=height, margin=dict(l=0, r=0, t=30, b=0), clickmode="event+select", dragmode=False,
         plot_bgcolor="white", showlegend=False, xaxis=x1, yaxis=y1, xaxis2=x2, yaxis2=y2, xaxis3=x3, yaxis3=y3,
-        annotations=[title(f"input, padding P = {pad}", 0.21), title("input x weight", 0.58),
+        annotations=[title(f"input, padding P = {steps.padding}", 0.21), title("input x weight", 0.58),
                      title(f"output {rows_out} x {cols_out}", 0.87)],
     )  # fmt: skip
-    return go.Figure(dict(data=traces, layout=layout), _validate=False)
 
 
 def integer_dtick(n: int) -> int:
