@@ -53,3 +53,27 @@ def run_feature_vis(
     if last is None:
         raise FeatureVisError("The optimisation yielded nothing.")
     return dataclasses.replace(last, raw=None)
+
+
+HIERARCHY_TARGET = "explorer.probe.feature_vis_job:run_hierarchy"
+
+
+def run_hierarchy(
+    model: Mapping[str, Any], rows: Sequence[tuple[str, str, Sequence[int]]], input_shape: Sequence[int],
+    settings: VisSettings, device: str = "cpu", should_stop: Callable[[], bool] | None = None,
+) -> Iterator[VisEvent]:  # fmt: skip
+    """Job target for the hierarchy grid: every row's channels (rows as (depth, layer, channels)),
+    row after row. Events count steps over the whole grid; Stop ends the current row with its
+    pictures so far and skips the rest. Returns the images per finished row."""
+    net = _rebuild(model, device)
+    images: list[tuple] = []
+    n, steps = len(rows), settings.steps
+    for i, (_depth, layer, channels) in enumerate(rows):
+        for event in optimise(net, layer, list(channels), input_shape, settings, should_stop=should_stop):
+            yield dataclasses.replace(event, step=i * steps + event.step, steps=n * steps, raw=None,
+                                      done=event.done and i == n - 1)  # fmt: skip
+            if event.done:
+                images.append(event.images)
+        if should_stop is not None and should_stop():
+            break
+    return images

@@ -62,6 +62,12 @@ def test_hierarchy_grid_draws_early_and_late_rows() -> None:
     assert at.radio(key="fm_lf_mode").value == "hierarchy"
     at.button(key="fm_lf_grid").click().run()
     assert not at.exception and not at.error, [e.value for e in at.exception]
+    assert "fm_lf_job" in at.session_state  # a background job too
+    end = time.monotonic() + 240
+    while not at.get("plotly_chart") and time.monotonic() < end:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception and not at.error, [e.value for e in at.exception]
     charts = at.get("plotly_chart")
     assert charts, "no grid figure"
     import json

@@ -3,9 +3,9 @@
 beside its dataset examples (Zeiler & Fergus 2014), a hierarchy grid of a few channels of an
 early, a middle and a late convolution, and the feature space (explorer.ui.feature_views.space).
 
-The engine is :mod:`explorer.probe.feature_vis`. One channel runs on request (a button) as a
-background job of this browser with a progress bar, a preview and Stop (``vis_job``); the grid, and
-models the job workers cannot rebuild, run a bounded number of steps in the page with a progress
+The engine is :mod:`explorer.probe.feature_vis`. One channel or the grid runs on request (a
+button) as a background job of this browser with a progress bar, a preview and Stop (``vis_job``);
+models the job workers cannot rebuild run a bounded number of steps in the page with a progress
 bar. Results are kept for this session under the engine's cache key (model + weights + layer +
 channel + settings), so revisiting costs nothing.
 """
@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.probe import feature_vis as fv
+from explorer.probe.feature_vis_job import HIERARCHY_TARGET, TARGET
 from explorer.ui.feature_views import vis_job
 from explorer.ui.feature_views.context import ViewContext, bounded_index
 from explorer.ui.feature_views.space import feature_space_panel
@@ -111,7 +112,8 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
         try:
             fv.check_target(ctx.lm.model, layer, [channel], shape)
             if vis_job.usable(ctx):
-                problem = vis_job.start(ctx, layer, channel, shape, settings, key)
+                kwargs = {"layer": layer, "channels": [channel], "input_shape": shape, "settings": settings}
+                problem = vis_job.start(ctx, TARGET, kwargs, key, f"What {ctx.name_of(layer)}, channel {channel} looks for")
                 if problem:
                     st.error(escape_text(problem))
                     return
@@ -185,7 +187,17 @@ def _hierarchy(ctx: ViewContext, steps: int) -> None:
     settings, shape = _settings(ctx, steps)
     key = fv.cache_key(ctx.lm.arch, ctx.lm.token, "|".join(r.layer for r in rows),
                        [c for r in rows for c in r.channels], settings)  # fmt: skip
+    if vis_job.live(_remember):
+        return
     if key not in _store() and st.button("Draw the hierarchy grid", key="fm_lf_grid", type="primary"):
+        if vis_job.usable(ctx):
+            kwargs = {"rows": [(r.depth, r.layer, r.channels) for r in rows], "input_shape": shape,
+                      "settings": settings}  # fmt: skip
+            problem = vis_job.start(ctx, HIERARCHY_TARGET, kwargs, key, "Hierarchy grid")
+            if problem:
+                st.error(escape_text(problem))
+                return
+            st.rerun()
         finals = _run(ctx, fv.optimise_hierarchy(ctx.lm.model, rows, shape, settings), steps * len(rows),
                       "Hierarchy grid")  # fmt: skip
         _remember(key, [event.images for _, event in finals])
@@ -194,6 +206,7 @@ def _hierarchy(ctx: ViewContext, steps: int) -> None:
         st.info(f"Press the button to optimise {sum(len(r.channels) for r in rows)} channels of "
                 f"{len(rows)} layers ({steps} steps each).")  # fmt: skip
         return
+    rows = rows[: len(images)]  # a stopped grid has only its finished rows
     titles = fv.hierarchy_titles(ctx.lm.model, rows, ctx.lm.arch)
     cols = [[f"channel {c}" for c in r.channels] for r in rows]
     st.plotly_chart(hierarchy_figure(images, titles, cols), key="fm_lf_grid_fig")

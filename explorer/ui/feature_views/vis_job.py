@@ -1,5 +1,5 @@
-"""One channel's optimised input as a background job of this browser, with a progress bar, a
-preview and Stop (explorer.ui.jobs; the target is explorer.probe.feature_vis_job).
+"""Optimised inputs (one channel, or the hierarchy grid) as a background job of this browser,
+with a progress bar, a preview and Stop (explorer.ui.jobs; targets in explorer.probe.feature_vis_job).
 
 The job runs in a worker process, so the model travels as catalog key + build arguments + state
 dict (ImageNet weights: the key only). Models the catalog cannot rebuild (an imported model)
@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.probe import feature_vis as fv
-from explorer.probe.feature_vis_job import TARGET, model_payload
+from explorer.probe.feature_vis_job import model_payload
 from explorer.ui import jobs
 from explorer.ui.feature_views.context import ViewContext
 from explorer.ui.state import escape_text
@@ -35,19 +35,17 @@ def usable(ctx: ViewContext) -> bool:
     return jobs.unavailable() is None
 
 
-def start(ctx: ViewContext, layer: str, channel: int, shape: tuple[int, ...], settings: fv.VisSettings,
-          key: str) -> str | None:  # fmt: skip
-    """Queue the optimisation for this browser; the reason as text when it cannot start."""
+def start(ctx: ViewContext, target: str, kwargs: dict, key: str, title: str) -> str | None:
+    """Queue ``target`` (explorer.probe.feature_vis_job) for this browser with the model's payload
+    added to ``kwargs``; the reason as text when it cannot start."""
     from explorer.device import pick_device
 
     device = str(pick_device())
     with ctx.lm.lock:
         payload = model_payload(ctx.lm.arch, ctx.lm.build, ctx.lm.model, imagenet=ctx.lm.kind == "imagenet")
-    kwargs = {"model": payload, "layer": layer, "channels": [channel], "input_shape": shape,
-              "settings": settings, "device": device}  # fmt: skip
     try:
-        job = jobs.submit(jobs.JobSpec(TARGET, kwargs), device=device, kind=JOB_KIND,
-                          title=f"What {ctx.name_of(layer)}, channel {channel} looks for")  # fmt: skip
+        job = jobs.submit(jobs.JobSpec(target, {**kwargs, "model": payload, "device": device}), device=device,
+                          kind=JOB_KIND, title=title)  # fmt: skip
     except jobs.JobBusyError as err:
         return str(err)
     st.session_state[_JOB_KEY] = {"id": job.id, "key": key}
@@ -66,7 +64,7 @@ def live(remember: Callable[[str, object], None]) -> bool:
         return False
     if job.done:
         st.session_state.pop(_JOB_KEY, None)
-        if isinstance(job.result, fv.VisEvent):
+        if job.result is not None:  # a VisEvent (one channel) or the images per row (the grid)
             remember(info["key"], job.result)
         else:
             st.error(escape_text(jobs.status_line(job)))

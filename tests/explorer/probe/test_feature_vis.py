@@ -144,3 +144,20 @@ def test_the_job_target_rebuilds_the_model_and_stops_between_steps(lenet: torch.
     events, result = drain(JobSpec(job.TARGET, kwargs).open(should_stop=lambda: next(calls)))
     assert [e.step for e in events] == [1, 2, 3] and result.done and result.step == 3
     assert result.images[0].shape == (28, 28, 1)
+
+
+def test_the_hierarchy_job_counts_steps_over_the_grid_and_returns_each_rows_images(lenet: torch.nn.Module) -> None:
+    from explorer.probe import feature_vis_job as job
+    from explorer.training.backends.base import JobSpec
+    from explorer.training.events import drain
+
+    payload = job.model_payload("lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, lenet)
+    rows = [(r.depth, r.layer, r.channels) for r in fv.hierarchy(lenet, LENET_INPUT, per_layer=3)]
+    s = fv.VisSettings(steps=3, preview_every=0)
+    kwargs = {"model": payload, "rows": rows, "input_shape": LENET_INPUT, "settings": s}
+    events, images = drain(JobSpec(job.HIERARCHY_TARGET, kwargs).open(should_stop=lambda: False))
+    assert [e.step for e in events] == [1, 2, 3, 4, 5, 6] and {e.steps for e in events} == {6}
+    assert [e.done for e in events] == [False] * 5 + [True]
+    assert [len(row) for row in images] == [len(r[2]) for r in rows]
+    events, images = drain(JobSpec(job.HIERARCHY_TARGET, kwargs).open(should_stop=lambda: True))
+    assert [e.step for e in events] == [1] and len(images) == 1  # stopped in the first row
