@@ -11,13 +11,13 @@ import logging
 import streamlit as st
 
 from explorer.bounded import BoundedStore
-from explorer.data.datasets import DATASETS
 from explorer.data.decode import ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
 from explorer.models import catalog, get_spec
 from explorer.models.download import format_progress
 from explorer.models.weights import WeightsError, download_pretrained
 from explorer.probe.names import layer_names
+from explorer.probe.sources import best_kind, bundled_dataset, default_arch, suited_sample
 from explorer.ui import image_results as ir
 from explorer.ui import weight_sources as ws
 from explorer.ui.common import projector_on
@@ -30,6 +30,7 @@ from explorer.ui.feature_views import (
     view_for,
     view_labels,
 )
+from explorer.ui.own_model import own_keys, own_model_section
 from explorer.ui.registry import user_models
 from explorer.ui.state import PageState, escape_text
 
@@ -54,50 +55,15 @@ if not projector:
 
 
 def _best_kind(arch: str) -> str:
-    """The most telling weights available offline for ``arch``: ImageNet if cached, bundled,
-    the user's own trained model, else random."""
-    if ws.pretrained_cached(arch):
-        return "imagenet"
-    if arch in ws.bundled_available():
-        return "bundled"
-    if any(m.arch == arch for m in user_models(kind="cnn")):
-        return "user"
-    return "random"
+    return best_kind(arch, any(m.arch == arch for m in user_models(kind="cnn")))
 
 
-def _default_arch() -> str:
-    """A model that shows learned features offline: ImageNet if cached, bundled, else random."""
-    if ws.pretrained_cached("resnet18"):
-        return "resnet18"
-    bundled = ws.bundled_available()
-    return next((k for k in ws.PREFERRED_BUNDLED if k in bundled), bundled[0] if bundled else "resnet18")
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _bundled_dataset(arch: str) -> str | None:
-    """The dataset the bundled weights of ``arch`` were trained on (from their metadata)."""
-    from explorer.models.checkpoint import read_meta
-    from explorer.models.weights import bundled_path
-
-    try:
-        return str(read_meta(bundled_path(arch).read_bytes()).dataset or "") or None
-    except Exception:  # noqa: BLE001 - no bundled file or an unreadable one: no opinion, logged
-        log.warning("No dataset recorded for the bundled weights of %s", arch, exc_info=True)
-        return None
+_bundled_dataset = st.cache_data(max_entries=32, show_spinner=False)(bundled_dataset)
 
 
 def _suited_sample(arch: str, kind: str) -> str | None:
-    """A sample that suits the model: a digit for digit models, shapes for shape models, a photo
-    for ImageNet models; None keeps the current one."""
     dataset = _bundled_dataset(arch) if kind == "bundled" else None
-    suited = DATASETS[dataset].sample if dataset in DATASETS else None
-    if suited is None and get_spec(arch).input_shape[0] == 1:
-        return "digit"
-    if suited is not None:
-        return suited
-    if kind == "imagenet" or not get_spec(arch).compact:
-        return "cat" if st.session_state.get("fm_sample") in ("digit", "shapes") else None
-    return None
+    return suited_sample(arch, kind, dataset, st.session_state.get("fm_sample"))
 
 
 def _arch_changed() -> None:
@@ -140,14 +106,14 @@ def _layer_tokens(lm_: ws.LoadedModel, layer_names_: list[str]) -> dict[str, str
 # --------------------------------------------------------------------------- 1. image and model
 
 specs = catalog(kind="cnn")
-keys = [s.key for s in specs]
+keys = [s.key for s in specs] + own_keys()  # and this browser's imported models
 samples = list_samples()
 sample_names = [s.name for s in samples]
 if url.arriving("sample"):
     st.session_state["fm_source"] = "Sample"  # a link shows its sample, not an old upload
 source = url.keep("fm_source", "Sample", SOURCES)
 newest_mine = url.arriving("weights") and st.query_params.get("weights") == "user"  # the sidebar's link
-arch_now = url.bind("arch", "fm_arch", default=_default_arch(), valid=keys)
+arch_now = url.bind("arch", "fm_arch", default=default_arch(), valid=keys)
 mine = [m for m in user_models(kind="cnn") if m.arch == arch_now]
 if newest_mine and mine:
     st.session_state["fm_user_model"] = mine[-1].name  # registered last: the run just finished
@@ -216,7 +182,7 @@ with col_image:
         st.caption(f"Decoding: {note}.")
 
 with col_model:
-    st.subheader("2. Model and weights")
+    own_model_section("fm", heading="2. Model and weights")  # the heading, then "Your own model"
     arch = st.selectbox("Architecture", keys, key="fm_arch", on_change=_arch_changed,
                         format_func=lambda k: get_spec(k).dated_title)
     spec = get_spec(arch)

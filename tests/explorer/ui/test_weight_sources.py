@@ -1,14 +1,13 @@
 """Weight sources: one process-wide copy per (arch, weights), whoever asks and however (a
-download click included), all shared models under one budget, and a failing check is logged
-rather than silently dropping an option."""
+download click included), all shared models under one budget (the builders and the offline
+defaults are tested in tests/explorer/probe/test_sources.py)."""
 
 from __future__ import annotations
-
-import logging
 
 import pytest
 from torch import nn
 
+from explorer.probe import sources as src
 from explorer.ui import weight_sources as ws
 
 
@@ -26,7 +25,7 @@ def test_imagenet_weights_load_once_whatever_the_download_flag(monkeypatch: pyte
         loads.append((spec.key, download))
         return nn.Conv2d(3, 2, 3)
 
-    monkeypatch.setattr(ws, "load_pretrained", fake_pretrained)
+    monkeypatch.setattr(src, "load_pretrained", fake_pretrained)
     first = ws.load_model("resnet18", "imagenet", download=True)  # after the download click
     again = ws.load_model("resnet18", "imagenet")  # every later rerun, and every other caller
     assert again is first and loads == [("resnet18", True)]
@@ -40,7 +39,7 @@ def test_all_shared_models_fit_one_budget(monkeypatch: pytest.MonkeyPatch) -> No
         built.append(arch)
         return f"model of {arch}"
 
-    monkeypatch.setattr(ws, "_random", fake_random)
+    monkeypatch.setattr(src, "random_model", fake_random)
     archs = ["lenet5", "resnet_small", "vgg_small", "alexnet_small", "nin_small"]
     assert len(archs) == ws.SHARED_MODEL_BUDGET + 1
     for arch in archs:
@@ -49,17 +48,6 @@ def test_all_shared_models_fit_one_budget(monkeypatch: pytest.MonkeyPatch) -> No
     assert built == archs
     ws.load_model(archs[0], "random")  # the oldest was dropped to stay within the budget
     assert built == [*archs, archs[0]]
-
-
-def test_a_failing_check_is_logged_not_silent(monkeypatch: pytest.MonkeyPatch,
-                                              caplog: pytest.LogCaptureFixture) -> None:
-    def broken(spec) -> bool:  # noqa: ANN001
-        raise RuntimeError("unreadable hub folder")
-
-    monkeypatch.setattr(ws, "pretrained_available", broken)
-    with caplog.at_level(logging.WARNING, logger=ws.__name__):
-        assert ws.pretrained_cached("resnet18") is False
-    assert "resnet18" in caplog.text and "unreadable hub folder" in caplog.text
 
 
 def test_unknown_source_is_a_message() -> None:
