@@ -135,6 +135,40 @@ def instantiate(model: nn.Module | Callable[[], nn.Module]) -> tuple[nn.Module, 
         return model(), torch.device("meta")
 
 
+def _traced_forward(
+    net: nn.Module, hooked: set[str], input_shape: tuple[int, ...], device: torch.device | str
+) -> tuple[list[tuple[str, nn.Module, torch.Tensor]], torch.Tensor, FlopCounterMode, FieldTracker]:
+    """One forward pass in eval mode on a zero input, counting FLOPs and tracking receptive fields.
+
+    Returns every call of a ``hooked`` module with its output tensor (in call order), the
+    network's output (the first one of a tuple), the FLOP counter and the field tracker."""
+    names = {m: n for n, m in net.named_modules()}
+    tracker = FieldTracker()
+    rows: list[tuple[str, nn.Module, torch.Tensor]] = []
+    handles = []
+
+    def hook(module: nn.Module, _inputs: object, output: object) -> None:
+        if isinstance(output, torch.Tensor):
+            rows.append((names[module], module, output))
+
+    was_training = net.training
+    net.eval()
+    try:
+        for name, module in net.named_modules():
+            if name in hooked:
+                handles.append(module.register_forward_hook(hook))
+        x = torch.zeros(1, *input_shape, device=device)
+        flops = FlopCounterMode(display=False)
+        with torch.no_grad(), flops, tracker:
+            tracker.set(x, INPUT_FIELD)
+            out = net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        net.train(was_training)
+    return rows, (out[0] if isinstance(out, (tuple, list)) else out), flops, tracker
+
+
 def summarize(
     model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int, ...], arch: str | None = None
 ) -> Summary:
@@ -149,33 +183,8 @@ def summarize(
 
     infos = {info.name: info for info in layer_infos(net, inside_blocks=True)}
     titles = layer_names(net, arch)
-    names = {m: n for n, m in net.named_modules()}
     counts = {n: sum(p.numel() for p in m.parameters()) for n, m in net.named_modules()}
-
-    tracker = FieldTracker()
-    rows: list[tuple[str, nn.Module, torch.Tensor]] = []
-    handles = []
-
-    def hook(module: nn.Module, _inputs: object, output: object) -> None:
-        if isinstance(output, torch.Tensor):
-            rows.append((names[module], module, output))
-
-    was_training = net.training
-    net.eval()
-    try:
-        for name, module in net.named_modules():
-            if name in infos:
-                handles.append(module.register_forward_hook(hook))
-        x = torch.zeros(1, *input_shape, device=device)
-        flops = FlopCounterMode(display=False)
-        with torch.no_grad(), flops, tracker:
-            tracker.set(x, INPUT_FIELD)
-            out = net(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-        net.train(was_training)
-    out = out[0] if isinstance(out, (tuple, list)) else out
+    rows, out, flops, tracker = _traced_forward(net, set(infos), input_shape, device)
 
     prefix = type(net).__name__
     flop_counts = flops.get_flop_counts()
