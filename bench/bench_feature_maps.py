@@ -28,9 +28,10 @@ from bench.common import report  # noqa: E402
 from explorer.data.images import imagenet_preprocessing, preprocess  # noqa: E402
 from explorer.data.samples import load_sample  # noqa: E402
 from explorer.models import get_spec  # noqa: E402
+from explorer.probe.results import FeatureResult, compute_result  # noqa: E402
+from explorer.probe.sources import LoadedModel  # noqa: E402
 from explorer.probe.stats import compute_feature_maps, layer_overview  # noqa: E402
-from explorer.ui.image_results import DEFAULT_SCALE, FeatureResult, compute_result  # noqa: E402
-from explorer.ui.weight_sources import LoadedModel  # noqa: E402
+from explorer.viz.result_pngs import DEFAULT_SCALE, draw_strips, result_montage_png  # noqa: E402
 
 
 def bench_model(key: str, repeats: int) -> None:
@@ -53,11 +54,10 @@ def bench_model(key: str, repeats: int) -> None:
         and float16 values kept, strips cut from the full tiles."""
         full = FeatureResult(token=lm.token, model_input=preprocess(image, lm.prep),
                              maps=compute_feature_maps(model, x))  # fmt: skip
-        for name in full.maps.names():
-            full.strip_png(name)
+        draw_strips(full)
 
     plain()
-    compute_result(lm, image)
+    draw_strips(compute_result(lm, image))
     capture_all()
     t_plain, t_over, t_all = [], [], []
     for _ in range(repeats):
@@ -65,7 +65,7 @@ def bench_model(key: str, repeats: int) -> None:
         plain()
         t_plain.append(time.perf_counter() - start)
         start = time.perf_counter()
-        res = compute_result(lm, image)
+        res = draw_strips(compute_result(lm, image))  # what the page computes for a new image
         t_over.append(time.perf_counter() - start)
         start = time.perf_counter()
         capture_all()
@@ -93,14 +93,14 @@ def bench_model(key: str, repeats: int) -> None:
     for name in res.maps.names():
         start = time.perf_counter()
         res.order(name, "variance")
-        res.montage_png(name, "variance", DEFAULT_SCALE)
+        result_montage_png(res, name, "variance", DEFAULT_SCALE)
         layer_overview(res.maps.get(name).stats)
         times.append(time.perf_counter() - start)
     report(f"feature_maps_{key}_switch_layer", statistics.median(times) * 1e3, "ms",
            f"{spec.title}: switch to another layer's detail (median over layers; slowest "
            f"{max(times) * 1e3:.1f} ms)", target="<= 30 ms")
     start = time.perf_counter()
-    res.montage_png(res.maps.names()[0], "variance", DEFAULT_SCALE)
+    result_montage_png(res, res.maps.names()[0], "variance", DEFAULT_SCALE)
     report(f"feature_maps_{key}_switch_back", (time.perf_counter() - start) * 1e3, "ms",
            f"{spec.title}: back to a layer already shown (cached PNG)")
 

@@ -207,10 +207,11 @@ def test_hostile_checkpoint_metadata_gives_one_message_shown_as_text() -> None:
 
 
 def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.probe import results
     from explorer.ui import image_results
 
     calls: list[str] = []
-    real_full, real_overview = image_results.compute_feature_maps, image_results.compute_overview
+    real_full, real_overview = results.compute_feature_maps, results.compute_overview
 
     def counting_full(model, x, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         calls.append("full")
@@ -220,8 +221,8 @@ def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) 
         calls.append("overview")
         return real_overview(model, x, *args, **kwargs)
 
-    monkeypatch.setattr(image_results, "compute_feature_maps", counting_full)
-    monkeypatch.setattr(image_results, "compute_overview", counting_overview)
+    monkeypatch.setattr(results, "compute_feature_maps", counting_full)
+    monkeypatch.setattr(results, "compute_overview", counting_overview)
     image_results._shared_result.clear()  # sample results are shared process-wide: start cold
     at = _page()
     assert calls == ["overview"]  # the overview needs one summarising pass, no full capture

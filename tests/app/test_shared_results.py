@@ -18,6 +18,7 @@ from explorer.data.decode import decode_image
 from explorer.data.samples import list_samples, load_sample
 from explorer.ui import image_results
 from explorer.ui.weight_sources import SHARED_KINDS, load_model
+from explorer.viz import result_pngs
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py")
 
@@ -91,17 +92,17 @@ def test_a_shared_result_makes_each_png_once_under_concurrent_sessions(monkeypat
     lm = load_model("lenet5", "random")
     res = image_results.compute_result(lm, load_sample("digit"))
     made: list[str] = []
-    real = image_results.montage_png
+    real = result_pngs.montage_png
 
     def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         made.append("png")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(image_results, "montage_png", counting)
+    monkeypatch.setattr(result_pngs, "montage_png", counting)
     layer = res.maps.names()[1]
     sessions = [res.for_session() for _ in range(8)]
     out: list[bytes] = []
-    threads = [threading.Thread(target=lambda r=r: out.append(r.montage_png(layer, "mean", "viridis")))
+    threads = [threading.Thread(target=lambda r=r: out.append(result_pngs.result_montage_png(r, layer, "mean", "viridis")))
                for r in sessions]  # fmt: skip
     for t in threads:
         t.start()

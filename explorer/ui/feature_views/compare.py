@@ -22,6 +22,7 @@ from explorer.ui.weight_sources import (
     load_model,
     pretrained_cached,
 )
+from explorer.viz.result_pngs import result_montage_png
 
 MODES = ["Two layers of this model", "This layer in two models"]
 MODE_TOKENS = {MODES[0]: "layers", MODES[1]: "models"}  # ?cmp=models: a course step's trained vs random
@@ -48,12 +49,12 @@ def _two_layers(ctx: ViewContext, by: str, scale: str) -> None:
     with left:
         ctx.url.bind("left", "fm_cmp_a", default=names[0], valid=names, url=ctx.layer_tokens)
         la = st.selectbox("Left layer", names, key="fm_cmp_a", format_func=labels.get)
-        st.image(res.montage_png(la, by, scale), width="stretch", caption=labels[la])
+        st.image(result_montage_png(res, la, by, scale), width="stretch", caption=labels[la])
     with right:
         ctx.url.bind("right", "fm_cmp_b", default=names[min(len(names) - 1, 2 * len(names) // 3)], valid=names,
                      url=ctx.layer_tokens)
         lb = st.selectbox("Right layer", names, key="fm_cmp_b", format_func=labels.get)
-        st.image(res.montage_png(lb, by, scale), width="stretch", caption=labels[lb])
+        st.image(result_montage_png(res, lb, by, scale), width="stretch", caption=labels[lb])
 
 
 def _second_model(ctx: ViewContext) -> LoadedModel:
@@ -106,12 +107,12 @@ def _two_models(ctx: ViewContext, by: str, scale: str, fold: InputFold) -> None:
         st.markdown("**" + escape_text(ctx.lm.label, limit=300) + "**")
         ctx.url.bind("layer", "fm_layer", default=names[len(names) // 3], valid=names, url=ctx.layer_tokens)
         la = st.selectbox("Layer", names, key="fm_layer", format_func=ctx.labels.get)
-        st.image(res.montage_png(la, by, scale), width="stretch")
+        st.image(result_montage_png(res, la, by, scale), width="stretch")
     with right:
         st.markdown("**" + escape_text(lm_b.label, limit=300) + "**")
         ctx.url.bind("layer2", "fm_cmp_layer_b", default=la if la in names_b else names_b[len(names_b) // 3],
                      valid=names_b)
         lb = st.selectbox("Layer", names_b, key="fm_cmp_layer_b", format_func=labels_b.get)
-        st.image(res_b.montage_png(lb, by, scale), width="stretch")
+        st.image(result_montage_png(res_b, lb, by, scale), width="stretch")
     st.caption("Same image, same preprocessing recipe for each model. Trained filters give smooth, "
                "structured maps (edges, textures, parts); random ones give noisy copies of the image.")

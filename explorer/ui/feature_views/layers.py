@@ -8,9 +8,9 @@ import streamlit as st
 
 from explorer.probe.stats import SORT_KEYS, layer_overview
 from explorer.ui.feature_views.context import SORT_LABELS, ViewContext, open_layer, unit_clicked
-from explorer.ui.image_results import DEFAULT_SCALE
 from explorer.viz import maps as viz
 from explorer.viz.basics import add_click_targets
+from explorer.viz.result_pngs import DEFAULT_SCALE, result_montage_png, result_strip_png
 
 
 def overview(ctx: ViewContext) -> None:
@@ -20,14 +20,14 @@ def overview(ctx: ViewContext) -> None:
     for i, m in enumerate(ctx.res.maps.layers):
         a, b, c = st.columns([2, 6, 1], vertical_alignment="center")
         a.markdown(f"**{ctx.name_of(m.name)}** ({m.type})  \n{' x '.join(map(str, m.shape))}")
-        b.image(ctx.res.strip_png(m.name))
+        b.image(result_strip_png(ctx.res, m.name))
         c.button("Open", key=f"fm_open_{i}", on_click=open_layer, args=(m.name,))
 
 
 def layer_montage(ctx: ViewContext, layer: str, by: str, scale: str, key: str) -> None:
     """All channels of ``layer`` as one image, its colour bar and two downloads."""
     lm_ = ctx.res.maps.get(layer)
-    png = ctx.res.montage_png(layer, by, scale)
+    png = result_montage_png(ctx.res, layer, by, scale)
     st.image(png, caption=f"{ctx.labels.get(layer, lm_.label)}: {lm_.channels} channels sorted by {SORT_LABELS[by]}, "
              "each rescaled to its own min..max" + (f", shown at 1/{lm_.tile_factor} size (the zoom below is full size)"
                                                      if lm_.tile_factor > 1 else ""), width="stretch")
