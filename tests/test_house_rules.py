@@ -59,7 +59,6 @@ FUNCTION_BUDGET = 60  # issue 23: lines from `def` to the last line, docstring i
 LONG_FUNCTIONS: dict[str, int] = {
     "explorer/data/synthetic.py::make_shapes": 63,
     "explorer/probe/graph/trace.py::build_graph": 67,
-    "explorer/training/sequence.py::_train": 69,
     "explorer/ui/transfer_panel.py::transfer_section": 71,
 }
 # A data table is exempt: a function at least 3/4 of whose lines are records, statements that

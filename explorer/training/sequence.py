@@ -34,6 +34,7 @@ from explorer.data.sequences import (
 from explorer.models.init import build_seeded
 from explorer.models.recurrent import CELLS
 from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
+from explorer.training.sequence_events import SeqSample, SeqStep, SeqVal
 
 TASKS = ("chars", "sine", "adding")
 TASK_TITLES = {
@@ -109,41 +110,6 @@ class SequenceSettings:
         return SequenceModelConfig(
             **common, encoding="signal", input_features=2, output_size=1, head="last"
         )
-
-
-@dataclass(frozen=True)
-class SeqStep:
-    """One optimisation step of one cell (kept in the job log: these draw the curves)."""
-
-    step: int
-    cell: str
-    loss: float
-    metric: float  # bits per char for text, MSE otherwise
-    grad_norm: float  # before clipping
-    elapsed: float
-    transient: bool = False
-
-
-@dataclass(frozen=True)
-class SeqVal:
-    """Loss of one cell on held-out data (held-out text, or fresh sequences) at ``step``."""
-
-    step: int
-    cell: str
-    loss: float
-    metric: float  # bits per char for text, MSE otherwise
-    elapsed: float
-    transient: bool = False
-
-
-@dataclass(frozen=True)
-class SeqSample:
-    """Text sampled from a character model during training (only the newest is kept)."""
-
-    step: int
-    cell: str
-    text: str
-    transient: bool = True
 
 
 @dataclass
@@ -272,16 +238,7 @@ def _train(
     corpus, held = split_corpus_ids() if settings.task == "chars" else (None, None)
     x_val, y_val = (t.to(device) for t in validation_set(settings, held))
     val_curves: dict[str, list[tuple[int, float]]] = {cell: [] for cell in settings.cells}
-    models: dict[str, SequenceModel] = {}
-    initial: dict[str, dict[str, Tensor]] = {}  # each model's starting weights, on the CPU
-    optims: dict[str, torch.optim.Optimizer] = {}
-    for k, cell in enumerate(settings.cells):
-        model = _new_model(settings.model_config(cell), settings.seed + k)
-        if cell == "lstm" and settings.forget_bias:
-            set_forget_bias(model, settings.forget_bias)
-        initial[cell] = {name: v.detach().clone() for name, v in model.state_dict().items()}
-        models[cell] = model = model.to(device)
-        optims[cell] = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    models, initial, optims = _new_models(settings, device)
     curves: dict[str, list[tuple[int, float]]] = {cell: [] for cell in models}
     gen = torch.Generator().manual_seed(settings.seed)
     start = time.perf_counter()
@@ -295,18 +252,7 @@ def _train(
         x, y = _batch(settings, corpus, gen)
         x, y = x.to(device), y.to(device)
         for cell, model in models.items():
-            model.train()
-            pred, _ = model(x)
-            loss, metric = _loss(settings.task, pred, y)
-            if not math.isfinite(loss.item()):
-                raise SequenceTrainingError(
-                    f"The {cell.upper()} diverged (loss is not finite): lower the learning rate."
-                )
-            optims[cell].zero_grad(set_to_none=True)
-            loss.backward()
-            # The norm before clipping is what the chart shows; clip 0 = off (norm only).
-            norm = float(nn.utils.clip_grad_norm_(model.parameters(), settings.clip or float("inf")))
-            optims[cell].step()
+            loss, metric, norm = _update(settings, cell, model, optims[cell], x, y)
             curves[cell].append((step, metric))
             last_metric[cell] = metric
             yield SeqStep(step, cell, loss.item(), metric, norm, time.perf_counter() - start)
@@ -320,7 +266,54 @@ def _train(
                 val_curves[cell].append((step, v_metric))
                 yield SeqVal(step, cell, v_loss, v_metric, time.perf_counter() - start)
         done_steps = step
-    trained = {
+    trained = _trained_models(settings, models, initial, last_metric, done_steps)
+    return SequenceRun(settings, trained, curves, stopped_early=stopped, val_curves=val_curves)
+
+
+def _new_models(
+    settings: SequenceSettings, device: torch.device
+) -> tuple[dict[str, SequenceModel], dict[str, dict[str, Tensor]], dict[str, torch.optim.Optimizer]]:
+    """One model per cell (seeded ``seed + k``, the LSTM's forget bias set), its starting
+    weights kept on the CPU, and its Adam optimiser."""
+    models: dict[str, SequenceModel] = {}
+    initial: dict[str, dict[str, Tensor]] = {}  # each model's starting weights, on the CPU
+    optims: dict[str, torch.optim.Optimizer] = {}
+    for k, cell in enumerate(settings.cells):
+        model = _new_model(settings.model_config(cell), settings.seed + k)
+        if cell == "lstm" and settings.forget_bias:
+            set_forget_bias(model, settings.forget_bias)
+        initial[cell] = {name: v.detach().clone() for name, v in model.state_dict().items()}
+        models[cell] = model = model.to(device)
+        optims[cell] = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    return models, initial, optims
+
+
+def _update(
+    settings: SequenceSettings, cell: str, model: SequenceModel, optim: torch.optim.Optimizer, x: Tensor, y: Tensor
+) -> tuple[Tensor, float, float]:
+    """One optimiser step on one batch: the loss, the task's metric and the gradient norm before
+    clipping. A non-finite loss stops the run with a message that says what to change."""
+    model.train()
+    pred, _ = model(x)
+    loss, metric = _loss(settings.task, pred, y)
+    if not math.isfinite(loss.item()):
+        raise SequenceTrainingError(
+            f"The {cell.upper()} diverged (loss is not finite): lower the learning rate."
+        )
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    # The norm before clipping is what the chart shows; clip 0 = off (norm only).
+    norm = float(nn.utils.clip_grad_norm_(model.parameters(), settings.clip or float("inf")))
+    optim.step()
+    return loss, metric, norm
+
+
+def _trained_models(
+    settings: SequenceSettings, models: dict[str, SequenceModel], initial: dict[str, dict[str, Tensor]],
+    last_metric: dict[str, float], done_steps: int,
+) -> dict[str, TrainedSequenceModel]:
+    """Each cell's model as the Weights choice keeps it: weights on the CPU, last metric, steps."""
+    return {
         cell: TrainedSequenceModel(
             name=f"{cell.upper()} - {TASK_TITLES[settings.task]} ({done_steps} steps)",
             task=settings.task,
@@ -334,7 +327,6 @@ def _train(
         )
         for k, (cell, model) in enumerate(models.items())
     }
-    return SequenceRun(settings, trained, curves, stopped_early=stopped, val_curves=val_curves)
 
 
 def _ids(text: str) -> list[int]:
