@@ -50,6 +50,19 @@ def _shape_distance(kind: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor
     raise KeyError(f"Unknown shape {kind!r}; known: {', '.join(SHAPE_CLASSES)}")
 
 
+def _checked_shape_args(classes: tuple[str, ...] | list[str], difficulty: float) -> tuple[str, ...]:
+    """``make_shapes``'s classes as a tuple, once they and the difficulty are known to be valid."""
+    if not 0.0 <= difficulty <= 1.0:
+        raise ValueError(f"difficulty must lie in [0, 1], got {difficulty}")
+    classes = tuple(classes)
+    if len(classes) < 2:
+        raise ValueError("a shape dataset needs at least 2 classes")
+    for c in classes:
+        if c not in SHAPE_CLASSES:
+            raise KeyError(f"Unknown shape {c!r}; known: {', '.join(SHAPE_CLASSES)}")
+    return classes
+
+
 def make_shapes(
     n: int,
     *,
@@ -63,14 +76,7 @@ def make_shapes(
     ``difficulty`` in [0, 1] widens the range of sizes, positions and rotations, lowers the
     colour contrast and adds pixel noise. Returns ``(N x 3 x size x size, N)``.
     """
-    if not 0.0 <= difficulty <= 1.0:
-        raise ValueError(f"difficulty must lie in [0, 1], got {difficulty}")
-    classes = tuple(classes)
-    if len(classes) < 2:
-        raise ValueError("a shape dataset needs at least 2 classes")
-    for c in classes:
-        if c not in SHAPE_CLASSES:
-            raise KeyError(f"Unknown shape {c!r}; known: {', '.join(SHAPE_CLASSES)}")
+    classes = _checked_shape_args(classes, difficulty)
     g = torch.Generator().manual_seed(seed)
     d = difficulty
 
