@@ -320,3 +320,48 @@ def sine_batch(seq_len: int, batch: int, gen: torch.Generator | None = None):
     t = torch.arange(seq_len + 1, dtype=torch.float32)[:, None]
     wave = amp * torch.sin(2 * math.pi * t / period + phase)  # (T+1) x N
     return wave[:-1, :, None], wave[1:, :, None]
+
+
+# --------------------------------------------------------------------------- what a network reads
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the network reads, as plain hashable values (a cache key)."""
+
+    kind: str  # "text" or "signal"
+    text: str = ""
+    encoding: str = "onehot"  # text: "onehot" or "embedding"
+    signal: str = "sine"
+    steps: int = 200
+    seed: int = 0
+
+    @property
+    def task_kind(self) -> str:
+        """Which training task reads inputs like these (:func:`task_for_input`)."""
+        return task_for_input(self.kind, self.signal)
+
+
+@dataclass
+class PreparedInput:
+    """The sequence as a tensor, one hover label per step, notes for the student."""
+
+    values: Tensor  # T ids (text) or T x F features (signal)
+    labels: list[str]
+    notes: list[str] = field(default_factory=list)
+    features: int = 1  # F for signals
+    feature_names: list[str] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        return int(self.values.shape[0])
+
+
+def prepare_input(spec: InputSpec) -> PreparedInput:
+    """Text or signal -> tensor; raises SequenceInputError (with a message) on empty text."""
+    if spec.kind == "text":
+        enc = encode_text(spec.text)
+        labels = [display_char(ch) for ch in enc.chars]
+        return PreparedInput(enc.ids, labels, enc.notes, VOCAB_SIZE, ["character"])
+    sig = make_signal(spec.signal, spec.steps, seed=spec.seed)
+    return PreparedInput(sig.values, sig.labels, sig.notes, sig.values.shape[1], list(sig.feature_names))

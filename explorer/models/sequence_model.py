@@ -8,6 +8,7 @@ step or from the last one. The recurrent part is the explicit network of
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from torch import Tensor, nn
@@ -102,3 +103,12 @@ class SequenceModel(nn.Module):
         twin = SequenceModel(self.config, fused=False)
         twin.load_state_dict(self.state_dict())
         return twin.to(next(self.parameters()).device)
+
+
+def state_digest(state_dict: dict[str, Tensor]) -> str:
+    """A content hash of a state dict: the cache key of a trained model's weights."""
+    h = hashlib.sha1()
+    for name in sorted(state_dict):
+        h.update(name.encode())
+        h.update(state_dict[name].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()

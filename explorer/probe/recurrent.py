@@ -14,15 +14,18 @@ Jacobian d y_T / d s_t, the quantity that vanishes in a plain RNN.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from explorer.data.sequences import VOCAB_SIZE, InputSpec, prepare_input
 from explorer.models.recurrent import RecurrentConfigError, RecurrentNet, suffix
-from explorer.models.recurrent_cells import CELL_SPECS, CellSpec
-from explorer.models.sequence_model import SequenceModel
+from explorer.models.recurrent_cells import CELL_SPECS, CELLS, CellSpec
+from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
 
 SATURATION_MARGIN = 0.1  # "saturated" = within 0.1 of a bound (0/1 for sigmoid, -1/1 for tanh)
 GRADIENT_TARGETS = ("h", "c", "input")
@@ -288,3 +291,60 @@ def gradient_flow(
         return g.pow(2).sum(dim=(0, 2, 3)).sqrt().cpu().numpy()
     norms = [0.0 if g is None else float(g.pow(2).sum().sqrt()) for g in grads]  # each g: M x 1 x H
     return np.asarray(norms, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- a page's networks
+
+
+class TrainedRecurrent(Protocol):
+    """What the gradient-flow comparison needs of a trained model
+    (explorer.training.sequence.TrainedSequenceModel)."""
+
+    config: SequenceModelConfig
+
+    def initial(self) -> nn.Module: ...
+
+    def instantiate(self) -> nn.Module: ...
+
+
+def model_config(cell: str, hidden_size: int, num_layers: int, bidirectional: bool, nonlinearity: str,
+                 spec: InputSpec, features: int) -> SequenceModelConfig:
+    """The network for this kind of input, as the Recurrent page draws it (the head is unused by
+    traces)."""
+    encoding = spec.encoding if spec.kind == "text" else "signal"
+    return SequenceModelConfig(
+        cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+        nonlinearity=nonlinearity, encoding=encoding, vocab_size=VOCAB_SIZE, input_features=features,
+        output_size=1,
+    )
+
+
+def init_gradient_flows(model_for: Callable[[SequenceModelConfig], nn.Module], hidden_size: int,
+                        num_layers: int, spec: InputSpec, length: int, wrt: str,
+                        cells: tuple[str, ...] = CELLS) -> dict[str, np.ndarray]:
+    """||d y_T/d s_t|| for each cell at initialisation on the same (cut) sequence;
+    ``model_for(config)`` gives the initialised network (the ui caches them process-wide)."""
+    prepared = prepare_input(spec)
+    values = prepared.values[:length]
+    out = {}
+    for cell in cells:
+        if wrt == "c" and not CELL_SPECS[cell].has_memory:
+            continue
+        config = model_config(cell, hidden_size, num_layers, False, "tanh", spec, prepared.features)
+        out[f"{cell.upper()} at init"] = gradient_flow(model_for(config), values, wrt)
+    return out
+
+
+def trained_gradient_flows(models: Sequence[TrainedRecurrent], spec: InputSpec, length: int,
+                           wrt: str) -> dict[str, np.ndarray]:
+    """The same measurement for trained models and for the very weights each started from."""
+    prepared = prepare_input(spec)
+    values = prepared.values[:length]
+    out = {}
+    for model in models:
+        if wrt == "c" and not CELL_SPECS[model.config.cell].has_memory:
+            continue
+        name = model.config.cell.upper()
+        out[f"{name} at init"] = gradient_flow(model.initial(), values, wrt)
+        out[f"{name} trained"] = gradient_flow(model.instantiate(), values, wrt)
+    return out

@@ -4,30 +4,29 @@ Traces and gradient flows are cached by their real inputs (network shape, seed o
 digest, the text or signal), so a widget that only changes the view - a quantity, a layer,
 a unit, a scale - reruns the page without recomputing them. Randomly initialised models are
 process-wide read-only resources; models a user trained live in that user's session only.
+The computing is the engine's: input preparation in :mod:`explorer.data.sequences`, the
+page's network config and the gradient-flow loops in :mod:`explorer.probe.recurrent`, the
+weight digest in :mod:`explorer.models.sequence_model` (re-exported here).
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-
 import numpy as np
 import streamlit as st
-import torch
 
 from explorer.bounded import BoundedStore
-from explorer.data.sequences import (
+from explorer.data.sequences import (  # re-exported (see __all__): their home is the engine
     VOCAB_SIZE,
-    display_char,
-    encode_text,
-    make_signal,
-    task_for_input,
+    InputSpec,
+    PreparedInput,
+    prepare_input,
 )
 from explorer.device import pick_device
 from explorer.models.init import build_seeded
-from explorer.models.recurrent_cells import CELL_SPECS, CELLS
-from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
-from explorer.probe.recurrent import RecurrentTrace, gradient_flow, trace
+from explorer.models.recurrent_cells import CELLS
+from explorer.models.sequence_model import SequenceModel, SequenceModelConfig, state_digest
+from explorer.probe import recurrent as rprobe
+from explorer.probe.recurrent import RecurrentTrace, model_config, trace
 from explorer.training.sequence import (
     TASK_TITLES,
     SequenceRun,
@@ -35,77 +34,14 @@ from explorer.training.sequence import (
     TrainedSequenceModel,
 )
 
+__all__ = [
+    "EMBED_DIM", "MAX_RUNS", "VOCAB_SIZE", "InputSpec", "PreparedInput", "model_config", "prepare_input",
+    "state_digest", "trace",
+]
+
 EMBED_DIM = SequenceModelConfig.embed_dim  # the learned embedding's width (a class default)
 _RUNS_KEY = "_recurrent_runs"
 MAX_RUNS = 3  # per user: one run per training task (three), each up to three small models
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """What the network reads, as plain hashable values (the cache key)."""
-
-    kind: str  # "text" or "signal"
-    text: str = ""
-    encoding: str = "onehot"  # text: "onehot" or "embedding"
-    signal: str = "sine"
-    steps: int = 200
-    seed: int = 0
-
-    @property
-    def task_kind(self) -> str:
-        """Which training task reads inputs like these (the engine's ``task_for_input``)."""
-        return task_for_input(self.kind, self.signal)
-
-
-@dataclass
-class PreparedInput:
-    """The sequence as a tensor, one hover label per step, notes for the student."""
-
-    values: torch.Tensor  # T ids (text) or T x F features (signal)
-    labels: list[str]
-    notes: list[str] = field(default_factory=list)
-    features: int = 1  # F for signals
-    feature_names: list[str] = field(default_factory=list)
-
-    @property
-    def steps(self) -> int:
-        return int(self.values.shape[0])
-
-
-def prepare_input(spec: InputSpec) -> PreparedInput:
-    """Text or signal -> tensor; raises SequenceInputError (with a message) on empty text."""
-    if spec.kind == "text":
-        enc = encode_text(spec.text)
-        labels = [display_char(ch) for ch in enc.chars]
-        return PreparedInput(enc.ids, labels, enc.notes, VOCAB_SIZE, ["character"])
-    sig = make_signal(spec.signal, spec.steps, seed=spec.seed)
-    return PreparedInput(
-        sig.values, sig.labels, sig.notes, sig.values.shape[1], list(sig.feature_names)
-    )
-
-
-def model_config(
-    cell: str,
-    hidden_size: int,
-    num_layers: int,
-    bidirectional: bool,
-    nonlinearity: str,
-    spec: InputSpec,
-    features: int,
-) -> SequenceModelConfig:
-    """The page's network for this kind of input (the head is unused by traces)."""
-    encoding = spec.encoding if spec.kind == "text" else "signal"
-    return SequenceModelConfig(
-        cell=cell,
-        hidden_size=hidden_size,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        nonlinearity=nonlinearity,
-        encoding=encoding,
-        vocab_size=VOCAB_SIZE,
-        input_features=features,
-        output_size=1,
-    )
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -121,15 +57,6 @@ def random_trace(config: SequenceModelConfig, seed: int, spec: InputSpec) -> Rec
     return trace(random_model(config, seed), prepared.values, prepared.labels)
 
 
-def state_digest(state_dict: dict[str, torch.Tensor]) -> str:
-    """A content hash of a state dict: the cache key of a trained model's weights."""
-    h = hashlib.sha1()
-    for name in sorted(state_dict):
-        h.update(name.encode())
-        h.update(state_dict[name].detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
 @st.cache_data(max_entries=16, show_spinner="Running the trained network over the sequence...")
 def trained_trace(digest: str, _model: TrainedSequenceModel, spec: InputSpec) -> RecurrentTrace:
     """Trace of a trained model; ``digest`` (its weights) stands for the unhashed model."""
@@ -138,49 +65,22 @@ def trained_trace(digest: str, _model: TrainedSequenceModel, spec: InputSpec) ->
 
 
 @st.cache_data(max_entries=16, show_spinner="Back-propagating through time...")
-def init_gradient_flows(
-    hidden_size: int,
-    num_layers: int,
-    spec: InputSpec,
-    length: int,
-    wrt: str,
-    seed: int,
-    cells: tuple[str, ...] = CELLS,
-) -> dict[str, np.ndarray]:
-    """||d y_T/d s_t|| for RNN, GRU and LSTM at initialisation on the same (cut) sequence."""
-    prepared = prepare_input(spec)
-    values = prepared.values[:length]
-    out = {}
-    for cell in cells:
-        if wrt == "c" and not CELL_SPECS[cell].has_memory:
-            continue
-        config = model_config(cell, hidden_size, num_layers, False, "tanh", spec, prepared.features)
-        out[f"{cell.upper()} at init"] = gradient_flow(random_model(config, seed), values, wrt)
-    return out
+def init_gradient_flows(hidden_size: int, num_layers: int, spec: InputSpec, length: int, wrt: str,
+                        seed: int, cells: tuple[str, ...] = CELLS) -> dict[str, np.ndarray]:
+    """||d y_T/d s_t|| for RNN, GRU and LSTM at initialisation on the same (cut) sequence
+    (:func:`explorer.probe.recurrent.init_gradient_flows` on the process-wide random models)."""
+    return rprobe.init_gradient_flows(lambda config: random_model(config, seed), hidden_size, num_layers,
+                                      spec, length, wrt, cells)
 
 
 @st.cache_data(max_entries=16, show_spinner="Back-propagating through the trained models...")
-def trained_gradient_flows(
-    digests: tuple[str, ...],
-    _models: tuple[TrainedSequenceModel, ...],
-    spec: InputSpec,
-    length: int,
-    wrt: str,
-) -> dict[str, np.ndarray]:
+def trained_gradient_flows(digests: tuple[str, ...], _models: tuple[TrainedSequenceModel, ...],
+                           spec: InputSpec, length: int, wrt: str) -> dict[str, np.ndarray]:
     """The same measurement for trained models and for the very weights each started from.
 
     Keyed by the models' weight digests (the models themselves are not hashed).
     """
-    prepared = prepare_input(spec)
-    values = prepared.values[:length]
-    out = {}
-    for model in _models:
-        if wrt == "c" and not CELL_SPECS[model.config.cell].has_memory:
-            continue
-        name = model.config.cell.upper()
-        out[f"{name} at init"] = gradient_flow(model.initial(), values, wrt)
-        out[f"{name} trained"] = gradient_flow(model.instantiate(), values, wrt)
-    return out
+    return rprobe.trained_gradient_flows(_models, spec, length, wrt)
 
 
 # --- per-user trained runs (session state) -----------------------------------------------
