@@ -191,6 +191,37 @@ def build_graph(
     style = naming_style(net, arch)
     blocks, block_of = _blocks(net, names, style)
     rec = _Recorder(names, block_of, dict(net.named_modules()))
+    out = _recorded_forward(net, rec, input_shape, device)
+    last = rec.producer.get(id(out))
+    rec.nodes.append(
+        Node(
+            "output",
+            "output",
+            "logits",
+            "",
+            "output",
+            (tuple(out.shape[1:]),),
+            tuple(out.shape[1:]),
+        )
+    )
+    if last is not None:
+        rec.edges.append(Edge(last, "output", tuple(out.shape[1:])))
+    nodes = _fields(rec.nodes, rec.edges)
+    used = {b for b in (n.block for n in nodes) if b}
+    units = {p: names.get(p, p) for p, m in net.named_modules() if type(m).__name__ in CONV_UNIT}
+    return Graph(
+        nodes,
+        rec.edges,
+        tuple(input_shape),
+        {k: v for k, v in blocks.items() if k in used},
+        arch,
+        units,
+    )
+
+
+def _recorded_forward(net: nn.Module, rec: _Recorder, input_shape: Shape, device: torch.device) -> torch.Tensor:
+    """One forward pass in eval mode on a zero input, every module's call on ``rec``'s stack while
+    it runs, the input recorded as the graph's first node. Returns the output (a tuple's first)."""
     paths = {m: p for p, m in net.named_modules()}
     handles = []
 
@@ -219,32 +250,7 @@ def build_graph(
         for h in handles:
             h.remove()
         net.train(was_training)
-    out = out[0] if isinstance(out, (tuple, list)) else out
-    last = rec.producer.get(id(out))
-    rec.nodes.append(
-        Node(
-            "output",
-            "output",
-            "logits",
-            "",
-            "output",
-            (tuple(out.shape[1:]),),
-            tuple(out.shape[1:]),
-        )
-    )
-    if last is not None:
-        rec.edges.append(Edge(last, "output", tuple(out.shape[1:])))
-    nodes = _fields(rec.nodes, rec.edges)
-    used = {b for b in (n.block for n in nodes) if b}
-    units = {p: names.get(p, p) for p, m in net.named_modules() if type(m).__name__ in CONV_UNIT}
-    return Graph(
-        nodes,
-        rec.edges,
-        tuple(input_shape),
-        {k: v for k, v in blocks.items() if k in used},
-        arch,
-        units,
-    )
+    return out[0] if isinstance(out, (tuple, list)) else out
 
 
 def _fields(nodes: list[Node], edges: list[Edge]) -> list[Node]:
