@@ -19,9 +19,11 @@ import torch.nn.functional as F
 
 from explorer.data.datasets import Splits, get_dataset_info, load_dataset
 from explorer.models.init import seeded_init
+from explorer.models.user_model import UserModel
 from explorer.training.events import Event, Preparing
 from explorer.training.fit import FitResult, fit
 from explorer.training.freezing import apply_freeze, param_groups, unfreeze
+from explorer.training.runs import RunSpec
 from explorer.training.settings import TrainSettings
 from explorer.training.transfer_weights import (
     SourceWeights,
@@ -218,3 +220,33 @@ def run_own_images(
     result = yield from run_transfer(settings, source, should_stop, data=data, image_size=size, **fit_kwargs)
     result.dataset = "your images"
     return result
+
+
+# --------------------------------------------------------------------------- what a start submits
+
+
+def user_source(model: UserModel) -> SourceWeights:
+    """A user's trained or loaded model as transfer source (plain values a job spec carries)."""
+    return SourceWeights("user", model.arch, dict(model.build), dict(model.state_dict), tuple(model.classes),
+                         model.dataset, title=f"your model \"{model.name}\"")
+
+
+def transfer_title(settings: TrainSettings, source: SourceWeights) -> str:
+    """The job's title: source -> target dataset (what trains)."""
+    target = get_dataset_info(settings.dataset).title
+    return f"Transfer: {source.describe()} -> {target} ({settings.freeze.replace('_', ' ')})"
+
+
+def transfer_vs_scratch_runs(settings: TrainSettings, source: SourceWeights) -> list[RunSpec]:
+    """The two runs of a transfer-vs-scratch comparison: the transfer, and the same model from
+    scratch at its own tuned learning rate (:func:`scratch_twin`) on the very same input (the
+    ImageNet input for an ImageNet source, else the source's image size)."""
+    twin = scratch_twin(settings)
+    same_input = ({"imagenet_input": True} if source.kind == "imagenet"
+                  else {"image_size": int(source.build.get("image_size", 32))})
+    return [
+        RunSpec(f"transfer ({settings.freeze.replace('_', ' ')})", "explorer.training.transfer:run_transfer",
+                {"settings": settings, "source": source}),
+        RunSpec("from scratch", "explorer.training.transfer:run_transfer",
+                {"settings": twin, "source": None, **same_input}),
+    ]

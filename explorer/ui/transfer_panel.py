@@ -13,7 +13,14 @@ from explorer.data.datasets import DATASETS, is_available
 from explorer.models import get_spec
 from explorer.training.freezing import FREEZE_MODES, FREEZE_TITLES, count_by_mode
 from explorer.training.settings import TRAINABLE_MODELS, TrainSettings
-from explorer.training.transfer import DEFAULT_PAIR, SCRATCH_LR, TransferInfo, scratch_twin
+from explorer.training.transfer import (
+    DEFAULT_PAIR,
+    SCRATCH_LR,
+    TransferInfo,
+    transfer_title,
+    transfer_vs_scratch_runs,
+    user_source,
+)
 from explorer.training.transfer_weights import (
     SourceWeights,
     TransferError,
@@ -60,8 +67,7 @@ def _source(key: str) -> SourceWeights:
     m = get_user_model(name)
     if m is None:
         raise TransferError("That model is no longer in this session: train or load it again.")
-    return SourceWeights("user", m.arch, dict(m.build), dict(m.state_dict), tuple(m.classes), m.dataset,
-                         title=f"your model \"{m.name}\"")  # fmt: skip
+    return user_source(m)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -193,23 +199,13 @@ def _start(src: SourceWeights) -> None:
     if problems:
         st.error("Cannot start: " + " ".join(problems))
         return
-    title = f"Transfer: {src.describe()} -> {DATASETS[settings.dataset].title} ({settings.freeze.replace('_', ' ')})"
+    title = transfer_title(settings, src)
     from explorer.device import pick_device
 
     device = str(pick_device(settings.device))
     try:
         if st.session_state.get("xf_twin"):
-            from explorer.training.runs import RunSpec
-
-            twin = scratch_twin(settings)  # its own tuned learning rate, not the head's
-            same_input = ({"imagenet_input": True} if src.kind == "imagenet"
-                          else {"image_size": int(src.build.get("image_size", 32))})  # fmt: skip
-            runs = [
-                RunSpec(f"transfer ({settings.freeze.replace('_', ' ')})", "explorer.training.transfer:run_transfer",
-                        {"settings": settings, "source": src}),
-                RunSpec("from scratch", "explorer.training.transfer:run_transfer",
-                        {"settings": twin, "source": None, **same_input}),
-            ]  # fmt: skip
+            runs = transfer_vs_scratch_runs(settings, src)
             jobs.submit(jobs.JobSpec("explorer.training.runs:run_comparison", {"runs": runs}), device=device,
                         title=title + " vs from scratch", kind="comparison")  # fmt: skip
         else:

@@ -184,3 +184,29 @@ def test_unfreeze_restores_every_parameter():
     model.train()
     assert model.get_submodule("2.bn1").training
     assert trainable_parameters(model) == sum(p.numel() for p in model.parameters())
+
+
+def test_transfer_vs_scratch_runs_share_the_input_and_not_the_learning_rate() -> None:
+    from explorer.models.user_model import UserModel
+    from explorer.training.transfer import (
+        SCRATCH_LR,
+        transfer_title,
+        transfer_vs_scratch_runs,
+        user_source,
+    )
+    from explorer.training.transfer_weights import SourceWeights
+
+    settings = TrainSettings(model="resnet_small", dataset="circles_squares", lr=0.01, freeze="head", source="bundled:x")
+    small = SourceWeights("bundled", "resnet_small", {"image_size": 48})
+    arm, scratch = transfer_vs_scratch_runs(settings, small)
+    assert (arm.target, scratch.target) == ("explorer.training.transfer:run_transfer",) * 2
+    assert arm.kwargs == {"settings": settings, "source": small} and arm.name == "transfer (head)"
+    assert scratch.kwargs["source"] is None and scratch.kwargs["image_size"] == 48
+    assert scratch.kwargs["settings"].lr == SCRATCH_LR and scratch.kwargs["settings"].freeze == "all"
+    imagenet = SourceWeights("imagenet", "resnet18")
+    assert transfer_vs_scratch_runs(settings, imagenet)[1].kwargs["imagenet_input"] is True
+    assert transfer_title(settings, small).endswith("-> Circles vs squares (64x64 colour, binary) (head)")
+    mine = UserModel(name="m1", arch="lenet5", build={"a": 1}, state_dict={}, classes=["x"], dataset="d")
+    src = user_source(mine)
+    assert (src.kind, src.arch, src.build, src.classes, src.dataset, src.describe()) == (
+        "user", "lenet5", {"a": 1}, ("x",), "d", 'your model "m1"')
