@@ -6,18 +6,14 @@ result (explorer.ui.image_results; the models come from explorer.ui.weight_sourc
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
-from explorer.bounded import BoundedStore
-from explorer.data.decode import ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load_sample
 from explorer.models import catalog, get_spec
 from explorer.models.download import format_progress
 from explorer.models.weights import WeightsError, download_pretrained
-from explorer.probe.names import layer_names
-from explorer.probe.sources import best_kind, bundled_dataset, default_arch, suited_sample
+from explorer.probe.sources import default_arch
+from explorer.ui import feature_maps_sections as sections
 from explorer.ui import image_results as ir
 from explorer.ui import weight_sources as ws
 from explorer.ui.common import projector_on
@@ -36,72 +32,10 @@ from explorer.ui.state import PageState, escape_text
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 SOURCES = ["Sample", "Upload", "Camera"]
-UPLOADS_DECODED = 1  # one decoded upload (or camera shot) per session: the one on screen
-LAYER_NAMINGS = 1  # paper-style layer names of the model on screen only (cheap to redo)
-log = logging.getLogger(__name__)
 
 url = PageState("feature-maps")
 projector = projector_on()
-title_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
-title_col.title("Feature maps")
-with link_col:
-    url.copy_link()
-if not projector:
-    st.caption("Upload an image (or take a sample) and see what every layer of a CNN makes of it: "
-               "the channels it lights up, its filters, and which pixels each unit can see.")
-
-
-# --------------------------------------------------------------------------- defaults
-
-
-def _best_kind(arch: str) -> str:
-    return best_kind(arch, any(m.arch == arch for m in user_models(kind="cnn")))
-
-
-_bundled_dataset = st.cache_data(max_entries=32, show_spinner=False)(bundled_dataset)
-
-
-def _suited_sample(arch: str, kind: str) -> str | None:
-    dataset = _bundled_dataset(arch) if kind == "bundled" else None
-    return suited_sample(arch, kind, dataset, st.session_state.get("fm_sample"))
-
-
-def _arch_changed() -> None:
-    """A new model: its best weights, and a sample it was made for (a link's choice stays)."""
-    arch = st.session_state["fm_arch"]
-    kind = _best_kind(arch)
-    st.session_state["fm_kind"] = kind
-    sample = _suited_sample(arch, kind)
-    if sample and st.session_state.get("fm_source", "Sample") == "Sample":
-        st.session_state["fm_sample"] = sample
-
-
-def _decoded_upload(data: bytes, file_id: str, name: str) -> tuple[object, str | None]:
-    """Decode an upload once per file (kept in the session until replaced, also across pages);
-    (image or None, error message)."""
-    cache = st.session_state.setdefault("_fm_decoded", BoundedStore(UPLOADS_DECODED, "decoded uploads"))
-    if file_id not in cache:
-        try:
-            cache[file_id] = (decode_image(data), None)
-            st.session_state["_fm_kept_upload"] = (cache[file_id][0], name)
-        except ImageInputError as err:
-            cache[file_id] = (None, str(err))
-    return cache[file_id]
-
-
-def _layer_tokens(lm_: ws.LoadedModel, layer_names_: list[str]) -> dict[str, str]:
-    """Module path -> paper-style name for the URL (kept per model for the session)."""
-    cache = st.session_state.setdefault("_fm_layer_tokens", BoundedStore(LAYER_NAMINGS, "layer names"))
-    if lm_.token not in cache:
-        try:
-            cache[lm_.token] = layer_names(lm_.model, lm_.arch)
-        except Exception:  # noqa: BLE001 - a model the namer does not know: raw paths, and a log line
-            log.warning("No paper-style layer names for %s: the URL uses module paths", lm_.arch, exc_info=True)
-            cache[lm_.token] = {}
-    pretty = cache[lm_.token]
-    tokens = {n: pretty[n] for n in layer_names_ if n in pretty}
-    return tokens if len(set(tokens.values())) == len(tokens) else {}
-
+sections.page_header(url, projector)
 
 # --------------------------------------------------------------------------- 1. image and model
 
@@ -122,7 +56,7 @@ kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if arch_now in
     + (["user"] if mine else []) + ["random", "upload"]
 # Your trained model or checkpoint cannot travel: the link names the best shared weights instead.
 shared_kind = next(k for k in ("imagenet", "bundled", "random") if k in kinds and (k != "imagenet" or ws.pretrained_cached(arch_now)))
-kind_now = url.bind("weights", "fm_kind", default=_best_kind(arch_now), valid=kinds,
+kind_now = url.bind("weights", "fm_kind", default=sections.best_kind_of(arch_now), valid=kinds,
                     fmt=lambda k: shared_kind if k in ("user", "upload") else k)
 if kind_now in ("user", "upload"):
     url.not_in_link(f"your {'trained model' if kind_now == 'user' else 'checkpoint'} (the link opens "
@@ -156,7 +90,7 @@ with col_image:
     if source == "Upload":
         up = st.file_uploader("Image file: PNG, JPEG, WebP, BMP or GIF", type=UPLOAD_TYPES, key="fm_upload")
         if up is not None:
-            image, image_error = _decoded_upload(up.getvalue(), f"up:{up.file_id}:{up.size}", up.name)
+            image, image_error = sections.decoded_upload(up.getvalue(), f"up:{up.file_id}:{up.size}", up.name)
         elif kept is not None:
             image = kept[0]
             st.caption("Your last upload is kept until you upload another image.")
@@ -164,7 +98,7 @@ with col_image:
     elif source == "Camera":
         shot = st.camera_input("Take a picture", key="fm_camera")
         if shot is not None:
-            image, image_error = _decoded_upload(shot.getvalue(), f"cam:{shot.file_id}:{shot.size}", "camera")
+            image, image_error = sections.decoded_upload(shot.getvalue(), f"cam:{shot.file_id}:{shot.size}", "camera")
     if source == "Sample":
         name = st.selectbox("Sample image", sample_names, key="fm_sample", format_func=lambda n: get_sample(n).title)
         image = load_sample(name)
@@ -183,7 +117,7 @@ with col_image:
 
 with col_model:
     own_model_section("fm", heading="2. Model and weights")  # the heading, then "Your own model"
-    arch = st.selectbox("Architecture", keys, key="fm_arch", on_change=_arch_changed,
+    arch = st.selectbox("Architecture", keys, key="fm_arch", on_change=sections.arch_changed,
                         format_func=lambda k: get_spec(k).dated_title)
     spec = get_spec(arch)
     kind = st.radio("Weights", kinds, key="fm_kind", format_func=ws.WEIGHT_KINDS.get)
@@ -253,7 +187,7 @@ names = res.maps.names()
 if not names:
     st.warning("This model has no feature-map layers to show.")
     st.stop()
-layer_tokens = _layer_tokens(lm, names)
+layer_tokens = sections.layer_tokens_of(lm, names)
 labels = {m.name: paper_label(m, layer_tokens) for m in res.maps.layers}  # "relu_C3 (ReLU) - 16 x 10 x 10"
 
 
