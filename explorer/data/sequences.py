@@ -91,9 +91,18 @@ def cap_steps(steps: int, limit: int = MAX_STEPS) -> tuple[int, str | None]:
     return steps, None
 
 
+_VISIBLE = {" ": "\u2423", "\n": "\u21b5"}  # spaces and newlines as visible characters
+_PLAIN = {v: k for k, v in _VISIBLE.items()}
+
+
 def display_char(ch: str) -> str:
     """How a character is named on axes and hover labels (spaces and newlines made visible)."""
-    return {" ": "\u2423", "\n": "\u21b5"}.get(ch, ch)
+    return _VISIBLE.get(ch, ch)
+
+
+def plain_char(label: str) -> str:
+    """The character a :func:`display_char` label stands for (the inverse)."""
+    return _PLAIN.get(label, label)
 
 
 def encode_text(text: str, max_steps: int = MAX_STEPS) -> EncodedText:

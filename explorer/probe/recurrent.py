@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from explorer.data.sequences import VOCAB_SIZE, InputSpec, prepare_input
+from explorer.data.sequences import VOCAB_SIZE, InputSpec, plain_char, prepare_input
 from explorer.models.recurrent import RecurrentConfigError, RecurrentNet, suffix
 from explorer.models.recurrent_cells import CELL_SPECS, CELLS, CellSpec
 from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
@@ -291,6 +291,11 @@ def gradient_flow(
         return g.pow(2).sum(dim=(0, 2, 3)).sqrt().cpu().numpy()
     norms = [0.0 if g is None else float(g.pow(2).sum().sqrt()) for g in grads]  # each g: M x 1 x H
     return np.asarray(norms, dtype=np.float64)
+
+
+def trace_chars(tr: RecurrentTrace) -> list[str]:
+    """The input characters of a text trace (its hover labels, made plain again)."""
+    return [plain_char(label) for label in tr.labels]
 
 
 # --------------------------------------------------------------------------- a page's networks

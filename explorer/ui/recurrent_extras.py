@@ -6,16 +6,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.probe.recurrent import RecurrentTrace
+from explorer.probe.recurrent import RecurrentTrace, trace_chars
 from explorer.probe.selectivity import rank_units, unit_scores
 from explorer.viz.unit_text import unit_text_figure, value_bounds
 
-_RAW = {"\u2423": " ", "\u21b5": "\n"}  # display_char's visible space and newline, back to text
-
-
-def trace_chars(tr: RecurrentTrace) -> list[str]:
-    """The input characters of a text trace (its hover labels, made plain again)."""
-    return [_RAW.get(label, label) for label in tr.labels]
+__all__ = ["forget_bias_flow", "trace_chars", "unit_text_section"]  # trace_chars: re-exported from the engine
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

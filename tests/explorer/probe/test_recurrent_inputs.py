@@ -44,3 +44,12 @@ def test_init_gradient_flows_one_curve_per_cell_with_memory_for_c() -> None:
     assert sorted(flows) == ["GRU at init", "LSTM at init", "RNN at init"]
     assert all(v.shape == (12,) and np.isfinite(v).all() for v in flows.values())
     assert sorted(rp.init_gradient_flows(model_for, 8, 1, spec, 12, "c")) == ["LSTM at init"]
+
+
+def test_trace_chars_undo_the_visible_labels() -> None:
+    spec = InputSpec(kind="text", text="a b\nc")
+    prepared = prepare_input(spec)
+    assert prepared.labels == ["a", "\u2423", "b", "\u21b5", "c"]  # what hover labels show
+    config = rp.model_config("rnn", 4, 1, False, "tanh", spec, VOCAB_SIZE)
+    model = build_seeded(lambda: SequenceModel(config, fused=False), 0).eval()
+    assert rp.trace_chars(rp.trace(model, prepared.values, prepared.labels)) == list("a b\nc")
