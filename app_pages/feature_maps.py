@@ -12,7 +12,6 @@ from explorer.data.samples import DEFAULT_SAMPLE, get_sample, list_samples, load
 from explorer.models import catalog, get_spec
 from explorer.models.download import format_progress
 from explorer.models.weights import WeightsError, download_pretrained
-from explorer.probe.sources import default_arch
 from explorer.ui import feature_maps_sections as sections
 from explorer.ui import image_results as ir
 from explorer.ui import weight_sources as ws
@@ -27,11 +26,9 @@ from explorer.ui.feature_views import (
     view_labels,
 )
 from explorer.ui.own_model import own_keys, own_model_section
-from explorer.ui.registry import user_models
 from explorer.ui.state import PageState, escape_text
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
-SOURCES = ["Sample", "Upload", "Camera"]
 
 url = PageState("feature-maps")
 projector = projector_on()
@@ -43,48 +40,14 @@ specs = catalog(kind="cnn")
 keys = [s.key for s in specs] + own_keys()  # and this browser's imported models
 samples = list_samples()
 sample_names = [s.name for s in samples]
-if url.arriving("sample"):
-    st.session_state["fm_source"] = "Sample"  # a link shows its sample, not an old upload
-source = url.keep("fm_source", "Sample", SOURCES)
-newest_mine = url.arriving("weights") and st.query_params.get("weights") == "user"  # the sidebar's link
-arch_now = url.bind("arch", "fm_arch", default=default_arch(), valid=keys)
-mine = [m for m in user_models(kind="cnn") if m.arch == arch_now]
-if newest_mine and mine:
-    st.session_state["fm_user_model"] = mine[-1].name  # registered last: the run just finished
-spec_now = get_spec(arch_now)
-kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if arch_now in ws.bundled_available() else []) \
-    + (["user"] if mine else []) + ["random", "upload"]
-# Your trained model or checkpoint cannot travel: the link names the best shared weights instead.
-shared_kind = next(k for k in ("imagenet", "bundled", "random") if k in kinds and (k != "imagenet" or ws.pretrained_cached(arch_now)))
-kind_now = url.bind("weights", "fm_kind", default=sections.best_kind_of(arch_now), valid=kinds,
-                    fmt=lambda k: shared_kind if k in ("user", "upload") else k)
-if kind_now in ("user", "upload"):
-    url.not_in_link(f"your {'trained model' if kind_now == 'user' else 'checkpoint'} (the link opens "
-                    f"{spec_now.title} with {ws.WEIGHT_KINDS[shared_kind].split(' (')[0].lower()} in its place)")
-# The cat on first open (the page's picture); a model switch picks a suited sample instead.
-default_sample = DEFAULT_SAMPLE if DEFAULT_SAMPLE in sample_names else sample_names[0]
-if source == "Sample":
-    url.bind("sample", "fm_sample", default=default_sample, valid=sample_names)
-else:
-    url.keep("fm_sample", default_sample, sample_names)
-    url.not_in_link(f"your {'uploaded image' if source == 'Upload' else 'camera picture'} (the link opens "
-                    f"with the sample \"{get_sample(default_sample).title}\")")
-url.keep("fm_user_model", mine[0].name if mine else "", [m.name for m in mine] or None)
+bound = sections.bind_inputs(url, keys, sample_names)
+mine, kinds = bound.mine, bound.kinds
 
-if projector:  # inputs folded into one line above the figure
-    what = get_sample(st.session_state["fm_sample"]).title if source == "Sample" else f"your {source.lower()}"
-    # the summary names the weights really in use: asked-for ImageNet weights that are not cached fall back
-    in_use = "random" if kind_now == "imagenet" and not ws.pretrained_cached(arch_now) else kind_now
-    inputs = st.expander(f"Image: {what}  |  Model: {spec_now.title}  |  Weights: "
-                         f"{ws.WEIGHT_KINDS.get(in_use, in_use)}  (open to change)")
-else:
-    inputs = st.container()
-
-with inputs:
+with sections.inputs_box(projector, bound):
     col_image, col_model = st.columns(2, gap="large")
 with col_image:
     st.subheader("1. Image")
-    source = st.radio("Image from", SOURCES, horizontal=True, key="fm_source")
+    source = st.radio("Image from", sections.SOURCES, horizontal=True, key="fm_source")
     image, image_error = None, None
     kept = st.session_state.get("_fm_kept_upload")
     if source == "Upload":
