@@ -20,6 +20,7 @@ from explorer.ui.arch_sections import (
     side_by_side_section,
 )
 from explorer.ui.code_panel import code_panel
+from explorer.ui.own_model import own_keys, own_model_section
 from explorer.ui.state import PageState
 
 url = PageState("architectures")  # ?arch=&level=&colour=&layer=&side= (explorer/ui/state.py)
@@ -27,13 +28,14 @@ title_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
 title_col.title("Architectures")
 with link_col:
     url.copy_link()  # filled by url.done() at the end, with every setting bound
-keys = [s.key for s in catalog(kind="cnn")]
+keys = [s.key for s in catalog(kind="cnn")] + own_keys()
 
 arch = controls(url, keys)  # one folded line in projector mode
 diagram(arch)  # the network, drawn: first on the screen
 numbers(arch)
 node_card(arch)
 idea(arch)
+own_model_section("arch")  # upload a .keras / .h5 / .onnx file, or try the course's Keras CNN
 exports(arch)
 layer_table(arch)
 code_panel(arch.key)

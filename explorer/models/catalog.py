@@ -311,12 +311,15 @@ def _entries() -> list[ArchSpec]:
 
 CATALOG: dict[str, ArchSpec] = {spec.key: spec for spec in _entries()}
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(spec.family for spec in CATALOG.values()))
+# Entries of users' imported models (explorer.models.own), never listed by catalog(): a key is
+# the digest of the model's spec, so only a session that imported that model holds its key.
+OWN_ENTRIES: dict[str, ArchSpec] = {}
 
 
 def get_spec(key: str) -> ArchSpec:
-    """The catalog entry for ``key``; a clear KeyError for unknown keys."""
+    """The catalog entry for ``key`` (or an imported model's); a clear KeyError for unknown keys."""
     try:
-        return CATALOG[key]
+        return CATALOG[key] if key in CATALOG else OWN_ENTRIES[key]
     except KeyError:
         raise KeyError(f"Unknown architecture {key!r}. Known: {', '.join(CATALOG)}.") from None
 

@@ -69,6 +69,7 @@ def _prelu(m: nn.Module, g: torch.Generator) -> None:
 
 def _default_rules() -> dict[type[nn.Module], Rule]:
     from explorer.models.recurrent import RecurrentNet  # explicit cells: torch's recurrent rule
+    from explorer.models.spec_modules import BatchNorm, Conv2d, Linear  # imported models' layers
 
     rules: dict[type[nn.Module], Rule] = {
         nn.Linear: _fan_in_uniform, nn.Bilinear: _bilinear,
@@ -82,6 +83,7 @@ def _default_rules() -> dict[type[nn.Module], Rule]:
         nn.RNN: _recurrent, nn.GRU: _recurrent, nn.LSTM: _recurrent,
         nn.RNNCell: _recurrent, nn.GRUCell: _recurrent, nn.LSTMCell: _recurrent,
         RecurrentNet: _recurrent,
+        Conv2d: _fan_in_uniform, Linear: _fan_in_uniform, BatchNorm: _affine_norm,
     }  # fmt: skip
     return rules
 

@@ -52,9 +52,24 @@ def _block_note(module: nn.Module) -> str | None:
     return None
 
 
+def _spec_role(module: nn.Module) -> str | None:
+    """Layers of imported models (explorer.models.spec_modules): a convolution with its own
+    activation (Keras' ``activation=``) outputs post-activation maps; their poolings pool."""
+    from explorer.models import spec_modules as sm
+
+    if isinstance(module, sm.Conv2d) and module.activation != "linear":
+        return "act"
+    if isinstance(module, (sm.Pool2d, sm.GlobalPool2d)):
+        return "pool"
+    return None
+
+
 def _role(module: nn.Module) -> str:
     if _block_note(module) is not None:
         return "block"
+    spec_role = _spec_role(module)
+    if spec_role is not None:
+        return spec_role
     if isinstance(module, nn.Conv2d):
         return "conv"
     if isinstance(module, ACTIVATIONS):

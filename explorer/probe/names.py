@@ -309,7 +309,10 @@ def layer_names(model: nn.Module, arch: str | None = None) -> dict[str, str]:
     guessed from the structure. Names are unique per model and never equal another
     module's raw path, so :func:`resolve_layer` accepts either.
     """
-    namer = _Namer(naming_style(model, arch))
+    style = naming_style(model, arch)
+    if style == "own":  # an imported model: the names in the user's file
+        return {p: p for p, _ in model.named_modules() if p}
+    namer = _Namer(style)
     namer.dense_total = sum(1 for m in model.modules() if isinstance(m, nn.Linear))
     _walk_trunk(namer, model, "")
     paths = [p for p, _ in model.named_modules() if p]

@@ -49,6 +49,9 @@ class ArchView:
 
 def _input_shape(spec: ArchSpec, col: Any) -> tuple[int, int, int]:
     channels, size = spec.input_shape[0], spec.input_shape[1]
+    if spec.family == "Your model":  # an imported model takes the input its file was built for
+        col.caption(f"Input: {shape_text(spec.input_shape)}, as the model file was built")
+        return spec.input_shape  # type: ignore[return-value]
     if spec.compact and spec.key != "keras_cnn":
         choice = col.radio("Input", ["28 x 28 grey", "32 x 32 colour"], horizontal=True,
                            index=0 if channels == 1 else 1, key=f"arch_input_{spec.key}")  # fmt: skip
@@ -91,7 +94,7 @@ def controls(url: PageState, keys: list[str]) -> ArchView:
         arch_col, input_col = st.columns([3, 2])
         arch_col.selectbox("Architecture", keys, key="arch_key",
                            format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, "
-                                                 f"{get_spec(k).year or 'course example'})")  # fmt: skip
+                                                 f"{get_spec(k).year or ('your file' if k.startswith('own-') else 'course example')})")  # fmt: skip
         input_shape = _input_shape(spec, input_col)
         graph, records, totals = _measured(spec, input_shape)
         av = ArchView(key, spec, input_shape, graph, records, totals, LEVELS[level_label], colour)

@@ -27,6 +27,10 @@ def code_panel(spec_key: str, *, expanded: bool = False) -> None:
     if not st.toggle("Show this model as code (PyTorch)", value=expanded, key=f"code_show_{spec_key}"):
         return
     with st.container(border=True):
+        from explorer.ui.own_model import own_code
+
+        if own_code(spec_key):  # an imported model: code from its spec
+            return
         try:
             generated = _generated(spec_key)
         except (CodegenError, KeyError) as err:

@@ -1,0 +1,115 @@
+"""AppTest: your own model (a .keras file) on Architectures and Feature maps, and bad files."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.models.imports import import_model
+from explorer.ui.own_model import EXAMPLE
+from tests.app.conftest import open_app_page
+
+KERAS_NAMES = ["rescaling", "conv1", "pool1", "conv2", "pool2", "flatten", "dense", "output"]
+
+
+def _upload(at, page: str, name: str, data: bytes):  # noqa: ANN001, ANN202
+    at.file_uploader(key=f"{page}_own_file").set_value((name, data, "application/octet-stream")).run()
+    return at
+
+
+def _plain(text: str) -> str:
+    return text.replace("\\", "")
+
+
+def _keras_zip(layers: list[dict]) -> bytes:
+    """A .keras zip made by hand: config.json with ``layers`` after an input, empty weights."""
+    import h5py
+
+    entries = [{"class_name": "InputLayer", "config": {"batch_shape": [None, 8, 8, 3], "name": "input_layer"}}]
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": entries + layers}}
+    weights = io.BytesIO()
+    with h5py.File(weights, "w"):
+        pass
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("config.json", json.dumps(config))
+        zf.writestr("model.weights.h5", weights.getvalue())
+    return out.getvalue()
+
+
+def test_example_keras_on_architectures_diagram_table_and_code() -> None:
+    at = open_app_page("app_pages/architectures.py", timeout=300).run()
+    _upload(at, "arch", EXAMPLE.name, EXAMPLE.read_bytes())
+    assert not at.exception
+    assert at.session_state["arch_key"].startswith("own-")
+    assert "Imported course_cnn" in _plain(at.success[0].value)
+    at.radio(key="arch_level").set_value("Layers").run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)  # the diagram, first on the page
+    labels = [str(t).split(" ")[0] for trace in fig["data"] for t in (trace.get("text") or [])]
+    assert sorted(labels[1:]) == sorted(set(KERAS_NAMES) - {"flatten"})  # the file's names (flatten folds in)
+    assert any(str(t).startswith("pool1  max 2x2/2") for trace in fig["data"] for t in (trace.get("text") or []))
+    table = next(d.value for d in at.dataframe if "module" in d.value.columns)
+    assert list(table["module"]) == KERAS_NAMES
+    assert int(table["params"].sum()) == import_model(EXAMPLE.read_bytes(), EXAMPLE.name).parameters
+    at.toggle(key=f"code_show_{at.session_state['arch_key']}").set_value(True).run()
+    code = "\n".join(c.value for c in at.code)
+    assert "class CourseCnn(nn.Module)" in code and "self.conv1 = nn.Conv2d(3, 32" in code
+    assert not at.exception
+
+
+def test_example_on_feature_maps_maps_and_keras_numbers() -> None:
+    from explorer.data.images import preprocess
+    from explorer.data.samples import load_sample
+    from explorer.models.own import ENTRIES
+    from explorer.probe.inputs import own_preprocessing
+
+    at = open_app_page("app_pages/feature_maps.py", timeout=300).run()
+    at.button(key="fm_own_example").click().run()
+    key = at.session_state["fm_arch"]
+    assert key.startswith("own-") and at.session_state["fm_kind"] == "user" and not at.exception
+    at.selectbox(key="fm_sample").set_value("shapes").run()
+    steps = _plain("\n".join(e.value for e in at.markdown))
+    assert "1 x 3 x 64 x 64" in steps  # the model's own input size and channels
+    at.radio(key="fm_view").set_value("Layer detail").run()
+    assert not at.exception and not at.error
+    layer_box = next(s for s in at.selectbox if s.options and any("conv1" in o for o in s.options))
+    assert [o.split(" ")[0] for o in layer_box.options][:4] == ["conv1", "pool1", "conv2", "pool2"]
+    # Predictions: the probability Keras' model gives (sigmoid output of the file), class names typed.
+    at.text_input(key=f"own_classes_{at.session_state['fm_user_model']}").set_value("circle, square").run()
+    at.radio(key="fm_view").set_value("Predictions").run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    shown = dict(zip(fig["data"][0]["y"], fig["data"][0]["x"], strict=True))
+    imported = import_model(EXAMPLE.read_bytes(), EXAMPLE.name)
+    x = preprocess(load_sample("shapes"), own_preprocessing(ENTRIES[key].key)).x
+    assert float(x.max()) > 200  # 0-255 pixels: the model's Rescaling(1/255) scales them itself
+    with torch.no_grad():
+        p_square = float(imported.build()(x)[0, 0])  # the file's own sigmoid
+    assert set(shown) == {"circle", "square"}
+    assert shown["square"] == pytest.approx(p_square, abs=1e-4)
+    assert not at.exception
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("model.keras", pickle.dumps({"a": np.zeros(2)}), "This file is a Python pickle"),
+        ("lambda.keras", _keras_zip([{"class_name": "Lambda", "config": {"name": "double", "function": "x * 2"}}]),
+         "Layer 'double' is a Lambda layer, which holds Python code: code in a model file is never run."),
+    ],
+)  # fmt: skip
+def test_bad_files_get_one_message_and_the_page_keeps_working(name: str, data: bytes, message: str) -> None:
+    at = open_app_page("app_pages/architectures.py", timeout=300).run()
+    before = at.session_state["arch_key"]
+    _upload(at, "arch", name, data)
+    assert not at.exception
+    assert len(at.error) == 1 and _plain(at.error[0].value).startswith(message)
+    assert at.session_state["arch_key"] == before  # nothing adopted
+    assert at.get("plotly_chart")  # the catalog model's diagram is still drawn
+    at.selectbox(key="arch_key").set_value("lenet5").run()
+    assert not at.exception and at.get("plotly_chart")
