@@ -10,16 +10,19 @@ from typing import Any
 import streamlit as st
 
 from explorer.bounded import BoundedStore
-from explorer.data.decode import ImageInputError, decode_image
-from explorer.data.samples import DEFAULT_SAMPLE, get_sample
+from explorer.data.decode import DecodedImage, ImageInputError, decode_image
+from explorer.data.samples import DEFAULT_SAMPLE, get_sample, load_sample
 from explorer.models import get_spec
 from explorer.models.catalog import ArchSpec
+from explorer.models.download import format_progress
+from explorer.models.weights import WeightsError, download_pretrained
 from explorer.probe.names import layer_names
 from explorer.probe.sources import best_kind, bundled_dataset, default_arch, suited_sample
 from explorer.ui import weight_sources as ws
 from explorer.ui.registry import user_models
-from explorer.ui.state import PageState
+from explorer.ui.state import PageState, escape_text
 
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 SOURCES = ["Sample", "Upload", "Camera"]
 UPLOADS_DECODED = 1  # one decoded upload (or camera shot) per session: the one on screen
 LAYER_NAMINGS = 1  # paper-style layer names of the model on screen only (cheap to redo)
@@ -149,3 +152,91 @@ def inputs_box(projector: bool, bound: BoundInputs) -> Any:
     in_use = "random" if bound.kind == "imagenet" and not ws.pretrained_cached(bound.arch) else bound.kind
     return st.expander(f"Image: {what}  |  Model: {bound.spec.title}  |  Weights: "
                        f"{ws.WEIGHT_KINDS.get(in_use, in_use)}  (open to change)")
+
+
+def image_section(sample_names: list[str]) -> DecodedImage:
+    """1. Image: a sample, an upload (kept until replaced) or a camera picture; a bad file gets its
+    message and the default sample stands in. Returns the image the model will see."""
+    st.subheader("1. Image")
+    source = st.radio("Image from", SOURCES, horizontal=True, key="fm_source")
+    image, image_error = None, None
+    kept = st.session_state.get("_fm_kept_upload")
+    if source == "Upload":
+        up = st.file_uploader("Image file: PNG, JPEG, WebP, BMP or GIF", type=UPLOAD_TYPES, key="fm_upload")
+        if up is not None:
+            image, image_error = decoded_upload(up.getvalue(), f"up:{up.file_id}:{up.size}", up.name)
+        elif kept is not None:
+            image = kept[0]
+            st.caption("Your last upload is kept until you upload another image.")
+            st.text(f"Your upload: {kept[1]}")
+    elif source == "Camera":
+        shot = st.camera_input("Take a picture", key="fm_camera")
+        if shot is not None:
+            image, image_error = decoded_upload(shot.getvalue(), f"cam:{shot.file_id}:{shot.size}", "camera")
+    if source == "Sample":
+        name = st.selectbox("Sample image", sample_names, key="fm_sample", format_func=lambda n: get_sample(n).title)
+        image = load_sample(name)
+        st.caption(f"{get_sample(name).description} {get_sample(name).credit}.")
+    if image_error:
+        st.error(image_error)
+    if image is None:
+        fallback = DEFAULT_SAMPLE if DEFAULT_SAMPLE in sample_names else sample_names[0]
+        image = load_sample(fallback)
+        st.info(f"Showing the sample '{get_sample(fallback).title}' until an image is "
+                f"{'taken' if source == 'Camera' else 'uploaded'}.")
+    st.image(image.display, width=min(360, max(64, image.size[0])))
+    st.caption(f"{image.format} image, {image.size[0]} x {image.size[1]} pixels (width x height)")
+    for note in image.notes:
+        st.caption(f"Decoding: {note}.")
+    return image
+
+
+def _weights_source(arch: str, spec: ArchSpec, kind: str, mine: list) -> tuple[str, bytes | None, bool, str]:
+    """The widgets of the chosen weight kind: which of my models, a checkpoint upload, or the
+    ImageNet download button. Returns (model name, checkpoint bytes, downloaded now, download error)."""
+    ref, data, download, download_error = "", None, False, ""
+    if kind == "user":
+        ref = st.selectbox("My model", [m.name for m in mine], key="fm_user_model")
+    elif kind == "upload":
+        ck = st.file_uploader(f"Checkpoint for {spec.title} (.safetensors)", type=["safetensors"],
+                              key="fm_ckpt")
+        data = ck.getvalue() if ck is not None else None
+    elif kind == "imagenet" and not ws.pretrained_cached(arch):
+        st.caption("The ImageNet weights are not on this machine yet.")
+        if st.button("Download the ImageNet weights (needs a network)", key="fm_download"):
+            bar = st.progress(0.0, text="Connecting...")
+            try:  # streamed, hash-checked; the cache gets the file only when it is whole and right
+                download_pretrained(spec, progress=lambda done, total: bar.progress(
+                    min(1.0, done / total) if total else 0.0, text=f"Downloading {format_progress(done, total)}"))
+                download = True
+            except WeightsError as err:
+                download_error = str(err)
+            bar.empty()
+    return ref, data, download, download_error
+
+
+def model_section(keys: list[str], bound: BoundInputs) -> tuple[ws.LoadedModel, str, ArchSpec]:
+    """2. Model and weights (after the heading and "Your own model"): architecture, weight kind
+    and its source; weights that cannot load say why and random ones stand in. Returns the loaded
+    model, the weight kind asked for, and the architecture's spec."""
+    arch = st.selectbox("Architecture", keys, key="fm_arch", on_change=arch_changed,
+                        format_func=lambda k: get_spec(k).dated_title)
+    spec = get_spec(arch)
+    kind = st.radio("Weights", bound.kinds, key="fm_kind", format_func=ws.WEIGHT_KINDS.get)
+    ref, data, download, download_error = _weights_source(arch, spec, kind, bound.mine)
+    try:
+        if download_error:
+            raise ws.ModelLoadError(download_error)
+        if kind == "upload" and data is None:
+            raise ws.ModelLoadError("Upload a .safetensors checkpoint for this architecture.")
+        if kind == "imagenet" and not download and not ws.pretrained_cached(arch):
+            raise ws.ModelLoadError(
+                f"The ImageNet weights of {spec.title} are not in the local cache, and nothing is "
+                "downloaded without your click. Click the button above when a network is available.")
+        lm = ws.load_model(arch, kind, ref=ref, data=data, download=download)
+    except ws.ModelLoadError as err:  # may quote a file's metadata: shown as text, never Markdown
+        st.warning(escape_text(str(err), limit=800))
+        lm = ws.load_model(arch, "random")
+    st.success("Weights in use: " + escape_text(lm.label, limit=300))
+    st.caption(f"{spec.idea} " + escape_text(lm.detail, limit=300))
+    return lm, kind, spec
