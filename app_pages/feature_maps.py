@@ -11,7 +11,6 @@ import streamlit as st
 from explorer.data.samples import list_samples
 from explorer.models import catalog
 from explorer.ui import feature_maps_sections as sections
-from explorer.ui import image_results as ir
 from explorer.ui import weight_sources as ws
 from explorer.ui.common import projector_on
 from explorer.ui.feature_views import (
@@ -51,26 +50,7 @@ if projector and lm.kind != kind:  # the fallback must be visible with the input
 
 # --------------------------------------------------------------------------- 3. preprocessing
 
-res = None
-with st.spinner("Running the model once and keeping every layer's maps..."):
-    try:
-        res = ir.feature_result(lm, image)
-    except RuntimeError as err:  # e.g. an input too small for a deep model
-        st.error(f"{spec.title} could not process this input: {str(err).splitlines()[0]}")
-if res is None:
-    st.stop()
-mi = res.model_input
-
-with st.expander(f"3. Preprocessing: {image.size[1]} x {image.size[0]} x 3 (H x W x C) -> "
-                 f"{' x '.join(map(str, mi.x.shape))} (N x C x H x W)", expanded=False):
-    left, right = st.columns([2, 1])
-    left.markdown("\n".join(f"{i + 1}. {step}" for i, step in enumerate(mi.steps)))
-    right.image(mi.view, caption=f"What the model sees ({mi.view.shape[0]} x {mi.view.shape[1]})",
-                width=min(224, mi.view.shape[1] * max(1, 224 // mi.view.shape[1])))
-if mi.grey_model and not image.was_grey:
-    st.caption("This model takes grey images: the colour image was converted to 1 channel.")
-elif image.was_grey and not mi.grey_model:
-    st.caption("The image is grey: its channel was repeated 3 times for this colour model.")
+res = sections.preprocessing_section(lm, image, spec)  # ends the page if the model cannot take the image
 
 # --------------------------------------------------------------------------- 4. views
 

@@ -17,7 +17,9 @@ from explorer.models.catalog import ArchSpec
 from explorer.models.download import format_progress
 from explorer.models.weights import WeightsError, download_pretrained
 from explorer.probe.names import layer_names
+from explorer.probe.results import FeatureResult
 from explorer.probe.sources import best_kind, bundled_dataset, default_arch, suited_sample
+from explorer.ui import image_results as ir
 from explorer.ui import weight_sources as ws
 from explorer.ui.registry import user_models
 from explorer.ui.state import PageState, escape_text
@@ -240,3 +242,31 @@ def model_section(keys: list[str], bound: BoundInputs) -> tuple[ws.LoadedModel, 
     st.success("Weights in use: " + escape_text(lm.label, limit=300))
     st.caption(f"{spec.idea} " + escape_text(lm.detail, limit=300))
     return lm, kind, spec
+
+
+# --------------------------------------------------------------------------- 3. preprocessing
+
+
+def preprocessing_section(lm: ws.LoadedModel, image: DecodedImage, spec: ArchSpec) -> FeatureResult:
+    """Run the model once (cached) and show 3. Preprocessing: the steps from the image to the
+    model's input tensor. An input the model cannot take gets its message and ends the page."""
+    res = None
+    with st.spinner("Running the model once and keeping every layer's maps..."):
+        try:
+            res = ir.feature_result(lm, image)
+        except RuntimeError as err:  # e.g. an input too small for a deep model
+            st.error(f"{spec.title} could not process this input: {str(err).splitlines()[0]}")
+    if res is None:
+        st.stop()
+    mi = res.model_input
+    with st.expander(f"3. Preprocessing: {image.size[1]} x {image.size[0]} x 3 (H x W x C) -> "
+                     f"{' x '.join(map(str, mi.x.shape))} (N x C x H x W)", expanded=False):
+        left, right = st.columns([2, 1])
+        left.markdown("\n".join(f"{i + 1}. {step}" for i, step in enumerate(mi.steps)))
+        right.image(mi.view, caption=f"What the model sees ({mi.view.shape[0]} x {mi.view.shape[1]})",
+                    width=min(224, mi.view.shape[1] * max(1, 224 // mi.view.shape[1])))
+    if mi.grey_model and not image.was_grey:
+        st.caption("This model takes grey images: the colour image was converted to 1 channel.")
+    elif image.was_grey and not mi.grey_model:
+        st.caption("The image is grey: its channel was repeated 3 times for this colour model.")
+    return res
