@@ -3,9 +3,10 @@
 A spec holds everything that differs between cells: the gate blocks stacked in each weight
 matrix (torch's order), the quantities a trace records, the matching torch module, one time
 step (the reference the network runs and the tests verify against ``torch.nn.RNN/GRU/LSTM``),
-every gate of all steps at once for the fused trace, and the text a page shows (equations,
-quantity names, colour). Adding a cell is one spec here plus its test; the network
-(``explorer.models.recurrent``), the probe, the figures and the page read the registry.
+every gate of all steps at once for the fused trace, and the names of its quantities. Adding a
+cell is one spec here plus its test (and its equations, diagram and colour in
+``explorer.viz.recurrent_cells``); the network (``explorer.models.recurrent``), the probe, the
+figures and the page read the registry.
 
 Equations (torch's documentation, d2l's names)::
 
@@ -38,7 +39,8 @@ TANH_RANGE = (-1.0, 1.0)
 
 @dataclass(frozen=True)
 class CellSpec:
-    """One recurrent cell: its parameters' layout, its step, and what a page says about it."""
+    """One recurrent cell: its parameters' layout, its step and its quantities (how a page shows it:
+    :mod:`explorer.viz.recurrent_cells`)."""
 
     key: str  # "lstm": the name in configs, URLs and the catalog
     title: str  # "LSTM"
@@ -49,16 +51,9 @@ class CellSpec:
     titles: Mapping[str, str]  # "f" -> "forget gate f"
     step: Step  # the reference step (autograd flows through it)
     recompute: Recompute | None  # all gates at once from every h_t; None: h is all there is
-    equations: tuple[str, ...]  # LaTeX, as torch computes (and the page shows)
     stacking: str  # how the blocks stack, in a sentence
-    symbols: str  # what the symbols of the equations mean ({nonlinearity} is filled in)
-    colour: str  # the cell's colour in every chart
-    diagram: Callable[[int, int, str], list[str]]  # DOT nodes and edges of one step (input, hidden, nonlinearity)
     fast_step: Step | None = None  # the same step with b_hh already added to xp (no autograd)
     nonlinearities: tuple[str, ...] = ("tanh",)
-    paper_equations: tuple[str, ...] = ()  # the paper's own form, where it differs from torch's
-    torch_note: str = ""  # a caption before ``equations`` when a paper form follows
-    paper_note: str = ""  # a caption before ``paper_equations``
 
     @property
     def gated(self) -> bool:
@@ -175,64 +170,15 @@ def _lstm_recompute(xp: Tensor, hp: Tensor, hs: Tensor, c0: Tensor | None, rever
     return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": hs}
 
 
-# --- one time step as a Graphviz picture (DOT nodes and edges at the chosen sizes) -----------
-
-_OP = 'shape=circle, width=0.35, fixedsize=true, fillcolor="#f4f4f4"'
-
-
-def _dot_gate(name: str, fn: str, what: str, inp: int, hid: int) -> str:
-    shapes = f"W_i{name} {hid}x{inp}, W_h{name} {hid}x{hid}"
-    return f'{name} [label="{what}\\n{name} = {fn}(W_i{name} x + W_h{name} h)\\n{shapes}", fillcolor="#e8f0fe"];'
-
-
-def _rnn_diagram(inp: int, hid: int, nonlinearity: str) -> list[str]:
-    return [
-        f'h [label="h_t = {nonlinearity}(W_ih x + W_hh h_(t-1) + b)\\nW_ih {hid}x{inp}, W_hh {hid}x{hid}\\n({hid})", fillcolor="#fde2e1"];',
-        "x -> h; hprev -> h;",
-    ]
-
-
-def _gru_diagram(inp: int, hid: int, nonlinearity: str) -> list[str]:
-    return [
-        _dot_gate("r", "σ", "reset gate", inp, hid),
-        _dot_gate("z", "σ", "update gate", inp, hid),
-        f'n [label="candidate\\nn = tanh(W_in x + r ⊙ (W_hn h))\\nW_in {hid}x{inp}, W_hn {hid}x{hid}", fillcolor="#e6f4ea"];',
-        f'mix [label="h_t = (1 - z) ⊙ n + z ⊙ h_(t-1)\\n({hid})", fillcolor="#fde2e1"];',
-        "x -> r; x -> z; x -> n; hprev -> r; hprev -> z; hprev -> n; r -> n;",
-        "z -> mix; n -> mix; hprev -> mix;",
-    ]
-
-
-def _lstm_diagram(inp: int, hid: int, nonlinearity: str) -> list[str]:
-    return [
-        f'cprev [label="c_(t-1)\\n({hid})", fillcolor="#fff0d9"];',
-        _dot_gate("i", "σ", "input gate", inp, hid),
-        _dot_gate("f", "σ", "forget gate", inp, hid),
-        f'g [label="candidate\\ng = tanh(W_ig x + W_hg h)\\nW_ig {hid}x{inp}, W_hg {hid}x{hid}", fillcolor="#e6f4ea"];',
-        _dot_gate("o", "σ", "output gate", inp, hid),
-        f'mf [label="×", {_OP}]; mi [label="×", {_OP}]; add [label="+", {_OP}];',
-        f'c [label="c_t\\n({hid})", fillcolor="#fff0d9"];',
-        f'th [label="tanh", {_OP}, width=0.5]; mo [label="×", {_OP}];',
-        f'h [label="h_t\\n({hid})", fillcolor="#fde2e1"];',
-        "x -> i; x -> f; x -> g; x -> o; hprev -> i; hprev -> f; hprev -> g; hprev -> o;",
-        "cprev -> mf; f -> mf; i -> mi; g -> mi; mf -> add; mi -> add; add -> c;",
-        "c -> th; th -> mo; o -> mo; mo -> h;",
-    ]
-
-
 # --- the registry -----------------------------------------------------------------------------
 
 _H = {"h": "hidden state h"}
-_GATED_SYMBOLS = "sigma is the logistic sigmoid; the circled dot multiplies element by element."
 
 RNN = CellSpec(
     key="rnn", title="RNN", torch_class=nn.RNN, blocks=("h",), quantities=("h",),
     ranges={"h": TANH_RANGE}, titles=_H,
     step=_rnn_step, fast_step=_rnn_step_fast, recompute=None, nonlinearities=("tanh", "relu"),
-    equations=(r"h_t = \phi\left(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}\right)",),
     stacking="One block per matrix: the RNN has no gates.",
-    symbols="phi = {nonlinearity}. sigma is the logistic sigmoid, a product of vectors is element-wise.",
-    colour="#d62728", diagram=_rnn_diagram,
 )  # fmt: skip
 
 GRU = CellSpec(
@@ -240,24 +186,7 @@ GRU = CellSpec(
     ranges={"r": GATE_RANGE, "z": GATE_RANGE, "n": TANH_RANGE, "h": TANH_RANGE},
     titles={"r": "reset gate r", "z": "update gate z", "n": "candidate n", **_H},
     step=_gru_step, recompute=_gru_recompute,  # no fast step: b_hn sits inside r * (...)
-    equations=(
-        r"r_t = \sigma\left(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}\right)",
-        r"z_t = \sigma\left(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}\right)",
-        r"n_t = \tanh\left(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\right)",
-        r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
-    ),
     stacking="Each matrix stacks the blocks of r, z, n (in this order, as torch does).",
-    symbols=_GATED_SYMBOLS, colour="#2ca02c", diagram=_gru_diagram,
-    # Cho et al. (2014) apply the reset gate to h_(t-1) before the matrix; torch after it.
-    torch_note="As torch.nn.GRU computes it (and this page): the reset gate multiplies "
-               "W_hn h_(t-1) + b_hn, after the matrix.",
-    paper_note="Cho et al. (2014), the paper's form: the reset gate multiplies h_(t-1) before "
-               "the matrix (r and z as above, biases left out). The two forms behave alike in "
-               "practice, but their weights are not interchangeable.",
-    paper_equations=(
-        r"\tilde{h}_t = \tanh\left(W x_t + U \left(r_t \odot h_{t-1}\right)\right) \qquad "
-        r"h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde{h}_t",
-    ),
 )  # fmt: skip
 
 LSTM = CellSpec(
@@ -267,15 +196,7 @@ LSTM = CellSpec(
     titles={"c": "memory cell c", "i": "input gate i", "f": "forget gate f", "g": "candidate g",
             "o": "output gate o", **_H},
     step=_lstm_step, fast_step=_lstm_step_fast, recompute=_lstm_recompute,
-    equations=(
-        r"i_t = \sigma\left(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}\right)",
-        r"f_t = \sigma\left(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}\right)",
-        r"g_t = \tanh\left(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}\right)",
-        r"o_t = \sigma\left(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}\right)",
-        r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \qquad h_t = o_t \odot \tanh(c_t)",
-    ),
     stacking="Each matrix stacks the blocks of i, f, g, o (in this order, as torch does).",
-    symbols=_GATED_SYMBOLS, colour="#1f77b4", diagram=_lstm_diagram,
 )  # fmt: skip
 
 CELL_SPECS: dict[str, CellSpec] = {spec.key: spec for spec in (RNN, GRU, LSTM)}

@@ -28,6 +28,7 @@ from explorer.ui import recurrent_extras
 from explorer.ui.recurrent_views import VIEWS, Network, ViewContext
 from explorer.ui.state import MAX_RAW, PageState, ascii_int, escape_text
 from explorer.viz import recurrent as viz
+from explorer.viz.recurrent_cells import cell_text
 
 DEFAULT_TEXT = "The forget gate decides what the memory keeps, and the input gate what it writes."
 VIEW_TITLES = list(VIEWS)
@@ -205,7 +206,7 @@ def network_config(net: NetworkChoice, given: InputChoice) -> RecurrentConfig:
 
 def equations(net: RecurrentConfig) -> None:
     """The cell's equations as torch computes them (and the paper's own form where it differs)."""
-    cell_def = net.cell_spec
+    cell_def = cell_text(net.cell)
     if cell_def.paper_equations:
         st.caption(cell_def.torch_note)
     for line in cell_def.equations:

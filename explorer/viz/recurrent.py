@@ -20,11 +20,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.models.recurrent_cells import CELL_SPECS, GATE_RANGE, QUANTITY_TITLES, cell_spec
+from explorer.models.recurrent_cells import GATE_RANGE, QUANTITY_TITLES
 from explorer.probe.recurrent import SATURATION_MARGIN, RecurrentTrace
 from explorer.viz.compact import bin_columns, bin_size, colorbar_ticks, quantize
+from explorer.viz.recurrent_cells import CELL_COLOURS, cell_diagram
 
-CELL_COLOURS = {key: spec.colour for key, spec in CELL_SPECS.items()}
 DIRECTION_NAMES = ("forward", "backward")
 # Streamlit applies its own theme in the browser; the empty "none" template skips plotly's
 # costly deep copy of its default template (a third of the server time of a heatmap).
@@ -379,7 +379,7 @@ def cell_diagram_dot(
         'edge [color="#666666"];',
         f'x [label="x_t\\n({inp})", fillcolor="#fff3cd"];',
         f'hprev [label="h_(t-1)\\n({hid})", fillcolor="#fde2e1"];',
-        *cell_spec(cell).diagram(inp, hid, nonlinearity),  # the cell's own nodes and edges
+        *cell_diagram(cell, inp, hid, nonlinearity),  # the cell's own nodes and edges
         "}",
     ]
     return "\n".join(lines)

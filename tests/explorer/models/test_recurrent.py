@@ -172,8 +172,10 @@ def test_every_cell_spec_is_complete_and_matches_torch(cell):
     assert spec.key == cell and spec.torch_class is torch_class and spec.blocks == blocks
     assert set(spec.titles) == set(spec.ranges) == set(spec.quantities)
     assert spec.quantities[-1] == "h" and spec.states[0] == "h"
-    assert spec.equations and spec.stacking and spec.colour.startswith("#")
-    dot = "\n".join(spec.diagram(5, 7, "tanh"))
+    from explorer.viz.recurrent_cells import CELL_COLOURS, cell_diagram, cell_text
+
+    assert cell_text(cell).equations and spec.stacking and CELL_COLOURS[cell].startswith("#")
+    dot = "\n".join(cell_diagram(cell, 5, 7, "tanh"))
     assert all(f"{b} [" in dot for b in spec.blocks)  # one node per gate block
     # Parameter count from the spec's blocks equals torch's own module at odd sizes.
     config = build_recurrent(cell, 5, 7, num_layers=2, bidirectional=True).config
