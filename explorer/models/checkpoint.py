@@ -274,7 +274,7 @@ def _meta_of(header: Header) -> CheckpointMeta:
     if META_KEY not in header.metadata:
         raise CheckpointFormatError(
             "This safetensors file has no 'explorer' metadata, so the app cannot tell which "
-            "architecture it belongs to. Save checkpoints from the Training page."
+            "architecture it belongs to."
         )
     return CheckpointMeta.from_json(header.metadata[META_KEY])
 

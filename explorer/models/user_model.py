@@ -29,7 +29,7 @@ class UserModel:
     classes: list[str] = field(default_factory=list)
     dataset: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
-    source: str = "trained on the Training page"
+    source: str = "trained in this session"  # how it came to be, as a page says it (callers set it)
     created: float = field(default_factory=time.time)
 
     def instantiate(self) -> nn.Module:

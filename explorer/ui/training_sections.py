@@ -12,7 +12,7 @@ import torch
 
 from explorer.data.datasets import DATASETS, DatasetUnavailableError, is_available, preview
 from explorer.models import get_spec
-from explorer.models.checkpoint import CheckpointError, model_from_checkpoint
+from explorer.models.checkpoint import CheckpointError, CheckpointFormatError, model_from_checkpoint
 from explorer.models.plan import built_title
 from explorer.training.events import History, Snapshot
 from explorer.training.settings import (
@@ -32,6 +32,7 @@ from explorer.ui.training_url import FIELDS, URL_FIELDS
 from explorer.viz import training as viz
 
 KIND = "training"
+FORMAT_HINT = " Save checkpoints from the Training page."  # after an unreadable checkpoint's message
 
 
 def page_header(projector: bool) -> None:
@@ -283,8 +284,8 @@ def _load_upload(name: str, data: bytes) -> tuple[str, str | None, dict | None]:
         return done
     try:
         model, meta = model_from_checkpoint(data)
-    except CheckpointError as err:
-        outcome = (digest, str(err), None)
+    except CheckpointError as err:  # the engine names no page: the pointer to where checkpoints come from is ours
+        outcome = (digest, str(err) + (FORMAT_HINT if isinstance(err, CheckpointFormatError) else ""), None)
     else:
         if get_spec(meta.arch).kind == "cnn":  # a recurrent one: no page would offer it
             register_model(UserModel(

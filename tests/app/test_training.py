@@ -216,6 +216,9 @@ def test_a_hostile_checkpoint_upload_gives_one_message_shown_as_text() -> None:
         assert len(errors) == 1 and words in errors[0].replace("\\", "")
         assert "<b>" not in errors[0] and "**" not in errors[0]
     assert "_explorer_user_models" not in at.session_state or not at.session_state["_explorer_user_models"]
+    at.file_uploader[0].set_value(("plain.safetensors", save({"x": torch.zeros(1)}), "application/octet-stream")).run()
+    (error,) = [e.value.replace("\\", "") for e in at.error]  # the engine's words, then this page's pointer
+    assert error.endswith("cannot tell which architecture it belongs to. Save checkpoints from the Training page.")
 
 
 def test_a_batch_above_the_memory_limit_is_refused_on_the_page() -> None:
