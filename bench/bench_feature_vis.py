@@ -9,13 +9,16 @@
 - ``tsne_2000_s``: scikit-learn t-SNE of 2,000 points of 64 dimensions. Target <= 10 s.
 
 One run each (they are long; medians of several runs would multiply the time), on the device
-explorer.device picks (EXPLORER_DEVICE=cpu forces the CPU).
+explorer.device picks (EXPLORER_DEVICE=cpu forces the CPU). The first two also time a baseline in
+the same run (plain forward/backward passes of the same model and sizes) and print the ratio, so
+a loaded machine shows as a slow baseline, not as a slow recipe.
 
     nice -n 10 .venv/bin/python bench/bench_feature_vis.py
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -30,6 +33,7 @@ from bench.common import report  # noqa: E402
 from explorer.data.synthetic import make_shapes  # noqa: E402
 from explorer.device import pick_device  # noqa: E402
 from explorer.models import get_spec  # noqa: E402
+from explorer.models.init import build_seeded  # noqa: E402
 from explorer.models.weights import load_bundled, load_pretrained, pretrained_available  # noqa: E402
 from explorer.probe import dataset_examples as de  # noqa: E402
 from explorer.probe import feature_space as fs  # noqa: E402
@@ -44,17 +48,29 @@ def _sync(device: torch.device) -> None:
 def bench_optimised_input(device: torch.device) -> None:
     spec = get_spec("resnet18")
     cached = pretrained_available(spec)
-    model = (load_pretrained(spec) if cached else spec.build()).to(device).eval()
+    model = (load_pretrained(spec) if cached else build_seeded(spec.build, 0)).to(device).eval()
     settings = fv.VisSettings(steps=256, size=128, preview_every=0, mean=(0.485, 0.456, 0.406),
                               std=(0.229, 0.224, 0.225))  # fmt: skip
+    warm = dataclasses.replace(settings, steps=8)  # first calls pay for kernel selection: not timed
+    fv.run(fv.optimise(model, "layer3.1.conv2", 0, (3, 224, 224), warm))
     start = time.perf_counter()
     last = fv.run(fv.optimise(model, "layer3.1.conv2", 0, (3, 224, 224), settings))
     _sync(device)
     took = time.perf_counter() - start
-    weights = "ImageNet" if cached else "random"
+    weights = "ImageNet" if cached else "random (seed 0)"
     report("optimized_input_resnet18_s", took, "s",
            f"ResNet-18 layer3.1.conv2 channel 0, 256 steps at 128 px ({weights} weights, {device.type}, "
            f"objective {last.objective:.3g})", "<= 20 s on 2 CPU cores")  # fmt: skip
+    # Baseline in the same run: 256 plain forward passes and input gradients at 128 px, no hooks,
+    # no parameterisation, no transforms: what the recipe costs on top.
+    x = torch.rand(1, 3, 128, 128, device=device, requires_grad=True)
+    start = time.perf_counter()
+    for _ in range(256):
+        (grad,) = torch.autograd.grad(model(x).sum(), [x])
+    _sync(device)
+    base = time.perf_counter() - start
+    print(f"  baseline 256 x (forward + input gradient): {base:.3g} s; ratio {took / base:.2f}")
+    print(f"BENCH optimized_input_resnet18_ratio {took / base:.4g} x", flush=True)
 
 
 def bench_dataset_examples(device: torch.device) -> None:
@@ -62,6 +78,7 @@ def bench_dataset_examples(device: torch.device) -> None:
     model = model.to(device)
     images, _ = make_shapes(10_000, difficulty=0.5, seed=123, size=int(meta.build["image_size"]))
     layer = [n for n, m in model.named_modules() if type(m).__name__ in ("BasicBlock", "Residual")][-1]
+    de.compute(de.top_examples(model, images[:512], layer, k=9, batch_size=256))  # warm-up, not timed
     start = time.perf_counter()
     top = de.compute(de.top_examples(model, images, layer, k=9, batch_size=256))
     _sync(device)
@@ -69,6 +86,15 @@ def bench_dataset_examples(device: torch.device) -> None:
     report("dataset_examples_resnet_small_s", took, "s",
            f"compact ResNet {layer} ({top.channels} channels), top 9 over 10,000 images ({device.type})",
            "<= 15 s on 2 CPU cores")  # fmt: skip
+    # Baseline in the same run: the same batches through the model with no hook and no top-k.
+    start = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, len(images), 256):
+            model(images[i : i + 256].to(device))
+    _sync(device)
+    base = time.perf_counter() - start
+    print(f"  baseline plain forward over the same 10,000 images: {base:.3g} s; ratio {took / base:.2f}")
+    print(f"BENCH dataset_examples_resnet_small_ratio {took / base:.4g} x", flush=True)
 
 
 def bench_tsne() -> None:
