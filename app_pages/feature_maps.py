@@ -1,7 +1,8 @@
 """Feature maps: what every layer of a CNN sees in an image, its filters, and receptive fields.
 
 The model runs once per (model, weights, image); every widget below only slices the cached
-result (explorer.ui.image_results; the models come from explorer.ui.weight_sources).
+result (explorer.ui.image_results; the models come from explorer.ui.weight_sources). The page
+reads as a table of contents: its sections live in explorer/ui/feature_maps_sections.py.
 """
 
 from __future__ import annotations
