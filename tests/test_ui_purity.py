@@ -29,7 +29,7 @@ ALLOWED: frozenset[str] = frozenset({
     *(f"explorer/ui/basics_conv.py::{q}" for q in (
         "Basics.side", "_bind_pos", "_parse_pos", "_typed_start", "stride_padding_inputs",
     )),
-    *(f"explorer/ui/basics_sections.py::{q}" for q in ("course_number", "topic_label", "topic_title")),
+    *(f"explorer/ui/basics_sections.py::{q}" for q in ("course_number",)),
     *(f"explorer/ui/common.py::{q}" for q in ("InputFold.close", "fold_inputs", "human")),
     *(f"explorer/ui/feature_views/__init__.py::{q}" for q in ("url_tokens", "view_for", "view_labels")),
     *(f"explorer/ui/feature_views/context.py::{q}" for q in ("ViewContext.mi", "ViewContext.name_of", "paper_label")),
@@ -62,11 +62,9 @@ ALLOWED: frozenset[str] = frozenset({
     )),
     *(f"explorer/ui/training_sections.py::{q}" for q in ("_start_problems",)),
     *(f"explorer/ui/training_url.py::{q}" for q in ("_valid",)),
-    *(f"explorer/ui/transfer_panel.py::{q}" for q in ("_targets",)),
     *(f"explorer/ui/url_values.py::{q}" for q in ("ascii_float", "ascii_int", "escape_text")),
     *(f"explorer/ui/view_link.py::{q}" for q in ("_page_paths", "app_base_url")),
-    *(f"explorer/ui/weight_sources.py::{q}" for q in ("load_model",)),
-})  # 79 functions
+})  # 75 functions
 
 
 def _streamlit_names(tree: ast.Module) -> set[str]:
@@ -127,15 +125,32 @@ def _ui_imports(tree: ast.Module, package: str) -> tuple[dict[str, _Func], dict[
     return names, modules
 
 
-def _refers_to(module: str, qual: str, node: ast.AST, functions: dict, imports: tuple) -> set[_Func]:
-    """The functions ``node`` refers to: its module's own, its class's (``self.f``) and other ui
-    modules' (imported by name or through their module)."""
+def _tables(tree: ast.Module, functions: dict) -> dict[str, set[str]]:
+    """Module-level names bound to values that hold this module's functions (a dispatch table,
+    a view registry): name -> those functions."""
+    out: dict[str, set[str]] = {}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        value = getattr(node, "value", None)
+        held = {n.id for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in functions} if value else set()
+        for target in targets:
+            if isinstance(target, ast.Name) and held:
+                out[target.id] = held
+    return out
+
+
+def _refers_to(module: str, qual: str, node: ast.AST, functions: dict, imports: tuple,
+               tables: dict[str, set[str]]) -> set[_Func]:
+    """The functions ``node`` refers to: its module's own (also through a module-level table of
+    them), its class's (``self.f``) and other ui modules' (imported by name or through their module)."""
     names, modules = imports
     cls = qual.rpartition(".")[0]
     out = set()
     for n in ast.walk(node):
         if isinstance(n, ast.Name) and n.id in functions:
             out.add((module, n.id))  # called or passed (a callback): either way it runs this ui
+        elif isinstance(n, ast.Name) and n.id in tables:
+            out |= {(module, f) for f in tables[n.id]}
         elif isinstance(n, ast.Name) and n.id in names:
             out.add(names[n.id])
         elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name):
@@ -156,8 +171,9 @@ def _graph(sources: dict[str, str]) -> tuple[dict[_Func, set[_Func]], set[_Func]
         module = module.removesuffix(".__init__")
         package = module if is_package else module.rpartition(".")[0]
         st_names, functions, imports = _streamlit_names(tree), _functions(tree), _ui_imports(tree, package)
+        tables = _tables(tree, functions)
         for qual, node in functions.items():
-            refs[(module, qual)] = _refers_to(module, qual, node, functions, imports)
+            refs[(module, qual)] = _refers_to(module, qual, node, functions, imports, tables)
             if _direct(node, st_names):
                 direct.add((module, qual))
     return refs, direct
@@ -207,6 +223,8 @@ def mine(): return kept()
 def through_module(): return store.kept()
 def engine_only(): return store.pure()
 def pure(a, b): return a + b
+_TABLE = {"draw": draws}
+def dispatch(k): return _TABLE[k]()
 @st.cache_data
 def cached(a): return pure(a, 1)
 class C:

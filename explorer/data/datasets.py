@@ -259,6 +259,11 @@ def is_available(key: str, root: Path | str | None = None) -> bool:
     return True
 
 
+def available_keys(root: Path | str | None = None) -> list[str]:
+    """The datasets that load right now without a download: the offline ones and those on disk."""
+    return [k for k in DATASETS if is_available(k, root)]
+
+
 def preview(splits: Splits, n: int = 32, split: str = "train") -> tuple[torch.Tensor, list[str]]:
     """The first ``n`` images of a split and their class names, for a preview grid."""
     x, y = getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}")

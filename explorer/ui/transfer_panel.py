@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.data.datasets import DATASETS, is_available
+from explorer.data.datasets import DATASETS, available_keys
 from explorer.models import get_spec
 from explorer.training.freezing import FREEZE_MODES, FREEZE_TITLES, count_by_mode
 from explorer.training.settings import TRAINABLE_MODELS, TrainSettings
@@ -77,10 +77,6 @@ def _counts(source_key: str, stamp: float, num_classes: int, in_channels: int) -
     return count_by_mode(model)
 
 
-def _targets() -> list[str]:
-    return [k for k, info in DATASETS.items() if info.offline or is_available(k)]
-
-
 def _stamp(source_key: str) -> float:
     if source_key.startswith("user:"):
         from explorer.ui.registry import get_user_model
@@ -143,7 +139,7 @@ def transfer_section() -> None:
             st.session_state["xf_source"] = next(iter(sources))
         c1, c2 = st.columns(2)
         c1.selectbox("Start from", list(sources), key="xf_source", format_func=sources.get, disabled=active)
-        targets = _targets()
+        targets = available_keys()
         if st.session_state["xf_target"] not in targets:
             st.session_state["xf_target"] = targets[0]
         c2.selectbox("Fine-tune on", targets, key="xf_target", format_func=lambda k: DATASETS[k].title,

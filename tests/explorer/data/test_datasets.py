@@ -171,3 +171,10 @@ def test_every_dataset_names_a_sample_that_ships_or_none() -> None:
     for info in DATASETS.values():
         assert info.sample is None or info.sample in shipped, (info.key, info.sample)
     assert DATASETS["digits"].sample == "digit" and DATASETS["circles_squares"].sample == "shapes"
+
+
+def test_available_keys_are_the_offline_ones_and_those_on_disk(tmp_path) -> None:  # noqa: ANN001
+    from explorer.data.datasets import DATASETS, available_keys
+
+    offline = [k for k, info in DATASETS.items() if info.offline]
+    assert offline and available_keys(tmp_path) == offline  # an empty folder: nothing downloaded
