@@ -113,3 +113,14 @@ def test_bad_files_get_one_message_and_the_page_keeps_working(name: str, data: b
     assert at.get("plotly_chart")  # the catalog model's diagram is still drawn
     at.selectbox(key="arch_key").set_value("lenet5").run()
     assert not at.exception and at.get("plotly_chart")
+
+
+def test_checkpoint_of_an_imported_model_reloads_with_its_spec() -> None:
+    imported = import_model(EXAMPLE.read_bytes(), EXAMPLE.name)
+    at = open_app_page("app_pages/feature_maps.py", timeout=300).run()
+    _upload(at, "fm", "my_cnn.safetensors", imported.checkpoint())
+    assert not at.exception and not at.error
+    assert at.session_state["fm_arch"].startswith("own-") and at.session_state["fm_kind"] == "user"
+    assert "1 x 3 x 64 x 64" in _plain("\n".join(e.value for e in at.markdown))
+    at.radio(key="fm_view").set_value("Filters").run()
+    assert not at.exception and not at.error
