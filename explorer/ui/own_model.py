@@ -25,6 +25,7 @@ from explorer.ui.state import escape_text
 
 log = logging.getLogger(__name__)
 EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "models" / "course_cnn.keras"
+GENERIC_TITLES = ("", "main_graph", "torch_jit", "torch-jit-export")  # exporters' default graph names
 FILE_TYPES = ["keras", "h5", "hdf5", "onnx", "safetensors"]
 _ENTRIES = "_own_entries"  # session: model name -> OwnEntry
 # Per page: the session keys its architecture picker (and weights pickers) read.
@@ -73,8 +74,9 @@ def adopt(data: bytes, filename: str, page: str = "") -> UserModel:
         imported = _from_checkpoint(data, filename)
     else:
         imported = import_model(data, filename)
-    entry = own_entry(imported.spec, imported.title, imported.pixel_range, imported.source)
-    name = f"{imported.title} ({Path(filename).name[:60]})"
+    title = imported.title if imported.title not in GENERIC_TITLES else Path(filename).stem[:100] or "Your model"
+    entry = own_entry(imported.spec, title, imported.pixel_range, imported.source)
+    name = f"{title} ({Path(filename).name[:60]})"
     um = UserModel(name=name, arch=entry.key, build={}, state_dict=dict(imported.state_dict),
                    classes=list(imported.classes), dataset=f"unknown (imported from {Path(filename).name[:60]})",
                    source=f"imported from {Path(filename).name[:60]}",
@@ -87,6 +89,8 @@ def adopt(data: bytes, filename: str, page: str = "") -> UserModel:
     if "kind" in keys:
         st.session_state[keys["kind"]] = "user"
         st.session_state[keys["model"]] = name
+        if entry.arch.input_shape[0] == 1 and st.session_state.get("fm_source", "Sample") == "Sample":
+            st.session_state["fm_sample"] = "digit"  # a grey model: a sample it can read
     return um
 
 

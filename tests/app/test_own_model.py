@@ -124,3 +124,18 @@ def test_checkpoint_of_an_imported_model_reloads_with_its_spec() -> None:
     assert "1 x 3 x 64 x 64" in _plain("\n".join(e.value for e in at.markdown))
     at.radio(key="fm_view").set_value("Filters").run()
     assert not at.exception and not at.error
+
+
+def test_onnx_example_grey_input_and_class_names_from_the_file() -> None:
+    path = EXAMPLE.with_name("googlenet_small.onnx")
+    imported = import_model(path.read_bytes(), path.name)
+    at = open_app_page("app_pages/feature_maps.py", timeout=300).run()
+    _upload(at, "fm", path.name, path.read_bytes())
+    assert not at.exception and not at.error
+    assert at.session_state["fm_sample"] == "digit"  # a grey model gets a sample it can read
+    c, h, w = imported.input_shape
+    assert f"1 x {c} x {h} x {w}" in _plain("\n".join(e.value for e in at.markdown))
+    at.radio(key="fm_view").set_value("Predictions").run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert imported.classes and set(fig["data"][0]["y"]) <= set(imported.classes)
+    assert not at.exception
