@@ -25,14 +25,11 @@ _JOB_KEY = "fm_lf_job"  # session: the job's id and the cache key its result goe
 
 
 def usable(ctx: ViewContext) -> bool:
-    """True when this model can run as a job: a catalog entry and a working job backend."""
-    from explorer.models.catalog import get_spec
+    """True when this model can run as a job: a catalog entry and a working job backend (an
+    imported model's key, explorer.models.own, resolves in this process only: it runs in-page)."""
+    from explorer.models.catalog import CATALOG
 
-    try:
-        get_spec(ctx.lm.arch)
-    except KeyError:
-        return False
-    return jobs.unavailable() is None
+    return ctx.lm.arch in CATALOG and jobs.unavailable() is None
 
 
 def start(ctx: ViewContext, target: str, kwargs: dict, key: str, title: str) -> str | None:
