@@ -34,7 +34,16 @@ def register_model(model: UserModel) -> None:
 
 def user_models(kind: str | None = None) -> list[UserModel]:
     """The current user's models, newest last; ``kind`` filters by catalog kind (cnn / rnn)."""
-    return [m for m in _store().values() if kind is None or get_spec(m.arch).kind == kind]
+    return [m for m in _store().values() if kind is None or _kind(m.arch) == kind]
+
+
+def _kind(arch: str) -> str:
+    # An imported model's key (explorer.models.own) is re-registered by the pages that show it;
+    # one dropped from the process-wide table meanwhile is an image model all the same.
+    try:
+        return get_spec(arch).kind
+    except KeyError:
+        return "cnn" if arch.startswith("own-") else ""
 
 
 def get_user_model(name: str) -> UserModel | None:
