@@ -90,3 +90,16 @@ def register(entry: OwnEntry) -> None:
         while len(store) > MAX_OWN_ENTRIES:
             store.pop(next(iter(store)))
 
+
+
+def kind_of(arch: str) -> str:
+    """The catalog kind (cnn / rnn) of ``arch``; an imported model's key that has left the
+    process-wide table (its pages re-register it when they show it) is an image model all the same."""
+    from explorer.models.catalog import get_spec
+
+    try:
+        return get_spec(arch).kind
+    except KeyError:
+        if arch.startswith(OWN_PREFIX):
+            return "cnn"
+        raise

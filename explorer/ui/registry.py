@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.bounded import BoundedStore
-from explorer.models import get_spec
+from explorer.models.own import kind_of
 from explorer.models.user_model import UserModel as UserModel  # re-exported: its home is the engine
 
 MAX_MODELS = 8  # per user: a picker stays short, and each entry holds a full copy of its weights
@@ -34,16 +34,7 @@ def register_model(model: UserModel) -> None:
 
 def user_models(kind: str | None = None) -> list[UserModel]:
     """The current user's models, newest last; ``kind`` filters by catalog kind (cnn / rnn)."""
-    return [m for m in _store().values() if kind is None or _kind(m.arch) == kind]
-
-
-def _kind(arch: str) -> str:
-    # An imported model's key (explorer.models.own) is re-registered by the pages that show it;
-    # one dropped from the process-wide table meanwhile is an image model all the same.
-    try:
-        return get_spec(arch).kind
-    except KeyError:
-        return "cnn" if arch.startswith("own-") else ""
+    return [m for m in _store().values() if kind is None or kind_of(m.arch) == kind]
 
 
 def get_user_model(name: str) -> UserModel | None:
