@@ -92,7 +92,7 @@ def cap_steps(steps: int, limit: int = MAX_STEPS) -> tuple[int, str | None]:
 
 
 _VISIBLE = {" ": "\u2423", "\n": "\u21b5"}  # spaces and newlines as visible characters
-_PLAIN = {v: k for k, v in _VISIBLE.items()}
+_FROM_VISIBLE = {v: k for k, v in _VISIBLE.items()}
 
 
 def display_char(ch: str) -> str:
@@ -102,7 +102,7 @@ def display_char(ch: str) -> str:
 
 def plain_char(label: str) -> str:
     """The character a :func:`display_char` label stands for (the inverse)."""
-    return _PLAIN.get(label, label)
+    return _FROM_VISIBLE.get(label, label)
 
 
 def encode_text(text: str, max_steps: int = MAX_STEPS) -> EncodedText:

@@ -19,7 +19,7 @@ def test_hostile_checkpoint_metadata_is_refused_and_shown_as_text(app_server, br
     hostile = {"arch": "**bold** <b>tag</b> [link](http://example.com)", "build": {"image_size": 700}}
     path = tmp_path / "_evil_.safetensors"
     path.write_bytes(save({"x": torch.zeros(1)}, metadata={"explorer": json.dumps(hostile)}))
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(path))
+    page.locator(".st-key-fm_ckpt").locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
     warning = page.locator('[data-testid="stAlertContentWarning"]')
     warning.first.wait_for()
     wait_idle(page)

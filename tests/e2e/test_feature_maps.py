@@ -33,7 +33,8 @@ def test_upload_photo_overview_and_detail(app_server, browser_page, tmp_path) ->
     photo = tmp_path / "coffee.png"
     photo.write_bytes((_skimage_data_dir() / "coffee.png").read_bytes())
     _radio(page, "Image from", "Upload")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
+    # The image's uploader (the page also has one for model files, in "Your own model").
+    page.locator(".st-key-fm_upload").locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
     page.get_by_text("PNG image, 600 x 400 pixels").wait_for()
     wait_idle(page)
     assert_no_exception(page)
