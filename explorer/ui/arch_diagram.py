@@ -47,17 +47,24 @@ class ArchView:
     pickable: list[str] = field(default_factory=list)
 
 
-def _input_shape(spec: ArchSpec, col: Any) -> tuple[int, int, int]:
+_COMPACT_INPUTS = {"28 x 28 grey": "grey28", "32 x 32 colour": "colour32"}  # widget label -> URL token
+
+
+def _input_shape(url: PageState, spec: ArchSpec, col: Any) -> tuple[int, int, int]:
+    """The input the architecture is measured at, from its widget (bound in the URL: ``input``
+    for a compact model, ``size`` for a full-size one; its own input stays off links)."""
     channels, size = spec.input_shape[0], spec.input_shape[1]
     if spec.family == "Your model":  # an imported model takes the input its file was built for
         col.caption(f"Input: {shape_text(spec.input_shape)}, as the model file was built")
         return spec.input_shape  # type: ignore[return-value]
     if spec.compact and spec.key != "keras_cnn":
-        choice = col.radio("Input", ["28 x 28 grey", "32 x 32 colour"], horizontal=True,
-                           index=0 if channels == 1 else 1, key=f"arch_input_{spec.key}")  # fmt: skip
+        own = "28 x 28 grey" if channels == 1 else "32 x 32 colour"
+        url.bind("input", f"arch_input_{spec.key}", default=own, valid=_COMPACT_INPUTS, url=_COMPACT_INPUTS,
+                 omit_default=True)  # fmt: skip
+        choice = col.radio("Input", list(_COMPACT_INPUTS), horizontal=True, key=f"arch_input_{spec.key}")
         return (1, 28, 28) if choice.startswith("28") else (3, 32, 32)
-    size = col.number_input("Input size (pixels)", min_value=8, max_value=1024, value=size, step=8,
-                            key=f"arch_size_{spec.key}")  # fmt: skip
+    url.bind("size", f"arch_size_{spec.key}", default=size, valid=range(8, 1025), omit_default=True)
+    size = col.number_input("Input size (pixels)", min_value=8, max_value=1024, step=8, key=f"arch_size_{spec.key}")
     return channels, int(size), int(size)
 
 
@@ -95,7 +102,7 @@ def controls(url: PageState, keys: list[str]) -> ArchView:
         arch_col.selectbox("Architecture", keys, key="arch_key",
                            format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, "
                                                  f"{get_spec(k).year or ('your file' if k.startswith('own-') else 'course example')})")  # fmt: skip
-        input_shape = _input_shape(spec, input_col)
+        input_shape = _input_shape(url, spec, input_col)
         graph, records, totals = _measured(spec, input_shape)
         av = ArchView(key, spec, input_shape, graph, records, totals, LEVELS[level_label], colour)
         level_col, colour_col, open_col = st.columns([2, 1, 2])

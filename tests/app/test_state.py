@@ -265,6 +265,22 @@ def test_architectures_link() -> None:
     assert _open("app_pages/architectures.py", arch="vgg99").selectbox(key="arch_key").value == "resnet18"
 
 
+def test_architectures_input_is_in_the_link() -> None:
+    """The input an architecture is measured at travels: a full-size model's side (``size``), a
+    compact model's grey / colour input (``input``); its own input stays off the link."""
+    at = _open("app_pages/architectures.py", arch="vgg16", size="160")
+    assert at.number_input(key="arch_size_vgg16").value == 160
+    assert at.query_params["size"] in ("160", ["160"])
+    at.number_input(key="arch_size_vgg16").set_value(224).run()
+    assert "size" not in at.query_params  # the model's own 224 is the default: off the link
+    at = _open("app_pages/architectures.py", arch="vgg_small", input="grey28")
+    assert at.radio(key="arch_input_vgg_small").value == "28 x 28 grey"
+    assert at.query_params["input"] in ("grey28", ["grey28"])
+    bad = _open("app_pages/architectures.py", arch="vgg16", size="5000")
+    assert bad.number_input(key="arch_size_vgg16").value == 224
+    assert any("size=5000" in i.value for i in bad.info)
+
+
 def test_compare_defaults_to_a_different_trained_model() -> None:
     at = _open(FM, arch="resnet_small", weights="bundled", view="compare")
     at.radio(key="fm_cmp_mode").set_value("This layer in two models").run()
