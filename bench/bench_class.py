@@ -26,7 +26,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import report  # noqa: E402
+from bench.common import free_port, report, start_streamlit, wait_healthy  # noqa: E402
 
 SESSIONS = int(os.environ.get("BENCH_CLASS_SESSIONS", "30"))
 START_REPEATS = 3  # cold starts measured; the median is reported
@@ -48,32 +47,9 @@ MEDIA = re.compile(rb"/media/[0-9a-f]{16,}\.[a-z0-9]{2,5}")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(port: int, log: Path) -> subprocess.Popen:
-    """`streamlit run app.py` headless on 127.0.0.1:port, on the CPU, logging to ``log``."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "EXPLORER_DEVICE": "cpu"},
-    )  # fmt: skip
-
-
-def wait_healthy(port: int, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"Streamlit did not become healthy on port {port}.")
+    """The app on 127.0.0.1:port, without the file watcher (it costs CPU the class does not)."""
+    return start_streamlit(port, log, ["--server.fileWatcherType", "none"])
 
 
 def cpu_seconds(pid: int) -> float:

@@ -15,17 +15,15 @@ CHROMIUM (/usr/bin/chromium). Linux only (reads /proc). It prints figures and as
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import report  # noqa: E402
+from bench.common import free_port, report, start_streamlit, wait_healthy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -67,33 +65,9 @@ def children_rss_mb(pid: int) -> float:
     return total
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(port: int, extra_env: dict[str, str], log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}  # the baseline: glibc's default
-    env.update({"EXPLORER_DEVICE": "cpu", **extra_env})
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.disconnectedSessionTTL", str(SESSION_TTL_S)],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def _wait_healthy(port: int, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the server on port {port} did not become healthy")
+    return start_streamlit(port, log, ["--server.disconnectedSessionTTL", str(SESSION_TTL_S)], {**env, **extra_env})
 
 
 BUSY = ", ".join(f'[data-testid="{t}"]' for t in ("stSkeleton", "stStatusWidgetRunningIcon", "stStatusWidgetRunningManIcon"))
@@ -166,17 +140,19 @@ def measure(label: str, extra_env: dict[str, str]) -> list[float]:
     """RSS (MB) of a fresh server: after start-up and a first visit, then after each round."""
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     log = Path(tempfile.gettempdir()) / f"bench-memory-{label}-{port}.log"
     proc = _start(port, extra_env, log)
     base = f"http://127.0.0.1:{port}"
     figures: list[float] = []
     try:
-        _wait_healthy(port)
+        wait_healthy(port, poll=0.5)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
             warm = browser.new_page()
-            _warm_up(warm, f"{base}/", log, "job manager started")  # logged by the first script run (the sidebar)
+            # Home loads no engine (a quick start), so the first visit is to a page that computes: its
+            # sidebar starts the job manager, whose log line shows the first script run happened.
+            _warm_up(warm, f"{base}/{PAGES[0]}", log, "job manager started")
             warm.close()
             figures.append(_settled_rss(proc.pid))
             print(f"  {label}: after start-up and one visit: {figures[-1]:.0f} MB "
