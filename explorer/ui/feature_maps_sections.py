@@ -235,10 +235,10 @@ def model_section(keys: list[str], bound: BoundInputs) -> tuple[ws.LoadedModel, 
             raise ws.ModelLoadError(
                 f"The ImageNet weights of {spec.title} are not in the local cache, and nothing is "
                 "downloaded without your click. Click the button above when a network is available.")
-        lm = ws.load_model(arch, kind, ref=ref, data=data, download=download)
+        lm = ws.model_with_weights(arch, kind, ref=ref, data=data, download=download)
     except ws.ModelLoadError as err:  # may quote a file's metadata: shown as text, never Markdown
         st.warning(escape_text(str(err), limit=800))
-        lm = ws.load_model(arch, "random")
+        lm = ws.model_with_weights(arch, "random")
     st.success("Weights in use: " + escape_text(lm.label, limit=300))
     st.caption(f"{spec.idea} " + escape_text(lm.detail, limit=300))
     return lm, kind, spec

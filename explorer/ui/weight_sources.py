@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "PREFERRED_BUNDLED", "RANDOM_SEED", "SHARED_KINDS", "WEIGHT_KINDS", "LoadedModel", "ModelLoadError",
-    "bundled_available", "load_model", "pretrained_cached",
+    "bundled_available", "model_with_weights", "pretrained_cached",
 ]
 
 # Read-only catalog models kept process-wide, all sources together: a VGG-16 is 528 MB, so the
@@ -134,8 +134,8 @@ _LOADERS: dict[str, _Loader] = {
 }  # fmt: skip
 
 
-def load_model(arch: str, kind: str, *, ref: str = "", data: bytes | None = None,
-               download: bool = False) -> LoadedModel:
+def model_with_weights(arch: str, kind: str, *, ref: str = "", data: bytes | None = None,
+                       download: bool = False) -> LoadedModel:
     """The model for one weight source; ModelLoadError with the message to show otherwise.
 
     ``ref`` names the user's trained model, ``data`` is an uploaded checkpoint, ``download``

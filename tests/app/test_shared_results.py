@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from explorer.data.decode import decode_image
 from explorer.data.samples import list_samples, load_sample
 from explorer.ui import image_results
-from explorer.ui.weight_sources import SHARED_KINDS, load_model
+from explorer.ui.weight_sources import SHARED_KINDS, model_with_weights
 from explorer.viz import result_pngs
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py")
@@ -78,7 +78,7 @@ def test_an_upload_is_not_shared(counted: list[str]) -> None:
 
 
 def test_what_is_shared() -> None:
-    lm = load_model("lenet5", "random")
+    lm = model_with_weights("lenet5", "random")
     assert lm.kind in SHARED_KINDS
     sample = load_sample(list_samples()[0].name)
     assert image_results.is_shared(lm, sample)
@@ -89,7 +89,7 @@ def test_what_is_shared() -> None:
 
 
 def test_a_shared_result_makes_each_png_once_under_concurrent_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
-    lm = load_model("lenet5", "random")
+    lm = model_with_weights("lenet5", "random")
     res = image_results.compute_result(lm, load_sample("digit"))
     made: list[str] = []
     real = result_pngs.montage_png

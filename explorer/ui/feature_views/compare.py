@@ -19,7 +19,7 @@ from explorer.ui.weight_sources import (
     LoadedModel,
     ModelLoadError,
     bundled_available,
-    load_model,
+    model_with_weights,
     pretrained_cached,
 )
 from explorer.viz.result_pngs import result_montage_png
@@ -87,10 +87,10 @@ def _second_model(ctx: ViewContext) -> LoadedModel:
         kind_b = c2.radio("Its weights", kinds_b, key="fm_cmp_kind", format_func=WEIGHT_KINDS.get,
                           horizontal=True)
     try:
-        return load_model(arch_b, kind_b, ref=ref_b)
+        return model_with_weights(arch_b, kind_b, ref=ref_b)
     except ModelLoadError as err:  # may quote a checkpoint's metadata or a model's name
         st.warning(escape_text(str(err), limit=800))
-        return load_model(arch_b, "random")
+        return model_with_weights(arch_b, "random")
 
 
 def _two_models(ctx: ViewContext, by: str, scale: str, fold: InputFold) -> None:

@@ -26,8 +26,8 @@ def test_imagenet_weights_load_once_whatever_the_download_flag(monkeypatch: pyte
         return nn.Conv2d(3, 2, 3)
 
     monkeypatch.setattr(src, "load_pretrained", fake_pretrained)
-    first = ws.load_model("resnet18", "imagenet", download=True)  # after the download click
-    again = ws.load_model("resnet18", "imagenet")  # every later rerun, and every other caller
+    first = ws.model_with_weights("resnet18", "imagenet", download=True)  # after the download click
+    again = ws.model_with_weights("resnet18", "imagenet")  # every later rerun, and every other caller
     assert again is first and loads == [("resnet18", True)]
     assert first.token == "resnet18|imagenet|ResNet18_Weights.IMAGENET1K_V1"
 
@@ -43,13 +43,13 @@ def test_all_shared_models_fit_one_budget(monkeypatch: pytest.MonkeyPatch) -> No
     archs = ["lenet5", "resnet_small", "vgg_small", "alexnet_small", "nin_small"]
     assert len(archs) == ws.SHARED_MODEL_BUDGET + 1
     for arch in archs:
-        ws.load_model(arch, "random")
-    ws.load_model(archs[-1], "random")  # still kept: not built again
+        ws.model_with_weights(arch, "random")
+    ws.model_with_weights(archs[-1], "random")  # still kept: not built again
     assert built == archs
-    ws.load_model(archs[0], "random")  # the oldest was dropped to stay within the budget
+    ws.model_with_weights(archs[0], "random")  # the oldest was dropped to stay within the budget
     assert built == [*archs, archs[0]]
 
 
 def test_unknown_source_is_a_message() -> None:
     with pytest.raises(ws.ModelLoadError, match="Unknown weight source 'nope'"):
-        ws.load_model("lenet5", "nope")
+        ws.model_with_weights("lenet5", "nope")
