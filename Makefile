@@ -37,6 +37,7 @@ run: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: setup browser lint
 	CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest

@@ -12,13 +12,18 @@ from explorer.ui.server_log import setup_logging
 setup_logging()  # the engine's log lines (job ends, worker losses, reaps) to stderr, once
 st.set_page_config(page_title="Architecture Explorer", layout="wide")
 page = st.navigation(
-    [st.Page(p.file, title=p.title, url_path=p.url_path or None, default=i == 0) for i, p in enumerate(PAGES)]
+    [
+        st.Page(p.file, title=p.title, url_path=p.url_path or None, default=i == 0)
+        for i, p in enumerate(PAGES)
+    ]
 )
 if page.url_path:  # Home computes nothing and loads no torch (a quick start); every other page does
     from explorer.device import configure_threads
     from explorer.ui.jobs import server_settings
 
-    configure_threads("server", cpu_jobs=int(server_settings()["cpu_jobs"]))  # once per process (docs/architecture.md)
+    configure_threads(
+        "server", cpu_jobs=int(server_settings()["cpu_jobs"])
+    )  # once per process (docs/architecture.md)
 sidebar()
 course_bar(page.url_path)
 try:

@@ -10,9 +10,11 @@ title_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
 title_col.title("Course")
 with link_col:
     copy_link_control("course")
-st.caption("The course in its teaching order. Each step opens a page in a prepared state; the "
-           "page then shows previous / next links, so a lecture can walk the path. Every link "
-           "also works on its own: put it on a slide.")
+st.caption(
+    "The course in its teaching order. Each step opens a page in a prepared state; the "
+    "page then shows previous / next links, so a lecture can walk the path. Every link "
+    "also works on its own: put it on a slide."
+)
 
 part = None
 for n, step in enumerate(STEPS, start=1):

@@ -26,16 +26,22 @@ st.caption(
 url = PageState("experiments")  # ?exp=<key>: the Course page's tips link an experiment
 url.copy_link()  # filled by url.done() at the end, with every setting bound
 url.bind("exp", "ex_key", default=next(iter(EXPERIMENTS)), valid=list(EXPERIMENTS))
-key = st.radio("Experiment", list(EXPERIMENTS), format_func=lambda k: EXPERIMENTS[k].title, horizontal=True,
-               key="ex_key")  # fmt: skip
+key = st.radio(
+    "Experiment",
+    list(EXPERIMENTS),
+    format_func=lambda k: EXPERIMENTS[k].title,
+    horizontal=True,
+    key="ex_key",
+)
 exp = EXPERIMENTS[key]
 with st.container(border=True):
     st.markdown(f"**{exp.question}**")
     st.write(exp.explanation)
     if exp.quote:
         st.markdown(f"> {exp.quote}")
-    if exp.measured is not None and st.toggle("Measure the gradients at initialisation (about 20 s of CPU)",
-                                              key=f"ex_measure_{exp.key}"):  # fmt: skip
+    if exp.measured is not None and st.toggle(
+        "Measure the gradients at initialisation (about 20 s of CPU)", key=f"ex_measure_{exp.key}"
+    ):
         with st.spinner("Measuring..."):
             st.dataframe(pd.DataFrame(list(exp.measured())), hide_index=True)
         st.caption(exp.measured_caption)
@@ -48,7 +54,12 @@ if st.button("Run this experiment", type="primary", disabled=active, key="ex_sta
 
     target, kwargs = experiment_spec(key)
     try:
-        jobs.submit(jobs.JobSpec(target, kwargs), device=str(pick_device("auto")), title=exp.title, kind=KIND)
+        jobs.submit(
+            jobs.JobSpec(target, kwargs),
+            device=str(pick_device("auto")),
+            title=exp.title,
+            kind=KIND,
+        )
     except jobs.JobBusyError as err:
         st.error(str(err))
     else:
@@ -64,25 +75,40 @@ def live_view() -> None:
     st.subheader(job.title)
     st.caption(jobs.status_line(job))
     if not job.done:
-        st.button("Stop", key="ex_stop", on_click=job.stop, help="Ends the current run politely and skips the rest.")
+        st.button(
+            "Stop",
+            key="ex_stop",
+            on_click=job.stop,
+            help="Ends the current run politely and skips the rest.",
+        )
     book = my_runs()
     keys = [r.key for r in book.records() if r.job_id == job.id]
     if not keys:
         return
     chosen = next((e for e in EXPERIMENTS.values() if e.title == job.title), exp)
-    x = st.radio("x axis", ["step", "seconds"], horizontal=True, key="ex_x",
-                 format_func={"step": "steps", "seconds": "seconds"}.get)  # fmt: skip
+    x = st.radio(
+        "x axis",
+        ["step", "seconds"],
+        horizontal=True,
+        key="ex_x",
+        format_func={"step": "steps", "seconds": "seconds"}.get,
+    )
     if "sequence" in chosen.charts:
         overlay_charts(book, keys, x, "ex", ("train_loss", "val_loss"))
-        st.caption("Mean squared error of each cell (training batches, and fresh held-out sequences when "
-                   "measured). Answering the mean scores 1/6 ~ 0.167.")  # fmt: skip
+        st.caption(
+            "Mean squared error of each cell (training batches, and fresh held-out sequences when "
+            "measured). Answering the mean scores 1/6 ~ 0.167."
+        )
     else:
         overlay_charts(book, keys, x, "ex", ("train_loss", "val_loss", "train_acc", "val_acc"))
     if "grad_norms" in chosen.charts:
         grad_panels(book, keys, "ex")
     result = job.result
     if result is not None and getattr(result, "metrics", None):
-        rows = [{"run": name, **{k: round(v, 4) for k, v in m.items()}} for name, m in result.metrics.items()]
+        rows = [
+            {"run": name, **{k: round(v, 4) for k, v in m.items()}}
+            for name, m in result.metrics.items()
+        ]
         st.dataframe(pd.DataFrame(rows), hide_index=True)
     if job.done and active:
         st.rerun()

@@ -45,13 +45,19 @@ with col_image:
 with col_model:
     own_model_section("fm", heading="2. Model and weights")  # the heading, then "Your own model"
     lm, kind, spec = sections.model_section(keys, bound)
-if projector and lm.kind != kind:  # the fallback must be visible with the inputs folded: one line, in sight
+if (
+    projector and lm.kind != kind
+):  # the fallback must be visible with the inputs folded: one line, in sight
     asked = ws.WEIGHT_KINDS.get(kind, kind).split(" (")[0]
-    st.warning(f"{asked} are not available here: " + escape_text(lm.label, limit=300) + " in use instead.")
+    st.warning(
+        f"{asked} are not available here: " + escape_text(lm.label, limit=300) + " in use instead."
+    )
 
 # --------------------------------------------------------------------------- 3. preprocessing
 
-res = sections.preprocessing_section(lm, image, spec)  # ends the page if the model cannot take the image
+res = sections.preprocessing_section(
+    lm, image, spec
+)  # ends the page if the model cannot take the image
 
 # --------------------------------------------------------------------------- 4. views
 
@@ -60,11 +66,30 @@ if not names:
     st.warning("This model has no feature-map layers to show.")
     st.stop()
 layer_tokens = sections.layer_tokens_of(lm, names)
-labels = {m.name: paper_label(m, layer_tokens) for m in res.maps.layers}  # "relu_C3 (ReLU) - 16 x 10 x 10"
+labels = {
+    m.name: paper_label(m, layer_tokens) for m in res.maps.layers
+}  # "relu_C3 (ReLU) - 16 x 10 x 10"
 
 
-url.bind("view", "fm_view", default=FEATURE_VIEWS[DEFAULT_VIEW].label, valid=view_labels(), url=url_tokens())
+url.bind(
+    "view",
+    "fm_view",
+    default=FEATURE_VIEWS[DEFAULT_VIEW].label,
+    valid=view_labels(),
+    url=url_tokens(),
+)
 view = st.radio("View", view_labels(), horizontal=True, key="fm_view", label_visibility="collapsed")
-view_for(view).draw(ViewContext(url=url, lm=lm, res=res, spec=spec, image=image, names=names, labels=labels,
-                                layer_tokens=layer_tokens, catalog_keys=keys))
+view_for(view).draw(
+    ViewContext(
+        url=url,
+        lm=lm,
+        res=res,
+        spec=spec,
+        image=image,
+        names=names,
+        labels=labels,
+        layer_tokens=layer_tokens,
+        catalog_keys=keys,
+    )
+)
 url.done()

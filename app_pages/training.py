@@ -16,7 +16,9 @@ from explorer.ui.state import PageState
 from explorer.ui.transfer_panel import transfer_section
 
 KIND = sections.KIND
-projector = projector_on()  # projector mode: the settings fold into one line, Start and the curves come first
+projector = (
+    projector_on()
+)  # projector mode: the settings fold into one line, Start and the curves come first
 sections.page_header(projector)
 
 page_url = PageState("training")
@@ -37,5 +39,7 @@ transfer_section()
 own_images_section()
 runs_section()
 if jobs.current_job(KIND) is not None:  # what a link cannot carry, said in its popover
-    page_url.not_in_link("your training run and its model (the link opens these settings, ready to start)")
+    page_url.not_in_link(
+        "your training run and its model (the link opens these settings, ready to start)"
+    )
 page_url.done()

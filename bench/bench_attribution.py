@@ -31,7 +31,7 @@ STEPS = 50
 PROBE = 2
 
 
-def timed(fn, repeats: int) -> float:  # noqa: ANN001
+def timed(fn, repeats: int) -> float:
     return median_seconds(fn, repeats=repeats, warmup=0)  # runs are seconds long: no warm-up run
 
 
@@ -43,27 +43,59 @@ def bench_model(key: str, repeats: int, unbatched: bool, target: str, bf16: bool
     with torch.no_grad():
         outputs = model(x).shape[-1]
     estimate = measure_pass(model, x, 0, PROBE) / PROBE * STEPS
-    report(f"ig{STEPS}_{key}_estimate", estimate, "s",
-           f"{spec.title}: price said before the run (one measured pass of {PROBE} inputs)")  # fmt: skip
+    report(
+        f"ig{STEPS}_{key}_estimate",
+        estimate,
+        "s",
+        f"{spec.title}: price said before the run (one measured pass of {PROBE} inputs)",
+    )
 
     def run(batch: int) -> None:
-        attribute(model, x, 0, "integrated_gradients", steps=STEPS, batch_size=batch, outputs=outputs)
+        attribute(
+            model, x, 0, "integrated_gradients", steps=STEPS, batch_size=batch, outputs=outputs
+        )
 
     t_batched = timed(lambda: run(DEFAULT_BATCH), repeats)
-    report(f"ig{STEPS}_{key}", t_batched, "s",
-           f"{spec.title}: integrated gradients, {STEPS} steps, {DEFAULT_BATCH} inputs per pass "
-           f"(median of {repeats})", target=target)  # fmt: skip
+    report(
+        f"ig{STEPS}_{key}",
+        t_batched,
+        "s",
+        f"{spec.title}: integrated gradients, {STEPS} steps, {DEFAULT_BATCH} inputs per pass "
+        f"(median of {repeats})",
+        target=target,
+    )
     if bf16 and bfloat16_is_fast("cpu"):
-        t_bf16 = timed(lambda: attribute(model, x, 0, "integrated_gradients", steps=STEPS, batch_size=DEFAULT_BATCH,
-                                         outputs=outputs, precision="bfloat16"), repeats)  # fmt: skip
-        report(f"ig{STEPS}_{key}_bfloat16", t_bf16, "s",
-               f"{spec.title}: the same in bfloat16 (the page's faster choice on this CPU)", target=target)  # fmt: skip
+        t_bf16 = timed(
+            lambda: attribute(
+                model,
+                x,
+                0,
+                "integrated_gradients",
+                steps=STEPS,
+                batch_size=DEFAULT_BATCH,
+                outputs=outputs,
+                precision="bfloat16",
+            ),
+            repeats,
+        )
+        report(
+            f"ig{STEPS}_{key}_bfloat16",
+            t_bf16,
+            "s",
+            f"{spec.title}: the same in bfloat16 (the page's faster choice on this CPU)",
+            target=target,
+        )
     if unbatched:
         t_one = timed(lambda: run(1), repeats)
-        report(f"ig{STEPS}_{key}_unbatched", t_one, "s",
-               f"{spec.title}: the same, one input per pass")  # fmt: skip
-        report(f"ig{STEPS}_{key}_batching_speedup", t_one / t_batched, "x",
-               f"{spec.title}: one input per pass / {DEFAULT_BATCH} per pass")  # fmt: skip
+        report(
+            f"ig{STEPS}_{key}_unbatched", t_one, "s", f"{spec.title}: the same, one input per pass"
+        )
+        report(
+            f"ig{STEPS}_{key}_batching_speedup",
+            t_one / t_batched,
+            "x",
+            f"{spec.title}: one input per pass / {DEFAULT_BATCH} per pass",
+        )
 
 
 def bench_shared_model(key: str = "resnet18") -> None:
@@ -78,8 +110,16 @@ def bench_shared_model(key: str = "resnet18") -> None:
     done = threading.Event()
 
     def run() -> None:
-        attribute(model, x, 0, "integrated_gradients", steps=STEPS, batch_size=DEFAULT_BATCH, outputs=1000,
-                  hold=lambda: lock)  # fmt: skip
+        attribute(
+            model,
+            x,
+            0,
+            "integrated_gradients",
+            steps=STEPS,
+            batch_size=DEFAULT_BATCH,
+            outputs=1000,
+            hold=lambda: lock,
+        )
         done.set()
 
     worker = threading.Thread(target=run)
@@ -95,9 +135,13 @@ def bench_shared_model(key: str = "resnet18") -> None:
         time.sleep(0.05)
     worker.join()
     total = time.perf_counter() - start
-    report(f"ig{STEPS}_{key}_other_user_wait", max(waits) if waits else 0.0, "s",
-           f"{spec.title}: the longest another session's forward pass waited for the model during the "
-           f"{total:.1f} s run ({len(waits)} passes served; before: the whole run)")  # fmt: skip
+    report(
+        f"ig{STEPS}_{key}_other_user_wait",
+        max(waits) if waits else 0.0,
+        "s",
+        f"{spec.title}: the longest another session's forward pass waited for the model during the "
+        f"{total:.1f} s run ({len(waits)} passes served; before: the whole run)",
+    )
 
 
 def main() -> None:

@@ -49,22 +49,45 @@ def refuse(data: bytes) -> None:
 def hostile(build: dict) -> bytes:
     from safetensors.torch import save
 
-    return save({"x": torch.zeros(1)}, metadata={"explorer": json.dumps({"arch": "keras_cnn", "build": build})})
+    return save(
+        {"x": torch.zeros(1)},
+        metadata={"explorer": json.dumps({"arch": "keras_cnn", "build": build})},
+    )
 
 
 def main() -> None:
     data = bundled_path("resnet_small").read_bytes()
     checked = median_seconds(lambda: model_from_checkpoint(data, arch="resnet_small"), repeats=15)
     baseline = median_seconds(lambda: bare(data), repeats=15)
-    report("checkpoint_load_validated_ms", checked * 1e3, "ms", "bundled compact ResNet through the one reader")
-    report("checkpoint_load_bare_ms", baseline * 1e3, "ms", "the same file, bare safetensors + build + load")
+    report(
+        "checkpoint_load_validated_ms",
+        checked * 1e3,
+        "ms",
+        "bundled compact ResNet through the one reader",
+    )
+    report(
+        "checkpoint_load_bare_ms",
+        baseline * 1e3,
+        "ms",
+        "the same file, bare safetensors + build + load",
+    )
     report("checkpoint_validation_ratio", checked / baseline, "x", "validated / bare (same run)")
-    for name, build in (("image_size_700", {"image_size": 700}), ("image_size_256", {"image_size": 256})):
+    for name, build in (
+        ("image_size_700", {"image_size": 700}),
+        ("image_size_256", {"image_size": 256}),
+    ):
         blob = hostile(build)
         t = median_seconds(lambda b=blob: refuse(b), repeats=50)
-        report(f"checkpoint_refuse_{name}_ms", t * 1e3, "ms", f"refusing the {len(blob)}-byte file with {build}")
+        report(
+            f"checkpoint_refuse_{name}_ms",
+            t * 1e3,
+            "ms",
+            f"refusing the {len(blob)}-byte file with {build}",
+        )
     plan._measure.cache_clear()
-    t = median_seconds(lambda: (plan._measure.cache_clear(), plan.plan_model("resnet50", {})), repeats=5, warmup=1)
+    t = median_seconds(
+        lambda: (plan._measure.cache_clear(), plan.plan_model("resnet50", {})), repeats=5, warmup=1
+    )
     report("checkpoint_plan_resnet50_ms", t * 1e3, "ms", "uncached meta-device plan of ResNet-50")
 
 

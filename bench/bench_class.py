@@ -41,7 +41,9 @@ from bench.common import free_port, report, start_streamlit, wait_healthy  # noq
 
 SESSIONS = int(os.environ.get("BENCH_CLASS_SESSIONS", "30"))
 START_REPEATS = 3  # cold starts measured; the median is reported
-BROWSERS = int(os.environ.get("BENCH_CLASS_BROWSERS", "3"))  # real Chromium sessions per course link
+BROWSERS = int(
+    os.environ.get("BENCH_CLASS_BROWSERS", "3")
+)  # real Chromium sessions per course link
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MEDIA = re.compile(rb"/media/[0-9a-f]{16,}\.[a-z0-9]{2,5}")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -101,8 +103,12 @@ async def open_page(port: int, page: str, query: str, want: bytes = b"") -> dict
     url = f"{base}/{page}" + (f"?{query}" if query else "")
     media: set[bytes] = set()
     seen, count = not want, 0
-    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                  origin=base, max_size=None) as ws:  # fmt: skip
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/_stcore/stream",
+        subprotocols=["streamlit"],
+        origin=base,
+        max_size=None,
+    ) as ws:
         await ws.send(_rerun_message(page, query, url))
         while True:
             raw = await asyncio.wait_for(ws.recv(), timeout=600)
@@ -113,10 +119,17 @@ async def open_page(port: int, page: str, query: str, want: bytes = b"") -> dict
             fm.ParseFromString(raw)
             if fm.WhichOneof("type") == "script_finished":
                 if fm.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
-                    raise RuntimeError(f"{url}: the script run ended with status {fm.script_finished}")
+                    raise RuntimeError(
+                        f"{url}: the script run ended with status {fm.script_finished}"
+                    )
                 break
         await asyncio.gather(*(asyncio.to_thread(_fetch, base + m.decode()) for m in media))
-    return {"seconds": time.perf_counter() - start, "messages": count, "media": len(media), "seen": seen}
+    return {
+        "seconds": time.perf_counter() - start,
+        "messages": count,
+        "media": len(media),
+        "seen": seen,
+    }
 
 
 async def open_many(port: int, page: str, query: str, n: int) -> list[dict]:
@@ -135,8 +148,10 @@ def start_to_home(log: Path) -> tuple[float, float, float, str]:
         from playwright.sync_api import sync_playwright
 
         pw = sync_playwright().start()  # the browser is up before the clock starts
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                     "--disable-dev-shm-usage"])  # fmt: skip
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
     t0 = time.perf_counter()
     proc = start_server(port, log)
     try:
@@ -183,13 +198,24 @@ def one_class(port: int, pid: int, link: tuple[str, str], name: str) -> None:
     results = asyncio.run(open_many(port, page, query, SESSIONS))
     wall = time.perf_counter() - t0
     per_session = (cpu_seconds(pid) - cpu0) / SESSIONS
-    print(f"{name}: /{page}?{query}  ({first['messages']} messages, {first['media']} media files; "
-          f"one warm session alone {first['seconds']:.2f} s)")  # fmt: skip
-    report(f"class_{name}_cpu_per_session", per_session, "s",
-           f"{name}: server CPU per session ({SESSIONS} sessions at once)", "<= 0.25 s")
+    print(
+        f"{name}: /{page}?{query}  ({first['messages']} messages, {first['media']} media files; "
+        f"one warm session alone {first['seconds']:.2f} s)"
+    )
+    report(
+        f"class_{name}_cpu_per_session",
+        per_session,
+        "s",
+        f"{name}: server CPU per session ({SESSIONS} sessions at once)",
+        "<= 0.25 s",
+    )
     assert len(results) == SESSIONS
-    report(f"class_{name}_last_complete", wall, "s",
-           f"{name}: the last of {SESSIONS} sessions complete, from the first open")
+    report(
+        f"class_{name}_last_complete",
+        wall,
+        "s",
+        f"{name}: the last of {SESSIONS} sessions complete, from the first open",
+    )
 
 
 def browser_class(port: int, pid: int, link: tuple[str, str], name: str) -> None:
@@ -202,35 +228,62 @@ def browser_class(port: int, pid: int, link: tuple[str, str], name: str) -> None
 
     page_path, query = link
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                     "--disable-dev-shm-usage"])  # fmt: skip
-        contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(BROWSERS)]
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        contexts = [
+            browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(BROWSERS)
+        ]
         cpu0, t0 = cpu_seconds(pid), time.perf_counter()
         pages = [c.new_page() for c in contexts]
         for p in pages:
             p.goto(f"http://127.0.0.1:{port}/{page_path}?{query}", wait_until="commit")
         for p in pages:
             p.locator('[data-testid="stImage"] img').first.wait_for(timeout=300_000)
-            p.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                timeout=300_000)  # fmt: skip
+            p.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=300_000
+            )
         wall = time.perf_counter() - t0
         per_browser = (cpu_seconds(pid) - cpu0) / BROWSERS
         browser.close()
-    report(f"class_{name}_cpu_per_browser", per_browser, "s",
-           f"{name}: server CPU per fresh Chromium ({BROWSERS} at once, frontend files included)")
-    report(f"class_{name}_browsers_complete", wall, "s", f"{name}: the last of {BROWSERS} Chromium pages complete")
+    report(
+        f"class_{name}_cpu_per_browser",
+        per_browser,
+        "s",
+        f"{name}: server CPU per fresh Chromium ({BROWSERS} at once, frontend files included)",
+    )
+    report(
+        f"class_{name}_browsers_complete",
+        wall,
+        "s",
+        f"{name}: the last of {BROWSERS} Chromium pages complete",
+    )
 
 
 def main() -> None:
     logdir = Path(tempfile.mkdtemp(prefix="bench_class_"))
     starts = [start_to_home(logdir / f"start{i}.log") for i in range(START_REPEATS)]
     how = starts[0][3]
-    report("start_health", statistics.median(s[0] for s in starts), "s",
-           f"server start to /_stcore/health OK (median of {START_REPEATS})")
-    report("start_home_visible", statistics.median(s[1] for s in starts), "s",
-           f"server start to home visible ({how}; median of {START_REPEATS})", "<= 2.5 s")
-    report("start_home_server_cpu", statistics.median(s[2] for s in starts), "s",
-           f"server CPU from start to home visible (median of {START_REPEATS})")
+    report(
+        "start_health",
+        statistics.median(s[0] for s in starts),
+        "s",
+        f"server start to /_stcore/health OK (median of {START_REPEATS})",
+    )
+    report(
+        "start_home_visible",
+        statistics.median(s[1] for s in starts),
+        "s",
+        f"server start to home visible ({how}; median of {START_REPEATS})",
+        "<= 2.5 s",
+    )
+    report(
+        "start_home_server_cpu",
+        statistics.median(s[2] for s in starts),
+        "s",
+        f"server CPU from start to home visible (median of {START_REPEATS})",
+    )
 
     port = free_port()
     proc = start_server(port, logdir / "class.log")

@@ -71,8 +71,13 @@ def bench_serialise() -> None:
             "ms",
             f"{name}: group the graph for the view ({len(view.nodes)} boxes)",
         )
-        report(f"plotly_serialise_{name}", t_plotly * 1e3, "ms", f"{name}: plotly figure built and JSON-serialised "
-               f"({size / 1024:.0f} KiB)", "<= 100 ms")  # fmt: skip
+        report(
+            f"plotly_serialise_{name}",
+            t_plotly * 1e3,
+            "ms",
+            f"{name}: plotly figure built and JSON-serialised ({size / 1024:.0f} KiB)",
+            "<= 100 ms",
+        )
         report(
             f"dot_serialise_{name}",
             t_dot * 1e3,
@@ -80,10 +85,18 @@ def bench_serialise() -> None:
             f"{name}: Graphviz DOT source (the alternative)",
         )
     view = catalog_graph("googlenet").view("layers")
-    report("svg_export_googlenet_layers", median_seconds(lambda: to_svg(view), repeats=5) * 1e3, "ms",
-           "GoogLeNet (layers): standalone SVG")  # fmt: skip
-    report("png_export_googlenet_layers", median_seconds(lambda: to_png(view, scale=2.0), repeats=3) * 1e3, "ms",
-           "GoogLeNet (layers): PNG at 2x with Pillow")  # fmt: skip
+    report(
+        "svg_export_googlenet_layers",
+        median_seconds(lambda: to_svg(view), repeats=5) * 1e3,
+        "ms",
+        "GoogLeNet (layers): standalone SVG",
+    )
+    report(
+        "png_export_googlenet_layers",
+        median_seconds(lambda: to_png(view, scale=2.0), repeats=3) * 1e3,
+        "ms",
+        "GoogLeNet (layers): PNG at 2x with Pillow",
+    )
 
 
 APP = """
@@ -119,10 +132,26 @@ def bench_browser() -> None:
         port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_healthy(port)
             with sync_playwright() as pw:
@@ -136,8 +165,10 @@ def bench_browser() -> None:
                     ("resnet50", "blocks"),
                 ):
                     n = len(catalog_graph(key).view(level).nodes)
-                    for renderer, selector in (("plotly", ".scatterlayer .point"),
-                                               ("graphviz", '[data-testid="stGraphVizChart"] g.node')):  # fmt: skip
+                    for renderer, selector in (
+                        ("plotly", ".scatterlayer .point"),
+                        ("graphviz", '[data-testid="stGraphVizChart"] g.node'),
+                    ):
                         times = []
                         for i in range(4):  # the first load fetches the renderer's code: not timed
                             page.goto(
@@ -152,9 +183,13 @@ def bench_browser() -> None:
                             if i:
                                 times.append(time.perf_counter() - start)
                         times.sort()
-                        report(f"browser_{renderer}_{key}_{level}", times[1] * 1e3, "ms",
-                               f"{key} ({level}, {n} boxes): {renderer} drawn after the page's script ended",
-                               "<= 1000 ms")  # fmt: skip
+                        report(
+                            f"browser_{renderer}_{key}_{level}",
+                            times[1] * 1e3,
+                            "ms",
+                            f"{key} ({level}, {n} boxes): {renderer} drawn after the page's script ended",
+                            "<= 1000 ms",
+                        )
                 browser.close()
         finally:
             proc.terminate()

@@ -38,8 +38,16 @@ def bench_model(key: str, repeats: int) -> None:
     spec = get_spec(key)
     torch.manual_seed(0)
     model = spec.build().eval()
-    lm = LoadedModel(model=model, arch=key, kind="random", label=f"{spec.title} (random)", token=f"{key}|bench",
-                     prep=imagenet_preprocessing(224), classes=None, head_meaningful=False)  # fmt: skip
+    lm = LoadedModel(
+        model=model,
+        arch=key,
+        kind="random",
+        label=f"{spec.title} (random)",
+        token=f"{key}|bench",
+        prep=imagenet_preprocessing(224),
+        classes=None,
+        head_meaningful=False,
+    )
     image = load_sample("cat")
     x = preprocess(image, lm.prep).x
 
@@ -52,8 +60,11 @@ def bench_model(key: str, repeats: int) -> None:
     def capture_all() -> None:
         """The overview as it was before the one-pass summary: every layer cloned, all tiles
         and float16 values kept, strips cut from the full tiles."""
-        full = FeatureResult(token=lm.token, model_input=preprocess(image, lm.prep),
-                             maps=compute_feature_maps(model, x))  # fmt: skip
+        full = FeatureResult(
+            token=lm.token,
+            model_input=preprocess(image, lm.prep),
+            maps=compute_feature_maps(model, x),
+        )
         draw_strips(full)
 
     plain()
@@ -72,21 +83,42 @@ def bench_model(key: str, repeats: int) -> None:
         t_all.append(time.perf_counter() - start)
     ratio = statistics.median(o / p for o, p in zip(t_over, t_plain, strict=True))
     ratio_all = statistics.median(o / p for o, p in zip(t_all, t_plain, strict=True))
-    report(f"feature_maps_{key}_forward", statistics.median(t_plain) * 1e3, "ms",
-           f"{spec.title}: one plain forward pass (median of {repeats})")
-    report(f"feature_maps_{key}_overview", statistics.median(t_over) * 1e3, "ms",
-           f"{spec.title}: new image -> overview data ({len(res.maps.layers)} layers, "
-           f"{res.maps.nbytes / 2**20:.1f} MiB kept)")
-    report(f"feature_maps_{key}_overview_ratio", ratio, "x",
-           f"{spec.title}: overview / plain forward, median of paired rounds", target="<= 1.8")
-    report(f"feature_maps_{key}_capture_all_ratio", ratio_all, "x",
-           f"{spec.title}: the previous overview (capture and keep every layer) / plain forward, "
-           "same rounds")  # fmt: skip
+    report(
+        f"feature_maps_{key}_forward",
+        statistics.median(t_plain) * 1e3,
+        "ms",
+        f"{spec.title}: one plain forward pass (median of {repeats})",
+    )
+    report(
+        f"feature_maps_{key}_overview",
+        statistics.median(t_over) * 1e3,
+        "ms",
+        f"{spec.title}: new image -> overview data ({len(res.maps.layers)} layers, "
+        f"{res.maps.nbytes / 2**20:.1f} MiB kept)",
+    )
+    report(
+        f"feature_maps_{key}_overview_ratio",
+        ratio,
+        "x",
+        f"{spec.title}: overview / plain forward, median of paired rounds",
+        target="<= 1.8",
+    )
+    report(
+        f"feature_maps_{key}_capture_all_ratio",
+        ratio_all,
+        "x",
+        f"{spec.title}: the previous overview (capture and keep every layer) / plain forward, "
+        "same rounds",
+    )
     start = time.perf_counter()
     res.maps.full()
-    report(f"feature_maps_{key}_full_capture", (time.perf_counter() - start) * 1e3, "ms",
-           f"{spec.title}: full maps for the first detail view, once per image "
-           f"({res.maps.nbytes / 2**20:.1f} MiB kept then)")  # fmt: skip
+    report(
+        f"feature_maps_{key}_full_capture",
+        (time.perf_counter() - start) * 1e3,
+        "ms",
+        f"{spec.title}: full maps for the first detail view, once per image "
+        f"({res.maps.nbytes / 2**20:.1f} MiB kept then)",
+    )
 
     # Switching: each layer once, on a result whose montage cache is cold.
     times = []
@@ -96,13 +128,22 @@ def bench_model(key: str, repeats: int) -> None:
         result_montage_png(res, name, "variance", DEFAULT_SCALE)
         layer_overview(res.maps.get(name).stats)
         times.append(time.perf_counter() - start)
-    report(f"feature_maps_{key}_switch_layer", statistics.median(times) * 1e3, "ms",
-           f"{spec.title}: switch to another layer's detail (median over layers; slowest "
-           f"{max(times) * 1e3:.1f} ms)", target="<= 30 ms")
+    report(
+        f"feature_maps_{key}_switch_layer",
+        statistics.median(times) * 1e3,
+        "ms",
+        f"{spec.title}: switch to another layer's detail (median over layers; slowest "
+        f"{max(times) * 1e3:.1f} ms)",
+        target="<= 30 ms",
+    )
     start = time.perf_counter()
     result_montage_png(res, res.maps.names()[0], "variance", DEFAULT_SCALE)
-    report(f"feature_maps_{key}_switch_back", (time.perf_counter() - start) * 1e3, "ms",
-           f"{spec.title}: back to a layer already shown (cached PNG)")
+    report(
+        f"feature_maps_{key}_switch_back",
+        (time.perf_counter() - start) * 1e3,
+        "ms",
+        f"{spec.title}: back to a layer already shown (cached PNG)",
+    )
 
 
 def main() -> None:

@@ -49,8 +49,9 @@ def bench_optimised_input(device: torch.device) -> None:
     spec = get_spec("resnet18")
     cached = pretrained_available(spec)
     model = (load_pretrained(spec) if cached else build_seeded(spec.build, 0)).to(device).eval()
-    settings = fv.VisSettings(steps=256, size=128, preview_every=0, mean=(0.485, 0.456, 0.406),
-                              std=(0.229, 0.224, 0.225))  # fmt: skip
+    settings = fv.VisSettings(
+        steps=256, size=128, preview_every=0, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)
+    )
     warm = dataclasses.replace(settings, steps=8)  # first calls pay for kernel selection: not timed
     fv.run(fv.optimise(model, "layer3.1.conv2", 0, (3, 224, 224), warm))
     start = time.perf_counter()
@@ -58,9 +59,14 @@ def bench_optimised_input(device: torch.device) -> None:
     _sync(device)
     took = time.perf_counter() - start
     weights = "ImageNet" if cached else "random (seed 0)"
-    report("optimized_input_resnet18_s", took, "s",
-           f"ResNet-18 layer3.1.conv2 channel 0, 256 steps at 128 px ({weights} weights, {device.type}, "
-           f"objective {last.objective:.3g})", "<= 20 s on 2 CPU cores")  # fmt: skip
+    report(
+        "optimized_input_resnet18_s",
+        took,
+        "s",
+        f"ResNet-18 layer3.1.conv2 channel 0, 256 steps at 128 px ({weights} weights, {device.type}, "
+        f"objective {last.objective:.3g})",
+        "<= 20 s on 2 CPU cores",
+    )
     # Baseline in the same run: 256 plain forward passes and input gradients at 128 px, no hooks,
     # no parameterisation, no transforms: what the recipe costs on top.
     x = torch.rand(1, 3, 128, 128, device=device, requires_grad=True)
@@ -77,15 +83,23 @@ def bench_dataset_examples(device: torch.device) -> None:
     model, meta = load_bundled("resnet_small")
     model = model.to(device)
     images, _ = make_shapes(10_000, difficulty=0.5, seed=123, size=int(meta.build["image_size"]))
-    layer = [n for n, m in model.named_modules() if type(m).__name__ in ("BasicBlock", "Residual")][-1]
-    de.compute(de.top_examples(model, images[:512], layer, k=9, batch_size=256))  # warm-up, not timed
+    layer = [n for n, m in model.named_modules() if type(m).__name__ in ("BasicBlock", "Residual")][
+        -1
+    ]
+    de.compute(
+        de.top_examples(model, images[:512], layer, k=9, batch_size=256)
+    )  # warm-up, not timed
     start = time.perf_counter()
     top = de.compute(de.top_examples(model, images, layer, k=9, batch_size=256))
     _sync(device)
     took = time.perf_counter() - start
-    report("dataset_examples_resnet_small_s", took, "s",
-           f"compact ResNet {layer} ({top.channels} channels), top 9 over 10,000 images ({device.type})",
-           "<= 15 s on 2 CPU cores")  # fmt: skip
+    report(
+        "dataset_examples_resnet_small_s",
+        took,
+        "s",
+        f"compact ResNet {layer} ({top.channels} channels), top 9 over 10,000 images ({device.type})",
+        "<= 15 s on 2 CPU cores",
+    )
     # Baseline in the same run: the same batches through the model with no hook and no top-k.
     start = time.perf_counter()
     with torch.no_grad():
@@ -93,7 +107,9 @@ def bench_dataset_examples(device: torch.device) -> None:
             model(images[i : i + 256].to(device))
     _sync(device)
     base = time.perf_counter() - start
-    print(f"  baseline plain forward over the same 10,000 images: {base:.3g} s; ratio {took / base:.2f}")
+    print(
+        f"  baseline plain forward over the same 10,000 images: {base:.3g} s; ratio {took / base:.2f}"
+    )
     print(f"BENCH dataset_examples_resnet_small_ratio {took / base:.4g} x", flush=True)
 
 
@@ -103,8 +119,13 @@ def bench_tsne() -> None:
     feats = (centres[rng.integers(0, 10, 2000)] + rng.normal(size=(2000, 64))).astype(np.float32)
     start = time.perf_counter()
     fs.project(feats, "tsne", seed=0)
-    report("tsne_2000_s", time.perf_counter() - start, "s", "t-SNE of 2,000 points x 64 dimensions",
-           "<= 10 s on 2 CPU cores")  # fmt: skip
+    report(
+        "tsne_2000_s",
+        time.perf_counter() - start,
+        "s",
+        "t-SNE of 2,000 points x 64 dimensions",
+        "<= 10 s on 2 CPU cores",
+    )
 
 
 def main() -> None:

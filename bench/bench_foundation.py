@@ -21,7 +21,9 @@ from explorer.probe import capture, layer_infos  # noqa: E402
 def bench_capture() -> None:
     model = get_spec("resnet18").build().eval()
     x = torch.randn(1, 3, 224, 224)
-    layers = [i.name for i in layer_infos(model, inside_blocks=True) if i.role in ("conv", "act", "pool")]
+    layers = [
+        i.name for i in layer_infos(model, inside_blocks=True) if i.role in ("conv", "act", "pool")
+    ]
 
     def plain() -> None:
         with torch.no_grad():
@@ -29,9 +31,21 @@ def bench_capture() -> None:
 
     t_plain = median_seconds(plain, repeats=20, warmup=3)
     t_capture = median_seconds(lambda: capture(model, x, layers), repeats=20, warmup=3)
-    report("resnet18_forward_224", t_plain * 1e3, "ms", "ResNet-18 plain forward at 224x224 (CPU, batch 1)")
-    report("resnet18_capture_224", t_capture * 1e3, "ms", f"capture of {len(layers)} conv/act/pool outputs")
-    report("capture_over_forward_ratio", t_capture / t_plain, "x", "capture / plain forward", "<= 2.0")
+    report(
+        "resnet18_forward_224",
+        t_plain * 1e3,
+        "ms",
+        "ResNet-18 plain forward at 224x224 (CPU, batch 1)",
+    )
+    report(
+        "resnet18_capture_224",
+        t_capture * 1e3,
+        "ms",
+        f"capture of {len(layers)} conv/act/pool outputs",
+    )
+    report(
+        "capture_over_forward_ratio", t_capture / t_plain, "x", "capture / plain forward", "<= 2.0"
+    )
 
 
 SUMMARY_PROBE = """
@@ -52,15 +66,30 @@ print(elapsed, (after - before) / 1024, s.total_params)
 def bench_summary() -> None:
     times, peaks = [], []
     for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", SUMMARY_PROBE], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", SUMMARY_PROBE],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         times.append(float(out[0]))
         peaks.append(float(out[1]))
     times.sort()
     peaks.sort()
-    report("vgg16_summary_time", times[1] * 1e3, "ms", "VGG-16 summary on the meta device (median of 3 processes)")
-    report("vgg16_summary_peak_rss_increase", peaks[1], "MiB",
-           "peak memory growth during it (real weights would be 528 MiB)", "no real weights")  # fmt: skip
+    report(
+        "vgg16_summary_time",
+        times[1] * 1e3,
+        "ms",
+        "VGG-16 summary on the meta device (median of 3 processes)",
+    )
+    report(
+        "vgg16_summary_peak_rss_increase",
+        peaks[1],
+        "MiB",
+        "peak memory growth during it (real weights would be 528 MiB)",
+        "no real weights",
+    )
 
 
 def bench_server_start() -> None:
@@ -87,8 +116,13 @@ def bench_server_start() -> None:
                 proc.wait(timeout=10)
         browser.close()
     timings.sort()
-    report("server_start_to_home_visible", timings[1], "s",
-           "`streamlit run app.py` to the home page visible in Chromium (median of 3)", "<= 4 s")  # fmt: skip
+    report(
+        "server_start_to_home_visible",
+        timings[1],
+        "s",
+        "`streamlit run app.py` to the home page visible in Chromium (median of 3)",
+        "<= 4 s",
+    )
 
 
 if __name__ == "__main__":

@@ -32,12 +32,19 @@ def resnet18_onnx() -> tuple[torch.nn.Module, bytes]:
     torch.manual_seed(0)
     model = torchvision.models.resnet18(weights=None).eval()
     buf = io.BytesIO()
-    torch.onnx.export(model, torch.randn(1, 3, 224, 224), buf, dynamo=False, input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})  # fmt: skip
+    torch.onnx.export(
+        model,
+        torch.randn(1, 3, 224, 224),
+        buf,
+        dynamo=False,
+        input_names=["x"],
+        output_names=["y"],
+        dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
+    )
     return model, buf.getvalue()
 
 
-def interleaved(a, b, repeats: int = 21) -> tuple[float, float]:  # noqa: ANN001
+def interleaved(a, b, repeats: int = 21) -> tuple[float, float]:
     """Medians of ``a()`` and ``b()`` timed alternately, so that load from other work on the
     machine falls on both alike (2 shared cores: back-to-back blocks drift)."""
     import statistics
@@ -59,21 +66,45 @@ def main() -> None:
     keras_file = ROOT / "assets" / "models" / "course_cnn.keras"
     data = keras_file.read_bytes()
     seconds = median_seconds(lambda: import_model(data, keras_file.name), repeats=3, warmup=1)
-    report("import_keras_course_cnn", seconds, "s", "Import of the course's Keras CNN (.keras, child process included)",
-           "<= 2 s on 2 cores")  # fmt: skip
+    report(
+        "import_keras_course_cnn",
+        seconds,
+        "s",
+        "Import of the course's Keras CNN (.keras, child process included)",
+        "<= 2 s on 2 cores",
+    )
 
     reference, onnx_bytes = resnet18_onnx()
     seconds = median_seconds(lambda: import_model(onnx_bytes, "resnet18.onnx"), repeats=3, warmup=1)
-    report("import_onnx_resnet18", seconds, "s", "Import of ResNet-18 as ONNX (child process included)", "<= 2 s on 2 cores")
+    report(
+        "import_onnx_resnet18",
+        seconds,
+        "s",
+        "Import of ResNet-18 as ONNX (child process included)",
+        "<= 2 s on 2 cores",
+    )
 
     converted = import_model(onnx_bytes, "resnet18.onnx").build()
     x = torch.randn(1, 3, 224, 224)
     with torch.inference_mode():
         assert (converted(x) - reference(x)).abs().max().item() < 1e-3
         ours, theirs = interleaved(lambda: converted(x), lambda: reference(x))
-    report("forward_resnet18_torchvision", theirs, "s", "Forward of torchvision's ResNet-18 (1x3x224x224)")
-    report("forward_resnet18_converted", ours, "s", "Forward of the converted ResNet-18 (same input)")
-    report("forward_resnet18_converted_ratio", ours / theirs, "x", "Converted over torchvision", "<= 1.10x")
+    report(
+        "forward_resnet18_torchvision",
+        theirs,
+        "s",
+        "Forward of torchvision's ResNet-18 (1x3x224x224)",
+    )
+    report(
+        "forward_resnet18_converted", ours, "s", "Forward of the converted ResNet-18 (same input)"
+    )
+    report(
+        "forward_resnet18_converted_ratio",
+        ours / theirs,
+        "x",
+        "Converted over torchvision",
+        "<= 1.10x",
+    )
 
 
 if __name__ == "__main__":

@@ -23,14 +23,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, report, start_streamlit, wait_healthy  # noqa: E402
+from bench.common import free_port, report, start_streamlit, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 ROUNDS = int(os.environ.get("BENCH_MEMORY_ROUNDS", "3"))
 SESSIONS = int(os.environ.get("BENCH_MEMORY_SESSIONS", "5"))
-PAGES = [p.strip() for p in os.environ.get("BENCH_MEMORY_PAGES", "feature-maps,architectures,basics").split(",")]
+PAGES = [
+    p.strip()
+    for p in os.environ.get("BENCH_MEMORY_PAGES", "feature-maps,architectures,basics").split(",")
+]
 SETTLE_S = float(os.environ.get("BENCH_MEMORY_SETTLE_S", "15"))
 SESSION_TTL_S = 5  # the server drops a closed tab's session after this (the app's default is 60)
 
@@ -66,24 +69,36 @@ def children_rss_mb(pid: int) -> float:
 
 
 def _start(port: int, extra_env: dict[str, str], log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}  # the baseline: glibc's default
-    return start_streamlit(port, log, ["--server.disconnectedSessionTTL", str(SESSION_TTL_S)], {**env, **extra_env})
+    env = {
+        k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"
+    }  # the baseline: glibc's default
+    return start_streamlit(
+        port, log, ["--server.disconnectedSessionTTL", str(SESSION_TTL_S)], {**env, **extra_env}
+    )
 
 
-BUSY = ", ".join(f'[data-testid="{t}"]' for t in ("stSkeleton", "stStatusWidgetRunningIcon", "stStatusWidgetRunningManIcon"))
+BUSY = ", ".join(
+    f'[data-testid="{t}"]'
+    for t in ("stSkeleton", "stStatusWidgetRunningIcon", "stStatusWidgetRunningManIcon")
+)
 
 
-def _calm(page) -> bool:  # noqa: ANN001
+def _calm(page) -> bool:
     """A title, the script not running, no skeleton and no "running" icon (False while unsure)."""
     try:
         if not page.locator('[data-testid="stMain"] h1').count() or page.locator(BUSY).count():
             return False
-        return page.locator('[data-testid="stApp"]').first.get_attribute("data-test-script-state", timeout=5000) == "notRunning"
+        return (
+            page.locator('[data-testid="stApp"]').first.get_attribute(
+                "data-test-script-state", timeout=5000
+            )
+            == "notRunning"
+        )
     except Exception:  # the page reloaded or is still loading (a loaded machine): not calm yet
         return False
 
 
-def _wait_rendered(page, timeout: float = 300.0) -> bool:  # noqa: ANN001
+def _wait_rendered(page, timeout: float = 300.0) -> bool:
     """Until the page has been calm for two seconds; False (and a note) if it never was."""
     deadline, calm = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
@@ -96,7 +111,7 @@ def _wait_rendered(page, timeout: float = 300.0) -> bool:  # noqa: ANN001
     return False
 
 
-def _warm_up(page, url: str, log: Path, words: str, tries: int = 10, wait_s: float = 60.0) -> None:  # noqa: ANN001
+def _warm_up(page, url: str, log: Path, words: str, tries: int = 10, wait_s: float = 60.0) -> None:
     """Open ``url`` until the server's log shows ``words`` (the app's first script run has really
     happened): on a busy machine a first page sometimes never starts its session, and a reload does."""
     for _ in range(tries):
@@ -123,9 +138,11 @@ def _settled_rss(pid: int, limit_s: float = 120.0) -> float:
     return last
 
 
-def _round(browser, base: str) -> None:  # noqa: ANN001
+def _round(browser, base: str) -> None:
     """SESSIONS sessions at once, each visiting every page of PAGES (a visit is a new session)."""
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 1600}) for _ in range(SESSIONS)]
+    contexts = [
+        browser.new_context(viewport={"width": 1400, "height": 1600}) for _ in range(SESSIONS)
+    ]
     pages = [c.new_page() for c in contexts]
     for url_path in PAGES:
         for p in pages:  # all sessions load at the same time, then each is waited for
@@ -155,15 +172,21 @@ def measure(label: str, extra_env: dict[str, str]) -> list[float]:
             _warm_up(warm, f"{base}/{PAGES[0]}", log, "job manager started")
             warm.close()
             figures.append(_settled_rss(proc.pid))
-            print(f"  {label}: after start-up and one visit: {figures[-1]:.0f} MB "
-                  f"(its worker processes: {children_rss_mb(proc.pid):.0f} MB)", flush=True)  # fmt: skip
+            print(
+                f"  {label}: after start-up and one visit: {figures[-1]:.0f} MB "
+                f"(its worker processes: {children_rss_mb(proc.pid):.0f} MB)",
+                flush=True,
+            )
             for r in range(ROUNDS):
                 start = time.monotonic()
                 _round(browser, base)
                 figures.append(_settled_rss(proc.pid))
-                print(f"  {label}: after round {r + 1} ({SESSIONS} sessions x {len(PAGES)} pages, "
-                      f"{time.monotonic() - start:.0f} s): {figures[-1]:.0f} MB "
-                      f"(its worker processes: {children_rss_mb(proc.pid):.0f} MB)", flush=True)  # fmt: skip
+                print(
+                    f"  {label}: after round {r + 1} ({SESSIONS} sessions x {len(PAGES)} pages, "
+                    f"{time.monotonic() - start:.0f} s): {figures[-1]:.0f} MB "
+                    f"(its worker processes: {children_rss_mb(proc.pid):.0f} MB)",
+                    flush=True,
+                )
             browser.close()
     finally:
         proc.terminate()
@@ -179,16 +202,41 @@ def main() -> None:
     if not Path(CHROMIUM).exists():
         print(f"skipped: no Chromium at {CHROMIUM} (`make browser` installs Debian's)")
         return
-    print(f"server RSS, {ROUNDS} rounds of {SESSIONS} sessions each opening {', '.join(PAGES)}; "
-          f"machine: {os.cpu_count()} CPUs, {_total_gb():.0f} GB")  # fmt: skip
-    runs = {"default": measure("default", {}), "arena2": measure("arena2", {"MALLOC_ARENA_MAX": "2"})}
+    print(
+        f"server RSS, {ROUNDS} rounds of {SESSIONS} sessions each opening {', '.join(PAGES)}; "
+        f"machine: {os.cpu_count()} CPUs, {_total_gb():.0f} GB"
+    )
+    runs = {
+        "default": measure("default", {}),
+        "arena2": measure("arena2", {"MALLOC_ARENA_MAX": "2"}),
+    }
     for label, figs in runs.items():
-        report(f"memory_rss_start_{label}", figs[0], "MB", f"server RSS after start-up ({label} malloc)")
+        report(
+            f"memory_rss_start_{label}",
+            figs[0],
+            "MB",
+            f"server RSS after start-up ({label} malloc)",
+        )
         for r, value in enumerate(figs[1:], 1):
-            report(f"memory_rss_round{r}_{label}", value, "MB", f"server RSS after round {r} ({label} malloc)")
-        report(f"memory_growth_{label}", figs[-1] - figs[0], "MB", f"growth over {ROUNDS} rounds ({label} malloc)")
+            report(
+                f"memory_rss_round{r}_{label}",
+                value,
+                "MB",
+                f"server RSS after round {r} ({label} malloc)",
+            )
+        report(
+            f"memory_growth_{label}",
+            figs[-1] - figs[0],
+            "MB",
+            f"growth over {ROUNDS} rounds ({label} malloc)",
+        )
     base, arena = runs["default"][-1], runs["arena2"][-1]
-    report("memory_final_ratio_arena2_vs_default", arena / base, "x", "final RSS, MALLOC_ARENA_MAX=2 / default")
+    report(
+        "memory_final_ratio_arena2_vs_default",
+        arena / base,
+        "x",
+        "final RSS, MALLOC_ARENA_MAX=2 / default",
+    )
 
 
 def _total_gb() -> float:

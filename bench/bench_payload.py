@@ -45,7 +45,7 @@ class MediaCounter:
     def __enter__(self) -> MediaCounter:
         counter = self
 
-        def add(mgr, path_or_data, *args, **kwargs):  # noqa: ANN001, ANN202
+        def add(mgr, path_or_data, *args, **kwargs):
             if isinstance(path_or_data, (bytes, bytearray)):
                 counter.bytes += len(path_or_data)
                 counter.files += 1
@@ -62,7 +62,7 @@ def delta_bytes(at: AppTest) -> tuple[int, int]:
     """(bytes of every element's protobuf, bytes of the plotly JSON among them)."""
     total = plotly = 0
 
-    def walk(node) -> None:  # noqa: ANN001
+    def walk(node) -> None:
         nonlocal total, plotly
         children = getattr(node, "children", None)
         if isinstance(children, dict):
@@ -104,8 +104,12 @@ def recurrent() -> None:
     at.text_area(key="rec_text").input(text).run()
     total, plotly_json, media = rerun_bytes(at)
     charts = len(at.get("plotly_chart"))
-    report("payload_recurrent_heatmaps_view", (total + media) / MiB, "MiB",
-           f"Recurrent page, Heatmaps view, 1,000 steps x 128 units ({charts} charts): sent per rerun")  # fmt: skip
+    report(
+        "payload_recurrent_heatmaps_view",
+        (total + media) / MiB,
+        "MiB",
+        f"Recurrent page, Heatmaps view, 1,000 steps x 128 units ({charts} charts): sent per rerun",
+    )
     report("payload_recurrent_plotly_json", plotly_json / MiB, "MiB", "... of which plotly JSON")
 
     # The issue's measure: all 12 heatmaps (2 layers x 6 quantities), serialised as
@@ -118,14 +122,27 @@ def recurrent() -> None:
     torch.manual_seed(0)
     enc = encode_text(text)
     x = torch.nn.functional.one_hot(enc.ids, VOCAB_SIZE).float()
-    tr = trace(build_recurrent("lstm", VOCAB_SIZE, 128, num_layers=2).eval(), x,
-               [display_char(c) for c in enc.chars])  # fmt: skip
+    tr = trace(
+        build_recurrent("lstm", VOCAB_SIZE, 128, num_layers=2).eval(),
+        x,
+        [display_char(c) for c in enc.chars],
+    )
     size = sum(
-        len(pio.to_json(plotly.tools.return_figure_from_figure_or_data(f, validate_figure=True), validate=False))
+        len(
+            pio.to_json(
+                plotly.tools.return_figure_from_figure_or_data(f, validate_figure=True),
+                validate=False,
+            )
+        )
         for f in all_heatmaps(tr).values()
     )
-    report("payload_heatmaps_12", size / MiB, "MiB",
-           "12 heatmaps of the 1,000 x 128 trace as st.plotly_chart sends them", target="<= 1.5 MiB")  # fmt: skip
+    report(
+        "payload_heatmaps_12",
+        size / MiB,
+        "MiB",
+        "12 heatmaps of the 1,000 x 128 trace as st.plotly_chart sends them",
+        target="<= 1.5 MiB",
+    )
 
 
 def feature_maps() -> None:
@@ -134,9 +151,13 @@ def feature_maps() -> None:
     if at.radio(key="fm_kind").value != "random":
         at.radio(key="fm_kind").set_value("random").run()
     total, _, media = rerun_bytes(at)
-    report("payload_feature_maps_vgg16_overview", (total + media) / MiB, "MiB",
-           f"Feature maps page, VGG-16 overview: sent per rerun ({media / MiB:.2f} MiB of images)",
-           target="<= 1 MiB")  # fmt: skip
+    report(
+        "payload_feature_maps_vgg16_overview",
+        (total + media) / MiB,
+        "MiB",
+        f"Feature maps page, VGG-16 overview: sent per rerun ({media / MiB:.2f} MiB of images)",
+        target="<= 1 MiB",
+    )
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ from explorer.probe.recurrent import gradient_flow, trace  # noqa: E402
 from explorer.viz.recurrent import all_heatmaps, state_heatmap  # noqa: E402
 
 
-def _server_side(fig) -> str:  # noqa: ANN001
+def _server_side(fig) -> str:
     """What st.plotly_chart does with a figure before it leaves the server."""
     figure = plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)
     return pio.to_json(figure, validate=False)
@@ -60,8 +60,11 @@ def main() -> None:
             fused(x.unsqueeze(1))
 
     rounds: dict[str, list[float]] = {"fused": [], "trace": [], "explicit": []}
-    work = {"fused": fused_forward, "trace": lambda: trace(net, x, labels),
-            "explicit": lambda: trace(net, x, labels, method="explicit")}  # fmt: skip
+    work = {
+        "fused": fused_forward,
+        "trace": lambda: trace(net, x, labels),
+        "explicit": lambda: trace(net, x, labels, method="explicit"),
+    }
     for fn in work.values():
         fn()
     for _ in range(10):
@@ -69,27 +72,50 @@ def main() -> None:
             start = time.perf_counter()
             fn()
             rounds[key].append(time.perf_counter() - start)
-    t_fused, t_trace, t_explicit = (statistics.median(rounds[k]) for k in ("fused", "trace", "explicit"))
+    t_fused, t_trace, t_explicit = (
+        statistics.median(rounds[k]) for k in ("fused", "trace", "explicit")
+    )
     ratio = statistics.median(t / f for t, f in zip(rounds["trace"], rounds["fused"], strict=True))
     ratio_explicit = statistics.median(
         t / f for t, f in zip(rounds["explicit"], rounds["fused"], strict=True)
     )
-    report("lstm2x128_fused_forward_1000", t_fused * 1e3, "ms",
-           "torch nn.LSTM forward, 2 layers x 128, 1000 steps (baseline, no trace)")  # fmt: skip
-    report("lstm2x128_trace_1000", t_trace * 1e3, "ms",
-           "trace from the fused kernel (i, f, g, o, c, h every step and layer), 1000 steps",
-           "<= 2x the fused forward")  # fmt: skip
-    report("trace_over_fused_ratio", ratio, "x", "trace / fused forward (median of paired rounds)",
-           "<= 2")  # fmt: skip
-    report("lstm2x128_trace_explicit_1000", t_explicit * 1e3, "ms",
-           "explicit step-by-step cells (the reference), same trace")  # fmt: skip
+    report(
+        "lstm2x128_fused_forward_1000",
+        t_fused * 1e3,
+        "ms",
+        "torch nn.LSTM forward, 2 layers x 128, 1000 steps (baseline, no trace)",
+    )
+    report(
+        "lstm2x128_trace_1000",
+        t_trace * 1e3,
+        "ms",
+        "trace from the fused kernel (i, f, g, o, c, h every step and layer), 1000 steps",
+        "<= 2x the fused forward",
+    )
+    report(
+        "trace_over_fused_ratio",
+        ratio,
+        "x",
+        "trace / fused forward (median of paired rounds)",
+        "<= 2",
+    )
+    report(
+        "lstm2x128_trace_explicit_1000",
+        t_explicit * 1e3,
+        "ms",
+        "explicit step-by-step cells (the reference), same trace",
+    )
     report("trace_explicit_over_fused_ratio", ratio_explicit, "x", "explicit trace / fused forward")
 
     tr = trace(net, x, labels)
     blob = pickle.dumps(tr)  # st.cache_data stores a pickle and unpickles it on every hit
     t_hit = median_seconds(lambda: pickle.loads(blob), repeats=20, warmup=2)
-    report("trace_cache_hit", t_hit * 1e3, "ms",
-           f"cache hit: unpickle the cached trace ({len(blob) / 2**20:.1f} MiB) on a rerun")  # fmt: skip
+    report(
+        "trace_cache_hit",
+        t_hit * 1e3,
+        "ms",
+        f"cache hit: unpickle the cached trace ({len(blob) / 2**20:.1f} MiB) on a rerun",
+    )
     figures = all_heatmaps(tr)
     t_build = median_seconds(lambda: all_heatmaps(tr), repeats=10, warmup=2)
     t_server = median_seconds(
@@ -102,20 +128,37 @@ def main() -> None:
 
     t_view = median_seconds(one_layer, repeats=10, warmup=2)
     size = sum(len(_server_side(f)) for f in figures.values())
-    report("heatmaps_build_12", t_build * 1e3, "ms",
-           f"build all {len(figures)} heatmap figures (2 layers x 6 quantities, 1000 x 128 each)")  # fmt: skip
-    report("heatmaps_server_12", t_server * 1e3, "ms",
-           "build + validate + serialise all 12, as st.plotly_chart does", "<= 100 ms")  # fmt: skip
-    report("heatmaps_server_view_6", t_view * 1e3, "ms",
-           "the Heatmaps view (one layer: 6 figures), build + serialise")  # fmt: skip
+    report(
+        "heatmaps_build_12",
+        t_build * 1e3,
+        "ms",
+        f"build all {len(figures)} heatmap figures (2 layers x 6 quantities, 1000 x 128 each)",
+    )
+    report(
+        "heatmaps_server_12",
+        t_server * 1e3,
+        "ms",
+        "build + validate + serialise all 12, as st.plotly_chart does",
+        "<= 100 ms",
+    )
+    report(
+        "heatmaps_server_view_6",
+        t_view * 1e3,
+        "ms",
+        "the Heatmaps view (one layer: 6 figures), build + serialise",
+    )
     report("heatmaps_json_12", size / 2**20, "MiB", "JSON sent for all 12 heatmaps", "<= 1.5 MiB")
 
     seq = x[:100]
     for cell in ("rnn", "gru", "lstm"):
         small = build_recurrent(cell, VOCAB_SIZE, 32)
         t_flow = median_seconds(lambda small=small: gradient_flow(small, seq), repeats=3, warmup=1)
-        report(f"gradient_flow_{cell}32_100", t_flow * 1e3, "ms",
-               f"gradient flow ||dy_T/dh_t|| for every t, {cell.upper()} 32 units, 100 steps")  # fmt: skip
+        report(
+            f"gradient_flow_{cell}32_100",
+            t_flow * 1e3,
+            "ms",
+            f"gradient flow ||dy_T/dh_t|| for every t, {cell.upper()} 32 units, 100 steps",
+        )
 
 
 if __name__ == "__main__":

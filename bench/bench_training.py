@@ -43,14 +43,14 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def fresh_model(settings, data, device):  # noqa: ANN001, ANN201
+def fresh_model(settings, data, device):
     torch.manual_seed(settings.seed)
     c, h, _ = data.x_train.shape[1:]
     k = 1 if data.info.task == "binary" else len(data.classes)
     return build_model(settings.model, c, k, h)[0].to(device)
 
 
-def bare_loop(settings, data, device) -> tuple[float, float]:  # noqa: ANN001
+def bare_loop(settings, data, device) -> tuple[float, float]:
     """(samples per wall second, samples per CPU second) of one epoch of plain training steps."""
     model = fresh_model(settings, data, device)
     model.train()
@@ -80,7 +80,7 @@ def bare_loop(settings, data, device) -> tuple[float, float]:  # noqa: ANN001
     return n / (time.perf_counter() - t0), n / (time.process_time() - c0)
 
 
-def instrumented(settings, data, device) -> tuple[float, float, float]:  # noqa: ANN001
+def instrumented(settings, data, device) -> tuple[float, float, float]:
     """Samples per wall second of fit's training steps, per CPU second, and per wall second end
     to end (incl. validation and test evaluation)."""
     model = fresh_model(settings, data, device)
@@ -100,9 +100,18 @@ def instrumented(settings, data, device) -> tuple[float, float, float]:  # noqa:
     return n / (t_steps - t0), n / (c_steps - c0), n / (t_end - t0)
 
 
-def bench_throughput(name: str, model: str, dataset: str, train: int, repeats: int, device: torch.device) -> None:
-    settings = default_settings(model, dataset, device=str(device), epochs=1, train_samples=train,
-                                schedule="constant", augment=False)  # fmt: skip
+def bench_throughput(
+    name: str, model: str, dataset: str, train: int, repeats: int, device: torch.device
+) -> None:
+    settings = default_settings(
+        model,
+        dataset,
+        device=str(device),
+        epochs=1,
+        train_samples=train,
+        schedule="constant",
+        augment=False,
+    )
     data = load_dataset(dataset, seed=0, sizes=(train, settings.val_samples, 256)).to(device)
     settings = replace(settings, val_samples=len(data.x_val))
     # Warm-up: allocator, kernels, lazy imports (capture, catalog).
@@ -128,18 +137,35 @@ def bench_throughput(name: str, model: str, dataset: str, train: int, repeats: i
     med = statistics.median
     tag = f"{name}_{device.type}"
     spe = -(-train // settings.batch_size)
-    print(f"-- {model} on {dataset}: {train} images/epoch, batch {settings.batch_size}, {spe} steps, "
-          f"log every {max(1, round(spe / 25))} steps, {repeats} pairs, {device}")  # fmt: skip
+    print(
+        f"-- {model} on {dataset}: {train} images/epoch, batch {settings.batch_size}, {spe} steps, "
+        f"log every {max(1, round(spe / 25))} steps, {repeats} pairs, {device}"
+    )
     report(f"train_bare_{tag}", med(bare), "samples/s", f"bare PyTorch loop, {model}")
-    report(f"train_fit_{tag}", med(fitted), "samples/s", f"fit() with live instrumentation, {model}")
-    report(f"train_ratio_{tag}", med(wall_ratio), "x", f"fit / bare throughput (median of paired runs), {model}",
-           target=">= 0.90")  # fmt: skip
+    report(
+        f"train_fit_{tag}", med(fitted), "samples/s", f"fit() with live instrumentation, {model}"
+    )
+    report(
+        f"train_ratio_{tag}",
+        med(wall_ratio),
+        "x",
+        f"fit / bare throughput (median of paired runs), {model}",
+        target=">= 0.90",
+    )
     print(f"   paired wall-time ratios: {' '.join(f'{x:.3f}' for x in wall_ratio)}")
     if device.type == "cpu":
-        report(f"train_ratio_cputime_{tag}", med(cpu_ratio), "x",
-               f"fit / bare samples per CPU-second (less sensitive to other load), {model}")  # fmt: skip
-    report(f"train_ratio_e2e_{tag}", med(e2e_ratio), "x",
-           f"fit end to end incl. validation ({settings.val_samples} images) and test evaluation / bare, {model}")  # fmt: skip
+        report(
+            f"train_ratio_cputime_{tag}",
+            med(cpu_ratio),
+            "x",
+            f"fit / bare samples per CPU-second (less sensitive to other load), {model}",
+        )
+    report(
+        f"train_ratio_e2e_{tag}",
+        med(e2e_ratio),
+        "x",
+        f"fit end to end incl. validation ({settings.val_samples} images) and test evaluation / bare, {model}",
+    )
 
 
 def bench_datasets(repeats: int) -> None:
@@ -148,7 +174,12 @@ def bench_datasets(repeats: int) -> None:
             continue
         seconds = median_seconds(lambda k=key: load_dataset(k, seed=0), repeats=repeats, warmup=1)
         total = sum(info.sizes)
-        report(f"dataset_{key}_s", seconds, "s", f"generate {info.title}: {total} images ({'/'.join(map(str, info.sizes))})")
+        report(
+            f"dataset_{key}_s",
+            seconds,
+            "s",
+            f"generate {info.title}: {total} images ({'/'.join(map(str, info.sizes))})",
+        )
 
 
 def main() -> None:
@@ -156,16 +187,22 @@ def main() -> None:
     parser.add_argument("--device", default=os.environ.get("EXPLORER_DEVICE", "cpu"))
     parser.add_argument("--repeats", type=int, default=6, help="pairs of runs per model")
     parser.add_argument("--skip-datasets", action="store_true")
-    parser.add_argument("--only", nargs="*", default=None, help="model keys to measure (default: all)")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="model keys to measure (default: all)"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}"
-          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))  # fmt: skip
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}"
+        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
+    )
     big = device.type == "cuda"
     # CPU sizes: LeNet's default training set (its default cadence: read-back every 4 steps);
     # the ResNet's cadence is every step at its default 2000 images, as at 512 (kept short).
-    runs = [("lenet5_digits", "lenet5", "digits", 20000 if big else 6000),
-            ("resnet_small_shapes", "resnet_small", "shapes", 20000 if big else 512)]  # fmt: skip
+    runs = [
+        ("lenet5_digits", "lenet5", "digits", 20000 if big else 6000),
+        ("resnet_small_shapes", "resnet_small", "shapes", 20000 if big else 512),
+    ]
     if big:
         runs.append(("keras_cnn_circles", "keras_cnn", "circles_squares", 8000))
     for name, model, dataset, train in runs:

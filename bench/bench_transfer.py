@@ -58,18 +58,43 @@ def main() -> None:
                 _, result = drain(run_transfer(s, source, data=data, instrument=False))
             else:
                 twin = scratch_twin(s)
-                _, result = drain(run_transfer(twin, None, data=data, image_size=32, instrument=False))
+                _, result = drain(
+                    run_transfer(twin, None, data=data, image_size=32, instrument=False)
+                )
             secs[arm].append(time.perf_counter() - t0)
             acc[arm].append(result.metrics["test_accuracy"])
-            print(f"  seed {seed} {arm}: test accuracy {result.metrics['test_accuracy']:.1%} after "
-                  f"{result.metrics['steps']} steps ({secs[arm][-1]:.1f} s)", flush=True)  # fmt: skip
+            print(
+                f"  seed {seed} {arm}: test accuracy {result.metrics['test_accuracy']:.1%} after "
+                f"{result.metrics['steps']} steps ({secs[arm][-1]:.1f} s)",
+                flush=True,
+            )
     t, sc = statistics.median(acc["transfer"]), statistics.median(acc["scratch"])
     steps = result.metrics["steps"]
-    report("transfer_default_pair_test_acc", 100 * t, "%", f"Transfer (head only), {steps} steps, test accuracy")
-    report("scratch_default_pair_test_acc", 100 * sc, "%", f"From scratch, {steps} steps, test accuracy")
+    report(
+        "transfer_default_pair_test_acc",
+        100 * t,
+        "%",
+        f"Transfer (head only), {steps} steps, test accuracy",
+    )
+    report(
+        "scratch_default_pair_test_acc",
+        100 * sc,
+        "%",
+        f"From scratch, {steps} steps, test accuracy",
+    )
     report("transfer_minus_scratch", 100 * (t - sc), "points", "Transfer minus scratch")
-    report("transfer_seconds", statistics.median(secs["transfer"]), "s", "Transfer run, wall time (median)")
-    report("scratch_seconds", statistics.median(secs["scratch"]), "s", "Scratch run, wall time (median)")
+    report(
+        "transfer_seconds",
+        statistics.median(secs["transfer"]),
+        "s",
+        "Transfer run, wall time (median)",
+    )
+    report(
+        "scratch_seconds",
+        statistics.median(secs["scratch"]),
+        "s",
+        "Scratch run, wall time (median)",
+    )
 
 
 if __name__ == "__main__":

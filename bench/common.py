@@ -42,14 +42,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(port: int, log: Path, args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> subprocess.Popen:
+def start_streamlit(
+    port: int, log: Path, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> subprocess.Popen:
     """`streamlit run app.py` headless on 127.0.0.1:port, on the CPU (EXPLORER_DEVICE=cpu), its
     output in ``log``; ``args`` are extra server options, ``env`` replaces os.environ."""
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port),
-               "--browser.gatherUsageStats", "false", *args]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        *args,
+    ]
     full_env = {**(os.environ if env is None else env), "EXPLORER_DEVICE": "cpu"}
-    return subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=full_env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
 
 
 def wait_healthy(port: int, timeout: float = 120.0, poll: float = 0.02) -> None:

@@ -26,8 +26,14 @@ def main() -> int:
         if only and not any(word in script.stem for word in only):
             continue
         print(f"\n=== {script.name}", flush=True)
-        proc = subprocess.Popen([sys.executable, str(script)], cwd=HERE.parent, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=None)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, str(script)],
+            cwd=HERE.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=None,
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             print(line, end="", flush=True)

@@ -47,7 +47,9 @@ def available_devices() -> list[str]:
 def _check(device: torch.device) -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceUnavailableError(f"{ENV_VAR} asks for {device}, but CUDA is not available here.")
+            raise DeviceUnavailableError(
+                f"{ENV_VAR} asks for {device}, but CUDA is not available here."
+            )
         index = device.index or 0
         if index >= torch.cuda.device_count():
             raise DeviceUnavailableError(
@@ -72,7 +74,9 @@ def pick_device(preference: str | None = None) -> torch.device:
     try:
         device = torch.device(choice)
     except RuntimeError as err:
-        raise DeviceUnavailableError(f"Unknown device {choice!r} (use cpu, cuda, cuda:N or mps).") from err
+        raise DeviceUnavailableError(
+            f"Unknown device {choice!r} (use cpu, cuda, cuda:N or mps)."
+        ) from err
     return _check(device)
 
 
@@ -96,12 +100,17 @@ def supports_bf16(device: torch.device) -> bool:
 def available_cores() -> int:
     """CPU cores this process may use: torch's default (physical cores, or ``OMP_NUM_THREADS``),
     bounded by the CPUs the process is allowed to run on (a container's or a task set's)."""
-    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    allowed = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
     return max(1, min(_TORCH_DEFAULT_THREADS, allowed))
 
 
 def choose_threads(
-    role: Literal["server", "worker"] = "server", cpu_jobs: int = 1, device: str = "cpu", cores: int | None = None
+    role: Literal["server", "worker"] = "server",
+    cpu_jobs: int = 1,
+    device: str = "cpu",
+    cores: int | None = None,
 ) -> int:
     """The documented default of intra-op threads for a process (``EXPLORER_THREADS`` aside).
 
@@ -126,7 +135,9 @@ def _threads_from_env() -> int | None:
     except ValueError:
         value = 0
     if value < 1:
-        log.warning("%s=%r is not a positive whole number: ignored, using the default", THREADS_ENV, raw)
+        log.warning(
+            "%s=%r is not a positive whole number: ignored, using the default", THREADS_ENV, raw
+        )
         return None
     return value
 
@@ -149,5 +160,11 @@ def configure_threads(
     n = _threads_from_env() or default or choose_threads(role, cpu_jobs, device)
     torch.set_num_threads(n)
     _threads_chosen = n
-    log.info("%s process %s: %d intra-op thread(s) of %d core(s)", role, os.getpid(), n, available_cores())
+    log.info(
+        "%s process %s: %d intra-op thread(s) of %d core(s)",
+        role,
+        os.getpid(),
+        n,
+        available_cores(),
+    )
     return n

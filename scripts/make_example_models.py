@@ -30,8 +30,8 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,15 +49,22 @@ def shapes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return (x.permute(0, 2, 3, 1).numpy() * 255).astype(np.float32), y.numpy().astype(np.float32)
 
 
-def course_cnn(keras):  # noqa: ANN001, ANN201
+def course_cnn(keras):
     L = keras.layers
-    return keras.Sequential([
-        keras.Input((64, 64, 3), name="image"), L.Rescaling(1 / 255, name="rescaling"),
-        L.Conv2D(32, (3, 3), activation="relu", name="conv1"), L.MaxPooling2D((2, 2), name="pool1"),
-        L.Conv2D(64, (3, 3), activation="relu", name="conv2"), L.MaxPooling2D((2, 2), name="pool2"),
-        L.Flatten(name="flatten"), L.Dense(128, activation="relu", name="dense"),
-        L.Dense(1, activation="sigmoid", name="output"),
-    ], name="course_cnn")  # fmt: skip
+    return keras.Sequential(
+        [
+            keras.Input((64, 64, 3), name="image"),
+            L.Rescaling(1 / 255, name="rescaling"),
+            L.Conv2D(32, (3, 3), activation="relu", name="conv1"),
+            L.MaxPooling2D((2, 2), name="pool1"),
+            L.Conv2D(64, (3, 3), activation="relu", name="conv2"),
+            L.MaxPooling2D((2, 2), name="pool2"),
+            L.Flatten(name="flatten"),
+            L.Dense(128, activation="relu", name="dense"),
+            L.Dense(1, activation="sigmoid", name="output"),
+        ],
+        name="course_cnn",
+    )
 
 
 def deflate(path: Path) -> None:
@@ -76,7 +83,9 @@ def make_keras() -> Path:
 
     keras.utils.set_random_seed(0)
     model = course_cnn(keras)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     x, y = shapes(1200, seed=1)
     xt, yt = shapes(300, seed=2)
     model.fit(x, y, batch_size=32, epochs=6, verbose=2)
@@ -85,7 +94,7 @@ def make_keras() -> Path:
     mask = np.abs(kernel) >= np.quantile(np.abs(kernel), 1 - KEEP)
 
     class KeepPruned(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):  # noqa: ANN001, ARG002
+        def on_train_batch_end(self, batch, logs=None):
             k, b = dense.get_weights()
             dense.set_weights([np.where(mask, k, 0).astype(np.float32), b])
 
@@ -103,7 +112,9 @@ def make_keras() -> Path:
     with torch.no_grad():
         ours = imported.build()(torch.from_numpy(xt[:8]).permute(0, 3, 1, 2)).numpy()
     ref = np.asarray(model(xt[:8]).detach().cpu())
-    print(f"course_cnn.keras: {path.stat().st_size / 2**20:.2f} MB, max difference to Keras {np.abs(ours - ref).max():.2e}")
+    print(
+        f"course_cnn.keras: {path.stat().st_size / 2**20:.2f} MB, max difference to Keras {np.abs(ours - ref).max():.2e}"
+    )
     return path
 
 
@@ -114,11 +125,20 @@ def make_onnx(key: str = "googlenet_small") -> Path:
 
     model, meta = load_bundled(key)
     model = model.float().eval()
-    channels = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)).in_channels  # grey or colour
+    channels = next(
+        m for m in model.modules() if isinstance(m, torch.nn.Conv2d)
+    ).in_channels  # grey or colour
     shape = (1, channels, *meta_input_shape(key)[1:])
     buf = io.BytesIO()
-    torch.onnx.export(model, torch.zeros(shape), buf, dynamo=False, input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})  # fmt: skip
+    torch.onnx.export(
+        model,
+        torch.zeros(shape),
+        buf,
+        dynamo=False,
+        input_names=["image"],
+        output_names=["logits"],
+        dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+    )
     proto = onnx.load_from_string(buf.getvalue())
     proto.metadata_props.add(key="classes", value=",".join(meta.classes))
     path = OUT / f"{key}.onnx"
@@ -127,8 +147,10 @@ def make_onnx(key: str = "googlenet_small") -> Path:
     x = torch.rand(4, *shape[1:], generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         diff = (imported.build()(x) - model(x)).abs().max().item()
-    print(f"{path.name}: {path.stat().st_size / 2**20:.2f} MB, classes {imported.classes}, max difference to "
-          f"PyTorch {diff:.2e}")  # fmt: skip
+    print(
+        f"{path.name}: {path.stat().st_size / 2**20:.2f} MB, classes {imported.classes}, max difference to "
+        f"PyTorch {diff:.2e}"
+    )
     return path
 
 

@@ -39,6 +39,7 @@ from explorer.training.steps import evaluate  # noqa: E402
 
 OUT = ROOT / "assets" / "weights"
 
+
 # key -> (settings, number of test images). The Training page's own defaults for each model
 # (explorer.training.settings.default_settings), with a fixed seed, the CPU, difficulty 0.5 and
 # budgets sized to a few minutes on 2 busy cores. Compact nets without batch norm learn on the
@@ -51,9 +52,21 @@ def _recipe(model: str, dataset: str | None = None, **changes: object) -> TrainS
 BUNDLED: dict[str, tuple[TrainSettings, int]] = {
     "keras_cnn": (_recipe("keras_cnn", train_samples=3000, epochs=5), 500),
     "lenet5": (
-        TrainSettings(model="lenet5", dataset="digits", optimizer="adam", lr=2e-3, batch_size=64, epochs=5,
-                      schedule="onecycle", train_samples=10000, val_samples=1000, difficulty=0.5, seed=0,
-                      device="cpu", augment=False),
+        TrainSettings(
+            model="lenet5",
+            dataset="digits",
+            optimizer="adam",
+            lr=2e-3,
+            batch_size=64,
+            epochs=5,
+            schedule="onecycle",
+            train_samples=10000,
+            val_samples=1000,
+            difficulty=0.5,
+            seed=0,
+            device="cpu",
+            augment=False,
+        ),
         2000,
     ),
     "alexnet_small": (_recipe("alexnet_small", train_samples=6000, epochs=4), 1000),
@@ -63,13 +76,25 @@ BUNDLED: dict[str, tuple[TrainSettings, int]] = {
     "nin_small": (_recipe("nin_small", train_samples=6000, epochs=5), 1000),
     "googlenet_small": (_recipe("googlenet_small", train_samples=4000, epochs=6), 1000),
     "resnet_small": (
-        TrainSettings(model="resnet_small", dataset="shapes", optimizer="adam", lr=3e-3, batch_size=64, epochs=3,
-                      schedule="onecycle", train_samples=5000, val_samples=500, difficulty=0.5, seed=0,
-                      device="cpu", augment=False),
+        TrainSettings(
+            model="resnet_small",
+            dataset="shapes",
+            optimizer="adam",
+            lr=3e-3,
+            batch_size=64,
+            epochs=3,
+            schedule="onecycle",
+            train_samples=5000,
+            val_samples=500,
+            difficulty=0.5,
+            seed=0,
+            device="cpu",
+            augment=False,
+        ),
         1000,
     ),
     "residual_deep": (_recipe("residual_deep"), 1000),  # the Training page default: 4000 x 4 epochs
-}  # fmt: skip
+}
 
 
 def half_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -77,9 +102,11 @@ def half_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
 
 
-def test_split(settings: TrainSettings, n_test: int):  # noqa: ANN201
+def test_split(settings: TrainSettings, n_test: int):
     """The test split for ``settings``: drawn from its own seed, independent of the training size."""
-    return load_dataset(settings.dataset, seed=settings.seed, sizes=(1, 1, n_test), difficulty=settings.difficulty)
+    return load_dataset(
+        settings.dataset, seed=settings.seed, sizes=(1, 1, n_test), difficulty=settings.difficulty
+    )
 
 
 def measure(model: torch.nn.Module, settings: TrainSettings, n_test: int) -> float:
@@ -102,16 +129,25 @@ def train_one(key: str) -> dict:
     shipped, _ = model_from_checkpoint(save_checkpoint(state, meta), arch=key)
     acc = measure(shipped, settings, n_test)
     metrics = {
-        **meta.metrics, "test_accuracy": round(acc, 4), "test_samples": n_test,
-        "test_seed": settings.seed, "difficulty": settings.difficulty, "train_seconds": round(seconds, 1),
+        **meta.metrics,
+        "test_accuracy": round(acc, 4),
+        "test_samples": n_test,
+        "test_seed": settings.seed,
+        "difficulty": settings.difficulty,
+        "train_seconds": round(seconds, 1),
         "stored_dtype": "float16",
-    }  # fmt: skip
-    final = CheckpointMeta(meta.arch, meta.build, meta.classes, meta.dataset, meta.settings, metrics)
+    }
+    final = CheckpointMeta(
+        meta.arch, meta.build, meta.classes, meta.dataset, meta.settings, metrics
+    )
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{key}.safetensors"
     path.write_bytes(save_checkpoint(state, final))
-    print(f"{key}: test accuracy {acc:.2%} on {n_test} {meta.dataset} images, trained in {seconds:.0f} s, "
-          f"{path.stat().st_size / 1024:.0f} KiB -> {path.relative_to(ROOT)}", flush=True)  # fmt: skip
+    print(
+        f"{key}: test accuracy {acc:.2%} on {n_test} {meta.dataset} images, trained in {seconds:.0f} s, "
+        f"{path.stat().st_size / 1024:.0f} KiB -> {path.relative_to(ROOT)}",
+        flush=True,
+    )
     return {"key": key, "meta": final, "size": path.stat().st_size, "seconds": seconds}
 
 
@@ -165,9 +201,15 @@ so the page offers it with random weights (and the Training page shows it failin
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("keys", nargs="*", help=f"models to train (default: all of {', '.join(BUNDLED)})")
-    parser.add_argument("--readme", action="store_true", help="only rewrite assets/weights/README.md")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "keys", nargs="*", help=f"models to train (default: all of {', '.join(BUNDLED)})"
+    )
+    parser.add_argument(
+        "--readme", action="store_true", help="only rewrite assets/weights/README.md"
+    )
     args = parser.parse_args()
     if args.readme:
         write_readme()

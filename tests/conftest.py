@@ -7,7 +7,7 @@ import torch
 
 os.environ.setdefault("EXPLORER_DEVICE", "cpu")
 
-from explorer.device import configure_threads  # noqa: E402
+from explorer.device import configure_threads
 
 configure_threads()  # once per process, as the app does at start (EXPLORER_THREADS overrides)
 

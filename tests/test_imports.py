@@ -15,13 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Layers from the bottom. A module may import its own package and anything in a lower layer.
 LAYERS = {
-    "device": 0, "bounded": 0, "basics": 0, "sandbox": 0,  # sandbox: untrusted work in a child process (data and models use it)
-    "data": 1, "models": 1,  # "models and data import nothing above them" (nor each other)
+    "device": 0,
+    "bounded": 0,
+    "basics": 0,
+    "sandbox": 0,  # sandbox: untrusted work in a child process (data and models use it)
+    "data": 1,
+    "models": 1,  # "models and data import nothing above them" (nor each other)
     "probe": 2,
     "training": 3,
     "viz": 4,  # figures of probes and training events
     "ui": 5,  # the only Streamlit code of the engine
-}  # fmt: skip
+}
 
 # Edges present today that break the rules, each waiting for its module's owner to move it.
 # The test below fails when one of them disappears, so this list can only shrink.
@@ -38,7 +42,7 @@ def _modules() -> dict[str, Path]:
     return mods
 
 
-def _runtime_nodes(tree: ast.AST):  # noqa: ANN202
+def _runtime_nodes(tree: ast.AST):
     """Every node except those under ``if TYPE_CHECKING:``."""
     stack = [tree]
     while stack:
@@ -158,15 +162,19 @@ def test_no_upward_edge() -> None:
 def test_no_import_circle() -> None:
     found = set(circles(import_graph()))
     assert found - KNOWN_CIRCLES == set(), [sorted(c) for c in found - KNOWN_CIRCLES]
-    assert found >= KNOWN_CIRCLES, f"fixed, remove from KNOWN_CIRCLES: {[sorted(c) for c in KNOWN_CIRCLES - found]}"
+    assert found >= KNOWN_CIRCLES, (
+        f"fixed, remove from KNOWN_CIRCLES: {[sorted(c) for c in KNOWN_CIRCLES - found]}"
+    )
 
 
 def test_the_checker_sees_a_circle_and_an_upward_edge() -> None:
     # The old circle models/weights.py <-> training/checkpoints.py, written as a graph.
-    graph = {"explorer.models.weights": {"explorer.training.checkpoints"},
-             "explorer.training.checkpoints": {"explorer.models.weights"}}  # fmt: skip
+    graph = {
+        "explorer.models.weights": {"explorer.training.checkpoints"},
+        "explorer.training.checkpoints": {"explorer.models.weights"},
+    }
     assert circles(graph) == [frozenset(graph)]
     assert upward_edges(graph) == {("explorer.models.weights", "explorer.training.checkpoints")}
-    assert upward_edges({"explorer.probe.x": {"explorer.ui.jobs"}, "explorer.ui.y": {"explorer.models"}}) == {
-        ("explorer.probe.x", "explorer.ui.jobs")
-    }
+    assert upward_edges(
+        {"explorer.probe.x": {"explorer.ui.jobs"}, "explorer.ui.y": {"explorer.models"}}
+    ) == {("explorer.probe.x", "explorer.ui.jobs")}

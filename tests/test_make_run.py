@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def _dry_run(*args: str) -> str:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    out = subprocess.run(["make", "-n", "run", *args], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        ["make", "-n", "run", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     return next(line for line in out.stdout.splitlines() if "streamlit run app.py" in line)
 

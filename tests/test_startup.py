@@ -23,16 +23,32 @@ print(json.dumps({"exception": [e.value for e in at.exception], "titles": [t.val
 
 
 def _run(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_the_app_shell_modules_import_no_torch() -> None:
-    mods = ["explorer.ui.common", "explorer.ui.course", "explorer.ui.navigation", "explorer.ui.heap",
-            "explorer.ui.server_log", "explorer.ui.identity", "explorer.ui.state", "explorer.models.catalog"]  # fmt: skip
-    got = _run(f"import json, sys\nimport {', '.join(mods)}\n"
-               f"print(json.dumps({{'loaded': [m for m in {HEAVY!r} if m in sys.modules]}}))")  # fmt: skip
+    mods = [
+        "explorer.ui.common",
+        "explorer.ui.course",
+        "explorer.ui.navigation",
+        "explorer.ui.heap",
+        "explorer.ui.server_log",
+        "explorer.ui.identity",
+        "explorer.ui.state",
+        "explorer.models.catalog",
+    ]
+    got = _run(
+        f"import json, sys\nimport {', '.join(mods)}\n"
+        f"print(json.dumps({{'loaded': [m for m in {HEAVY!r} if m in sys.modules]}}))"
+    )
     assert got["loaded"] == []
 
 

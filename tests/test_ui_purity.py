@@ -23,55 +23,125 @@ _Func = tuple[str, str]  # (module, qualified name in it)
 
 # Offenders present today, each waiting to move to its engine home (or to be judged ui and
 # rewritten so that it is). Only shrinks.
-ALLOWED: frozenset[str] = frozenset({
-    *(f"explorer/ui/arch_diagram.py::{q}" for q in ("_input_shape", "_rows", "link_weights")),
-    *(f"explorer/ui/arch_sections.py::{q}" for q in ("_side_parse",)),
-    *(f"explorer/ui/basics_conv.py::{q}" for q in (
-        "Basics.side", "_bind_pos", "_parse_pos", "_typed_start", "stride_padding_inputs",
-    )),
-    *(f"explorer/ui/basics_sections.py::{q}" for q in ("course_number",)),
-    *(f"explorer/ui/common.py::{q}" for q in ("InputFold.close", "fold_inputs", "human")),
-    *(f"explorer/ui/feature_views/__init__.py::{q}" for q in ("url_tokens", "view_for", "view_labels")),
-    *(f"explorer/ui/feature_views/context.py::{q}" for q in ("ViewContext.mi", "ViewContext.name_of", "paper_label")),
-    *(f"explorer/ui/feature_views/looks_for.py::{q}" for q in (
-        "_matching_dataset", "_png", "_settings", "_spatial_layers",
-    )),
-    *(f"explorer/ui/feature_views/space.py::{q}" for q in ("_compute", "methods")),
-    *(f"explorer/ui/heap.py::{q}" for q in ("freeze_loaded",)),
-    *(f"explorer/ui/identity.py::{q}" for q in ("_new_id",)),
-    *(f"explorer/ui/jobs.py::{q}" for q in (
-        "_env_float", "_log_once", "_resumable", "_shutdown", "compact_history", "poll_interval", "server_settings",
-    )),
-    *(f"explorer/ui/kernel_editor.py::{q}" for q in (
-        "_bind", "_fmt_kernel", "_kernel_ok", "_parse_kernel", "_valid_kernel",
-    )),
-    *(f"explorer/ui/own_images.py::{q}" for q in ("_touch", "expire", "keep_shot", "root", "user_folder")),
-    *(f"explorer/ui/own_model.py::{q}" for q in ("_from_checkpoint",)),
-    *(f"explorer/ui/recurrent_cache.py::{q}" for q in ("_ui_jobs", "current_job", "queue_position", "status_line")),
-    *(f"explorer/ui/recurrent_sections.py::{q}" for q in (
-        "bind_network", "catalog_key", "network_config", "view_fold_label",
-    )),
-    *(f"explorer/ui/recurrent_views.py::{q}" for q in ("ViewContext.bind", "_quantity", "_unique")),
-    *(f"explorer/ui/runs_panel.py::{q}" for q in ("store",)),
-    *(f"explorer/ui/server_log.py::{q}" for q in (
-        "_StderrHandler.__init__", "_StderrHandler.stream", "setup_logging",
-    )),
-    *(f"explorer/ui/state.py::{q}" for q in (
-        "PageState._refuse", "PageState.not_in_link", "PageState.refused", "PageState.remembered", "_formatter_for",
-        "_hashable", "_is_valid", "_parser_for",
-    )),
-    *(f"explorer/ui/training_sections.py::{q}" for q in ("_start_problems",)),
-    *(f"explorer/ui/training_url.py::{q}" for q in ("_valid",)),
-    *(f"explorer/ui/url_values.py::{q}" for q in ("ascii_float", "ascii_int", "escape_text")),
-    *(f"explorer/ui/view_link.py::{q}" for q in ("_page_paths", "app_base_url")),
-})  # 75 functions
+ALLOWED: frozenset[str] = frozenset(
+    {
+        *(f"explorer/ui/arch_diagram.py::{q}" for q in ("_input_shape", "_rows", "link_weights")),
+        *(f"explorer/ui/arch_sections.py::{q}" for q in ("_side_parse",)),
+        *(
+            f"explorer/ui/basics_conv.py::{q}"
+            for q in (
+                "Basics.side",
+                "_bind_pos",
+                "_parse_pos",
+                "_typed_start",
+                "stride_padding_inputs",
+            )
+        ),
+        *(f"explorer/ui/basics_sections.py::{q}" for q in ("course_number",)),
+        *(f"explorer/ui/common.py::{q}" for q in ("InputFold.close", "fold_inputs", "human")),
+        *(
+            f"explorer/ui/feature_views/__init__.py::{q}"
+            for q in ("url_tokens", "view_for", "view_labels")
+        ),
+        *(
+            f"explorer/ui/feature_views/context.py::{q}"
+            for q in ("ViewContext.mi", "ViewContext.name_of", "paper_label")
+        ),
+        *(
+            f"explorer/ui/feature_views/looks_for.py::{q}"
+            for q in (
+                "_matching_dataset",
+                "_png",
+                "_settings",
+                "_spatial_layers",
+            )
+        ),
+        *(f"explorer/ui/feature_views/space.py::{q}" for q in ("_compute", "methods")),
+        *(f"explorer/ui/heap.py::{q}" for q in ("freeze_loaded",)),
+        *(f"explorer/ui/identity.py::{q}" for q in ("_new_id",)),
+        *(
+            f"explorer/ui/jobs.py::{q}"
+            for q in (
+                "_env_float",
+                "_log_once",
+                "_resumable",
+                "_shutdown",
+                "compact_history",
+                "poll_interval",
+                "server_settings",
+            )
+        ),
+        *(
+            f"explorer/ui/kernel_editor.py::{q}"
+            for q in (
+                "_bind",
+                "_fmt_kernel",
+                "_kernel_ok",
+                "_parse_kernel",
+                "_valid_kernel",
+            )
+        ),
+        *(
+            f"explorer/ui/own_images.py::{q}"
+            for q in ("_touch", "expire", "keep_shot", "root", "user_folder")
+        ),
+        *(f"explorer/ui/own_model.py::{q}" for q in ("_from_checkpoint",)),
+        *(
+            f"explorer/ui/recurrent_cache.py::{q}"
+            for q in ("_ui_jobs", "current_job", "queue_position", "status_line")
+        ),
+        *(
+            f"explorer/ui/recurrent_sections.py::{q}"
+            for q in (
+                "bind_network",
+                "catalog_key",
+                "network_config",
+                "view_fold_label",
+            )
+        ),
+        *(
+            f"explorer/ui/recurrent_views.py::{q}"
+            for q in ("ViewContext.bind", "_quantity", "_unique")
+        ),
+        *(f"explorer/ui/runs_panel.py::{q}" for q in ("store",)),
+        *(
+            f"explorer/ui/server_log.py::{q}"
+            for q in (
+                "_StderrHandler.__init__",
+                "_StderrHandler.stream",
+                "setup_logging",
+            )
+        ),
+        *(
+            f"explorer/ui/state.py::{q}"
+            for q in (
+                "PageState._refuse",
+                "PageState.not_in_link",
+                "PageState.refused",
+                "PageState.remembered",
+                "_formatter_for",
+                "_hashable",
+                "_is_valid",
+                "_parser_for",
+            )
+        ),
+        *(f"explorer/ui/training_sections.py::{q}" for q in ("_start_problems",)),
+        *(f"explorer/ui/training_url.py::{q}" for q in ("_valid",)),
+        *(f"explorer/ui/url_values.py::{q}" for q in ("ascii_float", "ascii_int", "escape_text")),
+        *(f"explorer/ui/view_link.py::{q}" for q in ("_page_paths", "app_base_url")),
+    }
+)  # 75 functions
 
 
 def _streamlit_names(tree: ast.Module) -> set[str]:
     names = {"st"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name.split(".")[0] == "streamlit"}
+            names |= {
+                (a.asname or a.name).split(".")[0]
+                for a in node.names
+                if a.name.split(".")[0] == "streamlit"
+            }
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "streamlit":
             names |= {a.asname or a.name for a in node.names}
     return names
@@ -86,7 +156,9 @@ def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctio
         elif isinstance(node, ast.ClassDef):
             for sub in node.body:
                 if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    out.setdefault(f"{node.name}.{sub.name}", sub)  # a property's setter: its getter decides
+                    out.setdefault(
+                        f"{node.name}.{sub.name}", sub
+                    )  # a property's setter: its getter decides
     return out
 
 
@@ -121,7 +193,11 @@ def _ui_imports(tree: ast.Module, package: str) -> tuple[dict[str, _Func], dict[
                 names[a.asname or a.name] = (base, a.name)
                 modules[a.asname or a.name] = f"{base}.{a.name}"  # a submodule, if it is one
         elif isinstance(node, ast.Import):
-            modules |= {a.asname: a.name for a in node.names if a.name.startswith("explorer.ui") and a.asname}
+            modules |= {
+                a.asname: a.name
+                for a in node.names
+                if a.name.startswith("explorer.ui") and a.asname
+            }
     return names, modules
 
 
@@ -130,17 +206,33 @@ def _tables(tree: ast.Module, functions: dict) -> dict[str, set[str]]:
     a view registry): name -> those functions."""
     out: dict[str, set[str]] = {}
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         value = getattr(node, "value", None)
-        held = {n.id for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in functions} if value else set()
+        held = (
+            {n.id for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in functions}
+            if value
+            else set()
+        )
         for target in targets:
             if isinstance(target, ast.Name) and held:
                 out[target.id] = held
     return out
 
 
-def _refers_to(module: str, qual: str, node: ast.AST, functions: dict, imports: tuple,
-               tables: dict[str, set[str]]) -> set[_Func]:
+def _refers_to(
+    module: str,
+    qual: str,
+    node: ast.AST,
+    functions: dict,
+    imports: tuple,
+    tables: dict[str, set[str]],
+) -> set[_Func]:
     """The functions ``node`` refers to: its module's own (also through a module-level table of
     them), its class's (``self.f``) and other ui modules' (imported by name or through their module)."""
     names, modules = imports
@@ -170,7 +262,11 @@ def _graph(sources: dict[str, str]) -> tuple[dict[_Func, set[_Func]], set[_Func]
         is_package = module.endswith(".__init__")
         module = module.removesuffix(".__init__")
         package = module if is_package else module.rpartition(".")[0]
-        st_names, functions, imports = _streamlit_names(tree), _functions(tree), _ui_imports(tree, package)
+        st_names, functions, imports = (
+            _streamlit_names(tree),
+            _functions(tree),
+            _ui_imports(tree, package),
+        )
         tables = _tables(tree, functions)
         for qual, node in functions.items():
             refs[(module, qual)] = _refers_to(module, qual, node, functions, imports, tables)
@@ -196,7 +292,9 @@ def offenders() -> set[str]:
     for path in sorted(UI.rglob("*.py")):
         name = _module(path) + (".__init__" if path.name == "__init__.py" else "")
         paths[name.removesuffix(".__init__")] = path
-    sources = {(m + ".__init__" if p.name == "__init__.py" else m): p.read_text() for m, p in paths.items()}
+    sources = {
+        (m + ".__init__" if p.name == "__init__.py" else m): p.read_text() for m, p in paths.items()
+    }
     return {f"{paths[m].relative_to(ROOT).as_posix()}::{q}" for m, q in not_ui(sources)}
 
 
@@ -239,5 +337,9 @@ def _store(): return st.session_state
 def pure(): return 1
 """
     found = not_ui({"explorer.ui.page": page, "explorer.ui.store": store})
-    assert found == {("explorer.ui.page", "engine_only"), ("explorer.ui.page", "pure"),
-                     ("explorer.ui.page", "C.p"), ("explorer.ui.store", "pure")}
+    assert found == {
+        ("explorer.ui.page", "engine_only"),
+        ("explorer.ui.page", "pure"),
+        ("explorer.ui.page", "C.p"),
+        ("explorer.ui.store", "pure"),
+    }

@@ -24,18 +24,37 @@ class Kernel:
         return torch.tensor(self.weights, dtype=torch.float32)
 
 
-KERNELS: dict[str, Kernel] = {k.name: k for k in [
-    Kernel("vertical edges (Sobel x)", ((-1, 0, 1), (-2, 0, 2), (-1, 0, 1)),
-           "Responds where brightness changes from left to right."),
-    Kernel("horizontal edges (Sobel y)", ((-1, -2, -1), (0, 0, 0), (1, 2, 1)),
-           "Responds where brightness changes from top to bottom."),
-    Kernel("outline (Laplacian)", ((0, 1, 0), (1, -4, 1), (0, 1, 0)),
-           "Responds to spots and outlines in every direction."),
-    Kernel("blur (box 3x3)", tuple(tuple(1 / 9 for _ in range(3)) for _ in range(3)),
-           "Averages each 3x3 neighbourhood: a low-pass filter."),
-    Kernel("sharpen", ((0, -1, 0), (-1, 5, -1), (0, -1, 0)), "Boosts a pixel against its neighbours."),
-    Kernel("identity", ((0, 0, 0), (0, 1, 0), (0, 0, 0)), "Copies the input: a sanity check."),
-]}  # fmt: skip
+KERNELS: dict[str, Kernel] = {
+    k.name: k
+    for k in [
+        Kernel(
+            "vertical edges (Sobel x)",
+            ((-1, 0, 1), (-2, 0, 2), (-1, 0, 1)),
+            "Responds where brightness changes from left to right.",
+        ),
+        Kernel(
+            "horizontal edges (Sobel y)",
+            ((-1, -2, -1), (0, 0, 0), (1, 2, 1)),
+            "Responds where brightness changes from top to bottom.",
+        ),
+        Kernel(
+            "outline (Laplacian)",
+            ((0, 1, 0), (1, -4, 1), (0, 1, 0)),
+            "Responds to spots and outlines in every direction.",
+        ),
+        Kernel(
+            "blur (box 3x3)",
+            tuple(tuple(1 / 9 for _ in range(3)) for _ in range(3)),
+            "Averages each 3x3 neighbourhood: a low-pass filter.",
+        ),
+        Kernel(
+            "sharpen",
+            ((0, -1, 0), (-1, 5, -1), (0, -1, 0)),
+            "Boosts a pixel against its neighbours.",
+        ),
+        Kernel("identity", ((0, 0, 0), (0, 1, 0), (0, 0, 0)), "Copies the input: a sanity check."),
+    ]
+}
 
 
 def parse_grid(rows: list[list[object]], name: str = "kernel") -> torch.Tensor:
@@ -63,7 +82,9 @@ def colour_filters(kernel: torch.Tensor, count: int) -> tuple[torch.Tensor, torc
     """``count`` (1-4) RGB filters of the kernel's size: C_out x 3 x F x F weights and C_out
     biases. Each shows a different way three channels combine into one output map."""
     if not 1 <= count <= len(COLOUR_FILTERS):
-        raise LayerSettingsError(f"Choose between 1 and {len(COLOUR_FILTERS)} filters (got {count}).")
+        raise LayerSettingsError(
+            f"Choose between 1 and {len(COLOUR_FILTERS)} filters (got {count})."
+        )
     k = kernel.to(torch.float32)
     f = k.shape[-1]
     centre = torch.zeros(f, f)
@@ -85,14 +106,16 @@ def resize_kernel(values: tuple[float, ...], size: int) -> tuple[float, ...]:
     the filter keeps what it does (an identity stays an identity, Sobel stays Sobel)."""
     old = math.isqrt(len(values))
     if old * old != len(values) or size < 1 or (size - old) % 2:
-        raise LayerSettingsError(f"Cannot resize a kernel of {len(values)} numbers to {size} x {size}.")
+        raise LayerSettingsError(
+            f"Cannot resize a kernel of {len(values)} numbers to {size} x {size}."
+        )
     k = torch.tensor(values, dtype=torch.float64).reshape(old, old)
     if size >= old:
         m = (size - old) // 2
         k = F.pad(k, (m, m, m, m))
     else:
         m = (old - size) // 2
-        k = k[m:m + size, m:m + size]
+        k = k[m : m + size, m : m + size]
     return tuple(float(v) for v in k.flatten())
 
 
@@ -101,7 +124,9 @@ def to_grey(image: torch.Tensor, size: int) -> torch.Tensor:
     if image.shape[0] == 3:
         image = (0.299 * image[0] + 0.587 * image[1] + 0.114 * image[2])[None]
     # 1 x H x W -> 1 x 1 x size x size
-    return F.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    return F.interpolate(
+        image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )[0, 0]
 
 
 def to_rgb(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -109,4 +134,6 @@ def to_rgb(image: torch.Tensor, size: int) -> torch.Tensor:
     if image.shape[0] == 1:
         image = image.expand(3, -1, -1)
     # 1 x 3 x H x W -> 1 x 3 x size x size
-    return F.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+    return F.interpolate(
+        image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )[0]

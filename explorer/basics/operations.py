@@ -17,15 +17,23 @@ import torch.nn.functional as F
 from explorer.basics.sizes import LayerSettingsError, output_size, pool_output_size
 
 
-def convolve(image: torch.Tensor, kernel: torch.Tensor, stride: int = 1, padding: int = 0,
-             dilation: int = 1, bias: float = 0.0) -> torch.Tensor:  # fmt: skip
+def convolve(
+    image: torch.Tensor,
+    kernel: torch.Tensor,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    bias: float = 0.0,
+) -> torch.Tensor:
     """One filter over a grey image: H x W -> H' x W' (cross-correlation, as in every framework)."""
     h, w = image.shape
     f = kernel.shape[-1]
     output_size(min(h, w), f, padding, stride, dilation)
     b = torch.tensor([bias], dtype=image.dtype)
     # 1 x 1 x H x W conv 1 x 1 x F x F -> 1 x 1 x H' x W'
-    return F.conv2d(image[None, None], kernel[None, None].to(image.dtype), b, stride, padding, dilation)[0, 0]
+    return F.conv2d(
+        image[None, None], kernel[None, None].to(image.dtype), b, stride, padding, dilation
+    )[0, 0]
 
 
 @dataclass(frozen=True)
@@ -68,11 +76,19 @@ class SlidingSteps:
         """Padded-input (row, column) of every kernel tap at a step (dilation spreads them)."""
         top, left = self.top_left(step)
         f = self.kernel.shape[0]
-        return [(top + i * self.dilation, left + j * self.dilation) for i in range(f) for j in range(f)]
+        return [
+            (top + i * self.dilation, left + j * self.dilation) for i in range(f) for j in range(f)
+        ]
 
 
-def sliding_steps(image: torch.Tensor, kernel: torch.Tensor, stride: int = 1, padding: int = 0,
-                  dilation: int = 1, bias: float = 0.0) -> SlidingSteps:  # fmt: skip
+def sliding_steps(
+    image: torch.Tensor,
+    kernel: torch.Tensor,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    bias: float = 0.0,
+) -> SlidingSteps:
     """Patches, products and sums at every window position; the output is torch's conv2d."""
     x = image.to(torch.float64)
     k = kernel.to(torch.float64)
@@ -84,7 +100,9 @@ def sliding_steps(image: torch.Tensor, kernel: torch.Tensor, stride: int = 1, pa
     patches = cols.T.reshape(-1, f, f)  # L x F x F
     products = patches * k
     sums = products.sum(dim=(1, 2)) + bias
-    return SlidingSteps(padded, k, float(bias), stride, padding, dilation, patches, products, sums, output)
+    return SlidingSteps(
+        padded, k, float(bias), stride, padding, dilation, patches, products, sums, output
+    )
 
 
 @dataclass(frozen=True)
@@ -97,8 +115,14 @@ class ChannelBreakdown:
     output: torch.Tensor  # C_out x H' x W'
 
 
-def channel_breakdown(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, stride: int = 1,
-                      padding: int = 0, dilation: int = 1) -> ChannelBreakdown:  # fmt: skip
+def channel_breakdown(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+) -> ChannelBreakdown:
     """x: C_in x H x W, weight: C_out x C_in x F x F. Per-channel results via a grouped conv."""
     c_out, c_in, f, _ = weight.shape
     if x.shape[0] != c_in:
@@ -112,8 +136,14 @@ def channel_breakdown(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
     return ChannelBreakdown(per_channel, bias, output)
 
 
-def conv_as_dense(shape: tuple[int, int], kernel: torch.Tensor, bias: float = 0.0, stride: int = 1,
-                  padding: int = 0, dilation: int = 1) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+def conv_as_dense(
+    shape: tuple[int, int],
+    kernel: torch.Tensor,
+    bias: float = 0.0,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The dense layer y = Wx + b that computes the same as one filter on an H x W map.
 
     W has one row per output pixel, one column per input pixel; each row holds the same F x F

@@ -29,16 +29,44 @@ class ConvPreset:
     note: str
 
 
-PRESETS: dict[str, ConvPreset] = {p.name: p for p in [
-    ConvPreset("LeNet-5 C1", 32, 5, 0, 1, "LeCun et al. 1998: 32x32 digit, six 5x5 filters, no padding -> 28x28."),
-    ConvPreset("AlexNet conv1", 227, 11, 0, 4,
-               "Krizhevsky et al. 2012: 96 filters of 11x11, stride 4 (227 makes the formula exact; "
-               "the paper's text says 224)."),
-    ConvPreset("VGG 3x3 'same'", 224, 3, 1, 1, "Simonyan & Zisserman 2014: every convolution 3x3, padding 1 "
-               "keeps 224x224."),
-    ConvPreset("Keras Conv2D(32, (3,3)) on 64x64", 64, 3, 0, 1,
-               "The course's first layer: Keras's default padding is 'valid' (P = 0): 64 -> 62."),
-]}  # fmt: skip
+PRESETS: dict[str, ConvPreset] = {
+    p.name: p
+    for p in [
+        ConvPreset(
+            "LeNet-5 C1",
+            32,
+            5,
+            0,
+            1,
+            "LeCun et al. 1998: 32x32 digit, six 5x5 filters, no padding -> 28x28.",
+        ),
+        ConvPreset(
+            "AlexNet conv1",
+            227,
+            11,
+            0,
+            4,
+            "Krizhevsky et al. 2012: 96 filters of 11x11, stride 4 (227 makes the formula exact; "
+            "the paper's text says 224).",
+        ),
+        ConvPreset(
+            "VGG 3x3 'same'",
+            224,
+            3,
+            1,
+            1,
+            "Simonyan & Zisserman 2014: every convolution 3x3, padding 1 keeps 224x224.",
+        ),
+        ConvPreset(
+            "Keras Conv2D(32, (3,3)) on 64x64",
+            64,
+            3,
+            0,
+            1,
+            "The course's first layer: Keras's default padding is 'valid' (P = 0): 64 -> 62.",
+        ),
+    ]
+}
 
 
 def effective_kernel(f: int, d: int = 1) -> int:
@@ -53,7 +81,9 @@ def conv_problem(n: int, f: int, p: int = 0, s: int = 1, d: int = 1) -> str | No
     if p < 0:
         return f"The padding cannot be negative (got P = {p})."
     if f < 1 or d < 1:
-        return f"The filter needs at least one pixel and dilation at least 1 (got F = {f}, d = {d})."
+        return (
+            f"The filter needs at least one pixel and dilation at least 1 (got F = {f}, d = {d})."
+        )
     span = effective_kernel(f, d)
     if n + 2 * p < span:
         return (
@@ -71,11 +101,15 @@ def pool_problem(n: int, k: int, s: int, p: int = 0) -> str | None:
     if p < 0:
         return f"The padding cannot be negative (got P = {p})."
     if p > k // 2:
-        return (f"Pooling padding can be at most half the window: P = {p} > {k} / 2. "
-                "A window made mostly of padding would pool nothing.")  # fmt: skip
+        return (
+            f"Pooling padding can be at most half the window: P = {p} > {k} / 2. "
+            "A window made mostly of padding would pool nothing."
+        )
     if n + 2 * p < k:
-        return (f"The {k}x{k} window does not fit the {n}x{n} map (with padding {p}): the output side "
-                "floor((N + 2P - K) / S) + 1 would be <= 0.")  # fmt: skip
+        return (
+            f"The {k}x{k} window does not fit the {n}x{n} map (with padding {p}): the output side "
+            "floor((N + 2P - K) / S) + 1 would be <= 0."
+        )
     return None
 
 
@@ -87,7 +121,9 @@ def output_size(n: int, f: int, p: int = 0, s: int = 1, d: int = 1) -> int:
     return (n - effective_kernel(f, d) + 2 * p) // s + 1
 
 
-def pool_output_size(n: int, k: int, s: int, p: int = 0, ceil_mode: bool = False, d: int = 1) -> int:
+def pool_output_size(
+    n: int, k: int, s: int, p: int = 0, ceil_mode: bool = False, d: int = 1
+) -> int:
     """Pooling output side ``floor((N + 2P - K) / S) + 1`` (torch's default floor mode), or with
     ``ceil_mode`` the ceiling, less one when the last window would start beyond the input and its
     left padding (PyTorch's rule: every window starts inside the input or the left padding)."""
@@ -139,9 +175,11 @@ def formula(n: int, f: int, p: int, s: int, d: int = 1) -> str:
     f_sym = "F" if d == 1 else r"F_{\text{eff}}"
     f_txt = str(f) if d == 1 else str(span)
     exact = (n - span + 2 * p) / s
-    return (rf"\text{{output}} = \left\lfloor \frac{{N - {f_sym} + 2P}}{{S}} \right\rfloor + 1"
-            rf" = \left\lfloor \frac{{{n} - {f_txt} + 2 \cdot {p}}}{{{s}}} \right\rfloor + 1"
-            rf" = \lfloor {_num(exact)} \rfloor + 1 = {out}")  # fmt: skip
+    return (
+        rf"\text{{output}} = \left\lfloor \frac{{N - {f_sym} + 2P}}{{S}} \right\rfloor + 1"
+        rf" = \left\lfloor \frac{{{n} - {f_txt} + 2 \cdot {p}}}{{{s}}} \right\rfloor + 1"
+        rf" = \lfloor {_num(exact)} \rfloor + 1 = {out}"
+    )
 
 
 def pool_formula(n: int, k: int, s: int, p: int = 0, ceil_mode: bool = False) -> str:
@@ -151,11 +189,16 @@ def pool_formula(n: int, k: int, s: int, p: int = 0, ceil_mode: bool = False) ->
     exact = (n + 2 * p - k) / s
     pad = "" if p == 0 else f" + 2 \\cdot {p}"
     pad_sym = "" if p == 0 else " + 2P"
-    lo, ro, lc, rc = (r"\left\lceil", r"\right\rceil", r"\lceil", r"\rceil") if ceil_mode else (
-        r"\left\lfloor", r"\right\rfloor", r"\lfloor", r"\rfloor")
-    return (rf"\text{{output}} = {lo} \frac{{N - K{pad_sym}}}{{S}} {ro} + 1"
-            rf" = {lo} \frac{{{n} - {k}{pad}}}{{{s}}} {ro} + 1"
-            rf" = {lc} {_num(exact)} {rc} + 1 = {out}")  # fmt: skip
+    lo, ro, lc, rc = (
+        (r"\left\lceil", r"\right\rceil", r"\lceil", r"\rceil")
+        if ceil_mode
+        else (r"\left\lfloor", r"\right\rfloor", r"\lfloor", r"\rfloor")
+    )
+    return (
+        rf"\text{{output}} = {lo} \frac{{N - K{pad_sym}}}{{S}} {ro} + 1"
+        rf" = {lo} \frac{{{n} - {k}{pad}}}{{{s}}} {ro} + 1"
+        rf" = {lc} {_num(exact)} {rc} + 1 = {out}"
+    )
 
 
 def same_padding(f: int, d: int = 1) -> tuple[int, int]:
@@ -197,12 +240,18 @@ def dense_params(n_in: int, n_out: int) -> int:
     return n_in * n_out + n_out
 
 
-def torch_conv_check(n: int, f: int, p: int, s: int, d: int = 1, c_in: int = 1, c_out: int = 1) -> str:
+def torch_conv_check(
+    n: int, f: int, p: int, s: int, d: int = 1, c_in: int = 1, c_out: int = 1
+) -> str:
     """A sentence with the shape torch's own ``nn.Conv2d`` produces for these settings (run on the
     meta device: no memory, no arithmetic) and its parameter count."""
     layer = torch.nn.Conv2d(c_in, c_out, f, stride=s, padding=p, dilation=d, device="meta")
-    out = layer(torch.empty(1, c_in, n, n, device="meta"))  # 1 x C_in x N x N -> 1 x C_out x N' x N'
+    out = layer(
+        torch.empty(1, c_in, n, n, device="meta")
+    )  # 1 x C_in x N x N -> 1 x C_out x N' x N'
     params = sum(t.numel() for t in layer.parameters())
     extra = f", dilation={d}" if d != 1 else ""
-    return (f"torch agrees: nn.Conv2d({c_in}, {c_out}, {f}, stride={s}, padding={p}{extra}) turns "
-            f"1 x {c_in} x {n} x {n} into {' x '.join(map(str, out.shape))} and has {params:,} parameters.")
+    return (
+        f"torch agrees: nn.Conv2d({c_in}, {c_out}, {f}, stride={s}, padding={p}{extra}) turns "
+        f"1 x {c_in} x {n} x {n} into {' x '.join(map(str, out.shape))} and has {params:,} parameters."
+    )

@@ -189,8 +189,11 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
     if mode == "RGB":
         return im
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        notes.append(f"16-bit reduced to 8-bit ({mode} grey values scaled to 0-255)"
-                     if mode != "F" else "32-bit float values rescaled to 8-bit")
+        notes.append(
+            f"16-bit reduced to 8-bit ({mode} grey values scaled to 0-255)"
+            if mode != "F"
+            else "32-bit float values rescaled to 8-bit"
+        )
         notes.append("grey (1 channel) repeated into 3 RGB channels")
         return _high_depth_to_rgb(im)
     if mode == "P":
@@ -222,7 +225,6 @@ def image_to_tensor(im: Image.Image) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- entry point
-
 
 
 def decode_image(
@@ -279,7 +281,9 @@ def decode_image(
 def _check_bytes(data: bytes, max_bytes: int) -> tuple[bytes, str]:
     """The first bytes and the allowed format they name; refuses empty, too long or unknown files."""
     if data is None or len(data) == 0:
-        raise EmptyFileError(f"The file is empty (0 bytes), so there is no image in it. {ALLOWED_TEXT}")
+        raise EmptyFileError(
+            f"The file is empty (0 bytes), so there is no image in it. {ALLOWED_TEXT}"
+        )
     if len(data) > max_bytes:
         raise TooLargeError(
             f"This file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB. "
@@ -317,8 +321,10 @@ def _stored_as(im: Image.Image, fmt: str) -> list[str]:
     """Notes on how the file stores its pixels (16-bit colour, animation), before any change."""
     notes: list[str] = []
     # 16-bit-per-channel colour PNGs open as 8-bit RGB(A); the tile's raw mode tells.
-    if any(";16" in str(getattr(t, "args", "") or "") for t in (im.tile or [])) and \
-            im.mode in ("RGB", "RGBA"):
+    if any(";16" in str(getattr(t, "args", "") or "") for t in (im.tile or [])) and im.mode in (
+        "RGB",
+        "RGBA",
+    ):
         notes.append("16-bit reduced to 8-bit")
     # is_animated peeks at frame 2 only; n_frames would walk every frame of the file.
     if getattr(im, "is_animated", False):
@@ -353,8 +359,9 @@ def _load(im: Image.Image, fmt: str, max_pixels: int) -> None:
         ) from err
 
 
-def _reduced_rgb(im: Image.Image, fmt: str, upright: tuple[int, int], max_side: int | None,
-                 notes: list[str]) -> Image.Image:  # fmt: skip
+def _reduced_rgb(
+    im: Image.Image, fmt: str, upright: tuple[int, int], max_side: int | None, notes: list[str]
+) -> Image.Image:
     """8-bit RGB with the longest side at most ``max_side``, noting a resize from ``upright``."""
     try:
         rgb = _to_rgb(im, notes)
@@ -375,15 +382,19 @@ def _reduced_rgb(im: Image.Image, fmt: str, upright: tuple[int, int], max_side: 
     return rgb
 
 
-def decode_pil(im: Image.Image, *, name: str = "generated", max_side: int | None = None) -> DecodedImage:
+def decode_pil(
+    im: Image.Image, *, name: str = "generated", max_side: int | None = None
+) -> DecodedImage:
     """Wrap an image the project made itself (trusted, already in memory) as a DecodedImage."""
     notes: list[str] = []
     original_mode = im.mode
     rgb = _to_rgb(im, notes)
     if max_side is not None and max(rgb.size) > max_side:
         s = max_side / max(rgb.size)
-        rgb = rgb.resize((max(1, round(rgb.size[0] * s)), max(1, round(rgb.size[1] * s))),
-                         Image.Resampling.LANCZOS)
+        rgb = rgb.resize(
+            (max(1, round(rgb.size[0] * s)), max(1, round(rgb.size[1] * s))),
+            Image.Resampling.LANCZOS,
+        )
     raw = np.asarray(rgb, dtype=np.uint8).tobytes()
     digest = hashlib.sha256(name.encode() + repr(rgb.size).encode() + raw).hexdigest()
     return DecodedImage(

@@ -36,8 +36,14 @@ class Preprocessing:
 
 def imagenet_preprocessing(size: int = 224) -> Preprocessing:
     """torchvision's ImageNet recipe: shorter side to 256/224 * size, centre crop, normalise."""
-    return Preprocessing(size=size, channels=3, resize=round(size * 256 / 224),
-                         mean=IMAGENET_MEAN, std=IMAGENET_STD, name="ImageNet")
+    return Preprocessing(
+        size=size,
+        channels=3,
+        resize=round(size * 256 / 224),
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        name="ImageNet",
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,46 +62,64 @@ def preprocess(image: DecodedImage, prep: Preprocessing) -> ModelInput:
     w, h = image.size
     steps = [f"Decoded image: H x W x C = {h} x {w} x 3 (8-bit RGB, 0-255)"]
     if image.was_grey and prep.channels == 3:
-        steps.append("The image is grey: its one channel was repeated into R, G and B, "
-                     "because this model expects 3 channels.")
+        steps.append(
+            "The image is grey: its one channel was repeated into R, G and B, "
+            "because this model expects 3 channels."
+        )
     target = prep.resize or prep.size
     s = target / min(w, h)
     rw, rh = max(target, round(w * s)), max(target, round(h * s))
-    resized = image.display.resize((rw, rh), Image.Resampling.BILINEAR, reducing_gap=2.0) \
-        if (rw, rh) != (w, h) else image.display
+    resized = (
+        image.display.resize((rw, rh), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        if (rw, rh) != (w, h)
+        else image.display
+    )
     if (rw, rh) != (w, h):
         verb = "enlarged" if s > 1 else "reduced"
-        steps.append(f"Resize (bilinear, {verb}) so the shorter side is {target}: "
-                     f"{h} x {w} -> {rh} x {rw}")
+        steps.append(
+            f"Resize (bilinear, {verb}) so the shorter side is {target}: {h} x {w} -> {rh} x {rw}"
+        )
     left, top = (rw - prep.size) // 2, (rh - prep.size) // 2
     box = (left, top, left + prep.size, top + prep.size)
     cropped = resized.crop(box) if (rw, rh) != (prep.size, prep.size) else resized
     if (rw, rh) != (prep.size, prep.size):
-        steps.append(f"Centre crop {prep.size} x {prep.size} (rows {top}-{top + prep.size - 1}, "
-                     f"columns {left}-{left + prep.size - 1})")
+        steps.append(
+            f"Centre crop {prep.size} x {prep.size} (rows {top}-{top + prep.size - 1}, "
+            f"columns {left}-{left + prep.size - 1})"
+        )
     view = np.asarray(cropped.convert("RGB"), dtype=np.uint8)  # H x W x C
     x = torch.from_numpy(view.copy()).permute(2, 0, 1).float().div_(255.0)  # C x H x W
-    steps.append(f"To a tensor: H x W x C = {prep.size} x {prep.size} x 3 -> "
-                 f"C x H x W = 3 x {prep.size} x {prep.size}, values / 255 -> [0, 1]")
+    steps.append(
+        f"To a tensor: H x W x C = {prep.size} x {prep.size} x 3 -> "
+        f"C x H x W = 3 x {prep.size} x {prep.size}, values / 255 -> [0, 1]"
+    )
     if prep.channels == 1:
         wr, wg, wb = GREY_WEIGHTS
         x = (wr * x[0] + wg * x[1] + wb * x[2]).unsqueeze(0)  # 1 x H x W
         grey = np.round(x[0].numpy() * 255).astype(np.uint8)
         view = np.repeat(grey[:, :, None], 3, axis=2)
         if image.was_grey:
-            steps.append(f"This model expects 1 channel: the grey image keeps its one channel "
-                         f"(R = G = B), so C x H x W = 1 x {prep.size} x {prep.size}")
+            steps.append(
+                f"This model expects 1 channel: the grey image keeps its one channel "
+                f"(R = G = B), so C x H x W = 1 x {prep.size} x {prep.size}"
+            )
         else:
-            steps.append(f"This model expects 1 channel: the colour image becomes grey = "
-                         f"{wr} R + {wg} G + {wb} B, so C x H x W = 1 x {prep.size} x {prep.size}")
+            steps.append(
+                f"This model expects 1 channel: the colour image becomes grey = "
+                f"{wr} R + {wg} G + {wb} B, so C x H x W = 1 x {prep.size} x {prep.size}"
+            )
     if prep.mean is not None and prep.std is not None:
         mean = torch.tensor(prep.mean[: prep.channels]).view(-1, 1, 1)
         std = torch.tensor(prep.std[: prep.channels]).view(-1, 1, 1)
         x = (x - mean) / std
         fmt = ", ".join(f"{v:.3f}" for v in prep.mean[: prep.channels])
         fst = ", ".join(f"{v:.3f}" for v in prep.std[: prep.channels])
-        steps.append(f"Normalise each channel: (x - mean) / std with the {prep.name} "
-                     f"mean ({fmt}) and std ({fst})")
+        steps.append(
+            f"Normalise each channel: (x - mean) / std with the {prep.name} "
+            f"mean ({fmt}) and std ({fst})"
+        )
     x = x.unsqueeze(0).contiguous()  # 1 x C x H x W
-    steps.append(f"Add the batch dimension: N x C x H x W = 1 x {prep.channels} x {prep.size} x {prep.size}")
+    steps.append(
+        f"Add the batch dimension: N x C x H x W = 1 x {prep.channels} x {prep.size} x {prep.size}"
+    )
     return ModelInput(x=x, view=view, steps=steps, crop_box=box, grey_model=prep.channels == 1)

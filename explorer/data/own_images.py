@@ -37,10 +37,32 @@ from explorer.data.worker import WorkerError, run_isolated
 from explorer.data.zip_entries import check_method, read_entry
 
 KEY = "own_images"
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz", ".jar")
-_ARCHIVE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!", b"\x28\xb5\x2f\xfd")
+ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".tar",
+    ".gz",
+    ".tgz",
+    ".bz2",
+    ".xz",
+    ".7z",
+    ".rar",
+    ".zst",
+    ".lz",
+    ".jar",
+)
+_ARCHIVE_MAGIC = (
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"7z\xbc\xaf",
+    b"Rar!",
+    b"\x28\xb5\x2f\xfd",
+)
 _JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
-DECODE_TIMEOUT_S = 120.0  # the child process that decodes one dataset's images is stopped after this
+DECODE_TIMEOUT_S = (
+    120.0  # the child process that decodes one dataset's images is stopped after this
+)
 
 
 class OwnImagesError(ValueError):
@@ -60,7 +82,9 @@ class Limits:
     min_classes: int = 2
     max_classes: int = 20
     image_size: int = 32  # images are stored (and trained) at this side, like the offline sets
-    decode_side: int = 128  # decoded at most this big (JPEGs by libjpeg's 1/2..1/8 scaling), then reduced
+    decode_side: int = (
+        128  # decoded at most this big (JPEGs by libjpeg's 1/2..1/8 scaling), then reduced
+    )
     max_image_pixels: int = 16_000_000  # per image, as decoded: far above what a 32 x 32 set needs
     max_total_pixels: int = 1_000_000_000  # the whole dataset, as decoded (about 10 s of one CPU)
 
@@ -83,7 +107,9 @@ def _safe_name(name: str) -> PurePosixPath:
     """The entry's path, refusing absolute paths and paths that climb out of the folder."""
     raw = name.replace("\\", "/")
     if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-        raise OwnImagesError(f"The zip contains an absolute path ({name!r}): refused. Zip the class folders only.")
+        raise OwnImagesError(
+            f"The zip contains an absolute path ({name!r}): refused. Zip the class folders only."
+        )
     path = PurePosixPath(raw)
     if any(part == ".." for part in path.parts):
         raise OwnImagesError(
@@ -102,7 +128,9 @@ def _check_entry(info: zipfile.ZipInfo, limits: Limits) -> None:
     check_method(info, OwnImagesError)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise OwnImagesError(f"The zip contains a link ({info.filename!r}): links are refused; zip real files.")
+        raise OwnImagesError(
+            f"The zip contains a link ({info.filename!r}): links are refused; zip real files."
+        )
     lower = info.filename.lower()
     if lower.endswith(ARCHIVE_SUFFIXES):
         raise OwnImagesError(
@@ -126,7 +154,9 @@ def read_zip(data: bytes, folder: Path | str, limits: Limits = Limits()) -> OwnD
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise OwnImagesError("This file is not a readable zip archive. Zip a folder with one sub-folder per class.") from err
+        raise OwnImagesError(
+            "This file is not a readable zip archive. Zip a folder with one sub-folder per class."
+        ) from err
     with zf:
         files, skipped = _zip_files(zf, limits)
         by_class = _by_class(files)
@@ -143,7 +173,9 @@ def _zip_files(zf: zipfile.ZipFile, limits: Limits) -> tuple[list[_Entry], list[
     """The zip's files (every entry checked, directories left out) and the system files skipped."""
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
-        raise OwnImagesError(f"The zip has {len(infos):,} entries; the limit is {limits.max_entries:,}.")
+        raise OwnImagesError(
+            f"The zip has {len(infos):,} entries; the limit is {limits.max_entries:,}."
+        )
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_total_bytes:
         raise OwnImagesError(
@@ -161,7 +193,9 @@ def _zip_files(zf: zipfile.ZipFile, limits: Limits) -> tuple[list[_Entry], list[
             continue
         files.append((info, path))
     if not files:
-        raise OwnImagesError("The zip holds no files. Put one folder per class in it, with the images inside.")
+        raise OwnImagesError(
+            "The zip holds no files. Put one folder per class in it, with the images inside."
+        )
     return files, skipped
 
 
@@ -181,7 +215,9 @@ def _by_class(files: list[_Entry]) -> dict[str, list[_Entry]]:
     return by_class
 
 
-def _scan(zf: zipfile.ZipFile, by_class: dict[str, list[_Entry]], limits: Limits) -> list[tuple[str, int]]:
+def _scan(
+    zf: zipfile.ZipFile, by_class: dict[str, list[_Entry]], limits: Limits
+) -> list[tuple[str, int]]:
     """Every file unpacked under the byte caps and its header read, nothing decoded: the byte and
     pixel budgets hold before a decoder sees any file. Returns (class, index in the listing)."""
     index = {id(info): k for k, info in enumerate(zf.infolist())}
@@ -192,7 +228,9 @@ def _scan(zf: zipfile.ZipFile, by_class: dict[str, list[_Entry]], limits: Limits
             raw = read_entry(zf, info, limits.max_file_bytes, OwnImagesError)
             total_bytes += len(raw)
             if total_bytes > limits.max_total_bytes:
-                raise OwnImagesError("The zip unpacks to more than it declares: refused (a zip bomb?).")
+                raise OwnImagesError(
+                    "The zip unpacks to more than it declares: refused (a zip bomb?)."
+                )
             if raw[:6].startswith(_ARCHIVE_MAGIC):
                 raise OwnImagesError(
                     f"{info.filename!r} is an archive inside the zip: unpack it and zip the class folders directly."
@@ -208,8 +246,10 @@ def declared_pixels(raw: bytes, name: str, limits: Limits = Limits()) -> int:
     a JPEG counts at the reduced size libjpeg decodes it at); refuses one image far above what
     the dataset needs, or a file that is not an image. Nothing is decoded here."""
     if len(raw) > limits.max_file_bytes:
-        raise OwnImagesError(f"{name!r} is {len(raw) / 2**20:.1f} MB; each image may be at most "
-                             f"{limits.max_file_bytes / 2**20:.0f} MB.")  # fmt: skip
+        raise OwnImagesError(
+            f"{name!r} is {len(raw) / 2**20:.1f} MB; each image may be at most "
+            f"{limits.max_file_bytes / 2**20:.0f} MB."
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -219,7 +259,9 @@ def declared_pixels(raw: bytes, name: str, limits: Limits = Limits()) -> int:
                 im.draft("RGB", (limits.decode_side, limits.decode_side))
             cost = im.size[0] * im.size[1]
     except Image.DecompressionBombError as err:
-        raise OwnImagesError(f"{name!r} declares far too many pixels (a decompression bomb?): refused.") from err
+        raise OwnImagesError(
+            f"{name!r} declares far too many pixels (a decompression bomb?): refused."
+        ) from err
     except Exception as err:
         raise _not_an_image(raw, name, limits) from err
     if cost > limits.max_image_pixels:
@@ -252,7 +294,9 @@ def _check_budget(total_pixels: int, limits: Limits) -> None:
         )
 
 
-MAX_DECODERS = 2  # decoding children at once per web process: each imports torch (about 0.5 GB while it lives)
+MAX_DECODERS = (
+    2  # decoding children at once per web process: each imports torch (about 0.5 GB while it lives)
+)
 _DECODERS = threading.BoundedSemaphore(MAX_DECODERS)
 
 
@@ -269,7 +313,9 @@ def _isolated(fn: object, *args: object) -> dict[str, list[Image.Image]]:
         _DECODERS.release()
 
 
-def _decode_zip(data: bytes, wanted: list[tuple[str, int]], limits: Limits) -> dict[str, list[Image.Image]]:
+def _decode_zip(
+    data: bytes, wanted: list[tuple[str, int]], limits: Limits
+) -> dict[str, list[Image.Image]]:
     """(In the child) the checked entries decoded and reduced, per class."""
     images: dict[str, list[Image.Image]] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -280,9 +326,14 @@ def _decode_zip(data: bytes, wanted: list[tuple[str, int]], limits: Limits) -> d
     return images
 
 
-def _decode_lists(per_class: dict[str, list[bytes]], limits: Limits) -> dict[str, list[Image.Image]]:
+def _decode_lists(
+    per_class: dict[str, list[bytes]], limits: Limits
+) -> dict[str, list[Image.Image]]:
     """(In the child) images added per class, decoded and reduced."""
-    return {c: [_decode(b, f"{c} image {i + 1}", limits) for i, b in enumerate(v)] for c, v in per_class.items()}
+    return {
+        c: [_decode(b, f"{c} image {i + 1}", limits) for i, b in enumerate(v)]
+        for c, v in per_class.items()
+    }
 
 
 def _decode(raw: bytes, name: str, limits: Limits) -> Image.Image:
@@ -301,7 +352,9 @@ def _check_classes(counts: dict[str, int], limits: Limits) -> None:
             "Add a second folder of images."
         )
     if len(counts) > limits.max_classes:
-        raise OwnImagesError(f"{len(counts)} classes were found; the limit is {limits.max_classes}.")
+        raise OwnImagesError(
+            f"{len(counts)} classes were found; the limit is {limits.max_classes}."
+        )
     few = {c: n for c, n in counts.items() if n < limits.min_per_class}
     if few:
         names = ", ".join(f"{c!r} ({n})" for c, n in sorted(few.items()))
@@ -312,7 +365,9 @@ def _check_classes(counts: dict[str, int], limits: Limits) -> None:
     many = {c: n for c, n in counts.items() if n > limits.max_per_class}
     if many:
         names = ", ".join(f"{c!r} ({n})" for c, n in sorted(many.items()))
-        raise OwnImagesError(f"Too many images in {names}: at most {limits.max_per_class} per class.")
+        raise OwnImagesError(
+            f"Too many images in {names}: at most {limits.max_per_class} per class."
+        )
 
 
 def from_images(
@@ -322,13 +377,19 @@ def from_images(
     per_class = {_class_label(c): v for c, v in per_class.items() if v}
     _check_classes({c: len(v) for c, v in per_class.items()} or {"": 0}, limits)
     names = {c: [f"{c} image {i + 1}" for i in range(len(v))] for c, v in per_class.items()}
-    total = sum(declared_pixels(b, names[c][i], limits) for c, v in per_class.items() for i, b in enumerate(v))
+    total = sum(
+        declared_pixels(b, names[c][i], limits)
+        for c, v in per_class.items()
+        for i, b in enumerate(v)
+    )
     _check_budget(total, limits)
     images = _isolated(_decode_lists, per_class, limits)
     return _write(images, Path(folder), limits, [])
 
 
-def _write(images: dict[str, list[Image.Image]], folder: Path, limits: Limits, skipped: list[str]) -> OwnDataset:
+def _write(
+    images: dict[str, list[Image.Image]], folder: Path, limits: Limits, skipped: list[str]
+) -> OwnDataset:
     """PNG files under names made here (class index / image index), and the class names as JSON."""
     if folder.exists():
         shutil.rmtree(folder)
@@ -340,7 +401,9 @@ def _write(images: dict[str, list[Image.Image]], folder: Path, limits: Limits, s
         for i, im in enumerate(images[cls]):
             im.save(sub / f"{i:04d}.png")
     counts = {c: len(images[c]) for c in classes}
-    (folder / "classes.json").write_text(json.dumps({"classes": classes, "image_size": limits.image_size}))
+    (folder / "classes.json").write_text(
+        json.dumps({"classes": classes, "image_size": limits.image_size})
+    )
     return OwnDataset(folder, classes, counts, limits.image_size, skipped)
 
 
@@ -366,10 +429,23 @@ def load_own(folder: Path | str, seed: int = 0, val_fraction: float = 0.15) -> S
             parts[split].append((xs[i], k))
 
     def stack(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items], dtype=torch.long)  # N x 3 x S x S
+        return torch.stack([x for x, _ in items]), torch.tensor(
+            [y for _, y in items], dtype=torch.long
+        )  # N x 3 x S x S
 
     info = DatasetInfo(
-        KEY, "Your images", "Images you uploaded, one folder per class.", (3, size, size), classes,
-        sizes=tuple(len(parts[s]) for s in ("train", "val", "test")), source="uploaded by you",
-    )  # fmt: skip
-    return Splits(info, *stack(parts["train"]), *stack(parts["val"]), *stack(parts["test"]), meta={"folder": str(folder)})
+        KEY,
+        "Your images",
+        "Images you uploaded, one folder per class.",
+        (3, size, size),
+        classes,
+        sizes=tuple(len(parts[s]) for s in ("train", "val", "test")),
+        source="uploaded by you",
+    )
+    return Splits(
+        info,
+        *stack(parts["train"]),
+        *stack(parts["val"]),
+        *stack(parts["test"]),
+        meta={"folder": str(folder)},
+    )

@@ -70,7 +70,9 @@ def make_shapes(size: int = _SIZE) -> Image.Image:
     d.rectangle([140 * s, 30 * s, 230 * s, 120 * s], fill=(40, 90, 220))
     d.polygon([(70 * s, 140 * s), (20 * s, 236 * s), (120 * s, 236 * s)], fill=(30, 160, 60))
     d.line([(150 * s, 150 * s), (236 * s, 236 * s)], fill=(20, 20, 20), width=max(1, round(8 * s)))
-    d.line([(150 * s, 236 * s), (236 * s, 150 * s)], fill=(240, 180, 20), width=max(1, round(8 * s)))
+    d.line(
+        [(150 * s, 236 * s), (236 * s, 150 * s)], fill=(240, 180, 20), width=max(1, round(8 * s))
+    )
     return im
 
 
@@ -98,15 +100,19 @@ def make_digit(digit: str = "7", size: int = _SIZE) -> Image.Image:
     im = Image.new("L", (size, size), 0)
     d = ImageDraw.Draw(im)
     try:
-        font: ImageFont.ImageFont | ImageFont.FreeTypeFont = ImageFont.load_default(size=int(size * 0.8))
+        font: ImageFont.ImageFont | ImageFont.FreeTypeFont = ImageFont.load_default(
+            size=int(size * 0.8)
+        )
     except (TypeError, OSError):  # very old Pillow or no FreeType: a bitmap font, scaled up below
         font = ImageFont.load_default()
     left, top, right, bottom = d.textbbox((0, 0), digit, font=font)
     glyph = Image.new("L", (right - left + 4, bottom - top + 4), 0)
     ImageDraw.Draw(glyph).text((2 - left, 2 - top), digit, fill=255, font=font)
     scale = 0.7 * size / glyph.height
-    glyph = glyph.resize((max(1, math.ceil(glyph.width * scale)), max(1, math.ceil(glyph.height * scale))),
-                         Image.Resampling.BILINEAR)
+    glyph = glyph.resize(
+        (max(1, math.ceil(glyph.width * scale)), max(1, math.ceil(glyph.height * scale))),
+        Image.Resampling.BILINEAR,
+    )
     im.paste(glyph, ((size - glyph.width) // 2, (size - glyph.height) // 2))
     return im
 
@@ -116,43 +122,83 @@ def make_digit(digit: str = "7", size: int = _SIZE) -> Image.Image:
 _SKIMAGE = "from scikit-image's sample data"
 _SOURCES: tuple[_PhotoSource | _MadeSource, ...] = (
     _PhotoSource(
-        Sample("cat", "Chelsea the cat", f"Photo by Stefan van der Walt, CC0, {_SKIMAGE}", "photo",
-               "A tabby cat: fur texture, eyes and whiskers."),
+        Sample(
+            "cat",
+            "Chelsea the cat",
+            f"Photo by Stefan van der Walt, CC0, {_SKIMAGE}",
+            "photo",
+            "A tabby cat: fur texture, eyes and whiskers.",
+        ),
         "chelsea.png",
     ),
     _PhotoSource(
-        Sample("coffee", "Coffee cup", f"Photo by Rachel Michetti, CC0, {_SKIMAGE}", "photo",
-               "A cup on a saucer: ellipses, smooth porcelain and wood grain."),
+        Sample(
+            "coffee",
+            "Coffee cup",
+            f"Photo by Rachel Michetti, CC0, {_SKIMAGE}",
+            "photo",
+            "A cup on a saucer: ellipses, smooth porcelain and wood grain.",
+        ),
         "coffee.png",
     ),
     _PhotoSource(
-        Sample("astronaut", "Astronaut Eileen Collins", f"NASA photo, public domain, {_SKIMAGE}",
-               "photo", "A portrait with a flag and a helmet: faces, text and strong colours."),
+        Sample(
+            "astronaut",
+            "Astronaut Eileen Collins",
+            f"NASA photo, public domain, {_SKIMAGE}",
+            "photo",
+            "A portrait with a flag and a helmet: faces, text and strong colours.",
+        ),
         "astronaut.png",
     ),
     _PhotoSource(
-        Sample("rocket", "Falcon 9 launch", f"SpaceX photo, public domain (CC0), {_SKIMAGE}",
-               "photo", "A rocket launch: a tall thin object, smoke and sky."),
+        Sample(
+            "rocket",
+            "Falcon 9 launch",
+            f"SpaceX photo, public domain (CC0), {_SKIMAGE}",
+            "photo",
+            "A rocket launch: a tall thin object, smoke and sky.",
+        ),
         "rocket.jpg",
     ),
     _PhotoSource(
-        Sample("camera", "Camera man (grey)", f"Photo by Lav Varshney, CC0, {_SKIMAGE}", "photo",
-               "A grey-scale photo: one channel, repeated to three for colour models."),
+        Sample(
+            "camera",
+            "Camera man (grey)",
+            f"Photo by Lav Varshney, CC0, {_SKIMAGE}",
+            "photo",
+            "A grey-scale photo: one channel, repeated to three for colour models.",
+        ),
         "camera.png",
     ),
     _MadeSource(
-        Sample("shapes", "Shapes", "Drawn by this project in code (MIT)", "generated",
-               "A circle, a square, a triangle and two lines: colours and edges."),
+        Sample(
+            "shapes",
+            "Shapes",
+            "Drawn by this project in code (MIT)",
+            "generated",
+            "A circle, a square, a triangle and two lines: colours and edges.",
+        ),
         make_shapes,
     ),
     _MadeSource(
-        Sample("patterns", "Stripes and checkerboard", "Drawn by this project in code (MIT)",
-               "generated", "Vertical, horizontal and diagonal stripes and a checkerboard."),
+        Sample(
+            "patterns",
+            "Stripes and checkerboard",
+            "Drawn by this project in code (MIT)",
+            "generated",
+            "Vertical, horizontal and diagonal stripes and a checkerboard.",
+        ),
         make_patterns,
     ),
     _MadeSource(
-        Sample("digit", "Printed digit 7", "Drawn by this project in code (MIT; Pillow's font)",
-               "generated", "A printed digit, white on black as in MNIST and the project's digit data."),
+        Sample(
+            "digit",
+            "Printed digit 7",
+            "Drawn by this project in code (MIT; Pillow's font)",
+            "generated",
+            "A printed digit, white on black as in MNIST and the project's digit data.",
+        ),
         make_digit,
     ),
 )

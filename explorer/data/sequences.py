@@ -33,9 +33,15 @@ CHAR_TO_ID: dict[str, int] = {ch: i for i, ch in enumerate(VOCAB)}
 VOCAB_SIZE = len(VOCAB)
 # Typographic characters that have an obvious plain equivalent in the vocabulary.
 _PLAIN = {
-    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
-    "\t": " ", "\r": "",
-}  # fmt: skip
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\t": " ",
+    "\r": "",
+}
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "assets" / "corpus"
 
 SIGNALS = ("sine", "square", "sawtooth", "noisy", "adding", "copy")
@@ -164,7 +170,9 @@ def corpus_ids() -> Tensor:
 HELD_OUT_FRACTION = 0.1
 
 
-def corpus_split(directory: Path | None = None, fraction: float = HELD_OUT_FRACTION) -> tuple[str, str]:
+def corpus_split(
+    directory: Path | None = None, fraction: float = HELD_OUT_FRACTION
+) -> tuple[str, str]:
     """(training text, held-out text): the last ``fraction`` of every corpus file is held out,
     cut at a line break, so validation measures text the model never trained on (in every
     style the corpus has) rather than rewarding memorisation."""
@@ -186,14 +194,18 @@ def corpus_split(directory: Path | None = None, fraction: float = HELD_OUT_FRACT
 def split_corpus_ids(fraction: float = HELD_OUT_FRACTION) -> tuple[Tensor, Tensor]:
     """:func:`corpus_split` as id tensors (training ids, held-out ids)."""
     train, held = corpus_split(fraction=fraction)
-    return tuple(torch.tensor([CHAR_TO_ID.get(ch, 0) for ch in t], dtype=torch.long) for t in (train, held))
+    return tuple(
+        torch.tensor([CHAR_TO_ID.get(ch, 0) for ch in t], dtype=torch.long) for t in (train, held)
+    )
 
 
 def held_out_windows(ids: Tensor, seq_len: int, max_windows: int = 64) -> tuple[Tensor, Tensor]:
     """Non-overlapping windows of held-out ids, evenly spread: inputs and targets, T x N."""
     n = (len(ids) - 1) // seq_len
     if n < 1:
-        raise SequenceInputError("The held-out text is shorter than one window: shorten the window.")
+        raise SequenceInputError(
+            "The held-out text is shorter than one window: shorten the window."
+        )
     picks = torch.linspace(0, n - 1, min(n, max_windows)).round().long() * seq_len  # window starts
     offsets = torch.arange(seq_len)
     return ids[picks[None, :] + offsets[:, None]], ids[picks[None, :] + offsets[:, None] + 1]
@@ -373,4 +385,6 @@ def prepare_input(spec: InputSpec) -> PreparedInput:
         labels = [display_char(ch) for ch in enc.chars]
         return PreparedInput(enc.ids, labels, enc.notes, VOCAB_SIZE, ["character"])
     sig = make_signal(spec.signal, spec.steps, seed=spec.seed)
-    return PreparedInput(sig.values, sig.labels, sig.notes, sig.values.shape[1], list(sig.feature_names))
+    return PreparedInput(
+        sig.values, sig.labels, sig.notes, sig.values.shape[1], list(sig.feature_names)
+    )

@@ -22,7 +22,10 @@ DIGIT_CLASSES: tuple[str, ...] = tuple(str(d) for d in range(10))
 # Edge normals of an equilateral triangle with circumradius 1 (inradius 0.5), pointing
 # away from the three sides: a point is inside when every projection is <= 0.5.
 _TRI_NORMALS = torch.tensor(
-    [[math.cos(a), math.sin(a)] for a in (math.pi / 2, math.pi / 2 + 2 * math.pi / 3, math.pi / 2 + 4 * math.pi / 3)]
+    [
+        [math.cos(a), math.sin(a)]
+        for a in (math.pi / 2, math.pi / 2 + 2 * math.pi / 3, math.pi / 2 + 4 * math.pi / 3)
+    ]
 )
 
 
@@ -123,12 +126,24 @@ def make_shapes(
 
 def _font_candidates() -> list[Path]:
     """TrueType fonts that may exist on this system (none is required)."""
-    roots = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path("/Library/Fonts"), Path("C:/Windows/Fonts")]
+    roots = [
+        Path("/usr/share/fonts"),
+        Path("/usr/local/share/fonts"),
+        Path("/Library/Fonts"),
+        Path("C:/Windows/Fonts"),
+    ]
     names = (
-        "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf",
-        "LiberationSans-Regular.ttf", "LiberationSerif-Regular.ttf", "LiberationMono-Regular.ttf",
-        "arial.ttf", "times.ttf", "cour.ttf",
-    )  # fmt: skip
+        "DejaVuSans.ttf",
+        "DejaVuSans-Bold.ttf",
+        "DejaVuSerif.ttf",
+        "DejaVuSansMono.ttf",
+        "LiberationSans-Regular.ttf",
+        "LiberationSerif-Regular.ttf",
+        "LiberationMono-Regular.ttf",
+        "arial.ttf",
+        "times.ttf",
+        "cour.ttf",
+    )
     found: list[Path] = []
     for root in roots:
         if root.is_dir():
@@ -137,7 +152,9 @@ def _font_candidates() -> list[Path]:
     return found
 
 
-def _load_fonts(px: int, max_system_fonts: int = 6) -> list[ImageFont.ImageFont | ImageFont.FreeTypeFont]:
+def _load_fonts(
+    px: int, max_system_fonts: int = 6
+) -> list[ImageFont.ImageFont | ImageFont.FreeTypeFont]:
     fonts: list = []
     try:
         fonts.append(ImageFont.load_default(size=px))  # Pillow >= 10.1 ships a scalable font
@@ -168,7 +185,9 @@ def digit_glyphs(size: int = 28) -> torch.Tensor:
             arr = torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0)
             scale = (0.7 * size) / max(h, 1)
             out = int(round(size * 2 * scale))
-            arr = F.interpolate(arr[None, None], size=(out, out), mode="bilinear", antialias=True)[0, 0]
+            arr = F.interpolate(arr[None, None], size=(out, out), mode="bilinear", antialias=True)[
+                0, 0
+            ]
             # Crop / pad the centre back to size x size.
             pad = max(size - out, 0)
             arr = F.pad(arr, (pad // 2 + pad % 2, pad // 2, pad // 2 + pad % 2, pad // 2))

@@ -15,7 +15,12 @@ import lzma
 import zipfile
 import zlib
 
-METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)  # what Python unpacks
+METHODS = (
+    zipfile.ZIP_STORED,
+    zipfile.ZIP_DEFLATED,
+    zipfile.ZIP_BZIP2,
+    zipfile.ZIP_LZMA,
+)  # what Python unpacks
 METHOD_NAMES = {1: "Shrink", 6: "Implode", 9: "Deflate64", 93: "Zstandard", 95: "XZ", 98: "PPMd"}
 AES = 99  # WinZip's AES encryption marks the entry with this method
 AGAIN = "Zip the class folders again."
@@ -36,7 +41,9 @@ def check_method(info: zipfile.ZipInfo, error: type[Exception] = ValueError) -> 
         )
 
 
-def read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int, error: type[Exception] = ValueError) -> bytes:
+def read_entry(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int, error: type[Exception] = ValueError
+) -> bytes:
     """One entry's bytes, unpacked under ``max_bytes``; each way it fails to unpack is one ``error``
     whose message names the entry (call :func:`check_method` on the listing first)."""
     name = repr(info.filename)
@@ -45,17 +52,23 @@ def read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int, error
             raw = fh.read(max_bytes + 1)  # never trust the declared size alone
     except zipfile.BadZipFile as err:
         if "CRC" in str(err):
-            raise error(f"{name} is damaged: its contents do not match the checksum (CRC-32) and size the zip "
-                        f"declares for it. {AGAIN}") from err  # fmt: skip
+            raise error(
+                f"{name} is damaged: its contents do not match the checksum (CRC-32) and size the zip "
+                f"declares for it. {AGAIN}"
+            ) from err
         raise error(f"{name} cannot be read: the zip is damaged or incomplete. {AGAIN}") from err
     except (zlib.error, lzma.LZMAError, EOFError, OSError) as err:
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:100]
-        raise error(f"{name} is damaged: its compressed data cannot be unpacked ({reason}). {AGAIN}") from err
+        raise error(
+            f"{name} is damaged: its compressed data cannot be unpacked ({reason}). {AGAIN}"
+        ) from err
     except (RuntimeError, NotImplementedError, ValueError) as err:
         raise error(f"{name} cannot be unpacked ({type(err).__name__}). {AGAIN}") from err
     if len(raw) > max_bytes:
         raise error("The zip unpacks to more than it declares: refused (a zip bomb?).")
     if len(raw) != info.file_size:
-        raise error(f"{name} declares {info.file_size:,} bytes but unpacks to {len(raw):,}: the zip is damaged "
-                    f"or was altered. {AGAIN}")  # fmt: skip
+        raise error(
+            f"{name} declares {info.file_size:,} bytes but unpacks to {len(raw):,}: the zip is damaged "
+            f"or was altered. {AGAIN}"
+        )
     return raw

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -80,7 +80,13 @@ class Residual(nn.Module):
     """
 
     def __init__(
-        self, c_in: int, c_out: int, stride: int = 1, *, batch_norm: bool = True, residual: bool = True,
+        self,
+        c_in: int,
+        c_out: int,
+        stride: int = 1,
+        *,
+        batch_norm: bool = True,
+        residual: bool = True,
         shortcut: Literal["projection", "zero_pad"] = "projection",
     ):
         super().__init__()
@@ -96,7 +102,9 @@ class Residual(nn.Module):
             if shortcut == "zero_pad":
                 self.shortcut = ZeroPadShortcut(c_in, c_out, stride)
             else:
-                self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), norm(c_out))
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(c_in, c_out, 1, stride, bias=False), norm(c_out)
+                )
         self.relu2 = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -94,8 +94,15 @@ class CheckpointMeta:
         for name, value in (("settings", settings), ("metrics", metrics)):
             if _depth(value) > MAX_JSON_DEPTH:
                 raise CheckpointFormatError(f"The checkpoint's '{name}' is nested too deeply.")
-        return cls(arch=arch, build=dict(build), classes=_classes_of(data), dataset=_text(data, "dataset"),
-                   settings=dict(settings), metrics=dict(metrics), format=fmt)  # fmt: skip
+        return cls(
+            arch=arch,
+            build=dict(build),
+            classes=_classes_of(data),
+            dataset=_text(data, "dataset"),
+            settings=dict(settings),
+            metrics=dict(metrics),
+            format=fmt,
+        )
 
 
 def _format_of(data: dict) -> int:
@@ -116,9 +123,13 @@ def _format_of(data: dict) -> int:
 def _text(data: dict, key: str, required: bool = False) -> str:
     value = _optional(data, key, str, "")
     if required and not value:
-        raise CheckpointFormatError(f"The checkpoint's metadata does not name its architecture ({key!r}).")
+        raise CheckpointFormatError(
+            f"The checkpoint's metadata does not name its architecture ({key!r})."
+        )
     if len(value) > MAX_TEXT:
-        raise CheckpointFormatError(f"The checkpoint's '{key}' is longer than {MAX_TEXT} characters.")
+        raise CheckpointFormatError(
+            f"The checkpoint's '{key}' is longer than {MAX_TEXT} characters."
+        )
     return value
 
 
@@ -143,6 +154,7 @@ def _optional(data: dict, key: str, kind: type, default: Any) -> Any:
             f"The checkpoint's '{key}' is a JSON {json_type(value)}, not a JSON {json_type(kind())}."
         )
     return value
+
 
 def _depth(value: Any) -> int:
     """Nesting depth of decoded JSON, iteratively (a deep value must not exhaust the stack)."""
@@ -188,15 +200,23 @@ def _loads(text: str | bytes, what: str) -> Any:
     except (ValueError, TypeError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise CheckpointFormatError(f"{what} is not valid JSON ({first_line(err)}).") from None
 
+
 # --------------------------------------------------------------------------- the header
 
 
 # safetensors dtype -> (torch dtype, bytes per element); float8 and other exotic types are refused.
 DTYPES: dict[str, tuple[torch.dtype, int]] = {
-    "F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2),
-    "BF16": (torch.bfloat16, 2), "I64": (torch.int64, 8), "I32": (torch.int32, 4),
-    "I16": (torch.int16, 2), "I8": (torch.int8, 1), "U8": (torch.uint8, 1), "BOOL": (torch.bool, 1),
-}  # fmt: skip
+    "F64": (torch.float64, 8),
+    "F32": (torch.float32, 4),
+    "F16": (torch.float16, 2),
+    "BF16": (torch.bfloat16, 2),
+    "I64": (torch.int64, 8),
+    "I32": (torch.int32, 4),
+    "I16": (torch.int16, 2),
+    "I8": (torch.int8, 1),
+    "U8": (torch.uint8, 1),
+    "BOOL": (torch.bool, 1),
+}
 
 
 @dataclass(frozen=True)
@@ -230,7 +250,9 @@ def read_header(data: bytes) -> Header:
         raise CheckpointFormatError(f"{bad} (its header length {n} does not fit the file).")
     header = _loads(bytes(data[8 : 8 + n]), f"{bad}: its header")
     if not isinstance(header, dict):
-        raise CheckpointFormatError(f"{bad} (its header is a JSON {json_type(header)}, not an object).")
+        raise CheckpointFormatError(
+            f"{bad} (its header is a JSON {json_type(header)}, not an object)."
+        )
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise CheckpointFormatError(f"{bad} (its metadata must map names to texts).")
@@ -253,12 +275,18 @@ def _tensor_entry(name: str, entry: Any, body: int) -> tuple[str, tuple[int, ...
         raise CheckpointFormatError(
             f"{where} has dtype {quote(dtype)}; readable are {', '.join(DTYPES)}."
         )
-    if not isinstance(shape, list) or len(shape) > 8 or not all(is_int(d) and d >= 0 for d in shape):
+    if (
+        not isinstance(shape, list)
+        or len(shape) > 8
+        or not all(is_int(d) and d >= 0 for d in shape)
+    ):
         raise CheckpointFormatError(f"{where} has no valid shape (a list of at most 8 sizes).")
     if (
-        not isinstance(offsets, list) or len(offsets) != 2 or not all(is_int(o) for o in offsets)
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(is_int(o) for o in offsets)
         or not 0 <= offsets[0] <= offsets[1] <= body
-    ):  # fmt: skip
+    ):
         raise CheckpointFormatError(f"{where} points outside the file.")
     if offsets[1] - offsets[0] != math.prod(shape) * DTYPES[dtype][1]:
         raise CheckpointFormatError(f"{where} has a byte range that does not match its shape.")
@@ -286,7 +314,9 @@ def _read_tensors(data: bytes) -> dict[str, torch.Tensor]:
     try:
         return load(bytes(data))
     except (SafetensorError, ValueError, OSError, RuntimeError) as err:
-        raise CheckpointFormatError(f"This is not a readable safetensors file ({first_line(err)}).") from None
+        raise CheckpointFormatError(
+            f"This is not a readable safetensors file ({first_line(err)})."
+        ) from None
 
 
 def load_checkpoint(data: bytes) -> tuple[dict[str, torch.Tensor], CheckpointMeta]:
@@ -298,7 +328,9 @@ def load_checkpoint(data: bytes) -> tuple[dict[str, torch.Tensor], CheckpointMet
 # --------------------------------------------------------------------------- writing
 
 
-def _state_for_saving(model_or_state: nn.Module | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _state_for_saving(
+    model_or_state: nn.Module | dict[str, torch.Tensor],
+) -> dict[str, torch.Tensor]:
     state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
     # safetensors wants contiguous CPU tensors that do not share memory.
     return {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
@@ -336,7 +368,7 @@ def model_from_state(arch: str, build: Any, state: dict[str, torch.Tensor]) -> n
 def _materialise(plan: ModelPlan, state: dict[str, torch.Tensor]) -> nn.Module:
     try:
         model = get_spec(plan.arch).build(**plan.build)
-    except Exception as err:  # noqa: BLE001 - planned on meta; a real build failing is still ours to say
+    except Exception as err:
         raise CheckpointRefusedError(f"{plan.arch} cannot be built: {first_line(err)}") from None
     try:
         model.load_state_dict(state, strict=True)
@@ -347,7 +379,9 @@ def _materialise(plan: ModelPlan, state: dict[str, torch.Tensor]) -> nn.Module:
     return model.eval()
 
 
-def model_from_checkpoint(data: bytes, *, arch: str | None = None) -> tuple[nn.Module, CheckpointMeta]:
+def model_from_checkpoint(
+    data: bytes, *, arch: str | None = None
+) -> tuple[nn.Module, CheckpointMeta]:
     """Rebuild the catalog architecture a checkpoint names and load its weights strictly.
 
     ``arch``: the architecture the caller expects. A checkpoint saved for another one is

@@ -30,13 +30,19 @@ def lenet5(in_channels: int = 1, num_classes: int = 10, image_size: int = 32) ->
     convolution (as in d2l) so both reach the same 16 x 5 x 5 features."""
     pad = (32 - image_size) // 2
     return nn.Sequential(
-        nn.Conv2d(in_channels, 6, 5, padding=pad), nn.ReLU(), nn.MaxPool2d(2, 2),  # 6 x 28 x 28 -> 6 x 14 x 14
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2),  # 16 x 10 x 10 -> 16 x 5 x 5
+        nn.Conv2d(in_channels, 6, 5, padding=pad),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),  # 6 x 28 x 28 -> 6 x 14 x 14
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),  # 16 x 10 x 10 -> 16 x 5 x 5
         nn.Flatten(),  # 400
-        nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
-        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
         nn.Linear(84, num_classes),
-    )  # fmt: skip
+    )
 
 
 # --- The course's Keras example -------------------------------------------------------------
@@ -51,31 +57,44 @@ def keras_cnn(in_channels: int = 3, num_classes: int = 1, image_size: int = 64) 
     """
     side = ((image_size - 2) // 2 - 2) // 2  # 64 -> 62 -> 31 -> 29 -> 14
     return nn.Sequential(
-        *conv_relu(in_channels, 32, 3), nn.MaxPool2d(2),
-        *conv_relu(32, 64, 3), nn.MaxPool2d(2),
+        *conv_relu(in_channels, 32, 3),
+        nn.MaxPool2d(2),
+        *conv_relu(32, 64, 3),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(64 * side * side, 128), nn.ReLU(),
+        nn.Linear(64 * side * side, 128),
+        nn.ReLU(),
         nn.Linear(128, num_classes),
-    )  # fmt: skip
+    )
 
 
 # --- AlexNet (compact) ----------------------------------------------------------------------
 
 
-def alexnet_small(in_channels: int = 3, num_classes: int = 10, image_size: int = 32) -> nn.Sequential:
+def alexnet_small(
+    in_channels: int = 3, num_classes: int = 10, image_size: int = 32
+) -> nn.Sequential:
     """AlexNet's shape at CIFAR scale: five convolutions (wide, then narrow), three poolings,
     two dropout-regularised dense layers."""
     side = _pooled(image_size, 3)
     return nn.Sequential(
-        *conv_relu(in_channels, 48, 5, 1, 2), nn.MaxPool2d(2),
-        *conv_relu(48, 96, 3, 1, 1), nn.MaxPool2d(2),
-        *conv_relu(96, 128, 3, 1, 1), *conv_relu(128, 128, 3, 1, 1), *conv_relu(128, 96, 3, 1, 1),
+        *conv_relu(in_channels, 48, 5, 1, 2),
+        nn.MaxPool2d(2),
+        *conv_relu(48, 96, 3, 1, 1),
+        nn.MaxPool2d(2),
+        *conv_relu(96, 128, 3, 1, 1),
+        *conv_relu(128, 128, 3, 1, 1),
+        *conv_relu(128, 96, 3, 1, 1),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Dropout(0.5), nn.Linear(96 * side * side, 256), nn.ReLU(),
-        nn.Dropout(0.5), nn.Linear(256, 256), nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(96 * side * side, 256),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(256, 256),
+        nn.ReLU(),
         nn.Linear(256, num_classes),
-    )  # fmt: skip
+    )
 
 
 # --- VGG (compact) --------------------------------------------------------------------------
@@ -93,15 +112,22 @@ def vgg_small(in_channels: int = 3, num_classes: int = 10, image_size: int = 32)
     return nn.Sequential(
         *blocks,
         nn.Flatten(),
-        nn.Linear(c_in * side * side, 256), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(c_in * side * side, 256),
+        nn.ReLU(),
+        nn.Dropout(0.5),
         nn.Linear(256, num_classes),
-    )  # fmt: skip
+    )
 
 
 # --- NiN (Lin et al., 2013) -----------------------------------------------------------------
 
 
-def _nin(config: list[tuple[int, int, int, int]], in_channels: int, num_classes: int, pool: tuple[int, int, int]) -> nn.Sequential:
+def _nin(
+    config: list[tuple[int, int, int, int]],
+    in_channels: int,
+    num_classes: int,
+    pool: tuple[int, int, int],
+) -> nn.Sequential:
     """NiN blocks separated by max-pools; the last block maps to one channel per class and
     global average pooling replaces the dense layers."""
     layers: list[nn.Module] = []
@@ -120,7 +146,9 @@ def _nin(config: list[tuple[int, int, int, int]], in_channels: int, num_classes:
 
 def nin(num_classes: int = 1000, in_channels: int = 3) -> nn.Sequential:
     """Network in Network for 224x224 ImageNet input (d2l's layout after AlexNet's widths)."""
-    return _nin([(96, 11, 4, 0), (256, 5, 1, 2), (384, 3, 1, 1)], in_channels, num_classes, (3, 2, 0))
+    return _nin(
+        [(96, 11, 4, 0), (256, 5, 1, 2), (384, 3, 1, 1)], in_channels, num_classes, (3, 2, 0)
+    )
 
 
 def nin_small(in_channels: int = 3, num_classes: int = 10, image_size: int = 32) -> nn.Sequential:
@@ -131,7 +159,9 @@ def nin_small(in_channels: int = 3, num_classes: int = 10, image_size: int = 32)
 # --- GoogLeNet (compact) --------------------------------------------------------------------
 
 
-def googlenet_small(in_channels: int = 3, num_classes: int = 10, image_size: int = 32) -> nn.Sequential:
+def googlenet_small(
+    in_channels: int = 3, num_classes: int = 10, image_size: int = 32
+) -> nn.Sequential:
     """A stem and four Inception blocks (channel plans scaled down from GoogLeNet's 3a-4b)."""
     i3a = Inception(64, 16, (24, 32), (4, 8), 8)  # -> 64
     i3b = Inception(i3a.out_channels, 32, (32, 48), (8, 24), 16)  # -> 120
@@ -139,36 +169,60 @@ def googlenet_small(in_channels: int = 3, num_classes: int = 10, image_size: int
     i4b = Inception(i4a.out_channels, 40, (28, 56), (6, 16), 16)  # -> 128
     return nn.Sequential(
         *conv_relu(in_channels, 64, 3, 1, 1),
-        i3a, i3b, nn.MaxPool2d(3, 2, 1),
-        i4a, i4b,
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        i3a,
+        i3b,
+        nn.MaxPool2d(3, 2, 1),
+        i4a,
+        i4b,
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
         nn.Linear(i4b.out_channels, num_classes),
-    )  # fmt: skip
+    )
 
 
 # --- ResNet (compact) and the plain/residual twins ------------------------------------------
 
 
-def _resnet(stages: list[tuple[int, int, int]], in_channels: int, num_classes: int, stem: int, *,
-            batch_norm: bool = True, residual: bool = True, shortcut: Literal["projection", "zero_pad"] = "projection") -> nn.Sequential:
+def _resnet(
+    stages: list[tuple[int, int, int]],
+    in_channels: int,
+    num_classes: int,
+    stem: int,
+    *,
+    batch_norm: bool = True,
+    residual: bool = True,
+    shortcut: Literal["projection", "zero_pad"] = "projection",
+) -> nn.Sequential:
     """A 3x3 stem, then stages of (blocks, channels, first stride), global average pool, dense."""
     layers: list[nn.Module] = list(conv_relu(in_channels, stem, 3, 1, 1))
     c_in = stem
     for blocks, c_out, stride in stages:
         for b in range(blocks):
-            layers.append(Residual(c_in, c_out, stride if b == 0 else 1, batch_norm=batch_norm, residual=residual,
-                                   shortcut=shortcut))
+            layers.append(
+                Residual(
+                    c_in,
+                    c_out,
+                    stride if b == 0 else 1,
+                    batch_norm=batch_norm,
+                    residual=residual,
+                    shortcut=shortcut,
+                )
+            )
             c_in = c_out
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)]
     return nn.Sequential(*layers)
 
 
-def resnet_small(in_channels: int = 3, num_classes: int = 10, image_size: int = 32) -> nn.Sequential:
+def resnet_small(
+    in_channels: int = 3, num_classes: int = 10, image_size: int = 32
+) -> nn.Sequential:
     """ResNet for 32x32 input: three stages of two basic blocks (32, 64, 128 channels)."""
     return _resnet([(2, 32, 1), (2, 64, 2), (2, 128, 2)], in_channels, num_classes, stem=32)
 
 
-def _deep_twin(residual: bool, in_channels: int, num_classes: int, blocks: int, batch_norm: bool = False) -> nn.Sequential:
+def _deep_twin(
+    residual: bool, in_channels: int, num_classes: int, blocks: int, batch_norm: bool = False
+) -> nn.Sequential:
     # No batch norm by default: with torch's default init, the plain net's gradient vanishes
     # (the Experiments page's first comparison). With batch_norm=True (and He init) the gradients
     # are healthy and what remains is He et al.'s degradation problem (its second comparison).
@@ -176,20 +230,37 @@ def _deep_twin(residual: bool, in_channels: int, num_classes: int, blocks: int, 
     # identical layer for layer: the shortcut is the only difference.
     per_stage = max(1, blocks // 3)
     stages = [(per_stage, 16, 1), (per_stage, 32, 2), (blocks - 2 * per_stage, 64, 2)]
-    return _resnet(stages, in_channels, num_classes, stem=16, batch_norm=batch_norm, residual=residual,
-                   shortcut="zero_pad")
+    return _resnet(
+        stages,
+        in_channels,
+        num_classes,
+        stem=16,
+        batch_norm=batch_norm,
+        residual=residual,
+        shortcut="zero_pad",
+    )
 
 
-def plain_deep(in_channels: int = 3, num_classes: int = 10, image_size: int = 32, blocks: int = 9,
-               batch_norm: bool = False) -> nn.Sequential:  # fmt: skip
+def plain_deep(
+    in_channels: int = 3,
+    num_classes: int = 10,
+    image_size: int = 32,
+    blocks: int = 9,
+    batch_norm: bool = False,
+) -> nn.Sequential:
     """A deep plain CNN: 2 x ``blocks`` + 1 convolutions and a dense layer (20 weight layers for
     the default 9 blocks, the depth of He et al.'s CIFAR ResNet-20), no shortcuts, no batch norm
     unless ``batch_norm``."""
     return _deep_twin(False, in_channels, num_classes, blocks, batch_norm)
 
 
-def residual_deep(in_channels: int = 3, num_classes: int = 10, image_size: int = 32, blocks: int = 9,
-                  batch_norm: bool = False) -> nn.Sequential:  # fmt: skip
+def residual_deep(
+    in_channels: int = 3,
+    num_classes: int = 10,
+    image_size: int = 32,
+    blocks: int = 9,
+    batch_norm: bool = False,
+) -> nn.Sequential:
     """The plain CNN's residual twin: the same weight layers plus parameter-free shortcuts
     (identity; stride-2 subsample padded with zero channels where the width doubles)."""
     return _deep_twin(True, in_channels, num_classes, blocks, batch_norm)

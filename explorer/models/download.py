@@ -65,8 +65,13 @@ class _Received:
     total: int | None = None
 
 
-def download_file(url: str, dest_dir: Path | str, *, progress: Progress | None = None,
-                  timeout: float = DEFAULT_TIMEOUT_S) -> Path:
+def download_file(
+    url: str,
+    dest_dir: Path | str,
+    *,
+    progress: Progress | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> Path:
     """Stream ``url`` into ``dest_dir`` under its own file name, checking its hash prefix.
 
     ``progress`` is called with (bytes so far, total) at most about 200 times per file and once
@@ -125,7 +130,7 @@ def _check(name: str, prefix: str, digest: str, got: _Received) -> None:
     if not digest.startswith(prefix):
         raise DownloadError(
             f"The downloaded {name} is not the expected file: its SHA-256 starts with "
-            f"{digest[:len(prefix)]}, its name says {prefix}. It was not kept."
+            f"{digest[: len(prefix)]}, its name says {prefix}. It was not kept."
         )
 
 
@@ -145,5 +150,7 @@ def _failed(err: OSError, name: str, timeout: float, got: _Received) -> Download
                 f"No answer from the server within {timeout:g} s for {name}. Nothing was kept; "
                 "try again later."
             )
-        return DownloadError(f"Could not reach the server for {name} ({reason}). Is this machine online?")
+        return DownloadError(
+            f"Could not reach the server for {name} ({reason}). Is this machine online?"
+        )
     return DownloadError(f"Could not download or store {name} ({type(err).__name__}: {err}).")

@@ -72,19 +72,34 @@ def _default_rules() -> dict[type[nn.Module], Rule]:
     from explorer.models.spec_modules import BatchNorm, Conv2d, Linear  # imported models' layers
 
     rules: dict[type[nn.Module], Rule] = {
-        nn.Linear: _fan_in_uniform, nn.Bilinear: _bilinear,
-        nn.Conv1d: _fan_in_uniform, nn.Conv2d: _fan_in_uniform, nn.Conv3d: _fan_in_uniform,
-        nn.ConvTranspose1d: _fan_in_uniform, nn.ConvTranspose2d: _fan_in_uniform,
+        nn.Linear: _fan_in_uniform,
+        nn.Bilinear: _bilinear,
+        nn.Conv1d: _fan_in_uniform,
+        nn.Conv2d: _fan_in_uniform,
+        nn.Conv3d: _fan_in_uniform,
+        nn.ConvTranspose1d: _fan_in_uniform,
+        nn.ConvTranspose2d: _fan_in_uniform,
         nn.ConvTranspose3d: _fan_in_uniform,
-        nn.BatchNorm1d: _affine_norm, nn.BatchNorm2d: _affine_norm, nn.BatchNorm3d: _affine_norm,
-        nn.InstanceNorm1d: _affine_norm, nn.InstanceNorm2d: _affine_norm, nn.LayerNorm: _affine_norm,
+        nn.BatchNorm1d: _affine_norm,
+        nn.BatchNorm2d: _affine_norm,
+        nn.BatchNorm3d: _affine_norm,
+        nn.InstanceNorm1d: _affine_norm,
+        nn.InstanceNorm2d: _affine_norm,
+        nn.LayerNorm: _affine_norm,
         nn.GroupNorm: _affine_norm,
-        nn.Embedding: _embedding, nn.PReLU: _prelu,
-        nn.RNN: _recurrent, nn.GRU: _recurrent, nn.LSTM: _recurrent,
-        nn.RNNCell: _recurrent, nn.GRUCell: _recurrent, nn.LSTMCell: _recurrent,
+        nn.Embedding: _embedding,
+        nn.PReLU: _prelu,
+        nn.RNN: _recurrent,
+        nn.GRU: _recurrent,
+        nn.LSTM: _recurrent,
+        nn.RNNCell: _recurrent,
+        nn.GRUCell: _recurrent,
+        nn.LSTMCell: _recurrent,
         RecurrentNet: _recurrent,
-        Conv2d: _fan_in_uniform, Linear: _fan_in_uniform, BatchNorm: _affine_norm,
-    }  # fmt: skip
+        Conv2d: _fan_in_uniform,
+        Linear: _fan_in_uniform,
+        BatchNorm: _affine_norm,
+    }
     return rules
 
 
@@ -123,7 +138,10 @@ def _googlenet_weight(m: nn.Module, g: torch.Generator) -> None:
 FAMILY_RULES: dict[str, dict[type[nn.Module], Rule]] = {
     "torchvision.models.resnet.ResNet": {nn.Conv2d: _kaiming_fan_out_conv},
     "torchvision.models.vgg.VGG": {nn.Conv2d: _kaiming_fan_out_conv, nn.Linear: _vgg_linear},
-    "torchvision.models.googlenet.GoogLeNet": {nn.Conv2d: _googlenet_weight, nn.Linear: _googlenet_weight},
+    "torchvision.models.googlenet.GoogLeNet": {
+        nn.Conv2d: _googlenet_weight,
+        nn.Linear: _googlenet_weight,
+    },
 }
 
 
@@ -155,7 +173,9 @@ def seeded_init(model: nn.Module, seed: int) -> nn.Module:
     with parameters that no rule knows (before anything is drawn)."""
     off_cpu = {p.device.type for p in model.parameters()} - {"cpu"}
     if off_cpu:
-        raise ValueError(f"seeded_init draws on the CPU; move the model there first (found {off_cpu}).")
+        raise ValueError(
+            f"seeded_init draws on the CPU; move the model there first (found {off_cpu})."
+        )
     g = torch.Generator(device="cpu").manual_seed(int(seed))
     for module, rule in init_plan(model):
         if rule is not None:
@@ -180,7 +200,10 @@ def build_seeded(build: Callable[[], nn.Module], seed: int) -> nn.Module:
     with torch.device("meta"):
         model = build()
     for name, module in model.named_modules():
-        if not isinstance(module, _NormBase) and next(module.buffers(recurse=False), None) is not None:
+        if (
+            not isinstance(module, _NormBase)
+            and next(module.buffers(recurse=False), None) is not None
+        ):
             raise UnknownInitError(
                 f"{_qualname(type(module))} (module {name or 'model'!r}) holds buffers that a meta-device "
                 "build cannot restore: build it normally and call seeded_init."

@@ -49,7 +49,13 @@ def logits_spec(spec: ModelSpec) -> tuple[ModelSpec, str, str]:
     out = next(n for n in spec.nodes if n.name == spec.output)
     shape = infer_shapes(spec)[spec.output]
     width = int(shape[-1]) if shape else 1
-    fn = out.args.get("activation") if out.op in ("linear", "conv2d") else out.args.get("fn") if out.op == "act" else None
+    fn = (
+        out.args.get("activation")
+        if out.op in ("linear", "conv2d")
+        else out.args.get("fn")
+        if out.op == "act"
+        else None
+    )
     task = "binary" if width == 1 else "multiclass"
     if fn not in _STRIPPED or (fn == "sigmoid" and width != 1):
         return spec, task, ""
@@ -61,23 +67,40 @@ def logits_spec(spec: ModelSpec) -> tuple[ModelSpec, str, str]:
     return replace(spec, nodes=nodes), task, str(fn)
 
 
-def own_entry(spec: ModelSpec, title: str, pixel_range: tuple[float, float] = (0.0, 1.0),
-              source: str = "") -> OwnEntry:  # fmt: skip
+def own_entry(
+    spec: ModelSpec, title: str, pixel_range: tuple[float, float] = (0.0, 1.0), source: str = ""
+) -> OwnEntry:
     """The entry of an imported model, registered so that ``get_spec(entry.key)`` finds it."""
     pages_spec, task, removed = logits_spec(spec)
     digest = hashlib.sha256(spec.to_json().encode()).hexdigest()[:16]
     shape = infer_shapes(spec)[spec.output]
     outputs = int(shape[-1]) if shape else 1
-    kind = {"keras": "a Keras (.keras)", "h5": "a Keras (.h5)", "onnx": "an ONNX"}.get(source, "a model")
+    kind = {"keras": "a Keras (.keras)", "h5": "a Keras (.h5)", "onnx": "an ONNX"}.get(
+        source, "a model"
+    )
     arch = ArchSpec(
-        key=OWN_PREFIX + digest, family="Your model", title=(title or "Your model")[:100], year=None,
-        paper="", paper_url="", input_shape=tuple(spec.input_shape), num_classes=outputs,
+        key=OWN_PREFIX + digest,
+        family="Your model",
+        title=(title or "Your model")[:100],
+        year=None,
+        paper="",
+        paper_url="",
+        input_shape=tuple(spec.input_shape),
+        num_classes=outputs,
         idea=f"Your own model, read from {kind} file: {len(spec.nodes)} layers with the file's own names.",
-        builder=lambda **_: build_model(pages_spec), kind="cnn", task=task, compact=True,  # type: ignore[arg-type]
+        builder=lambda **_: build_model(pages_spec),
+        kind="cnn",
+        task=task,
+        compact=True,  # type: ignore[arg-type]
         sample="digit" if spec.input_shape[0] == 1 else "cat",
-    )  # fmt: skip
-    entry = OwnEntry(arch=arch, spec=pages_spec, pixel_range=tuple(pixel_range), removed=removed,  # type: ignore[arg-type]
-                     source_spec=spec)
+    )
+    entry = OwnEntry(
+        arch=arch,
+        spec=pages_spec,
+        pixel_range=tuple(pixel_range),
+        removed=removed,  # type: ignore[arg-type]
+        source_spec=spec,
+    )
     register(entry)
     return entry
 
@@ -89,7 +112,6 @@ def register(entry: OwnEntry) -> None:
         store[entry.key] = value  # type: ignore[index]
         while len(store) > MAX_OWN_ENTRIES:
             store.pop(next(iter(store)))
-
 
 
 def kind_of(arch: str) -> str:

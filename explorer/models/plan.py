@@ -47,9 +47,18 @@ ARG_BOUNDS: dict[str, Any] = {
 }
 # Arguments an entry accepts beyond its catalog defaults.
 _EXTRA_ARGS: dict[str, tuple[str, ...]] = {
-    "plain_deep": ("blocks",), "residual_deep": ("blocks",), "nin": ("in_channels",),
-}  # fmt: skip
-_RNN_ARGS = ("input_size", "hidden_size", "num_layers", "bidirectional", "batch_first", "nonlinearity")
+    "plain_deep": ("blocks",),
+    "residual_deep": ("blocks",),
+    "nin": ("in_channels",),
+}
+_RNN_ARGS = (
+    "input_size",
+    "hidden_size",
+    "num_layers",
+    "bidirectional",
+    "batch_first",
+    "nonlinearity",
+)
 
 
 def allowed_build_args(spec: ArchSpec) -> tuple[str, ...]:
@@ -65,7 +74,9 @@ def allowed_build_args(spec: ArchSpec) -> tuple[str, ...]:
 def validate_build(spec: ArchSpec, build: Any) -> dict[str, Any]:
     """``build`` checked against ``spec``'s allow-list and bounds; a copy safe to build from."""
     if not isinstance(build, dict):
-        raise CheckpointRefusedError(f"The build arguments are a JSON {json_type(build)}, not an object.")
+        raise CheckpointRefusedError(
+            f"The build arguments are a JSON {json_type(build)}, not an object."
+        )
     allowed = allowed_build_args(spec)
     clean: dict[str, Any] = {}
     for name, value in build.items():
@@ -117,7 +128,6 @@ def _check_input_channels(spec: ArchSpec, build: dict[str, Any]) -> None:
     )
 
 
-
 @dataclass(frozen=True)
 class ModelPlan:
     """What a model would cost, measured on the meta device (no real tensor allocated)."""
@@ -133,7 +143,13 @@ class ModelPlan:
 def _input_shape(spec: ArchSpec, build: dict[str, Any]) -> tuple[int, ...]:
     """One input with a batch of 1: N x C x H x W, or (steps=1) x N x features for recurrent nets."""
     if spec.kind == "rnn":
-        return (1, 1, int(build.get("input_size", dict(spec.defaults).get("input_size", spec.input_shape[-1]))))
+        return (
+            1,
+            1,
+            int(
+                build.get("input_size", dict(spec.defaults).get("input_size", spec.input_shape[-1]))
+            ),
+        )
     size = int(build.get("image_size", spec.input_shape[-1]))
     return (1, int(build.get("in_channels", spec.input_shape[0])), size, size)
 
@@ -146,7 +162,7 @@ def _activation_bytes(model: nn.Module, x: torch.Tensor) -> int:
     class Tally(TorchDispatchMode):
         total = 0
 
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             if not func.is_view:
                 for t in tree_flatten(out)[0]:
@@ -170,7 +186,7 @@ def plan_model(arch: str, build: Any) -> ModelPlan:
     clean = validate_build(spec, build)
     try:
         params, act, states = _measure(spec.key, tuple(clean.items()))
-    except Exception as err:  # noqa: BLE001 - any builder failure is this checkpoint's fault
+    except Exception as err:
         raise CheckpointRefusedError(
             f"{spec.title} cannot be built with {_describe(clean)}: {first_line(err)}"
         ) from None
@@ -184,12 +200,20 @@ def plan_model(arch: str, build: Any) -> ModelPlan:
             f"{spec.title} with {_describe(clean)} would need {act / 2**20:,.0f} MB of activations for "
             f"one input; the limit is {MAX_ACTIVATION_BYTES // 2**20:,} MB."
         )
-    return ModelPlan(arch=spec.key, build=clean, parameters=params, activation_bytes=act,
-                     input_shape=_input_shape(spec, clean), state_shapes=dict(states))  # fmt: skip
+    return ModelPlan(
+        arch=spec.key,
+        build=clean,
+        parameters=params,
+        activation_bytes=act,
+        input_shape=_input_shape(spec, clean),
+        state_shapes=dict(states),
+    )
 
 
 @functools.lru_cache(maxsize=64)
-def _measure(arch: str, items: tuple[tuple[str, Any], ...]) -> tuple[int, int, tuple[tuple[str, tuple[int, ...]], ...]]:
+def _measure(
+    arch: str, items: tuple[tuple[str, Any], ...]
+) -> tuple[int, int, tuple[tuple[str, tuple[int, ...]], ...]]:
     """Parameters, activation bytes and state shapes of a validated (arch, build), on meta."""
     spec, build = get_spec(arch), dict(items)
     with torch.device("meta"):
@@ -213,7 +237,7 @@ def built_title(arch: str, build: Any) -> str:
         return spec.title
     try:
         n = _weight_layers(spec.key, tuple(validate_build(spec, build or {}).items()))
-    except Exception:  # noqa: BLE001 - a title never fails: the catalog's one is still true of the entry
+    except Exception:
         return spec.title
     return _LAYERS_IN_TITLE.sub(f"({n} layers)", spec.title, count=1)
 
@@ -263,9 +287,13 @@ def check_shapes(expected: dict[str, tuple[int, ...]], got: dict[str, tuple[int,
 
 def check_finite(state: dict[str, torch.Tensor]) -> None:
     """Refuse NaN or inf weights, naming the tensors (every view would show nan or nothing)."""
-    bad = sorted(k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
+    bad = sorted(
+        k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())
+    )
     if bad:
-        names = ", ".join(repr(k) for k in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        names = ", ".join(repr(k) for k in bad[:5]) + (
+            f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        )
         raise CheckpointRefusedError(
             f"The checkpoint's weights contain NaN or infinite values (in {names}); a diverged run "
             "cannot be inspected. Save the model from an earlier, finite step."

@@ -23,11 +23,23 @@ from explorer.models.blocks import Inception
 # Table I: the S2 maps (0-5) each C3 map (0-15) combines. Maps 0-5 take three contiguous maps,
 # 6-11 four contiguous, 12-14 four discontinuous, 15 all six: 1,516 trainable parameters.
 LENET_C3_TABLE: tuple[str, ...] = (
-    "012", "123", "234", "345", "045", "015",
-    "0123", "1234", "2345", "0345", "0145", "0125",
-    "0134", "1245", "0235",
+    "012",
+    "123",
+    "234",
+    "345",
+    "045",
+    "015",
+    "0123",
+    "1234",
+    "2345",
+    "0345",
+    "0145",
+    "0125",
+    "0134",
+    "1245",
+    "0235",
     "012345",
-)  # fmt: skip
+)
 
 # Section II.B's output layer compares F6's 84 units with a fixed +-1 code per class, "a stylized
 # image of the corresponding character class drawn on a 7x12 bitmap". The paper prints the
@@ -47,9 +59,11 @@ LENET_DIGIT_ROWS: tuple[str, ...] = (
     "#.....# ...#... #...... #.....# ......# #.....# #.....# ..#.... #.....# #.....#",
     ".#####. .#####. ####### .#####. ......# .#####. .#####. ..#.... .#####. .#####.",
     "....... ....... ....... ....... ....... ....... ....... ....... ....... .......",
-)  # fmt: skip
+)
 # One 84-character code per digit, row after row.
-LENET_DIGIT_BITMAPS: tuple[str, ...] = tuple("".join(r.split()[d] for r in LENET_DIGIT_ROWS) for d in range(10))
+LENET_DIGIT_BITMAPS: tuple[str, ...] = tuple(
+    "".join(r.split()[d] for r in LENET_DIGIT_ROWS) for d in range(10)
+)
 
 
 class ScaledTanh(nn.Module):
@@ -70,7 +84,10 @@ class PartialConv(nn.Module):
             self.add_module(f"map{i}", nn.Conv2d(len(subset), 1, kernel_size))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        maps = [getattr(self, f"map{i}")(x[:, [int(c) for c in subset]]) for i, subset in enumerate(self.table.split())]
+        maps = [
+            getattr(self, f"map{i}")(x[:, [int(c) for c in subset]])
+            for i, subset in enumerate(self.table.split())
+        ]
         return torch.cat(maps, dim=1)
 
 
@@ -92,10 +109,17 @@ class EuclideanRBF(nn.Module):
 def _subsampling(channels: int) -> nn.Sequential:
     """S2 / S4: the sum of each 2x2 window, times a trainable coefficient plus a trainable bias,
     per map (2 parameters per map); the squashing follows."""
-    return nn.Sequential(OrderedDict([
-        ("sum", nn.AvgPool2d(2, divisor_override=1)),  # the sum of the four inputs
-        ("coefficient", nn.Conv2d(channels, channels, 1, groups=channels)),  # w * sum + b, per map
-    ]))  # fmt: skip
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("sum", nn.AvgPool2d(2, divisor_override=1)),  # the sum of the four inputs
+                (
+                    "coefficient",
+                    nn.Conv2d(channels, channels, 1, groups=channels),
+                ),  # w * sum + b, per map
+            ]
+        )
+    )
 
 
 def lenet5_1998(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
@@ -104,17 +128,29 @@ def lenet5_1998(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
     with the scaled tanh, and ten Euclidean RBF units on fixed codes: 60,000 trainable parameters
     (156 + 12 + 1,516 + 32 + 48,120 + 10,164) for a 1 x 32 x 32 input."""
     if not 1 <= num_classes <= len(LENET_DIGIT_BITMAPS):
-        raise ValueError(f"LeNet-5's RBF output has one fixed code per digit: 1 to {len(LENET_DIGIT_BITMAPS)} classes.")
-    return nn.Sequential(OrderedDict([
-        ("c1", nn.Conv2d(in_channels, 6, 5)), ("f1", ScaledTanh()),  # 1 x 32 x 32 -> 6 x 28 x 28
-        ("s2", _subsampling(6)), ("f2", ScaledTanh()),  # -> 6 x 14 x 14
-        ("c3", PartialConv(" ".join(LENET_C3_TABLE))), ("f3", ScaledTanh()),  # -> 16 x 10 x 10
-        ("s4", _subsampling(16)), ("f4", ScaledTanh()),  # -> 16 x 5 x 5
-        ("c5", nn.Conv2d(16, 120, 5)), ("f5", ScaledTanh()),  # -> 120 x 1 x 1
-        ("flatten", nn.Flatten()),  # N x 120
-        ("f6", nn.Linear(120, 84)), ("f6_act", ScaledTanh()),
-        ("output", EuclideanRBF(" ".join(LENET_DIGIT_BITMAPS[:num_classes]))),
-    ]))  # fmt: skip
+        raise ValueError(
+            f"LeNet-5's RBF output has one fixed code per digit: 1 to {len(LENET_DIGIT_BITMAPS)} classes."
+        )
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("c1", nn.Conv2d(in_channels, 6, 5)),
+                ("f1", ScaledTanh()),  # 1 x 32 x 32 -> 6 x 28 x 28
+                ("s2", _subsampling(6)),
+                ("f2", ScaledTanh()),  # -> 6 x 14 x 14
+                ("c3", PartialConv(" ".join(LENET_C3_TABLE))),
+                ("f3", ScaledTanh()),  # -> 16 x 10 x 10
+                ("s4", _subsampling(16)),
+                ("f4", ScaledTanh()),  # -> 16 x 5 x 5
+                ("c5", nn.Conv2d(16, 120, 5)),
+                ("f5", ScaledTanh()),  # -> 120 x 1 x 1
+                ("flatten", nn.Flatten()),  # N x 120
+                ("f6", nn.Linear(120, 84)),
+                ("f6_act", ScaledTanh()),
+                ("output", EuclideanRBF(" ".join(LENET_DIGIT_BITMAPS[:num_classes]))),
+            ]
+        )
+    )
 
 
 # --- AlexNet (Krizhevsky, Sutskever, Hinton, 2012) -----------------------------------------
@@ -133,27 +169,50 @@ def alexnet2012(num_classes: int = 1000, in_channels: int = 3) -> nn.Sequential:
     input); we pad, as torchvision does. The adaptive pool is the identity at 224 and lets
     other input sizes through.
     """
-    features = nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(in_channels, 96, 11, 4, 2)), ("relu1", nn.ReLU()),  # 3 x 224 x 224 -> 96 x 55 x 55
-        ("norm1", nn.LocalResponseNorm(**ALEXNET_LRN)), ("pool1", nn.MaxPool2d(3, 2)),  # -> 96 x 27 x 27
-        ("conv2", nn.Conv2d(96, 256, 5, 1, 2, groups=2)), ("relu2", nn.ReLU()),  # 2 groups of 48 -> 128
-        ("norm2", nn.LocalResponseNorm(**ALEXNET_LRN)), ("pool2", nn.MaxPool2d(3, 2)),  # -> 256 x 13 x 13
-        ("conv3", nn.Conv2d(256, 384, 3, 1, 1)), ("relu3", nn.ReLU()),  # conv3 sees both groups
-        ("conv4", nn.Conv2d(384, 384, 3, 1, 1, groups=2)), ("relu4", nn.ReLU()),
-        ("conv5", nn.Conv2d(384, 256, 3, 1, 1, groups=2)), ("relu5", nn.ReLU()),
-        ("pool5", nn.MaxPool2d(3, 2)),  # -> 256 x 6 x 6
-    ]))  # fmt: skip
-    classifier = nn.Sequential(OrderedDict([
-        ("fc6", nn.Linear(256 * 6 * 6, 4096)), ("relu6", nn.ReLU()), ("drop6", nn.Dropout(0.5)),
-        ("fc7", nn.Linear(4096, 4096)), ("relu7", nn.ReLU()), ("drop7", nn.Dropout(0.5)),
-        ("fc8", nn.Linear(4096, num_classes)),
-    ]))  # fmt: skip
-    return nn.Sequential(OrderedDict([
-        ("features", features),
-        ("avgpool", nn.AdaptiveAvgPool2d(6)),
-        ("flatten", nn.Flatten()),  # N x 9216
-        ("classifier", classifier),
-    ]))  # fmt: skip
+    features = nn.Sequential(
+        OrderedDict(
+            [
+                ("conv1", nn.Conv2d(in_channels, 96, 11, 4, 2)),
+                ("relu1", nn.ReLU()),  # 3 x 224 x 224 -> 96 x 55 x 55
+                ("norm1", nn.LocalResponseNorm(**ALEXNET_LRN)),
+                ("pool1", nn.MaxPool2d(3, 2)),  # -> 96 x 27 x 27
+                ("conv2", nn.Conv2d(96, 256, 5, 1, 2, groups=2)),
+                ("relu2", nn.ReLU()),  # 2 groups of 48 -> 128
+                ("norm2", nn.LocalResponseNorm(**ALEXNET_LRN)),
+                ("pool2", nn.MaxPool2d(3, 2)),  # -> 256 x 13 x 13
+                ("conv3", nn.Conv2d(256, 384, 3, 1, 1)),
+                ("relu3", nn.ReLU()),  # conv3 sees both groups
+                ("conv4", nn.Conv2d(384, 384, 3, 1, 1, groups=2)),
+                ("relu4", nn.ReLU()),
+                ("conv5", nn.Conv2d(384, 256, 3, 1, 1, groups=2)),
+                ("relu5", nn.ReLU()),
+                ("pool5", nn.MaxPool2d(3, 2)),  # -> 256 x 6 x 6
+            ]
+        )
+    )
+    classifier = nn.Sequential(
+        OrderedDict(
+            [
+                ("fc6", nn.Linear(256 * 6 * 6, 4096)),
+                ("relu6", nn.ReLU()),
+                ("drop6", nn.Dropout(0.5)),
+                ("fc7", nn.Linear(4096, 4096)),
+                ("relu7", nn.ReLU()),
+                ("drop7", nn.Dropout(0.5)),
+                ("fc8", nn.Linear(4096, num_classes)),
+            ]
+        )
+    )
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("features", features),
+                ("avgpool", nn.AdaptiveAvgPool2d(6)),
+                ("flatten", nn.Flatten()),  # N x 9216
+                ("classifier", classifier),
+            ]
+        )
+    )
 
 
 # --- GoogLeNet / Inception v1 (Szegedy et al., 2014) ---------------------------------------
@@ -223,13 +282,19 @@ class GoogLeNetV1(nn.Module):
         for name, (c1, c2, c3, c4) in GOOGLENET_V1.items():
             modules[name] = Inception(c, c1, c2, c3, c4)
             c = modules[name].out_channels
-        self.inception3a, self.inception3b = modules["inception3a"], modules["inception3b"]  # -> 480 x 28 x 28
+        self.inception3a, self.inception3b = (
+            modules["inception3a"],
+            modules["inception3b"],
+        )  # -> 480 x 28 x 28
         self.pool3 = nn.MaxPool2d(3, 2, ceil_mode=True)  # -> 480 x 14 x 14
         self.inception4a, self.inception4b = modules["inception4a"], modules["inception4b"]
         self.inception4c, self.inception4d = modules["inception4c"], modules["inception4d"]
         self.inception4e = modules["inception4e"]  # -> 832 x 14 x 14
         self.pool4 = nn.MaxPool2d(3, 2, ceil_mode=True)  # -> 832 x 7 x 7
-        self.inception5a, self.inception5b = modules["inception5a"], modules["inception5b"]  # -> 1024 x 7 x 7
+        self.inception5a, self.inception5b = (
+            modules["inception5a"],
+            modules["inception5b"],
+        )  # -> 1024 x 7 x 7
         self.avgpool = nn.AdaptiveAvgPool2d(1)  # the paper's 7x7 average pool at 224 input
         self.flatten = nn.Flatten()  # N x 1024
         self.dropout = nn.Dropout(0.4)
@@ -238,7 +303,9 @@ class GoogLeNetV1(nn.Module):
         self.aux1 = AuxHead(self.inception4a.out_channels, num_classes) if aux_logits else None
         self.aux2 = AuxHead(self.inception4d.out_channels, num_classes) if aux_logits else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = self.pool1(self.relu1(self.conv1(x)))
         x = self.norm1(x)
         x = self.relu3(self.conv3(self.relu2(self.conv2(x))))
@@ -256,6 +323,8 @@ class GoogLeNetV1(nn.Module):
         return logits
 
 
-def googlenet_v1(num_classes: int = 1000, aux_logits: bool = False, in_channels: int = 3) -> GoogLeNetV1:
+def googlenet_v1(
+    num_classes: int = 1000, aux_logits: bool = False, in_channels: int = 3
+) -> GoogLeNetV1:
     """GoogLeNet (Inception v1) as published; ``aux_logits`` adds the two training heads."""
     return GoogLeNetV1(num_classes=num_classes, aux_logits=aux_logits, in_channels=in_channels)

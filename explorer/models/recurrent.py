@@ -138,7 +138,9 @@ class RecurrentNet(nn.Module):
 
     def extra_repr(self) -> str:
         c = self.config
-        extra = f", nonlinearity={c.nonlinearity!r}" if len(self.cell_spec.nonlinearities) > 1 else ""
+        extra = (
+            f", nonlinearity={c.nonlinearity!r}" if len(self.cell_spec.nonlinearities) > 1 else ""
+        )
         return (
             f"{c.cell}, {c.input_size}, {c.hidden_size}, num_layers={c.num_layers}, "
             f"bidirectional={c.bidirectional}, batch_first={c.batch_first}{extra}"
@@ -164,7 +166,9 @@ class RecurrentNet(nn.Module):
             return h0, c0
         return hx, None
 
-    def run(self, x: Tensor, hx: State = None, record: bool = False, keep_states: dict | None = None) -> RunResult:
+    def run(
+        self, x: Tensor, hx: State = None, record: bool = False, keep_states: dict | None = None
+    ) -> RunResult:
         """Run the network; return (output T x N x D*H, h_n, c_n or None, records).
 
         ``x`` is T x N x input (or N x T x input with batch_first). ``records`` maps
@@ -192,26 +196,37 @@ class RecurrentNet(nn.Module):
             for direction in range(self.config.num_directions):
                 index = layer * self.config.num_directions + direction
                 c_init = c0[index] if c0 is not None else None
-                hs, cs, recorded = self._run_direction(layer, direction, layer_input, h0[index], c_init, record, fast)
+                hs, cs, recorded = self._run_direction(
+                    layer, direction, layer_input, h0[index], c_init, record, fast
+                )
                 steps, batch = layer_input.shape[:2]
-                outputs.append(torch.stack(hs) if steps else layer_input.new_zeros(0, batch, self.hidden_size))
+                outputs.append(
+                    torch.stack(hs) if steps else layer_input.new_zeros(0, batch, self.hidden_size)
+                )
                 if keep_states is not None:
                     keep_states[(layer, direction)] = (hs, cs)
-                end = 0 if direction == 1 else -1  # the final state: last step forwards, first backwards
+                end = (
+                    0 if direction == 1 else -1
+                )  # the final state: last step forwards, first backwards
                 h_last.append(hs[end] if steps else h0[index])
                 if c_init is not None:
                     c_last.append(cs[end] if steps else c_init)
                 if record:
                     records[(layer, direction)] = {
-                        name: torch.stack([r[k] for r in recorded]) for k, name in enumerate(self.cell_spec.quantities)
+                        name: torch.stack([r[k] for r in recorded])
+                        for k, name in enumerate(self.cell_spec.quantities)
                     }
-            layer_input = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]  # T x N x D*H
+            layer_input = (
+                torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]
+            )  # T x N x D*H
         output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         h_n = torch.stack(h_last)  # L*D x N x H
         c_n = torch.stack(c_last) if c_last else None
         return output, h_n, c_n, records
 
-    def _run_unbatched(self, x: Tensor, hx: State, record: bool, keep_states: dict | None) -> RunResult:
+    def _run_unbatched(
+        self, x: Tensor, hx: State, record: bool, keep_states: dict | None
+    ) -> RunResult:
         if keep_states is not None:
             raise RecurrentConfigError("keep_states needs a batched input (T x N x features).")
         batch_dim = 0 if self.batch_first else 1
@@ -220,8 +235,16 @@ class RecurrentNet(nn.Module):
         c_n = None if c_n is None else c_n.squeeze(1)
         return out.squeeze(batch_dim), h_n.squeeze(1), c_n, recs
 
-    def _run_direction(self, layer: int, direction: int, layer_input: Tensor, h: Tensor, c: Tensor | None,
-                       record: bool, fast: bool) -> tuple[list[Tensor], list, list]:  # fmt: skip
+    def _run_direction(
+        self,
+        layer: int,
+        direction: int,
+        layer_input: Tensor,
+        h: Tensor,
+        c: Tensor | None,
+        record: bool,
+        fast: bool,
+    ) -> tuple[list[Tensor], list, list]:
         """One layer in one direction: the states h_t and c_t in time order, and what was recorded."""
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         # Input projections of every step in one matmul; only W_hh h is stepped.
@@ -282,8 +305,14 @@ def build_recurrent(
 def torch_twin(net: RecurrentNet) -> nn.RNNBase:
     """The matching ``torch.nn.RNN/GRU/LSTM`` carrying the same weights (for fast training)."""
     c = net.config
-    module = c.cell_spec.torch_module(c.input_size, c.hidden_size, c.nonlinearity, num_layers=c.num_layers,
-                                 bidirectional=c.bidirectional, batch_first=c.batch_first)  # fmt: skip
+    module = c.cell_spec.torch_module(
+        c.input_size,
+        c.hidden_size,
+        c.nonlinearity,
+        num_layers=c.num_layers,
+        bidirectional=c.bidirectional,
+        batch_first=c.batch_first,
+    )
     module.load_state_dict(net.state_dict())
     return module.to(next(net.parameters()).device)
 
@@ -294,7 +323,9 @@ def from_torch(module: nn.RNNBase) -> RecurrentNet:
         raise RecurrentConfigError("LSTMs with proj_size are not supported by the explorer.")
     cell = next((s.key for s in CELL_SPECS.values() if type(module) is s.torch_class), None)
     if cell is None:
-        raise RecurrentConfigError(f"Not a recurrent module the explorer knows: {type(module).__name__}.")
+        raise RecurrentConfigError(
+            f"Not a recurrent module the explorer knows: {type(module).__name__}."
+        )
     nonlin = getattr(module, "nonlinearity", "tanh")
     net = build_recurrent(
         cell,
@@ -311,7 +342,12 @@ def from_torch(module: nn.RNNBase) -> RecurrentNet:
 
 def torch_parameter_count(config: RecurrentConfig) -> int:
     """Parameters of torch's own fused module at these sizes, built on the meta device (no memory)."""
-    module = config.cell_spec.torch_module(config.input_size, config.hidden_size, config.nonlinearity,
-                                      num_layers=config.num_layers, bidirectional=config.bidirectional,
-                                      device="meta")  # fmt: skip
+    module = config.cell_spec.torch_module(
+        config.input_size,
+        config.hidden_size,
+        config.nonlinearity,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        device="meta",
+    )
     return sum(p.numel() for p in module.parameters())

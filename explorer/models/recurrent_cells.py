@@ -47,7 +47,9 @@ class CellSpec:
     torch_class: type[nn.RNNBase]
     blocks: tuple[str, ...]  # the gate blocks stacked in every weight matrix, torch's order
     quantities: tuple[str, ...]  # recorded per step, in the order the step computes them
-    ranges: Mapping[str, tuple[float, float] | None]  # the bounds of each quantity (None: unbounded)
+    ranges: Mapping[
+        str, tuple[float, float] | None
+    ]  # the bounds of each quantity (None: unbounded)
     titles: Mapping[str, str]  # "f" -> "forget gate f"
     step: Step  # the reference step (autograd flows through it)
     recompute: Recompute | None  # all gates at once from every h_t; None: h is all there is
@@ -75,7 +77,9 @@ class CellSpec:
             return None
         return self.ranges.get(name)
 
-    def torch_module(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", **kwargs) -> nn.RNNBase:
+    def torch_module(
+        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", **kwargs
+    ) -> nn.RNNBase:
         """torch's fused module for this cell (``kwargs``: num_layers, bidirectional, device...)."""
         if len(self.nonlinearities) > 1:
             kwargs["nonlinearity"] = nonlinearity
@@ -85,12 +89,16 @@ class CellSpec:
 # --- one time step of each cell -------------------------------------------------------------
 
 
-def _rnn_step(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
+def _rnn_step(
+    xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation
+) -> StepResult:
     h = act(torch.addmm(xp + b_hh, h, w_hh.t()))  # N x H
     return h, None, (h,)
 
 
-def _rnn_step_fast(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
+def _rnn_step_fast(
+    xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation
+) -> StepResult:
     h = act(torch.addmm(xp, h, w_hh.t()))  # b_hh already folded into xp
     return h, None, (h,)
 
@@ -105,7 +113,9 @@ def _gru_gates(xp: Tensor, hp: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return r, z, n
 
 
-def _gru_step(xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
+def _gru_step(
+    xp: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor, act: Activation
+) -> StepResult:
     r, z, n = _gru_gates(xp, torch.addmm(b_hh, h, w_hh.t()))  # N x 3H projections
     h = n + z * (h - n)  # (1 - z) * n + z * h
     return h, None, (r, z, n, h)
@@ -116,7 +126,9 @@ def _gru_recompute(xp: Tensor, hp: Tensor, hs: Tensor, c0: Tensor | None, revers
     return {"r": r, "z": z, "n": n, "h": hs}
 
 
-def _lstm_step(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
+def _lstm_step(
+    xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act: Activation
+) -> StepResult:
     gates = torch.addmm(xp + b_hh, h, w_hh.t())  # N x 4H, order i, f, g, o
     i, f, g, o = gates.chunk(4, dim=1)
     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
@@ -126,7 +138,9 @@ def _lstm_step(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act
     return h, c, (i, f, g, o, c, h)
 
 
-def _lstm_step_fast(xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act: Activation) -> StepResult:
+def _lstm_step_fast(
+    xp: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor, act: Activation
+) -> StepResult:
     """The same LSTM step with fewer kernel launches (no autograd needed while tracing)."""
     gates = torch.addmm(xp, h, w_hh.t())  # b_hh already folded into xp; N x 4H
     sig = torch.sigmoid(gates)  # the g slice of this is unused, one kernel instead of three
@@ -175,33 +189,66 @@ def _lstm_recompute(xp: Tensor, hp: Tensor, hs: Tensor, c0: Tensor | None, rever
 _H = {"h": "hidden state h"}
 
 RNN = CellSpec(
-    key="rnn", title="RNN", torch_class=nn.RNN, blocks=("h",), quantities=("h",),
-    ranges={"h": TANH_RANGE}, titles=_H,
-    step=_rnn_step, fast_step=_rnn_step_fast, recompute=None, nonlinearities=("tanh", "relu"),
+    key="rnn",
+    title="RNN",
+    torch_class=nn.RNN,
+    blocks=("h",),
+    quantities=("h",),
+    ranges={"h": TANH_RANGE},
+    titles=_H,
+    step=_rnn_step,
+    fast_step=_rnn_step_fast,
+    recompute=None,
+    nonlinearities=("tanh", "relu"),
     stacking="One block per matrix: the RNN has no gates.",
-)  # fmt: skip
+)
 
 GRU = CellSpec(
-    key="gru", title="GRU", torch_class=nn.GRU, blocks=("r", "z", "n"), quantities=("r", "z", "n", "h"),
+    key="gru",
+    title="GRU",
+    torch_class=nn.GRU,
+    blocks=("r", "z", "n"),
+    quantities=("r", "z", "n", "h"),
     ranges={"r": GATE_RANGE, "z": GATE_RANGE, "n": TANH_RANGE, "h": TANH_RANGE},
     titles={"r": "reset gate r", "z": "update gate z", "n": "candidate n", **_H},
-    step=_gru_step, recompute=_gru_recompute,  # no fast step: b_hn sits inside r * (...)
+    step=_gru_step,
+    recompute=_gru_recompute,  # no fast step: b_hn sits inside r * (...)
     stacking="Each matrix stacks the blocks of r, z, n (in this order, as torch does).",
-)  # fmt: skip
+)
 
 LSTM = CellSpec(
-    key="lstm", title="LSTM", torch_class=nn.LSTM, blocks=("i", "f", "g", "o"),
+    key="lstm",
+    title="LSTM",
+    torch_class=nn.LSTM,
+    blocks=("i", "f", "g", "o"),
     quantities=("i", "f", "g", "o", "c", "h"),
-    ranges={"i": GATE_RANGE, "f": GATE_RANGE, "g": TANH_RANGE, "o": GATE_RANGE, "c": None, "h": TANH_RANGE},
-    titles={"c": "memory cell c", "i": "input gate i", "f": "forget gate f", "g": "candidate g",
-            "o": "output gate o", **_H},
-    step=_lstm_step, fast_step=_lstm_step_fast, recompute=_lstm_recompute,
+    ranges={
+        "i": GATE_RANGE,
+        "f": GATE_RANGE,
+        "g": TANH_RANGE,
+        "o": GATE_RANGE,
+        "c": None,
+        "h": TANH_RANGE,
+    },
+    titles={
+        "c": "memory cell c",
+        "i": "input gate i",
+        "f": "forget gate f",
+        "g": "candidate g",
+        "o": "output gate o",
+        **_H,
+    },
+    step=_lstm_step,
+    fast_step=_lstm_step_fast,
+    recompute=_lstm_recompute,
     stacking="Each matrix stacks the blocks of i, f, g, o (in this order, as torch does).",
-)  # fmt: skip
+)
 
 CELL_SPECS: dict[str, CellSpec] = {spec.key: spec for spec in (RNN, GRU, LSTM)}
 CELLS = tuple(CELL_SPECS)
-QUANTITY_TITLES: dict[str, str] = {q: t for spec in CELL_SPECS.values() for q, t in spec.titles.items()}
+QUANTITY_TITLES: dict[str, str] = {
+    q: t for spec in CELL_SPECS.values() for q, t in spec.titles.items()
+}
 
 
 def cell_spec(cell: str) -> CellSpec:

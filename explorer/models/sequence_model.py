@@ -54,9 +54,14 @@ class SequenceModelConfig:
 
     def rnn_config(self) -> RecurrentConfig:
         return RecurrentConfig(
-            self.cell, self.rnn_input_size, self.hidden_size, self.num_layers,
-            self.bidirectional, self.nonlinearity, batch_first=False,
-        )  # fmt: skip
+            self.cell,
+            self.rnn_input_size,
+            self.hidden_size,
+            self.num_layers,
+            self.bidirectional,
+            self.nonlinearity,
+            batch_first=False,
+        )
 
 
 class SequenceModel(nn.Module):

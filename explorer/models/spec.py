@@ -29,14 +29,49 @@ MAX_FEATURES = 1 << 22
 MAX_NAME = 64
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 # Names nn.Module uses itself: a child module cannot take them.
-RESERVED = frozenset({"input", "forward", "training", "modules", "children", "parameters", "buffers",
-                      "state_dict", "eval", "train", "to", "cpu", "cuda", "type", "float", "half",
-                      "apply", "zero_grad", "register_buffer", "add_module", "spec"})  # fmt: skip
+RESERVED = frozenset(
+    {
+        "input",
+        "forward",
+        "training",
+        "modules",
+        "children",
+        "parameters",
+        "buffers",
+        "state_dict",
+        "eval",
+        "train",
+        "to",
+        "cpu",
+        "cuda",
+        "type",
+        "float",
+        "half",
+        "apply",
+        "zero_grad",
+        "register_buffer",
+        "add_module",
+        "spec",
+    }
+)
 
 # Activations a conv / linear node can apply to its own output (Keras' ``activation=``), and
 # those of the stand-alone "act" node (which may take alpha / min / max / dim).
-FUSED_ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "elu", "selu",
-                     "softplus", "softsign", "silu", "gelu", "leaky_relu")  # fmt: skip
+FUSED_ACTIVATIONS = (
+    "linear",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "elu",
+    "selu",
+    "softplus",
+    "softsign",
+    "silu",
+    "gelu",
+    "leaky_relu",
+)
 ACTIVATIONS = (*FUSED_ACTIVATIONS, "clip")
 
 
@@ -46,41 +81,84 @@ class SpecError(CheckpointFormatError):
 
 # --------------------------------------------------------------------------- argument rules
 
-_INT, _BOOL, _FLOAT, _PAIR, _QUAD, _FLOATS, _INTS, _TEXT = "int", "bool", "float", "pair", "quad", "floats", "ints", "text"
+_INT, _BOOL, _FLOAT, _PAIR, _QUAD, _FLOATS, _INTS, _TEXT = (
+    "int",
+    "bool",
+    "float",
+    "pair",
+    "quad",
+    "floats",
+    "ints",
+    "text",
+)
 
 # op -> {arg: (kind, low, high, required)}; every other arg is refused.
 OPS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
-    "conv2d": {"in_channels": (_INT, 1, MAX_CHANNELS, True), "out_channels": (_INT, 1, MAX_CHANNELS, True),
-               "kernel": (_PAIR, 1, 31, True), "stride": (_PAIR, 1, 16, False), "padding": (_PAIR, 0, 64, False),
-               "dilation": (_PAIR, 1, 16, False), "groups": (_INT, 1, MAX_CHANNELS, False),
-               "bias": (_BOOL, 0, 0, False), "activation": (_TEXT, 0, 0, False)},
-    "separable_conv2d": {"in_channels": (_INT, 1, MAX_CHANNELS, True), "out_channels": (_INT, 1, MAX_CHANNELS, True),
-                         "kernel": (_PAIR, 1, 31, True), "stride": (_PAIR, 1, 16, False),
-                         "padding": (_PAIR, 0, 64, False), "dilation": (_PAIR, 1, 16, False),
-                         "multiplier": (_INT, 1, 64, False), "bias": (_BOOL, 0, 0, False),
-                         "activation": (_TEXT, 0, 0, False)},
-    "linear": {"in_features": (_INT, 1, MAX_FEATURES, True), "out_features": (_INT, 1, 65536, True),
-               "bias": (_BOOL, 0, 0, False), "activation": (_TEXT, 0, 0, False)},
-    "max_pool2d": {"kernel": (_PAIR, 1, 64, True), "stride": (_PAIR, 1, 64, False), "pad": (_QUAD, 0, 64, False),
-                   "ceil_mode": (_BOOL, 0, 0, False)},
-    "avg_pool2d": {"kernel": (_PAIR, 1, 64, True), "stride": (_PAIR, 1, 64, False), "pad": (_QUAD, 0, 64, False),
-                   "ceil_mode": (_BOOL, 0, 0, False), "count_include_pad": (_BOOL, 0, 0, False)},
+    "conv2d": {
+        "in_channels": (_INT, 1, MAX_CHANNELS, True),
+        "out_channels": (_INT, 1, MAX_CHANNELS, True),
+        "kernel": (_PAIR, 1, 31, True),
+        "stride": (_PAIR, 1, 16, False),
+        "padding": (_PAIR, 0, 64, False),
+        "dilation": (_PAIR, 1, 16, False),
+        "groups": (_INT, 1, MAX_CHANNELS, False),
+        "bias": (_BOOL, 0, 0, False),
+        "activation": (_TEXT, 0, 0, False),
+    },
+    "separable_conv2d": {
+        "in_channels": (_INT, 1, MAX_CHANNELS, True),
+        "out_channels": (_INT, 1, MAX_CHANNELS, True),
+        "kernel": (_PAIR, 1, 31, True),
+        "stride": (_PAIR, 1, 16, False),
+        "padding": (_PAIR, 0, 64, False),
+        "dilation": (_PAIR, 1, 16, False),
+        "multiplier": (_INT, 1, 64, False),
+        "bias": (_BOOL, 0, 0, False),
+        "activation": (_TEXT, 0, 0, False),
+    },
+    "linear": {
+        "in_features": (_INT, 1, MAX_FEATURES, True),
+        "out_features": (_INT, 1, 65536, True),
+        "bias": (_BOOL, 0, 0, False),
+        "activation": (_TEXT, 0, 0, False),
+    },
+    "max_pool2d": {
+        "kernel": (_PAIR, 1, 64, True),
+        "stride": (_PAIR, 1, 64, False),
+        "pad": (_QUAD, 0, 64, False),
+        "ceil_mode": (_BOOL, 0, 0, False),
+    },
+    "avg_pool2d": {
+        "kernel": (_PAIR, 1, 64, True),
+        "stride": (_PAIR, 1, 64, False),
+        "pad": (_QUAD, 0, 64, False),
+        "ceil_mode": (_BOOL, 0, 0, False),
+        "count_include_pad": (_BOOL, 0, 0, False),
+    },
     "global_avg_pool2d": {"keepdims": (_BOOL, 0, 0, False)},
     "global_max_pool2d": {"keepdims": (_BOOL, 0, 0, False)},
-    "batch_norm": {"num_features": (_INT, 1, MAX_FEATURES, True), "eps": (_FLOAT, 0, 1, False),
-                   "momentum": (_FLOAT, 0, 1, False)},
+    "batch_norm": {
+        "num_features": (_INT, 1, MAX_FEATURES, True),
+        "eps": (_FLOAT, 0, 1, False),
+        "momentum": (_FLOAT, 0, 1, False),
+    },
     "dropout": {"p": (_FLOAT, 0, 1, False)},
     "pad": {"pad": (_QUAD, 0, 256, True), "value": (_FLOAT, -1e30, 1e30, False)},
     "flatten": {"channels_last": (_BOOL, 0, 0, False)},
     "reshape": {"shape": (_INTS, -1, MAX_FEATURES, True)},
-    "act": {"fn": (_TEXT, 0, 0, True), "alpha": (_FLOAT, -1e6, 1e6, False), "min": (_FLOAT, -1e30, 1e30, False),
-            "max": (_FLOAT, -1e30, 1e30, False), "dim": (_INT, -4, 3, False)},
+    "act": {
+        "fn": (_TEXT, 0, 0, True),
+        "alpha": (_FLOAT, -1e6, 1e6, False),
+        "min": (_FLOAT, -1e30, 1e30, False),
+        "max": (_FLOAT, -1e30, 1e30, False),
+        "dim": (_INT, -4, 3, False),
+    },
     "scale": {"scale": (_FLOATS, -1e30, 1e30, True), "offset": (_FLOATS, -1e30, 1e30, False)},
     "normalize": {"mean": (_FLOATS, -1e30, 1e30, True), "std": (_FLOATS, 1e-12, 1e30, True)},
     "add": {},
     "concat": {"dim": (_INT, 1, 3, False)},
     "identity": {},
-}  # fmt: skip
+}
 MULTI_INPUT = ("add", "concat")
 
 
@@ -105,10 +183,23 @@ class ModelSpec:
     title: str = ""
 
     def to_obj(self) -> dict[str, Any]:
-        nodes = [{"name": n.name, "op": n.op, "inputs": list(n.inputs), "args": n.args,
-                  **({"label": n.label} if n.label else {})} for n in self.nodes]  # fmt: skip
-        return {"format": SPEC_FORMAT, "title": self.title, "input_shape": list(self.input_shape),
-                "nodes": nodes, "output": self.output}  # fmt: skip
+        nodes = [
+            {
+                "name": n.name,
+                "op": n.op,
+                "inputs": list(n.inputs),
+                "args": n.args,
+                **({"label": n.label} if n.label else {}),
+            }
+            for n in self.nodes
+        ]
+        return {
+            "format": SPEC_FORMAT,
+            "title": self.title,
+            "input_shape": list(self.input_shape),
+            "nodes": nodes,
+            "output": self.output,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_obj(), sort_keys=True, allow_nan=False)
@@ -133,11 +224,20 @@ def spec_from_obj(data: Any) -> ModelSpec:
     if not isinstance(data, dict):
         raise SpecError(f"The model spec is a JSON {json_type(data)}, not an object.")
     if data.get("format", SPEC_FORMAT) != SPEC_FORMAT:
-        raise SpecError(f"The model spec has format {quote(data.get('format'))}; this app reads {SPEC_FORMAT}.")
+        raise SpecError(
+            f"The model spec has format {quote(data.get('format'))}; this app reads {SPEC_FORMAT}."
+        )
     shape = data.get("input_shape")
-    if not (isinstance(shape, list) and len(shape) == 3 and all(is_int(d) for d in shape)
-            and 1 <= shape[0] <= 4 and all(1 <= d <= 1024 for d in shape[1:])):  # fmt: skip
-        raise SpecError("The model spec's input shape must be [channels 1-4, height, width] with sides of 1 to 1024 pixels.")
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and all(is_int(d) for d in shape)
+        and 1 <= shape[0] <= 4
+        and all(1 <= d <= 1024 for d in shape[1:])
+    ):
+        raise SpecError(
+            "The model spec's input shape must be [channels 1-4, height, width] with sides of 1 to 1024 pixels."
+        )
     title = data.get("title", "")
     if not isinstance(title, str) or len(title) > 200:
         raise SpecError("The model spec's title must be a text of at most 200 characters.")
@@ -155,7 +255,9 @@ def spec_from_obj(data: Any) -> ModelSpec:
     output = data.get("output", nodes[-1].name)
     if not isinstance(output, str) or output not in seen - {INPUT}:
         raise SpecError(f"The model spec's output {quote(output)} is not one of its nodes.")
-    spec = ModelSpec(input_shape=(shape[0], shape[1], shape[2]), nodes=tuple(nodes), output=output, title=title)
+    spec = ModelSpec(
+        input_shape=(shape[0], shape[1], shape[2]), nodes=tuple(nodes), output=output, title=title
+    )
     infer_shapes(spec)
     return spec
 
@@ -165,27 +267,41 @@ def _node(raw: Any, seen: set[str]) -> Node:
         raise SpecError(f"A node of the model spec is a JSON {json_type(raw)}, not an object.")
     name, op, inputs = raw.get("name"), raw.get("op"), raw.get("inputs")
     if not isinstance(name, str) or not NAME_RE.match(name) or name in RESERVED:
-        raise SpecError(f"The node name {quote(name)} is not usable: a letter, then up to {MAX_NAME - 1} letters, digits or _.")
+        raise SpecError(
+            f"The node name {quote(name)} is not usable: a letter, then up to {MAX_NAME - 1} letters, digits or _."
+        )
     if name in seen:
         raise SpecError(f"Two nodes are named {quote(name)}.")
     if op not in OPS:
-        raise SpecError(f"Node {quote(name)} has the operation {quote(op)}; supported are {', '.join(OPS)}.")
+        raise SpecError(
+            f"Node {quote(name)} has the operation {quote(op)}; supported are {', '.join(OPS)}."
+        )
     if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
         raise SpecError(f"Node {quote(name)} does not list its inputs by name.")
     if (len(inputs) < 2) if op in MULTI_INPUT else (len(inputs) != 1):
         raise SpecError(f"Node {quote(name)} ({op}) cannot take {len(inputs)} input(s).")
     missing = [i for i in inputs if i not in seen]
     if missing:
-        raise SpecError(f"Node {quote(name)} reads {quote(missing[0])}, which is not an earlier node.")
+        raise SpecError(
+            f"Node {quote(name)} reads {quote(missing[0])}, which is not an earlier node."
+        )
     label = raw.get("label", "")
     if not isinstance(label, str) or len(label) > 200:
         raise SpecError(f"Node {quote(name)} has a label that is not a short text.")
-    return Node(name=name, op=op, inputs=tuple(inputs), args=check_args(name, op, raw.get("args", {})), label=label)
+    return Node(
+        name=name,
+        op=op,
+        inputs=tuple(inputs),
+        args=check_args(name, op, raw.get("args", {})),
+        label=label,
+    )
 
 
 def check_args(name: str, op: str, args: Any) -> dict[str, Any]:
     if not isinstance(args, dict):
-        raise SpecError(f"Node {quote(name)}'s arguments are a JSON {json_type(args)}, not an object.")
+        raise SpecError(
+            f"Node {quote(name)}'s arguments are a JSON {json_type(args)}, not an object."
+        )
     rules = OPS[op]
     for key in args:
         if key not in rules:
@@ -196,11 +312,15 @@ def check_args(name: str, op: str, args: Any) -> dict[str, Any]:
             if required:
                 raise SpecError(f"Node {quote(name)} ({op}) needs the argument {quote(key)}.")
             continue
-        clean[key] = _value(f"Node {quote(name)}'s argument {quote(key)}", kind, low, high, args[key])
+        clean[key] = _value(
+            f"Node {quote(name)}'s argument {quote(key)}", kind, low, high, args[key]
+        )
     act = clean.get("fn", clean.get("activation", "linear"))
     allowed = ACTIVATIONS if op == "act" else FUSED_ACTIVATIONS
     if act not in allowed:
-        raise SpecError(f"Node {quote(name)} uses the activation {quote(act)}; supported are {', '.join(allowed)}.")
+        raise SpecError(
+            f"Node {quote(name)} uses the activation {quote(act)}; supported are {', '.join(allowed)}."
+        )
     return clean
 
 
@@ -215,14 +335,29 @@ def _value(what: str, kind: str, low: float, high: float, value: Any) -> Any:
         return value
     if kind in (_PAIR, _QUAD, _FLOATS, _INTS):
         size = {_PAIR: 2, _QUAD: 4}.get(kind)
-        if not isinstance(value, list) or (size and len(value) != size) or not 1 <= len(value) <= MAX_CHANNELS:
-            raise SpecError(f"{what} must be a list of {size or 'up to ' + str(MAX_CHANNELS)} numbers.")
+        if (
+            not isinstance(value, list)
+            or (size and len(value) != size)
+            or not 1 <= len(value) <= MAX_CHANNELS
+        ):
+            raise SpecError(
+                f"{what} must be a list of {size or 'up to ' + str(MAX_CHANNELS)} numbers."
+            )
         item = _INT if kind in (_PAIR, _QUAD, _INTS) else _FLOAT
         return [_value(what, item, low, high, v) for v in value]
-    if kind == _INT and not is_int(value) or kind == _FLOAT and (
-        isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-    ):  # fmt: skip
-        raise SpecError(f"{what} must be a {'whole ' if kind == _INT else ''}number, not a JSON {json_type(value)}.")
+    if (
+        kind == _INT
+        and not is_int(value)
+        or kind == _FLOAT
+        and (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        )
+    ):
+        raise SpecError(
+            f"{what} must be a {'whole ' if kind == _INT else ''}number, not a JSON {json_type(value)}."
+        )
     if not low <= value <= high:
         raise SpecError(f"{what} must be from {low:g} to {high:g}, not {value:g}.")
     return value
@@ -244,7 +379,9 @@ def node_shape(node: Node, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
     """The output shape of ``node`` for input shapes ``ins`` (batch excluded)."""
     where = f"Layer {quote(node.label or node.name)} ({node.op})"
     if node.op in _IMAGE_OPS and len(ins[0]) != 3:
-        raise SpecError(f"{where} needs an image (channels, height, width) but gets shape {ins[0]}.")
+        raise SpecError(
+            f"{where} needs an image (channels, height, width) but gets shape {ins[0]}."
+        )
     rule = _SHAPES.get(node.op)
     if rule is not None:
         return rule(node, ins, where)
@@ -267,7 +404,9 @@ def _check_same_shape(node: Node, x: tuple[int, ...], where: str) -> None:
 def _linear_shape(node: Node, ins: list[tuple[int, ...]], where: str) -> tuple[int, ...]:
     a, x = node.args, ins[0]
     if len(x) != 1 or x[0] != a["in_features"]:
-        raise SpecError(f"{where} reads {a['in_features']} features but gets shape {x} (flatten first?).")
+        raise SpecError(
+            f"{where} reads {a['in_features']} features but gets shape {x} (flatten first?)."
+        )
     return (a["out_features"],)
 
 
@@ -277,15 +416,25 @@ def _pad_shape(node: Node, ins: list[tuple[int, ...]], where: str) -> tuple[int,
     return (x[0], x[1] + top + bottom, x[2] + left + right)
 
 
-_IMAGE_OPS = ("conv2d", "separable_conv2d", "max_pool2d", "avg_pool2d", "pad", "global_avg_pool2d", "global_max_pool2d")
+_IMAGE_OPS = (
+    "conv2d",
+    "separable_conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "pad",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+)
 
 
 def _conv_shape(node: Node, ins: list[tuple[int, ...]], where: str) -> tuple[int, ...]:
     a, x = node.args, ins[0]
     groups = a.get("groups", 1)
     if x[0] != a["in_channels"] or a["in_channels"] % groups or a["out_channels"] % groups:
-        raise SpecError(f"{where} reads {a['in_channels']} channels in {groups} group(s) for "
-                        f"{a['out_channels']} outputs but gets shape {x}.")  # fmt: skip
+        raise SpecError(
+            f"{where} reads {a['in_channels']} channels in {groups} group(s) for "
+            f"{a['out_channels']} outputs but gets shape {x}."
+        )
     out = []
     for i in range(2):
         k, s = a["kernel"][i], a.get("stride", [1, 1])[i]
@@ -316,7 +465,12 @@ def _pool_shape(node: Node, ins: list[tuple[int, ...]], where: str) -> tuple[int
 def _reshape(node: Node, ins: list[tuple[int, ...]], where: str) -> tuple[int, ...]:
     shape, x = node.args["shape"], ins[0]
     total, known = math.prod(x), math.prod(d for d in shape if d != -1)
-    if shape.count(-1) > 1 or 0 in shape or known == 0 or (total % known if -1 in shape else total != known):
+    if (
+        shape.count(-1) > 1
+        or 0 in shape
+        or known == 0
+        or (total % known if -1 in shape else total != known)
+    ):
         raise SpecError(f"{where} cannot reshape {x} into {tuple(shape)}.")
     return tuple(total // known if d == -1 else d for d in shape)
 
@@ -325,22 +479,39 @@ def _merge_shape(node: Node, ins: list[tuple[int, ...]], where: str) -> tuple[in
     first = ins[0]
     if node.op == "add":
         if any(s != first for s in ins):
-            raise SpecError(f"{where} adds tensors of different shapes: {', '.join(map(str, ins))}.")
+            raise SpecError(
+                f"{where} adds tensors of different shapes: {', '.join(map(str, ins))}."
+            )
         return first
     dim = node.args.get("dim", 1) - 1
-    if dim >= len(first) or any(len(s) != len(first) or s[:dim] + s[dim + 1 :] != first[:dim] + first[dim + 1 :]
-                                for s in ins):  # fmt: skip
-        raise SpecError(f"{where} cannot join shapes {', '.join(map(str, ins))} along dimension {dim + 1}.")
+    if dim >= len(first) or any(
+        len(s) != len(first) or s[:dim] + s[dim + 1 :] != first[:dim] + first[dim + 1 :]
+        for s in ins
+    ):
+        raise SpecError(
+            f"{where} cannot join shapes {', '.join(map(str, ins))} along dimension {dim + 1}."
+        )
     return first[:dim] + (sum(s[dim] for s in ins),) + first[dim + 1 :]
 
 
 _SHAPES = {
-    "conv2d": _conv_shape, "separable_conv2d": _conv_shape, "max_pool2d": _pool_shape, "avg_pool2d": _pool_shape,
-    "pad": _pad_shape, "linear": _linear_shape, "reshape": _reshape, "add": _merge_shape, "concat": _merge_shape,
+    "conv2d": _conv_shape,
+    "separable_conv2d": _conv_shape,
+    "max_pool2d": _pool_shape,
+    "avg_pool2d": _pool_shape,
+    "pad": _pad_shape,
+    "linear": _linear_shape,
+    "reshape": _reshape,
+    "add": _merge_shape,
+    "concat": _merge_shape,
     "flatten": lambda node, ins, where: (math.prod(ins[0]),),
-    "global_avg_pool2d": lambda node, ins, where: (ins[0][0], 1, 1) if node.args.get("keepdims") else (ins[0][0],),
-    "global_max_pool2d": lambda node, ins, where: (ins[0][0], 1, 1) if node.args.get("keepdims") else (ins[0][0],),
-}  # fmt: skip
+    "global_avg_pool2d": lambda node, ins, where: (
+        (ins[0][0], 1, 1) if node.args.get("keepdims") else (ins[0][0],)
+    ),
+    "global_max_pool2d": lambda node, ins, where: (
+        (ins[0][0], 1, 1) if node.args.get("keepdims") else (ins[0][0],)
+    ),
+}
 
 
 def image_nodes(spec: ModelSpec) -> list[str]:

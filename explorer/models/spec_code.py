@@ -14,19 +14,34 @@ import re
 from explorer.models.spec import INPUT, ModelSpec, Node, infer_shapes
 
 _ACT = {
-    "linear": "{}", "relu": "F.relu({})", "relu6": "F.relu6({})", "sigmoid": "torch.sigmoid({})",
-    "tanh": "torch.tanh({})", "selu": "F.selu({})", "softplus": "F.softplus({})", "softsign": "F.softsign({})",
-    "silu": "F.silu({})", "gelu": "F.gelu({})", "softmax": "F.softmax({}, dim=1)", "elu": "F.elu({})",
+    "linear": "{}",
+    "relu": "F.relu({})",
+    "relu6": "F.relu6({})",
+    "sigmoid": "torch.sigmoid({})",
+    "tanh": "torch.tanh({})",
+    "selu": "F.selu({})",
+    "softplus": "F.softplus({})",
+    "softsign": "F.softsign({})",
+    "silu": "F.silu({})",
+    "gelu": "F.gelu({})",
+    "softmax": "F.softmax({}, dim=1)",
+    "elu": "F.elu({})",
     "leaky_relu": "F.leaky_relu({}, 0.2)",
-}  # fmt: skip
+}
 
 
 def _var(name: str) -> str:
-    return f"{name}_" if keyword.iskeyword(name) or name in ("x", "torch", "F", "nn", "self") else name
+    return (
+        f"{name}_" if keyword.iskeyword(name) or name in ("x", "torch", "F", "nn", "self") else name
+    )
 
 
 def _mod(name: str) -> str:
-    return f"self.{name}" if name.isidentifier() and not keyword.iskeyword(name) else f"self._modules[{name!r}]"
+    return (
+        f"self.{name}"
+        if name.isidentifier() and not keyword.iskeyword(name)
+        else f"self._modules[{name!r}]"
+    )
 
 
 def _vector(values: list[float], rank: int) -> str:
@@ -45,15 +60,19 @@ def _init_line(node: Node, rank: int) -> str | None:
     """The module of a node, or None when ``forward`` computes it inline."""
     a, op = node.args, node.op
     if op == "conv2d":
-        return (f"nn.Conv2d({a['in_channels']}, {a['out_channels']}, kernel_size={tuple(a['kernel'])}, "
-                f"stride={tuple(a.get('stride', [1, 1]))}, padding={tuple(a.get('padding', [0, 0]))}, "
-                f"dilation={tuple(a.get('dilation', [1, 1]))}, groups={a.get('groups', 1)}, bias={a.get('bias', True)})")  # fmt: skip
+        return (
+            f"nn.Conv2d({a['in_channels']}, {a['out_channels']}, kernel_size={tuple(a['kernel'])}, "
+            f"stride={tuple(a.get('stride', [1, 1]))}, padding={tuple(a.get('padding', [0, 0]))}, "
+            f"dilation={tuple(a.get('dilation', [1, 1]))}, groups={a.get('groups', 1)}, bias={a.get('bias', True)})"
+        )
     if op == "separable_conv2d":
         mid = a["in_channels"] * a.get("multiplier", 1)
-        return ("nn.ModuleDict({"
-                f"'depthwise': nn.Conv2d({a['in_channels']}, {mid}, {tuple(a['kernel'])}, {tuple(a.get('stride', [1, 1]))}, "
-                f"{tuple(a.get('padding', [0, 0]))}, {tuple(a.get('dilation', [1, 1]))}, groups={a['in_channels']}, bias=False), "
-                f"'pointwise': nn.Conv2d({mid}, {a['out_channels']}, 1, bias={a.get('bias', True)})}})")  # fmt: skip
+        return (
+            "nn.ModuleDict({"
+            f"'depthwise': nn.Conv2d({a['in_channels']}, {mid}, {tuple(a['kernel'])}, {tuple(a.get('stride', [1, 1]))}, "
+            f"{tuple(a.get('padding', [0, 0]))}, {tuple(a.get('dilation', [1, 1]))}, groups={a['in_channels']}, bias=False), "
+            f"'pointwise': nn.Conv2d({mid}, {a['out_channels']}, 1, bias={a.get('bias', True)})}})"
+        )
     if op == "linear":
         return f"nn.Linear({a['in_features']}, {a['out_features']}, bias={a.get('bias', True)})"
     if op == "batch_norm":
@@ -65,8 +84,10 @@ def _init_line(node: Node, rank: int) -> str | None:
         return f"nn.ConstantPad2d({tuple(a['pad'])}, {float(a.get('value', 0.0))!r})"
     if op in ("max_pool2d", "avg_pool2d") and _symmetric(a.get("pad", [0, 0, 0, 0]), a["kernel"]):
         pad = a.get("pad", [0, 0, 0, 0])
-        common = (f"kernel_size={tuple(a['kernel'])}, stride={tuple(a.get('stride', a['kernel']))}, "
-                  f"padding={(pad[2], pad[0])}, ceil_mode={a.get('ceil_mode', False)}")  # fmt: skip
+        common = (
+            f"kernel_size={tuple(a['kernel'])}, stride={tuple(a.get('stride', a['kernel']))}, "
+            f"padding={(pad[2], pad[0])}, ceil_mode={a.get('ceil_mode', False)}"
+        )
         if op == "max_pool2d":
             return f"nn.MaxPool2d({common})"
         return f"nn.AvgPool2d({common}, count_include_pad={a.get('count_include_pad', False)})"
@@ -84,9 +105,16 @@ def _expression(node: Node, ins: list[str], rank: int, has_module: bool) -> str:
     if has_module:
         return call
     if op in ("max_pool2d", "avg_pool2d"):
-        k, s, pad, ceil = tuple(a["kernel"]), tuple(a.get("stride", a["kernel"])), tuple(a["pad"]), a.get("ceil_mode", False)
+        k, s, pad, ceil = (
+            tuple(a["kernel"]),
+            tuple(a.get("stride", a["kernel"])),
+            tuple(a["pad"]),
+            a.get("ceil_mode", False),
+        )
         if op == "max_pool2d":
-            return f"F.max_pool2d(F.pad({x}, {pad}, value=float('-inf')), {k}, {s}, ceil_mode={ceil})"
+            return (
+                f"F.max_pool2d(F.pad({x}, {pad}, value=float('-inf')), {k}, {s}, ceil_mode={ceil})"
+            )
         out = f"F.avg_pool2d(F.pad({x}, {pad}), {k}, {s}, ceil_mode={ceil})"
         if a.get("count_include_pad", False):
             return out
@@ -100,7 +128,11 @@ def _inline(node: Node, ins: list[str], rank: int) -> str:
         red = "mean" if "avg" in op else "amax"
         return f"{x}.{red}((2, 3), keepdim=True)" + ("" if a.get("keepdims") else ".flatten(1)")
     if op == "flatten":
-        return f"{x}.permute(0, 2, 3, 1).flatten(1)" if a.get("channels_last") and rank == 3 else f"{x}.flatten(1)"
+        return (
+            f"{x}.permute(0, 2, 3, 1).flatten(1)"
+            if a.get("channels_last") and rank == 3
+            else f"{x}.flatten(1)"
+        )
     if op == "reshape":
         return f"{x}.reshape({x}.shape[0], *{tuple(a['shape'])})"
     if op == "scale":
@@ -142,15 +174,32 @@ def spec_code(spec: ModelSpec, class_name: str = "") -> str:
         line = _init_line(node, rank)
         if line is not None:
             target = _mod(node.name)
-            init.append(f"        {target} = {line}" if target.startswith("self.") and "[" not in target
-                        else f"        self.add_module({node.name!r}, {line})")  # fmt: skip
+            init.append(
+                f"        {target} = {line}"
+                if target.startswith("self.") and "[" not in target
+                else f"        self.add_module({node.name!r}, {line})"
+            )
         names[node.name] = _var(node.name)
         expr = _expression(node, [names[i] for i in node.inputs], rank, line is not None)
         body.append(f"        {names[node.name]} = {expr}")
     c, h, w = spec.input_shape
-    return "\n".join([
-        "import torch", "import torch.nn.functional as F", "from torch import nn", "", "",
-        f"class {cls}(nn.Module):", f'    """Input: N x {c} x {h} x {w}."""', "",
-        "    def __init__(self):", "        super().__init__()", *(init or ["        pass"]), "",
-        "    def forward(self, x):", *body, f"        return {names[spec.output]}", "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "import torch",
+            "import torch.nn.functional as F",
+            "from torch import nn",
+            "",
+            "",
+            f"class {cls}(nn.Module):",
+            f'    """Input: N x {c} x {h} x {w}."""',
+            "",
+            "    def __init__(self):",
+            "        super().__init__()",
+            *(init or ["        pass"]),
+            "",
+            "    def forward(self, x):",
+            *body,
+            f"        return {names[spec.output]}",
+            "",
+        ]
+    )

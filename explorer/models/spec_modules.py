@@ -39,13 +39,25 @@ SPEC_ARCH = "imported"
 def _activation(name: str, node: Node | None = None) -> nn.Module:
     a = node.args if node is not None else {}
     table = {
-        "linear": nn.Identity, "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-        "selu": nn.SELU, "softplus": nn.Softplus, "softsign": nn.Softsign, "silu": nn.SiLU, "gelu": nn.GELU,
+        "linear": nn.Identity,
+        "relu": nn.ReLU,
+        "relu6": nn.ReLU6,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "selu": nn.SELU,
+        "softplus": nn.Softplus,
+        "softsign": nn.Softsign,
+        "silu": nn.SiLU,
+        "gelu": nn.GELU,
         "softmax": lambda: nn.Softmax(dim=a.get("dim", 1)),
         "elu": lambda: nn.ELU(alpha=a.get("alpha", 1.0)),
-        "leaky_relu": lambda: nn.LeakyReLU(negative_slope=a.get("alpha", 0.2 if node is None else 0.01)),
-        "clip": lambda: nn.Hardtanh(min_val=a.get("min", float("-inf")), max_val=a.get("max", float("inf"))),
-    }  # fmt: skip
+        "leaky_relu": lambda: nn.LeakyReLU(
+            negative_slope=a.get("alpha", 0.2 if node is None else 0.01)
+        ),
+        "clip": lambda: nn.Hardtanh(
+            min_val=a.get("min", float("-inf")), max_val=a.get("max", float("inf"))
+        ),
+    }
     return table[name]()
 
 
@@ -58,23 +70,35 @@ def _softmax_channels(x: torch.Tensor) -> torch.Tensor:
 
 
 def _leaky_keras(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu(x, 0.2)  # Keras' activation="leaky_relu" (the layer LeakyReLU defaults to 0.3)
+    return F.leaky_relu(
+        x, 0.2
+    )  # Keras' activation="leaky_relu" (the layer LeakyReLU defaults to 0.3)
 
 
 # A conv / dense layer's own activation as a plain function, not a child module: the layer stays
 # a leaf, so summaries, feature-map lists and diagrams show it as the file's one layer.
 _FUSED = {
-    "linear": _identity, "relu": F.relu, "relu6": F.relu6, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-    "selu": F.selu, "softplus": F.softplus, "softsign": F.softsign, "silu": F.silu, "gelu": F.gelu,
-    "softmax": _softmax_channels, "elu": F.elu, "leaky_relu": _leaky_keras,
-}  # fmt: skip
+    "linear": _identity,
+    "relu": F.relu,
+    "relu6": F.relu6,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "selu": F.selu,
+    "softplus": F.softplus,
+    "softsign": F.softsign,
+    "silu": F.silu,
+    "gelu": F.gelu,
+    "softmax": _softmax_channels,
+    "elu": F.elu,
+    "leaky_relu": _leaky_keras,
+}
 
 
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d`` that applies its layer's own activation (Keras' ``activation=``), so the
     module's output is the file's layer output."""
 
-    def __init__(self, *args, activation: str = "linear", **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, activation: str = "linear", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.activation = activation
 
@@ -82,13 +106,15 @@ class Conv2d(nn.Conv2d):
         return _FUSED[self.activation](super().forward(x))
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + ("" if self.activation == "linear" else f", activation={self.activation}")
+        return super().extra_repr() + (
+            "" if self.activation == "linear" else f", activation={self.activation}"
+        )
 
 
 class Linear(nn.Linear):
     """``nn.Linear`` with its layer's own activation (see :class:`Conv2d`)."""
 
-    def __init__(self, *args, activation: str = "linear", **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, activation: str = "linear", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.activation = activation
 
@@ -96,7 +122,9 @@ class Linear(nn.Linear):
         return _FUSED[self.activation](super().forward(x))
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + ("" if self.activation == "linear" else f", activation={self.activation}")
+        return super().extra_repr() + (
+            "" if self.activation == "linear" else f", activation={self.activation}"
+        )
 
 
 class SeparableConv2d(nn.Module):
@@ -105,10 +133,23 @@ class SeparableConv2d(nn.Module):
     def __init__(self, a: dict) -> None:
         super().__init__()
         mid = a["in_channels"] * a.get("multiplier", 1)
-        self.depthwise = nn.Conv2d(a["in_channels"], mid, a["kernel"], a.get("stride", 1), a.get("padding", 0),
-                                   a.get("dilation", 1), groups=a["in_channels"], bias=False)  # fmt: skip
-        self.pointwise = Conv2d(mid, a["out_channels"], 1, bias=a.get("bias", True),
-                                activation=a.get("activation", "linear"))  # fmt: skip
+        self.depthwise = nn.Conv2d(
+            a["in_channels"],
+            mid,
+            a["kernel"],
+            a.get("stride", 1),
+            a.get("padding", 0),
+            a.get("dilation", 1),
+            groups=a["in_channels"],
+            bias=False,
+        )
+        self.pointwise = Conv2d(
+            mid,
+            a["out_channels"],
+            1,
+            bias=a.get("bias", True),
+            activation=a.get("activation", "linear"),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pointwise(self.depthwise(x))
@@ -121,12 +162,23 @@ class Pool2d(nn.Module):
     def __init__(self, kind: str, a: dict) -> None:
         super().__init__()
         self.kind, self.kernel = kind, tuple(a["kernel"])
-        self.stride, self.pad = tuple(a.get("stride", a["kernel"])), tuple(a.get("pad", [0, 0, 0, 0]))
-        self.ceil_mode, self.count_include_pad = a.get("ceil_mode", False), a.get("count_include_pad", False)
+        self.stride, self.pad = (
+            tuple(a.get("stride", a["kernel"])),
+            tuple(a.get("pad", [0, 0, 0, 0])),
+        )
+        self.ceil_mode, self.count_include_pad = (
+            a.get("ceil_mode", False),
+            a.get("count_include_pad", False),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         left, right, top, bottom = self.pad
-        if left == right and top == bottom and 2 * left <= self.kernel[1] and 2 * top <= self.kernel[0]:
+        if (
+            left == right
+            and top == bottom
+            and 2 * left <= self.kernel[1]
+            and 2 * top <= self.kernel[0]
+        ):
             padding, pad = (top, left), False
         else:
             padding, pad = (0, 0), True
@@ -135,7 +187,9 @@ class Pool2d(nn.Module):
                 x = F.pad(x, self.pad, value=float("-inf"))
             return F.max_pool2d(x, self.kernel, self.stride, padding, ceil_mode=self.ceil_mode)
         if not pad:
-            return F.avg_pool2d(x, self.kernel, self.stride, padding, self.ceil_mode, self.count_include_pad)
+            return F.avg_pool2d(
+                x, self.kernel, self.stride, padding, self.ceil_mode, self.count_include_pad
+            )
         out = F.avg_pool2d(F.pad(x, self.pad), self.kernel, self.stride, 0, self.ceil_mode, True)
         if self.count_include_pad:
             return out
@@ -172,7 +226,11 @@ class GlobalPool2d(nn.Module):
         self.kind, self.keepdims = kind, keepdims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x.mean(dim=(2, 3), keepdim=True) if self.kind == "avg" else x.amax(dim=(2, 3), keepdim=True)
+        out = (
+            x.mean(dim=(2, 3), keepdim=True)
+            if self.kind == "avg"
+            else x.amax(dim=(2, 3), keepdim=True)
+        )
         return out if self.keepdims else out.flatten(1)
 
 
@@ -231,18 +289,32 @@ def node_module(node: Node) -> nn.Module:
     """The module of one node (its weights initialised by torch; a checkpoint fills them)."""
     a, op = node.args, node.op
     if op == "conv2d":
-        return Conv2d(a["in_channels"], a["out_channels"], a["kernel"], a.get("stride", 1), a.get("padding", 0),
-                      a.get("dilation", 1), a.get("groups", 1), a.get("bias", True),
-                      activation=a.get("activation", "linear"))  # fmt: skip
+        return Conv2d(
+            a["in_channels"],
+            a["out_channels"],
+            a["kernel"],
+            a.get("stride", 1),
+            a.get("padding", 0),
+            a.get("dilation", 1),
+            a.get("groups", 1),
+            a.get("bias", True),
+            activation=a.get("activation", "linear"),
+        )
     if op == "linear":
-        return Linear(a["in_features"], a["out_features"], a.get("bias", True), activation=a.get("activation", "linear"))
+        return Linear(
+            a["in_features"],
+            a["out_features"],
+            a.get("bias", True),
+            activation=a.get("activation", "linear"),
+        )
     if op == "batch_norm":
         return BatchNorm(a["num_features"], eps=a.get("eps", 1e-5), momentum=a.get("momentum", 0.1))
     if op in ("add", "concat"):
         return Merge(op, a.get("dim", 1))
     simple = {
         "separable_conv2d": lambda: SeparableConv2d(a),
-        "max_pool2d": lambda: MaxPool(a), "avg_pool2d": lambda: AvgPool(a),
+        "max_pool2d": lambda: MaxPool(a),
+        "avg_pool2d": lambda: AvgPool(a),
         "global_avg_pool2d": lambda: GlobalPool2d("avg", a.get("keepdims", False)),
         "global_max_pool2d": lambda: GlobalPool2d("max", a.get("keepdims", False)),
         "dropout": lambda: nn.Dropout(a.get("p", 0.5)),
@@ -251,9 +323,12 @@ def node_module(node: Node) -> nn.Module:
         "reshape": lambda: Reshape(a["shape"]),
         "act": lambda: _activation(a["fn"], node),
         "scale": lambda: Affine(a["scale"], a.get("offset", [0.0])),
-        "normalize": lambda: Affine([1 / s for s in a["std"]], [-m / s for m, s in zip(a["mean"], a["std"] * len(a["mean"]), strict=False)]),
+        "normalize": lambda: Affine(
+            [1 / s for s in a["std"]],
+            [-m / s for m, s in zip(a["mean"], a["std"] * len(a["mean"]), strict=False)],
+        ),
         "identity": nn.Identity,
-    }  # fmt: skip
+    }
     return simple[op]()
 
 
@@ -269,8 +344,10 @@ class SpecModel(nn.Module):
         for i, node in enumerate(spec.nodes):
             for name in node.inputs:
                 last_use[name] = i
-        self._free = [[n for n in dict.fromkeys(node.inputs) if last_use[n] == i and n != spec.output]
-                      for i, node in enumerate(spec.nodes)]  # fmt: skip
+        self._free = [
+            [n for n in dict.fromkeys(node.inputs) if last_use[n] == i and n != spec.output]
+            for i, node in enumerate(spec.nodes)
+        ]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values = {INPUT: x}
@@ -300,11 +377,18 @@ def plan_spec(spec: ModelSpec) -> SpecPlan:
     try:
         with torch.device("meta"):
             model = build_model(spec)
-    except (KeyError, ValueError, TypeError, RuntimeError) as err:  # e.g. a node named as a Module attribute
+    except (
+        KeyError,
+        ValueError,
+        TypeError,
+        RuntimeError,
+    ) as err:  # e.g. a node named as a Module attribute
         raise CheckpointRefusedError(f"The model cannot be built: {str(err)[:160]}") from None
     params = sum(p.numel() for p in model.parameters())
     if params > MAX_PARAMETERS:
-        raise CheckpointRefusedError(f"The model would have {params:,} parameters; the limit is {MAX_PARAMETERS:,}.")
+        raise CheckpointRefusedError(
+            f"The model would have {params:,} parameters; the limit is {MAX_PARAMETERS:,}."
+        )
     act = _activation_bytes(model, torch.empty((1, *spec.input_shape), device="meta"))
     if act > MAX_ACTIVATION_BYTES:
         raise CheckpointRefusedError(
@@ -323,12 +407,15 @@ def model_from_spec(spec: ModelSpec, state: dict[str, torch.Tensor]) -> SpecMode
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise CheckpointMismatchError(f"The weights do not fit this model: {str(err)[:160]}") from None
+        raise CheckpointMismatchError(
+            f"The weights do not fit this model: {str(err)[:160]}"
+        ) from None
     return model
 
 
-def save_spec_checkpoint(model: nn.Module | dict[str, torch.Tensor], spec: ModelSpec,
-                         meta: CheckpointMeta | None = None) -> bytes:  # fmt: skip
+def save_spec_checkpoint(
+    model: nn.Module | dict[str, torch.Tensor], spec: ModelSpec, meta: CheckpointMeta | None = None
+) -> bytes:
     """A checkpoint (safetensors) holding the weights, the app's metadata and the spec."""
     from safetensors.torch import save
 
@@ -349,12 +436,20 @@ def model_from_spec_checkpoint(data: bytes) -> tuple[SpecModel, ModelSpec, Check
 
     header = read_header(data)
     if SPEC_KEY not in header.metadata:
-        raise CheckpointFormatError("This checkpoint holds no model spec ('explorer_spec' metadata).")
+        raise CheckpointFormatError(
+            "This checkpoint holds no model spec ('explorer_spec' metadata)."
+        )
     spec = ModelSpec.from_json(header.metadata[SPEC_KEY])
-    meta = CheckpointMeta.from_json(header.metadata[META_KEY]) if META_KEY in header.metadata else CheckpointMeta(arch=SPEC_ARCH)
+    meta = (
+        CheckpointMeta.from_json(header.metadata[META_KEY])
+        if META_KEY in header.metadata
+        else CheckpointMeta(arch=SPEC_ARCH)
+    )
     check_shapes(plan_spec(spec).state_shapes, header.shapes())
     try:
         state = load(bytes(data))
-    except Exception as err:  # noqa: BLE001 - safetensors' own errors vary by version
-        raise CheckpointFormatError(f"This is not a readable safetensors file ({str(err)[:100]}).") from None
+    except Exception as err:
+        raise CheckpointFormatError(
+            f"This is not a readable safetensors file ({str(err)[:100]})."
+        ) from None
     return model_from_spec(spec, state), spec, meta

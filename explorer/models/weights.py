@@ -37,9 +37,11 @@ class WeightsUnavailableError(WeightsError):
     """The weights are neither cached nor downloadable right now (e.g. offline)."""
 
 
-def _weights_enum(spec: ArchSpec):  # noqa: ANN202
+def _weights_enum(spec: ArchSpec):
     if spec.weights is None:
-        raise WeightsUnavailableError(f"{spec.title} has no published ImageNet weights in torchvision.")
+        raise WeightsUnavailableError(
+            f"{spec.title} has no published ImageNet weights in torchvision."
+        )
     from torchvision.models import get_weight
 
     return get_weight(spec.weights)
@@ -87,15 +89,18 @@ def load_pretrained(spec: ArchSpec | str, *, download: bool = False) -> nn.Modul
         )
     model = spec.build()
     if not any(k.startswith("aux") for k in model.state_dict()):
-        state = {k: v for k, v in state.items() if not k.startswith("aux")}  # GoogLeNet's training heads
+        state = {
+            k: v for k, v in state.items() if not k.startswith("aux")
+        }  # GoogLeNet's training heads
     load_state_strict(model, state)
     if spec.key == "googlenet":
         model.transform_input = True  # torchvision's weights expect its input re-normalisation
     return model.eval()
 
 
-def download_pretrained(spec: ArchSpec | str, *, progress: Progress | None = None,
-                        timeout: float = DEFAULT_TIMEOUT_S) -> Path:
+def download_pretrained(
+    spec: ArchSpec | str, *, progress: Progress | None = None, timeout: float = DEFAULT_TIMEOUT_S
+) -> Path:
     """Download the ImageNet weights of a catalog entry into torch's hub cache; its path.
 
     Streamed and hash-checked (explorer.models.download): the cache gets the file only when it
@@ -125,5 +130,7 @@ def load_bundled(key: str) -> tuple[nn.Module, CheckpointMeta]:
     """
     path = bundled_path(key)
     if not path.is_file():
-        raise WeightsUnavailableError(f"No bundled weights for {get_spec(key).title} (expected {path.name}).")
+        raise WeightsUnavailableError(
+            f"No bundled weights for {get_spec(key).title} (expected {path.name})."
+        )
     return model_from_checkpoint(path.read_bytes(), arch=key)

@@ -12,6 +12,14 @@ from explorer.probe.receptive_field import Field
 from explorer.probe.summary import LayerRow, Summary, summarize
 
 __all__ = [
-    "Field", "LayerInfo", "LayerRow", "Summary", "UnknownLayerError",
-    "capture", "feature_layers", "hooked", "layer_infos", "summarize",
-]  # fmt: skip
+    "Field",
+    "LayerInfo",
+    "LayerRow",
+    "Summary",
+    "UnknownLayerError",
+    "capture",
+    "feature_layers",
+    "hooked",
+    "layer_infos",
+    "summarize",
+]

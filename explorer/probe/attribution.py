@@ -35,7 +35,9 @@ import numpy as np
 import torch
 from torch import nn
 
-DEFAULT_STEPS = 50  # integrated gradients: Sundararajan et al. use 20 to 300; 50 is captum's default
+DEFAULT_STEPS = (
+    50  # integrated gradients: Sundararajan et al. use 20 to 300; 50 is captum's default
+)
 MIN_STEPS, MAX_STEPS = 4, 200
 DEFAULT_BATCH = 10  # inputs per forward/backward pass: most of the CPU speed-up, bounded memory
 
@@ -48,18 +50,31 @@ class Method:
     multi_pass: bool = False  # one forward + backward pass per step (priced and batched)
 
 
-METHODS: dict[str, Method] = {m.key: m for m in [
-    Method("saliency", "Saliency (|gradient|)",
-           "How much a tiny change of each pixel would change the class score (Simonyan et al., 2014)."),
-    Method("integrated_gradients", "Integrated gradients",
-           "Gradients summed along a straight path from the baseline to this image; the pixels' "
-           "shares add up to the difference in class score (Sundararajan et al., 2017). The "
-           "baseline is the all-zero input after normalisation: for ImageNet models that is the "
-           "mean-colour (grey-brown) image, not a black one.", multi_pass=True),
-    Method("grad_cam", "Grad-CAM",
-           "The last feature maps weighted by how much the class score grows with each channel: "
-           "coarse, but shows where the evidence is (Selvaraju et al., 2017)."),
-]}  # fmt: skip
+METHODS: dict[str, Method] = {
+    m.key: m
+    for m in [
+        Method(
+            "saliency",
+            "Saliency (|gradient|)",
+            "How much a tiny change of each pixel would change the class score (Simonyan et al., 2014).",
+        ),
+        Method(
+            "integrated_gradients",
+            "Integrated gradients",
+            "Gradients summed along a straight path from the baseline to this image; the pixels' "
+            "shares add up to the difference in class score (Sundararajan et al., 2017). The "
+            "baseline is the all-zero input after normalisation: for ImageNet models that is the "
+            "mean-colour (grey-brown) image, not a black one.",
+            multi_pass=True,
+        ),
+        Method(
+            "grad_cam",
+            "Grad-CAM",
+            "The last feature maps weighted by how much the class score grows with each channel: "
+            "coarse, but shows where the evidence is (Selvaraju et al., 2017).",
+        ),
+    ]
+}
 
 
 class AttributionError(ValueError):
@@ -101,8 +116,12 @@ def _gradient_mode(model: nn.Module, x: torch.Tensor) -> Iterator[torch.Tensor]:
     params = list(model.parameters())
     wanted = [p.requires_grad for p in params]
     convs = [p for p in params if p.dim() == 4]
-    to_channels_last = (x.dim() == 4 and x.device.type == "cpu" and bool(convs)
-                        and all(p.is_contiguous() for p in convs))  # fmt: skip
+    to_channels_last = (
+        x.dim() == 4
+        and x.device.type == "cpu"
+        and bool(convs)
+        and all(p.is_contiguous() for p in convs)
+    )
     try:
         for p in params:
             p.requires_grad_(False)
@@ -119,7 +138,9 @@ def _gradient_mode(model: nn.Module, x: torch.Tensor) -> Iterator[torch.Tensor]:
 
 def _autocast(x: torch.Tensor, precision: str) -> contextlib.AbstractContextManager:
     if precision not in PRECISIONS:
-        raise AttributionError(f"Unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}.")
+        raise AttributionError(
+            f"Unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}."
+        )
     if precision == "float32":
         return contextlib.nullcontext()
     return torch.autocast(x.device.type, dtype=torch.bfloat16)
@@ -140,8 +161,14 @@ def estimate_seconds(method: str, steps: int, batch_size: int, seconds_per_batch
     return batches(method, steps, batch_size) * seconds_per_batch
 
 
-def measure_pass(model: nn.Module, x: torch.Tensor, target: int, batch_size: int,
-                 warmup: bool = True, precision: str = "float32") -> float:
+def measure_pass(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    batch_size: int,
+    warmup: bool = True,
+    precision: str = "float32",
+) -> float:
     """Seconds of one forward + backward pass (gradient of the input only) on ``batch_size``
     copies of ``x``: the unit that :func:`estimate_seconds` scales. A first untimed pass on one
     input pays the one-off costs (kernel selection, allocations) that a long run does not."""
@@ -165,8 +192,13 @@ def measure_pass(model: nn.Module, x: torch.Tensor, target: int, batch_size: int
         model.train(was_training)
 
 
-def _check_target(model: nn.Module, x: torch.Tensor, target: int, outputs: int | None,
-                  hold: Hold = contextlib.nullcontext) -> None:  # fmt: skip
+def _check_target(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    outputs: int | None,
+    hold: Hold = contextlib.nullcontext,
+) -> None:
     if outputs is None:
         with hold(), torch.no_grad():
             outputs = model(x).shape[-1]
@@ -180,9 +212,13 @@ def _normalise(heat: torch.Tensor) -> np.ndarray:
     return (heat / top if top > 0 else heat).numpy()
 
 
-def _metered(model: nn.Module, total: int, progress: Progress | None,
-             should_stop: Callable[[], bool] | None,
-             precision: str = "float32") -> Callable[[torch.Tensor], torch.Tensor]:
+def _metered(
+    model: nn.Module,
+    total: int,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+    precision: str = "float32",
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """The model as a function that reports each batch and stops when asked (between batches)."""
     done = 0
 
@@ -200,9 +236,17 @@ def _metered(model: nn.Module, total: int, progress: Progress | None,
     return forward
 
 
-def _integrated_gradients(model: nn.Module, x: torch.Tensor, target: int, steps: int, batch_size: int,
-                          precision: str, hold: Hold, progress: Progress | None,
-                          should_stop: Callable[[], bool] | None) -> torch.Tensor:  # fmt: skip
+def _integrated_gradients(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    steps: int,
+    batch_size: int,
+    precision: str,
+    hold: Hold,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> torch.Tensor:
     """captum's integrated gradients (Gauss-Legendre rule, zero baseline), batch by batch.
 
     The model is held (``hold()``) for one batch's forward and backward pass at a time, not for
@@ -231,11 +275,20 @@ def _integrated_gradients(model: nn.Module, x: torch.Tensor, target: int, steps:
 
 
 def attribute(
-    model: nn.Module, x: torch.Tensor, target: int, method: str, *,
-    layer: str | None = None, steps: int = DEFAULT_STEPS, batch_size: int | None = DEFAULT_BATCH,
-    progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-    outputs: int | None = None, precision: str = "float32", hold: Hold | None = None,
-) -> np.ndarray:  # fmt: skip
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    method: str,
+    *,
+    layer: str | None = None,
+    steps: int = DEFAULT_STEPS,
+    batch_size: int | None = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    outputs: int | None = None,
+    precision: str = "float32",
+    hold: Hold | None = None,
+) -> np.ndarray:
     """An H x W map in [0, 1] of how much each input pixel supports output ``target``.
 
     ``x`` is one preprocessed input (1 x C x H x W). Grad-CAM needs ``layer``, the name of a
@@ -249,7 +302,9 @@ def attribute(
     shared model's lock) is entered around each pass: once per batch for integrated gradients.
     """
     if method not in METHODS:
-        raise AttributionError(f"Unknown attribution method {method!r}: use one of {', '.join(METHODS)}.")
+        raise AttributionError(
+            f"Unknown attribution method {method!r}: use one of {', '.join(METHODS)}."
+        )
     if METHODS[method].multi_pass and not MIN_STEPS <= steps <= MAX_STEPS:
         raise AttributionError(f"Steps must be between {MIN_STEPS} and {MAX_STEPS}, got {steps}.")
     _autocast(x, precision)  # checks the name before any work
@@ -260,13 +315,28 @@ def attribute(
     try:
         _check_target(model, x, target, outputs, hold)
         if method == "integrated_gradients":
-            attr = _integrated_gradients(model, x.detach(), target, steps, batch_size or steps, precision,
-                                         hold, progress, should_stop)  # fmt: skip
+            attr = _integrated_gradients(
+                model,
+                x.detach(),
+                target,
+                steps,
+                batch_size or steps,
+                precision,
+                hold,
+                progress,
+                should_stop,
+            )
             heat = attr.abs().sum(0)  # C x H x W -> H x W
         else:
             with hold():
-                heat = _one_pass(model, x, target, method, layer, _metered(model, total, progress, should_stop,
-                                                                           precision))  # fmt: skip
+                heat = _one_pass(
+                    model,
+                    x,
+                    target,
+                    method,
+                    layer,
+                    _metered(model, total, progress, should_stop, precision),
+                )
     finally:
         model.train(was_training)
     if progress is not None:
@@ -274,8 +344,14 @@ def attribute(
     return _normalise(heat)
 
 
-def _one_pass(model: nn.Module, x: torch.Tensor, target: int, method: str, layer: str | None,
-              forward: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:  # fmt: skip
+def _one_pass(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    method: str,
+    layer: str | None,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
     """Saliency or Grad-CAM (captum), one forward and backward pass: the H x W map."""
     from captum.attr import LayerAttribution, LayerGradCam, Saliency
 
@@ -286,8 +362,12 @@ def _one_pass(model: nn.Module, x: torch.Tensor, target: int, method: str, layer
         modules = dict(model.named_modules())
         if layer not in modules:
             raise AttributionError(f"Grad-CAM needs a feature-map layer; {layer!r} is not one.")
-        cam = LayerGradCam(forward, modules[layer]).attribute(xi, target=target, relu_attributions=True)
+        cam = LayerGradCam(forward, modules[layer]).attribute(
+            xi, target=target, relu_attributions=True
+        )
         if cam.dim() != 4:
             raise AttributionError(f"Grad-CAM needs a feature-map layer; {layer!r} is not one.")
         # 1 x 1 x h x w -> 1 x 1 x H x W, so it lies on the image
-        return LayerAttribution.interpolate(cam, tuple(xi.shape[-2:]), "bilinear")[0, 0].clamp(min=0)
+        return LayerAttribution.interpolate(cam, tuple(xi.shape[-2:]), "bilinear")[0, 0].clamp(
+            min=0
+        )

@@ -43,8 +43,12 @@ def is_nin_block(m: nn.Module) -> bool:
         return False
     convs = [c for c in m.children() if isinstance(c, nn.Conv2d)]
     others = [c for c in m.children() if not isinstance(c, (nn.Conv2d, *ACTIVATIONS))]
-    return (len(convs) >= 2 and not others and convs[0].kernel_size != (1, 1)
-            and all(c.kernel_size == (1, 1) for c in convs[1:]))  # fmt: skip
+    return (
+        len(convs) >= 2
+        and not others
+        and convs[0].kernel_size != (1, 1)
+        and all(c.kernel_size == (1, 1) for c in convs[1:])
+    )
 
 
 def is_vgg_block(m: nn.Module) -> bool:
@@ -52,8 +56,12 @@ def is_vgg_block(m: nn.Module) -> bool:
     if type(m) is not nn.Sequential:
         return False
     kids = list(m.children())
-    return (len(kids) >= 2 and isinstance(kids[-1], POOLS) and any(isinstance(k, nn.Conv2d) for k in kids)
-            and all(isinstance(k, (nn.Conv2d, *ACTIVATIONS, nn.BatchNorm2d)) for k in kids[:-1]))  # fmt: skip
+    return (
+        len(kids) >= 2
+        and isinstance(kids[-1], POOLS)
+        and any(isinstance(k, nn.Conv2d) for k in kids)
+        and all(isinstance(k, (nn.Conv2d, *ACTIVATIONS, nn.BatchNorm2d)) for k in kids[:-1])
+    )
 
 
 def naming_style(model: nn.Module, arch: str | None) -> str:

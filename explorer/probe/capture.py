@@ -99,7 +99,9 @@ def layer_infos(model: nn.Module, *, inside_blocks: bool = False) -> list[LayerI
     infos: list[LayerInfo] = []
     inside: list[str] = []
     for name, module in model.named_modules():
-        if not name or (not inside_blocks and any(name.startswith(prefix + ".") for prefix in inside)):
+        if not name or (
+            not inside_blocks and any(name.startswith(prefix + ".") for prefix in inside)
+        ):
             continue
         note = _block_note(module)
         if note is not None:
@@ -111,7 +113,9 @@ def layer_infos(model: nn.Module, *, inside_blocks: bool = False) -> list[LayerI
     return infos
 
 
-def feature_layers(model: nn.Module, roles: Sequence[str] = ("act", "pool", "block")) -> list[LayerInfo]:
+def feature_layers(
+    model: nn.Module, roles: Sequence[str] = ("act", "pool", "block")
+) -> list[LayerInfo]:
     """The layers a feature-map view shows by default: activations, poolings and blocks.
 
     Convolutions are left out where a ReLU module follows them (its output is what people
@@ -130,9 +134,13 @@ def _first_tensor(output: object) -> torch.Tensor | None:
 
 @contextmanager
 def hooked(
-    model: nn.Module, layers: Sequence[str], *, detach: bool = True, to_cpu: bool = False,
+    model: nn.Module,
+    layers: Sequence[str],
+    *,
+    detach: bool = True,
+    to_cpu: bool = False,
     summarise: Callable[[str, torch.Tensor], object] | None = None,
-) -> Iterator[dict[str, torch.Tensor]]:  # fmt: skip
+) -> Iterator[dict[str, torch.Tensor]]:
     """Hook ``layers`` for the duration of the ``with`` block; yields the dict they fill.
 
     A module called more than once per forward pass (torchvision ResNet's shared ``relu``)
@@ -144,11 +152,13 @@ def hooked(
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules]
     if missing:
-        raise UnknownLayerError(f"Unknown layer {missing[0]!r}: the model has no module of that name.")
+        raise UnknownLayerError(
+            f"Unknown layer {missing[0]!r}: the model has no module of that name."
+        )
     store: dict[str, torch.Tensor] = {}
     handles = []
 
-    def make_hook(name: str):  # noqa: ANN202
+    def make_hook(name: str):
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:
             tensor = _first_tensor(output)
             if tensor is None:
@@ -171,7 +181,12 @@ def hooked(
 
 
 def capture(
-    model: nn.Module, x: torch.Tensor, layers: Sequence[str], *, eval_mode: bool = True, to_cpu: bool = False
+    model: nn.Module,
+    x: torch.Tensor,
+    layers: Sequence[str],
+    *,
+    eval_mode: bool = True,
+    to_cpu: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Run ``model(x)`` once and return the outputs of ``layers``, in the requested order.
 
@@ -188,7 +203,9 @@ def capture(
         model.train(was_training)
     missing = [name for name in layers if name not in store]
     if missing:
-        raise RuntimeError(f"Layer {missing[0]!r} did not run in the forward pass, so nothing was captured.")
+        raise RuntimeError(
+            f"Layer {missing[0]!r} did not run in the forward pass, so nothing was captured."
+        )
     return {name: store[name] for name in layers}
 
 

@@ -39,23 +39,36 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 '''
 
-FOOTER = '''
+FOOTER = """
 
 if __name__ == "__main__":
     x = torch.randn(1, {shape})  # a batch of one {shape_words} input
     print(model(x).shape)  # {out_shape}
     print(sum(p.numel() for p in model.parameters()), "parameters")  # {params:,}
-'''
+"""
 
 # torch.nn layers whose constructor arguments can be read back from attributes:
 # (positional attributes, keyword attributes with their defaults)
 _LAYERS: dict[type, tuple[tuple[str, ...], dict[str, object]]] = {
-    nn.Conv2d: (("in_channels", "out_channels", "kernel_size"),
-                {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}),
+    nn.Conv2d: (
+        ("in_channels", "out_channels", "kernel_size"),
+        {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True},
+    ),
     nn.Linear: (("in_features", "out_features"), {"bias": True}),
-    nn.MaxPool2d: (("kernel_size",), {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}),
-    nn.AvgPool2d: (("kernel_size",), {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
-                                      "divisor_override": None}),
+    nn.MaxPool2d: (
+        ("kernel_size",),
+        {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False},
+    ),
+    nn.AvgPool2d: (
+        ("kernel_size",),
+        {
+            "stride": None,
+            "padding": 0,
+            "ceil_mode": False,
+            "count_include_pad": True,
+            "divisor_override": None,
+        },
+    ),
     nn.AdaptiveAvgPool2d: (("output_size",), {}),
     nn.BatchNorm2d: (("num_features",), {"eps": 1e-5, "momentum": 0.1}),
     nn.Dropout: ((), {"p": 0.5, "inplace": False}),
@@ -63,7 +76,7 @@ _LAYERS: dict[type, tuple[tuple[str, ...], dict[str, object]]] = {
     nn.Flatten: ((), {"start_dim": 1, "end_dim": -1}),
     nn.Identity: ((), {}),
     nn.LocalResponseNorm: (("size",), {"alpha": 1e-4, "beta": 0.75, "k": 1.0}),
-}  # fmt: skip
+}
 
 
 class CodegenError(RuntimeError):
@@ -93,7 +106,11 @@ def _layer_call(m: nn.Module) -> str:
             v = getattr(m, name)
             if name == "bias":
                 v = m.bias is not None
-            if name == "stride" and kind in (nn.MaxPool2d, nn.AvgPool2d) and _same(v, m.kernel_size):
+            if (
+                name == "stride"
+                and kind in (nn.MaxPool2d, nn.AvgPool2d)
+                and _same(v, m.kernel_size)
+            ):
                 continue  # pooling's stride defaults to its window
             if not _same(v, default):
                 args.append(f"{name}={_value(v)}")
@@ -107,8 +124,11 @@ def _layer_call(m: nn.Module) -> str:
 
 
 def _simple(v: object) -> bool:
-    return v is None or isinstance(v, (bool, int, float, str)) or (
-        isinstance(v, tuple) and all(isinstance(x, (bool, int, float, str)) for x in v))
+    return (
+        v is None
+        or isinstance(v, (bool, int, float, str))
+        or (isinstance(v, tuple) and all(isinstance(x, (bool, int, float, str)) for x in v))
+    )
 
 
 @dataclass
@@ -137,10 +157,16 @@ class _Writer:
         sub-layers and plain settings passed by name."""
         cls = type(m)
         children = list(m.named_children())
-        plain = {k: v for k, v in vars(m).items() if not k.startswith("_") and k != "training" and _simple(v)}
+        plain = {
+            k: v
+            for k, v in vars(m).items()
+            if not k.startswith("_") and k != "training" and _simple(v)
+        }
         names = [n for n, _ in children] + list(plain)
         if cls.__name__ not in self.classes:
-            self.classes[cls.__name__] = _class_source(cls, [n for n, _ in children], list(plain), _doc_for(m))
+            self.classes[cls.__name__] = _class_source(
+                cls, [n for n, _ in children], list(plain), _doc_for(m)
+            )
         pad = " " * indent
         args = []
         for name, child in children:
@@ -171,18 +197,28 @@ def _doc_for(m: nn.Module) -> str:
     doc = (inspect.getdoc(type(m)) or type(m).__name__).split("\n\n")[0].replace("\n", " ")
     slots = [c for n, c in m.named_children() if re.fullmatch(r"bn\d*", n)]
     if slots and all(isinstance(c, nn.Identity) for c in slots):
-        doc = doc.replace("-BN", "").replace("BN-", "") + " Here without batch norm: its BN slots are nn.Identity."
+        doc = (
+            doc.replace("-BN", "").replace("BN-", "")
+            + " Here without batch norm: its BN slots are nn.Identity."
+        )
     return doc
 
 
 def _class_source(cls: type, children: list[str], plain: list[str], doc: str) -> str:
     params = ", ".join(["self", *children, *plain])
-    body = [f"class {cls.__name__}(nn.Module):", f'    """{doc}"""', "",
-            f"    def __init__({params}) -> None:", "        super().__init__()"]  # fmt: skip
+    body = [
+        f"class {cls.__name__}(nn.Module):",
+        f'    """{doc}"""',
+        "",
+        f"    def __init__({params}) -> None:",
+        "        super().__init__()",
+    ]
     body += [f"        self.{n} = {n}" for n in children + plain]
     for name in _methods_used(cls):
         src = textwrap.dedent(inspect.getsource(vars(cls)[name]))
-        src = "\n".join(line for line in src.splitlines() if not line.strip().startswith("@torch.jit"))
+        src = "\n".join(
+            line for line in src.splitlines() if not line.strip().startswith("@torch.jit")
+        )
         body += [""] + textwrap.indent(src, "    ").rstrip().splitlines()
     return "\n".join(body)
 
@@ -230,26 +266,33 @@ def pytorch_code(key: str) -> GeneratedCode:
         model = spec.build()
     writer = _Writer(shapes)
     expr = writer.expr(model, "", 0)
-    source = (f"Paper: {spec.paper}" if spec.paper_url else spec.paper)
-    head = HEADER.format(title=spec.title, what=spec.idea, key=key, source=textwrap.fill(source, 96))
+    source = f"Paper: {spec.paper}" if spec.paper_url else spec.paper
+    head = HEADER.format(
+        title=spec.title, what=spec.idea, key=key, source=textwrap.fill(source, 96)
+    )
     parts = [head]
     parts += [f"\n\n{src}" for src in writer.classes.values()]
     shape_in = " x ".join(map(str, spec.input_shape))
     parts.append(f"\n\n\n# input: {shape_in}\nmodel = {expr}\n")
-    parts.append(FOOTER.format(shape=", ".join(map(str, spec.input_shape)), shape_words=shape_in,
-                               out_shape=f"torch.Size([1, {', '.join(map(str, out_shape))}])",
-                               params=params))  # fmt: skip
+    parts.append(
+        FOOTER.format(
+            shape=", ".join(map(str, spec.input_shape)),
+            shape_words=shape_in,
+            out_shape=f"torch.Size([1, {', '.join(map(str, out_shape))}])",
+            params=params,
+        )
+    )
     return GeneratedCode(key, "".join(parts), params, (1, *out_shape), (1, *spec.input_shape))
 
 
-RECURRENT_FOOTER = '''
+RECURRENT_FOOTER = """
 
 if __name__ == "__main__":
     x = torch.randn({x_shape})  # {x_words}
     output, state = model(x)
     print(output.shape)  # {out_shape}
     print(sum(p.numel() for p in model.parameters()), "parameters")  # {params:,}
-'''
+"""
 
 
 def _recurrent_code(spec: ArchSpec) -> GeneratedCode:
@@ -264,7 +307,9 @@ def _recurrent_code(spec: ArchSpec) -> GeneratedCode:
     args = [f"input_size={c.input_size}", f"hidden_size={c.hidden_size}"]
     args += [f"num_layers={c.num_layers}"] if c.num_layers != 1 else []
     args += ["bidirectional=True"] if c.bidirectional else []
-    args += [f"nonlinearity={c.nonlinearity!r}"] if c.cell == "rnn" and c.nonlinearity != "tanh" else []
+    args += (
+        [f"nonlinearity={c.nonlinearity!r}"] if c.cell == "rnn" and c.nonlinearity != "tanh" else []
+    )
     args += ["batch_first=True"] if c.batch_first else []
     steps, features = spec.input_shape
     x_shape = (1, steps, features) if c.batch_first else (steps, 1, features)
@@ -273,13 +318,21 @@ def _recurrent_code(spec: ArchSpec) -> GeneratedCode:
     out_shape = tuple(out.shape)
     params = sum(p.numel() for p in twin.parameters())
     source = f"Paper: {spec.paper}" if spec.paper_url else spec.paper
-    head = HEADER.format(title=spec.title, what=spec.idea, key=spec.key, source=textwrap.fill(source, 96))
+    head = HEADER.format(
+        title=spec.title, what=spec.idea, key=spec.key, source=textwrap.fill(source, 96)
+    )
     layout = "batch x steps x features" if c.batch_first else "steps x batch x features"
-    body = (f"\n\n# The explorer runs this network with explicit cells (every gate visible); they hold exactly\n"
-            f"# the weights of torch's fused module below, so a state dict moves between the two.\n"
-            f"# input: {layout}\nmodel = nn.{type(twin).__name__}({', '.join(args)})\n")  # fmt: skip
-    foot = RECURRENT_FOOTER.format(x_shape=", ".join(map(str, x_shape)), x_words=layout.replace("batch", "1"),
-                                   out_shape=f"torch.Size([{', '.join(map(str, out_shape))}])", params=params)
+    body = (
+        f"\n\n# The explorer runs this network with explicit cells (every gate visible); they hold exactly\n"
+        f"# the weights of torch's fused module below, so a state dict moves between the two.\n"
+        f"# input: {layout}\nmodel = nn.{type(twin).__name__}({', '.join(args)})\n"
+    )
+    foot = RECURRENT_FOOTER.format(
+        x_shape=", ".join(map(str, x_shape)),
+        x_words=layout.replace("batch", "1"),
+        out_shape=f"torch.Size([{', '.join(map(str, out_shape))}])",
+        params=params,
+    )
     return GeneratedCode(spec.key, head + body + foot, params, out_shape, tuple(x_shape))
 
 
@@ -292,27 +345,49 @@ KERAS_PAIRS: tuple[tuple[str, str], ...] = (
     ("from keras.layers import Conv2D, MaxPooling2D, Flatten, Dense", "from torch import nn"),
     ("", ""),
     ("model = Sequential()", "model = nn.Sequential()  # input: N x 3 x 64 x 64 (channels first)"),
-    ("model.add(Conv2D(32, (3,3), activation='relu', input_shape=(64,64,3)))",
-     "model.append(nn.Conv2d(3, 32, 3)).append(nn.ReLU())  # -> 32 x 62 x 62"),
-    ("model.add(MaxPooling2D(pool_size=(2,2)))", "model.append(nn.MaxPool2d(2))  # -> 32 x 31 x 31"),
-    ("model.add(Conv2D(64, (3,3), activation='relu'))",
-     "model.append(nn.Conv2d(32, 64, 3)).append(nn.ReLU())  # -> 64 x 29 x 29"),
-    ("model.add(MaxPooling2D(pool_size=(2,2)))", "model.append(nn.MaxPool2d(2))  # -> 64 x 14 x 14"),
+    (
+        "model.add(Conv2D(32, (3,3), activation='relu', input_shape=(64,64,3)))",
+        "model.append(nn.Conv2d(3, 32, 3)).append(nn.ReLU())  # -> 32 x 62 x 62",
+    ),
+    (
+        "model.add(MaxPooling2D(pool_size=(2,2)))",
+        "model.append(nn.MaxPool2d(2))  # -> 32 x 31 x 31",
+    ),
+    (
+        "model.add(Conv2D(64, (3,3), activation='relu'))",
+        "model.append(nn.Conv2d(32, 64, 3)).append(nn.ReLU())  # -> 64 x 29 x 29",
+    ),
+    (
+        "model.add(MaxPooling2D(pool_size=(2,2)))",
+        "model.append(nn.MaxPool2d(2))  # -> 64 x 14 x 14",
+    ),
     ("model.add(Flatten())", "model.append(nn.Flatten())  # -> 12544"),
-    ("model.add(Dense(128, activation='relu'))", "model.append(nn.Linear(64 * 14 * 14, 128)).append(nn.ReLU())"),
-    ("model.add(Dense(1, activation='sigmoid'))",
-     "model.append(nn.Linear(128, 1))  # a logit: the sigmoid is in the loss"),
-    ("model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])",
-     "optimizer, loss_fn = torch.optim.Adam(model.parameters(), lr=1e-3), nn.BCEWithLogitsLoss()"),
-    ("model.fit(X_train, y_train, epochs=10, batch_size=32)",
-     "for epoch in range(10):  # train_loader: (X_train, y_train) in batches of 32, shuffled"),
+    (
+        "model.add(Dense(128, activation='relu'))",
+        "model.append(nn.Linear(64 * 14 * 14, 128)).append(nn.ReLU())",
+    ),
+    (
+        "model.add(Dense(1, activation='sigmoid'))",
+        "model.append(nn.Linear(128, 1))  # a logit: the sigmoid is in the loss",
+    ),
+    (
+        "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])",
+        "optimizer, loss_fn = torch.optim.Adam(model.parameters(), lr=1e-3), nn.BCEWithLogitsLoss()",
+    ),
+    (
+        "model.fit(X_train, y_train, epochs=10, batch_size=32)",
+        "for epoch in range(10):  # train_loader: (X_train, y_train) in batches of 32, shuffled",
+    ),
     ("", "    for x, y in train_loader:"),
     ("", "        loss = loss_fn(model(x).squeeze(1), y.float())"),
     ("", "        optimizer.zero_grad()"),
     ("", "        loss.backward()"),
     ("", "        optimizer.step()"),
-    ("pred = model.predict(X_test)", "pred = torch.sigmoid(model(X_test))  # probabilities, as Keras' predict"),
-)  # fmt: skip
+    (
+        "pred = model.predict(X_test)",
+        "pred = torch.sigmoid(model(X_test))  # probabilities, as Keras' predict",
+    ),
+)
 
 # The same network in today's Keras 3 style (keras.Input instead of input_shape on the first
 # layer, which Keras 3 warns about). Shown after the course's code, labelled as not the course's.
@@ -354,9 +429,11 @@ def keras_twin_code() -> str:
 def keras_twin_model() -> nn.Module:
     """The twin's ``model``, built by executing the printed lines (what a reader would run)."""
     lines = [p for _, p in KERAS_PAIRS]
-    end = next(i for i, (k, _) in enumerate(KERAS_PAIRS) if "sigmoid" in k) + 1  # up to the last layer
+    end = (
+        next(i for i, (k, _) in enumerate(KERAS_PAIRS) if "sigmoid" in k) + 1
+    )  # up to the last layer
     namespace: dict[str, object] = {}
-    exec("\n".join(lines[:end]), namespace)  # noqa: S102 - our own constant text
+    exec("\n".join(lines[:end]), namespace)
     model = namespace["model"]
     assert isinstance(model, nn.Module)
     return model

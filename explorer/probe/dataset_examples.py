@@ -61,8 +61,12 @@ class TopExamples:
         h, w = self.image_hw
         if self.field.is_global:
             return 0, 0, h - 1, w - 1
-        return (max(0, math.ceil(top)), max(0, math.ceil(left)),
-                min(h - 1, math.floor(bottom)), min(w - 1, math.floor(right)))  # fmt: skip
+        return (
+            max(0, math.ceil(top)),
+            max(0, math.ceil(left)),
+            min(h - 1, math.floor(bottom)),
+            min(w - 1, math.floor(right)),
+        )
 
     def top(self, channel: int) -> list[Example]:
         """The channel's examples, the strongest first."""
@@ -72,8 +76,12 @@ class TopExamples:
                 f"(0 to {self.channels - 1})."
             )
         out = []
-        for v, i, (r, c) in zip(self.values[channel].tolist(), self.indices[channel].tolist(),
-                                self.positions[channel].tolist(), strict=True):  # fmt: skip
+        for v, i, (r, c) in zip(
+            self.values[channel].tolist(),
+            self.indices[channel].tolist(),
+            self.positions[channel].tolist(),
+            strict=True,
+        ):
             out.append(Example(int(i), float(v), int(r), int(c), self.crop_box(int(r), int(c))))
         return out
 
@@ -106,7 +114,9 @@ def layer_field(model: nn.Module, layer: str, input_shape: Sequence[int]) -> Fie
     return fields[layer]
 
 
-def _per_image(act: torch.Tensor, unit: tuple[int, int] | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _per_image(
+    act: torch.Tensor, unit: tuple[int, int] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """B x C x H x W -> (B x C values, B x C x 2 positions): each map's max (or one unit)."""
     b, c, h, w = act.shape
     if unit is not None:
@@ -118,9 +128,16 @@ def _per_image(act: torch.Tensor, unit: tuple[int, int] | None) -> tuple[torch.T
 
 
 def top_examples(
-    model: nn.Module, images: torch.Tensor, layer: str, *, k: int = 9, batch_size: int = 256,
-    unit: tuple[int, int] | None = None, mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-) -> Iterator[ExamplesProgress]:  # fmt: skip
+    model: nn.Module,
+    images: torch.Tensor,
+    layer: str,
+    *,
+    k: int = 9,
+    batch_size: int = 256,
+    unit: tuple[int, int] | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> Iterator[ExamplesProgress]:
     """One pass over ``images`` (N x C x H x W in [0, 1]) keeping every channel's top ``k``;
     yields progress per batch, the last event with the :class:`TopExamples`.
 
@@ -142,7 +159,9 @@ def top_examples(
             for start in range(0, n, batch_size):
                 x = images[start : start + batch_size].to(device, torch.float32)
                 if mean is not None and std is not None:
-                    x = (x - torch.tensor(mean, device=device)[:, None, None]) / torch.tensor(std, device=device)[:, None, None]
+                    x = (x - torch.tensor(mean, device=device)[:, None, None]) / torch.tensor(
+                        std, device=device
+                    )[:, None, None]
                 model(x)
                 values, pos = _per_image(store.pop(layer).float(), unit)
                 values, pos = values.T.cpu(), pos.transpose(0, 1).cpu()  # C x B, C x B x 2
@@ -158,7 +177,9 @@ def top_examples(
                 yield ExamplesProgress(min(start + batch_size, n), n)
     finally:
         model.train(was_training)
-    result = TopExamples(layer, best_v, best_i, best_p, field, (int(images.shape[-2]), int(images.shape[-1])), unit)
+    result = TopExamples(
+        layer, best_v, best_i, best_p, field, (int(images.shape[-2]), int(images.shape[-1])), unit
+    )
     yield ExamplesProgress(n, n, result)
 
 
@@ -170,8 +191,9 @@ def compute(events: Iterator[ExamplesProgress]) -> TopExamples:
     raise FeatureVisError("The dataset pass ended without a result.")
 
 
-def dataset_images(key: str, *, split: str = "test", n: int = 1000, seed: int = 0,
-                   difficulty: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:  # fmt: skip
+def dataset_images(
+    key: str, *, split: str = "test", n: int = 1000, seed: int = 0, difficulty: float = 0.5
+) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
     """``n`` images, labels and class names of an offline (or downloaded) dataset's split."""
     from explorer.data.datasets import load_dataset
 

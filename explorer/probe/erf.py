@@ -40,7 +40,9 @@ def effective_receptive_field(
             model(xi)
             out = store[layer]
             if out.dim() != 4:
-                raise ValueError(f"Layer {layer!r} is not a feature map (shape {tuple(out.shape)}).")
+                raise ValueError(
+                    f"Layer {layer!r} is not a feature map (shape {tuple(out.shape)})."
+                )
             _, c, h, w = out.shape
             if not (0 <= row < h and 0 <= col < w):
                 raise IndexError(f"Unit ({row}, {col}) is outside the {h} x {w} map of {layer!r}.")
@@ -90,7 +92,9 @@ def top_k(
     z = torch.as_tensor(np.asarray(logits, dtype=np.float32)).reshape(-1)
     if task == "binary" or z.numel() == 1:
         p1 = float(torch.sigmoid(z[0]))
-        names = list(classes) if classes is not None and len(classes) == 2 else ["class 0", "class 1"]
+        names = (
+            list(classes) if classes is not None and len(classes) == 2 else ["class 0", "class 1"]
+        )
         preds = [Prediction(1, names[1], p1), Prediction(0, names[0], 1.0 - p1)]
         return sorted(preds, key=lambda p: -p.probability)[:k]
     probs = torch.softmax(z, dim=0)

@@ -29,7 +29,7 @@ def umap_available() -> bool:
     """True when the optional ``umap-learn`` package can be imported."""
     try:
         import umap  # noqa: F401
-    except Exception:  # noqa: BLE001 - absent or broken: the method is simply not offered
+    except Exception:
         return False
     return True
 
@@ -39,14 +39,21 @@ def default_layer(model: nn.Module) -> str:
     infos = [i for i in layer_infos(model) if i.type not in ("Flatten", "Dropout")]
     linear = [k for k, i in enumerate(infos) if i.role == "linear"]
     if not linear or linear[-1] == 0:
-        raise FeatureVisError("This model has no layer before a final dense layer; choose a layer for the features.")
+        raise FeatureVisError(
+            "This model has no layer before a final dense layer; choose a layer for the features."
+        )
     return infos[linear[-1] - 1].name
 
 
 def features(
-    model: nn.Module, images: torch.Tensor, layer: str | None = None, *, batch_size: int = 256,
-    mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-) -> np.ndarray:  # fmt: skip
+    model: nn.Module,
+    images: torch.Tensor,
+    layer: str | None = None,
+    *,
+    batch_size: int = 256,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> np.ndarray:
     """N x D float32 features of ``layer`` (default: :func:`default_layer`) for N x C x H x W
     images in [0, 1]; a spatial map is averaged over its positions (global average pooling)."""
     layer = layer or default_layer(model)
@@ -74,7 +81,9 @@ def check_projection(n: int, method: str, perplexity: float = 30.0) -> None:
     if method not in METHODS:
         raise FeatureVisError(f"Unknown projection {method!r}: use one of {', '.join(METHODS)}.")
     if method == "umap" and not umap_available():
-        raise FeatureVisError("UMAP needs the optional package umap-learn, which is not installed: use PCA or t-SNE.")
+        raise FeatureVisError(
+            "UMAP needs the optional package umap-learn, which is not installed: use PCA or t-SNE."
+        )
     if n < 3:
         raise FeatureVisError(f"A 2-D projection needs at least 3 images; the dataset has {n}.")
     if method == "tsne" and perplexity >= n:
@@ -84,7 +93,9 @@ def check_projection(n: int, method: str, perplexity: float = 30.0) -> None:
         )
 
 
-def project(feats: np.ndarray, method: str = "pca", *, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
+def project(
+    feats: np.ndarray, method: str = "pca", *, seed: int = 0, perplexity: float = 30.0
+) -> np.ndarray:
     """N x 2 float32 coordinates of N x D features; the same for the same seed."""
     feats = np.asarray(feats, dtype=np.float32)
     check_projection(len(feats), method, perplexity)
@@ -99,14 +110,23 @@ def project(feats: np.ndarray, method: str = "pca", *, seed: int = 0, perplexity
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(feats).astype(np.float32)
+        return (
+            TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+            .fit_transform(feats)
+            .astype(np.float32)
+        )
     import umap
 
     return umap.UMAP(n_components=2, random_state=seed).fit_transform(feats).astype(np.float32)
 
 
-def linear_probe(feats: np.ndarray, labels: np.ndarray | torch.Tensor, *, test_fraction: float = 0.3,
-                 seed: int = 0) -> float:  # fmt: skip
+def linear_probe(
+    feats: np.ndarray,
+    labels: np.ndarray | torch.Tensor,
+    *,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+) -> float:
     """Test accuracy in [0, 1] of a logistic regression on standardised features (stratified split)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
@@ -116,9 +136,12 @@ def linear_probe(feats: np.ndarray, labels: np.ndarray | torch.Tensor, *, test_f
     y = np.asarray(labels).reshape(-1)
     counts = np.unique(y, return_counts=True)[1]
     if len(counts) < 2 or counts.min() < 2:
-        raise FeatureVisError("A linear probe needs at least two classes with at least two images each.")
-    x_tr, x_te, y_tr, y_te = train_test_split(np.asarray(feats), y, test_size=test_fraction, random_state=seed,
-                                              stratify=y)  # fmt: skip
+        raise FeatureVisError(
+            "A linear probe needs at least two classes with at least two images each."
+        )
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        np.asarray(feats), y, test_size=test_fraction, random_state=seed, stratify=y
+    )
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     clf.fit(x_tr, y_tr)
     return float(clf.score(x_te, y_te))
@@ -136,16 +159,32 @@ class FeatureSpace:
     probe_accuracy: float
 
 
-def feature_space(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], *,
-                  layer: str | None = None, method: str = "pca", seed: int = 0, perplexity: float = 30.0,
-                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> FeatureSpace:  # fmt: skip
+def feature_space(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    *,
+    layer: str | None = None,
+    method: str = "pca",
+    seed: int = 0,
+    perplexity: float = 30.0,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> FeatureSpace:
     """Features of ``layer`` for the images, their 2-D projection and the linear-probe accuracy."""
     check_projection(int(images.shape[0]), method, perplexity)
     layer = layer or default_layer(model)
     feats = features(model, images, layer, mean=mean, std=std)
     y = np.asarray(labels).reshape(-1)
-    return FeatureSpace(project(feats, method, seed=seed, perplexity=perplexity), y, tuple(classes), layer,
-                        method, linear_probe(feats, y, seed=seed))  # fmt: skip
+    return FeatureSpace(
+        project(feats, method, seed=seed, perplexity=perplexity),
+        y,
+        tuple(classes),
+        layer,
+        method,
+        linear_probe(feats, y, seed=seed),
+    )
 
 
 def random_twin(arch: str, build: dict | None = None, seed: int = 0) -> nn.Module:

@@ -40,10 +40,8 @@ from explorer.probe.layers import conv_layers
 # ``lucid/optvis/param/color.py`` (``color_correlation_svd_sqrt``), also in lucent
 # (``lucent/optvis/param/color.py``). Rows: R, G, B; columns: the decorrelated components.
 COLOR_CORRELATION_SVD_SQRT = torch.tensor(
-    [[0.26, 0.09, 0.02],
-     [0.27, 0.00, -0.05],
-     [0.27, -0.09, 0.03]]
-)  # fmt: skip
+    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]]
+)
 _COLOR_NORMALISED = COLOR_CORRELATION_SVD_SQRT / COLOR_CORRELATION_SVD_SQRT.norm(dim=0).max()
 
 
@@ -66,7 +64,9 @@ class VisSettings:
     rotate: float = 10.0  # degrees, drawn from [-rotate, rotate]
     seed: int = 0
     preview_every: int = 32  # a preview image every this many steps; 0: none
-    norm_bound: float = 0.0  # pixel parameterisation only: projected gradient ascent on this L2 ball
+    norm_bound: float = (
+        0.0  # pixel parameterisation only: projected gradient ascent on this L2 ball
+    )
     mean: tuple[float, ...] | None = None  # the model's input normalisation, if it has one
     std: tuple[float, ...] | None = None
 
@@ -89,10 +89,14 @@ class VisEvent:
     raw: torch.Tensor | None = field(default=None, repr=False)  # final B x C x H x W in model space
 
 
-def cache_key(model_key: str, weights: str, layer: str, channel: int | Sequence[int], settings: VisSettings) -> str:
+def cache_key(
+    model_key: str, weights: str, layer: str, channel: int | Sequence[int], settings: VisSettings
+) -> str:
     """A stable key for one optimised input: model, weight source/version, layer, channel(s), settings."""
     channels = [channel] if isinstance(channel, int) else list(channel)
-    blob = json.dumps([model_key, weights, layer, channels, asdict(settings)], sort_keys=True, default=list)
+    blob = json.dumps(
+        [model_key, weights, layer, channels, asdict(settings)], sort_keys=True, default=list
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -107,11 +111,15 @@ def layer_output_shape(model: nn.Module, layer: str, input_shape: Sequence[int])
     finally:
         model.train(was_training)
     if layer not in store:
-        raise FeatureVisError(f"Layer {layer!r} did not run in the forward pass, so it cannot be optimised.")
+        raise FeatureVisError(
+            f"Layer {layer!r} did not run in the forward pass, so it cannot be optimised."
+        )
     return tuple(store[layer].shape[1:])
 
 
-def check_target(model: nn.Module, layer: str, channels: Sequence[int], input_shape: Sequence[int]) -> int:
+def check_target(
+    model: nn.Module, layer: str, channels: Sequence[int], input_shape: Sequence[int]
+) -> int:
     """Raise :class:`FeatureVisError` unless ``layer`` has a spatial output with every channel
     of ``channels``; the layer's channel count."""
     shape = layer_output_shape(model, layer, input_shape)
@@ -123,7 +131,9 @@ def check_target(model: nn.Module, layer: str, channels: Sequence[int], input_sh
     n = shape[0]
     for c in channels:
         if not 0 <= int(c) < n:
-            raise FeatureVisError(f"Channel {c} is out of range: layer {layer!r} has {n} channels (0 to {n - 1}).")
+            raise FeatureVisError(
+                f"Channel {c} is out of range: layer {layer!r} has {n} channels (0 to {n - 1})."
+            )
     return n
 
 
@@ -141,8 +151,16 @@ def _freq_scale(h: int, w: int) -> torch.Tensor:
 class _Image:
     """The learned tensor and how it becomes a B x C x H x W image in [0, 1] (or raw pixels)."""
 
-    def __init__(self, batch: int, channels: int, h: int, w: int, s: VisSettings, g: torch.Generator,
-                 device: torch.device) -> None:  # fmt: skip
+    def __init__(
+        self,
+        batch: int,
+        channels: int,
+        h: int,
+        w: int,
+        s: VisSettings,
+        g: torch.Generator,
+        device: torch.device,
+    ) -> None:
         self.s, self.h, self.w, self.channels = s, h, w, channels
         if s.param == "fourier":
             shape = (batch, channels, h, w // 2 + 1, 2)
@@ -152,13 +170,17 @@ class _Image:
             init = torch.randn((batch, channels, h, w), generator=g) * 0.01
             self.var = init.to(device).requires_grad_(True)
         else:
-            raise FeatureVisError(f"Unknown image parameterisation {s.param!r}: use 'fourier' or 'pixel'.")
+            raise FeatureVisError(
+                f"Unknown image parameterisation {s.param!r}: use 'fourier' or 'pixel'."
+            )
 
     def image(self) -> torch.Tensor:
         s = self.s
         if s.param == "fourier":
             spectrum = torch.view_as_complex((self.scale * self.var).contiguous())
-            x = torch.fft.irfftn(spectrum, s=(self.h, self.w), norm="ortho") / 4.0  # lucid's "magic" 4
+            x = (
+                torch.fft.irfftn(spectrum, s=(self.h, self.w), norm="ortho") / 4.0
+            )  # lucid's "magic" 4
         else:
             x = self.var
         if s.param == "pixel" and s.norm_bound > 0:
@@ -184,7 +206,9 @@ def _random_affine(x: torch.Tensor, s: VisSettings, g: torch.Generator) -> torch
     scale = 1 + u[:, 1] * s.scale
     shift = u[:, 2:] * 2 * s.jitter  # grid units: the side is 2
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
@@ -200,7 +224,9 @@ def to_uint8(x: torch.Tensor, *, stretch: bool = False) -> np.ndarray:
 # --------------------------------------------------------------------------- optimisation
 
 
-def _objective(act: torch.Tensor, channels: torch.Tensor, unit: tuple[int, int] | None) -> torch.Tensor:
+def _objective(
+    act: torch.Tensor, channels: torch.Tensor, unit: tuple[int, int] | None
+) -> torch.Tensor:
     """Per image b: the mean of its channel ``channels[b]`` over positions (or one unit)."""
     picked = act[torch.arange(act.shape[0], device=act.device), channels]  # B x H x W
     if unit is not None:
@@ -209,10 +235,15 @@ def _objective(act: torch.Tensor, channels: torch.Tensor, unit: tuple[int, int] 
 
 
 def optimise(
-    model: nn.Module, layer: str, channels: int | Sequence[int], input_shape: Sequence[int],
-    settings: VisSettings | None = None, *, unit: tuple[int, int] | None = None,
+    model: nn.Module,
+    layer: str,
+    channels: int | Sequence[int],
+    input_shape: Sequence[int],
+    settings: VisSettings | None = None,
+    *,
+    unit: tuple[int, int] | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> Iterator[VisEvent]:  # fmt: skip
+) -> Iterator[VisEvent]:
     """Gradient ascent on the input for each channel of ``channels`` (one image per channel,
     optimised together as a batch); yields a :class:`VisEvent` per step, the last with the images.
 
@@ -276,8 +307,16 @@ def _event(step: int, s: VisSettings, values: torch.Tensor, img: _Image, *, last
         previews = tuple(to_uint8(x, stretch=stretch) for x in raw)
     if last:
         images = previews
-    return VisEvent(step, s.steps, float(np.mean(objectives)), objectives, previews, last, images,
-                    raw if last else None)  # fmt: skip
+    return VisEvent(
+        step,
+        s.steps,
+        float(np.mean(objectives)),
+        objectives,
+        previews,
+        last,
+        images,
+        raw if last else None,
+    )
 
 
 def run(events: Iterator[VisEvent]) -> VisEvent:
@@ -310,9 +349,13 @@ def hierarchy_layers(model: nn.Module) -> list[tuple[str, str]]:
     neighbourhood), all convolutions when there are too few; fewer rows for a model with
     fewer than three. Raises :class:`FeatureVisError` for a model without convolutions.
     """
-    convs = [n for n, m in conv_layers(model) if max(m.kernel_size) > 1] or [n for n, _ in conv_layers(model)]
+    convs = [n for n, m in conv_layers(model) if max(m.kernel_size) > 1] or [
+        n for n, _ in conv_layers(model)
+    ]
     if not convs:
-        raise FeatureVisError("This model has no convolution, so it has no feature hierarchy to show.")
+        raise FeatureVisError(
+            "This model has no convolution, so it has no feature hierarchy to show."
+        )
     picks = [0, (len(convs) - 1) // 2, len(convs) - 1]
     depths = ("early", "middle", "late")
     seen: list[tuple[str, str]] = []
@@ -322,7 +365,9 @@ def hierarchy_layers(model: nn.Module) -> list[tuple[str, str]]:
     return seen
 
 
-def hierarchy(model: nn.Module, input_shape: Sequence[int], per_layer: int = 4) -> list[HierarchyRow]:
+def hierarchy(
+    model: nn.Module, input_shape: Sequence[int], per_layer: int = 4
+) -> list[HierarchyRow]:
     """The hierarchy grid's rows: ``per_layer`` channels spread evenly over each chosen layer."""
     rows = []
     for depth, layer in hierarchy_layers(model):
@@ -333,7 +378,10 @@ def hierarchy(model: nn.Module, input_shape: Sequence[int], per_layer: int = 4) 
 
 
 def optimise_hierarchy(
-    model: nn.Module, rows: Sequence[HierarchyRow], input_shape: Sequence[int], settings: VisSettings | None = None
+    model: nn.Module,
+    rows: Sequence[HierarchyRow],
+    input_shape: Sequence[int],
+    settings: VisSettings | None = None,
 ) -> Iterator[tuple[int, VisEvent]]:
     """Optimise every row's channels, row after row: yields (row index, event); the last event
     of each row carries its images."""
@@ -342,7 +390,9 @@ def optimise_hierarchy(
             yield i, event
 
 
-def hierarchy_titles(model: nn.Module, rows: Sequence[HierarchyRow], arch: str | None = None) -> list[str]:
+def hierarchy_titles(
+    model: nn.Module, rows: Sequence[HierarchyRow], arch: str | None = None
+) -> list[str]:
     """Row titles for the grid: the depth and the paper-style layer name ('early: conv1_1')."""
     from explorer.probe.names import readable_names
 

@@ -20,7 +20,9 @@ from explorer.probe.feature_vis import FeatureVisError, VisEvent, VisSettings, o
 TARGET = "explorer.probe.feature_vis_job:run_feature_vis"
 
 
-def model_payload(arch: str, build: Mapping[str, Any], model: torch.nn.Module, *, imagenet: bool = False) -> dict[str, Any]:
+def model_payload(
+    arch: str, build: Mapping[str, Any], model: torch.nn.Module, *, imagenet: bool = False
+) -> dict[str, Any]:
     """What a job needs to rebuild ``model`` in another process: catalog key, build arguments
     and a CPU copy of its state dict (``imagenet``: none; the worker reads torchvision's cached file)."""
     if imagenet:
@@ -41,13 +43,20 @@ def _rebuild(payload: Mapping[str, Any], device: str) -> torch.nn.Module:
 
 
 def run_feature_vis(
-    model: Mapping[str, Any], layer: str, channels: Sequence[int], input_shape: Sequence[int],
-    settings: VisSettings, device: str = "cpu", should_stop: Callable[[], bool] | None = None,
-) -> Iterator[VisEvent]:  # fmt: skip
+    model: Mapping[str, Any],
+    layer: str,
+    channels: Sequence[int],
+    input_shape: Sequence[int],
+    settings: VisSettings,
+    device: str = "cpu",
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[VisEvent]:
     """Job target: rebuild the model, optimise, yield every :class:`VisEvent`; return the last one."""
     net = _rebuild(model, device)
     last = None
-    for event in optimise(net, layer, list(channels), input_shape, settings, should_stop=should_stop):
+    for event in optimise(
+        net, layer, list(channels), input_shape, settings, should_stop=should_stop
+    ):
         last = event
         yield dataclasses.replace(event, raw=None)
     if last is None:
@@ -59,9 +68,13 @@ HIERARCHY_TARGET = "explorer.probe.feature_vis_job:run_hierarchy"
 
 
 def run_hierarchy(
-    model: Mapping[str, Any], rows: Sequence[tuple[str, str, Sequence[int]]], input_shape: Sequence[int],
-    settings: VisSettings, device: str = "cpu", should_stop: Callable[[], bool] | None = None,
-) -> Iterator[VisEvent]:  # fmt: skip
+    model: Mapping[str, Any],
+    rows: Sequence[tuple[str, str, Sequence[int]]],
+    input_shape: Sequence[int],
+    settings: VisSettings,
+    device: str = "cpu",
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[VisEvent]:
     """Job target for the hierarchy grid: every row's channels (rows as (depth, layer, channels)),
     row after row. Events count steps over the whole grid; Stop ends the current row with its
     pictures so far and skips the rest. Returns the images per finished row."""
@@ -69,9 +82,16 @@ def run_hierarchy(
     images: list[tuple] = []
     n, steps = len(rows), settings.steps
     for i, (_depth, layer, channels) in enumerate(rows):
-        for event in optimise(net, layer, list(channels), input_shape, settings, should_stop=should_stop):
-            yield dataclasses.replace(event, step=i * steps + event.step, steps=n * steps, raw=None,
-                                      done=event.done and i == n - 1)  # fmt: skip
+        for event in optimise(
+            net, layer, list(channels), input_shape, settings, should_stop=should_stop
+        ):
+            yield dataclasses.replace(
+                event,
+                step=i * steps + event.step,
+                steps=n * steps,
+                raw=None,
+                done=event.done and i == n - 1,
+            )
             if event.done:
                 images.append(event.images)
         if should_stop is not None and should_stop():

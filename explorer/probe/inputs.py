@@ -16,7 +16,9 @@ from explorer.models.catalog import ArchSpec, get_spec
 from explorer.probe.erf import imagenet_classes
 
 
-def preprocessing_for(arch: str | ArchSpec, build: Mapping[str, Any] | None = None) -> Preprocessing:
+def preprocessing_for(
+    arch: str | ArchSpec, build: Mapping[str, Any] | None = None
+) -> Preprocessing:
     """The recipe for catalog entry ``arch`` built with ``build`` (a compact model's
     ``image_size`` and ``in_channels``; the catalog's input shape where they are absent)."""
     spec = get_spec(arch) if isinstance(arch, str) else arch
@@ -43,8 +45,13 @@ def own_preprocessing(key: str) -> Preprocessing | None:
     c, h, _ = entry.spec.input_shape
     if entry.pixel_range[1] > 1.5:
         top = entry.pixel_range[1]
-        return Preprocessing(size=h, channels=c, mean=(0.0,) * c, std=(1.0 / top,) * c,
-                             name="model's own (it rescales 0-255 pixel values itself)")  # fmt: skip
+        return Preprocessing(
+            size=h,
+            channels=c,
+            mean=(0.0,) * c,
+            std=(1.0 / top,) * c,
+            name="model's own (it rescales 0-255 pixel values itself)",
+        )
     return Preprocessing(size=h, channels=c, name="model's own (pixels 0-1)")
 
 

@@ -360,6 +360,6 @@ def readable_names(model: nn.Module, arch: str | None = None) -> dict[str, str]:
     block 1``); an empty mapping (raw paths shown) for a model the namer cannot read."""
     try:
         return {path: display_name(name) for path, name in layer_names(model, arch).items()}
-    except Exception:  # noqa: BLE001 - names are a nicety: training goes on with raw paths, logged
+    except Exception:
         log.warning("No readable layer names for %s", type(model).__name__, exc_info=True)
         return {}

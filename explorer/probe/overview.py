@@ -57,13 +57,22 @@ def summarise_map(info: LayerInfo, act: torch.Tensor, k: int = STRIP_CHANNELS) -
     a = act[0] if act.dim() == 4 else act
     a = a.float()  # C x H x W (a new tensor only when the dtype changes; never kept)
     stats = channel_stats(a)
-    lo, hi = rescale_bounds(torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2])
+    lo, hi = rescale_bounds(
+        torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2]
+    )
     top = channel_order(stats, "mean")[:k]
     index = torch.from_numpy(top.copy())
     factor = tile_factor(tuple(a.shape))  # type: ignore[arg-type]
     tiles = uint8_tiles(a[index.to(a.device)].cpu(), lo[index], hi[index], factor)  # k x h x w
-    return LayerSummary(name=info.name, type=info.type, note=info.note, shape=tuple(a.shape),  # type: ignore[arg-type]
-                        stats=stats, top=top, top_tiles=tiles.numpy())  # fmt: skip
+    return LayerSummary(
+        name=info.name,
+        type=info.type,
+        note=info.note,
+        shape=tuple(a.shape),  # type: ignore[arg-type]
+        stats=stats,
+        top=top,
+        top_tiles=tiles.numpy(),
+    )
 
 
 class LazyLayerMaps:
@@ -114,8 +123,9 @@ class FeatureOverview(LayersByName):
     needs them, and kept.
     """
 
-    def __init__(self, summaries: list[LayerSummary], output: np.ndarray,
-                 load: Callable[[], FeatureMaps]) -> None:  # fmt: skip
+    def __init__(
+        self, summaries: list[LayerSummary], output: np.ndarray, load: Callable[[], FeatureMaps]
+    ) -> None:
         self.layers = [LazyLayerMaps(s, self) for s in summaries]
         self.output = output
         self._load: Callable[[], FeatureMaps] | None = load
@@ -127,7 +137,9 @@ class FeatureOverview(LayersByName):
         return self._maps is not None
 
     def full(self) -> FeatureMaps:
-        with self._lock:  # two reruns of one session (or two sessions sharing it) must not capture twice
+        with (
+            self._lock
+        ):  # two reruns of one session (or two sessions sharing it) must not capture twice
             if self._maps is None:
                 assert self._load is not None
                 self._maps = self._load()
@@ -170,5 +182,8 @@ def compute_overview(
     out_t = out[0] if isinstance(out, (tuple, list)) else out
     summaries = [store[i.name] for i in infos if store.get(i.name) is not None]
     logits = out_t.detach().float().reshape(out_t.shape[0], -1)[0].cpu().numpy()
-    return FeatureOverview(summaries, logits,  # type: ignore[arg-type]
-                           load or (lambda: compute_feature_maps(model, x, infos)))  # fmt: skip
+    return FeatureOverview(
+        summaries,
+        logits,  # type: ignore[arg-type]
+        load or (lambda: compute_feature_maps(model, x, infos)),
+    )

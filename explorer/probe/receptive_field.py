@@ -46,15 +46,28 @@ class Field:
 INPUT_FIELD = Field((1.0, 1.0), (1.0, 1.0), (0.0, 0.0))
 GLOBAL_FIELD = Field((math.inf, math.inf), (math.inf, math.inf), (0.0, 0.0), is_global=True)
 
-_ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_max_pool2d", "adaptive_max_pool2d_with_indices"}
+_ADAPTIVE = {
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "_adaptive_max_pool2d",
+    "adaptive_max_pool2d_with_indices",
+}
 
 
-def apply_window(field: Field, kernel: tuple[int, int], stride: tuple[int, int],
-                 padding: tuple[int, int], dilation: tuple[int, int]) -> Field:
+def apply_window(
+    field: Field,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+) -> Field:
     """The field after a convolution or pooling window."""
     if field.is_global:
         return field
-    size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(field.size, kernel, dilation, field.jump, strict=True))
+    size = tuple(
+        r + (k - 1) * d * j
+        for r, k, d, j in zip(field.size, kernel, dilation, field.jump, strict=True)
+    )
     start = tuple(
         s + ((k - 1) * d / 2 - p) * j
         for s, k, d, p, j in zip(field.start, kernel, dilation, padding, field.jump, strict=True)
@@ -84,10 +97,14 @@ class FieldTracker(TorchFunctionMode):
     def get(self, tensor: torch.Tensor) -> Field | None:
         return self._fields.get(id(tensor))
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        inputs = [a for a in _flatten(args) + _flatten(list(kwargs.values())) if isinstance(a, torch.Tensor)]
+        inputs = [
+            a
+            for a in _flatten(args) + _flatten(list(kwargs.values()))
+            if isinstance(a, torch.Tensor)
+        ]
         known = [f for f in (self.get(t) for t in inputs) if f is not None]
         if not known:
             return out
@@ -96,7 +113,9 @@ class FieldTracker(TorchFunctionMode):
         field = _merge(known)
         window = window_of(name, args, kwargs) if first is not None else None
         if window is not None:
-            field = apply_window(first, window.kernel, window.stride, window.padding, window.dilation)
+            field = apply_window(
+                first, window.kernel, window.stride, window.padding, window.dilation
+            )
         elif name in _ADAPTIVE and first is not None:
             x = args[0]
             out_t = out[0] if isinstance(out, tuple) else out

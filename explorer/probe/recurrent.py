@@ -111,8 +111,15 @@ def _fused_layer(net: RecurrentNet, layer: int, x: Tensor, h0: Tensor, c0: Tenso
     then borrows the explicit network's own tensors (``assign=True``): nothing is copied.
     """
     cfg = net.config
-    module = cfg.cell_spec.torch_module(x.shape[-1], cfg.hidden_size, cfg.nonlinearity, num_layers=1,
-                                        bidirectional=cfg.bidirectional, device="meta", dtype=x.dtype)  # fmt: skip
+    module = cfg.cell_spec.torch_module(
+        x.shape[-1],
+        cfg.hidden_size,
+        cfg.nonlinearity,
+        num_layers=1,
+        bidirectional=cfg.bidirectional,
+        device="meta",
+        dtype=x.dtype,
+    )
     state = {}
     for direction in range(cfg.num_directions):
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -125,9 +132,14 @@ def _fused_layer(net: RecurrentNet, layer: int, x: Tensor, h0: Tensor, c0: Tenso
 
 
 def _records_from_states(
-    net: RecurrentNet, layer: int, direction: int, x: Tensor, hs: Tensor, h0: Tensor,
+    net: RecurrentNet,
+    layer: int,
+    direction: int,
+    x: Tensor,
+    hs: Tensor,
+    h0: Tensor,
     c0: Tensor | None,
-) -> dict[str, Tensor]:  # fmt: skip
+) -> dict[str, Tensor]:
     """Every gate of one layer and direction for all steps at once, from x_t and h_{t-1}."""
     recompute = net.cell_spec.recompute
     if recompute is None:  # no gates: the states are every quantity
@@ -141,7 +153,7 @@ def _records_from_states(
     return recompute(xp.view(steps, batch, -1), hp.view(steps, batch, -1), hs, c0, direction == 1)
 
 
-def fused_run(net: RecurrentNet, x: Tensor, hx=None):  # noqa: ANN001, ANN201
+def fused_run(net: RecurrentNet, x: Tensor, hx=None):
     """``net.run(x, hx, record=True)`` at the speed of torch's fused kernels (no autograd).
 
     Same return value: (output, h_n, c_n or None, records) with records[(layer, direction)]
@@ -170,8 +182,9 @@ def fused_run(net: RecurrentNet, x: Tensor, hx=None):  # noqa: ANN001, ANN201
             for direction in range(dirs):
                 hs = out[..., direction * hidden : (direction + 1) * hidden]  # T x N x H
                 c_init = layer_c0[direction] if layer_c0 is not None else None
-                per = _records_from_states(net, layer, direction, layer_input, hs,
-                                           h0[layer * dirs + direction], c_init)  # fmt: skip
+                per = _records_from_states(
+                    net, layer, direction, layer_input, hs, h0[layer * dirs + direction], c_init
+                )
                 records[(layer, direction)] = per
                 # The final state: last step forwards, first step backwards.
                 end = 0 if direction == 1 else -1
@@ -312,21 +325,40 @@ class TrainedRecurrent(Protocol):
     def instantiate(self) -> nn.Module: ...
 
 
-def model_config(cell: str, hidden_size: int, num_layers: int, bidirectional: bool, nonlinearity: str,
-                 spec: InputSpec, features: int) -> SequenceModelConfig:
+def model_config(
+    cell: str,
+    hidden_size: int,
+    num_layers: int,
+    bidirectional: bool,
+    nonlinearity: str,
+    spec: InputSpec,
+    features: int,
+) -> SequenceModelConfig:
     """The network for this kind of input, as the Recurrent page draws it (the head is unused by
     traces)."""
     encoding = spec.encoding if spec.kind == "text" else "signal"
     return SequenceModelConfig(
-        cell=cell, hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-        nonlinearity=nonlinearity, encoding=encoding, vocab_size=VOCAB_SIZE, input_features=features,
+        cell=cell,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        nonlinearity=nonlinearity,
+        encoding=encoding,
+        vocab_size=VOCAB_SIZE,
+        input_features=features,
         output_size=1,
     )
 
 
-def init_gradient_flows(model_for: Callable[[SequenceModelConfig], nn.Module], hidden_size: int,
-                        num_layers: int, spec: InputSpec, length: int, wrt: str,
-                        cells: tuple[str, ...] = CELLS) -> dict[str, np.ndarray]:
+def init_gradient_flows(
+    model_for: Callable[[SequenceModelConfig], nn.Module],
+    hidden_size: int,
+    num_layers: int,
+    spec: InputSpec,
+    length: int,
+    wrt: str,
+    cells: tuple[str, ...] = CELLS,
+) -> dict[str, np.ndarray]:
     """||d y_T/d s_t|| for each cell at initialisation on the same (cut) sequence;
     ``model_for(config)`` gives the initialised network (the ui caches them process-wide)."""
     prepared = prepare_input(spec)
@@ -340,8 +372,9 @@ def init_gradient_flows(model_for: Callable[[SequenceModelConfig], nn.Module], h
     return out
 
 
-def trained_gradient_flows(models: Sequence[TrainedRecurrent], spec: InputSpec, length: int,
-                           wrt: str) -> dict[str, np.ndarray]:
+def trained_gradient_flows(
+    models: Sequence[TrainedRecurrent], spec: InputSpec, length: int, wrt: str
+) -> dict[str, np.ndarray]:
     """The same measurement for trained models and for the very weights each started from."""
     prepared = prepare_input(spec)
     values = prepared.values[:length]

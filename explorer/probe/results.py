@@ -61,11 +61,14 @@ class FeatureResult:
     orders: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # layers x 4 sort keys
     strips: dict[tuple[str, str], bytes] = field(default_factory=dict)  # layers x colour scales
     pngs: BoundedStore[tuple[str, str, str], bytes] = field(
-        default_factory=lambda: BoundedStore(PNG_CACHE_ENTRIES, "montage PNGs"))
+        default_factory=lambda: BoundedStore(PNG_CACHE_ENTRIES, "montage PNGs")
+    )
     erf: BoundedStore[tuple[str, int, int, int], np.ndarray] = field(
-        default_factory=lambda: BoundedStore(ERF_PER_RESULT, "effective fields"))
+        default_factory=lambda: BoundedStore(ERF_PER_RESULT, "effective fields")
+    )
     attributions: BoundedStore[tuple[str, int, int], np.ndarray] = field(
-        default_factory=lambda: BoundedStore(ATTRIBUTIONS_PER_RESULT, "attributions"))
+        default_factory=lambda: BoundedStore(ATTRIBUTIONS_PER_RESULT, "attributions")
+    )
     # Guards orders, strips and PNGs, which sessions sharing this result fill lazily (a PNG is
     # made once, by whoever asks first, while the others wait). Taken before the model's lock.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -80,8 +83,11 @@ class FeatureResult:
     def for_session(self) -> FeatureResult:
         """This result for one more session: the same maps, orders, strips, PNGs and lock, and
         its own (empty) effective fields and attributions."""
-        return dataclasses.replace(self, erf=BoundedStore(ERF_PER_RESULT, "effective fields"),
-                                   attributions=BoundedStore(ATTRIBUTIONS_PER_RESULT, "attributions"))
+        return dataclasses.replace(
+            self,
+            erf=BoundedStore(ERF_PER_RESULT, "effective fields"),
+            attributions=BoundedStore(ATTRIBUTIONS_PER_RESULT, "attributions"),
+        )
 
 
 def compute_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
@@ -113,14 +119,17 @@ def is_shared(lm: LoadedModel, image: DecodedImage) -> bool:
     return lm.kind in SHARED_KINDS and bool(image.digest) and image.digest in _sample_digests()
 
 
-def effective_field(lm: LoadedModel, res: FeatureResult, layer: str, row: int, col: int,
-                    channel: int | None) -> np.ndarray:
+def effective_field(
+    lm: LoadedModel, res: FeatureResult, layer: str, row: int, col: int, channel: int | None
+) -> np.ndarray:
     """Gradient heatmap of one unit, cached in the result (a backward pass costs a forward)."""
 
     def make() -> np.ndarray:
         device = next(lm.model.parameters()).device
         with lm.lock:
-            return effective_receptive_field(lm.model, res.model_input.x.to(device), layer, row, col, channel)
+            return effective_receptive_field(
+                lm.model, res.model_input.x.to(device), layer, row, col, channel
+            )
 
     return res.erf.get_or_make((layer, row, col, -1 if channel is None else channel), make)
 
@@ -135,21 +144,30 @@ _PASS_SECONDS: dict[tuple[str, tuple[int, ...], str], tuple[float, bool]] = {}
 _PASS_LOCK = threading.Lock()
 
 
-def attribution_key(method: str, target: int, steps: int,
-                    precision: str = "float32") -> tuple[str, int, int, str]:  # fmt: skip
+def attribution_key(
+    method: str, target: int, steps: int, precision: str = "float32"
+) -> tuple[str, int, int, str]:
     """The cache key within a result (model, weights and image): method, class, steps, precision."""
     multi = METHODS[method].multi_pass
     return (method, int(target), int(steps) if multi else 0, precision if multi else "float32")
 
 
-def cached_attribution(res: FeatureResult, method: str, target: int, steps: int,
-                       precision: str = "float32") -> np.ndarray | None:  # fmt: skip
+def cached_attribution(
+    res: FeatureResult, method: str, target: int, steps: int, precision: str = "float32"
+) -> np.ndarray | None:
     """The attribution if this session already computed it for this image, else None."""
     return res.attributions.get(attribution_key(method, target, steps, precision))
 
 
-def _cost_key(lm: LoadedModel, res: FeatureResult, precision: str = "float32") -> tuple[str, tuple[int, ...], str, str]:
-    return (lm.token, tuple(res.model_input.x.shape), str(next(lm.model.parameters()).device), precision)
+def _cost_key(
+    lm: LoadedModel, res: FeatureResult, precision: str = "float32"
+) -> tuple[str, tuple[int, ...], str, str]:
+    return (
+        lm.token,
+        tuple(res.model_input.x.shape),
+        str(next(lm.model.parameters()).device),
+        precision,
+    )
 
 
 @dataclass(frozen=True)
@@ -163,14 +181,31 @@ class AttributionEstimate:
 
     def text(self, device: str) -> str:
         s = self.seconds
-        when = (f"{s / 60:.0f} min" if s >= 90 else f"{s:.0f} s" if s >= 10
-                else f"{s:.1f} s" if s >= 0.1 else "a moment")  # fmt: skip
-        steps = f"{self.passes} steps in batches of {self.batch_size}" if self.passes > 1 else "one pass"
+        when = (
+            f"{s / 60:.0f} min"
+            if s >= 90
+            else f"{s:.0f} s"
+            if s >= 10
+            else f"{s:.1f} s"
+            if s >= 0.1
+            else "a moment"
+        )
+        steps = (
+            f"{self.passes} steps in batches of {self.batch_size}"
+            if self.passes > 1
+            else "one pass"
+        )
         return f"about {when} on this {device}: {steps}"
 
 
-def attribution_estimate(lm: LoadedModel, res: FeatureResult, method: str, steps: int,
-                         target: int = 0, precision: str = "float32") -> AttributionEstimate:
+def attribution_estimate(
+    lm: LoadedModel,
+    res: FeatureResult,
+    method: str,
+    steps: int,
+    target: int = 0,
+    precision: str = "float32",
+) -> AttributionEstimate:
     """Expected run time; the first call per model and input size measures a small batch."""
     n = passes(method, steps)
     batch = min(DEFAULT_BATCH, n)
@@ -180,8 +215,9 @@ def attribution_estimate(lm: LoadedModel, res: FeatureResult, method: str, steps
     if known is None:
         device = next(lm.model.parameters()).device
         with lm.lock:
-            probe = measure_pass(lm.model, res.model_input.x.to(device), target, PROBE_BATCH,
-                                 precision=precision)  # fmt: skip
+            probe = measure_pass(
+                lm.model, res.model_input.x.to(device), target, PROBE_BATCH, precision=precision
+            )
         known = (probe / PROBE_BATCH, False)
         with _PASS_LOCK:
             _PASS_SECONDS.setdefault(key, known)
@@ -189,9 +225,16 @@ def attribution_estimate(lm: LoadedModel, res: FeatureResult, method: str, steps
     return AttributionEstimate(seconds=per_input * n, passes=n, batch_size=batch, from_run=from_run)
 
 
-def attribution_map(lm: LoadedModel, res: FeatureResult, method: str, target: int,
-                    steps: int | None = None, progress: Any = None,
-                    should_stop: Any = None, precision: str = "float32") -> np.ndarray:  # fmt: skip
+def attribution_map(
+    lm: LoadedModel,
+    res: FeatureResult,
+    method: str,
+    target: int,
+    steps: int | None = None,
+    progress: Any = None,
+    should_stop: Any = None,
+    precision: str = "float32",
+) -> np.ndarray:
     """A captum attribution for (method, class, steps), computed once per result and kept
     (bounded). Multi-pass methods run batched, report ``progress(done, total)`` and refine the
     process-wide price of a pass from their own measured time."""
@@ -203,10 +246,20 @@ def attribution_map(lm: LoadedModel, res: FeatureResult, method: str, target: in
     n = passes(method, steps)
     start = time.perf_counter()
     # The model's lock is held one pass (one batch of steps) at a time: others wait one batch.
-    heat = attribute(lm.model, res.model_input.x.to(device), target, method,
-                     layer=grad_cam_layer(res.maps), steps=steps, batch_size=min(DEFAULT_BATCH, n),
-                     progress=progress, should_stop=should_stop, outputs=int(res.maps.output.shape[0]),
-                     precision=key[3], hold=lambda: lm.lock)  # fmt: skip
+    heat = attribute(
+        lm.model,
+        res.model_input.x.to(device),
+        target,
+        method,
+        layer=grad_cam_layer(res.maps),
+        steps=steps,
+        batch_size=min(DEFAULT_BATCH, n),
+        progress=progress,
+        should_stop=should_stop,
+        outputs=int(res.maps.output.shape[0]),
+        precision=key[3],
+        hold=lambda: lm.lock,
+    )
     elapsed = time.perf_counter() - start
     if n > 1:
         with _PASS_LOCK:

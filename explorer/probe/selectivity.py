@@ -11,7 +11,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-CHAR_CLASSES = ("inside quotes", "space", "digit", "uppercase", "punctuation", "vowel", "line start")
+CHAR_CLASSES = (
+    "inside quotes",
+    "space",
+    "digit",
+    "uppercase",
+    "punctuation",
+    "vowel",
+    "line start",
+)
 _PUNCT = set(".,;:!?'\"-()*+=/")
 
 
@@ -51,7 +59,9 @@ def unit_scores(values: np.ndarray, chars: Sequence[str]) -> dict[str, np.ndarra
     """Per unit (``values`` is T x H): "variance over time" and "correlation: <class>" for each class."""
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[0] != len(chars):
-        raise ValueError(f"values must be T x H with T = {len(chars)} characters, got {values.shape}")
+        raise ValueError(
+            f"values must be T x H with T = {len(chars)} characters, got {values.shape}"
+        )
     scores = {"variance over time": values.var(0)}
     for name, mask in char_class_masks(chars).items():
         scores[f"correlation: {name}"] = _pearson(values, mask)

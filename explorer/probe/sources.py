@@ -41,7 +41,14 @@ RANDOM_SEED = 0  # the same "random" model on every rerun and for every user
 # on a shared image is shared too (explorer.ui.image_results).
 SHARED_KINDS = frozenset({"random", "imagenet", "bundled"})
 # Compact models with bundled weights, the most telling first (a default model, a second one to compare).
-PREFERRED_BUNDLED = ("resnet_small", "vgg_small", "alexnet_small", "lenet5", "nin_small", "googlenet_small")
+PREFERRED_BUNDLED = (
+    "resnet_small",
+    "vgg_small",
+    "alexnet_small",
+    "lenet5",
+    "nin_small",
+    "googlenet_small",
+)
 
 WEIGHT_KINDS = {
     "imagenet": "ImageNet weights (torchvision)",
@@ -85,8 +92,10 @@ def pretrained_cached(arch: str) -> bool:
     """ImageNet weights of ``arch`` are on disk (loading them needs no network)."""
     try:
         return pretrained_available(get_spec(arch))
-    except Exception:  # noqa: BLE001 - the option is not offered; the log says why
-        log.warning("Cannot tell whether the ImageNet weights of %r are cached", arch, exc_info=True)
+    except Exception:
+        log.warning(
+            "Cannot tell whether the ImageNet weights of %r are cached", arch, exc_info=True
+        )
         return False
 
 
@@ -114,7 +123,9 @@ def default_arch() -> str:
     if pretrained_cached("resnet18"):
         return "resnet18"
     bundled = bundled_available()
-    return next((k for k in PREFERRED_BUNDLED if k in bundled), bundled[0] if bundled else "resnet18")
+    return next(
+        (k for k in PREFERRED_BUNDLED if k in bundled), bundled[0] if bundled else "resnet18"
+    )
 
 
 def bundled_dataset(arch: str) -> str | None:
@@ -123,7 +134,7 @@ def bundled_dataset(arch: str) -> str | None:
 
     try:
         return str(read_meta(bundled_path(arch).read_bytes()).dataset or "") or None
-    except Exception:  # noqa: BLE001 - no bundled file or an unreadable one: no opinion, logged
+    except Exception:
         log.warning("No dataset recorded for the bundled weights of %s", arch, exc_info=True)
         return None
 
@@ -161,12 +172,18 @@ def random_model(arch: str) -> LoadedModel:
     model = build_seeded(spec.build, RANDOM_SEED)
     build = spec.build_kwargs
     return LoadedModel(
-        model=to_device(model.eval()), arch=arch, kind="random",
+        model=to_device(model.eval()),
+        arch=arch,
+        kind="random",
         label=f"{spec.title} - random initialisation (untrained, seed {RANDOM_SEED})",
-        token=f"{arch}|random|{RANDOM_SEED}", prep=preprocessing_for(spec, build),
-        classes=class_names_for(spec), head_meaningful=False, task=spec.task, build=build,
+        token=f"{arch}|random|{RANDOM_SEED}",
+        prep=preprocessing_for(spec, build),
+        classes=class_names_for(spec),
+        head_meaningful=False,
+        task=spec.task,
+        build=build,
         detail="These weights were never trained: the maps show what random filters do to the image.",
-    )  # fmt: skip
+    )
 
 
 def imagenet_model(arch: str, download: bool) -> LoadedModel:
@@ -174,11 +191,17 @@ def imagenet_model(arch: str, download: bool) -> LoadedModel:
     spec = get_spec(arch)
     model = load_pretrained(spec, download=download)
     return LoadedModel(
-        model=to_device(model.eval()), arch=arch, kind="imagenet",
-        label=f"{spec.title} - ImageNet weights (torchvision {spec.weights})", token=f"{arch}|imagenet|{spec.weights}",
-        prep=preprocessing_for(spec), classes=class_names_for(spec), head_meaningful=True, task=spec.task,
+        model=to_device(model.eval()),
+        arch=arch,
+        kind="imagenet",
+        label=f"{spec.title} - ImageNet weights (torchvision {spec.weights})",
+        token=f"{arch}|imagenet|{spec.weights}",
+        prep=preprocessing_for(spec),
+        classes=class_names_for(spec),
+        head_meaningful=True,
+        task=spec.task,
         detail="Trained on ImageNet (1.28 M photos, 1000 classes) by the torchvision team.",
-    )  # fmt: skip
+    )
 
 
 def bundled_model(arch: str, mtime: str) -> LoadedModel:
@@ -190,12 +213,18 @@ def bundled_model(arch: str, mtime: str) -> LoadedModel:
     acc = dict(meta.metrics or {}).get("test_accuracy")
     acc_text = f", test accuracy {float(acc):.1%}" if isinstance(acc, (int, float)) else ""
     return LoadedModel(
-        model=to_device(model.eval()), arch=arch, kind="bundled",
+        model=to_device(model.eval()),
+        arch=arch,
+        kind="bundled",
         label=f"{spec.title} - bundled weights (trained on {dataset}{acc_text})",
-        token=f"{arch}|bundled|{mtime}", prep=preprocessing_for(spec, build), classes=tuple(meta.classes) or None,
-        head_meaningful=True, task=spec.task, build=build,
+        token=f"{arch}|bundled|{mtime}",
+        prep=preprocessing_for(spec, build),
+        classes=tuple(meta.classes) or None,
+        head_meaningful=True,
+        task=spec.task,
+        build=build,
         detail=f"Trained by scripts/ on {dataset}, offline{acc_text}.",
-    )  # fmt: skip
+    )
 
 
 def bundled_version(arch: str) -> str:
@@ -204,7 +233,8 @@ def bundled_version(arch: str) -> str:
     if not path.is_file():
         raise ModelLoadError(
             f"No bundled weights for {get_spec(arch).title} yet (expected assets/weights/{path.name}, "
-            "written by the training script in scripts/).")
+            "written by the training script in scripts/)."
+        )
     return str(path.stat().st_mtime)
 
 
@@ -223,12 +253,18 @@ def user_loaded_model(um: UserModel, ref: str) -> LoadedModel:
     acc = (um.metrics or {}).get("test_accuracy") or (um.metrics or {}).get("accuracy")
     acc_text = f", accuracy {float(acc):.1%}" if isinstance(acc, (int, float)) else ""
     return LoadedModel(
-        model=to_device(model), arch=um.arch, kind="user",
+        model=to_device(model),
+        arch=um.arch,
+        kind="user",
         label=f"{built_title(um.arch, um.build)} - my model {ref!r} ({um.source}{acc_text})",
         token=user_token(um, ref),
-        prep=preprocessing_for(spec, um.build), classes=tuple(um.classes) or None, head_meaningful=True,
-        task=spec.task, build=dict(um.build), detail=f"Dataset: {um.dataset or 'unknown'}{acc_text}.",
-    )  # fmt: skip
+        prep=preprocessing_for(spec, um.build),
+        classes=tuple(um.classes) or None,
+        head_meaningful=True,
+        task=spec.task,
+        build=dict(um.build),
+        detail=f"Dataset: {um.dataset or 'unknown'}{acc_text}.",
+    )
 
 
 def upload_token(arch: str, data: bytes) -> str:
@@ -261,10 +297,16 @@ def uploaded_model(arch: str, data: bytes) -> LoadedModel:
     spec = get_spec(arch)
     build = dict(meta.build) or spec.build_kwargs
     return LoadedModel(
-        model=to_device(model), arch=arch, kind="upload",
-        label=f"{built_title(arch, build)} - uploaded checkpoint ({digest[:8]})", token=token,
-        prep=preprocessing_for(spec, build), classes=tuple(meta.classes) or class_names_for(spec),
-        head_meaningful=True, task=spec.task, build=build,
+        model=to_device(model),
+        arch=arch,
+        kind="upload",
+        label=f"{built_title(arch, build)} - uploaded checkpoint ({digest[:8]})",
+        token=token,
+        prep=preprocessing_for(spec, build),
+        classes=tuple(meta.classes) or class_names_for(spec),
+        head_meaningful=True,
+        task=spec.task,
+        build=build,
         detail="Weights from the uploaded file: checked before building (arguments, size, "
-               "every key and shape, finite values).",
-    )  # fmt: skip
+        "every key and shape, finite values).",
+    )

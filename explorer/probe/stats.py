@@ -75,8 +75,11 @@ def channel_stats(act: torch.Tensor) -> ChannelStats:
     else:
         zeros = torch.count_nonzero(flat <= 0, dim=1).float() / n
     return ChannelStats(
-        mean=mean.cpu().numpy(), max=hi.cpu().numpy(), min=lo.cpu().numpy(),
-        var=var.cpu().numpy(), zero_frac=zeros.cpu().numpy(),
+        mean=mean.cpu().numpy(),
+        max=hi.cpu().numpy(),
+        min=lo.cpu().numpy(),
+        var=var.cpu().numpy(),
+        zero_frac=zeros.cpu().numpy(),
     )
 
 
@@ -109,7 +112,9 @@ def layer_overview(stats: ChannelStats) -> LayerOverview:
     )
 
 
-def rescale_bounds(lo: torch.Tensor, hi: torch.Tensor, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
+def rescale_bounds(
+    lo: torch.Tensor, hi: torch.Tensor, positions: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The per-channel (lo, hi) a map is rescaled with (the layer's own for 1 x 1 maps)."""
     if positions == 1:
         # 1 x 1 maps (global pooling): one value per channel, so per-channel min-max would
@@ -139,8 +144,9 @@ def rescale_uint8(act: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarr
     return _to_uint8(a, lo, hi), lo.cpu().numpy(), hi.cpu().numpy()
 
 
-def tile_factor(shape: tuple[int, int, int], max_tile: int = DEFAULT_MAX_TILE,
-                montage_side: int = MONTAGE_SIDE) -> int:  # fmt: skip
+def tile_factor(
+    shape: tuple[int, int, int], max_tile: int = DEFAULT_MAX_TILE, montage_side: int = MONTAGE_SIDE
+) -> int:
     """How much a C x H x W map is pooled for its montage tiles (see :func:`layer_maps`)."""
     cols = math.ceil(math.sqrt(shape[0]))
     tile_cap = min(max_tile, max(8, montage_side // cols))
@@ -197,7 +203,11 @@ class LayerMaps(ShapedLayer):
 
 
 def layer_maps(
-    info: LayerInfo, act: torch.Tensor, *, max_tile: int = DEFAULT_MAX_TILE, montage_side: int = MONTAGE_SIDE
+    info: LayerInfo,
+    act: torch.Tensor,
+    *,
+    max_tile: int = DEFAULT_MAX_TILE,
+    montage_side: int = MONTAGE_SIDE,
 ) -> LayerMaps:
     """Statistics, uint8 tiles and float16 values of one captured 1 x C x H x W map.
 
@@ -210,15 +220,27 @@ def layer_maps(
         a = a[0]
     a = a.float().cpu()  # C x H x W
     stats = channel_stats(a)
-    lo, hi = rescale_bounds(torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2])
+    lo, hi = rescale_bounds(
+        torch.from_numpy(stats.min), torch.from_numpy(stats.max), a.shape[1] * a.shape[2]
+    )
     factor = tile_factor(tuple(a.shape), max_tile, montage_side)  # type: ignore[arg-type]
     tiles = uint8_tiles(a, lo, hi, factor)
-    if float(stats.max.max(initial=0.0)) > FLOAT16_MAX or float(stats.min.min(initial=0.0)) < -FLOAT16_MAX:
+    if (
+        float(stats.max.max(initial=0.0)) > FLOAT16_MAX
+        or float(stats.min.min(initial=0.0)) < -FLOAT16_MAX
+    ):
         a = a.clamp(-FLOAT16_MAX, FLOAT16_MAX)
     return LayerMaps(
-        name=info.name, type=info.type, note=info.note, shape=tuple(a.shape),  # type: ignore[arg-type]
-        values=a.to(torch.float16).numpy(), tiles=tiles.numpy(), lo=lo.numpy(), hi=hi.numpy(),
-        stats=stats, tile_factor=factor,
+        name=info.name,
+        type=info.type,
+        note=info.note,
+        shape=tuple(a.shape),  # type: ignore[arg-type]
+        values=a.to(torch.float16).numpy(),
+        tiles=tiles.numpy(),
+        lo=lo.numpy(),
+        hi=hi.numpy(),
+        stats=stats,
+        tile_factor=factor,
     )
 
 
@@ -230,7 +252,7 @@ class LayersByName:
     def names(self) -> list[str]:
         return [m.name for m in self.layers]
 
-    def get(self, name: str):  # noqa: ANN201 (LayerMaps or LazyLayerMaps, as the owner holds)
+    def get(self, name: str):
         for m in self.layers:
             if m.name == name:
                 return m
@@ -270,7 +292,10 @@ def compute_feature_maps(
     finally:
         model.train(was_training)
     out_t = out[0] if isinstance(out, (tuple, list)) else out
-    kept = [layer_maps(i, store[i.name], max_tile=max_tile)
-            for i in infos if i.name in store and store[i.name].dim() == 4]
+    kept = [
+        layer_maps(i, store[i.name], max_tile=max_tile)
+        for i in infos
+        if i.name in store and store[i.name].dim() == 4
+    ]
     logits = out_t.detach().float().reshape(out_t.shape[0], -1)[0].cpu().numpy()
     return FeatureMaps(layers=kept, output=logits)

@@ -76,21 +76,34 @@ class Summary:
         odd_dilation = any(r.dilation is not None and set(r.dilation) != {1} for r in self.rows)
         records = []
         for r in self.rows:
-            rec: dict[str, object] = {"layer": r.title or r.name, "module": r.name, "type": r.type,
-                                      "kernel": _window(r.kernel), "stride": _window(r.stride),
-                                      "padding": _window(r.padding)}  # fmt: skip
+            rec: dict[str, object] = {
+                "layer": r.title or r.name,
+                "module": r.name,
+                "type": r.type,
+                "kernel": _window(r.kernel),
+                "stride": _window(r.stride),
+                "padding": _window(r.padding),
+            }
             if odd_groups:
                 rec["groups"] = "" if r.groups is None else str(r.groups)
             if odd_dilation:
                 rec["dilation"] = _window(r.dilation)
             if any_ceil:
                 rec["ceil_mode"] = "yes" if r.ceil_mode else ("no" if r.kernel is not None else "")
-            rec.update({
-                "output": " x ".join(map(str, r.out_shape)), "params": r.params, "MACs": r.macs,
-                "RF size": r.rf_size,
-                "RF jump": "" if r.field is None or r.field.is_global else f"{r.field.jump[0]:g}",
-                "RF start": "" if r.field is None or r.field.is_global else f"{r.field.start[0]:g}",
-            })  # fmt: skip
+            rec.update(
+                {
+                    "output": " x ".join(map(str, r.out_shape)),
+                    "params": r.params,
+                    "MACs": r.macs,
+                    "RF size": r.rf_size,
+                    "RF jump": ""
+                    if r.field is None or r.field.is_global
+                    else f"{r.field.jump[0]:g}",
+                    "RF start": ""
+                    if r.field is None or r.field.is_global
+                    else f"{r.field.start[0]:g}",
+                }
+            )
             records.append(rec)
         return records
 
@@ -115,13 +128,23 @@ def _pairs(value: object) -> tuple[int, ...] | None:
 def _window_of(module: nn.Module) -> dict[str, object]:
     """Kernel, stride, padding (groups, dilation) of a convolution or pooling module."""
     if isinstance(module, nn.Conv2d):
-        return {"kernel": _pairs(module.kernel_size), "stride": _pairs(module.stride),
-                "padding": _pairs(module.padding), "groups": module.groups, "dilation": _pairs(module.dilation)}  # fmt: skip
+        return {
+            "kernel": _pairs(module.kernel_size),
+            "stride": _pairs(module.stride),
+            "padding": _pairs(module.padding),
+            "groups": module.groups,
+            "dilation": _pairs(module.dilation),
+        }
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         stride = module.stride if module.stride is not None else module.kernel_size
         dilation = _pairs(getattr(module, "dilation", 1))
-        return {"kernel": _pairs(module.kernel_size), "stride": _pairs(stride), "padding": _pairs(module.padding),
-                "dilation": dilation, "ceil_mode": bool(module.ceil_mode)}  # fmt: skip
+        return {
+            "kernel": _pairs(module.kernel_size),
+            "stride": _pairs(stride),
+            "padding": _pairs(module.padding),
+            "dilation": dilation,
+            "ceil_mode": bool(module.ceil_mode),
+        }
     return {}
 
 
@@ -170,7 +193,9 @@ def _traced_forward(
 
 
 def summarize(
-    model: nn.Module | Callable[[], nn.Module], input_shape: tuple[int, ...], arch: str | None = None
+    model: nn.Module | Callable[[], nn.Module],
+    input_shape: tuple[int, ...],
+    arch: str | None = None,
 ) -> Summary:
     """Summary of ``model`` for one input of ``input_shape`` (C x H x W, no batch dimension).
 
@@ -198,16 +223,37 @@ def summarize(
         f = tracker.get(output) if output.dim() == 4 else None
         label = name if seen[name] == 1 else f"{name} (call {seen[name]})"
         # A module called twice (a shared ReLU) owns its parameters once.
-        title = titles.get(name, name) if seen[name] == 1 else f"{titles.get(name, name)} (call {seen[name]})"
-        table.append(LayerRow(label, info.type, info.role, tuple(output.shape[1:]),
-                              counts[name] if seen[name] == 1 else 0, macs if seen[name] == 1 else 0, f,
-                              title, **_window_of(_module)))  # fmt: skip
+        title = (
+            titles.get(name, name)
+            if seen[name] == 1
+            else f"{titles.get(name, name)} (call {seen[name]})"
+        )
+        table.append(
+            LayerRow(
+                label,
+                info.type,
+                info.role,
+                tuple(output.shape[1:]),
+                counts[name] if seen[name] == 1 else 0,
+                macs if seen[name] == 1 else 0,
+                f,
+                title,
+                **_window_of(_module),
+            )
+        )
         if f is not None:
             fields[name] = f
     total = sum(p.numel() for p in net.parameters())
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    return Summary(table, tuple(input_shape), tuple(out.shape[1:]), total, trainable,
-                   flops.get_total_flops() // 2, fields)  # fmt: skip
+    return Summary(
+        table,
+        tuple(input_shape),
+        tuple(out.shape[1:]),
+        total,
+        trainable,
+        flops.get_total_flops() // 2,
+        fields,
+    )
 
 
 def weight_layers(summary: Summary) -> int:

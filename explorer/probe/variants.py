@@ -26,17 +26,21 @@ def _facts(key: str, input_shape: tuple[int, int, int]) -> tuple[tuple[str, str]
     if spec.family == "LeNet":
         return _lenet_facts(model, summary.total_params, summary.total_macs, spec.key)
     count = lambda kind: sum(isinstance(m, kind) for m in model.modules())  # noqa: E731
-    return tuple({
-        "parameters": f"{summary.total_params:,}",
-        f"MACs per {input_shape[1]} x {input_shape[2]} image": f"{summary.total_macs / 1e9:.2f} G",
-        "convolutions": str(len(convs)),
-        "kernel sizes": ", ".join(f"{k}x{k}" for k in kernels),
-        "filters of the first five convolutions": "/".join(str(m.out_channels) for m in convs[:5]),
-        "grouped convolutions (two GPUs)": str(sum(m.groups > 1 for m in convs)),
-        "local response normalisation layers": str(count(nn.LocalResponseNorm)),
-        "batch norm layers": str(count(nn.BatchNorm2d)),
-        "ImageNet weights": spec.weights or "none (random weights only)",
-    }.items())
+    return tuple(
+        {
+            "parameters": f"{summary.total_params:,}",
+            f"MACs per {input_shape[1]} x {input_shape[2]} image": f"{summary.total_macs / 1e9:.2f} G",
+            "convolutions": str(len(convs)),
+            "kernel sizes": ", ".join(f"{k}x{k}" for k in kernels),
+            "filters of the first five convolutions": "/".join(
+                str(m.out_channels) for m in convs[:5]
+            ),
+            "grouped convolutions (two GPUs)": str(sum(m.groups > 1 for m in convs)),
+            "local response normalisation layers": str(count(nn.LocalResponseNorm)),
+            "batch norm layers": str(count(nn.BatchNorm2d)),
+            "ImageNet weights": spec.weights or "none (random weights only)",
+        }.items()
+    )
 
 
 def _lenet_facts(model: nn.Module, params: int, macs: int, key: str) -> tuple[tuple[str, str], ...]:
@@ -46,15 +50,29 @@ def _lenet_facts(model: nn.Module, params: int, macs: int, key: str) -> tuple[tu
         ("parameters", f"{params:,}"),
         ("MACs per 32 x 32 image", f"{macs / 1e6:.2f} M"),
         ("units", "scaled tanh 1.7159 tanh(2a/3)" if "ScaledTanh" in kinds else "ReLU"),
-        ("pooling", "trainable subsampling (2x2 sum x coefficient + bias)" if "MaxPool2d" not in kinds
-         else "2x2 max-pooling"),
-        ("C3 connections", "Table I: 3, 4 or 6 of the 6 S2 maps" if "PartialConv" in kinds else "all 6 S2 maps"),
-        ("output", "10 Euclidean RBF units on fixed codes" if "EuclideanRBF" in kinds else "linear 84 -> 10"),
+        (
+            "pooling",
+            "trainable subsampling (2x2 sum x coefficient + bias)"
+            if "MaxPool2d" not in kinds
+            else "2x2 max-pooling",
+        ),
+        (
+            "C3 connections",
+            "Table I: 3, 4 or 6 of the 6 S2 maps" if "PartialConv" in kinds else "all 6 S2 maps",
+        ),
+        (
+            "output",
+            "10 Euclidean RBF units on fixed codes"
+            if "EuclideanRBF" in kinds
+            else "linear 84 -> 10",
+        ),
         ("weights", "bundled (trained here) or random" if key == "lenet5" else "random only"),
-    )  # fmt: skip
+    )
 
 
-def compare_variants(key: str, input_shape: tuple[int, int, int] | None = None) -> list[dict[str, str]]:
+def compare_variants(
+    key: str, input_shape: tuple[int, int, int] | None = None
+) -> list[dict[str, str]]:
     """One row per fact (parameters, MACs, kernels, LRN, batch norm...), one column per
     definition: ``key`` and its catalog twin (torchvision's or the teaching variant, or the
     paper's), at the entry's own input shape unless ``input_shape`` is given."""
@@ -78,9 +96,13 @@ def variants_heading(key: str) -> tuple[str, str]:
     published, other = pair
     shape = " x ".join(map(str, published.input_shape[1:]))
     if other.weights:
-        return (f"As published beside torchvision's variant: {spec.title} and {get_spec(spec.twin).title}",
-                f"Both measured at {shape} on the meta device. torchvision's definitions carry the ImageNet "
-                "weights; the papers' layouts are built here with random weights.")  # fmt: skip
-    return (f"As published beside the teaching variant: {spec.title} and {get_spec(spec.twin).title}",
-            f"Both measured at {shape} on the meta device. {other.title} is this project's variant (see its "
-            "card for how it departs from the paper); the paper's layout is built here with random weights.")
+        return (
+            f"As published beside torchvision's variant: {spec.title} and {get_spec(spec.twin).title}",
+            f"Both measured at {shape} on the meta device. torchvision's definitions carry the ImageNet "
+            "weights; the papers' layouts are built here with random weights.",
+        )
+    return (
+        f"As published beside the teaching variant: {spec.title} and {get_spec(spec.twin).title}",
+        f"Both measured at {shape} on the meta device. {other.title} is this project's variant (see its "
+        "card for how it departs from the paper); the paper's layout is built here with random weights.",
+    )

@@ -53,9 +53,18 @@ def window_of(fname: str, args: tuple, kwargs: dict) -> Window | None:
         dilation = pair(arg(args, kwargs, 5, "dilation", 1))
         padding = arg(args, kwargs, 4, "padding", 0)
         if isinstance(padding, str):  # "same" keeps the size; "valid" means 0
-            padding = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True)) if padding == "same" else 0
-        return Window(kernel, pair(arg(args, kwargs, 3, "stride", 1)), pair(padding), dilation,
-                      groups=int(arg(args, kwargs, 6, "groups", 1)))  # fmt: skip
+            padding = (
+                tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True))
+                if padding == "same"
+                else 0
+            )
+        return Window(
+            kernel,
+            pair(arg(args, kwargs, 3, "stride", 1)),
+            pair(padding),
+            dilation,
+            groups=int(arg(args, kwargs, 6, "groups", 1)),
+        )
     if fname in POOL_CALLS:
         is_max = "max" in fname  # avg_pool2d has no dilation: its ceil_mode sits one place earlier
         kernel = pair(arg(args, kwargs, 1, "kernel_size", 1))
@@ -63,5 +72,7 @@ def window_of(fname: str, args: tuple, kwargs: dict) -> Window | None:
         stride = kernel if stride in (None, [], ()) else pair(stride)
         dilation = pair(arg(args, kwargs, 4, "dilation", 1)) if is_max else (1, 1)
         ceil = bool(arg(args, kwargs, 5 if is_max else 4, "ceil_mode", False))
-        return Window(kernel, stride, pair(arg(args, kwargs, 3, "padding", 0)), dilation, ceil_mode=ceil)
+        return Window(
+            kernel, stride, pair(arg(args, kwargs, 3, "padding", 0)), dilation, ceil_mode=ceil
+        )
     return None

@@ -50,11 +50,17 @@ def _limit_memory(extra_bytes: int) -> None:
             mapped = int(fh.read().split()[0]) * resource.getpagesize()
         limit = mapped + int(extra_bytes)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, OSError, ValueError):  # no /proc or no resource module: the time limit still holds
+    except (
+        ImportError,
+        OSError,
+        ValueError,
+    ):  # no /proc or no resource module: the time limit still holds
         pass
 
 
-def _child_raw(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, memory_bytes: int | None) -> None:
+def _child_raw(
+    conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, memory_bytes: int | None
+) -> None:
     if memory_bytes:
         _limit_memory(memory_bytes)
     try:
@@ -62,7 +68,7 @@ def _child_raw(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, mem
         if not isinstance(result, bytes | bytearray):
             raise TypeError(f"the isolated function returned {type(result).__name__}, not bytes")
         conn.send_bytes(b"\x01" + bytes(result))
-    except BaseException as err:  # noqa: BLE001 - MemoryError included: told to the parent as text
+    except BaseException as err:
         text = f"{type(err).__name__}\n{err}"[:4000]
         with contextlib.suppress(Exception):  # if this fails too, the parent reads end-of-file
             conn.send_bytes(b"\x00" + text.encode("utf-8", "replace"))
@@ -93,13 +99,25 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None
     try:
         conn.send(answer)
     except Exception as err:  # the result or the exception did not pickle
-        conn.send((False, RuntimeError(f"the worker's answer could not be sent back ({type(err).__name__})")))
+        conn.send(
+            (
+                False,
+                RuntimeError(f"the worker's answer could not be sent back ({type(err).__name__})"),
+            )
+        )
     finally:
         conn.close()
 
 
-def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, what: str = "the work",
-                 memory_bytes: int | None = None, raw: bool = False, **kwargs: Any) -> Any:  # fmt: skip
+def run_isolated(
+    fn: Callable[..., Any],
+    *args: Any,
+    timeout_s: float,
+    what: str = "the work",
+    memory_bytes: int | None = None,
+    raw: bool = False,
+    **kwargs: Any,
+) -> Any:
     """``fn(*args, **kwargs)`` in a spawned child; its result, or the exception it raised.
 
     Raises :class:`WorkerError` when the child runs longer than ``timeout_s`` (it is killed)
@@ -118,7 +136,9 @@ def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, what: str
     send.close()  # our copy: a dead child then reads as end-of-file at once
     try:
         if not recv.poll(timeout_s):
-            raise WorkerError(f"{what[:1].upper()}{what[1:]} took longer than {timeout_s:.0f} s and was stopped.")
+            raise WorkerError(
+                f"{what[:1].upper()}{what[1:]} took longer than {timeout_s:.0f} s and was stopped."
+            )
         try:
             ok, value = _read_raw(recv) if raw else recv.recv()
         except (EOFError, OSError) as err:

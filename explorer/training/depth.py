@@ -45,15 +45,26 @@ def he_init_(model: nn.Module, seed: int) -> nn.Module:
     return model
 
 
-def depth_model(blocks: int = 9, *, residual: bool = False, batch_norm: bool = False, init: Init = "default",
-                seed: int = 0, in_channels: int = 3, num_classes: int = 10, image_size: int = 32) -> nn.Module:
+def depth_model(
+    blocks: int = 9,
+    *,
+    residual: bool = False,
+    batch_norm: bool = False,
+    init: Init = "default",
+    seed: int = 0,
+    in_channels: int = 3,
+    num_classes: int = 10,
+    image_size: int = 32,
+) -> nn.Module:
     """The plain net (or its residual twin) with 2 x ``blocks`` + 2 weight layers, seeded."""
     from explorer.models import cnn
     from explorer.models.init import build_seeded
 
     builder = cnn.residual_deep if residual else cnn.plain_deep
-    model = build_seeded(lambda: builder(in_channels, num_classes, image_size, blocks=blocks, batch_norm=batch_norm),
-                         seed)  # fmt: skip
+    model = build_seeded(
+        lambda: builder(in_channels, num_classes, image_size, blocks=blocks, batch_norm=batch_norm),
+        seed,
+    )
     return he_init_(model, seed) if init == "he" else model
 
 
@@ -98,15 +109,35 @@ def init_gradient_table(seed: int = 0, batch: int = 64) -> tuple[dict[str, Any],
     x, y = data.x_train[:batch], data.y_train[:batch]
     rows = []
     for label, blocks, residual, bn, init in TABLE_ROWS:
-        model = depth_model(blocks, residual=residual, batch_norm=bn, init=init, seed=seed, in_channels=x.shape[1],
-                            num_classes=len(data.classes), image_size=x.shape[-1])  # fmt: skip
+        model = depth_model(
+            blocks,
+            residual=residual,
+            batch_norm=bn,
+            init=init,
+            seed=seed,
+            in_channels=x.shape[1],
+            num_classes=len(data.classes),
+            image_size=x.shape[-1],
+        )
         ratio = first_last_gradient_ratio(model, x, y)
-        rows.append({"network": label, "first / last layer gradient norm": f"{ratio:.2g}", "regime": regime(ratio)})
+        rows.append(
+            {
+                "network": label,
+                "first / last layer gradient norm": f"{ratio:.2g}",
+                "regime": regime(ratio),
+            }
+        )
     return tuple(rows)
 
 
-def run_depth(settings: Any, blocks: int = 9, residual: bool = False, batch_norm: bool = True, init: Init = "he",
-              should_stop: Callable[[], bool] | None = None) -> Generator[Any, None, Any]:
+def run_depth(
+    settings: Any,
+    blocks: int = 9,
+    residual: bool = False,
+    batch_norm: bool = True,
+    init: Init = "he",
+    should_stop: Callable[[], bool] | None = None,
+) -> Generator[Any, None, Any]:
     """Train one plain / residual net of this depth (``settings``: a TrainSettings for the dataset,
     optimiser and schedule); the events and result of :func:`explorer.training.fit.fit`."""
     from explorer.data.datasets import load_dataset
@@ -115,11 +146,23 @@ def run_depth(settings: Any, blocks: int = 9, residual: bool = False, batch_norm
 
     settings.check()
     yield Preparing("Preparing the data...")
-    data = load_dataset(settings.dataset, seed=settings.seed, difficulty=settings.difficulty,
-                        sizes=(settings.train_samples, settings.val_samples, max(settings.val_samples, 500)))  # fmt: skip
+    data = load_dataset(
+        settings.dataset,
+        seed=settings.seed,
+        difficulty=settings.difficulty,
+        sizes=(settings.train_samples, settings.val_samples, max(settings.val_samples, 500)),
+    )
     c, h, _ = data.x_train.shape[1:]
-    model = depth_model(blocks, residual=residual, batch_norm=batch_norm, init=init, seed=settings.seed,
-                        in_channels=c, num_classes=len(data.classes), image_size=h)  # fmt: skip
+    model = depth_model(
+        blocks,
+        residual=residual,
+        batch_norm=batch_norm,
+        init=init,
+        seed=settings.seed,
+        in_channels=c,
+        num_classes=len(data.classes),
+        image_size=h,
+    )
     result = yield from fit(model, data, settings, should_stop=should_stop, arch=settings.model)
     result.model = result.model.cpu().eval()
     return result

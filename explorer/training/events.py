@@ -115,8 +115,16 @@ class Finished:
 Event = Preparing | Started | Tick | Progress | EpochEnd | Snapshot | Finished
 
 HISTORY_COLUMNS = (
-    "step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "samples_per_s", "elapsed_s",
-)  # fmt: skip
+    "step",
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "lr",
+    "samples_per_s",
+    "elapsed_s",
+)
 
 
 ETA_WINDOW_S = 20.0  # the rate is measured over the last 20 s of progress
@@ -207,13 +215,19 @@ class History:
         rows = []
         for i, step in enumerate(self.steps):
             end = val.get(step)
-            rows.append({
-                "step": step, "epoch": round(self.epoch_x[i], 4),
-                "train_loss": self.train_loss[i], "train_acc": self.train_acc[i],
-                "val_loss": end.val_loss if end else "", "val_acc": end.val_acc if end else "",
-                "lr": self.lr[i], "samples_per_s": round(self.samples_per_s[i], 1),
-                "elapsed_s": round(self.elapsed_s[i], 3),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "step": step,
+                    "epoch": round(self.epoch_x[i], 4),
+                    "train_loss": self.train_loss[i],
+                    "train_acc": self.train_acc[i],
+                    "val_loss": end.val_loss if end else "",
+                    "val_acc": end.val_acc if end else "",
+                    "lr": self.lr[i],
+                    "samples_per_s": round(self.samples_per_s[i], 1),
+                    "elapsed_s": round(self.elapsed_s[i], 3),
+                }
+            )
         return rows
 
     def to_csv(self) -> str:

@@ -18,7 +18,9 @@ from explorer.training.transfer import SCRATCH_LR
 TARGET = "explorer.training.runs:run_comparison"
 
 # The degradation comparison: He init + batch norm everywhere (explorer.training.depth).
-DEGRADATION_RUNS: tuple[tuple[str, int, bool], ...] = (  # (name, blocks, residual): 2 x blocks + 2 layers
+DEGRADATION_RUNS: tuple[
+    tuple[str, int, bool], ...
+] = (  # (name, blocks, residual): 2 x blocks + 2 layers
     ("plain 20 (He init + BN)", 9, False),
     ("plain 56 (He init + BN)", 27, False),
     ("residual 56 (He init + BN)", 27, True),
@@ -27,8 +29,12 @@ DEGRADATION_RUNS: tuple[tuple[str, int, bool], ...] = (  # (name, blocks, residu
 # Measured on 2 loaded CPU cores (seed 0): plain 20 ends at training loss ~0.2 (validation 81%),
 # plain 56 at ~1.6 (37%): the deeper plain net trains worse; residual 56 ends at ~0.09 (92%).
 # Adam on undemanding digits (difficulty 0.3) hid the gap: there plain 20 beat plain 8.
-DEGRADATION_SETTINGS: dict = dict(optimizer="sgd", lr=0.05, epochs=2, train_samples=3000, difficulty=0.6)
-DEGRADATION_MINUTES = "about 15 to 30 minutes (the 56-layer nets take most of it; a GPU takes seconds)"
+DEGRADATION_SETTINGS: dict = dict(
+    optimizer="sgd", lr=0.05, epochs=2, train_samples=3000, difficulty=0.6
+)
+DEGRADATION_MINUTES = (
+    "about 15 to 30 minutes (the 56-layer nets take most of it; a GPU takes seconds)"
+)
 DEGRADATION_TEXT = (
     "All three nets use He initialisation and batch norm, as He et al.'s plain nets (ImageNet, sec. "
     "4.1; CIFAR-10 with 20 to 56 layers, sec. 4.2 and Figure 6): the table shows their gradients do not "
@@ -74,7 +80,9 @@ class Experiment:
     title: str
     question: str
     explanation: str
-    charts: tuple[str, ...]  # which views the page draws: "loss", "accuracy", "grad_norms", "sequence"
+    charts: tuple[
+        str, ...
+    ]  # which views the page draws: "loss", "accuracy", "grad_norms", "sequence"
     runs: Callable[[], list[RunSpec]]
     minutes: str  # rough wall time on 2 shared CPU cores
     quote: str = ""  # the cited paper's own words, where the experiment tests a claim of it
@@ -87,10 +95,13 @@ def _plain_vs_residual() -> list[RunSpec]:
     from explorer.training.settings import default_settings
 
     return [
-        RunSpec(f"{key.replace('_deep', '')} 20 (default init, no BN)", "explorer.training.fit:run_training",
-                {"settings": default_settings(key, "digits", device="cpu")})
+        RunSpec(
+            f"{key.replace('_deep', '')} 20 (default init, no BN)",
+            "explorer.training.fit:run_training",
+            {"settings": default_settings(key, "digits", device="cpu")},
+        )
         for key in ("plain_deep", "residual_deep")
-    ]  # fmt: skip
+    ]
 
 
 def _degradation() -> list[RunSpec]:
@@ -101,10 +112,19 @@ def _degradation() -> list[RunSpec]:
 
     s = replace(default_settings("plain_deep", "digits", device="cpu"), **DEGRADATION_SETTINGS)
     return [
-        RunSpec(name, "explorer.training.depth:run_depth",
-                {"settings": s, "blocks": blocks, "residual": residual, "batch_norm": True, "init": "he"})
+        RunSpec(
+            name,
+            "explorer.training.depth:run_depth",
+            {
+                "settings": s,
+                "blocks": blocks,
+                "residual": residual,
+                "batch_norm": True,
+                "init": "he",
+            },
+        )
         for name, blocks, residual in DEGRADATION_RUNS
-    ]  # fmt: skip
+    ]
 
 
 def _transfer_vs_scratch() -> list[RunSpec]:
@@ -115,11 +135,17 @@ def _transfer_vs_scratch() -> list[RunSpec]:
     s = default_transfer_settings(device="cpu")
     twin = scratch_twin(s)
     return [
-        RunSpec(f"transfer (head only, lr {s.lr:g})", "explorer.training.transfer:run_transfer",
-                {"settings": s, "source": source}),
-        RunSpec(f"from scratch (lr {twin.lr:g})", "explorer.training.transfer:run_transfer",
-                {"settings": twin, "source": None, "image_size": 32}),
-    ]  # fmt: skip
+        RunSpec(
+            f"transfer (head only, lr {s.lr:g})",
+            "explorer.training.transfer:run_transfer",
+            {"settings": s, "source": source},
+        ),
+        RunSpec(
+            f"from scratch (lr {twin.lr:g})",
+            "explorer.training.transfer:run_transfer",
+            {"settings": twin, "source": None, "image_size": 32},
+        ),
+    ]
 
 
 def _normalisation() -> list[RunSpec]:
@@ -132,23 +158,36 @@ def _normalisation() -> list[RunSpec]:
     sgd = replace(adam, optimizer="sgd", lr=0.01)
     return [
         RunSpec(name, "explorer.training.tips:run_scaled", {"settings": s, "scale": scale})
-        for name, s, scale in (("Adam, pixels / 255", adam, 1.0), ("Adam, raw 0-255", adam, 255.0),
-                               ("SGD, pixels / 255", sgd, 1.0), ("SGD, raw 0-255", sgd, 255.0))
-    ]  # fmt: skip
+        for name, s, scale in (
+            ("Adam, pixels / 255", adam, 1.0),
+            ("Adam, raw 0-255", adam, 255.0),
+            ("SGD, pixels / 255", sgd, 1.0),
+            ("SGD, raw 0-255", sgd, 255.0),
+        )
+    ]
 
 
 def _cells_on_adding() -> list[RunSpec]:
     from explorer.training.sequence import SequenceSettings
 
-    s = SequenceSettings(task="adding", cells=("rnn", "gru", "lstm"), hidden_size=64, steps=800, seq_len=30, lr=1e-2)
-    return [RunSpec("RNN vs GRU vs LSTM", "explorer.training.sequence:train_sequence_models", {"settings": s})]
+    s = SequenceSettings(
+        task="adding", cells=("rnn", "gru", "lstm"), hidden_size=64, steps=800, seq_len=30, lr=1e-2
+    )
+    return [
+        RunSpec(
+            "RNN vs GRU vs LSTM",
+            "explorer.training.sequence:train_sequence_models",
+            {"settings": s},
+        )
+    ]
 
 
 EXPERIMENTS: dict[str, Experiment] = {
     e.key: e
     for e in (
         Experiment(
-            "plain_vs_residual", "Vanishing gradients: plain 20 vs residual 20, no batch norm",
+            "plain_vs_residual",
+            "Vanishing gradients: plain 20 vs residual 20, no batch norm",
             "Without batch norm and with PyTorch's default initialisation, does a shortcut make a 20-layer "
             "network trainable?",
             "Both nets have the same 20 layers, data, seed and optimiser, PyTorch's default initialisation "
@@ -160,19 +199,28 @@ EXPERIMENTS: dict[str, Experiment] = {
             "without a careful initialisation or normalisation (Glorot & Bengio, 2010): He initialisation, "
             "with or without batch norm, cures it too (table). It is NOT what He et al. (2016) found: their plain nets "
             "had batch norm and healthy gradients; see the degradation experiment.",
-            ("loss", "accuracy", "grad_norms"), _plain_vs_residual, "about 4 to 8 minutes",
-            measured=_init_table, measured_caption=INIT_TABLE_CAPTION,
+            ("loss", "accuracy", "grad_norms"),
+            _plain_vs_residual,
+            "about 4 to 8 minutes",
+            measured=_init_table,
+            measured_caption=INIT_TABLE_CAPTION,
         ),
         Experiment(
-            "degradation", "Degradation: deeper plain nets train worse, even with batch norm",
+            "degradation",
+            "Degradation: deeper plain nets train worse, even with batch norm",
             "With He initialisation and batch norm (gradients that do not vanish), does a deeper plain net train as "
             "well as a shallower one, and does a shortcut change that?",
             DEGRADATION_TEXT,
-            ("loss", "accuracy", "grad_norms"), _degradation, DEGRADATION_MINUTES,
-            quote=f"{HE2016_SEC41} ({HE2016})", measured=_init_table, measured_caption=INIT_TABLE_CAPTION,
+            ("loss", "accuracy", "grad_norms"),
+            _degradation,
+            DEGRADATION_MINUTES,
+            quote=f"{HE2016_SEC41} ({HE2016})",
+            measured=_init_table,
+            measured_caption=INIT_TABLE_CAPTION,
         ),
         Experiment(
-            "transfer_vs_scratch", "Transfer vs from scratch",
+            "transfer_vs_scratch",
+            "Transfer vs from scratch",
             "With 64 training images, does starting from trained features help?",
             "Both runs see the same 64 images of circles and squares for the same 16 steps. The "
             "transferred model reuses the compact ResNet trained on six synthetic shapes and trains only a "
@@ -185,16 +233,22 @@ EXPERIMENTS: dict[str, Experiment] = {
             "ones. How well features transfer falls as the tasks drift apart and as more, later layers "
             "are copied (Yosinski et al., How transferable are features in deep neural networks?, NIPS "
             "2014).",
-            ("loss", "accuracy"), _transfer_vs_scratch, "about 1 to 3 minutes",
+            ("loss", "accuracy"),
+            _transfer_vs_scratch,
+            "about 1 to 3 minutes",
         ),
         Experiment(
-            "normalisation", "Normalised vs raw pixels (the course's Keras CNN)",
+            "normalisation",
+            "Normalised vs raw pixels (the course's Keras CNN)",
             "Does it matter whether the network sees pixels in [0, 1] or at 0-255?",
             NORMALISATION_TEXT,
-            ("loss", "accuracy"), _normalisation, "about 6 to 15 minutes",
+            ("loss", "accuracy"),
+            _normalisation,
+            "about 6 to 15 minutes",
         ),
         Experiment(
-            "cells_on_adding", "RNN vs GRU vs LSTM on the adding problem",
+            "cells_on_adding",
+            "RNN vs GRU vs LSTM on the adding problem",
             "Can a plain RNN carry a value across 30 steps?",
             "The target is the sum of two marked numbers far apart in the sequence. Answering the mean "
             "(1.0) scores an MSE of 1/6 ~ 0.167. The gated cells (GRU, LSTM) find the marked values and "
@@ -203,7 +257,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             "Hinton, 2015 (A Simple Way to Initialize Recurrent Networks of Rectified Linear Units): "
             "values drawn from U(0, 1), two of them marked; Hochreiter & Schmidhuber's 1997 original "
             "differs in its values and marker coding.",
-            ("sequence",), _cells_on_adding, "about 1 to 2 minutes",
+            ("sequence",),
+            _cells_on_adding,
+            "about 1 to 2 minutes",
         ),
     )
 }

@@ -145,8 +145,14 @@ class RunClock:
 class _Run:
     """The state of one ``fit`` call: model, data, optimiser, counters and device accumulators."""
 
-    def __init__(self, model: nn.Module, data: Splits, settings: TrainSettings, device: torch.device,
-                 options: dict[str, Any]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: nn.Module,
+        data: Splits,
+        settings: TrainSettings,
+        device: torch.device,
+        options: dict[str, Any],
+    ) -> None:
         self.model, self.data, self.s, self.device = model, data, settings, device
         self.binary = data.info.task == "binary"
         self.amp = bool(settings.bf16 and supports_bf16(device))
@@ -177,23 +183,39 @@ class _Run:
     def started(self) -> Started:
         d = self.data
         return Started(
-            self.total_steps, self.steps_per_epoch, self.s.epochs, str(self.device), self.amp,
-            sum(p.numel() for p in self.model.parameters()), tuple(d.classes), d.info.task,
-            self.n_train, len(d.x_val), self.s.to_dict(),
-        )  # fmt: skip
+            self.total_steps,
+            self.steps_per_epoch,
+            self.s.epochs,
+            str(self.device),
+            self.amp,
+            sum(p.numel() for p in self.model.parameters()),
+            tuple(d.classes),
+            d.info.task,
+            self.n_train,
+            len(d.x_val),
+            self.s.to_dict(),
+        )
 
     def snapshot(self, epoch: int) -> Generator[Event, None, None]:
         """Capture filters and feature maps of the probe image, hand them over, restart the timer."""
         from explorer.probe.capture import capture
 
         probe_x = self.data.x_val[:1]
-        maps = capture(self.model, probe_x, self.snap_layers, to_cpu=True) if self.snap_layers else {}
+        maps = (
+            capture(self.model, probe_x, self.snap_layers, to_cpu=True) if self.snap_layers else {}
+        )
         filters = self.conv.weight.detach().float().cpu().clone() if self.conv is not None else None
-        yield from self.clock.hand_over(Snapshot(
-            self.step, epoch, filters, self.names.get(self.conv_name or "", self.conv_name),
-            self.data.x_val[0].cpu(), self.probe_label,
-            {self.names.get(k, k): v[0].float() for k, v in maps.items()},
-        ))  # fmt: skip
+        yield from self.clock.hand_over(
+            Snapshot(
+                self.step,
+                epoch,
+                filters,
+                self.names.get(self.conv_name or "", self.conv_name),
+                self.data.x_val[0].cpu(),
+                self.probe_label,
+                {self.names.get(k, k): v[0].float() for k, v in maps.items()},
+            )
+        )
         self.last_snap = self.clock.elapsed()
 
     def train_epoch(self, epoch: int) -> Generator[Event, None, None]:
@@ -210,16 +232,22 @@ class _Run:
                 xb = augment_batch(xb, d.info.hflip, self.g)
             self.step += 1
             last = i == self.steps_per_epoch - 1
-            read_back = self.instrument and (self.step % self.log_every == 0 or last or self.step == 1)
+            read_back = self.instrument and (
+                self.step % self.log_every == 0 or last or self.step == 1
+            )
             norms, lr_now = self._train_step(xb, yb, read_back)
             if read_back:
-                yield from self._report(epoch, (epoch - 1) + (i + 1) / self.steps_per_epoch, norms, lr_now)
+                yield from self._report(
+                    epoch, (epoch - 1) + (i + 1) / self.steps_per_epoch, norms, lr_now
+                )
             yield from self.clock.hand_over(Tick(self.step, epoch))
             if self.should_stop is not None and self.should_stop():
                 self.stopped = True
                 return
 
-    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor, read_back: bool) -> tuple[torch.Tensor | None, float]:
+    def _train_step(
+        self, xb: torch.Tensor, yb: torch.Tensor, read_back: bool
+    ) -> tuple[torch.Tensor | None, float]:
         """Forward, backward, optimiser step; per-layer gradient norms when reading back."""
         with autocast(self.device, self.amp):
             logits = self.model(xb)
@@ -242,8 +270,9 @@ class _Run:
         self.epoch_seen += len(xb)
         return norms, lr_now
 
-    def _report(self, epoch: int, epoch_float: float, norms: torch.Tensor | None, lr_now: float
-                ) -> Generator[Event, None, None]:  # fmt: skip
+    def _report(
+        self, epoch: int, epoch_float: float, norms: torch.Tensor | None, lr_now: float
+    ) -> Generator[Event, None, None]:
         """One host transfer for everything this step reports, then a snapshot when one is due."""
         host = torch.cat([self.window, norms if norms is not None else self.window[:0]]).tolist()
         loss_sum, right = host[:2]
@@ -253,11 +282,25 @@ class _Run:
         now = self.clock.elapsed()
         rate = seen / max(now - self.window_t0, 1e-9)
         steps_per_s = self.step / max(now, 1e-9)
-        grad_norms = dict(zip((n for n, _ in self.layers), host[2:], strict=True)) if norms is not None else {}
-        yield from self.clock.hand_over(Progress(
-            self.step, epoch, epoch_float, loss_sum / seen, right / seen, lr_now, rate,
-            (self.total_steps - self.step) / max(steps_per_s, 1e-9), now, grad_norms,
-        ))  # fmt: skip
+        grad_norms = (
+            dict(zip((n for n, _ in self.layers), host[2:], strict=True))
+            if norms is not None
+            else {}
+        )
+        yield from self.clock.hand_over(
+            Progress(
+                self.step,
+                epoch,
+                epoch_float,
+                loss_sum / seen,
+                right / seen,
+                lr_now,
+                rate,
+                (self.total_steps - self.step) / max(steps_per_s, 1e-9),
+                now,
+                grad_norms,
+            )
+        )
         self.window.zero_()
         self.window_t0, self.window_seen = self.clock.elapsed(), 0
         if self.clock.elapsed() - self.last_snap >= self.snapshot_every_s:
@@ -269,11 +312,21 @@ class _Run:
         seen = max(self.epoch_seen, 1)
         if not math.isfinite(e_loss):
             raise DivergedError(_diverged_message(e_loss, self.step, epoch, self.s.lr))
-        val_loss, val_acc, _ = evaluate(self.model, self.data.x_val, self.data.y_val, self.binary, self.amp)
-        yield from self.clock.hand_over(EpochEnd(
-            epoch, self.step, e_loss / seen, e_right / seen, val_loss, val_acc,
-            self.opt.param_groups[0]["lr"], self.clock.elapsed(),
-        ))  # fmt: skip
+        val_loss, val_acc, _ = evaluate(
+            self.model, self.data.x_val, self.data.y_val, self.binary, self.amp
+        )
+        yield from self.clock.hand_over(
+            EpochEnd(
+                epoch,
+                self.step,
+                e_loss / seen,
+                e_right / seen,
+                val_loss,
+                val_acc,
+                self.opt.param_groups[0]["lr"],
+                self.clock.elapsed(),
+            )
+        )
         if self.instrument:
             yield from self.snapshot(epoch)
         return self.step, val_loss, val_acc
@@ -291,14 +344,29 @@ class _Run:
         wrong = (pred != d.y_test).nonzero().squeeze(1)[:MAX_MISCLASSIFIED]
         epochs_done = self.step / self.steps_per_epoch
         finished = Finished(
-            self.step, epochs_done, self.stopped, val_loss, val_acc, test_loss, test_acc, conf, per_class,
-            tuple(d.classes), d.x_test[wrong].float().cpu(), d.y_test[wrong].tolist(), pred[wrong].tolist(),
+            self.step,
+            epochs_done,
+            self.stopped,
+            val_loss,
+            val_acc,
+            test_loss,
+            test_acc,
+            conf,
+            per_class,
+            tuple(d.classes),
+            d.x_test[wrong].float().cpu(),
+            d.y_test[wrong].tolist(),
+            pred[wrong].tolist(),
             self.clock.elapsed(),
-        )  # fmt: skip
+        )
         metrics = {
-            "val_loss": val_loss, "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc,
-            "epochs": round(epochs_done, 3), "steps": self.step,
-        }  # fmt: skip
+            "val_loss": val_loss,
+            "val_accuracy": val_acc,
+            "test_loss": test_loss,
+            "test_accuracy": test_acc,
+            "epochs": round(epochs_done, 3),
+            "steps": self.step,
+        }
         return finished, metrics
 
 
@@ -329,8 +397,14 @@ def fit(
     settings.check()
     device = torch.device(device) if device is not None else pick_device(settings.device)
     model.to(device)
-    options = dict(should_stop=should_stop, log_every=log_every, snapshot_every_s=snapshot_every_s,
-                   instrument=instrument, param_groups=param_groups, arch=arch)  # fmt: skip
+    options = dict(
+        should_stop=should_stop,
+        log_every=log_every,
+        snapshot_every_s=snapshot_every_s,
+        instrument=instrument,
+        param_groups=param_groups,
+        arch=arch,
+    )
     run = _Run(model, data.to(device), settings, device, options)
     yield from run.clock.hand_over(run.started())
     if instrument:
@@ -386,13 +460,18 @@ def run_training(
     if data is None:
         yield Preparing(f"Preparing {info.title}...")
         data = load_dataset(
-            settings.dataset, seed=settings.seed, difficulty=settings.difficulty, download=settings.download,
+            settings.dataset,
+            seed=settings.seed,
+            difficulty=settings.difficulty,
+            download=settings.download,
             sizes=(settings.train_samples, settings.val_samples, max(settings.val_samples, 500)),
-        )  # fmt: skip
+        )
     c, h, _ = data.x_train.shape[1:]
     yield Preparing("Building the model...")
     num_classes = 1 if data.info.task == "binary" else len(data.classes)
-    model, build = build_model(settings.model, c, num_classes, h, seed=settings.seed)  # same seed, same weights
+    model, build = build_model(
+        settings.model, c, num_classes, h, seed=settings.seed
+    )  # same seed, same weights
     fit_kwargs.setdefault("arch", settings.model)
     result = yield from fit(model, data, settings, should_stop=should_stop, **fit_kwargs)
     result.model = result.model.cpu().eval()

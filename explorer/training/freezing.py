@@ -45,7 +45,9 @@ def last_stage_start(model: nn.Module) -> str:
 def trainable_names(model: nn.Module, mode: str) -> list[str]:
     """Names of the parameters that train in ``mode``."""
     if mode not in FREEZE_MODES:
-        raise TransferError(f"Unknown freeze mode {mode!r}: choose one of {', '.join(FREEZE_MODES)}.")
+        raise TransferError(
+            f"Unknown freeze mode {mode!r}: choose one of {', '.join(FREEZE_MODES)}."
+        )
     names = [n for n, _ in model.named_parameters()]
     if mode == "all":
         return names
@@ -97,7 +99,9 @@ def param_groups(model: nn.Module, lr: float, backbone_factor: float = 1.0) -> l
     """Optimiser groups: the head at ``lr`` first, the other trainable parameters at
     ``lr * backbone_factor`` (a smaller step keeps what the backbone learnt)."""
     head = head_name(model)
-    head_params = [p for n, p in model.named_parameters() if p.requires_grad and owner_of(n) == head]
+    head_params = [
+        p for n, p in model.named_parameters() if p.requires_grad and owner_of(n) == head
+    ]
     body = [p for n, p in model.named_parameters() if p.requires_grad and owner_of(n) != head]
     groups = [{"params": head_params, "lr": lr}]
     if body:

@@ -249,7 +249,11 @@ class Job:
             state, result, error = "failed", None, str(exc)
         except Exception as exc:  # a backend fault must still end the job with a message
             log.error("job %s: backend %s failed", self.id, backend.name)
-            state, result, error = "failed", None, f"The job could not run: {failure_message(exc, self.id)}"
+            state, result, error = (
+                "failed",
+                None,
+                f"The job could not run: {failure_message(exc, self.id)}",
+            )
         final = JobState(state)
         self.result = result if final is JobState.FINISHED else None
         self.error = error if final is JobState.FAILED else None
@@ -280,10 +284,15 @@ class Job:
         waited = (self.started or self.ended or time.time()) - self.created
         log.info(
             "job %s (%s, %r) of owner %s ended %s (%s): ran %.1f s after waiting %.1f s",
-            self.id, self.kind, self.title, owner_tag(self.owner), self._state.value, self.end_reason,
-            ran, waited,
-        )  # fmt: skip
+            self.id,
+            self.kind,
+            self.title,
+            owner_tag(self.owner),
+            self._state.value,
+            self.end_reason,
+            ran,
+            waited,
+        )
 
     def __repr__(self) -> str:
         return f"Job(id={self.id}, owner={self.owner!r}, device={self.device}, state={self._state.value})"
-

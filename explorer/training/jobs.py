@@ -71,9 +71,18 @@ from explorer.training.backends.thread import ThreadBackend
 from explorer.training.job import Job, JobControl, JobState, owner_tag, slot_key
 
 __all__ = [
-    "Backend", "Job", "JobBusyError", "JobControl", "JobManager", "JobSpec", "JobState",
-    "TrainingUnavailableError", "WorkerLost", "owner_tag", "slot_key",
-]  # fmt: skip
+    "Backend",
+    "Job",
+    "JobBusyError",
+    "JobControl",
+    "JobManager",
+    "JobSpec",
+    "JobState",
+    "TrainingUnavailableError",
+    "WorkerLost",
+    "owner_tag",
+    "slot_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +149,9 @@ class JobManager:
     ) -> Job:
         """Queue a job for ``owner``; it starts as soon as ``device`` has a free slot. Raises
         :class:`JobBusyError` (one job per owner) or :class:`TrainingUnavailableError`."""
-        reason = self.unavailable() if isinstance(factory, JobSpec) else None  # asked outside the lock
+        reason = (
+            self.unavailable() if isinstance(factory, JobSpec) else None
+        )  # asked outside the lock
         if reason:
             raise TrainingUnavailableError(f"Training is unavailable: {reason}.")
         with self._lock:
@@ -153,8 +164,16 @@ class JobManager:
             finished = [j for j in mine if j.done]
             for old in finished[: max(len(finished) - self._keep_per_owner + 1, 0)]:
                 self._jobs.remove(old)
-            job = Job(next(self._ids), owner, device, factory, title, self._max_log, kind,
-                      time_limit_s=self.time_limit_s)  # fmt: skip
+            job = Job(
+                next(self._ids),
+                owner,
+                device,
+                factory,
+                title,
+                self._max_log,
+                kind,
+                time_limit_s=self.time_limit_s,
+            )
             self._jobs.append(job)
             self._gone_since.pop(owner, None)
             self._schedule()
@@ -177,10 +196,14 @@ class JobManager:
                 return None
             if job.state is not JobState.QUEUED:
                 return 0
-            waiting = [j for j in self._jobs if j.device == job.device and j.state is JobState.QUEUED]
+            waiting = [
+                j for j in self._jobs if j.device == job.device and j.state is JobState.QUEUED
+            ]
             return waiting.index(job) + 1 if job in waiting else None
 
-    def reap(self, is_alive: Callable[[str], bool] | None = None, now: float | None = None) -> list[Job]:
+    def reap(
+        self, is_alive: Callable[[str], bool] | None = None, now: float | None = None
+    ) -> list[Job]:
         """Forget the finished jobs of owners gone for longer than ``keep_finished_s``.
 
         Running jobs of gone owners are left to finish (their result waits for a reload);
@@ -204,9 +227,16 @@ class JobManager:
                 if now - max(since, job.ended or since) >= self.keep_finished_s:
                     self._jobs.remove(job)
                     forgotten.append(job)
-                    log.info("reaped job %s (%s) of owner %s: gone, result kept %.0f s",
-                             job.id, job.kind, owner_tag(job.owner), self.keep_finished_s)  # fmt: skip
-            self._gone_since = {o: t for o, t in self._gone_since.items() if o in {j.owner for j in self._jobs}}
+                    log.info(
+                        "reaped job %s (%s) of owner %s: gone, result kept %.0f s",
+                        job.id,
+                        job.kind,
+                        owner_tag(job.owner),
+                        self.keep_finished_s,
+                    )
+            self._gone_since = {
+                o: t for o, t in self._gone_since.items() if o in {j.owner for j in self._jobs}
+            }
             self._schedule()
         return forgotten
 
@@ -250,7 +280,9 @@ class JobManager:
             if j.state in (JobState.RUNNING, JobState.PAUSED):
                 running[j.device] = running.get(j.device, 0) + 1
         for j in self._jobs:
-            if j.state is not JobState.QUEUED or running.get(j.device, 0) >= self.slots_for(j.device):
+            if j.state is not JobState.QUEUED or running.get(j.device, 0) >= self.slots_for(
+                j.device
+            ):
                 continue
             if not _safe_alive(self._is_alive, j.owner):
                 j.note = "Dropped from the queue: its owner had left when its turn came."
@@ -264,6 +296,9 @@ def _safe_alive(is_alive: Callable[[str], bool], owner: str) -> bool:
     try:
         return bool(is_alive(owner))
     except Exception:  # when in doubt, keep the job: dropping someone's run is worse
-        log.warning("could not tell whether owner %s is still there: keeping their jobs", owner_tag(owner),
-                    exc_info=True)  # fmt: skip
+        log.warning(
+            "could not tell whether owner %s is still there: keeping their jobs",
+            owner_tag(owner),
+            exc_info=True,
+        )
         return True

@@ -60,7 +60,9 @@ class StepMemory:
         return max(int((limit_bytes - self.fixed_bytes) // max(self.per_image_bytes, 1)), 0)
 
 
-def step_memory(model: nn.Module, input_shape: tuple[int, int, int], optimizer: str = "adam") -> StepMemory:
+def step_memory(
+    model: nn.Module, input_shape: tuple[int, int, int], optimizer: str = "adam"
+) -> StepMemory:
     """Estimate one step of ``model`` (on any device; a meta model costs nothing) for C x H x W input."""
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -116,8 +118,14 @@ def imagenet_transfer_memory(arch: str, num_classes: int, optimizer: str, mode: 
     return est
 
 
-def memory_problems(arch: str, dataset: str, optimizer: str, batch_size: int, train_samples: int,
-                    estimate: StepMemory | None = None) -> list[str]:  # fmt: skip
+def memory_problems(
+    arch: str,
+    dataset: str,
+    optimizer: str,
+    batch_size: int,
+    train_samples: int,
+    estimate: StepMemory | None = None,
+) -> list[str]:
     """Sentences refusing a setting whose training step would not fit the per-job memory limit
     (``estimate``: a step other than a catalog model trained on ``dataset``, e.g. a transfer)."""
     limit_mb = memory_limit_mb()

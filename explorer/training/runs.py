@@ -24,9 +24,11 @@ MAX_RUNS_PER_OWNER = 12
 MAX_OWNERS = 256
 X_AXES = ("step", "seconds")
 METRICS = {
-    "train_loss": "training loss", "val_loss": "validation loss",
-    "train_acc": "training accuracy", "val_acc": "validation accuracy",
-}  # fmt: skip
+    "train_loss": "training loss",
+    "val_loss": "validation loss",
+    "train_acc": "training accuracy",
+    "val_acc": "validation accuracy",
+}
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,9 @@ class RunBook:
         self._names: dict[str, str] = {}  # run key -> the name its marker gave
         self.touched = time.time()
 
-    def fold(self, job_id: int, title: str, events: Iterable[Any], cursor: int | None = None) -> None:
+    def fold(
+        self, job_id: int, title: str, events: Iterable[Any], cursor: int | None = None
+    ) -> None:
         """Add a job's new events (``cursor`` = the job's cursor after them)."""
         _, current = self._cursors.get(job_id, (0, None))
         for event in events:
@@ -203,10 +207,22 @@ def _as_history_event(event: Any) -> Any:
 
     name = type(event).__name__
     if name == "SeqStep":
-        return Progress(event.step, 1, float(event.step), event.loss, float("nan"), 0.0, 0.0, 0.0,
-                        event.elapsed, {})  # fmt: skip
+        return Progress(
+            event.step,
+            1,
+            float(event.step),
+            event.loss,
+            float("nan"),
+            0.0,
+            0.0,
+            0.0,
+            event.elapsed,
+            {},
+        )
     if name == "SeqVal":
-        return EpochEnd(0, event.step, float("nan"), float("nan"), event.loss, float("nan"), 0.0, event.elapsed)
+        return EpochEnd(
+            0, event.step, float("nan"), float("nan"), event.loss, float("nan"), 0.0, event.elapsed
+        )
     return event
 
 
@@ -222,7 +238,9 @@ class Series:
     y: list[float]
 
 
-def overlay_series(records: Iterable[RunRecord], metric: str = "train_loss", x: str = "step") -> list[Series]:
+def overlay_series(
+    records: Iterable[RunRecord], metric: str = "train_loss", x: str = "step"
+) -> list[Series]:
     """One series per run for ``metric`` (training per logged step, validation per epoch),
     against steps or seconds of training."""
     if metric not in METRICS:

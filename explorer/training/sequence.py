@@ -69,7 +69,9 @@ class SequenceSettings:
     encoding: str = "onehot"  # chars only: "onehot" or "embedding"
     seed: int = 0
     sample_every: int = 50
-    forget_bias: float = 0.0  # LSTM only: initial forget-gate bias (1.0 as in Jozefowicz et al. 2015)
+    forget_bias: float = (
+        0.0  # LSTM only: initial forget-gate bias (1.0 as in Jozefowicz et al. 2015)
+    )
     val_every: int = 50  # held-out evaluation every this many steps (and at the end)
 
     def validate(self) -> None:
@@ -124,7 +126,9 @@ class TrainedSequenceModel:
     steps: int
     init_seed: int = 0
     forget_bias: float = 0.0  # the LSTM forget-gate bias it started from (0 = torch's init)
-    initial_state: dict[str, Tensor] | None = field(default=None, repr=False)  # the weights it started from
+    initial_state: dict[str, Tensor] | None = field(
+        default=None, repr=False
+    )  # the weights it started from
 
     def instantiate(self, fused: bool = False) -> SequenceModel:
         model = SequenceModel(self.config, fused=fused)
@@ -176,7 +180,9 @@ VAL_SEQUENCES = 256  # fresh sine / adding sequences in the held-out set
 VAL_SEED_OFFSET = 1_000_003  # the held-out generator's seed never equals a training seed
 
 
-def validation_set(settings: SequenceSettings, held_out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def validation_set(
+    settings: SequenceSettings, held_out: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """The fixed held-out set: windows of held-out text, or fresh sequences from their own seed."""
     if settings.task == "chars":
         ids = held_out if held_out is not None else split_corpus_ids()[1]
@@ -198,7 +204,9 @@ def _held_out(task: str, model: nn.Module, x: Tensor, y: Tensor) -> tuple[float,
     return loss.item(), metric
 
 
-def _batch(settings: SequenceSettings, corpus: Tensor | None, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+def _batch(
+    settings: SequenceSettings, corpus: Tensor | None, gen: torch.Generator
+) -> tuple[Tensor, Tensor]:
     """(inputs, targets) for one step: shared by all cells so the comparison is fair."""
     if settings.task == "chars":
         return char_batch(corpus, settings.seq_len, settings.batch_size, gen)  # T x N, T x N
@@ -272,7 +280,9 @@ def _train(
 
 def _new_models(
     settings: SequenceSettings, device: torch.device
-) -> tuple[dict[str, SequenceModel], dict[str, dict[str, Tensor]], dict[str, torch.optim.Optimizer]]:
+) -> tuple[
+    dict[str, SequenceModel], dict[str, dict[str, Tensor]], dict[str, torch.optim.Optimizer]
+]:
     """One model per cell (seeded ``seed + k``, the LSTM's forget bias set), its starting
     weights kept on the CPU, and its Adam optimiser."""
     models: dict[str, SequenceModel] = {}
@@ -289,7 +299,12 @@ def _new_models(
 
 
 def _update(
-    settings: SequenceSettings, cell: str, model: SequenceModel, optim: torch.optim.Optimizer, x: Tensor, y: Tensor
+    settings: SequenceSettings,
+    cell: str,
+    model: SequenceModel,
+    optim: torch.optim.Optimizer,
+    x: Tensor,
+    y: Tensor,
 ) -> tuple[Tensor, float, float]:
     """One optimiser step on one batch: the loss, the task's metric and the gradient norm before
     clipping. A non-finite loss stops the run with a message that says what to change."""
@@ -309,8 +324,11 @@ def _update(
 
 
 def _trained_models(
-    settings: SequenceSettings, models: dict[str, SequenceModel], initial: dict[str, dict[str, Tensor]],
-    last_metric: dict[str, float], done_steps: int,
+    settings: SequenceSettings,
+    models: dict[str, SequenceModel],
+    initial: dict[str, dict[str, Tensor]],
+    last_metric: dict[str, float],
+    done_steps: int,
 ) -> dict[str, TrainedSequenceModel]:
     """Each cell's model as the Weights choice keeps it: weights on the CPU, last metric, steps."""
     return {

@@ -24,7 +24,9 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 SCHEDULE_TITLES = {"constant": "constant", "cosine": "cosine decay", "onecycle": "one-cycle"}
 DEVICES = ("auto", "cpu", "cuda")
 
-OWN_IMAGES = "own_images"  # a user's zip of class folders; its images come with the job, not a registry
+OWN_IMAGES = (
+    "own_images"  # a user's zip of class folders; its images come with the job, not a registry
+)
 
 
 class SettingsError(ValueError):
@@ -74,13 +76,17 @@ class TrainSettings:
         # Own images are stored at 32 x 32 colour, the shape of the synthetic shapes.
         data = "shapes" if self.dataset == OWN_IMAGES else self.dataset
         if not self.source:
-            return memory_problems(self.model, data, self.optimizer, self.batch_size, self.train_samples)
+            return memory_problems(
+                self.model, data, self.optimizer, self.batch_size, self.train_samples
+            )
         if not self.source.startswith("imagenet:"):
             return []
         info = DATASETS.get(self.dataset)
         classes = 1 if info is None or info.task == "binary" else len(info.classes)
         est = imagenet_transfer_memory(self.model, classes, self.optimizer, self.freeze)
-        return memory_problems(self.model, data, self.optimizer, self.batch_size, self.train_samples, est)
+        return memory_problems(
+            self.model, data, self.optimizer, self.batch_size, self.train_samples, est
+        )
 
     def check(self) -> TrainSettings:
         """Return self when valid; raise :class:`SettingsError` with every problem otherwise."""
@@ -126,7 +132,11 @@ def _in_range(name: str, ok: Callable[[Any], bool], message: str) -> Check:
 
 
 def _one_of(name: str, choices: tuple[str, ...], label: str) -> Check:
-    return _in_range(name, lambda v: v in choices, f"Unknown {label} {{v!r}}: choose one of {', '.join(choices)}.")
+    return _in_range(
+        name,
+        lambda v: v in choices,
+        f"Unknown {label} {{v!r}}: choose one of {', '.join(choices)}.",
+    )
 
 
 @dataclass(frozen=True)
@@ -142,7 +152,9 @@ class Limit:
 
     def accepts(self, v: Any) -> bool:
         """Whether ``v`` lies within this limit (and is of the right kind of number)."""
-        kind_ok = isinstance(v, int) if self.whole else isinstance(v, int | float) and math.isfinite(v)
+        kind_ok = (
+            isinstance(v, int) if self.whole else isinstance(v, int | float) and math.isfinite(v)
+        )
         if not kind_ok:
             return False
         above = v > self.low if self.open_low else v >= self.low
@@ -169,7 +181,11 @@ LIMITS: dict[str, Limit] = {
 def _within(name: str, message: str) -> Check:
     """A check of one numeric field against ``LIMITS[name]``; ``message`` may name {lo}, {hi}, {v}."""
     limit = LIMITS[name]
-    return _in_range(name, limit.accepts, message.replace("{lo}", str(limit.low)).replace("{hi}", str(limit.high)))
+    return _in_range(
+        name,
+        limit.accepts,
+        message.replace("{lo}", str(limit.low)).replace("{hi}", str(limit.high)),
+    )
 
 
 def _known_model(s: TrainSettings) -> str | None:
@@ -191,7 +207,11 @@ def _dataset_fits_model(s: TrainSettings) -> str | None:
     own = s.dataset == OWN_IMAGES
     if s.dataset not in DATASETS and not own:
         return f"Unknown dataset {s.dataset!r}: choose one of {', '.join(DATASETS)}."
-    if s.model in TRAINABLE_MODELS and not (s.source or own) and s.dataset not in datasets_for(s.model):
+    if (
+        s.model in TRAINABLE_MODELS
+        and not (s.source or own)
+        and s.dataset not in datasets_for(s.model)
+    ):
         return f"{s.model} cannot train on {s.dataset}: it works with {', '.join(datasets_for(s.model))}."
     return None
 
@@ -205,8 +225,10 @@ def _device(s: TrainSettings) -> str | None:
 def _batch_fits_training_set(s: TrainSettings) -> str | None:
     both_ints = isinstance(s.batch_size, int) and isinstance(s.train_samples, int)
     if both_ints and s.batch_size > s.train_samples >= 1:
-        return (f"The batch size ({s.batch_size}) is larger than the training set "
-                f"({s.train_samples} images): lower it.")  # fmt: skip
+        return (
+            f"The batch size ({s.batch_size}) is larger than the training set "
+            f"({s.train_samples} images): lower it."
+        )
     return None
 
 
@@ -225,14 +247,23 @@ CHECKS: tuple[Check, ...] = (
     _within("train_samples", "Training images must number from {lo} to {hi} (got {v})."),
     _within("val_samples", "Validation images must number from {lo} to {hi} (got {v})."),
     _within("difficulty", "Difficulty must lie between {lo} and {hi} (got {v})."),
-    _in_range("freeze", lambda v: v in FREEZE_MODES,
-              "Unknown freeze mode {v!r}: choose head, last_stage or all."),
-    _within("backbone_lr", "The backbone's learning-rate factor must lie in ({lo}, {hi}] (got {v})."),
+    _in_range(
+        "freeze",
+        lambda v: v in FREEZE_MODES,
+        "Unknown freeze mode {v!r}: choose head, last_stage or all.",
+    ),
+    _within(
+        "backbone_lr", "The backbone's learning-rate factor must lie in ({lo}, {hi}] (got {v})."
+    ),
     _batch_fits_training_set,
 )
 
 # The fields with a fixed set of choices; with LIMITS, what ``allowed`` hands to forms and links.
-CHOICES: dict[str, tuple[str, ...]] = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "freeze": FREEZE_MODES}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "freeze": FREEZE_MODES,
+}
 
 
 def allowed(name: str) -> tuple[Any, ...] | range | Callable[[Any], bool]:
@@ -259,7 +290,9 @@ def recipe_for(model: str) -> TrainingRecipe:
     """The training recipe of catalog entry ``model``; a SettingsError when it has none."""
     recipe = CATALOG[model].recipe if model in CATALOG else None
     if recipe is None:
-        raise SettingsError(f"Unknown model {model!r}: choose one of {', '.join(TRAINABLE_MODELS)}.")
+        raise SettingsError(
+            f"Unknown model {model!r}: choose one of {', '.join(TRAINABLE_MODELS)}."
+        )
     return recipe
 
 
@@ -268,17 +301,29 @@ def datasets_for(model: str) -> tuple[str, ...]:
     downloadable ones of its task (MNIST-like data behaves like the printed digits; no
     downloadable dataset is binary)."""
     spec = CATALOG.get(model)
-    offline = spec.recipe.datasets if spec is not None and spec.recipe is not None else ("digits", "shapes")
+    offline = (
+        spec.recipe.datasets
+        if spec is not None and spec.recipe is not None
+        else ("digits", "shapes")
+    )
     task = spec.task if spec is not None else "multiclass"
     return offline + tuple(d.key for d in DATASETS.values() if not d.offline and d.task == task)
 
 
-def default_settings(model: str = "keras_cnn", dataset: str | None = None, **overrides: Any) -> TrainSettings:
+def default_settings(
+    model: str = "keras_cnn", dataset: str | None = None, **overrides: Any
+) -> TrainSettings:
     """Settings that learn for ``model`` on ``dataset`` (the recipe's own dataset if None): the
     recipe, then what the dataset suggests (validation size, augmentation), then ``overrides``."""
     recipe = recipe_for(model)
     dataset = dataset or recipe.dataset
     info = DATASETS.get(dataset)
     suggested = dict(info.train_defaults) if info is not None else {}
-    values = {"model": model, "dataset": dataset, **recipe.settings(dataset), **suggested, **overrides}
+    values = {
+        "model": model,
+        "dataset": dataset,
+        **recipe.settings(dataset),
+        **suggested,
+        **overrides,
+    }
     return TrainSettings(**values)

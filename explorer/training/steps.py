@@ -24,7 +24,11 @@ def make_optimizer(
 ) -> torch.optim.Optimizer:
     """The optimiser over the trainable parameters (frozen ones are left out), or over
     ``param_groups`` (e.g. a backbone at a lower learning rate than a new head)."""
-    params: Any = param_groups if param_groups is not None else [p for p in model.parameters() if p.requires_grad]
+    params: Any = (
+        param_groups
+        if param_groups is not None
+        else [p for p in model.parameters() if p.requires_grad]
+    )
     if s.optimizer == "sgd":
         return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
     if s.optimizer == "adam":
@@ -45,7 +49,9 @@ def make_scheduler(
     if s.schedule == "onecycle":
         # Each group peaks at its own learning rate (a backbone at a fraction of the head's).
         max_lr = [g["lr"] for g in opt.param_groups]
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=max(total_steps, 1))
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=max_lr, total_steps=max(total_steps, 1)
+        )
     raise ValueError(f"Unknown schedule {s.schedule!r}")
 
 
@@ -70,7 +76,9 @@ def augment_batch(x: torch.Tensor, hflip: bool, g: torch.Generator | None = None
     return out
 
 
-def loss_and_correct(logits: torch.Tensor, y: torch.Tensor, binary: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def loss_and_correct(
+    logits: torch.Tensor, y: torch.Tensor, binary: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and the number of right answers (a device tensor, no sync)."""
     logits = logits.float()
     if binary:  # N x 1 logits, sigmoid inside the loss (stable form of Keras' sigmoid + BCE)

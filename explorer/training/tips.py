@@ -24,8 +24,11 @@ class Diverged:
     message: str
 
 
-def run_scaled(settings: Any, scale: float = 255.0, should_stop: Callable[[], bool] | None = None,
-               ) -> Generator[Any, None, Any]:  # fmt: skip
+def run_scaled(
+    settings: Any,
+    scale: float = 255.0,
+    should_stop: Callable[[], bool] | None = None,
+) -> Generator[Any, None, Any]:
     """Train ``settings.model`` on its dataset with every image multiplied by ``scale`` (255: the
     raw 0-255 pixel values instead of [0, 1]); the events and result of ``run_training``, or a
     :class:`Diverged` when the loss became NaN or infinite."""
@@ -35,10 +38,21 @@ def run_scaled(settings: Any, scale: float = 255.0, should_stop: Callable[[], bo
 
     settings.check()
     yield Preparing("Preparing the data...")
-    data = load_dataset(settings.dataset, seed=settings.seed, difficulty=settings.difficulty,
-                        sizes=(settings.train_samples, settings.val_samples, max(settings.val_samples, 500)))  # fmt: skip
+    data = load_dataset(
+        settings.dataset,
+        seed=settings.seed,
+        difficulty=settings.difficulty,
+        sizes=(settings.train_samples, settings.val_samples, max(settings.val_samples, 500)),
+    )
     scaled = {k: getattr(data, k) * scale for k in ("x_train", "x_val", "x_test")}
-    data = Splits(data.info, y_train=data.y_train, y_val=data.y_val, y_test=data.y_test, meta=dict(data.meta), **scaled)
+    data = Splits(
+        data.info,
+        y_train=data.y_train,
+        y_val=data.y_val,
+        y_test=data.y_test,
+        meta=dict(data.meta),
+        **scaled,
+    )
     steps = 0
     gen = run_training(settings, should_stop, data=data)
     try:
@@ -55,5 +69,10 @@ def run_scaled(settings: Any, scale: float = 255.0, should_stop: Callable[[], bo
 
 def dense_share(model: nn.Module) -> tuple[int, int]:
     """(parameters of the dense layers, all parameters) of ``model`` (works on the meta device)."""
-    dense = sum(p.numel() for m in model.modules() if isinstance(m, nn.Linear) for p in m.parameters(recurse=False))
+    dense = sum(
+        p.numel()
+        for m in model.modules()
+        if isinstance(m, nn.Linear)
+        for p in m.parameters(recurse=False)
+    )
     return dense, sum(p.numel() for p in model.parameters())

@@ -56,12 +56,20 @@ def resize_splits(data: Splits, size: int) -> Splits:
         return data
 
     def r(x: torch.Tensor) -> torch.Tensor:  # N x C x H x W -> N x C x size x size
-        return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+        return F.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        ).clamp(0, 1)
 
     return Splits(
-        data.info, r(data.x_train), data.y_train, r(data.x_val), data.y_val, r(data.x_test), data.y_test,
+        data.info,
+        r(data.x_train),
+        data.y_train,
+        r(data.x_val),
+        data.y_val,
+        r(data.x_test),
+        data.y_test,
         meta={**data.meta, "resized_to": size},
-    )  # fmt: skip
+    )
 
 
 def to_imagenet_input(data: Splits) -> Splits:
@@ -77,9 +85,15 @@ def to_imagenet_input(data: Splits) -> Splits:
         return ((x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x) - mean) / std
 
     return Splits(
-        data.info, n(data.x_train), data.y_train, n(data.x_val), data.y_val, n(data.x_test), data.y_test,
+        data.info,
+        n(data.x_train),
+        data.y_train,
+        n(data.x_val),
+        data.y_val,
+        n(data.x_test),
+        data.y_test,
         meta={**data.meta, "normalised": "ImageNet"},
-    )  # fmt: skip
+    )
 
 
 def source_image_size(source: SourceWeights) -> int:
@@ -95,9 +109,12 @@ def load_target(settings: TrainSettings, full_size: bool = False) -> Splits:
     set, as each image is a forward pass at 224 px (about 0.2 s for VGG-16 on a CPU core)."""
     test = settings.val_samples if full_size else max(settings.val_samples, 500)
     return load_dataset(
-        settings.dataset, seed=settings.seed, difficulty=settings.difficulty, download=settings.download,
+        settings.dataset,
+        seed=settings.seed,
+        difficulty=settings.difficulty,
+        download=settings.download,
         sizes=(settings.train_samples, settings.val_samples, test),
-    )  # fmt: skip
+    )
 
 
 # -- the job -----------------------------------------------------------------------------------
@@ -142,13 +159,22 @@ def run_transfer(
     trainable = apply_freeze(model, mode)
     total = sum(p.numel() for p in model.parameters())
     yield TransferInfo(
-        label, mode, trainable, total, tuple(report["copied"]), tuple(report["adapted"]),
-        tuple(report["new"]), head_name(model), int(h),
-    )  # fmt: skip
+        label,
+        mode,
+        trainable,
+        total,
+        tuple(report["copied"]),
+        tuple(report["adapted"]),
+        tuple(report["new"]),
+        head_name(model),
+        int(h),
+    )
     groups = param_groups(model, settings.lr, settings.backbone_lr) if source is not None else None
     try:
         fit_kwargs.setdefault("arch", source.arch if source is not None else settings.model)
-        result = yield from fit(model, data, settings, should_stop=should_stop, param_groups=groups, **fit_kwargs)
+        result = yield from fit(
+            model, data, settings, should_stop=should_stop, param_groups=groups, **fit_kwargs
+        )
     finally:
         unfreeze(model)
     result.model = result.model.cpu().eval()
@@ -158,7 +184,9 @@ def run_transfer(
     return result
 
 
-def scratch_model(arch: str, in_channels: int, num_classes: int, image_size: int) -> tuple[Any, dict[str, Any]]:
+def scratch_model(
+    arch: str, in_channels: int, num_classes: int, image_size: int
+) -> tuple[Any, dict[str, Any]]:
     """The twin from random weights: a compact model sized for the data; a full-size (ImageNet)
     architecture with its own input and only ``num_classes`` changed."""
     from explorer.models import get_spec
@@ -176,8 +204,17 @@ def scratch_model(arch: str, in_channels: int, num_classes: int, image_size: int
 DEFAULT_PAIR: dict[str, Any] = {
     "source_arch": "resnet_small",
     "settings": dict(
-        model="resnet_small", dataset="circles_squares", optimizer="adam", lr=1e-2, batch_size=16, epochs=4,
-        train_samples=64, val_samples=200, difficulty=0.3, source="bundled:resnet_small", freeze="head",
+        model="resnet_small",
+        dataset="circles_squares",
+        optimizer="adam",
+        lr=1e-2,
+        batch_size=16,
+        epochs=4,
+        train_samples=64,
+        val_samples=200,
+        difficulty=0.3,
+        source="bundled:resnet_small",
+        freeze="head",
     ),
 }
 
@@ -200,7 +237,13 @@ def scratch_twin(settings: TrainSettings, lr: float | None = None) -> TrainSetti
     (:data:`SCRATCH_LR` unless ``lr`` is given)."""
     from dataclasses import replace
 
-    return replace(settings, source="scratch", freeze="all", backbone_lr=1.0, lr=SCRATCH_LR if lr is None else lr)
+    return replace(
+        settings,
+        source="scratch",
+        freeze="all",
+        backbone_lr=1.0,
+        lr=SCRATCH_LR if lr is None else lr,
+    )
 
 
 def run_own_images(
@@ -217,7 +260,9 @@ def run_own_images(
     yield Preparing("Reading your images...")
     data = load_own(folder, seed=settings.seed)
     size = None if source is not None else data.x_train.shape[-1]
-    result = yield from run_transfer(settings, source, should_stop, data=data, image_size=size, **fit_kwargs)
+    result = yield from run_transfer(
+        settings, source, should_stop, data=data, image_size=size, **fit_kwargs
+    )
     result.dataset = "your images"
     return result
 
@@ -227,8 +272,15 @@ def run_own_images(
 
 def user_source(model: UserModel) -> SourceWeights:
     """A user's trained or loaded model as transfer source (plain values a job spec carries)."""
-    return SourceWeights("user", model.arch, dict(model.build), dict(model.state_dict), tuple(model.classes),
-                         model.dataset, title=f"your model \"{model.name}\"")
+    return SourceWeights(
+        "user",
+        model.arch,
+        dict(model.build),
+        dict(model.state_dict),
+        tuple(model.classes),
+        model.dataset,
+        title=f'your model "{model.name}"',
+    )
 
 
 def transfer_title(settings: TrainSettings, source: SourceWeights) -> str:
@@ -242,11 +294,20 @@ def transfer_vs_scratch_runs(settings: TrainSettings, source: SourceWeights) -> 
     scratch at its own tuned learning rate (:func:`scratch_twin`) on the very same input (the
     ImageNet input for an ImageNet source, else the source's image size)."""
     twin = scratch_twin(settings)
-    same_input = ({"imagenet_input": True} if source.kind == "imagenet"
-                  else {"image_size": int(source.build.get("image_size", 32))})
+    same_input = (
+        {"imagenet_input": True}
+        if source.kind == "imagenet"
+        else {"image_size": int(source.build.get("image_size", 32))}
+    )
     return [
-        RunSpec(f"transfer ({settings.freeze.replace('_', ' ')})", "explorer.training.transfer:run_transfer",
-                {"settings": settings, "source": source}),
-        RunSpec("from scratch", "explorer.training.transfer:run_transfer",
-                {"settings": twin, "source": None, **same_input}),
+        RunSpec(
+            f"transfer ({settings.freeze.replace('_', ' ')})",
+            "explorer.training.transfer:run_transfer",
+            {"settings": settings, "source": source},
+        ),
+        RunSpec(
+            "from scratch",
+            "explorer.training.transfer:run_transfer",
+            {"settings": twin, "source": None, **same_input},
+        ),
     ]

@@ -71,9 +71,14 @@ def bundled_source(arch: str) -> SourceWeights:
         raise WeightsUnavailableError(f"No bundled weights for {arch} (expected {path.name}).")
     meta = read_meta(path.read_bytes())
     return SourceWeights(
-        "bundled", arch, dict(meta.build), None, tuple(meta.classes), meta.dataset,
+        "bundled",
+        arch,
+        dict(meta.build),
+        None,
+        tuple(meta.classes),
+        meta.dataset,
         title=f"{arch} trained on {meta.dataset}",
-    )  # fmt: skip
+    )
 
 
 def imagenet_source(arch: str, *, download: bool = False) -> SourceWeights:
@@ -84,8 +89,16 @@ def imagenet_source(arch: str, *, download: bool = False) -> SourceWeights:
     spec = get_spec(arch)
     if spec.weights is None:
         raise TransferError(f"{spec.title} has no ImageNet weights: choose another source.")
-    return SourceWeights("imagenet", arch, {}, None, (), "ImageNet (1000 classes)",
-                         title=f"{spec.title} trained on ImageNet", download=download)  # fmt: skip
+    return SourceWeights(
+        "imagenet",
+        arch,
+        {},
+        None,
+        (),
+        "ImageNet (1000 classes)",
+        title=f"{spec.title} trained on ImageNet",
+        download=download,
+    )
 
 
 def cached_imagenet_archs(candidates: tuple[str, ...] | None = None) -> list[str]:
@@ -94,7 +107,11 @@ def cached_imagenet_archs(candidates: tuple[str, ...] | None = None) -> list[str
     from explorer.models.weights import pretrained_cache_path
 
     keys = candidates if candidates is not None else tuple(CATALOG)
-    return [k for k in keys if CATALOG[k].weights is not None and pretrained_cache_path(CATALOG[k]).is_file()]
+    return [
+        k
+        for k in keys
+        if CATALOG[k].weights is not None and pretrained_cache_path(CATALOG[k]).is_file()
+    ]
 
 
 def load_source(source: SourceWeights) -> tuple[nn.Module, dict[str, Any]]:
@@ -117,7 +134,9 @@ def load_source(source: SourceWeights) -> tuple[nn.Module, dict[str, Any]]:
 
         spec = get_spec(source.arch)
         return load_pretrained(spec, download=source.download), dict(spec.build_kwargs)
-    raise TransferError(f"Unknown weights source {source.kind!r}: choose one of {', '.join(SOURCE_KINDS)}.")
+    raise TransferError(
+        f"Unknown weights source {source.kind!r}: choose one of {', '.join(SOURCE_KINDS)}."
+    )
 
 
 def head_name(model: nn.Module) -> str:
@@ -155,7 +174,9 @@ def _adapt_first_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     return mean.repeat(1, in_channels, 1, 1) * (c_src / in_channels)
 
 
-def load_weights(model: nn.Module, state: dict[str, torch.Tensor], transfer: bool = False) -> dict[str, list[str]]:
+def load_weights(
+    model: nn.Module, state: dict[str, torch.Tensor], transfer: bool = False
+) -> dict[str, list[str]]:
     """Load ``state`` into ``model``. Without ``transfer`` every name and shape must match, and a
     different head is refused with a message; with it, the head starts fresh, the first
     convolution is adapted to the model's input channels, and everything else must match.
@@ -247,7 +268,11 @@ def build_transfer_model(
         names = list(model.state_dict())
         new = _replace_head(model, num_classes)
         copied = [n for n in names if n not in new and n in model.state_dict()]
-        return model, {**build, "num_classes": num_classes}, {"copied": copied, "adapted": [], "new": new}
+        return (
+            model,
+            {**build, "num_classes": num_classes},
+            {"copied": copied, "adapted": [], "new": new},
+        )
     src_model, src_build = load_source(source)
     build = {**src_build, "num_classes": num_classes, "in_channels": in_channels}
     model = get_spec(source.arch).build(**build)
@@ -263,6 +288,8 @@ def _replace_head(model: nn.Module, num_classes: int) -> list[str]:
     parent = model.get_submodule(parent_name) if parent_name else model
     old = getattr(parent, attr)
     if not isinstance(old, nn.Linear):
-        raise TransferError("Only models whose classifier is a Linear layer can get a new head here.")
+        raise TransferError(
+            "Only models whose classifier is a Linear layer can get a new head here."
+        )
     setattr(parent, attr, _fresh_linear(old.in_features, num_classes))
     return [f"{head}.weight", f"{head}.bias"]

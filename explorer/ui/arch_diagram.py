@@ -47,7 +47,10 @@ class ArchView:
     pickable: list[str] = field(default_factory=list)
 
 
-_COMPACT_INPUTS = {"28 x 28 grey": "grey28", "32 x 32 colour": "colour32"}  # widget label -> URL token
+_COMPACT_INPUTS = {
+    "28 x 28 grey": "grey28",
+    "32 x 32 colour": "colour32",
+}  # widget label -> URL token
 
 
 def _input_shape(url: PageState, spec: ArchSpec, col: Any) -> tuple[int, int, int]:
@@ -59,12 +62,22 @@ def _input_shape(url: PageState, spec: ArchSpec, col: Any) -> tuple[int, int, in
         return spec.input_shape  # type: ignore[return-value]
     if spec.compact and spec.key != "keras_cnn":
         own = "28 x 28 grey" if channels == 1 else "32 x 32 colour"
-        url.bind("input", f"arch_input_{spec.key}", default=own, valid=_COMPACT_INPUTS, url=_COMPACT_INPUTS,
-                 omit_default=True)  # fmt: skip
-        choice = col.radio("Input", list(_COMPACT_INPUTS), horizontal=True, key=f"arch_input_{spec.key}")
+        url.bind(
+            "input",
+            f"arch_input_{spec.key}",
+            default=own,
+            valid=_COMPACT_INPUTS,
+            url=_COMPACT_INPUTS,
+            omit_default=True,
+        )
+        choice = col.radio(
+            "Input", list(_COMPACT_INPUTS), horizontal=True, key=f"arch_input_{spec.key}"
+        )
         return (1, 28, 28) if choice.startswith("28") else (3, 32, 32)
     url.bind("size", f"arch_size_{spec.key}", default=size, valid=range(8, 1025), omit_default=True)
-    size = col.number_input("Input size (pixels)", min_value=8, max_value=1024, step=8, key=f"arch_size_{spec.key}")
+    size = col.number_input(
+        "Input size (pixels)", min_value=8, max_value=1024, step=8, key=f"arch_size_{spec.key}"
+    )
     return channels, int(size), int(size)
 
 
@@ -72,7 +85,9 @@ def _measured(spec: ArchSpec, input_shape: tuple[int, int, int]) -> tuple[Graph,
     """Graph, layer table and totals at ``input_shape``; st.stop() with one message if it is too small."""
     try:
         graph = arch_graph(spec.key, input_shape)
-        return graph, *summary_records(spec.key, input_shape)  # both cached: a rerun measures nothing
+        return graph, *summary_records(
+            spec.key, input_shape
+        )  # both cached: a rerun measures nothing
     except InputSizeError as err:
         st.error(f"{spec.title} cannot take a {shape_text(input_shape)} input. {err}")
     except RuntimeError as err:
@@ -86,35 +101,59 @@ def _measured(spec: ArchSpec, input_shape: tuple[int, int, int]) -> tuple[Graph,
 
 def _fold_label(spec: ArchSpec, level: str, colour: str) -> str:
     size = st.session_state.get(f"arch_size_{spec.key}") or spec.input_shape[1]
-    return f"{spec.title}  |  {level}  |  colour: {colour}  |  input {size} x {size}  (open to change)"
+    return (
+        f"{spec.title}  |  {level}  |  colour: {colour}  |  input {size} x {size}  (open to change)"
+    )
 
 
 def controls(url: PageState, keys: list[str]) -> ArchView:
     """The page's settings, folded into one expander line in projector mode (the diagram comes
     right after them); returns the architecture on screen, measured."""
     key = url.bind("arch", "arch_key", default="resnet18", valid=keys)
-    level_label = url.bind("level", "arch_level", default="Blocks", valid=LEVELS, url=LEVELS, omit_default=True)
-    colour = url.bind("colour", "arch_colour", default="output size", valid=MEASURES, omit_default=True)
+    level_label = url.bind(
+        "level", "arch_level", default="Blocks", valid=LEVELS, url=LEVELS, omit_default=True
+    )
+    colour = url.bind(
+        "colour", "arch_colour", default="output size", valid=MEASURES, omit_default=True
+    )
     spec = get_spec(key)
     box = st.expander(_fold_label(spec, level_label, colour)) if projector_on() else st.container()
     with box:
         arch_col, input_col = st.columns([3, 2])
-        arch_col.selectbox("Architecture", keys, key="arch_key",
-                           format_func=lambda k: f"{get_spec(k).title}  ({get_spec(k).family}, "
-                                                 f"{get_spec(k).year or ('your file' if k.startswith('own-') else 'course example')})")  # fmt: skip
+        arch_col.selectbox(
+            "Architecture",
+            keys,
+            key="arch_key",
+            format_func=lambda k: (
+                f"{get_spec(k).title}  ({get_spec(k).family}, "
+                f"{get_spec(k).year or ('your file' if k.startswith('own-') else 'course example')})"
+            ),
+        )
         input_shape = _input_shape(url, spec, input_col)
         graph, records, totals = _measured(spec, input_shape)
         av = ArchView(key, spec, input_shape, graph, records, totals, LEVELS[level_label], colour)
         level_col, colour_col, open_col = st.columns([2, 1, 2])
-        level_col.radio("Detail", list(LEVELS), key="arch_level", horizontal=True,
-                        help="Blocks: what the papers draw (Inception modules, residual blocks, VGG blocks). "
-                        "Layers: every convolution, pooling and dense layer, with batch norm and ReLU folded "
-                        "into the layer before. Every operation: each call, ReLU and batch norm included.")  # fmt: skip
-        colour_col.selectbox("Colour by", list(MEASURES), key="arch_colour",
-                             help="Node colour on a log scale: " + "; ".join(f"{k}: {v}" for k, v in MEASURES.items()))  # fmt: skip
+        level_col.radio(
+            "Detail",
+            list(LEVELS),
+            key="arch_level",
+            horizontal=True,
+            help="Blocks: what the papers draw (Inception modules, residual blocks, VGG blocks). "
+            "Layers: every convolution, pooling and dense layer, with batch norm and ReLU folded "
+            "into the layer before. Every operation: each call, ReLU and batch norm included.",
+        )
+        colour_col.selectbox(
+            "Colour by",
+            list(MEASURES),
+            key="arch_colour",
+            help="Node colour on a log scale: "
+            + "; ".join(f"{k}: {v}" for k, v in MEASURES.items()),
+        )
         _pick(url, av, open_col)
     if input_shape != spec.input_shape and spec.compact:
-        st.caption("Compact models are rebuilt for the chosen input; their first layers adapt to the channels.")
+        st.caption(
+            "Compact models are rebuilt for the chosen input; their first layers adapt to the channels."
+        )
     return av
 
 
@@ -123,18 +162,33 @@ def _pick(url: PageState, av: ArchView, open_col: Any) -> None:
     layers_view = av.graph.view("layers")
     av.pickable = [n.name for n in layers_view.nodes if n.kind not in ("input", "output")]
     av.pickable += [b.name for b in av.graph.blocks.values() if b.name not in av.pickable]
-    url.bind("layer", "arch_layer", default="", valid=lambda v: v == "" or v in av.pickable, omit_default=True)
+    url.bind(
+        "layer",
+        "arch_layer",
+        default="",
+        valid=lambda v: v == "" or v in av.pickable,
+        omit_default=True,
+    )
     name = st.session_state.get("arch_layer", "")
     block_ids = {b.name: b.id for b in av.graph.blocks.values()}
     if av.level == "blocks" and block_ids:
         # A layer picked inside a closed block (from a link or the picker) opens its block.
         inner = next((n for n in layers_view.nodes if n.name == name), None)
         if name and name not in block_ids and inner is not None and inner.block:
-            st.session_state["arch_open"] = sorted({*st.session_state.get("arch_open", []),
-                                                    av.graph.blocks[inner.block].name} & set(block_ids))  # fmt: skip
-        st.session_state["arch_open"] = [b for b in st.session_state.get("arch_open", []) if b in block_ids]
-        chosen = open_col.multiselect("Open blocks", list(block_ids), key="arch_open", format_func=display_name,
-                                      placeholder="Open a block to see its inside")  # fmt: skip
+            st.session_state["arch_open"] = sorted(
+                {*st.session_state.get("arch_open", []), av.graph.blocks[inner.block].name}
+                & set(block_ids)
+            )
+        st.session_state["arch_open"] = [
+            b for b in st.session_state.get("arch_open", []) if b in block_ids
+        ]
+        chosen = open_col.multiselect(
+            "Open blocks",
+            list(block_ids),
+            key="arch_open",
+            format_func=display_name,
+            placeholder="Open a block to see its inside",
+        )
         av.opened = [block_ids[b] for b in chosen]
     av.view = av.graph.view(av.level, open=av.opened)
     av.selected = next((n for n in av.view.nodes if n.name == name), None)
@@ -158,16 +212,31 @@ def diagram(av: ArchView) -> None:
                 st.session_state["arch_layer"] = ids[cd]
                 return
 
-    fig = figure(view, colour_by=av.colour_by, selected=av.selected.id if av.selected else None,
-                 font=PROJECTOR_PX if projector else SCREEN_PX, max_width=width, max_height=height,
-                 grow_to=22 if projector else None)  # fmt: skip
-    st.plotly_chart(fig, key="arch_diagram", on_select=on_select, selection_mode="points", width="stretch",
-                    config={"displaylogo": False, "scrollZoom": False})  # fmt: skip
-    shortcut = " Orange arcs: residual shortcuts (dashed: a 1x1 projection)." if any(
-        n.kind == "residual" for n in view.nodes) else ""  # fmt: skip
+    fig = figure(
+        view,
+        colour_by=av.colour_by,
+        selected=av.selected.id if av.selected else None,
+        font=PROJECTOR_PX if projector else SCREEN_PX,
+        max_width=width,
+        max_height=height,
+        grow_to=22 if projector else None,
+    )
+    st.plotly_chart(
+        fig,
+        key="arch_diagram",
+        on_select=on_select,
+        selection_mode="points",
+        width="stretch",
+        config={"displaylogo": False, "scrollZoom": False},
+    )
+    shortcut = (
+        " Orange arcs: residual shortcuts (dashed: a 1x1 projection)."
+        if any(n.kind == "residual" for n in view.nodes)
+        else ""
+    )
     st.caption(
         f"Click a node for its card. Symbols: the kind of layer; colour: {MEASURES[av.colour_by]} (log scale)."
-        f"{shortcut} Batch norm and ReLU are folded into the layer before them (\"+BN+ReLU\"); choose "
+        f'{shortcut} Batch norm and ReLU are folded into the layer before them ("+BN+ReLU"); choose '
         "Every operation to see each one."
     )
 
@@ -175,10 +244,18 @@ def diagram(av: ArchView) -> None:
 def _rows(node: Node) -> list[tuple[str, str]]:
     rows = []
     if node.kernel:
-        rows.append(("kernel / stride / padding",
-                     f"{node.kernel[0]}x{node.kernel[1]} / {node.stride[0]} / {node.padding[0]}"
-                     + (f" (groups {node.groups})" if node.groups not in (None, 1) else "")
-                     + (f" (dilation {node.dilation[0]})" if node.dilation and node.dilation[0] != 1 else "")))  # fmt: skip
+        rows.append(
+            (
+                "kernel / stride / padding",
+                f"{node.kernel[0]}x{node.kernel[1]} / {node.stride[0]} / {node.padding[0]}"
+                + (f" (groups {node.groups})" if node.groups not in (None, 1) else "")
+                + (
+                    f" (dilation {node.dilation[0]})"
+                    if node.dilation and node.dilation[0] != 1
+                    else ""
+                ),
+            )
+        )
     rows.append(("input", "; ".join(shape_text(s) for s in node.in_shapes) or "-"))
     rows.append(("output", shape_text(node.out_shape)))
     if node.formula():
@@ -195,12 +272,18 @@ def _rows(node: Node) -> list[tuple[str, str]]:
 def node_card(av: ArchView) -> None:
     """The layer picker and the picked node's card: shapes, the output-size formula with its
     numbers, parameters, MACs, receptive field, and a link to its feature maps."""
-    st.selectbox("Layer", [""] + av.pickable, key="arch_layer",
-                 format_func=lambda n: "(click a node or pick a layer)" if n == "" else display_name(n))  # fmt: skip
+    st.selectbox(
+        "Layer",
+        [""] + av.pickable,
+        key="arch_layer",
+        format_func=lambda n: "(click a node or pick a layer)" if n == "" else display_name(n),
+    )
     node = av.selected
     if node is None:
-        st.caption("Click a node of the diagram (or pick a layer above) to see its card: shapes, the output-size "
-                   "formula with its numbers, parameters, MACs, receptive field, and a link to its feature maps.")  # fmt: skip
+        st.caption(
+            "Click a node of the diagram (or pick a layer above) to see its card: shapes, the output-size "
+            "formula with its numbers, parameters, MACs, receptive field, and a link to its feature maps."
+        )
         return
     with st.container(border=True, key="arch_card"):
         st.markdown(f"#### {display_name(node.name)}")
@@ -208,7 +291,9 @@ def node_card(av: ArchView) -> None:
         if stage and av.spec.family == "ResNet" and not av.spec.compact:
             st.caption(f"He et al.'s Table 1 calls this stage conv{int(stage.group(1)) + 1}_x.")
         what = KIND_NAMES.get(node.kind, node.kind)
-        st.text(f"{what}  ({node.type})" + (f"  +  {', '.join(node.folded)}" if node.folded else ""))
+        st.text(
+            f"{what}  ({node.type})" + (f"  +  {', '.join(node.folded)}" if node.folded else "")
+        )
         if node.module:
             st.caption(f"module path: {node.module}")
         for label, value in _rows(node):
@@ -217,8 +302,13 @@ def node_card(av: ArchView) -> None:
             b.text(value)
         if node.id in av.graph.blocks and av.level == "blocks":
             name = av.graph.blocks[node.id].name
-            st.button("Open this block in the diagram", key="arch_open_block", on_click=lambda: st.session_state.update(
-                arch_open=sorted({*st.session_state.get("arch_open", []), name})))  # fmt: skip
+            st.button(
+                "Open this block in the diagram",
+                key="arch_open_block",
+                on_click=lambda: st.session_state.update(
+                    arch_open=sorted({*st.session_state.get("arch_open", []), name})
+                ),
+            )
         feature_link(av, node)
 
 
@@ -248,19 +338,28 @@ def feature_link(av: ArchView, node: Node) -> None:
     layers = _feature_layers(av.key)
     target = feature_map_target(av.graph, node, layers)
     if target is None:
-        st.caption(f"{display_name(node.name)} has no feature maps (its output is a vector, not C x H x W).")
+        st.caption(
+            f"{display_name(node.name)} has no feature maps (its output is a vector, not C x H x W)."
+        )
         return
     token, name = layers[target], display_name(node.name)
     shown = display_name(token)
     label = f"Feature maps of {name}" + ("" if shown == name else f" (shown as {shown})")
     kind = link_weights(av.key)
-    st.page_link("app_pages/feature_maps.py", label=label,
-                 query_params={"arch": av.key, "weights": kind, "layer": token, "view": "layer"})  # fmt: skip
+    st.page_link(
+        "app_pages/feature_maps.py",
+        label=label,
+        query_params={"arch": av.key, "weights": kind, "layer": token, "view": "layer"},
+    )
     if kind == "random":
-        st.caption(f"No trained weights for {av.spec.title} on this machine: Feature maps shows it with random "
-                   "weights (its Weights choice offers the ImageNet download).")  # fmt: skip
+        st.caption(
+            f"No trained weights for {av.spec.title} on this machine: Feature maps shows it with random "
+            "weights (its Weights choice offers the ImageNet download)."
+        )
     else:
         st.caption(f"Opens with {WEIGHT_KINDS[kind]}.")
     if shown != name:
-        st.caption(f"Feature maps shows a layer's output after what is folded into it, or the block around it: "
-                   f"{shown}.")  # fmt: skip
+        st.caption(
+            f"Feature maps shows a layer's output after what is folded into it, or the block around it: "
+            f"{shown}."
+        )

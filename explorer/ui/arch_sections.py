@@ -34,8 +34,10 @@ def numbers(av: ArchView) -> None:
     """Input, output, parameters and MACs: four metrics, or one line in projector mode."""
     t = av.totals
     if projector_on():
-        st.caption(f"Input {' x '.join(map(str, t['input']))}  ->  output {' x '.join(map(str, t['output']))}  |  "
-                   f"{human(t['params'])} parameters  |  {human(t['macs'])} MACs per image")  # fmt: skip
+        st.caption(
+            f"Input {' x '.join(map(str, t['input']))}  ->  output {' x '.join(map(str, t['output']))}  |  "
+            f"{human(t['params'])} parameters  |  {human(t['macs'])} MACs per image"
+        )
         return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Input (C x H x W)", " x ".join(map(str, t["input"])))
@@ -47,7 +49,11 @@ def numbers(av: ArchView) -> None:
 def idea(av: ArchView) -> None:
     """The design idea in one sentence and the paper (an expander line in projector mode)."""
     spec = av.spec
-    box = st.expander(f"{spec.title}: the idea and the paper") if projector_on() else st.container(border=True)
+    box = (
+        st.expander(f"{spec.title}: the idea and the paper")
+        if projector_on()
+        else st.container(border=True)
+    )
     with box:
         st.markdown(f"### {spec.title}")
         st.markdown(f"**Idea.** {spec.idea}")
@@ -65,14 +71,26 @@ def idea(av: ArchView) -> None:
 def exports(av: ArchView) -> None:
     """SVG, PNG and JSON of the diagram; each file made only when its button is pressed."""
     cols = st.columns(3)
-    cols[0].download_button("Diagram as SVG", partial(to_svg, av.view, av.colour_by), file_name=f"{av.key}.svg",
-                            mime="image/svg+xml")  # fmt: skip
-    cols[1].download_button("Diagram as PNG", partial(to_png, av.view, av.colour_by, 2.0), file_name=f"{av.key}.png",
-                            mime="image/png")  # fmt: skip
-    cols[2].download_button("Graph as JSON (every operation)", partial(av.graph.to_json, 1),
-                            file_name=f"{av.key}-graph.json", mime="application/json",
-                            help="Nodes, edges and shapes; in a notebook: "
-                            "explorer.probe.graph.catalog_graph(key).to_json()")  # fmt: skip
+    cols[0].download_button(
+        "Diagram as SVG",
+        partial(to_svg, av.view, av.colour_by),
+        file_name=f"{av.key}.svg",
+        mime="image/svg+xml",
+    )
+    cols[1].download_button(
+        "Diagram as PNG",
+        partial(to_png, av.view, av.colour_by, 2.0),
+        file_name=f"{av.key}.png",
+        mime="image/png",
+    )
+    cols[2].download_button(
+        "Graph as JSON (every operation)",
+        partial(av.graph.to_json, 1),
+        file_name=f"{av.key}-graph.json",
+        mime="application/json",
+        help="Nodes, edges and shapes; in a notebook: "
+        "explorer.probe.graph.catalog_graph(key).to_json()",
+    )
 
 
 def layer_table(av: ArchView) -> None:
@@ -81,12 +99,20 @@ def layer_table(av: ArchView) -> None:
     st.subheader("Layer by layer")
     st.caption(TABLE_CAPTION)
     records = [{**r, "layer": display_name(r["layer"])} for r in av.records]
-    st.dataframe(records, hide_index=True, width="stretch", height=420, column_config={
-        "layer": st.column_config.TextColumn("layer", pinned=True),
-        "module": st.column_config.TextColumn("module path", help="The PyTorch module name (model.get_submodule)"),
-        "params": st.column_config.NumberColumn("params", format="localized"),
-        "MACs": st.column_config.NumberColumn("MACs", format="localized"),
-    })  # fmt: skip
+    st.dataframe(
+        records,
+        hide_index=True,
+        width="stretch",
+        height=420,
+        column_config={
+            "layer": st.column_config.TextColumn("layer", pinned=True),
+            "module": st.column_config.TextColumn(
+                "module path", help="The PyTorch module name (model.get_submodule)"
+            ),
+            "params": st.column_config.NumberColumn("params", format="localized"),
+            "MACs": st.column_config.NumberColumn("MACs", format="localized"),
+        },
+    )
     heavy = [r for r in records if r["MACs"] > 0 and r["type"] in ("Conv2d", "Linear")]
     if heavy:
         st.plotly_chart(compute_bars(heavy), width="stretch")
@@ -101,21 +127,47 @@ def side_by_side_section(url: PageState, keys: list[str], colour_by: str) -> Non
     st.subheader("Side by side")
 
     def valid(v: list[str]) -> bool:
-        return isinstance(v, list) and len(v) <= MAX_SIDE and len(set(v)) == len(v) and all(k in keys for k in v)
+        return (
+            isinstance(v, list)
+            and len(v) <= MAX_SIDE
+            and len(set(v)) == len(v)
+            and all(k in keys for k in v)
+        )
 
-    url.bind("side", "arch_side", default=list(SIDE_BY_SIDE), valid=valid, parse=_side_parse, fmt=",".join,
-             omit_default=True)  # fmt: skip
-    chosen = st.multiselect("Architectures", keys, key="arch_side", format_func=lambda k: get_spec(k).title,
-                            max_selections=MAX_SIDE)  # fmt: skip
+    url.bind(
+        "side",
+        "arch_side",
+        default=list(SIDE_BY_SIDE),
+        valid=valid,
+        parse=_side_parse,
+        fmt=",".join,
+        omit_default=True,
+    )
+    chosen = st.multiselect(
+        "Architectures",
+        keys,
+        key="arch_side",
+        format_func=lambda k: get_spec(k).title,
+        max_selections=MAX_SIDE,
+    )
     if not chosen:
         return
     # Short titles (up to the first parenthesis) so the columns stay apart; full ones where two clash.
     short = [get_spec(k).title.split(" (")[0] for k in chosen]
-    titles = [t if short.count(t) == 1 else get_spec(k).title for k, t in zip(chosen, short, strict=True)]
-    graphs = {t: arch_graph(k, tuple(get_spec(k).input_shape)) for k, t in zip(chosen, titles, strict=True)}
+    titles = [
+        t if short.count(t) == 1 else get_spec(k).title for k, t in zip(chosen, short, strict=True)
+    ]
+    graphs = {
+        t: arch_graph(k, tuple(get_spec(k).input_shape))
+        for k, t in zip(chosen, titles, strict=True)
+    }
     font = PROJECTOR_PX if projector_on() else SCREEN_PX
-    st.plotly_chart(side_by_side(graphs, colour_by=colour_by, font=font), width="stretch", key="arch_side_fig",
-                    config={"displaylogo": False})  # fmt: skip
+    st.plotly_chart(
+        side_by_side(graphs, colour_by=colour_by, font=font),
+        width="stretch",
+        key="arch_side_fig",
+        config={"displaylogo": False},
+    )
     st.caption(
         "Each at its own input size, blocks as the papers draw them, each as tall as the convolution and dense "
         "layers on its longest path: depth reads as height (VGG-16: 16 layers, ResNet-18: 18). "
@@ -129,14 +181,21 @@ def progression() -> None:
     if not st.toggle("Compare every ImageNet architecture at 224 x 224", key="arch_compare"):
         return
     rows = catalog_overview()
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "params": st.column_config.NumberColumn("params", format="localized"),
-        "MACs": st.column_config.NumberColumn("MACs", format="localized"),
-        "weight layers": st.column_config.NumberColumn(
-            "conv + dense layers", help="Every convolution and dense layer, parallel branches and shortcut "
-            "projections included (papers count only the longest path: ResNet-18 has 18)."),
-        "largest RF": st.column_config.NumberColumn("largest RF (pixels)", format="%d"),
-    })  # fmt: skip
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "params": st.column_config.NumberColumn("params", format="localized"),
+            "MACs": st.column_config.NumberColumn("MACs", format="localized"),
+            "weight layers": st.column_config.NumberColumn(
+                "conv + dense layers",
+                help="Every convolution and dense layer, parallel branches and shortcut "
+                "projections included (papers count only the longest path: ResNet-18 has 18).",
+            ),
+            "largest RF": st.column_config.NumberColumn("largest RF (pixels)", format="%d"),
+        },
+    )
     st.plotly_chart(params_against_macs(rows), width="stretch")
     st.caption(
         "GoogLeNet has a tenth of AlexNet's parameters yet more depth: its 1x1 bottlenecks and "

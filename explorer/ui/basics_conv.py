@@ -72,27 +72,37 @@ class ConvSettings:
 def bind_conv(url: PageState, *, step_input: bool = True) -> ConvSettings:
     """Seed the step view's settings from the URL / this session (no widgets drawn). A topic
     that uses the layer but not the step view's small input leaves that out (``step_input``)."""
-    layer = (url.bind("stride", "bs_step_stride", 1, range(1, 4)),
-             url.bind("padding", "bs_step_padding", 1, range(0, 3)),
-             url.bind("dilation", "bs_step_dilation", 1, range(1, 3)),
-             url.bind("bias", "bs_step_bias", 0.0, lambda v: -2.0 <= v <= 2.0))  # fmt: skip
+    layer = (
+        url.bind("stride", "bs_step_stride", 1, range(1, 4)),
+        url.bind("padding", "bs_step_padding", 1, range(0, 3)),
+        url.bind("dilation", "bs_step_dilation", 1, range(1, 3)),
+        url.bind("bias", "bs_step_bias", 0.0, lambda v: -2.0 <= v <= 2.0),
+    )
     if not step_input:
         return ConvSettings(*layer, side=8, source=SOURCES[0])
-    return ConvSettings(*layer, side=url.bind("grid", "bs_step_side", 8, range(7, 13)),
-                        source=url.bind("input", "bs_step_source", SOURCES[0], SOURCES, url=_SOURCE_TOKENS))
+    return ConvSettings(
+        *layer,
+        side=url.bind("grid", "bs_step_side", 8, range(7, 13)),
+        source=url.bind("input", "bs_step_source", SOURCES[0], SOURCES, url=_SOURCE_TOKENS),
+    )
 
 
-def stride_padding_inputs(where_s, where_p) -> tuple[int, int]:  # noqa: ANN001 (two columns)
+def stride_padding_inputs(where_s, where_p) -> tuple[int, int]:
     """The stride and padding inputs of the step view (after `bind_conv`)."""
     stride = where_s.number_input("Stride S", 1, 3, key="bs_step_stride")
     padding = where_p.number_input("Padding P (zeros)", 0, 2, key="bs_step_padding")
     return int(stride), int(padding)
 
 
-def other_inputs(a, b) -> ConvSettings:  # noqa: ANN001 (two columns)
+def other_inputs(a, b) -> ConvSettings:
     """Dilation, bias, input side and source of the step view (after `bind_conv`)."""
-    a.number_input("Dilation d", 1, 2, key="bs_step_dilation",
-                   help="d > 1 spreads the filter's taps d pixels apart (atrous convolution).")  # fmt: skip
+    a.number_input(
+        "Dilation d",
+        1,
+        2,
+        key="bs_step_dilation",
+        help="d > 1 spreads the filter's taps d pixels apart (atrous convolution).",
+    )
     b.number_input("Bias b", -2.0, 2.0, step=0.1, key="bs_step_bias")
     a.number_input("Input side (step view)", 7, 12, key="bs_step_side")
     b.radio("Step-view input", SOURCES, key="bs_step_source")
@@ -102,8 +112,14 @@ def other_inputs(a, b) -> ConvSettings:  # noqa: ANN001 (two columns)
 def current() -> ConvSettings:
     """The settings as the widgets hold them now."""
     s = st.session_state
-    return ConvSettings(int(s["bs_step_stride"]), int(s["bs_step_padding"]), int(s["bs_step_dilation"]),
-                        float(s["bs_step_bias"]), int(s["bs_step_side"]), str(s["bs_step_source"]))  # fmt: skip
+    return ConvSettings(
+        int(s["bs_step_stride"]),
+        int(s["bs_step_padding"]),
+        int(s["bs_step_dilation"]),
+        float(s["bs_step_bias"]),
+        int(s["bs_step_side"]),
+        str(s["bs_step_source"]),
+    )
 
 
 def _typed_start(side: int) -> list[list[float]]:
@@ -183,8 +199,14 @@ def _settle(url: PageState, steps: SlidingSteps, signature: tuple, playing: bool
 def step_view(url: PageState, steps: SlidingSteps, *, large: bool = False) -> None:
     """Step controls, the window figure and its arithmetic, in a fragment: a step reruns it
     alone, never the page (playing, it reruns itself every 0.9 s)."""
-    signature = (tuple(steps.padded.flatten().tolist()), tuple(steps.kernel.flatten().tolist()), steps.stride,
-                 steps.padding, steps.dilation, steps.bias)  # fmt: skip
+    signature = (
+        tuple(steps.padded.flatten().tolist()),
+        tuple(steps.kernel.flatten().tolist()),
+        steps.stride,
+        steps.padding,
+        steps.dilation,
+        steps.bias,
+    )
     playing = bool(st.session_state.get("bs_playing", False))
 
     def body() -> None:
@@ -195,19 +217,42 @@ def step_view(url: PageState, steps: SlidingSteps, *, large: bool = False) -> No
     st.fragment(run_every=0.9 if playing else None)(body)()
 
 
-def _view(url: PageState, steps: SlidingSteps, signature: tuple, playing: bool, large: bool) -> None:
+def _view(
+    url: PageState, steps: SlidingSteps, signature: tuple, playing: bool, large: bool
+) -> None:
     total = len(steps)
     step = _settle(url, steps, signature, playing)
     b = st.columns([1, 1, 1, 1.2, 1, 3.5], vertical_alignment="center")
     b[0].button("First", on_click=_go, args=(0, total), key="bs_first", width="stretch")
-    b[1].button("Back", on_click=_go, args=(step - 1, total), key="bs_back", width="stretch", disabled=step == 0)
+    b[1].button(
+        "Back",
+        on_click=_go,
+        args=(step - 1, total),
+        key="bs_back",
+        width="stretch",
+        disabled=step == 0,
+    )
     b[2].button("Pause" if playing else "Play", on_click=_toggle, key="bs_play", width="stretch")
-    b[3].button("Forward", on_click=_go, args=(step + 1, total), key="bs_forward", width="stretch",
-                disabled=step >= total - 1)  # fmt: skip
+    b[3].button(
+        "Forward",
+        on_click=_go,
+        args=(step + 1, total),
+        key="bs_forward",
+        width="stretch",
+        disabled=step >= total - 1,
+    )
     b[4].button("Last", on_click=_go, args=(total - 1, total), key="bs_last", width="stretch")
     r, col = steps.position(step)
-    b[5].markdown(f"**Position {step + 1} of {total}**: output row {r}, column {col} "
-                  "(click any output cell to jump there)")  # fmt: skip
-    st.plotly_chart(step_figure(steps, step, large=large), key="bs_step_chart", on_select=lambda: _clicked(total),
-                    selection_mode="points", width="stretch", config={"displayModeBar": False})  # fmt: skip
+    b[5].markdown(
+        f"**Position {step + 1} of {total}**: output row {r}, column {col} "
+        "(click any output cell to jump there)"
+    )
+    st.plotly_chart(
+        step_figure(steps, step, large=large),
+        key="bs_step_chart",
+        on_select=lambda: _clicked(total),
+        selection_mode="points",
+        width="stretch",
+        config={"displayModeBar": False},
+    )
     st.code(step_equation(steps, step), language=None)

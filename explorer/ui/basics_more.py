@@ -48,18 +48,28 @@ CLASSES = ["cat", "dog", "car"]
 
 def _apply_preset() -> None:
     chosen = PRESETS[st.session_state["bs_preset"]]
-    st.session_state.update(bs_n=chosen.n, bs_f=chosen.f, bs_p=chosen.p, bs_s=chosen.s, bs_d=1, bs_mode="custom P")
+    st.session_state.update(
+        bs_n=chosen.n, bs_f=chosen.f, bs_p=chosen.p, bs_s=chosen.s, bs_d=1, bs_mode="custom P"
+    )
 
 
 def free_numbers(url: PageState) -> None:
     """Any layer's output size: N, F, P (or 'valid' / 'same'), S and dilation, with torch's check."""
-    st.markdown("**Any layer: N, F, P, S.** **'valid'** means no padding (P = 0, Keras's default, the output "
-                "shrinks by F - 1 with stride 1 and no dilation, in general to floor((N - F) / S) + 1); "
-                "**'same'** pads so that the output keeps the input's size when S = 1 "
-                "(P = (F - 1) / 2 for an odd F).")  # fmt: skip
+    st.markdown(
+        "**Any layer: N, F, P, S.** **'valid'** means no padding (P = 0, Keras's default, the output "
+        "shrinks by F - 1 with stride 1 and no dilation, in general to floor((N - F) / S) + 1); "
+        "**'same'** pads so that the output keeps the input's size when S = 1 "
+        "(P = (F - 1) / 2 for an odd F)."
+    )
     pc = st.columns([2, 1, 1, 1, 1, 1, 1])
-    pc[0].selectbox("Preset layer", list(PRESETS), key="bs_preset", on_change=_apply_preset, index=None,
-                    placeholder="LeNet C1, AlexNet conv1, VGG, Keras...")  # fmt: skip
+    pc[0].selectbox(
+        "Preset layer",
+        list(PRESETS),
+        key="bs_preset",
+        on_change=_apply_preset,
+        index=None,
+        placeholder="LeNet C1, AlexNet conv1, VGG, Keras...",
+    )
     url.bind("n", "bs_n", 32, range(1, 513))
     n_free = pc[1].number_input("N (input side)", 1, 512, key="bs_n")
     url.bind("f", "bs_f", 5, range(1, 12))
@@ -75,22 +85,30 @@ def free_numbers(url: PageState) -> None:
     if st.session_state.get("bs_preset"):
         st.caption(PRESETS[st.session_state["bs_preset"]].note)
     try:
-        p_used = resolve_padding({"custom P": "custom"}.get(mode, mode), f_free, p_free, s_free, d_free)
+        p_used = resolve_padding(
+            {"custom P": "custom"}.get(mode, mode), f_free, p_free, s_free, d_free
+        )
         output_size(n_free, f_free, p_used, s_free, d_free)
         st.latex(formula(n_free, f_free, p_used, s_free, d_free))
         notes = []
         if mode == "same":
-            notes.append(f"'same' with F = {f_free} pads {same_padding(f_free, d_free)[0]} zero(s) on every side.")
+            notes.append(
+                f"'same' with F = {f_free} pads {same_padding(f_free, d_free)[0]} zero(s) on every side."
+            )
         if d_free > 1:
-            notes.append(f"Dilation {d_free} spreads the {f_free} taps over F_eff = d(F - 1) + 1 = "
-                         f"{effective_kernel(f_free, d_free)} pixels.")  # fmt: skip
+            notes.append(
+                f"Dilation {d_free} spreads the {f_free} taps over F_eff = d(F - 1) + 1 = "
+                f"{effective_kernel(f_free, d_free)} pixels."
+            )
         notes.append(torch_conv_check(n_free, f_free, p_used, s_free, d_free))
         st.markdown(" ".join(notes))
     except LayerSettingsError as err:
         st.error(str(err))
 
 
-def _colour_parts(ctx: Basics) -> tuple[torch.Tensor, ChannelBreakdown, torch.Tensor, ConvSettings] | None:
+def _colour_parts(
+    ctx: Basics,
+) -> tuple[torch.Tensor, ChannelBreakdown, torch.Tensor, ConvSettings] | None:
     """The sample in colour (32 x 32) through the colour filters (their count is `?filters=`)."""
     conv = bind_conv(ctx.url, step_input=False)
     kernel = current_kernel(ctx.url)
@@ -98,7 +116,12 @@ def _colour_parts(ctx: Basics) -> tuple[torch.Tensor, ChannelBreakdown, torch.Te
     rgb = sample_rgb(ctx.name, 32)
     weights, biases = colour_filters(kernel, n_filters)
     try:
-        return rgb, channel_breakdown(rgb, weights, biases, conv.stride, conv.padding, conv.dilation), kernel, conv
+        return (
+            rgb,
+            channel_breakdown(rgb, weights, biases, conv.stride, conv.padding, conv.dilation),
+            kernel,
+            conv,
+        )
     except LayerSettingsError as err:
         st.error(str(err))
         return None
@@ -114,26 +137,47 @@ def channels(ctx: Basics) -> None:
     rgb, parts, kernel, conv = made
     n_filters, f_k = parts.output.shape[0], kernel.shape[0]
     ctx.url.bind("shown", "bs_shown_filter", 1, range(1, n_filters + 1))
-    shown = cc[1].selectbox("Show the sum for filter", range(1, n_filters + 1), key="bs_shown_filter")
+    shown = cc[1].selectbox(
+        "Show the sum for filter", range(1, n_filters + 1), key="bs_shown_filter"
+    )
     cc[2].markdown(
         f"Each filter is **{f_k} x {f_k} x 3**: one {f_k} x {f_k} slice per input channel. Parameters = F x F x "
         f"C_in x C_out + C_out = {f_k} x {f_k} x 3 x {n_filters} + {n_filters} = **{conv_params(f_k, 3, n_filters)}**. "
         + torch_conv_check(32, f_k, conv.padding, conv.stride, conv.dilation, 3, n_filters)
     )
     o, bias = shown - 1, float(parts.bias[shown - 1])
-    st.caption(f"Filter {shown}: {COLOUR_FILTERS[o]}. Output = R * w_R + G * w_G + B * w_B + bias ({bias:g}).")
+    st.caption(
+        f"Filter {shown}: {COLOUR_FILTERS[o]}. Output = R * w_R + G * w_G + B * w_B + bias ({bias:g})."
+    )
     row = st.columns([1, 3])
     row[0].plotly_chart(rgb_image(rgb, "input 3 x 32 x 32"), width="stretch")
-    row[1].plotly_chart(maps_row(
-        [parts.per_channel[o, 0], parts.per_channel[o, 1], parts.per_channel[o, 2],
-         parts.per_channel[o].sum(0) + parts.bias[o], parts.output[o]],
-        ["R * w_R", "G * w_G", "B * w_B", f"sum + bias ({bias:g})", "torch's output"], shared_scale=True,
-    ), width="stretch")  # fmt: skip
-    st.plotly_chart(maps_row([parts.output[i] for i in range(n_filters)],
-                             [f"output channel {i + 1}" for i in range(n_filters)], height=220), width="stretch")
+    row[1].plotly_chart(
+        maps_row(
+            [
+                parts.per_channel[o, 0],
+                parts.per_channel[o, 1],
+                parts.per_channel[o, 2],
+                parts.per_channel[o].sum(0) + parts.bias[o],
+                parts.output[o],
+            ],
+            ["R * w_R", "G * w_G", "B * w_B", f"sum + bias ({bias:g})", "torch's output"],
+            shared_scale=True,
+        ),
+        width="stretch",
+    )
+    st.plotly_chart(
+        maps_row(
+            [parts.output[i] for i in range(n_filters)],
+            [f"output channel {i + 1}" for i in range(n_filters)],
+            height=220,
+        ),
+        width="stretch",
+    )
     gap_ = (parts.per_channel[o].sum(0) + parts.bias[o] - parts.output[o]).abs().max()
-    st.caption(f"Largest difference between 'sum + bias' and torch's conv2d output: {float(gap_):.1e} "
-               "(float rounding).")  # fmt: skip
+    st.caption(
+        f"Largest difference between 'sum + bias' and torch's conv2d output: {float(gap_):.1e} "
+        "(float rounding)."
+    )
 
 
 def sharing(ctx: Basics) -> None:
@@ -145,7 +189,9 @@ def sharing(ctx: Basics) -> None:
     if steps is None:
         return
     f_k = kernel.shape[0]
-    weight, dense_bias = conv_as_dense(tuple(tiny.shape), kernel, conv.bias, conv.stride, conv.padding, conv.dilation)
+    weight, dense_bias = conv_as_dense(
+        tuple(tiny.shape), kernel, conv.bias, conv.stride, conv.padding, conv.dilation
+    )
     n_in, n_out = weight.shape[1], weight.shape[0]
     same = dense_forward(tiny, weight, dense_bias)
     err_max = float((same - steps.output.flatten()).abs().max())
@@ -185,15 +231,24 @@ def pooling(ctx: Basics) -> None:
         st.error(str(err))
         return
     chans = range(maps.shape[0])
-    st.plotly_chart(maps_row([maps[i] for i in chans] + [maxed[i] for i in chans] + [averaged[i] for i in chans],
-                             [f"ch {i + 1}: {maps.shape[-1]}x{maps.shape[-1]}" for i in chans]
-                             + [f"max, ch {i + 1}: {maxed.shape[-1]}x{maxed.shape[-1]}" for i in chans]
-                             + [f"average, ch {i + 1}" for i in chans], diverging=False, height=220),
-                    width="stretch", key="bs_pool_chart")  # fmt: skip
+    st.plotly_chart(
+        maps_row(
+            [maps[i] for i in chans] + [maxed[i] for i in chans] + [averaged[i] for i in chans],
+            [f"ch {i + 1}: {maps.shape[-1]}x{maps.shape[-1]}" for i in chans]
+            + [f"max, ch {i + 1}: {maxed.shape[-1]}x{maxed.shape[-1]}" for i in chans]
+            + [f"average, ch {i + 1}" for i in chans],
+            diverging=False,
+            height=220,
+        ),
+        width="stretch",
+        key="bs_pool_chart",
+    )
     st.latex(latex)
-    st.caption("Left: each filter's map after ReLU; then max pooling, which keeps the strongest response in each "
-               "window, and average pooling, which keeps the mean. Both act on every channel separately: the "
-               "channel count does not change.")  # fmt: skip
+    st.caption(
+        "Left: each filter's map after ReLU; then max pooling, which keeps the strongest response in each "
+        "window, and average pooling, which keeps the mean. Both act on every channel separately: the "
+        "channel count does not change."
+    )
 
 
 def gap(ctx: Basics) -> None:
@@ -204,19 +259,33 @@ def gap(ctx: Basics) -> None:
     maps = made[1].output.clamp(min=0)
     pooled = global_average_pool(maps)
     chans = range(maps.shape[0])
-    st.plotly_chart(maps_row([maps[i] for i in chans], [f"channel {i + 1} -> {float(pooled[i]):.3f}" for i in chans],
-                             diverging=False, height=260), width="stretch", key="bs_gap_chart")  # fmt: skip
+    st.plotly_chart(
+        maps_row(
+            [maps[i] for i in chans],
+            [f"channel {i + 1} -> {float(pooled[i]):.3f}" for i in chans],
+            diverging=False,
+            height=260,
+        ),
+        width="stretch",
+        key="bs_gap_chart",
+    )
     hw = maps.shape[-1] * maps.shape[-2]
     st.latex(r"\mathrm{GAP}_c = \frac{1}{H \cdot W} \sum_{i=1}^{H} \sum_{j=1}^{W} x_{c,i,j}")
-    st.markdown("; ".join(
-        f"channel {i + 1}: {float(maps[i].sum()):.2f} / ({maps.shape[-2]} x {maps.shape[-1]} = {hw}) = "
-        f"**{float(v):.4f}**" for i, v in enumerate(pooled)
-    ) + ". NiN, GoogLeNet and ResNet do this to every channel before the classifier, instead of flattening "
-        f"all {maps.numel()} values into a dense layer.")  # fmt: skip
+    st.markdown(
+        "; ".join(
+            f"channel {i + 1}: {float(maps[i].sum()):.2f} / ({maps.shape[-2]} x {maps.shape[-1]} = {hw}) = "
+            f"**{float(v):.4f}**"
+            for i, v in enumerate(pooled)
+        )
+        + ". NiN, GoogLeNet and ResNet do this to every channel before the classifier, instead of flattening "
+        f"all {maps.numel()} values into a dense layer."
+    )
 
 
 def _binary_head(url: PageState) -> None:
-    st.markdown("**Two classes: sigmoid + binary cross-entropy** (the course's Keras head, `Dense(1, sigmoid)`)")
+    st.markdown(
+        "**Two classes: sigmoid + binary cross-entropy** (the course's Keras head, `Dense(1, sigmoid)`)"
+    )
     url.bind("z", "bs_logit", 1.5, lambda v: -6.0 <= v <= 6.0)
     z = st.slider("Logit z of the last unit", -6.0, 6.0, step=0.1, key="bs_logit")
     url.bind("y", "bs_label", 1, (0, 1))
@@ -253,6 +322,8 @@ def loss(ctx: Basics) -> None:
         _binary_head(ctx.url)
     with h2:
         _softmax_head(ctx.url)
-    st.caption("Training lowers the loss: backpropagation gives its gradient for every weight, and the optimiser "
-               "moves each weight a small step against its gradient. With two classes, sigmoid + binary "
-               "cross-entropy equals softmax + cross-entropy over the logits (0, z).")  # fmt: skip
+    st.caption(
+        "Training lowers the loss: backpropagation gives its gradient for every weight, and the optimiser "
+        "moves each weight a small step against its gradient. With two classes, sigmoid + binary "
+        "cross-entropy equals softmax + cross-entropy over the logits (0, z)."
+    )

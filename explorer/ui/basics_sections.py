@@ -47,7 +47,14 @@ class Topic:
 
 def course_number(token: str) -> int | None:
     """The course step that opens this topic (1-based), if any."""
-    return next((i for i, s in enumerate(STEPS, 1) if s.page == "basics" and s.params.get("topic") == token), None)
+    return next(
+        (
+            i
+            for i, s in enumerate(STEPS, 1)
+            if s.page == "basics" and s.params.get("topic") == token
+        ),
+        None,
+    )
 
 
 def topic_title(token: str) -> str:
@@ -70,7 +77,9 @@ def numbers(ctx: Basics) -> None:
     grey = sample_grey(ctx.name, side)
     c, h, w = load_sample(ctx.name).tensor.shape
     left, right = st.columns(2)
-    left.plotly_chart(map_heatmap(grey, f"input: 1 x {side} x {side}"), width="stretch", key="bs_numbers_chart")
+    left.plotly_chart(
+        map_heatmap(grey, f"input: 1 x {side} x {side}"), width="stretch", key="bs_numbers_chart"
+    )
     with right:
         st.select_slider("Resize to N x N", SIDES, key="bs_side")
         st.markdown(
@@ -79,7 +88,9 @@ def numbers(ctx: Basics) -> None:
             f"turned grey (1 channel) and resized to **{side} x {side}**, so you can see single pixels."
         )
         st.caption("The top-left 6 x 6 corner, as numbers in [0, 1]:")
-        st.table([[f"{float(v):.2f}" for v in row[:6]] for row in grey[:6]])  # text: large in projector mode
+        st.table(
+            [[f"{float(v):.2f}" for v in row[:6]] for row in grey[:6]]
+        )  # text: large in projector mode
 
 
 def convolution(ctx: Basics) -> None:
@@ -105,14 +116,22 @@ def convolution(ctx: Basics) -> None:
     st.markdown("**The same filter over the whole image**")
     side = ctx.side()
     try:
-        out = convolve(sample_grey(ctx.name, side).to(torch.float64), kernel, conv.stride, conv.padding,
-                       conv.dilation, conv.bias)  # fmt: skip
+        out = convolve(
+            sample_grey(ctx.name, side).to(torch.float64),
+            kernel,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            conv.bias,
+        )
     except LayerSettingsError as err:
         st.error(str(err))
         return
     st.latex(formula(side, kernel.shape[0], conv.padding, conv.stride, conv.dilation))
-    st.plotly_chart(map_heatmap(out, f"convolution: {out.shape[0]} x {out.shape[1]}", diverging=True),
-                    width="stretch")  # fmt: skip
+    st.plotly_chart(
+        map_heatmap(out, f"convolution: {out.shape[0]} x {out.shape[1]}", diverging=True),
+        width="stretch",
+    )
 
 
 def stride_padding(ctx: Basics) -> None:
@@ -142,8 +161,14 @@ def relu(ctx: Basics) -> None:
     kernel = current_kernel(ctx.url)
     side = ctx.side()
     try:
-        out = convolve(sample_grey(ctx.name, side).to(torch.float64), kernel, conv.stride, conv.padding,
-                       conv.dilation, conv.bias)  # fmt: skip
+        out = convolve(
+            sample_grey(ctx.name, side).to(torch.float64),
+            kernel,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            conv.bias,
+        )
     except LayerSettingsError as err:
         st.error(str(err))
         return
@@ -168,8 +193,12 @@ TOPICS: dict[str, Topic] = {
     "pool": Topic("Pooling", "Pooling", pooling),
     "gap": Topic("Global pooling", "Global average pooling", gap),
     "loss": Topic("Output and loss", "The output layer: probabilities and the loss", loss),
-    "channels": Topic("Colour channels", "Colour images: three channels, several filters", channels),
-    "sharing": Topic("Weight sharing", "A dense layer that does the same: weight sharing in numbers", sharing),
+    "channels": Topic(
+        "Colour channels", "Colour images: three channels, several filters", channels
+    ),
+    "sharing": Topic(
+        "Weight sharing", "A dense layer that does the same: weight sharing in numbers", sharing
+    ),
 }
 DEFAULT_TOPIC = "numbers"
 
@@ -178,10 +207,21 @@ def header(url: PageState) -> Basics:
     """The picker of topics and the sample image, in one row above the topic."""
     samples = {s.name: s.title for s in list_samples()}
     url.bind("topic", "bs_topic", DEFAULT_TOPIC, list(TOPICS))
-    url.bind("sample", "bs_image", default="cat" if "cat" in samples else next(iter(samples)), valid=list(samples))
+    url.bind(
+        "sample",
+        "bs_image",
+        default="cat" if "cat" in samples else next(iter(samples)),
+        valid=list(samples),
+    )
     left, right = st.columns([5, 1], vertical_alignment="bottom")
-    left.radio("Topic", list(TOPICS), format_func=topic_label, horizontal=True, key="bs_topic",
-               label_visibility="collapsed")  # fmt: skip
+    left.radio(
+        "Topic",
+        list(TOPICS),
+        format_func=topic_label,
+        horizontal=True,
+        key="bs_topic",
+        label_visibility="collapsed",
+    )
     name = right.selectbox("Image", list(samples), format_func=samples.get, key="bs_image")
     return Basics(url, name, projector_on(), topic_title(st.session_state["bs_topic"]))
 

@@ -98,17 +98,23 @@ def sidebar() -> None:
 
         trained = register_finished_training()
     with st.sidebar:
-        st.toggle("Projector mode", key="projector",
-                  help="Large type and charts, inputs folded above the figure so it fits a "
-                       "1280 x 720 screen. Also in links: add ?projector=1.")
+        st.toggle(
+            "Projector mode",
+            key="projector",
+            help="Large type and charts, inputs folded above the figure so it fits a "
+            "1280 x 720 screen. Also in links: add ?projector=1.",
+        )
         ensure_cookie()
         st.caption("Compute device")
         line = _device_line()
         st.markdown(f"**{line}**" if line else "Chosen when a page first runs a model.")
         st.caption("Set EXPLORER_DEVICE=cpu|cuda|mps to override the automatic choice.")
         if trained is not None:
-            st.caption("Your trained model \"" + escape_text(trained.name, limit=120)  # a file's name may be in it
-                       + "\" is ready on the Feature maps page.")
+            st.caption(
+                'Your trained model "'
+                + escape_text(trained.name, limit=120)  # a file's name may be in it
+                + '" is ready on the Feature maps page.'
+            )
             trained_link(trained.arch)
 
 
@@ -119,8 +125,12 @@ def trained_link(arch: str) -> None:
     from explorer.models import get_spec
 
     if get_spec(arch).kind == "cnn":
-        st.page_link("app_pages/feature_maps.py", label="Open it on Feature maps", icon=":material/arrow_forward:",
-                     query_params={"arch": arch, "weights": "user", "view": "overview"})  # fmt: skip
+        st.page_link(
+            "app_pages/feature_maps.py",
+            label="Open it on Feature maps",
+            icon=":material/arrow_forward:",
+            query_params={"arch": arch, "weights": "user", "view": "overview"},
+        )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -133,8 +143,11 @@ def summary_records(key: str, input_shape: tuple[int, ...]) -> tuple[list[dict],
     spec = get_spec(key)
     shape = tuple(input_shape)
     rebuilt = spec.compact and shape != tuple(spec.input_shape)
-    summary = summarize((lambda: spec.build(in_channels=shape[0], image_size=shape[1])) if rebuilt else spec.build,
-                        shape, key)  # fmt: skip
+    summary = summarize(
+        (lambda: spec.build(in_channels=shape[0], image_size=shape[1])) if rebuilt else spec.build,
+        shape,
+        key,
+    )
     totals = {
         "params": summary.total_params,
         "macs": summary.total_macs,
@@ -145,7 +158,7 @@ def summary_records(key: str, input_shape: tuple[int, ...]) -> tuple[list[dict],
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def arch_graph(key: str, input_shape: tuple[int, ...]):  # noqa: ANN201 (Graph, imported lazily)
+def arch_graph(key: str, input_shape: tuple[int, ...]):
     """The traced graph of a catalog entry for one input shape (meta device; raises
     explorer.probe.graph.InputSizeError when the input is too small)."""
     from explorer.probe.graph import catalog_graph
@@ -164,9 +177,17 @@ def catalog_overview(input_shape: tuple[int, ...] = (3, 224, 224)) -> list[dict]
         if spec.input_shape != tuple(input_shape):
             continue  # LeNet-5 as published reads 1 x 32 x 32 digits, not ImageNet photos
         s = summarize(spec.build, input_shape)
-        rows.append({"architecture": spec.title, "family": spec.family, "year": spec.year,
-                     "params": s.total_params, "MACs": s.total_macs, "weight layers": weight_layers(s),
-                     "largest RF": largest_field(s)})  # fmt: skip
+        rows.append(
+            {
+                "architecture": spec.title,
+                "family": spec.family,
+                "year": spec.year,
+                "params": s.total_params,
+                "MACs": s.total_macs,
+                "weight layers": weight_layers(s),
+                "largest RF": largest_field(s),
+            }
+        )
     return rows
 
 

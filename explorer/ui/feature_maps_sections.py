@@ -38,8 +38,10 @@ def page_header(url: PageState, projector: bool) -> None:
     with link_col:
         url.copy_link()
     if not projector:
-        st.caption("Upload an image (or take a sample) and see what every layer of a CNN makes of it: "
-                   "the channels it lights up, its filters, and which pixels each unit can see.")
+        st.caption(
+            "Upload an image (or take a sample) and see what every layer of a CNN makes of it: "
+            "the channels it lights up, its filters, and which pixels each unit can see."
+        )
 
 
 # --------------------------------------------------------------------------- defaults
@@ -71,7 +73,9 @@ def arch_changed() -> None:
 def decoded_upload(data: bytes, file_id: str, name: str) -> tuple[object, str | None]:
     """Decode an upload once per file (kept in the session until replaced, also across pages);
     (image or None, error message)."""
-    cache = st.session_state.setdefault("_fm_decoded", BoundedStore(UPLOADS_DECODED, "decoded uploads"))
+    cache = st.session_state.setdefault(
+        "_fm_decoded", BoundedStore(UPLOADS_DECODED, "decoded uploads")
+    )
     if file_id not in cache:
         try:
             cache[file_id] = (decode_image(data), None)
@@ -83,12 +87,18 @@ def decoded_upload(data: bytes, file_id: str, name: str) -> tuple[object, str | 
 
 def layer_tokens_of(lm_: ws.LoadedModel, layer_names_: list[str]) -> dict[str, str]:
     """Module path -> paper-style name for the URL (kept per model for the session)."""
-    cache = st.session_state.setdefault("_fm_layer_tokens", BoundedStore(LAYER_NAMINGS, "layer names"))
+    cache = st.session_state.setdefault(
+        "_fm_layer_tokens", BoundedStore(LAYER_NAMINGS, "layer names")
+    )
     if lm_.token not in cache:
         try:
             cache[lm_.token] = layer_names(lm_.model, lm_.arch)
-        except Exception:  # noqa: BLE001 - a model the namer does not know: raw paths, and a log line
-            log.warning("No paper-style layer names for %s: the URL uses module paths", lm_.arch, exc_info=True)
+        except Exception:
+            log.warning(
+                "No paper-style layer names for %s: the URL uses module paths",
+                lm_.arch,
+                exc_info=True,
+            )
             cache[lm_.token] = {}
     pretty = cache[lm_.token]
     tokens = {n: pretty[n] for n in layer_names_ if n in pretty}
@@ -117,29 +127,48 @@ def bind_inputs(url: PageState, keys: list[str], sample_names: list[str]) -> Bou
     if url.arriving("sample"):
         st.session_state["fm_source"] = "Sample"  # a link shows its sample, not an old upload
     source = url.keep("fm_source", "Sample", SOURCES)
-    newest_mine = url.arriving("weights") and st.query_params.get("weights") == "user"  # the sidebar's link
+    newest_mine = (
+        url.arriving("weights") and st.query_params.get("weights") == "user"
+    )  # the sidebar's link
     arch_now = url.bind("arch", "fm_arch", default=default_arch(), valid=keys)
     mine = [m for m in user_models(kind="cnn") if m.arch == arch_now]
     if newest_mine and mine:
         st.session_state["fm_user_model"] = mine[-1].name  # registered last: the run just finished
     spec_now = get_spec(arch_now)
-    kinds = (["imagenet"] if spec_now.weights else []) + (["bundled"] if arch_now in ws.bundled_available() else []) \
-        + (["user"] if mine else []) + ["random", "upload"]
+    kinds = (
+        (["imagenet"] if spec_now.weights else [])
+        + (["bundled"] if arch_now in ws.bundled_available() else [])
+        + (["user"] if mine else [])
+        + ["random", "upload"]
+    )
     # Your trained model or checkpoint cannot travel: the link names the best shared weights instead.
-    shared_kind = next(k for k in ("imagenet", "bundled", "random") if k in kinds and (k != "imagenet" or ws.pretrained_cached(arch_now)))
-    kind_now = url.bind("weights", "fm_kind", default=best_kind_of(arch_now), valid=kinds,
-                        fmt=lambda k: shared_kind if k in ("user", "upload") else k)
+    shared_kind = next(
+        k
+        for k in ("imagenet", "bundled", "random")
+        if k in kinds and (k != "imagenet" or ws.pretrained_cached(arch_now))
+    )
+    kind_now = url.bind(
+        "weights",
+        "fm_kind",
+        default=best_kind_of(arch_now),
+        valid=kinds,
+        fmt=lambda k: shared_kind if k in ("user", "upload") else k,
+    )
     if kind_now in ("user", "upload"):
-        url.not_in_link(f"your {'trained model' if kind_now == 'user' else 'checkpoint'} (the link opens "
-                        f"{spec_now.title} with {ws.WEIGHT_KINDS[shared_kind].split(' (')[0].lower()} in its place)")
+        url.not_in_link(
+            f"your {'trained model' if kind_now == 'user' else 'checkpoint'} (the link opens "
+            f"{spec_now.title} with {ws.WEIGHT_KINDS[shared_kind].split(' (')[0].lower()} in its place)"
+        )
     # The cat on first open (the page's picture); a model switch picks a suited sample instead.
     default_sample = DEFAULT_SAMPLE if DEFAULT_SAMPLE in sample_names else sample_names[0]
     if source == "Sample":
         url.bind("sample", "fm_sample", default=default_sample, valid=sample_names)
     else:
         url.keep("fm_sample", default_sample, sample_names)
-        url.not_in_link(f"your {'uploaded image' if source == 'Upload' else 'camera picture'} (the link opens "
-                        f"with the sample \"{get_sample(default_sample).title}\")")
+        url.not_in_link(
+            f"your {'uploaded image' if source == 'Upload' else 'camera picture'} (the link opens "
+            f'with the sample "{get_sample(default_sample).title}")'
+        )
     url.keep("fm_user_model", mine[0].name if mine else "", [m.name for m in mine] or None)
     return BoundInputs(source, arch_now, spec_now, mine, kinds, kind_now)
 
@@ -149,11 +178,21 @@ def inputs_box(projector: bool, bound: BoundInputs) -> Any:
     if not projector:
         return st.container()
     source = bound.source
-    what = get_sample(st.session_state["fm_sample"]).title if source == "Sample" else f"your {source.lower()}"
+    what = (
+        get_sample(st.session_state["fm_sample"]).title
+        if source == "Sample"
+        else f"your {source.lower()}"
+    )
     # the summary names the weights really in use: asked-for ImageNet weights that are not cached fall back
-    in_use = "random" if bound.kind == "imagenet" and not ws.pretrained_cached(bound.arch) else bound.kind
-    return st.expander(f"Image: {what}  |  Model: {bound.spec.title}  |  Weights: "
-                       f"{ws.WEIGHT_KINDS.get(in_use, in_use)}  (open to change)")
+    in_use = (
+        "random"
+        if bound.kind == "imagenet" and not ws.pretrained_cached(bound.arch)
+        else bound.kind
+    )
+    return st.expander(
+        f"Image: {what}  |  Model: {bound.spec.title}  |  Weights: "
+        f"{ws.WEIGHT_KINDS.get(in_use, in_use)}  (open to change)"
+    )
 
 
 def image_section(sample_names: list[str]) -> DecodedImage:
@@ -164,9 +203,13 @@ def image_section(sample_names: list[str]) -> DecodedImage:
     image, image_error = None, None
     kept = st.session_state.get("_fm_kept_upload")
     if source == "Upload":
-        up = st.file_uploader("Image file: PNG, JPEG, WebP, BMP or GIF", type=UPLOAD_TYPES, key="fm_upload")
+        up = st.file_uploader(
+            "Image file: PNG, JPEG, WebP, BMP or GIF", type=UPLOAD_TYPES, key="fm_upload"
+        )
         if up is not None:
-            image, image_error = decoded_upload(up.getvalue(), f"up:{up.file_id}:{up.size}", up.name)
+            image, image_error = decoded_upload(
+                up.getvalue(), f"up:{up.file_id}:{up.size}", up.name
+            )
         elif kept is not None:
             image = kept[0]
             st.caption("Your last upload is kept until you upload another image.")
@@ -174,9 +217,13 @@ def image_section(sample_names: list[str]) -> DecodedImage:
     elif source == "Camera":
         shot = st.camera_input("Take a picture", key="fm_camera")
         if shot is not None:
-            image, image_error = decoded_upload(shot.getvalue(), f"cam:{shot.file_id}:{shot.size}", "camera")
+            image, image_error = decoded_upload(
+                shot.getvalue(), f"cam:{shot.file_id}:{shot.size}", "camera"
+            )
     if source == "Sample":
-        name = st.selectbox("Sample image", sample_names, key="fm_sample", format_func=lambda n: get_sample(n).title)
+        name = st.selectbox(
+            "Sample image", sample_names, key="fm_sample", format_func=lambda n: get_sample(n).title
+        )
         image = load_sample(name)
         st.caption(f"{get_sample(name).description} {get_sample(name).credit}.")
     if image_error:
@@ -184,8 +231,10 @@ def image_section(sample_names: list[str]) -> DecodedImage:
     if image is None:
         fallback = DEFAULT_SAMPLE if DEFAULT_SAMPLE in sample_names else sample_names[0]
         image = load_sample(fallback)
-        st.info(f"Showing the sample '{get_sample(fallback).title}' until an image is "
-                f"{'taken' if source == 'Camera' else 'uploaded'}.")
+        st.info(
+            f"Showing the sample '{get_sample(fallback).title}' until an image is "
+            f"{'taken' if source == 'Camera' else 'uploaded'}."
+        )
     st.image(image.display, width=min(360, max(64, image.size[0])))
     st.caption(f"{image.format} image, {image.size[0]} x {image.size[1]} pixels (width x height)")
     for note in image.notes:
@@ -193,23 +242,31 @@ def image_section(sample_names: list[str]) -> DecodedImage:
     return image
 
 
-def _weights_source(arch: str, spec: ArchSpec, kind: str, mine: list) -> tuple[str, bytes | None, bool, str]:
+def _weights_source(
+    arch: str, spec: ArchSpec, kind: str, mine: list
+) -> tuple[str, bytes | None, bool, str]:
     """The widgets of the chosen weight kind: which of my models, a checkpoint upload, or the
     ImageNet download button. Returns (model name, checkpoint bytes, downloaded now, download error)."""
     ref, data, download, download_error = "", None, False, ""
     if kind == "user":
         ref = st.selectbox("My model", [m.name for m in mine], key="fm_user_model")
     elif kind == "upload":
-        ck = st.file_uploader(f"Checkpoint for {spec.title} (.safetensors)", type=["safetensors"],
-                              key="fm_ckpt")
+        ck = st.file_uploader(
+            f"Checkpoint for {spec.title} (.safetensors)", type=["safetensors"], key="fm_ckpt"
+        )
         data = ck.getvalue() if ck is not None else None
     elif kind == "imagenet" and not ws.pretrained_cached(arch):
         st.caption("The ImageNet weights are not on this machine yet.")
         if st.button("Download the ImageNet weights (needs a network)", key="fm_download"):
             bar = st.progress(0.0, text="Connecting...")
             try:  # streamed, hash-checked; the cache gets the file only when it is whole and right
-                download_pretrained(spec, progress=lambda done, total: bar.progress(
-                    min(1.0, done / total) if total else 0.0, text=f"Downloading {format_progress(done, total)}"))
+                download_pretrained(
+                    spec,
+                    progress=lambda done, total: bar.progress(
+                        min(1.0, done / total) if total else 0.0,
+                        text=f"Downloading {format_progress(done, total)}",
+                    ),
+                )
                 download = True
             except WeightsError as err:
                 download_error = str(err)
@@ -221,8 +278,13 @@ def model_section(keys: list[str], bound: BoundInputs) -> tuple[ws.LoadedModel, 
     """2. Model and weights (after the heading and "Your own model"): architecture, weight kind
     and its source; weights that cannot load say why and random ones stand in. Returns the loaded
     model, the weight kind asked for, and the architecture's spec."""
-    arch = st.selectbox("Architecture", keys, key="fm_arch", on_change=arch_changed,
-                        format_func=lambda k: get_spec(k).dated_title)
+    arch = st.selectbox(
+        "Architecture",
+        keys,
+        key="fm_arch",
+        on_change=arch_changed,
+        format_func=lambda k: get_spec(k).dated_title,
+    )
     spec = get_spec(arch)
     kind = st.radio("Weights", bound.kinds, key="fm_kind", format_func=ws.WEIGHT_KINDS.get)
     ref, data, download, download_error = _weights_source(arch, spec, kind, bound.mine)
@@ -234,7 +296,8 @@ def model_section(keys: list[str], bound: BoundInputs) -> tuple[ws.LoadedModel, 
         if kind == "imagenet" and not download and not ws.pretrained_cached(arch):
             raise ws.ModelLoadError(
                 f"The ImageNet weights of {spec.title} are not in the local cache, and nothing is "
-                "downloaded without your click. Click the button above when a network is available.")
+                "downloaded without your click. Click the button above when a network is available."
+            )
         lm = ws.model_with_weights(arch, kind, ref=ref, data=data, download=download)
     except ws.ModelLoadError as err:  # may quote a file's metadata: shown as text, never Markdown
         st.warning(escape_text(str(err), limit=800))
@@ -259,12 +322,18 @@ def preprocessing_section(lm: ws.LoadedModel, image: DecodedImage, spec: ArchSpe
     if res is None:
         st.stop()
     mi = res.model_input
-    with st.expander(f"3. Preprocessing: {image.size[1]} x {image.size[0]} x 3 (H x W x C) -> "
-                     f"{' x '.join(map(str, mi.x.shape))} (N x C x H x W)", expanded=False):
+    with st.expander(
+        f"3. Preprocessing: {image.size[1]} x {image.size[0]} x 3 (H x W x C) -> "
+        f"{' x '.join(map(str, mi.x.shape))} (N x C x H x W)",
+        expanded=False,
+    ):
         left, right = st.columns([2, 1])
         left.markdown("\n".join(f"{i + 1}. {step}" for i, step in enumerate(mi.steps)))
-        right.image(mi.view, caption=f"What the model sees ({mi.view.shape[0]} x {mi.view.shape[1]})",
-                    width=min(224, mi.view.shape[1] * max(1, 224 // mi.view.shape[1])))
+        right.image(
+            mi.view,
+            caption=f"What the model sees ({mi.view.shape[0]} x {mi.view.shape[1]})",
+            width=min(224, mi.view.shape[1] * max(1, 224 // mi.view.shape[1])),
+        )
     if mi.grey_model and not image.was_grey:
         st.caption("This model takes grey images: the colour image was converted to 1 channel.")
     elif image.was_grey and not mi.grey_model:

@@ -40,9 +40,19 @@ from explorer.viz.result_pngs import DEFAULT_SCALE, draw_strips
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "AUTO_SECONDS", "DEFAULT_SCALE", "AttributionEstimate", "FeatureResult", "attribution_estimate",
-    "attribution_key", "attribution_map", "cached_attribution", "compute_result", "effective_field",
-    "feature_result", "field_summary", "is_shared",
+    "AUTO_SECONDS",
+    "DEFAULT_SCALE",
+    "AttributionEstimate",
+    "FeatureResult",
+    "attribution_estimate",
+    "attribution_key",
+    "attribution_map",
+    "cached_attribution",
+    "compute_result",
+    "effective_field",
+    "feature_result",
+    "field_summary",
+    "is_shared",
 ]
 
 # Results per session: the image shown, the Compare view's second model on it, and one to go back to.
@@ -57,7 +67,9 @@ _RESULTS_KEY = "_fm_results"
 
 
 @st.cache_resource(max_entries=SHARED_RESULTS, show_spinner=False)
-def _shared_result(token: str, digest: str, _lm: LoadedModel, _image: DecodedImage) -> FeatureResult:
+def _shared_result(
+    token: str, digest: str, _lm: LoadedModel, _image: DecodedImage
+) -> FeatureResult:
     """The one result per process for (model + weights, sample image), strips drawn; concurrent
     first asks wait for one computation (Streamlit's per-key lock)."""
     return draw_strips(compute_result(_lm, _image))
@@ -66,7 +78,9 @@ def _shared_result(token: str, digest: str, _lm: LoadedModel, _image: DecodedIma
 def feature_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
     """The result for (model + weights, image), computed at most once per session while kept;
     for a sample image through a shared model, at most once per process (see the module doc)."""
-    store = st.session_state.setdefault(_RESULTS_KEY, BoundedStore(RESULTS_PER_SESSION, "feature results"))
+    store = st.session_state.setdefault(
+        _RESULTS_KEY, BoundedStore(RESULTS_PER_SESSION, "feature results")
+    )
 
     def make() -> FeatureResult:
         if is_shared(lm, image):
@@ -77,12 +91,14 @@ def feature_result(lm: LoadedModel, image: DecodedImage) -> FeatureResult:
 
 
 @st.cache_resource(max_entries=FIELD_SUMMARIES, show_spinner=False)
-def field_summary(arch: str, build_items: tuple[tuple[str, Any], ...], input_shape: tuple[int, ...]) -> Any:
+def field_summary(
+    arch: str, build_items: tuple[tuple[str, Any], ...], input_shape: tuple[int, ...]
+) -> Any:
     """The layer summary (receptive-field arithmetic) of a model build, on the meta device."""
     spec = get_spec(arch)
     build = dict(build_items)
     try:
         return summarize(lambda: spec.build(**build), input_shape)
-    except Exception:  # noqa: BLE001 - a builder that cannot run on meta: use real (random) weights
+    except Exception:
         log.info("Summary of %s on real weights (the meta device failed)", arch, exc_info=True)
         return summarize(spec.build(**build), input_shape)

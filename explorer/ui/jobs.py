@@ -45,11 +45,27 @@ from explorer.training.jobs import (
 )
 
 __all__ = [
-    "Job", "JobBusyError", "JobControl", "JobSpec", "JobState", "compact_history", "current_job",
-    "manager", "owner_alive", "owner_id", "poll_interval", "queue_position", "server_settings",
-    "session_alive", "session_id", "status_line", "submit", "TrainingUnavailableError", "unavailable",
+    "Job",
+    "JobBusyError",
+    "JobControl",
+    "JobSpec",
+    "JobState",
+    "compact_history",
+    "current_job",
+    "manager",
+    "owner_alive",
+    "owner_id",
+    "poll_interval",
+    "queue_position",
+    "server_settings",
+    "session_alive",
+    "session_id",
+    "status_line",
+    "submit",
+    "TrainingUnavailableError",
+    "unavailable",
     "unavailable_notice",
-]  # fmt: skip
+]
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +127,10 @@ def _resumable(runtime: object, sid: str) -> bool:
     try:
         return runtime._session_mgr.get_session_info(sid) is not None  # type: ignore[attr-defined]
     except Exception:
-        _log_once("session_mgr", "Streamlit's session manager did not answer: a disconnected session counts as gone")
+        _log_once(
+            "session_mgr",
+            "Streamlit's session manager did not answer: a disconnected session counts as gone",
+        )
         return False
 
 
@@ -149,10 +168,13 @@ def manager() -> JobManager:
             conf = server_settings()
             backend = backend_from_env(cpu_jobs=conf["cpu_jobs"])
             _manager = JobManager(
-                slots={"cpu": conf["cpu_jobs"], "cuda": conf["cuda_jobs"]}, default_slots=1,
-                backend=backend, is_alive=owner_alive, time_limit_s=conf["time_limit_s"],
+                slots={"cpu": conf["cpu_jobs"], "cuda": conf["cuda_jobs"]},
+                default_slots=1,
+                backend=backend,
+                is_alive=owner_alive,
+                time_limit_s=conf["time_limit_s"],
                 keep_finished_s=conf["keep_s"],
-            )  # fmt: skip
+            )
             _manager.start_reaper(REAP_INTERVAL_S)
             warm = getattr(backend, "warm", None)
             if warm is not None:  # the first job should not wait for torch to import
@@ -186,8 +208,10 @@ def unavailable_notice() -> bool:
 
     from explorer.ui.state import escape_text
 
-    st.warning(f"Training is unavailable on this server: {escape_text(reason, limit=300)}. "
-               "The other pages work as usual; ask whoever runs the server.")  # fmt: skip
+    st.warning(
+        f"Training is unavailable on this server: {escape_text(reason, limit=300)}. "
+        "The other pages work as usual; ask whoever runs the server."
+    )
     return True
 
 
@@ -267,7 +291,11 @@ def compact_history(h: History, max_points: int = MAX_CURVE_POINTS) -> History:
         values = getattr(h, name)
         setattr(g, name, [values[i] for i in keep])
     m = len(h.grad_steps)
-    gkeep = sorted({round(i * (m - 1) / (max_points - 1)) for i in range(max_points)}) if m > max_points else range(m)
+    gkeep = (
+        sorted({round(i * (m - 1) / (max_points - 1)) for i in range(max_points)})
+        if m > max_points
+        else range(m)
+    )
     g.grad_steps = [h.grad_steps[i] for i in gkeep]
     g.grad_norms = {k: [v[i] for i in gkeep] for k, v in h.grad_norms.items()}
     return g

@@ -20,7 +20,9 @@ KERNEL_SIZES = (1, 3, 5, 7)
 
 
 def _kernel_ok(values: tuple[float, ...]) -> bool:
-    return len(values) in {f * f for f in KERNEL_SIZES} and all(math.isfinite(v) and abs(v) <= 100 for v in values)
+    return len(values) in {f * f for f in KERNEL_SIZES} and all(
+        math.isfinite(v) and abs(v) <= 100 for v in values
+    )
 
 
 def _parse_kernel(raw: str) -> tuple[float, ...]:
@@ -45,17 +47,28 @@ def _new_editor() -> None:
 def _load_preset() -> None:
     chosen = KERNELS[st.session_state["bs_kernel_preset"]]
     size = int(st.session_state.get("bs_kernel_size", 3))
-    st.session_state["bs_kernel"] = resize_kernel(tuple(float(v) for row in chosen.weights for v in row), size)
+    st.session_state["bs_kernel"] = resize_kernel(
+        tuple(float(v) for row in chosen.weights for v in row), size
+    )
     _new_editor()
 
 
 def _resize() -> None:
-    st.session_state["bs_kernel"] = resize_kernel(st.session_state["bs_kernel"], int(st.session_state["bs_kernel_size"]))
+    st.session_state["bs_kernel"] = resize_kernel(
+        st.session_state["bs_kernel"], int(st.session_state["bs_kernel_size"])
+    )
     _new_editor()
 
 
 def _bind(url: PageState) -> None:
-    url.bind("kernel", "bs_kernel", default=DEFAULT_KERNEL, valid=_valid_kernel, parse=_parse_kernel, fmt=_fmt_kernel)
+    url.bind(
+        "kernel",
+        "bs_kernel",
+        default=DEFAULT_KERNEL,
+        valid=_valid_kernel,
+        parse=_parse_kernel,
+        fmt=_fmt_kernel,
+    )
 
 
 def current_kernel(url: PageState) -> torch.Tensor:
@@ -74,26 +87,49 @@ def kernel_editor(url: PageState, where: DeltaGenerator) -> torch.Tensor:
     values = st.session_state["bs_kernel"]
     f_kernel = math.isqrt(len(values))
     st.session_state["bs_kernel_size"] = f_kernel
-    if st.session_state.get("bs_kernel_base") != values:  # a link or a preset: the editor starts afresh
+    if (
+        st.session_state.get("bs_kernel_base") != values
+    ):  # a link or a preset: the editor starts afresh
         st.session_state["bs_kernel_base"] = values
         _new_editor()
-    url.keep("bs_kernel_preset", next(iter(KERNELS)), list(KERNELS))  # kept while another topic is shown
+    url.keep(
+        "bs_kernel_preset", next(iter(KERNELS)), list(KERNELS)
+    )  # kept while another topic is shown
     with where:
         p1, p2 = st.columns([3, 1])
-        p1.selectbox("Start from a preset filter", list(KERNELS), key="bs_kernel_preset", on_change=_load_preset)
-        p2.selectbox("Filter size F", KERNEL_SIZES, key="bs_kernel_size", on_change=_resize,
-                     help="A preset keeps its centre: larger sizes add zeros around it.")  # fmt: skip
-        st.caption(KERNELS[st.session_state["bs_kernel_preset"]].description + " Edit any weight below: every "
-                   "figure on this page follows at once.")  # fmt: skip
-        grid = [list(values[i * f_kernel:(i + 1) * f_kernel]) for i in range(f_kernel)]
-        edited = st.data_editor(grid, key=f"bs_kernel_editor_{st.session_state.get('bs_kernel_version', 0)}",
-                                num_rows="fixed", width="stretch")  # fmt: skip
+        p1.selectbox(
+            "Start from a preset filter",
+            list(KERNELS),
+            key="bs_kernel_preset",
+            on_change=_load_preset,
+        )
+        p2.selectbox(
+            "Filter size F",
+            KERNEL_SIZES,
+            key="bs_kernel_size",
+            on_change=_resize,
+            help="A preset keeps its centre: larger sizes add zeros around it.",
+        )
+        st.caption(
+            KERNELS[st.session_state["bs_kernel_preset"]].description
+            + " Edit any weight below: every "
+            "figure on this page follows at once."
+        )
+        grid = [list(values[i * f_kernel : (i + 1) * f_kernel]) for i in range(f_kernel)]
+        edited = st.data_editor(
+            grid,
+            key=f"bs_kernel_editor_{st.session_state.get('bs_kernel_version', 0)}",
+            num_rows="fixed",
+            width="stretch",
+        )
     try:
         kernel = parse_grid(edited.values.tolist() if hasattr(edited, "values") else edited)
     except LayerSettingsError as err:
         st.error(str(err))
         st.stop()
     if tuple(kernel.flatten().tolist()) != st.session_state["bs_kernel"]:
-        st.session_state["bs_kernel"] = st.session_state["bs_kernel_base"] = tuple(kernel.flatten().tolist())
+        st.session_state["bs_kernel"] = st.session_state["bs_kernel_base"] = tuple(
+            kernel.flatten().tolist()
+        )
         _bind(url)
     return kernel

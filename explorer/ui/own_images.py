@@ -67,12 +67,21 @@ def _summary(folder: Path) -> None:
     except OwnImagesError as err:
         st.info(escape_text(str(err), limit=800))  # class and file names in it: text, not Markdown
         return
-    st.session_state["own_sizes"] = (len(data.x_train), len(data.x_val), len(data.x_test), len(data.classes))
-    st.caption(f"{len(data.x_train)} training, {len(data.x_val)} validation and {len(data.x_test)} test images "
-               f"({data.info.input_shape[1]} x {data.info.input_shape[2]}), split per class.")  # fmt: skip
+    st.session_state["own_sizes"] = (
+        len(data.x_train),
+        len(data.x_val),
+        len(data.x_test),
+        len(data.classes),
+    )
+    st.caption(
+        f"{len(data.x_train)} training, {len(data.x_val)} validation and {len(data.x_test)} test images "
+        f"({data.info.input_shape[1]} x {data.info.input_shape[2]}), split per class."
+    )
     import torch
 
-    counts = torch.bincount(torch.cat([data.y_train, data.y_val, data.y_test]), minlength=len(data.classes)).tolist()
+    counts = torch.bincount(
+        torch.cat([data.y_train, data.y_val, data.y_test]), minlength=len(data.classes)
+    ).tolist()
     st.dataframe({"class": list(data.classes), "images": counts}, hide_index=True)
     cols = st.columns(min(len(data.classes), 6))
     for k, cls in enumerate(data.classes[:6]):
@@ -100,13 +109,22 @@ def _by_hand(folder: Path, active: bool) -> None:
     for k, col in enumerate(cols):
         name = col.text_input(f"Class {k + 1}", f"class {k + 1}", max_chars=40, key=f"own_name_{k}")
         names.append(name)
-        files = col.file_uploader("Images", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"],
-                                  accept_multiple_files=True, key=f"own_files_{k}")  # fmt: skip
-        shot = col.camera_input("Camera", key=f"own_cam_{k}", label_visibility="collapsed") if col.toggle(
-            "Camera", key=f"own_cam_on_{k}") else None  # fmt: skip
+        files = col.file_uploader(
+            "Images",
+            type=["png", "jpg", "jpeg", "webp", "bmp", "gif"],
+            accept_multiple_files=True,
+            key=f"own_files_{k}",
+        )
+        shot = (
+            col.camera_input("Camera", key=f"own_cam_{k}", label_visibility="collapsed")
+            if col.toggle("Camera", key=f"own_cam_on_{k}")
+            else None
+        )
         pics = added.setdefault(str(k), [])
         if shot is not None and keep_shot(pics, shot.getvalue()) == "full":
-            col.caption(f"At most {CAMERA_SHOTS_PER_CLASS} camera pictures per class: this one was not kept.")
+            col.caption(
+                f"At most {CAMERA_SHOTS_PER_CLASS} camera pictures per class: this one was not kept."
+            )
         col.caption(f"{len(files or []) + len(pics)} image(s)")
     if st.button("Make the dataset", key="own_make", disabled=active):
         per_class = {}
@@ -116,7 +134,9 @@ def _by_hand(folder: Path, active: bool) -> None:
         try:
             ds = from_images(per_class, folder)
         except OwnImagesError as err:
-            st.error(escape_text(str(err), limit=800))  # typed class names in it: text, not Markdown
+            st.error(
+                escape_text(str(err), limit=800)
+            )  # typed class names in it: text, not Markdown
         else:
             st.success(f"Made a dataset of {len(ds.classes)} classes.")
 
@@ -133,8 +153,13 @@ def own_images_section() -> None:
             "pictures added per class. At least 5 images per class and 2 classes; images are reduced to "
             "32 x 32. They stay on the server for an hour after your last visit, then are deleted."
         )
-        how = st.radio("Add images", ["zip", "by hand"], horizontal=True, key="own_how",
-                       format_func={"zip": "a zip of class folders", "by hand": "per class"}.get)  # fmt: skip
+        how = st.radio(
+            "Add images",
+            ["zip", "by hand"],
+            horizontal=True,
+            key="own_how",
+            format_func={"zip": "a zip of class folders", "by hand": "per class"}.get,
+        )
         if how == "zip":
             upload = st.file_uploader("Zip of class folders", type=["zip"], key="own_zip")
             if upload is not None:
@@ -145,13 +170,23 @@ def own_images_section() -> None:
                         outcome = (digest, None, ds.describe())
                     except OwnImagesError as err:
                         outcome = (digest, str(err), None)
-                    except Exception:  # a failure read_zip does not know yet: one message, logged, no crash
-                        logging.getLogger(__name__).exception("own images: an uploaded zip failed unexpectedly")
-                        outcome = (digest, "This zip could not be read. Zip the class folders again.", None)
+                    except (
+                        Exception
+                    ):  # a failure read_zip does not know yet: one message, logged, no crash
+                        logging.getLogger(__name__).exception(
+                            "own images: an uploaded zip failed unexpectedly"
+                        )
+                        outcome = (
+                            digest,
+                            "This zip could not be read. Zip the class folders again.",
+                            None,
+                        )
                     st.session_state["own_zip_done"] = outcome
                 _, error, described = st.session_state["own_zip_done"]
                 if error:
-                    st.error(escape_text(error, limit=800))  # zip entry and class names: text, not Markdown
+                    st.error(
+                        escape_text(error, limit=800)
+                    )  # zip entry and class names: text, not Markdown
                 else:
                     st.success("Dataset made. Classes and images:")
                     st.text(described)
@@ -170,13 +205,30 @@ def own_images_section() -> None:
 
 def _train_controls(folder: Path, active: bool) -> None:
     c1, c2, c3 = st.columns(3)
-    start_from = c1.selectbox("Start from", ["scratch", "resnet_small", "lenet5", "vgg_small", "alexnet_small"],
-                              key="own_start", format_func=lambda k: "random weights (from scratch)" if k == "scratch"
-                              else f"{get_spec(k).title}: bundled weights")  # fmt: skip
-    model = c2.selectbox("Model", [m for m in TRAINABLE_MODELS if m != "keras_cnn"], key="own_model",
-                         disabled=start_from != "scratch", format_func=lambda k: get_spec(k).title)  # fmt: skip
-    mode = c3.selectbox("What trains", FREEZE_MODES, key="own_freeze", disabled=start_from == "scratch",
-                        format_func=FREEZE_TITLES.get)  # fmt: skip
+    start_from = c1.selectbox(
+        "Start from",
+        ["scratch", "resnet_small", "lenet5", "vgg_small", "alexnet_small"],
+        key="own_start",
+        format_func=lambda k: (
+            "random weights (from scratch)"
+            if k == "scratch"
+            else f"{get_spec(k).title}: bundled weights"
+        ),
+    )
+    model = c2.selectbox(
+        "Model",
+        [m for m in TRAINABLE_MODELS if m != "keras_cnn"],
+        key="own_model",
+        disabled=start_from != "scratch",
+        format_func=lambda k: get_spec(k).title,
+    )
+    mode = c3.selectbox(
+        "What trains",
+        FREEZE_MODES,
+        key="own_freeze",
+        disabled=start_from == "scratch",
+        format_func=FREEZE_TITLES.get,
+    )
     d1, d2, d3 = st.columns(3)
     epochs = d1.number_input("Epochs", 1, 100, 10, key="own_epochs")
     lr = d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, format="%.4f", key="own_lr")
@@ -185,11 +237,18 @@ def _train_controls(folder: Path, active: bool) -> None:
         n_train, n_val, _, _ = st.session_state.get("own_sizes", (16, 8, 0, 0))
         arch = model if start_from == "scratch" else start_from
         settings = TrainSettings(
-            model=arch, dataset="own_images", optimizer="adam", lr=float(lr), batch_size=int(min(bs, n_train)),
-            epochs=int(epochs), train_samples=max(16, n_train), val_samples=max(8, n_val),
-            source="" if start_from == "scratch" else f"bundled:{arch}", freeze=mode if start_from != "scratch" else "all",
+            model=arch,
+            dataset="own_images",
+            optimizer="adam",
+            lr=float(lr),
+            batch_size=int(min(bs, n_train)),
+            epochs=int(epochs),
+            train_samples=max(16, n_train),
+            val_samples=max(8, n_val),
+            source="" if start_from == "scratch" else f"bundled:{arch}",
+            freeze=mode if start_from != "scratch" else "all",
             augment=True,
-        )  # fmt: skip
+        )
         problems = settings.errors()
         if problems:
             st.error("Cannot start: " + " ".join(problems))
@@ -197,11 +256,19 @@ def _train_controls(folder: Path, active: bool) -> None:
         source = None if start_from == "scratch" else bundled_source(arch)
         from explorer.device import pick_device
 
-        title = f"{get_spec(arch).title} on your images" + ("" if source is None else f" (transfer, {mode.replace('_', ' ')})")
+        title = f"{get_spec(arch).title} on your images" + (
+            "" if source is None else f" (transfer, {mode.replace('_', ' ')})"
+        )
         try:
-            jobs.submit(jobs.JobSpec("explorer.training.transfer:run_own_images",
-                                     {"settings": settings, "folder": str(folder), "source": source}),
-                        device=str(pick_device("auto")), title=title, kind="training")  # fmt: skip
+            jobs.submit(
+                jobs.JobSpec(
+                    "explorer.training.transfer:run_own_images",
+                    {"settings": settings, "folder": str(folder), "source": source},
+                ),
+                device=str(pick_device("auto")),
+                title=title,
+                kind="training",
+            )
         except jobs.JobBusyError as err:
             st.error(str(err))
             return

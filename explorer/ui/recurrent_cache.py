@@ -35,8 +35,15 @@ from explorer.training.sequence import (
 )
 
 __all__ = [
-    "EMBED_DIM", "MAX_RUNS", "VOCAB_SIZE", "InputSpec", "PreparedInput", "model_config", "prepare_input",
-    "state_digest", "trace",
+    "EMBED_DIM",
+    "MAX_RUNS",
+    "VOCAB_SIZE",
+    "InputSpec",
+    "PreparedInput",
+    "model_config",
+    "prepare_input",
+    "state_digest",
+    "trace",
 ]
 
 EMBED_DIM = SequenceModelConfig.embed_dim  # the learned embedding's width (a class default)
@@ -65,17 +72,30 @@ def trained_trace(digest: str, _model: TrainedSequenceModel, spec: InputSpec) ->
 
 
 @st.cache_data(max_entries=16, show_spinner="Back-propagating through time...")
-def init_gradient_flows(hidden_size: int, num_layers: int, spec: InputSpec, length: int, wrt: str,
-                        seed: int, cells: tuple[str, ...] = CELLS) -> dict[str, np.ndarray]:
+def init_gradient_flows(
+    hidden_size: int,
+    num_layers: int,
+    spec: InputSpec,
+    length: int,
+    wrt: str,
+    seed: int,
+    cells: tuple[str, ...] = CELLS,
+) -> dict[str, np.ndarray]:
     """||d y_T/d s_t|| for RNN, GRU and LSTM at initialisation on the same (cut) sequence
     (:func:`explorer.probe.recurrent.init_gradient_flows` on the process-wide random models)."""
-    return rprobe.init_gradient_flows(lambda config: random_model(config, seed), hidden_size, num_layers,
-                                      spec, length, wrt, cells)
+    return rprobe.init_gradient_flows(
+        lambda config: random_model(config, seed), hidden_size, num_layers, spec, length, wrt, cells
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner="Back-propagating through the trained models...")
-def trained_gradient_flows(digests: tuple[str, ...], _models: tuple[TrainedSequenceModel, ...],
-                           spec: InputSpec, length: int, wrt: str) -> dict[str, np.ndarray]:
+def trained_gradient_flows(
+    digests: tuple[str, ...],
+    _models: tuple[TrainedSequenceModel, ...],
+    spec: InputSpec,
+    length: int,
+    wrt: str,
+) -> dict[str, np.ndarray]:
     """The same measurement for trained models and for the very weights each started from.
 
     Keyed by the models' weight digests (the models themselves are not hashed).
@@ -142,11 +162,11 @@ def current_job():  # -> explorer.training.jobs.Job | None
         return None
 
 
-def queue_position(job) -> int | None:  # noqa: ANN001
+def queue_position(job) -> int | None:
     return _ui_jobs().queue_position(job)
 
 
-def status_line(job) -> str:  # noqa: ANN001
+def status_line(job) -> str:
     return _ui_jobs().status_line(job)
 
 
@@ -172,7 +192,7 @@ def start_training(settings: SequenceSettings) -> None:
     st.session_state[_JOB_SETTINGS_KEY] = settings
 
 
-def collect_result(job) -> bool:  # noqa: ANN001
+def collect_result(job) -> bool:
     """Keep a finished job's models in this session once; True when they were new."""
     collected: set[int] = st.session_state.setdefault(_COLLECTED_KEY, set())
     if job.id in collected or not isinstance(job.result, SequenceRun):

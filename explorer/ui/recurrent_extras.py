@@ -10,7 +10,11 @@ from explorer.probe.recurrent import RecurrentTrace, trace_chars
 from explorer.probe.selectivity import rank_units, unit_scores
 from explorer.viz.unit_text import unit_text_figure, value_bounds
 
-__all__ = ["forget_bias_flow", "trace_chars", "unit_text_section"]  # trace_chars: re-exported from the engine
+__all__ = [
+    "forget_bias_flow",
+    "trace_chars",
+    "unit_text_section",
+]  # trace_chars: re-exported from the engine
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -23,8 +27,10 @@ def unit_text_section(tr: RecurrentTrace, layer: int = 0, direction: int = 0) ->
     with st.expander("Text shaded by one unit (LSTMVis)", expanded=False):
         # Scores and the figure are made only on request: the page's other views stay as light.
         if not st.toggle("Shade the text by one unit", key="rec_ut_on"):
-            st.caption("Pick one hidden unit and read the text coloured by its value, with units sorted by "
-                       "how selective they are.")  # fmt: skip
+            st.caption(
+                "Pick one hidden unit and read the text coloured by its value, with units sorted by "
+                "how selective they are."
+            )
             return
         chars = trace_chars(tr)
         names = [q for q in tr.quantities if q in ("h", "c")] or list(tr.quantities)
@@ -35,13 +41,17 @@ def unit_text_section(tr: RecurrentTrace, layer: int = 0, direction: int = 0) ->
         by = c2.selectbox("Sort units by", list(scores), key="rec_ut_sort")
         order = rank_units(scores[by])
         unit = st.selectbox(
-            "Unit", order, key=f"rec_ut_unit_{tr.hidden_size}",
+            "Unit",
+            order,
+            key=f"rec_ut_unit_{tr.hidden_size}",
             format_func=lambda k: f"unit {k} ({by}: {scores[by][k]:+.3f})",
-        )  # fmt: skip
+        )
         st.plotly_chart(
-            unit_text_figure(chars, values[:, unit], f"{name}[{unit}] over the text", bounds=value_bounds(values)),
+            unit_text_figure(
+                chars, values[:, unit], f"{name}[{unit}] over the text", bounds=value_bounds(values)
+            ),
             key="rec_ut_fig",
-        )  # fmt: skip
+        )
         st.caption(
             "Each character is shaded by the unit's value right after reading it (red positive, blue "
             "negative). Units are sorted by the chosen score: variance over time finds units that change a "
@@ -51,7 +61,9 @@ def unit_text_section(tr: RecurrentTrace, layer: int = 0, direction: int = 0) ->
 
 
 @st.cache_data(max_entries=16, show_spinner="Back-propagating through the LSTM...")
-def forget_bias_flow(config_args: tuple, seed: int, values: np.ndarray, wrt: str, bias: float) -> np.ndarray:
+def forget_bias_flow(
+    config_args: tuple, seed: int, values: np.ndarray, wrt: str, bias: float
+) -> np.ndarray:
     """||d y_T / d s_t|| of the LSTM at initialisation with its forget-gate bias set to ``bias``."""
     import torch
 
@@ -60,6 +72,8 @@ def forget_bias_flow(config_args: tuple, seed: int, values: np.ndarray, wrt: str
     from explorer.probe.recurrent import gradient_flow
     from explorer.training.sequence import set_forget_bias
 
-    model = build_seeded(lambda: SequenceModel(SequenceModelConfig(**dict(config_args)), fused=False), seed).eval()
+    model = build_seeded(
+        lambda: SequenceModel(SequenceModelConfig(**dict(config_args)), fused=False), seed
+    ).eval()
     set_forget_bias(model, bias)
     return gradient_flow(model, torch.as_tensor(values), wrt)

@@ -34,8 +34,14 @@ DEFAULT_TEXT = "The forget gate decides what the memory keeps, and the input gat
 VIEW_TITLES = list(VIEWS)
 RANDOM = "Random initialisation"
 # What each view's folded line (projector mode) says can be changed in it, beside layer and direction.
-VIEW_SETTINGS = {"heatmaps": "quantities", "units": "quantity, units", "saturation": "", "directions": "quantity",
-                 "norms": "state", "gradient": "sequence length, gradient of, log scale, forget bias 1"}  # fmt: skip
+VIEW_SETTINGS = {
+    "heatmaps": "quantities",
+    "units": "quantity, units",
+    "saturation": "",
+    "directions": "quantity",
+    "norms": "state",
+    "gradient": "sequence length, gradient of, log scale, forget bias 1",
+}
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,17 @@ def bind_network(page_url: PageState) -> None:
     page_url.bind("cell", "rec_cell", default="lstm", valid=CELLS)
     page_url.bind("layers", "rec_layers", default=1, valid=range(1, MAX_LAYERS + 1))
     page_url.bind("hidden", "rec_hidden", default=32, valid=range(2, 257))
-    page_url.bind("direction", "rec_bidir", default=False, valid=(False, True), url={False: "uni", True: "bi"})
+    page_url.bind(
+        "direction", "rec_bidir", default=False, valid=(False, True), url={False: "uni", True: "bi"}
+    )
     page_url.bind("seed", "rec_seed", default=0, valid=range(0, 10000))
-    page_url.bind("input", "rec_kind", default="Text", valid=("Text", "Signal"), url={"Text": "text", "Signal": "signal"})
+    page_url.bind(
+        "input",
+        "rec_kind",
+        default="Text",
+        valid=("Text", "Signal"),
+        url={"Text": "text", "Signal": "signal"},
+    )
 
 
 def fold_label(page_url: PageState, sources: list[str]) -> str:
@@ -98,17 +112,21 @@ def fold_label(page_url: PageState, sources: list[str]) -> str:
         return f"Weights: {ss['rec_source']}  (open to change)"
     bind_network(page_url)
     layers = f"{ss['rec_layers']} layer{'s' if ss['rec_layers'] > 1 else ''}"
-    return (f"{cell_spec(ss['rec_cell']).title}, {layers} x {ss['rec_hidden']} units, "
-            f"{'bidirectional' if ss['rec_bidir'] else 'one direction'}  |  input: {ss['rec_kind'].lower()}  |  "
-            f"random weights (seed {ss['rec_seed']})  (open to change)")  # fmt: skip
+    return (
+        f"{cell_spec(ss['rec_cell']).title}, {layers} x {ss['rec_hidden']} units, "
+        f"{'bidirectional' if ss['rec_bidir'] else 'one direction'}  |  input: {ss['rec_kind'].lower()}  |  "
+        f"random weights (seed {ss['rec_seed']})  (open to change)"
+    )
 
 
 def network_section(page_url: PageState, trained: list) -> NetworkChoice:
     """The Weights choice and the network's settings (widgets for a random one, metrics for a trained one)."""
     source = st.selectbox(
-        "Weights", [RANDOM] + [m.name for m in trained], key="rec_source",
+        "Weights",
+        [RANDOM] + [m.name for m in trained],
+        key="rec_source",
         help="Models you train at the bottom of this page appear here and feed every view.",
-    )  # fmt: skip
+    )
     chosen = next((m for m in trained if m.name == source), None)
     c1, c2, c3, c4, c5, c6 = st.columns(6)
     if chosen is not None:
@@ -117,10 +135,21 @@ def network_section(page_url: PageState, trained: list) -> NetworkChoice:
         c2.metric("Layers", cfg.num_layers)
         c3.metric("Hidden size", cfg.hidden_size)
         c4.metric("Trained steps", chosen.steps)
-        c5.metric("Final " + ("bits/char" if chosen.task == "chars" else "MSE"), f"{chosen.metric:.3f}")
-        page_url.not_in_link("your trained model (the link opens a randomly initialised network in its place)")
-        return NetworkChoice(chosen, cfg.cell, cfg.num_layers, cfg.hidden_size, cfg.bidirectional,
-                             cfg.nonlinearity, 0)  # fmt: skip
+        c5.metric(
+            "Final " + ("bits/char" if chosen.task == "chars" else "MSE"), f"{chosen.metric:.3f}"
+        )
+        page_url.not_in_link(
+            "your trained model (the link opens a randomly initialised network in its place)"
+        )
+        return NetworkChoice(
+            chosen,
+            cfg.cell,
+            cfg.num_layers,
+            cfg.hidden_size,
+            cfg.bidirectional,
+            cfg.nonlinearity,
+            0,
+        )
     bind_network(page_url)
     cell = c1.selectbox("Cell", CELLS, format_func=lambda c: cell_spec(c).title, key="rec_cell")
     layers = c2.slider("Layers", 1, MAX_LAYERS, key="rec_layers")
@@ -129,7 +158,11 @@ def network_section(page_url: PageState, trained: list) -> NetworkChoice:
     choices = cell_spec(cell).nonlinearities  # an RNN may use ReLU; gated cells use their own
     if len(choices) > 1:
         page_url.bind("nonlin", "rec_nonlin", default=choices[0], valid=choices)
-    nonlinearity = c5.selectbox("Nonlinearity", list(choices), key="rec_nonlin") if len(choices) > 1 else "tanh"
+    nonlinearity = (
+        c5.selectbox("Nonlinearity", list(choices), key="rec_nonlin")
+        if len(choices) > 1
+        else "tanh"
+    )
     seed = int(c6.number_input("Seed", 0, 9999, key="rec_seed", help="Random initialisation"))
     return NetworkChoice(None, cell, layers, hidden, bidirectional, nonlinearity, seed)
 
@@ -138,17 +171,32 @@ def _text_input(page_url: PageState, chosen: Any) -> Any:
     """The typed text and how its characters enter the network."""
     left, right = st.columns([3, 1])
     # In the link up to MAX_RAW characters (a longer text stays here, and the popover says so).
-    page_url.bind("text", "rec_text", default=DEFAULT_TEXT, valid=lambda t: len(t) <= MAX_STEPS, omit_default=True,
-                  check_current=False)  # a too-long typed text gets the page's own message
-    text = left.text_area("Text (character by character, up to 1,000 characters)", height=100, key="rec_text")
+    page_url.bind(
+        "text",
+        "rec_text",
+        default=DEFAULT_TEXT,
+        valid=lambda t: len(t) <= MAX_STEPS,
+        omit_default=True,
+        check_current=False,
+    )  # a too-long typed text gets the page's own message
+    text = left.text_area(
+        "Text (character by character, up to 1,000 characters)", height=100, key="rec_text"
+    )
     if len(text) > MAX_RAW:
-        page_url.not_in_link(f"your text, longer than {MAX_RAW} characters (the link opens with the default sentence)")
+        page_url.not_in_link(
+            f"your text, longer than {MAX_RAW} characters (the link opens with the default sentence)"
+        )
     if chosen is None:
         page_url.bind("encoding", "rec_encoding", default="onehot", valid=("onehot", "embedding"))
         encoding = right.radio(
-            "Characters enter as", ["onehot", "embedding"], key="rec_encoding",
-            format_func={"onehot": "one-hot vectors", "embedding": "a learned embedding (16-d)"}.get,
-        )  # fmt: skip
+            "Characters enter as",
+            ["onehot", "embedding"],
+            key="rec_encoding",
+            format_func={
+                "onehot": "one-hot vectors",
+                "embedding": "a learned embedding (16-d)",
+            }.get,
+        )
     else:
         encoding = chosen.config.encoding
     return rc.InputSpec("text", text=text, encoding=encoding)
@@ -201,7 +249,9 @@ def network_config(net: NetworkChoice, given: InputChoice) -> RecurrentConfig:
         input_size = rc.EMBED_DIM if given.spec.encoding == "embedding" else rc.VOCAB_SIZE
     else:
         input_size = given.prepared.features if given.prepared is not None else 1
-    return RecurrentConfig(net.cell, input_size, net.hidden, net.layers, net.bidirectional, net.nonlinearity)
+    return RecurrentConfig(
+        net.cell, input_size, net.hidden, net.layers, net.bidirectional, net.nonlinearity
+    )
 
 
 def equations(net: RecurrentConfig) -> None:
@@ -225,11 +275,16 @@ def equations(net: RecurrentConfig) -> None:
 
 def weights_table(net: RecurrentConfig) -> None:
     """Every weight's shape and size, and how the gate blocks stack."""
-    rows = [{"weight": n, "shape": " x ".join(map(str, s)), "numbers": math.prod(s)}
-            for n, s in weight_shapes(net)]  # fmt: skip
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(rows)))
+    rows = [
+        {"weight": n, "shape": " x ".join(map(str, s)), "numbers": math.prod(s)}
+        for n, s in weight_shapes(net)
+    ]
+    st.dataframe(
+        pd.DataFrame(rows), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(rows))
+    )
     st.caption(
-        net.cell_spec.stacking + f" Input size {net.input_size}, hidden size {net.hidden_size}. Recurrent "
+        net.cell_spec.stacking
+        + f" Input size {net.input_size}, hidden size {net.hidden_size}. Recurrent "
         "layers only: an embedding table or an output layer would add their own parameters."
     )
 
@@ -239,14 +294,20 @@ def cell_section(net: NetworkChoice, config: RecurrentConfig, projector: bool) -
     catalog_spec = get_spec(catalog_key(net.cell, net.layers, net.bidirectional))
     with st.expander(f"The cell: {catalog_spec.title}", expanded=not projector):
         st.markdown(f"**Idea.** {catalog_spec.idea}")
-        paper = f"[{catalog_spec.paper}]({catalog_spec.paper_url})" if catalog_spec.paper_url else catalog_spec.paper
+        paper = (
+            f"[{catalog_spec.paper}]({catalog_spec.paper_url})"
+            if catalog_spec.paper_url
+            else catalog_spec.paper
+        )
         # "1997. ..." at the start of a line is a Markdown ordered list: its number hung outside the box.
         st.caption(f"{catalog_spec.year}\\. {paper}")
         if catalog_spec.variant:
             st.caption(catalog_spec.variant)
         for ref, url in catalog_spec.also:
             st.caption(f"See also: [{ref}]({url})" if url else f"See also: {ref}")
-        st.graphviz_chart(viz.cell_diagram_dot(net.cell, config.input_size, net.hidden, net.nonlinearity))
+        st.graphviz_chart(
+            viz.cell_diagram_dot(net.cell, config.input_size, net.hidden, net.nonlinearity)
+        )
         st.caption("One time step of the first layer; every later step reuses the same weights.")
         eq_col, shape_col = st.columns([3, 2])
         with eq_col:
@@ -256,26 +317,52 @@ def cell_section(net: NetworkChoice, config: RecurrentConfig, projector: bool) -
         ours, theirs = parameter_count(config), torch_parameter_count(config)
         m1, m2 = st.columns(2)
         m1.metric("Parameters (explicit cells)", f"{ours:,}")
-        m2.metric(f"Parameters (torch.nn.{config.cell_spec.torch_class.__name__})", f"{theirs:,}",
-                  delta="identical to the explicit cells" if ours == theirs else "different from the explicit cells",
-                  delta_color="off", delta_arrow="off",
-                  help="The page's explicit cells and torch's fused module hold the same weights, shape for "
-                       "shape; the tests check that both give the same outputs.")  # fmt: skip
+        m2.metric(
+            f"Parameters (torch.nn.{config.cell_spec.torch_class.__name__})",
+            f"{theirs:,}",
+            delta="identical to the explicit cells"
+            if ours == theirs
+            else "different from the explicit cells",
+            delta_color="off",
+            delta_arrow="off",
+            help="The page's explicit cells and torch's fused module hold the same weights, shape for "
+            "shape; the tests check that both give the same outputs.",
+        )
 
 
 def view_fold_label(view_title: str, layer: int | None, direction: int | None) -> str:
     """Projector mode: a view's settings in one line (the figure below it reaches the first screen)."""
-    shown = [f"layer {layer + 1}" if layer is not None else "", viz.DIRECTION_NAMES[direction] if direction is not None else ""]
+    shown = [
+        f"layer {layer + 1}" if layer is not None else "",
+        viz.DIRECTION_NAMES[direction] if direction is not None else "",
+    ]
     settings = VIEW_SETTINGS[VIEWS[view_title].token]
-    return "  |  ".join(p for p in (view_title, ", ".join(p for p in shown if p), f"settings: {settings}" if settings else "")
-                        if p) + "  (open to change)"
+    return (
+        "  |  ".join(
+            p
+            for p in (
+                view_title,
+                ", ".join(p for p in shown if p),
+                f"settings: {settings}" if settings else "",
+            )
+            if p
+        )
+        + "  (open to change)"
+    )
 
 
 def _trace(net: NetworkChoice, given: InputChoice) -> Any:
     """The cached trace of this network over this input (random weights by seed, or the trained model)."""
     if net.trained is None:
-        mconf = rc.model_config(net.cell, net.hidden, net.layers, net.bidirectional, net.nonlinearity, given.spec,
-                                given.prepared.features)  # fmt: skip
+        mconf = rc.model_config(
+            net.cell,
+            net.hidden,
+            net.layers,
+            net.bidirectional,
+            net.nonlinearity,
+            given.spec,
+            given.prepared.features,
+        )
         return rc.random_trace(mconf, net.seed, given.spec)
     return rc.trained_trace(rc.state_digest(net.trained.state_dict), net.trained, given.spec)
 
@@ -283,34 +370,76 @@ def _trace(net: NetworkChoice, given: InputChoice) -> Any:
 def _view_choice(page_url: PageState, tr: Any, projector: bool) -> tuple[Any, Any, int, int, Any]:
     """The view and its layer and direction (bound before the projector's fold, which names them).
     Returns the view, the box it draws in, layer, direction and the third settings column."""
-    page_url.bind("view", "rec_view", default=VIEW_TITLES[0], valid=VIEW_TITLES,
-                  url={title: v.token for title, v in VIEWS.items()})  # fmt: skip
-    view = VIEWS[st.radio("View", VIEW_TITLES, horizontal=True, key="rec_view",
-                          label_visibility="collapsed" if projector else "visible")]
+    page_url.bind(
+        "view",
+        "rec_view",
+        default=VIEW_TITLES[0],
+        valid=VIEW_TITLES,
+        url={title: v.token for title, v in VIEWS.items()},
+    )
+    view = VIEWS[
+        st.radio(
+            "View",
+            VIEW_TITLES,
+            horizontal=True,
+            key="rec_view",
+            label_visibility="collapsed" if projector else "visible",
+        )
+    ]
     # The gradient view's "LSTM with forget bias 1" curve, linkable (the course's LSTM step opens it).
-    page_url.bind("fb", "rec_grad_fb", default=False, valid=(False, True), url={False: "0", True: "1"},
-                  omit_default=True)  # fmt: skip
+    page_url.bind(
+        "fb",
+        "rec_grad_fb",
+        default=False,
+        valid=(False, True),
+        url={False: "0", True: "1"},
+        omit_default=True,
+    )
     bound_layer = bound_direction = None  # bound before the fold, which names them
     if view.picks_layer:  # "layer=2" in the link is the second layer
-        bound_layer = page_url.bind("layer", f"rec_layer_{tr.num_layers}", tr.num_layers - 1, range(tr.num_layers),
-                                    parse=lambda raw: ascii_int(raw) - 1, fmt=lambda k: str(k + 1))  # fmt: skip
+        bound_layer = page_url.bind(
+            "layer",
+            f"rec_layer_{tr.num_layers}",
+            tr.num_layers - 1,
+            range(tr.num_layers),
+            parse=lambda raw: ascii_int(raw) - 1,
+            fmt=lambda k: str(k + 1),
+        )
     if tr.num_directions == 2 and view.picks_direction:
         bound_direction = page_url.bind("dir", "rec_direction", 0, (0, 1), url={0: "fwd", 1: "bwd"})
-    box = st.expander(view_fold_label(view.title, bound_layer, bound_direction)) if projector else st.container()
+    box = (
+        st.expander(view_fold_label(view.title, bound_layer, bound_direction))
+        if projector
+        else st.container()
+    )
     sel1, sel2, sel3 = box.columns(3)
     layer = 0
     if view.picks_layer:
-        layer = sel1.selectbox("Layer", range(tr.num_layers), format_func=lambda k: f"layer {k + 1}",
-                               key=f"rec_layer_{tr.num_layers}")  # fmt: skip
+        layer = sel1.selectbox(
+            "Layer",
+            range(tr.num_layers),
+            format_func=lambda k: f"layer {k + 1}",
+            key=f"rec_layer_{tr.num_layers}",
+        )
     direction = 0
     if tr.num_directions == 2 and view.picks_direction:
-        direction = sel2.radio("Direction", [0, 1], format_func=viz.DIRECTION_NAMES.__getitem__,
-                               horizontal=True, key="rec_direction")  # fmt: skip
+        direction = sel2.radio(
+            "Direction",
+            [0, 1],
+            format_func=viz.DIRECTION_NAMES.__getitem__,
+            horizontal=True,
+            key="rec_direction",
+        )
     return view, box, layer, direction, sel3
 
 
-def views_section(page_url: PageState, net: NetworkChoice, given: InputChoice, config: RecurrentConfig,
-                  projector: bool) -> None:  # fmt: skip
+def views_section(
+    page_url: PageState,
+    net: NetworkChoice,
+    given: InputChoice,
+    config: RecurrentConfig,
+    projector: bool,
+) -> None:
     """Inside the network: the chosen view of the trace (and, for text, the units' shading)."""
     if not projector:
         st.subheader("Inside the network")
@@ -318,13 +447,21 @@ def views_section(page_url: PageState, net: NetworkChoice, given: InputChoice, c
         st.info("Type some text (or choose a signal) to see the hidden states and gates.")
         return
     tr = _trace(net, given)
-    if net.trained is None and config.cell_spec.gated and not projector:  # the course step's own text says it there
+    if (
+        net.trained is None and config.cell_spec.gated and not projector
+    ):  # the course step's own text says it there
         st.caption(
             "Random weights: the gates hover around 0.5 and commit to nothing yet. Train a model "
             "at the bottom of the page and choose it under Weights to watch the gates decide."
         )
     view, box, layer, direction, sel3 = _view_choice(page_url, tr, projector)
-    network = Network(net.cell, net.hidden, net.layers, net.bidirectional, net.nonlinearity, net.seed)
-    view.draw(ViewContext(tr, layer, direction, sel3, network, given.spec, given.prepared, page_url, box))
-    if given.spec.kind == "text":  # LSTMVis: read the text shaded by one unit, units sorted by selectivity
+    network = Network(
+        net.cell, net.hidden, net.layers, net.bidirectional, net.nonlinearity, net.seed
+    )
+    view.draw(
+        ViewContext(tr, layer, direction, sel3, network, given.spec, given.prepared, page_url, box)
+    )
+    if (
+        given.spec.kind == "text"
+    ):  # LSTMVis: read the text shaded by one unit, units sorted by selectivity
         recurrent_extras.unit_text_section(tr, layer, direction)

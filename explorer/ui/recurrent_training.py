@@ -41,48 +41,102 @@ def training_settings() -> SequenceSettings:
     t1, t2, t3, t4 = st.columns(4)
     task = t1.selectbox("Task", TASKS, format_func=TASK_TITLES.get, key="rec_task")
     steps0, len0, lr0, hidden0 = TASK_DEFAULTS[task]
-    cells = t2.multiselect("Cells", CELLS, default=list(CELLS), format_func=str.upper,
-                           key="rec_train_cells")  # fmt: skip
-    hidden_size = t3.select_slider("Hidden size ", [8, 16, 32, 64, 128], hidden0,
-                                   key=f"rec_train_hidden_{task}")  # fmt: skip
+    cells = t2.multiselect(
+        "Cells", CELLS, default=list(CELLS), format_func=str.upper, key="rec_train_cells"
+    )
+    hidden_size = t3.select_slider(
+        "Hidden size ", [8, 16, 32, 64, 128], hidden0, key=f"rec_train_hidden_{task}"
+    )
     num_layers = t4.slider("Layers ", 1, 2, 1, key="rec_train_layers")
     s1, s2, s3, s4 = st.columns(4)
-    steps = s1.select_slider("Steps", [50, 100, 200, 400, 800, 1500, 3000], steps0,
-                             key=f"rec_train_steps_{task}")  # fmt: skip
-    seq_len = s2.slider("Sequence length" if task == "adding" else "Window", 10, 200, len0,
-                        step=5, key=f"rec_train_len_{task}")  # fmt: skip
-    lr = s3.select_slider("Learning rate", [1e-3, 3e-3, 1e-2, 3e-2], lr0, key=f"rec_train_lr_{task}")
+    steps = s1.select_slider(
+        "Steps", [50, 100, 200, 400, 800, 1500, 3000], steps0, key=f"rec_train_steps_{task}"
+    )
+    seq_len = s2.slider(
+        "Sequence length" if task == "adding" else "Window",
+        10,
+        200,
+        len0,
+        step=5,
+        key=f"rec_train_len_{task}",
+    )
+    lr = s3.select_slider(
+        "Learning rate", [1e-3, 3e-3, 1e-2, 3e-2], lr0, key=f"rec_train_lr_{task}"
+    )
     encoding = "onehot"
     if task == "chars":
-        encoding = s4.radio("Characters enter as ", ["onehot", "embedding"], key="rec_train_enc",
-                            format_func={"onehot": "one-hot", "embedding": "embedding"}.get)  # fmt: skip
+        encoding = s4.radio(
+            "Characters enter as ",
+            ["onehot", "embedding"],
+            key="rec_train_enc",
+            format_func={"onehot": "one-hot", "embedding": "embedding"}.get,
+        )
     k1, k2, _ = st.columns([1, 1, 2])
-    clip = k1.select_slider("Gradient clipping (max norm)", [0.0, 0.25, 1.0, 5.0, 25.0], 1.0, key="rec_train_clip",
-                            format_func=lambda v: "off" if v == 0 else f"{v:g}")  # fmt: skip
-    forget_bias = k2.radio("LSTM forget-gate bias at start", [0.0, 1.0], horizontal=True, key="rec_train_fb",
-                           help="1.0 as in Jozefowicz et al. (2015): the LSTM starts by remembering.")  # fmt: skip
-    return SequenceSettings(task=task, cells=tuple(cells), hidden_size=hidden_size,
-                            num_layers=num_layers, steps=steps, seq_len=seq_len, lr=lr,
-                            encoding=encoding, clip=clip, forget_bias=forget_bias)  # fmt: skip
+    clip = k1.select_slider(
+        "Gradient clipping (max norm)",
+        [0.0, 0.25, 1.0, 5.0, 25.0],
+        1.0,
+        key="rec_train_clip",
+        format_func=lambda v: "off" if v == 0 else f"{v:g}",
+    )
+    forget_bias = k2.radio(
+        "LSTM forget-gate bias at start",
+        [0.0, 1.0],
+        horizontal=True,
+        key="rec_train_fb",
+        help="1.0 as in Jozefowicz et al. (2015): the LSTM starts by remembering.",
+    )
+    return SequenceSettings(
+        task=task,
+        cells=tuple(cells),
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        steps=steps,
+        seq_len=seq_len,
+        lr=lr,
+        encoding=encoding,
+        clip=clip,
+        forget_bias=forget_bias,
+    )
 
 
 def show_run_results(run: SequenceRun) -> None:
     """Curves, final numbers and (for text) a sample from each finished model."""
     task = run.settings.task
-    st.plotly_chart(learning_curves(run.curves, TASK_METRIC[task], TASK_BASELINE[task],
-                                    title=f"{TASK_TITLES[task]}: learning curves",
-                                    val_curves=getattr(run, "val_curves", None)),
-                    width="stretch", key=f"rec_final_curves_{task}")  # fmt: skip
+    st.plotly_chart(
+        learning_curves(
+            run.curves,
+            TASK_METRIC[task],
+            TASK_BASELINE[task],
+            title=f"{TASK_TITLES[task]}: learning curves",
+            val_curves=getattr(run, "val_curves", None),
+        ),
+        width="stretch",
+        key=f"rec_final_curves_{task}",
+    )
     held_out = getattr(run, "val_curves", None) or {}
     metric = TASK_METRIC[task]
-    st.dataframe(pd.DataFrame([
-        {"cell": m.config.cell.upper(), f"held-out {metric}": round(held_out[cell][-1][1], 4) if held_out.get(cell)
-         else None, f"training {metric} (last batch)": round(m.metric, 4),
-         "steps": m.steps, "parameters": sum(v.numel() for v in m.state_dict.values())}
-        for cell, m in run.models.items()
-    ]), hide_index=True)  # fmt: skip
-    st.caption(f"Held-out: {metric} on data the models never trained on (the judge of what they learnt); "
-               "training: the last batch, which a model can memorise.")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "cell": m.config.cell.upper(),
+                    f"held-out {metric}": round(held_out[cell][-1][1], 4)
+                    if held_out.get(cell)
+                    else None,
+                    f"training {metric} (last batch)": round(m.metric, 4),
+                    "steps": m.steps,
+                    "parameters": sum(v.numel() for v in m.state_dict.values()),
+                }
+                for cell, m in run.models.items()
+            ]
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        f"Held-out: {metric} on data the models never trained on (the judge of what they learnt); "
+        "training: the last batch, which a model can memorise."
+    )
     if task != "chars":
         return
     st.markdown("**Let the character models write**")
@@ -99,13 +153,15 @@ def show_run_results(run: SequenceRun) -> None:
                 samples[cell] = str(err)
         st.session_state["rec_samples"] = samples
     if st.session_state.get("rec_samples"):
-        st.caption("Every model draws with the same random numbers: the differences are the models'.")
+        st.caption(
+            "Every model draws with the same random numbers: the differences are the models'."
+        )
     for cell, text in st.session_state.get("rec_samples", {}).items():
         st.caption(cell.upper())
         st.text(text)  # plain text: model output is never rendered as HTML/Markdown
 
 
-def _progress(job) -> None:  # noqa: ANN001
+def _progress(job) -> None:
     """The job's status line and, once it has steps, its progress bar."""
     latest = job.latest(SeqStep)
     total = rc.job_settings().steps if rc.job_settings() else None
@@ -117,7 +173,7 @@ def _progress(job) -> None:  # noqa: ANN001
         st.progress(min(latest.step / total, 1.0))
 
 
-def _controls(job) -> None:  # noqa: ANN001
+def _controls(job) -> None:
     """Pause or resume, stop (keeping the models), cancel."""
     b1, b2, b3 = st.columns(3)
     if job.state is JobState.PAUSED:
@@ -135,14 +191,21 @@ def _controls(job) -> None:  # noqa: ANN001
         st.rerun(scope="fragment")
 
 
-def _live_curves(job) -> None:  # noqa: ANN001
+def _live_curves(job) -> None:
     """The curves so far and the latest text a character model wrote."""
     curves = compare_curves(job.log)
     if curves and rc.job_settings() is not None:
         task = rc.job_settings().task
-        st.plotly_chart(learning_curves(curves, TASK_METRIC[task], TASK_BASELINE[task],
-                                        val_curves=compare_val_curves(job.log)),
-                        width="stretch", key="rec_live_curves")  # fmt: skip
+        st.plotly_chart(
+            learning_curves(
+                curves,
+                TASK_METRIC[task],
+                TASK_BASELINE[task],
+                val_curves=compare_val_curves(job.log),
+            ),
+            width="stretch",
+            key="rec_live_curves",
+        )
     sample = job.latest(SeqSample)
     if sample is not None:
         st.caption(f"{sample.cell.upper()} writes at step {sample.step}:")

@@ -49,14 +49,18 @@ class ViewContext:
     spec: rc.InputSpec
     prepared: rc.PreparedInput
     url: PageState | None = None  # the page's URL state: each view binds its own settings
-    controls: DeltaGenerator | None = None  # where a view draws its settings (projector mode: a folded line)
+    controls: DeltaGenerator | None = (
+        None  # where a view draws its settings (projector mode: a folded line)
+    )
 
     @property
     def box(self) -> DeltaGenerator:
         """The view's settings go here: the page's own flow, or the projector's fold above the figure."""
         return self.controls if self.controls is not None else st.container()
 
-    def bind(self, name: str, key: str, default: object, valid: object = None, **kw: object) -> None:
+    def bind(
+        self, name: str, key: str, default: object, valid: object = None, **kw: object
+    ) -> None:
         """`PageState.bind` when the page passed its state (a view's setting in the link)."""
         if self.url is not None:
             self.url.bind(name, key, default, valid, **kw)
@@ -81,11 +85,15 @@ def _unique(values: list) -> list:
 
 # Multiselect values in the URL as "a,b,c" (an empty choice is an empty value).
 _LIST = {"parse": lambda raw: _unique([p for p in raw.split(",") if p]), "fmt": ",".join}
-_INT_LIST = {"parse": lambda raw: _unique([ascii_int(p) for p in raw.split(",") if p]),
-             "fmt": lambda v: ",".join(str(int(u)) for u in v)}
+_INT_LIST = {
+    "parse": lambda raw: _unique([ascii_int(p) for p in raw.split(",") if p]),
+    "fmt": lambda v: ",".join(str(int(u)) for u in v),
+}
 
 
-PROJECTOR_CHART_PX = 330  # a chart's height in projector mode: all of it on the 720-row first screen
+PROJECTOR_CHART_PX = (
+    330  # a chart's height in projector mode: all of it on the 720-row first screen
+)
 
 
 def _chart(fig: go.Figure) -> None:
@@ -101,27 +109,49 @@ def _chart(fig: go.Figure) -> None:
 def _quantity(ctx: ViewContext, key: str) -> str:
     quantities = list(ctx.trace.quantities)
     ctx.bind("q", key, quantities[-1], quantities)
-    return ctx.picker.selectbox("Quantity", quantities, key=key, format_func=QUANTITY_TITLES.__getitem__)
+    return ctx.picker.selectbox(
+        "Quantity", quantities, key=key, format_func=QUANTITY_TITLES.__getitem__
+    )
 
 
 def heatmaps(ctx: ViewContext) -> None:
     """Every chosen quantity as a time x units heatmap; long traces get a window to zoom in."""
     tr, quantities = ctx.trace, list(ctx.trace.quantities)
-    ctx.bind("shown", f"rec_quantities_{tr.cell}", quantities, lambda v: set(v) <= set(quantities), **_LIST)
-    shown = ctx.picker.multiselect("Quantities", quantities, key=f"rec_quantities_{tr.cell}",
-                                   format_func=QUANTITY_TITLES.__getitem__)  # fmt: skip
+    ctx.bind(
+        "shown",
+        f"rec_quantities_{tr.cell}",
+        quantities,
+        lambda v: set(v) <= set(quantities),
+        **_LIST,
+    )
+    shown = ctx.picker.multiselect(
+        "Quantities",
+        quantities,
+        key=f"rec_quantities_{tr.cell}",
+        format_func=QUANTITY_TITLES.__getitem__,
+    )
     box = ctx.box
     box.caption("Time runs left to right (hover: step and input character), units top to bottom.")
     window = None
     if tr.steps > viz.EXACT_STEPS:  # long traces: a window to zoom in to exact values
-        ctx.bind("window", f"rec_window_{tr.steps}", (0, tr.steps), lambda w: len(w) == 2 and 0 <= w[0] <= w[1] <= tr.steps)
+        ctx.bind(
+            "window",
+            f"rec_window_{tr.steps}",
+            (0, tr.steps),
+            lambda w: len(w) == 2 and 0 <= w[0] <= w[1] <= tr.steps,
+        )
         window = box.slider("Steps shown", 0, tr.steps, key=f"rec_window_{tr.steps}")
         per_column = viz.heatmap_columns(tr, window)
-        box.caption(f"{window[1] - window[0]:,} steps are drawn "
-                   + (f"{per_column} per column, " if per_column > 1 else "")
-                   + ("with exact values on hover." if viz.is_exact(tr, window) else
-                      f"in the colours' precision; narrow the window to {viz.EXACT_STEPS} steps or fewer "
-                      "to read exact values on hover."))  # fmt: skip
+        box.caption(
+            f"{window[1] - window[0]:,} steps are drawn "
+            + (f"{per_column} per column, " if per_column > 1 else "")
+            + (
+                "with exact values on hover."
+                if viz.is_exact(tr, window)
+                else f"in the colours' precision; narrow the window to {viz.EXACT_STEPS} steps or fewer "
+                "to read exact values on hover."
+            )
+        )
     for name in shown:
         _chart(viz.state_heatmap(tr, name, ctx.layer, ctx.direction, window))
 
@@ -130,10 +160,16 @@ def units(ctx: ViewContext) -> None:
     """Chosen units of one quantity as lines over time."""
     tr = ctx.trace
     name = _quantity(ctx, f"rec_unit_q_{tr.cell}")
-    ctx.bind("units", f"rec_units_{tr.hidden_size}", list(range(min(4, tr.hidden_size))),
-             lambda v: len(v) <= 12 and all(0 <= u < tr.hidden_size for u in v), **_INT_LIST)
-    chosen = ctx.box.multiselect("Units", list(range(tr.hidden_size)), key=f"rec_units_{tr.hidden_size}",
-                            max_selections=12)  # fmt: skip
+    ctx.bind(
+        "units",
+        f"rec_units_{tr.hidden_size}",
+        list(range(min(4, tr.hidden_size))),
+        lambda v: len(v) <= 12 and all(0 <= u < tr.hidden_size for u in v),
+        **_INT_LIST,
+    )
+    chosen = ctx.box.multiselect(
+        "Units", list(range(tr.hidden_size)), key=f"rec_units_{tr.hidden_size}", max_selections=12
+    )
     _chart(viz.unit_lines(tr, name, chosen, ctx.layer, ctx.direction))
 
 
@@ -148,10 +184,19 @@ def saturation(ctx: ViewContext) -> None:
         "A forget gate near 1 keeps the memory; an input gate near 0 writes nothing. "
         "Saturated sigmoids and tanh pass almost no gradient through their own input."
     )
-    st.dataframe(pd.DataFrame([
-        {"gate": g, "near lower bound": f"{100 * lo:.1f}%", "near upper bound": f"{100 * hi:.1f}%"}
-        for g, (lo, hi) in stats.items()
-    ]), hide_index=True)  # fmt: skip
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "gate": g,
+                    "near lower bound": f"{100 * lo:.1f}%",
+                    "near upper bound": f"{100 * hi:.1f}%",
+                }
+                for g, (lo, hi) in stats.items()
+            ]
+        ),
+        hide_index=True,
+    )
 
 
 def directions_and_layers(ctx: ViewContext) -> None:
@@ -192,21 +237,32 @@ def _flows(ctx: ViewContext, length: int, wrt: str) -> tuple[dict, str, str]:
         sizes = f"{run.settings.hidden_size} units, {run.settings.num_layers} layer(s)"
         return flows, sizes, f"the models you trained ({TASK_TITLES[run.settings.task].lower()})"
     flows = rc.init_gradient_flows(net.hidden, net.layers, spec, length, wrt, net.seed)
-    return flows, f"{net.hidden} units, {net.layers} layer(s)", "RNN, GRU and LSTM at initialisation"
+    return (
+        flows,
+        f"{net.hidden} units, {net.layers} layer(s)",
+        "RNN, GRU and LSTM at initialisation",
+    )
 
 
 def _forget_bias_toggle(ctx: ViewContext, flows: dict, length: int, wrt: str) -> dict:
     """Offer an LSTM with forget-gate bias 1 beside the cells at initialisation."""
     if wrt == "input" or not ctx.box.toggle(
-        "Add an LSTM with forget-gate bias 1", key="rec_grad_fb",
+        "Add an LSTM with forget-gate bias 1",
+        key="rec_grad_fb",
         help="Jozefowicz et al. (2015): start the forget gate at sigmoid(1) = 0.73 instead of 0.5, "
         "so the memory is kept from the first step.",
-    ):  # fmt: skip
+    ):
         return flows
     net, prepared = ctx.network, ctx.prepared
-    lstm = rc.model_config("lstm", net.hidden, net.layers, False, "tanh", ctx.spec, prepared.features)
-    return {**flows, "LSTM, forget bias 1 (at start)": recurrent_extras.forget_bias_flow(
-        tuple(vars(lstm).items()), net.seed, prepared.values[:length].numpy(), wrt, 1.0)}  # fmt: skip
+    lstm = rc.model_config(
+        "lstm", net.hidden, net.layers, False, "tanh", ctx.spec, prepared.features
+    )
+    return {
+        **flows,
+        "LSTM, forget bias 1 (at start)": recurrent_extras.forget_bias_flow(
+            tuple(vars(lstm).items()), net.seed, prepared.values[:length].numpy(), wrt, 1.0
+        ),
+    }
 
 
 def gradient_flow(ctx: ViewContext) -> None:
@@ -225,8 +281,12 @@ def gradient_flow(ctx: ViewContext) -> None:
     ctx.bind("len", "rec_grad_len", min(max_len, 100), range(2, max_len + 1))
     length = g1.slider("Sequence length", 2, max_len, key="rec_grad_len")
     ctx.bind("wrt", "rec_grad_wrt", next(iter(_WRT_TITLES)), list(_WRT_TITLES))
-    wrt = g2.radio("Gradient with respect to", list(_WRT_TITLES), format_func=_WRT_TITLES.get,
-                   key="rec_grad_wrt")  # fmt: skip
+    wrt = g2.radio(
+        "Gradient with respect to",
+        list(_WRT_TITLES),
+        format_func=_WRT_TITLES.get,
+        key="rec_grad_wrt",
+    )
     ctx.bind("log", "rec_grad_log", True)
     log_scale = g3.toggle("Log scale", key="rec_grad_log")
     if big and prepared.steps > max_len:
@@ -237,8 +297,10 @@ def gradient_flow(ctx: ViewContext) -> None:
         f"output still depends on step t. Same sequence, same sizes ({sizes}): {who}."
     )
     if rc.saved_runs().get(ctx.spec.task_kind) is None:
-        box.caption("Train the three cells below on a task that reads this input to see "
-                   "their curves before and after training.")  # fmt: skip
+        box.caption(
+            "Train the three cells below on a task that reads this input to see "
+            "their curves before and after training."
+        )
         flows = _forget_bias_toggle(ctx, flows, length, wrt)
     if not flows:
         st.info("Only an LSTM has a memory cell c: choose h_t or x_t.")
@@ -258,8 +320,12 @@ VIEWS: dict[str, RecurrentView] = {
         RecurrentView("Heatmaps", "heatmaps", heatmaps),
         RecurrentView("Units", "units", units),
         RecurrentView("Saturation", "saturation", saturation),
-        RecurrentView("Directions and layers", "directions", directions_and_layers, picks_direction=False),
+        RecurrentView(
+            "Directions and layers", "directions", directions_and_layers, picks_direction=False
+        ),
         RecurrentView("State norms", "norms", state_norms, picks_direction=False),
-        RecurrentView("Gradient flow", "gradient", gradient_flow, picks_layer=False, picks_direction=False),
+        RecurrentView(
+            "Gradient flow", "gradient", gradient_flow, picks_layer=False, picks_direction=False
+        ),
     )
 }

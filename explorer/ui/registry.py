@@ -58,11 +58,15 @@ def register_finished_training() -> UserModel | None:
         return get_user_model(name)
     result = job.result
     model = UserModel(
-        name=name, arch=result.arch, build=dict(result.build),
+        name=name,
+        arch=result.arch,
+        build=dict(result.build),
         state_dict={k: v.detach().cpu().clone() for k, v in result.model.state_dict().items()},
-        classes=list(result.classes), dataset=result.dataset or "", metrics=dict(result.metrics),
+        classes=list(result.classes),
+        dataset=result.dataset or "",
+        metrics=dict(result.metrics),
         source="trained on the Training page",
-    )  # fmt: skip
+    )
     register_model(model)
     done.add(job.id)
     return model

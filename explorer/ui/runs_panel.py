@@ -42,7 +42,9 @@ def runs_active() -> bool:
     return any(not j.done for j in jobs.manager().jobs_of(owner) if j.kind in KINDS)
 
 
-def overlay_charts(book: RunBook, keys: list[str], x: str, prefix: str, metrics: tuple[str, ...]) -> None:
+def overlay_charts(
+    book: RunBook, keys: list[str], x: str, prefix: str, metrics: tuple[str, ...]
+) -> None:
     """Loss and accuracy (training and validation) of the chosen runs on shared axes."""
     records = [book.runs[k] for k in keys if k in book.runs]
     cols = st.columns(2)
@@ -54,35 +56,60 @@ def overlay_charts(book: RunBook, keys: list[str], x: str, prefix: str, metrics:
 
 
 def grad_panels(book: RunBook, keys: list[str], prefix: str) -> None:
-    hist = {book.runs[k].name: book.runs[k].history for k in keys if k in book.runs and book.runs[k].history.grad_norms}
+    hist = {
+        book.runs[k].name: book.runs[k].history
+        for k in keys
+        if k in book.runs and book.runs[k].history.grad_norms
+    }
     if hist:
         st.plotly_chart(grad_norms_side_by_side(hist), key=f"{prefix}_grads")
-        st.caption("Mean gradient norm of each weight layer over the first quarter of logged steps, input on "
-                   "the left. Bars that fall away to the left: the gradient vanishes on its way down.")  # fmt: skip
+        st.caption(
+            "Mean gradient norm of each weight layer over the first quarter of logged steps, input on "
+            "the left. Bars that fall away to the left: the gradient vanishes on its way down."
+        )
 
 
 def _panel() -> None:
     book = my_runs()
     records = [r for r in book.records() if r.history.steps or r.history.epochs]
     if not records:
-        st.caption("No runs yet. Every run you start here, on the Experiments page or on the Recurrent page "
-                   "is kept for this browser and can be overlaid.")  # fmt: skip
+        st.caption(
+            "No runs yet. Every run you start here, on the Experiments page or on the Recurrent page "
+            "is kept for this browser and can be overlaid."
+        )
         return
-    labels = {r.key: f"{r.name} (job {r.job_id}{'' if r.finished else ', running'})" for r in records}
+    labels = {
+        r.key: f"{r.name} (job {r.job_id}{'' if r.finished else ', running'})" for r in records
+    }
     # The runs change while the panel polls: keep the user's choice where its runs still exist (a
     # stale key in the widget's state made Streamlit fail to serialise it), else the last two runs.
     prev = st.session_state.get("runs_chosen")
     kept = [k for k in prev if k in labels] if prev is not None else []
     cleared_by_user = prev is not None and not prev
-    st.session_state["runs_chosen"] = kept if (kept or cleared_by_user) else [r.key for r in records[-2:]]
-    chosen = st.multiselect("Runs", list(labels), format_func=lambda k: labels.get(k, str(k)), key="runs_chosen")
-    x = st.radio("x axis", ["step", "seconds"], horizontal=True, key="runs_x",
-                 format_func={"step": "steps", "seconds": "seconds"}.get)  # fmt: skip
+    st.session_state["runs_chosen"] = (
+        kept if (kept or cleared_by_user) else [r.key for r in records[-2:]]
+    )
+    chosen = st.multiselect(
+        "Runs", list(labels), format_func=lambda k: labels.get(k, str(k)), key="runs_chosen"
+    )
+    x = st.radio(
+        "x axis",
+        ["step", "seconds"],
+        horizontal=True,
+        key="runs_x",
+        format_func={"step": "steps", "seconds": "seconds"}.get,
+    )
     overlay_charts(book, chosen, x, "runs", tuple(METRICS))
     chosen_records = [book.runs[k] for k in chosen if k in book.runs]
     if len(chosen_records) > 1:  # one run's own CSV is with its results above
-        st.download_button("Download these runs (.csv)", runs_csv(chosen_records), file_name="runs.csv",
-                           mime="text/csv", on_click="ignore", key="runs_csv")  # fmt: skip
+        st.download_button(
+            "Download these runs (.csv)",
+            runs_csv(chosen_records),
+            file_name="runs.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="runs_csv",
+        )
 
 
 def runs_section() -> None:

@@ -164,8 +164,13 @@ class PageState:
         self._bound.add(name)
         return chosen
 
-    def _arrived(self, name: str, from_url: dict[str, Any], parse: Callable[[str], Any],
-                 valid: Collection | Callable[[Any], bool] | None) -> tuple[Any, bool]:  # fmt: skip
+    def _arrived(
+        self,
+        name: str,
+        from_url: dict[str, Any],
+        parse: Callable[[str], Any],
+        valid: Collection | Callable[[Any], bool] | None,
+    ) -> tuple[Any, bool]:
         """(value, True) when the URL has just brought a valid value of ``name``; a refused one
         gets its notice."""
         raw = _query_value(name)
@@ -182,8 +187,13 @@ class PageState:
             self._refuse(name, raw)
             return None, False
 
-    def _held(self, name: str, key: str | tuple[str, ...], valid: Collection | Callable[[Any], bool] | None,
-              check_current: bool) -> tuple[Any, bool]:  # fmt: skip
+    def _held(
+        self,
+        name: str,
+        key: str | tuple[str, ...],
+        valid: Collection | Callable[[Any], bool] | None,
+        check_current: bool,
+    ) -> tuple[Any, bool]:
         """(value, True) from the widget's current value or this session's copy, when valid."""
         current = _read(key)
         if current is not None and not check_current:  # the page judges typed values
@@ -206,7 +216,9 @@ class PageState:
             if _query_value(name) != token:
                 st.query_params[name] = token
 
-    def keep(self, key: str, default: Any, valid: Collection | Callable[[Any], bool] | None = None) -> Any:
+    def keep(
+        self, key: str, default: Any, valid: Collection | Callable[[Any], bool] | None = None
+    ) -> Any:
         """Like `bind`, for a setting that is remembered across pages but not put in the URL
         (the image source, an opacity): seed ``st.session_state[key]`` before its widget."""
         store = self._mine.setdefault("kept", {})

@@ -22,7 +22,11 @@ from explorer.ui.state import escape_text
 from explorer.viz import training as viz
 
 # What the progress line says of a run that has ended, instead of a time left.
-ENDINGS = {jobs.JobState.FINISHED: "finished", jobs.JobState.CANCELLED: "stopped", jobs.JobState.FAILED: "failed"}
+ENDINGS = {
+    jobs.JobState.FINISHED: "finished",
+    jobs.JobState.CANCELLED: "stopped",
+    jobs.JobState.FAILED: "failed",
+}
 DOWNLOAD_RUNS = 1  # the finished run's download files only: each holds a full checkpoint
 
 
@@ -45,8 +49,18 @@ def controls(job: jobs.Job) -> None:
     if job.state is jobs.JobState.PAUSED:
         c1.button("Resume", key="tr_resume", on_click=job.resume)
     else:
-        c1.button("Pause", key="tr_pause", on_click=job.pause, disabled=job.state is not jobs.JobState.RUNNING)
-    c2.button("Stop", key="tr_stop", on_click=job.stop, help="Ends the run after this step and evaluates the model.")
+        c1.button(
+            "Pause",
+            key="tr_pause",
+            on_click=job.pause,
+            disabled=job.state is not jobs.JobState.RUNNING,
+        )
+    c2.button(
+        "Stop",
+        key="tr_stop",
+        on_click=job.stop,
+        help="Ends the run after this step and evaluates the model.",
+    )
 
 
 def _live_figures(job: jobs.Job, h: History) -> list:
@@ -55,8 +69,13 @@ def _live_figures(job: jobs.Job, h: History) -> list:
     cached = st.session_state.get("tr_live_figs")
     if cached is None or cached[0] != key:
         c = jobs.compact_history(h)
-        figs = [viz.loss_figure(c, not job.done), viz.accuracy_figure(c, not job.done), viz.grad_norm_figure(c),
-                viz.lr_figure(c), viz.throughput_figure(c)]  # fmt: skip
+        figs = [
+            viz.loss_figure(c, not job.done),
+            viz.accuracy_figure(c, not job.done),
+            viz.grad_norm_figure(c),
+            viz.lr_figure(c),
+            viz.throughput_figure(c),
+        ]
         cached = (key, figs)
         st.session_state["tr_live_figs"] = cached
     return cached[1]
@@ -69,9 +88,11 @@ def _snapshot_images(job: jobs.Job, snap: Snapshot) -> dict:
         images = {
             "filters": viz.filters_image(snap.filters) if snap.filters is not None else None,
             "probe": viz.images_uint8(snap.probe_image[None], min_side=96)[0],
-            "maps": {name: viz.feature_maps_image(maps, max_channels=32, min_width=480)
-                     for name, maps in list(snap.feature_maps.items())[:2]},
-        }  # fmt: skip
+            "maps": {
+                name: viz.feature_maps_image(maps, max_channels=32, min_width=480)
+                for name, maps in list(snap.feature_maps.items())[:2]
+            },
+        }
         cached = ((job.id, snap.step), images)
         st.session_state["tr_live_snap"] = cached
     return cached[1]
@@ -86,11 +107,18 @@ def snapshot_view(job: jobs.Job, snap: Snapshot | None) -> None:
     with c1:
         st.markdown(f"**First-layer filters** (step {snap.step})")
         if images["filters"] is not None:
-            st.image(images["filters"], caption=f"{snap.filters_layer}: {tuple(snap.filters.shape)}")
-        st.image(images["probe"], caption="probe image (" + escape_text(str(snap.probe_label), limit=60) + ")")
+            st.image(
+                images["filters"], caption=f"{snap.filters_layer}: {tuple(snap.filters.shape)}"
+            )
+        st.image(
+            images["probe"],
+            caption="probe image (" + escape_text(str(snap.probe_label), limit=60) + ")",
+        )
     with c2:
         for name, maps in list(snap.feature_maps.items())[:2]:
-            st.markdown(f"**Feature maps of `{name}`** ({maps.shape[0]} x {maps.shape[1]} x {maps.shape[2]})")
+            st.markdown(
+                f"**Feature maps of `{name}`** ({maps.shape[0]} x {maps.shape[1]} x {maps.shape[2]})"
+            )
             st.image(images["maps"][name])
 
 
@@ -105,13 +133,20 @@ def results(job: jobs.Job, h: History) -> None:
         f"{fin.val_acc:.1%}, test accuracy {fin.test_acc:.1%}."
     )
     c1, c2 = st.columns(2)
-    shown = [html.escape(str(c)) for c in fin.classes]  # plotly renders <a href> in labels: text only
+    shown = [
+        html.escape(str(c)) for c in fin.classes
+    ]  # plotly renders <a href> in labels: text only
     c1.plotly_chart(viz.confusion_figure(fin.confusion, shown))
     c2.plotly_chart(viz.per_class_figure(fin.per_class_acc, shown))
     if len(fin.misclassified):
-        st.markdown(f"**Misclassified test images** (first {len(fin.misclassified)}: true -> predicted)")
+        st.markdown(
+            f"**Misclassified test images** (first {len(fin.misclassified)}: true -> predicted)"
+        )
         # class names may be a zip's folder names: shown as text, never Markdown (captions render it)
-        captions = [escape_text(c, limit=90) for c in viz.misclassified_captions(fin.mis_true, fin.mis_pred, fin.classes)]
+        captions = [
+            escape_text(c, limit=90)
+            for c in viz.misclassified_captions(fin.mis_true, fin.mis_pred, fin.classes)
+        ]
         st.image(viz.images_uint8(fin.misclassified, min_side=64), caption=captions, width=80)
     else:
         st.markdown("**No test image was misclassified.**")
@@ -119,23 +154,42 @@ def results(job: jobs.Job, h: History) -> None:
     if result is None:
         return
     name = register_finished_training().name
-    st.caption("Saved for this session as \"" + escape_text(name, limit=120) + "\": the Feature maps page "
-               "can inspect it.")
+    st.caption(
+        'Saved for this session as "' + escape_text(name, limit=120) + '": the Feature maps page '
+        "can inspect it."
+    )
     blobs = st.session_state.setdefault("tr_blobs", BoundedStore(DOWNLOAD_RUNS, "run downloads"))
     if job.id not in blobs:
         meta = meta_from_result(result)
-        if h.started is not None and isinstance(meta.settings, dict):  # what ran, not what was asked
+        if h.started is not None and isinstance(
+            meta.settings, dict
+        ):  # what ran, not what was asked
             meta.settings["bf16"] = bool(h.started.mixed_precision)
         blobs[job.id] = (save_checkpoint(result.model, meta), meta.to_json(), h.to_csv())
     ckpt, meta_json, csv = blobs[job.id]
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Download checkpoint (.safetensors)", ckpt, file_name=f"{result.arch}-run{job.id}.safetensors",
-                       mime="application/octet-stream", on_click="ignore")  # fmt: skip
-    d2.download_button("Download its metadata (.json)", meta_json, file_name=f"{result.arch}-run{job.id}.json",
-                       mime="application/json", on_click="ignore",
-                       help="The same JSON is stored inside the checkpoint under the key 'explorer'.")  # fmt: skip
-    d3.download_button("Download history (.csv)", csv, file_name=f"history-run{job.id}.csv", mime="text/csv",
-                       on_click="ignore")  # fmt: skip
+    d1.download_button(
+        "Download checkpoint (.safetensors)",
+        ckpt,
+        file_name=f"{result.arch}-run{job.id}.safetensors",
+        mime="application/octet-stream",
+        on_click="ignore",
+    )
+    d2.download_button(
+        "Download its metadata (.json)",
+        meta_json,
+        file_name=f"{result.arch}-run{job.id}.json",
+        mime="application/json",
+        on_click="ignore",
+        help="The same JSON is stored inside the checkpoint under the key 'explorer'.",
+    )
+    d3.download_button(
+        "Download history (.csv)",
+        csv,
+        file_name=f"history-run{job.id}.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
 
 
 def status(job: jobs.Job) -> None:
@@ -158,13 +212,22 @@ def progress(job: jobs.Job, h: History) -> None:
         return
     step = last.step if last else 0
     ended = ENDINGS.get(job.state) if job.done else None
-    st.progress(min(step / max(started.total_steps, 1), 1.0),
-                text=viz.progress_text(step, started.total_steps, h.eta_s(started.total_steps),
-                                       last.samples_per_s if last else 0.0, ended=ended,
-                                       elapsed_s=h.elapsed_s[-1] if ended and h.elapsed_s else None))  # fmt: skip
-    st.caption(f"{started.device}{' (bf16)' if started.mixed_precision else ''} · {started.parameters:,} "
-               f"parameters · {started.train_size} training / {started.val_size} validation images · "
-               f"state: {job.state.value}")  # fmt: skip
+    st.progress(
+        min(step / max(started.total_steps, 1), 1.0),
+        text=viz.progress_text(
+            step,
+            started.total_steps,
+            h.eta_s(started.total_steps),
+            last.samples_per_s if last else 0.0,
+            ended=ended,
+            elapsed_s=h.elapsed_s[-1] if ended and h.elapsed_s else None,
+        ),
+    )
+    st.caption(
+        f"{started.device}{' (bf16)' if started.mixed_precision else ''} · {started.parameters:,} "
+        f"parameters · {started.train_size} training / {started.val_size} validation images · "
+        f"state: {job.state.value}"
+    )
 
 
 def curves(job: jobs.Job, h: History) -> None:
@@ -188,6 +251,13 @@ def waiting_curves(epochs: int) -> None:
     figures = (viz.loss_figure(empty, running=False), viz.accuracy_figure(empty, running=False))
     for col, fig, key in zip(st.columns(2), figures, ("tr_loss", "tr_acc"), strict=True):
         fig.update_xaxes(range=[0, max(int(epochs), 1)])
-        fig.add_annotation(text="Press Start: the run's curves are drawn here", showarrow=False,
-                           xref="paper", yref="paper", x=0.5, y=0.5, font=dict(size=16, color="#666"))  # fmt: skip
+        fig.add_annotation(
+            text="Press Start: the run's curves are drawn here",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            font=dict(size=16, color="#666"),
+        )
         col.plotly_chart(fig, key=key)

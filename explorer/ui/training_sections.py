@@ -32,7 +32,9 @@ from explorer.ui.training_url import FIELDS, URL_FIELDS
 from explorer.viz import training as viz
 
 KIND = "training"
-FORMAT_HINT = " Save checkpoints from the Training page."  # after an unreadable checkpoint's message
+FORMAT_HINT = (
+    " Save checkpoints from the Training page."  # after an unreadable checkpoint's message
+)
 
 
 def page_header(projector: bool) -> None:
@@ -72,7 +74,9 @@ def _reset_to_defaults() -> None:
 
 def _settings_from_widgets() -> TrainSettings:
     values = {name: st.session_state[key] for key, name in FIELDS.items()}
-    return TrainSettings(model=st.session_state["tr_model"], dataset=st.session_state["tr_dataset"], **values)
+    return TrainSettings(
+        model=st.session_state["tr_model"], dataset=st.session_state["tr_dataset"], **values
+    )
 
 
 def _start_problems(s: TrainSettings) -> list[str]:
@@ -103,18 +107,26 @@ def bind_settings(page_url: PageState) -> None:
     measured defaults first, then whatever else the link says."""
     arrived = page_url.arriving("model") or page_url.arriving("dataset")
     model = page_url.bind("model", "tr_model", default="keras_cnn", valid=TRAINABLE_MODELS)
-    dataset = page_url.bind("dataset", "tr_dataset", default=default_settings(model).dataset,
-                            valid=datasets_for(model))  # fmt: skip
+    dataset = page_url.bind(
+        "dataset", "tr_dataset", default=default_settings(model).dataset, valid=datasets_for(model)
+    )
     defaults = default_settings(model, dataset)
     if arrived:  # a link: its model's measured defaults, then whatever else the link says
         _apply_defaults(model, dataset)
     for key, name in FIELDS.items():
         if key in URL_FIELDS:
-            page_url.bind(URL_FIELDS[key][0], key, default=getattr(defaults, name), valid=URL_FIELDS[key][1],
-                          check_current=False)  # fmt: skip
+            page_url.bind(
+                URL_FIELDS[key][0],
+                key,
+                default=getattr(defaults, name),
+                valid=URL_FIELDS[key][1],
+                check_current=False,
+            )
         else:
             page_url.keep(key, getattr(defaults, name))
-    if not torch.cuda.is_available():  # bf16 autocast runs on CUDA only: off, and greyed out, elsewhere
+    if (
+        not torch.cuda.is_available()
+    ):  # bf16 autocast runs on CUDA only: off, and greyed out, elsewhere
         st.session_state["tr_bf16"] = False
 
 
@@ -124,18 +136,32 @@ def bind_settings(page_url: PageState) -> None:
 def _fold_label() -> str:
     """Projector mode: the run's recipe in one line (the settings are bound above, so it is current)."""
     ss = st.session_state
-    return (f"{get_spec(ss['tr_model']).title} on {DATASETS[ss['tr_dataset']].title}  |  "
-            f"{OPTIMIZER_TITLES.get(ss['tr_optimizer'], ss['tr_optimizer'])}, learning rate {ss['tr_lr']:g}, "
-            f"batch {ss['tr_bs']}, {ss['tr_epochs']} epochs  (open to change)")  # fmt: skip
+    return (
+        f"{get_spec(ss['tr_model']).title} on {DATASETS[ss['tr_dataset']].title}  |  "
+        f"{OPTIMIZER_TITLES.get(ss['tr_optimizer'], ss['tr_optimizer'])}, learning rate {ss['tr_lr']:g}, "
+        f"batch {ss['tr_bs']}, {ss['tr_epochs']} epochs  (open to change)"
+    )
 
 
 def _model_and_data(active: bool) -> None:
     """Model and dataset, each with its one-line description."""
     c1, c2 = st.columns(2)
-    c1.selectbox("Model", TRAINABLE_MODELS, key="tr_model", on_change=_model_changed, disabled=active,
-                 format_func=lambda k: get_spec(k).title)  # fmt: skip
-    c2.selectbox("Dataset", datasets_for(st.session_state["tr_model"]), key="tr_dataset",
-                 on_change=_dataset_changed, disabled=active, format_func=lambda k: DATASETS[k].title)  # fmt: skip
+    c1.selectbox(
+        "Model",
+        TRAINABLE_MODELS,
+        key="tr_model",
+        on_change=_model_changed,
+        disabled=active,
+        format_func=lambda k: get_spec(k).title,
+    )
+    c2.selectbox(
+        "Dataset",
+        datasets_for(st.session_state["tr_model"]),
+        key="tr_dataset",
+        on_change=_dataset_changed,
+        disabled=active,
+        format_func=lambda k: DATASETS[k].title,
+    )
     spec = get_spec(st.session_state["tr_model"])
     c1.caption(f"{spec.dated_title}: {spec.idea}")
     c2.caption(DATASETS[st.session_state["tr_dataset"]].description)
@@ -145,13 +171,23 @@ def _hyperparameters(active: bool) -> None:
     """The recipe: optimiser, rates, sizes, device, seed, augmentation and precision."""
     cuda = torch.cuda.is_available()
     a, b, c, d = st.columns(4)
-    a.selectbox("Optimiser", list(OPTIMIZER_TITLES), key="tr_optimizer", disabled=active,
-                format_func=OPTIMIZER_TITLES.get)  # fmt: skip
+    a.selectbox(
+        "Optimiser",
+        list(OPTIMIZER_TITLES),
+        key="tr_optimizer",
+        disabled=active,
+        format_func=OPTIMIZER_TITLES.get,
+    )
     b.number_input("Learning rate", key="tr_lr", format="%.5f", step=0.0005, disabled=active)
     c.number_input("Batch size", key="tr_bs", step=16, disabled=active)
     d.number_input("Epochs", key="tr_epochs", step=1, disabled=active)
-    a.selectbox("Schedule", list(SCHEDULE_TITLES), key="tr_schedule", disabled=active,
-                format_func=SCHEDULE_TITLES.get)  # fmt: skip
+    a.selectbox(
+        "Schedule",
+        list(SCHEDULE_TITLES),
+        key="tr_schedule",
+        disabled=active,
+        format_func=SCHEDULE_TITLES.get,
+    )
     b.number_input("Weight decay", key="tr_wd", format="%.5f", step=0.0001, disabled=active)
     c.number_input("Training images", key="tr_train", step=500, disabled=active)
     d.number_input("Validation images", key="tr_val", step=100, disabled=active)
@@ -163,12 +199,24 @@ def _hyperparameters(active: bool) -> None:
     if info.offline:
         d.slider("Difficulty", 0.0, 1.0, key="tr_difficulty", step=0.1, disabled=active)
     else:
-        d.checkbox("Download if missing", key="tr_download", disabled=active,
-                   help="Fetches the dataset into ./data with torchvision (needs the internet).")  # fmt: skip
+        d.checkbox(
+            "Download if missing",
+            key="tr_download",
+            disabled=active,
+            help="Fetches the dataset into ./data with torchvision (needs the internet).",
+        )
     t1, t2 = st.columns(2)
-    t1.checkbox("Augmentation (shifts" + (", flips)" if info.hflip else ")"), key="tr_augment", disabled=active)
-    t2.checkbox("Mixed precision (bf16, CUDA only)", key="tr_bf16", disabled=active or not cuda,
-                help=None if cuda else "No CUDA device here: training runs in float32.")
+    t1.checkbox(
+        "Augmentation (shifts" + (", flips)" if info.hflip else ")"),
+        key="tr_augment",
+        disabled=active,
+    )
+    t2.checkbox(
+        "Mixed precision (bf16, CUDA only)",
+        key="tr_bf16",
+        disabled=active or not cuda,
+        help=None if cuda else "No CUDA device here: training runs in float32.",
+    )
 
 
 def _dataset_preview(projector: bool) -> None:
@@ -179,7 +227,9 @@ def _dataset_preview(projector: bool) -> None:
             st.caption("Preview of the dataset")
         try:
             dataset = DATASETS[st.session_state["tr_dataset"]].key
-            imgs, names = _preview(dataset, int(st.session_state["tr_seed"]), float(st.session_state["tr_difficulty"]))
+            imgs, names = _preview(
+                dataset, int(st.session_state["tr_seed"]), float(st.session_state["tr_difficulty"])
+            )
             st.image(imgs, caption=names, width=72)
         except DatasetUnavailableError as err:
             st.warning(str(err))
@@ -202,8 +252,12 @@ def settings_form(page_url: PageState, projector: bool, active: bool) -> bool:
             with b_link:
                 page_url.copy_link()
         start = b_start.button("Start", type="primary", disabled=active, key="tr_start")
-        b_reset.button("Default settings", disabled=active, on_click=_reset_to_defaults,
-                       help="The measured defaults of this model on this dataset.")  # fmt: skip
+        b_reset.button(
+            "Default settings",
+            disabled=active,
+            on_click=_reset_to_defaults,
+            help="The measured defaults of this model on this dataset.",
+        )
     return start
 
 
@@ -220,8 +274,12 @@ def start_run() -> None:
     title = f"{get_spec(settings.model).title} on {DATASETS[settings.dataset].title}"
     try:
         # A job spec, not a closure: the run happens in a worker process (or on a Ray cluster).
-        job = jobs.submit(jobs.JobSpec("explorer.training.fit:run_training", {"settings": settings}),
-                          device=str(device), title=title, kind=KIND)  # fmt: skip
+        job = jobs.submit(
+            jobs.JobSpec("explorer.training.fit:run_training", {"settings": settings}),
+            device=str(device),
+            title=title,
+            kind=KIND,
+        )
     except jobs.JobBusyError as err:
         st.error(str(err))
     else:
@@ -241,9 +299,13 @@ def live_section(job: jobs.Job | None, active: bool) -> None:
     def live_view() -> None:
         job = jobs.current_job(KIND)
         if job is None:
-            st.info("Choose a model and a dataset, then press Start. The defaults train the course's "
-                    "Keras CNN on circles vs squares in about a minute.")  # fmt: skip
-            live.waiting_curves(st.session_state["tr_epochs"])  # the first screen's figure before a run
+            st.info(
+                "Choose a model and a dataset, then press Start. The defaults train the course's "
+                "Keras CNN on circles vs squares in about a minute."
+            )
+            live.waiting_curves(
+                st.session_state["tr_epochs"]
+            )  # the first screen's figure before a run
             return
         if job.state is jobs.JobState.QUEUED:
             # A queued view only waits for its turn: a line and one button, nothing heavy to draw.
@@ -284,17 +346,40 @@ def _load_upload(name: str, data: bytes) -> tuple[str, str | None, dict | None]:
         return done
     try:
         model, meta = model_from_checkpoint(data)
-    except CheckpointError as err:  # the engine names no page: the pointer to where checkpoints come from is ours
-        outcome = (digest, str(err) + (FORMAT_HINT if isinstance(err, CheckpointFormatError) else ""), None)
+    except (
+        CheckpointError
+    ) as err:  # the engine names no page: the pointer to where checkpoints come from is ours
+        outcome = (
+            digest,
+            str(err) + (FORMAT_HINT if isinstance(err, CheckpointFormatError) else ""),
+            None,
+        )
     else:
         if get_spec(meta.arch).kind == "cnn":  # a recurrent one: no page would offer it
-            register_model(UserModel(
-                name=name, arch=meta.arch, build=dict(meta.build),
-                state_dict={k: v.clone() for k, v in model.state_dict().items()}, classes=list(meta.classes),
-                dataset=meta.dataset, metrics=dict(meta.metrics), source="loaded from a checkpoint",
-            ))  # fmt: skip
-        outcome = (digest, None, {"arch": meta.arch, "build": meta.build, "classes": meta.classes,
-                                  "dataset": meta.dataset, "settings": meta.settings, "metrics": meta.metrics})  # fmt: skip
+            register_model(
+                UserModel(
+                    name=name,
+                    arch=meta.arch,
+                    build=dict(meta.build),
+                    state_dict={k: v.clone() for k, v in model.state_dict().items()},
+                    classes=list(meta.classes),
+                    dataset=meta.dataset,
+                    metrics=dict(meta.metrics),
+                    source="loaded from a checkpoint",
+                )
+            )
+        outcome = (
+            digest,
+            None,
+            {
+                "arch": meta.arch,
+                "build": meta.build,
+                "classes": meta.classes,
+                "dataset": meta.dataset,
+                "settings": meta.settings,
+                "metrics": meta.metrics,
+            },
+        )
     st.session_state["tr_upload"] = outcome
     return outcome
 
@@ -303,22 +388,34 @@ def checkpoint_section() -> None:
     """Load a checkpoint saved from this page: a CNN becomes available on Feature maps; a
     recurrent one is valid but opened by no page; a bad file gets its one message."""
     with st.expander("Load a checkpoint"):
-        upload = st.file_uploader("A .safetensors checkpoint saved from this page", type=["safetensors"])
+        upload = st.file_uploader(
+            "A .safetensors checkpoint saved from this page", type=["safetensors"]
+        )
         if upload is None:
             return
         _, error, info = _load_upload(upload.name, upload.getvalue())
         if error is not None:
             st.error(escape_text(error, limit=800))
-        elif get_spec(info["arch"]).kind != "cnn":  # Feature maps shows CNNs; Recurrent, its own runs
-            st.info(escape_text(
-                f"{get_spec(info['arch']).title} is a recurrent network: the checkpoint is valid, but no page "
-                "opens it (Feature maps shows convolutional networks; the Recurrent networks page shows the "
-                "models trained there). Its metadata is below.", limit=800))
+        elif (
+            get_spec(info["arch"]).kind != "cnn"
+        ):  # Feature maps shows CNNs; Recurrent, its own runs
+            st.info(
+                escape_text(
+                    f"{get_spec(info['arch']).title} is a recurrent network: the checkpoint is valid, but no page "
+                    "opens it (Feature maps shows convolutional networks; the Recurrent networks page shows the "
+                    "models trained there). Its metadata is below.",
+                    limit=800,
+                )
+            )
             st.json(info)
         else:
             acc = info["metrics"].get("test_accuracy")
-            st.success(escape_text(
-                f"Loaded {built_title(info['arch'], info['build'])} trained on {info['dataset'] or 'unknown data'}"
-                + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
-                + f" as \"{upload.name}\". It is now available on the Feature maps page.", limit=800))
+            st.success(
+                escape_text(
+                    f"Loaded {built_title(info['arch'], info['build'])} trained on {info['dataset'] or 'unknown data'}"
+                    + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
+                    + f' as "{upload.name}". It is now available on the Feature maps page.',
+                    limit=800,
+                )
+            )
             st.json(info)

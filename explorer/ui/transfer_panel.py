@@ -35,10 +35,17 @@ from explorer.ui.state import escape_text
 KIND = "training"
 _D = DEFAULT_PAIR["settings"]
 _DEFAULTS = {
-    "xf_target": _D["dataset"], "xf_freeze": _D["freeze"], "xf_lr": _D["lr"], "xf_bs": _D["batch_size"],
-    "xf_epochs": _D["epochs"], "xf_train": _D["train_samples"], "xf_val": _D["val_samples"], "xf_backbone": 1.0,
-    "xf_source": f"bundled:{DEFAULT_PAIR['source_arch']}", "xf_twin": False,
-}  # fmt: skip
+    "xf_target": _D["dataset"],
+    "xf_freeze": _D["freeze"],
+    "xf_lr": _D["lr"],
+    "xf_bs": _D["batch_size"],
+    "xf_epochs": _D["epochs"],
+    "xf_train": _D["train_samples"],
+    "xf_val": _D["val_samples"],
+    "xf_backbone": 1.0,
+    "xf_source": f"bundled:{DEFAULT_PAIR['source_arch']}",
+    "xf_twin": False,
+}
 
 
 def _sources() -> dict[str, str]:
@@ -47,7 +54,11 @@ def _sources() -> dict[str, str]:
     from explorer.models.weights import bundled_keys
     from explorer.ui.registry import user_models
 
-    out = {f"bundled:{k}": f"{get_spec(k).title}: bundled weights" for k in bundled_keys() if k in TRAINABLE_MODELS}
+    out = {
+        f"bundled:{k}": f"{get_spec(k).title}: bundled weights"
+        for k in bundled_keys()
+        if k in TRAINABLE_MODELS
+    }
     for k in cached_imagenet_archs():
         out[f"imagenet:{k}"] = f"{get_spec(k).title}: ImageNet weights (cached)"
     for m in user_models("cnn"):
@@ -96,11 +107,19 @@ def transfer_settings() -> TrainSettings:
         m = get_user_model(arch)
         arch = m.arch if m is not None else "lenet5"
     return TrainSettings(
-        model=arch, dataset=ss["xf_target"], optimizer="adam", lr=float(ss["xf_lr"]), batch_size=int(ss["xf_bs"]),
-        epochs=int(ss["xf_epochs"]), train_samples=int(ss["xf_train"]), val_samples=int(ss["xf_val"]),
-        source=ss["xf_source"], freeze=ss["xf_freeze"],
-        backbone_lr=float(ss["xf_backbone"]) if ss["xf_freeze"] != "head" else 1.0, difficulty=0.3,
-    )  # fmt: skip
+        model=arch,
+        dataset=ss["xf_target"],
+        optimizer="adam",
+        lr=float(ss["xf_lr"]),
+        batch_size=int(ss["xf_bs"]),
+        epochs=int(ss["xf_epochs"]),
+        train_samples=int(ss["xf_train"]),
+        val_samples=int(ss["xf_val"]),
+        source=ss["xf_source"],
+        freeze=ss["xf_freeze"],
+        backbone_lr=float(ss["xf_backbone"]) if ss["xf_freeze"] != "head" else 1.0,
+        difficulty=0.3,
+    )
 
 
 def _info_line(job: jobs.Job | None) -> None:
@@ -138,39 +157,66 @@ def transfer_section() -> None:
         if st.session_state["xf_source"] not in sources:
             st.session_state["xf_source"] = next(iter(sources))
         c1, c2 = st.columns(2)
-        c1.selectbox("Start from", list(sources), key="xf_source", format_func=sources.get, disabled=active)
+        c1.selectbox(
+            "Start from", list(sources), key="xf_source", format_func=sources.get, disabled=active
+        )
         targets = available_keys()
         if st.session_state["xf_target"] not in targets:
             st.session_state["xf_target"] = targets[0]
-        c2.selectbox("Fine-tune on", targets, key="xf_target", format_func=lambda k: DATASETS[k].title,
-                     disabled=active)  # fmt: skip
+        c2.selectbox(
+            "Fine-tune on",
+            targets,
+            key="xf_target",
+            format_func=lambda k: DATASETS[k].title,
+            disabled=active,
+        )
         info = DATASETS[st.session_state["xf_target"]]
         num_classes = 1 if info.task == "binary" else len(info.classes)
         try:
             src = _source(st.session_state["xf_source"])
-            c1.caption(escape_text(f"Trained on {src.dataset or 'unknown data'}: {', '.join(src.classes[:10])}",
-                                   limit=400))  # a loaded checkpoint's names: text, not Markdown
-            counts = _counts(st.session_state["xf_source"], _stamp(st.session_state["xf_source"]), num_classes,
-                             info.input_shape[0])  # fmt: skip
+            c1.caption(
+                escape_text(
+                    f"Trained on {src.dataset or 'unknown data'}: {', '.join(src.classes[:10])}",
+                    limit=400,
+                )
+            )  # a loaded checkpoint's names: text, not Markdown
+            counts = _counts(
+                st.session_state["xf_source"],
+                _stamp(st.session_state["xf_source"]),
+                num_classes,
+                info.input_shape[0],
+            )
         except (TransferError, OSError, ValueError) as err:
             st.error(escape_text(str(err), limit=800))
             return
-        head = (f"New head: {num_classes} output{'s' if num_classes > 1 else ''} "
-                f"({'one sigmoid logit' if info.task == 'binary' else 'softmax over ' + str(num_classes)}); ")
+        head = (
+            f"New head: {num_classes} output{'s' if num_classes > 1 else ''} "
+            f"({'one sigmoid logit' if info.task == 'binary' else 'softmax over ' + str(num_classes)}); "
+        )
         if src.kind == "imagenet":
-            c2.caption(head + "images resized to 224 x 224"
-                       + (", grey repeated into R, G and B" if info.input_shape[0] == 1 else "")
-                       + ", normalised as for ImageNet.")  # fmt: skip
+            c2.caption(
+                head
+                + "images resized to 224 x 224"
+                + (", grey repeated into R, G and B" if info.input_shape[0] == 1 else "")
+                + ", normalised as for ImageNet."
+            )
         else:
             c2.caption(head + f"input {info.input_shape[0]} channel(s).")
         if not any(k.startswith("imagenet:") for k in sources):
-            c1.caption("No ImageNet weights are in the local cache: download them on the Feature maps page "
-                       "(when a network is there) and they appear here.")  # fmt: skip
+            c1.caption(
+                "No ImageNet weights are in the local cache: download them on the Feature maps page "
+                "(when a network is there) and they appear here."
+            )
         st.radio(
-            "What trains", FREEZE_MODES, key="xf_freeze", disabled=active,
-            format_func=lambda m: f"{FREEZE_TITLES[m]}: {counts[m]:,} parameters train "
-            f"({counts[m] / max(counts['all'], 1):.2%} of the model)",
-        )  # fmt: skip
+            "What trains",
+            FREEZE_MODES,
+            key="xf_freeze",
+            disabled=active,
+            format_func=lambda m: (
+                f"{FREEZE_TITLES[m]}: {counts[m]:,} parameters train "
+                f"({counts[m] / max(counts['all'], 1):.2%} of the model)"
+            ),
+        )
         a, b, c, d, e = st.columns(5)
         a.number_input("Learning rate", key="xf_lr", format="%.4f", step=0.001, disabled=active)
         b.number_input("Batch size", key="xf_bs", step=8, disabled=active)
@@ -178,11 +224,19 @@ def transfer_section() -> None:
         d.number_input("Training images of the new task", key="xf_train", step=32, disabled=active)
         e.number_input("Validation images", key="xf_val", step=50, disabled=active)
         if st.session_state["xf_freeze"] != "head":
-            st.select_slider("Backbone learning rate (fraction of the head's)", [0.01, 0.03, 0.1, 0.3, 1.0],
-                             key="xf_backbone", disabled=active,
-                             help="A smaller step for the pretrained layers keeps what they learnt.")  # fmt: skip
-        st.checkbox(f"Also train the same model from scratch at its own learning rate ({SCRATCH_LR:g}; one job, "
-                    "both runs compared below)", key="xf_twin", disabled=active)  # fmt: skip
+            st.select_slider(
+                "Backbone learning rate (fraction of the head's)",
+                [0.01, 0.03, 0.1, 0.3, 1.0],
+                key="xf_backbone",
+                disabled=active,
+                help="A smaller step for the pretrained layers keeps what they learnt.",
+            )
+        st.checkbox(
+            f"Also train the same model from scratch at its own learning rate ({SCRATCH_LR:g}; one job, "
+            "both runs compared below)",
+            key="xf_twin",
+            disabled=active,
+        )
         go = st.button("Start transfer", type="primary", disabled=active, key="xf_start")
         _info_line(job)
     if go:
@@ -202,11 +256,21 @@ def _start(src: SourceWeights) -> None:
     try:
         if st.session_state.get("xf_twin"):
             runs = transfer_vs_scratch_runs(settings, src)
-            jobs.submit(jobs.JobSpec("explorer.training.runs:run_comparison", {"runs": runs}), device=device,
-                        title=title + " vs from scratch", kind="comparison")  # fmt: skip
+            jobs.submit(
+                jobs.JobSpec("explorer.training.runs:run_comparison", {"runs": runs}),
+                device=device,
+                title=title + " vs from scratch",
+                kind="comparison",
+            )
         else:
-            jobs.submit(jobs.JobSpec("explorer.training.transfer:run_transfer", {"settings": settings, "source": src}),
-                        device=device, title=title, kind=KIND)  # fmt: skip
+            jobs.submit(
+                jobs.JobSpec(
+                    "explorer.training.transfer:run_transfer", {"settings": settings, "source": src}
+                ),
+                device=device,
+                title=title,
+                kind=KIND,
+            )
     except jobs.JobBusyError as err:
         st.error(str(err))
         return

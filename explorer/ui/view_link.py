@@ -67,15 +67,17 @@ def current_params() -> dict[str, str]:
 def _link_body(url_path: str, stays_here: Collection[str] = ()) -> None:
     params = {k: v for k, v in current_params().items() if k != "step"}
     st.code(page_link_url(url_path, params), language=None, wrap_lines=True)
-    st.caption("Anyone who opens this link sees this view: same page, model, weights and "
-               "settings. It carries nothing personal: your uploads and trained models stay with "
-               "you (a link to them falls back to a default).")
+    st.caption(
+        "Anyone who opens this link sees this view: same page, model, weights and "
+        "settings. It carries nothing personal: your uploads and trained models stay with "
+        "you (a link to them falls back to a default)."
+    )
     for what in stays_here:
         st.caption(f"Not in this link: {what}.")
 
 
 def copy_link_control(url_path: str) -> None:
-    """"Copy link to this view" for a page without a PageState: the full address of this view
+    """ "Copy link to this view" for a page without a PageState: the full address of this view
     in a code box (its copy button puts it on the clipboard; on a plain-http classroom server,
     where browsers refuse the clipboard, the text can be selected by hand)."""
     with st.popover("Copy link to this view"):

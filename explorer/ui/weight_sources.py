@@ -39,8 +39,15 @@ from explorer.probe.sources import (  # re-exported (see __all__): their home is
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "PREFERRED_BUNDLED", "RANDOM_SEED", "SHARED_KINDS", "WEIGHT_KINDS", "LoadedModel", "ModelLoadError",
-    "bundled_available", "model_with_weights", "pretrained_cached",
+    "PREFERRED_BUNDLED",
+    "RANDOM_SEED",
+    "SHARED_KINDS",
+    "WEIGHT_KINDS",
+    "LoadedModel",
+    "ModelLoadError",
+    "bundled_available",
+    "model_with_weights",
+    "pretrained_cached",
 ]
 
 # Read-only catalog models kept process-wide, all sources together: a VGG-16 is 528 MB, so the
@@ -92,7 +99,9 @@ def _load_bundled(arch: str, ref: str, data: bytes | None, download: bool) -> Lo
 
 
 def _private_store() -> BoundedStore[str, LoadedModel]:
-    return st.session_state.setdefault(_PRIVATE_KEY, BoundedStore(PRIVATE_MODELS_PER_SESSION, "private models"))
+    return st.session_state.setdefault(
+        _PRIVATE_KEY, BoundedStore(PRIVATE_MODELS_PER_SESSION, "private models")
+    )
 
 
 def _load_user(arch: str, ref: str, data: bytes | None, download: bool) -> LoadedModel:
@@ -114,7 +123,9 @@ def _load_upload(arch: str, ref: str, data: bytes | None, download: bool) -> Loa
     token = src.upload_token(arch, data)
     if token in _private_store():
         return _private_store()[token]
-    refused = st.session_state.setdefault(_REFUSED_KEY, BoundedStore(REFUSED_PER_SESSION, "refused uploads"))
+    refused = st.session_state.setdefault(
+        _REFUSED_KEY, BoundedStore(REFUSED_PER_SESSION, "refused uploads")
+    )
     if token in refused:
         raise ModelLoadError(refused[token])
     try:
@@ -129,13 +140,17 @@ def _load_upload(arch: str, ref: str, data: bytes | None, download: bool) -> Loa
 _Loader = Callable[[str, str, "bytes | None", bool], LoadedModel]
 # One loader per weight source (the keys of WEIGHT_KINDS): adding a source touches this table.
 _LOADERS: dict[str, _Loader] = {
-    "random": _load_random, "imagenet": _load_imagenet, "bundled": _load_bundled,
-    "user": _load_user, "upload": _load_upload,
-}  # fmt: skip
+    "random": _load_random,
+    "imagenet": _load_imagenet,
+    "bundled": _load_bundled,
+    "user": _load_user,
+    "upload": _load_upload,
+}
 
 
-def model_with_weights(arch: str, kind: str, *, ref: str = "", data: bytes | None = None,
-                       download: bool = False) -> LoadedModel:
+def model_with_weights(
+    arch: str, kind: str, *, ref: str = "", data: bytes | None = None, download: bool = False
+) -> LoadedModel:
     """The model for one weight source; ModelLoadError with the message to show otherwise.
 
     ``ref`` names the user's trained model, ``data`` is an uploaded checkpoint, ``download``

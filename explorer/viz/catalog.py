@@ -13,15 +13,23 @@ import plotly.graph_objects as go
 
 def compute_bars(records: Sequence[dict[str, Any]]) -> go.Figure:
     """Horizontal bars of MACs per layer (a category axis: every layer named, in network order)."""
-    fig = go.Figure(go.Bar(
-        y=[r["layer"] for r in records], x=[r["MACs"] for r in records], orientation="h", marker_color="#4c78a8",
-        hovertemplate="%{y}<br>%{x:,} MACs<extra></extra>",
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            y=[r["layer"] for r in records],
+            x=[r["MACs"] for r in records],
+            orientation="h",
+            marker_color="#4c78a8",
+            hovertemplate="%{y}<br>%{x:,} MACs<extra></extra>",
+        )
+    )
     fig.update_layout(
-        title="Where the compute goes (MACs per convolution / dense layer)", height=max(260, 15 * len(records) + 90),
-        margin=dict(l=10, r=10, t=40, b=10), xaxis_title="MACs", bargap=0.25,
+        title="Where the compute goes (MACs per convolution / dense layer)",
+        height=max(260, 15 * len(records) + 90),
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis_title="MACs",
+        bargap=0.25,
         yaxis=dict(type="category", autorange="reversed", tickfont=dict(size=10), automargin=True),
-    )  # fmt: skip
+    )
     return fig
 
 

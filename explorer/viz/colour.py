@@ -56,7 +56,9 @@ def to_unit_range(a: np.ndarray) -> np.ndarray:
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
-def colour_bar(scale: str, lo: float, hi: float, title: str, tick_labels: tuple[str, str] | None = None) -> go.Figure:
+def colour_bar(
+    scale: str, lo: float, hi: float, title: str, tick_labels: tuple[str, str] | None = None
+) -> go.Figure:
     """A horizontal colour bar for a picture drawn as an image (montage, overlay): lo..hi in `scale`.
 
     Images carry no colour bar of their own; this strip sits under them so every colour can be read.
@@ -67,22 +69,58 @@ def colour_bar(scale: str, lo: float, hi: float, title: str, tick_labels: tuple[
     if not hi > lo:
         hi = lo + 1.0
     values = np.linspace(lo, hi, 256)
-    fig = go.Figure(go.Heatmap(z=[list(range(256))], zmin=0, zmax=255, colorscale=plotly_scale(scale),
-                               showscale=False, customdata=[values.tolist()],
-                               hovertemplate="%{customdata:.3g}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=[list(range(256))],
+            zmin=0,
+            zmax=255,
+            colorscale=plotly_scale(scale),
+            showscale=False,
+            customdata=[values.tolist()],
+            hovertemplate="%{customdata:.3g}<extra></extra>",
+        )
+    )
     ends = tick_labels or (f"{lo:.3g}", f"{hi:.3g}")
     inner = [] if tick_labels else [v for v in _nice_ticks(lo, hi) if lo < v < hi]
     fig.update_layout(
-        height=92, margin=dict(l=10, r=10, t=26, b=30),
+        height=92,
+        margin=dict(l=10, r=10, t=26, b=30),
         title=dict(text=title, font=dict(size=13), x=0, xanchor="left"),
         yaxis=dict(visible=False),
-        xaxis=dict(range=[-0.5, 255.5], showgrid=False, zeroline=False,
-                   tickvals=[(v - lo) / (hi - lo) * 255 for v in inner], ticktext=[f"{v:.3g}" for v in inner]),
-        annotations=[dict(x=0, y=0, xref="paper", yref="paper", yshift=-4, text=ends[0], showarrow=False,
-                          xanchor="left", yanchor="top", font=dict(size=12)),
-                     dict(x=1, y=0, xref="paper", yref="paper", yshift=-4, text=ends[1], showarrow=False,
-                          xanchor="right", yanchor="top", font=dict(size=12))],
-    )  # fmt: skip
+        xaxis=dict(
+            range=[-0.5, 255.5],
+            showgrid=False,
+            zeroline=False,
+            tickvals=[(v - lo) / (hi - lo) * 255 for v in inner],
+            ticktext=[f"{v:.3g}" for v in inner],
+        ),
+        annotations=[
+            dict(
+                x=0,
+                y=0,
+                xref="paper",
+                yref="paper",
+                yshift=-4,
+                text=ends[0],
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                font=dict(size=12),
+            ),
+            dict(
+                x=1,
+                y=0,
+                xref="paper",
+                yref="paper",
+                yshift=-4,
+                text=ends[1],
+                showarrow=False,
+                xanchor="right",
+                yanchor="top",
+                font=dict(size=12),
+            ),
+        ],
+    )
     return fig
 
 

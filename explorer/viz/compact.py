@@ -19,8 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 
 LEVELS = 255  # codes 0..255: the 256 colours a plotly colour scale is sampled into
-PLOTLY_DTYPES = {"f8": np.float64, "f4": np.float32, "i4": np.int32, "u4": np.uint32, "i2": np.int16,
-                 "u2": np.uint16, "i1": np.int8, "u1": np.uint8}  # fmt: skip
+PLOTLY_DTYPES = {
+    "f8": np.float64,
+    "f4": np.float32,
+    "i4": np.int32,
+    "u4": np.uint32,
+    "i2": np.int16,
+    "u2": np.uint16,
+    "i1": np.int8,
+    "u1": np.uint8,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +98,9 @@ def decode_plotly_array(obj: object) -> np.ndarray:
         flat = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=PLOTLY_DTYPES[obj["dtype"]])
         shape = obj.get("shape")
         if shape:
-            dims = [int(s) for s in str(shape).split(",")] if isinstance(shape, str) else list(shape)
+            dims = (
+                [int(s) for s in str(shape).split(",")] if isinstance(shape, str) else list(shape)
+            )
             flat = flat.reshape(dims)
         return flat
     return np.asarray(obj)

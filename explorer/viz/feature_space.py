@@ -17,16 +17,39 @@ from explorer.viz.montage import GAP_COLOUR, montage, resize_nearest
 _METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 # Plotly's qualitative "Plotly" palette extended by D3's: enough for 20 classes.
 _PALETTE = (
-    "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
-    "#FECB52", "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F",
-    "#BCBD22", "#17BECF",
-)  # fmt: skip
+    "#636EFA",
+    "#EF553B",
+    "#00CC96",
+    "#AB63FA",
+    "#FFA15A",
+    "#19D3F3",
+    "#FF6692",
+    "#B6E880",
+    "#FF97FF",
+    "#FECB52",
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#D62728",
+    "#9467BD",
+    "#8C564B",
+    "#E377C2",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+)
 
 
 def feature_scatter(
-    points: np.ndarray, labels: Sequence[int] | np.ndarray, classes: Sequence[str], *, method: str = "pca",
-    title: str = "", probe_accuracy: float | None = None, height: int = 480,
-) -> go.Figure:  # fmt: skip
+    points: np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    classes: Sequence[str],
+    *,
+    method: str = "pca",
+    title: str = "",
+    probe_accuracy: float | None = None,
+    height: int = 480,
+) -> go.Figure:
     """The 2-D projection, one trace (colour) per class; the hover names the class and the image
     index (``customdata``), so a page can show that image when a point is clicked."""
     pts = np.asarray(points, dtype=np.float32)
@@ -36,17 +59,27 @@ def feature_scatter(
         idx = np.flatnonzero(y == k)
         if idx.size == 0:
             continue
-        fig.add_trace(go.Scattergl(
-            x=pts[idx, 0], y=pts[idx, 1], mode="markers", name=str(name), customdata=idx,
-            marker={"size": 6, "color": _PALETTE[k % len(_PALETTE)], "opacity": 0.8},
-            hovertemplate=f"{name}<br>image %{{customdata}}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scattergl(
+                x=pts[idx, 0],
+                y=pts[idx, 1],
+                mode="markers",
+                name=str(name),
+                customdata=idx,
+                marker={"size": 6, "color": _PALETTE[k % len(_PALETTE)], "opacity": 0.8},
+                hovertemplate=f"{name}<br>image %{{customdata}}<extra></extra>",
+            )
+        )
     m = _METHOD_TITLES.get(method, method)
     heading = title or f"Feature space ({m})"
     if probe_accuracy is not None:
         heading += f" - linear probe accuracy {probe_accuracy:.0%}"
-    fig.update_layout(title=heading, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"title": {"text": "class"}, "itemsizing": "constant"})  # fmt: skip
+    fig.update_layout(
+        title=heading,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"title": {"text": "class"}, "itemsizing": "constant"},
+    )
     fig.update_xaxes(title=f"{m} 1", zeroline=False)
     fig.update_yaxes(title=f"{m} 2", zeroline=False)
     return fig
@@ -59,11 +92,17 @@ def _rgb(img: np.ndarray) -> np.ndarray:
     return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
 
 
-def hierarchy_montage(rows: Sequence[Sequence[np.ndarray]], tile: int = 96, gap: int = 4) -> np.ndarray:
+def hierarchy_montage(
+    rows: Sequence[Sequence[np.ndarray]], tile: int = 96, gap: int = 4
+) -> np.ndarray:
     """One H x W x 3 uint8 picture of the grid: a row per depth, each image resized to ``tile``."""
     cols = max(len(r) for r in rows)
     blank = np.full((tile, tile, 3), GAP_COLOUR, np.uint8)
-    cells = [c for r in rows for c in [resize_nearest(_rgb(img), tile) for img in r] + [blank] * (cols - len(r))]
+    cells = [
+        c
+        for r in rows
+        for c in [resize_nearest(_rgb(img), tile) for img in r] + [blank] * (cols - len(r))
+    ]
     return montage(np.stack(cells), cols=cols, gap=gap, fill=GAP_COLOUR)
 
 
@@ -73,24 +112,49 @@ def _wrap_title(title: str) -> str:
 
 
 def hierarchy_figure(
-    rows: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str], col_titles: Sequence[Sequence[str]],
-    *, title: str = "What the channels look for: early, middle and late layers", tile_px: int = 150,
-) -> go.Figure:  # fmt: skip
+    rows: Sequence[Sequence[np.ndarray]],
+    row_titles: Sequence[str],
+    col_titles: Sequence[Sequence[str]],
+    *,
+    title: str = "What the channels look for: early, middle and late layers",
+    tile_px: int = 150,
+) -> go.Figure:
     """The hierarchy grid: a row per layer, labelled on its left (``row_titles``, paper-style
     names, wrapped), a column per channel (``col_titles[row][col]``), each cell an optimised input."""
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    titles = [col_titles[r][c] if c < len(col_titles[r]) else "" for r in range(n_rows) for c in range(n_cols)]
-    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles, horizontal_spacing=0.02,
-                        vertical_spacing=0.08)  # fmt: skip
+    titles = [
+        col_titles[r][c] if c < len(col_titles[r]) else ""
+        for r in range(n_rows)
+        for c in range(n_cols)
+    ]
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=titles,
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08,
+    )
     for r, images in enumerate(rows):
         for c, img in enumerate(images):
             fig.add_trace(go.Image(z=_rgb(img), hoverinfo="skip"), row=r + 1, col=c + 1)
         domain = fig.get_subplot(r + 1, 1).yaxis.domain
-        fig.add_annotation(text=_wrap_title(row_titles[r]), xref="paper", yref="paper", x=-0.02,
-                           y=(domain[0] + domain[1]) / 2, xanchor="right", yanchor="middle", showarrow=False,
-                           align="right", font={"size": 14})  # fmt: skip
+        fig.add_annotation(
+            text=_wrap_title(row_titles[r]),
+            xref="paper",
+            yref="paper",
+            x=-0.02,
+            y=(domain[0] + domain[1]) / 2,
+            xanchor="right",
+            yanchor="middle",
+            showarrow=False,
+            align="right",
+            font={"size": 14},
+        )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(title=title, height=max(300, n_rows * tile_px + 80),
-                      margin={"l": 150, "r": 10, "t": 70, "b": 10})  # fmt: skip
+    fig.update_layout(
+        title=title,
+        height=max(300, n_rows * tile_px + 80),
+        margin={"l": 150, "r": 10, "t": 70, "b": 10},
+    )
     return fig

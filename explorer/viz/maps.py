@@ -49,10 +49,14 @@ def _data_uri(img: np.ndarray) -> str:
 def channel_figure(values: np.ndarray, title: str = "", scale: str = "viridis") -> go.Figure:
     """A zoomable heatmap of one H x W map with the raw value under the mouse."""
     z = np.asarray(values, dtype=np.float32)
-    fig = go.Figure(go.Heatmap(
-        z=z, colorscale=plotly_scale(scale), colorbar={"title": {"text": "activation"}},
-        hovertemplate="row %{y}, column %{x}<br>value %{z:.4g}<extra></extra>",
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            colorscale=plotly_scale(scale),
+            colorbar={"title": {"text": "activation"}},
+            hovertemplate="row %{y}, column %{x}<br>value %{z:.4g}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title="row")
     fig.update_xaxes(constrain="domain", title="column")
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=420)
@@ -65,8 +69,9 @@ def upsample(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
-
-def overlay(view: np.ndarray, values: np.ndarray, alpha: float = 0.5, scale: str = "inferno") -> np.ndarray:
+def overlay(
+    view: np.ndarray, values: np.ndarray, alpha: float = 0.5, scale: str = "inferno"
+) -> np.ndarray:
     """A map drawn over the image the model saw: min-max rescaled, enlarged to the image
     (bilinear), coloured, and blended as ``(1 - alpha) * image + alpha * colour``."""
     h, w = view.shape[:2]
@@ -79,18 +84,27 @@ def overlay(view: np.ndarray, values: np.ndarray, alpha: float = 0.5, scale: str
 # --------------------------------------------------------------------------- statistics
 
 
-def stats_figure(means: np.ndarray, zero_frac: np.ndarray, order: Sequence[int], dead: np.ndarray) -> go.Figure:
+def stats_figure(
+    means: np.ndarray, zero_frac: np.ndarray, order: Sequence[int], dead: np.ndarray
+) -> go.Figure:
     """Mean activation per channel in the displayed order; dead channels in grey."""
     idx = np.asarray(order, dtype=np.int64)
     colours = ["#bbbbbb" if dead[i] else "#3b6fb6" for i in idx]
-    fig = go.Figure(go.Bar(
-        x=list(range(len(idx))), y=means[idx], marker_color=colours,
-        customdata=np.stack([idx, zero_frac[idx] * 100], axis=1),
-        hovertemplate="channel %{customdata[0]}<br>mean %{y:.4g}<br>zeros %{customdata[1]:.0f}%<extra></extra>",
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=list(range(len(idx))),
+            y=means[idx],
+            marker_color=colours,
+            customdata=np.stack([idx, zero_frac[idx] * 100], axis=1),
+            hovertemplate="channel %{customdata[0]}<br>mean %{y:.4g}<br>zeros %{customdata[1]:.0f}%<extra></extra>",
+        )
+    )
     fig.update_layout(
-        xaxis_title="channels, in the montage's order", yaxis_title="mean activation",
-        margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=260, bargap=0.05,
+        xaxis_title="channels, in the montage's order",
+        yaxis_title="mean activation",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=260,
+        bargap=0.05,
     )
     return fig
 
@@ -98,7 +112,9 @@ def stats_figure(means: np.ndarray, zero_frac: np.ndarray, order: Sequence[int],
 # --------------------------------------------------------------------------- filters
 
 
-def first_layer_patches(weight: torch.Tensor | np.ndarray, zoom: int = 8, cols: int | None = None) -> np.ndarray:
+def first_layer_patches(
+    weight: torch.Tensor | np.ndarray, zoom: int = 8, cols: int | None = None
+) -> np.ndarray:
     """First-layer kernels (out x 1|3 x kh x kw) as colour (or grey) patches, H x W x 3 uint8.
 
     Each kernel is scaled by its own largest |w| so that 0 is mid-grey: ``0.5 + 0.5 w / max|w|``.
@@ -115,8 +131,9 @@ def first_layer_patches(weight: torch.Tensor | np.ndarray, zoom: int = 8, cols: 
     return montage(p, None, cols=cols, gap=2, fill=GAP_COLOUR)
 
 
-def kernel_grid(weight: torch.Tensor | np.ndarray, in_channel: int, zoom: int = 8,
-                cols: int | None = None) -> np.ndarray:
+def kernel_grid(
+    weight: torch.Tensor | np.ndarray, in_channel: int, zoom: int = 8, cols: int | None = None
+) -> np.ndarray:
     """Every output kernel's slice for one input channel, on a blue-white-red scale shared by
     the whole grid (white = 0), H x W x 3 uint8."""
     w = torch.as_tensor(weight).detach().float().cpu()
@@ -130,24 +147,43 @@ def kernel_grid(weight: torch.Tensor | np.ndarray, in_channel: int, zoom: int = 
     return montage(coloured, None, cols=cols, gap=2, fill=(160, 160, 160))
 
 
-def weight_histogram(weight: torch.Tensor | np.ndarray, title: str = "", max_values: int = 200_000) -> go.Figure:
+def weight_histogram(
+    weight: torch.Tensor | np.ndarray, title: str = "", max_values: int = 200_000
+) -> go.Figure:
     """Histogram of a layer's weights (a deterministic sample of at most ``max_values``)."""
     w = torch.as_tensor(weight).detach().float().reshape(-1).cpu().numpy()
     if w.size > max_values:
         w = w[:: math.ceil(w.size / max_values)]
     fig = go.Figure(go.Histogram(x=w, nbinsx=80, marker_color="#3b6fb6"))
-    fig.update_layout(title=title, xaxis_title="weight value", yaxis_title="count",
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=280, bargap=0.02)
+    fig.update_layout(
+        title=title,
+        xaxis_title="weight value",
+        yaxis_title="count",
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=280,
+        bargap=0.02,
+    )
     return fig
 
 
-def matrix_figure(matrix: np.ndarray, title: str = "", x_title: str = "input channel",
-                  y_title: str = "output channel") -> go.Figure:
+def matrix_figure(
+    matrix: np.ndarray,
+    title: str = "",
+    x_title: str = "input channel",
+    y_title: str = "output channel",
+) -> go.Figure:
     """A 2-D weight matrix (for 1 x 1 convolutions: out x in) as a diverging heatmap."""
     m = np.asarray(matrix, dtype=np.float32)
     peak = float(np.abs(m).max()) or 1.0
-    fig = go.Figure(go.Heatmap(z=m, colorscale=DIVERGING, zmin=-peak, zmax=peak,
-                               hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}<br>w %{{z:.4g}}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=m,
+            colorscale=DIVERGING,
+            zmin=-peak,
+            zmax=peak,
+            hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}<br>w %{{z:.4g}}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed", title=y_title)
     fig.update_xaxes(title=x_title)
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=360)
@@ -157,11 +193,17 @@ def matrix_figure(matrix: np.ndarray, title: str = "", x_title: str = "input cha
 # --------------------------------------------------------------------------- receptive fields
 
 
-def clip_box(box: tuple[float, float, float, float], height: int, width: int) -> tuple[int, int, int, int]:
+def clip_box(
+    box: tuple[float, float, float, float], height: int, width: int
+) -> tuple[int, int, int, int]:
     """An inclusive (top, left, bottom, right) box of input pixels clipped to the image."""
     top, left, bottom, right = box
-    return (max(0, math.ceil(top)), max(0, math.ceil(left)),
-            min(height - 1, math.floor(bottom)), min(width - 1, math.floor(right)))
+    return (
+        max(0, math.ceil(top)),
+        max(0, math.ceil(left)),
+        min(height - 1, math.floor(bottom)),
+        min(width - 1, math.floor(right)),
+    )
 
 
 def field_figure(
@@ -184,25 +226,55 @@ def field_figure(
         g = np.sqrt(g)  # gradients fall off fast: a square root keeps the tails visible
         colour = colour_table("hot")[np.round(g * 255).astype(np.uint8)].astype(np.float32)
         weight = (alpha * g)[..., None]
-        img = np.clip(np.round((1 - weight) * view.astype(np.float32) * 0.6 + weight * colour), 0, 255)
+        img = np.clip(
+            np.round((1 - weight) * view.astype(np.float32) * 0.6 + weight * colour), 0, 255
+        )
         img = img.astype(np.uint8)
     fig = go.Figure(go.Image(source=_data_uri(img)))
     if heat is not None:  # an image has no colour bar of its own: an empty trace carries it
-        fig.add_trace(go.Scatter(
-            x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
-            marker={"colorscale": plotly_scale("hot"), "cmin": 0, "cmax": 1, "color": [0],
-                    "showscale": True, "colorbar": {"title": {"text": heat_unit}, "thickness": 12, "x": 1.02,
-                                                    "xanchor": "left"}},
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                hoverinfo="skip",
+                showlegend=False,
+                marker={
+                    "colorscale": plotly_scale("hot"),
+                    "cmin": 0,
+                    "cmax": 1,
+                    "color": [0],
+                    "showscale": True,
+                    "colorbar": {
+                        "title": {"text": heat_unit},
+                        "thickness": 12,
+                        "x": 1.02,
+                        "xanchor": "left",
+                    },
+                },
+            )
+        )
     if box is not None:
         top, left, bottom, right = box
         outside = top < 0 or left < 0 or bottom > h - 1 or right > w - 1
-        fig.add_shape(type="rect", x0=left - 0.5, y0=top - 0.5, x1=right + 0.5, y1=bottom + 0.5,
-                      line={"color": "#00e5ff", "width": 2, "dash": "dash" if outside else "solid"})
+        fig.add_shape(
+            type="rect",
+            x0=left - 0.5,
+            y0=top - 0.5,
+            x1=right + 0.5,
+            y1=bottom + 0.5,
+            line={"color": "#00e5ff", "width": 2, "dash": "dash" if outside else "solid"},
+        )
     if centre is not None:
-        fig.add_trace(go.Scatter(x=[centre[1]], y=[centre[0]], mode="markers",
-                                 marker={"color": "#00e5ff", "size": 9, "symbol": "x"},
-                                 hovertemplate="centre: row %{y:.1f}, column %{x:.1f}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=[centre[1]],
+                y=[centre[0]],
+                mode="markers",
+                marker={"color": "#00e5ff", "size": 9, "symbol": "x"},
+                hovertemplate="centre: row %{y:.1f}, column %{x:.1f}<extra></extra>",
+            )
+        )
     pad = max(h, w) * 0.02
     if box is not None:
         x_lo, x_hi = min(-0.5, box[1] - 0.5) - pad, max(w - 0.5, box[3] + 0.5) + pad
@@ -213,13 +285,19 @@ def field_figure(
     fig.update_yaxes(range=[y_hi, y_lo], showgrid=False, scaleanchor="x", title="row")
     # The same right margin with or without a colour bar: two field figures side by side (the
     # input and its overlay) then have the same size, pixel for pixel.
-    fig.update_layout(title=title, margin={"l": 10, "r": 110, "t": 40, "b": 10}, height=420,
-                      showlegend=False)
+    fig.update_layout(
+        title=title, margin={"l": 10, "r": 110, "t": 40, "b": 10}, height=420, showlegend=False
+    )
     return fig
 
 
-def field_pair(view: np.ndarray, heat: np.ndarray, titles: tuple[str, str], alpha: float = 0.6,
-               heat_unit: str = "share of the<br>largest value<br>(square-root<br>scale)") -> go.Figure:
+def field_pair(
+    view: np.ndarray,
+    heat: np.ndarray,
+    titles: tuple[str, str],
+    alpha: float = 0.6,
+    heat_unit: str = "share of the<br>largest value<br>(square-root<br>scale)",
+) -> go.Figure:
     """The input and the same input with a heatmap blended in, as ONE figure of two panels: the
     same size, the same square-pixel enlargement, zoom and pan linked (an attribution next to
     what the model saw)."""
@@ -230,22 +308,37 @@ def field_pair(view: np.ndarray, heat: np.ndarray, titles: tuple[str, str], alph
     import html
 
     # titles may carry a class name from a user's checkpoint: shown as text, never as markup
-    fig = make_subplots(1, 2, subplot_titles=[html.escape(t) for t in titles], horizontal_spacing=0.04,
-                        shared_xaxes=True, shared_yaxes=True)  # fmt: skip
+    fig = make_subplots(
+        1,
+        2,
+        subplot_titles=[html.escape(t) for t in titles],
+        horizontal_spacing=0.04,
+        shared_xaxes=True,
+        shared_yaxes=True,
+    )
     for trace in plain.data:
         fig.add_trace(trace, 1, 1)
     for trace in blended.data:
         fig.add_trace(trace, 1, 2)
     for col in (1, 2):
-        fig.update_xaxes(range=list(plain.layout.xaxis.range), showgrid=False, title="column", row=1, col=col)
-        fig.update_yaxes(range=list(plain.layout.yaxis.range), showgrid=False, scaleanchor="x" if col == 1 else "x2",
-                         row=1, col=col)  # fmt: skip
+        fig.update_xaxes(
+            range=list(plain.layout.xaxis.range), showgrid=False, title="column", row=1, col=col
+        )
+        fig.update_yaxes(
+            range=list(plain.layout.yaxis.range),
+            showgrid=False,
+            scaleanchor="x" if col == 1 else "x2",
+            row=1,
+            col=col,
+        )
     fig.update_yaxes(title="row", row=1, col=1)
     fig.update_layout(margin={"l": 10, "r": 110, "t": 40, "b": 10}, height=420, showlegend=False)
     return fig
 
 
-def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "") -> go.Figure:
+def predictions_figure(
+    labels: Sequence[str], probabilities: Sequence[float], title: str = ""
+) -> go.Figure:
     """Top-k as horizontal bars, most probable on top. The title wraps instead of running off
     the figure; titles and class names are escaped (they may come from a user's checkpoint)."""
     import html
@@ -254,12 +347,25 @@ def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], ti
 
     text, lines = safe_title(title, 70)
     shown = [html.escape(str(label)) for label in labels][::-1]
-    fig = go.Figure(go.Bar(x=list(probabilities)[::-1], y=shown, orientation="h",
-                           marker_color=OKABE_ITO[0], texttemplate="%{x:.1%}", textposition="outside",
-                           hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=list(probabilities)[::-1],
+            y=shown,
+            orientation="h",
+            marker_color=OKABE_ITO[0],
+            texttemplate="%{x:.1%}",
+            textposition="outside",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
     fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title="probability")
-    fig.update_yaxes(automargin=True, type="category")  # class names "0".."9" are names, not numbers
+    fig.update_yaxes(
+        automargin=True, type="category"
+    )  # class names "0".."9" are names, not numbers
     fig.update_traces(textfont_size=13)
-    fig.update_layout(title={"text": text, "x": 0, "xanchor": "left"},
-                      margin={"l": 10, "r": 10, "t": 24 + 20 * lines, "b": 10}, height=240 + 20 * lines)
+    fig.update_layout(
+        title={"text": text, "x": 0, "xanchor": "left"},
+        margin={"l": 10, "r": 10, "t": 24 + 20 * lines, "b": 10},
+        height=240 + 20 * lines,
+    )
     return fig

@@ -46,13 +46,25 @@ def _colour(name: str, trace: RecurrentTrace, z: np.ndarray) -> dict:
     """Sigmoid gates on 0..1; tanh quantities on -1..1; c and ReLU states symmetric."""
     bounds = trace.bounds(name)
     if bounds == GATE_RANGE:
-        return dict(colorscale="Viridis", zmin=0.0, zmax=1.0, colorbar=_bar(f"{name}: gate<br>(0 to 1)"))
+        return dict(
+            colorscale="Viridis", zmin=0.0, zmax=1.0, colorbar=_bar(f"{name}: gate<br>(0 to 1)")
+        )
     if bounds is not None:
-        return dict(colorscale="RdBu", zmin=-1.0, zmax=1.0, reversescale=True,
-                    colorbar=_bar(f"{name}: tanh<br>(-1 to 1)"))
+        return dict(
+            colorscale="RdBu",
+            zmin=-1.0,
+            zmax=1.0,
+            reversescale=True,
+            colorbar=_bar(f"{name}: tanh<br>(-1 to 1)"),
+        )
     top = float(np.max(np.abs(z))) if z.size else 1.0
-    return dict(colorscale="RdBu", zmin=-top or -1.0, zmax=top or 1.0, reversescale=True,
-                colorbar=_bar(f"{name}: value<br>(unbounded)"))
+    return dict(
+        colorscale="RdBu",
+        zmin=-top or -1.0,
+        zmax=top or 1.0,
+        reversescale=True,
+        colorbar=_bar(f"{name}: value<br>(unbounded)"),
+    )
 
 
 def _bar(title: str) -> dict:
@@ -98,8 +110,13 @@ def _binned_labels(trace: RecurrentTrace, start: int, end: int, size: int) -> np
     return np.array(out)
 
 
-def _heatmap_dict(trace: RecurrentTrace, name: str, layer: int, direction: int,
-                  window: tuple[int, int] | None = None) -> tuple[dict, np.ndarray]:  # fmt: skip
+def _heatmap_dict(
+    trace: RecurrentTrace,
+    name: str,
+    layer: int,
+    direction: int,
+    window: tuple[int, int] | None = None,
+) -> tuple[dict, np.ndarray]:
     """The heatmap trace as a plain dict, and its x labels (exact or binned, see the module)."""
     start, end = clamp_window(trace, window)
     full = trace.get(name, layer, direction)
@@ -109,10 +126,13 @@ def _heatmap_dict(trace: RecurrentTrace, name: str, layer: int, direction: int,
     if is_exact(trace, (start, end)):
         x = step_labels(trace)[start:end]
         return dict(
-            type="heatmap", z=z, x=x, y=np.arange(z.shape[0]),
+            type="heatmap",
+            z=z,
+            x=x,
+            y=np.arange(z.shape[0]),
             hovertemplate="step/input %{x}<br>unit %{y}<br>" + name + " = %{z:.3f}<extra></extra>",
             **colour,
-        ), x  # fmt: skip
+        ), x
     q = quantize(bin_columns(z, size), colour["zmin"], colour["zmax"])  # H x T/size uint8
     colour.update(zmin=0, zmax=255, colorbar={**colour.get("colorbar", {}), **colorbar_ticks(q)})
     if size == 1:
@@ -122,23 +142,35 @@ def _heatmap_dict(trace: RecurrentTrace, name: str, layer: int, direction: int,
         x = _binned_labels(trace, start, end, size)
         what = f"colour = mean of {size} steps"
     return dict(
-        type="heatmap", z=q.codes, x=x, y=np.arange(z.shape[0]),
+        type="heatmap",
+        z=q.codes,
+        x=x,
+        y=np.arange(z.shape[0]),
         hovertemplate="step/input %{x}<br>unit %{y}<br>" + name + f": {what} (values in a window "
         f"of up to {EXACT_STEPS} steps)<extra></extra>",
         **colour,
-    ), x  # fmt: skip
+    ), x
 
 
-def _heatmap_trace(trace: RecurrentTrace, name: str, layer: int, direction: int,
-                   window: tuple[int, int] | None = None, **kw) -> tuple[go.Heatmap, np.ndarray]:  # fmt: skip
+def _heatmap_trace(
+    trace: RecurrentTrace,
+    name: str,
+    layer: int,
+    direction: int,
+    window: tuple[int, int] | None = None,
+    **kw,
+) -> tuple[go.Heatmap, np.ndarray]:
     data, x = _heatmap_dict(trace, name, layer, direction, window)
     return go.Heatmap(**data, **kw), x
 
 
 def state_heatmap(
-    trace: RecurrentTrace, name: str = "h", layer: int = 0, direction: int = 0,
+    trace: RecurrentTrace,
+    name: str = "h",
+    layer: int = 0,
+    direction: int = 0,
     window: tuple[int, int] | None = None,
-) -> go.Figure:  # fmt: skip
+) -> go.Figure:
     """Time x units heatmap of one quantity (gate, c or h) of one layer and direction.
 
     ``window``: the steps [start, end) to draw (default: all); see the module for how long
@@ -197,9 +229,11 @@ def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int 
     """One histogram per gate; the title gives the share of values near each bound."""
     stats = trace.saturation(layer, direction)
     names = list(stats) or ["h"]
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[
-        _saturation_title(n, stats.get(n), trace.bounds(n)) for n in names
-    ])  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=len(names),
+        subplot_titles=[_saturation_title(n, stats.get(n), trace.bounds(n)) for n in names],
+    )
     for k, name in enumerate(names, start=1):
         lo, hi = trace.bounds(name) or (-1.0, 1.0)
         fig.add_trace(
@@ -221,15 +255,22 @@ def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int 
     # Two-line subplot titles need room under the figure title, or the two overlap.
     layout = {**LAYOUT, "margin": dict(LAYOUT["margin"], t=110)}
     fig.update_layout(
-        title={"text": "Gate saturation (dotted: within 0.1 of a bound)", "y": 0.97, "yanchor": "top"},
-        height=360, **layout,
+        title={
+            "text": "Gate saturation (dotted: within 0.1 of a bound)",
+            "y": 0.97,
+            "yanchor": "top",
+        },
+        height=360,
+        **layout,
     )
     fig.update_annotations(yshift=6)  # the subplot titles sit just above their own plots
     fig.update_yaxes(title_text="count", row=1, col=1)
     return fig
 
 
-def _saturation_title(name: str, stat: tuple[float, float] | None, bounds: tuple[float, float] | None) -> str:
+def _saturation_title(
+    name: str, stat: tuple[float, float] | None, bounds: tuple[float, float] | None
+) -> str:
     if stat is None:
         return name
     low, high = stat
@@ -237,14 +278,18 @@ def _saturation_title(name: str, stat: tuple[float, float] | None, bounds: tuple
     return f"{name}<br>{100 * low:.0f}% near {lo}, {100 * high:.0f}% near {hi}"
 
 
-def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0,
-                     window: tuple[int, int] | None = None) -> go.Figure:  # fmt: skip
+def forward_backward(
+    trace: RecurrentTrace, name: str = "h", layer: int = 0, window: tuple[int, int] | None = None
+) -> go.Figure:
     """The same quantity of the forward and the backward direction, one above the other."""
     x = None
     fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
         subplot_titles=["forward (has read x_0..x_t)", "backward (has read x_t..x_(T-1))"],
-    )  # fmt: skip
+    )
     for direction in range(trace.num_directions):
         heat, x = _heatmap_trace(trace, name, layer, direction, window, showscale=direction == 0)
         fig.add_trace(heat, row=direction + 1, col=1)
@@ -257,15 +302,22 @@ def forward_backward(trace: RecurrentTrace, name: str = "h", layer: int = 0,
     return fig
 
 
-def layers_stacked(trace: RecurrentTrace, name: str = "h", direction: int = 0,
-                   window: tuple[int, int] | None = None) -> go.Figure:  # fmt: skip
+def layers_stacked(
+    trace: RecurrentTrace,
+    name: str = "h",
+    direction: int = 0,
+    window: tuple[int, int] | None = None,
+) -> go.Figure:
     """One quantity in every layer, bottom layer at the bottom, sharing the time axis."""
     x = None
     rows = trace.num_layers
     fig = make_subplots(
-        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.04,
         subplot_titles=[f"layer {layer + 1}" for layer in reversed(range(rows))],
-    )  # fmt: skip
+    )
     for row, layer in enumerate(reversed(range(rows)), start=1):
         heat, x = _heatmap_trace(trace, name, layer, direction, window, showscale=row == 1)
         fig.add_trace(heat, row=row, col=1)
@@ -320,8 +372,11 @@ def gradient_flow_figure(
     fig.update_layout(
         title=title or "Gradient of the last output with respect to each earlier step",
         xaxis=dict(title="time step t (the output is read at the last step)"),
-        yaxis=dict(title="||d y_T / d s_t||", type="log" if log_scale else "linear",
-                   **({"exponentformat": "power"} if log_scale else {})),
+        yaxis=dict(
+            title="||d y_T / d s_t||",
+            type="log" if log_scale else "linear",
+            **({"exponentformat": "power"} if log_scale else {}),
+        ),
         height=380,
         hovermode="x unified",
         **LAYOUT,
@@ -353,8 +408,13 @@ def regime_rows(curves: Mapping[str, np.ndarray]) -> list[dict[str, str]]:
     rows = []
     for label, values in curves.items():
         regime, ratio = flow_regime(values)
-        rows.append({"curve": label, "regime": regime,
-                     f"first / last step (over {len(values) - 1} steps)": f"{ratio:.1e}"})  # fmt: skip
+        rows.append(
+            {
+                "curve": label,
+                "regime": regime,
+                f"first / last step (over {len(values) - 1} steps)": f"{ratio:.1e}",
+            }
+        )
     return rows
 
 

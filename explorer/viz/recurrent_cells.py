@@ -41,10 +41,10 @@ CELL_TEXT: dict[str, CellText] = {
         symbols=_GATED_SYMBOLS,
         # Cho et al. (2014) apply the reset gate to h_(t-1) before the matrix; torch after it.
         torch_note="As torch.nn.GRU computes it (and this page): the reset gate multiplies "
-                   "W_hn h_(t-1) + b_hn, after the matrix.",
+        "W_hn h_(t-1) + b_hn, after the matrix.",
         paper_note="Cho et al. (2014), the paper's form: the reset gate multiplies h_(t-1) before "
-                   "the matrix (r and z as above, biases left out). The two forms behave alike in "
-                   "practice, but their weights are not interchangeable.",
+        "the matrix (r and z as above, biases left out). The two forms behave alike in "
+        "practice, but their weights are not interchangeable.",
         paper_equations=(
             r"\tilde{h}_t = \tanh\left(W x_t + U \left(r_t \odot h_{t-1}\right)\right) \qquad "
             r"h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde{h}_t",
@@ -112,7 +112,9 @@ def _lstm_diagram(inp: int, hid: int, nonlinearity: str) -> list[str]:
 
 
 _DIAGRAMS: dict[str, Callable[[int, int, str], list[str]]] = {
-    "rnn": _rnn_diagram, "gru": _gru_diagram, "lstm": _lstm_diagram,
+    "rnn": _rnn_diagram,
+    "gru": _gru_diagram,
+    "lstm": _lstm_diagram,
 }
 
 

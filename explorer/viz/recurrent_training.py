@@ -39,19 +39,44 @@ def learning_curves(
         steps = np.array([p[0] for p in points])
         values = np.array([p[1] for p in points], dtype=float)
         colour = CELL_COLOURS.get(cell)
-        fig.add_trace(go.Scatter(x=steps, y=values, mode="lines", opacity=0.25,
-                                 line=dict(color=colour, width=1), showlegend=False,
-                                 hoverinfo="skip"))  # fmt: skip
-        fig.add_trace(go.Scatter(x=steps, y=_ema(values), mode="lines", name=cell.upper(),
-                                 line=dict(color=colour, width=2.5)))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=values,
+                mode="lines",
+                opacity=0.25,
+                line=dict(color=colour, width=1),
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=_ema(values),
+                mode="lines",
+                name=cell.upper(),
+                line=dict(color=colour, width=2.5),
+            )
+        )
     for cell, points in (val_curves or {}).items():
         if points:
-            fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
-                                     name=f"{cell.upper()} held-out", line=dict(color=CELL_COLOURS.get(cell),
-                                     width=2, dash="dash")))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[p[0] for p in points],
+                    y=[p[1] for p in points],
+                    mode="lines+markers",
+                    name=f"{cell.upper()} held-out",
+                    line=dict(color=CELL_COLOURS.get(cell), width=2, dash="dash"),
+                )
+            )
     if baseline is not None:
-        fig.add_hline(y=baseline, line_dash="dash", line_color="grey",
-                      annotation_text="a model that learned nothing")  # fmt: skip
+        fig.add_hline(
+            y=baseline,
+            line_dash="dash",
+            line_color="grey",
+            annotation_text="a model that learned nothing",
+        )
     fig.update_layout(
         title=title or f"Learning curves ({metric})",
         xaxis=dict(title="optimisation step"),

@@ -21,21 +21,30 @@ def run_colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def overlay_figure(series: Sequence[Series], metric: str, x: str = "step", height: int = 320) -> go.Figure:
+def overlay_figure(
+    series: Sequence[Series], metric: str, x: str = "step", height: int = 320
+) -> go.Figure:
     """One trace per run (legend = run name) for ``metric`` against steps or seconds."""
     fig = go.Figure()
     validation = metric.startswith("val_")
     for i, s in enumerate(series):
         fig.add_scatter(
-            x=s.x, y=s.y, name=s.name, mode="lines+markers" if validation else "lines",
+            x=s.x,
+            y=s.y,
+            name=s.name,
+            mode="lines+markers" if validation else "lines",
             line=dict(color=run_colour(i), width=2),
-        )  # fmt: skip
+        )
     title = METRICS.get(metric, metric).capitalize()
     fig.update_layout(
-        title=title, height=height, margin=dict(l=50, r=10, t=40, b=40),
+        title=title,
+        height=height,
+        margin=dict(l=50, r=10, t=40, b=40),
         xaxis_title="optimisation step" if x == "step" else "seconds of training",
-        yaxis_title=METRICS.get(metric, metric), legend=dict(orientation="h", y=-0.25), uirevision="keep",
-    )  # fmt: skip
+        yaxis_title=METRICS.get(metric, metric),
+        legend=dict(orientation="h", y=-0.25),
+        uirevision="keep",
+    )
     if metric.endswith("_acc"):
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig
@@ -59,9 +68,14 @@ def grad_norms_side_by_side(histories: Mapping[str, History]) -> go.Figure:
     for i, name in enumerate(names, start=1):
         layers, means = _mean_early_norms(histories[name])
         fig.add_bar(
-            x=list(range(1, len(layers) + 1)), y=[max(v, 1e-12) for v in means], name=name,
-            marker_color=run_colour(i - 1), hovertext=layers, row=1, col=i,
-        )  # fmt: skip
+            x=list(range(1, len(layers) + 1)),
+            y=[max(v, 1e-12) for v in means],
+            name=name,
+            marker_color=run_colour(i - 1),
+            hovertext=layers,
+            row=1,
+            col=i,
+        )
         fig.update_xaxes(title_text="layer (input -> output)", row=1, col=i)
     fig.update_yaxes(type="log", title_text="gradient norm (early steps, mean)", row=1, col=1)
     fig.update_layout(height=340, margin=dict(l=60, r=10, t=50, b=40), showlegend=False)

@@ -14,8 +14,16 @@ import textwrap
 import plotly.graph_objects as go
 
 # Okabe & Ito (2008): blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow, black.
-OKABE_ITO: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
-                              "#F0E442", "#000000")  # fmt: skip
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+)
 INK = "#111111"  # near-black: readable on a washed-out projector
 BODY_PX, PROJECTOR_PX = 13, 16
 TITLE_PX, PROJECTOR_TITLE_PX = 15, 20

@@ -22,23 +22,31 @@ VAL_COLOUR = "#d62728"
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 300) -> go.Figure:
     fig.update_layout(
-        title=title, height=height, margin=dict(l=50, r=10, t=40, b=40),
-        xaxis_title=x_title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.25),
+        title=title,
+        height=height,
+        margin=dict(l=50, r=10, t=40, b=40),
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        legend=dict(orientation="h", y=-0.25),
         uirevision="keep",  # keep zoom while the page polls
-    )  # fmt: skip
+    )
     return fig
 
 
-def _metric_figure(h: History, train: list[float], val: list[float], title: str, y_title: str,
-                   running: bool = True) -> go.Figure:  # fmt: skip
+def _metric_figure(
+    h: History, train: list[float], val: list[float], title: str, y_title: str, running: bool = True
+) -> go.Figure:
     fig = go.Figure()
     name = "training (running)" if running else "training"  # a finished run's legend says so
     fig.add_scatter(x=h.epoch_x, y=train, mode="lines", name=name, line=dict(color=TRAIN_COLOUR))
     if h.epochs:
         fig.add_scatter(
             x=[e.step / _steps_per_epoch(h) for e in h.epochs],  # an early stop ends mid-epoch
-            y=val, mode="lines+markers", name="validation (end of epoch)", line=dict(color=VAL_COLOUR),
-        )  # fmt: skip
+            y=val,
+            mode="lines+markers",
+            name="validation (end of epoch)",
+            line=dict(color=VAL_COLOUR),
+        )
     return _layout(fig, title, "epoch", y_title)
 
 
@@ -53,7 +61,9 @@ def loss_figure(h: History, running: bool = True) -> go.Figure:
 
 
 def accuracy_figure(h: History, running: bool = True) -> go.Figure:
-    fig = _metric_figure(h, h.train_acc, [e.val_acc for e in h.epochs], "Accuracy", "accuracy", running)
+    fig = _metric_figure(
+        h, h.train_acc, [e.val_acc for e in h.epochs], "Accuracy", "accuracy", running
+    )
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig
 
@@ -70,7 +80,9 @@ def grad_norm_figure(h: History, max_layers: int = 24) -> go.Figure:
         # Early layers dark blue, late layers yellow: depth reads as colour.
         colour = f"hsl({int(240 - 180 * i / n)}, 70%, {int(35 + 20 * i / n)}%)"
         values = [max(v, 1e-12) for v in h.grad_norms[name]]
-        fig.add_scatter(x=h.grad_steps, y=values, mode="lines", name=name, line=dict(color=colour, width=1.5))
+        fig.add_scatter(
+            x=h.grad_steps, y=values, mode="lines", name=name, line=dict(color=colour, width=1.5)
+        )
     fig = _layout(fig, "Gradient norm per layer (log scale)", "step", "||grad||", height=320)
     fig.update_yaxes(type="log", dtick=1, exponentformat="power")  # one labelled tick per decade
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, font=dict(size=10)))
@@ -79,7 +91,9 @@ def grad_norm_figure(h: History, max_layers: int = 24) -> go.Figure:
 
 def lr_figure(h: History) -> go.Figure:
     fig = go.Figure()
-    fig.add_scatter(x=h.steps, y=h.lr, mode="lines", name="learning rate", line=dict(color="#2ca02c"))
+    fig.add_scatter(
+        x=h.steps, y=h.lr, mode="lines", name="learning rate", line=dict(color="#2ca02c")
+    )
     fig = _layout(fig, "Learning rate", "step", "lr", height=240)
     top = max(h.lr, default=1.0)
     # From zero: a constant rate is a flat line at its value, not a line in an empty +-1 axis.
@@ -89,7 +103,9 @@ def lr_figure(h: History) -> go.Figure:
 
 def throughput_figure(h: History) -> go.Figure:
     fig = go.Figure()
-    fig.add_scatter(x=h.steps, y=h.samples_per_s, mode="lines", name="samples/s", line=dict(color="#9467bd"))
+    fig.add_scatter(
+        x=h.steps, y=h.samples_per_s, mode="lines", name="samples/s", line=dict(color="#9467bd")
+    )
     return _layout(fig, "Throughput", "step", "samples / s", height=240)
 
 
@@ -98,19 +114,34 @@ def confusion_figure(conf: torch.Tensor | np.ndarray, classes: Sequence[str]) ->
     c = np.asarray(conf, dtype=np.int64)
     fig = go.Figure(
         go.Heatmap(
-            z=c, x=list(classes), y=list(classes), colorscale="Blues", showscale=False,
-            text=c.astype(str), texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            z=c,
+            x=list(classes),
+            y=list(classes),
+            colorscale="Blues",
+            showscale=False,
+            text=c.astype(str),
+            texttemplate="%{text}",
+            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
         )
-    )  # fmt: skip
-    fig = _layout(fig, "Confusion matrix (test set)", "predicted", "true", height=80 + 32 * len(classes) + 120)
+    )
+    fig = _layout(
+        fig, "Confusion matrix (test set)", "predicted", "true", height=80 + 32 * len(classes) + 120
+    )
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     return fig
 
 
 def per_class_figure(per_class: Sequence[float], classes: Sequence[str]) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(classes), y=list(per_class), marker_color=TRAIN_COLOUR,
-                           text=[f"{a:.0%}" for a in per_class], textposition="outside"))  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=list(classes),
+            y=list(per_class),
+            marker_color=TRAIN_COLOUR,
+            text=[f"{a:.0%}" for a in per_class],
+            textposition="outside",
+        )
+    )
     fig = _layout(fig, "Accuracy per class (test set)", "class", "accuracy", height=300)
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
     fig.update_xaxes(type="category")
@@ -129,7 +160,9 @@ def images_uint8(x: torch.Tensor, min_side: int = 64) -> list[np.ndarray]:
     return list(arr)
 
 
-def misclassified_captions(true: Sequence[int], pred: Sequence[int], classes: Sequence[str]) -> list[str]:
+def misclassified_captions(
+    true: Sequence[int], pred: Sequence[int], classes: Sequence[str]
+) -> list[str]:
     return [f"{classes[t]} -> {classes[p]}" for t, p in zip(true, pred, strict=True)]
 
 
@@ -138,7 +171,9 @@ def filters_image(filters: torch.Tensor, zoom: int = 12) -> np.ndarray:
     return first_layer_patches(filters, zoom=zoom)
 
 
-def feature_maps_image(maps: torch.Tensor, max_channels: int = 32, min_width: int = 480) -> np.ndarray:
+def feature_maps_image(
+    maps: torch.Tensor, max_channels: int = 32, min_width: int = 480
+) -> np.ndarray:
     """One layer's C x H x W maps as a montage, each channel min-max scaled on its own."""
     m = maps.detach().float().cpu()[:max_channels]
     flat = m.flatten(1)
@@ -149,11 +184,19 @@ def feature_maps_image(maps: torch.Tensor, max_channels: int = 32, min_width: in
 
 
 def _duration(seconds: float) -> str:
-    return f"{int(seconds // 60)} min {int(seconds % 60)} s" if seconds >= 60 else f"{seconds:.0f} s"
+    return (
+        f"{int(seconds // 60)} min {int(seconds % 60)} s" if seconds >= 60 else f"{seconds:.0f} s"
+    )
 
 
-def progress_text(step: int, total: int, eta_s: float | None, samples_per_s: float, ended: str | None = None,
-                  elapsed_s: float | None = None) -> str:  # fmt: skip
+def progress_text(
+    step: int,
+    total: int,
+    eta_s: float | None,
+    samples_per_s: float,
+    ended: str | None = None,
+    elapsed_s: float | None = None,
+) -> str:
     """The progress bar's line; ``eta_s=None`` (rate not stable yet) says "estimating...".
     A run that has ended says how (``ended``: "finished", "stopped", "failed") and, with
     ``elapsed_s``, after how long, instead of a time left."""

@@ -12,7 +12,9 @@ import plotly.graph_objects as go
 from explorer.data.sequences import display_char
 
 
-def text_grid(chars: Sequence[str], values: Sequence[float], width: int = 64) -> tuple[np.ndarray, list[list[str]]]:
+def text_grid(
+    chars: Sequence[str], values: Sequence[float], width: int = 64
+) -> tuple[np.ndarray, list[list[str]]]:
     """Values and characters laid out in rows of ``width`` (a newline also starts a row);
     cells after a row's end are NaN / empty."""
     rows_v: list[list[float]] = [[]]
@@ -37,24 +39,44 @@ def text_grid(chars: Sequence[str], values: Sequence[float], width: int = 64) ->
     return z, text
 
 
-def unit_text_figure(chars: Sequence[str], values: Sequence[float], title: str = "", width: int = 64,
-                     bounds: tuple[float, float] = (-1.0, 1.0)) -> go.Figure:
+def unit_text_figure(
+    chars: Sequence[str],
+    values: Sequence[float],
+    title: str = "",
+    width: int = 64,
+    bounds: tuple[float, float] = (-1.0, 1.0),
+) -> go.Figure:
     """The characters on a grid, each cell shaded by ``values`` at that step (blue negative,
     red positive, white 0, over ``bounds``), the character written in it."""
     z, text = text_grid(chars, values, width)
     # The scale reaches past the largest value so the darkest cell stays light enough to read its
     # character (the hover gives the exact value).
     lo, hi = (1.6 * b for b in bounds)
-    fig = go.Figure(go.Heatmap(
-        z=z, text=text, texttemplate="%{text}", textfont=dict(family="monospace", size=13),
-        colorscale="RdBu", reversescale=True, zmin=lo, zmid=0.0 if lo < 0 < hi else None, zmax=hi,
-        hovertemplate="'%{text}': %{z:.3f}<extra></extra>", xgap=1, ygap=1,
-        colorbar=dict(title="value", thickness=12),
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(family="monospace", size=13),
+            colorscale="RdBu",
+            reversescale=True,
+            zmin=lo,
+            zmid=0.0 if lo < 0 < hi else None,
+            zmax=hi,
+            hovertemplate="'%{text}': %{z:.3f}<extra></extra>",
+            xgap=1,
+            ygap=1,
+            colorbar=dict(title="value", thickness=12),
+        )
+    )
     fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_layout(title=title, height=max(160, 60 + 26 * z.shape[0]), margin=dict(l=10, r=10, t=40, b=10),
-                      plot_bgcolor="white")  # fmt: skip
+    fig.update_layout(
+        title=title,
+        height=max(160, 60 + 26 * z.shape[0]),
+        margin=dict(l=10, r=10, t=40, b=10),
+        plot_bgcolor="white",
+    )
     return fig
 
 

@@ -3,18 +3,18 @@
 from tests.app.conftest import open_app_page
 
 
-def _open(**params: str):  # noqa: ANN202
+def _open(**params: str):
     at = open_app_page("app_pages/architectures.py")
     for k, v in params.items():
         at.query_params[k] = v
     return at.run()
 
 
-def _links(at) -> list[tuple[str, str, str]]:  # noqa: ANN001
+def _links(at) -> list[tuple[str, str, str]]:
     return [(p.proto.label, p.proto.page, p.proto.query_string) for p in at.get("page_link")]
 
 
-def _order(node, out: list[str] | None = None) -> list[str]:  # noqa: ANN001
+def _order(node, out: list[str] | None = None) -> list[str]:
     """Element and block types of the main area in the order they are drawn."""
     out = [] if out is None else out
     out.append(getattr(node, "type", type(node).__name__))
@@ -32,8 +32,18 @@ def test_projector_mode_puts_the_diagram_right_after_the_folded_controls() -> No
     assert "metric" not in order  # the four numbers are one line under the diagram
     # Between the folded controls and the diagram: only what is inside the fold.
     inside = order[folds[0] : chart]
-    assert set(inside) <= {"expander", "flex_container", "column", "selectbox", "number_input", "radio", "multiselect"}
-    assert "Network in Network" in at.expander[0].label and "(open to change)" in at.expander[0].label
+    assert set(inside) <= {
+        "expander",
+        "flex_container",
+        "column",
+        "selectbox",
+        "number_input",
+        "radio",
+        "multiselect",
+    }
+    assert (
+        "Network in Network" in at.expander[0].label and "(open to change)" in at.expander[0].label
+    )
     fig = at.get("plotly_chart")[0]
     assert '"size":16' in fig.proto.spec.replace(" ", "")  # projector type on the labels
 
@@ -69,7 +79,7 @@ def test_picking_a_layer_shows_its_card_and_links_to_exactly_its_feature_maps() 
     assert at.multiselect(key="arch_open").value == ["block3"]  # its block opened in the diagram
 
 
-def _follow(query: str):  # noqa: ANN202
+def _follow(query: str):
     at = open_app_page("app_pages/feature_maps.py", timeout=300)
     for part in query.split("&"):
         k, v = part.split("=")
@@ -105,7 +115,9 @@ def test_a_link_to_a_layer_opens_its_block_and_card() -> None:
     assert at.multiselect(key="arch_open").value == ["inception4c"]
     texts = [t.value for t in at.text]
     assert "(14 - 3 + 2 x 1) / 1 + 1 = 14" in texts
-    assert "3 x 3 x 128 x 256 = 294,912 (+ 512 of the folded batch norm)" in texts  # no conv bias: BN follows
+    assert (
+        "3 x 3 x 128 x 256 = 294,912 (+ 512 of the folded batch norm)" in texts
+    )  # no conv bias: BN follows
     # Feature maps lists GoogLeNet's Inception modules, not the layers inside them.
     labels = [label for label, _, _ in _links(at)]
     assert labels == ["Feature maps of inception4c/3x3 (shown as inception4c)"]
@@ -129,9 +141,20 @@ def test_bad_url_values_fall_back_with_one_notice() -> None:
     assert not at.exception
     assert at.selectbox(key="arch_key").value == "resnet18"
     notice = at.info[0].value
-    assert len(at.info) == 1 and "arch=resnet1000" in notice and "layer=" in notice and "side=" in notice
+    assert (
+        len(at.info) == 1
+        and "arch=resnet1000" in notice
+        and "layer=" in notice
+        and "side=" in notice
+    )
     assert "<b>" not in notice  # shown escaped, never as HTML
-    assert at.multiselect(key="arch_side").value == ["lenet5", "alexnet", "vgg16", "googlenet", "resnet50"]
+    assert at.multiselect(key="arch_side").value == [
+        "lenet5",
+        "alexnet",
+        "vgg16",
+        "googlenet",
+        "resnet50",
+    ]
 
 
 def test_alexnet_at_32_pixels_names_the_layer() -> None:
@@ -150,9 +173,15 @@ def test_layer_table_has_paper_names_paths_and_windows() -> None:
     at = _open(arch="vgg16")
     table = at.dataframe[0].value.set_index("layer")
     assert table.loc["conv5_3", "module"] == "features.28"
-    assert (table.loc["conv5_3", "kernel"], table.loc["conv5_3", "stride"], table.loc["conv5_3", "padding"]) == (
-        "3", "1", "1",
-    )  # fmt: skip
+    assert (
+        table.loc["conv5_3", "kernel"],
+        table.loc["conv5_3", "stride"],
+        table.loc["conv5_3", "padding"],
+    ) == (
+        "3",
+        "1",
+        "1",
+    )
 
 
 def test_levels_and_colour_are_in_the_url() -> None:
@@ -175,7 +204,7 @@ def test_the_side_by_side_set_round_trips_through_the_url() -> None:
     assert titles == ["VGG-16<br>16 layers", "ResNet-18<br>18 layers", "GoogLeNet<br>22 layers"]
 
 
-def _side_annotations(at) -> list[dict]:  # noqa: ANN001
+def _side_annotations(at) -> list[dict]:
     import json
 
     chart = next(c for c in at.get("plotly_chart") if c.proto.id and "arch_side_fig" in c.proto.id)
@@ -205,4 +234,8 @@ def test_a_compact_model_at_another_input_is_measured_once_from_the_cache(monkey
     assert not at.exception
     assert calls.count((1, 28, 28)) == 1, calls
     first = at.dataframe[0].value.iloc[0]
-    assert (first["layer"], first["output"], first["params"]) == ("conv1_1", "32 x 28 x 28", 32 * 9 + 32)  # one channel in
+    assert (first["layer"], first["output"], first["params"]) == (
+        "conv1_1",
+        "32 x 28 x 28",
+        32 * 9 + 32,
+    )  # one channel in

@@ -80,11 +80,18 @@ def test_step_controls_move_the_window() -> None:
     assert at.button(key="bs_play").label == "Pause"
 
 
-@pytest.mark.parametrize(("key", "value", "last"), [
-    ("bs_step_stride", 2, (3, 3)), ("bs_step_padding", 0, (5, 5)), ("bs_step_dilation", 2, (5, 5)),
-    ("bs_step_side", 12, (11, 11)),
-])  # fmt: skip
-def test_stride_padding_dilation_and_size_change_the_output(key: str, value: int, last: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "last"),
+    [
+        ("bs_step_stride", 2, (3, 3)),
+        ("bs_step_padding", 0, (5, 5)),
+        ("bs_step_dilation", 2, (5, 5)),
+        ("bs_step_side", 12, (11, 11)),
+    ],
+)
+def test_stride_padding_dilation_and_size_change_the_output(
+    key: str, value: int, last: tuple[int, int]
+) -> None:
     at = _page(topic="conv")
     at.number_input(key=key).set_value(value).run()
     _ok(at)
@@ -104,7 +111,9 @@ def test_bias_and_typed_numbers() -> None:
         at.button(key="bs_forward").click().run()
     text = _step_text(at)
     assert _check_step_sum(text) == (0, 3)
-    assert re.search(r"-> output\[0, 3\] = 3\.5000", text)  # rows 0-1 (row -1 is padding): 1*2 + 1*1, + 0.5
+    assert re.search(
+        r"-> output\[0, 3\] = 3\.5000", text
+    )  # rows 0-1 (row -1 is padding): 1*2 + 1*1, + 0.5
 
 
 def test_kernel_from_the_url_and_a_preset() -> None:
@@ -114,7 +123,9 @@ def test_kernel_from_the_url_and_a_preset() -> None:
     _ok(at)
     assert at.query_params["kernel"] in (["0,1,0,1,-4,1,0,1,0"], "0,1,0,1,-4,1,0,1,0")
     bad = _page(topic="conv", kernel="1,2,nope")
-    assert any("kernel=1,2,nope".replace(",", "\\,") in i.value or "kernel" in i.value for i in bad.info)
+    assert any(
+        "kernel=1,2,nope".replace(",", "\\,") in i.value or "kernel" in i.value for i in bad.info
+    )
 
 
 def test_free_numbers_presets_and_the_one_message() -> None:
@@ -127,9 +138,11 @@ def test_free_numbers_presets_and_the_one_message() -> None:
     at.number_input(key="bs_f").set_value(5).run()
     at.number_input(key="bs_s").set_value(1).run()
     errors = [e.value for e in at.error]
-    assert errors == ["The filter must fit inside the padded input: N + 2P = 2 + 0 = 2 is smaller than the "
-                      "filter's span 5, so the output side floor((N + 2P - F) / S) + 1 would be <= 0. Use a "
-                      "smaller filter or more padding."]  # fmt: skip
+    assert errors == [
+        "The filter must fit inside the padded input: N + 2P = 2 + 0 = 2 is smaller than the "
+        "filter's span 5, so the output side floor((N + 2P - F) / S) + 1 would be <= 0. Use a "
+        "smaller filter or more padding."
+    ]
     at.number_input(key="bs_n").set_value(64).run()
     at.selectbox(key="bs_mode").set_value("same").run()
     at.number_input(key="bs_f").set_value(3).run()
@@ -170,7 +183,9 @@ def test_channels_pooling_and_heads() -> None:
     assert _param(at, "filters") == "4"  # kept across topics: the four maps are pooled
     at.slider(key="bs_pool_size").set_value(3).run()
     at.slider(key="bs_pool_stride").set_value(2).run()
-    assert any(r"\lfloor 14.5 \rfloor + 1 = 15" in lt.value for lt in at.latex)  # (32 - 3) / 2 hides .5
+    assert any(
+        r"\lfloor 14.5 \rfloor + 1 = 15" in lt.value for lt in at.latex
+    )  # (32 - 3) / 2 hides .5
     assert F.max_pool2d(torch.zeros(1, 1, 32, 32), 3, 2).shape[-1] == 15
     at.slider(key="bs_pool_size").set_value(2).run()
     at.slider(key="bs_pool_pad").set_value(2).run()
@@ -179,7 +194,9 @@ def test_channels_pooling_and_heads() -> None:
     at.slider(key="bs_logit").set_value(-1.0).run()
     at.radio(key="bs_label").set_value(0).run()
     p, loss = sigmoid_binary_cross_entropy(-1.0, 0)
-    assert any(f"= **{p:.3f}**" in md.value and f"= **{loss:.3f}**" in md.value for md in at.markdown)
+    assert any(
+        f"= **{p:.3f}**" in md.value and f"= **{loss:.3f}**" in md.value for md in at.markdown
+    )
     at.slider(key="bs_logit_dog").set_value(4.0).run()
     at.radio(key="bs_true_class").set_value("dog").run()
     _ok(at)
@@ -215,7 +232,9 @@ def test_image_and_size_controls() -> None:
     assert any("resized to **32 x 32**" in md.value for md in at.markdown)
     at.radio(key="bs_topic").set_value("conv").run()
     _ok(at)
-    assert any(r"\frac{32 - 3 + 2 \cdot 1}{1}" in lt.value for lt in at.latex)  # the whole-image formula
+    assert any(
+        r"\frac{32 - 3 + 2 \cdot 1}{1}" in lt.value for lt in at.latex
+    )  # the whole-image formula
 
 
 def test_kernel_size_and_a_step_view_that_does_not_fit() -> None:
@@ -233,18 +252,28 @@ def test_kernel_size_and_a_step_view_that_does_not_fit() -> None:
     at.number_input(key="bs_step_padding").set_value(0).run()
     _ok(at)
     assert any(e.value.startswith("Step view: The filter must fit") for e in at.error)
-    assert any(r"\frac{48 - 13 + 2 \cdot 0}{1}" in lt.value for lt in at.latex)  # the whole image still works
+    assert any(
+        r"\frac{48 - 13 + 2 \cdot 0}{1}" in lt.value for lt in at.latex
+    )  # the whole image still works
     at.number_input(key="bs_step_dilation").set_value(1).run()
     assert not at.error
     assert _step_text(at).count("*") == 49
 
 
-@pytest.mark.parametrize(("page", "key", "files"), [
-    ("architectures", "code_show_resnet18", ["Download resnet18.py"]),
-    ("training", "code_show_keras_cnn", ["Download keras_cnn_keras.py", "Download keras_cnn_torch.py",
-                                        "Download keras_cnn.py"]),
-])  # fmt: skip
-def test_code_panel_shows_runnable_code_with_copy_and_download(page: str, key: str, files: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("page", "key", "files"),
+    [
+        ("architectures", "code_show_resnet18", ["Download resnet18.py"]),
+        (
+            "training",
+            "code_show_keras_cnn",
+            ["Download keras_cnn_keras.py", "Download keras_cnn_torch.py", "Download keras_cnn.py"],
+        ),
+    ],
+)
+def test_code_panel_shows_runnable_code_with_copy_and_download(
+    page: str, key: str, files: list[str]
+) -> None:
     from explorer.probe.codegen import pytorch_code
 
     at = AppTest.from_file(str(Path(PAGE).with_name(f"{page}.py")), default_timeout=120)
@@ -255,13 +284,17 @@ def test_code_panel_shows_runnable_code_with_copy_and_download(page: str, key: s
     _ok(at)
     assert [c.proto.label for c in at.get("download_button")] == before + files
     generated = pytorch_code(key.removeprefix("code_show_")).code
-    assert any(c.value.strip() == generated.strip() for c in at.code)  # st.code carries the copy button
+    assert any(
+        c.value.strip() == generated.strip() for c in at.code
+    )  # st.code carries the copy button
 
 
 def test_the_step_view_is_an_address_stride_padding_and_position() -> None:
     at = _page(topic="conv", stride="2", padding="0", pos="5")
     assert at.session_state["bs_step_stride"] == 2 and at.session_state["bs_step_padding"] == 0
-    assert any("**Position 5 of 9**" in md.value for md in at.markdown)  # 8 x 8, F = 3, P = 0, S = 2: 3 x 3
+    assert any(
+        "**Position 5 of 9**" in md.value for md in at.markdown
+    )  # 8 x 8, F = 3, P = 0, S = 2: 3 x 3
     assert _check_step_sum(_step_text(at)) == (1, 1)
     at.button(key="bs_forward").click().run()
     assert _param(at, "pos") == "6"
@@ -284,16 +317,45 @@ def test_relu_topic_counts_the_zeroed_cells_as_torch_does() -> None:
     sobel = torch.tensor(KERNELS["vertical edges (Sobel x)"].weights, dtype=torch.float64)
     out = torch.relu(F.conv2d(grey[None, None], sobel[None, None], padding=1))
     share = float((out == 0).double().mean())
-    assert any(f"sets **{share:.0%}**" in md.value for md in at.markdown), [md.value for md in at.markdown]
+    assert any(f"sets **{share:.0%}**" in md.value for md in at.markdown), [
+        md.value for md in at.markdown
+    ]
     assert [h.value for h in at.subheader] == ["4. ReLU"]
 
 
-TOPIC_PARAMS = ("size", "stride", "padding", "dilation", "bias", "grid", "input", "pos", "kernel", "n", "f", "pad",
-                "p", "s", "d", "filters", "shown", "window", "pstride", "ppad", "z", "y", "z_cat", "z_dog", "z_car",
-                "true")  # fmt: skip
+TOPIC_PARAMS = (
+    "size",
+    "stride",
+    "padding",
+    "dilation",
+    "bias",
+    "grid",
+    "input",
+    "pos",
+    "kernel",
+    "n",
+    "f",
+    "pad",
+    "p",
+    "s",
+    "d",
+    "filters",
+    "shown",
+    "window",
+    "pstride",
+    "ppad",
+    "z",
+    "y",
+    "z_cat",
+    "z_dog",
+    "z_car",
+    "true",
+)
 
 
-@pytest.mark.parametrize("value", ["", "nan", "1e400", "\u0663", "9" * 300, "<script>alert(1)</script>", "-1"])
+@pytest.mark.parametrize(
+    "value", ["", "nan", "1e400", "\u0663", "9" * 300, "<script>alert(1)</script>", "-1"]
+)
 def test_every_topic_refuses_hostile_values_with_one_notice(value: str) -> None:
     from explorer.ui.basics_sections import TOPICS, topic_title
 

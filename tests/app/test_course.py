@@ -15,11 +15,27 @@ from tests.app.conftest import open_app_page
 NOTICE = "This link asked for settings that do not apply here"
 
 COURSE_ORDER = [
-    "image as numbers", "convolution", "stride and padding", "relu", "pooling", "global average pooling",
-    "dense layer and loss", "training", "lenet-5", "alexnet", "vgg", "nin", "googlenet", "resnet",
-    "transfer learning", "recurrent network", "vanishing gradients", "stacked and bidirectional", "gru",
+    "image as numbers",
+    "convolution",
+    "stride and padding",
+    "relu",
+    "pooling",
+    "global average pooling",
+    "dense layer and loss",
+    "training",
+    "lenet-5",
+    "alexnet",
+    "vgg",
+    "nin",
+    "googlenet",
+    "resnet",
+    "transfer learning",
+    "recurrent network",
+    "vanishing gradients",
+    "stacked and bidirectional",
+    "gru",
     "lstm",
-]  # fmt: skip
+]
 
 
 def test_steps_follow_the_course_order_and_point_at_routed_pages() -> None:
@@ -51,7 +67,9 @@ def test_a_page_opened_from_the_path_shows_previous_and_next() -> None:
     assert "arch=alexnet" in links["Previous"] and "step=10" in links["Previous"]
     assert "arch=nin" in links["Next"] and "step=12" in links["Next"]
     captions = [c.value for c in at.caption]
-    assert "10. AlexNet (2012)" in captions and "12. NiN (2013)" in captions  # the whole title, on its own line
+    assert (
+        "10. AlexNet (2012)" in captions and "12. NiN (2013)" in captions
+    )  # the whole title, on its own line
     assert any("Course step 11 of 20: VGG (2014)" in m.value for m in at.markdown)
 
 
@@ -102,10 +120,16 @@ def test_each_basics_step_opens_its_own_topic_first(n: int) -> None:
 
 def test_step_3_sets_the_stride_and_padding_of_the_step_view() -> None:
     at = _open_step(3)
-    assert (at.number_input(key="bs_step_stride").value, at.number_input(key="bs_step_padding").value) == (2, 1)
+    assert (
+        at.number_input(key="bs_step_stride").value,
+        at.number_input(key="bs_step_padding").value,
+    ) == (2, 1)
     # 8 x 8 input, 3 x 3 filter, P = 1, S = 2: floor((8 - 3 + 2) / 2) + 1 = 4, a 4 x 4 map of 16 positions
     assert any("**Position 1 of 16**" in m.value for m in at.markdown)
-    assert any(r"\frac{8 - 3 + 2 \cdot 1}{2}" in lt.value and lt.value.strip("$\n ").endswith("= 4") for lt in at.latex)
+    assert any(
+        r"\frac{8 - 3 + 2 \cdot 1}{2}" in lt.value and lt.value.strip("$\n ").endswith("= 4")
+        for lt in at.latex
+    )
     at.button(key="bs_last").click().run()
     assert any("-> output[3, 3]" in c.value for c in at.code)
 
@@ -114,20 +138,35 @@ def test_step_15_compares_a_trained_and_a_random_model_offline(offline_torch_hom
     at = _open_step(15)  # no ImageNet weights on this machine: bundled ones, and no notice
     assert at.radio(key="fm_view").value == "Compare"
     assert at.radio(key="fm_cmp_mode").value == "This layer in two models"
-    assert (at.selectbox(key="fm_arch").value, at.radio(key="fm_kind").value) == ("resnet_small", "bundled")
-    assert (at.selectbox(key="fm_cmp_arch").value, at.radio(key="fm_cmp_kind").value) == ("resnet_small", "random")
-    assert at.success[0].value.startswith("Weights in use: ") and "bundled weights" in at.success[0].value
+    assert (at.selectbox(key="fm_arch").value, at.radio(key="fm_kind").value) == (
+        "resnet_small",
+        "bundled",
+    )
+    assert (at.selectbox(key="fm_cmp_arch").value, at.radio(key="fm_cmp_kind").value) == (
+        "resnet_small",
+        "random",
+    )
+    assert (
+        at.success[0].value.startswith("Weights in use: ")
+        and "bundled weights" in at.success[0].value
+    )
     texts = [m.value for m in at.markdown]
-    assert any("bundled weights" in t for t in texts) and any("random initialisation" in t for t in texts)
+    assert any("bundled weights" in t for t in texts) and any(
+        "random initialisation" in t for t in texts
+    )
     assert not at.warning  # nothing fell back
 
 
-def test_projector_summary_names_the_weights_in_use_when_imagenet_is_missing(offline_torch_home: Path) -> None:
+def test_projector_summary_names_the_weights_in_use_when_imagenet_is_missing(
+    offline_torch_home: Path,
+) -> None:
     at = open_app_page("app_pages/feature_maps.py")
     at.query_params.update(arch="resnet18", weights="imagenet", projector="1")
     at.run()
     assert not at.exception
     summary = at.expander[0].label
     assert "Weights: Random initialisation" in summary and "ImageNet" not in summary
-    notice = [w.value for w in at.warning if w.value.startswith("ImageNet weights are not available here")]
+    notice = [
+        w.value for w in at.warning if w.value.startswith("ImageNet weights are not available here")
+    ]
     assert len(notice) == 1 and "random initialisation" in notice[0]

@@ -25,7 +25,10 @@ def _until_optimised(at: AppTest, timeout: float = 240.0) -> list[str]:
             return captions
         time.sleep(0.5)
         at.run()
-        assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
+        assert not at.exception and not at.error, (
+            [e.value for e in at.exception],
+            [e.value for e in at.error],
+        )
     raise AssertionError("the optimisation job did not finish in time")
 
 
@@ -50,9 +53,13 @@ def test_one_channel_is_optimised_on_request_and_kept() -> None:
     assert not at.exception and not at.error, [e.value for e in at.exception]
     assert "fm_lf_job" in at.session_state  # queued as a background job of this browser
     captions = _until_optimised(at)  # a background job of this browser, polled
-    assert any("channel 3: mean activation" in c and "after 16 steps" in c for c in captions), captions
+    assert any("channel 3: mean activation" in c and "after 16 steps" in c for c in captions), (
+        captions
+    )
     # beside it, Zeiler & Fergus's dataset examples from the model's own dataset (shapes, 3 x 32 x 32)
-    assert any(c.startswith("Dataset examples: the 8 test images of 'shapes' (of 1000)") for c in captions), captions
+    assert any(
+        c.startswith("Dataset examples: the 8 test images of 'shapes' (of 1000)") for c in captions
+    ), captions
     at.run()  # a rerun shows the kept result, with no button to press again
     assert not [b for b in at.button if b.key == "fm_lf_go"]
 
@@ -74,7 +81,9 @@ def test_hierarchy_grid_draws_early_and_late_rows() -> None:
 
     fig = json.loads(charts[-1].proto.spec)
     texts = [a.get("text", "") for a in fig["layout"]["annotations"]]
-    assert any(t.startswith("early<br>") for t in texts) and any(t.startswith("late<br>") for t in texts), texts
+    assert any(t.startswith("early<br>") for t in texts) and any(
+        t.startswith("late<br>") for t in texts
+    ), texts
     assert sum(1 for d in fig["data"] if d["type"] == "image") >= 8
 
 
@@ -92,7 +101,9 @@ def test_grey_model_gets_grey_pictures_and_digit_examples() -> None:
     assert not at.exception and not at.error, [e.value for e in at.exception]
     captions = _until_optimised(at)
     assert any("mean activation" in c for c in captions), captions
-    assert any(c.startswith("Dataset examples: the 8 test images of 'digits'") for c in captions), captions
+    assert any(c.startswith("Dataset examples: the 8 test images of 'digits'") for c in captions), (
+        captions
+    )
 
 
 def test_feature_space_shows_these_weights_against_random_init() -> None:

@@ -32,7 +32,9 @@ def _png(im: Image.Image, fmt: str = "PNG") -> bytes:
 def _photo() -> bytes:
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:120, 0:160]
-    a = np.stack([xx * 1.5, yy * 2.0, (xx + yy) % 64 * 4], axis=-1) + rng.normal(0, 8, (120, 160, 3))
+    a = np.stack([xx * 1.5, yy * 2.0, (xx + yy) % 64 * 4], axis=-1) + rng.normal(
+        0, 8, (120, 160, 3)
+    )
     return _png(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), "JPEG")
 
 
@@ -69,11 +71,16 @@ def test_default_sample_renders_every_view() -> None:
     assert at.title[0].value == "Feature maps"
     # Offline, the default is the first preferred compact model with bundled weights, with its
     # dataset and test accuracy as its metadata records them.
-    assert (at.selectbox(key="fm_arch").value, at.radio(key="fm_kind").value) == ("resnet_small", "bundled")
+    assert (at.selectbox(key="fm_arch").value, at.radio(key="fm_kind").value) == (
+        "resnet_small",
+        "bundled",
+    )
     meta = read_meta(bundled_path("resnet_small").read_bytes())
-    assert _plain(at.success[0].value) == (f"Weights in use: {get_spec('resnet_small').title} - bundled "
-                                           f"weights (trained on {meta.dataset}, test accuracy "
-                                           f"{meta.metrics['test_accuracy']:.1%})")
+    assert _plain(at.success[0].value) == (
+        f"Weights in use: {get_spec('resnet_small').title} - bundled "
+        f"weights (trained on {meta.dataset}, test accuracy "
+        f"{meta.metrics['test_accuracy']:.1%})"
+    )
     assert len(at.button) >= 5  # one "Open" per overview layer
     assert at.radio(key="fm_view").options == [v.label for v in FEATURE_VIEWS.values()]
     for name, view in FEATURE_VIEWS.items():
@@ -83,7 +90,10 @@ def test_default_sample_renders_every_view() -> None:
         assert at.query_params["view"] == name  # the view's name is its address
         # The URL holds the page's own settings plus only what the view says it binds (some
         # only in some states: Compare's second model in its second mode).
-        assert set(at.query_params) - {"arch", "weights", "sample", "view"} <= {*view.url_params, *view.sometimes}, name
+        assert set(at.query_params) - {"arch", "weights", "sample", "view"} <= {
+            *view.url_params,
+            *view.sometimes,
+        }, name
         assert set(at.query_params) >= set(view.url_params), name
 
 
@@ -123,11 +133,18 @@ def test_uploaded_photo_is_used() -> None:
     [
         ("notes.png", b"this is my essay, not a picture", "not an image we can read"),
         ("empty.png", b"", "empty"),
-        ("cut.png", _png(Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8)))[:600],
-         "damaged or incomplete"),
+        (
+            "cut.png",
+            _png(Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8)))[
+                :600
+            ],
+            "damaged or incomplete",
+        ),
     ],
 )
-def test_bad_upload_gives_one_message_and_the_page_keeps_working(name: str, data: bytes, words: str) -> None:
+def test_bad_upload_gives_one_message_and_the_page_keeps_working(
+    name: str, data: bytes, words: str
+) -> None:
     at = _upload(_page(), name, data)
     assert len(at.error) == 1 and words in at.error[0].value
     assert "Showing the sample" in at.info[0].value  # the rest of the page still works
@@ -172,14 +189,20 @@ def test_checkpoint_upload_is_strict() -> None:
     at.radio(key="fm_kind").set_value("upload").run()
     assert "Upload a .safetensors checkpoint" in _plain(at.warning[0].value)
     # A LeNet-5 with 5 classes does not fit the catalog's 10-class LeNet-5.
-    wrong = {k: v.contiguous() for k, v in get_spec("lenet5").build(num_classes=5).state_dict().items()}
-    at.file_uploader(key="fm_ckpt").set_value(("wrong.safetensors", save(wrong), "application/octet-stream")).run()
+    wrong = {
+        k: v.contiguous() for k, v in get_spec("lenet5").build(num_classes=5).state_dict().items()
+    }
+    at.file_uploader(key="fm_ckpt").set_value(
+        ("wrong.safetensors", save(wrong), "application/octet-stream")
+    ).run()
     msg = _plain(at.warning[0].value)
     assert "does not fit this architecture" in msg and "(5, 84)" in msg and "(10, 84)" in msg
     assert "random initialisation" in at.success[0].value  # labelled fallback
     torch.manual_seed(3)
     right = {k: v.contiguous() for k, v in get_spec("lenet5").build().state_dict().items()}
-    at.file_uploader(key="fm_ckpt").set_value(("ok.safetensors", save(right), "application/octet-stream")).run()
+    at.file_uploader(key="fm_ckpt").set_value(
+        ("ok.safetensors", save(right), "application/octet-stream")
+    ).run()
     assert not at.warning and "uploaded checkpoint" in at.success[0].value
     assert not at.exception
 
@@ -194,15 +217,25 @@ def test_hostile_checkpoint_metadata_gives_one_message_shown_as_text() -> None:
     at.selectbox(key="fm_arch").set_value("keras_cnn").run()
     at.radio(key="fm_kind").set_value("upload").run()
     for meta, words in (
-        ({"arch": "keras_cnn", "build": {"image_size": 700}}, "must be a whole number from 8 to 256, not 700"),
-        ({"arch": "**bold** [link](http://example.com)"}, "saved for '**bold** [link](http://example.com)'"),
+        (
+            {"arch": "keras_cnn", "build": {"image_size": 700}},
+            "must be a whole number from 8 to 256, not 700",
+        ),
+        (
+            {"arch": "**bold** [link](http://example.com)"},
+            "saved for '**bold** [link](http://example.com)'",
+        ),
         ([1], "metadata is a JSON list"),
     ):
         data = save({"x": torch.zeros(1)}, metadata={"explorer": json.dumps(meta)})
-        at.file_uploader(key="fm_ckpt").set_value(("evil.safetensors", data, "application/octet-stream")).run()
+        at.file_uploader(key="fm_ckpt").set_value(
+            ("evil.safetensors", data, "application/octet-stream")
+        ).run()
         assert not at.exception, [e.value for e in at.exception]
         assert len(at.warning) == 1 and words in _plain(at.warning[0].value)
-        assert "**" not in at.warning[0].value and "](" not in at.warning[0].value  # escaped, not Markdown
+        assert (
+            "**" not in at.warning[0].value and "](" not in at.warning[0].value
+        )  # escaped, not Markdown
         assert "random initialisation" in at.success[0].value
 
 
@@ -213,11 +246,11 @@ def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) 
     calls: list[str] = []
     real_full, real_overview = results.compute_feature_maps, results.compute_overview
 
-    def counting_full(model, x, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def counting_full(model, x, *args, **kwargs):
         calls.append("full")
         return real_full(model, x, *args, **kwargs)
 
-    def counting_overview(model, x, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def counting_overview(model, x, *args, **kwargs):
         calls.append("overview")
         return real_overview(model, x, *args, **kwargs)
 
@@ -232,7 +265,9 @@ def test_widget_changes_do_not_rerun_the_model(monkeypatch: pytest.MonkeyPatch) 
     at.number_input(key="fm_channel").set_value(1).run()
     at.radio(key="fm_view").set_value("Overview").run()
     at.radio(key="fm_view").set_value("Filters").run()
-    assert calls == ["overview", "full"] and not at.exception  # the full maps once, when first shown
+    assert (
+        calls == ["overview", "full"] and not at.exception
+    )  # the full maps once, when first shown
     at.radio(key="fm_source").set_value("Sample").run()
     at.selectbox(key="fm_sample").set_value("shapes").run()  # a new image: one more pass
     assert calls == ["overview", "full", "overview"]
@@ -285,12 +320,16 @@ def test_integrated_gradients_steps_are_adjustable_and_cached_per_step_count() -
     _compute_if_asked(at)
     assert not at.exception and len(at.get("plotly_chart")) == 1
     results = at.session_state[image_results._RESULTS_KEY]
-    keys = {k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"}
+    keys = {
+        k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"
+    }
     assert {k[2] for k in keys} == {50, 8}
 
 
 @pytest.mark.parametrize("fast", [True, False])
-def test_bfloat16_is_offered_only_where_it_is_fast_and_cached_apart(monkeypatch, fast: bool) -> None:  # noqa: ANN001
+def test_bfloat16_is_offered_only_where_it_is_fast_and_cached_apart(
+    monkeypatch, fast: bool
+) -> None:
     from explorer.ui import image_results
     from explorer.ui.feature_views import outputs
 
@@ -308,7 +347,9 @@ def test_bfloat16_is_offered_only_where_it_is_fast_and_cached_apart(monkeypatch,
         _compute_if_asked(at)
     assert not at.exception and not at.error and len(at.get("plotly_chart")) == 1
     results = at.session_state[image_results._RESULTS_KEY]
-    keys = {k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"}
+    keys = {
+        k for res in results.values() for k in res.attributions if k[0] == "integrated_gradients"
+    }
     assert {k[3] for k in keys} == ({"float32", "bfloat16"} if fast else {"float32"})
 
 
@@ -323,13 +364,17 @@ def test_layers_are_named_as_in_the_paper_not_by_module_index() -> None:
     assert "relu_C3 (ReLU) - 16 x 10 x 10" in options, options
     assert not any(o.split(" ")[0].isdigit() for o in options), options
     captions = [c for image in at.get("image") for c in image.captions]
-    assert any(c.startswith("relu_C3 (ReLU) - 16 x 10 x 10: 16 channels sorted by") for c in captions), captions
+    assert any(
+        c.startswith("relu_C3 (ReLU) - 16 x 10 x 10: 16 channels sorted by") for c in captions
+    ), captions
     at.radio(key="fm_view").set_value("Receptive field").run()
     at.selectbox(key="fm_rf_layer").set_value("4").run()
     at.number_input(key="fm_rf_row").set_value(3).run()
     at.number_input(key="fm_rf_col").set_value(4).run()
-    assert any("Unit (3, 4) of **relu\\_C3**" in m.value or "Unit (3, 4) of **relu_C3**" in m.value
-               for m in at.markdown), [m.value for m in at.markdown]
+    assert any(
+        "Unit (3, 4) of **relu\\_C3**" in m.value or "Unit (3, 4) of **relu_C3**" in m.value
+        for m in at.markdown
+    ), [m.value for m in at.markdown]
     at.radio(key="fm_view").set_value("Compare").run()
     at.radio(key="fm_cmp_mode").set_value("This layer in two models").run()
     at.selectbox(key="fm_cmp_arch").set_value("lenet5").run()

@@ -17,7 +17,11 @@ def test_the_lstm_step_opens_the_gradient_view_with_the_forget_bias_curve() -> N
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.toggle(key="rec_grad_fb").value is True
-    names = [d.get("name") for c in at.get("plotly_chart") for d in json.loads(c.proto.spec).get("data", [])]
+    names = [
+        d.get("name")
+        for c in at.get("plotly_chart")
+        for d in json.loads(c.proto.spec).get("data", [])
+    ]
     assert "LSTM, forget bias 1 (at start)" in names, names
     table = at.dataframe[-1].value.set_index("curve")
     assert table.loc["RNN at init", "regime"] == "vanishing"
@@ -40,7 +44,9 @@ def test_the_course_page_lists_the_tips_and_the_experiment_link_opens_its_entry(
     at = open_app_page("app_pages/course.py").run()
     assert not at.exception, [e.value for e in at.exception]
     labels = [e.proto.label for e in at.get("page_link")]
-    assert {"Normalise the images", "Use small filters", "Avoid too many dense layers"} <= set(labels)
+    assert {"Normalise the images", "Use small filters", "Avoid too many dense layers"} <= set(
+        labels
+    )
     at = open_app_page("app_pages/experiments.py")
     at.query_params["exp"] = "normalisation"
     at.run()

@@ -10,7 +10,9 @@ from explorer.ui.state import MAX_RAW
 from tests.app.conftest import open_app_page
 
 
-@pytest.mark.parametrize("raw", ["\u00b2", "9" * 5000, "\u0663", "1" * 4, "+3", " 3", "0", "21", "", "3\n"])
+@pytest.mark.parametrize(
+    "raw", ["\u00b2", "9" * 5000, "\u0663", "1" * 4, "+3", " 3", "0", "21", "", "3\n"]
+)
 def test_a_hostile_course_step_is_ignored(raw: str) -> None:
     at = open_app_page("app_pages/architectures.py")
     at.query_params["step"] = raw
@@ -51,20 +53,29 @@ def test_parsers_take_ascii_numbers_only() -> None:
     # Python's int() and float() accept any Unicode decimal digit ('٣' is 3, '３' is 3);
     # a URL number is ASCII or it is refused.
     at = _demo(channel="\u0663", unit="\u0661,\uff12", scale="\u0660.5", erf="1")
-    assert at.session_state["d_ch"] == 0 and (at.session_state["d_row"], at.session_state["d_col"]) == (1, 1)
+    assert at.session_state["d_ch"] == 0 and (
+        at.session_state["d_row"],
+        at.session_state["d_col"],
+    ) == (1, 1)
     assert at.session_state["d_scale"] == 0.5
     assert len(at.info) == 1
     for name in ("channel=", "unit=", "scale="):
         assert name in at.info[0].value
     # Plain ASCII spellings still arrive.
     at = _demo(channel="12", unit="3,4", scale="0.25", erf="0")
-    assert (at.session_state["d_ch"], at.session_state["d_row"], at.session_state["d_scale"]) == (12, 3, 0.25)
+    assert (at.session_state["d_ch"], at.session_state["d_row"], at.session_state["d_scale"]) == (
+        12,
+        3,
+        0.25,
+    )
     assert at.session_state["d_erf"] is False and not at.info
 
 
 def test_nothing_longer_than_max_raw_is_written_to_the_url() -> None:
     at = AppTest.from_function(_script, default_timeout=30)
-    at.session_state["d_name"] = "x" * (MAX_RAW + 1)  # a typed value the page keeps (check_current=False)
+    at.session_state["d_name"] = "x" * (
+        MAX_RAW + 1
+    )  # a typed value the page keeps (check_current=False)
     at.run()
     assert not at.exception
     assert "name" not in at.query_params  # too long for a link: left out, not written

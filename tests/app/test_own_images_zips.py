@@ -18,7 +18,7 @@ from tests.explorer.data.test_own_images_hostile import (
 PAGE = "app_pages/training.py"
 
 
-def _uploader(at):  # noqa: ANN001, ANN202
+def _uploader(at):
     return next(u for u in at.file_uploader if u.key == "own_zip")
 
 
@@ -32,7 +32,7 @@ def _uploader(at):  # noqa: ANN001, ANN202
     ],
     ids=["encrypted", "method-9", "bad-crc", "corrupt-deflate"],
 )
-def test_a_broken_zip_gets_one_message(make, words: str, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_broken_zip_gets_one_message(make, words: str, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(own_ui.ROOT_ENV, str(tmp_path / "own"))
     at = open_app_page(PAGE).run()
     _uploader(at).set_value(("broken.zip", make(), "application/zip")).run()
@@ -41,7 +41,7 @@ def test_a_broken_zip_gets_one_message(make, words: str, tmp_path, monkeypatch) 
     assert len(errors) == 1 and words in errors[0] and "a/0.png" in errors[0], errors
 
 
-def test_a_zip_over_the_pixel_budget_is_refused_on_the_page(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_zip_over_the_pixel_budget_is_refused_on_the_page(tmp_path, monkeypatch) -> None:
     import io
     import zipfile
 

@@ -18,8 +18,10 @@ from tests.app.conftest import open_app_page
 KERAS_NAMES = ["rescaling", "conv1", "pool1", "conv2", "pool2", "flatten", "dense", "output"]
 
 
-def _upload(at, page: str, name: str, data: bytes):  # noqa: ANN001, ANN202
-    at.file_uploader(key=f"{page}_own_file").set_value((name, data, "application/octet-stream")).run()
+def _upload(at, page: str, name: str, data: bytes):
+    at.file_uploader(key=f"{page}_own_file").set_value(
+        (name, data, "application/octet-stream")
+    ).run()
     return at
 
 
@@ -31,7 +33,12 @@ def _keras_zip(layers: list[dict]) -> bytes:
     """A .keras zip made by hand: config.json with ``layers`` after an input, empty weights."""
     import h5py
 
-    entries = [{"class_name": "InputLayer", "config": {"batch_shape": [None, 8, 8, 3], "name": "input_layer"}}]
+    entries = [
+        {
+            "class_name": "InputLayer",
+            "config": {"batch_shape": [None, 8, 8, 3], "name": "input_layer"},
+        }
+    ]
     config = {"class_name": "Sequential", "config": {"name": "s", "layers": entries + layers}}
     weights = io.BytesIO()
     with h5py.File(weights, "w"):
@@ -52,8 +59,14 @@ def test_example_keras_on_architectures_diagram_table_and_code() -> None:
     at.radio(key="arch_level").set_value("Layers").run()
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)  # the diagram, first on the page
     labels = [str(t).split(" ")[0] for trace in fig["data"] for t in (trace.get("text") or [])]
-    assert sorted(labels[1:]) == sorted(set(KERAS_NAMES) - {"flatten"})  # the file's names (flatten folds in)
-    assert any(str(t).startswith("pool1  max 2x2/2") for trace in fig["data"] for t in (trace.get("text") or []))
+    assert sorted(labels[1:]) == sorted(
+        set(KERAS_NAMES) - {"flatten"}
+    )  # the file's names (flatten folds in)
+    assert any(
+        str(t).startswith("pool1  max 2x2/2")
+        for trace in fig["data"]
+        for t in (trace.get("text") or [])
+    )
     table = next(d.value for d in at.dataframe if "module" in d.value.columns)
     assert list(table["module"]) == KERAS_NAMES
     assert int(table["params"].sum()) == import_model(EXAMPLE.read_bytes(), EXAMPLE.name).parameters
@@ -81,7 +94,9 @@ def test_example_on_feature_maps_maps_and_keras_numbers() -> None:
     layer_box = next(s for s in at.selectbox if s.options and any("conv1" in o for o in s.options))
     assert [o.split(" ")[0] for o in layer_box.options][:4] == ["conv1", "pool1", "conv2", "pool2"]
     # Predictions: the probability Keras' model gives (sigmoid output of the file), class names typed.
-    at.text_input(key=f"own_classes_{at.session_state['fm_user_model']}").set_value("circle, square").run()
+    at.text_input(key=f"own_classes_{at.session_state['fm_user_model']}").set_value(
+        "circle, square"
+    ).run()
     at.radio(key="fm_view").set_value("Predictions").run()
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     shown = dict(zip(fig["data"][0]["y"], fig["data"][0]["x"], strict=True))
@@ -99,11 +114,18 @@ def test_example_on_feature_maps_maps_and_keras_numbers() -> None:
     ("name", "data", "message"),
     [
         ("model.keras", pickle.dumps({"a": np.zeros(2)}), "This file is a Python pickle"),
-        ("lambda.keras", _keras_zip([{"class_name": "Lambda", "config": {"name": "double", "function": "x * 2"}}]),
-         "Layer 'double' is a Lambda layer, which holds Python code: code in a model file is never run."),
+        (
+            "lambda.keras",
+            _keras_zip(
+                [{"class_name": "Lambda", "config": {"name": "double", "function": "x * 2"}}]
+            ),
+            "Layer 'double' is a Lambda layer, which holds Python code: code in a model file is never run.",
+        ),
     ],
-)  # fmt: skip
-def test_bad_files_get_one_message_and_the_page_keeps_working(name: str, data: bytes, message: str) -> None:
+)
+def test_bad_files_get_one_message_and_the_page_keeps_working(
+    name: str, data: bytes, message: str
+) -> None:
     at = open_app_page("app_pages/architectures.py", timeout=300).run()
     before = at.session_state["arch_key"]
     _upload(at, "arch", name, data)

@@ -7,7 +7,7 @@ from tests.app.conftest import open_app_page
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.url_path or "home")
-def test_page_runs_without_exception(page) -> None:  # noqa: ANN001
+def test_page_runs_without_exception(page) -> None:
     at = open_app_page(page.file).run()
     assert not at.exception, [e.value for e in at.exception]
     assert [t.value for t in at.title] == [page.title if page.url_path else "Architecture Explorer"]

@@ -11,7 +11,7 @@ from tests.app.conftest import open_app_page
 PAGE = "app_pages/recurrent.py"
 
 
-def _ok(at) -> None:  # noqa: ANN001
+def _ok(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
@@ -20,7 +20,7 @@ def page():
     return open_app_page(PAGE).run()
 
 
-def test_text_shows_every_lstm_heatmap_and_torchs_parameter_count(page) -> None:  # noqa: ANN001
+def test_text_shows_every_lstm_heatmap_and_torchs_parameter_count(page) -> None:
     _ok(page)
     assert page.title[0].value == "Recurrent networks"
     charts = page.get("plotly_chart")
@@ -32,14 +32,14 @@ def test_text_shows_every_lstm_heatmap_and_torchs_parameter_count(page) -> None:
     assert len(page.get("latex")) == 5  # the LSTM's equations
 
 
-def test_sizes_are_bounded_by_the_widgets(page) -> None:  # noqa: ANN001
+def test_sizes_are_bounded_by_the_widgets(page) -> None:
     layers = page.slider(key="rec_layers")
     hidden = page.slider(key="rec_hidden")
     assert (layers.min, layers.max) == (1, 4)
     assert (hidden.min, hidden.max) == (2, 256)
 
 
-def test_stacked_bidirectional_gru_views(page) -> None:  # noqa: ANN001
+def test_stacked_bidirectional_gru_views(page) -> None:
     page.selectbox(key="rec_cell").set_value("gru").run()
     page.slider(key="rec_layers").set_value(2).run()
     page.toggle(key="rec_bidir").set_value(True).run()
@@ -48,7 +48,10 @@ def test_stacked_bidirectional_gru_views(page) -> None:  # noqa: ANN001
     assert len(page.get("latex")) == 5  # torch's four GRU lines and Cho et al.'s form beside them
     assert any("Cho et al. (2014)" in c.value for c in page.caption)
     assert page.radio(key="rec_view").options == list(VIEWS)  # the page draws the registry
-    expected = {"Heatmaps": 4, "Directions and layers": 2}  # r, z, n, h; forward vs backward, layers stacked
+    expected = {
+        "Heatmaps": 4,
+        "Directions and layers": 2,
+    }  # r, z, n, h; forward vs backward, layers stacked
     for title in VIEWS:  # every registered view, in the page's order
         page.radio(key="rec_view").set_value(title).run()
         _ok(page)
@@ -56,7 +59,7 @@ def test_stacked_bidirectional_gru_views(page) -> None:  # noqa: ANN001
         assert charts == expected[title] if title in expected else charts >= 1, title
 
 
-def test_every_view_writes_its_own_url_token(page) -> None:  # noqa: ANN001
+def test_every_view_writes_its_own_url_token(page) -> None:
     tokens = [view.token for view in VIEWS.values()]
     assert len(set(tokens)) == len(tokens) == 6
     for title, view in VIEWS.items():
@@ -65,17 +68,19 @@ def test_every_view_writes_its_own_url_token(page) -> None:  # noqa: ANN001
         assert page.query_params["view"] in ([view.token], view.token), title
 
 
-def test_signal_input(page) -> None:  # noqa: ANN001
+def test_signal_input(page) -> None:
     page.radio(key="rec_kind").set_value("Signal").run()
     page.selectbox(key="rec_signal").set_value("adding").run()
     _ok(page)
-    assert any("Adding problem: the answer is the sum" in i.value.replace("\\", "") for i in page.info)
+    assert any(
+        "Adding problem: the answer is the sum" in i.value.replace("\\", "") for i in page.info
+    )
     assert len(page.get("plotly_chart")) == 1 + 6  # the signal itself, then the heatmaps
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["Parameters (explicit cells)"] == f"{4 * (32 * (2 + 32) + 64):,}"
 
 
-def test_empty_text_gives_a_message_and_keeps_the_page(page) -> None:  # noqa: ANN001
+def test_empty_text_gives_a_message_and_keeps_the_page(page) -> None:
     page.text_area(key="rec_text").input("").run()
     _ok(page)
     assert [w.value for w in page.warning] == [
@@ -84,15 +89,17 @@ def test_empty_text_gives_a_message_and_keeps_the_page(page) -> None:  # noqa: A
     assert page.subheader[-1].value == "Train and compare"
 
 
-def test_unknown_characters_and_long_text_get_notes(page) -> None:  # noqa: ANN001
+def test_unknown_characters_and_long_text_get_notes(page) -> None:
     page.text_area(key="rec_text").input("naïve " * 200).run()
     _ok(page)
-    notes = [i.value.replace("\\", "") for i in page.info]  # shown through escape_text: text, not Markdown
+    notes = [
+        i.value.replace("\\", "") for i in page.info
+    ]  # shown through escape_text: text, not Markdown
     assert any(n.startswith("The text has 1200 characters; only the first 1000") for n in notes)
     assert any("not in the vocabulary ('ï')" in n for n in notes)
 
 
-def test_view_changes_reuse_the_cached_trace(page, monkeypatch) -> None:  # noqa: ANN001
+def test_view_changes_reuse_the_cached_trace(page, monkeypatch) -> None:
     import explorer.ui.recurrent_cache as rc
 
     calls = []
@@ -107,7 +114,7 @@ def test_view_changes_reuse_the_cached_trace(page, monkeypatch) -> None:  # noqa
     assert len(calls) == 1  # only the view changed: the trace came from the cache
 
 
-def test_live_training_feeds_the_views(page) -> None:  # noqa: ANN001
+def test_live_training_feeds_the_views(page) -> None:
     import time
 
     page.selectbox(key="rec_task").set_value("sine").run()
@@ -121,11 +128,19 @@ def test_live_training_feeds_the_views(page) -> None:  # noqa: ANN001
         time.sleep(0.5)
         page.run()
     _ok(page)
-    table = next(d.value for d in page.dataframe if any(str(c).startswith("held-out") for c in d.value.columns))
+    table = next(
+        d.value
+        for d in page.dataframe
+        if any(str(c).startswith("held-out") for c in d.value.columns)
+    )
     held_out = next(c for c in table.columns if str(c).startswith("held-out"))
-    assert list(table["cell"]) == ["RNN", "GRU", "LSTM"] and table[held_out].notna().all()  # fresh sequences
+    assert (
+        list(table["cell"]) == ["RNN", "GRU", "LSTM"] and table[held_out].notna().all()
+    )  # fresh sequences
     options = page.selectbox(key="rec_source").options
-    assert options[1:] == [f"{c} - Sine forecasting (next value) (50 steps)" for c in ("RNN", "GRU", "LSTM")]
+    assert options[1:] == [
+        f"{c} - Sine forecasting (next value) (50 steps)" for c in ("RNN", "GRU", "LSTM")
+    ]
     page.selectbox(key="rec_source").set_value(options[3]).run()  # the trained LSTM
     _ok(page)
     metrics = {m.label: m.value for m in page.metric}
@@ -138,7 +153,7 @@ def test_live_training_feeds_the_views(page) -> None:  # noqa: ANN001
         assert f'"name":"{label}"' in spec, label
 
 
-def test_out_of_range_training_size_is_impossible(page) -> None:  # noqa: ANN001
+def test_out_of_range_training_size_is_impossible(page) -> None:
     hidden = page.select_slider(key="rec_train_hidden_chars")
     assert hidden.options == ["8", "16", "32", "64", "128"]
     page.multiselect(key="rec_train_cells").set_value([]).run()

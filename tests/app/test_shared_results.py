@@ -33,7 +33,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = image_results.compute_result
 
-    def counting(lm, image):  # noqa: ANN001, ANN202
+    def counting(lm, image):
         calls.append(lm.token)
         return real(lm, image)
 
@@ -54,7 +54,9 @@ def test_two_sessions_on_a_sample_share_one_result(counted: list[str]) -> None:
     assert len(counted) == 1  # the second session computed nothing
     (ra,), (rb,) = _results(a), _results(b)
     assert ra.maps is rb.maps and ra.pngs is rb.pngs and ra.lock is rb.lock
-    assert ra.attributions is not rb.attributions and ra.erf is not rb.erf  # a user's clicks stay theirs
+    assert (
+        ra.attributions is not rb.attributions and ra.erf is not rb.erf
+    )  # a user's clicks stay theirs
     a.radio(key="fm_view").set_value("Layer detail").run()
     b.radio(key="fm_view").set_value("Layer detail").run()
     assert not a.exception and not b.exception
@@ -88,13 +90,15 @@ def test_what_is_shared() -> None:
     assert {"user", "upload"}.isdisjoint(SHARED_KINDS)  # a user's own model is never shared
 
 
-def test_a_shared_result_makes_each_png_once_under_concurrent_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_shared_result_makes_each_png_once_under_concurrent_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     lm = model_with_weights("lenet5", "random")
     res = image_results.compute_result(lm, load_sample("digit"))
     made: list[str] = []
     real = result_pngs.montage_png
 
-    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def counting(*args, **kwargs):
         made.append("png")
         return real(*args, **kwargs)
 
@@ -102,8 +106,14 @@ def test_a_shared_result_makes_each_png_once_under_concurrent_sessions(monkeypat
     layer = res.maps.names()[1]
     sessions = [res.for_session() for _ in range(8)]
     out: list[bytes] = []
-    threads = [threading.Thread(target=lambda r=r: out.append(result_pngs.result_montage_png(r, layer, "mean", "viridis")))
-               for r in sessions]  # fmt: skip
+    threads = [
+        threading.Thread(
+            target=lambda r=r: out.append(
+                result_pngs.result_montage_png(r, layer, "mean", "viridis")
+            )
+        )
+        for r in sessions
+    ]
     for t in threads:
         t.start()
     for t in threads:

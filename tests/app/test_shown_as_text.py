@@ -16,8 +16,18 @@ from tests.app.conftest import open_app_page
 
 BEACON = "![px](https://host/beacon.png)"
 LOGIN = "[Log in again](https://host/x)"
-HOSTILE_CLASSES = [BEACON, LOGIN, "**bold**", ":red[colour]", "<b>x</b>", "mail me@host.com", "cat", "dog",
-                   "$x^2$", "`code`"]  # fmt: skip
+HOSTILE_CLASSES = [
+    BEACON,
+    LOGIN,
+    "**bold**",
+    ":red[colour]",
+    "<b>x</b>",
+    "mail me@host.com",
+    "cat",
+    "dog",
+    "$x^2$",
+    "`code`",
+]
 
 
 def _live_markdown(body: str) -> bool:
@@ -29,15 +39,18 @@ def _lenet_checkpoint(classes: list[str]) -> bytes:
     torch.manual_seed(0)
     build = {"in_channels": 1, "num_classes": len(classes), "image_size": 32}
     model = get_spec("lenet5").build(**build)
-    return save_checkpoint(model, CheckpointMeta(arch="lenet5", build=build, classes=classes, dataset="digits"))
+    return save_checkpoint(
+        model, CheckpointMeta(arch="lenet5", build=build, classes=classes, dataset="digits")
+    )
 
 
 def test_class_names_in_the_predictions_caption_are_text() -> None:
     at = open_app_page("app_pages/feature_maps.py", timeout=180)
     at.query_params.update({"arch": "lenet5", "weights": "upload", "view": "predictions"})
     at.run()
-    at.file_uploader(key="fm_ckpt").set_value(("c.safetensors", _lenet_checkpoint(HOSTILE_CLASSES),
-                                               "application/octet-stream")).run()  # fmt: skip
+    at.file_uploader(key="fm_ckpt").set_value(
+        ("c.safetensors", _lenet_checkpoint(HOSTILE_CLASSES), "application/octet-stream")
+    ).run()
     assert not at.exception, [e.value for e in at.exception]
     caption = next(c.value for c in at.caption if "knows only these classes" in c.value)
     assert escape_text(BEACON) in caption and escape_text(LOGIN) in caption
@@ -48,7 +61,9 @@ def test_a_recurrent_checkpoint_on_training_says_where_it_can_be_used() -> None:
     at = open_app_page("app_pages/training.py", timeout=180).run()
     torch.manual_seed(0)
     spec = get_spec("lstm")
-    data = save_checkpoint(spec.build(**spec.build_kwargs), CheckpointMeta(arch="lstm", build=spec.build_kwargs))
+    data = save_checkpoint(
+        spec.build(**spec.build_kwargs), CheckpointMeta(arch="lstm", build=spec.build_kwargs)
+    )
     at.file_uploader[0].set_value(("lstm.safetensors", data, "application/octet-stream")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not any("Feature maps page" in s.value for s in at.success)  # it is not offered there
@@ -68,7 +83,9 @@ def test_class_names_in_an_own_images_error_are_text() -> None:
     at.text_input(key="own_name_0").set_value(LOGIN)
     at.text_input(key="own_name_1").set_value("**bold** mail@host.com")
     for k in (0, 1):  # one image each: too few, and the message names both classes
-        at.file_uploader(key=f"own_files_{k}").set_value([(f"{k}.png", buf.getvalue(), "image/png")])
+        at.file_uploader(key=f"own_files_{k}").set_value(
+            [(f"{k}.png", buf.getvalue(), "image/png")]
+        )
     at.run()
     next(b for b in at.button if b.key == "own_make").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -77,7 +94,9 @@ def test_class_names_in_an_own_images_error_are_text() -> None:
     assert not _live_markdown(error) and "mail@host" not in error, error  # no autolinked address
 
 
-def test_a_loaded_checkpoints_names_in_the_sidebar_and_transfer_caption_are_text(monkeypatch) -> None:  # noqa: ANN001
+def test_a_loaded_checkpoints_names_in_the_sidebar_and_transfer_caption_are_text(
+    monkeypatch,
+) -> None:
     from explorer.ui import registry
 
     # The uploaded file's name becomes the model's name; its classes come from the file.
@@ -107,11 +126,17 @@ def test_a_failed_runs_error_is_text() -> None:
         from explorer.ui import jobs
         from explorer.ui.training_live import status
 
-        status(SimpleNamespace(state=jobs.JobState.FAILED, error="class '[Log in again](https://host/x)' broke"))
+        status(
+            SimpleNamespace(
+                state=jobs.JobState.FAILED, error="class '[Log in again](https://host/x)' broke"
+            )
+        )
 
     at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert escape_text(LOGIN, limit=800) in at.error[0].value and not _live_markdown(at.error[0].value)
+    assert escape_text(LOGIN, limit=800) in at.error[0].value and not _live_markdown(
+        at.error[0].value
+    )
 
 
 CLASSES = ['<a href="https://host/x">Log in</a>', LOGIN]
@@ -132,9 +157,19 @@ def test_class_names_in_a_runs_results_are_text() -> None:
         from tests.app.test_shown_as_text import CLASSES
 
         classes = CLASSES
-        fin = SimpleNamespace(stopped_early=False, epochs_done=1.0, elapsed_s=1.0, val_acc=0.5, test_acc=0.5,
-                              confusion=np.eye(2, dtype=np.int64), classes=classes, per_class_acc=[0.5, 0.5],
-                              misclassified=torch.zeros(1, 3, 8, 8), mis_true=[0], mis_pred=[1])
+        fin = SimpleNamespace(
+            stopped_early=False,
+            epochs_done=1.0,
+            elapsed_s=1.0,
+            val_acc=0.5,
+            test_acc=0.5,
+            confusion=np.eye(2, dtype=np.int64),
+            classes=classes,
+            per_class_acc=[0.5, 0.5],
+            misclassified=torch.zeros(1, 3, 8, 8),
+            mis_true=[0],
+            mis_pred=[1],
+        )
         results(SimpleNamespace(result=None), SimpleNamespace(finished=fin))
 
     at = AppTest.from_function(script, default_timeout=60).run()

@@ -17,10 +17,17 @@ def _script() -> None:
         st.selectbox("Architecture", ["resnet18", "vgg16", "lenet5"], key="d_arch")
         url.bind("channel", "d_ch", default=0, valid=range(64))
         st.number_input("Channel", 0, 63, key="d_ch")
-        url.bind("view", "d_view", default="Overview", valid=["Overview", "Layer detail"],
-                 url={"Overview": "overview", "Layer detail": "layer"})
+        url.bind(
+            "view",
+            "d_view",
+            default="Overview",
+            valid=["Overview", "Layer detail"],
+            url={"Overview": "overview", "Layer detail": "layer"},
+        )
         st.radio("View", ["Overview", "Layer detail"], key="d_view")
-        url.bind("unit", ("d_row", "d_col"), default=(1, 1), valid=lambda u: max(u) < 8 and min(u) >= 0)
+        url.bind(
+            "unit", ("d_row", "d_col"), default=(1, 1), valid=lambda u: max(u) < 8 and min(u) >= 0
+        )
         st.number_input("Row", 0, 7, key="d_row")
         st.number_input("Col", 0, 7, key="d_col")
         url.bind("scale", "d_scale", default=0.5, valid=lambda v: 0 <= v <= 1)
@@ -41,8 +48,14 @@ def _app(**params: str) -> AppTest:
 def test_defaults_are_written_to_the_url() -> None:
     at = _app()
     assert at.selectbox(key="d_arch").value == "resnet18"
-    assert at.query_params == {"arch": "resnet18", "channel": "0", "view": "overview", "unit": "1,1",
-                               "scale": "0.5", "erf": "1"}
+    assert at.query_params == {
+        "arch": "resnet18",
+        "channel": "0",
+        "view": "overview",
+        "unit": "1,1",
+        "scale": "0.5",
+        "erf": "1",
+    }
     assert not at.info
 
 
@@ -144,8 +157,17 @@ def _open(page: str, **params: str) -> AppTest:
 
 
 def test_feature_maps_link_opens_its_view() -> None:
-    at = _open(FM, arch="lenet5", weights="random", sample="digit", view="layer", layer="relu_C3",
-               channel="7", sort="max", scale="grey")
+    at = _open(
+        FM,
+        arch="lenet5",
+        weights="random",
+        sample="digit",
+        view="layer",
+        layer="relu_C3",
+        channel="7",
+        sort="max",
+        scale="grey",
+    )
     assert at.selectbox(key="fm_arch").value == "lenet5"
     assert at.radio(key="fm_kind").value == "random"
     assert at.selectbox(key="fm_sample").value == "digit"
@@ -172,8 +194,16 @@ def test_feature_maps_widget_changes_update_the_url() -> None:
 
 
 def test_feature_maps_bad_link_falls_back_with_one_notice() -> None:
-    at = _open(FM, arch="lenet5", weights="imagenet", view="layer", layer="conv9_9", channel="-4",
-               sample="../../etc/passwd", sort="<img src=x>")
+    at = _open(
+        FM,
+        arch="lenet5",
+        weights="imagenet",
+        view="layer",
+        layer="conv9_9",
+        channel="-4",
+        sample="../../etc/passwd",
+        sort="<img src=x>",
+    )
     assert at.selectbox(key="fm_arch").value == "lenet5"
     assert at.radio(key="fm_kind").value != "imagenet"  # LeNet-5 has no ImageNet weights
     assert at.selectbox(key="fm_layer").value == "2"  # the default layer of LeNet-5
@@ -187,10 +217,16 @@ def test_feature_maps_bad_link_falls_back_with_one_notice() -> None:
 def test_feature_maps_receptive_field_unit_from_the_link() -> None:
     at = _open(FM, arch="lenet5", weights="random", view="rf", layer="S2", unit="3,9")
     assert at.selectbox(key="fm_rf_layer").value == "2"
-    assert (at.number_input(key="fm_rf_row").value, at.number_input(key="fm_rf_col").value) == (3, 9)
+    assert (at.number_input(key="fm_rf_row").value, at.number_input(key="fm_rf_col").value) == (
+        3,
+        9,
+    )
     assert any("Unit (3, 9)" in m.value for m in at.markdown)
     at3 = _open(FM, arch="lenet5", weights="random", view="rf", layer="S2", unit="99,0")
-    assert (at3.number_input(key="fm_rf_row").value, at3.number_input(key="fm_rf_col").value) == (7, 7)
+    assert (at3.number_input(key="fm_rf_row").value, at3.number_input(key="fm_rf_col").value) == (
+        7,
+        7,
+    )
     assert any("unit=99\\,0" in i.value for i in at3.info)
 
 
@@ -225,12 +261,20 @@ def test_feature_maps_model_switch_picks_weights_and_a_suited_sample() -> None:
         dataset = read_meta(bundled_path(arch).read_bytes()).dataset
         at.selectbox(key="fm_arch").set_value(arch).run()
         assert at.radio(key="fm_kind").value == "bundled"
-        assert at.selectbox(key="fm_sample").value == ("digit" if dataset == "digits" else "shapes"), arch
+        assert at.selectbox(key="fm_sample").value == (
+            "digit" if dataset == "digits" else "shapes"
+        ), arch
 
 
 def test_recurrent_link_and_bad_values() -> None:
-    at = _open("app_pages/recurrent.py", cell="gru", layers="2", direction="bi", hidden="16",
-               view="directions")
+    at = _open(
+        "app_pages/recurrent.py",
+        cell="gru",
+        layers="2",
+        direction="bi",
+        hidden="16",
+        view="directions",
+    )
     assert at.selectbox(key="rec_cell").value == "gru"
     assert at.slider(key="rec_layers").value == 2 and at.slider(key="rec_hidden").value == 16
     assert at.toggle(key="rec_bidir").value is True
@@ -246,7 +290,9 @@ def test_training_link_and_survival() -> None:
     at = _open("app_pages/training.py", model="lenet5", dataset="shapes", lr="0.004", epochs="2")
     assert at.selectbox(key="tr_model").value == "lenet5"
     assert at.selectbox(key="tr_dataset").value == "shapes"
-    assert at.number_input(key="tr_lr").value == 0.004 and at.number_input(key="tr_epochs").value == 2
+    assert (
+        at.number_input(key="tr_lr").value == 0.004 and at.number_input(key="tr_epochs").value == 2
+    )
     assert at.checkbox(key="tr_bf16").value is False  # no CUDA here: off
     at.number_input(key="tr_bs").set_value(48).run()
     assert at.query_params["batch"] == "48"
@@ -255,14 +301,19 @@ def test_training_link_and_survival() -> None:
     at.run()
     at.switch_page("app_pages/training.py")
     at.run()
-    assert at.selectbox(key="tr_model").value == "lenet5" and at.number_input(key="tr_bs").value == 48
+    assert (
+        at.selectbox(key="tr_model").value == "lenet5" and at.number_input(key="tr_bs").value == 48
+    )
 
 
 def test_architectures_link() -> None:
     at = _open("app_pages/architectures.py", arch="vgg16")
     assert at.selectbox(key="arch_key").value == "vgg16"
     assert {m.label: m.value for m in at.metric}["Parameters"] == "138.4 M"
-    assert _open("app_pages/architectures.py", arch="vgg99").selectbox(key="arch_key").value == "resnet18"
+    assert (
+        _open("app_pages/architectures.py", arch="vgg99").selectbox(key="arch_key").value
+        == "resnet18"
+    )
 
 
 def test_architectures_input_is_in_the_link() -> None:
@@ -328,23 +379,32 @@ def test_app_base_url_drops_the_page_path_once() -> None:
     assert app_base_url("https://uni.example/proxy/cnn/basics") == "https://uni.example/proxy/cnn"
     # A base path named like a page is the base path, not a page, on the home page.
     assert app_base_url("https://uni.example/course", "course") == "https://uni.example/course"
-    assert app_base_url("https://uni.example/course/course", "course") == "https://uni.example/course"
+    assert (
+        app_base_url("https://uni.example/course/course", "course") == "https://uni.example/course"
+    )
     # A segment that is not a page's path (a prefix ending like one) stays.
-    assert app_base_url("https://uni.example/my-feature-maps") == "https://uni.example/my-feature-maps"
+    assert (
+        app_base_url("https://uni.example/my-feature-maps") == "https://uni.example/my-feature-maps"
+    )
     assert app_base_url(None) == "" and app_base_url("") == ""
 
 
-def test_page_link_url_names_the_page_once(monkeypatch) -> None:  # noqa: ANN001
+def test_page_link_url_names_the_page_once(monkeypatch) -> None:
     from explorer.ui import view_link as state
 
     monkeypatch.setattr(state, "_context_url", lambda: "http://127.0.0.1:8501/architectures")
     link = state.page_link_url("architectures", {"arch": "vgg16", "projector": "1"})
     assert link == "http://127.0.0.1:8501/architectures?arch=vgg16&projector=1"
     # Another page's link from this one (the sidebar's link to Feature maps after training).
-    assert state.page_link_url("feature-maps", {"weights": "user"}) == "http://127.0.0.1:8501/feature-maps?weights=user"
+    assert (
+        state.page_link_url("feature-maps", {"weights": "user"})
+        == "http://127.0.0.1:8501/feature-maps?weights=user"
+    )
     assert state.page_link_url("") == "http://127.0.0.1:8501/"  # the home page
     monkeypatch.setattr(state, "_context_url", lambda: "https://uni.example/cnn/basics")
-    monkeypatch.setattr(state.st, "get_option", lambda name: "/cnn/" if name == "server.baseUrlPath" else None)
+    monkeypatch.setattr(
+        state.st, "get_option", lambda name: "/cnn/" if name == "server.baseUrlPath" else None
+    )
     assert state.page_link_url("basics", {"s": 2}) == "https://uni.example/cnn/basics?s=2"
     # No browser (AppTest, bare mode): a relative link, still naming the page once.
     monkeypatch.setattr(state, "_context_url", lambda: None)
@@ -355,12 +415,17 @@ def test_recurrent_views_settings_are_in_the_link() -> None:
     """The recurrent views' own settings travel: layer (1-based) and direction, a quantity, the
     state of State norms, and Gradient flow's length, gradient target and scale."""
     rec = "app_pages/recurrent.py"
-    at = _open(rec, layers="2", direction="bi", view="units", layer="1", dir="bwd", q="forget_gate_f_bad")
+    at = _open(
+        rec, layers="2", direction="bi", view="units", layer="1", dir="bwd", q="forget_gate_f_bad"
+    )
     assert at.selectbox(key="rec_layer_2").value == 0 and at.radio(key="rec_direction").value == 1
     assert at.query_params["layer"] == "1" and at.query_params["dir"] == "bwd"
     assert [i.value for i in at.info if "This link asked" in i.value]  # a quantity it does not have
     at = _open(rec, view="units", units="1,5,7")
-    assert at.multiselect(key="rec_units_32").value == [1, 5, 7] and at.query_params["units"] == "1,5,7"
+    assert (
+        at.multiselect(key="rec_units_32").value == [1, 5, 7]
+        and at.query_params["units"] == "1,5,7"
+    )
     at = _open(rec, view="heatmaps")
     every = at.multiselect(key="rec_quantities_lstm").value
     at = _open(rec, view="heatmaps", shown=",".join(every[-2:]))
@@ -369,7 +434,9 @@ def test_recurrent_views_settings_are_in_the_link() -> None:
     at = _open(rec, cell="gru", view="norms", state="h")
     assert at.radio(key="rec_norm_q").value == "h"
     at = _open(rec, view="gradient", len="40", wrt="input", log="0")
-    assert at.slider(key="rec_grad_len").value == 40 and at.radio(key="rec_grad_wrt").value == "input"
+    assert (
+        at.slider(key="rec_grad_len").value == 40 and at.radio(key="rec_grad_wrt").value == "input"
+    )
     assert at.toggle(key="rec_grad_log").value is False
     assert {"len": "40", "wrt": "input", "log": "0"}.items() <= dict(at.query_params).items()
     assert "layer" not in at.query_params  # Gradient flow has no layer picker: not in its link

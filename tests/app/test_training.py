@@ -9,7 +9,7 @@ from tests.app.conftest import open_app_page
 PAGE = "app_pages/training.py"
 
 
-def button(at, label: str):  # noqa: ANN001, ANN201
+def button(at, label: str):
     return next(b for b in at.button if b.label == label)
 
 
@@ -67,22 +67,33 @@ def test_start_and_follow_a_tiny_run_to_completion() -> None:
     assert next(iter(registered.values())).source == "trained on the Training page"
     assert not button(at, "Start").disabled
     labels = [c.proto.label for c in at.get("download_button")]
-    assert labels == ["Download checkpoint (.safetensors)", "Download its metadata (.json)", "Download history (.csv)"]
+    assert labels == [
+        "Download checkpoint (.safetensors)",
+        "Download its metadata (.json)",
+        "Download history (.csv)",
+    ]
     # A finished run says so: no "running" in the progress line, no time left estimated.
     line = [p.proto.text for p in at.get("progress")][-1]
     assert " finished after " in line and "estimating" not in line and "left" not in line, line
     # The sidebar links to Feature maps showing this model (the newest of its architecture).
-    links = [p.proto for p in at.sidebar.get("page_link") if p.proto.label == "Open it on Feature maps"]
-    assert len(links) == 1 and links[0].query_string == "arch=keras_cnn&weights=user&view=overview", links
+    links = [
+        p.proto for p in at.sidebar.get("page_link") if p.proto.label == "Open it on Feature maps"
+    ]
+    assert (
+        len(links) == 1 and links[0].query_string == "arch=keras_cnn&weights=user&view=overview"
+    ), links
     name = next(iter(registered.values())).name
     at.query_params.update({"arch": "keras_cnn", "weights": "user", "view": "overview"})
     at.switch_page("app_pages/feature_maps.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert (at.radio(key="fm_kind").value, at.selectbox(key="fm_user_model").value) == ("user", name)
+    assert (at.radio(key="fm_kind").value, at.selectbox(key="fm_user_model").value) == (
+        "user",
+        name,
+    )
     assert at.query_params["weights"] == "bundled"  # the address names shared weights, never "user"
 
 
-def _as_browser(monkeypatch) -> None:  # noqa: ANN001
+def _as_browser(monkeypatch) -> None:
     """AppTest sends no cookies: stand in a browser's cookie by a session-state value."""
     import streamlit as st
 
@@ -91,7 +102,7 @@ def _as_browser(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(identity, "_cookie_id", lambda: st.session_state.get("_test_cookie"))
 
 
-def _open_as(cookie: str):  # noqa: ANN202
+def _open_as(cookie: str):
     """The Training page in a new session of the browser whose cookie is ``cookie``."""
     from streamlit.testing.v1 import AppTest
 
@@ -104,7 +115,7 @@ def _open_as(cookie: str):  # noqa: ANN202
     return at.run()
 
 
-def _stop_all(*apps) -> None:  # noqa: ANN002
+def _stop_all(*apps) -> None:
     for at in apps:
         stop = [b for b in at.button if b.label in ("Stop", "Leave the queue")]
         if stop:
@@ -122,7 +133,7 @@ def _stop_all(*apps) -> None:  # noqa: ANN002
 ALICE, BOB, CAROL, DAVE = ("b" + c * 32 for c in "abcd")  # the manager outlives a test: own ids
 
 
-def test_browsers_see_only_their_own_job_and_queue_for_the_slot(monkeypatch) -> None:  # noqa: ANN001
+def test_browsers_see_only_their_own_job_and_queue_for_the_slot(monkeypatch) -> None:
     _as_browser(monkeypatch)
     first = _open_as(ALICE)
     first.number_input(key="tr_epochs").set_value(50)  # long enough to still run below
@@ -134,17 +145,19 @@ def test_browsers_see_only_their_own_job_and_queue_for_the_slot(monkeypatch) -> 
         assert not button(second, "Start").disabled
         second.number_input(key="tr_train").set_value(64)
         button(second, "Start").click().run()
-        assert any("position 1 in the queue" in i.value for i in second.info), [i.value for i in second.info]
-        # a queued view draws nothing heavy: a line and one button, no chart, no image
-        assert [b.label for b in second.button if b.label in ("Leave the queue", "Stop", "Pause")] == [
-            "Leave the queue"
+        assert any("position 1 in the queue" in i.value for i in second.info), [
+            i.value for i in second.info
         ]
+        # a queued view draws nothing heavy: a line and one button, no chart, no image
+        assert [
+            b.label for b in second.button if b.label in ("Leave the queue", "Stop", "Pause")
+        ] == ["Leave the queue"]
         assert not second.get("plotly_chart") and not second.get("imgs")
     finally:
         _stop_all(second, first)
 
 
-def test_a_reload_finds_the_job_and_another_browser_never_sees_it(monkeypatch) -> None:  # noqa: ANN001
+def test_a_reload_finds_the_job_and_another_browser_never_sees_it(monkeypatch) -> None:
     _as_browser(monkeypatch)
     first = _open_as(CAROL)
     first.number_input(key="tr_epochs").set_value(50)
@@ -154,7 +167,9 @@ def test_a_reload_finds_the_job_and_another_browser_never_sees_it(monkeypatch) -
     stranger = _open_as(DAVE)
     try:
         assert not reloaded.exception and not stranger.exception
-        assert reloaded.session_state["_browser_id"] == CAROL != stranger.session_state["_browser_id"]
+        assert (
+            reloaded.session_state["_browser_id"] == CAROL != stranger.session_state["_browser_id"]
+        )
         assert [s.value for s in reloaded.subheader] == [title]
         assert button(reloaded, "Start").disabled  # the settings are locked: the run is theirs
         assert any(b.label == "Stop" for b in reloaded.button)  # and they control it again
@@ -205,20 +220,34 @@ def test_a_hostile_checkpoint_upload_gives_one_message_shown_as_text() -> None:
 
     at = open_app_page(PAGE).run()
     for meta, words in (
-        ({"arch": "keras_cnn", "build": {"image_size": 700}}, "must be a whole number from 8 to 256, not 700"),
+        (
+            {"arch": "keras_cnn", "build": {"image_size": 700}},
+            "must be a whole number from 8 to 256, not 700",
+        ),
         ({"arch": "**bold**", "format": "x"}, "'format' that is a JSON text"),
         ({"arch": "<b>x</b>"}, "Unknown architecture '<b>x</b>'"),
     ):
         data = save({"x": torch.zeros(1)}, metadata={"explorer": json.dumps(meta)})
-        at.file_uploader[0].set_value(("*evil*.safetensors", data, "application/octet-stream")).run()
+        at.file_uploader[0].set_value(
+            ("*evil*.safetensors", data, "application/octet-stream")
+        ).run()
         assert not at.exception, [e.value for e in at.exception]
         errors = [e.value for e in at.error]
         assert len(errors) == 1 and words in errors[0].replace("\\", "")
         assert "<b>" not in errors[0] and "**" not in errors[0]
-    assert "_explorer_user_models" not in at.session_state or not at.session_state["_explorer_user_models"]
-    at.file_uploader[0].set_value(("plain.safetensors", save({"x": torch.zeros(1)}), "application/octet-stream")).run()
-    (error,) = [e.value.replace("\\", "") for e in at.error]  # the engine's words, then this page's pointer
-    assert error.endswith("cannot tell which architecture it belongs to. Save checkpoints from the Training page.")
+    assert (
+        "_explorer_user_models" not in at.session_state
+        or not at.session_state["_explorer_user_models"]
+    )
+    at.file_uploader[0].set_value(
+        ("plain.safetensors", save({"x": torch.zeros(1)}), "application/octet-stream")
+    ).run()
+    (error,) = [
+        e.value.replace("\\", "") for e in at.error
+    ]  # the engine's words, then this page's pointer
+    assert error.endswith(
+        "cannot tell which architecture it belongs to. Save checkpoints from the Training page."
+    )
 
 
 def test_a_batch_above_the_memory_limit_is_refused_on_the_page() -> None:
@@ -229,13 +258,18 @@ def test_a_batch_above_the_memory_limit_is_refused_on_the_page() -> None:
     at.number_input(key="tr_bs").set_value(4000)
     button(at, "Start").click().run()
     assert not at.exception
-    largest = model_step_memory("keras_cnn", "circles_squares", "adam").largest_batch(memory_limit_mb() * 2**20)
+    largest = model_step_memory("keras_cnn", "circles_squares", "adam").largest_batch(
+        memory_limit_mb() * 2**20
+    )
     assert len(at.error) == 1
-    assert "(EXPLORER_JOB_MEMORY_MB): the largest batch size allowed is " f"{largest}." in at.error[0].value
+    assert (
+        "(EXPLORER_JOB_MEMORY_MB): the largest batch size allowed is "
+        f"{largest}." in at.error[0].value
+    )
     assert any("press Start" in i.value for i in at.info)  # no job was created
 
 
-def test_the_time_limit_ends_a_run_with_its_message(monkeypatch) -> None:  # noqa: ANN001
+def test_the_time_limit_ends_a_run_with_its_message(monkeypatch) -> None:
     from explorer.ui import jobs
 
     _as_browser(monkeypatch)
@@ -249,6 +283,8 @@ def test_the_time_limit_ends_a_run_with_its_message(monkeypatch) -> None:  # noq
         time.sleep(0.5)
         at.run()
     assert not at.exception
-    assert any(i.value.startswith("Stopped at the time limit of 2 s per job (EXPLORER_JOB_TIME_LIMIT_S)")
-               for i in at.info), [i.value for i in at.info]  # fmt: skip
+    assert any(
+        i.value.startswith("Stopped at the time limit of 2 s per job (EXPLORER_JOB_TIME_LIMIT_S)")
+        for i in at.info
+    ), [i.value for i in at.info]
     assert any(s.value.startswith("Run stopped early after") for s in at.success)

@@ -24,8 +24,14 @@ PAGES = [p.file for p in PAGE_DEFS]
 def _module_strings(tree: ast.Module, name: str) -> list[str]:
     """The string constants of a module-level ``NAME = [...]`` (or tuple / set)."""
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return [c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return [
+                c.value
+                for c in ast.walk(node.value)
+                if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            ]
     return []
 
 
@@ -40,11 +46,17 @@ def _fstring_names(call: ast.Call, tree: ast.Module, parents: dict[ast.AST, ast.
         if isinstance(part, ast.Constant):
             names = {n + str(part.value) for n in names}
             continue
-        var = part.value.id if isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name) else None
+        var = (
+            part.value.id
+            if isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name)
+            else None
+        )
         node, values = call, []
         while var and node in parents and not values:
             node = parents[node]
-            if isinstance(node, ast.For) and any(isinstance(t, ast.Name) and t.id == var for t in ast.walk(node.target)):
+            if isinstance(node, ast.For) and any(
+                isinstance(t, ast.Name) and t.id == var for t in ast.walk(node.target)
+            ):
                 for sub in ast.walk(node.iter):
                     if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                         values.append(sub.value)
@@ -73,15 +85,21 @@ def _bound_names() -> tuple[str, ...]:
         tree = ast.parse(text)
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for call in ast.walk(tree):
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "bind"
-                    and call.args):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "bind"
+                and call.args
+            ):
                 continue
             first = call.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.add(first.value)
             elif isinstance(first, ast.JoinedStr):
                 expanded = _fstring_names(call, tree, parents)
-                assert expanded, f"{file.name}:{call.lineno}: a URL name built as {ast.unparse(first)} not expanded"
+                assert expanded, (
+                    f"{file.name}:{call.lineno}: a URL name built as {ast.unparse(first)} not expanded"
+                )
                 found |= expanded
     return tuple(sorted(found))
 
@@ -93,11 +111,33 @@ NOTICE = "This link asked for settings"
 hostile_values = st.one_of(
     st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=6),  # '٣', '²', '３'
     st.integers(1, 5000).map(lambda n: "9" * n),  # up to Python's integer-string limit
-    st.sampled_from(["", " ", "1e400", "-1e400", "nan", "inf", "-0", "0x10", "1_000", "3,", ",", "1,2,3",
-                     "x" * 100_000, "0," * 50_000, "![px](https://host/b.png)", "[Log in](https://host/x)",
-                     "<script>alert(1)</script>", "**bold** :red[x]", "%00", "\x00", "1\n2"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "1e400",
+            "-1e400",
+            "nan",
+            "inf",
+            "-0",
+            "0x10",
+            "1_000",
+            "3,",
+            ",",
+            "1,2,3",
+            "x" * 100_000,
+            "0," * 50_000,
+            "![px](https://host/b.png)",
+            "[Log in](https://host/x)",
+            "<script>alert(1)</script>",
+            "**bold** :red[x]",
+            "%00",
+            "\x00",
+            "1\n2",
+        ]
+    ),
     st.text(max_size=30),
-)  # fmt: skip
+)
 
 
 def _check(at: AppTest, params: dict[str, str]) -> None:
@@ -107,17 +147,42 @@ def _check(at: AppTest, params: dict[str, str]) -> None:
     assert not at.exception, (params, [e.value for e in at.exception])
     notices = [e for e in at.info if NOTICE in e.value]
     assert len(notices) <= 1, params
-    for name in at.query_params:  # nothing long is written (a stranger's value may be left as it came)
+    for (
+        name
+    ) in at.query_params:  # nothing long is written (a stranger's value may be left as it came)
         value = at.query_params[name]
         assert len(value) <= MAX_RAW or value == params.get(name), (name, params)
 
 
 def test_the_collected_names_include_each_pages_parameters() -> None:
-    assert {"step", "projector", "kernel", "arch", "unit", "lr", "text", "method"} <= {*NAMES, *SHARED}
+    assert {"step", "projector", "kernel", "arch", "unit", "lr", "text", "method"} <= {
+        *NAMES,
+        *SHARED,
+    }
 
 
-BASICS = ("topic", "stride", "padding", "dilation", "bias", "grid", "input", "pos", "size", "filters", "shown",
-          "window", "pstride", "ppad", "z", "y", "z_cat", "z_dog", "z_car", "true")  # bound in explorer/ui/basics_*.py
+BASICS = (
+    "topic",
+    "stride",
+    "padding",
+    "dilation",
+    "bias",
+    "grid",
+    "input",
+    "pos",
+    "size",
+    "filters",
+    "shown",
+    "window",
+    "pstride",
+    "ppad",
+    "z",
+    "y",
+    "z_cat",
+    "z_dog",
+    "z_car",
+    "true",
+)  # bound in explorer/ui/basics_*.py
 
 
 def test_the_collected_names_include_the_basics_parameters_bound_through_helpers() -> None:
@@ -132,8 +197,12 @@ def test_every_url_parameter_of_every_page_survives_hostile_values(page: str) ->
     at = open_app_page(page, timeout=300)
     names = NAMES + SHARED
 
-    @settings(max_examples=6, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=6,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(st.dictionaries(st.sampled_from(names), hostile_values, min_size=1, max_size=16))
     def run(params: dict[str, str]) -> None:
         _check(at, params)
@@ -146,6 +215,14 @@ def test_every_url_parameter_of_every_page_survives_hostile_values(page: str) ->
 def test_all_parameters_hostile_at_once(page: str, shift: int) -> None:
     """The worst link: every parameter at once, each a different kind of hostile."""
     at = open_app_page(page, timeout=300)
-    kinds = ["\u00b2", "9" * 5000, "\u0663", "x" * 100_000, "", "1e400", "![px](https://host/b.png)"]
+    kinds = [
+        "\u00b2",
+        "9" * 5000,
+        "\u0663",
+        "x" * 100_000,
+        "",
+        "1e400",
+        "![px](https://host/b.png)",
+    ]
     names = NAMES + SHARED
     _check(at, {n: kinds[(i + shift) % len(kinds)] for i, n in enumerate(names)})

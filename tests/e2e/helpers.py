@@ -9,7 +9,7 @@ from pathlib import Path
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
-def wait_idle(page, timeout: float = 90.0, quiet: float = 1.0) -> None:  # noqa: ANN001
+def wait_idle(page, timeout: float = 90.0, quiet: float = 1.0) -> None:
     """Wait until Streamlit has finished running the script: the app root reports the script
     state "notRunning" (a frontend test attribute) for ``quiet`` seconds and no skeleton shows."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
@@ -28,7 +28,7 @@ def wait_idle(page, timeout: float = 90.0, quiet: float = 1.0) -> None:  # noqa:
     raise TimeoutError("The page kept running for too long.")
 
 
-def open_page(page, base_url: str, url_path: str = "", timeout: float = 90.0) -> None:  # noqa: ANN001
+def open_page(page, base_url: str, url_path: str = "", timeout: float = 90.0) -> None:
     """Open one page of the app and wait until it has rendered (its title is there and the
     script has stopped running)."""
     page.goto(f"{base_url}/{url_path}", wait_until="domcontentloaded")
@@ -36,13 +36,13 @@ def open_page(page, base_url: str, url_path: str = "", timeout: float = 90.0) ->
     wait_idle(page, timeout=timeout)
 
 
-def assert_no_exception(page) -> None:  # noqa: ANN001
+def assert_no_exception(page) -> None:
     """No Streamlit exception block anywhere on the page."""
     blocks = page.locator('[data-testid="stException"]')
     assert blocks.count() == 0, blocks.first.inner_text()
 
 
-def save_screenshot(page, name: str) -> Path:  # noqa: ANN001
+def save_screenshot(page, name: str) -> Path:
     """Save a full-page screenshot under tests/e2e/screenshots/ (not committed)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
@@ -60,7 +60,7 @@ def readme_shots_dir() -> Path:
     return README_SHOTS if os.environ.get(README_ENV) == "1" else SCREENSHOTS / "readme"
 
 
-def save_readme_screenshot(page, name: str, height: int = 1350) -> Path:  # noqa: ANN001
+def save_readme_screenshot(page, name: str, height: int = 1350) -> Path:
     """The top of the page as the README shows it (assets/screenshots/<name>.png).
 
     Tracked files change only under `make screenshots`; a plain test run writes the same

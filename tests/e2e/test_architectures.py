@@ -7,7 +7,7 @@ from tests.e2e.helpers import SCREENSHOTS, assert_no_exception, open_page, wait_
 
 
 @pytest.fixture
-def small_page(chromium):  # noqa: ANN001
+def small_page(chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.set_default_timeout(90_000)
@@ -15,13 +15,13 @@ def small_page(chromium):  # noqa: ANN001
     context.close()
 
 
-def _diagram(page):  # noqa: ANN001, ANN202
+def _diagram(page):
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     chart.locator(".scatterlayer").first.wait_for()
     return chart
 
 
-def _first_screen(page, name: str) -> dict:  # noqa: ANN001
+def _first_screen(page, name: str) -> dict:
     """The page as opened (scrolled to the top): the diagram's box in the window, and a
     screenshot of the 1280 x 720 screen."""
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -34,11 +34,11 @@ def _first_screen(page, name: str) -> dict:  # noqa: ANN001
     return chart.bounding_box()
 
 
-def _labels(chart) -> list[str]:  # noqa: ANN001
+def _labels(chart) -> list[str]:
     return chart.locator(".textpoint text").evaluate_all("els => els.map(e => e.textContent)")
 
 
-def _label_px(chart) -> float:  # noqa: ANN001
+def _label_px(chart) -> float:
     """The smallest type of the node labels as the browser draws them (CSS included)."""
     sizes = chart.locator(".textpoint text").evaluate_all(
         "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
@@ -57,13 +57,18 @@ def _label_px(chart) -> float:  # noqa: ANN001
         ("arch=googlenet&level=layers", "googlenet-layers", ["3x3_reduce"]),
     ],
 )
-def test_projector_diagram_starts_on_the_first_screen(app_server, small_page, query: str, name: str,
-                                                      labels: list[str]) -> None:  # noqa: ANN001  # fmt: skip
+def test_projector_diagram_starts_on_the_first_screen(
+    app_server, small_page, query: str, name: str, labels: list[str]
+) -> None:
     open_page(small_page, app_server, f"architectures?{query}&projector=1")
     assert_no_exception(small_page)
     box = _first_screen(small_page, f"architectures-projector-{name}")
-    assert box["y"] < 720 and box["y"] < 300, box  # its top in the first screen, under one folded line
-    if "step" in query:  # a course step's diagram is on the first screen whole, legend to colour bar
+    assert box["y"] < 720 and box["y"] < 300, (
+        box
+    )  # its top in the first screen, under one folded line
+    if (
+        "step" in query
+    ):  # a course step's diagram is on the first screen whole, legend to colour bar
         assert box["y"] + box["height"] <= 720, box
     assert box["width"] > 1000  # the page's width
     chart = _diagram(small_page)
@@ -78,11 +83,13 @@ def test_projector_diagram_starts_on_the_first_screen(app_server, small_page, qu
             .filter(r => r.right > Math.min(bg.right, svg.right) + 1).length;}""")
     assert overflow == 0  # every legend entry inside the legend's box and the figure (none cut off)
     if "resnet18" in name:  # one orange shortcut arc per residual block
-        strokes = chart.locator(".shapelayer path").evaluate_all("els => els.map(e => e.style.stroke)")
+        strokes = chart.locator(".shapelayer path").evaluate_all(
+            "els => els.map(e => e.style.stroke)"
+        )
         assert strokes.count("rgb(213, 94, 0)") == 8, strokes
 
 
-def test_screen_mode_labels_are_13_px_and_the_diagram_comes_early(app_server, small_page) -> None:  # noqa: ANN001
+def test_screen_mode_labels_are_13_px_and_the_diagram_comes_early(app_server, small_page) -> None:
     open_page(small_page, app_server, "architectures?arch=googlenet&level=layers")
     assert_no_exception(small_page)
     box = _first_screen(small_page, "architectures-screen-googlenet-layers")
@@ -92,7 +99,7 @@ def test_screen_mode_labels_are_13_px_and_the_diagram_comes_early(app_server, sm
     assert _labels(chart).count("3x3_reduce") == 9  # nine Inception modules, each opened
 
 
-def test_clicking_a_node_shows_its_card(app_server, small_page) -> None:  # noqa: ANN001
+def test_clicking_a_node_shows_its_card(app_server, small_page) -> None:
     open_page(small_page, app_server, "architectures?arch=resnet18")
     chart = _diagram(small_page)
     label = chart.locator(".textpoint text", has_text="stage 2, block 1").first
@@ -100,7 +107,9 @@ def test_clicking_a_node_shows_its_card(app_server, small_page) -> None:  # noqa
     box = label.bounding_box()
     # The marker sits just left of its label.
     small_page.mouse.click(box["x"] - 10, box["y"] + box["height"] / 2)
-    small_page.locator('[data-testid="stMarkdownContainer"] h4', has_text="stage 2, block 1").first.wait_for()
+    small_page.locator(
+        '[data-testid="stMarkdownContainer"] h4', has_text="stage 2, block 1"
+    ).first.wait_for()
     wait_idle(small_page)
     assert_no_exception(small_page)
     link = small_page.get_by_role("link", name="Feature maps of stage 2, block 1")
@@ -109,7 +118,7 @@ def test_clicking_a_node_shows_its_card(app_server, small_page) -> None:  # noqa
     small_page.screenshot(path=str(SCREENSHOTS / "architectures-card.png"))
 
 
-def test_side_by_side_in_the_url_at_one_depth_scale(app_server, small_page) -> None:  # noqa: ANN001
+def test_side_by_side_in_the_url_at_one_depth_scale(app_server, small_page) -> None:
     open_page(small_page, app_server, "architectures?arch=googlenet&side=vgg16,resnet18,googlenet")
     assert_no_exception(small_page)
     side = small_page.locator('[data-testid="stPlotlyChart"]').nth(2)
@@ -117,10 +126,15 @@ def test_side_by_side_in_the_url_at_one_depth_scale(app_server, small_page) -> N
     side.locator(".scatterlayer").first.wait_for()
     titles = side.locator(".annotation-text").evaluate_all("els => els.map(e => e.textContent)")
     assert [t.split("layers")[0] for t in titles] == ["VGG-1616 ", "ResNet-1818 ", "GoogLeNet22 "]
-    heights = side.locator(".shapelayer path").evaluate_all("els => els.map(e => e.getBBox().height)")
+    heights = side.locator(".shapelayer path").evaluate_all(
+        "els => els.map(e => e.getBBox().height)"
+    )
     assert heights  # the boxes are drawn
     small_page.evaluate("""() => {const c = document.querySelectorAll('[data-testid="stPlotlyChart"]')[2];
                            c.scrollIntoView({block: 'start'});}""")
     small_page.wait_for_timeout(300)
     small_page.screenshot(path=str(SCREENSHOTS / "architectures-side-by-side.png"))
-    assert "side=vgg16%2Cresnet18%2Cgooglenet" in small_page.url or "side=vgg16,resnet18,googlenet" in small_page.url
+    assert (
+        "side=vgg16%2Cresnet18%2Cgooglenet" in small_page.url
+        or "side=vgg16,resnet18,googlenet" in small_page.url
+    )

@@ -13,16 +13,18 @@ from tests.e2e.helpers import (
 )
 
 
-def _position(page) -> str:  # noqa: ANN001
+def _position(page) -> str:
     return page.get_by_text(re.compile(r"Position \d+ of \d+")).first.inner_text()
 
 
-def _click_point(chart, subplot: str, index: int) -> None:  # noqa: ANN001
+def _click_point(chart, subplot: str, index: int) -> None:
     """Click the ``index``-th clickable marker (the first scatter trace) of a plotly subplot."""
-    chart.locator(f"g.{subplot} .scatterlayer .trace").first.locator("path.point").nth(index).click(force=True)
+    chart.locator(f"g.{subplot} .scatterlayer .trace").first.locator("path.point").nth(index).click(
+        force=True
+    )
 
 
-def test_step_the_window_and_click_an_output_cell(app_server, browser_page) -> None:  # noqa: ANN001
+def test_step_the_window_and_click_an_output_cell(app_server, browser_page) -> None:
     page = browser_page
     open_page(page, app_server, "basics?topic=conv")
     assert_no_exception(page)
@@ -32,11 +34,15 @@ def test_step_the_window_and_click_an_output_cell(app_server, browser_page) -> N
         wait_idle(page)
         assert _position(page).startswith(f"Position {expected} of 64")
     assert page.get_by_text("-> output[0, 3]").count() >= 1
-    assert "pos=4" in page.url  # the position is in the address, written by the step view's own reruns
+    assert (
+        "pos=4" in page.url
+    )  # the position is in the address, written by the step view's own reruns
     assert_no_exception(page)
     save_screenshot(page, "basics-step-3")
 
-    step_chart = page.locator('[data-testid="stPlotlyChart"]').first  # the step view leads its topic
+    step_chart = page.locator(
+        '[data-testid="stPlotlyChart"]'
+    ).first  # the step view leads its topic
     _click_point(step_chart, "x3y3", 8 * 2 + 5)  # output row 2, column 5 of the 8 x 8 output
     wait_idle(page)
     assert _position(page).startswith("Position 22 of 64"), _position(page)
@@ -54,13 +60,17 @@ def test_step_the_window_and_click_an_output_cell(app_server, browser_page) -> N
     save_screenshot(page, "basics-1280")
 
 
-def test_click_a_unit_on_a_feature_map(app_server, browser_page) -> None:  # noqa: ANN001
+def test_click_a_unit_on_a_feature_map(app_server, browser_page) -> None:
     page = browser_page
     open_page(page, app_server, "feature-maps?view=layer")
     page.get_by_text("Dead channels").wait_for()
     wait_idle(page)
     assert_no_exception(page)
-    zoom = page.locator('[data-testid="stPlotlyChart"]').filter(has=page.locator("g.xy .scatterlayer")).last
+    zoom = (
+        page.locator('[data-testid="stPlotlyChart"]')
+        .filter(has=page.locator("g.xy .scatterlayer"))
+        .last
+    )
     _click_point(zoom, "xy", 3 * 32 + 7)  # row 3, column 7 of a 32 x 32 map
     wait_idle(page)
     assert_no_exception(page)

@@ -26,13 +26,27 @@ PLOT = '[data-testid="stPlotlyChart"]'
 IMAGE = '[data-testid="stImage"]'
 # The figure each step is about (a CSS selector; .st-key-<key> marks an element drawn with that key).
 FIGURES: dict[int, str] = {
-    1: ".st-key-bs_numbers_chart", 2: ".st-key-bs_step_chart", 3: ".st-key-bs_step_chart",
-    4: ".st-key-bs_relu_chart", 5: ".st-key-bs_pool_chart", 6: ".st-key-bs_gap_chart", 7: ".st-key-bs_loss_chart",
+    1: ".st-key-bs_numbers_chart",
+    2: ".st-key-bs_step_chart",
+    3: ".st-key-bs_step_chart",
+    4: ".st-key-bs_relu_chart",
+    5: ".st-key-bs_pool_chart",
+    6: ".st-key-bs_gap_chart",
+    7: ".st-key-bs_loss_chart",
     8: ".st-key-tr_loss, .st-key-tr_acc, .st-key-tr_start",  # before a run: empty labelled curves, and Start
-    9: IMAGE, 10: ".st-key-arch_diagram", 11: ".st-key-arch_diagram", 12: ".st-key-arch_diagram",
-    13: ".st-key-arch_diagram", 14: ".st-key-arch_diagram", 15: IMAGE, 16: PLOT, 17: PLOT, 18: PLOT, 19: PLOT,
+    9: IMAGE,
+    10: ".st-key-arch_diagram",
+    11: ".st-key-arch_diagram",
+    12: ".st-key-arch_diagram",
+    13: ".st-key-arch_diagram",
+    14: ".st-key-arch_diagram",
+    15: IMAGE,
+    16: PLOT,
+    17: PLOT,
+    18: PLOT,
+    19: PLOT,
     20: PLOT,
-}  # fmt: skip
+}
 INPUT_SIZES_JS = """() => [...document.querySelectorAll(
     '[data-testid="stMain"] input:not([type="checkbox"]):not([type="radio"]):not([type="file"]),'
     + ' [data-testid="stMain"] [data-baseweb="select"] [value], [data-testid="stMain"] [data-baseweb="select"] div')]
@@ -46,7 +60,7 @@ def _link(n: int) -> str:
     return f"{step.page}?{urlencode({**step.params, 'step': str(n), 'projector': '1'})}"
 
 
-def _tops(page, selector: str) -> list[float]:  # noqa: ANN001
+def _tops(page, selector: str) -> list[float]:
     """Viewport tops (px) of the visible elements matching ``selector``, once the first is there."""
     page.locator(f"{selector} >> visible=true").first.wait_for(timeout=90_000)
     boxes = [e.bounding_box() for e in page.locator(f"{selector} >> visible=true").all()]
@@ -54,20 +68,24 @@ def _tops(page, selector: str) -> list[float]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("n", range(1, len(STEPS) + 1))
-def test_each_course_step_shows_its_point_on_the_first_screen(app_server, chromium, n: int) -> None:  # noqa: ANN001, E501
+def test_each_course_step_shows_its_point_on_the_first_screen(app_server, chromium, n: int) -> None:
     context = chromium.new_context(viewport=PROJECTOR)
     page = context.new_page()
     page.set_default_timeout(120_000)
     try:
         open_page(page, app_server, _link(n), timeout=180)
         assert_no_exception(page)
-        assert page.get_by_text(NOTICE).count() == 0, f"step {n}: {page.get_by_text(NOTICE).first.inner_text()}"
+        assert page.get_by_text(NOTICE).count() == 0, (
+            f"step {n}: {page.get_by_text(NOTICE).first.inner_text()}"
+        )
         tops = _tops(page, FIGURES[n])
         if n in (8, 15):  # two models: both montages; Training: loss, accuracy and Start, all three
             assert len(tops) >= (3 if n == 8 else 2), tops
         tops = tops[:3] if n == 8 else tops[:2] if n == 15 else tops[:1]
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"step-{n:02d}.png"))  # the first screen, as the room sees it
+        page.screenshot(
+            path=str(SHOTS / f"step-{n:02d}.png")
+        )  # the first screen, as the room sees it
         assert max(tops) < PROJECTOR["height"] - 80, f"step {n}: the figure starts at {tops} px"
         small = [(text, size) for text, size in page.evaluate(INPUT_SIZES_JS) if size < 16]
         assert not small, f"step {n}: input values under 16 px: {small}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, wait_idle
 
 
-def test_experiments_page_and_panels(app_server, browser_page) -> None:  # noqa: ANN001
+def test_experiments_page_and_panels(app_server, browser_page) -> None:
     open_page(browser_page, app_server, "experiments")
     assert_no_exception(browser_page)
     browser_page.get_by_text("Does a shortcut make a 20-layer network trainable?").wait_for()
@@ -20,7 +20,9 @@ def test_experiments_page_and_panels(app_server, browser_page) -> None:  # noqa:
     wait_idle(browser_page)
     browser_page.get_by_text("What trains").wait_for()
     assert_no_exception(browser_page)
-    browser_page.get_by_text("Transfer learning: start from trained weights").scroll_into_view_if_needed()
+    browser_page.get_by_text(
+        "Transfer learning: start from trained weights"
+    ).scroll_into_view_if_needed()
     save_screenshot(browser_page, "training-transfer-panel")
     browser_page.get_by_text("Your own images").click()
     wait_idle(browser_page)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, wait_idle
 
 
-def test_hierarchy_grid_at_projector_size(app_server, chromium) -> None:  # noqa: ANN001
+def test_hierarchy_grid_at_projector_size(app_server, chromium) -> None:
     context = chromium.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.set_default_timeout(120_000)
@@ -20,7 +20,9 @@ def test_hierarchy_grid_at_projector_size(app_server, chromium) -> None:  # noqa
         chart = main.locator('[data-testid="stPlotlyChart"]').last
         chart.wait_for()
         chart.scroll_into_view_if_needed()
-        assert chart.get_by_text("early", exact=True).count() >= 1  # the row labels, left of each row
+        assert (
+            chart.get_by_text("early", exact=True).count() >= 1
+        )  # the row labels, left of each row
         assert chart.get_by_text("late", exact=True).count() >= 1
         box = chart.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280

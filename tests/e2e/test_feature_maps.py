@@ -16,12 +16,14 @@ from tests.e2e.helpers import (
 VIEWS = [v.label for name, v in FEATURE_VIEWS.items() if name not in ("overview", "layer")]
 
 
-def _radio(page, label: str, option: str) -> None:  # noqa: ANN001
-    page.locator('[data-testid="stRadio"]').filter(has_text=label).get_by_text(option, exact=True).click()
+def _radio(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stRadio"]').filter(has_text=label).get_by_text(
+        option, exact=True
+    ).click()
     wait_idle(page)
 
 
-def test_upload_photo_overview_and_detail(app_server, browser_page, tmp_path) -> None:  # noqa: ANN001
+def test_upload_photo_overview_and_detail(app_server, browser_page, tmp_path) -> None:
     page = browser_page
     open_page(page, app_server, "feature-maps")
     assert page.get_by_text("Page not found").count() == 0  # a deep link opens the page itself
@@ -34,7 +36,9 @@ def test_upload_photo_overview_and_detail(app_server, browser_page, tmp_path) ->
     photo.write_bytes((_skimage_data_dir() / "coffee.png").read_bytes())
     _radio(page, "Image from", "Upload")
     # The image's uploader (the page also has one for model files, in "Your own model").
-    page.locator(".st-key-fm_upload").locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
+    page.locator(".st-key-fm_upload").locator(
+        '[data-testid="stFileUploaderDropzoneInput"]'
+    ).set_input_files(str(photo))
     page.get_by_text("PNG image, 600 x 400 pixels").wait_for()
     wait_idle(page)
     assert_no_exception(page)

@@ -16,20 +16,23 @@ from tests.explorer.data.test_own_images import make_zip, png, three_classes
 
 
 @pytest.fixture
-def own_server(tmp_path):  # noqa: ANN001, ANN201
+def own_server(tmp_path):
     root = tmp_path / "own"
     with serving({"EXPLORER_DEVICE": "cpu", "EXPLORER_OWN_IMAGES_DIR": str(root)}) as url:
         yield url, root
 
 
-def _upload(page, name: str, data: bytes) -> None:  # noqa: ANN001
+def _upload(page, name: str, data: bytes) -> None:
     panel = page.locator('[data-testid="stExpander"]', has_text="Your own images")
-    panel.locator('input[type="file"]').first.set_input_files({"name": name, "mimeType": "application/zip",
-                                                               "buffer": data})  # fmt: skip
+    panel.locator('input[type="file"]').first.set_input_files(
+        {"name": name, "mimeType": "application/zip", "buffer": data}
+    )
     wait_idle(page)
 
 
-def test_a_zip_upload_makes_the_dataset_and_a_hostile_one_is_refused(own_server, browser_page, tmp_path) -> None:  # noqa: ANN001
+def test_a_zip_upload_makes_the_dataset_and_a_hostile_one_is_refused(
+    own_server, browser_page, tmp_path
+) -> None:
     base, root = own_server
     open_page(browser_page, base, "training")
     browser_page.get_by_text("Your own images").click()

@@ -13,7 +13,7 @@ from tests.e2e.helpers import (
 
 
 @pytest.mark.parametrize("page_def", PAGES, ids=lambda p: p.url_path or "home")
-def test_page_renders_in_chromium(app_server, browser_page, page_def) -> None:  # noqa: ANN001
+def test_page_renders_in_chromium(app_server, browser_page, page_def) -> None:
     open_page(browser_page, app_server, page_def.url_path)
     assert_no_exception(browser_page)
     assert browser_page.get_by_text("Page not found").count() == 0  # deep links work
@@ -23,7 +23,7 @@ def test_page_renders_in_chromium(app_server, browser_page, page_def) -> None:  
         save_readme_screenshot(browser_page, "home", height=1000)
 
 
-def test_architectures_page_switches_model(app_server, browser_page) -> None:  # noqa: ANN001
+def test_architectures_page_switches_model(app_server, browser_page) -> None:
     open_page(browser_page, app_server, "architectures")
     browser_page.get_by_text("Layer by layer").wait_for()
     assert browser_page.get_by_text("11.7 M").count() >= 1  # ResNet-18's parameters

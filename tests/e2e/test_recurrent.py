@@ -5,7 +5,7 @@ from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, w
 SENTENCE = "Gates decide what to keep."
 
 
-def test_typed_sentence_shows_heatmaps(app_server, browser_page) -> None:  # noqa: ANN001
+def test_typed_sentence_shows_heatmaps(app_server, browser_page) -> None:
     page = browser_page
     open_page(page, app_server, "recurrent")
     box = page.get_by_label("Text (character by character, up to 1,000 characters)")
@@ -24,7 +24,7 @@ def test_typed_sentence_shows_heatmaps(app_server, browser_page) -> None:  # noq
     save_screenshot(page, "recurrent-typed-sentence")
 
 
-def test_gradient_flow_view(app_server, browser_page) -> None:  # noqa: ANN001
+def test_gradient_flow_view(app_server, browser_page) -> None:
     page = browser_page
     open_page(page, app_server, "recurrent")
     page.get_by_text("Gradient flow", exact=True).click()

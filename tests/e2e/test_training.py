@@ -14,7 +14,7 @@ POINTS_JS = """() => {
 }"""
 
 
-def set_number(page, label: str, value: int) -> None:  # noqa: ANN001
+def set_number(page, label: str, value: int) -> None:
     # The run's own settings come first; the transfer and own-images panels below repeat some labels.
     box = page.get_by_label(label, exact=True).first
     box.fill(str(value))
@@ -22,7 +22,7 @@ def set_number(page, label: str, value: int) -> None:  # noqa: ANN001
     wait_idle(page)
 
 
-def test_short_training_run_grows_the_curve_and_finishes(app_server, browser_page) -> None:  # noqa: ANN001
+def test_short_training_run_grows_the_curve_and_finishes(app_server, browser_page) -> None:
     page = browser_page
     open_page(page, app_server, "training")
     assert_no_exception(page)
@@ -45,7 +45,9 @@ def test_short_training_run_grows_the_curve_and_finishes(app_server, browser_pag
     assert len(seen) >= 2 and seen == sorted(seen), f"the loss curve did not grow: {seen}"
     wait_idle(page)  # the fragment's last poll triggers one full rerun that re-enables the settings
     page.get_by_text("Confusion matrix (test set)").first.wait_for()
-    page.get_by_text("Misclassified test images").or_(page.get_by_text("No test image was misclassified")).first.wait_for()
+    page.get_by_text("Misclassified test images").or_(
+        page.get_by_text("No test image was misclassified")
+    ).first.wait_for()
     save_screenshot(page, "training-finished-top")
     page.get_by_role("button", name="Download checkpoint (.safetensors)").wait_for(timeout=30_000)
     assert page.get_by_role("button", name="Download checkpoint (.safetensors)").count() == 1

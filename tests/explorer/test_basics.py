@@ -42,7 +42,9 @@ def _torch_conv_side(n: int, f: int, p: int, s: int, d: int = 1) -> int | None:
         return None
 
 
-@pytest.mark.parametrize(("n", "f", "p", "s"), list(itertools.product([5, 7, 28, 32], [1, 3, 5], [0, 1, 2], [1, 2, 3])))
+@pytest.mark.parametrize(
+    ("n", "f", "p", "s"), list(itertools.product([5, 7, 28, 32], [1, 3, 5], [0, 1, 2], [1, 2, 3]))
+)
 def test_output_size_matches_torch(n: int, f: int, p: int, s: int) -> None:
     conv = nn.Conv2d(1, 1, f, s, p)
     assert conv(torch.zeros(1, 1, n, n)).shape[-1] == output_size(n, f, p, s)
@@ -50,8 +52,16 @@ def test_output_size_matches_torch(n: int, f: int, p: int, s: int) -> None:
 
 def test_random_grid_refused_exactly_where_torch_refuses() -> None:
     rng = random.Random(0)
-    cases = [(rng.randint(1, 40), rng.randint(1, 11), rng.randint(0, 5), rng.randint(1, 5), rng.randint(1, 3))
-             for _ in range(400)]  # fmt: skip
+    cases = [
+        (
+            rng.randint(1, 40),
+            rng.randint(1, 11),
+            rng.randint(0, 5),
+            rng.randint(1, 5),
+            rng.randint(1, 3),
+        )
+        for _ in range(400)
+    ]
     cases += [(n, f, p, 1, 1) for n in range(1, 6) for f in range(1, 12) for p in range(0, 6)]
     refused = 0
     for n, f, p, s, d in cases:
@@ -69,7 +79,12 @@ def test_random_grid_refused_exactly_where_torch_refuses() -> None:
 
 
 def test_presets_formula_equals_torch() -> None:
-    expected = {"LeNet-5 C1": 28, "AlexNet conv1": 55, "VGG 3x3 'same'": 224, "Keras Conv2D(32, (3,3)) on 64x64": 62}
+    expected = {
+        "LeNet-5 C1": 28,
+        "AlexNet conv1": 55,
+        "VGG 3x3 'same'": 224,
+        "Keras Conv2D(32, (3,3)) on 64x64": 62,
+    }
     for name, preset in PRESETS.items():
         side = _torch_conv_side(preset.n, preset.f, preset.p, preset.s)
         assert side == expected[name] == output_size(preset.n, preset.f, preset.p, preset.s)
@@ -91,7 +106,10 @@ def test_pooling_formula_shows_the_floor() -> None:
     assert F.max_pool2d(torch.zeros(1, 1, 46, 46), 3, 2).shape[-1] == 22
 
 
-@pytest.mark.parametrize(("n", "k", "s", "p"), list(itertools.product([1, 2, 3, 4, 7, 9], [1, 2, 3, 4], [1, 2, 3], [0, 1, 2])))
+@pytest.mark.parametrize(
+    ("n", "k", "s", "p"),
+    list(itertools.product([1, 2, 3, 4, 7, 9], [1, 2, 3, 4], [1, 2, 3], [0, 1, 2])),
+)
 def test_pool_refusals_are_torchs(n: int, k: int, s: int, p: int) -> None:
     for op in (F.max_pool2d, F.avg_pool2d):
         try:
@@ -122,7 +140,9 @@ def test_same_and_valid_padding() -> None:
     # 'same' really keeps the size, as torch's padding='same' does
     for f, d in [(1, 1), (3, 1), (5, 1), (3, 2), (7, 3)]:
         p = resolve_padding("same", f, 0, 1, d)
-        ref = F.conv2d(torch.zeros(1, 1, 13, 13), torch.zeros(1, 1, f, f), padding="same", dilation=d)
+        ref = F.conv2d(
+            torch.zeros(1, 1, 13, 13), torch.zeros(1, 1, f, f), padding="same", dilation=d
+        )
         assert output_size(13, f, p, 1, d) == ref.shape[-1] == 13
 
 
@@ -133,17 +153,30 @@ def test_convolution_is_cross_correlation() -> None:
     patch = image[0:3, 0:3]
     assert out.shape == (2, 2)
     assert out[0, 0] == (patch * kernel).sum()  # no kernel flip
-    assert torch.equal(out, torch.full((2, 2), 8.0))  # brightness grows by 1 per column: 1*(1+2+1)*2
+    assert torch.equal(
+        out, torch.full((2, 2), 8.0)
+    )  # brightness grows by 1 per column: 1*(1+2+1)*2
 
 
-@pytest.mark.parametrize(("n", "f", "s", "p", "d"), [(7, 3, 1, 0, 1), (7, 3, 2, 1, 1), (9, 5, 3, 2, 1),
-                                                      (12, 3, 1, 2, 2), (8, 1, 2, 0, 1), (10, 4, 3, 5, 1)])
+@pytest.mark.parametrize(
+    ("n", "f", "s", "p", "d"),
+    [
+        (7, 3, 1, 0, 1),
+        (7, 3, 2, 1, 1),
+        (9, 5, 3, 2, 1),
+        (12, 3, 1, 2, 2),
+        (8, 1, 2, 0, 1),
+        (10, 4, 3, 5, 1),
+    ],
+)
 def test_every_step_sum_equals_the_output_cell(n: int, f: int, s: int, p: int, d: int) -> None:
     g = torch.Generator().manual_seed(n * f)
     image = torch.rand(n, n, generator=g, dtype=torch.float64)
     kernel = torch.randn(f, f, generator=g, dtype=torch.float64)
     steps = sliding_steps(image, kernel, s, p, d, bias=0.25)
-    ref = F.conv2d(image[None, None], kernel[None, None], torch.tensor([0.25], dtype=torch.float64), s, p, d)[0, 0]
+    ref = F.conv2d(
+        image[None, None], kernel[None, None], torch.tensor([0.25], dtype=torch.float64), s, p, d
+    )[0, 0]
     assert torch.allclose(steps.output, ref)
     assert len(steps) == ref.numel()
     for k in range(len(steps)):
@@ -170,7 +203,11 @@ def test_channel_breakdown_sums_to_torchs_output() -> None:
     parts = channel_breakdown(x, w, b, stride=2, padding=1)
     ref = nn.functional.conv2d(x[None], w, b, 2, 1)[0]
     dilated = channel_breakdown(x, w, b, 1, 2, 2)
-    assert torch.allclose(dilated.per_channel.sum(1) + b[:, None, None], F.conv2d(x[None], w, b, 1, 2, 2)[0], atol=1e-5)
+    assert torch.allclose(
+        dilated.per_channel.sum(1) + b[:, None, None],
+        F.conv2d(x[None], w, b, 1, 2, 2)[0],
+        atol=1e-5,
+    )
     assert parts.per_channel.shape == (4, 3, 5, 5)
     assert torch.allclose(parts.output, ref)
     assert torch.allclose(parts.per_channel.sum(1) + b[:, None, None], ref, atol=1e-6)
@@ -181,7 +218,9 @@ def test_channel_breakdown_sums_to_torchs_output() -> None:
 
 def test_parameter_counts_match_torch_modules() -> None:
     assert conv_params(3, 3, 8) == sum(p.numel() for p in nn.Conv2d(3, 8, 3).parameters()) == 224
-    assert dense_params(64 * 64, 62 * 62) == sum(p.numel() for p in nn.Linear(64 * 64, 62 * 62, device="meta").parameters())
+    assert dense_params(64 * 64, 62 * 62) == sum(
+        p.numel() for p in nn.Linear(64 * 64, 62 * 62, device="meta").parameters()
+    )
 
 
 @pytest.mark.parametrize(("s", "p", "d"), [(1, 0, 1), (1, 1, 1), (2, 1, 1), (3, 2, 1), (1, 1, 2)])
@@ -221,7 +260,9 @@ def test_sigmoid_bce_matches_torch(z: float, y: int) -> None:
     assert p == pytest.approx(float(torch.sigmoid(torch.tensor(z))))
     ref = F.binary_cross_entropy(torch.sigmoid(torch.tensor([z])), torch.tensor([float(y)]))
     assert loss == pytest.approx(float(ref), rel=1e-6)
-    assert loss == pytest.approx(float(nn.BCEWithLogitsLoss()(torch.tensor([z]), torch.tensor([float(y)]))), rel=1e-6)
+    assert loss == pytest.approx(
+        float(nn.BCEWithLogitsLoss()(torch.tensor([z]), torch.tensor([float(y)]))), rel=1e-6
+    )
 
 
 def test_impossible_settings_get_one_sentence() -> None:
@@ -256,7 +297,11 @@ def test_first_layer_unit_is_torchs_conv_output() -> None:
     from explorer.models.catalog import get_spec
 
     torch.manual_seed(0)
-    for key, shape in [("lenet5", (1, 1, 32, 32)), ("alexnet_small", (1, 3, 32, 32)), ("resnet_small", (1, 3, 32, 32))]:
+    for key, shape in [
+        ("lenet5", (1, 1, 32, 32)),
+        ("alexnet_small", (1, 3, 32, 32)),
+        ("resnet_small", (1, 3, 32, 32)),
+    ]:
         model = get_spec(key).build().eval()
         x = torch.randn(shape)
         conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
@@ -280,7 +325,10 @@ def test_overlay_pair_has_two_equal_panels_and_an_escaped_title() -> None:
     fig = field_pair(view, heat, ("What the model sees", "Saliency: <b>cat</b>"), alpha=0.3)
     images = [t for t in fig.data if t.type == "image"]
     assert len(images) == 2 and {images[0].xaxis, images[1].xaxis} == {"x", "x2"}
-    assert fig.layout.xaxis.range == fig.layout.xaxis2.range and fig.layout.yaxis.range == fig.layout.yaxis2.range
+    assert (
+        fig.layout.xaxis.range == fig.layout.xaxis2.range
+        and fig.layout.yaxis.range == fig.layout.yaxis2.range
+    )
     bars = [t for t in fig.data if t.type == "scatter" and t.marker.showscale]
     assert len(bars) == 1  # the colour bar, with its stated normalisation
     assert "square-root" in bars[0].marker.colorbar.title.text

@@ -38,12 +38,16 @@ def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, best, found
     assert pick_device() == torch.device(best)
 
 
-@pytest.mark.parametrize(("env", "chosen"), [("cpu", "cpu"), ("mps", "mps"), ("cuda:1", "cuda:1"), ("CUDA", "cuda")])
+@pytest.mark.parametrize(
+    ("env", "chosen"), [("cpu", "cpu"), ("mps", "mps"), ("cuda:1", "cuda:1"), ("CUDA", "cuda")]
+)
 def test_the_override_wins_over_the_automatic_order(monkeypatch, env, chosen) -> None:
     _fake(monkeypatch, cuda=2, mps=True)
     monkeypatch.setenv("EXPLORER_DEVICE", env)
     assert pick_device() == torch.device(chosen)
-    assert pick_device("auto") == torch.device("cuda:0")  # an explicit preference wins over the override
+    assert pick_device("auto") == torch.device(
+        "cuda:0"
+    )  # an explicit preference wins over the override
 
 
 def test_explicit_preference_wins_over_the_environment(monkeypatch) -> None:
@@ -86,16 +90,24 @@ def test_threads_share_the_cores_between_the_server_and_cpu_jobs() -> None:
     assert choose_threads("server", cpu_jobs=1, cores=16) == 8
     assert choose_threads("worker", cpu_jobs=1, cores=16, device="cpu") == 8
     assert choose_threads("worker", cpu_jobs=3, cores=16, device="cpu") == 4
-    assert choose_threads("worker", cpu_jobs=1, cores=2, device="cpu") == 1  # never more than the cores
+    assert (
+        choose_threads("worker", cpu_jobs=1, cores=2, device="cpu") == 1
+    )  # never more than the cores
     assert choose_threads("worker", cpu_jobs=4, cores=2, device="cpu") == 1  # at least one
-    assert choose_threads("worker", cpu_jobs=1, cores=16, device="cuda:0") == 1  # the GPU does the work
+    assert (
+        choose_threads("worker", cpu_jobs=1, cores=16, device="cuda:0") == 1
+    )  # the GPU does the work
 
 
 def test_configure_threads_sets_what_it_returns_once_per_process(fresh_threads) -> None:
     expected = fresh_threads.choose_threads("server", cpu_jobs=1)
-    assert fresh_threads.configure_threads("server", cpu_jobs=1) == expected == torch.get_num_threads()
+    assert (
+        fresh_threads.configure_threads("server", cpu_jobs=1) == expected == torch.get_num_threads()
+    )
     torch.set_num_threads(expected + 1)  # e.g. a library changed it meanwhile
-    assert fresh_threads.configure_threads("worker", default=5) == expected  # later calls change nothing
+    assert (
+        fresh_threads.configure_threads("worker", default=5) == expected
+    )  # later calls change nothing
     assert torch.get_num_threads() == expected + 1
 
 
@@ -106,14 +118,19 @@ def test_environment_overrides_the_thread_choice(fresh_threads, monkeypatch) -> 
 
 
 @pytest.mark.parametrize("raw", ["two", "0", "-1", "1.5"])
-def test_an_invalid_thread_count_falls_back_with_a_log_message(fresh_threads, monkeypatch, caplog, raw) -> None:
+def test_an_invalid_thread_count_falls_back_with_a_log_message(
+    fresh_threads, monkeypatch, caplog, raw
+) -> None:
     import logging
 
     monkeypatch.setenv("EXPLORER_THREADS", raw)
     with caplog.at_level(logging.WARNING, logger="explorer.device"):
         n = fresh_threads.configure_threads("worker", default=2)
     assert n == 2 == torch.get_num_threads()
-    assert f"EXPLORER_THREADS={raw!r} is not a positive whole number: ignored, using the default" in caplog.text
+    assert (
+        f"EXPLORER_THREADS={raw!r} is not a positive whole number: ignored, using the default"
+        in caplog.text
+    )
 
 
 def test_describe_counts_threads_in_words() -> None:

@@ -17,10 +17,23 @@ from explorer.probe import summarize
 
 # Table I, columns 0-15 (C3 maps), the rows (S2 maps) marked X, as printed in the paper.
 TABLE_I = {
-    0: "012", 1: "123", 2: "234", 3: "345", 4: "450", 5: "501",
-    6: "0123", 7: "1234", 8: "2345", 9: "3450", 10: "4501", 11: "5012",
-    12: "0134", 13: "1245", 14: "0235", 15: "012345",
-}  # fmt: skip
+    0: "012",
+    1: "123",
+    2: "234",
+    3: "345",
+    4: "450",
+    5: "501",
+    6: "0123",
+    7: "1234",
+    8: "2345",
+    9: "3450",
+    10: "4501",
+    11: "5012",
+    12: "0134",
+    13: "1245",
+    14: "0235",
+    15: "012345",
+}
 
 
 def _paper_lenet5_parameters() -> dict[str, int]:
@@ -46,8 +59,15 @@ def test_the_paper_lenet5_has_60000_trainable_parameters() -> None:
         model = get_spec("lenet5_1998").build()
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == 60_000
     assert summarize(get_spec("lenet5_1998").build, (1, 32, 32)).total_params == 60_000
-    layers = {"C1": model.c1, "S2": model.s2, "C3": model.c3, "S4": model.s4, "C5": model.c5, "F6": model.f6,
-              "output": model.output}  # fmt: skip
+    layers = {
+        "C1": model.c1,
+        "S2": model.s2,
+        "C3": model.c3,
+        "S4": model.s4,
+        "C5": model.c5,
+        "F6": model.f6,
+        "output": model.output,
+    }
     assert {name: sum(p.numel() for p in m.parameters()) for name, m in layers.items()} == paper
 
 
@@ -71,12 +91,19 @@ def test_lenet5_output_is_fixed_euclidean_rbf_and_shapes_follow_the_paper() -> N
     for name in ("c1", "s2", "c3", "s4", "c5"):
         x = getattr(model, name)(x)
         sizes[name] = tuple(x.shape[1:])
-    assert sizes == {"c1": (6, 28, 28), "s2": (6, 14, 14), "c3": (16, 10, 10), "s4": (16, 5, 5),
-                     "c5": (120, 1, 1)}  # fmt: skip
+    assert sizes == {
+        "c1": (6, 28, 28),
+        "s2": (6, 14, 14),
+        "c3": (16, 10, 10),
+        "s4": (16, 5, 5),
+        "c5": (120, 1, 1),
+    }
     f6 = torch.randn(3, 84)
-    codes = torch.tensor([[1.0 if c == "#" else -1.0 for c in code] for code in model.output.codes.split()])
+    codes = torch.tensor(
+        [[1.0 if c == "#" else -1.0 for c in code] for code in model.output.codes.split()]
+    )
     assert codes.shape == (10, 84)  # one 7x12 code per digit
-    assert torch.allclose(model.output(f6), -torch.cdist(f6, codes) ** 2, atol=1e-3)
+    assert torch.allclose(model.output(f6), -(torch.cdist(f6, codes) ** 2), atol=1e-3)
     assert list(model.output.parameters()) == []  # fixed, not trained
 
 
@@ -86,7 +113,11 @@ def test_the_teaching_lenet5_says_it_is_not_the_paper() -> None:
         n = sum(p.numel() for p in spec.build().parameters())
     # 6-16-120-84-10 fully connected: (25+1)6 + (6*25+1)16 + (400+1)120 + (120+1)84 + (84+1)10
     assert n == 156 + 2416 + 48120 + 10164 + 850 == 61_706
-    assert "61,706" in spec.variant and "60,000" in spec.variant and "as published" not in spec.variant.split("(")[0]
+    assert (
+        "61,706" in spec.variant
+        and "60,000" in spec.variant
+        and "as published" not in spec.variant.split("(")[0]
+    )
     assert spec.twin == "lenet5_1998" and get_spec("lenet5_1998").twin == "lenet5"
 
 
@@ -116,8 +147,15 @@ def test_the_keras_panel_prints_the_course_code_line_for_line() -> None:
     modern = keras_modern_code()
     assert "epochs=10, batch_size=32" in modern and "pred = model.predict(X_test)" in modern
     twin = keras_twin_code().splitlines()
-    assert "range(10)" in twin[COURSE_KERAS.splitlines().index("model.fit(X_train, y_train, epochs=10, batch_size=32)")]
-    assert "batches of 32" in keras_twin_code() and twin[-1].startswith("pred = torch.sigmoid(model(X_test))")
+    assert (
+        "range(10)"
+        in twin[
+            COURSE_KERAS.splitlines().index("model.fit(X_train, y_train, epochs=10, batch_size=32)")
+        ]
+    )
+    assert "batches of 32" in keras_twin_code() and twin[-1].startswith(
+        "pred = torch.sigmoid(model(X_test))"
+    )
     # line n of the course is line n of the twin up to model.fit
     for keras_line, torch_line in zip(COURSE_KERAS.splitlines()[:12], twin[:12], strict=True):
         assert bool(keras_line) == bool(torch_line)
@@ -132,9 +170,13 @@ def test_googlenet_first_pool_is_ceil_56_not_floor_55() -> None:
     # Szegedy et al. 2014, Table 1: max pool 3x3/2 takes 112x112 to 56x56.
     assert pool_output_size(112, 3, 2, 0, ceil_mode=True) == 56
     assert pool_output_size(112, 3, 2, 0) == 55  # floor would give 55
-    assert window_formula_text(112, 3, 0, 2, ceil_mode=True).startswith("ceil((112 - 3 + 2 x 0) / 2) + 1 = 56")
+    assert window_formula_text(112, 3, 0, 2, ceil_mode=True).startswith(
+        "ceil((112 - 3 + 2 x 0) / 2) + 1 = 56"
+    )
     # PyTorch's rule: the last window must start inside the input or the left padding.
-    assert pool_output_size(5, 2, 2, 1, ceil_mode=True) == 3  # ceil(4/2)+1 = 4 would start at 6 > 5 + 1
+    assert (
+        pool_output_size(5, 2, 2, 1, ceil_mode=True) == 3
+    )  # ceil(4/2)+1 = 4 would start at 6 > 5 + 1
 
 
 @pytest.mark.parametrize("key", [s.key for s in catalog(kind="cnn")])
@@ -149,7 +191,10 @@ def test_every_pooling_layer_size_is_its_formula(key: str) -> None:
         model = spec.build().eval()
     seen: list[tuple[nn.Module, tuple[int, ...], tuple[int, ...]]] = []
     pools = [m for m in model.modules() if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
-    hooks = [m.register_forward_hook(lambda m, i, o: seen.append((m, tuple(i[0].shape), tuple(o.shape)))) for m in pools]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: seen.append((m, tuple(i[0].shape), tuple(o.shape))))
+        for m in pools
+    ]
     try:
         with torch.no_grad():
             model(torch.empty(1, *spec.input_shape, device="meta"))
@@ -163,7 +208,10 @@ def test_every_pooling_layer_size_is_its_formula(key: str) -> None:
         p = m.padding if isinstance(m.padding, int) else m.padding[0]
         d = getattr(m, "dilation", 1)
         d = d if isinstance(d, int) else d[0]
-        assert window_output_size(shape_in[-1], k, p, s, d, m.ceil_mode) == shape_out[-1], (m, shape_in)
+        assert window_output_size(shape_in[-1], k, p, s, d, m.ceil_mode) == shape_out[-1], (
+            m,
+            shape_in,
+        )
     nodes = [n for n in catalog_graph(key).nodes if n.kind == "pool" and n.kernel is not None]
     assert len(nodes) == len(seen)
     for node in nodes:
@@ -176,7 +224,7 @@ def test_every_pooling_layer_size_is_its_formula(key: str) -> None:
 # --- 5 and a-k: the sentences a student reads --------------------------------------------------
 
 
-def _step(title: str):  # noqa: ANN202
+def _step(title: str):
     from explorer.ui.course import STEPS
 
     return next(s for s in STEPS if s.title.startswith(title))
@@ -187,7 +235,7 @@ def test_readme_does_not_call_lenet5_and_nin_torchvision_definitions() -> None:
 
     text = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
     start = text.index("## The catalog")
-    tv = text[start:text.index("ImageNet weights", start)]
+    tv = text[start : text.index("ImageNet weights", start)]
     assert "LeNet-5" not in tv and "NiN" not in tv
     assert "LeNet-5 and NiN are this project's own builders, without ImageNet weights" in text
 
@@ -222,8 +270,10 @@ def test_alexnet_and_googlenet_steps_link_the_papers_networks() -> None:
 
 
 def test_transfer_step_cites_yosinski() -> None:
-    assert "Yosinski et al., How transferable are features in deep neural networks?, NIPS 2014" in _step(
-        "Transfer").text
+    assert (
+        "Yosinski et al., How transferable are features in deep neural networks?, NIPS 2014"
+        in _step("Transfer").text
+    )
 
 
 def test_valid_padding_shrinks_by_f_minus_1_only_with_stride_1() -> None:
@@ -231,7 +281,9 @@ def test_valid_padding_shrinks_by_f_minus_1_only_with_stride_1() -> None:
 
     from explorer.basics.sizes import output_size
 
-    assert output_size(32, 5, 0, 1) == 32 - (5 - 1) and output_size(32, 5, 0, 2) != 32 - (5 - 1)  # (g)
+    assert output_size(32, 5, 0, 1) == 32 - (5 - 1) and output_size(32, 5, 0, 2) != 32 - (
+        5 - 1
+    )  # (g)
     text = " ".join((Path(__file__).parents[2] / "explorer/ui/basics_more.py").read_text().split())
     assert "shrinks by F - 1 with stride 1 and no dilation" in text
 
@@ -241,7 +293,14 @@ def test_home_timeline_follows_the_course_order() -> None:
 
     from explorer.models.catalog import progression
 
-    assert [s.family for s in progression()] == ["LeNet", "AlexNet", "VGG", "NiN", "GoogLeNet", "ResNet"]  # (h)
+    assert [s.family for s in progression()] == [
+        "LeNet",
+        "AlexNet",
+        "VGG",
+        "NiN",
+        "GoogLeNet",
+        "ResNet",
+    ]  # (h)
     text = (Path(__file__).parents[2] / "app_pages/home.py").read_text()
     assert "one idea that the next ones kept" not in text and "Not every idea" in text
 
@@ -259,10 +318,15 @@ def test_adding_problem_is_credited_to_le_jaitly_hinton() -> None:
     from explorer.training.experiments import EXPERIMENTS
 
     text = EXPERIMENTS["cells_on_adding"].explanation  # (j)
-    assert "Le, Jaitly & Hinton, 2015" in text and "A Simple Way to Initialize Recurrent Networks" in text
+    assert (
+        "Le, Jaitly & Hinton, 2015" in text
+        and "A Simple Way to Initialize Recurrent Networks" in text
+    )
     assert "Le, Jaitly & Hinton" in (adding_problem.__doc__ or "")
     x, _ = adding_problem(4, 10, torch.Generator().manual_seed(0))
-    assert float(x[..., 0].min()) >= 0 and float(x[..., 0].max()) <= 1  # U(0, 1) values, Le et al.'s form
+    assert (
+        float(x[..., 0].min()) >= 0 and float(x[..., 0].max()) <= 1
+    )  # U(0, 1) values, Le et al.'s form
 
 
 def test_nips_2012_and_the_backward_title() -> None:
@@ -271,7 +335,9 @@ def test_nips_2012_and_the_backward_title() -> None:
     from explorer.viz import recurrent as viz_recurrent
 
     assert "NIPS 2012" in get_spec("alexnet").paper  # (k)
-    assert not any("NeurIPS" in s.citation for s in CATALOG.values())  # NeurIPS is the name since 2018
+    assert not any(
+        "NeurIPS" in s.citation for s in CATALOG.values()
+    )  # NeurIPS is the name since 2018
     source = __import__("inspect").getsource(viz_recurrent.forward_backward)
     assert "x_t..x_(T-1)" in source and "x_t..x_T)" not in source  # steps 0..T-1
     assert "x_t..x_(T-1)" in (RecurrentTrace.__doc__ or "")
@@ -301,18 +367,30 @@ def test_the_experiments_keep_the_two_effects_apart_and_quote_he_correctly() -> 
     from explorer.training.experiments import EXPERIMENTS
 
     vanishing, degradation = EXPERIMENTS["plain_vs_residual"], EXPERIMENTS["degradation"]
-    assert "(He et al., 2015)" not in vanishing.explanation and "NOT what He et al. (2016) found" in vanishing.explanation
+    assert (
+        "(He et al., 2015)" not in vanishing.explanation
+        and "NOT what He et al. (2016) found" in vanishing.explanation
+    )
     assert "no batch norm" in vanishing.title.lower() and "batch norm" in degradation.title.lower()
     # He et al. 2016, sec. 4.1, in their words
-    assert "unlikely to be caused by vanishing gradients" in HE2016_SEC41 and HE2016_SEC41 in degradation.quote
+    assert (
+        "unlikely to be caused by vanishing gradients" in HE2016_SEC41
+        and HE2016_SEC41 in degradation.quote
+    )
     assert "trained with BN" in HE2016_SEC41 and "healthy norms" in HE2016_SEC41
     runs = degradation.runs()
     assert all(r.kwargs["batch_norm"] and r.kwargs["init"] == "he" for r in runs)
     plain = sorted(r.kwargs["blocks"] for r in runs if not r.kwargs["residual"])
     assert len(plain) == 2 and plain[0] < plain[1]  # a shallower and a deeper plain net
-    assert any(r.kwargs["residual"] and r.kwargs["blocks"] == plain[1] for r in runs)  # the deeper one's twin
+    assert any(
+        r.kwargs["residual"] and r.kwargs["blocks"] == plain[1] for r in runs
+    )  # the deeper one's twin
     card = get_spec("plain_deep").variant
-    assert "no batch norm" in card and "degradation problem" in card and "(He et al., 2015)" not in card
+    assert (
+        "no batch norm" in card
+        and "degradation problem" in card
+        and "(He et al., 2015)" not in card
+    )
 
 
 def test_transfer_says_what_the_source_saw_and_tunes_the_scratch_arm() -> None:
@@ -320,10 +398,17 @@ def test_transfer_says_what_the_source_saw_and_tunes_the_scratch_arm() -> None:
     from explorer.training.transfer import default_transfer_settings, scratch_twin
 
     exp = EXPERIMENTS["transfer_vs_scratch"]
-    assert "related task" not in exp.explanation and "subset of the source's" in exp.explanation  # (f)
-    assert "Yosinski et al., How transferable are features in deep neural networks?, NIPS 2014" in exp.explanation
+    assert (
+        "related task" not in exp.explanation and "subset of the source's" in exp.explanation
+    )  # (f)
+    assert (
+        "Yosinski et al., How transferable are features in deep neural networks?, NIPS 2014"
+        in exp.explanation
+    )
     head, scratch = (r.kwargs["settings"] for r in exp.runs())
-    assert head.lr == default_transfer_settings().lr and scratch.lr == scratch_twin(head).lr != head.lr
+    assert (
+        head.lr == default_transfer_settings().lr and scratch.lr == scratch_twin(head).lr != head.lr
+    )
 
 
 # --- Also: the outline's tips, each with its proof --------------------------------------------
@@ -342,7 +427,9 @@ def test_vgg16_dense_layers_hold_89_percent_of_its_parameters() -> None:
     text = next(t for t in TIPS if "dense" in t.title).text
     assert "123,642,856" in text and "138,357,544" in text and "(89%)" in text
     small = next(t for t in TIPS if "small filters" in t.title).text
-    assert "2 x 9 = 18" in small and 2 * 9 < 5 * 5 and 3 * 9 < 7 * 7  # two 3x3 see 5x5, three see 7x7
+    assert (
+        "2 x 9 = 18" in small and 2 * 9 < 5 * 5 and 3 * 9 < 7 * 7
+    )  # two 3x3 see 5x5, three see 7x7
 
 
 def test_every_tip_links_a_routed_page_and_the_normalisation_experiment_exists() -> None:
@@ -356,10 +443,14 @@ def test_every_tip_links_a_routed_page_and_the_normalisation_experiment_exists()
     assert norm.params == {"exp": "normalisation"} and "normalisation" in EXPERIMENTS
     runs = EXPERIMENTS["normalisation"].runs()
     assert [(r.kwargs["settings"].optimizer, r.kwargs["scale"]) for r in runs] == [
-        ("adam", 1.0), ("adam", 255.0), ("sgd", 1.0), ("sgd", 255.0)]
+        ("adam", 1.0),
+        ("adam", 255.0),
+        ("sgd", 1.0),
+        ("sgd", 255.0),
+    ]
 
 
-def test_a_diverging_arm_is_a_result_not_an_error(monkeypatch) -> None:  # noqa: ANN001
+def test_a_diverging_arm_is_a_result_not_an_error(monkeypatch) -> None:
     """SGD on raw 0-255 pixels diverges (NaN at step 9 in our run): the arm returns a result that
     says so and the comparison goes on."""
     from dataclasses import replace
@@ -371,13 +462,17 @@ def test_a_diverging_arm_is_a_result_not_an_error(monkeypatch) -> None:  # noqa:
 
     seen = {}
 
-    def diverging(settings, should_stop=None, data=None):  # noqa: ANN001, ANN202
+    def diverging(settings, should_stop=None, data=None):
         seen["max"] = float(data.x_train.max())
         yield type("Step", (), {"step": 9})()
         raise fit.DivergedError("The loss became NaN at step 9 (epoch 1): training diverged.")
 
     monkeypatch.setattr(fit, "run_training", diverging)
-    s = replace(default_settings("keras_cnn", "circles_squares", device="cpu"), train_samples=64, val_samples=32)
+    s = replace(
+        default_settings("keras_cnn", "circles_squares", device="cpu"),
+        train_samples=64,
+        val_samples=32,
+    )
     _, result = drain(run_scaled(s, 255.0))
     assert isinstance(result, Diverged) and "diverged" in result.message
     assert result.metrics == {"diverged_after_step": 9.0} and 1.0 < seen["max"] <= 255.0
@@ -387,7 +482,11 @@ def test_lenet5_as_published_reads_grey_32_digits_on_the_feature_maps_page() -> 
     from explorer.probe.inputs import preprocessing_for
 
     recipe = preprocessing_for("lenet5_1998")
-    assert (recipe.channels, recipe.size, recipe.mean) == (1, 32, None)  # [0, 1] digits, no ImageNet recipe
+    assert (recipe.channels, recipe.size, recipe.mean) == (
+        1,
+        32,
+        None,
+    )  # [0, 1] digits, no ImageNet recipe
 
 
 def test_the_alexnet_and_googlenet_steps_numbers_are_the_published_networks() -> None:
@@ -398,6 +497,8 @@ def test_the_alexnet_and_googlenet_steps_numbers_are_the_published_networks() ->
         _, goog = dense_share(get_spec("googlenet_v1").build())
     # AlexNet: fc6 9216 x 4096, fc7 4096 x 4096, fc8 4096 x 1000 (Krizhevsky et al. 2012, Fig. 2)
     assert dense == (9216 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
-    assert round(total / 1e6) == 61 and dense / total > 0.9  # "61 million, most in the dense layers"
+    assert (
+        round(total / 1e6) == 61 and dense / total > 0.9
+    )  # "61 million, most in the dense layers"
     assert round(goog / 1e6) == 7  # "7 million parameters"
     assert "61 million" in _step("AlexNet").text and "7 million" in _step("GoogLeNet").text

@@ -47,7 +47,9 @@ class ImportedModel:
     # The range of pixel values the model expects: (0, 255) when it scales images itself (a
     # Rescaling(1/255) or Normalization layer first), else (0, 1).
     pixel_range: tuple[float, float] = (0.0, 1.0)
-    preprocessing: list[str] = field(default_factory=list)  # names of the scaling nodes in the model
+    preprocessing: list[str] = field(
+        default_factory=list
+    )  # names of the scaling nodes in the model
     parameters: int = 0
 
     def build(self) -> nn.Module:
@@ -56,9 +58,15 @@ class ImportedModel:
 
     def checkpoint(self, meta: CheckpointMeta | None = None) -> bytes:
         """The app's checkpoint (safetensors + metadata + spec) of this model."""
-        meta = meta or CheckpointMeta(arch=SPEC_ARCH, classes=list(self.classes),
-                                      settings={"source": self.source, "title": self.title,
-                                                "pixel_range": list(self.pixel_range)})  # fmt: skip
+        meta = meta or CheckpointMeta(
+            arch=SPEC_ARCH,
+            classes=list(self.classes),
+            settings={
+                "source": self.source,
+                "title": self.title,
+                "pixel_range": list(self.pixel_range),
+            },
+        )
         return save_spec_checkpoint(self.state_dict, self.spec, meta)
 
 
@@ -77,20 +85,32 @@ def _run_child(data: bytes, filename: str, isolate: bool, timeout_s: float) -> b
     if not isolate:
         return parse_file(data, filename)
     try:
-        return run_isolated(parse_file, data, filename, timeout_s=timeout_s, what="reading the model file",
-                            memory_bytes=PARSE_MEMORY_BYTES, raw=True)  # fmt: skip
+        return run_isolated(
+            parse_file,
+            data,
+            filename,
+            timeout_s=timeout_s,
+            what="reading the model file",
+            memory_bytes=PARSE_MEMORY_BYTES,
+            raw=True,
+        )
     except IsolatedError as err:
         if err.kind == "ModelImportError":
             raise ModelImportError(str(err)) from None
         if err.kind == "MemoryError":
-            raise ModelImportError("Reading the model file needs more memory than allowed: it is too big or damaged.") from None
-        raise ModelImportError(f"The model file cannot be read ({err.kind}): it is damaged or not supported.") from None
+            raise ModelImportError(
+                "Reading the model file needs more memory than allowed: it is too big or damaged."
+            ) from None
+        raise ModelImportError(
+            f"The model file cannot be read ({err.kind}): it is damaged or not supported."
+        ) from None
     except WorkerError as err:
         raise ModelImportError(str(err)) from None
 
 
-def import_model(data: bytes, filename: str = "", *, isolate: bool = True,
-                 timeout_s: float = PARSE_TIMEOUT_S) -> ImportedModel:  # fmt: skip
+def import_model(
+    data: bytes, filename: str = "", *, isolate: bool = True, timeout_s: float = PARSE_TIMEOUT_S
+) -> ImportedModel:
     """Convert a Keras (.keras, .h5) or ONNX (.onnx) model file into an :class:`ImportedModel`.
 
     ``isolate=False`` parses in this process (tests of the parser; never for uploads).
@@ -98,7 +118,9 @@ def import_model(data: bytes, filename: str = "", *, isolate: bool = True,
     from safetensors.torch import load
 
     if len(data) > MAX_FILE_BYTES:
-        raise ModelImportError(f"The model file is {len(data) / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB.")
+        raise ModelImportError(
+            f"The model file is {len(data) / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB."
+        )
     raw = _run_child(bytes(data), str(filename)[:200], isolate, timeout_s)
     try:  # the child's answer is untrusted too: the checkpoint reader's checks, then the spec's
         header = read_header(raw)
@@ -110,12 +132,22 @@ def import_model(data: bytes, filename: str = "", *, isolate: bool = True,
         check_finite(state)
     except (CheckpointError, KeyError, ValueError) as err:
         raise ModelImportError(f"The converted model was refused: {str(err)[:300]}") from None
-    classes = [str(c)[:200] for c in info.get("classes", [])][:10_000] if isinstance(info, dict) else []
+    classes = (
+        [str(c)[:200] for c in info.get("classes", [])][:10_000] if isinstance(info, dict) else []
+    )
     pixel_range, pre = _scaling(spec)
     title = spec.title or Path(str(filename)).stem[:100] or "Your model"
-    return ImportedModel(spec=spec, state_dict=state, input_shape=spec.input_shape, title=title,
-                         source=str(info.get("source", "")) if isinstance(info, dict) else "", classes=classes,
-                         pixel_range=pixel_range, preprocessing=pre, parameters=plan.parameters)  # fmt: skip
+    return ImportedModel(
+        spec=spec,
+        state_dict=state,
+        input_shape=spec.input_shape,
+        title=title,
+        source=str(info.get("source", "")) if isinstance(info, dict) else "",
+        classes=classes,
+        pixel_range=pixel_range,
+        preprocessing=pre,
+        parameters=plan.parameters,
+    )
 
 
 def import_model_file(path: str | Path, **kwargs: Any) -> ImportedModel:

@@ -62,7 +62,9 @@ def check_array(where: str, array: np.ndarray) -> np.ndarray:
     """A weight array as float32, refused when NaN or infinite."""
     out = np.ascontiguousarray(array, dtype=np.float32)
     if not np.isfinite(out).all():
-        raise ModelImportError(f"{where} contains NaN or infinite values; a diverged model cannot be inspected.")
+        raise ModelImportError(
+            f"{where} contains NaN or infinite values; a diverged model cannot be inspected."
+        )
     return out
 
 
@@ -76,16 +78,27 @@ class GraphBuilder:
         self.state: dict[str, np.ndarray] = {}
         self.taken: set[str] = set()
         self.elements = 0
-        self.flattened: dict[str, tuple[int, ...]] = {}  # flatten nodes whose Dense rows were permuted
+        self.flattened: dict[
+            str, tuple[int, ...]
+        ] = {}  # flatten nodes whose Dense rows were permuted
 
     def name(self, raw: Any, fallback: str = "layer") -> str:
         return safe_name(raw, self.taken, fallback)
 
-    def add(self, name: str, op: str, inputs: list[str], args: dict[str, Any], label: str = "",
-            weights: dict[str, np.ndarray] | None = None) -> str:  # fmt: skip
+    def add(
+        self,
+        name: str,
+        op: str,
+        inputs: list[str],
+        args: dict[str, Any],
+        label: str = "",
+        weights: dict[str, np.ndarray] | None = None,
+    ) -> str:
         """Append a node (validated as the spec will be) with its weights; returns its name."""
         if op not in OPS:
-            raise ModelImportError(f"Layer {label or name!r}: the operation {op!r} is not supported.")
+            raise ModelImportError(
+                f"Layer {label or name!r}: the operation {op!r} is not supported."
+            )
         try:
             clean = check_args(name, op, args)
         except SpecError as err:
@@ -98,8 +111,12 @@ class GraphBuilder:
         for key, array in (weights or {}).items():
             self.elements += array.size
             if self.elements > MAX_WEIGHT_ELEMENTS:
-                raise ModelImportError(f"The model has more than {MAX_WEIGHT_ELEMENTS:,} weights; that is over the limit.")
-            self.state[f"{name}.{key}"] = check_array(f"The weight {key!r} of layer {label or name!r}", array)
+                raise ModelImportError(
+                    f"The model has more than {MAX_WEIGHT_ELEMENTS:,} weights; that is over the limit."
+                )
+            self.state[f"{name}.{key}"] = check_array(
+                f"The weight {key!r} of layer {label or name!r}", array
+            )
         if op == "batch_norm":
             self.state[f"{name}.num_batches_tracked"] = np.zeros((), dtype=np.int64)
         self.nodes.append(node)
@@ -108,9 +125,23 @@ class GraphBuilder:
     def spec(self, output: str) -> ModelSpec:
         """The finished spec, validated as a whole."""
         try:
-            return spec_from_obj({"input_shape": list(self.input_shape), "title": self.title[:200], "output": output,
-                                  "nodes": [{"name": n.name, "op": n.op, "inputs": list(n.inputs), "args": n.args,
-                                             **({"label": n.label[:200]} if n.label else {})} for n in self.nodes]})
+            return spec_from_obj(
+                {
+                    "input_shape": list(self.input_shape),
+                    "title": self.title[:200],
+                    "output": output,
+                    "nodes": [
+                        {
+                            "name": n.name,
+                            "op": n.op,
+                            "inputs": list(n.inputs),
+                            "args": n.args,
+                            **({"label": n.label[:200]} if n.label else {}),
+                        }
+                        for n in self.nodes
+                    ],
+                }
+            )
         except SpecError as err:
             raise ModelImportError(str(err)) from None
 
@@ -119,5 +150,7 @@ def bounded_elements(where: str, shape: tuple[int, ...]) -> int:
     """The element count of a declared array shape, refused above the cap before reading it."""
     count = math.prod(int(d) for d in shape)
     if count > MAX_TENSOR_ELEMENTS or any(int(d) < 0 for d in shape):
-        raise ModelImportError(f"{where} declares {count:,} values; the limit for one weight is {MAX_TENSOR_ELEMENTS:,}.")
+        raise ModelImportError(
+            f"{where} declares {count:,} values; the limit for one weight is {MAX_TENSOR_ELEMENTS:,}."
+        )
     return count

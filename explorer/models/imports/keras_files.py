@@ -31,8 +31,10 @@ from explorer.models.imports.errors import (
 )
 
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
-WeightsOf = Callable[[int, dict[str, Any]], list[np.ndarray]]  # (layer index, layer entry) -> arrays
-_NOT_HDF5 = "This is not a readable Keras .h5 file ({why}). Save the model again with model.save(\"my_cnn.keras\")."
+WeightsOf = Callable[
+    [int, dict[str, Any]], list[np.ndarray]
+]  # (layer index, layer entry) -> arrays
+_NOT_HDF5 = 'This is not a readable Keras .h5 file ({why}). Save the model again with model.save("my_cnn.keras").'
 
 
 def _loads(raw: bytes | str, what: str) -> Any:
@@ -50,26 +52,45 @@ def read_keras_zip(data: bytes) -> tuple[dict[str, Any], WeightsOf]:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
-        raise ModelImportError(f"This .keras file is not a readable zip ({str(err)[:80]}).") from None
+        raise ModelImportError(
+            f"This .keras file is not a readable zip ({str(err)[:80]})."
+        ) from None
     total = 0
     for info in infos:
         name = info.filename.replace("\\", "/")
         parts = name.split("/")
-        if name.startswith("/") or ".." in parts or re.match(r"^[A-Za-z]:", name) or posixpath.normpath(name).startswith(".."):
-            raise ModelImportError(f"The .keras zip holds an entry {name[:80]!r} that climbs out of its folder: refused.")
+        if (
+            name.startswith("/")
+            or ".." in parts
+            or re.match(r"^[A-Za-z]:", name)
+            or posixpath.normpath(name).startswith("..")
+        ):
+            raise ModelImportError(
+                f"The .keras zip holds an entry {name[:80]!r} that climbs out of its folder: refused."
+            )
         total += info.file_size
         if total > MAX_UNPACKED_BYTES or info.file_size > MAX_UNPACKED_BYTES:
-            raise ModelImportError(f"The .keras zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB: refused (a zip bomb?).")
+            raise ModelImportError(
+                f"The .keras zip unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB: refused (a zip bomb?)."
+            )
         if info.flag_bits & 0x1 or info.compress_type not in _METHODS:
-            raise ModelImportError(f"The .keras zip's entry {name[:60]!r} is encrypted or packed with a method this app "
-                                   "cannot unpack: save the model again with model.save(\"my_cnn.keras\").")  # fmt: skip
+            raise ModelImportError(
+                f"The .keras zip's entry {name[:60]!r} is encrypted or packed with a method this app "
+                'cannot unpack: save the model again with model.save("my_cnn.keras").'
+            )
     names = {i.filename: i for i in infos}
     for needed in ("config.json", "model.weights.h5"):
         if needed not in names:
-            raise ModelImportError(f"This .keras file has no {needed}: it is not a model saved by Keras 3 (model.save(\"my_cnn.keras\")).")
+            raise ModelImportError(
+                f'This .keras file has no {needed}: it is not a model saved by Keras 3 (model.save("my_cnn.keras")).'
+            )
     if names["config.json"].file_size > MAX_CONFIG_BYTES:
-        raise ModelImportError(f"The model's config.json is over {MAX_CONFIG_BYTES // 2**20} MB: refused.")
-    config = _loads(_read_entry(zf, names["config.json"], MAX_CONFIG_BYTES), "The model's config.json")
+        raise ModelImportError(
+            f"The model's config.json is over {MAX_CONFIG_BYTES // 2**20} MB: refused."
+        )
+    config = _loads(
+        _read_entry(zf, names["config.json"], MAX_CONFIG_BYTES), "The model's config.json"
+    )
     h5 = _read_entry(zf, names["model.weights.h5"], MAX_UNPACKED_BYTES)
     weights = _open_h5(h5)
     sequential = isinstance(config, dict) and config.get("class_name") == "Sequential"
@@ -81,11 +102,23 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes
     try:
         with zf.open(info) as fh:
             raw = fh.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError, NotImplementedError,
-            ValueError) as err:  # fmt: skip
-        raise ModelImportError(f"The .keras zip's entry {info.filename[:60]!r} is damaged ({type(err).__name__}).") from None
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        EOFError,
+        OSError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+    ) as err:
+        raise ModelImportError(
+            f"The .keras zip's entry {info.filename[:60]!r} is damaged ({type(err).__name__})."
+        ) from None
     if len(raw) > limit or len(raw) != info.file_size:
-        raise ModelImportError("The .keras zip unpacks to more than it declares: refused (a zip bomb?).")
+        raise ModelImportError(
+            "The .keras zip unpacks to more than it declares: refused (a zip bomb?)."
+        )
     return raw
 
 
@@ -96,8 +129,10 @@ def _open_h5(raw: bytes) -> Any:
         raise ModelImportError(_NOT_HDF5.format(why="it does not start as an HDF5 file"))
     try:
         return h5py.File(io.BytesIO(raw), "r")
-    except Exception as err:  # noqa: BLE001 - h5py raises OSError, KeyError, RuntimeError... on bad files
-        raise ModelImportError(_NOT_HDF5.format(why=f"{type(err).__name__}: {str(err)[:80]}")) from None
+    except Exception as err:
+        raise ModelImportError(
+            _NOT_HDF5.format(why=f"{type(err).__name__}: {str(err)[:80]}")
+        ) from None
 
 
 def _snake(name: str) -> str:
@@ -131,24 +166,34 @@ def _dataset(h5: Any, path: str, where: str) -> np.ndarray:
     try:
         ds = h5[path]
         shape, kind = tuple(ds.shape), ds.dtype.kind
-    except Exception as err:  # noqa: BLE001 - a damaged file fails anywhere inside h5py
-        raise ModelImportError(f"The weights of {where} cannot be read ({type(err).__name__}): the file is damaged.") from None
+    except Exception as err:
+        raise ModelImportError(
+            f"The weights of {where} cannot be read ({type(err).__name__}): the file is damaged."
+        ) from None
     if kind not in "fiu":
         raise ModelImportError(f"The weights of {where} are not numbers.")
     bounded_elements(f"A weight of {where}", shape)
     try:
         return np.asarray(ds[()], dtype=np.float32)
-    except Exception as err:  # noqa: BLE001
-        raise ModelImportError(f"The weights of {where} cannot be read ({type(err).__name__}): the file is damaged.") from None
+    except Exception as err:
+        raise ModelImportError(
+            f"The weights of {where} cannot be read ({type(err).__name__}): the file is damaged."
+        ) from None
 
 
 def _vars(h5: Any, path: str, layer: dict[str, Any]) -> list[np.ndarray]:
     where = f"layer {str(layer.get('config', {}).get('name', '?'))[:60]!r}"
     try:
         group = h5.get(path)
-        keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30) if group is not None else []
-    except Exception as err:  # noqa: BLE001
-        raise ModelImportError(f"The weights of {where} cannot be read ({type(err).__name__}): the file is damaged.") from None
+        keys = (
+            sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
+            if group is not None
+            else []
+        )
+    except Exception as err:
+        raise ModelImportError(
+            f"The weights of {where} cannot be read ({type(err).__name__}): the file is damaged."
+        ) from None
     return [_dataset(h5, f"{path}/{k}", where) for k in keys]
 
 
@@ -157,11 +202,13 @@ def read_keras_h5(data: bytes) -> tuple[dict[str, Any], WeightsOf]:
     h5 = _open_h5(data)
     try:
         raw = h5.attrs.get("model_config")
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise ModelImportError(_NOT_HDF5.format(why=f"{type(err).__name__}")) from None
     if raw is None:
-        raise ModelImportError("This .h5 file holds no model_config: it has weights only (model.save_weights). "
-                               "Save the whole model with model.save(\"my_cnn.keras\").")  # fmt: skip
+        raise ModelImportError(
+            "This .h5 file holds no model_config: it has weights only (model.save_weights). "
+            'Save the whole model with model.save("my_cnn.keras").'
+        )
     if isinstance(raw, bytes | np.bytes_):
         raw = bytes(raw).decode("utf-8", "replace")
     if not isinstance(raw, str) or len(raw) > MAX_CONFIG_BYTES:
@@ -176,9 +223,14 @@ def read_keras_h5(data: bytes) -> tuple[dict[str, Any], WeightsOf]:
         if group is None:
             return []
         try:
-            names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs.get("weight_names", [])]
-        except Exception as err:  # noqa: BLE001
-            raise ModelImportError(f"The weights of {where} cannot be read ({type(err).__name__}).") from None
+            names = [
+                n.decode() if isinstance(n, bytes) else str(n)
+                for n in group.attrs.get("weight_names", [])
+            ]
+        except Exception as err:
+            raise ModelImportError(
+                f"The weights of {where} cannot be read ({type(err).__name__})."
+            ) from None
         return [_dataset(group, n, where) for n in names]
 
     weights_of.prepare = lambda layers: None  # type: ignore[attr-defined]

@@ -26,29 +26,63 @@ from explorer.models.imports.keras_values import (
 )
 from explorer.models.spec import INPUT, ModelSpec
 
-CODE_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda", "TorchModuleWrapper", "JaxLayer", "FlaxLayer")
+CODE_LAYERS = (
+    "Lambda",
+    "TFOpLambda",
+    "SlicingOpLambda",
+    "TorchModuleWrapper",
+    "JaxLayer",
+    "FlaxLayer",
+)
 ELEMENTWISE = ("Dropout", "Activation", "ReLU", "LeakyReLU", "ELU")
 
 
 class Ctx:
     """What converting one layer needs: the graph so far, its name, config, inputs and arrays."""
 
-    def __init__(self, g: GraphBuilder, name: str, cls: str, conf: dict[str, Any], inputs: list[str],
-                 arrays: list[np.ndarray], feeds_only_dense: bool) -> None:  # fmt: skip
-        self.g, self.name, self.cls, self.conf, self.inputs, self.arrays = g, name, cls, conf, inputs, arrays
+    def __init__(
+        self,
+        g: GraphBuilder,
+        name: str,
+        cls: str,
+        conf: dict[str, Any],
+        inputs: list[str],
+        arrays: list[np.ndarray],
+        feeds_only_dense: bool,
+    ) -> None:
+        self.g, self.name, self.cls, self.conf, self.inputs, self.arrays = (
+            g,
+            name,
+            cls,
+            conf,
+            inputs,
+            arrays,
+        )
         self.feeds_only_dense = feeds_only_dense
         self.shape = g.shapes[inputs[0]]
 
-    def add(self, op: str, args: dict[str, Any], weights: dict[str, np.ndarray] | None = None,
-            inputs: list[str] | None = None, suffix: str = "") -> str:  # fmt: skip
+    def add(
+        self,
+        op: str,
+        args: dict[str, Any],
+        weights: dict[str, np.ndarray] | None = None,
+        inputs: list[str] | None = None,
+        suffix: str = "",
+    ) -> str:
         node = self.g.name(self.name + suffix)
-        return self.g.add(node, op, inputs or self.inputs, args, label=self.name + suffix, weights=weights)
+        return self.g.add(
+            node, op, inputs or self.inputs, args, label=self.name + suffix, weights=weights
+        )
 
     def image(self) -> tuple[int, int, int]:
         if len(self.shape) != 3:
-            raise ModelImportError(f"Layer {self.name!r} ({self.cls}) needs an image but gets shape {self.shape}.")
+            raise ModelImportError(
+                f"Layer {self.name!r} ({self.cls}) needs an image but gets shape {self.shape}."
+            )
         if text(self, "data_format", "channels_last") != "channels_last":
-            raise ModelImportError(f"Layer {self.name!r} uses data_format='channels_first'; only channels_last models are supported.")
+            raise ModelImportError(
+                f"Layer {self.name!r} uses data_format='channels_first'; only channels_last models are supported."
+            )
         return self.shape  # type: ignore[return-value]
 
     def dim(self, key: str, default: int = -1) -> int:
@@ -57,18 +91,29 @@ class Ctx:
         if isinstance(axis, list) and len(axis) == 1:
             axis = axis[0]
         rank = len(self.shape) + 1
-        if not isinstance(axis, int) or isinstance(axis, bool) or not -rank <= axis < rank or axis % rank == 0:
-            raise ModelImportError(f"Layer {self.name!r} works along axis {str(axis)[:20]}, which is not supported.")
+        if (
+            not isinstance(axis, int)
+            or isinstance(axis, bool)
+            or not -rank <= axis < rank
+            or axis % rank == 0
+        ):
+            raise ModelImportError(
+                f"Layer {self.name!r} works along axis {str(axis)[:20]}, which is not supported."
+            )
         axis %= rank
         return {3: 1, 1: 2, 2: 3}[axis] if rank == 4 else axis
 
 
-def _pad_first(c: Ctx, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int]) -> tuple[list[int], list[str]]:
+def _pad_first(
+    c: Ctx, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int]
+) -> tuple[list[int], list[str]]:
     """Keras 'same' padding: symmetric -> the conv's own padding; else an explicit pad node."""
     if text(c, "padding", "valid") == "valid":
         return [0, 0], c.inputs
     if text(c, "padding", "valid") != "same":
-        raise ModelImportError(f"Layer {c.name!r} uses padding={text(c, 'padding')!r}; supported are 'valid' and 'same'.")
+        raise ModelImportError(
+            f"Layer {c.name!r} uses padding={text(c, 'padding')!r}; supported are 'valid' and 'same'."
+        )
     left, right, top, bottom = same_pads(c.shape, k, s, d)
     if left == right and top == bottom:
         return [top, left], c.inputs
@@ -84,37 +129,69 @@ def conv2d(c: Ctx) -> str:
     out = cin * mult if depthwise else integer(c, "filters")
     bias = c.conf.get("use_bias", True) is True
     if groups < 1 or cin % groups:
-        raise ModelImportError(f"Layer {c.name!r} splits {cin} channels into {groups} groups, which does not divide.")
+        raise ModelImportError(
+            f"Layer {c.name!r} splits {cin} channels into {groups} groups, which does not divide."
+        )
     kernel = expect(c, 0, (*k, cin, mult) if depthwise else (*k, cin // groups, out))
-    weight = kernel.reshape(*k, out).transpose(2, 0, 1)[:, None] if depthwise else kernel.transpose(3, 2, 0, 1)
+    weight = (
+        kernel.reshape(*k, out).transpose(2, 0, 1)[:, None]
+        if depthwise
+        else kernel.transpose(3, 2, 0, 1)
+    )
     weights = {"weight": weight, **({"bias": expect(c, 1, (out,))} if bias else {})}
     expect(c, 1 + bias, None)
     padding, inputs = _pad_first(c, k, s, d)
-    args = {"in_channels": cin, "out_channels": out, "kernel": list(k), "stride": list(s), "padding": padding,
-            "dilation": list(d), "groups": groups, "bias": bias, "activation": activation_name(c)}  # fmt: skip
+    args = {
+        "in_channels": cin,
+        "out_channels": out,
+        "kernel": list(k),
+        "stride": list(s),
+        "padding": padding,
+        "dilation": list(d),
+        "groups": groups,
+        "bias": bias,
+        "activation": activation_name(c),
+    }
     return c.add("conv2d", args, weights, inputs)
 
 
 def separable_conv2d(c: Ctx) -> str:
     cin, _, _ = c.image()
     k, s, d = pair(c, "kernel_size"), pair(c, "strides", 1), pair(c, "dilation_rate", 1)
-    mult, out, bias = integer(c, "depth_multiplier", 1), integer(c, "filters"), c.conf.get("use_bias", True) is True
+    mult, out, bias = (
+        integer(c, "depth_multiplier", 1),
+        integer(c, "filters"),
+        c.conf.get("use_bias", True) is True,
+    )
     dw = expect(c, 0, (*k, cin, mult))
     pw = expect(c, 1, (1, 1, cin * mult, out))
-    weights = {"depthwise.weight": dw.reshape(*k, cin * mult).transpose(2, 0, 1)[:, None],
-               "pointwise.weight": pw.transpose(3, 2, 0, 1),
-               **({"pointwise.bias": expect(c, 2, (out,))} if bias else {})}  # fmt: skip
+    weights = {
+        "depthwise.weight": dw.reshape(*k, cin * mult).transpose(2, 0, 1)[:, None],
+        "pointwise.weight": pw.transpose(3, 2, 0, 1),
+        **({"pointwise.bias": expect(c, 2, (out,))} if bias else {}),
+    }
     expect(c, 2 + bias, None)
     padding, inputs = _pad_first(c, k, s, d)
-    args = {"in_channels": cin, "out_channels": out, "kernel": list(k), "stride": list(s), "padding": padding,
-            "dilation": list(d), "multiplier": mult, "bias": bias, "activation": activation_name(c)}  # fmt: skip
+    args = {
+        "in_channels": cin,
+        "out_channels": out,
+        "kernel": list(k),
+        "stride": list(s),
+        "padding": padding,
+        "dilation": list(d),
+        "multiplier": mult,
+        "bias": bias,
+        "activation": activation_name(c),
+    }
     return c.add("separable_conv2d", args, weights, inputs)
 
 
 def dense(c: Ctx) -> str:
     if len(c.shape) != 1:
-        raise ModelImportError(f"Layer {c.name!r} (Dense) reads a tensor of shape {c.shape}; only Dense layers "
-                               "after Flatten or global pooling are supported.")  # fmt: skip
+        raise ModelImportError(
+            f"Layer {c.name!r} (Dense) reads a tensor of shape {c.shape}; only Dense layers "
+            "after Flatten or global pooling are supported."
+        )
     fin, units, bias = c.shape[0], integer(c, "units"), c.conf.get("use_bias", True) is True
     kernel = expect(c, 0, (fin, units))
     origin = c.g.flattened.get(c.inputs[0])
@@ -123,7 +200,12 @@ def dense(c: Ctx) -> str:
         kernel = kernel.reshape(h, w, ch, units).transpose(2, 0, 1, 3).reshape(fin, units)
     weights = {"weight": kernel.T, **({"bias": expect(c, 1, (units,))} if bias else {})}
     expect(c, 1 + bias, None)
-    args = {"in_features": fin, "out_features": units, "bias": bias, "activation": activation_name(c)}
+    args = {
+        "in_features": fin,
+        "out_features": units,
+        "bias": bias,
+        "activation": activation_name(c),
+    }
     return c.add("linear", args, weights)
 
 
@@ -141,7 +223,9 @@ def pooling(c: Ctx) -> str:
     s = pair(c, "strides", None) if c.conf.get("strides") is not None else k
     mode = text(c, "padding", "valid")
     if mode not in ("valid", "same"):
-        raise ModelImportError(f"Layer {c.name!r} uses padding={mode!r}; supported are 'valid' and 'same'.")
+        raise ModelImportError(
+            f"Layer {c.name!r} uses padding={mode!r}; supported are 'valid' and 'same'."
+        )
     pad = same_pads(c.shape, k, s, (1, 1)) if mode == "same" else [0, 0, 0, 0]
     op = "max_pool2d" if c.cls.startswith("Max") else "avg_pool2d"
     args: dict[str, Any] = {"kernel": list(k), "stride": list(s), "pad": list(pad)}
@@ -158,7 +242,9 @@ def global_pooling(c: Ctx) -> str:
 
 def batch_norm(c: Ctx) -> str:
     if c.dim("axis") != 1:
-        raise ModelImportError(f"Layer {c.name!r} normalises along an axis other than the channels; not supported.")
+        raise ModelImportError(
+            f"Layer {c.name!r} normalises along an axis other than the channels; not supported."
+        )
     n = c.shape[0]
     scale, center = c.conf.get("scale", True) is True, c.conf.get("center", True) is True
     got = iter(range(4))
@@ -166,7 +252,11 @@ def batch_norm(c: Ctx) -> str:
     beta = expect(c, next(got), (n,)) if center else np.zeros(n, np.float32)
     mean, var = expect(c, next(got), (n,)), expect(c, next(got), (n,))
     expect(c, 2 + scale + center, None)
-    args = {"num_features": n, "eps": flt(c, "epsilon", 1e-3), "momentum": 1 - flt(c, "momentum", 0.99)}
+    args = {
+        "num_features": n,
+        "eps": flt(c, "epsilon", 1e-3),
+        "momentum": 1 - flt(c, "momentum", 0.99),
+    }
     weights = {"weight": gamma, "bias": beta, "running_mean": mean, "running_var": var}
     return c.add("batch_norm", args, weights)
 
@@ -178,7 +268,9 @@ def zero_padding(c: Ctx) -> str:
         p = [[p, p], [p, p]]
     elif isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) for v in p):
         p = [[p[0], p[0]], [p[1], p[1]]]
-    if not (isinstance(p, list) and len(p) == 2 and all(isinstance(v, list) and len(v) == 2 for v in p)):
+    if not (
+        isinstance(p, list) and len(p) == 2 and all(isinstance(v, list) and len(v) == 2 for v in p)
+    ):
         raise ModelImportError(f"Layer {c.name!r} has a padding that is not understood.")
     return c.add("pad", {"pad": [p[1][0], p[1][1], p[0][0], p[0][1]]})
 
@@ -199,9 +291,15 @@ def activation_layer(c: Ctx) -> str:
     if c.cls == "LeakyReLU":
         key = "negative_slope" if "negative_slope" in c.conf else "alpha"
         return c.add("act", {"fn": "leaky_relu", "alpha": flt(c, key, 0.3)})
-    slope, top, threshold = flt(c, "negative_slope", 0.0), c.conf.get("max_value"), flt(c, "threshold", 0.0)
+    slope, top, threshold = (
+        flt(c, "negative_slope", 0.0),
+        c.conf.get("max_value"),
+        flt(c, "threshold", 0.0),
+    )
     if threshold != 0 or (slope and top is not None):
-        raise ModelImportError(f"Layer {c.name!r} (ReLU) uses a threshold or a slope with a maximum; not supported.")
+        raise ModelImportError(
+            f"Layer {c.name!r} (ReLU) uses a threshold or a slope with a maximum; not supported."
+        )
     if slope:
         return c.add("act", {"fn": "leaky_relu", "alpha": slope})
     if top is not None:
@@ -214,7 +312,9 @@ def _values(c: Ctx, key: str, default: float) -> list[float]:
     v = v if isinstance(v, list) else [v]
     flat = np.asarray(v, dtype=np.float64).reshape(-1) if len(v) <= 8192 else np.zeros(0)
     if flat.size not in (1, c.shape[0]) or not np.isfinite(flat).all():
-        raise ModelImportError(f"Layer {c.name!r} has a {key!r} that is not one number or one per channel.")
+        raise ModelImportError(
+            f"Layer {c.name!r} has a {key!r} that is not one number or one per channel."
+        )
     return [float(x) for x in flat]
 
 
@@ -224,15 +324,24 @@ def rescaling(c: Ctx) -> str:
 
 def normalization(c: Ctx) -> str:
     if c.dim("axis") != 1 or c.conf.get("invert") is True:
-        raise ModelImportError(f"Layer {c.name!r} (Normalization) must normalise the channels (axis=-1), not inverted.")
+        raise ModelImportError(
+            f"Layer {c.name!r} (Normalization) must normalise the channels (axis=-1), not inverted."
+        )
     if c.conf.get("mean") is not None and c.conf.get("variance") is not None:
         mean, var = _values(c, "mean", 0.0), _values(c, "variance", 1.0)
     else:
         if len(c.arrays) < 2:
-            raise ModelImportError(f"Layer {c.name!r} (Normalization) has no mean and variance in the file.")
-        mean, var = [float(x) for x in c.arrays[0].reshape(-1)], [float(x) for x in c.arrays[1].reshape(-1)]
+            raise ModelImportError(
+                f"Layer {c.name!r} (Normalization) has no mean and variance in the file."
+            )
+        mean, var = (
+            [float(x) for x in c.arrays[0].reshape(-1)],
+            [float(x) for x in c.arrays[1].reshape(-1)],
+        )
         if len(mean) not in (1, c.shape[0]) or len(var) != len(mean):
-            raise ModelImportError(f"Layer {c.name!r} (Normalization) has {len(mean)} means for {c.shape[0]} channels.")
+            raise ModelImportError(
+                f"Layer {c.name!r} (Normalization) has {len(mean)} means for {c.shape[0]} channels."
+            )
     std = [max(math.sqrt(max(v, 0.0)), 1e-7) for v in var]
     return c.add("normalize", {"mean": mean, "std": std})
 
@@ -244,17 +353,37 @@ def merge(c: Ctx) -> str:
 
 
 HANDLERS = {
-    "Conv2D": conv2d, "DepthwiseConv2D": conv2d, "SeparableConv2D": separable_conv2d, "Dense": dense,
-    "Flatten": flatten, "MaxPooling2D": pooling, "AveragePooling2D": pooling,
-    "GlobalAveragePooling2D": global_pooling, "GlobalMaxPooling2D": global_pooling,
-    "BatchNormalization": batch_norm, "Dropout": lambda c: c.add("dropout", {"p": flt(c, "rate", 0.5)}),
-    "ZeroPadding2D": zero_padding, "Activation": activation_layer, "ReLU": activation_layer,
-    "LeakyReLU": activation_layer, "ELU": activation_layer, "Softmax": activation_layer,
-    "Rescaling": rescaling, "Normalization": normalization, "Add": merge, "Concatenate": merge,
-}  # fmt: skip
-ALIASES = {"Conv2d": "Conv2D", "Convolution2D": "Conv2D", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
-           "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
-           "SeparableConvolution2D": "SeparableConv2D"}  # fmt: skip
+    "Conv2D": conv2d,
+    "DepthwiseConv2D": conv2d,
+    "SeparableConv2D": separable_conv2d,
+    "Dense": dense,
+    "Flatten": flatten,
+    "MaxPooling2D": pooling,
+    "AveragePooling2D": pooling,
+    "GlobalAveragePooling2D": global_pooling,
+    "GlobalMaxPooling2D": global_pooling,
+    "BatchNormalization": batch_norm,
+    "Dropout": lambda c: c.add("dropout", {"p": flt(c, "rate", 0.5)}),
+    "ZeroPadding2D": zero_padding,
+    "Activation": activation_layer,
+    "ReLU": activation_layer,
+    "LeakyReLU": activation_layer,
+    "ELU": activation_layer,
+    "Softmax": activation_layer,
+    "Rescaling": rescaling,
+    "Normalization": normalization,
+    "Add": merge,
+    "Concatenate": merge,
+}
+ALIASES = {
+    "Conv2d": "Conv2D",
+    "Convolution2D": "Conv2D",
+    "MaxPool2D": "MaxPooling2D",
+    "AvgPool2D": "AveragePooling2D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "SeparableConvolution2D": "SeparableConv2D",
+}
 SUPPORTED = (*HANDLERS, "InputLayer")
 
 
@@ -263,18 +392,28 @@ def check_layer_class(name: str, cls: Any, entry: dict[str, Any]) -> str:
     cls = ALIASES.get(cls, cls) if isinstance(cls, str) else cls
     module, registered = entry.get("module"), entry.get("registered_name")
     custom = (isinstance(module, str) and not module.startswith("keras")) or (
-        isinstance(registered, str) and registered != cls)  # fmt: skip
+        isinstance(registered, str) and registered != cls
+    )
     if cls in CODE_LAYERS or custom:
-        raise ModelImportError(f"Layer {name!r} is a {str(cls)[:60]} layer, which holds Python code: "
-                               f"{CODE_NEVER_RUN}. Rebuild the model from built-in Keras layers.")  # fmt: skip
+        raise ModelImportError(
+            f"Layer {name!r} is a {str(cls)[:60]} layer, which holds Python code: "
+            f"{CODE_NEVER_RUN}. Rebuild the model from built-in Keras layers."
+        )
     if cls not in SUPPORTED:
-        raise ModelImportError(f"Layer {name!r} has the type {str(cls)[:60]}, which is not supported. "
-                               f"Supported Keras layers: {', '.join(SUPPORTED)}.")  # fmt: skip
+        raise ModelImportError(
+            f"Layer {name!r} has the type {str(cls)[:60]}, which is not supported. "
+            f"Supported Keras layers: {', '.join(SUPPORTED)}."
+        )
     return cls
 
 
-def convert_layers(g: GraphBuilder, layers: list[tuple[int, str, str, dict, list[str]]],
-                   weights_of: Any, raw: list[Any], outputs: set[str]) -> dict[str, str]:  # fmt: skip
+def convert_layers(
+    g: GraphBuilder,
+    layers: list[tuple[int, str, str, dict, list[str]]],
+    weights_of: Any,
+    raw: list[Any],
+    outputs: set[str],
+) -> dict[str, str]:
     """Each (index, name, class, config, input layer names) added to ``g``; layer name -> node."""
     consumers: dict[str, list[tuple[str, str]]] = {}
     for _, name, cls, _, ins in layers:
@@ -284,7 +423,10 @@ def convert_layers(g: GraphBuilder, layers: list[tuple[int, str, str, dict, list
     def only_dense(name: str, depth: int = 0) -> bool:
         if name in outputs or depth > 8 or not consumers.get(name):
             return False
-        return all(cls == "Dense" or (cls in ELEMENTWISE and only_dense(n, depth + 1)) for n, cls in consumers[name])
+        return all(
+            cls == "Dense" or (cls in ELEMENTWISE and only_dense(n, depth + 1))
+            for n, cls in consumers[name]
+        )
 
     tensor: dict[str, str] = {}
     for index, name, cls, conf, ins in layers:
@@ -293,11 +435,15 @@ def convert_layers(g: GraphBuilder, layers: list[tuple[int, str, str, dict, list
             continue
         missing = [i for i in ins if i not in tensor]
         if missing or not ins:
-            raise ModelImportError(f"Layer {name!r} reads {missing[0] if missing else 'nothing'!r}, which comes "
-                                   "later or not at all: the model's graph is not supported.")  # fmt: skip
+            raise ModelImportError(
+                f"Layer {name!r} reads {missing[0] if missing else 'nothing'!r}, which comes "
+                "later or not at all: the model's graph is not supported."
+            )
         inputs = [tensor[i] for i in ins]
         if len(inputs) > 1 and cls not in ("Add", "Concatenate"):
-            raise ModelImportError(f"Layer {name!r} ({cls}) reads {len(inputs)} tensors; only Add and Concatenate do.")
+            raise ModelImportError(
+                f"Layer {name!r} ({cls}) reads {len(inputs)} tensors; only Add and Concatenate do."
+            )
         arrays = weights_of(index, raw[index]) if cls not in ("InputLayer",) else []
         c = Ctx(g, name, cls, conf, inputs, arrays, only_dense(name))
         if "activation" in conf:

@@ -14,14 +14,19 @@ from explorer.models.spec import ModelSpec
 _MAX_LAYERS = 1000
 
 
-
 def _history(value: Any, found: list[str]) -> None:
     """Layer names a Keras 3 call's arguments read (``keras_history`` of each tensor)."""
     if isinstance(value, dict):
-        hist = value.get("config", {}).get("keras_history") if isinstance(value.get("config"), dict) else None
+        hist = (
+            value.get("config", {}).get("keras_history")
+            if isinstance(value.get("config"), dict)
+            else None
+        )
         if isinstance(hist, list) and hist and isinstance(hist[0], str):
             if hist[1:] not in ([0, 0], []):
-                raise ModelImportError(f"The model reuses layer {hist[0]!r} (shared layers are not supported).")
+                raise ModelImportError(
+                    f"The model reuses layer {hist[0]!r} (shared layers are not supported)."
+                )
             found.append(hist[0])
         return
     if isinstance(value, list):
@@ -34,38 +39,59 @@ def _inbound(name: str, entry: dict[str, Any]) -> list[str]:
     if not isinstance(nodes, list):
         raise ModelImportError(f"Layer {name!r} has inbound nodes that are not understood.")
     if len(nodes) > 1:
-        raise ModelImportError(f"Layer {name!r} is called {len(nodes)} times (shared layers are not supported).")
+        raise ModelImportError(
+            f"Layer {name!r} is called {len(nodes)} times (shared layers are not supported)."
+        )
     found: list[str] = []
     for node in nodes:
         if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
             _history(node.get("args", []), found)
-        elif isinstance(node, list):  # tf.keras 2: [["layer", node_index, tensor_index, {kwargs}], ...]
+        elif isinstance(
+            node, list
+        ):  # tf.keras 2: [["layer", node_index, tensor_index, {kwargs}], ...]
             for item in node[:64]:
                 if not (isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str)):
-                    raise ModelImportError(f"Layer {name!r} has inbound nodes that are not understood.")
+                    raise ModelImportError(
+                        f"Layer {name!r} has inbound nodes that are not understood."
+                    )
                 if item[1:3] != [0, 0]:
-                    raise ModelImportError(f"The model reuses layer {item[0]!r} (shared layers are not supported).")
+                    raise ModelImportError(
+                        f"The model reuses layer {item[0]!r} (shared layers are not supported)."
+                    )
                 found.append(item[0])
     return found
 
 
 def _input_shape(cfg: dict[str, Any], layers: list[Any], build: Any) -> tuple[int, int, int]:
     shape = None
-    for entry in layers[:1] + [x for x in layers if isinstance(x, dict) and x.get("class_name") == "InputLayer"][:1]:
+    for entry in (
+        layers[:1]
+        + [x for x in layers if isinstance(x, dict) and x.get("class_name") == "InputLayer"][:1]
+    ):
         conf = entry.get("config", {}) if isinstance(entry, dict) else {}
         conf = conf if isinstance(conf, dict) else {}
         shape = conf.get("batch_shape") or conf.get("batch_input_shape") or shape
-    shape = shape or cfg.get("build_input_shape") or (build or {}).get("input_shape") if isinstance(build, dict | None) else shape
+    shape = (
+        shape or cfg.get("build_input_shape") or (build or {}).get("input_shape")
+        if isinstance(build, dict | None)
+        else shape
+    )
     if not isinstance(shape, list) or len(shape) != 4:
-        raise ModelImportError(f"The model's input shape {str(shape)[:60]} is not an image batch (None, height, width, "
-                               "channels): only image models are supported.")  # fmt: skip
+        raise ModelImportError(
+            f"The model's input shape {str(shape)[:60]} is not an image batch (None, height, width, "
+            "channels): only image models are supported."
+        )
     h, w, ch = shape[1:]
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (h, w, ch)):
-        raise ModelImportError(f"The model's input size is not fixed ({str(shape[1:])[:40]}): dynamic shapes are not "
-                               "supported. Give the model a fixed input size, e.g. keras.Input((64, 64, 3)).")  # fmt: skip
+        raise ModelImportError(
+            f"The model's input size is not fixed ({str(shape[1:])[:40]}): dynamic shapes are not "
+            "supported. Give the model a fixed input size, e.g. keras.Input((64, 64, 3))."
+        )
     if not (1 <= ch <= 4 and 1 <= h <= 1024 and 1 <= w <= 1024):
-        raise ModelImportError(f"The model's input {h}x{w}x{ch} is outside what is supported (1 to 4 channels, "
-                               "sides of 1 to 1024 pixels).")  # fmt: skip
+        raise ModelImportError(
+            f"The model's input {h}x{w}x{ch} is outside what is supported (1 to 4 channels, "
+            "sides of 1 to 1024 pixels)."
+        )
     return (ch, h, w)
 
 
@@ -73,7 +99,9 @@ def _names(value: Any) -> list[str]:
     """Model input/output layer names: ["name", 0, 0] or [["name", 0, 0], ...]."""
     if isinstance(value, list) and value and isinstance(value[0], str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, list) and v and isinstance(v[0], str) for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, list) and v and isinstance(v[0], str) for v in value
+    ):
         raise ModelImportError("The model's inputs and outputs are not understood.")
     return [v[0] for v in value]
 
@@ -81,11 +109,15 @@ def _names(value: Any) -> list[str]:
 def convert_keras(config: Any, weights_of: Any) -> tuple[ModelSpec, dict[str, np.ndarray]]:
     """A Keras model config and weight reader -> spec and weights (channels-first)."""
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
-        raise ModelImportError("The model's config is not a Keras model description (no 'config' object).")
+        raise ModelImportError(
+            "The model's config is not a Keras model description (no 'config' object)."
+        )
     kind, cfg = config.get("class_name"), config["config"]
     if kind not in ("Sequential", "Functional", "Model"):
         check_layer_class("model", kind, config)  # a subclassed model is custom code
-        raise ModelImportError(f"The file holds a {str(kind)[:40]}, not a Sequential or Functional model.")
+        raise ModelImportError(
+            f"The file holds a {str(kind)[:40]}, not a Sequential or Functional model."
+        )
     raw = cfg.get("layers")
     if not isinstance(raw, list) or not raw or len(raw) > _MAX_LAYERS:
         raise ModelImportError(f"The model's config lists no layers (or more than {_MAX_LAYERS}).")
@@ -95,7 +127,9 @@ def convert_keras(config: Any, weights_of: Any) -> tuple[ModelSpec, dict[str, np
     layers, previous, seen = [], "__input__", set()
     for index, entry in enumerate(raw):
         if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
-            raise ModelImportError(f"Layer {index + 1} of the model's config is not a layer description.")
+            raise ModelImportError(
+                f"Layer {index + 1} of the model's config is not a layer description."
+            )
         conf = entry.get("config", {})
         name = entry.get("name", conf.get("name", f"layer_{index}"))
         name = name if isinstance(name, str) and name and len(name) <= 200 else f"layer_{index}"
@@ -104,7 +138,10 @@ def convert_keras(config: Any, weights_of: Any) -> tuple[ModelSpec, dict[str, np
         seen.add(name)
         cls = check_layer_class(name, entry.get("class_name"), entry)
         if kind == "Sequential":
-            ins, previous = ([] if cls == "InputLayer" else [previous]), (previous if cls == "InputLayer" else name)
+            ins, previous = (
+                ([] if cls == "InputLayer" else [previous]),
+                (previous if cls == "InputLayer" else name),
+            )
         else:
             ins = _inbound(name, entry)
         layers.append((index, name, cls, conf, ins))
@@ -113,10 +150,14 @@ def convert_keras(config: Any, weights_of: Any) -> tuple[ModelSpec, dict[str, np
         outputs = [previous]
     else:
         if len(_names(cfg.get("input_layers"))) != 1:
-            raise ModelImportError("The model has several inputs; only one-image models are supported.")
+            raise ModelImportError(
+                "The model has several inputs; only one-image models are supported."
+            )
         outputs = _names(cfg.get("output_layers"))
         if len(outputs) != 1:
-            raise ModelImportError("The model has several outputs; only one-output models are supported.")
+            raise ModelImportError(
+                "The model has several outputs; only one-output models are supported."
+            )
     tensor = convert_layers(g, layers, weights_of, raw, set(outputs))
     if outputs[0] not in tensor or tensor[outputs[0]] == "input":
         raise ModelImportError(f"The model's output {outputs[0][:60]!r} is not one of its layers.")

@@ -19,8 +19,19 @@ from explorer.models.imports.onnx_ops import OPS, SUPPORTED, Onnx, tensor_array
 from explorer.models.spec import INPUT, ModelSpec
 
 CONTROL_FLOW = ("Loop", "If", "Scan", "SequenceMap")
-DYNAMIC = ("Shape", "Size", "ConstantOfShape", "Range", "NonZero", "Expand", "Tile", "Resize", "TopK", "Unique")
-_NOT_ONNX = "This is not a readable ONNX file ({why}). Export the model again with torch.onnx.export(model, x, \"model.onnx\")."
+DYNAMIC = (
+    "Shape",
+    "Size",
+    "ConstantOfShape",
+    "Range",
+    "NonZero",
+    "Expand",
+    "Tile",
+    "Resize",
+    "TopK",
+    "Unique",
+)
+_NOT_ONNX = 'This is not a readable ONNX file ({why}). Export the model again with torch.onnx.export(model, x, "model.onnx").'
 
 
 def parse_model(data: bytes) -> Any:
@@ -32,14 +43,22 @@ def parse_model(data: bytes) -> Any:
     try:
         model.ParseFromString(bytes(data))
     except (DecodeError, ValueError, RuntimeError, TypeError) as err:
-        raise ModelImportError(_NOT_ONNX.format(why=f"{type(err).__name__}: {str(err)[:60]}")) from None
+        raise ModelImportError(
+            _NOT_ONNX.format(why=f"{type(err).__name__}: {str(err)[:60]}")
+        ) from None
     if not model.HasField("graph") or not model.graph.node:
-        raise ModelImportError(_NOT_ONNX.format(why="it holds no graph: truncated, or not an ONNX model"))
+        raise ModelImportError(
+            _NOT_ONNX.format(why="it holds no graph: truncated, or not an ONNX model")
+        )
     if len(model.functions):
-        raise ModelImportError("This ONNX file defines its own functions; only plain graphs of standard operators are supported.")
+        raise ModelImportError(
+            "This ONNX file defines its own functions; only plain graphs of standard operators are supported."
+        )
     for imp in model.opset_import:
         if imp.domain not in ("", "ai.onnx"):
-            raise ModelImportError(f"This ONNX file uses the operator set {imp.domain[:40]!r}; only the standard one is supported.")
+            raise ModelImportError(
+                f"This ONNX file uses the operator set {imp.domain[:40]!r}; only the standard one is supported."
+            )
     return model
 
 
@@ -60,18 +79,26 @@ def node_label(node: Any, index: int) -> str:
 def _input_shape(model: Any, constants: dict[str, np.ndarray]) -> tuple[str, tuple[int, int, int]]:
     inputs = [v for v in model.graph.input if v.name not in constants]
     if len(inputs) != 1:
-        raise ModelImportError(f"The ONNX model has {len(inputs)} inputs; only one-image models are supported.")
+        raise ModelImportError(
+            f"The ONNX model has {len(inputs)} inputs; only one-image models are supported."
+        )
     dims = inputs[0].type.tensor_type.shape.dim
     if len(dims) != 4:
-        raise ModelImportError(f"The ONNX model's input has {len(dims)} dimensions; only images (N, C, H, W) are supported.")
+        raise ModelImportError(
+            f"The ONNX model's input has {len(dims)} dimensions; only images (N, C, H, W) are supported."
+        )
     sizes = [d.dim_value if d.HasField("dim_value") else None for d in dims[1:]]
     if any(s is None or s < 1 for s in sizes):
-        raise ModelImportError("The ONNX model's input has dynamic shapes (a channel count or size that is not fixed): "
-                               "export it with a fixed input size (dynamic_axes only for the batch).")  # fmt: skip
+        raise ModelImportError(
+            "The ONNX model's input has dynamic shapes (a channel count or size that is not fixed): "
+            "export it with a fixed input size (dynamic_axes only for the batch)."
+        )
     c, h, w = sizes
     if not (1 <= c <= 4 and 1 <= h <= 1024 and 1 <= w <= 1024):
-        raise ModelImportError(f"The ONNX model's input {c}x{h}x{w} is outside what is supported (1 to 4 channels, "
-                               "sides of 1 to 1024 pixels).")  # fmt: skip
+        raise ModelImportError(
+            f"The ONNX model's input {c}x{h}x{w} is outside what is supported (1 to 4 channels, "
+            "sides of 1 to 1024 pixels)."
+        )
     return inputs[0].name, (c, h, w)
 
 
@@ -86,22 +113,32 @@ def convert_onnx(data: bytes) -> tuple[ModelSpec, dict[str, np.ndarray], list[st
     consumers: dict[str, int] = {}
     for node in graph.node:
         if node.op_type in CONTROL_FLOW:
-            raise ModelImportError(f"The ONNX model uses control flow ({node.op_type}); only feed-forward graphs are supported.")
+            raise ModelImportError(
+                f"The ONNX model uses control flow ({node.op_type}); only feed-forward graphs are supported."
+            )
         for i in node.input:
             consumers[i] = consumers.get(i, 0) + 1
     ctx = Onnx(g, constants, {name: INPUT}, consumers, opset)
     for index, node in enumerate(graph.node):
         if node.domain not in ("", "ai.onnx"):
-            raise ModelImportError(f"Operator {node.op_type[:40]!r} of domain {node.domain[:40]!r} is not supported.")
+            raise ModelImportError(
+                f"Operator {node.op_type[:40]!r} of domain {node.domain[:40]!r} is not supported."
+            )
         if node.op_type in DYNAMIC:
-            raise ModelImportError(f"The ONNX model computes shapes at run time ({node.op_type}): dynamic shapes are not "
-                                   "supported. Export it with a fixed input size.")  # fmt: skip
+            raise ModelImportError(
+                f"The ONNX model computes shapes at run time ({node.op_type}): dynamic shapes are not "
+                "supported. Export it with a fixed input size."
+            )
         if node.op_type not in OPS:
-            raise ModelImportError(f"Operator {node.name[:60]!r} has the type {node.op_type[:40]}, which is not supported. "
-                                   f"Supported ONNX operators: {', '.join(SUPPORTED)}.")  # fmt: skip
+            raise ModelImportError(
+                f"Operator {node.name[:60]!r} has the type {node.op_type[:40]}, which is not supported. "
+                f"Supported ONNX operators: {', '.join(SUPPORTED)}."
+            )
         OPS[node.op_type](ctx, node, node_label(node, index))
     if len(graph.output) != 1:
-        raise ModelImportError(f"The ONNX model has {len(graph.output)} outputs; only one-output models are supported.")
+        raise ModelImportError(
+            f"The ONNX model has {len(graph.output)} outputs; only one-output models are supported."
+        )
     out = ctx.values.get(graph.output[0].name)
     if out is None or out == INPUT:
         raise ModelImportError("The ONNX model's output is not computed by its operators.")

@@ -14,39 +14,64 @@ _DTYPES = {1: np.float32, 10: np.float16, 11: np.float64, 7: np.int64, 6: np.int
 def tensor_array(t: Any, where: str) -> np.ndarray:
     """An initialiser as numpy, bounded by its declared size before reading."""
     if t.data_location == 1 or len(t.external_data):
-        raise ModelImportError(f"{where} is stored in a separate file (ONNX external data): save the model as one "
-                               "file (torch.onnx.export writes one file below 2 GB).")  # fmt: skip
+        raise ModelImportError(
+            f"{where} is stored in a separate file (ONNX external data): save the model as one "
+            "file (torch.onnx.export writes one file below 2 GB)."
+        )
     if t.data_type not in _DTYPES:
         raise ModelImportError(f"{where} has an unsupported data type ({t.data_type}).")
     count = bounded_elements(where, tuple(t.dims))
     dtype = np.dtype(_DTYPES[t.data_type])
     if t.HasField("raw_data"):
         if len(t.raw_data) != count * dtype.itemsize:
-            raise ModelImportError(f"{where} declares {count:,} values but holds {len(t.raw_data):,} bytes: the file is damaged.")
+            raise ModelImportError(
+                f"{where} declares {count:,} values but holds {len(t.raw_data):,} bytes: the file is damaged."
+            )
         array = np.frombuffer(t.raw_data, dtype=dtype.newbyteorder("<"))
     else:
-        field = {1: t.float_data, 10: t.int32_data, 11: t.double_data, 7: t.int64_data, 6: t.int32_data}[t.data_type]
+        field = {
+            1: t.float_data,
+            10: t.int32_data,
+            11: t.double_data,
+            7: t.int64_data,
+            6: t.int32_data,
+        }[t.data_type]
         if len(field) != count:
-            raise ModelImportError(f"{where} declares {count:,} values but holds {len(field):,}: the file is damaged.")
+            raise ModelImportError(
+                f"{where} declares {count:,} values but holds {len(field):,}: the file is damaged."
+            )
         array = np.asarray(field, dtype=np.uint16 if t.data_type == 10 else dtype)
         array = array.view(np.float16) if t.data_type == 10 else array
     return array.reshape(tuple(t.dims)).astype(np.float32 if dtype.kind == "f" else np.int64)
 
 
-
 class Onnx:
     """Conversion state: the graph, constants by value name, value name -> spec node name."""
 
-    def __init__(self, g: GraphBuilder, constants: dict[str, np.ndarray], values: dict[str, str],
-                 consumers: dict[str, int], opset: int) -> None:  # fmt: skip
-        self.g, self.constants, self.values, self.consumers, self.opset = g, constants, values, consumers, opset
+    def __init__(
+        self,
+        g: GraphBuilder,
+        constants: dict[str, np.ndarray],
+        values: dict[str, str],
+        consumers: dict[str, int],
+        opset: int,
+    ) -> None:
+        self.g, self.constants, self.values, self.consumers, self.opset = (
+            g,
+            constants,
+            values,
+            consumers,
+            opset,
+        )
         self.fused: dict[str, str] = {}  # Add output -> the linear node that took its bias
 
     def tensor(self, node: Any, i: int = 0) -> str:
         name = node.input[i] if len(node.input) > i else ""
         if name not in self.values:
-            raise ModelImportError(f"Operator {node.name[:60]!r} ({node.op_type}) reads {name[:60]!r}, which is not "
-                                   "computed before it (or is a constant where a tensor is expected).")  # fmt: skip
+            raise ModelImportError(
+                f"Operator {node.name[:60]!r} ({node.op_type}) reads {name[:60]!r}, which is not "
+                "computed before it (or is a constant where a tensor is expected)."
+            )
         return self.values[name]
 
     def const(self, node: Any, i: int, required: bool = True) -> np.ndarray | None:
@@ -54,13 +79,29 @@ class Onnx:
         if name in self.constants:
             return self.constants[name]
         if required or name:
-            raise ModelImportError(f"Operator {node.name[:60]!r} ({node.op_type}) needs a constant as input {i + 1}; "
-                                   "weights computed at run time are not supported.")  # fmt: skip
+            raise ModelImportError(
+                f"Operator {node.name[:60]!r} ({node.op_type}) needs a constant as input {i + 1}; "
+                "weights computed at run time are not supported."
+            )
         return None
 
-    def emit(self, node: Any, label: str, op: str, args: dict[str, Any], inputs: list[str],
-             weights: dict[str, np.ndarray] | None = None) -> str:  # fmt: skip
-        out = self.g.add(self.g.name(label.replace(".", "_"), node.op_type.lower()), op, inputs, args, label, weights)
+    def emit(
+        self,
+        node: Any,
+        label: str,
+        op: str,
+        args: dict[str, Any],
+        inputs: list[str],
+        weights: dict[str, np.ndarray] | None = None,
+    ) -> str:
+        out = self.g.add(
+            self.g.name(label.replace(".", "_"), node.op_type.lower()),
+            op,
+            inputs,
+            args,
+            label,
+            weights,
+        )
         self.values[node.output[0]] = out
         return out
 
@@ -86,7 +127,9 @@ def _attr_value(node: Any, a: Any) -> Any:
         return list(a.ints)
     if a.type == 4:
         return tensor_array(a.t, f"The constant of {node.name[:60]!r}")
-    raise ModelImportError(f"Operator {node.name[:60]!r} has an attribute {a.name[:40]!r} of an unsupported kind.")
+    raise ModelImportError(
+        f"Operator {node.name[:60]!r} has an attribute {a.name[:40]!r} of an unsupported kind."
+    )
 
 
 def _pads_quad(pads: list[int]) -> list[int]:
@@ -95,12 +138,16 @@ def _pads_quad(pads: list[int]) -> list[int]:
     return [left, right, top, bottom]
 
 
-def _auto_pads(node: Any, a: dict[str, Any], shape: tuple[int, ...], k: list[int], s: list[int], d: list[int]) -> list[int]:
+def _auto_pads(
+    node: Any, a: dict[str, Any], shape: tuple[int, ...], k: list[int], s: list[int], d: list[int]
+) -> list[int]:
     mode = a.get("auto_pad", "NOTSET")
     if mode in ("NOTSET", "VALID"):
         pads = a.get("pads", [0, 0, 0, 0]) if mode == "NOTSET" else [0, 0, 0, 0]
         if len(pads) != 4 or min(pads) < 0:
-            raise ModelImportError(f"Operator {node.name[:60]!r} has pads {pads[:8]} that are not supported.")
+            raise ModelImportError(
+                f"Operator {node.name[:60]!r} has pads {pads[:8]} that are not supported."
+            )
         return _pads_quad(pads)
     out = []
     for i in (1, 0):
@@ -115,34 +162,74 @@ def conv(c: Onnx, node: Any, label: str) -> None:
     a, x = attrs(node), c.tensor(node)
     w, b = c.const(node, 1), c.const(node, 2, required=False)
     if w.ndim != 4:
-        raise ModelImportError(f"Operator {node.name[:60]!r} is a {w.ndim - 2}D convolution; only 2D ones are supported.")
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} is a {w.ndim - 2}D convolution; only 2D ones are supported."
+        )
     out, _, kh, kw = w.shape
     s, d = a.get("strides", [1, 1]), a.get("dilations", [1, 1])
     pad = _auto_pads(node, a, c.shape(x), [kh, kw], s, d)
     if pad[0] == pad[1] and pad[2] == pad[3]:
         padding = [pad[2], pad[0]]
     else:
-        x, padding = c.g.add(c.g.name(label.replace(".", "_") + "_pad"), "pad", [x], {"pad": pad}, label + " (pad)"), [0, 0]
-    args = {"in_channels": c.shape(x)[0], "out_channels": int(out), "kernel": [int(kh), int(kw)], "stride": list(s),
-            "padding": padding, "dilation": list(d), "groups": int(a.get("group", 1)), "bias": b is not None}  # fmt: skip
-    c.emit(node, label, "conv2d", args, [x], {"weight": w, **({"bias": b} if b is not None else {})})
+        x, padding = (
+            c.g.add(
+                c.g.name(label.replace(".", "_") + "_pad"),
+                "pad",
+                [x],
+                {"pad": pad},
+                label + " (pad)",
+            ),
+            [0, 0],
+        )
+    args = {
+        "in_channels": c.shape(x)[0],
+        "out_channels": int(out),
+        "kernel": [int(kh), int(kw)],
+        "stride": list(s),
+        "padding": padding,
+        "dilation": list(d),
+        "groups": int(a.get("group", 1)),
+        "bias": b is not None,
+    }
+    c.emit(
+        node, label, "conv2d", args, [x], {"weight": w, **({"bias": b} if b is not None else {})}
+    )
 
 
 def gemm(c: Onnx, node: Any, label: str) -> None:
     a, x = attrs(node), c.tensor(node)
     if a.get("transA", 0):
-        raise ModelImportError(f"Operator {node.name[:60]!r} (Gemm) transposes its input; not supported.")
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} (Gemm) transposes its input; not supported."
+        )
     w, b = c.const(node, 1), c.const(node, 2, required=False)
     w = (w if a.get("transB", 0) else w.T) * float(a.get("alpha", 1.0))
-    bias = None if b is None else np.broadcast_to(b.reshape(-1) * float(a.get("beta", 1.0)), (w.shape[0],)).copy()
+    bias = (
+        None
+        if b is None
+        else np.broadcast_to(b.reshape(-1) * float(a.get("beta", 1.0)), (w.shape[0],)).copy()
+    )
     _linear(c, node, label, x, w, bias)
 
 
 def _linear(c: Onnx, node: Any, label: str, x: str, w: np.ndarray, bias: np.ndarray | None) -> None:
     if w.ndim != 2:
-        raise ModelImportError(f"Operator {node.name[:60]!r} multiplies by a {w.ndim}D weight; only matrices are supported.")
-    args = {"in_features": int(w.shape[1]), "out_features": int(w.shape[0]), "bias": bias is not None}
-    c.emit(node, label, "linear", args, [x], {"weight": w, **({"bias": bias} if bias is not None else {})})
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} multiplies by a {w.ndim}D weight; only matrices are supported."
+        )
+    args = {
+        "in_features": int(w.shape[1]),
+        "out_features": int(w.shape[0]),
+        "bias": bias is not None,
+    }
+    c.emit(
+        node,
+        label,
+        "linear",
+        args,
+        [x],
+        {"weight": w, **({"bias": bias} if bias is not None else {})},
+    )
 
 
 def matmul(c: Onnx, node: Any, label: str) -> None:
@@ -159,8 +246,13 @@ def add(c: Onnx, node: Any, label: str) -> None:
     x, b = c.tensor(node, i), c.const(node, 1 - i)
     target = c.values[names[i]]
     node_ = next((n for n in c.g.nodes if n.name == target), None)
-    if node_ is not None and node_.op == "linear" and not node_.args["bias"] and c.consumers.get(names[i]) == 1 \
-            and b.size == node_.args["out_features"]:  # fmt: skip
+    if (
+        node_ is not None
+        and node_.op == "linear"
+        and not node_.args["bias"]
+        and c.consumers.get(names[i]) == 1
+        and b.size == node_.args["out_features"]
+    ):
         _fuse_bias(c, node_, b.reshape(-1))
         c.values[node.output[0]] = target
         return
@@ -168,8 +260,10 @@ def add(c: Onnx, node: Any, label: str) -> None:
     while dims and dims[0] == 1 and len(dims) > len(shape):
         dims = dims[1:]
     if b.size != 1 and dims != [shape[0]] + [1] * (len(shape) - 1):
-        raise ModelImportError(f"Operator {node.name[:60]!r} adds a constant of shape {tuple(b.shape)}; only one "
-                               "number or one per channel is supported.")  # fmt: skip
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} adds a constant of shape {tuple(b.shape)}; only one "
+            "number or one per channel is supported."
+        )
     c.emit(node, label, "scale", {"scale": [1.0], "offset": [float(v) for v in b.reshape(-1)]}, [x])
 
 
@@ -177,14 +271,23 @@ def _fuse_bias(c: Onnx, node: Any, bias: np.ndarray) -> None:
     from explorer.models.spec import Node
 
     index = c.g.nodes.index(node)
-    c.g.nodes[index] = Node(node.name, node.op, node.inputs, {**node.args, "bias": True}, node.label)
+    c.g.nodes[index] = Node(
+        node.name, node.op, node.inputs, {**node.args, "bias": True}, node.label
+    )
     c.g.state[f"{node.name}.bias"] = np.ascontiguousarray(bias, dtype=np.float32)
 
 
 def activation(c: Onnx, node: Any, label: str) -> None:
     a, x = attrs(node), c.tensor(node)
-    fn = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax",
-          "Elu": "elu", "Clip": "clip"}[node.op_type]  # fmt: skip
+    fn = {
+        "Relu": "relu",
+        "LeakyRelu": "leaky_relu",
+        "Sigmoid": "sigmoid",
+        "Tanh": "tanh",
+        "Softmax": "softmax",
+        "Elu": "elu",
+        "Clip": "clip",
+    }[node.op_type]
     args: dict[str, Any] = {"fn": fn}
     if fn == "leaky_relu":
         args["alpha"] = float(a.get("alpha", 0.01))
@@ -194,12 +297,20 @@ def activation(c: Onnx, node: Any, label: str) -> None:
         rank = len(c.shape(x)) + 1
         axis = int(a.get("axis", -1 if c.opset >= 13 else 1)) % rank
         if axis == 0 or (c.opset < 13 and axis != rank - 1):
-            raise ModelImportError(f"Operator {node.name[:60]!r} (Softmax) works along axis {axis}; not supported.")
+            raise ModelImportError(
+                f"Operator {node.name[:60]!r} (Softmax) works along axis {axis}; not supported."
+            )
         args["dim"] = axis
     elif fn == "clip":
         lo = c.const(node, 1, required=False) if c.opset >= 11 else a.get("min")
         hi = c.const(node, 2, required=False) if c.opset >= 11 else a.get("max")
-        args.update({k: float(np.asarray(v).reshape(-1)[0]) for k, v in (("min", lo), ("max", hi)) if v is not None})
+        args.update(
+            {
+                k: float(np.asarray(v).reshape(-1)[0])
+                for k, v in (("min", lo), ("max", hi))
+                if v is not None
+            }
+        )
     c.emit(node, label, "act", args, [x])
 
 
@@ -207,10 +318,16 @@ def pool(c: Onnx, node: Any, label: str) -> None:
     a, x = attrs(node), c.tensor(node)
     k = a.get("kernel_shape", [])
     if len(k) != 2 or any(d != 1 for d in a.get("dilations", [1, 1])):
-        raise ModelImportError(f"Operator {node.name[:60]!r} ({node.op_type}) is not a 2D pooling without dilation.")
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} ({node.op_type}) is not a 2D pooling without dilation."
+        )
     s = a.get("strides", [1, 1])
-    args: dict[str, Any] = {"kernel": k, "stride": s, "pad": _auto_pads(node, a, c.shape(x), k, s, [1, 1]),
-                            "ceil_mode": bool(a.get("ceil_mode", 0))}  # fmt: skip
+    args: dict[str, Any] = {
+        "kernel": k,
+        "stride": s,
+        "pad": _auto_pads(node, a, c.shape(x), k, s, [1, 1]),
+        "ceil_mode": bool(a.get("ceil_mode", 0)),
+    }
     if node.op_type == "AveragePool":
         args["count_include_pad"] = bool(a.get("count_include_pad", 0))
     c.emit(node, label, "max_pool2d" if node.op_type == "MaxPool" else "avg_pool2d", args, [x])
@@ -219,22 +336,36 @@ def pool(c: Onnx, node: Any, label: str) -> None:
 def batch_norm(c: Onnx, node: Any, label: str) -> None:
     a, x = attrs(node), c.tensor(node)
     if a.get("training_mode", 0):
-        raise ModelImportError(f"Operator {node.name[:60]!r} (BatchNormalization) is in training mode; export in eval mode.")
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} (BatchNormalization) is in training mode; export in eval mode."
+        )
     scale, bias, mean, var = (c.const(node, i) for i in range(1, 5))
-    args = {"num_features": int(scale.size), "eps": float(a.get("epsilon", 1e-5)), "momentum": 1 - float(a.get("momentum", 0.9))}
+    args = {
+        "num_features": int(scale.size),
+        "eps": float(a.get("epsilon", 1e-5)),
+        "momentum": 1 - float(a.get("momentum", 0.9)),
+    }
     weights = {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var}
     c.emit(node, label, "batch_norm", args, [x], weights)
 
 
 def reshape(c: Onnx, node: Any, label: str) -> None:
     x = c.tensor(node)
-    target = [int(v) for v in c.const(node, 1).reshape(-1)] if len(node.input) > 1 else list(attrs(node).get("shape", []))
+    target = (
+        [int(v) for v in c.const(node, 1).reshape(-1)]
+        if len(node.input) > 1
+        else list(attrs(node).get("shape", []))
+    )
     shape = c.shape(x)
     if not target or target[0] not in (0, 1, -1) or (target[0] == -1 and -1 in target[1:]):
-        raise ModelImportError(f"Operator {node.name[:60]!r} (Reshape) changes the batch dimension ({target[:6]}); not supported.")
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} (Reshape) changes the batch dimension ({target[:6]}); not supported."
+        )
     rest = [shape[i] if v == 0 and i < len(shape) else v for i, v in enumerate(target[1:])]
     if -1 not in rest and int(np.prod(rest)) != int(np.prod(shape)):
-        raise ModelImportError(f"Operator {node.name[:60]!r} (Reshape) changes the batch dimension ({target[:6]}); not supported.")
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} (Reshape) changes the batch dimension ({target[:6]}); not supported."
+        )
     if len(rest) == 1:
         c.emit(node, label, "flatten", {}, [x])
     else:
@@ -245,18 +376,30 @@ def concat(c: Onnx, node: Any, label: str) -> None:
     xs = [c.tensor(node, i) for i in range(len(node.input))]
     rank = len(c.shape(xs[0])) + 1
     axis = int(attrs(node).get("axis", 1)) % rank
-    c.emit(node, label, "concat", {"dim": axis}, xs) if len(xs) > 1 else c.values.__setitem__(node.output[0], xs[0])
+    c.emit(node, label, "concat", {"dim": axis}, xs) if len(xs) > 1 else c.values.__setitem__(
+        node.output[0], xs[0]
+    )
 
 
 def pad(c: Onnx, node: Any, label: str) -> None:
     a, x = attrs(node), c.tensor(node)
     if a.get("mode", "constant") != "constant" or len(node.input) > 3:
-        raise ModelImportError(f"Operator {node.name[:60]!r} (Pad) is not a constant padding of height and width.")
-    pads = [int(v) for v in (c.const(node, 1).reshape(-1) if len(node.input) > 1 else a.get("pads", []))]
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} (Pad) is not a constant padding of height and width."
+        )
+    pads = [
+        int(v) for v in (c.const(node, 1).reshape(-1) if len(node.input) > 1 else a.get("pads", []))
+    ]
     value = c.const(node, 2, required=False) if len(node.input) > 2 else a.get("value", 0.0)
     if len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
-        raise ModelImportError(f"Operator {node.name[:60]!r} (Pad) pads other than height and width ({pads[:8]}).")
-    v = float(np.asarray(value).reshape(-1)[0]) if value is not None and np.asarray(value).size else 0.0
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} (Pad) pads other than height and width ({pads[:8]})."
+        )
+    v = (
+        float(np.asarray(value).reshape(-1)[0])
+        if value is not None and np.asarray(value).size
+        else 0.0
+    )
     c.emit(node, label, "pad", {"pad": [pads[3], pads[7], pads[2], pads[6]], "value": v}, [x])
 
 
@@ -274,12 +417,16 @@ def constant(c: Onnx, node: Any, label: str) -> None:
 
 def flatten(c: Onnx, node: Any, label: str) -> None:
     if int(attrs(node).get("axis", 1)) != 1:
-        raise ModelImportError(f"Operator {node.name[:60]!r} (Flatten) flattens from an axis other than 1; not supported.")
+        raise ModelImportError(
+            f"Operator {node.name[:60]!r} (Flatten) flattens from an axis other than 1; not supported."
+        )
     c.emit(node, label, "flatten", {}, [c.tensor(node)])
 
 
 def dropout(c: Onnx, node: Any, label: str) -> None:
-    ratio = c.const(node, 1, required=False) if len(node.input) > 1 else attrs(node).get("ratio", 0.5)
+    ratio = (
+        c.const(node, 1, required=False) if len(node.input) > 1 else attrs(node).get("ratio", 0.5)
+    )
     p = float(np.asarray(ratio).reshape(-1)[0]) if ratio is not None else 0.5
     c.emit(node, label, "dropout", {"p": min(max(p, 0.0), 1.0)}, [c.tensor(node)])
 
@@ -292,13 +439,32 @@ def identity(c: Onnx, node: Any, label: str) -> None:
 
 
 OPS = {
-    "Conv": conv, "Gemm": gemm, "MatMul": matmul, "Add": add, "Relu": activation, "LeakyRelu": activation,
-    "Sigmoid": activation, "Tanh": activation, "Softmax": activation, "Clip": activation, "Elu": activation,
-    "MaxPool": pool, "AveragePool": pool,
-    "GlobalAveragePool": lambda c, n, lab: c.emit(n, lab, "global_avg_pool2d", {"keepdims": True}, [c.tensor(n)]),
-    "GlobalMaxPool": lambda c, n, lab: c.emit(n, lab, "global_max_pool2d", {"keepdims": True}, [c.tensor(n)]),
-    "BatchNormalization": batch_norm, "Flatten": flatten, "Reshape": reshape, "Concat": concat, "Pad": pad,
-    "Dropout": dropout, "Constant": constant,
+    "Conv": conv,
+    "Gemm": gemm,
+    "MatMul": matmul,
+    "Add": add,
+    "Relu": activation,
+    "LeakyRelu": activation,
+    "Sigmoid": activation,
+    "Tanh": activation,
+    "Softmax": activation,
+    "Clip": activation,
+    "Elu": activation,
+    "MaxPool": pool,
+    "AveragePool": pool,
+    "GlobalAveragePool": lambda c, n, lab: c.emit(
+        n, lab, "global_avg_pool2d", {"keepdims": True}, [c.tensor(n)]
+    ),
+    "GlobalMaxPool": lambda c, n, lab: c.emit(
+        n, lab, "global_max_pool2d", {"keepdims": True}, [c.tensor(n)]
+    ),
+    "BatchNormalization": batch_norm,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Concat": concat,
+    "Pad": pad,
+    "Dropout": dropout,
+    "Constant": constant,
     "Identity": identity,
-}  # fmt: skip
+}
 SUPPORTED = tuple(OPS)

@@ -19,11 +19,15 @@ from explorer.models.imports.errors import ModelImportError
 SPEC_KEY = "explorer_spec"  # as explorer.models.spec_modules.SPEC_KEY (that module imports torch)
 IMPORT_KEY = "explorer_import"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-PICKLE = ("This file is a Python pickle (what torch.save and pickle write): a pickle can run code, so it is never "
-          "opened. Export the model with torch.onnx.export(model, x, \"model.onnx\"), or from Keras with "
-          "model.save(\"my_cnn.keras\").")  # fmt: skip
-UNKNOWN = ("This file is not a model this app can open: upload a Keras model (.keras or .h5) or an ONNX "
-           "model (.onnx).")  # fmt: skip
+PICKLE = (
+    "This file is a Python pickle (what torch.save and pickle write): a pickle can run code, so it is never "
+    'opened. Export the model with torch.onnx.export(model, x, "model.onnx"), or from Keras with '
+    'model.save("my_cnn.keras").'
+)
+UNKNOWN = (
+    "This file is not a model this app can open: upload a Keras model (.keras or .h5) or an ONNX "
+    "model (.onnx)."
+)
 EXTENSIONS = (".keras", ".h5", ".hdf5", ".onnx")
 
 
@@ -32,7 +36,11 @@ def file_kind(data: bytes, filename: str) -> str:
     if not data:
         raise ModelImportError("The model file is empty.")
     name = filename.lower()
-    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") or name.endswith((".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")):
+    if (
+        data[:1] == b"\x80"
+        and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+        or name.endswith((".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"))
+    ):
         raise ModelImportError(PICKLE)
     if data.startswith(HDF5_MAGIC):
         return "h5"
@@ -46,8 +54,18 @@ def file_kind(data: bytes, filename: str) -> str:
         return "keras"
     if name.endswith((".keras", ".h5", ".hdf5")):
         what = "a zip (.keras)" if name.endswith(".keras") else "an HDF5 file (.h5)"
-        raise ModelImportError(f"This file is named like a Keras model but is not {what}: it is damaged or not a Keras model.")
-    if name.endswith(".onnx") or data[:1] in (b"\x08", b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x3a", b"\x42"):
+        raise ModelImportError(
+            f"This file is named like a Keras model but is not {what}: it is damaged or not a Keras model."
+        )
+    if name.endswith(".onnx") or data[:1] in (
+        b"\x08",
+        b"\x0a",
+        b"\x12",
+        b"\x1a",
+        b"\x22",
+        b"\x3a",
+        b"\x42",
+    ):
         return "onnx"
     raise ModelImportError(UNKNOWN)
 
@@ -76,7 +94,17 @@ def parse_file(data: bytes, filename: str) -> bytes:
         spec, state, classes, kind = convert(data, filename)
     except ModelImportError:
         raise
-    except (TypeError, KeyError, AttributeError, IndexError, ValueError, OverflowError, RecursionError) as err:
-        raise ModelImportError(f"The model file's description is malformed and cannot be read ({type(err).__name__}).") from None
+    except (
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        ValueError,
+        OverflowError,
+        RecursionError,
+    ) as err:
+        raise ModelImportError(
+            f"The model file's description is malformed and cannot be read ({type(err).__name__})."
+        ) from None
     info = {"classes": classes, "source": kind}
     return save(state, metadata={SPEC_KEY: spec.to_json(), IMPORT_KEY: json.dumps(info)})  # type: ignore[attr-defined]

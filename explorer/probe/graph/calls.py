@@ -18,14 +18,37 @@ from explorer.probe.windows import arg as _arg
 from explorer.probe.windows import window_of
 
 _KINDS: dict[str, str] = {
-    "conv2d": "conv", "linear": "dense", "batch_norm": "bn", "relu": "relu", "relu_": "relu",
-    "max_pool2d": "pool", "_max_pool2d": "pool", "max_pool2d_with_indices": "pool", "avg_pool2d": "pool",
-    "adaptive_avg_pool2d": "pool", "adaptive_max_pool2d": "pool", "_adaptive_max_pool2d": "pool",
-    "adaptive_max_pool2d_with_indices": "pool", "cat": "concat", "add": "add", "__add__": "add",
-    "__iadd__": "add", "add_": "add", "__radd__": "add", "flatten": "flatten", "dropout": "dropout",
-    "sigmoid": "act", "tanh": "act", "gelu": "act", "silu": "act", "leaky_relu": "act", "elu": "act",
-    "local_response_norm": "norm", "layer_norm": "norm", "group_norm": "norm",
-}  # fmt: skip
+    "conv2d": "conv",
+    "linear": "dense",
+    "batch_norm": "bn",
+    "relu": "relu",
+    "relu_": "relu",
+    "max_pool2d": "pool",
+    "_max_pool2d": "pool",
+    "max_pool2d_with_indices": "pool",
+    "avg_pool2d": "pool",
+    "adaptive_avg_pool2d": "pool",
+    "adaptive_max_pool2d": "pool",
+    "_adaptive_max_pool2d": "pool",
+    "adaptive_max_pool2d_with_indices": "pool",
+    "cat": "concat",
+    "add": "add",
+    "__add__": "add",
+    "__iadd__": "add",
+    "add_": "add",
+    "__radd__": "add",
+    "flatten": "flatten",
+    "dropout": "dropout",
+    "sigmoid": "act",
+    "tanh": "act",
+    "gelu": "act",
+    "silu": "act",
+    "leaky_relu": "act",
+    "elu": "act",
+    "local_response_norm": "norm",
+    "layer_norm": "norm",
+    "group_norm": "norm",
+}
 
 
 class InputSizeError(ValueError):
@@ -52,7 +75,13 @@ def window_attrs(kind: str, fname: str, args: tuple, kwargs: dict) -> dict[str, 
     if w is None:
         return {}
     last = {"groups": w.groups} if kind == "conv" else {"ceil_mode": w.ceil_mode}
-    return {"kernel": w.kernel, "stride": w.stride, "padding": w.padding, "dilation": w.dilation, **last}
+    return {
+        "kernel": w.kernel,
+        "stride": w.stride,
+        "padding": w.padding,
+        "dilation": w.dilation,
+        **last,
+    }
 
 
 def check_size(fname: str, args: tuple, kwargs: dict, layer: str) -> None:

@@ -167,7 +167,7 @@ class Graph:
     def total_macs(self) -> int:
         return sum(n.macs for n in self.nodes)
 
-    def view(self, level: str = "blocks", open: Iterable[str] = ()) -> Graph:  # noqa: A002
+    def view(self, level: str = "blocks", open: Iterable[str] = ()) -> Graph:
         """The graph at a level of detail: 'ops', 'layers' or 'blocks' (blocks in ``open`` stay open)."""
         if level not in ("ops", "layers", "blocks"):
             raise ValueError(f"Unknown level {level!r}: use 'ops', 'layers' or 'blocks'.")
@@ -196,11 +196,17 @@ class Graph:
         """The box a foldable operation joins: its only producer's, when it is that producer's only
         consumer in the same block (or in a closed block at "blocks"); else its own."""
         ins = self.inputs(n.id)
-        if len(ins) != 1 or consumers.get(ins[0].src, 0) != 1 or self.node(ins[0].src).kind == "input":
+        if (
+            len(ins) != 1
+            or consumers.get(ins[0].src, 0) != 1
+            or self.node(ins[0].src).kind == "input"
+        ):
             return n.id
         src_key = key[ins[0].src]
         src_block = self.node(ins[0].src).block
-        if src_block == n.block or (level == "blocks" and src_block not in opened and src_key == src_block):
+        if src_block == n.block or (
+            level == "blocks" and src_block not in opened and src_key == src_block
+        ):
             return src_key
         return n.id
 
@@ -233,9 +239,21 @@ class Graph:
         last = members[-1]
         if k in self.blocks:
             b = self.blocks[k]
-            return Node(k, b.kind, b.name, k, b.type or b.kind, members[0].in_shapes, last.out_shape,
-                        sum(m.params for m in members), sum(m.macs for m in members), field=last.field,
-                        block=k, members=ids, folded=())  # fmt: skip
+            return Node(
+                k,
+                b.kind,
+                b.name,
+                k,
+                b.type or b.kind,
+                members[0].in_shapes,
+                last.out_shape,
+                sum(m.params for m in members),
+                sum(m.macs for m in members),
+                field=last.field,
+                block=k,
+                members=ids,
+                folded=(),
+            )
         head = members[0]
         unit = head.module.rpartition(".")[0]
         if unit in self.units and all(
@@ -243,27 +261,41 @@ class Graph:
         ):
             # GoogLeNet's BasicConv2d: the box is the unit, whose output a feature-map view shows.
             head = replace(head, id=head.id, name=self.units[unit], module=unit)
-        return replace(head, out_shape=last.out_shape, field=last.field, params=sum(m.params for m in members),
-                       own_params=members[0].params,
-                       macs=sum(m.macs for m in members), members=ids,
-                       folded=tuple(m.kind for m in members[1:]))  # fmt: skip
+        return replace(
+            head,
+            out_shape=last.out_shape,
+            field=last.field,
+            params=sum(m.params for m in members),
+            own_params=members[0].params,
+            macs=sum(m.macs for m in members),
+            members=ids,
+            folded=tuple(m.kind for m in members[1:]),
+        )
 
     def to_json(self, indent: int | None = None) -> str:
         """Nodes, edges and shapes as JSON (for notebooks and other tools)."""
 
         def node(n: Node) -> dict[str, Any]:
             d = asdict(n)
-            d["field"] = None if n.field is None else {
-                "size": None if n.field.is_global else list(n.field.size),
-                "jump": None if n.field.is_global else list(n.field.jump),
-                "start": None if n.field.is_global else list(n.field.start),
-                "global": n.field.is_global,
-            }  # fmt: skip
+            d["field"] = (
+                None
+                if n.field is None
+                else {
+                    "size": None if n.field.is_global else list(n.field.size),
+                    "jump": None if n.field.is_global else list(n.field.jump),
+                    "start": None if n.field.is_global else list(n.field.start),
+                    "global": n.field.is_global,
+                }
+            )
             return d
 
-        return json.dumps({
-            "arch": self.arch, "input_shape": list(self.input_shape),
-            "nodes": [node(n) for n in self.nodes],
-            "edges": [{"src": e.src, "dst": e.dst, "shape": list(e.shape)} for e in self.edges],
-            "blocks": [asdict(b) for b in self.blocks.values()],
-        }, indent=indent)  # fmt: skip
+        return json.dumps(
+            {
+                "arch": self.arch,
+                "input_shape": list(self.input_shape),
+                "nodes": [node(n) for n in self.nodes],
+                "edges": [{"src": e.src, "dst": e.dst, "shape": list(e.shape)} for e in self.edges],
+                "blocks": [asdict(b) for b in self.blocks.values()],
+            },
+            indent=indent,
+        )

@@ -43,7 +43,9 @@ from explorer.probe.summary import instantiate
 class _Recorder(TorchFunctionMode):
     """Records one forward pass: a node per significant torch call, producers by tensor id."""
 
-    def __init__(self, names: dict[str, str], blocks: dict[str, str], modules: dict[str, nn.Module]) -> None:
+    def __init__(
+        self, names: dict[str, str], blocks: dict[str, str], modules: dict[str, nn.Module]
+    ) -> None:
         super().__init__()
         self.names = names
         self.block_of = blocks  # module path -> outermost block id
@@ -55,16 +57,20 @@ class _Recorder(TorchFunctionMode):
         self.alive: list[torch.Tensor] = []
         self.calls: dict[str, int] = {}
         self.owned: set[str] = set()  # modules whose parameters were counted already
-        self.owned_calls: set[str] = set()  # leaf modules whose one call is recorded (until they return)
+        self.owned_calls: set[str] = (
+            set()
+        )  # leaf modules whose one call is recorded (until they return)
 
     def _id(self, base: str) -> str:
         self.calls[base] = self.calls.get(base, 0) + 1
         return base if self.calls[base] == 1 else f"{base}#{self.calls[base]}"
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         fname = getattr(func, "__name__", "")
-        tensors = [a for a in flat(list(args)) + flat(list(kwargs.values())) if isinstance(a, torch.Tensor)]
+        tensors = [
+            a for a in flat(list(args)) + flat(list(kwargs.values())) if isinstance(a, torch.Tensor)
+        ]
         kind = op_kind(fname, tensors)
         module = self.stack[-1] if self.stack else ""
         if kind in ("conv", "pool"):
@@ -88,12 +94,24 @@ class _Recorder(TorchFunctionMode):
         self._record(kind, fname, module, args, kwargs, tensors, outs)
         return out
 
-    def _record(self, kind: str, fname: str, module: str, args: tuple, kwargs: dict,
-                tensors: list[torch.Tensor], outs: list[torch.Tensor]) -> None:  # fmt: skip
+    def _record(
+        self,
+        kind: str,
+        fname: str,
+        module: str,
+        args: tuple,
+        kwargs: dict,
+        tensors: list[torch.Tensor],
+        outs: list[torch.Tensor],
+    ) -> None:
         """Add the node of one significant call, with edges from the producers of its inputs."""
         result = outs[0]
         mod = self.modules.get(module)
-        leaf_call = mod is not None and not any(True for _ in mod.children()) and module not in self.owned_calls
+        leaf_call = (
+            mod is not None
+            and not any(True for _ in mod.children())
+            and module not in self.owned_calls
+        )
         node_id, name = self._ident(module, fname, leaf_call)
         params = 0
         if leaf_call:
@@ -108,9 +126,19 @@ class _Recorder(TorchFunctionMode):
         if kind in ("conv", "dense", "bn"):
             in_tensors = in_tensors[:1]  # weights and statistics are parameters, not edges
         # Receptive fields are propagated along the finished graph (_fields).
-        node = Node(node_id, kind, name, module, type(mod).__name__ if leaf_call else fname.strip("_"),
-                    tuple(tuple(t.shape[1:]) for t in in_tensors), tuple(result.shape[1:]), params,
-                    op_macs(kind, args, kwargs, result), block=self.block_of.get(module, ""), **attrs)  # fmt: skip
+        node = Node(
+            node_id,
+            kind,
+            name,
+            module,
+            type(mod).__name__ if leaf_call else fname.strip("_"),
+            tuple(tuple(t.shape[1:]) for t in in_tensors),
+            tuple(result.shape[1:]),
+            params,
+            op_macs(kind, args, kwargs, result),
+            block=self.block_of.get(module, ""),
+            **attrs,
+        )
         self.nodes.append(node)
         for t in in_tensors:
             self.edges.append(Edge(self.producer[id(t)], node_id, tuple(t.shape[1:])))
@@ -219,7 +247,9 @@ def build_graph(
     )
 
 
-def _recorded_forward(net: nn.Module, rec: _Recorder, input_shape: Shape, device: torch.device) -> torch.Tensor:
+def _recorded_forward(
+    net: nn.Module, rec: _Recorder, input_shape: Shape, device: torch.device
+) -> torch.Tensor:
     """One forward pass in eval mode on a zero input, every module's call on ``rec``'s stack while
     it runs, the input recorded as the graph's first node. Returns the output (a tuple's first)."""
     paths = {m: p for p, m in net.named_modules()}

@@ -21,7 +21,9 @@ def backend_from_env(**process_kwargs: Any) -> Any:
         try:
             import ray  # noqa: F401
         except ImportError:
-            return UnavailableBackend("EXPLORER_RAY_ADDRESS is set but Ray is not installed (pip install -e '.[ray]')")
+            return UnavailableBackend(
+                "EXPLORER_RAY_ADDRESS is set but Ray is not installed (pip install -e '.[ray]')"
+            )
         from explorer.training.backends.ray_cluster import RayBackend
 
         return RayBackend(address=address)  # connects in the background: never blocks a page

@@ -196,5 +196,8 @@ def run_spec(
         try:
             payload = pickle.dumps(result)
         except Exception as exc:
-            state, error = "failed", f"The job's result could not be sent back: {failure_message(exc, job_id)}"
+            state, error = (
+                "failed",
+                f"The job's result could not be sent back: {failure_message(exc, job_id)}",
+            )
     send(("end", job_id, state, payload, error))

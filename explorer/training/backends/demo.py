@@ -81,9 +81,15 @@ if __name__ == "__main__":  # smoke test of the configured backend (EXPLORER_RAY
 
     backend = backend_from_env(preload=())
     manager = JobManager(backend=backend)
-    job = manager.submit("smoke-test", "cpu", JobSpec("explorer.training.backends.demo:ticks", {"n": 20, "step_s": 0.05}))
+    job = manager.submit(
+        "smoke-test",
+        "cpu",
+        JobSpec("explorer.training.backends.demo:ticks", {"n": 20, "step_s": 0.05}),
+    )
     job.wait(120)
-    print(f"{backend.name} backend: job {job.state.value}, result {job.result!r}, {len(job.log)} events, "
-          f"worker pid {job.log[0].pid if job.log else '?'}")
+    print(
+        f"{backend.name} backend: job {job.state.value}, result {job.result!r}, {len(job.log)} events, "
+        f"worker pid {job.log[0].pid if job.log else '?'}"
+    )
     manager.shutdown()
     backend.close()

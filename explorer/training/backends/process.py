@@ -59,7 +59,12 @@ class _SharedFlags:
 
 
 def worker_main(
-    inbox: Any, outbox: Any, raw_flags: Any, preload: tuple[str, ...], device: str = "cpu", cpu_jobs: int = 1
+    inbox: Any,
+    outbox: Any,
+    raw_flags: Any,
+    preload: tuple[str, ...],
+    device: str = "cpu",
+    cpu_jobs: int = 1,
 ) -> None:
     """A worker process: choose its CPU threads and import the heavy modules once, then run jobs
     until told to quit."""
@@ -145,9 +150,11 @@ class _Worker:
         inbox_r, self.inbox = ctx.Pipe(duplex=False)
         self.outbox, outbox_w = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=worker_main, args=(inbox_r, outbox_w, self.flags, preload, device, cpu_jobs),
-            name=f"explorer-job-worker-{device}", daemon=True,
-        )  # fmt: skip
+            target=worker_main,
+            args=(inbox_r, outbox_w, self.flags, preload, device, cpu_jobs),
+            name=f"explorer-job-worker-{device}",
+            daemon=True,
+        )
         with _bare_main():
             self.proc.start()
         # Close our copies of the child's ends: a dead child then reads as end-of-file at once.
@@ -164,7 +171,9 @@ class _Worker:
         self.proc.join(1.0)
         code = self.proc.exitcode
         if code is not None and code < 0:
-            return f"killed by signal {-code}" + (": often the machine ran out of memory" if code == -9 else "")
+            return f"killed by signal {-code}" + (
+                ": often the machine ran out of memory" if code == -9 else ""
+            )
         return f"exit code {code}"
 
     def kill(self) -> None:
@@ -175,7 +184,9 @@ class _Worker:
             conn.close()
 
     def quit(self) -> None:
-        with contextlib.suppress(OSError):  # a worker that already died is killed below all the same
+        with contextlib.suppress(
+            OSError
+        ):  # a worker that already died is killed below all the same
             self.inbox.send(None)
         self.proc.join(2.0)
         self.kill()
@@ -191,7 +202,10 @@ class ProcessBackend:
     name = "process"
 
     def __init__(
-        self, preload: tuple[str, ...] = PRELOAD, cancel_grace_s: float = CANCEL_GRACE_S, cpu_jobs: int = 1
+        self,
+        preload: tuple[str, ...] = PRELOAD,
+        cancel_grace_s: float = CANCEL_GRACE_S,
+        cpu_jobs: int = 1,
     ) -> None:
         self._ctx = mp.get_context("spawn")
         self._preload = tuple(preload)
@@ -249,8 +263,11 @@ class ProcessBackend:
                 if job.wants_cancel():
                     cancel_since = cancel_since or time.monotonic()
                     if time.monotonic() - cancel_since > self._cancel_grace_s:
-                        log.warning("job %s did not honour cancel within %.0f s: worker killed",
-                                    job.id, self._cancel_grace_s)  # fmt: skip
+                        log.warning(
+                            "job %s did not honour cancel within %.0f s: worker killed",
+                            job.id,
+                            self._cancel_grace_s,
+                        )
                         return "cancelled", None, None
                 try:
                     ready = worker.outbox.poll(0.1)

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("explorer.training.jobs")
 
-CONNECT_TIMEOUT_S = 30.0  # default of EXPLORER_RAY_CONNECT_TIMEOUT_S: an address that does not answer
+CONNECT_TIMEOUT_S = (
+    30.0  # default of EXPLORER_RAY_CONNECT_TIMEOUT_S: an address that does not answer
+)
 RETRY_AFTER_S = 600.0  # a failed connection is tried again after this, at most once at a time
 POLL_WAIT_S = 0.2  # how long a poll waits in the actor for the first message
 ANSWER_TIMEOUT_S = 120.0  # an actor that answers no poll for this long is treated as lost
@@ -68,12 +70,16 @@ class JobActor:
     def start(self, job_id: int, spec: JobSpec) -> int:
         configure_threads("worker", default=1)  # the actor's own process; it reserved one CPU
         self._thread = threading.Thread(
-            target=run_spec, args=(job_id, spec, _ListFlags(self._flags), self._box.put), daemon=True
+            target=run_spec,
+            args=(job_id, spec, _ListFlags(self._flags), self._box.put),
+            daemon=True,
         )
         self._thread.start()
         return os.getpid()
 
-    def poll(self, pause: bool, stop: bool, cancel: bool, wait_s: float = POLL_WAIT_S) -> list[tuple]:
+    def poll(
+        self, pause: bool, stop: bool, cancel: bool, wait_s: float = POLL_WAIT_S
+    ) -> list[tuple]:
         self._flags[0], self._flags[1], self._flags[2] = pause, stop, cancel
         out: list[tuple] = []
         try:
@@ -89,7 +95,12 @@ def connect(address: str | None) -> None:
     """``ray.init`` for the web process (a module-level name, so that tests can replace it)."""
     import ray
 
-    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, logging_level=logging.WARNING)
+    ray.init(
+        address=address,
+        ignore_reinit_error=True,
+        log_to_driver=False,
+        logging_level=logging.WARNING,
+    )
 
 
 def _connect_timeout() -> float:
@@ -105,15 +116,22 @@ class RayBackend:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, cancel_grace_s: float = CANCEL_GRACE_S,
-                 connect_timeout_s: float | None = None, retry_after_s: float = RETRY_AFTER_S) -> None:  # fmt: skip
+    def __init__(
+        self,
+        address: str | None = None,
+        cancel_grace_s: float = CANCEL_GRACE_S,
+        connect_timeout_s: float | None = None,
+        retry_after_s: float = RETRY_AFTER_S,
+    ) -> None:
         import ray
 
         self._ray = ray
         self._address = address
         self._owns_ray = False
         self._cancel_grace_s = cancel_grace_s
-        self._connect_timeout_s = _connect_timeout() if connect_timeout_s is None else connect_timeout_s
+        self._connect_timeout_s = (
+            _connect_timeout() if connect_timeout_s is None else connect_timeout_s
+        )
         self._retry_after_s = retry_after_s
         self._actors: set[Any] = set()
         self._lock = threading.Lock()  # the actors
@@ -152,9 +170,15 @@ class RayBackend:
         except Exception as err:
             first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
             with self._state:
-                self._failure = f"{self._where()} could not be reached ({type(err).__name__}: {first})"
+                self._failure = (
+                    f"{self._where()} could not be reached ({type(err).__name__}: {first})"
+                )
                 self._since = time.monotonic()
-            log.warning("Ray: %s; training is unavailable (next attempt in %.0f s)", self._failure, self._retry_after_s)
+            log.warning(
+                "Ray: %s; training is unavailable (next attempt in %.0f s)",
+                self._failure,
+                self._retry_after_s,
+            )
             return
         self._connected(owns=True)
         log.info("Ray: connected to %s", self._where())
@@ -168,10 +192,16 @@ class RayBackend:
         with self._state:
             connecting = self._attempt is not None and self._attempt.is_alive()
             if connecting and self._failure is None and now - self._since > self._connect_timeout_s:
-                self._failure = f"{self._where()} did not answer within {self._connect_timeout_s:g} s"
+                self._failure = (
+                    f"{self._where()} did not answer within {self._connect_timeout_s:g} s"
+                )
                 self._since = now
                 log.warning("Ray: %s; training is unavailable", self._failure)
-            if self._failure is not None and not connecting and now - self._since >= self._retry_after_s:
+            if (
+                self._failure is not None
+                and not connecting
+                and now - self._since >= self._retry_after_s
+            ):
                 self._start_attempt()
             if self._failure is None:
                 return f"still connecting to {self._where()} (for {now - self._since:.0f} s)"
@@ -231,7 +261,11 @@ class RayBackend:
                         job.record(pickle.loads(msg[2]))  # our own actor's bytes, never user data
                     else:
                         _, _, state, payload, error = msg
-                        return state, (pickle.loads(payload) if payload is not None else None), error
+                        return (
+                            state,
+                            (pickle.loads(payload) if payload is not None else None),
+                            error,
+                        )
         finally:
             with self._lock:
                 self._actors.discard(actor)

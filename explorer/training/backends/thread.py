@@ -40,7 +40,9 @@ class ThreadBackend:
         except Exception as exc:  # the job must end with a message, never kill the process
             state, error = "failed", failure_message(exc, job.id)  # keeps no frame alive
         finally:
-            close_generator(gen, job.id)  # runs the generator's finally blocks (frees memory, hooks)
+            close_generator(
+                gen, job.id
+            )  # runs the generator's finally blocks (frees memory, hooks)
         return state, result, error
 
     def close(self) -> None:

@@ -34,7 +34,9 @@ class FeatureView:
     label: str  # the option in the page's view picker (and the value in session state)
     draw: Callable[[ViewContext], None]
     url_params: tuple[str, ...] = ()  # URL parameters the view always binds, beside the page's own
-    sometimes: tuple[str, ...] = ()  # ... and those it binds in some states (a mode, a kind of layer)
+    sometimes: tuple[
+        str, ...
+    ] = ()  # ... and those it binds in some states (a mode, a kind of layer)
 
 
 # name (the URL's ?view= token) -> view, in the order of the picker.
@@ -42,12 +44,18 @@ FEATURE_VIEWS: dict[str, FeatureView] = {
     "overview": FeatureView("Overview", overview),
     "layer": FeatureView(LAYER_DETAIL, layer_detail, ("layer", "sort", "scale", "channel")),
     # Compare: two layers of this model, or "this layer in two models" (a second model and its weights)
-    "compare": FeatureView("Compare", compare, ("cmp",), ("left", "right", "layer", "model2", "weights2", "layer2")),
-    "filters": FeatureView("Filters", filters, ("conv",), ("in",)),  # an input channel for k x k kernels
+    "compare": FeatureView(
+        "Compare", compare, ("cmp",), ("left", "right", "layer", "model2", "weights2", "layer2")
+    ),
+    "filters": FeatureView(
+        "Filters", filters, ("conv",), ("in",)
+    ),  # an input channel for k x k kernels
     "rf": FeatureView(RECEPTIVE_FIELD, receptive_field, ("layer", "unit")),
     "predictions": FeatureView("Predictions", predictions),
     # Attribution: steps and arithmetic for multi-pass methods (an opacity is remembered, not linked)
-    "attribution": FeatureView("Attribution", attribution, ("method", "target"), ("steps", "precision")),
+    "attribution": FeatureView(
+        "Attribution", attribution, ("method", "target"), ("steps", "precision")
+    ),
     # What it looks for: one channel's optimised input (layer, channel), the hierarchy grid, the feature space (proj)
     "looks": FeatureView(LOOKS_FOR, looks_for, ("lf",), ("lfsteps", "layer", "channel", "proj")),
 }
@@ -69,5 +77,13 @@ def view_for(label: str) -> FeatureView:
     return next(v for v in FEATURE_VIEWS.values() if v.label == label)
 
 
-__all__ = ["DEFAULT_VIEW", "FEATURE_VIEWS", "FeatureView", "ViewContext", "paper_label", "url_tokens", "view_for",
-           "view_labels"]
+__all__ = [
+    "DEFAULT_VIEW",
+    "FEATURE_VIEWS",
+    "FeatureView",
+    "ViewContext",
+    "paper_label",
+    "url_tokens",
+    "view_for",
+    "view_labels",
+]

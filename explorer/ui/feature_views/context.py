@@ -19,8 +19,12 @@ from explorer.viz.basics import clicked_cell
 # Labels other views switch to (the Open button, a click on a unit); the registry uses them too.
 LAYER_DETAIL = "Layer detail"
 RECEPTIVE_FIELD = "Receptive field"
-SORT_LABELS = {"index": "channel index", "mean": "mean activation", "max": "max activation",
-               "variance": "variance"}  # fmt: skip
+SORT_LABELS = {
+    "index": "channel index",
+    "mean": "mean activation",
+    "max": "max activation",
+    "variance": "variance",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +76,9 @@ def open_layer(name: str) -> None:
 def unit_clicked() -> None:
     """A click on a feature map selects that unit and opens its receptive field."""
     in_detail = st.session_state.get("fm_view") == LAYER_DETAIL
-    cell = clicked_cell(st.session_state.get("fm_zoom") if in_detail else st.session_state.get("fm_rf_pick"))
+    cell = clicked_cell(
+        st.session_state.get("fm_zoom") if in_detail else st.session_state.get("fm_rf_pick")
+    )
     if cell is None:
         return
     if in_detail:

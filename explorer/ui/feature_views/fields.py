@@ -23,14 +23,23 @@ def receptive_field(ctx: ViewContext) -> None:
     if not rf_names:
         st.info("No layer of this model has a local receptive field to draw.")
         return
-    ctx.url.bind("layer", "fm_rf_layer", default=rf_names[min(len(rf_names) - 1, len(rf_names) // 2)],
-                 valid=rf_names, url=ctx.layer_tokens)
+    ctx.url.bind(
+        "layer",
+        "fm_rf_layer",
+        default=rf_names[min(len(rf_names) - 1, len(rf_names) // 2)],
+        valid=rf_names,
+        url=ctx.layer_tokens,
+    )
     layer = st.selectbox("Layer", rf_names, key="fm_rf_layer", format_func=ctx.labels.get)
     _, h, w = ctx.res.maps.get(layer).shape
     f = summary.fields[layer]
     c1, c2, c3 = st.columns(3)
-    ctx.url.bind("unit", ("fm_rf_row", "fm_rf_col"), default=(h // 2, w // 2),
-                 valid=lambda u: len(u) == 2 and 0 <= u[0] < h and 0 <= u[1] < w)
+    ctx.url.bind(
+        "unit",
+        ("fm_rf_row", "fm_rf_col"),
+        default=(h // 2, w // 2),
+        valid=lambda u: len(u) == 2 and 0 <= u[0] < h and 0 <= u[1] < w,
+    )
     row = int(c1.number_input(f"Row (0 to {h - 1})", 0, h - 1, step=1, key="fm_rf_row"))
     col = int(c2.number_input(f"Column (0 to {w - 1})", 0, w - 1, step=1, key="fm_rf_col"))
     ctx.url.keep("fm_rf_erf", True, (True, False))
@@ -41,21 +50,38 @@ def receptive_field(ctx: ViewContext) -> None:
         f"Unit ({row}, {col}) of **{ctx.name_of(layer)}** sees **{f.size[0]:g} x {f.size[1]:g}** input pixels "
         f"(rows {box[0]:g} to {box[2]:g}, columns {box[1]:g} to {box[3]:g}); neighbouring units are "
         f"**{f.jump[0]:g}** pixels apart. "
-        + ("The field runs past the border (dashed): there the unit reads zero padding, so it "
-           "sees less of the image than the box suggests." if
-           box[0] < 0 or box[1] < 0 or box[2] > mi.view.shape[0] - 1 or box[3] > mi.view.shape[1] - 1
-           else ""))
+        + (
+            "The field runs past the border (dashed): there the unit reads zero padding, so it "
+            "sees less of the image than the box suggests."
+            if box[0] < 0
+            or box[1] < 0
+            or box[2] > mi.view.shape[0] - 1
+            or box[3] > mi.view.shape[1] - 1
+            else ""
+        )
+    )
     left, right = st.columns(2)
-    left.plotly_chart(viz.field_figure(mi.view, box, centre, title="Theoretical receptive field"),
-                      key="fm_rf_fig")
+    left.plotly_chart(
+        viz.field_figure(mi.view, box, centre, title="Theoretical receptive field"), key="fm_rf_fig"
+    )
     if show_erf:
         heat = effective_field(lm, ctx.res, layer, row, col, None)
         alpha = c3.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_heat_alpha")
-        right.plotly_chart(viz.field_figure(mi.view, box, centre, heat=heat, alpha=alpha,
-                                            title="Effective field: |gradient| of the unit"),
-                           key="fm_erf_fig")
-        right.caption("Brightness = how much each input pixel changes this unit (all its channels "
-                      "summed), square-root scaled. It fills the centre of the theoretical field.")
+        right.plotly_chart(
+            viz.field_figure(
+                mi.view,
+                box,
+                centre,
+                heat=heat,
+                alpha=alpha,
+                title="Effective field: |gradient| of the unit",
+            ),
+            key="fm_erf_fig",
+        )
+        right.caption(
+            "Brightness = how much each input pixel changes this unit (all its channels "
+            "summed), square-root scaled. It fills the centre of the theoretical field."
+        )
     _pick_and_sum(ctx, layer, f, row, col)
 
 
@@ -66,16 +92,25 @@ def _pick_and_sum(ctx: ViewContext, layer: str, f: Field, row: int, col: int) ->
     ch_rf = int(st.session_state.get("fm_channel", 0) or 0)
     ch_rf = ch_rf if 0 <= ch_rf < m.channels else int(ctx.res.order(layer, "mean")[0])
     pick, sums = st.columns(2)
-    pick_fig = viz.channel_figure(m.values[ch_rf].astype(np.float32),
-                                  f"{ctx.name_of(layer)}, channel {ch_rf}: click a unit")
-    pick.plotly_chart(add_click_targets(pick_fig, h, w, (row, col)), key="fm_rf_pick",
-                      on_select=unit_clicked, selection_mode="points")  # fmt: skip
+    pick_fig = viz.channel_figure(
+        m.values[ch_rf].astype(np.float32), f"{ctx.name_of(layer)}, channel {ch_rf}: click a unit"
+    )
+    pick.plotly_chart(
+        add_click_targets(pick_fig, h, w, (row, col)),
+        key="fm_rf_pick",
+        on_select=unit_clicked,
+        selection_mode="points",
+    )
     if not is_first_layer_field(ctx.lm.model, f.size, f.jump):
         return
     unit = first_layer_unit(ctx.lm.model, ctx.mi.x, ch_rf, row, col)
     if unit is not None:
-        sums.markdown("**A first-layer unit is one sum**: the filter's weights times the input patch it "
-                      "sees (the model's normalised input), summed over every input channel, plus the "
-                      "bias, as on the Convolution basics page.")  # fmt: skip
-        sums.code(unit.text(("red", "green", "blue") if unit.per_channel.numel() == 3 else None),
-                  language=None)  # fmt: skip
+        sums.markdown(
+            "**A first-layer unit is one sum**: the filter's weights times the input patch it "
+            "sees (the model's normalised input), summed over every input channel, plus the "
+            "bias, as on the Convolution basics page."
+        )
+        sums.code(
+            unit.text(("red", "green", "blue") if unit.per_channel.numel() == 3 else None),
+            language=None,
+        )

@@ -38,7 +38,9 @@ def _settings(ctx: ViewContext, steps: int) -> tuple[fv.VisSettings, tuple[int, 
     shape = tuple(int(v) for v in ctx.mi.x.shape[1:])
     side = shape[-1] if shape[-1] <= MAX_SIDE else MAX_SIDE
     prep = ctx.lm.prep
-    settings = fv.VisSettings(steps=steps, size=side, preview_every=max(1, steps // 4), mean=prep.mean, std=prep.std)
+    settings = fv.VisSettings(
+        steps=steps, size=side, preview_every=max(1, steps // 4), mean=prep.mean, std=prep.std
+    )
     return settings, shape
 
 
@@ -53,7 +55,7 @@ def _remember(key: str, value: object) -> None:
         store.popitem(last=False)
 
 
-def _run(ctx: ViewContext, events, total: int, label: str) -> list:  # noqa: ANN001
+def _run(ctx: ViewContext, events, total: int, label: str) -> list:
     """Drive an optimisation with a progress bar; the final events (one per row or channel set)."""
     bar = st.progress(0.0, text=label)
     finals = []
@@ -62,7 +64,9 @@ def _run(ctx: ViewContext, events, total: int, label: str) -> list:  # noqa: ANN
         for item in events:
             event = item[1] if isinstance(item, tuple) else item
             done += 1
-            bar.progress(min(1.0, done / total), text=f"{label}: step {event.step} of {event.steps}")
+            bar.progress(
+                min(1.0, done / total), text=f"{label}: step {event.step} of {event.steps}"
+            )
             if event.done:
                 finals.append(item)
     bar.empty()
@@ -82,10 +86,12 @@ def looks_for(ctx: ViewContext) -> None:
         return
     ctx.url.bind("lfsteps", "fm_lf_steps", default=64, valid=STEPS)
     steps = int(st.select_slider("Optimisation steps", STEPS, key="fm_lf_steps"))
-    st.caption("Gradient ascent on the input, with the regularisation of Olah et al., 'Feature "
-               "Visualization' (Distill 2017): a Fourier-space image scaled by 1/frequency, ImageNet's "
-               "colour decorrelation (colour models) and small random shifts, scalings and rotations "
-               "every step. More steps give clearer pictures and take longer.")  # fmt: skip
+    st.caption(
+        "Gradient ascent on the input, with the regularisation of Olah et al., 'Feature "
+        "Visualization' (Distill 2017): a Fourier-space image scaled by 1/frequency, ImageNet's "
+        "colour decorrelation (colour models) and small random shifts, scalings and rotations "
+        "every step. More steps give clearer pictures and take longer."
+    )
     if mode == "hierarchy":
         _hierarchy(ctx, steps)
     else:
@@ -97,8 +103,13 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
     if not layers:
         st.info("No layer of this model has a spatial output to optimise.")
         return
-    ctx.url.bind("layer", "fm_lf_layer", default=layers[min(len(layers) - 1, len(layers) // 2)], valid=layers,
-                 url=ctx.layer_tokens)  # fmt: skip
+    ctx.url.bind(
+        "layer",
+        "fm_lf_layer",
+        default=layers[min(len(layers) - 1, len(layers) // 2)],
+        valid=layers,
+        url=ctx.layer_tokens,
+    )
     layer = st.selectbox("Layer", layers, key="fm_lf_layer", format_func=ctx.labels.get)
     n = ctx.res.maps.get(layer).shape[0]
     bounded_index("fm_lf_channel", n - 1)
@@ -112,14 +123,29 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
         try:
             fv.check_target(ctx.lm.model, layer, [channel], shape)
             if vis_job.usable(ctx):
-                kwargs = {"layer": layer, "channels": [channel], "input_shape": shape, "settings": settings}
-                problem = vis_job.start(ctx, TARGET, kwargs, key, f"What {ctx.name_of(layer)}, channel {channel} looks for")
+                kwargs = {
+                    "layer": layer,
+                    "channels": [channel],
+                    "input_shape": shape,
+                    "settings": settings,
+                }
+                problem = vis_job.start(
+                    ctx,
+                    TARGET,
+                    kwargs,
+                    key,
+                    f"What {ctx.name_of(layer)}, channel {channel} looks for",
+                )
                 if problem:
                     st.error(escape_text(problem))
                     return
                 st.rerun()
-            finals = _run(ctx, fv.optimise(ctx.lm.model, layer, channel, shape, settings), steps,
-                          f"{ctx.name_of(layer)}, channel {channel}")  # fmt: skip
+            finals = _run(
+                ctx,
+                fv.optimise(ctx.lm.model, layer, channel, shape, settings),
+                steps,
+                f"{ctx.name_of(layer)}, channel {channel}",
+            )
         except fv.FeatureVisError as err:
             st.error(escape_text(str(err)))
             return
@@ -130,12 +156,17 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
         return
     img = event.images[0]
     left, right = st.columns([2, 3])
-    left.image(enlarge(np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img, 256),
-               caption=f"{ctx.name_of(layer)}, channel {channel}: mean activation {event.objective:.3g} "
-                       f"after {event.step} steps", width="stretch")  # fmt: skip
-    right.markdown("This picture is not an image from any dataset: it was *made*, pixel by pixel, to "
-                   "excite this channel as much as possible. Early layers look for edges and colours, "
-                   "later ones for textures and parts.")  # fmt: skip
+    left.image(
+        enlarge(np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img, 256),
+        caption=f"{ctx.name_of(layer)}, channel {channel}: mean activation {event.objective:.3g} "
+        f"after {event.step} steps",
+        width="stretch",
+    )
+    right.markdown(
+        "This picture is not an image from any dataset: it was *made*, pixel by pixel, to "
+        "excite this channel as much as possible. Early layers look for edges and colours, "
+        "later ones for textures and parts."
+    )
     with right:
         _examples(ctx, layer, channel)
 
@@ -146,7 +177,9 @@ def _matching_dataset(ctx: ViewContext) -> str | None:
     from explorer.data.datasets import DATASETS
 
     shape = tuple(int(v) for v in ctx.mi.x.shape[1:])
-    return next((k for k, d in DATASETS.items() if d.offline and tuple(d.input_shape) == shape), None)
+    return next(
+        (k for k, d in DATASETS.items() if d.offline and tuple(d.input_shape) == shape), None
+    )
 
 
 def _examples(ctx: ViewContext, layer: str, channel: int) -> None:
@@ -157,25 +190,36 @@ def _examples(ctx: ViewContext, layer: str, channel: int) -> None:
 
     key = _matching_dataset(ctx)
     if key is None:
-        st.caption("Dataset examples need an offline dataset of this model's input size; none matches.")
+        st.caption(
+            "Dataset examples need an offline dataset of this model's input size; none matches."
+        )
         return
     store_key = f"examples|{ctx.lm.token}|{key}|{layer}"
     top = _store().get(store_key)
     if top is None:
         x, _, _ = de.dataset_images(key, n=N_EXAMPLES_IMAGES)
         with ctx.lm.lock:
-            top = de.compute(de.top_examples(ctx.lm.model, x, layer, k=8, mean=ctx.lm.prep.mean, std=ctx.lm.prep.std))
+            top = de.compute(
+                de.top_examples(
+                    ctx.lm.model, x, layer, k=8, mean=ctx.lm.prep.mean, std=ctx.lm.prep.std
+                )
+            )
         _remember(store_key, (top, x))
         top = _store()[store_key]
     top, x = top
     tiles = []
     for ex in top.top(channel):
-        patch = (de.crop(x[ex.index], ex.box).permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+        patch = (
+            (de.crop(x[ex.index], ex.box).permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+        )
         patch = np.repeat(patch, 3, axis=2) if patch.shape[2] == 1 else patch
         tiles.append(resize_nearest(patch, 64))
-    st.image(montage(np.stack(tiles), cols=4, gap=2, fill=(255, 255, 255)), width="stretch",
-             caption=f"Dataset examples: the {len(tiles)} test images of '{key}' (of {N_EXAMPLES_IMAGES}) that "
-                     "excite this channel most, each cropped to the receptive field of its strongest unit")  # fmt: skip
+    st.image(
+        montage(np.stack(tiles), cols=4, gap=2, fill=(255, 255, 255)),
+        width="stretch",
+        caption=f"Dataset examples: the {len(tiles)} test images of '{key}' (of {N_EXAMPLES_IMAGES}) that "
+        "excite this channel most, each cropped to the receptive field of its strongest unit",
+    )
 
 
 def _hierarchy(ctx: ViewContext, steps: int) -> None:
@@ -185,36 +229,59 @@ def _hierarchy(ctx: ViewContext, steps: int) -> None:
         st.info(escape_text(str(err)))
         return
     settings, shape = _settings(ctx, steps)
-    key = fv.cache_key(ctx.lm.arch, ctx.lm.token, "|".join(r.layer for r in rows),
-                       [c for r in rows for c in r.channels], settings)  # fmt: skip
+    key = fv.cache_key(
+        ctx.lm.arch,
+        ctx.lm.token,
+        "|".join(r.layer for r in rows),
+        [c for r in rows for c in r.channels],
+        settings,
+    )
     if vis_job.live(_remember):
         return
-    if key not in _store() and st.button("Draw the hierarchy grid", key="fm_lf_grid", type="primary"):
+    if key not in _store() and st.button(
+        "Draw the hierarchy grid", key="fm_lf_grid", type="primary"
+    ):
         if vis_job.usable(ctx):
-            kwargs = {"rows": [(r.depth, r.layer, r.channels) for r in rows], "input_shape": shape,
-                      "settings": settings}  # fmt: skip
+            kwargs = {
+                "rows": [(r.depth, r.layer, r.channels) for r in rows],
+                "input_shape": shape,
+                "settings": settings,
+            }
             problem = vis_job.start(ctx, HIERARCHY_TARGET, kwargs, key, "Hierarchy grid")
             if problem:
                 st.error(escape_text(problem))
                 return
             st.rerun()
-        finals = _run(ctx, fv.optimise_hierarchy(ctx.lm.model, rows, shape, settings), steps * len(rows),
-                      "Hierarchy grid")  # fmt: skip
+        finals = _run(
+            ctx,
+            fv.optimise_hierarchy(ctx.lm.model, rows, shape, settings),
+            steps * len(rows),
+            "Hierarchy grid",
+        )
         _remember(key, [event.images for _, event in finals])
     images = _store().get(key)
     if images is None:
-        st.info(f"Press the button to optimise {sum(len(r.channels) for r in rows)} channels of "
-                f"{len(rows)} layers ({steps} steps each).")  # fmt: skip
+        st.info(
+            f"Press the button to optimise {sum(len(r.channels) for r in rows)} channels of "
+            f"{len(rows)} layers ({steps} steps each)."
+        )
         return
     rows = rows[: len(images)]  # a stopped grid has only its finished rows
     titles = fv.hierarchy_titles(ctx.lm.model, rows, ctx.lm.arch)
     cols = [[f"channel {c}" for c in r.channels] for r in rows]
     st.plotly_chart(hierarchy_figure(images, titles, cols), key="fm_lf_grid_fig")
-    st.download_button("Download the grid (PNG)", _png(hierarchy_montage(images)), "hierarchy.png",
-                       mime="image/png", key="fm_lf_png")  # fmt: skip
-    st.caption("Rows: an early, a middle and a late convolution of this model; columns: channels "
-               "spread over each layer. With trained weights, edges and colours give way to textures "
-               "and parts; with random weights there is nothing to find, only noise.")  # fmt: skip
+    st.download_button(
+        "Download the grid (PNG)",
+        _png(hierarchy_montage(images)),
+        "hierarchy.png",
+        mime="image/png",
+        key="fm_lf_png",
+    )
+    st.caption(
+        "Rows: an early, a middle and a late convolution of this model; columns: channels "
+        "spread over each layer. With trained weights, edges and colours give way to textures "
+        "and parts; with random weights there is nothing to find, only noise."
+    )
 
 
 def _png(img: np.ndarray) -> bytes:

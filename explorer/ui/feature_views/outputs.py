@@ -36,53 +36,91 @@ def predictions(ctx: ViewContext) -> None:
     lm = ctx.lm
     preds = top_k(ctx.res.maps.output, lm.classes, k=5, task=lm.task)
     if not lm.head_meaningful:
-        st.info("These weights are random: the output layer has learned nothing, so these 'predictions' "
-                "are meaningless. Choose trained weights to see real ones.")
-    fig = viz.predictions_figure([p.label for p in preds], [p.probability for p in preds],
-                                 title=f"Top {len(preds)}: {lm.label}")
+        st.info(
+            "These weights are random: the output layer has learned nothing, so these 'predictions' "
+            "are meaningless. Choose trained weights to see real ones."
+        )
+    fig = viz.predictions_figure(
+        [p.label for p in preds],
+        [p.probability for p in preds],
+        title=f"Top {len(preds)}: {lm.label}",
+    )
     st.plotly_chart(fig, key="fm_pred_fig")
     if lm.classes is None:
         st.caption("This model has no class names: outputs are numbered.")
     elif lm.head_meaningful and lm.kind in ("bundled", "user", "upload") and len(lm.classes) < 1000:
-        st.caption(f"This model knows only these classes: {', '.join(escape_text(c) for c in lm.classes)}. "
-                   "On an image of something else it still picks the class the image resembles most.")
+        st.caption(
+            f"This model knows only these classes: {', '.join(escape_text(c) for c in lm.classes)}. "
+            "On an image of something else it still picks the class the image resembles most."
+        )
 
 
 def attribution(ctx: ViewContext) -> None:
     """One attribution map for a chosen method and class, over the model's input."""
     lm = ctx.lm
     if not lm.head_meaningful:
-        st.info("These weights are random: no class has evidence to point at, so the maps below show "
-                "only the network's wiring. Choose trained weights to see what a prediction rests on.")
+        st.info(
+            "These weights are random: no class has evidence to point at, so the maps below show "
+            "only the network's wiring. Choose trained weights to see what a prediction rests on."
+        )
     preds = top_k(ctx.res.maps.output, lm.classes, k=5, task=lm.task)
     a1, a2 = st.columns(2)
     url = ctx.url
     url.bind("method", "fm_attr_method", default=next(iter(METHODS)), valid=list(METHODS))
-    method = a1.radio("Method", list(METHODS), format_func=lambda k: METHODS[k].title, key="fm_attr_method")
+    method = a1.radio(
+        "Method", list(METHODS), format_func=lambda k: METHODS[k].title, key="fm_attr_method"
+    )
     url.bind("target", "fm_attr_target", default=0, valid=range(len(preds)))
-    pick = a2.selectbox("Explain the class", range(len(preds)), key="fm_attr_target",
-                        format_func=lambda i: f"{preds[i].label} ({preds[i].probability:.1%})")
+    pick = a2.selectbox(
+        "Explain the class",
+        range(len(preds)),
+        key="fm_attr_target",
+        format_func=lambda i: f"{preds[i].label} ({preds[i].probability:.1%})",
+    )
     st.caption(METHODS[method].explanation)
     if lm.task == "binary":
-        st.caption("A binary model has one output: the map explains the evidence for the positive class.")
+        st.caption(
+            "A binary model has one output: the map explains the evidence for the positive class."
+        )
     target = 0 if lm.task == "binary" else preds[pick].index
     multi = METHODS[method].multi_pass
     if multi:
-        url.bind("steps", "fm_attr_steps", default=DEFAULT_STEPS, valid=range(MIN_STEPS, MAX_STEPS + 1))
-    steps = st.slider("Steps along the path (more steps: closer to the exact integral, and slower)",
-                      MIN_STEPS, MAX_STEPS, key="fm_attr_steps") if multi else DEFAULT_STEPS
+        url.bind(
+            "steps", "fm_attr_steps", default=DEFAULT_STEPS, valid=range(MIN_STEPS, MAX_STEPS + 1)
+        )
+    steps = (
+        st.slider(
+            "Steps along the path (more steps: closer to the exact integral, and slower)",
+            MIN_STEPS,
+            MAX_STEPS,
+            key="fm_attr_steps",
+        )
+        if multi
+        else DEFAULT_STEPS
+    )
     precision = _precision(ctx) if multi else "float32"
     heat = cached_attribution(ctx.res, method, target, steps, precision)
     if heat is None and _may_run(ctx, method, target, steps, precision):
         heat = _run(ctx, method, target, steps, precision)
     if heat is not None:
-        url.keep("fm_heat_alpha", 0.6, lambda v: isinstance(v, float) and 0.0 <= v <= 1.0)  # cosmetic: not in links
+        url.keep(
+            "fm_heat_alpha", 0.6, lambda v: isinstance(v, float) and 0.0 <= v <= 1.0
+        )  # cosmetic: not in links
         alpha = st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="fm_heat_alpha")
         # one figure, two panels: the same size and the same square-pixel enlargement
-        st.plotly_chart(viz.field_pair(ctx.mi.view, heat, ("What the model sees", f"{METHODS[method].title}: "
-                                       f"{preds[pick].label}"), alpha=alpha), key="fm_attr_fig")  # fmt: skip
-        st.caption("Colours: each pixel's attribution magnitude divided by the largest one, square-root "
-                   "scaled (the colour bar), blended over the input with the opacity above.")
+        st.plotly_chart(
+            viz.field_pair(
+                ctx.mi.view,
+                heat,
+                ("What the model sees", f"{METHODS[method].title}: {preds[pick].label}"),
+                alpha=alpha,
+            ),
+            key="fm_attr_fig",
+        )
+        st.caption(
+            "Colours: each pixel's attribution magnitude divided by the largest one, square-root "
+            "scaled (the colour bar), blended over the input with the opacity above."
+        )
 
 
 def _precision(ctx: ViewContext) -> str:
@@ -91,16 +129,29 @@ def _precision(ctx: ViewContext) -> str:
     device = next(ctx.lm.model.parameters()).device
     if not bfloat16_is_fast(device):
         return "float32"
-    ctx.url.bind("precision", "fm_attr_precision", default="float32", valid=["float32", "bfloat16"],
-                 url={"float32": "fp32", "bfloat16": "bf16"})
+    ctx.url.bind(
+        "precision",
+        "fm_attr_precision",
+        default="float32",
+        valid=["float32", "bfloat16"],
+        url={"float32": "fp32", "bfloat16": "bf16"},
+    )
     return st.radio(
-        "Arithmetic", ["float32", "bfloat16"], horizontal=True, key="fm_attr_precision",
-        format_func={"float32": "float32 (exact)", "bfloat16": "bfloat16 (about 2x faster, 2-3 digits)"}.get,
+        "Arithmetic",
+        ["float32", "bfloat16"],
+        horizontal=True,
+        key="fm_attr_precision",
+        format_func={
+            "float32": "float32 (exact)",
+            "bfloat16": "bfloat16 (about 2x faster, 2-3 digits)",
+        }.get,
         help="bfloat16 keeps 8 bits of mantissa: the map looks the same, its values agree to about 1%.",
-    )  # fmt: skip
+    )
 
 
-def _may_run(ctx: ViewContext, method: str, target: int, steps: int, precision: str = "float32") -> bool:
+def _may_run(
+    ctx: ViewContext, method: str, target: int, steps: int, precision: str = "float32"
+) -> bool:
     """A one-pass method runs at once; a multi-pass one too when its price is a few seconds,
     else the price and a Compute button are shown (True on the click)."""
     if not METHODS[method].multi_pass:
@@ -140,7 +191,9 @@ def _progress_bar(title: str, unit: str) -> tuple[Callable[[int, int], None], Ca
     return update, bar.empty
 
 
-def _run(ctx: ViewContext, method: str, target: int, steps: int, precision: str = "float32") -> np.ndarray | None:
+def _run(
+    ctx: ViewContext, method: str, target: int, steps: int, precision: str = "float32"
+) -> np.ndarray | None:
     """Compute the attribution with a progress bar (and a Stop button for multi-pass methods)."""
     multi = METHODS[method].multi_pass
     stop_slot = st.empty()
@@ -148,7 +201,9 @@ def _run(ctx: ViewContext, method: str, target: int, steps: int, precision: str 
         stop_slot.button("Stop", key="fm_attr_stop")
     update, remove = _progress_bar(METHODS[method].title, "steps" if multi else "pass")
     try:
-        return attribution_map(ctx.lm, ctx.res, method, target, steps, progress=update, precision=precision)
+        return attribution_map(
+            ctx.lm, ctx.res, method, target, steps, progress=update, precision=precision
+        )
     except AttributionError as err:
         st.error(escape_text(str(err), limit=800))
         return None

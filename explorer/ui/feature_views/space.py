@@ -27,17 +27,25 @@ def methods() -> list[str]:
     return ["pca", "tsne"] + (["umap"] if fs.umap_available() else [])
 
 
-def feature_space_panel(ctx: ViewContext, dataset: str | None, store: dict, remember: Callable) -> None:
+def feature_space_panel(
+    ctx: ViewContext, dataset: str | None, store: dict, remember: Callable
+) -> None:
     """Two scatters (this model, random init) of the penultimate features, with probe accuracies."""
     if dataset is None:
-        st.info("The feature space needs an offline dataset of this model's input size; none matches "
-                "(ImageNet-size models: use a compact model).")  # fmt: skip
+        st.info(
+            "The feature space needs an offline dataset of this model's input size; none matches "
+            "(ImageNet-size models: use a compact model)."
+        )
         return
     options = methods()
     ctx.url.bind("proj", "fm_lf_proj", default="pca", valid=options)
-    method = st.radio("Projection", options, key="fm_lf_proj", format_func=_METHOD_LABELS.get, horizontal=True)
+    method = st.radio(
+        "Projection", options, key="fm_lf_proj", format_func=_METHOD_LABELS.get, horizontal=True
+    )
     key = f"space|{ctx.lm.token}|{dataset}|{method}"
-    if key not in store and st.button("Compute the feature space", key="fm_lf_space", type="primary"):
+    if key not in store and st.button(
+        "Compute the feature space", key="fm_lf_space", type="primary"
+    ):
         try:
             with st.spinner(f"Features of {N_SPACE_IMAGES} test images of '{dataset}', twice"):
                 remember(key, _compute(ctx, dataset, method))
@@ -46,19 +54,31 @@ def feature_space_panel(ctx: ViewContext, dataset: str | None, store: dict, reme
             return
     result = store.get(key)
     if result is None:
-        st.info(f"Press the button to project {N_SPACE_IMAGES} test images of '{dataset}' (this model and "
-                "the same network at random initialisation).")  # fmt: skip
+        st.info(
+            f"Press the button to project {N_SPACE_IMAGES} test images of '{dataset}' (this model and "
+            "the same network at random initialisation)."
+        )
         return
     spaces = result
     cols = st.columns(len(spaces))
     for col, (title, space) in zip(cols, spaces, strict=True):
-        col.plotly_chart(feature_scatter(space.points, space.labels, space.classes, method=space.method,
-                                         title=f"{title}: probe {space.probe_accuracy:.0%}", height=420),
-                         key=f"fm_lf_space_{title[:6]}")  # fmt: skip
-    st.caption(f"Each point is one test image, placed by the features of {ctx.name_of(spaces[0][1].layer)} (the "
-               "classifier's input), coloured by its class. The linear probe is a logistic regression "
-               "trained on 70% of these features and scored on the other 30%: how separable the classes "
-               "are for a linear classifier.")  # fmt: skip
+        col.plotly_chart(
+            feature_scatter(
+                space.points,
+                space.labels,
+                space.classes,
+                method=space.method,
+                title=f"{title}: probe {space.probe_accuracy:.0%}",
+                height=420,
+            ),
+            key=f"fm_lf_space_{title[:6]}",
+        )
+    st.caption(
+        f"Each point is one test image, placed by the features of {ctx.name_of(spaces[0][1].layer)} (the "
+        "classifier's input), coloured by its class. The linear probe is a logistic regression "
+        "trained on 70% of these features and scored on the other 30%: how separable the classes "
+        "are for a linear classifier."
+    )
 
 
 def _compute(ctx: ViewContext, dataset: str, method: str) -> list[tuple[str, fs.FeatureSpace]]:
@@ -72,7 +92,13 @@ def _compute(ctx: ViewContext, dataset: str, method: str) -> list[tuple[str, fs.
     if ctx.lm.kind != "random":
         try:
             twin = fs.random_twin(ctx.lm.arch, ctx.lm.build, seed=0)
-        except (KeyError, TypeError, ValueError):  # an imported model: no catalog builder to re-draw
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+        ):  # an imported model: no catalog builder to re-draw
             return out
-        out.append(("Random initialisation", fs.feature_space(twin, x, y, classes, layer=mine.layer, **kw)))
+        out.append(
+            ("Random initialisation", fs.feature_space(twin, x, y, classes, layer=mine.layer, **kw))
+        )
     return out

@@ -39,10 +39,16 @@ def start(ctx: ViewContext, target: str, kwargs: dict, key: str, title: str) -> 
 
     device = str(pick_device())
     with ctx.lm.lock:
-        payload = model_payload(ctx.lm.arch, ctx.lm.build, ctx.lm.model, imagenet=ctx.lm.kind == "imagenet")
+        payload = model_payload(
+            ctx.lm.arch, ctx.lm.build, ctx.lm.model, imagenet=ctx.lm.kind == "imagenet"
+        )
     try:
-        job = jobs.submit(jobs.JobSpec(target, {**kwargs, "model": payload, "device": device}), device=device,
-                          kind=JOB_KIND, title=title)  # fmt: skip
+        job = jobs.submit(
+            jobs.JobSpec(target, {**kwargs, "model": payload, "device": device}),
+            device=device,
+            kind=JOB_KIND,
+            title=title,
+        )
     except jobs.JobBusyError as err:
         return str(err)
     st.session_state[_JOB_KEY] = {"id": job.id, "key": key}
@@ -73,13 +79,18 @@ def live(remember: Callable[[str, object], None]) -> bool:
             st.rerun(scope="app")
         event = job.latest(fv.VisEvent)
         done = event.step / event.steps if event else 0.0
-        text = jobs.status_line(job) + (f" Step {event.step} of {event.steps}, mean activation "
-                                        f"{event.objective:.3g}." if event else "")  # fmt: skip
+        text = jobs.status_line(job) + (
+            f" Step {event.step} of {event.steps}, mean activation {event.objective:.3g}."
+            if event
+            else ""
+        )
         st.progress(min(1.0, done), text=text)
         if event is not None and event.previews:
             img = event.previews[0]
-            st.image(enlarge(np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img, 160),
-                     caption=f"Preview at step {event.step}")  # fmt: skip
+            st.image(
+                enlarge(np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img, 160),
+                caption=f"Preview at step {event.step}",
+            )
         if st.button("Stop", key="fm_lf_stop"):
             job.stop()  # ends between two steps with the picture as it is
 

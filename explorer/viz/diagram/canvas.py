@@ -97,8 +97,15 @@ class _Part:
     extent: tuple[float, float, float, float]  # x0, x1, y0, y1 of everything drawn
 
 
-def _part(lay: Layout, ids: list[str], edges: list[int], d0: float, col: float, font: float,
-          texts: dict[str, str]) -> _Part:  # fmt: skip
+def _part(
+    lay: Layout,
+    ids: list[str],
+    edges: list[int],
+    d0: float,
+    col: float,
+    font: float,
+    texts: dict[str, str],
+) -> _Part:
     graph, row = lay.graph, ROW_EM * font
     xy = {i: (lay.pos[i][0] * col, (lay.pos[i][1] - d0) * row) for i in ids}
     routes = {k: [(x * col, (d - d0) * row) for x, d in lay.routes[k]] for k in edges}
@@ -150,8 +157,10 @@ def _cut_points(lay: Layout) -> dict[float, int]:
     by_depth: dict[float, list[str]] = {}
     for nid, (_, d) in lay.pos.items():
         by_depth.setdefault(d, []).append(nid)
-    spans = [(e.src, min(p[1] for p in r), max(p[1] for p in r))
-             for e, r in zip(lay.graph.edges, lay.routes, strict=True)]  # fmt: skip
+    spans = [
+        (e.src, min(p[1] for p in r), max(p[1] for p in r))
+        for e, r in zip(lay.graph.edges, lay.routes, strict=True)
+    ]
     cuts: dict[float, int] = {}
     for a, b in zip(depths, depths[1:], strict=False):
         if len(by_depth[a]) != 1:
@@ -224,8 +233,19 @@ def _assemble(
             (tx, ty),
         ]
         height = max(height, sy + 0.5 * row + 3)  # the connector's bottom run stays in the plot
-    return Canvas(lay, font, xy, [routes[k] for k in range(len(lay.graph.edges))], texts, lay.crowded,
-                  boxes, shortcuts, left - gap + pad, height, len(parts))  # fmt: skip
+    return Canvas(
+        lay,
+        font,
+        xy,
+        [routes[k] for k in range(len(lay.graph.edges))],
+        texts,
+        lay.crowded,
+        boxes,
+        shortcuts,
+        left - gap + pad,
+        height,
+        len(parts),
+    )
 
 
 def canvas(

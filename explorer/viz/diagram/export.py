@@ -33,15 +33,21 @@ def _static_geometry(
     return lay, lo, hi, width, height, lay.x_min - 0.5, 20.0
 
 
-def _arcs(graph: Graph, lay: Layout, px):  # noqa: ANN001, ANN202
+def _arcs(graph: Graph, lay: Layout, px):
     """Residual shortcuts around collapsed residual blocks: (start, control, end, projection?)."""
     out = []
     for n in graph.nodes:
         if n.kind == "residual" and n.id == n.block:
             x, row = lay.pos[n.id]
             (cx, top), (_, bottom) = px(x, row - 0.42), px(x, row + 0.42)
-            out.append(((cx, top), (cx - 1.6 * (bottom - top), (top + bottom) / 2), (cx, bottom),
-                        any("downsample" in m or "shortcut" in m for m in n.members)))  # fmt: skip
+            out.append(
+                (
+                    (cx, top),
+                    (cx - 1.6 * (bottom - top), (top + bottom) / 2),
+                    (cx, bottom),
+                    any("downsample" in m or "shortcut" in m for m in n.members),
+                )
+            )
     return out
 
 
@@ -52,9 +58,11 @@ def to_svg(graph: Graph, colour_by: str = "output size") -> str:
     def px(x: float, r: float) -> tuple[float, float]:
         return (x - x0) * COL_PX + 12, top + r * 34
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="12">',
-             '<rect width="100%" height="100%" fill="white"/>']  # fmt: skip
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="12">',
+        '<rect width="100%" height="100%" fill="white"/>',
+    ]
     for name, bx0, bx1, r0, r1 in block_boxes(lay):
         (ax, ay), (bx, by) = px(bx0, r0), px(bx1, r1)
         parts.append(
@@ -69,8 +77,10 @@ def to_svg(graph: Graph, colour_by: str = "output size") -> str:
         parts.append(f'<polyline points="{pts}" fill="none" stroke="#9a9a9a" stroke-width="1.2"/>')
     for (ax, ay), (qx, qy), (bx, by), dashed in _arcs(graph, lay, px):
         dash = ' stroke-dasharray="5,3"' if dashed else ""
-        parts.append(f'<path d="M {ax:.1f},{ay:.1f} Q {qx:.1f},{qy:.1f} {bx:.1f},{by:.1f}" fill="none" '
-                     f'stroke="{SHORTCUT_COLOUR}" stroke-width="2"{dash}/>')  # fmt: skip
+        parts.append(
+            f'<path d="M {ax:.1f},{ay:.1f} Q {qx:.1f},{qy:.1f} {bx:.1f},{by:.1f}" fill="none" '
+            f'stroke="{SHORTCUT_COLOUR}" stroke-width="2"{dash}/>'
+        )
     for n in graph.nodes:
         cx, cy = px(*lay.pos[n.id])
         colour = colour_of(measure(n, colour_by), lo, hi)
@@ -81,8 +91,10 @@ def to_svg(graph: Graph, colour_by: str = "output size") -> str:
                 f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{s}" fill="{colour}" stroke="#333"/>'
             )
         else:
-            parts.append(f'<rect x="{cx - s:.1f}" y="{cy - s:.1f}" width="{2 * s}" height="{2 * s}" '
-                         f'fill="{colour}" stroke="#333"/>')  # fmt: skip
+            parts.append(
+                f'<rect x="{cx - s:.1f}" y="{cy - s:.1f}" width="{2 * s}" height="{2 * s}" '
+                f'fill="{colour}" stroke="#333"/>'
+            )
         label = html.escape(node_label(n, graph))
         parts.append(f'<text x="{cx + s + 5:.1f}" y="{cy + 4:.1f}" fill="#1f1f1f">{label}</text>')
     parts.append("</svg>")
@@ -113,9 +125,16 @@ def to_png(graph: Graph, colour_by: str = "output size", scale: float = 1.0) -> 
         draw.text((ax + 4 * scale, ay + 1 * scale), name, fill=(76, 120, 168), font=small)
     for route in lay.routes:
         draw.line([px(x, r) for x, r in route], fill=(154, 154, 154), width=max(1, int(scale)))
-    for (ax, ay), (qx, qy), (bx, by), _ in _arcs(graph, lay, px):  # the quadratic curve as 16 segments
-        pts = [((1 - t) ** 2 * ax + 2 * (1 - t) * t * qx + t**2 * bx,
-                (1 - t) ** 2 * ay + 2 * (1 - t) * t * qy + t**2 * by) for t in (i / 16 for i in range(17))]  # fmt: skip
+    for (ax, ay), (qx, qy), (bx, by), _ in _arcs(
+        graph, lay, px
+    ):  # the quadratic curve as 16 segments
+        pts = [
+            (
+                (1 - t) ** 2 * ax + 2 * (1 - t) * t * qx + t**2 * bx,
+                (1 - t) ** 2 * ay + 2 * (1 - t) * t * qy + t**2 * by,
+            )
+            for t in (i / 16 for i in range(17))
+        ]
         draw.line(pts, fill=(213, 94, 0), width=max(1, int(2 * scale)))
     for n in graph.nodes:
         cx, cy = px(*lay.pos[n.id])

@@ -64,10 +64,16 @@ def layout(graph: Graph) -> Layout:
 def _block_heads(graph: Graph, preds: dict[str, list[str]], rank: dict[str, int]) -> set[int]:
     """Rows holding the first node of an opened block (a member none of whose inputs is inside)."""
     inside = {n.id: n.block for n in graph.nodes if n.block in graph.blocks and n.id != n.block}
-    return {rank[nid] for nid, b in inside.items() if all(inside.get(p) != b for p in preds[nid]) and rank[nid]}
+    return {
+        rank[nid]
+        for nid, b in inside.items()
+        if all(inside.get(p) != b for p in preds[nid]) and rank[nid]
+    }
 
 
-def _place_row(row: list[str], preds: dict[str, list[str]], order: dict[str, int], x: dict[str, float]) -> None:
+def _place_row(
+    row: list[str], preds: dict[str, list[str]], order: dict[str, int], x: dict[str, float]
+) -> None:
     """Columns of one row into ``x``: each node where its inputs are, siblings spread, one apart."""
     wanted: dict[str, float] = {}
     for nid in row:
@@ -93,8 +99,14 @@ def _place_row(row: list[str], preds: dict[str, list[str]], order: dict[str, int
             x[nid] += shift
 
 
-def _route(e: Edge, rank: dict[str, int], rows: dict[int, list[str]], x: dict[str, float],
-           y: dict[int, float], pos: dict[str, tuple[float, float]]) -> list[tuple[float, float]]:  # fmt: skip
+def _route(
+    e: Edge,
+    rank: dict[str, int],
+    rows: dict[int, list[str]],
+    x: dict[str, float],
+    y: dict[int, float],
+    pos: dict[str, tuple[float, float]],
+) -> list[tuple[float, float]]:
     """The points of one edge: straight to the next row; down its own column when nothing sits in
     the rows it crosses; else a bypass left of them (labels sit to the right)."""
     r0, r1 = rank[e.src], rank[e.dst]
@@ -128,4 +140,3 @@ def block_boxes(lay: Layout) -> list[tuple[str, float, float, float, float]]:
             )
         )
     return out
-

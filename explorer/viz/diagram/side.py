@@ -60,8 +60,13 @@ def _column(graph: Graph, font: float) -> tuple[list[tuple[Node, int]], float]:
     return boxes, max((text_px(display_name(n.name), font) for n, _ in boxes), default=0.0)
 
 
-def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size", *, font: float = SCREEN_PX,
-                 max_width: float = 1000) -> go.Figure:  # fmt: skip
+def side_by_side(
+    graphs: dict[str, Graph],
+    colour_by: str = "output size",
+    *,
+    font: float = SCREEN_PX,
+    max_width: float = 1000,
+) -> go.Figure:
     """Full graphs (every operation) of several architectures, each a column of its blocks at one
     depth scale (see the module docstring); ``graphs`` maps a column title to a graph."""
     lo, hi = colour_range([g.view("blocks") for g in graphs.values()], colour_by)
@@ -80,8 +85,19 @@ def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size", *, fo
         tx, ty, hx, hy, texts, hovers = [], [], [], [], [], []
         for n, d in boxes:
             colour = colour_of(measure(n, colour_by), lo, hi)
-            shapes.append(dict(type="rect", x0=x, x1=x + bar, y0=y + 0.04, y1=y + d - 0.04, name=title,
-                               fillcolor=colour, line=dict(color="#333333", width=1), layer="below"))  # fmt: skip
+            shapes.append(
+                dict(
+                    type="rect",
+                    x0=x,
+                    x1=x + bar,
+                    y0=y + 0.04,
+                    y1=y + d - 0.04,
+                    name=title,
+                    fillcolor=colour,
+                    line=dict(color="#333333", width=1),
+                    layer="below",
+                )
+            )
             tx.append(x + bar + 2)
             ty.append(y + d / 2)
             texts.append(html.escape(display_name(n.name)))
@@ -89,13 +105,45 @@ def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size", *, fo
             hy.append(y + d / 2)
             hovers.append(hover(n) + f"<br>{d} weight layer{'s' if d != 1 else ''} deep")
             y += d
-        data.append(dict(type="scatter", x=tx, y=ty, mode="text", text=texts, textposition="middle right",
-                         textfont=dict(size=font, color="#111111"), hoverinfo="skip", showlegend=False,
-                         cliponaxis=False))  # fmt: skip
-        data.append(dict(type="scatter", x=hx, y=hy, mode="markers", hovertext=hovers, hoverinfo="text",
-                         marker=dict(size=bar, color="rgba(0,0,0,0)"), showlegend=False))  # fmt: skip
-        notes.append(dict(x=x, y=0, yref="y", xanchor="left", yanchor="bottom", showarrow=False, align="left",
-                          text="<br>".join(html.escape(t) for t in head), font=dict(size=font)))  # fmt: skip
+        data.append(
+            dict(
+                type="scatter",
+                x=tx,
+                y=ty,
+                mode="text",
+                text=texts,
+                textposition="middle right",
+                textfont=dict(size=font, color="#111111"),
+                hoverinfo="skip",
+                showlegend=False,
+                cliponaxis=False,
+            )
+        )
+        data.append(
+            dict(
+                type="scatter",
+                x=hx,
+                y=hy,
+                mode="markers",
+                hovertext=hovers,
+                hoverinfo="text",
+                marker=dict(size=bar, color="rgba(0,0,0,0)"),
+                showlegend=False,
+            )
+        )
+        notes.append(
+            dict(
+                x=x,
+                y=0,
+                yref="y",
+                xanchor="left",
+                yanchor="bottom",
+                showarrow=False,
+                align="left",
+                text="<br>".join(html.escape(t) for t in head),
+                font=dict(size=font),
+            )
+        )
         x += width + gap
     data.append(colourbar_trace(colour_by, lo, hi, font))
     plot_w = x - gap
@@ -103,12 +151,26 @@ def side_by_side(graphs: dict[str, Graph], colour_by: str = "output size", *, fo
     width = max(max_width, plot_w + axis_w + 20)
     top = 2 * LINE_EM * font + 12
     layout_ = dict(
-        shapes=shapes, annotations=notes, width=width, height=round(deepest * unit + top + colourbar_px(font)),
-        margin=dict(l=round(axis_w), r=10, t=round(top), b=round(colourbar_px(font))), plot_bgcolor="white",
-        hovermode="closest", showlegend=False, font=dict(size=font),
-        xaxis=dict(visible=False, range=[-0.3 * font, width - axis_w - 20 - 0.3 * font], fixedrange=True),
-        yaxis=dict(range=[deepest + 0.2, 0], title=dict(text="depth (conv + dense layers)", font=dict(size=font)),
-                   tickfont=dict(size=font), dtick=5 if deepest <= 30 else 10, gridcolor="#eeeeee",
-                   zeroline=False, fixedrange=True),
-    )  # fmt: skip
+        shapes=shapes,
+        annotations=notes,
+        width=width,
+        height=round(deepest * unit + top + colourbar_px(font)),
+        margin=dict(l=round(axis_w), r=10, t=round(top), b=round(colourbar_px(font))),
+        plot_bgcolor="white",
+        hovermode="closest",
+        showlegend=False,
+        font=dict(size=font),
+        xaxis=dict(
+            visible=False, range=[-0.3 * font, width - axis_w - 20 - 0.3 * font], fixedrange=True
+        ),
+        yaxis=dict(
+            range=[deepest + 0.2, 0],
+            title=dict(text="depth (conv + dense layers)", font=dict(size=font)),
+            tickfont=dict(size=font),
+            dtick=5 if deepest <= 30 else 10,
+            gridcolor="#eeeeee",
+            zeroline=False,
+            fixedrange=True,
+        ),
+    )
     return go.Figure({"data": data, "layout": layout_})

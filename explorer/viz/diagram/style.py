@@ -21,18 +21,45 @@ MEASURES = {
 COLOURSCALE = "Viridis"
 ZERO_COLOUR = "#c8c8c8"  # nodes whose measure is 0 (ReLU, add, concat...)
 SYMBOLS = {
-    "input": "circle", "output": "circle", "conv": "square", "pool": "diamond", "gap": "diamond-tall",
-    "dense": "hexagon", "relu": "triangle-down", "act": "triangle-down", "bn": "bowtie", "norm": "bowtie",
-    "dropout": "x", "flatten": "hourglass", "add": "circle-cross", "concat": "star-diamond",
-    "inception": "octagon", "residual": "pentagon", "mlpconv": "square-x", "vgg block": "square",
-}  # fmt: skip
+    "input": "circle",
+    "output": "circle",
+    "conv": "square",
+    "pool": "diamond",
+    "gap": "diamond-tall",
+    "dense": "hexagon",
+    "relu": "triangle-down",
+    "act": "triangle-down",
+    "bn": "bowtie",
+    "norm": "bowtie",
+    "dropout": "x",
+    "flatten": "hourglass",
+    "add": "circle-cross",
+    "concat": "star-diamond",
+    "inception": "octagon",
+    "residual": "pentagon",
+    "mlpconv": "square-x",
+    "vgg block": "square",
+}
 KIND_NAMES = {
-    "input": "input / output", "output": "input / output", "conv": "convolution", "pool": "pooling",
-    "gap": "global avg pool", "dense": "dense", "relu": "ReLU", "act": "activation", "bn": "batch norm",
-    "norm": "normalisation", "dropout": "dropout", "flatten": "flatten", "add": "residual add (+)",
-    "concat": "concatenation", "inception": "Inception module", "residual": "residual block",
-    "mlpconv": "NiN block", "vgg block": "VGG block",
-}  # fmt: skip
+    "input": "input / output",
+    "output": "input / output",
+    "conv": "convolution",
+    "pool": "pooling",
+    "gap": "global avg pool",
+    "dense": "dense",
+    "relu": "ReLU",
+    "act": "activation",
+    "bn": "batch norm",
+    "norm": "normalisation",
+    "dropout": "dropout",
+    "flatten": "flatten",
+    "add": "residual add (+)",
+    "concat": "concatenation",
+    "inception": "Inception module",
+    "residual": "residual block",
+    "mlpconv": "NiN block",
+    "vgg block": "VGG block",
+}
 
 
 def measure(node: Node, name: str) -> int:
@@ -88,7 +115,11 @@ def describe(node: Node) -> str:
         kind = "max" if "Max" in node.type or "max" in node.type else "avg"
         return f"{kind} {k[0]}x{k[1]}/{node.stride[0]}"
     if node.kind == "pool":  # adaptive; with a flatten folded in, its map size is gone
-        return f"adaptive -> {shape_text(node.out_shape[-2:])}" if len(node.out_shape) == 3 else "adaptive"
+        return (
+            f"adaptive -> {shape_text(node.out_shape[-2:])}"
+            if len(node.out_shape) == 3
+            else "adaptive"
+        )
     if node.kind == "dense":
         return f"{node.out_shape[-1]}"
     if node.kind in ("inception", "residual", "mlpconv", "vgg block"):
@@ -151,4 +182,3 @@ def node_label(node: Node, graph: Graph) -> str:
     """Full label on the trunk; inside an opened block the short one (the block names the box)."""
     inside = bool(node.block) and node.block in graph.blocks and node.id != node.block
     return label_text(node, graph, full=not inside)
-

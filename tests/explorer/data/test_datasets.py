@@ -28,23 +28,31 @@ from explorer.data.datasets import (
 def write_idx(path: Path, array: np.ndarray) -> None:
     """An IDX file as in yann.lecun.com/exdb/mnist: magic (0, 0, 0x08 = ubyte, ndim), dims, data."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def make_mnist_layout(root: Path, folder: str, n_train: int = 60, n_test: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def make_mnist_layout(
+    root: Path, folder: str, n_train: int = 60, n_test: int = 20
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     raw = root / folder / "raw"
     images = rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8)
     labels = (np.arange(n_train) % 10).astype(np.uint8)
     write_idx(raw / "train-images-idx3-ubyte", images)
     write_idx(raw / "train-labels-idx1-ubyte", labels)
-    write_idx(raw / "t10k-images-idx3-ubyte", rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8))
+    write_idx(
+        raw / "t10k-images-idx3-ubyte", rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8)
+    )
     write_idx(raw / "t10k-labels-idx1-ubyte", (np.arange(n_test) % 10).astype(np.uint8))
     return images, labels
 
 
-def make_cifar_layout(root: Path, monkeypatch: pytest.MonkeyPatch, per_batch: int = 10) -> np.ndarray:
+def make_cifar_layout(
+    root: Path, monkeypatch: pytest.MonkeyPatch, per_batch: int = 10
+) -> np.ndarray:
     """Tiny CIFAR-10 batches; torchvision's md5 lists are pointed at these files' digests."""
     from torchvision.datasets import CIFAR10
 
@@ -61,7 +69,11 @@ def make_cifar_layout(root: Path, monkeypatch: pytest.MonkeyPatch, per_batch: in
         digests[name] = hashlib.md5(blob).hexdigest()
     meta = pickle.dumps({"label_names": list(DATASETS["cifar10"].classes)})
     (base / "batches.meta").write_bytes(meta)
-    monkeypatch.setattr(CIFAR10, "train_list", [[f"data_batch_{i}", digests[f"data_batch_{i}"]] for i in range(1, 6)])
+    monkeypatch.setattr(
+        CIFAR10,
+        "train_list",
+        [[f"data_batch_{i}", digests[f"data_batch_{i}"]] for i in range(1, 6)],
+    )
     monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", digests["test_batch"]]])
     monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": hashlib.md5(meta).hexdigest()})
     return first
@@ -115,7 +127,9 @@ def test_cifar10_reads_torchvision_python_batches(tmp_path, monkeypatch):
 
 
 def test_missing_download_gives_a_clear_typed_error(tmp_path):
-    with pytest.raises(DatasetUnavailableError, match=r"MNIST \(download\) is not in .*Tick 'download'"):
+    with pytest.raises(
+        DatasetUnavailableError, match=r"MNIST \(download\) is not in .*Tick 'download'"
+    ):
         load_dataset("mnist", root=tmp_path)
     assert not is_available("cifar10", root=tmp_path)
     # The offline datasets are still there.
@@ -125,7 +139,7 @@ def test_missing_download_gives_a_clear_typed_error(tmp_path):
 def test_download_failure_offline_is_a_clear_message(tmp_path, monkeypatch):
     from torchvision.datasets import MNIST
 
-    def no_network(self):  # noqa: ANN001
+    def no_network(self):
         raise OSError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(MNIST, "download", no_network)
@@ -139,7 +153,9 @@ def test_unknown_dataset_names_the_known_ones():
 
 
 @pytest.mark.parametrize("key", list(DATASETS))
-def test_every_registered_dataset_loads_with_its_declared_shape_and_classes(key, tmp_path, monkeypatch):
+def test_every_registered_dataset_loads_with_its_declared_shape_and_classes(
+    key, tmp_path, monkeypatch
+):
     """The registry test: each entry's own ``load`` gives the shapes, labels and split sizes its
     metadata declares (downloadable ones on files in torchvision's layout, written here)."""
     from dataclasses import fields
@@ -173,7 +189,7 @@ def test_every_dataset_names_a_sample_that_ships_or_none() -> None:
     assert DATASETS["digits"].sample == "digit" and DATASETS["circles_squares"].sample == "shapes"
 
 
-def test_available_keys_are_the_offline_ones_and_those_on_disk(tmp_path) -> None:  # noqa: ANN001
+def test_available_keys_are_the_offline_ones_and_those_on_disk(tmp_path) -> None:
     from explorer.data.datasets import DATASETS, available_keys
 
     offline = [k for k, info in DATASETS.items() if info.offline]

@@ -66,15 +66,27 @@ def test_a_zip_of_three_class_folders_trains(sandbox):
     ds = read_zip(make_zip(three_classes(), top="my_set/"), folder)
     assert ds.classes == ("blue", "green", "red") and ds.counts == {"blue": 8, "green": 8, "red": 8}
     data = load_own(folder)
-    assert data.x_train.shape[1:] == (3, 32, 32) and len(data.x_val) == len(data.x_test) == 3  # 1 per class each
+    assert (
+        data.x_train.shape[1:] == (3, 32, 32) and len(data.x_val) == len(data.x_test) == 3
+    )  # 1 per class each
     assert sorted(data.y_val.tolist()) == [0, 1, 2]
-    s = TrainSettings(model="lenet5", dataset="own_images", lr=3e-3, batch_size=6, epochs=3, train_samples=18,
-                      val_samples=8, device="cpu")  # fmt: skip
+    s = TrainSettings(
+        model="lenet5",
+        dataset="own_images",
+        lr=3e-3,
+        batch_size=6,
+        epochs=3,
+        train_samples=18,
+        val_samples=8,
+        device="cpu",
+    )
     events, result = drain(run_own_images(s, str(folder), instrument=False))
     assert any(isinstance(e, Finished) for e in events)
     assert result.classes == ("blue", "green", "red") and result.build["num_classes"] == 3
     # Only names this module made are on disk.
-    assert tree(folder) == {"classes.json", "00", "01", "02"} | {f"{k:02d}/{i:04d}.png" for k in range(3) for i in range(8)}
+    assert tree(folder) == {"classes.json", "00", "01", "02"} | {
+        f"{k:02d}/{i:04d}.png" for k in range(3) for i in range(8)
+    }
 
 
 @pytest.mark.parametrize(
@@ -84,12 +96,33 @@ def test_a_zip_of_three_class_folders_trains(sandbox):
         ({"/abs/evil.png": b"x", **three_classes()}, (), "absolute path"),
         (three_classes(), ("red/link.png",), "link"),
         ({"red/inner.zip": b"PK\x03\x04", **three_classes()}, (), "another archive"),
-        ({"red/notes.txt": b"just some words, not an image", **three_classes()}, (), "'red/notes.txt' is not an image"),
-        ({f"cats/{i}.png": png((1, 2, 3), seed=i) for i in range(6)}, (), "Only one class ('cats')"),
-        ({**three_classes(), "blue/extra.png": png((0, 0, 200))} | {"few/1.png": png((9, 9, 9))}, (), "Too few images in 'few' (1)"),
+        (
+            {"red/notes.txt": b"just some words, not an image", **three_classes()},
+            (),
+            "'red/notes.txt' is not an image",
+        ),
+        (
+            {f"cats/{i}.png": png((1, 2, 3), seed=i) for i in range(6)},
+            (),
+            "Only one class ('cats')",
+        ),
+        (
+            {**three_classes(), "blue/extra.png": png((0, 0, 200))} | {"few/1.png": png((9, 9, 9))},
+            (),
+            "Too few images in 'few' (1)",
+        ),
         ({"loose.png": png((1, 1, 1)), **three_classes()}, (), "not inside a class folder"),
     ],
-    ids=["traversal", "absolute", "symlink", "nested-archive", "non-image", "one-class", "too-few", "no-folder"],
+    ids=[
+        "traversal",
+        "absolute",
+        "symlink",
+        "nested-archive",
+        "non-image",
+        "one-class",
+        "too-few",
+        "no-folder",
+    ],
 )
 def test_each_bad_zip_gets_its_message_and_writes_nothing(sandbox, entries, links, message):
     root, folder = sandbox
@@ -121,8 +154,13 @@ def test_not_a_zip_and_too_many_per_class(sandbox):
 
 def test_images_added_per_class_make_the_same_kind_of_dataset(sandbox):
     _, folder = sandbox
-    ds = from_images({"on": [png((250, 250, 0), seed=i) for i in range(5)],
-                      "off": [png((5, 5, 5), seed=i) for i in range(5)]}, folder)  # fmt: skip
+    ds = from_images(
+        {
+            "on": [png((250, 250, 0), seed=i) for i in range(5)],
+            "off": [png((5, 5, 5), seed=i) for i in range(5)],
+        },
+        folder,
+    )
     assert ds.classes == ("off", "on")
     assert len(load_own(folder).x_train) == 6
     with pytest.raises(OwnImagesError, match="Only one class"):

@@ -26,7 +26,9 @@ FIRST = "a/0.png"
 def png(shade: int, size: int = 12) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (size, size), (shade, 40, 200 - shade)).save(buf, format="PNG")
-    return buf.getvalue() + b"\0" * 600  # trailing bytes PIL ignores: the entry compresses, its deflate has blocks
+    return (
+        buf.getvalue() + b"\0" * 600
+    )  # trailing bytes PIL ignores: the entry compresses, its deflate has blocks
 
 
 def valid_zip(method: int = zipfile.ZIP_DEFLATED) -> bytearray:
@@ -41,26 +43,26 @@ def valid_zip(method: int = zipfile.ZIP_DEFLATED) -> bytearray:
 def headers(data: bytearray) -> tuple[int, int]:
     """Offsets of the first entry's local header and central directory record (both for FIRST)."""
     local, central = data.index(b"PK\x03\x04"), data.index(b"PK\x01\x02")
-    assert data[central + 46:central + 46 + len(FIRST)] == FIRST.encode()
+    assert data[central + 46 : central + 46 + len(FIRST)] == FIRST.encode()
     return local, central
 
 
 def put32(data: bytearray, at: int, value: int) -> None:
-    data[at:at + 4] = struct.pack("<I", value)
+    data[at : at + 4] = struct.pack("<I", value)
 
 
 def bad_crc() -> bytes:
     data = valid_zip()
     local, central = headers(data)
     for at in (local + 14, central + 16):
-        put32(data, at, struct.unpack("<I", data[at:at + 4])[0] ^ 0xFFFF)
+        put32(data, at, struct.unpack("<I", data[at : at + 4])[0] ^ 0xFFFF)
     return bytes(data)
 
 
 def size_lies(delta: int) -> bytes:
     data = valid_zip()
     local, central = headers(data)
-    size = struct.unpack("<I", data[central + 24:central + 28])[0]
+    size = struct.unpack("<I", data[central + 24 : central + 28])[0]
     put32(data, local + 22, size + delta)
     put32(data, central + 24, size + delta)
     return bytes(data)
@@ -69,9 +71,9 @@ def size_lies(delta: int) -> bytes:
 def corrupt_deflate() -> bytes:
     data = valid_zip()
     local, _ = headers(data)
-    n, m = struct.unpack("<HH", data[local + 26:local + 30])
+    n, m = struct.unpack("<HH", data[local + 26 : local + 30])
     start = local + 30 + n + m
-    data[start:start + 2] = b"\xff\xff"  # block type 3: invalid in every deflate stream
+    data[start : start + 2] = b"\xff\xff"  # block type 3: invalid in every deflate stream
     return bytes(data)
 
 
@@ -86,8 +88,8 @@ def flag_encrypted() -> bytes:
 def method_9() -> bytes:
     data = valid_zip()
     local, central = headers(data)
-    data[local + 8:local + 10] = struct.pack("<H", 9)
-    data[central + 10:central + 12] = struct.pack("<H", 9)
+    data[local + 8 : local + 10] = struct.pack("<H", 9)
+    data[central + 10 : central + 12] = struct.pack("<H", 9)
     return bytes(data)
 
 
@@ -102,30 +104,50 @@ def test_the_valid_zip_reads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "raw_error", "message"),
     [
-        (bad_crc, zipfile.BadZipFile,
-         "'a/0.png' is damaged: its contents do not match the checksum (CRC-32) and size the zip declares for it. "
-         "Zip the class folders again."),
-        (lambda: size_lies(-100), zipfile.BadZipFile,
-         "'a/0.png' is damaged: its contents do not match the checksum (CRC-32) and size the zip declares for it. "
-         "Zip the class folders again."),
-        (lambda: size_lies(+100), None,
-         f"'a/0.png' declares {N_FIRST + 100} bytes but unpacks to {N_FIRST}: the zip is damaged or was altered. "
-         "Zip the class folders again."),
-        (corrupt_deflate, Exception,  # zlib.error
-         "'a/0.png' is damaged: its compressed data cannot be unpacked (Error -3 while decompressing data: "
-         "invalid block type). Zip the class folders again."),
-        (flag_encrypted, RuntimeError,
-         "The zip is password-protected ('a/0.png' is encrypted): encrypted zips are not supported. "
-         "Zip the class folders again without a password."),
-        (method_9, NotImplementedError,
-         "'a/0.png' is compressed with Deflate64 (zip method 9), which this app cannot unpack. Zip the class "
-         "folders again with the usual compression (Deflate, every zip tool's default)."),
+        (
+            bad_crc,
+            zipfile.BadZipFile,
+            "'a/0.png' is damaged: its contents do not match the checksum (CRC-32) and size the zip declares for it. "
+            "Zip the class folders again.",
+        ),
+        (
+            lambda: size_lies(-100),
+            zipfile.BadZipFile,
+            "'a/0.png' is damaged: its contents do not match the checksum (CRC-32) and size the zip declares for it. "
+            "Zip the class folders again.",
+        ),
+        (
+            lambda: size_lies(+100),
+            None,
+            f"'a/0.png' declares {N_FIRST + 100} bytes but unpacks to {N_FIRST}: the zip is damaged or was altered. "
+            "Zip the class folders again.",
+        ),
+        (
+            corrupt_deflate,
+            Exception,  # zlib.error
+            "'a/0.png' is damaged: its compressed data cannot be unpacked (Error -3 while decompressing data: "
+            "invalid block type). Zip the class folders again.",
+        ),
+        (
+            flag_encrypted,
+            RuntimeError,
+            "The zip is password-protected ('a/0.png' is encrypted): encrypted zips are not supported. "
+            "Zip the class folders again without a password.",
+        ),
+        (
+            method_9,
+            NotImplementedError,
+            "'a/0.png' is compressed with Deflate64 (zip method 9), which this app cannot unpack. Zip the class "
+            "folders again with the usual compression (Deflate, every zip tool's default).",
+        ),
     ],
     ids=["bad-crc", "size-smaller", "size-larger", "corrupt-deflate", "encrypted", "method-9"],
 )
-def test_broken_entry_gets_one_message(tmp_path: Path, make, raw_error, message: str) -> None:  # noqa: ANN001
+def test_broken_entry_gets_one_message(tmp_path: Path, make, raw_error, message: str) -> None:
     data = make()
-    if raw_error is not None:  # the failure this fixes: zipfile itself raises while reading the entry
+    if (
+        raw_error is not None
+    ):  # the failure this fixes: zipfile itself raises while reading the entry
         with zipfile.ZipFile(io.BytesIO(data)) as zf, pytest.raises(raw_error):
             zf.read(FIRST)
     with pytest.raises(OwnImagesError) as err:
@@ -200,7 +222,9 @@ def test_one_huge_bitmap_is_refused_before_decode(tmp_path: Path, no_decoding: N
 
 
 def test_images_by_hand_are_budgeted_too(tmp_path: Path, no_decoding: None) -> None:
-    with pytest.raises(OwnImagesError, match=r"declare 1,080 megapixels in all; decoding one dataset is budgeted"):
+    with pytest.raises(
+        OwnImagesError, match=r"declare 1,080 megapixels in all; decoding one dataset is budgeted"
+    ):
         from_images({"a": [bitmap_png(3000)] * 60, "b": [bitmap_png(3000)] * 60}, tmp_path / "user")
 
 
@@ -215,7 +239,7 @@ def test_a_jpeg_counts_at_its_reduced_decoding_size() -> None:
 def test_decoding_runs_in_another_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
 
-    def spy(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def spy(fn, *args, **kwargs):
         seen.append(fn.__name__)
         return run_isolated(fn, *args, **kwargs)
 
@@ -238,13 +262,17 @@ def _pid() -> int:
 
 def test_worker_death_and_timeout_are_messages() -> None:
     assert run_isolated(_pid, timeout_s=60) != os.getpid()
-    with pytest.raises(WorkerError, match=r"^The process doing the work stopped unexpectedly \(exit code 3"):
+    with pytest.raises(
+        WorkerError, match=r"^The process doing the work stopped unexpectedly \(exit code 3"
+    ):
         run_isolated(_dies, timeout_s=60)
     with pytest.raises(WorkerError, match=r"^Decoding took longer than 1 s and was stopped\.$"):
         run_isolated(_sleeps, timeout_s=1, what="decoding")
 
 
-def test_decoding_children_at_once_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decoding_children_at_once_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each child imports torch (about 0.5 GB): with every slot taken, a caller waits, then gets a message."""
     monkeypatch.setattr(own_images, "DECODE_TIMEOUT_S", 0.5)
     taken = [own_images._DECODERS.acquire(timeout=5) for _ in range(own_images.MAX_DECODERS)]
@@ -252,15 +280,21 @@ def test_decoding_children_at_once_are_bounded(tmp_path: Path, monkeypatch: pyte
         assert all(taken)
         with pytest.raises(OwnImagesError) as err:
             read_zip(bytes(valid_zip()), tmp_path / "user")
-        assert str(err.value) == "The server is busy with other users' images: try again in a minute."
+        assert (
+            str(err.value) == "The server is busy with other users' images: try again in a minute."
+        )
     finally:
         for _ in taken:
             own_images._DECODERS.release()
 
 
-def test_a_dead_decoder_is_a_dataset_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dead_decoder_is_a_dataset_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(own_images, "_decode_zip", _dies_with_args)
-    with pytest.raises(OwnImagesError, match=r"^The process doing decoding your images stopped unexpectedly"):
+    with pytest.raises(
+        OwnImagesError, match=r"^The process doing decoding your images stopped unexpectedly"
+    ):
         read_zip(bytes(valid_zip()), tmp_path / "user")
 
 

@@ -18,7 +18,7 @@ def test_samples_listed_with_credit() -> None:
     assert DEFAULT_SAMPLE in names
     for s in samples:
         assert s.title and s.credit and s.kind in ("photo", "generated")
-        assert ("CC0" in s.credit or "public domain" in s.credit or "MIT" in s.credit)
+        assert "CC0" in s.credit or "public domain" in s.credit or "MIT" in s.credit
 
 
 @pytest.mark.parametrize("name", [s.name for s in list_samples()])

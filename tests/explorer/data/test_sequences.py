@@ -147,8 +147,14 @@ def test_each_input_is_read_by_its_training_task() -> None:
     from explorer.training.sequence import TASKS
 
     kinds = {signal: task_for_input("signal", signal) for signal in SIGNALS}
-    assert kinds == {"sine": "sine", "square": "sine", "sawtooth": "sine", "noisy": "sine",
-                     "adding": "adding", "copy": "copy"}
+    assert kinds == {
+        "sine": "sine",
+        "square": "sine",
+        "sawtooth": "sine",
+        "noisy": "sine",
+        "adding": "adding",
+        "copy": "copy",
+    }
     assert task_for_input("text", "adding") == "chars"  # text ignores the signal choice
     # every training task has inputs; "copy" is the one signal no model is trained for
     assert set(TASKS) == {"chars", *kinds.values()} - {"copy"}

@@ -15,7 +15,9 @@ def _weight_layers(arch: str, build: dict) -> int:
     return sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
 
 
-@pytest.mark.parametrize(("arch", "blocks"), [("residual_deep", 30), ("plain_deep", 3), ("residual_deep", 9)])
+@pytest.mark.parametrize(
+    ("arch", "blocks"), [("residual_deep", 30), ("plain_deep", 3), ("residual_deep", 9)]
+)
 def test_the_twins_title_counts_the_layers_of_their_build(arch: str, blocks: int) -> None:
     title = built_title(arch, {"blocks": blocks})
     n = _weight_layers(arch, {"blocks": blocks})
@@ -24,6 +26,10 @@ def test_the_twins_title_counts_the_layers_of_their_build(arch: str, blocks: int
 
 
 def test_the_default_build_and_other_models_keep_the_catalog_title() -> None:
-    assert built_title("residual_deep", {}) == get_spec("residual_deep").title == "Its residual twin (20 layers)"
+    assert (
+        built_title("residual_deep", {})
+        == get_spec("residual_deep").title
+        == "Its residual twin (20 layers)"
+    )
     assert built_title("lenet5", {"num_classes": 3}) == get_spec("lenet5").title
     assert built_title("resnet18", {}) == get_spec("resnet18").title

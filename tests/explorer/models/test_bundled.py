@@ -25,13 +25,23 @@ README = (BUNDLED_DIR / "README.md").read_text() if (BUNDLED_DIR / "README.md").
 
 
 def test_every_compact_model_ships_small_float16_weights() -> None:
-    assert {"keras_cnn", "lenet5", "alexnet_small", "vgg_small", "nin_small", "googlenet_small",
-            "resnet_small", "residual_deep"} <= set(EXPECTED)  # fmt: skip
+    assert {
+        "keras_cnn",
+        "lenet5",
+        "alexnet_small",
+        "vgg_small",
+        "nin_small",
+        "googlenet_small",
+        "resnet_small",
+        "residual_deep",
+    } <= set(EXPECTED)
     assert set(EXPECTED) <= set(bundled_keys())
     assert (BUNDLED_DIR / "README.md").is_file()  # the table the accuracy test reads
     for key in EXPECTED:
         path = bundled_path(key)
-        assert path.stat().st_size < 4 * 2**20, key  # the course's Keras CNN is the largest (~3.1 MiB)
+        assert path.stat().st_size < 4 * 2**20, (
+            key
+        )  # the course's Keras CNN is the largest (~3.1 MiB)
         with safe_open(str(path), framework="pt") as f:
             floats = {f.get_slice(k).get_dtype() for k in f.keys()} - {"I64"}  # noqa: SIM118 - not iterable
         assert floats == {"F16"}, (key, floats)
@@ -44,8 +54,16 @@ def test_bundled_weights_reach_the_stated_test_accuracy(key: str) -> None:
     m = meta.metrics
     assert meta.arch == key and m["stored_dtype"] == "float16"
     # The sample the catalog suggests for this model is one like its training data.
-    assert get_spec(key).sample == {"digits": "digit", "shapes": "shapes", "circles_squares": "shapes"}[meta.dataset]
-    data = load_dataset(meta.dataset, seed=m["test_seed"], sizes=(1, 1, m["test_samples"]), difficulty=m["difficulty"])
+    assert (
+        get_spec(key).sample
+        == {"digits": "digit", "shapes": "shapes", "circles_squares": "shapes"}[meta.dataset]
+    )
+    data = load_dataset(
+        meta.dataset,
+        seed=m["test_seed"],
+        sizes=(1, 1, m["test_samples"]),
+        difficulty=m["difficulty"],
+    )
     assert list(meta.classes) == list(data.classes)
     binary = get_dataset_info(meta.dataset).task == "binary"
     with torch.random.fork_rng(devices=[]):

@@ -29,7 +29,7 @@ def test_published_parameter_counts(key: str, expected: int) -> None:
 
 
 def test_nin_parameters_follow_the_layer_arithmetic() -> None:
-    def block(c_in, c_out, k):  # noqa: ANN001, ANN202
+    def block(c_in, c_out, k):
         return (c_in * k * k + 1) * c_out + 2 * (c_out * c_out + c_out)
 
     expected = block(3, 96, 11) + block(96, 256, 5) + block(256, 384, 3) + block(384, 1000, 3)
@@ -38,9 +38,12 @@ def test_nin_parameters_follow_the_layer_arithmetic() -> None:
     assert sum(p.numel() for p in model.parameters()) == expected
 
 
-@pytest.mark.parametrize("spec", [s for s in catalog(kind="cnn", compact=False) if s.key != "lenet5_1998"],
-                         ids=lambda s: s.key)  # fmt: skip
-def test_full_models_map_224_to_1000_classes(spec) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in catalog(kind="cnn", compact=False) if s.key != "lenet5_1998"],
+    ids=lambda s: s.key,
+)
+def test_full_models_map_224_to_1000_classes(spec) -> None:
     summary = summarize(spec.build, (3, 224, 224))
     assert summary.output_shape == (1000,)
     assert summary.input_shape == (3, 224, 224)
@@ -51,10 +54,13 @@ def test_resnet18_macs_match_the_published_figure() -> None:
     assert summary.total_macs == pytest.approx(1.814e9, rel=0.02)
 
 
-@pytest.mark.parametrize("spec", [s for s in catalog(kind="cnn", compact=True) if s.key != "keras_cnn"],
-                         ids=lambda s: s.key)  # fmt: skip
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in catalog(kind="cnn", compact=True) if s.key != "keras_cnn"],
+    ids=lambda s: s.key,
+)
 @pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 32)])
-def test_compact_models_train_on_grey_28_and_colour_32(spec, channels: int, size: int) -> None:  # noqa: ANN001
+def test_compact_models_train_on_grey_28_and_colour_32(spec, channels: int, size: int) -> None:
     model = spec.build(in_channels=channels, image_size=size, num_classes=7).eval()
     with torch.no_grad():
         out = model(torch.randn(2, channels, size, size))
@@ -64,8 +70,18 @@ def test_compact_models_train_on_grey_28_and_colour_32(spec, channels: int, size
 def test_keras_cnn_is_the_course_example() -> None:
     model = get_spec("keras_cnn").build()
     layers = [type(m).__name__ for m in model]
-    assert layers == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten",
-                      "Linear", "ReLU", "Linear"]  # fmt: skip
+    assert layers == [
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Flatten",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
     assert [m.out_channels for m in model if isinstance(m, torch.nn.Conv2d)] == [32, 64]
     assert model[7].out_features == 128 and model[9].out_features == 1
     assert model(torch.zeros(3, 3, 64, 64)).shape == (3, 1)
@@ -73,9 +89,13 @@ def test_keras_cnn_is_the_course_example() -> None:
 
 
 def test_plain_and_residual_twins_have_the_same_depth() -> None:
-    def convs(key):  # noqa: ANN001, ANN202
+    def convs(key):
         model = get_spec(key).build()
-        return [m for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d) and "shortcut" not in name]
+        return [
+            m
+            for name, m in model.named_modules()
+            if isinstance(m, torch.nn.Conv2d) and "shortcut" not in name
+        ]
 
     assert len(convs("plain_deep")) == len(convs("residual_deep")) == 19
 

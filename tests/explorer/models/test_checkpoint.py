@@ -38,16 +38,24 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def meta(**kw) -> CheckpointMeta:
-    base = dict(arch="lenet5", build={"in_channels": 1, "num_classes": 10, "image_size": 28},
-                classes=[str(i) for i in range(10)], dataset="digits",
-                settings=TrainSettings(model="lenet5", dataset="digits").to_dict(),
-                metrics={"test_accuracy": 0.97})  # fmt: skip
+    base = dict(
+        arch="lenet5",
+        build={"in_channels": 1, "num_classes": 10, "image_size": 28},
+        classes=[str(i) for i in range(10)],
+        dataset="digits",
+        settings=TrainSettings(model="lenet5", dataset="digits").to_dict(),
+        metrics={"test_accuracy": 0.97},
+    )
     return CheckpointMeta(**{**base, **kw})
 
 
 def lenet(**build) -> nn.Module:
     torch.manual_seed(0)
-    return get_spec("lenet5").build(**{"in_channels": 1, "num_classes": 10, "image_size": 28, **build}).eval()
+    return (
+        get_spec("lenet5")
+        .build(**{"in_channels": 1, "num_classes": 10, "image_size": 28, **build})
+        .eval()
+    )
 
 
 def raw_file(header: dict | str, body: bytes = b"") -> bytes:
@@ -83,7 +91,9 @@ def test_metadata_is_json_under_the_explorer_key():
 
 
 def test_a_diverged_metric_is_written_as_strict_json():
-    data = save_checkpoint(nn.Linear(2, 2), meta(metrics={"val_loss": float("nan"), "acc": float("inf")}))
+    data = save_checkpoint(
+        nn.Linear(2, 2), meta(metrics={"val_loss": float("nan"), "acc": float("inf")})
+    )
     assert read_meta(data).metrics == {"val_loss": None, "acc": None}
 
 
@@ -104,10 +114,16 @@ def test_unknown_architecture_and_mismatched_shapes_are_named():
     model = get_spec("lenet5").build(in_channels=1, num_classes=10, image_size=28)
     state = dict(model.state_dict())
     state["0.weight"] = torch.zeros(6, 3, 5, 5)
-    with pytest.raises(CheckpointError, match=r"'0.weight' has shape \(6, 3, 5, 5\) in the checkpoint but \(6, 1, 5, 5\) in the model"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"'0.weight' has shape \(6, 3, 5, 5\) in the checkpoint but \(6, 1, 5, 5\) in the model",
+    ):
         load_state_strict(model, state)
     del state["0.weight"]
-    with pytest.raises(CheckpointError, match=r"key '0.weight' \(shape \(6, 1, 5, 5\)\) is missing from the checkpoint"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"key '0.weight' \(shape \(6, 1, 5, 5\)\) is missing from the checkpoint",
+    ):
         load_state_strict(model, state)
 
 
@@ -132,7 +148,7 @@ def test_one_error_hierarchy():
 def test_read_meta_reads_the_header_without_the_tensors(monkeypatch):
     data = save_checkpoint(lenet(), meta())
 
-    def no_tensors(_data):  # noqa: ANN001, ANN202
+    def no_tensors(_data):
         raise AssertionError("read_meta must not read tensors")
 
     monkeypatch.setattr(ck, "_read_tensors", no_tensors)
@@ -143,8 +159,13 @@ def test_shapes_are_compared_with_the_header_before_any_tensor_is_read(monkeypat
     state = lenet().state_dict()
     state["7.weight"] = torch.zeros(120, 17)
     data = save_checkpoint(state, meta())
-    monkeypatch.setattr(ck, "_read_tensors", lambda _d: pytest.fail("tensors read before the shape check"))
-    with pytest.raises(CheckpointMismatchError, match=r"'7.weight' has shape \(120, 17\) in the checkpoint but \(120, 400\)"):
+    monkeypatch.setattr(
+        ck, "_read_tensors", lambda _d: pytest.fail("tensors read before the shape check")
+    )
+    with pytest.raises(
+        CheckpointMismatchError,
+        match=r"'7.weight' has shape \(120, 17\) in the checkpoint but \(120, 400\)",
+    ):
         model_from_checkpoint(data)
 
 
@@ -159,8 +180,11 @@ def test_shapes_are_compared_with_the_header_before_any_tensor_is_read(monkeypat
         ({"image_size": True}, "'image_size' must be a whole number"),
         ({"in_channels": "3"}, "'in_channels' must be a whole number from 1 to 4, not '3'"),
         ({"num_classes": 0}, "'num_classes' must be a whole number from 1 to 1000, not 0"),
-        ({"weights": "IMAGENET"}, "The course's Keras CNN does not take the build argument 'weights' "
-                                  "(accepted: in_channels, num_classes, image_size)"),
+        (
+            {"weights": "IMAGENET"},
+            "The course's Keras CNN does not take the build argument 'weights' "
+            "(accepted: in_channels, num_classes, image_size)",
+        ),
         ([1], "The build arguments are a JSON list, not an object"),
     ],
 )
@@ -172,9 +196,20 @@ def test_build_arguments_are_checked_against_an_allow_list(build, message):
 
 def test_allow_lists_per_kind_of_entry():
     assert plan.allowed_build_args(get_spec("resnet18")) == ("num_classes",)
-    assert plan.allowed_build_args(get_spec("residual_deep")) == ("in_channels", "num_classes", "image_size", "blocks")
-    assert set(plan.allowed_build_args(get_spec("lstm"))) >= {"input_size", "hidden_size", "num_layers"}
-    with pytest.raises(CheckpointRefusedError, match="'nonlinearity' must be one of tanh, relu, not 'sigmoid'"):
+    assert plan.allowed_build_args(get_spec("residual_deep")) == (
+        "in_channels",
+        "num_classes",
+        "image_size",
+        "blocks",
+    )
+    assert set(plan.allowed_build_args(get_spec("lstm"))) >= {
+        "input_size",
+        "hidden_size",
+        "num_layers",
+    }
+    with pytest.raises(
+        CheckpointRefusedError, match="'nonlinearity' must be one of tanh, relu, not 'sigmoid'"
+    ):
         validate_build(get_spec("rnn"), {"nonlinearity": "sigmoid"})
 
 
@@ -195,16 +230,23 @@ def test_plan_counts_match_torchvision_published_parameters():
 
 def test_plan_refuses_models_above_the_caps(monkeypatch):
     monkeypatch.setattr(plan, "MAX_PARAMETERS", 1_000_000)
-    with pytest.raises(CheckpointRefusedError, match=r"would have 1,625,281 parameters; the limit is 1,000,000"):
+    with pytest.raises(
+        CheckpointRefusedError, match=r"would have 1,625,281 parameters; the limit is 1,000,000"
+    ):
         plan_model("keras_cnn", {})
     monkeypatch.setattr(plan, "MAX_PARAMETERS", 150_000_000)
     monkeypatch.setattr(plan, "MAX_ACTIVATION_BYTES", 2**20)
-    with pytest.raises(CheckpointRefusedError, match=r"would need 4 MB of activations for one input; the limit is 1 MB"):
+    with pytest.raises(
+        CheckpointRefusedError,
+        match=r"would need 4 MB of activations for one input; the limit is 1 MB",
+    ):
         plan_model("resnet_small", {})
 
 
 def test_an_impossible_configuration_is_refused_on_meta():
-    with pytest.raises(CheckpointRefusedError, match="The course's Keras CNN cannot be built with image_size=8"):
+    with pytest.raises(
+        CheckpointRefusedError, match="The course's Keras CNN cannot be built with image_size=8"
+    ):
         plan_model("keras_cnn", {"image_size": 8})
 
 
@@ -215,7 +257,9 @@ def test_nan_and_inf_weights_are_refused_naming_the_tensors():
     state = lenet().state_dict()
     state["0.bias"][2] = float("nan")
     state["7.weight"][0, 0] = float("inf")
-    with pytest.raises(CheckpointRefusedError, match=r"NaN or infinite values \(in '0.bias', '7.weight'\)"):
+    with pytest.raises(
+        CheckpointRefusedError, match=r"NaN or infinite values \(in '0.bias', '7.weight'\)"
+    ):
         model_from_checkpoint(save_checkpoint(state, meta()))
     with pytest.raises(CheckpointRefusedError, match="'0.bias', '7.weight'"):
         model_from_state("lenet5", meta().build, state)
@@ -233,7 +277,9 @@ def test_a_plain_safetensors_file_is_read_for_the_chosen_architecture():
 
 def test_a_checkpoint_for_another_architecture_names_both():
     data = save_checkpoint(lenet(), meta())
-    with pytest.raises(CheckpointMismatchError, match=r"saved for LeNet-5, not ResNet \(compact\)\. Choose LeNet-5"):
+    with pytest.raises(
+        CheckpointMismatchError, match=r"saved for LeNet-5, not ResNet \(compact\)\. Choose LeNet-5"
+    ):
         model_from_checkpoint(data, arch="resnet_small")
 
 
@@ -241,7 +287,9 @@ def test_bundled_float16_files_load_through_the_one_reader():
     from explorer.models.weights import bundled_path, load_bundled
 
     model, m = load_bundled("resnet_small")
-    again, m2 = model_from_checkpoint(bundled_path("resnet_small").read_bytes(), arch="resnet_small")
+    again, m2 = model_from_checkpoint(
+        bundled_path("resnet_small").read_bytes(), arch="resnet_small"
+    )
     assert m == m2 and m.build["num_classes"] == len(m.classes)
     for k, v in model.state_dict().items():
         assert torch.equal(v, again.state_dict()[k])
@@ -251,19 +299,46 @@ def test_bundled_float16_files_load_through_the_one_reader():
     ("header", "message"),
     [
         ([1, 2], "its header is a JSON list, not an object"),
-        ({"__metadata__": {"explorer": "[1]"}}, "metadata is a JSON list, not an object with 'arch'"),
+        (
+            {"__metadata__": {"explorer": "[1]"}},
+            "metadata is a JSON list, not an object with 'arch'",
+        ),
         ({"__metadata__": {"explorer": "1e400"}}, "metadata is a JSON null"),
         ({"__metadata__": {"explorer": "null"}}, "metadata is a JSON null"),
-        ({"__metadata__": {"explorer": '{"arch": "lenet5", "format": "x"}'}}, "'format' that is a JSON text"),
-        ({"__metadata__": {"explorer": '{"arch": "lenet5", "format": 1e400}'}}, "'format' that is a JSON null"),
-        ({"__metadata__": {"explorer": '{"arch": "lenet5", "format": [1]}'}}, "'format' that is a JSON list"),
-        ({"__metadata__": {"explorer": '{"arch": "lenet5", "build": [1]}'}}, "'build' is a JSON list"),
-        ({"__metadata__": {"explorer": '{"arch": "lenet5", "build": {"a": {"b": 1}}}'}}, "build argument 'a' is a JSON object"),
+        (
+            {"__metadata__": {"explorer": '{"arch": "lenet5", "format": "x"}'}},
+            "'format' that is a JSON text",
+        ),
+        (
+            {"__metadata__": {"explorer": '{"arch": "lenet5", "format": 1e400}'}},
+            "'format' that is a JSON null",
+        ),
+        (
+            {"__metadata__": {"explorer": '{"arch": "lenet5", "format": [1]}'}},
+            "'format' that is a JSON list",
+        ),
+        (
+            {"__metadata__": {"explorer": '{"arch": "lenet5", "build": [1]}'}},
+            "'build' is a JSON list",
+        ),
+        (
+            {"__metadata__": {"explorer": '{"arch": "lenet5", "build": {"a": {"b": 1}}}'}},
+            "build argument 'a' is a JSON object",
+        ),
         ({"__metadata__": {"explorer": "[" * 100_000 + "]" * 100_000}}, "nested too deeply"),
-        ({"__metadata__": {"explorer": '{"arch": "lenet5", "settings": ' + '{"a": ' * 40 + "1" + "}" * 41}},
-         "'settings' is nested too deeply"),
+        (
+            {
+                "__metadata__": {
+                    "explorer": '{"arch": "lenet5", "settings": ' + '{"a": ' * 40 + "1" + "}" * 41
+                }
+            },
+            "'settings' is nested too deeply",
+        ),
         ({"w": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}, "has dtype 'F8_E4M3'"),
-        ({"w": {"dtype": "F32", "shape": [10**12], "data_offsets": [0, 4]}}, "does not match its shape"),
+        (
+            {"w": {"dtype": "F32", "shape": [10**12], "data_offsets": [0, 4]}},
+            "does not match its shape",
+        ),
         ({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 99]}}, "points outside the file"),
     ],
 )
@@ -325,7 +400,9 @@ def test_the_156_byte_image_size_file_is_refused_without_allocating():
         print(growth(before))
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 9, out.stdout

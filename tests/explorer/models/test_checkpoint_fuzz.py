@@ -20,17 +20,44 @@ FUZZ = settings(max_examples=800, deadline=None, suppress_health_check=[HealthCh
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 JSON = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 # Raw JSON fragments a generator of Python values cannot produce.
-RAW = st.sampled_from([
-    "1e400", "-1e400", "NaN", "Infinity", "[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000,
-    "9" * 5000, '"\\ud800"', "", "{", "nul", '{"arch": "lenet5"', "\x00", "\"x\"",
-])  # fmt: skip
+RAW = st.sampled_from(
+    [
+        "1e400",
+        "-1e400",
+        "NaN",
+        "Infinity",
+        "[" * 5000 + "]" * 5000,
+        '{"a":' * 3000 + "1" + "}" * 3000,
+        "9" * 5000,
+        '"\\ud800"',
+        "",
+        "{",
+        "nul",
+        '{"arch": "lenet5"',
+        "\x00",
+        '"x"',
+    ]
+)
 KEYS = st.sampled_from(sorted(CATALOG)) | st.text(max_size=12)
-BUILD_NAMES = st.sampled_from(["in_channels", "num_classes", "image_size", "blocks", "hidden_size",
-                               "num_layers", "bidirectional", "nonlinearity", "weights"])  # fmt: skip
+BUILD_NAMES = st.sampled_from(
+    [
+        "in_channels",
+        "num_classes",
+        "image_size",
+        "blocks",
+        "hidden_size",
+        "num_layers",
+        "bidirectional",
+        "nonlinearity",
+        "weights",
+    ]
+)
 # Metadata that looks right, with any value in any field: the shape of a crafted attack.
 META = st.fixed_dictionaries(
     {"arch": KEYS | JSON},
@@ -39,9 +66,10 @@ META = st.fixed_dictionaries(
         "format": st.sampled_from([1, 0, -1, 2, 99, "1", 1.0, None, [1], True, 10**30]) | JSON,
         "classes": st.lists(st.text(max_size=5) | st.integers(), max_size=5) | JSON,
         "dataset": st.text(max_size=10) | JSON,
-        "settings": JSON, "metrics": JSON,
+        "settings": JSON,
+        "metrics": JSON,
     },
-)  # fmt: skip
+)
 
 
 def _file(header_text: str, body: bytes = b"") -> bytes:
@@ -55,7 +83,11 @@ def _with_meta(meta_text: str) -> bytes:
 
 def _read_everything(data: bytes) -> None:
     """Both readers: a result or the one CheckpointError, never anything else."""
-    for read in (read_meta, model_from_checkpoint, lambda d: model_from_checkpoint(d, arch="lenet5")):
+    for read in (
+        read_meta,
+        model_from_checkpoint,
+        lambda d: model_from_checkpoint(d, arch="lenet5"),
+    ):
         try:
             read(data)
         except CheckpointError as err:
@@ -67,33 +99,33 @@ def _read_everything(data: bytes) -> None:
 @example({"arch": "keras_cnn", "build": {"image_size": 700}})
 @example({"arch": "keras_cnn", "build": {"image_size": 10**400}})
 @example({"arch": "lenet5", "format": float("inf")})
-def test_any_metadata_object(meta) -> None:  # noqa: ANN001
+def test_any_metadata_object(meta) -> None:
     _read_everything(_with_meta(json.dumps(meta)))
 
 
 @FUZZ
 @given(JSON | RAW)
-def test_any_metadata_text(value) -> None:  # noqa: ANN001
+def test_any_metadata_text(value) -> None:
     text = value if isinstance(value, str) and not value.startswith('"') else json.dumps(value)
     _read_everything(_with_meta(text))
 
 
 @FUZZ
 @given(st.dictionaries(st.text(max_size=6), JSON, max_size=4) | JSON | RAW, st.binary(max_size=16))
-def test_any_header(header, body) -> None:  # noqa: ANN001
+def test_any_header(header, body) -> None:
     text = header if isinstance(header, str) else json.dumps(header)
     _read_everything(_file(text, body))
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=64))
-def test_any_bytes(data) -> None:  # noqa: ANN001
+def test_any_bytes(data) -> None:
     _read_everything(data)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 2**64 - 1), st.integers(0, 200))
-def test_a_real_checkpoint_with_a_broken_length_or_truncation(length, cut) -> None:  # noqa: ANN001
+def test_a_real_checkpoint_with_a_broken_length_or_truncation(length, cut) -> None:
     data = save({"w": torch.zeros(3)}, metadata={"explorer": json.dumps({"arch": "lenet5"})})
     _read_everything(length.to_bytes(8, "little") + data[8:])
     _read_everything(data[: max(0, len(data) - cut)])

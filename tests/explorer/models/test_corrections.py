@@ -18,12 +18,21 @@ def test_the_course_example_has_no_year_and_stays_out_of_the_progression() -> No
     story = progression()
     assert "keras_cnn" not in [s.key for s in story]
     assert story[0].key == "lenet5" and story[0].dated_title == "LeNet-5 (1998)"
-    assert [s.family for s in story] == ["LeNet", "AlexNet", "VGG", "NiN", "GoogLeNet", "ResNet"]  # the course's order
+    assert [s.family for s in story] == [
+        "LeNet",
+        "AlexNet",
+        "VGG",
+        "NiN",
+        "GoogLeNet",
+        "ResNet",
+    ]  # the course's order
 
 
 def test_torchvision_variants_say_what_they_are() -> None:
     alex, goog, r50 = get_spec("alexnet"), get_spec("googlenet"), get_spec("resnet50")
-    assert "64/192/384/256/256" in alex.variant and "no local response normalisation" in alex.variant
+    assert (
+        "64/192/384/256/256" in alex.variant and "no local response normalisation" in alex.variant
+    )
     assert "3x3" in goog.variant and "batch norm" in goog.variant and "torchvision" in goog.title
     assert "v1.5" in r50.variant and "4.09 G" in r50.variant and "3.8 G" in r50.variant
 
@@ -53,13 +62,24 @@ def _weight_layers(model: nn.Module) -> list[nn.Module]:
 def test_residual_twin_is_the_plain_net_plus_parameter_free_shortcuts() -> None:
     plain, residual = get_spec("plain_deep").build(), get_spec("residual_deep").build()
     # "20 layers" in both titles: 19 convolutions and one dense layer, as He et al.'s ResNet-20.
-    assert "20 layers" in get_spec("residual_deep").title and "20 layers" in get_spec("plain_deep").title
+    assert (
+        "20 layers" in get_spec("residual_deep").title
+        and "20 layers" in get_spec("plain_deep").title
+    )
     assert len(_weight_layers(plain)) == len(_weight_layers(residual)) == 20
     # Parameters from the layer arithmetic: a 3x3 stem to 16, 3 stages of 6 convolutions
     # (16, 32, 64 channels), a 64 -> 10 dense layer.
     conv = lambda c_in, c_out: 9 * c_in * c_out + c_out  # noqa: E731
-    expected = (conv(3, 16) + 6 * conv(16, 16) + conv(16, 32) + 5 * conv(32, 32) + conv(32, 64)
-                + 5 * conv(64, 64) + 64 * 10 + 10)  # fmt: skip
+    expected = (
+        conv(3, 16)
+        + 6 * conv(16, 16)
+        + conv(16, 32)
+        + 5 * conv(32, 32)
+        + conv(32, 64)
+        + 5 * conv(64, 64)
+        + 64 * 10
+        + 10
+    )
     assert sum(p.numel() for p in plain.parameters()) == expected == 269_034
     assert sum(p.numel() for p in residual.parameters()) == expected
     assert sum(isinstance(m, ZeroPadShortcut) for m in residual.modules()) == 2
@@ -83,7 +103,11 @@ def test_sine_baseline_is_the_mse_of_predicting_zero() -> None:
     lo, hi = SINE_AMPLITUDE
     # E[A^2] / 2 for A ~ U(lo, hi), worked out by hand: (hi^3 - lo^3) / (3 (hi - lo)) / 2.
     assert (lo, hi) == (0.5, 1.0)
-    assert SINE_ZERO_MSE == pytest.approx((hi**3 - lo**3) / (3 * (hi - lo)) / 2) == pytest.approx(7 / 24)
+    assert (
+        SINE_ZERO_MSE
+        == pytest.approx((hi**3 - lo**3) / (3 * (hi - lo)) / 2)
+        == pytest.approx(7 / 24)
+    )
     assert TASK_BASELINE["sine"] == pytest.approx(7 / 24)
     _, y = sine_batch(200, 20_000, torch.Generator().manual_seed(0))
     monte_carlo = float((y**2).mean())

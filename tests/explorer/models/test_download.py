@@ -29,7 +29,9 @@ from explorer.models.download import (
 
 def _payload() -> bytes:
     buf = io.BytesIO()
-    torch.save({"weight": torch.arange(60_000, dtype=torch.float32)}, buf)  # ~240 kB: several chunks
+    torch.save(
+        {"weight": torch.arange(60_000, dtype=torch.float32)}, buf
+    )  # ~240 kB: several chunks
     return buf.getvalue()
 
 
@@ -47,7 +49,7 @@ class _Server:
             def log_message(self, *args: object) -> None:  # keep the test output clean
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 route = self.path.split("/")[1]
                 body = PAYLOAD if route != "wrong" else PAYLOAD[::-1]
                 if route == "missing":
@@ -95,7 +97,9 @@ def _files(folder: Path) -> list[str]:
 
 def test_the_right_file_reaches_the_cache_with_progress(server: _Server, tmp_path: Path) -> None:
     calls: list[tuple[int, int | None]] = []
-    path = download_file(server.url("good"), tmp_path / "checkpoints", progress=lambda d, t: calls.append((d, t)))
+    path = download_file(
+        server.url("good"), tmp_path / "checkpoints", progress=lambda d, t: calls.append((d, t))
+    )
     assert path == tmp_path / "checkpoints" / NAME
     assert path.read_bytes() == PAYLOAD
     assert _files(tmp_path / "checkpoints") == [NAME]  # no temporary file left behind
@@ -105,20 +109,27 @@ def test_the_right_file_reaches_the_cache_with_progress(server: _Server, tmp_pat
     assert len(calls) >= 3 and [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
-@pytest.mark.parametrize(("route", "message"), [
-    ("wrong", f"its name says {PREFIX}. It was not kept"),
-    ("truncated", "stopped after 0.1 MB of 0.2 MB: the file is incomplete"),
-    ("nolength", f"its name says {PREFIX}"),  # cut short without a length: the hash catches it
-    ("missing", "HTTP 404"),
-])  # fmt: skip
-def test_a_bad_transfer_leaves_the_cache_empty(server: _Server, tmp_path: Path, route: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("route", "message"),
+    [
+        ("wrong", f"its name says {PREFIX}. It was not kept"),
+        ("truncated", "stopped after 0.1 MB of 0.2 MB: the file is incomplete"),
+        ("nolength", f"its name says {PREFIX}"),  # cut short without a length: the hash catches it
+        ("missing", "HTTP 404"),
+    ],
+)
+def test_a_bad_transfer_leaves_the_cache_empty(
+    server: _Server, tmp_path: Path, route: str, message: str
+) -> None:
     with pytest.raises(DownloadError, match=message.replace(".", r"\.")):
         download_file(server.url(route), tmp_path)
     assert _files(tmp_path) == []
 
 
 def test_a_stalled_server_times_out_with_a_message(server: _Server, tmp_path: Path) -> None:
-    with pytest.raises(DownloadError, match=r"stopped answering for 0\.5 s while sending .* \(after 0\.0 MB"):
+    with pytest.raises(
+        DownloadError, match=r"stopped answering for 0\.5 s while sending .* \(after 0\.0 MB"
+    ):
         download_file(server.url("stall"), tmp_path, timeout=0.5)
     assert _files(tmp_path) == []
 
@@ -146,11 +157,16 @@ def test_imagenet_weights_download_through_a_mirror_and_a_wrong_file_is_refused(
     spec = get_spec("resnet18")
     path = pretrained_cache_path(spec)  # resnet18-f37072fd.pth: the real name, served wrong here
     assert path.parent == tmp_path / "hub" / "checkpoints" and not path.exists()
-    assert mirrored("https://download.pytorch.org/models/" + path.name) == f"{server.base}/wrong/{path.name}"
+    assert (
+        mirrored("https://download.pytorch.org/models/" + path.name)
+        == f"{server.base}/wrong/{path.name}"
+    )
     with pytest.raises(DownloadError, match="is not the expected file"):
         download_pretrained(spec)
     assert _files(path.parent) == []
-    with pytest.raises(WeightsUnavailableError, match=f"is not the expected file.*copy {path.name} into"):
+    with pytest.raises(
+        WeightsUnavailableError, match=f"is not the expected file.*copy {path.name} into"
+    ):
         load_pretrained(spec, download=True)
     assert _files(path.parent) == []
 

@@ -40,10 +40,18 @@ TORCH_DEFAULTS = {
 def mixed() -> nn.Module:
     """One of each kind of layer the explorer builds."""
     return nn.Sequential(
-        nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.ReLU(), nn.Conv1d(16, 8, 3), nn.Flatten(),
-        nn.Linear(8, 4), nn.LayerNorm(4), nn.GroupNorm(2, 4), nn.Embedding(10, 4), nn.LSTM(4, 6),
+        nn.Conv2d(3, 16, 3),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv1d(16, 8, 3),
+        nn.Flatten(),
+        nn.Linear(8, 4),
+        nn.LayerNorm(4),
+        nn.GroupNorm(2, 4),
+        nn.Embedding(10, 4),
+        nn.LSTM(4, 6),
         build_recurrent("gru", 4, 6),
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("kind", list(TORCH_DEFAULTS))
@@ -52,7 +60,9 @@ def test_each_module_type_gets_exactly_torchs_default_initialisation(kind):
     torch.manual_seed(11)
     reference = build()
     ours = build_seeded(build, 11)
-    for (name, a), (_, b) in zip(ours.state_dict().items(), reference.state_dict().items(), strict=True):
+    for (name, a), (_, b) in zip(
+        ours.state_dict().items(), reference.state_dict().items(), strict=True
+    ):
         assert torch.equal(a, b), (kind, name)
 
 
@@ -77,16 +87,25 @@ def test_the_global_random_stream_is_untouched():
 
 @torch.no_grad()
 def test_bounds_and_spread_match_torchs_documented_formulas():
-    torch_bound = 1 / math.sqrt(300)  # Linear(300, 200): kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in))
+    torch_bound = 1 / math.sqrt(
+        300
+    )  # Linear(300, 200): kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in))
     lin = build_seeded(TORCH_DEFAULTS["linear"], 0)
-    assert float(lin.weight.abs().max()) <= torch_bound and float(lin.bias.abs().max()) <= torch_bound
-    assert float(lin.weight.std()) == pytest.approx(torch_bound / math.sqrt(3), rel=0.03)  # U(-b, b): b/sqrt(3)
+    assert (
+        float(lin.weight.abs().max()) <= torch_bound and float(lin.bias.abs().max()) <= torch_bound
+    )
+    assert float(lin.weight.std()) == pytest.approx(
+        torch_bound / math.sqrt(3), rel=0.03
+    )  # U(-b, b): b/sqrt(3)
     conv = build_seeded(TORCH_DEFAULTS["conv2d"], 0)
     bound = 1 / math.sqrt(8 * 3 * 3)
     assert float(conv.weight.abs().max()) <= bound and float(conv.bias.abs().max()) <= bound
     assert float(conv.weight.std()) == pytest.approx(bound / math.sqrt(3), rel=0.05)
     emb = build_seeded(TORCH_DEFAULTS["embedding"], 0)
-    assert float(emb.weight.std()) == pytest.approx(1.0, rel=0.03) and float(emb.weight[3].abs().max()) == 0
+    assert (
+        float(emb.weight.std()) == pytest.approx(1.0, rel=0.03)
+        and float(emb.weight[3].abs().max()) == 0
+    )
     for kind in ("rnn", "gru", "lstm", "lstm_cell"):
         rec = build_seeded(TORCH_DEFAULTS[kind], 0)
         values = torch.cat([p.flatten() for p in rec.parameters()])
@@ -94,7 +113,9 @@ def test_bounds_and_spread_match_torchs_documented_formulas():
         assert float(values.std()) == pytest.approx(1 / math.sqrt(50) / math.sqrt(3), rel=0.03)
     bn = build_seeded(TORCH_DEFAULTS["batchnorm"], 0)
     assert torch.equal(bn.weight, torch.ones(32)) and torch.equal(bn.bias, torch.zeros(32))
-    assert torch.equal(bn.running_mean, torch.zeros(32)) and torch.equal(bn.running_var, torch.ones(32))
+    assert torch.equal(bn.running_mean, torch.zeros(32)) and torch.equal(
+        bn.running_var, torch.ones(32)
+    )
     assert int(bn.num_batches_tracked) == 0
 
 
@@ -114,7 +135,9 @@ def test_torchvision_families_keep_their_own_schemes():
     assert float(r.conv1.weight.std()) == pytest.approx(math.sqrt(2 / fan_out), rel=0.05)
     v = build_seeded(lambda: vgg11(num_classes=10), 0)
     assert float(v.classifier[0].weight.std()) == pytest.approx(0.01, rel=0.02)
-    assert float(v.classifier[0].bias.abs().max()) == 0 and float(v.features[0].bias.abs().max()) == 0
+    assert (
+        float(v.classifier[0].bias.abs().max()) == 0 and float(v.features[0].bias.abs().max()) == 0
+    )
     g = build_seeded(lambda: googlenet(num_classes=10, aux_logits=False, init_weights=True), 0)
     assert float(g.inception3a.branch1.conv.weight.std()) == pytest.approx(0.01, rel=0.05)
 
@@ -127,7 +150,9 @@ def test_every_catalog_entry_has_a_known_initialisation(key):
     owners = [(m, rule) for m, rule in plan if next(m.parameters(recurse=False), None) is not None]
     missing = [type(m).__name__ for m, rule in owners if rule is None]
     assert owners and not missing, (key, missing)  # every module that holds parameters, not some
-    drawn = sum(p.numel() for m, rule in owners if rule is not None for p in m.parameters(recurse=False))
+    drawn = sum(
+        p.numel() for m, rule in owners if rule is not None for p in m.parameters(recurse=False)
+    )
     assert drawn == sum(p.numel() for p in model.parameters()), key  # so every parameter is drawn
 
 

@@ -59,8 +59,12 @@ def test_alexnet2012_parameters_follow_the_papers_kernels() -> None:
 def test_alexnet2012_shapes_match_figure_2() -> None:
     model = alexnet2012().eval()
     shapes = {}
-    hooks = [m.register_forward_hook(lambda _m, _i, out, n=n: shapes.__setitem__(n, tuple(out.shape[1:])))
-             for n, m in model.features.named_children()]  # fmt: skip
+    hooks = [
+        m.register_forward_hook(
+            lambda _m, _i, out, n=n: shapes.__setitem__(n, tuple(out.shape[1:]))
+        )
+        for n, m in model.features.named_children()
+    ]
     try:
         with torch.no_grad():
             out = model(torch.zeros(1, 3, 224, 224))
@@ -72,7 +76,9 @@ def test_alexnet2012_shapes_match_figure_2() -> None:
     assert shapes["pool1"] == (96, 27, 27) and shapes["conv2"] == (256, 27, 27)
     assert shapes["pool2"] == (256, 13, 13) and shapes["conv5"] == (256, 13, 13)
     assert shapes["pool5"] == (256, 6, 6)
-    assert [getattr(model.features, n).groups for n in ("conv1", "conv2", "conv3", "conv4", "conv5")] == [1, 2, 1, 2, 2]
+    assert [
+        getattr(model.features, n).groups for n in ("conv1", "conv2", "conv3", "conv4", "conv5")
+    ] == [1, 2, 1, 2, 2]
 
 
 def test_alexnet2012_lrn_is_the_papers_formula() -> None:
@@ -101,15 +107,29 @@ TABLE_1 = {
     "inception5a": (832, 256, 160, 320, 32, 128, 128, 1072),
     "inception5b": (832, 384, 192, 384, 48, 128, 128, 1388),
 }  # the first number is the module's input depth (the previous row's output)
-TABLE_1_OUTPUT_DEPTH = {"inception3a": 256, "inception3b": 480, "inception4a": 512, "inception4b": 512,
-                        "inception4c": 512, "inception4d": 528, "inception4e": 832, "inception5a": 832,
-                        "inception5b": 1024}  # fmt: skip
+TABLE_1_OUTPUT_DEPTH = {
+    "inception3a": 256,
+    "inception3b": 480,
+    "inception4a": 512,
+    "inception4b": 512,
+    "inception4c": 512,
+    "inception4d": 528,
+    "inception4e": 832,
+    "inception5a": 832,
+    "inception5b": 1024,
+}
 
 
 def _inception(c_in: int, c1: int, r3: int, c3: int, r5: int, c5: int, pp: int, bias: bool) -> int:
     b = int(bias)
-    return ((c_in + b) * c1 + (c_in + b) * r3 + (9 * r3 + b) * c3 + (c_in + b) * r5 + (25 * r5 + b) * c5
-            + (c_in + b) * pp)  # fmt: skip
+    return (
+        (c_in + b) * c1
+        + (c_in + b) * r3
+        + (9 * r3 + b) * c3
+        + (c_in + b) * r5
+        + (25 * r5 + b) * c5
+        + (c_in + b) * pp
+    )
 
 
 def _weights_only(module: nn.Module) -> int:
@@ -121,7 +141,9 @@ def test_googlenet_v1_inception_modules_match_table_1() -> None:
         model = googlenet_v1()
     for name, row in TABLE_1.items():
         module = getattr(model, name)
-        assert module.out_channels == TABLE_1_OUTPUT_DEPTH[name] == sum(row[i] for i in (1, 3, 5, 6))
+        assert (
+            module.out_channels == TABLE_1_OUTPUT_DEPTH[name] == sum(row[i] for i in (1, 3, 5, 6))
+        )
         assert _params(module) == _inception(*row[:7], bias=True), name
         # The table's "params" column (weights in units of 1024) is only approximate in the paper
         # itself: its own channel columns give 3a-4b within 1%, 4c 7% more and 5a 5% fewer.
@@ -129,7 +151,9 @@ def test_googlenet_v1_inception_modules_match_table_1() -> None:
 
 
 def test_googlenet_v1_total_parameters_from_table_1() -> None:
-    stem = _conv(7, 3, 64) + _conv(1, 64, 64) + _conv(3, 64, 192)  # conv 7x7/2; conv 3x3 with reduce 64
+    stem = (
+        _conv(7, 3, 64) + _conv(1, 64, 64) + _conv(3, 64, 192)
+    )  # conv 7x7/2; conv 3x3 with reduce 64
     inceptions = sum(_inception(*row[:7], bias=True) for row in TABLE_1.values())
     classifier = _fc(1024, 1000)  # "linear" row: 1000K weights
     expected = stem + inceptions + classifier
@@ -166,19 +190,32 @@ def test_googlenet_v1_sizes_and_auxiliary_heads() -> None:
     with torch.no_grad():
         assert model(x).shape == (2, 1000)  # heads are for training only
     sizes = {}
-    hooks = [getattr(model, n).register_forward_hook(lambda _m, _i, out, n=n: sizes.__setitem__(n, out.shape[-1]))
-             for n in ("pool1", "pool2", "inception3b", "pool3", "inception4e", "pool4", "inception5b")]  # fmt: skip
+    hooks = [
+        getattr(model, n).register_forward_hook(
+            lambda _m, _i, out, n=n: sizes.__setitem__(n, out.shape[-1])
+        )
+        for n in ("pool1", "pool2", "inception3b", "pool3", "inception4e", "pool4", "inception5b")
+    ]
     try:
         with torch.no_grad():
             model(x[:1])
     finally:
         for h in hooks:
             h.remove()
-    assert sizes == {"pool1": 56, "pool2": 28, "inception3b": 28, "pool3": 14, "inception4e": 14,
-                     "pool4": 7, "inception5b": 7}  # fmt: skip
+    assert sizes == {
+        "pool1": 56,
+        "pool2": 28,
+        "inception3b": 28,
+        "pool3": 14,
+        "inception4e": 14,
+        "pool4": 7,
+        "inception5b": 7,
+    }
 
 
-@pytest.mark.parametrize(("key", "twin"), [("alexnet2012", "alexnet"), ("googlenet_v1", "googlenet")])
+@pytest.mark.parametrize(
+    ("key", "twin"), [("alexnet2012", "alexnet"), ("googlenet_v1", "googlenet")]
+)
 def test_as_published_entries_are_registered_beside_torchvisions(key: str, twin: str) -> None:
     spec, other = get_spec(key), get_spec(twin)
     assert spec.twin == twin and other.twin == key
@@ -194,7 +231,10 @@ def test_compare_variants_lines_up_the_differences() -> None:
     tv, paper = "AlexNet", "AlexNet (2012, as published)"
     assert rows["filters of the first five convolutions"][tv] == "64/192/384/256/256"
     assert rows["filters of the first five convolutions"][paper] == "96/256/384/384/256"
-    assert rows["grouped convolutions (two GPUs)"][paper] == "3" and rows["batch norm layers"][paper] == "0"
+    assert (
+        rows["grouped convolutions (two GPUs)"][paper] == "3"
+        and rows["batch norm layers"][paper] == "0"
+    )
     assert rows["local response normalisation layers"][paper] == "2"
     assert rows["parameters"][paper] == "60,965,224"
     rows = {r[""]: r for r in compare_variants("googlenet_v1")}

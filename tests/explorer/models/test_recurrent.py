@@ -119,14 +119,24 @@ def test_gradients_match_torch():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(cell="cnn", input_size=3, hidden_size=4), "Unknown cell 'cnn': choose one of rnn, gru, lstm."),
-        (dict(cell="lstm", input_size=3, hidden_size=0), "Hidden size must be between 1 and 512, got 0."),
-        (dict(cell="gru", input_size=3, hidden_size=4, num_layers=5),
-         "Number of layers must be between 1 and 4, got 5."),
-        (dict(cell="rnn", input_size=3, hidden_size=4, nonlinearity="gelu"),
-         "Nonlinearity must be 'tanh' or 'relu', got 'gelu'."),
+        (
+            dict(cell="cnn", input_size=3, hidden_size=4),
+            "Unknown cell 'cnn': choose one of rnn, gru, lstm.",
+        ),
+        (
+            dict(cell="lstm", input_size=3, hidden_size=0),
+            "Hidden size must be between 1 and 512, got 0.",
+        ),
+        (
+            dict(cell="gru", input_size=3, hidden_size=4, num_layers=5),
+            "Number of layers must be between 1 and 4, got 5.",
+        ),
+        (
+            dict(cell="rnn", input_size=3, hidden_size=4, nonlinearity="gelu"),
+            "Nonlinearity must be 'tanh' or 'relu', got 'gelu'.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_out_of_range_sizes_give_clear_errors(kwargs, message):
     with pytest.raises(RecurrentConfigError) as err:
         build_recurrent(**kwargs)
@@ -162,7 +172,11 @@ def test_sequence_model_fused_and_explicit_agree(encoding):
 
 
 # torch's classes and gate orders, from torch's documentation (not from the specs under test).
-TORCH_GATES = {"rnn": (nn.RNN, ("h",)), "gru": (nn.GRU, ("r", "z", "n")), "lstm": (nn.LSTM, ("i", "f", "g", "o"))}
+TORCH_GATES = {
+    "rnn": (nn.RNN, ("h",)),
+    "gru": (nn.GRU, ("r", "z", "n")),
+    "lstm": (nn.LSTM, ("i", "f", "g", "o")),
+}
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -190,5 +204,7 @@ def test_from_torch_rejects_an_unknown_module():
     class NotACell(nn.RNN):
         pass
 
-    with pytest.raises(RecurrentConfigError, match="Not a recurrent module the explorer knows: NotACell."):
+    with pytest.raises(
+        RecurrentConfigError, match="Not a recurrent module the explorer knows: NotACell."
+    ):
         from_torch(NotACell(2, 3))

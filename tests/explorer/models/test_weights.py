@@ -59,7 +59,7 @@ def test_corrupt_cache_file_is_reported(offline_torch_home) -> None:
 
 def test_a_pickle_in_the_cache_is_never_executed(offline_torch_home, tmp_path) -> None:
     class Evil:
-        def __reduce__(self):  # noqa: ANN204
+        def __reduce__(self):
             return (open, (str(tmp_path / "pwned"), "w"))
 
     spec = get_spec("resnet18")

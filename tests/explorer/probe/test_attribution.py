@@ -65,8 +65,16 @@ def test_bad_method_and_layer_are_named() -> None:
 
 def small_cnn() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(6, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 4)).eval()  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 8, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(8 * 6 * 6, 4),
+    ).eval()
 
 
 @pytest.mark.parametrize("batch_size", [3, 7, None])
@@ -74,7 +82,9 @@ def test_integrated_gradients_batched_equals_one_input_at_a_time(batch_size) -> 
     model = small_cnn()
     x = torch.randn(1, 3, 16, 16)
     one = attribute(model, x, target=2, method="integrated_gradients", steps=20, batch_size=1)
-    batched = attribute(model, x, target=2, method="integrated_gradients", steps=20, batch_size=batch_size)
+    batched = attribute(
+        model, x, target=2, method="integrated_gradients", steps=20, batch_size=batch_size
+    )
     assert np.abs(batched - one).max() <= 1e-5
 
 
@@ -85,7 +95,9 @@ def test_integrated_gradients_baseline_is_the_zero_input() -> None:
 
     model, weights = linear_model()
     x = torch.randn(1, 1, 4, 4)
-    attr = IntegratedGradients(model).attribute(x, baselines=torch.zeros_like(x), target=0, n_steps=8)
+    attr = IntegratedGradients(model).attribute(
+        x, baselines=torch.zeros_like(x), target=0, n_steps=8
+    )
     diff = model(x)[0, 0] - model(torch.zeros_like(x))[0, 0]
     assert torch.allclose(attr.sum(), diff, atol=1e-5)
     assert "mean-colour" in METHODS["integrated_gradients"].explanation
@@ -94,8 +106,15 @@ def test_integrated_gradients_baseline_is_the_zero_input() -> None:
 def test_progress_reports_every_batch_and_the_end() -> None:
     model = small_cnn()
     seen: list[tuple[int, int]] = []
-    attribute(model, torch.randn(1, 3, 16, 16), target=0, method="integrated_gradients", steps=10,
-              batch_size=4, progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    attribute(
+        model,
+        torch.randn(1, 3, 16, 16),
+        target=0,
+        method="integrated_gradients",
+        steps=10,
+        batch_size=4,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert seen == [(0, 10), (4, 10), (8, 10), (10, 10)]
 
 
@@ -110,8 +129,15 @@ def test_a_stopped_attribution_raises_and_leaves_the_model_as_it_was() -> None:
         return len(calls) > 2  # let two batches run, stop before the third
 
     with pytest.raises(AttributionCancelled, match="stopped"):
-        attribute(model, torch.randn(1, 3, 16, 16), target=0, method="integrated_gradients", steps=12,
-                  batch_size=4, should_stop=stop)  # fmt: skip
+        attribute(
+            model,
+            torch.randn(1, 3, 16, 16),
+            target=0,
+            method="integrated_gradients",
+            steps=12,
+            batch_size=4,
+            should_stop=stop,
+        )
     assert model.training and hook_count(model) == 0
     assert all(p.grad is None for p in model.parameters())
 
@@ -142,15 +168,29 @@ def test_the_fast_gradient_mode_gives_captums_own_answer(method: str) -> None:
     from captum.attr import IntegratedGradients, Saliency
 
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Tanh(), nn.AvgPool2d(2),
-                          nn.Conv2d(8, 16, 3, stride=2), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                          nn.Linear(16, 4)).eval()  # fmt: skip
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(8, 16, 3, stride=2),
+        nn.Tanh(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 4),
+    ).eval()
     x = torch.rand(1, 3, 32, 32)
     if method == "saliency":
-        ref = Saliency(model).attribute(x.clone().requires_grad_(True), target=2, abs=True)[0].sum(0)
+        ref = (
+            Saliency(model).attribute(x.clone().requires_grad_(True), target=2, abs=True)[0].sum(0)
+        )
     else:
-        ref = IntegratedGradients(model).attribute(x, baselines=torch.zeros_like(x), target=2,
-                                                   n_steps=8)[0].abs().sum(0)  # fmt: skip
+        ref = (
+            IntegratedGradients(model)
+            .attribute(x, baselines=torch.zeros_like(x), target=2, n_steps=8)[0]
+            .abs()
+            .sum(0)
+        )
     ref = (ref / ref.max()).numpy()
     heat = attribute(model, x, target=2, method=method, steps=8, batch_size=4)
     np.testing.assert_allclose(heat, ref, atol=1e-5)
@@ -160,9 +200,13 @@ def test_parameters_and_memory_order_are_restored_also_after_an_error() -> None:
     model = small_cnn()
     model[0].weight.requires_grad_(False)  # one frozen tensor stays frozen, the rest train again
     with pytest.raises(AttributionError, match="Class 9 does not exist"):
-        attribute(model, torch.randn(1, 3, 16, 16), target=9, method="integrated_gradients", steps=4)
+        attribute(
+            model, torch.randn(1, 3, 16, 16), target=9, method="integrated_gradients", steps=4
+        )
     attribute(model, torch.randn(1, 3, 16, 16), target=0, method="integrated_gradients", steps=4)
-    assert [p.requires_grad for p in model.parameters()] == [False] + [True] * (len(list(model.parameters())) - 1)
+    assert [p.requires_grad for p in model.parameters()] == [False] + [True] * (
+        len(list(model.parameters())) - 1
+    )
     assert all(p.is_contiguous() for p in model.parameters())
     assert all(p.grad is None for p in model.parameters())
 
@@ -172,7 +216,9 @@ def test_bfloat16_maps_agree_with_float32_to_a_few_digits() -> None:
     model = get_spec("resnet_small").build().eval()
     x = torch.rand(1, 3, 32, 32)
     exact = attribute(model, x, target=1, method="integrated_gradients", steps=8)
-    fast = attribute(model, x, target=1, method="integrated_gradients", steps=8, precision="bfloat16")
+    fast = attribute(
+        model, x, target=1, method="integrated_gradients", steps=8, precision="bfloat16"
+    )
     assert fast.shape == exact.shape and fast.dtype == exact.dtype
     assert np.corrcoef(fast.ravel(), exact.ravel())[0, 1] > 0.95
     assert np.abs(fast - exact).max() < 0.2  # both in [0, 1]; bfloat16 keeps ~3 significant digits
@@ -180,7 +226,9 @@ def test_bfloat16_maps_agree_with_float32_to_a_few_digits() -> None:
         attribute(model, x, target=1, method="saliency", precision="float8")
 
 
-@pytest.mark.parametrize(("method", "holds"), [("integrated_gradients", 3), ("saliency", 1), ("grad_cam", 1)])
+@pytest.mark.parametrize(
+    ("method", "holds"), [("integrated_gradients", 3), ("saliency", 1), ("grad_cam", 1)]
+)
 def test_a_shared_model_is_held_one_pass_at_a_time(method: str, holds: int) -> None:
     """Integrated gradients holds the model (a shared model's lock) for one batch at a time, so
     other users wait one batch, not the whole run; nothing runs on the model outside a hold."""
@@ -199,6 +247,15 @@ def test_a_shared_model_is_held_one_pass_at_a_time(method: str, holds: int) -> N
             held["now"] = False
 
     model.register_forward_pre_hook(lambda *_: outside.append(not held["now"]))
-    attribute(model, torch.randn(1, 3, 16, 16), target=1, method=method, steps=12, batch_size=4, outputs=4,
-              layer="4", hold=hold)  # fmt: skip
+    attribute(
+        model,
+        torch.randn(1, 3, 16, 16),
+        target=1,
+        method=method,
+        steps=12,
+        batch_size=4,
+        outputs=4,
+        layer="4",
+        hold=hold,
+    )
     assert held["count"] == holds and outside and not any(outside)

@@ -79,5 +79,16 @@ def test_capture_restores_training_mode() -> None:
 
 def test_resnet_feature_layers_are_blocks_not_shared_relus() -> None:
     names = [i.name for i in feature_layers(get_spec("resnet18").build())]
-    assert names == ["relu", "maxpool", "layer1.0", "layer1.1", "layer2.0", "layer2.1",
-                     "layer3.0", "layer3.1", "layer4.0", "layer4.1", "avgpool"]  # fmt: skip
+    assert names == [
+        "relu",
+        "maxpool",
+        "layer1.0",
+        "layer1.1",
+        "layer2.0",
+        "layer2.1",
+        "layer3.0",
+        "layer3.1",
+        "layer4.0",
+        "layer4.1",
+        "avgpool",
+    ]

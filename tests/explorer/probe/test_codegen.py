@@ -92,8 +92,12 @@ def test_unknown_models_get_a_sentence() -> None:
 
 def test_keras_code_is_the_course_model() -> None:
     code = keras_code()
-    for line in ("model.add(Conv2D(32, (3,3), activation='relu', input_shape=(64,64,3)))",
-                 "model.add(Dense(1, activation='sigmoid'))", "model.compile(", "model.fit("):  # fmt: skip
+    for line in (
+        "model.add(Conv2D(32, (3,3), activation='relu', input_shape=(64,64,3)))",
+        "model.add(Dense(1, activation='sigmoid'))",
+        "model.compile(",
+        "model.fit(",
+    ):
         assert line in code  # the course's exact text is held in tests/explorer/test_fidelity.py
     assert "model.append(nn.Conv2d(3, 32, 3)).append(nn.ReLU())" in keras_twin_code()
     assert "nn.BCEWithLogitsLoss()" in keras_twin_code()

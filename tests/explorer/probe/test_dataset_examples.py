@@ -22,7 +22,7 @@ def lenet_and_images() -> tuple[torch.nn.Module, torch.Tensor]:
 
 
 @pytest.mark.parametrize("layer", ["0", "3"])  # C1 and C3, both convolutions (no ReLU ties at 0)
-def test_top_k_equals_brute_force_argmax(lenet_and_images, layer: str) -> None:  # noqa: ANN001
+def test_top_k_equals_brute_force_argmax(lenet_and_images, layer: str) -> None:
     model, images = lenet_and_images
     top = de.compute(de.top_examples(model, images, layer, k=5, batch_size=64))  # several batches
     act = capture(model, images, [layer])[layer]  # N x C x H x W
@@ -35,7 +35,9 @@ def test_top_k_equals_brute_force_argmax(lenet_and_images, layer: str) -> None: 
             assert act[ex.index, c, ex.row, ex.col] == pytest.approx(ex.value)
 
 
-def test_each_crop_is_the_engines_receptive_field_and_holds_the_units_gradient(lenet_and_images) -> None:  # noqa: ANN001
+def test_each_crop_is_the_engines_receptive_field_and_holds_the_units_gradient(
+    lenet_and_images,
+) -> None:
     model, images = lenet_and_images
     top = de.compute(de.top_examples(model, images, "3", k=4))
     field = summarize(model, (1, 28, 28)).fields["3"]
@@ -43,8 +45,12 @@ def test_each_crop_is_the_engines_receptive_field_and_holds_the_units_gradient(l
     for c in (0, 7, 15):
         for ex in top.top(c):
             t, left, b, r = field.box(ex.row, ex.col)
-            assert ex.box == (max(0, int(np.ceil(t))), max(0, int(np.ceil(left))),
-                              min(27, int(np.floor(b))), min(27, int(np.floor(r))))  # fmt: skip
+            assert ex.box == (
+                max(0, int(np.ceil(t))),
+                max(0, int(np.ceil(left))),
+                min(27, int(np.floor(b))),
+                min(27, int(np.floor(r))),
+            )
             x = images[ex.index : ex.index + 1].clone().requires_grad_(True)
             out = model[:4](x)  # C1 -> ReLU -> S2 -> C3
             out[0, c, ex.row, ex.col].backward()
@@ -52,18 +58,24 @@ def test_each_crop_is_the_engines_receptive_field_and_holds_the_units_gradient(l
             assert support is not None
             assert ex.box[0] <= support[0] and ex.box[1] <= support[1]
             assert support[2] <= ex.box[2] and support[3] <= ex.box[3]
-            assert de.crop(images[ex.index], ex.box).shape[1:] == (ex.box[2] - ex.box[0] + 1, ex.box[3] - ex.box[1] + 1)
+            assert de.crop(images[ex.index], ex.box).shape[1:] == (
+                ex.box[2] - ex.box[0] + 1,
+                ex.box[3] - ex.box[1] + 1,
+            )
 
 
-def test_one_unit_mode_ranks_that_units_value(lenet_and_images) -> None:  # noqa: ANN001
+def test_one_unit_mode_ranks_that_units_value(lenet_and_images) -> None:
     model, images = lenet_and_images
     top = de.compute(de.top_examples(model, images, "0", k=3, unit=(10, 12)))
     act = capture(model, images, ["0"])["0"][:, :, 10, 12]
-    assert top.indices[2].tolist() == torch.sort(act[:, 2], descending=True, stable=True).indices[:3].tolist()
+    assert (
+        top.indices[2].tolist()
+        == torch.sort(act[:, 2], descending=True, stable=True).indices[:3].tolist()
+    )
     assert {(e.row, e.col) for e in top.top(2)} == {(10, 12)}
 
 
-def test_bad_inputs_and_cancel(lenet_and_images) -> None:  # noqa: ANN001
+def test_bad_inputs_and_cancel(lenet_and_images) -> None:
     model, images = lenet_and_images
     top = de.compute(de.top_examples(model, images[:10], "0", k=3))
     with pytest.raises(FeatureVisError) as err:

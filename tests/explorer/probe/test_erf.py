@@ -39,7 +39,9 @@ def test_erf_channel_and_bounds() -> None:
 
 
 def test_erf_through_inplace_relu_and_no_param_grads() -> None:
-    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(4, 4, 3, padding=1))
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(4, 4, 3, padding=1)
+    )
     g = effective_receptive_field(net, torch.randn(1, 3, 9, 9), "1", 4, 4)
     box = support_box(g)
     assert box is not None and box[0] >= 3 and box[2] <= 5

@@ -26,13 +26,19 @@ def test_default_layer_is_the_classifiers_input() -> None:
     feats = fs.features(model, x, layer)
     last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
     assert feats.shape == (2, last.in_features)
-    assert torch.allclose(torch.from_numpy(feats) @ last.weight.T + last.bias, model.eval()(x), atol=1e-4)
+    assert torch.allclose(
+        torch.from_numpy(feats) @ last.weight.T + last.bias, model.eval()(x), atol=1e-4
+    )
 
 
 def test_features_pool_spatial_maps_by_their_mean() -> None:
     model, _ = load_bundled("lenet5")
     x = torch.rand(3, 1, 28, 28)
-    assert np.allclose(fs.features(model, x, "3"), capture(model, x, ["3"])["3"].mean(dim=(2, 3)).numpy(), atol=1e-6)
+    assert np.allclose(
+        fs.features(model, x, "3"),
+        capture(model, x, ["3"])["3"].mean(dim=(2, 3)).numpy(),
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("method", ["pca", "tsne"])
@@ -51,7 +57,7 @@ def test_pca_matches_the_top_two_principal_components() -> None:
     assert np.allclose(coords.var(axis=0, ddof=1), var[:2], rtol=1e-4)
 
 
-def test_bundled_features_separate_their_classes_better_than_random_ones(shapes) -> None:  # noqa: ANN001
+def test_bundled_features_separate_their_classes_better_than_random_ones(shapes) -> None:
     images, labels, classes = shapes
     trained, meta = load_bundled("resnet_small")
     torch.manual_seed(0)
@@ -78,7 +84,9 @@ def test_bad_inputs_get_one_message() -> None:
     assert str(err.value) == "Unknown projection 'isomap': use one of pca, tsne, umap."
     with pytest.raises(FeatureVisError) as err:
         fs.linear_probe(np.zeros((4, 2)), np.array([0, 0, 0, 1]))
-    assert str(err.value) == "A linear probe needs at least two classes with at least two images each."
+    assert (
+        str(err.value) == "A linear probe needs at least two classes with at least two images each."
+    )
 
 
 def test_random_twin_is_seeded_and_leaves_the_global_rng_alone() -> None:
@@ -88,4 +96,7 @@ def test_random_twin_is_seeded_and_leaves_the_global_rng_alone() -> None:
     a = fs.random_twin("lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, seed=1)
     b = fs.random_twin("lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, seed=1)
     assert torch.equal(torch.rand(2), expected)
-    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(p, q)
+        for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )

@@ -11,7 +11,11 @@ from explorer.models.weights import load_bundled
 from explorer.probe import feature_vis as fv
 from explorer.probe.capture import capture, hook_count
 
-LENET_INPUT = (1, 28, 28)  # the bundled LeNet-5 was trained on 28 x 28 digits (its metadata says so)
+LENET_INPUT = (
+    1,
+    28,
+    28,
+)  # the bundled LeNet-5 was trained on 28 x 28 digits (its metadata says so)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +30,9 @@ def test_first_layer_optimum_under_a_norm_bound_is_the_filter(lenet: torch.nn.Mo
     optimised input under the unit's receptive field is the filter (correlation ~ 1), and the
     pixels outside it go to zero."""
     conv = lenet[0]  # Conv2d(1, 6, 5, padding=2): unit (14, 14) sees rows and columns 12..16
-    settings = fv.VisSettings(steps=12, param="pixel", transforms=False, norm_bound=1.0, lr=0.5, preview_every=0)
+    settings = fv.VisSettings(
+        steps=12, param="pixel", transforms=False, norm_bound=1.0, lr=0.5, preview_every=0
+    )
     last = fv.run(fv.optimise(lenet, "0", [0, 1, 2, 3, 4, 5], LENET_INPUT, settings, unit=(14, 14)))
     for b in range(6):
         patch = last.raw[b, 0, 12:17, 12:17].flatten()
@@ -37,25 +43,37 @@ def test_first_layer_optimum_under_a_norm_bound_is_the_filter(lenet: torch.nn.Mo
         assert patch.norm().item() > 0.95  # almost all of the norm sits in the field
 
 
-def test_optimised_input_excites_its_channel_more_than_every_dataset_image(lenet: torch.nn.Module) -> None:
+def test_optimised_input_excites_its_channel_more_than_every_dataset_image(
+    lenet: torch.nn.Module,
+) -> None:
     """The Distill article's observation, on the bundled LeNet-5's C3 (a convolution) and the
     digits it was trained on: the channel's mean activation is higher than on any of 1000 test
     images, with the full recipe (Fourier parameterisation, transformations)."""
     data = load_dataset("digits", seed=0, sizes=(1, 1, 1000))
     channels = [0, 5, 10]
     best_data = capture(lenet, data.x_test, ["3"])["3"].mean(dim=(2, 3)).max(dim=0).values
-    last = fv.run(fv.optimise(lenet, "3", channels, LENET_INPUT, fv.VisSettings(steps=32, lr=0.1, preview_every=0)))
+    last = fv.run(
+        fv.optimise(
+            lenet, "3", channels, LENET_INPUT, fv.VisSettings(steps=32, lr=0.1, preview_every=0)
+        )
+    )
     reached = capture(lenet, last.raw, ["3"])["3"].mean(dim=(2, 3))
     for b, c in enumerate(channels):
         assert reached[b, c] > best_data[c], (c, reached[b, c].item(), best_data[c].item())
-    assert len(last.images) == 3 and last.images[0].shape == (28, 28, 1) and last.images[0].dtype.name == "uint8"
+    assert (
+        len(last.images) == 3
+        and last.images[0].shape == (28, 28, 1)
+        and last.images[0].dtype.name == "uint8"
+    )
 
 
 def test_events_count_steps_and_carry_previews_every_k_steps(lenet: torch.nn.Module) -> None:
     events = list(fv.optimise(lenet, "0", 1, LENET_INPUT, fv.VisSettings(steps=6, preview_every=2)))
     assert [e.step for e in events] == [1, 2, 3, 4, 5, 6]
     assert [e.previews is not None for e in events] == [False, True, False, True, False, True]
-    assert events[-1].done and events[-1].images is not None and not any(e.done for e in events[:-1])
+    assert (
+        events[-1].done and events[-1].images is not None and not any(e.done for e in events[:-1])
+    )
 
 
 def test_colour_model_gives_rgb_images_and_the_same_seed_the_same_image() -> None:
@@ -74,7 +92,9 @@ def test_global_rng_is_never_seeded(lenet: torch.nn.Module) -> None:
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    fv.run(fv.optimise(lenet, "0", 0, LENET_INPUT, fv.VisSettings(steps=2, preview_every=0, seed=5)))
+    fv.run(
+        fv.optimise(lenet, "0", 0, LENET_INPUT, fv.VisSettings(steps=2, preview_every=0, seed=5))
+    )
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -92,7 +112,9 @@ def test_bad_inputs_get_their_messages(lenet: torch.nn.Module) -> None:
 
 
 def test_a_cancelled_optimisation_leaves_no_hook(lenet: torch.nn.Module) -> None:
-    events = fv.optimise(lenet, "3", [0, 1], LENET_INPUT, fv.VisSettings(steps=100, preview_every=0))
+    events = fv.optimise(
+        lenet, "3", [0, 1], LENET_INPUT, fv.VisSettings(steps=100, preview_every=0)
+    )
     next(events)
     next(events)
     assert hook_count(lenet) == 1
@@ -105,10 +127,12 @@ def test_cache_key_changes_with_every_part() -> None:
     base = fv.cache_key("lenet5", "bundled", "0", 1, s)
     assert base == fv.cache_key("lenet5", "bundled", "0", [1], fv.VisSettings())
     others = {
-        fv.cache_key("alexnet_small", "bundled", "0", 1, s), fv.cache_key("lenet5", "random", "0", 1, s),
-        fv.cache_key("lenet5", "bundled", "3", 1, s), fv.cache_key("lenet5", "bundled", "0", 2, s),
+        fv.cache_key("alexnet_small", "bundled", "0", 1, s),
+        fv.cache_key("lenet5", "random", "0", 1, s),
+        fv.cache_key("lenet5", "bundled", "3", 1, s),
+        fv.cache_key("lenet5", "bundled", "0", 2, s),
         fv.cache_key("lenet5", "bundled", "0", 1, fv.VisSettings(steps=255)),
-    }  # fmt: skip
+    }
     assert base not in others and len(others) == 5
 
 
@@ -116,7 +140,11 @@ def test_hierarchy_picks_early_middle_late_convolutions() -> None:
     model = get_spec("resnet18").build()
     rows = fv.hierarchy(model, (3, 64, 64), per_layer=4)
     assert [r.depth for r in rows] == ["early", "middle", "late"]
-    assert [r.layer for r in rows] == ["conv1", "layer2.1.conv2", "layer4.1.conv2"]  # 17 3x3/7x7 convs: 0, 8, 16
+    assert [r.layer for r in rows] == [
+        "conv1",
+        "layer2.1.conv2",
+        "layer4.1.conv2",
+    ]  # 17 3x3/7x7 convs: 0, 8, 16
     assert rows[0].channels == (0, 21, 42, 63) and rows[2].channels == (0, 170, 341, 511)
     lenet_rows = fv.hierarchy(get_spec("lenet5").build(), (1, 32, 32), per_layer=3)
     assert [(r.depth, r.layer) for r in lenet_rows] == [("early", "0"), ("late", "3")]
@@ -125,7 +153,11 @@ def test_hierarchy_picks_early_middle_late_convolutions() -> None:
 def test_hierarchy_rows_are_titled_by_paper_style_names() -> None:
     model = get_spec("vgg16").build()
     rows = fv.hierarchy(model, (3, 64, 64), per_layer=2)
-    assert fv.hierarchy_titles(model, rows, "vgg16") == ["early: conv1_1", "middle: conv3_3", "late: conv5_3"]
+    assert fv.hierarchy_titles(model, rows, "vgg16") == [
+        "early: conv1_1",
+        "middle: conv3_3",
+        "late: conv5_3",
+    ]
 
 
 def test_the_job_target_rebuilds_the_model_and_stops_between_steps(lenet: torch.nn.Module) -> None:
@@ -133,9 +165,17 @@ def test_the_job_target_rebuilds_the_model_and_stops_between_steps(lenet: torch.
     from explorer.training.backends.base import JobSpec
     from explorer.training.events import drain
 
-    payload = job.model_payload("lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, lenet)
+    payload = job.model_payload(
+        "lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, lenet
+    )
     s = fv.VisSettings(steps=5, preview_every=0, seed=2)
-    kwargs = {"model": payload, "layer": "3", "channels": [4], "input_shape": LENET_INPUT, "settings": s}
+    kwargs = {
+        "model": payload,
+        "layer": "3",
+        "channels": [4],
+        "input_shape": LENET_INPUT,
+        "settings": s,
+    }
     events, result = drain(JobSpec(job.TARGET, kwargs).open(should_stop=lambda: False))
     direct = fv.run(fv.optimise(lenet, "3", [4], LENET_INPUT, s))
     assert [e.step for e in events] == [1, 2, 3, 4, 5] and result.raw is None
@@ -146,12 +186,16 @@ def test_the_job_target_rebuilds_the_model_and_stops_between_steps(lenet: torch.
     assert result.images[0].shape == (28, 28, 1)
 
 
-def test_the_hierarchy_job_counts_steps_over_the_grid_and_returns_each_rows_images(lenet: torch.nn.Module) -> None:
+def test_the_hierarchy_job_counts_steps_over_the_grid_and_returns_each_rows_images(
+    lenet: torch.nn.Module,
+) -> None:
     from explorer.probe import feature_vis_job as job
     from explorer.training.backends.base import JobSpec
     from explorer.training.events import drain
 
-    payload = job.model_payload("lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, lenet)
+    payload = job.model_payload(
+        "lenet5", {"image_size": 28, "in_channels": 1, "num_classes": 10}, lenet
+    )
     rows = [(r.depth, r.layer, r.channels) for r in fv.hierarchy(lenet, LENET_INPUT, per_layer=3)]
     s = fv.VisSettings(steps=3, preview_every=0)
     kwargs = {"model": payload, "rows": rows, "input_shape": LENET_INPUT, "settings": s}

@@ -13,12 +13,16 @@ from explorer.probe.summary import summarize
 
 # Szegedy et al. 2014, Table 1: output channels of each Inception module (1x1 + 3x3 + 5x5 + pool proj).
 INCEPTION_CHANNELS = {
-    "inception3a": 64 + 128 + 32 + 32, "inception3b": 128 + 192 + 96 + 64,
-    "inception4a": 192 + 208 + 48 + 64, "inception4b": 160 + 224 + 64 + 64,
-    "inception4c": 128 + 256 + 64 + 64, "inception4d": 112 + 288 + 64 + 64,
-    "inception4e": 256 + 320 + 128 + 128, "inception5a": 256 + 320 + 128 + 128,
+    "inception3a": 64 + 128 + 32 + 32,
+    "inception3b": 128 + 192 + 96 + 64,
+    "inception4a": 192 + 208 + 48 + 64,
+    "inception4b": 160 + 224 + 64 + 64,
+    "inception4c": 128 + 256 + 64 + 64,
+    "inception4d": 112 + 288 + 64 + 64,
+    "inception4e": 256 + 320 + 128 + 128,
+    "inception5a": 256 + 320 + 128 + 128,
     "inception5b": 384 + 384 + 128 + 128,
-}  # fmt: skip
+}
 
 
 def test_resnet_residual_additions() -> None:
@@ -30,10 +34,14 @@ def test_resnet_residual_additions() -> None:
 def test_resnet18_collapsed_is_stem_stages_head() -> None:
     view = catalog_graph("resnet18").view("blocks")
     assert [n.name for n in view.nodes] == [
-        "input", "conv1", "pool1",
+        "input",
+        "conv1",
+        "pool1",
         *[f"stage{s}.block{b}" for s in (1, 2, 3, 4) for b in (1, 2)],
-        "gap", "fc", "logits",
-    ]  # fmt: skip
+        "gap",
+        "fc",
+        "logits",
+    ]
     block = view.find("stage2.block1")
     assert (
         block.kind == "residual"
@@ -101,8 +109,21 @@ def test_nin_block_shows_its_1x1_convolutions_when_opened() -> None:
     assert opened.find("cccp1").kernel == (1, 1)
 
 
-@pytest.mark.parametrize("key", ["lenet5", "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "nin",
-                                 "googlenet_small", "resnet_small", "keras_cnn"])  # fmt: skip
+@pytest.mark.parametrize(
+    "key",
+    [
+        "lenet5",
+        "alexnet",
+        "vgg16",
+        "googlenet",
+        "resnet18",
+        "resnet50",
+        "nin",
+        "googlenet_small",
+        "resnet_small",
+        "keras_cnn",
+    ],
+)
 def test_totals_match_the_summary(key: str) -> None:
     spec = get_spec(key)
     graph = catalog_graph(key)
@@ -121,8 +142,17 @@ def _real(key: str) -> torch.nn.Module:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("key", "size"), [("googlenet", 224), ("googlenet", 160), ("resnet50", 224),
-                                           ("resnet18", 192), ("vgg16", 160), ("alexnet", 256)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("key", "size"),
+    [
+        ("googlenet", 224),
+        ("googlenet", 160),
+        ("resnet50", 224),
+        ("resnet18", 192),
+        ("vgg16", 160),
+        ("alexnet", 256),
+    ],
+)
 def test_edge_shapes_equal_a_real_forward_pass(key: str, size: int) -> None:
     model = _real(key)
     graph = build_graph(model, (3, size, size), key)

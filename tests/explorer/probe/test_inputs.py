@@ -12,7 +12,9 @@ from explorer.probe.inputs import class_names_for, preprocessing_for
 def test_imagenet_models_get_torchvisions_recipe() -> None:
     prep = preprocessing_for("resnet18")
     assert (prep.size, prep.channels, prep.resize) == (224, 3, 256)  # 256 / 224 * 224
-    assert prep.mean == pytest.approx((0.485, 0.456, 0.406)) and prep.std == pytest.approx((0.229, 0.224, 0.225))
+    assert prep.mean == pytest.approx((0.485, 0.456, 0.406)) and prep.std == pytest.approx(
+        (0.229, 0.224, 0.225)
+    )
     assert preprocessing_for(get_spec("resnet18")) == prep  # a spec or its key
 
 

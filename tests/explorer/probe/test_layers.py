@@ -41,5 +41,7 @@ def test_grad_cam_layer_is_the_deepest_spatial_map() -> None:
 
 
 def test_grad_cam_layer_none_without_a_spatial_map() -> None:
-    model = nn.Sequential(nn.Conv2d(1, 2, 4), nn.ReLU(), nn.Flatten(), nn.Linear(2, 2))  # 4x4 -> 1x1
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 4), nn.ReLU(), nn.Flatten(), nn.Linear(2, 2)
+    )  # 4x4 -> 1x1
     assert grad_cam_layer(compute_overview(model, torch.rand(1, 1, 4, 4))) is None

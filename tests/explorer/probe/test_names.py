@@ -74,14 +74,30 @@ def test_lenet_letters_and_keras_names() -> None:
     ]
     keras = _names("keras_cnn")
     assert [keras[p] for p in ("0", "2", "3", "5", "6", "7", "9")] == [
-        "conv1", "pool1", "conv2", "pool2", "flatten", "dense1", "out"]  # fmt: skip
+        "conv1",
+        "pool1",
+        "conv2",
+        "pool2",
+        "flatten",
+        "dense1",
+        "out",
+    ]
 
 
 def test_googlenet_inception_modules_and_branches() -> None:
     names = _names("googlenet")
     modules = [n for n in names.values() if n.startswith("inception") and "/" not in n]
-    assert modules == ["inception3a", "inception3b", "inception4a", "inception4b", "inception4c",
-                       "inception4d", "inception4e", "inception5a", "inception5b"]  # fmt: skip
+    assert modules == [
+        "inception3a",
+        "inception3b",
+        "inception4a",
+        "inception4b",
+        "inception4c",
+        "inception4d",
+        "inception4e",
+        "inception5a",
+        "inception5b",
+    ]
     assert names["inception3a.branch1"] == "inception3a/1x1"
     assert names["inception4c.branch2.0"] == "inception4c/3x3_reduce"
     assert names["inception4c.branch2.1"] == "inception4c/3x3"
@@ -96,7 +112,11 @@ def test_googlenet_inception_modules_and_branches() -> None:
     ]
     compact = _names("googlenet_small")
     assert [n for n in compact.values() if n.startswith("inception") and "/" not in n] == [
-        "inception3a", "inception3b", "inception4a", "inception4b"]  # fmt: skip
+        "inception3a",
+        "inception3b",
+        "inception4a",
+        "inception4b",
+    ]
     assert compact["2.b2.2"] == "inception3a/3x3"
 
 
@@ -111,13 +131,25 @@ def test_resnet_stages_and_blocks() -> None:
     # Compact ResNet has no stage containers: a block that changes stride or width opens a stage.
     small = _names("resnet_small")
     assert [small[str(i)] for i in range(2, 8)] == [
-        "stage1.block1", "stage1.block2", "stage2.block1", "stage2.block2", "stage3.block1", "stage3.block2"]  # fmt: skip
+        "stage1.block1",
+        "stage1.block2",
+        "stage2.block1",
+        "stage2.block2",
+        "stage3.block1",
+        "stage3.block2",
+    ]
 
 
 def test_nin_blocks_use_caffe_names() -> None:
     names = _names("nin")
     assert [names[p] for p in ("0", "0.0", "0.2", "0.4", "2.2", "7.4")] == [
-        "mlpconv1", "conv1", "cccp1", "cccp2", "cccp3", "cccp8"]  # fmt: skip
+        "mlpconv1",
+        "conv1",
+        "cccp1",
+        "cccp2",
+        "cccp3",
+        "cccp8",
+    ]
 
 
 @pytest.mark.parametrize("key", [s.key for s in catalog(kind="cnn", compact=True)])

@@ -17,10 +17,15 @@ from explorer.probe.stats import channel_order, compute_feature_maps
 def _net() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(3, 12, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Conv2d(12, 10, 3, padding=1), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(), nn.Linear(10, 4),
-    ).eval()  # fmt: skip
+        nn.Conv2d(3, 12, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Conv2d(12, 10, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(10, 4),
+    ).eval()
 
 
 def _all_layers(net: nn.Module) -> list[LayerInfo]:
@@ -39,7 +44,9 @@ def test_summaries_equal_the_full_capture_including_the_conv_before_an_inplace_r
         s, f = overview.get(name).summary, full.get(name)
         assert s.shape == f.shape
         for field in ("mean", "max", "min", "var", "zero_frac"):
-            np.testing.assert_array_equal(getattr(s.stats, field), getattr(f.stats, field), err_msg=field)
+            np.testing.assert_array_equal(
+                getattr(s.stats, field), getattr(f.stats, field), err_msg=field
+            )
         top = channel_order(f.stats, "mean")[:STRIP_CHANNELS]
         np.testing.assert_array_equal(s.top, top)
         np.testing.assert_array_equal(s.top_tiles, f.tiles[top])  # the strip's exact pixels
@@ -56,7 +63,7 @@ def test_full_maps_are_captured_once_and_only_when_asked():
     x = torch.randn(1, 3, 16, 16)
     loads: list[int] = []
 
-    def load():  # noqa: ANN202
+    def load():
         loads.append(1)
         return compute_feature_maps(net, x)
 
@@ -79,18 +86,23 @@ def test_resnet_overview_keeps_a_strip_per_block():
     overview = compute_overview(model, torch.rand(1, 3, 32, 32))
     full = compute_feature_maps(model, torch.rand(1, 3, 32, 32))
     assert overview.names() == full.names()
-    assert all(m.summary.top_tiles.dtype == np.uint8 and len(m.summary.top) == min(8, m.channels)
-               for m in overview.layers)  # fmt: skip
+    assert all(
+        m.summary.top_tiles.dtype == np.uint8 and len(m.summary.top) == min(8, m.channels)
+        for m in overview.layers
+    )
 
 
 def test_hooks_are_removed_when_the_summary_raises():
     net = _net()
 
-    def broken(name, out):  # noqa: ANN001, ANN202
+    def broken(name, out):
         raise RuntimeError("summary failed")
 
-    with pytest.raises(RuntimeError, match="summary failed"), hooked(net, ["1"], summarise=broken), \
-            torch.no_grad():
+    with (
+        pytest.raises(RuntimeError, match="summary failed"),
+        hooked(net, ["1"], summarise=broken),
+        torch.no_grad(),
+    ):
         net(torch.randn(1, 3, 8, 8))
     assert hook_count(net) == 0
 
@@ -98,7 +110,10 @@ def test_hooks_are_removed_when_the_summary_raises():
 def test_hooked_with_a_summary_keeps_the_summary_not_the_tensor():
     net = _net()
     x = torch.randn(1, 3, 8, 8)
-    with hooked(net, ["0", "1"], summarise=lambda name, out: float(out.sum())) as store, torch.no_grad():
+    with (
+        hooked(net, ["0", "1"], summarise=lambda name, out: float(out.sum())) as store,
+        torch.no_grad(),
+    ):
         net(x)
     conv = net[0](x).detach()
     assert store["0"] == pytest.approx(float(conv.sum()), rel=1e-5)  # before the in-place ReLU

@@ -21,12 +21,27 @@ from explorer.viz.maps import clip_box
 
 # (kind, kernel, stride, padding, dilation)
 CHAINS: dict[str, list[tuple[str, int, int, int, int]]] = {
-    "resnet-stem": [("conv", 7, 2, 3, 1), ("max", 3, 2, 1, 1), ("conv", 3, 1, 1, 1), ("conv", 3, 2, 1, 1)],
-    "dilated": [("conv", 3, 1, 2, 2), ("conv", 3, 1, 4, 4), ("avg", 2, 2, 0, 1), ("conv", 3, 1, 0, 3)],
+    "resnet-stem": [
+        ("conv", 7, 2, 3, 1),
+        ("max", 3, 2, 1, 1),
+        ("conv", 3, 1, 1, 1),
+        ("conv", 3, 2, 1, 1),
+    ],
+    "dilated": [
+        ("conv", 3, 1, 2, 2),
+        ("conv", 3, 1, 4, 4),
+        ("avg", 2, 2, 0, 1),
+        ("conv", 3, 1, 0, 3),
+    ],
     "strided-valid": [("conv", 5, 2, 0, 1), ("conv", 3, 3, 0, 1), ("max", 2, 1, 0, 1)],
     "even-kernels": [("conv", 4, 2, 1, 1), ("avg", 2, 2, 0, 1), ("conv", 2, 1, 1, 2)],
-    "vgg-like": [("conv", 3, 1, 1, 1), ("conv", 3, 1, 1, 1), ("max", 2, 2, 0, 1),
-                 ("conv", 3, 1, 1, 1), ("max", 2, 2, 0, 1)],
+    "vgg-like": [
+        ("conv", 3, 1, 1, 1),
+        ("conv", 3, 1, 1, 1),
+        ("max", 2, 2, 0, 1),
+        ("conv", 3, 1, 1, 1),
+        ("max", 2, 2, 0, 1),
+    ],
     "dilated-pool": [("conv", 3, 2, 1, 1), ("max", 3, 1, 1, 2), ("conv", 3, 2, 0, 2)],
 }
 SIZE = 45  # odd, so that strides do not divide it evenly; big enough for interior units
@@ -49,8 +64,11 @@ def _net(chain: list[tuple[str, int, int, int, int]], *, linear: bool) -> nn.Seq
             layers.append(nn.MaxPool2d(k, s, p, dilation=d))
         else:  # average pooling has no dilation: use it only where d == 1 or in the linear twin
             if d != 1:
-                layers.append(nn.MaxPool2d(k, s, p, dilation=d) if not linear else
-                              nn.Conv2d(c, c, k, stride=s, padding=p, dilation=d, bias=False))
+                layers.append(
+                    nn.MaxPool2d(k, s, p, dilation=d)
+                    if not linear
+                    else nn.Conv2d(c, c, k, stride=s, padding=p, dilation=d, bias=False)
+                )
                 if linear:
                     nn.init.constant_(layers[-1].weight, 1.0)
             else:
@@ -71,7 +89,9 @@ def test_field_matches_gradients(name: str, linear: bool) -> None:
     assert (h, w) == summary.row(last).out_shape[1:]
     # border units (where padding cuts the field), the centre, and a diagonal of interior units
     picks = {0, 1, h // 2, h - 2, h - 1}
-    units = {(r, c) for r in picks for c in {0, 1, w // 2, w - 2, w - 1}} | {(i, i) for i in range(0, min(h, w), max(1, min(h, w) // 6))}
+    units = {(r, c) for r in picks for c in {0, 1, w // 2, w - 2, w - 1}} | {
+        (i, i) for i in range(0, min(h, w), max(1, min(h, w) // 6))
+    }
     inside = 0
     for row, col in sorted(u for u in units if u[0] < h and u[1] < w):
         grad = effective_receptive_field(net, x, last, row, col)
@@ -80,8 +100,9 @@ def test_field_matches_gradients(name: str, linear: bool) -> None:
         want = clip_box(box, SIZE, SIZE)
         assert got is not None
         # containment: every pixel with a gradient lies in the computed field
-        assert want[0] <= got[0] and want[1] <= got[1] and got[2] <= want[2] and got[3] <= want[3], \
-            (name, row, col, got, want)
+        assert (
+            want[0] <= got[0] and want[1] <= got[1] and got[2] <= want[2] and got[3] <= want[3]
+        ), (name, row, col, got, want)
         if linear and box[0] >= 0 and box[1] >= 0 and box[2] <= SIZE - 1 and box[3] <= SIZE - 1:
             inside += 1
             assert got == want, (name, row, col, got, want)  # tightness: gradients reach every edge

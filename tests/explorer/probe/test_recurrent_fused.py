@@ -43,8 +43,13 @@ def test_fused_run_equals_the_explicit_cells(cell, layers, bidirectional, batch_
         assert tuple(rec[key]) == CELL_SPECS[cell].quantities
         for name, expected in per.items():
             assert rec[key][name].shape == expected.shape == (steps, batch, 6)
-            torch.testing.assert_close(rec[key][name], expected, atol=1e-5, rtol=0,
-                                       msg=lambda m, k=key, n=name: f"{k} {n}: {m}")  # fmt: skip
+            torch.testing.assert_close(
+                rec[key][name],
+                expected,
+                atol=1e-5,
+                rtol=0,
+                msg=lambda m, k=key, n=name: f"{k} {n}: {m}",
+            )
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -57,7 +62,9 @@ def test_trace_methods_agree_on_a_long_sequence(cell):
     for key, per in explicit.values.items():
         for name, values in per.items():
             assert fused.values[key][name].dtype == np.float32
-            np.testing.assert_allclose(fused.values[key][name], values, atol=1e-5, err_msg=f"{key} {name}")
+            np.testing.assert_allclose(
+                fused.values[key][name], values, atol=1e-5, err_msg=f"{key} {name}"
+            )
 
 
 def test_trace_rejects_an_unknown_method():

@@ -24,20 +24,32 @@ def test_model_config_follows_the_input() -> None:
     text = InputSpec(kind="text", text="hi", encoding="embedding")
     cfg = rp.model_config("gru", 8, 2, True, "tanh", text, VOCAB_SIZE)
     assert (cfg.cell, cfg.encoding, cfg.vocab_size, cfg.num_layers, cfg.bidirectional) == (
-        "gru", "embedding", VOCAB_SIZE, 2, True)
-    assert rp.model_config("lstm", 8, 1, False, "tanh", InputSpec(kind="signal"), 3).encoding == "signal"
+        "gru",
+        "embedding",
+        VOCAB_SIZE,
+        2,
+        True,
+    )
+    assert (
+        rp.model_config("lstm", 8, 1, False, "tanh", InputSpec(kind="signal"), 3).encoding
+        == "signal"
+    )
 
 
 def test_state_digest_is_the_weights_content() -> None:
     a = {"w": torch.ones(2, 3), "b": torch.zeros(3)}
-    assert state_digest(a) == state_digest({"b": torch.zeros(3), "w": torch.ones(2, 3)})  # order-free
-    assert state_digest(a) != state_digest({"w": torch.ones(2, 3), "b": torch.tensor([0.0, 0.0, 1e-6])})
+    assert state_digest(a) == state_digest(
+        {"b": torch.zeros(3), "w": torch.ones(2, 3)}
+    )  # order-free
+    assert state_digest(a) != state_digest(
+        {"w": torch.ones(2, 3), "b": torch.tensor([0.0, 0.0, 1e-6])}
+    )
 
 
 def test_init_gradient_flows_one_curve_per_cell_with_memory_for_c() -> None:
     spec = InputSpec(kind="signal", steps=20)
 
-    def model_for(config):  # noqa: ANN001, ANN202
+    def model_for(config):
         return build_seeded(lambda: SequenceModel(config, fused=False), 0).eval()
 
     flows = rp.init_gradient_flows(model_for, 8, 1, spec, 12, "h")

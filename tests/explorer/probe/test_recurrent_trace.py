@@ -38,7 +38,9 @@ def _sigmoid(v: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-v))
 
 
-def _recomputed(reference: nn.Module, cell: str, x: np.ndarray) -> dict[tuple[int, int], dict[str, np.ndarray]]:
+def _recomputed(
+    reference: nn.Module, cell: str, x: np.ndarray
+) -> dict[tuple[int, int], dict[str, np.ndarray]]:
     """Every quantity of every (layer, direction), recomputed here in float64 from the torch
     module's weights with the equations of torch's documentation (gate blocks in torch's order:
     LSTM i, f, g, o; GRU r, z, n), one step at a time; the backward direction runs from the last
@@ -50,8 +52,10 @@ def _recomputed(reference: nn.Module, cell: str, x: np.ndarray) -> dict[tuple[in
         halves = []
         for direction in range(2 if reference.bidirectional else 1):
             suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            w_ih, w_hh, b_ih, b_hh = (getattr(reference, n + suffix).detach().double().numpy()
-                                      for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))  # fmt: skip
+            w_ih, w_hh, b_ih, b_hh = (
+                getattr(reference, n + suffix).detach().double().numpy()
+                for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            )
             rec = {q: np.zeros((steps, hidden)) for q in CELL_SPECS[cell].quantities}
             h, c = np.zeros(hidden), np.zeros(hidden)
             for t in range(steps) if direction == 0 else reversed(range(steps)):
@@ -86,7 +90,9 @@ def test_every_gate_equals_its_value_recomputed_from_the_torch_weights(cell, met
     gates can still satisfy): the trace of a network copied from a torch module, gate by gate,
     layer by layer and in both directions, against this test's own computation."""
     torch.manual_seed(3)
-    reference = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](3, 4, num_layers=2, bidirectional=True)
+    reference = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
+        3, 4, num_layers=2, bidirectional=True
+    )
     net = from_torch(reference)
     x = torch.randn(11, 3)
     tr = trace(net, x, method=method)
@@ -94,12 +100,20 @@ def test_every_gate_equals_its_value_recomputed_from_the_torch_weights(cell, met
     assert sorted(tr.values) == sorted(expected)
     for (layer, direction), per in expected.items():
         for q, values in per.items():
-            np.testing.assert_allclose(tr.get(q, layer, direction), values, atol=1e-5,
-                                       err_msg=f"{cell} {method}: {q} of layer {layer}, direction {direction}")  # fmt: skip
+            np.testing.assert_allclose(
+                tr.get(q, layer, direction),
+                values,
+                atol=1e-5,
+                err_msg=f"{cell} {method}: {q} of layer {layer}, direction {direction}",
+            )
     if cell != "rnn":  # the gates differ from each other, so a swap cannot go unseen
         gates = CELL_SPECS[cell].blocks
-        assert all(np.abs(expected[(0, 0)][a] - expected[(0, 0)][b]).max() > 0.05
-                   for a in gates for b in gates if a < b)  # fmt: skip
+        assert all(
+            np.abs(expected[(0, 0)][a] - expected[(0, 0)][b]).max() > 0.05
+            for a in gates
+            for b in gates
+            if a < b
+        )
 
 
 def test_trace_of_a_text_model_uses_its_encoder_and_labels():

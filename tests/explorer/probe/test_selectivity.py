@@ -17,7 +17,12 @@ def test_each_character_is_shaded_by_the_unit_value_at_its_step():
     fig = unit_text_figure(list(TEXT), values, width=8)
     z = np.asarray(fig.data[0].z, dtype=float)
     text = fig.data[0].text
-    shaded = [(text[r][c], z[r, c]) for r in range(z.shape[0]) for c in range(z.shape[1]) if not np.isnan(z[r, c])]
+    shaded = [
+        (text[r][c], z[r, c])
+        for r in range(z.shape[0])
+        for c in range(z.shape[1])
+        if not np.isnan(z[r, c])
+    ]
     assert [v for _, v in shaded] == pytest.approx(values.tolist())
     assert "".join(ch for ch, _ in shaded) == TEXT.replace(" ", "\u2423").replace("\n", "\u21b5")
     assert fig.data[0].zmid == 0.0
@@ -25,14 +30,22 @@ def test_each_character_is_shaded_by_the_unit_value_at_its_step():
 
 def test_rows_break_at_newlines_and_width():
     z, text = text_grid(list("abcdef\ngh"), range(9), width=4)
-    assert text[0] == ["a", "b", "c", "d"] and text[1][:3] == ["e", "f", "\u21b5"] and text[2][:2] == ["g", "h"]
+    assert (
+        text[0] == ["a", "b", "c", "d"]
+        and text[1][:3] == ["e", "f", "\u21b5"]
+        and text[2][:2] == ["g", "h"]
+    )
     assert np.isnan(z[1, 3]) and z[2, 1] == 8
 
 
 def test_masks_mark_the_classes():
     m = char_class_masks(list('a "b c" 1\nD'))
     assert m["inside quotes"].tolist() == [0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0]
-    assert m["digit"].tolist()[8] == 1 and m["uppercase"].tolist()[-1] == 1 and m["line start"].tolist()[-1] == 1
+    assert (
+        m["digit"].tolist()[8] == 1
+        and m["uppercase"].tolist()[-1] == 1
+        and m["line start"].tolist()[-1] == 1
+    )
 
 
 def test_scores_rank_a_quote_unit_first():

@@ -10,9 +10,10 @@ import pytest
 from explorer.probe import sources as src
 
 
-def test_a_failing_check_is_logged_not_silent(monkeypatch: pytest.MonkeyPatch,
-                                              caplog: pytest.LogCaptureFixture) -> None:
-    def broken(spec) -> bool:  # noqa: ANN001
+def test_a_failing_check_is_logged_not_silent(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(spec) -> bool:
         raise RuntimeError("unreadable hub folder")
 
     monkeypatch.setattr(src, "pretrained_available", broken)
@@ -21,12 +22,18 @@ def test_a_failing_check_is_logged_not_silent(monkeypatch: pytest.MonkeyPatch,
     assert "resnet18" in caplog.text and "unreadable hub folder" in caplog.text
 
 
-@pytest.mark.parametrize(("cached", "bundled", "mine", "expected"), [
-    (True, True, True, "imagenet"), (False, True, True, "bundled"),
-    (False, False, True, "user"), (False, False, False, "random"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("cached", "bundled", "mine", "expected"),
+    [
+        (True, True, True, "imagenet"),
+        (False, True, True, "bundled"),
+        (False, False, True, "user"),
+        (False, False, False, "random"),
+    ],
+)
 def test_best_kind_prefers_imagenet_then_bundled_then_mine(
-        monkeypatch: pytest.MonkeyPatch, cached: bool, bundled: bool, mine: bool, expected: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, cached: bool, bundled: bool, mine: bool, expected: str
+) -> None:
     monkeypatch.setattr(src, "pretrained_cached", lambda arch: cached)
     monkeypatch.setattr(src, "bundled_available", lambda: ["resnet18"] if bundled else [])
     assert src.best_kind("resnet18", mine) == expected
@@ -49,9 +56,11 @@ def test_suited_sample() -> None:
     assert src.suited_sample("resnet_small", "random", None, "digit") is None
 
 
-def test_missing_bundled_weights_is_a_message(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
+def test_missing_bundled_weights_is_a_message(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setattr(src, "bundled_path", lambda arch: tmp_path / f"{arch}.safetensors")
-    with pytest.raises(src.ModelLoadError, match=r"No bundled weights for .* yet \(expected assets/weights/lenet5"):
+    with pytest.raises(
+        src.ModelLoadError, match=r"No bundled weights for .* yet \(expected assets/weights/lenet5"
+    ):
         src.bundled_version("lenet5")
 
 

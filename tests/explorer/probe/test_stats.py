@@ -57,8 +57,12 @@ def test_layer_overview() -> None:
 def test_compute_feature_maps_keeps_4d_layers_and_logits() -> None:
     torch.manual_seed(0)
     net = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(4 * 4 * 4, 5), nn.ReLU(),
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 5),
+        nn.ReLU(),
     )
     x = torch.randn(1, 3, 8, 8)
     fm = compute_feature_maps(net, x)

@@ -35,11 +35,14 @@ def test_summary_of_a_real_module_matches_torch_shapes() -> None:
 
 
 # Published receptive fields (Araujo et al., Distill 2019, "Computing receptive fields of CNNs").
-@pytest.mark.parametrize(("key", "layer", "size"), [
-    ("vgg16", "features.30", 212),  # pool5
-    ("alexnet", "features.12", 195),  # pool5
-    ("resnet18", "layer4.1", 435),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("key", "layer", "size"),
+    [
+        ("vgg16", "features.30", 212),  # pool5
+        ("alexnet", "features.12", 195),  # pool5
+        ("resnet18", "layer4.1", 435),
+    ],
+)
 def test_receptive_fields_match_published_values(key: str, layer: str, size: int) -> None:
     field = summarize(get_spec(key).build, (3, 224, 224)).row(layer).field
     assert field is not None and field.size == (size, size)

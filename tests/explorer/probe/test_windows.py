@@ -28,7 +28,9 @@ H, W = 14, 15  # non-square, and sizes where floor and ceil differ for the strid
 class Call(nn.Module):
     """A functional call as a layer; ``weight`` (positive) for convolutions."""
 
-    def __init__(self, fn: Callable[..., torch.Tensor], kernel: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, fn: Callable[..., torch.Tensor], kernel: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
         self.fn = fn
         self.weight = nn.Parameter(torch.rand(2, 1, *kernel) + 0.1) if kernel else None
@@ -48,11 +50,15 @@ LAYERS: dict[str, Callable[[], nn.Module]] = {
     "avg-ceil": lambda: nn.AvgPool2d(3, stride=2, ceil_mode=True),
     "avg-tuples": lambda: nn.AvgPool2d((3, 2), stride=(1, 2), padding=(1, 0)),
     "f.conv-positional-dilation": lambda: Call(lambda x, w: F.conv2d(x, w, None, 2, 1, 2), (3, 3)),
-    "f.conv-keywords": lambda: Call(lambda x, w: F.conv2d(x, w, stride=(1, 2), padding=(2, 0), dilation=(2, 1)), (3, 3)),
-    "f.max-keywords-ceil": lambda: Call(lambda x: F.max_pool2d(x, kernel_size=3, stride=2, dilation=2, ceil_mode=True)),
+    "f.conv-keywords": lambda: Call(
+        lambda x, w: F.conv2d(x, w, stride=(1, 2), padding=(2, 0), dilation=(2, 1)), (3, 3)
+    ),
+    "f.max-keywords-ceil": lambda: Call(
+        lambda x: F.max_pool2d(x, kernel_size=3, stride=2, dilation=2, ceil_mode=True)
+    ),
     "f.max-positional-ceil": lambda: Call(lambda x: F.max_pool2d(x, 3, 2, 1, 1, True)),
     "f.avg-positional-ceil": lambda: Call(lambda x: F.avg_pool2d(x, 3, 2, 0, True)),
-}  # fmt: skip
+}
 
 
 def _layer(name: str) -> nn.Module:
@@ -83,7 +89,12 @@ def _check_field(field: Field, influence: torch.Tensor, name: str) -> None:
             rows, cols = pix // W, pix % W
             top, left, bottom, right = field.box(i, j)
             got = (int(rows.min()), int(cols.min()), int(rows.max()), int(cols.max()))
-            assert top <= got[0] and left <= got[1] and got[2] <= bottom and got[3] <= right, (name, i, j, got)
+            assert top <= got[0] and left <= got[1] and got[2] <= bottom and got[3] <= right, (
+                name,
+                i,
+                j,
+                got,
+            )
             if top >= 0 and left >= 0 and bottom <= H - 1 and right <= W - 1:
                 assert got == (top, left, bottom, right), (name, i, j, got, field.box(i, j))
                 exact += 1
@@ -97,8 +108,10 @@ def test_graph_tracer_reads_the_window_torch_uses(name: str) -> None:
     windows = [n for n in build_graph(layer, (1, H, W)).nodes if n.kernel is not None]
     assert len(windows) == 1, name
     n = windows[0]
-    sizes = tuple(window_output_size(side, n.kernel[a], n.padding[a], n.stride[a], n.dilation[a], n.ceil_mode)
-                  for a, side in enumerate((H, W)))  # fmt: skip
+    sizes = tuple(
+        window_output_size(side, n.kernel[a], n.padding[a], n.stride[a], n.dilation[a], n.ceil_mode)
+        for a, side in enumerate((H, W))
+    )
     assert sizes == real, (name, n.kernel, n.stride, n.padding, n.dilation, n.ceil_mode)
     assert n.field is not None
     _check_field(n.field, _influence(layer), name)
@@ -117,12 +130,20 @@ def test_receptive_field_tracker_matches_brute_force(name: str) -> None:
 
 def test_the_parser_on_calls_by_position_and_keyword() -> None:
     x, w = torch.zeros(1, 1, H, W), torch.zeros(4, 1, 3, 5)
-    assert window_of("conv2d", (x, w, None, 2, "same", (3, 1), 1), {}) == Window((3, 5), (2, 2), (3, 2), (3, 1))
-    assert window_of("conv2d", (x,), {"weight": w, "padding": "valid", "groups": 1}) == Window((3, 5), (1, 1), (0, 0))
+    assert window_of("conv2d", (x, w, None, 2, "same", (3, 1), 1), {}) == Window(
+        (3, 5), (2, 2), (3, 2), (3, 1)
+    )
+    assert window_of("conv2d", (x,), {"weight": w, "padding": "valid", "groups": 1}) == Window(
+        (3, 5), (1, 1), (0, 0)
+    )
     assert window_of("max_pool2d", (x, (2, 3), None, (0, 1), 2, True), {}) == Window(
-        (2, 3), (2, 3), (0, 1), (2, 2), ceil_mode=True)  # fmt: skip
-    assert window_of("avg_pool2d", (x, 3, 2, 1, True), {}) == Window((3, 3), (2, 2), (1, 1), ceil_mode=True)
+        (2, 3), (2, 3), (0, 1), (2, 2), ceil_mode=True
+    )
+    assert window_of("avg_pool2d", (x, 3, 2, 1, True), {}) == Window(
+        (3, 3), (2, 2), (1, 1), ceil_mode=True
+    )
     assert window_of("avg_pool2d", (x, 3), {"ceil_mode": True, "stride": []}) == Window(
-        (3, 3), (3, 3), (0, 0), ceil_mode=True)  # fmt: skip
+        (3, 3), (3, 3), (0, 0), ceil_mode=True
+    )
     assert window_of("adaptive_avg_pool2d", (x, 1), {}) is None
     assert window_of("relu", (x,), {}) is None

@@ -11,9 +11,12 @@ from explorer.data.datasets import DatasetInfo, Splits
 
 def tiny_cnn(in_channels: int = 1, num_classes: int = 3) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 4 x 4 x 4
-        nn.Flatten(), nn.Linear(4 * 4 * 4, num_classes),
-    )  # fmt: skip
+        nn.Conv2d(in_channels, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # 4 x 4 x 4
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, num_classes),
+    )
 
 
 def bars_splits(n: int = 384, task: str = "multiclass", seed: int = 0) -> Splits:

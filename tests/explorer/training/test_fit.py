@@ -24,8 +24,17 @@ from tests.explorer.training.conftest import bars_splits, tiny_cnn
 
 
 def settings(**kw) -> TrainSettings:
-    base = dict(model="lenet5", dataset="shapes", optimizer="adam", lr=0.02, batch_size=32, epochs=3,
-                device="cpu", train_samples=230, val_samples=76)  # fmt: skip
+    base = dict(
+        model="lenet5",
+        dataset="shapes",
+        optimizer="adam",
+        lr=0.02,
+        batch_size=32,
+        epochs=3,
+        device="cpu",
+        train_samples=230,
+        val_samples=76,
+    )
     return TrainSettings(**{**base, **kw})
 
 
@@ -41,15 +50,23 @@ def test_fit_lowers_the_loss_and_beats_chance(splits):
     assert result.metrics["test_accuracy"] > 0.8
     finished = events[-1]
     assert isinstance(finished, Finished) and not finished.stopped_early
-    assert finished.confusion.shape == (3, 3) and int(finished.confusion.sum()) == len(splits.y_test)
+    assert finished.confusion.shape == (3, 3) and int(finished.confusion.sum()) == len(
+        splits.y_test
+    )
     assert len(finished.per_class_acc) == 3
-    assert len(finished.misclassified) == len(finished.mis_true) == int(finished.confusion.sum() - finished.confusion.trace())
+    assert (
+        len(finished.misclassified)
+        == len(finished.mis_true)
+        == int(finished.confusion.sum() - finished.confusion.trace())
+    )
 
 
 def test_events_carry_steps_grad_norms_lr_and_snapshots(splits):
     torch.manual_seed(0)
     model = tiny_cnn()
-    events, _ = drain(fit(model, splits, settings(epochs=2, schedule="cosine"), log_every=2, snapshot_every_s=0.0))
+    events, _ = drain(
+        fit(model, splits, settings(epochs=2, schedule="cosine"), log_every=2, snapshot_every_s=0.0)
+    )
     started = events[0]
     assert isinstance(started, Started)
     assert started.steps_per_epoch == math.ceil(230 / 32) == 8 and started.total_steps == 16
@@ -57,7 +74,10 @@ def test_events_carry_steps_grad_norms_lr_and_snapshots(splits):
     assert [t.step for t in ticks] == list(range(1, 17))
     progress = [e for e in events if isinstance(e, Progress)]
     assert progress[0].step == 1 and progress[-1].step == 16
-    assert set(progress[0].grad_norms) == {"conv1_1 (Conv2d)", "fc (Linear)"}  # names the other pages use
+    assert set(progress[0].grad_norms) == {
+        "conv1_1 (Conv2d)",
+        "fc (Linear)",
+    }  # names the other pages use
     assert all(v > 0 for v in progress[0].grad_norms.values())
     assert progress[-1].lr < progress[0].lr  # cosine decays
     snaps = [e for e in events if isinstance(e, Snapshot)]
@@ -83,8 +103,12 @@ def test_grad_norms_match_a_manual_computation(splits):
     loss = torch.nn.functional.cross_entropy(reference(splits.x_train[idx]), splits.y_train[idx])
     loss.backward()
     assert first.train_loss == pytest.approx(loss.item(), rel=1e-5)
-    assert first.grad_norms["conv1_1 (Conv2d)"] == pytest.approx(reference[0].weight.grad.norm().item(), rel=1e-5)
-    assert first.grad_norms["fc (Linear)"] == pytest.approx(reference[4].weight.grad.norm().item(), rel=1e-5)
+    assert first.grad_norms["conv1_1 (Conv2d)"] == pytest.approx(
+        reference[0].weight.grad.norm().item(), rel=1e-5
+    )
+    assert first.grad_norms["fc (Linear)"] == pytest.approx(
+        reference[4].weight.grad.norm().item(), rel=1e-5
+    )
     gen.close()
 
 
@@ -106,7 +130,9 @@ def test_polite_stop_evaluates_and_returns(splits):
         calls["n"] += 1
         return calls["n"] >= 3
 
-    events, result = drain(fit(tiny_cnn(), splits, settings(epochs=5), should_stop=stop_after_three))
+    events, result = drain(
+        fit(tiny_cnn(), splits, settings(epochs=5), should_stop=stop_after_three)
+    )
     finished = events[-1]
     assert finished.stopped_early and finished.step == 3 and result.stopped_early
     assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1]
@@ -115,7 +141,10 @@ def test_polite_stop_evaluates_and_returns(splits):
 def test_nan_loss_stops_with_a_hint_about_the_learning_rate(splits):
     data = bars_splits()
     data.x_train[5] = float("nan")  # poisons the loss of the batch that holds it
-    with pytest.raises(DivergedError, match=r"loss became NaN at step \d+ .*Lower the learning rate \(it was 0.02; try 0.002\)"):
+    with pytest.raises(
+        DivergedError,
+        match=r"loss became NaN at step \d+ .*Lower the learning rate \(it was 0.02; try 0.002\)",
+    ):
         drain(fit(tiny_cnn(), data, settings(), log_every=1))
 
 
@@ -136,7 +165,9 @@ def test_augmentation_shifts_within_bounds_and_keeps_shape():
     g = torch.Generator().manual_seed(0)
     out = augment_batch(x, hflip=True, g=g)
     assert out.shape == x.shape
-    assert torch.allclose(out.sum((1, 2, 3)), x.sum((1, 2, 3)))  # a 1-pixel shift keeps the blob inside
+    assert torch.allclose(
+        out.sum((1, 2, 3)), x.sum((1, 2, 3))
+    )  # a 1-pixel shift keeps the blob inside
     assert not torch.equal(out, x)
 
 
@@ -147,11 +178,23 @@ def test_confusion_matrix_counts():
 
 
 def test_run_training_builds_a_catalog_model_from_settings():
-    s = TrainSettings(model="lenet5", dataset="digits", epochs=1, batch_size=32, train_samples=64,
-                      val_samples=16, device="cpu", lr=1e-3)  # fmt: skip
+    s = TrainSettings(
+        model="lenet5",
+        dataset="digits",
+        epochs=1,
+        batch_size=32,
+        train_samples=64,
+        val_samples=16,
+        device="cpu",
+        lr=1e-3,
+    )
     events, result = drain(run_training(s))
     assert isinstance(events[-1], Finished)
-    assert result.arch == "lenet5" and result.build == {"in_channels": 1, "num_classes": 10, "image_size": 28}
+    assert result.arch == "lenet5" and result.build == {
+        "in_channels": 1,
+        "num_classes": 10,
+        "image_size": 28,
+    }
     assert result.classes == tuple(str(d) for d in range(10))
     assert next(result.model.parameters()).device.type == "cpu"
 
@@ -163,7 +206,7 @@ class _OutOfMemoryNet(torch.nn.Module):
         super().__init__()
         self.net = tiny_cnn()
 
-    def forward(self, x):  # noqa: ANN001, ANN201
+    def forward(self, x):
         if x.shape[0] > 8:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return self.net(x)
@@ -172,7 +215,9 @@ class _OutOfMemoryNet(torch.nn.Module):
 def test_out_of_memory_stops_and_names_a_smaller_batch_size(splits):
     from explorer.training.fit import OutOfMemoryTrainingError
 
-    with pytest.raises(OutOfMemoryTrainingError, match=r"ran out of memory with batch size 32\. Try batch size 16"):
+    with pytest.raises(
+        OutOfMemoryTrainingError, match=r"ran out of memory with batch size 32\. Try batch size 16"
+    ):
         drain(fit(_OutOfMemoryNet(), splits, settings()))
 
 
@@ -193,8 +238,12 @@ def test_a_catalog_model_reports_layers_by_its_papers_names(splits):
     """LeNet-5's gradient norms and snapshots are named C1, C3, ... as on Feature maps."""
     from explorer.models import get_spec
 
-    model = get_spec("lenet5").build(in_channels=1, num_classes=3, image_size=splits.x_train.shape[-1])
-    events, _ = drain(fit(model, splits, settings(epochs=1), log_every=4, snapshot_every_s=0.0, arch="lenet5"))
+    model = get_spec("lenet5").build(
+        in_channels=1, num_classes=3, image_size=splits.x_train.shape[-1]
+    )
+    events, _ = drain(
+        fit(model, splits, settings(epochs=1), log_every=4, snapshot_every_s=0.0, arch="lenet5")
+    )
     progress = next(e for e in events if isinstance(e, Progress))
     assert [n.split(" ")[0] for n in progress.grad_norms] == ["C1", "C3", "C5", "F6", "output"]
     snap = next(e for e in events if isinstance(e, Snapshot))

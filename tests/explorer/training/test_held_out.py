@@ -53,7 +53,9 @@ def test_fresh_validation_sequences_never_appear_in_training_batches(task):
 
 
 def test_training_reports_held_out_loss_per_cell():
-    s = SequenceSettings(task="adding", cells=("rnn", "lstm"), hidden_size=8, steps=6, seq_len=12, val_every=3)
+    s = SequenceSettings(
+        task="adding", cells=("rnn", "lstm"), hidden_size=8, steps=6, seq_len=12, val_every=3
+    )
     events, run = drain(train_sequence_models(s))
     vals = [(e.step, e.cell) for e in events if isinstance(e, SeqVal)]
     assert vals == [(3, "rnn"), (3, "lstm"), (6, "rnn"), (6, "lstm")]
@@ -67,8 +69,19 @@ def test_forget_gate_bias_is_set_on_the_f_slice_only():
     set_forget_bias(model, 1.0)
     b_ih, b_hh = model.rnn.bias_ih_l0.detach(), model.rnn.bias_hh_l0.detach()
     assert torch.equal(b_ih[5:10], torch.ones(5)) and torch.equal(b_hh[5:10], torch.zeros(5))
-    events, run = drain(train_sequence_models(SequenceSettings(task="sine", cells=("lstm",), hidden_size=5,
-                                                               steps=1, seq_len=10, forget_bias=1.0, lr=1e-9)))  # fmt: skip
+    events, run = drain(
+        train_sequence_models(
+            SequenceSettings(
+                task="sine",
+                cells=("lstm",),
+                hidden_size=5,
+                steps=1,
+                seq_len=10,
+                forget_bias=1.0,
+                lr=1e-9,
+            )
+        )
+    )
     b = run.models["lstm"].state_dict
     f = next(v for k, v in b.items() if k.endswith("bias_ih_l0"))[5:10]
     torch.testing.assert_close(f, torch.ones(5), atol=1e-6, rtol=0)
@@ -85,7 +98,9 @@ def test_clipping_is_a_setting():
     free, _ = drain(train_sequence_models(SequenceSettings(**s, clip=0.0)))
     norms_c = [e.grad_norm for e in clipped if isinstance(e, SeqStep)]
     norms_f = [e.grad_norm for e in free if isinstance(e, SeqStep)]
-    assert norms_c[0] == pytest.approx(norms_f[0])  # the norm before clipping is the same first step
+    assert norms_c[0] == pytest.approx(
+        norms_f[0]
+    )  # the norm before clipping is the same first step
     assert norms_c[1:] != norms_f[1:]  # and clipping changed the updates that followed
 
 
@@ -96,5 +111,9 @@ def test_gradient_flow_regimes_are_named():
     assert flow_regime([1e4, 10.0, 1.0]) == ("exploding", 1e4)
     assert flow_regime([0.5, 1.0])[0] == "stable"
     assert regime_rows({"RNN at init": [1e-6, 1.0]}) == [
-        {"curve": "RNN at init", "regime": "vanishing", "first / last step (over 1 steps)": "1.0e-06"}
+        {
+            "curve": "RNN at init",
+            "regime": "vanishing",
+            "first / last step (over 1 steps)": "1.0e-06",
+        }
     ]

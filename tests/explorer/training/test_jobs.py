@@ -83,7 +83,9 @@ def test_two_jobs_respect_a_single_slot_and_queue_fifo():
         assert [m.queue_position(j) for j in (a, b, c)] == [0, 1, 2]
         gate_a.set()
         assert a.wait(10) and a.state is JobState.FINISHED
-        assert b.state is JobState.RUNNING and m.queue_position(b) == 0  # started before a's end was signalled
+        assert (
+            b.state is JobState.RUNNING and m.queue_position(b) == 0
+        )  # started before a's end was signalled
         assert c.state is JobState.QUEUED and m.queue_position(c) == 1
         gate_b.set()
         gate_c.set()
@@ -188,7 +190,9 @@ def test_a_failed_job_keeps_its_message_and_log_but_not_its_frames(manager, capl
         job = manager.submit("alice", "cpu", factory)
         assert job.wait(10)
     assert job.state is JobState.FAILED and job.error == "loss is NaN after 10000000 bytes"
-    assert "Traceback" in caplog.text and "ValueError: loss is NaN" in caplog.text  # the text is logged
+    assert (
+        "Traceback" in caplog.text and "ValueError: loss is NaN" in caplog.text
+    )  # the text is logged
     gc.collect()
     assert refs and refs[0]() is None  # nothing holds the failed generator's locals
 
@@ -216,12 +220,16 @@ def test_a_gone_owner_keeps_a_running_job_and_loses_a_queued_one():
         queued = m.submit("waiter", "cpu", gated(gate, 3))
         last = m.submit("other", "cpu", gated(gate, 3))
         present -= {"runner", "waiter"}  # both tabs closed
-        assert m.reap(now=1000.0) == []  # nothing finished yet: nothing forgotten, nothing cancelled
+        assert (
+            m.reap(now=1000.0) == []
+        )  # nothing finished yet: nothing forgotten, nothing cancelled
         assert running.state is JobState.RUNNING
         gate.set()
         assert running.wait(10) and running.state is JobState.FINISHED and running.result == "done"
         # the queued job of the gone owner was dropped when its turn came; the next one ran
-        assert queued.state is JobState.CANCELLED and queued.end_reason == "owner gone before its turn"
+        assert (
+            queued.state is JobState.CANCELLED and queued.end_reason == "owner gone before its turn"
+        )
         assert "its owner had left" in queued.note
         assert last.wait(10) and last.state is JobState.FINISHED
         # the finished run stays retrievable for keep_finished_s after its owner was seen gone
@@ -249,7 +257,10 @@ def test_every_end_and_reap_is_logged(caplog):
     from explorer.training.jobs import owner_tag
 
     text = caplog.text
-    assert f"job {job.id} (training, 't') of owner {owner_tag('someone')} ended finished (finished)" in text
+    assert (
+        f"job {job.id} (training, 't') of owner {owner_tag('someone')} ended finished (finished)"
+        in text
+    )
     assert f"reaped job {job.id} (training) of owner {owner_tag('someone')}" in text
     assert "someone" not in text  # the owner id itself (it grants access) never reaches the log
 

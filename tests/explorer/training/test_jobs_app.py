@@ -50,7 +50,9 @@ class _Runtime:
     def __init__(self, active: set[str], resumable: set[str] | None) -> None:
         self._active = active
         if resumable is not None:  # None: a Streamlit without the private session manager
-            self._session_mgr = SimpleNamespace(get_session_info=lambda sid: sid if sid in resumable else None)
+            self._session_mgr = SimpleNamespace(
+                get_session_info=lambda sid: sid if sid in resumable else None
+            )
 
     def is_active_session(self, sid: str) -> bool:
         return sid in self._active

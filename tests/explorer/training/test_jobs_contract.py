@@ -19,11 +19,11 @@ from explorer.training.jobs import JobBusyError, JobManager, JobSpec, JobState
 BACKENDS = ["thread", "process", pytest.param("ray", marks=pytest.mark.slow)]
 
 
-def spec(**kwargs) -> JobSpec:  # noqa: ANN003
+def spec(**kwargs) -> JobSpec:
     return JobSpec("explorer.training.backends.demo:ticks", {"n": 5, **kwargs})
 
 
-def wait_for(cond, timeout: float = 30.0) -> bool:  # noqa: ANN001
+def wait_for(cond, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
@@ -32,15 +32,22 @@ def wait_for(cond, timeout: float = 30.0) -> bool:  # noqa: ANN001
     return False
 
 
-def ticks_of(job) -> list[int]:  # noqa: ANN001
+def ticks_of(job) -> list[int]:
     return [e.step for e in job.log if isinstance(e, DemoTick)]
 
 
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray", reason="the optional extra 'ray' is not installed")
-    ray.init(address="local", num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False,
-             _node_ip_address="127.0.0.1", configure_logging=False)  # fmt: skip
+    ray.init(
+        address="local",
+        num_cpus=2,
+        num_gpus=0,
+        include_dashboard=False,
+        log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+        configure_logging=False,
+    )
     yield ray
     ray.shutdown()
 
@@ -72,7 +79,7 @@ def make_manager(request, backends, tmp_path):
             backends[name] = ThreadBackend()
     managers: list[JobManager] = []
 
-    def make(**kwargs) -> JobManager:  # noqa: ANN003
+    def make(**kwargs) -> JobManager:
         m = JobManager(slots={"cpu": 1}, backend=backends[name], **kwargs)
         managers.append(m)
         return m
@@ -216,7 +223,9 @@ def test_a_job_runs_with_the_threads_chosen_once_for_its_process(make_manager, m
     assert job.wait(120) and job.state is JobState.FINISHED
     expected = {
         "thread": torch.get_num_threads(),  # this process's own choice (tests/conftest.py)
-        "process": choose_threads("worker", cpu_jobs=1, device="cpu"),  # a worker's share of the cores
+        "process": choose_threads(
+            "worker", cpu_jobs=1, device="cpu"
+        ),  # a worker's share of the cores
         "ray": 1,  # an actor reserves one CPU of its node
     }
     assert job.result == expected[make_manager.backend]

@@ -11,7 +11,9 @@ from explorer.training.settings import default_settings
 
 
 def test_the_estimate_counts_weights_optimiser_state_and_every_layer_output():
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 3)
+    )
     est = step_memory(model, (1, 8, 8), optimizer="adam")
     params = 4 * 1 * 9 + 4 + 256 * 3 + 3
     assert est.parameters == params
@@ -53,7 +55,9 @@ def test_the_limit_comes_from_the_environment(monkeypatch):
     assert "per-job memory limit of 16 MB (EXPLORER_JOB_MEMORY_MB)" in problems[0]
 
 
-@pytest.mark.parametrize("model", ["keras_cnn", "lenet5", "googlenet_small", "resnet_small", "residual_deep"])
+@pytest.mark.parametrize(
+    "model", ["keras_cnn", "lenet5", "googlenet_small", "resnet_small", "residual_deep"]
+)
 def test_every_default_setting_fits_the_default_limit(model, monkeypatch):
     monkeypatch.delenv("EXPLORER_JOB_MEMORY_MB", raising=False)
     assert default_settings(model).errors() == []

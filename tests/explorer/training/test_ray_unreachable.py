@@ -15,9 +15,9 @@ import pytest
 
 pytest.importorskip("ray", reason="the optional extra 'ray' is not installed")
 
-from explorer.training.backends import ray_cluster  # noqa: E402
-from explorer.training.backends.ray_cluster import RayBackend  # noqa: E402
-from explorer.training.jobs import JobManager, JobSpec, TrainingUnavailableError  # noqa: E402
+from explorer.training.backends import ray_cluster
+from explorer.training.backends.ray_cluster import RayBackend
+from explorer.training.jobs import JobManager, JobSpec, TrainingUnavailableError
 
 ADDRESS = "127.0.0.1:1"
 SPEC = JobSpec("explorer.training.fit:run_training", {})
@@ -39,11 +39,13 @@ class FakeConnect:
 
 
 @pytest.fixture
-def fake_connect(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def fake_connect(monkeypatch: pytest.MonkeyPatch):
     def make(block: bool) -> FakeConnect:
         fake = FakeConnect(block)
         monkeypatch.setattr(ray_cluster, "connect", fake)
-        monkeypatch.setattr(ray_cluster.RayBackend, "__init__", _init_not_initialised(RayBackend.__init__))
+        monkeypatch.setattr(
+            ray_cluster.RayBackend, "__init__", _init_not_initialised(RayBackend.__init__)
+        )
         made.append(fake)
         return fake
 
@@ -53,10 +55,10 @@ def fake_connect(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
         fake.release.set()
 
 
-def _init_not_initialised(init):  # noqa: ANN001, ANN202
+def _init_not_initialised(init):
     """RayBackend.__init__ as if no Ray were initialised in this process (another test may have one)."""
 
-    def wrapped(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def wrapped(self, *args, **kwargs):
         import ray
 
         real = ray.is_initialized
@@ -69,7 +71,7 @@ def _init_not_initialised(init):  # noqa: ANN001, ANN202
     return wrapped
 
 
-def answered(fn, timeout: float = 20.0):  # noqa: ANN001, ANN201
+def answered(fn, timeout: float = 20.0):
     """``fn()`` run in a thread; fails the test if it does not return (it would hang on the connect)."""
     box: list = []
 
@@ -89,7 +91,7 @@ def answered(fn, timeout: float = 20.0):  # noqa: ANN001, ANN201
     return value
 
 
-def test_blocked_connect_makes_training_unavailable_at_once(fake_connect) -> None:  # noqa: ANN001
+def test_blocked_connect_makes_training_unavailable_at_once(fake_connect) -> None:
     fake = fake_connect(block=True)
     backend = answered(lambda: RayBackend(address=ADDRESS, connect_timeout_s=0.2))
     manager = JobManager(backend=backend)
@@ -97,16 +99,22 @@ def test_blocked_connect_makes_training_unavailable_at_once(fake_connect) -> Non
     assert first.startswith("still connecting to the Ray cluster at 127.0.0.1:1 (for ")
     time.sleep(0.3)  # past the connection's time limit
     for _ in range(20):  # every page visit asks: each answers, none connects again
-        assert answered(manager.unavailable) == "the Ray cluster at 127.0.0.1:1 did not answer within 0.2 s"
+        assert (
+            answered(manager.unavailable)
+            == "the Ray cluster at 127.0.0.1:1 did not answer within 0.2 s"
+        )
     with pytest.raises(TrainingUnavailableError) as err:
         answered(lambda: manager.submit("owner", "cpu", SPEC))
-    assert str(err.value) == "Training is unavailable: the Ray cluster at 127.0.0.1:1 did not answer within 0.2 s."
+    assert (
+        str(err.value)
+        == "Training is unavailable: the Ray cluster at 127.0.0.1:1 did not answer within 0.2 s."
+    )
     assert manager.jobs_of("owner") == []
     assert fake.calls == [ADDRESS]
     manager.shutdown(1.0)
 
 
-def test_a_refused_connection_is_kept_and_retried_only_after_the_interval(fake_connect) -> None:  # noqa: ANN001
+def test_a_refused_connection_is_kept_and_retried_only_after_the_interval(fake_connect) -> None:
     fake = fake_connect(block=False)
     backend = RayBackend(address=ADDRESS, connect_timeout_s=30, retry_after_s=3600)
     deadline = time.monotonic() + 20
@@ -116,7 +124,9 @@ def test_a_refused_connection_is_kept_and_retried_only_after_the_interval(fake_c
     for _ in range(10):
         assert backend.unavailable() == reason
     assert fake.calls == [ADDRESS]
-    backend._retry_after_s = 0.0  # the long interval has passed: a page's next question starts one new attempt
+    backend._retry_after_s = (
+        0.0  # the long interval has passed: a page's next question starts one new attempt
+    )
     deadline = time.monotonic() + 20
     while len(fake.calls) < 2 and time.monotonic() < deadline:
         backend.unavailable()
@@ -124,7 +134,7 @@ def test_a_refused_connection_is_kept_and_retried_only_after_the_interval(fake_c
     assert fake.calls == [ADDRESS, ADDRESS]
 
 
-def test_training_page_renders_and_says_why(fake_connect, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_training_page_renders_and_says_why(fake_connect, monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.testing.v1 import AppTest
 
     from explorer.ui import jobs
@@ -132,7 +142,9 @@ def test_training_page_renders_and_says_why(fake_connect, monkeypatch: pytest.Mo
     fake = fake_connect(block=True)
     monkeypatch.setenv("EXPLORER_RAY_ADDRESS", ADDRESS)
     monkeypatch.setenv("EXPLORER_RAY_CONNECT_TIMEOUT_S", "1")
-    monkeypatch.setattr(jobs, "_manager", None)  # a fresh app-wide manager for this server's settings
+    monkeypatch.setattr(
+        jobs, "_manager", None
+    )  # a fresh app-wide manager for this server's settings
     root = Path(__file__).resolve().parents[3]
     at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
     at.run()
@@ -146,7 +158,9 @@ def test_training_page_renders_and_says_why(fake_connect, monkeypatch: pytest.Mo
         "Training is unavailable on this server: the Ray cluster at 127\\.0\\.0\\.1\\:1 did not answer within "
         "1 s. The other pages work as usual; ask whoever runs the server."
     ]
-    assert [t.value for t in at.title][:1] and fake.calls == [ADDRESS]  # the page rendered; one attempt in all
+    assert [t.value for t in at.title][:1] and fake.calls == [
+        ADDRESS
+    ]  # the page rendered; one attempt in all
     made = jobs._manager
     assert made is not None and made.unavailable() is not None
     made.shutdown(1.0)

@@ -49,10 +49,14 @@ def _book_with_two_runs() -> RunBook:
     book = RunBook()
     events = [
         RunMarker("plain 20", 0, 2),
-        _progress(1, 2.0, 0.1, 0.5), _progress(2, 1.9, 0.1, 1.0), _epoch(2, 1.95, 0.12, 1.1),
+        _progress(1, 2.0, 0.1, 0.5),
+        _progress(2, 1.9, 0.1, 1.0),
+        _epoch(2, 1.95, 0.12, 1.1),
         RunMarker("residual 20", 1, 2),
-        _progress(1, 2.0, 0.1, 0.4), _progress(2, 0.9, 0.7, 0.8), _epoch(2, 0.8, 0.75, 0.9),
-    ]  # fmt: skip
+        _progress(1, 2.0, 0.1, 0.4),
+        _progress(2, 0.9, 0.7, 0.8),
+        _epoch(2, 0.8, 0.75, 0.9),
+    ]
     book.fold(7, "comparison", events, cursor=len(events))
     return book
 
@@ -94,8 +98,10 @@ def test_csv_holds_both_runs_with_their_names():
 
 
 def test_run_comparison_trains_runs_in_turn_and_returns_their_metrics():
-    runs = [RunSpec("a", "tests.explorer.training.test_runs:fake_run", {"name": "a", "steps": 2}),
-            RunSpec("b", "tests.explorer.training.test_runs:fake_run", {"name": "b", "steps": 3})]  # fmt: skip
+    runs = [
+        RunSpec("a", "tests.explorer.training.test_runs:fake_run", {"name": "a", "steps": 2}),
+        RunSpec("b", "tests.explorer.training.test_runs:fake_run", {"name": "b", "steps": 3}),
+    ]
     events, result = drain(run_comparison(runs))
     markers = [e for e in events if isinstance(e, RunMarker)]
     assert [(m.name, m.index, m.total) for m in markers] == [("a", 0, 2), ("b", 1, 2)]
@@ -114,7 +120,10 @@ def test_stop_ends_the_current_run_and_skips_the_rest():
         calls["n"] += 1
         return calls["n"] > 3
 
-    runs = [RunSpec(x, "tests.explorer.training.test_runs:fake_run", {"name": x, "steps": 50}) for x in "abc"]
+    runs = [
+        RunSpec(x, "tests.explorer.training.test_runs:fake_run", {"name": x, "steps": 50})
+        for x in "abc"
+    ]
     events, result = drain(run_comparison(runs, should_stop=stop))
     assert result.stopped and list(result.metrics) == ["a"]
     assert sum(isinstance(e, RunMarker) for e in events) == 1
@@ -122,8 +131,9 @@ def test_stop_ends_the_current_run_and_skips_the_rest():
 
 def test_sequence_steps_fold_into_one_run_per_cell():
     book = RunBook()
-    events = [RunMarker("cells", 0, 1)] + [SeqStep(s, c, 0.5 / s, 0.5 / s, 1.0, s * 0.01) for s in (1, 2)
-                                            for c in ("rnn", "lstm")]  # fmt: skip
+    events = [RunMarker("cells", 0, 1)] + [
+        SeqStep(s, c, 0.5 / s, 0.5 / s, 1.0, s * 0.01) for s in (1, 2) for c in ("rnn", "lstm")
+    ]
     book.fold(2, "job", events, cursor=len(events))
     assert [r.name for r in book.records()] == ["cells: RNN", "cells: LSTM"]
     assert book.records()[1].history.train_loss == [0.5, 0.25]

@@ -83,9 +83,11 @@ def test_runs_as_a_background_job_with_pause_and_stop():
     manager = JobManager()
     settings = SequenceSettings(task="sine", cells=("gru",), hidden_size=4, steps=5000, seq_len=8)
     job = manager.submit(
-        owner="me", device="cpu", title="compare",
+        owner="me",
+        device="cpu",
+        title="compare",
         factory=lambda control: train_sequence_models(settings, should_stop=control.stop_requested),
-    )  # fmt: skip
+    )
     try:
         for _ in range(200):
             if job.latest(SeqStep) is not None:

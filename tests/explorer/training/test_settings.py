@@ -41,15 +41,23 @@ def test_every_model_and_dataset_has_valid_defaults(model):
     ("changes", "message"),
     [
         ({"lr": 0.0}, "The learning rate must be a number above 0 and at most 10 (got 0.0)."),
-        ({"lr": float("nan")}, "The learning rate must be a number above 0 and at most 10 (got nan)."),
+        (
+            {"lr": float("nan")},
+            "The learning rate must be a number above 0 and at most 10 (got nan).",
+        ),
         ({"batch_size": 0}, "The batch size must be a whole number from 1 to 4096 (got 0)."),
         ({"epochs": 0}, "The number of epochs must be a whole number from 1 to 200 (got 0)."),
         ({"optimizer": "rmsprop"}, "Unknown optimiser 'rmsprop': choose one of sgd, adam, adamw."),
-        ({"schedule": "step"}, "Unknown schedule 'step': choose one of constant, cosine, onecycle."),
+        (
+            {"schedule": "step"},
+            "Unknown schedule 'step': choose one of constant, cosine, onecycle.",
+        ),
         ({"weight_decay": -1.0}, "Weight decay must lie between 0 and 1 (got -1.0)."),
         ({"dataset": "shapes"}, "keras_cnn cannot train on shapes: it works with circles_squares."),
-        ({"batch_size": 512, "train_samples": 100},
-         "The batch size (512) is larger than the training set (100 images): lower it."),
+        (
+            {"batch_size": 512, "train_samples": 100},
+            "The batch size (512) is larger than the training set (100 images): lower it.",
+        ),
     ],
 )
 def test_invalid_settings_have_exact_messages(changes, message):

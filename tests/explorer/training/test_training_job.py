@@ -12,7 +12,7 @@ from explorer.training.settings import TrainSettings
 from tests.explorer.training.conftest import bars_splits, tiny_cnn
 
 
-def wait_for(cond, timeout: float = 20.0) -> bool:  # noqa: ANN001
+def wait_for(cond, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
@@ -23,12 +23,24 @@ def wait_for(cond, timeout: float = 20.0) -> bool:  # noqa: ANN001
 
 def test_pause_resume_stop_of_a_training_job():
     data = bars_splits(n=3000)
-    settings = TrainSettings(model="lenet5", dataset="shapes", lr=0.01, batch_size=8, epochs=50, device="cpu",
-                             train_samples=1800, val_samples=600)  # fmt: skip
+    settings = TrainSettings(
+        model="lenet5",
+        dataset="shapes",
+        lr=0.01,
+        batch_size=8,
+        epochs=50,
+        device="cpu",
+        train_samples=1800,
+        val_samples=600,
+    )
     manager = JobManager(slots={"cpu": 1})
     try:
-        job = manager.submit("me", "cpu", lambda c: fit(tiny_cnn(), data, settings, should_stop=c.stop_requested),
-                             kind="training")  # fmt: skip
+        job = manager.submit(
+            "me",
+            "cpu",
+            lambda c: fit(tiny_cnn(), data, settings, should_stop=c.stop_requested),
+            kind="training",
+        )
         assert wait_for(lambda: (job.latest(Tick) or Tick(0, 0)).step >= 3)
         job.pause()
         assert job.state is JobState.PAUSED
@@ -50,18 +62,28 @@ def test_pause_resume_stop_of_a_training_job():
 
 def test_two_training_jobs_share_one_slot_in_order():
     data = bars_splits(n=200)
-    settings = TrainSettings(model="lenet5", dataset="shapes", lr=0.01, batch_size=32, epochs=1, device="cpu",
-                             train_samples=120, val_samples=40)  # fmt: skip
+    settings = TrainSettings(
+        model="lenet5",
+        dataset="shapes",
+        lr=0.01,
+        batch_size=32,
+        epochs=1,
+        device="cpu",
+        train_samples=120,
+        val_samples=40,
+    )
     gate = threading.Event()
 
-    def held_fit(control):  # noqa: ANN001, ANN202
+    def held_fit(control):
         assert gate.wait(60)  # the first run holds its slot until the test has looked at the queue
         return (yield from fit(tiny_cnn(), data, settings, should_stop=control.stop_requested))
 
     manager = JobManager(slots={"cpu": 1})
     try:
         first = manager.submit("a", "cpu", held_fit)
-        second = manager.submit("b", "cpu", lambda c: fit(tiny_cnn(), data, settings, should_stop=c.stop_requested))
+        second = manager.submit(
+            "b", "cpu", lambda c: fit(tiny_cnn(), data, settings, should_stop=c.stop_requested)
+        )
         assert first.state is JobState.RUNNING and second.state is JobState.QUEUED
         assert [manager.queue_position(first), manager.queue_position(second)] == [0, 1]
         gate.set()

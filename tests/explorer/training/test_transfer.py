@@ -45,8 +45,18 @@ def circles() -> Splits:
 
 
 def _settings(**kw) -> TrainSettings:
-    base = dict(model="resnet_small", dataset="circles_squares", optimizer="adam", lr=1e-2, batch_size=8,
-                epochs=1, train_samples=16, val_samples=8, device="cpu", source="bundled:resnet_small")  # fmt: skip
+    base = dict(
+        model="resnet_small",
+        dataset="circles_squares",
+        optimizer="adam",
+        lr=1e-2,
+        batch_size=8,
+        epochs=1,
+        train_samples=16,
+        val_samples=8,
+        device="cpu",
+        source="bundled:resnet_small",
+    )
     return TrainSettings(**{**base, **kw})
 
 
@@ -90,12 +100,15 @@ def test_lenet_last_stage_is_the_last_conv_and_the_classifier():
 
 
 @pytest.mark.parametrize(
-    ("num_classes", "in_channels"), [(1, 3), (10, 1), (2, 3), (6, 1)],
+    ("num_classes", "in_channels"),
+    [(1, 3), (10, 1), (2, 3), (6, 1)],
 )
 def test_new_head_has_the_target_shape_and_the_rest_is_copied(num_classes, in_channels):
     source_model, _ = load_bundled("resnet_small")
     src = source_model.state_dict()
-    model, build, report = build_transfer_model(bundled_source("resnet_small"), num_classes, in_channels)
+    model, build, report = build_transfer_model(
+        bundled_source("resnet_small"), num_classes, in_channels
+    )
     head = model.get_submodule(head_name(model))
     assert tuple(head.weight.shape) == (num_classes, 128)
     assert build["num_classes"] == num_classes and build["in_channels"] == in_channels
@@ -109,17 +122,23 @@ def test_new_head_has_the_target_shape_and_the_rest_is_copied(num_classes, in_ch
         assert torch.equal(model.state_dict()[name], src[name].to(model.state_dict()[name].dtype))
     # The model is the catalog architecture for these build arguments.
     fresh = get_spec("resnet_small").build(**build)
-    assert {k: v.shape for k, v in fresh.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
+    assert {k: v.shape for k, v in fresh.state_dict().items()} == {
+        k: v.shape for k, v in model.state_dict().items()
+    }
 
 
 def test_loading_into_another_head_fails_clearly_unless_transfer_is_asked():
     source_model, _ = load_bundled("resnet_small")  # 6 shape classes
     target = get_spec("resnet_small").build(in_channels=3, num_classes=2, image_size=32)
-    with pytest.raises(TransferError, match=r"classifier \(10\) has 6 outputs but this model has 2.*transfer"):
+    with pytest.raises(
+        TransferError, match=r"classifier \(10\) has 6 outputs but this model has 2.*transfer"
+    ):
         load_weights(target, source_model.state_dict())
     report = load_weights(target, source_model.state_dict(), transfer=True)
     assert report["new"] == ["10.weight", "10.bias"]
-    assert torch.equal(target.state_dict()["2.conv1.weight"], source_model.state_dict()["2.conv1.weight"])
+    assert torch.equal(
+        target.state_dict()["2.conv1.weight"], source_model.state_dict()["2.conv1.weight"]
+    )
     grey = get_spec("resnet_small").build(in_channels=1, num_classes=6, image_size=32)
     with pytest.raises(TransferError, match="expect 3 input channel"):
         load_weights(grey, source_model.state_dict())
@@ -130,11 +149,15 @@ def test_loading_into_another_head_fails_clearly_unless_transfer_is_asked():
 
 def test_user_source_transfers_like_bundled():
     model, meta = load_bundled("lenet5")
-    src = SourceWeights("user", "lenet5", dict(meta.build), model.state_dict(), tuple(meta.classes), "digits")
+    src = SourceWeights(
+        "user", "lenet5", dict(meta.build), model.state_dict(), tuple(meta.classes), "digits"
+    )
     new, build, report = build_transfer_model(src, num_classes=6, in_channels=3)
     assert new.get_submodule("11").out_features == 6 and new.get_submodule("0").in_channels == 3
     assert report["adapted"] == ["0.weight"]
-    torch.testing.assert_close(new.state_dict()["0.weight"], model.state_dict()["0.weight"].float().repeat(1, 3, 1, 1) / 3)
+    torch.testing.assert_close(
+        new.state_dict()["0.weight"], model.state_dict()["0.weight"].float().repeat(1, 3, 1, 1) / 3
+    )
 
 
 def test_param_groups_put_the_head_first_at_the_full_rate():
@@ -148,13 +171,17 @@ def test_param_groups_put_the_head_first_at_the_full_rate():
 
 def test_run_transfer_reports_and_returns_a_clean_catalog_model(circles):
     s = _settings(freeze="head", schedule="onecycle")
-    events, result = drain(run_transfer(s, bundled_source("resnet_small"), data=circles, instrument=False))
+    events, result = drain(
+        run_transfer(s, bundled_source("resnet_small"), data=circles, instrument=False)
+    )
     info = next(e for e in events if isinstance(e, TransferInfo))
     assert info.trainable == 129 and info.mode == "head" and info.image_size == 32
     assert any(isinstance(e, Finished) for e in events)
     assert result.metrics["trainable_parameters"] == 129
     assert all(p.requires_grad for p in result.model.parameters())
-    assert all(type(m) is nn.BatchNorm2d for m in result.model.modules() if isinstance(m, nn.BatchNorm2d))
+    assert all(
+        type(m) is nn.BatchNorm2d for m in result.model.modules() if isinstance(m, nn.BatchNorm2d)
+    )
     rebuilt = get_spec(result.arch).build(**result.build)
     rebuilt.load_state_dict(result.model.state_dict(), strict=True)
 
@@ -196,17 +223,31 @@ def test_transfer_vs_scratch_runs_share_the_input_and_not_the_learning_rate() ->
     )
     from explorer.training.transfer_weights import SourceWeights
 
-    settings = TrainSettings(model="resnet_small", dataset="circles_squares", lr=0.01, freeze="head", source="bundled:x")
+    settings = TrainSettings(
+        model="resnet_small", dataset="circles_squares", lr=0.01, freeze="head", source="bundled:x"
+    )
     small = SourceWeights("bundled", "resnet_small", {"image_size": 48})
     arm, scratch = transfer_vs_scratch_runs(settings, small)
     assert (arm.target, scratch.target) == ("explorer.training.transfer:run_transfer",) * 2
     assert arm.kwargs == {"settings": settings, "source": small} and arm.name == "transfer (head)"
     assert scratch.kwargs["source"] is None and scratch.kwargs["image_size"] == 48
-    assert scratch.kwargs["settings"].lr == SCRATCH_LR and scratch.kwargs["settings"].freeze == "all"
+    assert (
+        scratch.kwargs["settings"].lr == SCRATCH_LR and scratch.kwargs["settings"].freeze == "all"
+    )
     imagenet = SourceWeights("imagenet", "resnet18")
     assert transfer_vs_scratch_runs(settings, imagenet)[1].kwargs["imagenet_input"] is True
-    assert transfer_title(settings, small).endswith("-> Circles vs squares (64x64 colour, binary) (head)")
-    mine = UserModel(name="m1", arch="lenet5", build={"a": 1}, state_dict={}, classes=["x"], dataset="d")
+    assert transfer_title(settings, small).endswith(
+        "-> Circles vs squares (64x64 colour, binary) (head)"
+    )
+    mine = UserModel(
+        name="m1", arch="lenet5", build={"a": 1}, state_dict={}, classes=["x"], dataset="d"
+    )
     src = user_source(mine)
     assert (src.kind, src.arch, src.build, src.classes, src.dataset, src.describe()) == (
-        "user", "lenet5", {"a": 1}, ("x",), "d", 'your model "m1"')
+        "user",
+        "lenet5",
+        {"a": 1},
+        ("x",),
+        "d",
+        'your model "m1"',
+    )

@@ -49,10 +49,16 @@ def test_an_architecture_without_imagenet_weights_is_refused() -> None:
 
 
 @pytest.mark.parametrize("num_classes", [1, 6])
-def test_the_head_is_new_and_every_other_tensor_is_the_files(cached_resnet18, num_classes: int) -> None:
-    model, build, report = build_transfer_model(imagenet_source("resnet18"), num_classes, in_channels=1)
+def test_the_head_is_new_and_every_other_tensor_is_the_files(
+    cached_resnet18, num_classes: int
+) -> None:
+    model, build, report = build_transfer_model(
+        imagenet_source("resnet18"), num_classes, in_channels=1
+    )
     state = model.state_dict()
-    assert tuple(state["fc.weight"].shape) == (num_classes, 512) and tuple(state["fc.bias"].shape) == (num_classes,)
+    assert tuple(state["fc.weight"].shape) == (num_classes, 512) and tuple(
+        state["fc.bias"].shape
+    ) == (num_classes,)
     assert report["new"] == ["fc.weight", "fc.bias"] and report["adapted"] == []
     assert sorted(report["copied"]) == sorted(k for k in cached_resnet18 if not k.startswith("fc."))
     for name in report["copied"]:
@@ -71,14 +77,21 @@ def test_the_new_head_is_drawn_from_its_own_generator(cached_resnet18) -> None:
     torch.manual_seed(2)
     b, _, _ = build_transfer_model(imagenet_source("resnet18"), 3, 1)
     assert torch.equal(a.fc.weight, b.fc.weight) and torch.equal(a.fc.bias, b.fc.bias)
-    assert a.fc.weight.abs().max() <= 1 / 512**0.5  # torch's Linear default: U(-1/sqrt(fan_in), ...)
+    assert (
+        a.fc.weight.abs().max() <= 1 / 512**0.5
+    )  # torch's Linear default: U(-1/sqrt(fan_in), ...)
 
 
 def test_grey_targets_become_normalised_colour_images() -> None:
     data = load_dataset("digits", seed=0, sizes=(4, 2, 2))
     assert data.x_train.shape[1] == 1
     out = to_imagenet_input(data)
-    assert tuple(out.x_train.shape) == (4, 3, 224, 224) and tuple(out.x_test.shape) == (2, 3, 224, 224)
+    assert tuple(out.x_train.shape) == (4, 3, 224, 224) and tuple(out.x_test.shape) == (
+        2,
+        3,
+        224,
+        224,
+    )
     assert torch.equal(out.y_train, data.y_train)
     # every channel is the same grey picture, normalised with that channel's mean and std
     grey = out.x_train[:, 0] * IMAGENET_STD[0] + IMAGENET_MEAN[0]
@@ -90,10 +103,14 @@ def test_grey_targets_become_normalised_colour_images() -> None:
 def test_imagenet_settings_name_a_catalog_model_with_weights() -> None:
     from explorer.training.settings import TrainSettings
 
-    ok = TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head")
+    ok = TrainSettings(
+        model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head"
+    )
     assert ok.errors() == []
     bad = TrainSettings(model="lenet5", dataset="digits", source="imagenet:lenet5", freeze="head")
-    assert bad.errors() == ["Unknown ImageNet source 'imagenet:lenet5': choose a catalog model with ImageNet weights."]
+    assert bad.errors() == [
+        "Unknown ImageNet source 'imagenet:lenet5': choose a catalog model with ImageNet weights."
+    ]
 
 
 def test_head_only_fine_tuning_from_imagenet_weights_changes_only_the_head(cached_resnet18) -> None:
@@ -102,9 +119,19 @@ def test_head_only_fine_tuning_from_imagenet_weights_changes_only_the_head(cache
     from explorer.training.settings import TrainSettings
     from explorer.training.transfer import TransferInfo, run_transfer
 
-    settings = TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head",
-                             optimizer="adam", lr=1e-2, batch_size=16, epochs=1, train_samples=16, val_samples=8,
-                             device="cpu")  # fmt: skip
+    settings = TrainSettings(
+        model="resnet18",
+        dataset="digits",
+        source="imagenet:resnet18",
+        freeze="head",
+        optimizer="adam",
+        lr=1e-2,
+        batch_size=16,
+        epochs=1,
+        train_samples=16,
+        val_samples=8,
+        device="cpu",
+    )
     small = load_dataset("digits", seed=0, sizes=(16, 8, 8))  # a small test split too
     events, result = drain(run_transfer(settings, imagenet_source("resnet18"), data=small))
     info = next(e for e in events if isinstance(e, TransferInfo))
@@ -126,12 +153,27 @@ def test_imagenet_fine_tuning_is_priced_in_memory_before_it_starts(monkeypatch) 
     everything = imagenet_transfer_memory("resnet18", 10, "adam", "all")
     params = 11_181_642  # ResNet-18 with a 10-way head
     assert head.parameters == everything.parameters == params
-    assert head.fixed_bytes == 4 * (params + 3 * 5_130)  # every weight, then the head's gradient and Adam's two states
+    assert head.fixed_bytes == 4 * (
+        params + 3 * 5_130
+    )  # every weight, then the head's gradient and Adam's two states
     assert everything.fixed_bytes == 4 * params * 4
     assert head.per_image_bytes * 2 == everything.per_image_bytes  # nothing kept below the head
     monkeypatch.setenv("EXPLORER_JOB_MEMORY_MB", "1024")
-    s = TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="all", batch_size=64)
+    s = TrainSettings(
+        model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="all", batch_size=64
+    )
     (problem,) = s.errors()
-    assert problem.startswith("A batch of 64 needs about") and "the largest batch size allowed is" in problem
-    assert TrainSettings(model="resnet18", dataset="digits", source="imagenet:resnet18", freeze="head",
-                         batch_size=16).errors() == []  # fmt: skip
+    assert (
+        problem.startswith("A batch of 64 needs about")
+        and "the largest batch size allowed is" in problem
+    )
+    assert (
+        TrainSettings(
+            model="resnet18",
+            dataset="digits",
+            source="imagenet:resnet18",
+            freeze="head",
+            batch_size=16,
+        ).errors()
+        == []
+    )

@@ -25,7 +25,9 @@ def test_job_line_reaches_stderr_once() -> None:
     assert out.returncode == 0, out.stderr
     lines = [ln for ln in out.stderr.splitlines() if "job 7" in ln]
     assert len(lines) == 1, out.stderr
-    assert lines[0].endswith("INFO explorer.training.jobs: job 7 (training) of owner ab12 ended: finished")
+    assert lines[0].endswith(
+        "INFO explorer.training.jobs: job 7 (training) of owner ab12 ended: finished"
+    )
 
 
 def test_info_line_is_lost_without_the_handler() -> None:

@@ -31,7 +31,15 @@ def _probes(field: str, valid: Any) -> list[Any]:
     if field in LIMITS:
         lo, hi = LIMITS[field].low, LIMITS[field].high
         step = 1 if LIMITS[field].whole else 1e-6
-        values += [lo - step, lo, lo + step, (lo + hi) / 2 if step < 1 else (lo + hi) // 2, hi - step, hi, hi + step]
+        values += [
+            lo - step,
+            lo,
+            lo + step,
+            (lo + hi) / 2 if step < 1 else (lo + hi) // 2,
+            hi - step,
+            hi,
+            hi + step,
+        ]
         values += [float(lo + 1), float("nan")] if step == 1 else [float("inf"), float("nan")]
     if field in CHOICES:
         values += [*CHOICES[field], "bogus"]
@@ -50,8 +58,11 @@ def test_url_bounds_equal_the_engines(key: str) -> None:
     valid = URL_FIELDS[key][1]
     probes = _probes(field, valid)
     assert len(probes) >= 2
-    disagree = [(v, _is_valid(v, valid), _engine_accepts(field, v)) for v in probes
-                if _is_valid(v, valid) != _engine_accepts(field, v)]  # fmt: skip
+    disagree = [
+        (v, _is_valid(v, valid), _engine_accepts(field, v))
+        for v in probes
+        if _is_valid(v, valid) != _engine_accepts(field, v)
+    ]
     assert not disagree, f"{key} ({field}): (value, URL accepts, engine accepts) {disagree}"
 
 

@@ -12,22 +12,26 @@ from explorer.ui import weight_sources as ws
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():  # noqa: ANN202
+def _empty_cache():
     ws._shared_model.clear()
     yield
     ws._shared_model.clear()
 
 
-def test_imagenet_weights_load_once_whatever_the_download_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_imagenet_weights_load_once_whatever_the_download_flag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     loads: list[tuple[str, bool]] = []
 
-    def fake_pretrained(spec, *, download: bool = False) -> nn.Module:  # noqa: ANN001
+    def fake_pretrained(spec, *, download: bool = False) -> nn.Module:
         loads.append((spec.key, download))
         return nn.Conv2d(3, 2, 3)
 
     monkeypatch.setattr(src, "load_pretrained", fake_pretrained)
     first = ws.model_with_weights("resnet18", "imagenet", download=True)  # after the download click
-    again = ws.model_with_weights("resnet18", "imagenet")  # every later rerun, and every other caller
+    again = ws.model_with_weights(
+        "resnet18", "imagenet"
+    )  # every later rerun, and every other caller
     assert again is first and loads == [("resnet18", True)]
     assert first.token == "resnet18|imagenet|ResNet18_Weights.IMAGENET1K_V1"
 

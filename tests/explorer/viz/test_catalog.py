@@ -4,7 +4,11 @@ from explorer.viz.catalog import compute_bars, params_against_macs
 
 
 def test_compute_bars_keep_every_layer_in_network_order() -> None:
-    records = [{"layer": "C1", "MACs": 117_600}, {"layer": "C3", "MACs": 240_000}, {"layer": "F5", "MACs": 48_000}]
+    records = [
+        {"layer": "C1", "MACs": 117_600},
+        {"layer": "C3", "MACs": 240_000},
+        {"layer": "F5", "MACs": 48_000},
+    ]
     fig = compute_bars(records)
     assert list(fig.data[0].y) == ["C1", "C3", "F5"]
     assert list(fig.data[0].x) == [117_600, 240_000, 48_000]
@@ -12,8 +16,10 @@ def test_compute_bars_keep_every_layer_in_network_order() -> None:
 
 
 def test_params_against_macs_is_log_log_with_a_point_per_architecture() -> None:
-    rows = [{"architecture": "AlexNet", "params": 61_100_840, "MACs": 714_000_000, "year": 2012},
-            {"architecture": "ResNet-18", "params": 11_689_512, "MACs": 1_814_000_000, "year": 2015}]
+    rows = [
+        {"architecture": "AlexNet", "params": 61_100_840, "MACs": 714_000_000, "year": 2012},
+        {"architecture": "ResNet-18", "params": 11_689_512, "MACs": 1_814_000_000, "year": 2015},
+    ]
     fig = params_against_macs(rows)
     assert list(fig.data[0].text) == ["AlexNet", "ResNet-18"]
     assert (fig.layout.xaxis.type, fig.layout.yaxis.type) == ("log", "log")

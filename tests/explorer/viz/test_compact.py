@@ -22,7 +22,7 @@ from explorer.viz.compact import (
 )
 
 
-def _sent(fig) -> str:  # noqa: ANN001
+def _sent(fig) -> str:
     """The JSON st.plotly_chart sends (streamlit/elements/plotly_chart.py does exactly this)."""
     figure = plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)
     return pio.to_json(figure, validate=False)
@@ -70,8 +70,11 @@ def test_long_heatmap_decodes_to_the_binned_trace(long_trace):
         codes = decode_plotly_array(sent["z"])
         assert codes.dtype == np.uint8 and codes.shape == (128, 500)
         full = long_trace.get(name, 1)
-        lo, hi = (0.0, 1.0) if name == "f" else ((-1.0, 1.0) if name == "h" else
-                                                  (-np.abs(full).max(), np.abs(full).max()))  # fmt: skip
+        lo, hi = (
+            (0.0, 1.0)
+            if name == "f"
+            else ((-1.0, 1.0) if name == "h" else (-np.abs(full).max(), np.abs(full).max()))
+        )
         assert sent["zmin"] == 0 and sent["zmax"] == 255
         decoded = lo + codes.astype(np.float64) * (hi - lo) / 255
         expected = full.T.reshape(128, 500, 2).mean(axis=2)  # two steps per column
@@ -80,7 +83,9 @@ def test_long_heatmap_decodes_to_the_binned_trace(long_trace):
 
 
 def test_short_window_is_sent_exactly(long_trace):
-    sent = json.loads(_sent(viz.state_heatmap(long_trace, "i", layer=0, window=(300, 450))))["data"][0]
+    sent = json.loads(_sent(viz.state_heatmap(long_trace, "i", layer=0, window=(300, 450))))[
+        "data"
+    ][0]
     z = decode_plotly_array(sent["z"])
     assert z.dtype == np.float32
     np.testing.assert_array_equal(z, long_trace.get("i", 0)[300:450].T)

@@ -45,10 +45,15 @@ def test_figure_points_carry_node_ids_and_highlight_the_selection() -> None:
 
 
 def test_resnet50_collapsed_fits_a_720_pixel_screen() -> None:
-    assert figure(catalog_graph("resnet50").view("blocks")).layout.height <= 620  # 720 minus the bars
+    assert (
+        figure(catalog_graph("resnet50").view("blocks")).layout.height <= 620
+    )  # 720 minus the bars
     # On a projector the 16-pixel labels need more room: the blocks wrap into columns instead.
     fig = figure(catalog_graph("resnet50").view("blocks"), font=16, max_width=1100, max_height=300)
-    assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b <= 300 and fig.layout.width <= 1100
+    assert (
+        fig.layout.height - fig.layout.margin.t - fig.layout.margin.b <= 300
+        and fig.layout.width <= 1100
+    )
 
 
 def test_measures() -> None:
@@ -60,7 +65,10 @@ def test_measures() -> None:
 
 def test_side_by_side_titles() -> None:
     fig = side_by_side({"LeNet-5": catalog_graph("lenet5"), "ResNet-18": catalog_graph("resnet18")})
-    assert [a.text for a in fig.layout.annotations] == ["LeNet-5<br>5 layers", "ResNet-18<br>18 layers"]
+    assert [a.text for a in fig.layout.annotations] == [
+        "LeNet-5<br>5 layers",
+        "ResNet-18<br>18 layers",
+    ]
 
 
 def test_svg_is_standalone_xml_with_a_label_per_node() -> None:
@@ -96,4 +104,6 @@ def test_svg_draws_the_residual_shortcuts_too() -> None:
     svg = to_svg(catalog_graph("resnet18").view("blocks"))
     paths = ET.fromstring(svg).findall("{http://www.w3.org/2000/svg}path")
     assert len(paths) == 8  # one per residual block
-    assert sum(1 for p in paths if p.get("stroke-dasharray")) == 3  # the 1x1 projections of stages 2-4
+    assert (
+        sum(1 for p in paths if p.get("stroke-dasharray")) == 3
+    )  # the 1x1 projections of stages 2-4

@@ -24,11 +24,11 @@ Box = tuple[float, float, float, float]  # x0, x1, y0, y1 in pixels from the plo
 
 
 @functools.cache
-def _graph(key: str):  # noqa: ANN202
+def _graph(key: str):
     return catalog_graph(key)
 
 
-def _mapping(fig: go.Figure):  # noqa: ANN202
+def _mapping(fig: go.Figure):
     lay = fig.layout
     pw = lay.width - lay.margin.l - lay.margin.r
     ph = lay.height - lay.margin.t - lay.margin.b
@@ -40,7 +40,7 @@ def _mapping(fig: go.Figure):  # noqa: ANN202
     return px, pw, ph
 
 
-def _each(value, n: int) -> list:  # noqa: ANN001
+def _each(value, n: int) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value] * n
 
 
@@ -150,10 +150,24 @@ def test_a_short_network_grows_its_type_on_a_projector() -> None:
 
 def test_the_old_crowded_labels_would_have_failed() -> None:
     """The checker sees an overlap when two labels share a spot (it can fail)."""
-    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 0], mode="markers+text", text=["inception3a", "1x1"],
-                               textposition="middle right", textfont=dict(size=16), marker=dict(size=10)))  # fmt: skip
-    fig.update_layout(width=300, height=200, margin=dict(l=0, r=0, t=0, b=0),
-                      xaxis=dict(range=[0, 10]), yaxis=dict(range=[-1, 1]))  # fmt: skip
+    fig = go.Figure(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 0],
+            mode="markers+text",
+            text=["inception3a", "1x1"],
+            textposition="middle right",
+            textfont=dict(size=16),
+            marker=dict(size=10),
+        )
+    )
+    fig.update_layout(
+        width=300,
+        height=200,
+        margin=dict(l=0, r=0, t=0, b=0),
+        xaxis=dict(range=[0, 10]),
+        yaxis=dict(range=[-1, 1]),
+    )
     assert crossings(fig) == [("inception3a", "1x1")]
 
 
@@ -180,8 +194,14 @@ def test_resnet18_blocks_draw_one_shortcut_per_residual_block() -> None:
         sorted(a.line.dash for a in arcs).count("dash") == 3
     )  # stages 2-4 open with a 1x1 projection
     # Each arc starts above its block's marker and ends below it, on the block's vertical line.
-    px = {n.id: (x, y) for t in fig.data if t.customdata is not None
-          for n_id, x, y in zip(t.customdata, t.x, t.y, strict=True) for n in view.nodes if n.id == n_id}  # fmt: skip
+    px = {
+        n.id: (x, y)
+        for t in fig.data
+        if t.customdata is not None
+        for n_id, x, y in zip(t.customdata, t.x, t.y, strict=True)
+        for n in view.nodes
+        if n.id == n_id
+    }
     for arc, block in zip(arcs, blocks, strict=True):
         start, _, end = arc.path.split(" Q ")[0], None, arc.path.split(" ")[-1]
         x0, y0 = map(float, start[2:].split(","))
@@ -196,7 +216,7 @@ def test_opened_blocks_and_layer_level_draw_no_extra_arcs() -> None:
     assert _shortcuts(figure(_graph("vgg16").view("blocks"))) == []
 
 
-def _longest_weight_path(graph) -> int:  # noqa: ANN001
+def _longest_weight_path(graph) -> int:
     """Conv and dense layers on the longest input-to-output path, counted here independently."""
     best: dict[str, int] = {}
     incoming: dict[str, list[str]] = {}

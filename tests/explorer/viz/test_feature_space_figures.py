@@ -9,7 +9,9 @@ from explorer.viz.feature_space import feature_scatter, hierarchy_figure, hierar
 
 def test_scatter_has_one_trace_per_present_class_with_image_indices() -> None:
     points = np.arange(12, dtype=np.float32).reshape(6, 2)
-    fig = feature_scatter(points, [0, 2, 0, 2, 2, 0], ["a", "b", "c"], method="tsne", probe_accuracy=0.875)
+    fig = feature_scatter(
+        points, [0, 2, 0, 2, 2, 0], ["a", "b", "c"], method="tsne", probe_accuracy=0.875
+    )
     assert [t.name for t in fig.data] == ["a", "c"]
     assert list(fig.data[0].customdata) == [0, 2, 5] and list(fig.data[1].x) == [2.0, 6.0, 8.0]
     assert fig.layout.title.text == "Feature space (t-SNE) - linear probe accuracy 88%"
@@ -30,10 +32,14 @@ def test_hierarchy_montage_places_each_tile_and_pads_short_rows() -> None:
 
 def test_hierarchy_figure_rows_are_named_by_layer() -> None:
     tiles = [[np.zeros((5, 5, 3), np.uint8)] * 2, [np.zeros((5, 5, 1), np.uint8)]]
-    fig = hierarchy_figure(tiles, ["early: conv1", "late: stage 4, block 2 / conv2"], [["ch 0", "ch 9"], ["ch 3"]])
+    fig = hierarchy_figure(
+        tiles, ["early: conv1", "late: stage 4, block 2 / conv2"], [["ch 0", "ch 9"], ["ch 3"]]
+    )
     assert len(fig.data) == 3 and fig.data[2].z.shape == (5, 5, 3)
     texts = [a.text for a in fig.layout.annotations]
-    assert {"ch 0", "ch 9", "ch 3", "early<br>conv1", "late<br>stage 4, block 2<br>/ conv2"} <= set(texts)
+    assert {"ch 0", "ch 9", "ch 3", "early<br>conv1", "late<br>stage 4, block 2<br>/ conv2"} <= set(
+        texts
+    )
     label = next(a for a in fig.layout.annotations if a.text == "early<br>conv1")
     top_row = fig.get_subplot(1, 1).yaxis.domain
     assert label.xanchor == "right" and top_row[0] < label.y < top_row[1]  # left of its own row

@@ -47,7 +47,7 @@ def test_montage_pixels_are_the_captured_tensors_rescaled() -> None:
     grid = viz.montage(m.tiles, order, cols=3, gap=2)
     for k, c in enumerate(order):
         r, col = divmod(k, 3)
-        assert np.array_equal(grid[r * 12:r * 12 + 10, col * 14:col * 14 + 12], m.tiles[c])
+        assert np.array_equal(grid[r * 12 : r * 12 + 10, col * 14 : col * 14 + 12], m.tiles[c])
     # float16 values keep the raw activations for hover and export
     assert np.allclose(m.values.astype(np.float32), expected.numpy(), atol=2e-3, rtol=1e-3)
 
@@ -62,7 +62,11 @@ def test_rescale_constant_channel_is_zero() -> None:
 
 def test_one_by_one_maps_use_the_layer_range() -> None:
     u8, lo, hi = rescale_uint8(torch.tensor([0.0, 2.0, 4.0]).view(3, 1, 1))
-    assert u8.flatten().tolist() == [0, 128, 255] and lo.tolist() == [0.0] * 3 and hi.tolist() == [4.0] * 3
+    assert (
+        u8.flatten().tolist() == [0, 128, 255]
+        and lo.tolist() == [0.0] * 3
+        and hi.tolist() == [4.0] * 3
+    )
 
 
 def test_big_maps_are_average_pooled_for_tiles() -> None:
@@ -76,7 +80,11 @@ def test_montage_rgb_colours_with_the_table_and_enlarges() -> None:
     tiles = np.array([[[0, 255]], [[128, 64]]], dtype=np.uint8)  # 2 x 1 x 2
     img = viz.montage_rgb(tiles, [1, 0], scale="grey", cols=2, gap=1)
     assert img.shape == (1, 5, 3)
-    assert img[0, 0].tolist() == [128, 128, 128] and img[0, 2].tolist() == [255, 255, 255]  # gap white
+    assert img[0, 0].tolist() == [128, 128, 128] and img[0, 2].tolist() == [
+        255,
+        255,
+        255,
+    ]  # gap white
     assert img[0, 3].tolist() == [0, 0, 0] and img[0, 4].tolist() == [255, 255, 255]
     big = viz.montage_rgb(tiles, None, scale="grey", cols=2, min_width=23)
     assert big.shape == (4, 20, 3)  # factor 23 // 5 = 4, nearest neighbour
@@ -97,7 +105,11 @@ def test_overview_strip_takes_the_first_k_of_the_order() -> None:
     tiles = np.stack([np.full((4, 4), v, np.uint8) for v in (10, 200, 30, 90)])
     strip = viz.overview_strip(tiles, [1, 3, 0, 2], k=2, tile=8, scale="grey", gap=2)
     assert strip.shape == (8, 18, 3)
-    assert (strip[:, :8] == 200).all() and (strip[:, 10:] == 90).all() and (strip[:, 8:10] == 255).all()
+    assert (
+        (strip[:, :8] == 200).all()
+        and (strip[:, 10:] == 90).all()
+        and (strip[:, 8:10] == 255).all()
+    )
 
 
 def test_png_roundtrip() -> None:
@@ -155,7 +167,9 @@ def test_figures_build() -> None:
     assert len(viz.weight_histogram(torch.randn(1000)).data[0].x) == 1000
     h = viz.weight_histogram(torch.randn(500_000), max_values=100_000)
     assert len(h.data[0].x) == 100_000
-    f = viz.stats_figure(np.array([1.0, 0.0]), np.array([0.1, 1.0]), [0, 1], np.array([False, True]))
+    f = viz.stats_figure(
+        np.array([1.0, 0.0]), np.array([0.1, 1.0]), [0, 1], np.array([False, True])
+    )
     assert list(f.data[0].marker.color) == ["#3b6fb6", "#bbbbbb"]
     p = viz.predictions_figure(["a", "b"], [0.7, 0.3])
     assert list(p.data[0].y) == ["b", "a"]
@@ -166,8 +180,13 @@ def test_colour_bar_spans_the_values_it_names() -> None:
 
     fig = colour_bar("inferno", -2.0, 5.0, "activation")
     heat = fig.data[0]
-    assert list(heat.z[0]) == list(range(256)) and (heat.zmin, heat.zmax) == (0, 255)  # the image's uint8 steps
-    assert heat.customdata[0][0] == -2.0 and heat.customdata[0][-1] == 5.0  # hover: the value of each step
+    assert list(heat.z[0]) == list(range(256)) and (heat.zmin, heat.zmax) == (
+        0,
+        255,
+    )  # the image's uint8 steps
+    assert (
+        heat.customdata[0][0] == -2.0 and heat.customdata[0][-1] == 5.0
+    )  # hover: the value of each step
     assert [a.text for a in fig.layout.annotations] == ["-2", "5"]  # both ends labelled
     # inner ticks sit where their value falls on the 0..255 strip
     for pos, text in zip(fig.layout.xaxis.tickvals, fig.layout.xaxis.ticktext, strict=True):
@@ -189,7 +208,11 @@ def test_indexed_pngs_decode_to_the_rgb_pictures(scale: str) -> None:
     tiles[0, 0, 0] = 255
     clamped = np.minimum(tiles, 254)
     order = [4, 1, 5, 0, 2, 3]
-    strip = np.asarray(Image.open(io.BytesIO(viz.overview_strip_png(tiles, order, k=4, tile=16, scale=scale))).convert("RGB"))
+    strip = np.asarray(
+        Image.open(
+            io.BytesIO(viz.overview_strip_png(tiles, order, k=4, tile=16, scale=scale))
+        ).convert("RGB")
+    )
     assert np.array_equal(strip, viz.overview_strip(clamped, order, k=4, tile=16, scale=scale))
     png = viz.montage_png(tiles, order, scale=scale, gap=1, min_width=60)
     back = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))

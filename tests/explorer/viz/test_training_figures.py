@@ -10,8 +10,19 @@ from explorer.viz.training import accuracy_figure, loss_figure, progress_text
 def _history() -> History:
     h = History()
     for step in (1, 2, 3):
-        h.add(Progress(step=step, epoch=1, epoch_fraction=step / 3, train_loss=1.0 / step, train_acc=0.5,
-                       lr=0.01, samples_per_s=100.0, eta_s=1.0, elapsed_s=float(step)))  # fmt: skip
+        h.add(
+            Progress(
+                step=step,
+                epoch=1,
+                epoch_fraction=step / 3,
+                train_loss=1.0 / step,
+                train_acc=0.5,
+                lr=0.01,
+                samples_per_s=100.0,
+                eta_s=1.0,
+                elapsed_s=float(step),
+            )
+        )
     return h
 
 
@@ -24,8 +35,12 @@ def test_legend_says_running_only_while_running() -> None:
 
 
 def test_progress_line_of_an_ended_run() -> None:
-    assert progress_text(300, 300, None, 812.0, ended="finished", elapsed_s=75.4) == \
-        "step 300 / 300  ·  812 samples/s  ·  finished after 1 min 15 s"
-    assert progress_text(120, 300, 40.0, 812.0, ended="stopped", elapsed_s=9.6).endswith("stopped after 10 s")
+    assert (
+        progress_text(300, 300, None, 812.0, ended="finished", elapsed_s=75.4)
+        == "step 300 / 300  ·  812 samples/s  ·  finished after 1 min 15 s"
+    )
+    assert progress_text(120, 300, 40.0, 812.0, ended="stopped", elapsed_s=9.6).endswith(
+        "stopped after 10 s"
+    )
     assert progress_text(120, 300, None, 812.0, ended="failed").endswith("·  failed")
     assert progress_text(1, 100, None, 50.0).endswith("estimating time left...")  # still running

@@ -43,11 +43,19 @@ def randomise_stats(model) -> None:
     for layer in model.layers:
         if type(layer).__name__ == "BatchNormalization":
             g, b, m, v = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 1.5, g.shape), rng.normal(0, 0.2, b.shape),
-                               rng.normal(0, 0.2, m.shape), rng.uniform(0.5, 2, v.shape)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, g.shape),
+                    rng.normal(0, 0.2, b.shape),
+                    rng.normal(0, 0.2, m.shape),
+                    rng.uniform(0.5, 2, v.shape),
+                ]
+            )
 
 
-def check_keras(model, tmp_path, fmt: str = "keras", isolate: bool = False, scale: float = 1.0) -> ImportedModel:
+def check_keras(
+    model, tmp_path, fmt: str = "keras", isolate: bool = False, scale: float = 1.0
+) -> ImportedModel:
     """Save ``model`` as .keras or .h5, import it, and assert equal outputs (1e-4)."""
     randomise_stats(model)
     path = tmp_path / f"model.{fmt}"
@@ -72,6 +80,13 @@ def resnet18_onnx() -> bytes:
     torch.manual_seed(0)
     model = torchvision.models.resnet18(weights=None).eval()
     buf = io.BytesIO()
-    torch.onnx.export(model, torch.randn(1, 3, 64, 64), buf, dynamo=False, input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})  # fmt: skip
+    torch.onnx.export(
+        model,
+        torch.randn(1, 3, 64, 64),
+        buf,
+        dynamo=False,
+        input_names=["x"],
+        output_names=["y"],
+        dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
+    )
     return buf.getvalue()

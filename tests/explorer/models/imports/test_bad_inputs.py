@@ -41,12 +41,19 @@ def keras_zip(config, weights: bytes | None = None, extra: dict[str, bytes] | No
 
 
 def sequential(*layers):
-    entries = [{"class_name": "InputLayer", "config": {"batch_shape": [None, 8, 8, 3], "name": "input_layer"}}]
+    entries = [
+        {
+            "class_name": "InputLayer",
+            "config": {"batch_shape": [None, 8, 8, 3], "name": "input_layer"},
+        }
+    ]
     return {"class_name": "Sequential", "config": {"name": "s", "layers": entries + list(layers)}}
 
 
 def test_lambda_layer_is_code(keras, tmp_path):
-    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Lambda(lambda x: x * 2, name="double")])
+    model = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Lambda(lambda x: x * 2, name="double")]
+    )
     path = tmp_path / "m.keras"
     model.save(str(path))
     assert refused(path.read_bytes(), "m.keras") == (
@@ -56,14 +63,29 @@ def test_lambda_layer_is_code(keras, tmp_path):
 
 
 def test_custom_object_is_code():
-    layer = {"module": "my_project.layers", "class_name": "Conv2D", "registered_name": "Custom>Conv2D",
-             "config": {"name": "mine", "filters": 2, "kernel_size": 3}}  # fmt: skip
+    layer = {
+        "module": "my_project.layers",
+        "class_name": "Conv2D",
+        "registered_name": "Custom>Conv2D",
+        "config": {"name": "mine", "filters": 2, "kernel_size": 3},
+    }
     assert refused(keras_zip(sequential(layer)), "m.keras") == (
         "Layer 'mine' is a Conv2D layer, which holds Python code: code in a model file is never run. "
         "Rebuild the model from built-in Keras layers."
     )
-    act = {"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": {"module": "__main__",
-           "class_name": "function", "config": "my_act", "registered_name": "function"}}}  # fmt: skip
+    act = {
+        "class_name": "Dense",
+        "config": {
+            "name": "d",
+            "units": 2,
+            "activation": {
+                "module": "__main__",
+                "class_name": "function",
+                "config": "my_act",
+                "registered_name": "function",
+            },
+        },
+    }
     flat = {"class_name": "Flatten", "config": {"name": "f"}}
     assert refused(keras_zip(sequential(flat, act)), "m.keras") == (
         "Layer 'd' uses a custom activation, which is Python code: code in a model file is never run."
@@ -75,8 +97,10 @@ def test_unsupported_layer_is_named_with_the_supported_list(keras, tmp_path):
     path = tmp_path / "m.keras"
     model.save(str(path))
     message = refused(path.read_bytes(), "m.keras")
-    assert message.startswith("Layer 'up' has the type UpSampling2D, which is not supported. Supported Keras "
-                              "layers: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, Flatten, ")  # fmt: skip
+    assert message.startswith(
+        "Layer 'up' has the type UpSampling2D, which is not supported. Supported Keras "
+        "layers: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, Flatten, "
+    )
     assert message.endswith("Add, Concatenate, InputLayer.")
 
 
@@ -94,7 +118,10 @@ def test_unsupported_onnx_operator():
 def test_zip_bomb_refused_from_the_listing(monkeypatch):
     monkeypatch.setattr(keras_files, "MAX_UNPACKED_BYTES", 4096)
     data = keras_zip(sequential(), extra={"padding.bin": b"\0" * 100_000})  # deflates to ~100 bytes
-    assert refused(data, "m.keras") == "The .keras zip unpacks to more than 0 MB: refused (a zip bomb?)."
+    assert (
+        refused(data, "m.keras")
+        == "The .keras zip unpacks to more than 0 MB: refused (a zip bomb?)."
+    )
 
 
 def test_zip_entry_climbing_out():
@@ -108,9 +135,13 @@ def test_truncated_and_garbage_hdf5(keras, tmp_path):
     path = tmp_path / "m.h5"
     keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)]).save(str(path))
     data = path.read_bytes()
-    assert refused(data[: len(data) // 2], "m.h5", isolate=True).startswith("This is not a readable Keras .h5 file (")
+    assert refused(data[: len(data) // 2], "m.h5", isolate=True).startswith(
+        "This is not a readable Keras .h5 file ("
+    )
     garbage = b"\x89HDF\r\n\x1a\n" + np.random.default_rng(0).bytes(5000)
-    assert refused(garbage, "m.h5", isolate=True).startswith("This is not a readable Keras .h5 file (")
+    assert refused(garbage, "m.h5", isolate=True).startswith(
+        "This is not a readable Keras .h5 file ("
+    )
     assert refused(b"not an hdf5 file at all", "m.h5") == (
         "This file is named like a Keras model but is not an HDF5 file (.h5): it is damaged or not a Keras model."
     )
@@ -119,7 +150,9 @@ def test_truncated_and_garbage_hdf5(keras, tmp_path):
 def test_truncated_and_garbage_protobuf():
     w = np.ones((4, 3, 3, 3))
     data = hand_made([helper.make_node("Conv", ["x", "w"], ["y"], name="c")], {"w": w})
-    assert refused(data[: len(data) // 2], "m.onnx", isolate=True).startswith("This is not a readable ONNX file (")
+    assert refused(data[: len(data) // 2], "m.onnx", isolate=True).startswith(
+        "This is not a readable ONNX file ("
+    )
     assert refused(np.random.default_rng(1).bytes(3000), "m.onnx", isolate=True).startswith(
         "This is not a readable ONNX file ("
     )
@@ -130,9 +163,13 @@ def test_onnx_external_data():
     tensor.ClearField("raw_data")
     tensor.data_location = TensorProto.EXTERNAL
     tensor.external_data.add(key="location", value="weights.bin")
-    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [tensor])  # fmt: skip
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [tensor],
+    )
     data = helper.make_model(graph).SerializeToString()
     assert refused(data, "m.onnx") == (
         "The weight 'w' is stored in a separate file (ONNX external data): save the model as one file "
@@ -141,19 +178,26 @@ def test_onnx_external_data():
 
 
 def test_onnx_control_flow_and_dynamic_shapes():
-    branch = helper.make_graph([], "b", [], [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)])
+    branch = helper.make_graph(
+        [], "b", [], [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)]
+    )
     nodes = [helper.make_node("If", ["x"], ["y"], then_branch=branch, else_branch=branch)]
     assert refused(hand_made(nodes, {}), "m.onnx") == (
         "The ONNX model uses control flow (If); only feed-forward graphs are supported."
     )
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])  # fmt: skip
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
     assert refused(helper.make_model(graph).SerializeToString(), "m.onnx") == (
         "The ONNX model's input has dynamic shapes (a channel count or size that is not fixed): export it with a "
         "fixed input size (dynamic_axes only for the batch)."
     )
-    assert refused(json.dumps(sequential() | {}).encode(), "m.keras").startswith("This file is named like a Keras")
+    assert refused(json.dumps(sequential() | {}).encode(), "m.keras").startswith(
+        "This file is named like a Keras"
+    )
 
 
 def test_keras_dynamic_input_size():
@@ -181,7 +225,9 @@ def _datasets(h5) -> list[str]:
 
 def test_mismatched_weight_shape(keras, tmp_path):
     path = tmp_path / "m.h5"
-    keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, name="conv")]).save(str(path))
+    keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, name="conv")]).save(
+        str(path)
+    )
     data = _rewrite_h5(path, "conv/kernel", np.zeros((3, 3, 3, 5), np.float32))
     assert refused(data, "m.h5") == (
         "Layer 'conv' has a weight of shape (3, 3, 3, 5) in the file, but its configuration needs (3, 3, 3, 2)."
@@ -200,14 +246,23 @@ def test_nan_weights(keras, tmp_path):
 
 
 def test_sizes_over_the_caps():
-    tensor = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4096, 4096, 8])  # declares 134 M values, holds none
-    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [tensor])  # fmt: skip
+    tensor = TensorProto(
+        name="w", data_type=TensorProto.FLOAT, dims=[4096, 4096, 8]
+    )  # declares 134 M values, holds none
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [tensor],
+    )
     assert refused(helper.make_model(graph).SerializeToString(), "m.onnx") == (
         "The weight 'w' declares 134,217,728 values; the limit for one weight is 67,108,864."
     )
-    assert refused(b"\0" * (128 * 2**20 + 1), "m.onnx") == "The model file is 128 MB; the limit is 128 MB."
+    assert (
+        refused(b"\0" * (128 * 2**20 + 1), "m.onnx")
+        == "The model file is 128 MB; the limit is 128 MB."
+    )
     config = sequential({"class_name": "Flatten", "config": {"name": "f"}})
     config["config"]["layers"][0]["config"]["batch_shape"] = [None, 4096, 4096, 3]
     assert refused(keras_zip(config), "m.keras") == (
@@ -217,8 +272,8 @@ def test_sizes_over_the_caps():
 
 PICKLE_MESSAGE = (
     "This file is a Python pickle (what torch.save and pickle write): a pickle can run code, so it is never opened. "
-    "Export the model with torch.onnx.export(model, x, \"model.onnx\"), or from Keras with "
-    "model.save(\"my_cnn.keras\")."
+    'Export the model with torch.onnx.export(model, x, "model.onnx"), or from Keras with '
+    'model.save("my_cnn.keras").'
 )
 
 
@@ -255,5 +310,7 @@ def test_child_limits_give_messages():
         run_isolated(_sleeps, timeout_s=1, raw=True, what="reading the model file")
     with pytest.raises(Exception, match="stopped unexpectedly"):
         run_isolated(_dies, timeout_s=60, raw=True)
-    with pytest.raises(ModelImportError, match="^Reading the model file took longer than 0 s and was stopped.$"):
+    with pytest.raises(
+        ModelImportError, match="^Reading the model file took longer than 0 s and was stopped.$"
+    ):
         import_model(b"\x08\x01", "m.onnx", timeout_s=0.01)

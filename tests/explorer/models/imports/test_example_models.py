@@ -15,8 +15,16 @@ ASSETS = Path(__file__).resolve().parents[4] / "assets" / "models"
 def test_course_cnn_keras_tells_circles_from_squares():
     imported = import_model_file(ASSETS / "course_cnn.keras", isolate=False)
     assert imported.input_shape == (3, 64, 64) and imported.pixel_range == (0.0, 255.0)
-    assert [n.name for n in imported.spec.nodes] == ["rescaling", "conv1", "pool1", "conv2", "pool2", "flatten",
-                                                     "dense", "output"]  # fmt: skip
+    assert [n.name for n in imported.spec.nodes] == [
+        "rescaling",
+        "conv1",
+        "pool1",
+        "conv2",
+        "pool2",
+        "flatten",
+        "dense",
+        "output",
+    ]
     assert all(path.stat().st_size < 2 * 2**20 for path in ASSETS.iterdir())
     x, y = make_shapes(200, classes=("circle", "square"), size=64, difficulty=0.3, seed=7)
     with torch.no_grad():

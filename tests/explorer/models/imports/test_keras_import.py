@@ -13,12 +13,18 @@ from .conftest import check_keras, keras_weight_count, ours_out
 LAYERS = {
     "conv_valid": lambda L: L.Conv2D(4, 3),
     "conv_same": lambda L: L.Conv2D(4, 3, padding="same", activation="relu"),
-    "conv_same_stride2": lambda L: L.Conv2D(4, 3, strides=2, padding="same"),  # asymmetric: a pad node
+    "conv_same_stride2": lambda L: L.Conv2D(
+        4, 3, strides=2, padding="same"
+    ),  # asymmetric: a pad node
     "conv_same_even_kernel": lambda L: L.Conv2D(4, 4, padding="same", activation="tanh"),
     "conv_strides": lambda L: L.Conv2D(5, (3, 2), strides=(2, 1), use_bias=False),
-    "conv_dilation": lambda L: L.Conv2D(4, 3, dilation_rate=2, padding="same", activation="sigmoid"),
+    "conv_dilation": lambda L: L.Conv2D(
+        4, 3, dilation_rate=2, padding="same", activation="sigmoid"
+    ),
     "conv_groups": lambda L: L.Conv2D(6, 3, groups=3, activation="elu"),
-    "depthwise": lambda L: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu6"),
+    "depthwise": lambda L: L.DepthwiseConv2D(
+        3, depth_multiplier=2, padding="same", activation="relu6"
+    ),
     "depthwise_stride2": lambda L: L.DepthwiseConv2D(3, strides=2, padding="same"),
     "separable": lambda L: L.SeparableConv2D(5, 3, padding="same", activation="silu"),
     "separable_valid": lambda L: L.SeparableConv2D(4, 3, depth_multiplier=2, use_bias=False),
@@ -47,7 +53,9 @@ LAYERS = {
 @pytest.mark.parametrize("name", list(LAYERS))
 def test_each_layer_equals_keras(keras, tmp_path, name):
     inp = keras.Input((9, 9, 3))
-    x = keras.layers.Rescaling(2.0, offset=-1.0)(inp)  # values in [-1, 1): activations see negatives too
+    x = keras.layers.Rescaling(2.0, offset=-1.0)(
+        inp
+    )  # values in [-1, 1): activations see negatives too
     model = keras.Model(inp, LAYERS[name](keras.layers)(x))
     imported = check_keras(model, tmp_path)
     assert sum(p.numel() for p in imported.build().parameters()) == keras_weight_count(model)
@@ -65,17 +73,26 @@ def test_dense_after_flatten_permutes_rows(keras, tmp_path):
 
 def test_flatten_as_output_keeps_keras_order(keras, tmp_path):
     inp = keras.Input((4, 3, 2))
-    imported = check_keras(keras.Model(inp, keras.layers.Flatten()(keras.layers.Conv2D(3, 2)(inp))), tmp_path)
+    imported = check_keras(
+        keras.Model(inp, keras.layers.Flatten()(keras.layers.Conv2D(3, 2)(inp))), tmp_path
+    )
     assert imported.spec.nodes[-1].args == {"channels_last": True}
 
 
 def course_cnn(keras):
     L = keras.layers
-    return keras.Sequential([
-        keras.Input((64, 64, 3)), L.Conv2D(32, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)),
-        L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)), L.Flatten(),
-        L.Dense(128, activation="relu"), L.Dense(1, activation="sigmoid"),
-    ])  # fmt: skip
+    return keras.Sequential(
+        [
+            keras.Input((64, 64, 3)),
+            L.Conv2D(32, (3, 3), activation="relu"),
+            L.MaxPooling2D((2, 2)),
+            L.Conv2D(64, (3, 3), activation="relu"),
+            L.MaxPooling2D((2, 2)),
+            L.Flatten(),
+            L.Dense(128, activation="relu"),
+            L.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("fmt", ["keras", "h5"])
@@ -126,13 +143,23 @@ def test_inception_concatenation(keras, tmp_path):
 
 def test_depthwise_separable(keras, tmp_path):
     L = keras.layers
-    model = keras.Sequential([
-        keras.Input((16, 16, 3)), L.ZeroPadding2D(1), L.Conv2D(8, 3, strides=2, use_bias=False),
-        L.BatchNormalization(), L.ReLU(max_value=6.0),
-        L.DepthwiseConv2D(3, padding="same", use_bias=False), L.BatchNormalization(), L.ReLU(6.0),
-        L.Conv2D(16, 1), L.SeparableConv2D(16, 3, strides=2, padding="same", activation="relu"),
-        L.GlobalAveragePooling2D(), L.Dropout(0.2), L.Dense(5),
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            L.ZeroPadding2D(1),
+            L.Conv2D(8, 3, strides=2, use_bias=False),
+            L.BatchNormalization(),
+            L.ReLU(max_value=6.0),
+            L.DepthwiseConv2D(3, padding="same", use_bias=False),
+            L.BatchNormalization(),
+            L.ReLU(6.0),
+            L.Conv2D(16, 1),
+            L.SeparableConv2D(16, 3, strides=2, padding="same", activation="relu"),
+            L.GlobalAveragePooling2D(),
+            L.Dropout(0.2),
+            L.Dense(5),
+        ]
+    )
     check_keras(model, tmp_path)
 
 
@@ -167,7 +194,9 @@ def test_layers_are_leaves_and_image_nodes(keras, tmp_path):
 
     imported = check_keras(course_cnn(keras), tmp_path)
     net = imported.build()
-    assert all(not list(m.children()) for _, m in net.named_children())  # the activation is no child module
+    assert all(
+        not list(m.children()) for _, m in net.named_children()
+    )  # the activation is no child module
     names = [n.name for n in imported.spec.nodes]
     conv = getattr(net, names[0])
     assert conv.activation == "relu" and "activation=relu" in repr(conv)
@@ -191,19 +220,51 @@ def test_tf_keras_2_h5_layout(keras, tmp_path):
 
     def layer(cls, name, inbound, **config):
         nodes = [[[i, 0, 0, {}] for i in inbound]] if inbound else []
-        return {"class_name": cls, "name": name, "config": {"name": name, **config}, "inbound_nodes": nodes}
+        return {
+            "class_name": cls,
+            "name": name,
+            "config": {"name": name, **config},
+            "inbound_nodes": nodes,
+        }
 
     layers = [
         layer("InputLayer", "input_1", [], batch_input_shape=[None, 8, 8, 3], dtype="float32"),
-        layer("Conv2D", "conv2d", ["input_1"], filters=4, kernel_size=[3, 3], strides=[1, 1], padding="same",
-              activation="relu", use_bias=True, data_format="channels_last", dilation_rate=[1, 1], groups=1),
-        layer("Conv2D", "conv2d_1", ["input_1"], filters=4, kernel_size=[1, 1], activation="linear", use_bias=True),
+        layer(
+            "Conv2D",
+            "conv2d",
+            ["input_1"],
+            filters=4,
+            kernel_size=[3, 3],
+            strides=[1, 1],
+            padding="same",
+            activation="relu",
+            use_bias=True,
+            data_format="channels_last",
+            dilation_rate=[1, 1],
+            groups=1,
+        ),
+        layer(
+            "Conv2D",
+            "conv2d_1",
+            ["input_1"],
+            filters=4,
+            kernel_size=[1, 1],
+            activation="linear",
+            use_bias=True,
+        ),
         layer("Add", "add", ["conv2d", "conv2d_1"]),
         layer("GlobalAveragePooling2D", "gap", ["add"]),
         layer("Dense", "dense", ["gap"], units=2, activation="softmax", use_bias=True),
-    ]  # fmt: skip
-    config = {"class_name": "Functional", "config": {"name": "model", "layers": layers,
-              "input_layers": [["input_1", 0, 0]], "output_layers": [["dense", 0, 0]]}}  # fmt: skip
+    ]
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "name": "model",
+            "layers": layers,
+            "input_layers": [["input_1", 0, 0]],
+            "output_layers": [["dense", 0, 0]],
+        },
+    }
     path = tmp_path / "tf2.h5"
     with h5py.File(path, "w") as h5:
         h5.attrs["model_config"] = json.dumps(config).encode()

@@ -34,25 +34,44 @@ def check(data: bytes, shape=(1, 3, 8, 8), isolate: bool = False):
 
 def export(module: nn.Module, shape=(1, 3, 8, 8), fold: bool = False, **kwargs) -> bytes:
     buf = io.BytesIO()
-    torch.onnx.export(module.eval(), torch.randn(shape), buf, dynamo=False, do_constant_folding=fold,
-                      input_names=["x"], output_names=["y"], **kwargs)  # fmt: skip
+    torch.onnx.export(
+        module.eval(),
+        torch.randn(shape),
+        buf,
+        dynamo=False,
+        do_constant_folding=fold,
+        input_names=["x"],
+        output_names=["y"],
+        **kwargs,
+    )
     return buf.getvalue()
 
 
 def float_initializers(data: bytes) -> int:
     """Values of the float initialisers; one the exporter shares through Identity nodes counts per use."""
     model = onnx.load_from_string(data)
-    sizes = {t.name: int(np.prod(t.dims)) for t in model.graph.initializer if t.data_type == TensorProto.FLOAT}
+    sizes = {
+        t.name: int(np.prod(t.dims))
+        for t in model.graph.initializer
+        if t.data_type == TensorProto.FLOAT
+    }
     shared = sum(sizes.get(n.input[0], 0) for n in model.graph.node if n.op_type == "Identity")
     return sum(sizes.values()) + shared
 
 
 def hand_made(nodes, inits, in_shape=(1, 3, 8, 8), out_shape=None, opset=17) -> bytes:
     graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(in_shape))],
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(in_shape))],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
-        [numpy_helper.from_array(np.asarray(v, dtype=np.float32 if k != "shape" else np.int64), k) for k, v in inits.items()],
-    )  # fmt: skip
+        [
+            numpy_helper.from_array(
+                np.asarray(v, dtype=np.float32 if k != "shape" else np.int64), k
+            )
+            for k, v in inits.items()
+        ],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     return model.SerializeToString()
@@ -62,7 +81,9 @@ rng = np.random.default_rng(3)
 
 MODULES = {
     "conv": lambda: nn.Conv2d(3, 4, 3, padding=1),
-    "conv_stride_dilation_groups": lambda: nn.Conv2d(3, 6, 3, stride=2, dilation=2, groups=3, padding=2),
+    "conv_stride_dilation_groups": lambda: nn.Conv2d(
+        3, 6, 3, stride=2, dilation=2, groups=3, padding=2
+    ),
     "gemm": lambda: nn.Sequential(nn.Flatten(), nn.Linear(192, 5)),
     "relu_maxpool": lambda: nn.Sequential(nn.ReLU(), nn.MaxPool2d(3, 2, 1)),
     "maxpool_ceil": lambda: nn.MaxPool2d(3, 2, ceil_mode=True),
@@ -113,8 +134,11 @@ def test_each_exported_operator(name):
 
 def test_matmul_add_becomes_one_linear():
     w, b = rng.normal(size=(192, 4)), rng.normal(size=(4,))
-    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="flat"), helper.make_node("MatMul", ["f", "w"], ["m"], name="fc/MatMul"),
-             helper.make_node("Add", ["m", "b"], ["y"], name="fc/Add")]  # fmt: skip
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+        helper.make_node("MatMul", ["f", "w"], ["m"], name="fc/MatMul"),
+        helper.make_node("Add", ["m", "b"], ["y"], name="fc/Add"),
+    ]
     imported = check(hand_made(nodes, {"w": w, "b": b}))
     assert [n.op for n in imported.spec.nodes] == ["flatten", "linear"]
     assert imported.spec.nodes[1].args["bias"] is True
@@ -122,8 +146,10 @@ def test_matmul_add_becomes_one_linear():
 
 def test_gemm_without_transpose_and_scaled():
     w, c = rng.normal(size=(192, 3)), rng.normal(size=(3,))
-    nodes = [helper.make_node("Flatten", ["x"], ["f"]),
-             helper.make_node("Gemm", ["f", "w", "c"], ["y"], alpha=0.5, beta=2.0)]  # fmt: skip
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["f"]),
+        helper.make_node("Gemm", ["f", "w", "c"], ["y"], alpha=0.5, beta=2.0),
+    ]
     check(hand_made(nodes, {"w": w, "c": c}))
 
 
@@ -135,8 +161,15 @@ def test_same_upper_conv_pad_dropout_clip_and_constant_reshape():
         helper.make_node("Pad", ["d", "pads"], ["p"], mode="constant"),
         helper.make_node("Clip", ["p", "lo", "hi"], ["k"]),
         helper.make_node("LeakyRelu", ["k"], ["l"], alpha=0.3),
-        helper.make_node("AveragePool", ["l"], ["a"], kernel_shape=[2, 2], pads=[0, 0, 1, 1], count_include_pad=1),
-        helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([-1, 4 * 36], np.int64))),
+        helper.make_node(
+            "AveragePool", ["l"], ["a"], kernel_shape=[2, 2], pads=[0, 0, 1, 1], count_include_pad=1
+        ),
+        helper.make_node(
+            "Constant",
+            [],
+            ["shape"],
+            value=numpy_helper.from_array(np.array([-1, 4 * 36], np.int64)),
+        ),
         helper.make_node("Reshape", ["a", "shape"], ["y"]),
     ]
     pads = np.array([0, 0, 1, 0, 0, 0, 1, 2], np.int64)
@@ -144,14 +177,27 @@ def test_same_upper_conv_pad_dropout_clip_and_constant_reshape():
     model = onnx.load_from_string(data)
     model.graph.initializer.append(numpy_helper.from_array(pads, "pads"))
     imported = check(model.SerializeToString())
-    assert [n.op for n in imported.spec.nodes] == ["pad", "conv2d", "dropout", "pad", "act", "act", "avg_pool2d", "flatten"]
+    assert [n.op for n in imported.spec.nodes] == [
+        "pad",
+        "conv2d",
+        "dropout",
+        "pad",
+        "act",
+        "act",
+        "avg_pool2d",
+        "flatten",
+    ]
 
 
 def test_resnet18(resnet18_onnx):
     imported = check(resnet18_onnx, shape=(2, 3, 64, 64), isolate=True)
     assert imported.parameters == float_initializers(resnet18_onnx)
     names = [n.name for n in imported.spec.nodes]
-    assert names[:3] == ["conv1", "relu", "maxpool"] and "layer4_1_conv2" in names and names[-1] == "fc"
+    assert (
+        names[:3] == ["conv1", "relu", "maxpool"]
+        and "layer4_1_conv2" in names
+        and names[-1] == "fc"
+    )
     rebuilt, spec, _ = model_from_spec_checkpoint(imported.checkpoint())
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():

@@ -15,8 +15,14 @@ ASSETS = Path(__file__).resolve().parents[4] / "assets" / "models"
 def _check(imported, scale: float = 1.0) -> str:
     code = spec_code(imported.spec)
     namespace: dict = {}
-    exec(compile(code, "<spec_code>", "exec"), namespace)  # the code this app wrote, not a user's file
-    cls = next(v for k, v in namespace.items() if isinstance(v, type) and issubclass(v, torch.nn.Module) and k != "Module")
+    exec(
+        compile(code, "<spec_code>", "exec"), namespace
+    )  # the code this app wrote, not a user's file
+    cls = next(
+        v
+        for k, v in namespace.items()
+        if isinstance(v, type) and issubclass(v, torch.nn.Module) and k != "Module"
+    )
     model = cls().eval()
     model.load_state_dict(imported.state_dict, strict=True)
     x = torch.rand(2, *imported.input_shape) * scale
@@ -32,8 +38,12 @@ def test_every_op_of_a_keras_model(keras, tmp_path):
     x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
     a = L.BatchNormalization()(x)
     x = L.Add()([a, L.DepthwiseConv2D(3, padding="same")(a)])
-    x = L.Concatenate()([L.SeparableConv2D(4, 3, padding="same", activation="gelu")(x),
-                         L.MaxPooling2D(3, strides=1, padding="same")(x)])  # fmt: skip
+    x = L.Concatenate()(
+        [
+            L.SeparableConv2D(4, 3, padding="same", activation="gelu")(x),
+            L.MaxPooling2D(3, strides=1, padding="same")(x),
+        ]
+    )
     x = L.AveragePooling2D(3, strides=2, padding="same")(x)
     x = L.ELU(0.5)(L.ZeroPadding2D(1)(x))
     x = L.Dense(5, activation="softmax")(L.Dropout(0.1)(L.Flatten()(x)))
