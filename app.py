@@ -19,7 +19,7 @@ page = st.navigation(
 )
 if page.url_path:  # Home computes nothing and loads no torch (a quick start); every other page does
     from explorer.device import configure_threads
-    from explorer.ui.jobs import server_settings
+    from explorer.ui.browser_jobs import server_settings
 
     configure_threads(
         "server", cpu_jobs=int(server_settings()["cpu_jobs"])

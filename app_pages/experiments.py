@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.training.experiments import EXPERIMENTS, experiment_spec
-from explorer.ui import jobs
+from explorer.ui import browser_jobs
 from explorer.ui.runs_panel import grad_panels, my_runs, overlay_charts
 from explorer.ui.state import PageState
 
@@ -47,33 +47,33 @@ with st.container(border=True):
         st.caption(exp.measured_caption)
     st.caption(f"Takes {exp.minutes} on two CPU cores.")
 
-job = jobs.current_job(KIND)
+job = browser_jobs.current_job(KIND)
 active = job is not None and not job.done
 if st.button("Run this experiment", type="primary", disabled=active, key="ex_start"):
     from explorer.device import pick_device
 
     target, kwargs = experiment_spec(key)
     try:
-        jobs.submit(
-            jobs.JobSpec(target, kwargs),
+        browser_jobs.submit(
+            browser_jobs.JobSpec(target, kwargs),
             device=str(pick_device("auto")),
             title=exp.title,
             kind=KIND,
         )
-    except jobs.JobBusyError as err:
+    except browser_jobs.JobBusyError as err:
         st.error(str(err))
     else:
         st.rerun()
 
 
-@st.fragment(run_every=jobs.poll_interval(job))
+@st.fragment(run_every=browser_jobs.poll_interval(job))
 def live_view() -> None:
-    job = jobs.current_job(KIND)
+    job = browser_jobs.current_job(KIND)
     if job is None:
         st.info("Press the button to run the comparison; its runs appear here as they train.")
         return
     st.subheader(job.title)
-    st.caption(jobs.status_line(job))
+    st.caption(browser_jobs.status_line(job))
     if not job.done:
         st.button(
             "Stop",

@@ -4,7 +4,7 @@ The page reads as a table of contents: its sections (``explorer.ui.recurrent_sec
 widgets, ask the engine for a cached trace or gradient flow, and draw the figures. Its six views
 are registered in ``explorer.ui.recurrent_views.VIEWS`` (one function each); the cell's text comes
 from its spec (``explorer.models.recurrent_cells``); live training
-(``explorer.ui.recurrent_training``) runs as a background job of the shared job machinery.
+(``explorer.ui.recurrent_comparison``) runs as a background job of the shared job machinery.
 """
 
 from contextlib import nullcontext
@@ -14,7 +14,7 @@ import streamlit as st
 from explorer.ui import recurrent_cache as rc
 from explorer.ui import recurrent_sections as sections
 from explorer.ui.common import fold_inputs, projector_on
-from explorer.ui.recurrent_training import training_section
+from explorer.ui.recurrent_comparison import training_section
 from explorer.ui.state import PageState
 
 page_url = PageState("recurrent")  # the view in the URL (explorer/ui/state.py)

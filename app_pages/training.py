@@ -1,16 +1,16 @@
 """Training: train a compact CNN live and watch it learn; keep the result.
 
-The run happens in a background job (explorer.ui.jobs); this page only starts it, polls it
+The run happens in a background job (explorer.ui.browser_jobs); this page only starts it, polls it
 about once a second with a fragment, and draws what the events say (explorer.viz.training).
 It reads as a table of contents: its sections live in explorer/ui/training_sections.py.
 """
 
 from __future__ import annotations
 
-from explorer.ui import jobs
+from explorer.ui import browser_jobs
 from explorer.ui import training_sections as sections
 from explorer.ui.common import projector_on
-from explorer.ui.own_images import own_images_section
+from explorer.ui.image_set_panel import own_images_section
 from explorer.ui.runs_panel import runs_section
 from explorer.ui.state import PageState
 from explorer.ui.transfer_panel import transfer_section
@@ -23,8 +23,8 @@ sections.page_header(projector)
 
 page_url = PageState("training")
 sections.bind_settings(page_url)  # from the link or this session, before the widgets
-jobs.unavailable_notice()  # e.g. EXPLORER_RAY_ADDRESS does not answer: say why, the page still renders
-job = jobs.current_job(KIND)
+browser_jobs.unavailable_notice()  # e.g. EXPLORER_RAY_ADDRESS does not answer: say why, the page still renders
+job = browser_jobs.current_job(KIND)
 active = job is not None and not job.done
 
 if sections.settings_form(page_url, projector, active):  # Start pressed
@@ -38,7 +38,7 @@ sections.checkpoint_section()
 transfer_section()
 own_images_section()
 runs_section()
-if jobs.current_job(KIND) is not None:  # what a link cannot carry, said in its popover
+if browser_jobs.current_job(KIND) is not None:  # what a link cannot carry, said in its popover
     page_url.not_in_link(
         "your training run and its model (the link opens these settings, ready to start)"
     )

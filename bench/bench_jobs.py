@@ -43,7 +43,7 @@ def _watch_running(job, stop: threading.Event, period: float) -> None:
     from PIL import Image
 
     from explorer.training.events import History, Snapshot
-    from explorer.ui.jobs import compact_history
+    from explorer.ui.browser_jobs import compact_history
     from explorer.viz import training as viz
 
     cursor, history, seen_snap = 0, History(), None
@@ -77,7 +77,7 @@ def _watch_running(job, stop: threading.Event, period: float) -> None:
 
 def watch_queued(manager, job, stop: threading.Event, period: float) -> None:
     """What a queued user's Training page does per poll: one line."""
-    from explorer.ui.jobs import status_line  # noqa: F401  (imports streamlit once, like the page)
+    from explorer.ui.browser_jobs import status_line  # noqa: F401  (imports streamlit once, like the page)
 
     while not stop.wait(period):
         manager.queue_position(job)
@@ -86,7 +86,7 @@ def watch_queued(manager, job, stop: threading.Event, period: float) -> None:
 
 
 def one_run(manager, settings, owner: str, running_watchers: int = 0, queued_watchers: int = 0):
-    from explorer.training.jobs import JobSpec
+    from explorer.training.job_manager import JobSpec
 
     stop = threading.Event()
     start = time.perf_counter()
@@ -136,7 +136,7 @@ def main() -> None:
     import statistics
 
     from explorer.training.backends.process import ProcessBackend
-    from explorer.training.jobs import JobManager, slot_key
+    from explorer.training.job_manager import JobManager, slot_key
     from explorer.training.settings import default_settings
 
     sfx = "" if args.device == "cpu" else "_cuda"  # the GPU script's names end in _cuda
@@ -209,7 +209,7 @@ def main() -> None:
 
 
 def _spec(settings):
-    from explorer.training.jobs import JobSpec
+    from explorer.training.job_manager import JobSpec
 
     return JobSpec("explorer.training.fit:run_training", {"settings": settings})
 

@@ -176,5 +176,5 @@ def test_the_checker_sees_a_circle_and_an_upward_edge() -> None:
     assert circles(graph) == [frozenset(graph)]
     assert upward_edges(graph) == {("explorer.models.weights", "explorer.training.checkpoints")}
     assert upward_edges(
-        {"explorer.probe.x": {"explorer.ui.jobs"}, "explorer.ui.y": {"explorer.models"}}
-    ) == {("explorer.probe.x", "explorer.ui.jobs")}
+        {"explorer.probe.x": {"explorer.ui.browser_jobs"}, "explorer.ui.y": {"explorer.models"}}
+    ) == {("explorer.probe.x", "explorer.ui.browser_jobs")}

@@ -60,7 +60,7 @@ ALLOWED: frozenset[str] = frozenset(
         *(f"explorer/ui/heap.py::{q}" for q in ("freeze_loaded",)),
         *(f"explorer/ui/identity.py::{q}" for q in ("_new_id",)),
         *(
-            f"explorer/ui/jobs.py::{q}"
+            f"explorer/ui/browser_jobs.py::{q}"
             for q in (
                 "_env_float",
                 "_log_once",
@@ -82,7 +82,7 @@ ALLOWED: frozenset[str] = frozenset(
             )
         ),
         *(
-            f"explorer/ui/own_images.py::{q}"
+            f"explorer/ui/image_set_panel.py::{q}"
             for q in ("_touch", "expire", "keep_shot", "root", "user_folder")
         ),
         *(f"explorer/ui/own_model.py::{q}" for q in ("_from_checkpoint",)),

@@ -59,7 +59,7 @@ def _skimage_data_dir() -> Path | None:
 _SIZE = 256
 
 
-def make_shapes(size: int = _SIZE) -> Image.Image:
+def shapes_photo(size: int = _SIZE) -> Image.Image:
     """A circle, a square and a triangle in primary colours on a soft gradient."""
     yy, xx = np.mgrid[0:size, 0:size] / max(size - 1, 1)
     bg = np.stack([0.85 + 0.1 * xx, 0.85 + 0.1 * yy, 0.95 - 0.1 * xx], axis=-1)  # H x W x 3
@@ -179,7 +179,7 @@ _SOURCES: tuple[_PhotoSource | _MadeSource, ...] = (
             "generated",
             "A circle, a square, a triangle and two lines: colours and edges.",
         ),
-        make_shapes,
+        shapes_photo,
     ),
     _MadeSource(
         Sample(

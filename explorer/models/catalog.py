@@ -640,7 +640,7 @@ def _entries() -> list[ArchSpec]:
 
 CATALOG: dict[str, ArchSpec] = {spec.key: spec for spec in _entries()}
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(spec.family for spec in CATALOG.values()))
-# Entries of users' imported models (explorer.models.own), never listed by catalog(): a key is
+# Entries of users' imported models (explorer.models.imported_entry), never listed by catalog(): a key is
 # the digest of the model's spec, so only a session that imported that model holds its key.
 OWN_ENTRIES: dict[str, ArchSpec] = {}
 

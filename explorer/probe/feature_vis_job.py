@@ -1,6 +1,6 @@
 """The optimised input as a background job: an importable target with plain, picklable arguments.
 
-The job machinery (explorer.training.jobs) runs ``JobSpec(target, kwargs)`` in a worker process
+The job machinery (explorer.training.job_manager) runs ``JobSpec(target, kwargs)`` in a worker process
 (or on Ray), so no live model crosses the boundary: the model travels as its catalog key, build
 arguments and state dict, and is rebuilt in the worker. Stop (``should_stop``) ends the run
 between two steps with the picture as it is; the return value is the last event, without its

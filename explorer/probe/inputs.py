@@ -35,9 +35,9 @@ def preprocessing_for(
 
 
 def own_preprocessing(key: str) -> Preprocessing | None:
-    """An imported model's input (explorer.models.own): its size and channels, pixels 0-1, or
+    """An imported model's input (explorer.models.imported_entry): its size and channels, pixels 0-1, or
     0-255 when it rescales them itself (a ``Rescaling(1/255)`` first); None for a catalog key."""
-    from explorer.models.own import ENTRIES
+    from explorer.models.imported_entry import ENTRIES
 
     entry = ENTRIES.get(key)
     if entry is None:

@@ -3,7 +3,7 @@
 A :class:`Job` is the record the page polls and the handle its owner controls (pause, resume,
 stop, cancel); a backend runs its generator and feeds events back through :meth:`Job.record`.
 The queue and the device slots that decide *when* a job starts live in
-``explorer.training.jobs`` (:class:`~explorer.training.jobs.JobManager`), which also re-exports
+``explorer.training.job_manager`` (:class:`~explorer.training.job_manager.JobManager`), which also re-exports
 these names: import them from there.
 
 A failed job keeps one readable line (``job.error``), never the exception object: its traceback
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LIMIT_GRACE_S", "Job", "JobControl", "JobState", "owner_tag", "slot_key"]
 
-log = logging.getLogger("explorer.training.jobs")  # one logger for the whole job machinery
+log = logging.getLogger("explorer.training.job_manager")  # one logger for the whole job machinery
 
 LIMIT_GRACE_S = 60.0  # after the time limit's polite stop, a job has this long to wind down
 

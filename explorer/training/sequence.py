@@ -6,7 +6,7 @@ their learning curves are comparable. Training uses torch's fused modules (the e
 cells share their parameter layout), and the finished models are returned as explicit
 ``SequenceModel`` configurations plus state_dicts, ready for traces.
 
-The generator knows nothing of the UI: ``explorer.training.jobs`` runs it in a thread and
+The generator knows nothing of the UI: ``explorer.training.job_manager`` runs it in a thread and
 may pause, stop (``should_stop``) or cancel it between two events.
 """
 

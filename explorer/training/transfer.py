@@ -253,9 +253,9 @@ def run_own_images(
     should_stop: Callable[[], bool] | None = None,
     **fit_kwargs: Any,
 ) -> Generator[Event, None, FitResult]:
-    """Train on the user's own images (a folder written by ``explorer.data.own_images``): from
+    """Train on the user's own images (a folder written by ``explorer.data.image_sets``): from
     scratch (``source=None``) or by transfer. A job target: the folder travels as a path."""
-    from explorer.data.own_images import load_own
+    from explorer.data.image_sets import load_own
 
     yield Preparing("Reading your images...")
     data = load_own(folder, seed=settings.seed)

@@ -40,7 +40,13 @@ from explorer.ui.basics_conv import (
 )
 from explorer.ui.kernel_editor import current_kernel
 from explorer.ui.state import PageState
-from explorer.viz.basics import binary_bar, dense_matrix, maps_row, probabilities_bar, rgb_image
+from explorer.viz.convolution_figures import (
+    binary_bar,
+    dense_matrix,
+    maps_row,
+    probabilities_bar,
+    rgb_image,
+)
 
 MODES = ["valid", "same", "custom P"]
 CLASSES = ["cat", "dog", "car"]

@@ -33,7 +33,7 @@ from explorer.ui.common import projector_on
 from explorer.ui.course import STEPS
 from explorer.ui.kernel_editor import current_kernel, kernel_editor
 from explorer.ui.state import PageState
-from explorer.viz.basics import map_heatmap, relu_pair
+from explorer.viz.convolution_figures import map_heatmap, relu_pair
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,9 @@ def sidebar() -> None:
         st.set_page_config(initial_sidebar_state="collapsed")
         st.html(PROJECTOR_CSS)
     trained = None
-    if "explorer.ui.jobs" in sys.modules:  # no job can have run before the job module is loaded
+    if (
+        "explorer.ui.browser_jobs" in sys.modules
+    ):  # no job can have run before the job module is loaded
         from explorer.ui.registry import register_finished_training
 
         trained = register_finished_training()

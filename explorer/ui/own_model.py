@@ -3,7 +3,7 @@ ONNX (.onnx) file, or try the course's Keras CNN with one click.
 
 The file is parsed in a child process by :func:`explorer.models.imports.import_model` (nothing
 in it is run); the model becomes one of this browser's models (explorer.ui.registry, as a
-trained model) under a catalog-like key (:mod:`explorer.models.own`), so every section and view
+trained model) under a catalog-like key (:mod:`explorer.models.imported_entry`), so every section and view
 that takes an architecture key works on it. A checkpoint of it (.safetensors with the spec in
 its metadata) downloads here and uploads back. Every refusal is one message, shown as text.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.bounded import BoundedStore
+from explorer.models.imported_entry import OwnEntry, own_entry, register
 from explorer.models.imports import ImportedModel, ModelImportError, import_model
 from explorer.models.imports.errors import MAX_FILE_BYTES
-from explorer.models.own import OwnEntry, own_entry, register
 from explorer.ui.common import projector_on
 from explorer.ui.registry import MAX_MODELS, UserModel, get_user_model, register_model
 from explorer.ui.state import escape_text
@@ -230,7 +230,7 @@ def own_model_section(page: str, heading: str = "") -> None:
 
 def _download(um: UserModel) -> None:
     from explorer.models.checkpoint import CheckpointMeta
-    from explorer.models.own import ENTRIES
+    from explorer.models.imported_entry import ENTRIES
     from explorer.models.spec_modules import SPEC_ARCH, save_spec_checkpoint
 
     entry = ENTRIES.get(um.arch)
@@ -258,7 +258,7 @@ def _download(um: UserModel) -> None:
 def own_code(key: str) -> bool:
     """The code panel's text for an imported model (False for a catalog key): its PyTorch code
     from the spec (explorer.models.spec_code), or the spec as JSON if that cannot be printed."""
-    from explorer.models.own import ENTRIES
+    from explorer.models.imported_entry import ENTRIES
     from explorer.models.spec_code import spec_code
 
     entry = ENTRIES.get(key)

@@ -126,7 +126,7 @@ def trained_models() -> list[TrainedSequenceModel]:
     return [m for run in saved_runs().values() for m in run.models.values()]
 
 
-# --- live training through the shared job machinery (explorer/ui/jobs.py) -------------------
+# --- live training through the shared job machinery (explorer/ui/browser_jobs.py) -------------------
 
 _JOB_SETTINGS_KEY = "_recurrent_job_settings"
 _COLLECTED_KEY = "_recurrent_collected_jobs"
@@ -138,12 +138,12 @@ class JobUnavailableError(RuntimeError):
 
 def _ui_jobs():
     try:
-        from explorer.ui import jobs
+        from explorer.ui import browser_jobs
     except ImportError as err:  # the shared machinery is another module's; say so plainly
         raise JobUnavailableError(
-            "Live training is not available: explorer/ui/jobs.py is missing."
+            "Live training is not available: explorer/ui/browser_jobs.py is missing."
         ) from err
-    return jobs
+    return browser_jobs
 
 
 def job_settings() -> SequenceSettings | None:
@@ -154,7 +154,7 @@ def job_settings() -> SequenceSettings | None:
 JOB_KIND = "recurrent"
 
 
-def current_job():  # -> explorer.training.jobs.Job | None
+def current_job():  # -> explorer.training.job_manager.Job | None
     """This session's newest recurrent training job (jobs of other pages are not shown here)."""
     try:
         return _ui_jobs().current_job(JOB_KIND)
@@ -172,14 +172,14 @@ def status_line(job) -> str:
 
 def start_training(settings: SequenceSettings) -> None:
     """Queue a comparison run for this session on the app's device; raises JobUnavailableError."""
-    jobs = _ui_jobs()
+    browser_jobs = _ui_jobs()
     device = str(pick_device())
     title = (
         f"{', '.join(c.upper() for c in settings.cells)} on {TASK_TITLES[settings.task].lower()}"
     )
     try:
-        jobs.submit(  # a job spec, not a closure: it runs in a worker process (or on Ray)
-            jobs.JobSpec(
+        browser_jobs.submit(  # a job spec, not a closure: it runs in a worker process (or on Ray)
+            browser_jobs.JobSpec(
                 "explorer.training.sequence:train_sequence_models",
                 {"settings": settings, "device": device},
             ),
@@ -187,7 +187,7 @@ def start_training(settings: SequenceSettings) -> None:
             title=title,
             kind=JOB_KIND,
         )
-    except jobs.JobBusyError as err:
+    except browser_jobs.JobBusyError as err:
         raise JobUnavailableError(str(err)) from err
     st.session_state[_JOB_SETTINGS_KEY] = settings
 

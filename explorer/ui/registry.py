@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.bounded import BoundedStore
-from explorer.models.own import kind_of
+from explorer.models.imported_entry import kind_of
 from explorer.models.user_model import UserModel as UserModel  # re-exported: its home is the engine
 
 MAX_MODELS = 8  # per user: a picker stays short, and each entry holds a full copy of its weights
@@ -47,10 +47,10 @@ def register_finished_training() -> UserModel | None:
     Called by the app shell on every rerun, so a model trained while the user looked at
     another page is already on the Feature maps page when they get there.
     """
-    from explorer.ui import jobs
+    from explorer.ui import browser_jobs
 
-    job = jobs.current_job("training")
-    if job is None or job.state is not jobs.JobState.FINISHED or job.result is None:
+    job = browser_jobs.current_job("training")
+    if job is None or job.state is not browser_jobs.JobState.FINISHED or job.result is None:
         return None
     done = st.session_state.setdefault("_explorer_registered_jobs", set())
     name = f"{job.title} (run {job.id})"

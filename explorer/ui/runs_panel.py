@@ -12,7 +12,7 @@ import threading
 import streamlit as st
 
 from explorer.training.runs import METRICS, RunBook, RunStore, overlay_series, runs_csv
-from explorer.ui import jobs
+from explorer.ui import browser_jobs
 from explorer.viz.runs import grad_norms_side_by_side, overlay_figure
 
 _store: RunStore | None = None
@@ -25,21 +25,21 @@ def store() -> RunStore:
     global _store
     with _lock:
         if _store is None:
-            _store = RunStore(keep_s=float(jobs.server_settings()["keep_s"]))
+            _store = RunStore(keep_s=float(browser_jobs.server_settings()["keep_s"]))
         _store.expire()
         return _store
 
 
 def my_runs() -> RunBook:
-    """This browser's run book, brought up to date with its jobs."""
-    owner = jobs.owner_id()
-    mine = [j for j in jobs.manager().jobs_of(owner) if j.kind in KINDS]
+    """This browser's run book, brought up to date with its browser_jobs."""
+    owner = browser_jobs.owner_id()
+    mine = [j for j in browser_jobs.manager().jobs_of(owner) if j.kind in KINDS]
     return store().sync(owner, mine)
 
 
 def runs_active() -> bool:
-    owner = jobs.owner_id()
-    return any(not j.done for j in jobs.manager().jobs_of(owner) if j.kind in KINDS)
+    owner = browser_jobs.owner_id()
+    return any(not j.done for j in browser_jobs.manager().jobs_of(owner) if j.kind in KINDS)
 
 
 def overlay_charts(
@@ -115,7 +115,7 @@ def _panel() -> None:
 def runs_section() -> None:
     """The "Compare runs" panel: polls while one of this browser's runs is going."""
     with st.expander("Compare runs", expanded=False):
-        every = jobs.RUNNING_POLL_S * 2 if runs_active() else None
+        every = browser_jobs.RUNNING_POLL_S * 2 if runs_active() else None
 
         @st.fragment(run_every=every)
         def live() -> None:

@@ -1,6 +1,6 @@
 """The Training page's live view of a run: status, progress, curves, snapshots, results.
 
-The page's fragment polls a background job (explorer.ui.jobs) and calls these once a second;
+The page's fragment polls a background job (explorer.ui.browser_jobs) and calls these once a second;
 each keeps what it draws in the session (the history folded incrementally, figures and snapshot
 montages rebuilt only when new points arrived), so a poll costs little. Figures come from
 explorer.viz.training.
@@ -12,25 +12,25 @@ import html
 
 import streamlit as st
 
+from explorer.bounded import BoundedStore
 from explorer.models.checkpoint import save_checkpoint
 from explorer.training.checkpoints import meta_from_result
 from explorer.training.events import Finished, History, Preparing, Snapshot
-from explorer.ui import jobs
-from explorer.ui.bounded import BoundedStore
+from explorer.ui import browser_jobs
 from explorer.ui.registry import register_finished_training
 from explorer.ui.state import escape_text
 from explorer.viz import training as viz
 
 # What the progress line says of a run that has ended, instead of a time left.
 ENDINGS = {
-    jobs.JobState.FINISHED: "finished",
-    jobs.JobState.CANCELLED: "stopped",
-    jobs.JobState.FAILED: "failed",
+    browser_jobs.JobState.FINISHED: "finished",
+    browser_jobs.JobState.CANCELLED: "stopped",
+    browser_jobs.JobState.FAILED: "failed",
 }
 DOWNLOAD_RUNS = 1  # the finished run's download files only: each holds a full checkpoint
 
 
-def history_of(job: jobs.Job) -> History:
+def history_of(job: browser_jobs.Job) -> History:
     """Fold the job's new events into this session's history (incremental, cheap)."""
     job_id, cursor, history = st.session_state.get("tr_history", (None, 0, History()))
     if job_id != job.id:
@@ -42,18 +42,18 @@ def history_of(job: jobs.Job) -> History:
     return history
 
 
-def controls(job: jobs.Job) -> None:
+def controls(job: browser_jobs.Job) -> None:
     """Pause / resume and stop buttons of a running job."""
     # Callbacks run before the rerun the click causes, so the buttons redraw in the new state.
     c1, c2, _ = st.columns([1, 1, 4])
-    if job.state is jobs.JobState.PAUSED:
+    if job.state is browser_jobs.JobState.PAUSED:
         c1.button("Resume", key="tr_resume", on_click=job.resume)
     else:
         c1.button(
             "Pause",
             key="tr_pause",
             on_click=job.pause,
-            disabled=job.state is not jobs.JobState.RUNNING,
+            disabled=job.state is not browser_jobs.JobState.RUNNING,
         )
     c2.button(
         "Stop",
@@ -63,12 +63,12 @@ def controls(job: jobs.Job) -> None:
     )
 
 
-def _live_figures(job: jobs.Job, h: History) -> list:
+def _live_figures(job: browser_jobs.Job, h: History) -> list:
     """The five live curves, from a compact history, rebuilt only when new points arrived."""
     key = (job.id, len(h.steps), len(h.epochs), job.done)  # the end of a run relabels the curves
     cached = st.session_state.get("tr_live_figs")
     if cached is None or cached[0] != key:
-        c = jobs.compact_history(h)
+        c = browser_jobs.compact_history(h)
         figs = [
             viz.loss_figure(c, not job.done),
             viz.accuracy_figure(c, not job.done),
@@ -81,7 +81,7 @@ def _live_figures(job: jobs.Job, h: History) -> list:
     return cached[1]
 
 
-def _snapshot_images(job: jobs.Job, snap: Snapshot) -> dict:
+def _snapshot_images(job: browser_jobs.Job, snap: Snapshot) -> dict:
     """Montages of a snapshot, made once per new snapshot (a poll without one reuses them)."""
     cached = st.session_state.get("tr_live_snap")
     if cached is None or cached[0] != (job.id, snap.step):
@@ -98,7 +98,7 @@ def _snapshot_images(job: jobs.Job, snap: Snapshot) -> dict:
     return cached[1]
 
 
-def snapshot_view(job: jobs.Job, snap: Snapshot | None) -> None:
+def snapshot_view(job: browser_jobs.Job, snap: Snapshot | None) -> None:
     """The newest snapshot: first-layer filters, the probe image and two layers' feature maps."""
     if snap is None:
         return
@@ -122,7 +122,7 @@ def snapshot_view(job: jobs.Job, snap: Snapshot | None) -> None:
             st.image(images["maps"][name])
 
 
-def results(job: jobs.Job, h: History) -> None:
+def results(job: browser_jobs.Job, h: History) -> None:
     """A finished run: scores, confusion matrix, misclassified images, and its files to download."""
     fin: Finished | None = h.finished
     if fin is None:
@@ -192,17 +192,17 @@ def results(job: jobs.Job, h: History) -> None:
     )
 
 
-def status(job: jobs.Job) -> None:
+def status(job: browser_jobs.Job) -> None:
     """How the run ended or what it waits for, as one message."""
-    if job.state is jobs.JobState.FAILED:
+    if job.state is browser_jobs.JobState.FAILED:
         st.error("The run stopped: " + escape_text(str(job.error), limit=800))
-    elif job.state is jobs.JobState.CANCELLED:
+    elif job.state is browser_jobs.JobState.CANCELLED:
         st.warning(job.note or "The run was cancelled.")
     elif job.note:
         st.info(job.note)  # the time limit was reached, or a Ray worker is being placed
 
 
-def progress(job: jobs.Job, h: History) -> None:
+def progress(job: browser_jobs.Job, h: History) -> None:
     """The progress bar with its ETA and what runs where; the preparation step before that."""
     started, last = h.started, h.last
     if started is None:
@@ -230,7 +230,7 @@ def progress(job: jobs.Job, h: History) -> None:
     )
 
 
-def curves(job: jobs.Job, h: History) -> None:
+def curves(job: browser_jobs.Job, h: History) -> None:
     """Loss, accuracy, gradient norms, learning rate and throughput, once there are steps."""
     if not h.steps:
         return

@@ -23,7 +23,7 @@ from explorer.training.settings import (
     datasets_for,
     default_settings,
 )
-from explorer.ui import jobs
+from explorer.ui import browser_jobs
 from explorer.ui import training_live as live
 from explorer.ui.code_panel import code_panel
 from explorer.ui.registry import UserModel, register_model
@@ -274,13 +274,13 @@ def start_run() -> None:
     title = f"{get_spec(settings.model).title} on {DATASETS[settings.dataset].title}"
     try:
         # A job spec, not a closure: the run happens in a worker process (or on a Ray cluster).
-        job = jobs.submit(
-            jobs.JobSpec("explorer.training.fit:run_training", {"settings": settings}),
+        job = browser_jobs.submit(
+            browser_jobs.JobSpec("explorer.training.fit:run_training", {"settings": settings}),
             device=str(device),
             title=title,
             kind=KIND,
         )
-    except jobs.JobBusyError as err:
+    except browser_jobs.JobBusyError as err:
         st.error(str(err))
     else:
         st.session_state["tr_history"] = (job.id, 0, History())
@@ -290,14 +290,14 @@ def start_run() -> None:
 # --------------------------------------------------------------------------- live view
 
 
-def live_section(job: jobs.Job | None, active: bool) -> None:
+def live_section(job: browser_jobs.Job | None, active: bool) -> None:
     """The current run, polled by a fragment: rarely (5 s) while queued, once a second while
     running, not at all once done."""
-    queued = job is not None and job.state is jobs.JobState.QUEUED
+    queued = job is not None and job.state is browser_jobs.JobState.QUEUED
 
-    @st.fragment(run_every=jobs.poll_interval(job))
+    @st.fragment(run_every=browser_jobs.poll_interval(job))
     def live_view() -> None:
-        job = jobs.current_job(KIND)
+        job = browser_jobs.current_job(KIND)
         if job is None:
             st.info(
                 "Choose a model and a dataset, then press Start. The defaults train the course's "
@@ -307,10 +307,10 @@ def live_section(job: jobs.Job | None, active: bool) -> None:
                 st.session_state["tr_epochs"]
             )  # the first screen's figure before a run
             return
-        if job.state is jobs.JobState.QUEUED:
+        if job.state is browser_jobs.JobState.QUEUED:
             # A queued view only waits for its turn: a line and one button, nothing heavy to draw.
             st.subheader(job.title)
-            st.info(jobs.status_line(job))
+            st.info(browser_jobs.status_line(job))
             st.button("Leave the queue", key="tr_leave", on_click=job.cancel)
             return
         if queued:
@@ -323,7 +323,7 @@ def live_section(job: jobs.Job | None, active: bool) -> None:
         live.progress(job, h)
         live.curves(job, h)
         live.snapshot_view(job, job.latest(Snapshot))
-        if job.state is jobs.JobState.FINISHED:
+        if job.state is browser_jobs.JobState.FINISHED:
             live.results(job, h)
         if job.done and active:
             st.rerun()  # one full rerun: stop polling, re-enable the settings

@@ -29,7 +29,7 @@ from explorer.training.transfer_weights import (
     cached_imagenet_archs,
     imagenet_source,
 )
-from explorer.ui import jobs
+from explorer.ui import browser_jobs
 from explorer.ui.state import escape_text
 
 KIND = "training"
@@ -122,7 +122,7 @@ def transfer_settings() -> TrainSettings:
     )
 
 
-def _info_line(job: jobs.Job | None) -> None:
+def _info_line(job: browser_jobs.Job | None) -> None:
     """What the running or last transfer did: the source and how many parameters trained."""
     if job is None:
         return
@@ -139,7 +139,7 @@ def transfer_section() -> None:
     """The Transfer learning panel (an expander on the Training page)."""
     for key, value in _DEFAULTS.items():
         st.session_state.setdefault(key, value)
-    job = jobs.current_job(KIND)
+    job = browser_jobs.current_job(KIND)
     active = job is not None and not job.done
     with st.expander("Transfer learning: start from trained weights", expanded=False):
         st.caption(
@@ -256,22 +256,22 @@ def _start(src: SourceWeights) -> None:
     try:
         if st.session_state.get("xf_twin"):
             runs = transfer_vs_scratch_runs(settings, src)
-            jobs.submit(
-                jobs.JobSpec("explorer.training.runs:run_comparison", {"runs": runs}),
+            browser_jobs.submit(
+                browser_jobs.JobSpec("explorer.training.runs:run_comparison", {"runs": runs}),
                 device=device,
                 title=title + " vs from scratch",
                 kind="comparison",
             )
         else:
-            jobs.submit(
-                jobs.JobSpec(
+            browser_jobs.submit(
+                browser_jobs.JobSpec(
                     "explorer.training.transfer:run_transfer", {"settings": settings, "source": src}
                 ),
                 device=device,
                 title=title,
                 kind=KIND,
             )
-    except jobs.JobBusyError as err:
+    except browser_jobs.JobBusyError as err:
         st.error(str(err))
         return
     st.rerun()

@@ -167,28 +167,28 @@ def test_recurrent_page_names_vanishing_and_adds_an_lstm_with_forget_bias_one() 
 def test_own_images_folders_expire_and_stay_under_their_root(tmp_path, monkeypatch) -> None:
     import os
 
-    from explorer.ui import own_images
+    from explorer.ui import image_set_panel
 
-    monkeypatch.setenv(own_images.ROOT_ENV, str(tmp_path / "own"))
-    old, new = own_images.user_folder("browser-a"), own_images.user_folder("browser-b")
+    monkeypatch.setenv(image_set_panel.ROOT_ENV, str(tmp_path / "own"))
+    old, new = image_set_panel.user_folder("browser-a"), image_set_panel.user_folder("browser-b")
     assert old.parent == new.parent == tmp_path / "own" and old != new
     for f in (old, new):
         f.mkdir(parents=True)
         (f / "classes.json").write_text("{}")
     os.utime(old, (1, 1))
-    assert own_images.expire(3600) == [old]
+    assert image_set_panel.expire(3600) == [old]
     assert not old.exists() and new.exists()
 
 
 @pytest.mark.slow
 def test_training_on_own_images_from_the_panel(tmp_path, monkeypatch) -> None:
-    from explorer.data.own_images import read_zip
-    from explorer.ui import own_images
+    from explorer.data.image_sets import read_zip
+    from explorer.ui import image_set_panel
     from tests.explorer.data.test_own_images import make_zip, three_classes
 
     folder = tmp_path / "own" / "me"
     read_zip(make_zip(three_classes(6)), folder)
-    monkeypatch.setattr(own_images, "user_folder", lambda owner: folder)
+    monkeypatch.setattr(image_set_panel, "user_folder", lambda owner: folder)
     at = open_app_page(TRAINING, timeout=180).run()
     assert not at.exception, [e.value for e in at.exception]
     table = next(d.value for d in at.dataframe if "class" in d.value.columns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.ui import own_images as own_ui
+from explorer.ui import image_set_panel as own_ui
 from tests.app.conftest import open_app_page
 from tests.explorer.data.test_own_images_hostile import (
     bad_crc,

@@ -79,7 +79,7 @@ def test_example_keras_on_architectures_diagram_table_and_code() -> None:
 def test_example_on_feature_maps_maps_and_keras_numbers() -> None:
     from explorer.data.images import preprocess
     from explorer.data.samples import load_sample
-    from explorer.models.own import ENTRIES
+    from explorer.models.imported_entry import ENTRIES
     from explorer.probe.inputs import own_preprocessing
 
     at = open_app_page("app_pages/feature_maps.py", timeout=300).run()

@@ -123,12 +123,13 @@ def test_a_failed_runs_error_is_text() -> None:
     def script() -> None:
         from types import SimpleNamespace
 
-        from explorer.ui import jobs
+        from explorer.ui import browser_jobs
         from explorer.ui.training_live import status
 
         status(
             SimpleNamespace(
-                state=jobs.JobState.FAILED, error="class '[Log in again](https://host/x)' broke"
+                state=browser_jobs.JobState.FAILED,
+                error="class '[Log in again](https://host/x)' broke",
             )
         )
 

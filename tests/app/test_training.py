@@ -183,14 +183,14 @@ def test_a_reload_finds_the_job_and_another_browser_never_sees_it(monkeypatch) -
 def test_the_app_submits_picklable_job_specs_not_closures() -> None:
     import pytest
 
-    from explorer.ui import jobs
+    from explorer.ui import browser_jobs
 
     with pytest.raises(TypeError, match="JobSpec"):
-        jobs.submit(lambda control: iter(()), device="cpu")
+        browser_jobs.submit(lambda control: iter(()), device="cpu")
 
 
 def test_session_liveness_without_a_server_keeps_jobs() -> None:
-    from explorer.ui.jobs import session_alive
+    from explorer.ui.browser_jobs import session_alive
 
     assert session_alive("no-such-session")  # AppTest/scripts: no runtime, nothing is reaped
 
@@ -270,10 +270,10 @@ def test_a_batch_above_the_memory_limit_is_refused_on_the_page() -> None:
 
 
 def test_the_time_limit_ends_a_run_with_its_message(monkeypatch) -> None:
-    from explorer.ui import jobs
+    from explorer.ui import browser_jobs
 
     _as_browser(monkeypatch)
-    monkeypatch.setattr(jobs.manager(), "time_limit_s", 2.0)
+    monkeypatch.setattr(browser_jobs.manager(), "time_limit_s", 2.0)
     at = _open_as("b" + "e" * 32)
     at.number_input(key="tr_train").set_value(256)
     at.number_input(key="tr_epochs").set_value(50)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from explorer.training.job import Job
 
-log = logging.getLogger("explorer.training.jobs")
+log = logging.getLogger("explorer.training.job_manager")
 
 TRANSIENT_EVERY_S = 0.1  # coalescing window of transient events (ticks, snapshots)
 

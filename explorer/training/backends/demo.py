@@ -77,7 +77,7 @@ def threads(should_stop: Callable[[], bool]) -> Iterator[object]:
 
 if __name__ == "__main__":  # smoke test of the configured backend (EXPLORER_RAY_ADDRESS or local)
     from explorer.training.backends import backend_from_env
-    from explorer.training.jobs import JobManager, JobSpec
+    from explorer.training.job_manager import JobManager, JobSpec
 
     backend = backend_from_env(preload=())
     manager = JobManager(backend=backend)

@@ -38,7 +38,7 @@ from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
 if TYPE_CHECKING:
     from explorer.training.job import Job
 
-log = logging.getLogger("explorer.training.jobs")
+log = logging.getLogger("explorer.training.job_manager")
 
 PRELOAD = ("torch", "explorer.training.fit", "explorer.training.sequence")
 CANCEL_GRACE_S = 5.0  # a cancel not honoured by then (a long step) kills and replaces the worker

@@ -33,7 +33,7 @@ from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
 if TYPE_CHECKING:
     from explorer.training.job import Job
 
-log = logging.getLogger("explorer.training.jobs")
+log = logging.getLogger("explorer.training.job_manager")
 
 CONNECT_TIMEOUT_S = (
     30.0  # default of EXPLORER_RAY_CONNECT_TIMEOUT_S: an address that does not answer

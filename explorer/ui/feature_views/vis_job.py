@@ -1,5 +1,5 @@
 """Optimised inputs (one channel, or the hierarchy grid) as a background job of this browser,
-with a progress bar, a preview and Stop (explorer.ui.jobs; targets in explorer.probe.feature_vis_job).
+with a progress bar, a preview and Stop (explorer.ui.browser_jobs; targets in explorer.probe.feature_vis_job).
 
 The job runs in a worker process, so the model travels as catalog key + build arguments + state
 dict (ImageNet weights: the key only). Models the catalog cannot rebuild (an imported model)
@@ -15,7 +15,7 @@ import streamlit as st
 
 from explorer.probe import feature_vis as fv
 from explorer.probe.feature_vis_job import model_payload
-from explorer.ui import jobs
+from explorer.ui import browser_jobs
 from explorer.ui.feature_views.context import ViewContext
 from explorer.ui.state import escape_text
 from explorer.viz.montage import enlarge
@@ -26,10 +26,10 @@ _JOB_KEY = "fm_lf_job"  # session: the job's id and the cache key its result goe
 
 def usable(ctx: ViewContext) -> bool:
     """True when this model can run as a job: a catalog entry and a working job backend (an
-    imported model's key, explorer.models.own, resolves in this process only: it runs in-page)."""
+    imported model's key, explorer.models.imported_entry, resolves in this process only: it runs in-page)."""
     from explorer.models.catalog import CATALOG
 
-    return ctx.lm.arch in CATALOG and jobs.unavailable() is None
+    return ctx.lm.arch in CATALOG and browser_jobs.unavailable() is None
 
 
 def start(ctx: ViewContext, target: str, kwargs: dict, key: str, title: str) -> str | None:
@@ -43,13 +43,13 @@ def start(ctx: ViewContext, target: str, kwargs: dict, key: str, title: str) -> 
             ctx.lm.arch, ctx.lm.build, ctx.lm.model, imagenet=ctx.lm.kind == "imagenet"
         )
     try:
-        job = jobs.submit(
-            jobs.JobSpec(target, {**kwargs, "model": payload, "device": device}),
+        job = browser_jobs.submit(
+            browser_jobs.JobSpec(target, {**kwargs, "model": payload, "device": device}),
             device=device,
             kind=JOB_KIND,
             title=title,
         )
-    except jobs.JobBusyError as err:
+    except browser_jobs.JobBusyError as err:
         return str(err)
     st.session_state[_JOB_KEY] = {"id": job.id, "key": key}
     return None
@@ -61,7 +61,7 @@ def live(remember: Callable[[str, object], None]) -> bool:
     info = st.session_state.get(_JOB_KEY)
     if not info:
         return False
-    job = jobs.current_job(JOB_KIND)
+    job = browser_jobs.current_job(JOB_KIND)
     if job is None or job.id != info["id"]:
         st.session_state.pop(_JOB_KEY, None)
         return False
@@ -70,16 +70,16 @@ def live(remember: Callable[[str, object], None]) -> bool:
         if job.result is not None:  # a VisEvent (one channel) or the images per row (the grid)
             remember(info["key"], job.result)
         else:
-            st.error(escape_text(jobs.status_line(job)))
+            st.error(escape_text(browser_jobs.status_line(job)))
         return False
 
-    @st.fragment(run_every=jobs.poll_interval(job))
+    @st.fragment(run_every=browser_jobs.poll_interval(job))
     def poll() -> None:
         if job.done:
             st.rerun(scope="app")
         event = job.latest(fv.VisEvent)
         done = event.step / event.steps if event else 0.0
-        text = jobs.status_line(job) + (
+        text = browser_jobs.status_line(job) + (
             f" Step {event.step} of {event.steps}, mean activation {event.objective:.3g}."
             if event
             else ""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from explorer.data.own_images import Limits, OwnImagesError, from_images, load_own, read_zip
+from explorer.data.image_sets import Limits, OwnImagesError, from_images, load_own, read_zip
 from explorer.training.events import Finished, drain
 from explorer.training.settings import TrainSettings
 from explorer.training.transfer import run_own_images

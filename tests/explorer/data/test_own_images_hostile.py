@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from explorer.data import own_images
-from explorer.data.own_images import Limits, OwnImagesError, declared_pixels, from_images, read_zip
-from explorer.data.worker import WorkerError, run_isolated
+from explorer.data import image_sets
+from explorer.data.image_sets import Limits, OwnImagesError, declared_pixels, from_images, read_zip
+from explorer.sandbox.worker import WorkerError, run_isolated
 
 FIRST = "a/0.png"
 
@@ -185,8 +185,8 @@ def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("decoded although the budget should have refused first")
 
-    monkeypatch.setattr(own_images, "decode_image", forbidden)
-    monkeypatch.setattr(own_images, "run_isolated", forbidden)
+    monkeypatch.setattr(image_sets, "decode_image", forbidden)
+    monkeypatch.setattr(image_sets, "run_isolated", forbidden)
 
 
 def test_pixel_budget_refuses_before_any_decode(tmp_path: Path, no_decoding: None) -> None:
@@ -243,7 +243,7 @@ def test_decoding_runs_in_another_process(tmp_path: Path, monkeypatch: pytest.Mo
         seen.append(fn.__name__)
         return run_isolated(fn, *args, **kwargs)
 
-    monkeypatch.setattr(own_images, "run_isolated", spy)
+    monkeypatch.setattr(image_sets, "run_isolated", spy)
     read_zip(bytes(valid_zip()), tmp_path / "user")
     assert seen == ["_decode_zip"]
 
@@ -274,8 +274,8 @@ def test_decoding_children_at_once_are_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each child imports torch (about 0.5 GB): with every slot taken, a caller waits, then gets a message."""
-    monkeypatch.setattr(own_images, "DECODE_TIMEOUT_S", 0.5)
-    taken = [own_images._DECODERS.acquire(timeout=5) for _ in range(own_images.MAX_DECODERS)]
+    monkeypatch.setattr(image_sets, "DECODE_TIMEOUT_S", 0.5)
+    taken = [image_sets._DECODERS.acquire(timeout=5) for _ in range(image_sets.MAX_DECODERS)]
     try:
         assert all(taken)
         with pytest.raises(OwnImagesError) as err:
@@ -285,13 +285,13 @@ def test_decoding_children_at_once_are_bounded(
         )
     finally:
         for _ in taken:
-            own_images._DECODERS.release()
+            image_sets._DECODERS.release()
 
 
 def test_a_dead_decoder_is_a_dataset_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(own_images, "_decode_zip", _dies_with_args)
+    monkeypatch.setattr(image_sets, "_decode_zip", _dies_with_args)
     with pytest.raises(
         OwnImagesError, match=r"^The process doing decoding your images stopped unexpectedly"
     ):

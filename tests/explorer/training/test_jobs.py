@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from explorer.training.jobs import JobBusyError, JobManager, JobState
+from explorer.training.job_manager import JobBusyError, JobManager, JobState
 
 
 @dataclass
@@ -186,7 +186,7 @@ def test_a_failed_job_keeps_its_message_and_log_but_not_its_frames(manager, capl
 
         return gen()
 
-    with caplog.at_level(logging.WARNING, logger="explorer.training.jobs"):
+    with caplog.at_level(logging.WARNING, logger="explorer.training.job_manager"):
         job = manager.submit("alice", "cpu", factory)
         assert job.wait(10)
     assert job.state is JobState.FAILED and job.error == "loss is NaN after 10000000 bytes"
@@ -249,12 +249,12 @@ def test_a_gone_owner_keeps_a_running_job_and_loses_a_queued_one():
 def test_every_end_and_reap_is_logged(caplog):
     present = {"someone"}
     m = JobManager(slots={"cpu": 1}, is_alive=lambda owner: owner in present, keep_finished_s=0)
-    with caplog.at_level(logging.INFO, logger="explorer.training.jobs"):
+    with caplog.at_level(logging.INFO, logger="explorer.training.job_manager"):
         job = m.submit("someone", "cpu", counting(3), title="t", kind="training")
         assert job.wait(10)
         present.clear()
         m.reap()
-    from explorer.training.jobs import owner_tag
+    from explorer.training.job_manager import owner_tag
 
     text = caplog.text
     assert (

@@ -1,4 +1,4 @@
-"""The app's job manager (``explorer.ui.jobs``): a process singleton that "Clear cache" cannot drop,
+"""The app's job manager (``explorer.ui.browser_jobs``): a process singleton that "Clear cache" cannot drop,
 and session liveness that keeps reaping when Streamlit's private session API fails."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 
 from explorer.training.backends.thread import ThreadBackend
-from explorer.ui import jobs
+from explorer.ui import browser_jobs
 
 
 @pytest.fixture
@@ -19,11 +19,13 @@ def app_manager(monkeypatch):
     """A fresh app manager whose jobs run in threads (no worker process to start)."""
     import explorer.training.backends as backends
 
-    monkeypatch.setattr(jobs, "_manager", None)
+    monkeypatch.setattr(browser_jobs, "_manager", None)
     monkeypatch.setattr(backends, "backend_from_env", lambda **kwargs: ThreadBackend())
-    monkeypatch.setattr(jobs.atexit, "register", lambda fn: None)  # this test shuts it down itself
-    yield jobs.manager
-    made = jobs._manager
+    monkeypatch.setattr(
+        browser_jobs.atexit, "register", lambda fn: None
+    )  # this test shuts it down itself
+    yield browser_jobs.manager
+    made = browser_jobs._manager
     if made is not None:
         made.shutdown()
 
@@ -63,21 +65,23 @@ def _serve(monkeypatch, runtime: _Runtime) -> None:
 
     monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))
     monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: runtime))
-    monkeypatch.setattr(jobs, "_logged", set())
+    monkeypatch.setattr(browser_jobs, "_logged", set())
 
 
 def test_session_liveness_counts_connected_and_resumable_sessions(monkeypatch):
     _serve(monkeypatch, _Runtime(active={"tab"}, resumable={"dropped"}))
-    assert jobs.session_alive("tab") and jobs.session_alive("dropped")
-    assert not jobs.session_alive("closed")
+    assert browser_jobs.session_alive("tab") and browser_jobs.session_alive("dropped")
+    assert not browser_jobs.session_alive("closed")
 
 
 def test_a_failing_private_session_call_is_logged_and_reaping_goes_on(monkeypatch, caplog):
     _serve(monkeypatch, _Runtime(active={"tab"}, resumable=None))
-    with caplog.at_level(logging.DEBUG, logger="explorer.ui.jobs"):
-        assert jobs.session_alive("tab")  # the public answer still counts
-        assert not jobs.session_alive("closed")  # a gone session is seen gone: its jobs get reaped
-        assert not jobs.session_alive("closed")
+    with caplog.at_level(logging.DEBUG, logger="explorer.ui.browser_jobs"):
+        assert browser_jobs.session_alive("tab")  # the public answer still counts
+        assert not browser_jobs.session_alive(
+            "closed"
+        )  # a gone session is seen gone: its jobs get reaped
+        assert not browser_jobs.session_alive("closed")
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "session manager did not answer" in warnings[0].getMessage()
     assert warnings[0].exc_info is not None  # with its traceback, once; later ones at debug level

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from explorer.training.backends.demo import DemoIdle, DemoInfo, DemoTick
-from explorer.training.jobs import JobBusyError, JobManager, JobSpec, JobState
+from explorer.training.job_manager import JobBusyError, JobManager, JobSpec, JobState
 
 BACKENDS = ["thread", "process", pytest.param("ray", marks=pytest.mark.slow)]
 

@@ -17,7 +17,7 @@ pytest.importorskip("ray", reason="the optional extra 'ray' is not installed")
 
 from explorer.training.backends import ray_cluster
 from explorer.training.backends.ray_cluster import RayBackend
-from explorer.training.jobs import JobManager, JobSpec, TrainingUnavailableError
+from explorer.training.job_manager import JobManager, JobSpec, TrainingUnavailableError
 
 ADDRESS = "127.0.0.1:1"
 SPEC = JobSpec("explorer.training.fit:run_training", {})
@@ -137,13 +137,13 @@ def test_a_refused_connection_is_kept_and_retried_only_after_the_interval(fake_c
 def test_training_page_renders_and_says_why(fake_connect, monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from explorer.ui import jobs
+    from explorer.ui import browser_jobs
 
     fake = fake_connect(block=True)
     monkeypatch.setenv("EXPLORER_RAY_ADDRESS", ADDRESS)
     monkeypatch.setenv("EXPLORER_RAY_CONNECT_TIMEOUT_S", "1")
     monkeypatch.setattr(
-        jobs, "_manager", None
+        browser_jobs, "_manager", None
     )  # a fresh app-wide manager for this server's settings
     root = Path(__file__).resolve().parents[3]
     at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
@@ -161,6 +161,6 @@ def test_training_page_renders_and_says_why(fake_connect, monkeypatch: pytest.Mo
     assert [t.value for t in at.title][:1] and fake.calls == [
         ADDRESS
     ]  # the page rendered; one attempt in all
-    made = jobs._manager
+    made = browser_jobs._manager
     assert made is not None and made.unavailable() is not None
     made.shutdown(1.0)

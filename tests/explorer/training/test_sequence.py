@@ -9,7 +9,7 @@ from explorer.data.sequences import VOCAB_SIZE
 from explorer.models.recurrent import RecurrentNet
 from explorer.probe.recurrent import trace
 from explorer.training.events import drain
-from explorer.training.jobs import JobManager, JobState
+from explorer.training.job_manager import JobManager, JobState
 from explorer.training.sequence import (
     SeqSample,
     SeqStep,

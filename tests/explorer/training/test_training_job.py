@@ -7,7 +7,7 @@ import time
 
 from explorer.training.events import Finished, Tick
 from explorer.training.fit import fit
-from explorer.training.jobs import JobManager, JobState
+from explorer.training.job_manager import JobManager, JobState
 from explorer.training.settings import TrainSettings
 from tests.explorer.training.conftest import bars_splits, tiny_cnn
 

@@ -16,7 +16,7 @@ SCRIPT = (
     "import logging\n"
     "from explorer.ui.server_log import setup_logging\n"
     "setup_logging(); setup_logging()\n"
-    "logging.getLogger('explorer.training.jobs').info('job 7 (training) of owner ab12 ended: finished')\n"
+    "logging.getLogger('explorer.training.job_manager').info('job 7 (training) of owner ab12 ended: finished')\n"
 )
 
 
@@ -26,7 +26,7 @@ def test_job_line_reaches_stderr_once() -> None:
     lines = [ln for ln in out.stderr.splitlines() if "job 7" in ln]
     assert len(lines) == 1, out.stderr
     assert lines[0].endswith(
-        "INFO explorer.training.jobs: job 7 (training) of owner ab12 ended: finished"
+        "INFO explorer.training.job_manager: job 7 (training) of owner ab12 ended: finished"
     )
 
 

@@ -64,7 +64,7 @@ def test_recurrent_runs_one_per_task_newest_last(session: dict) -> None:
 
 
 def test_camera_pictures_per_class_are_kept_once_and_bounded() -> None:
-    from explorer.ui.own_images import CAMERA_SHOTS_PER_CLASS, keep_shot
+    from explorer.ui.image_set_panel import CAMERA_SHOTS_PER_CLASS, keep_shot
 
     pics: list[bytes] = []
     assert (
@@ -72,4 +72,4 @@ def test_camera_pictures_per_class_are_kept_once_and_bounded() -> None:
     )  # a rerun
     assert keep_shot(pics, b"b", limit=2) == "added" and keep_shot(pics, b"c", limit=2) == "full"
     assert pics == [b"a", b"b"]
-    assert CAMERA_SHOTS_PER_CLASS == 500  # a class's cap in explorer.data.own_images.Limits
+    assert CAMERA_SHOTS_PER_CLASS == 500  # a class's cap in explorer.data.image_sets.Limits

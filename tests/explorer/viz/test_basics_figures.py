@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from explorer.basics import KERNELS, conv_as_dense, sliding_steps
-from explorer.viz.basics import ZEROED, dense_matrix, integer_dtick, relu_pair, step_figure
+from explorer.viz.convolution_figures import (
+    ZEROED,
+    dense_matrix,
+    integer_dtick,
+    relu_pair,
+    step_figure,
+)
 
 SOBEL = torch.tensor(KERNELS["vertical edges (Sobel x)"].weights, dtype=torch.float64)
 

@@ -10,7 +10,7 @@ in its message. Every image's size is read from its header (nothing decoded) and
 image and for the whole dataset (pixels decoded, JPEGs counted at libjpeg's reduced size) before
 any pixel is decoded; the decoding itself (:func:`explorer.data.decode.decode_image`: format
 allow-list, byte and pixel caps) runs in a child process with a time limit
-(:mod:`explorer.data.worker`), never in the web process. Class counts are checked (too few, too
+(:mod:`explorer.sandbox.worker`), never in the web process. Class counts are checked (too few, too
 many, a single class). Nothing from the zip's names ever reaches the file system:
 images are written, resized and re-encoded as PNG, under names this module makes, inside the
 given per-user folder only. Each problem is an :class:`OwnImagesError` with one clear message.
@@ -33,8 +33,8 @@ from PIL import Image
 
 from explorer.data.datasets import DatasetInfo, Splits
 from explorer.data.decode import ALLOWED_FORMATS, ImageInputError, decode_image, image_to_tensor
-from explorer.data.worker import WorkerError, run_isolated
 from explorer.data.zip_entries import check_method, read_entry
+from explorer.sandbox.worker import WorkerError, run_isolated
 
 KEY = "own_images"
 ARCHIVE_SUFFIXES = (
@@ -301,7 +301,7 @@ _DECODERS = threading.BoundedSemaphore(MAX_DECODERS)
 
 
 def _isolated(fn: object, *args: object) -> dict[str, list[Image.Image]]:
-    """Decode in a child process with a time limit (:mod:`explorer.data.worker`), not in the web
+    """Decode in a child process with a time limit (:mod:`explorer.sandbox.worker`), not in the web
     process; at most ``MAX_DECODERS`` at once, a caller waiting up to the same time limit."""
     if not _DECODERS.acquire(timeout=DECODE_TIMEOUT_S):
         raise OwnImagesError("The server is busy with other users' images: try again in a minute.")

@@ -9,7 +9,7 @@ callable; the manager decides when it may start and a *backend* decides where it
 - ``RayBackend``: actors on a Ray cluster (the web app when ``EXPLORER_RAY_ADDRESS`` is set).
 
 The queue, the slots, ownership and the job objects live in the process that submits, so the
-queue position and the controls look the same whatever the backend. ``explorer/ui/jobs.py``
+queue position and the controls look the same whatever the backend. ``explorer/ui/browser_jobs.py``
 holds the app's one manager; the training page and the recurrent page both use it.
 
 This module is the manager (queue, device slots, ownership, reaping) and the public face of the
@@ -18,7 +18,7 @@ shared loop in ``explorer.training.backends.base``; the names below are importab
 
 API (stable, see docs/architecture.md)::
 
-    from explorer.training.jobs import JobManager, JobSpec, JobState, JobBusyError
+    from explorer.training.job_manager import JobManager, JobSpec, JobState, JobBusyError
 
     manager = JobManager(slots={"cpu": 1, "cuda": 2}, backend=ProcessBackend())
     job = manager.submit(
@@ -54,7 +54,7 @@ optimisation step can be paused, stopped or cancelled between steps.
 Owners who leave: a *running* job of an owner who has gone runs to its end and stays
 retrievable for ``keep_finished_s`` (a reload finds it under the same browser id); a *queued*
 job of an owner who has gone is dropped when its turn comes. Every job's end is logged (logger
-``explorer.training.jobs``: job, owner tag, kind, reason, run and wait durations).
+``explorer.training.job_manager``: job, owner tag, kind, reason, run and wait durations).
 """
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ ever sees it. The class-server limits (README, "Class-server settings") come fro
 
 Usage (the recurrent page does the same with its own generator)::
 
-    from explorer.ui import jobs
-    job = jobs.current_job("training")           # this browser's latest job of that kind, or None
-    job = jobs.submit(JobSpec("explorer.training.fit:run_training", {"settings": s}),
+    from explorer.ui import browser_jobs
+    job = browser_jobs.current_job("training")           # this browser's latest job of that kind, or None
+    job = browser_jobs.submit(JobSpec("explorer.training.fit:run_training", {"settings": s}),
                       device="cpu", title="...", kind="training")
-    jobs.queue_position(job)                     # 0 running, 1.. waiting, None done
-    jobs.poll_interval(job)                      # how often a live view should poll it
+    browser_jobs.queue_position(job)                     # 0 running, 1.. waiting, None done
+    browser_jobs.poll_interval(job)                      # how often a live view should poll it
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import os
 import threading
 
 from explorer.training.events import History
-from explorer.training.jobs import (
+from explorer.training.job_manager import (
     Job,
     JobBusyError,
     JobControl,
@@ -179,7 +179,7 @@ def manager() -> JobManager:
             warm = getattr(backend, "warm", None)
             if warm is not None:  # the first job should not wait for torch to import
                 from explorer.device import pick_device
-                from explorer.training.jobs import slot_key
+                from explorer.training.job_manager import slot_key
 
                 warm(slot_key(str(pick_device())))
             atexit.register(_shutdown)

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.models.recurrent_cells import CELLS
-from explorer.training.jobs import JobState
+from explorer.training.job_manager import JobState
 from explorer.training.sequence import (
     TASK_BASELINE,
     TASK_METRIC,
@@ -27,7 +27,7 @@ from explorer.training.sequence import (
     sample_text,
 )
 from explorer.ui import recurrent_cache as rc
-from explorer.viz.recurrent_training import learning_curves
+from explorer.viz.recurrent_curves import learning_curves
 
 TASK_DEFAULTS = {  # steps, window / sequence length, learning rate, hidden size
     "chars": (400, 64, 1e-2, 128),

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.data.own_images import Limits, OwnImagesError, from_images, load_own, read_zip
+from explorer.data.image_sets import Limits, OwnImagesError, from_images, load_own, read_zip
 from explorer.models import get_spec
 from explorer.training.freezing import FREEZE_MODES, FREEZE_TITLES
 from explorer.training.settings import TRAINABLE_MODELS, TrainSettings
 from explorer.training.transfer_weights import bundled_source
-from explorer.ui import jobs
+from explorer.ui import browser_jobs
 from explorer.ui.state import escape_text
 
 ROOT_ENV = "EXPLORER_OWN_IMAGES_DIR"
@@ -143,9 +143,9 @@ def _by_hand(folder: Path, active: bool) -> None:
 
 def own_images_section() -> None:
     """The "Your own images" panel."""
-    expire(float(jobs.server_settings()["keep_s"]))
-    folder = user_folder(jobs.owner_id())
-    job = jobs.current_job("training")
+    expire(float(browser_jobs.server_settings()["keep_s"]))
+    folder = user_folder(browser_jobs.owner_id())
+    job = browser_jobs.current_job("training")
     active = job is not None and not job.done
     with st.expander("Your own images", expanded=False):
         st.caption(
@@ -260,8 +260,8 @@ def _train_controls(folder: Path, active: bool) -> None:
             "" if source is None else f" (transfer, {mode.replace('_', ' ')})"
         )
         try:
-            jobs.submit(
-                jobs.JobSpec(
+            browser_jobs.submit(
+                browser_jobs.JobSpec(
                     "explorer.training.transfer:run_own_images",
                     {"settings": settings, "folder": str(folder), "source": source},
                 ),
@@ -269,7 +269,7 @@ def _train_controls(folder: Path, active: bool) -> None:
                 title=title,
                 kind="training",
             )
-        except jobs.JobBusyError as err:
+        except browser_jobs.JobBusyError as err:
             st.error(str(err))
             return
         st.rerun()
