@@ -1,8 +1,10 @@
 """The import graph of explorer/: no circle, no upward edge between layers.
 
-Every ``import`` counts, also one inside a function (a lazy import is still a dependency and
-still closes a circle: ``models/weights.py <-> training/checkpoints.py`` was one); only imports
-under ``if TYPE_CHECKING:`` are left out, since they never run.
+Every ``import`` counts: one inside a function (a lazy import is still a dependency and still
+closes a circle: ``models/weights.py <-> training/checkpoints.py`` was one) and one under
+``if TYPE_CHECKING:`` (it never runs, but it is a dependency of the code's meaning all the same:
+``training/job.py <-> training/backends/base.py`` hid there until the backends typed against the
+``JobHandle`` protocol instead of the job class).
 """
 
 from __future__ import annotations
@@ -42,22 +44,26 @@ def _modules() -> dict[str, Path]:
     return mods
 
 
-def _runtime_nodes(tree: ast.AST):
-    """Every node except those under ``if TYPE_CHECKING:``."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            stack.extend(node.orelse)
-            continue
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
+def imported_names(source: str, package: str) -> list[str]:
+    """Every dotted name one module's source imports, wherever the import stands (in a function,
+    under ``if TYPE_CHECKING:``); relative imports resolved against ``package``."""
+    targets: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            targets += [f"{base}.{a.name}" for a in node.names]
+    return targets
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(mods: dict[str, Path] | None = None) -> dict[str, set[str]]:
     """Module -> the explorer modules it imports (a name imported from a package counts as the
     submodule when it is one, else as the package's ``__init__``)."""
-    mods = _modules()
+    mods = _modules() if mods is None else mods
 
     def resolve(name: str) -> str | None:
         while name and name not in mods:
@@ -67,21 +73,11 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = defaultdict(set)
     for module, path in mods.items():
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        for node in _runtime_nodes(ast.parse(path.read_text())):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*parts, base] if base else parts)
-                targets = [f"{base}.{a.name}" for a in node.names]
-            for target in targets:
-                if target.split(".")[0] in {"explorer", "app_pages", "app"}:
-                    found = resolve(target) if target.startswith("explorer") else target
-                    if found and found != module:
-                        graph[module].add(found)
+        for target in imported_names(path.read_text(), package):
+            if target.split(".")[0] in {"explorer", "app_pages", "app"}:
+                found = resolve(target) if target.startswith("explorer") else target
+                if found and found != module:
+                    graph[module].add(found)
     return graph
 
 
@@ -178,3 +174,20 @@ def test_the_checker_sees_a_circle_and_an_upward_edge() -> None:
     assert upward_edges(
         {"explorer.probe.x": {"explorer.ui.browser_jobs"}, "explorer.ui.y": {"explorer.models"}}
     ) == {("explorer.probe.x", "explorer.ui.browser_jobs")}
+
+
+def test_an_import_under_type_checking_is_an_edge(tmp_path: Path) -> None:
+    # The circle job <-> backends.base as it was: the backend's half only under TYPE_CHECKING.
+    job = tmp_path / "job.py"
+    job.write_text("from explorer.training.backends.base import JobSpec\n")
+    base = tmp_path / "base.py"
+    base.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from explorer.training.job import Job\n"
+    )
+    graph = import_graph({"explorer.training.job": job, "explorer.training.backends.base": base})
+    assert graph["explorer.training.backends.base"] == {"explorer.training.job"}
+    assert circles(graph) == [
+        frozenset({"explorer.training.job", "explorer.training.backends.base"})
+    ]

@@ -18,12 +18,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from explorer.training.backends.base import JobSpec, WorkerLost, failure_message
-
-if TYPE_CHECKING:
-    from explorer.training.backends.base import Backend
+from explorer.training.backends.base import Backend, JobSpec, WorkerLost, failure_message
 
 __all__ = ["LIMIT_GRACE_S", "Job", "JobControl", "JobState", "owner_tag", "slot_key"]
 

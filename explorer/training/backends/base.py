@@ -25,10 +25,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from explorer.training.job import Job
+from typing import Any, Protocol
 
 log = logging.getLogger("explorer.training.job_manager")
 
@@ -70,12 +67,33 @@ class Flags(Protocol):
     def cancelled(self) -> bool: ...
 
 
+class JobHandle(Protocol):
+    """What a backend sees of a job: exactly the members the thread, process and Ray backends use.
+
+    :class:`explorer.training.job.Job` satisfies it. Backends type against this protocol, so the
+    dependency runs one way, ``job -> backends.base``, and no backend imports the job module.
+    """
+
+    id: int
+    device: str  # a slot key: "cpu", "cuda:0", ...
+    spec: JobSpec | None  # None for an in-process factory (thread backend only)
+    note: str | None  # a backend may say what the job waits for (Ray placement)
+
+    def open_generator(self) -> Iterator[Any]: ...
+    def record(self, event: Any) -> None: ...
+    def check_limits(self) -> None: ...
+    def wait_while_paused(self) -> None: ...
+    def wants_pause(self) -> bool: ...
+    def wants_stop(self) -> bool: ...
+    def wants_cancel(self) -> bool: ...
+
+
 class Backend(Protocol):
     """Where jobs run: ``run`` blocks in the job's driver thread until the job has ended."""
 
     name: str
 
-    def run(self, job: Job) -> tuple[str, Any, str | None]: ...
+    def run(self, job: JobHandle) -> tuple[str, Any, str | None]: ...
     def close(self) -> None: ...
 
 
@@ -91,7 +109,7 @@ class UnavailableBackend:
     def unavailable(self) -> str:
         return self.reason
 
-    def run(self, job: Job) -> tuple[str, Any, str | None]:
+    def run(self, job: JobHandle) -> tuple[str, Any, str | None]:
         raise RuntimeError(f"Training is unavailable: {self.reason}.")
 
     def close(self) -> None:

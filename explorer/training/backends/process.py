@@ -30,13 +30,10 @@ import threading
 import time
 import types
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from explorer.device import configure_threads
-from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
-
-if TYPE_CHECKING:
-    from explorer.training.job import Job
+from explorer.training.backends.base import JobHandle, JobSpec, WorkerLost, run_spec
 
 log = logging.getLogger("explorer.training.job_manager")
 
@@ -248,7 +245,7 @@ class ProcessBackend:
                 return
         worker.kill()
 
-    def run(self, job: Job) -> tuple[str, Any, str | None]:
+    def run(self, job: JobHandle) -> tuple[str, Any, str | None]:
         """Run ``job.spec`` in a worker; returns (state, result, error) when it has ended."""
         spec: JobSpec = job.spec
         worker = self._acquire(job.device)

@@ -25,13 +25,10 @@ import os
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from explorer.device import configure_threads
-from explorer.training.backends.base import JobSpec, WorkerLost, run_spec
-
-if TYPE_CHECKING:
-    from explorer.training.job import Job
+from explorer.training.backends.base import JobHandle, JobSpec, WorkerLost, run_spec
 
 log = logging.getLogger("explorer.training.job_manager")
 
@@ -213,7 +210,7 @@ class RayBackend:
             raise RuntimeError(f"Training is unavailable: {self.unavailable()}.")
 
     # -- jobs --------------------------------------------------------------------------------
-    def run(self, job: Job) -> tuple[str, Any, str | None]:
+    def run(self, job: JobHandle) -> tuple[str, Any, str | None]:
         """Run ``job.spec`` in a fresh actor; returns (state, result, error) when it has ended."""
         import pickle
 

@@ -7,12 +7,9 @@ rendering for the interpreter lock.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from explorer.training.backends.base import close_generator, failure_message
-
-if TYPE_CHECKING:
-    from explorer.training.job import Job
+from explorer.training.backends.base import JobHandle, close_generator, failure_message
 
 
 class ThreadBackend:
@@ -20,7 +17,7 @@ class ThreadBackend:
 
     name = "thread"
 
-    def run(self, job: Job) -> tuple[str, Any, str | None]:
+    def run(self, job: JobHandle) -> tuple[str, Any, str | None]:
         gen = None
         state, result, error = "finished", None, None
         try:
@@ -40,9 +37,8 @@ class ThreadBackend:
         except Exception as exc:  # the job must end with a message, never kill the process
             state, error = "failed", failure_message(exc, job.id)  # keeps no frame alive
         finally:
-            close_generator(
-                gen, job.id
-            )  # runs the generator's finally blocks (frees memory, hooks)
+            # runs the generator's finally blocks (frees memory, hooks)
+            close_generator(gen, job.id)
         return state, result, error
 
     def close(self) -> None:
