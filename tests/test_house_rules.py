@@ -205,7 +205,6 @@ LONG_FILES: dict[str, int] = {
     "explorer/models/spec.py": 521,
     "explorer/models/spec_modules.py": 455,
     "explorer/probe/codegen.py": 439,
-    "explorer/training/fit.py": 479,
     "explorer/training/sequence.py": 406,
     "explorer/ui/recurrent_sections.py": 467,
     "explorer/ui/training_sections.py": 421,
