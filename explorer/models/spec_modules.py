@@ -234,8 +234,14 @@ class GlobalPool2d(nn.Module):
         return out if self.keepdims else out.flatten(1)
 
 
-class Affine(nn.Module):
-    """``x * scale + offset`` per channel or overall: Keras' Rescaling and Normalization."""
+class Rescale(nn.Module):
+    """``x * scale + offset`` per channel or overall: Keras' Rescaling.
+
+    One ``torch.addcmul`` call, so that the graph tracer sees one operation of its own kind
+    (``graph_kind``), not a multiplication and a residual addition.
+    """
+
+    graph_kind = "scale"
 
     def __init__(self, scale: list[float], offset: list[float]) -> None:
         super().__init__()
@@ -245,7 +251,17 @@ class Affine(nn.Module):
         shape = (1, -1) + (1,) * (x.dim() - 2)
         s = torch.tensor(self.scale, dtype=x.dtype, device=x.device).reshape(shape)
         o = torch.tensor(self.offset, dtype=x.dtype, device=x.device).reshape(shape)
-        return x * s + o
+        return torch.addcmul(o, x, s)
+
+
+class Normalize(Rescale):
+    """``(x - mean) / std`` per channel, as ``x * (1 / std) - mean / std``: Keras' Normalization."""
+
+    graph_kind = "norm"
+
+    def __init__(self, mean: list[float], std: list[float]) -> None:
+        stds = std * len(mean) if len(std) == 1 else std
+        super().__init__([1 / s for s in std], [-m / s for m, s in zip(mean, stds, strict=False)])
 
     def extra_repr(self) -> str:
         return f"scale={self.scale[:4]}, offset={self.offset[:4]}"
@@ -322,11 +338,8 @@ def node_module(node: Node) -> nn.Module:
         "flatten": lambda: Flatten(a.get("channels_last", False)),
         "reshape": lambda: Reshape(a["shape"]),
         "act": lambda: _activation(a["fn"], node),
-        "scale": lambda: Affine(a["scale"], a.get("offset", [0.0])),
-        "normalize": lambda: Affine(
-            [1 / s for s in a["std"]],
-            [-m / s for m, s in zip(a["mean"], a["std"] * len(a["mean"]), strict=False)],
-        ),
+        "scale": lambda: Rescale(a["scale"], a.get("offset", [0.0])),
+        "normalize": lambda: Normalize(a["mean"], a["std"]),
         "identity": nn.Identity,
     }
     return simple[op]()

@@ -37,6 +37,7 @@ _KINDS: dict[str, str] = {
     "__iadd__": "add",
     "add_": "add",
     "__radd__": "add",
+    "addcmul": "scale",
     "flatten": "flatten",
     "dropout": "dropout",
     "sigmoid": "act",
@@ -127,11 +128,13 @@ def check_features(args: tuple, kwargs: dict, layer: str) -> None:
 _ADDS = ("add", "__add__", "__iadd__", "add_", "__radd__")
 
 
-def op_kind(fname: str, tensors: list[torch.Tensor]) -> str | None:
+def op_kind(fname: str, tensors: list[torch.Tensor], traced: int = 2) -> str | None:
     """The operation a torch call is (a key of the graph's node kinds), ``None`` for a call that
-    only reshapes or computes something the diagram does not draw."""
-    if fname in _ADDS and len(tensors) < 2:
-        return None  # x + 1 is not a residual addition
+    only reshapes or computes something the diagram does not draw. ``traced``: how many of the
+    input tensors come from the traced graph (an addition of a constant, ``x + 1`` or
+    ``x + torch.tensor(offset)``, is no residual addition)."""
+    if fname in _ADDS and min(len(tensors), traced) < 2:
+        return None
     if fname in ("view", "reshape") and tensors and tensors[0].dim() == 4:
         return "flatten"
     return _KINDS.get(fname)

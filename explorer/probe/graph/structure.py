@@ -36,7 +36,7 @@ class Node:
     """One operation (or, in a view, a group of operations drawn as one box)."""
 
     id: str
-    kind: str  # conv | pool | gap | relu | act | bn | dense | concat | add | flatten | dropout | input | output | block kinds
+    kind: str  # conv | pool | gap | relu | act | bn | norm | scale | dense | concat | add | flatten | dropout | input | output | block kinds
     name: str  # paper-style name (explorer.probe.names)
     module: str  # the module path a feature-map view can hook ("" for the input)
     type: str  # "Conv2d", "MaxPool2d", "Inception", "add" ...

@@ -71,7 +71,8 @@ class _Recorder(TorchFunctionMode):
         tensors = [
             a for a in flat(list(args)) + flat(list(kwargs.values())) if isinstance(a, torch.Tensor)
         ]
-        kind = op_kind(fname, tensors)
+        traced = sum(1 for t in tensors if id(t) in self.producer)
+        kind = op_kind(fname, tensors, traced)
         module = self.stack[-1] if self.stack else ""
         if kind in ("conv", "pool"):
             check_size(fname, args, kwargs, self.names.get(module, module))
@@ -115,6 +116,8 @@ class _Recorder(TorchFunctionMode):
         node_id, name = self._ident(module, fname, leaf_call)
         params = 0
         if leaf_call:
+            # A module may name the kind of its one operation (spec_modules.Normalize: "norm").
+            kind = getattr(mod, "graph_kind", kind)
             self.owned_calls.add(module)
             if module not in self.owned:
                 params = sum(p.numel() for p in mod.parameters(recurse=False))
