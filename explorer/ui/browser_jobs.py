@@ -31,7 +31,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import threading
 
 from explorer.training.events import History
 from explorer.training.job_manager import (
@@ -43,6 +42,7 @@ from explorer.training.job_manager import (
     JobState,
     TrainingUnavailableError,
 )
+from explorer.ui import process_state
 
 __all__ = [
     "Job",
@@ -73,12 +73,6 @@ REAP_INTERVAL_S = 10.0
 QUEUED_POLL_S = 5.0  # a queued view only waits for its turn: poll rarely, draw nothing heavy
 RUNNING_POLL_S = 1.0  # a running view redraws at most this often
 MAX_CURVE_POINTS = 300  # live curves are drawn from at most this many points per series
-
-_manager: JobManager | None = None
-_manager_lock = threading.Lock()
-_sessions: dict[str, set[str]] = {}  # owner (browser id) -> Streamlit sessions seen for it
-_sessions_lock = threading.Lock()
-_logged: set[str] = set()  # failures already logged with their traceback (see _log_once)
 
 
 def _env_float(name: str, default: float, minimum: float) -> float:
@@ -136,62 +130,69 @@ def _resumable(runtime: object, sid: str) -> bool:
 
 def _log_once(key: str, message: str) -> None:
     """Log a failure with its traceback the first time, then briefly (the reaper asks every 10 s)."""
-    if key in _logged:
+    if key in process_state.logged_failures:
         log.debug(message, exc_info=True)
         return
-    _logged.add(key)
+    process_state.logged_failures.add(key)
     log.warning(message, exc_info=True)
 
 
 def owner_alive(owner: str) -> bool:
     """Whether any session of this browser is still there (another tab, or a reload)."""
-    with _sessions_lock:
-        sids = set(_sessions.get(owner, ()))
+    sessions = process_state.owner_sessions
+    with process_state.owner_sessions_lock:
+        sids = set(sessions.get(owner, ()))
     if not sids:
         return True  # never seen through a page (scripts, tests): keep its jobs
     alive = {s for s in sids if session_alive(s)}
-    with _sessions_lock:
+    with process_state.owner_sessions_lock:
         if alive:
-            _sessions[owner] = alive | (_sessions.get(owner, set()) - sids)
+            sessions[owner] = alive | (sessions.get(owner, set()) - sids)
         else:  # keep one dead session so the owner stays known as gone
-            _sessions[owner] = {next(iter(sids))} | (_sessions.get(owner, set()) - sids)
+            sessions[owner] = {next(iter(sids))} | (sessions.get(owner, set()) - sids)
     return bool(alive)
 
 
 def manager() -> JobManager:
-    """The process-wide manager: a module-level singleton (no cache that "Clear cache" drops)."""
-    global _manager
-    with _manager_lock:
-        if _manager is None:
-            from explorer.training.backends import backend_from_env
+    """The process-wide manager, kept in ``process_state`` (no cache that "Clear cache" drops)."""
+    with process_state.job_manager_lock:
+        if process_state.job_manager is None:
+            process_state.job_manager = _start_manager()
+        return process_state.job_manager
 
-            conf = server_settings()
-            backend = backend_from_env(cpu_jobs=conf["cpu_jobs"])
-            _manager = JobManager(
-                slots={"cpu": conf["cpu_jobs"], "cuda": conf["cuda_jobs"]},
-                default_slots=1,
-                backend=backend,
-                is_alive=owner_alive,
-                time_limit_s=conf["time_limit_s"],
-                keep_finished_s=conf["keep_s"],
-            )
-            _manager.start_reaper(REAP_INTERVAL_S)
-            warm = getattr(backend, "warm", None)
-            if warm is not None:  # the first job should not wait for torch to import
-                from explorer.device import pick_device
-                from explorer.training.job_manager import slot_key
 
-                warm(slot_key(str(pick_device())))
-            atexit.register(_shutdown)
-            log.info("job manager started: backend %s, settings %s", backend.name, conf)
-        return _manager
+def _start_manager() -> JobManager:
+    """Build the manager from the server's settings, start its reaper and warm a worker."""
+    from explorer.training.backends import backend_from_env
+
+    conf = server_settings()
+    backend = backend_from_env(cpu_jobs=conf["cpu_jobs"])
+    made = JobManager(
+        slots={"cpu": conf["cpu_jobs"], "cuda": conf["cuda_jobs"]},
+        default_slots=1,
+        backend=backend,
+        is_alive=owner_alive,
+        time_limit_s=conf["time_limit_s"],
+        keep_finished_s=conf["keep_s"],
+    )
+    made.start_reaper(REAP_INTERVAL_S)
+    warm = getattr(backend, "warm", None)
+    if warm is not None:  # the first job should not wait for torch to import
+        from explorer.device import pick_device
+        from explorer.training.job_manager import slot_key
+
+        warm(slot_key(str(pick_device())))
+    atexit.register(_shutdown)
+    log.info("job manager started: backend %s, settings %s", backend.name, conf)
+    return made
 
 
 def _shutdown() -> None:
     # At exit, jobs end between two steps and workers are told to quit.
-    if _manager is not None:
-        _manager.shutdown(5.0)
-        _manager.backend.close()
+    made = process_state.job_manager
+    if made is not None:
+        made.shutdown(5.0)
+        made.backend.close()
 
 
 def unavailable() -> str | None:
@@ -230,8 +231,8 @@ def owner_id() -> str:
     from explorer.ui.identity import browser_id
 
     owner, sid = browser_id(), session_id()
-    with _sessions_lock:
-        _sessions.setdefault(owner, set()).add(sid)
+    with process_state.owner_sessions_lock:
+        process_state.owner_sessions.setdefault(owner, set()).add(sid)
     return owner
 
 

@@ -17,24 +17,22 @@ from __future__ import annotations
 
 import gc
 import sys
-import threading
+
+from explorer.ui import process_state
 
 # Freeze again once this many more modules are loaded (a page that imports a new library).
 NEW_MODULES = 50
-_lock = threading.Lock()
-_frozen_at = 0  # len(sys.modules) at the last freeze
 
 
 def freeze_loaded() -> bool:
     """Move what is loaded so far to the permanent generation, when enough new modules came
     since the last time; True when it froze. Cheap when there is nothing new (one comparison)."""
-    global _frozen_at
-    if len(sys.modules) - _frozen_at < NEW_MODULES:
+    if len(sys.modules) - process_state.gc_frozen_at < NEW_MODULES:
         return False
-    with _lock:
-        if len(sys.modules) - _frozen_at < NEW_MODULES:
+    with process_state.gc_freeze_lock:
+        if len(sys.modules) - process_state.gc_frozen_at < NEW_MODULES:
             return False
         gc.collect()  # what is garbage now is not frozen
         gc.freeze()
-        _frozen_at = len(sys.modules)
+        process_state.gc_frozen_at = len(sys.modules)
     return True

@@ -1,33 +1,30 @@
 """Compare runs: every run of this browser (training, transfer, comparisons) on one chart.
 
 Histories live in a process-wide :class:`~explorer.training.runs.RunStore` keyed by the browser
-id (a module-level singleton, like the job manager), folded incrementally from the owner's jobs,
-so they stay after a job has been forgotten and survive a reload; nobody sees another browser's.
+id (kept in :mod:`explorer.ui.process_state`, like the job manager), folded incrementally from
+the owner's jobs, so they stay after a job has been forgotten and survive a reload; nobody sees
+another browser's.
 """
 
 from __future__ import annotations
 
-import threading
-
 import streamlit as st
 
 from explorer.training.runs import METRICS, RunBook, RunStore, overlay_series, runs_csv
-from explorer.ui import browser_jobs
+from explorer.ui import browser_jobs, process_state
 from explorer.viz.runs import grad_norms_side_by_side, overlay_figure
 
-_store: RunStore | None = None
-_lock = threading.Lock()
 KINDS = ("training", "comparison", "recurrent")  # a recurrent job gives one run per cell
 
 
 def store() -> RunStore:
     """The process-wide run store (created once; expires books of browsers gone an hour)."""
-    global _store
-    with _lock:
-        if _store is None:
-            _store = RunStore(keep_s=float(browser_jobs.server_settings()["keep_s"]))
-        _store.expire()
-        return _store
+    with process_state.run_store_lock:
+        if process_state.run_store is None:
+            keep_s = float(browser_jobs.server_settings()["keep_s"])
+            process_state.run_store = RunStore(keep_s=keep_s)
+        process_state.run_store.expire()
+        return process_state.run_store
 
 
 def my_runs() -> RunBook:

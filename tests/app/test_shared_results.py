@@ -122,9 +122,9 @@ def test_a_shared_result_makes_each_png_once_under_concurrent_sessions(
 
 
 def test_freeze_loaded_moves_what_is_loaded_out_of_the_collections() -> None:
-    from explorer.ui import heap
+    from explorer.ui import heap, process_state
 
-    heap._frozen_at = 0
+    process_state.gc_frozen_at = 0
     assert heap.freeze_loaded() is True
     assert gc.get_freeze_count() > 0
     assert heap.freeze_loaded() is False  # nothing new since: no second collection

@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 
 from explorer.training.backends.thread import ThreadBackend
-from explorer.ui import browser_jobs
+from explorer.ui import browser_jobs, process_state
 
 
 @pytest.fixture
@@ -19,13 +19,13 @@ def app_manager(monkeypatch):
     """A fresh app manager whose jobs run in threads (no worker process to start)."""
     import explorer.training.backends as backends
 
-    monkeypatch.setattr(browser_jobs, "_manager", None)
+    monkeypatch.setattr(process_state, "job_manager", None)
     monkeypatch.setattr(backends, "backend_from_env", lambda **kwargs: ThreadBackend())
     monkeypatch.setattr(
         browser_jobs.atexit, "register", lambda fn: None
     )  # this test shuts it down itself
     yield browser_jobs.manager
-    made = browser_jobs._manager
+    made = process_state.job_manager
     if made is not None:
         made.shutdown()
 
@@ -65,7 +65,7 @@ def _serve(monkeypatch, runtime: _Runtime) -> None:
 
     monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))
     monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: runtime))
-    monkeypatch.setattr(browser_jobs, "_logged", set())
+    monkeypatch.setattr(process_state, "logged_failures", set())
 
 
 def test_session_liveness_counts_connected_and_resumable_sessions(monkeypatch):

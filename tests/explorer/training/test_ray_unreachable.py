@@ -137,14 +137,13 @@ def test_a_refused_connection_is_kept_and_retried_only_after_the_interval(fake_c
 def test_training_page_renders_and_says_why(fake_connect, monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from explorer.ui import browser_jobs
+    from explorer.ui import process_state
 
     fake = fake_connect(block=True)
     monkeypatch.setenv("EXPLORER_RAY_ADDRESS", ADDRESS)
     monkeypatch.setenv("EXPLORER_RAY_CONNECT_TIMEOUT_S", "1")
-    monkeypatch.setattr(
-        browser_jobs, "_manager", None
-    )  # a fresh app-wide manager for this server's settings
+    # a fresh app-wide manager for this server's settings
+    monkeypatch.setattr(process_state, "job_manager", None)
     root = Path(__file__).resolve().parents[3]
     at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
     at.run()
@@ -161,6 +160,6 @@ def test_training_page_renders_and_says_why(fake_connect, monkeypatch: pytest.Mo
     assert [t.value for t in at.title][:1] and fake.calls == [
         ADDRESS
     ]  # the page rendered; one attempt in all
-    made = browser_jobs._manager
+    made = process_state.job_manager
     assert made is not None and made.unavailable() is not None
     made.shutdown(1.0)
