@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import median_seconds, report  # noqa: E402
 from explorer.basics import KERNELS, sliding_steps, to_grey  # noqa: E402
 from explorer.data.samples import DEFAULT_SAMPLE, load_sample  # noqa: E402
-from explorer.viz.convolution_figures import step_equation, step_figure  # noqa: E402
+from explorer.viz.sliding_window import step_equation, step_figure  # noqa: E402
 
 
 def _one_step(steps, k: int) -> int:

@@ -88,14 +88,6 @@ LONG_FUNCTIONS: dict[str, int] = {
     "explorer/ui/recurrent_comparison.py::training_settings": 62,
     "explorer/ui/training_live.py::results": 68,
     "explorer/ui/transfer_panel.py::transfer_section": 106,
-    "explorer/viz/convolution_figures.py::_input_traces": 78,
-    "explorer/viz/convolution_figures.py::_output_traces": 78,
-    "explorer/viz/convolution_figures.py::relu_pair": 68,
-    "explorer/viz/colour.py::colour_bar": 66,
-    "explorer/viz/diagram/figure.py::figure": 87,
-    "explorer/viz/diagram/side.py::side_by_side": 114,
-    "explorer/viz/maps.py::field_figure": 83,
-    "explorer/viz/recurrent_curves.py::learning_curves": 62,
 }
 # A data table is exempt: a function at least 3/4 of whose lines are records, statements that
 # call or build one literal list/tuple/dict/set (returned, assigned or called) with no logic in
@@ -208,7 +200,6 @@ LONG_FILES: dict[str, int] = {
     "explorer/training/sequence.py": 406,
     "explorer/ui/recurrent_sections.py": 467,
     "explorer/ui/training_sections.py": 421,
-    "explorer/viz/convolution_figures.py": 575,
     "explorer/viz/recurrent.py": 445,
 }
 

@@ -24,7 +24,7 @@ from explorer.basics import (
 )
 from explorer.data.samples import load_sample
 from explorer.ui.state import PageState
-from explorer.viz.convolution_figures import step_equation, step_figure
+from explorer.viz.sliding_window import step_equation, step_figure
 
 SOURCES = ["sample image", "typed numbers"]
 _SOURCE_TOKENS = {"sample image": "image", "typed numbers": "typed"}

@@ -68,18 +68,7 @@ def colour_bar(
     lo, hi = float(lo), float(hi)
     if not hi > lo:
         hi = lo + 1.0
-    values = np.linspace(lo, hi, 256)
-    fig = go.Figure(
-        go.Heatmap(
-            z=[list(range(256))],
-            zmin=0,
-            zmax=255,
-            colorscale=plotly_scale(scale),
-            showscale=False,
-            customdata=[values.tolist()],
-            hovertemplate="%{customdata:.3g}<extra></extra>",
-        )
-    )
+    fig = go.Figure(_scale_strip(scale, lo, hi))
     ends = tick_labels or (f"{lo:.3g}", f"{hi:.3g}")
     inner = [] if tick_labels else [v for v in _nice_ticks(lo, hi) if lo < v < hi]
     fig.update_layout(
@@ -94,34 +83,40 @@ def colour_bar(
             tickvals=[(v - lo) / (hi - lo) * 255 for v in inner],
             ticktext=[f"{v:.3g}" for v in inner],
         ),
-        annotations=[
-            dict(
-                x=0,
-                y=0,
-                xref="paper",
-                yref="paper",
-                yshift=-4,
-                text=ends[0],
-                showarrow=False,
-                xanchor="left",
-                yanchor="top",
-                font=dict(size=12),
-            ),
-            dict(
-                x=1,
-                y=0,
-                xref="paper",
-                yref="paper",
-                yshift=-4,
-                text=ends[1],
-                showarrow=False,
-                xanchor="right",
-                yanchor="top",
-                font=dict(size=12),
-            ),
-        ],
+        annotations=[_end_label(ends[0], 0, "left"), _end_label(ends[1], 1, "right")],
     )
     return fig
+
+
+def _scale_strip(scale: str, lo: float, hi: float) -> go.Heatmap:
+    """The bar itself: 256 steps of ``scale`` (as an image's uint8 colours), each step's value
+    lo..hi on hover."""
+    values = np.linspace(lo, hi, 256)
+    return go.Heatmap(
+        z=[list(range(256))],
+        zmin=0,
+        zmax=255,
+        colorscale=plotly_scale(scale),
+        showscale=False,
+        customdata=[values.tolist()],
+        hovertemplate="%{customdata:.3g}<extra></extra>",
+    )
+
+
+def _end_label(text: str, x: float, side: str) -> dict:
+    """The label under one end of the bar (``side``: "left" or "right")."""
+    return dict(
+        x=x,
+        y=0,
+        xref="paper",
+        yref="paper",
+        yshift=-4,
+        text=text,
+        showarrow=False,
+        xanchor=side,
+        yanchor="top",
+        font=dict(size=12),
+    )
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:

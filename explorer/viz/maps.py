@@ -219,41 +219,10 @@ def field_figure(
     past the border, i.e. into the padding) and, optionally, a gradient heatmap blended in,
     with its colour bar (``heat_unit`` names what the colours measure)."""
     h, w = view.shape[:2]
-    img = view
-    if heat is not None:
-        g = np.asarray(heat, dtype=np.float32)
-        g = g / g.max() if g.max() > 0 else g
-        g = np.sqrt(g)  # gradients fall off fast: a square root keeps the tails visible
-        colour = colour_table("hot")[np.round(g * 255).astype(np.uint8)].astype(np.float32)
-        weight = (alpha * g)[..., None]
-        img = np.clip(
-            np.round((1 - weight) * view.astype(np.float32) * 0.6 + weight * colour), 0, 255
-        )
-        img = img.astype(np.uint8)
+    img = view if heat is None else _blend_heat(view, heat, alpha)
     fig = go.Figure(go.Image(source=_data_uri(img)))
-    if heat is not None:  # an image has no colour bar of its own: an empty trace carries it
-        fig.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                hoverinfo="skip",
-                showlegend=False,
-                marker={
-                    "colorscale": plotly_scale("hot"),
-                    "cmin": 0,
-                    "cmax": 1,
-                    "color": [0],
-                    "showscale": True,
-                    "colorbar": {
-                        "title": {"text": heat_unit},
-                        "thickness": 12,
-                        "x": 1.02,
-                        "xanchor": "left",
-                    },
-                },
-            )
-        )
+    if heat is not None:
+        fig.add_trace(_heat_colour_bar(heat_unit))
     if box is not None:
         top, left, bottom, right = box
         outside = top < 0 or left < 0 or bottom > h - 1 or right > w - 1
@@ -275,12 +244,7 @@ def field_figure(
                 hovertemplate="centre: row %{y:.1f}, column %{x:.1f}<extra></extra>",
             )
         )
-    pad = max(h, w) * 0.02
-    if box is not None:
-        x_lo, x_hi = min(-0.5, box[1] - 0.5) - pad, max(w - 0.5, box[3] + 0.5) + pad
-        y_lo, y_hi = min(-0.5, box[0] - 0.5) - pad, max(h - 0.5, box[2] + 0.5) + pad
-    else:
-        x_lo, x_hi, y_lo, y_hi = -0.5, w - 0.5, -0.5, h - 0.5
+    x_lo, x_hi, y_lo, y_hi = _field_extent(h, w, box)
     fig.update_xaxes(range=[x_lo, x_hi], showgrid=False, title="column")
     fig.update_yaxes(range=[y_hi, y_lo], showgrid=False, scaleanchor="x", title="row")
     # The same right margin with or without a colour bar: two field figures side by side (the
@@ -289,6 +253,54 @@ def field_figure(
         title=title, margin={"l": 10, "r": 110, "t": 40, "b": 10}, height=420, showlegend=False
     )
     return fig
+
+
+def _blend_heat(view: np.ndarray, heat: np.ndarray, alpha: float) -> np.ndarray:
+    """The input darkened to 60 % with a gradient heatmap ("hot") blended in, uint8."""
+    g = np.asarray(heat, dtype=np.float32)
+    g = g / g.max() if g.max() > 0 else g
+    g = np.sqrt(g)  # gradients fall off fast: a square root keeps the tails visible
+    colour = colour_table("hot")[np.round(g * 255).astype(np.uint8)].astype(np.float32)
+    weight = (alpha * g)[..., None]
+    img = np.clip(np.round((1 - weight) * view.astype(np.float32) * 0.6 + weight * colour), 0, 255)
+    return img.astype(np.uint8)
+
+
+def _heat_colour_bar(heat_unit: str) -> go.Scatter:
+    """An image has no colour bar of its own: an empty trace carries the blended heatmap's."""
+    return go.Scatter(
+        x=[None],
+        y=[None],
+        mode="markers",
+        hoverinfo="skip",
+        showlegend=False,
+        marker={
+            "colorscale": plotly_scale("hot"),
+            "cmin": 0,
+            "cmax": 1,
+            "color": [0],
+            "showscale": True,
+            "colorbar": {
+                "title": {"text": heat_unit},
+                "thickness": 12,
+                "x": 1.02,
+                "xanchor": "left",
+            },
+        },
+    )
+
+
+def _field_extent(
+    h: int, w: int, box: tuple[float, float, float, float] | None
+) -> tuple[float, float, float, float]:
+    """(x_lo, x_hi, y_lo, y_hi) of the axes: the image, widened to a field that runs past its
+    border (with a 2 % margin then)."""
+    if box is None:
+        return -0.5, w - 0.5, -0.5, h - 0.5
+    pad = max(h, w) * 0.02
+    x_lo, x_hi = min(-0.5, box[1] - 0.5) - pad, max(w - 0.5, box[3] + 0.5) + pad
+    y_lo, y_hi = min(-0.5, box[0] - 0.5) - pad, max(h - 0.5, box[2] + 0.5) + pad
+    return x_lo, x_hi, y_lo, y_hi
 
 
 def field_pair(
@@ -359,9 +371,8 @@ def predictions_figure(
         )
     )
     fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title="probability")
-    fig.update_yaxes(
-        automargin=True, type="category"
-    )  # class names "0".."9" are names, not numbers
+    # class names "0".."9" are names, not numbers
+    fig.update_yaxes(automargin=True, type="category")
     fig.update_traces(textfont_size=13)
     fig.update_layout(
         title={"text": text, "x": 0, "xanchor": "left"},

@@ -14,7 +14,7 @@ from explorer.probe.stats import ShapedLayer
 from explorer.ui.image_results import FeatureResult
 from explorer.ui.state import PageState
 from explorer.ui.weight_sources import LoadedModel
-from explorer.viz.convolution_figures import clicked_cell
+from explorer.viz.cell_grid import clicked_cell
 
 # Labels other views switch to (the Open button, a click on a unit); the registry uses them too.
 LAYER_DETAIL = "Layer detail"

@@ -12,7 +12,7 @@ from explorer.probe import Field
 from explorer.ui.feature_views.context import ViewContext, unit_clicked
 from explorer.ui.image_results import effective_field, field_summary
 from explorer.viz import maps as viz
-from explorer.viz.convolution_figures import add_click_targets
+from explorer.viz.cell_grid import add_click_targets
 
 
 def receptive_field(ctx: ViewContext) -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 from explorer.probe.stats import SORT_KEYS, layer_overview
 from explorer.ui.feature_views.context import SORT_LABELS, ViewContext, open_layer, unit_clicked
 from explorer.viz import maps as viz
-from explorer.viz.convolution_figures import add_click_targets
+from explorer.viz.cell_grid import add_click_targets
 from explorer.viz.result_pngs import DEFAULT_SCALE, result_montage_png, result_strip_png
 
 

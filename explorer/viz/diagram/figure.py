@@ -32,9 +32,8 @@ from explorer.viz.diagram.style import (
 
 ROW_PX = 27  # vertical pixels per row at the screen's 13-pixel type (2.1 x the font size)
 SCREEN_PX, PROJECTOR_PX = 13, 16  # label type: readable on a screen; from the back of a room
-SHORTCUT_COLOUR = (
-    "#D55E00"  # Okabe-Ito vermillion: the residual shortcut stands out of the grey edges
-)
+# Okabe-Ito vermillion: the residual shortcut stands out of the grey edges
+SHORTCUT_COLOUR = "#D55E00"
 BOX_COLOUR = "#4c78a8"
 
 
@@ -212,17 +211,47 @@ def figure(
     ``max_width``, its drawing centred, one data unit one pixel). ``grow_to``: a larger type for the
     labels where a short network leaves the room for it (a projector's back rows).
     """
+    cv = _fitted_canvas(graph, font, max_width, max_height, grow_to)
+    lo, hi = colour_range([graph], colour_by)
+    shortcut_shapes, shortcut_legend = _shortcut_parts(cv)
+    nodes = _node_traces(cv, colour_by, lo, hi, selected)
+    data = _edge_traces(cv) + nodes + shortcut_legend + [colourbar_trace(colour_by, lo, hi, font)]
+    boxes, notes = _block_boxes(cv)
+    width = max(max_width, cv.width + 20)
+    spare = (width - 20 - cv.width) / 2
+    names = [t["name"] for t in nodes + shortcut_legend]
+    top = legend_px(names, font, width - 20) + (1.8 * font + 10 if title else 0)
+    bottom = colourbar_px(font)
+    layout_ = dict(
+        shapes=shortcut_shapes + boxes,
+        annotations=notes,
+        width=width,
+        height=round(cv.height + top + bottom),
+        margin=dict(l=10, r=10, t=round(top), b=round(bottom)),
+        title=dict(text=title, font=dict(size=font + 2)),
+        xaxis=dict(visible=False, range=[-spare, cv.width + spare], fixedrange=False),
+        yaxis=dict(visible=False, range=[cv.height, 0], fixedrange=False),
+        **_interaction_and_type(font),
+    )
+    return go.Figure({"data": data, "layout": layout_})
+
+
+def _fitted_canvas(
+    graph: Graph, font: float, max_width: float, max_height: float, grow_to: float | None
+) -> Canvas:
+    """The canvas at ``font``, or at the largest size down from ``grow_to`` that still fits the
+    room (the labels grow; legend and colour bar keep ``font``)."""
     lay = layout(graph)
     cv = canvas(graph, font=font, max_width=max_width - 20, max_height=max_height, lay=lay)
     for size in range(int(grow_to or 0), int(font), -2):
         bigger = canvas(graph, font=size, max_width=max_width - 20, max_height=max_height, lay=lay)
         if bigger.height <= max_height and bigger.width <= max_width - 20:
-            cv = bigger  # the labels grow; legend and colour bar keep ``font``
-            break
-    lo, hi = colour_range([graph], colour_by)
-    shortcut_shapes, shortcut_legend = _shortcut_parts(cv)
-    nodes = _node_traces(cv, colour_by, lo, hi, selected)
-    data = _edge_traces(cv) + nodes + shortcut_legend + [colourbar_trace(colour_by, lo, hi, font)]
+            return bigger
+    return cv
+
+
+def _block_boxes(cv: Canvas) -> tuple[list[dict], list[dict]]:
+    """The dotted boxes around named blocks (shapes) and their names (annotations)."""
     shapes = [
         dict(
             type="rect",
@@ -248,18 +277,13 @@ def figure(
         )
         for name, x0, _, y0, _ in cv.boxes
     ]
-    width = max(max_width, cv.width + 20)
-    spare = (width - 20 - cv.width) / 2
-    names = [t["name"] for t in nodes + shortcut_legend]
-    top = legend_px(names, font, width - 20) + (1.8 * font + 10 if title else 0)
-    bottom = colourbar_px(font)
-    layout_ = dict(
-        shapes=shortcut_shapes + shapes,
-        annotations=notes,
-        width=width,
-        height=round(cv.height + top + bottom),
-        margin=dict(l=10, r=10, t=round(top), b=round(bottom)),
-        title=dict(text=title, font=dict(size=font + 2)),
+    return shapes, notes
+
+
+def _interaction_and_type(font: float) -> dict:
+    """Layout keys shared by every diagram: white plot, pan and click to select, type and legend
+    at ``font`` pixels, the legend in rows above the plot."""
+    return dict(
         plot_bgcolor="white",
         dragmode="pan",
         hovermode="closest",
@@ -276,7 +300,4 @@ def figure(
             bgcolor="rgba(255,255,255,0.85)",
             itemsizing="constant",
         ),
-        xaxis=dict(visible=False, range=[-spare, cv.width + spare], fixedrange=False),
-        yaxis=dict(visible=False, range=[cv.height, 0], fixedrange=False),
     )
-    return go.Figure({"data": data, "layout": layout_})

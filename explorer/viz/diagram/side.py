@@ -8,6 +8,8 @@ layer nothing), so the column's height is the network's depth as the papers coun
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
@@ -24,13 +26,7 @@ LAYER_EM = 1.35  # pixels per layer of depth, in font sizes: a one-layer box hol
 def depths(graph: Graph) -> dict[str, int]:
     """Operation id -> weight layers (convolution, dense) on the longest path from the input to
     it, itself included."""
-    preds: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    for e in graph.edges:
-        preds[e.dst].append(e.src)
-    out: dict[str, int] = {}
-    for n in graph.nodes:  # execution order is a topological order
-        out[n.id] = max((out[p] for p in preds[n.id]), default=0) + (n.kind in WEIGHTED)
-    return out
+    return _weight_depths(graph, None)
 
 
 def network_depth(graph: Graph) -> int:
@@ -40,16 +36,22 @@ def network_depth(graph: Graph) -> int:
 
 def box_depth(graph: Graph, node: Node) -> int:
     """Weight layers on the longest path inside one box of a view (a block or a layer)."""
-    members = set(node.members) or {node.id}
-    preds: dict[str, list[str]] = {m: [] for m in members}
+    return max(_weight_depths(graph, set(node.members) or {node.id}).values(), default=0)
+
+
+def _weight_depths(graph: Graph, members: set[str] | None) -> dict[str, int]:
+    """Weight layers on the longest path to each operation, over the operations in ``members``
+    (all of them for None) and the edges between them."""
+    inside = {n.id for n in graph.nodes} if members is None else members
+    preds: dict[str, list[str]] = {m: [] for m in inside}
     for e in graph.edges:
-        if e.dst in members and e.src in members:
+        if e.dst in inside and e.src in inside:
             preds[e.dst].append(e.src)
     out: dict[str, int] = {}
-    for n in graph.nodes:
-        if n.id in members:
+    for n in graph.nodes:  # execution order is a topological order
+        if n.id in inside:
             out[n.id] = max((out[p] for p in preds[n.id]), default=0) + (n.kind in WEIGHTED)
-    return max(out.values(), default=0)
+    return out
 
 
 def _column(graph: Graph, font: float) -> tuple[list[tuple[Node, int]], float]:
@@ -70,91 +72,124 @@ def side_by_side(
     """Full graphs (every operation) of several architectures, each a column of its blocks at one
     depth scale (see the module docstring); ``graphs`` maps a column title to a graph."""
     lo, hi = colour_range([g.view("blocks") for g in graphs.values()], colour_by)
-    unit = LAYER_EM * font
-    bar = 1.6 * font
     deepest = max((network_depth(g) for g in graphs.values()), default=1)
     shapes, notes, data = [], [], []
     x = 0.0
     gap = 1.5 * font
     for title, graph in graphs.items():
-        boxes, widest = _column(graph, font)
-        depth = network_depth(graph)
-        head = [title, f"{depth} layers"]
-        width = max(bar + 6 + widest, max(text_px(t, font) for t in head))
-        y = 0.0
-        tx, ty, hx, hy, texts, hovers = [], [], [], [], [], []
-        for n, d in boxes:
-            colour = colour_of(measure(n, colour_by), lo, hi)
-            shapes.append(
-                dict(
-                    type="rect",
-                    x0=x,
-                    x1=x + bar,
-                    y0=y + 0.04,
-                    y1=y + d - 0.04,
-                    name=title,
-                    fillcolor=colour,
-                    line=dict(color="#333333", width=1),
-                    layer="below",
-                )
-            )
-            tx.append(x + bar + 2)
-            ty.append(y + d / 2)
-            texts.append(html.escape(display_name(n.name)))
-            hx.append(x + bar / 2)
-            hy.append(y + d / 2)
-            hovers.append(hover(n) + f"<br>{d} weight layer{'s' if d != 1 else ''} deep")
-            y += d
-        data.append(
-            dict(
-                type="scatter",
-                x=tx,
-                y=ty,
-                mode="text",
-                text=texts,
-                textposition="middle right",
-                textfont=dict(size=font, color="#111111"),
-                hoverinfo="skip",
-                showlegend=False,
-                cliponaxis=False,
-            )
+        column = _network_column(
+            title, graph, x, font, lambda n: colour_of(measure(n, colour_by), lo, hi)
         )
-        data.append(
-            dict(
-                type="scatter",
-                x=hx,
-                y=hy,
-                mode="markers",
-                hovertext=hovers,
-                hoverinfo="text",
-                marker=dict(size=bar, color="rgba(0,0,0,0)"),
-                showlegend=False,
-            )
-        )
-        notes.append(
-            dict(
-                x=x,
-                y=0,
-                yref="y",
-                xanchor="left",
-                yanchor="bottom",
-                showarrow=False,
-                align="left",
-                text="<br>".join(html.escape(t) for t in head),
-                font=dict(size=font),
-            )
-        )
-        x += width + gap
+        shapes += column.shapes
+        data += column.traces
+        notes.append(column.head)
+        x += column.width + gap
     data.append(colourbar_trace(colour_by, lo, hi, font))
-    plot_w = x - gap
+    return go.Figure(
+        {"data": data, "layout": _side_layout(shapes, notes, x - gap, deepest, font, max_width)}
+    )
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One network's column: its boxes (shapes), label and hover traces, heading, and width."""
+
+    shapes: list[dict]
+    traces: list[dict]
+    head: dict
+    width: float
+
+
+def _network_column(
+    title: str, graph: Graph, x: float, font: float, colour: Callable[[Node], str]
+) -> _Column:
+    """The column of one network at ``x``: a box per block as tall as its depth, its name to the
+    right, its hover on the box, and the title and depth above."""
+    bar = 1.6 * font
+    boxes, widest = _column(graph, font)
+    head = [title, f"{network_depth(graph)} layers"]
+    width = max(bar + 6 + widest, max(text_px(t, font) for t in head))
+    y = 0.0
+    shapes, tx, ty, hx, hy, texts, hovers = [], [], [], [], [], [], []
+    for n, d in boxes:
+        shapes.append(
+            dict(
+                type="rect",
+                x0=x,
+                x1=x + bar,
+                y0=y + 0.04,
+                y1=y + d - 0.04,
+                name=title,
+                fillcolor=colour(n),
+                line=dict(color="#333333", width=1),
+                layer="below",
+            )
+        )
+        tx.append(x + bar + 2)
+        ty.append(y + d / 2)
+        texts.append(html.escape(display_name(n.name)))
+        hx.append(x + bar / 2)
+        hy.append(y + d / 2)
+        hovers.append(hover(n) + f"<br>{d} weight layer{'s' if d != 1 else ''} deep")
+        y += d
+    labels = dict(
+        type="scatter",
+        x=tx,
+        y=ty,
+        mode="text",
+        text=texts,
+        textposition="middle right",
+        textfont=dict(size=font, color="#111111"),
+        hoverinfo="skip",
+        showlegend=False,
+        cliponaxis=False,
+    )
+    hover_targets = dict(
+        type="scatter",
+        x=hx,
+        y=hy,
+        mode="markers",
+        hovertext=hovers,
+        hoverinfo="text",
+        marker=dict(size=bar, color="rgba(0,0,0,0)"),
+        showlegend=False,
+    )
+    return _Column(shapes, [labels, hover_targets], _heading(x, head, font), width)
+
+
+def _heading(x: float, lines: list[str], font: float) -> dict:
+    """A column's title and depth, above its top at ``x``."""
+    return dict(
+        x=x,
+        y=0,
+        yref="y",
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        align="left",
+        text="<br>".join(html.escape(t) for t in lines),
+        font=dict(size=font),
+    )
+
+
+def _side_layout(
+    shapes: list[dict],
+    notes: list[dict],
+    plot_w: float,
+    deepest: int,
+    font: float,
+    max_width: float,
+) -> dict:
+    """The layout: the depth axis on the left (``deepest`` layers, LAYER_EM fonts per layer), the
+    titles above and the colour bar below."""
     axis_w = 3.5 * font + 30  # the depth axis: tick labels and its title
     width = max(max_width, plot_w + axis_w + 20)
     top = 2 * LINE_EM * font + 12
-    layout_ = dict(
+    return dict(
         shapes=shapes,
         annotations=notes,
         width=width,
-        height=round(deepest * unit + top + colourbar_px(font)),
+        height=round(deepest * LAYER_EM * font + top + colourbar_px(font)),
         margin=dict(l=round(axis_w), r=10, t=round(top), b=round(colourbar_px(font))),
         plot_bgcolor="white",
         hovermode="closest",
@@ -173,4 +208,3 @@ def side_by_side(
             fixedrange=True,
         ),
     )
-    return go.Figure({"data": data, "layout": layout_})

@@ -7,13 +7,9 @@ import pytest
 import torch
 
 from explorer.basics import KERNELS, conv_as_dense, sliding_steps
-from explorer.viz.convolution_figures import (
-    ZEROED,
-    dense_matrix,
-    integer_dtick,
-    relu_pair,
-    step_figure,
-)
+from explorer.viz.cell_grid import integer_dtick
+from explorer.viz.convolution_figures import ZEROED, dense_matrix, relu_pair
+from explorer.viz.sliding_window import step_figure
 
 SOBEL = torch.tensor(KERNELS["vertical edges (Sobel x)"].weights, dtype=torch.float64)
 
