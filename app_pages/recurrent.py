@@ -1,10 +1,11 @@
 """Recurrent networks: every gate of an RNN, GRU or LSTM over a sequence the student types.
 
-The page reads as a table of contents: its sections (``explorer.ui.recurrent_sections``) read
-widgets, ask the engine for a cached trace or gradient flow, and draw the figures. Its six views
-are registered in ``explorer.ui.recurrent_views.VIEWS`` (one function each); the cell's text comes
-from its spec (``explorer.models.recurrent_cells``); live training
-(``explorer.ui.recurrent_comparison``) runs as a background job of the shared job machinery.
+The page reads as a table of contents: its sections (``explorer.ui.recurrent_sections``, then
+``explorer.ui.recurrent_view_section``) read widgets, ask the engine for a cached trace or
+gradient flow, and draw the figures. Its six views are registered in
+``explorer.ui.recurrent_views.VIEWS`` (one function each); the cell's text comes from its spec
+(``explorer.models.recurrent_cells``); live training (``explorer.ui.recurrent_comparison``) runs
+as a background job of the shared job machinery.
 """
 
 from contextlib import nullcontext
@@ -15,6 +16,7 @@ from explorer.ui import recurrent_cache as rc
 from explorer.ui import recurrent_sections as sections
 from explorer.ui.common import fold_inputs, projector_on
 from explorer.ui.recurrent_comparison import training_section
+from explorer.ui.recurrent_view_section import views_section
 from explorer.ui.state import PageState
 
 page_url = PageState("recurrent")  # the view in the URL (explorer/ui/state.py)
@@ -34,7 +36,7 @@ config = sections.network_config(network, given)
 views_slot = st.container() if projector else None
 sections.cell_section(network, config, projector)
 with views_slot if views_slot is not None else nullcontext():
-    sections.views_section(page_url, network, given, config, projector)
+    views_section(page_url, network, given, config, projector)
 
 # --- live training ------------------------------------------------------------------------
 st.subheader("Train and compare")

@@ -96,9 +96,9 @@ ALLOWED: frozenset[str] = frozenset(
                 "bind_network",
                 "catalog_key",
                 "network_config",
-                "view_fold_label",
             )
         ),
+        *(f"explorer/ui/recurrent_view_section.py::{q}" for q in ("view_fold_label",)),
         *(
             f"explorer/ui/recurrent_views.py::{q}"
             for q in ("ViewContext.bind", "_quantity", "_unique")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -69,9 +69,8 @@ class SequenceSettings:
     encoding: str = "onehot"  # chars only: "onehot" or "embedding"
     seed: int = 0
     sample_every: int = 50
-    forget_bias: float = (
-        0.0  # LSTM only: initial forget-gate bias (1.0 as in Jozefowicz et al. 2015)
-    )
+    # LSTM only: initial forget-gate bias (1.0 as in Jozefowicz et al. 2015).
+    forget_bias: float = 0.0
     val_every: int = 50  # held-out evaluation every this many steps (and at the end)
 
     def validate(self) -> None:
@@ -126,9 +125,8 @@ class TrainedSequenceModel:
     steps: int
     init_seed: int = 0
     forget_bias: float = 0.0  # the LSTM forget-gate bias it started from (0 = torch's init)
-    initial_state: dict[str, Tensor] | None = field(
-        default=None, repr=False
-    )  # the weights it started from
+    # The weights it started from.
+    initial_state: dict[str, Tensor] | None = field(default=None, repr=False)
 
     def instantiate(self, fused: bool = False) -> SequenceModel:
         model = SequenceModel(self.config, fused=fused)
@@ -386,21 +384,3 @@ def sample_text(
         last = logits[-1, 0]
     model.train(was_training)
     return prime + decode(out)
-
-
-def compare_curves(log: Sequence[object]) -> dict[str, list[tuple[int, float]]]:
-    """Learning curves per cell from a job log (any mix of events; SeqStep ones are used)."""
-    curves: dict[str, list[tuple[int, float]]] = {}
-    for event in log:
-        if isinstance(event, SeqStep):
-            curves.setdefault(event.cell, []).append((event.step, event.metric))
-    return curves
-
-
-def compare_val_curves(log: Sequence[object]) -> dict[str, list[tuple[int, float]]]:
-    """Held-out curves per cell from a job log (the SeqVal events)."""
-    curves: dict[str, list[tuple[int, float]]] = {}
-    for event in log:
-        if isinstance(event, SeqVal):
-            curves.setdefault(event.cell, []).append((event.step, event.metric))
-    return curves

@@ -1,7 +1,8 @@
 """The events of sequence training (explorer.training.sequence): one per optimisation step,
 held-out evaluation and text sample, per cell. The job log keeps them; the Recurrent page draws
-its curves and samples from them."""
+its curves and samples from them (``compare_curves``, ``compare_val_curves``)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -38,3 +39,21 @@ class SeqSample:
     cell: str
     text: str
     transient: bool = True
+
+
+def compare_curves(log: Sequence[object]) -> dict[str, list[tuple[int, float]]]:
+    """Learning curves per cell from a job log (any mix of events; SeqStep ones are used)."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for event in log:
+        if isinstance(event, SeqStep):
+            curves.setdefault(event.cell, []).append((event.step, event.metric))
+    return curves
+
+
+def compare_val_curves(log: Sequence[object]) -> dict[str, list[tuple[int, float]]]:
+    """Held-out curves per cell from a job log (the SeqVal events)."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for event in log:
+        if isinstance(event, SeqVal):
+            curves.setdefault(event.cell, []).append((event.step, event.metric))
+    return curves

@@ -22,10 +22,9 @@ from explorer.training.sequence import (
     SequenceRun,
     SequenceSettings,
     SequenceTrainingError,
-    compare_curves,
-    compare_val_curves,
     sample_text,
 )
+from explorer.training.sequence_events import compare_curves, compare_val_curves
 from explorer.ui import recurrent_cache as rc
 from explorer.viz.recurrent_curves import learning_curves
 
@@ -36,19 +35,11 @@ TASK_DEFAULTS = {  # steps, window / sequence length, learning rate, hidden size
 }
 
 
-def training_settings() -> SequenceSettings:
-    """The comparison run the widgets describe (bounded widgets; validated by the engine)."""
-    t1, t2, t3, t4 = st.columns(4)
-    task = t1.selectbox("Task", TASKS, format_func=TASK_TITLES.get, key="rec_task")
-    steps0, len0, lr0, hidden0 = TASK_DEFAULTS[task]
-    cells = t2.multiselect(
-        "Cells", CELLS, default=list(CELLS), format_func=str.upper, key="rec_train_cells"
-    )
-    hidden_size = t3.select_slider(
-        "Hidden size ", [8, 16, 32, 64, 128], hidden0, key=f"rec_train_hidden_{task}"
-    )
-    num_layers = t4.slider("Layers ", 1, 2, 1, key="rec_train_layers")
+def _schedule_settings(task: str) -> tuple[int, int, float, str]:
+    """The run's second row: steps, window (or sequence length), learning rate and, for text,
+    how characters enter; each defaults to the task's own value."""
     s1, s2, s3, s4 = st.columns(4)
+    steps0, len0, lr0, _ = TASK_DEFAULTS[task]
     steps = s1.select_slider(
         "Steps", [50, 100, 200, 400, 800, 1500, 3000], steps0, key=f"rec_train_steps_{task}"
     )
@@ -71,6 +62,11 @@ def training_settings() -> SequenceSettings:
             key="rec_train_enc",
             format_func={"onehot": "one-hot", "embedding": "embedding"}.get,
         )
+    return steps, seq_len, lr, encoding
+
+
+def _stability_settings() -> tuple[float, float]:
+    """The run's third row: gradient clipping and the LSTM's forget-gate bias at the start."""
     k1, k2, _ = st.columns([1, 1, 2])
     clip = k1.select_slider(
         "Gradient clipping (max norm)",
@@ -86,6 +82,24 @@ def training_settings() -> SequenceSettings:
         key="rec_train_fb",
         help="1.0 as in Jozefowicz et al. (2015): the LSTM starts by remembering.",
     )
+    return clip, forget_bias
+
+
+def training_settings() -> SequenceSettings:
+    """The comparison run the widgets describe (bounded widgets; validated by the engine): the
+    task and the networks, then the schedule, then the stabilisers, one row each."""
+    t1, t2, t3, t4 = st.columns(4)
+    task = t1.selectbox("Task", TASKS, format_func=TASK_TITLES.get, key="rec_task")
+    hidden0 = TASK_DEFAULTS[task][3]
+    cells = t2.multiselect(
+        "Cells", CELLS, default=list(CELLS), format_func=str.upper, key="rec_train_cells"
+    )
+    hidden_size = t3.select_slider(
+        "Hidden size ", [8, 16, 32, 64, 128], hidden0, key=f"rec_train_hidden_{task}"
+    )
+    num_layers = t4.slider("Layers ", 1, 2, 1, key="rec_train_layers")
+    steps, seq_len, lr, encoding = _schedule_settings(task)
+    clip, forget_bias = _stability_settings()
     return SequenceSettings(
         task=task,
         cells=tuple(cells),

@@ -4,6 +4,8 @@ backward pass), picked by number or by a click on the channel's map."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import streamlit as st
 
@@ -15,14 +17,10 @@ from explorer.viz import maps as viz
 from explorer.viz.cell_grid import add_click_targets
 
 
-def receptive_field(ctx: ViewContext) -> None:
-    """One unit's receptive field on the model's input."""
-    lm, mi = ctx.lm, ctx.mi
-    summary = field_summary(lm.arch, tuple(sorted(lm.build.items())), tuple(mi.x.shape[1:]))
-    rf_names = [n for n in ctx.names if n in summary.fields and not summary.fields[n].is_global]
-    if not rf_names:
-        st.info("No layer of this model has a local receptive field to draw.")
-        return
+def _choose_unit(ctx: ViewContext, rf_names: list[str]) -> tuple[str, int, int, bool, Any]:
+    """The layer and the unit (row, column) whose field is drawn, and whether to compute the
+    effective field; each bound to the link. Returns them and the column the overlay's opacity
+    slider goes in."""
     ctx.url.bind(
         "layer",
         "fm_rf_layer",
@@ -32,7 +30,6 @@ def receptive_field(ctx: ViewContext) -> None:
     )
     layer = st.selectbox("Layer", rf_names, key="fm_rf_layer", format_func=ctx.labels.get)
     _, h, w = ctx.res.maps.get(layer).shape
-    f = summary.fields[layer]
     c1, c2, c3 = st.columns(3)
     ctx.url.bind(
         "unit",
@@ -44,8 +41,17 @@ def receptive_field(ctx: ViewContext) -> None:
     col = int(c2.number_input(f"Column (0 to {w - 1})", 0, w - 1, step=1, key="fm_rf_col"))
     ctx.url.keep("fm_rf_erf", True, (True, False))
     show_erf = c3.checkbox("Effective field (one backward pass)", key="fm_rf_erf")
-    box = f.box(row, col)
-    centre = (f.start[0] + row * f.jump[0], f.start[1] + col * f.jump[1])
+    return layer, row, col, show_erf, c3
+
+
+def _describe_field(
+    ctx: ViewContext, layer: str, f: Field, unit: tuple[int, int], box: tuple[float, ...]
+) -> None:
+    """What the unit sees, in words: the field's size and place, the units' spacing, and a
+    warning when the field runs past the image's border (into zero padding)."""
+    row, col = unit
+    rows, cols = ctx.mi.view.shape[:2]
+    past_border = box[0] < 0 or box[1] < 0 or box[2] > rows - 1 or box[3] > cols - 1
     st.markdown(
         f"Unit ({row}, {col}) of **{ctx.name_of(layer)}** sees **{f.size[0]:g} x {f.size[1]:g}** input pixels "
         f"(rows {box[0]:g} to {box[2]:g}, columns {box[1]:g} to {box[3]:g}); neighbouring units are "
@@ -53,23 +59,30 @@ def receptive_field(ctx: ViewContext) -> None:
         + (
             "The field runs past the border (dashed): there the unit reads zero padding, so it "
             "sees less of the image than the box suggests."
-            if box[0] < 0
-            or box[1] < 0
-            or box[2] > mi.view.shape[0] - 1
-            or box[3] > mi.view.shape[1] - 1
+            if past_border
             else ""
         )
     )
-    left, right = st.columns(2)
-    left.plotly_chart(
-        viz.field_figure(mi.view, box, centre, title="Theoretical receptive field"), key="fm_rf_fig"
-    )
-    if show_erf:
-        heat = effective_field(lm, ctx.res, layer, row, col, None)
-        alpha = c3.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_heat_alpha")
-        right.plotly_chart(
+
+
+def _effective_field(
+    ctx: ViewContext,
+    layer: str,
+    unit: tuple[int, int],
+    box: tuple[float, ...],
+    centre: tuple[float, float],
+    slider_col: Any,
+    col: Any,
+) -> None:
+    """The effective field (one backward pass): |gradient| of the unit over the input, overlaid
+    on the image at an opacity chosen in ``slider_col``, drawn in ``col``."""
+    heat = effective_field(ctx.lm, ctx.res, layer, unit[0], unit[1], None)
+    with slider_col:
+        alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.6, 0.05, key="fm_heat_alpha")
+    with col:
+        st.plotly_chart(
             viz.field_figure(
-                mi.view,
+                ctx.mi.view,
                 box,
                 centre,
                 heat=heat,
@@ -78,10 +91,31 @@ def receptive_field(ctx: ViewContext) -> None:
             ),
             key="fm_erf_fig",
         )
-        right.caption(
+        st.caption(
             "Brightness = how much each input pixel changes this unit (all its channels "
             "summed), square-root scaled. It fills the centre of the theoretical field."
         )
+
+
+def receptive_field(ctx: ViewContext) -> None:
+    """One unit's receptive field on the model's input."""
+    lm, mi = ctx.lm, ctx.mi
+    summary = field_summary(lm.arch, tuple(sorted(lm.build.items())), tuple(mi.x.shape[1:]))
+    rf_names = [n for n in ctx.names if n in summary.fields and not summary.fields[n].is_global]
+    if not rf_names:
+        st.info("No layer of this model has a local receptive field to draw.")
+        return
+    layer, row, col, show_erf, slider_col = _choose_unit(ctx, rf_names)
+    f = summary.fields[layer]
+    box = f.box(row, col)
+    centre = (f.start[0] + row * f.jump[0], f.start[1] + col * f.jump[1])
+    _describe_field(ctx, layer, f, (row, col), box)
+    left, right = st.columns(2)
+    left.plotly_chart(
+        viz.field_figure(mi.view, box, centre, title="Theoretical receptive field"), key="fm_rf_fig"
+    )
+    if show_erf:
+        _effective_field(ctx, layer, (row, col), box, centre, slider_col, right)
     _pick_and_sum(ctx, layer, f, row, col)
 
 

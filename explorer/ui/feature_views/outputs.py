@@ -55,6 +55,56 @@ def predictions(ctx: ViewContext) -> None:
         )
 
 
+def _method_and_class(ctx: ViewContext, preds: list) -> tuple[str, int]:
+    """The attribution method and which of the top classes to explain (its rank), side by side,
+    each bound to the link."""
+    a1, a2 = st.columns(2)
+    ctx.url.bind("method", "fm_attr_method", default=next(iter(METHODS)), valid=list(METHODS))
+    method = a1.radio(
+        "Method", list(METHODS), format_func=lambda k: METHODS[k].title, key="fm_attr_method"
+    )
+    ctx.url.bind("target", "fm_attr_target", default=0, valid=range(len(preds)))
+    pick = a2.selectbox(
+        "Explain the class",
+        range(len(preds)),
+        key="fm_attr_target",
+        format_func=lambda i: f"{preds[i].label} ({preds[i].probability:.1%})",
+    )
+    return method, pick
+
+
+def _path_steps(ctx: ViewContext, multi: bool) -> int:
+    """Steps along the path for a multi-pass method (a slider bound to the link), else the
+    default, unused."""
+    if not multi:
+        return DEFAULT_STEPS
+    ctx.url.bind(
+        "steps", "fm_attr_steps", default=DEFAULT_STEPS, valid=range(MIN_STEPS, MAX_STEPS + 1)
+    )
+    return st.slider(
+        "Steps along the path (more steps: closer to the exact integral, and slower)",
+        MIN_STEPS,
+        MAX_STEPS,
+        key="fm_attr_steps",
+    )
+
+
+def _attribution_figure(ctx: ViewContext, heat: np.ndarray, title: str) -> None:
+    """The input beside its attribution map, with the overlay's opacity slider."""
+    # Cosmetic: not in links.
+    ctx.url.keep("fm_heat_alpha", 0.6, lambda v: isinstance(v, float) and 0.0 <= v <= 1.0)
+    alpha = st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="fm_heat_alpha")
+    # one figure, two panels: the same size and the same square-pixel enlargement
+    st.plotly_chart(
+        viz.field_pair(ctx.mi.view, heat, ("What the model sees", title), alpha=alpha),
+        key="fm_attr_fig",
+    )
+    st.caption(
+        "Colours: each pixel's attribution magnitude divided by the largest one, square-root "
+        "scaled (the colour bar), blended over the input with the opacity above."
+    )
+
+
 def attribution(ctx: ViewContext) -> None:
     """One attribution map for a chosen method and class, over the model's input."""
     lm = ctx.lm
@@ -64,19 +114,7 @@ def attribution(ctx: ViewContext) -> None:
             "only the network's wiring. Choose trained weights to see what a prediction rests on."
         )
     preds = top_k(ctx.res.maps.output, lm.classes, k=5, task=lm.task)
-    a1, a2 = st.columns(2)
-    url = ctx.url
-    url.bind("method", "fm_attr_method", default=next(iter(METHODS)), valid=list(METHODS))
-    method = a1.radio(
-        "Method", list(METHODS), format_func=lambda k: METHODS[k].title, key="fm_attr_method"
-    )
-    url.bind("target", "fm_attr_target", default=0, valid=range(len(preds)))
-    pick = a2.selectbox(
-        "Explain the class",
-        range(len(preds)),
-        key="fm_attr_target",
-        format_func=lambda i: f"{preds[i].label} ({preds[i].probability:.1%})",
-    )
+    method, pick = _method_and_class(ctx, preds)
     st.caption(METHODS[method].explanation)
     if lm.task == "binary":
         st.caption(
@@ -84,43 +122,13 @@ def attribution(ctx: ViewContext) -> None:
         )
     target = 0 if lm.task == "binary" else preds[pick].index
     multi = METHODS[method].multi_pass
-    if multi:
-        url.bind(
-            "steps", "fm_attr_steps", default=DEFAULT_STEPS, valid=range(MIN_STEPS, MAX_STEPS + 1)
-        )
-    steps = (
-        st.slider(
-            "Steps along the path (more steps: closer to the exact integral, and slower)",
-            MIN_STEPS,
-            MAX_STEPS,
-            key="fm_attr_steps",
-        )
-        if multi
-        else DEFAULT_STEPS
-    )
+    steps = _path_steps(ctx, multi)
     precision = _precision(ctx) if multi else "float32"
     heat = cached_attribution(ctx.res, method, target, steps, precision)
     if heat is None and _may_run(ctx, method, target, steps, precision):
         heat = _run(ctx, method, target, steps, precision)
     if heat is not None:
-        url.keep(
-            "fm_heat_alpha", 0.6, lambda v: isinstance(v, float) and 0.0 <= v <= 1.0
-        )  # cosmetic: not in links
-        alpha = st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="fm_heat_alpha")
-        # one figure, two panels: the same size and the same square-pixel enlargement
-        st.plotly_chart(
-            viz.field_pair(
-                ctx.mi.view,
-                heat,
-                ("What the model sees", f"{METHODS[method].title}: {preds[pick].label}"),
-                alpha=alpha,
-            ),
-            key="fm_attr_fig",
-        )
-        st.caption(
-            "Colours: each pixel's attribution magnitude divided by the largest one, square-root "
-            "scaled (the colour bar), blended over the input with the opacity above."
-        )
+        _attribution_figure(ctx, heat, f"{METHODS[method].title}: {preds[pick].label}")
 
 
 def _precision(ctx: ViewContext) -> str:

@@ -16,10 +16,10 @@ from explorer.training.sequence import (
     SequenceRun,
     SequenceSettings,
     SequenceTrainingError,
-    compare_curves,
     sample_text,
     train_sequence_models,
 )
+from explorer.training.sequence_events import compare_curves
 
 
 def _run(settings: SequenceSettings, **kw):
