@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-from explorer.probe.windows import window_of
+from explorer.probe.windows import Window, window_of
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,8 @@ class FieldTracker(TorchFunctionMode):
         super().__init__()
         self._fields: dict[int, Field] = {}
         self._alive: list[torch.Tensor] = []  # keep tensors alive so their ids are not reused
+        # Every convolution / pooling window met, in call order (the layer table reads them).
+        self.windows: list[tuple[str, Window]] = []
 
     def set(self, tensor: torch.Tensor, field: Field) -> None:
         self._fields[id(tensor)] = field
@@ -113,6 +115,7 @@ class FieldTracker(TorchFunctionMode):
         field = _merge(known)
         window = window_of(name, args, kwargs) if first is not None else None
         if window is not None:
+            self.windows.append((name, window))
             field = apply_window(
                 first, window.kernel, window.stride, window.padding, window.dilation
             )

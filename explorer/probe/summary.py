@@ -14,8 +14,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from explorer.probe.capture import layer_infos
+from explorer.probe.capture import LayerInfo, layer_infos
 from explorer.probe.receptive_field import INPUT_FIELD, Field, FieldTracker
+from explorer.probe.windows import CONV_CALLS, Window
 
 
 @dataclass(frozen=True)
@@ -115,37 +116,24 @@ def _window(value: tuple[int, ...] | None) -> str:
     return str(value[0]) if len(set(value)) == 1 else "x".join(map(str, value))
 
 
-def _pairs(value: object) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, (tuple, list)):
-        return tuple(int(v) for v in value)
-    if isinstance(value, str):  # padding="same" / "valid"
-        return None
-    return (int(value), int(value))
-
-
-def _window_of(module: nn.Module) -> dict[str, object]:
-    """Kernel, stride, padding (groups, dilation) of a convolution or pooling module."""
-    if isinstance(module, nn.Conv2d):
-        return {
-            "kernel": _pairs(module.kernel_size),
-            "stride": _pairs(module.stride),
-            "padding": _pairs(module.padding),
-            "groups": module.groups,
-            "dilation": _pairs(module.dilation),
-        }
-    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-        stride = module.stride if module.stride is not None else module.kernel_size
-        dilation = _pairs(getattr(module, "dilation", 1))
-        return {
-            "kernel": _pairs(module.kernel_size),
-            "stride": _pairs(stride),
-            "padding": _pairs(module.padding),
-            "dilation": dilation,
-            "ceil_mode": bool(module.ceil_mode),
-        }
-    return {}
+def _window_columns(call: tuple[str, Window] | None) -> dict[str, object]:
+    """Kernel, stride, padding (groups, dilation, ceil_mode) of the one convolution or pooling
+    call a layer made, as read by :func:`explorer.probe.windows.window_of` (the parser the
+    receptive-field and graph tracers use); nothing for any other layer."""
+    if call is None:
+        return {}
+    fname, w = call
+    columns: dict[str, object] = {
+        "kernel": w.kernel,
+        "stride": w.stride,
+        "padding": w.padding,
+        "dilation": w.dilation,
+    }
+    if fname in CONV_CALLS:
+        columns["groups"] = w.groups
+    else:
+        columns["ceil_mode"] = w.ceil_mode
+    return columns
 
 
 def instantiate(model: nn.Module | Callable[[], nn.Module]) -> tuple[nn.Module, torch.device]:
@@ -158,27 +146,39 @@ def instantiate(model: nn.Module | Callable[[], nn.Module]) -> tuple[nn.Module, 
         return model(), torch.device("meta")
 
 
+# One hooked call: module path, output, and the window of the conv / pool call a leaf made.
+_Call = tuple[str, torch.Tensor, tuple[str, Window] | None]
+
+
 def _traced_forward(
     net: nn.Module, hooked: set[str], input_shape: tuple[int, ...], device: torch.device | str
-) -> tuple[list[tuple[str, nn.Module, torch.Tensor]], torch.Tensor, FlopCounterMode, FieldTracker]:
+) -> tuple[list[_Call], torch.Tensor, FlopCounterMode, FieldTracker]:
     """One forward pass in eval mode on a zero input, counting FLOPs and tracking receptive fields.
 
-    Returns every call of a ``hooked`` module with its output tensor (in call order), the
+    Returns every call of a ``hooked`` module with its output tensor and, for a leaf module that
+    made exactly one convolution or pooling call, that call's window (in call order); the
     network's output (the first one of a tuple), the FLOP counter and the field tracker."""
     names = {m: n for n, m in net.named_modules()}
     tracker = FieldTracker()
-    rows: list[tuple[str, nn.Module, torch.Tensor]] = []
+    calls: list[_Call] = []
+    opened: dict[nn.Module, int] = {}  # leaf module -> tracker.windows' length when it started
     handles = []
 
+    def pre_hook(module: nn.Module, _inputs: object) -> None:
+        opened[module] = len(tracker.windows)
+
     def hook(module: nn.Module, _inputs: object, output: object) -> None:
+        made = tracker.windows[opened.pop(module) :] if module in opened else []
         if isinstance(output, torch.Tensor):
-            rows.append((names[module], module, output))
+            calls.append((names[module], output, made[0] if len(made) == 1 else None))
 
     was_training = net.training
     net.eval()
     try:
         for name, module in net.named_modules():
             if name in hooked:
+                if next(module.children(), None) is None:  # a leaf: its own window
+                    handles.append(module.register_forward_pre_hook(pre_hook))
                 handles.append(module.register_forward_hook(hook))
         x = torch.zeros(1, *input_shape, device=device)
         flops = FlopCounterMode(display=False)
@@ -189,7 +189,52 @@ def _traced_forward(
         for handle in handles:
             handle.remove()
         net.train(was_training)
-    return rows, (out[0] if isinstance(out, (tuple, list)) else out), flops, tracker
+    return calls, (out[0] if isinstance(out, (tuple, list)) else out), flops, tracker
+
+
+def _layer_rows(
+    net: nn.Module,
+    arch: str | None,
+    infos: dict[str, LayerInfo],
+    calls: list[_Call],
+    flops: FlopCounterMode,
+    tracker: FieldTracker,
+) -> tuple[list[LayerRow], dict[str, Field]]:
+    """One row per hooked call, and the receptive field of every feature-map output by name.
+
+    A module called twice (a shared ReLU) owns its parameters and MACs once: its later calls
+    are rows "(call 2)" with zero of each."""
+    from explorer.probe.names import layer_names
+
+    titles = layer_names(net, arch)
+    counts = {n: sum(p.numel() for p in m.parameters()) for n, m in net.named_modules()}
+    prefix = type(net).__name__
+    flop_counts = flops.get_flop_counts()
+    table: list[LayerRow] = []
+    seen: dict[str, int] = {}
+    fields: dict[str, Field] = {}
+    for name, output, window in calls:
+        seen[name] = seen.get(name, 0) + 1
+        first = seen[name] == 1
+        again = "" if first else f" (call {seen[name]})"
+        macs = sum(flop_counts.get(f"{prefix}.{name}", {}).values()) // 2
+        f = tracker.get(output) if output.dim() == 4 else None
+        table.append(
+            LayerRow(
+                name + again,
+                infos[name].type,
+                infos[name].role,
+                tuple(output.shape[1:]),
+                counts[name] if first else 0,
+                macs if first else 0,
+                f,
+                titles.get(name, name) + again,
+                **_window_columns(window),
+            )
+        )
+        if f is not None:
+            fields[name] = f
+    return table, fields
 
 
 def summarize(
@@ -204,53 +249,15 @@ def summarize(
     ``arch`` (a catalog key) picks the paper-style names of the rows (``LayerRow.title``).
     """
     net, device = instantiate(model)
-    from explorer.probe.names import layer_names
-
     infos = {info.name: info for info in layer_infos(net, inside_blocks=True)}
-    titles = layer_names(net, arch)
-    counts = {n: sum(p.numel() for p in m.parameters()) for n, m in net.named_modules()}
-    rows, out, flops, tracker = _traced_forward(net, set(infos), input_shape, device)
-
-    prefix = type(net).__name__
-    flop_counts = flops.get_flop_counts()
-    table: list[LayerRow] = []
-    seen: dict[str, int] = {}
-    fields: dict[str, Field] = {}
-    for name, _module, output in rows:
-        seen[name] = seen.get(name, 0) + 1
-        info = infos[name]
-        macs = sum(flop_counts.get(f"{prefix}.{name}", {}).values()) // 2
-        f = tracker.get(output) if output.dim() == 4 else None
-        label = name if seen[name] == 1 else f"{name} (call {seen[name]})"
-        # A module called twice (a shared ReLU) owns its parameters once.
-        title = (
-            titles.get(name, name)
-            if seen[name] == 1
-            else f"{titles.get(name, name)} (call {seen[name]})"
-        )
-        table.append(
-            LayerRow(
-                label,
-                info.type,
-                info.role,
-                tuple(output.shape[1:]),
-                counts[name] if seen[name] == 1 else 0,
-                macs if seen[name] == 1 else 0,
-                f,
-                title,
-                **_window_of(_module),
-            )
-        )
-        if f is not None:
-            fields[name] = f
-    total = sum(p.numel() for p in net.parameters())
-    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    calls, out, flops, tracker = _traced_forward(net, set(infos), input_shape, device)
+    table, fields = _layer_rows(net, arch, infos, calls, flops, tracker)
     return Summary(
         table,
         tuple(input_shape),
         tuple(out.shape[1:]),
-        total,
-        trainable,
+        sum(p.numel() for p in net.parameters()),
+        sum(p.numel() for p in net.parameters() if p.requires_grad),
         flops.get_total_flops() // 2,
         fields,
     )

@@ -67,3 +67,50 @@ def test_global_pool_sees_the_whole_image() -> None:
     summary = summarize(get_spec("resnet18").build, (3, 224, 224))
     assert summary.row("avgpool").rf_size == "whole image"
     assert summary.row("fc").field is None
+
+
+class _OwnConv(nn.Module):
+    """A leaf that convolves with its own functional call (as an imported model's layer may)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(4, 2, 5, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.conv2d(x, self.weight, None, 2, (1, 0), 1, 2)
+
+
+def test_the_window_columns_come_from_the_one_window_parser() -> None:
+    # The table reads each layer's window from the torch call it made (explorer.probe.windows),
+    # so "same" padding shows the padding torch applies, a layer of one's own gets its window,
+    # and an in-place ReLU (which returns the convolution's own tensor) gets none.
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, (3, 5), padding="same", dilation=2),
+        nn.ReLU(inplace=True),
+        _OwnConv(),
+        nn.MaxPool2d(3, 2, 1, ceil_mode=True),
+        nn.AvgPool2d(2),
+    )
+    rows = {r["module"]: r for r in summarize(model, (2, 16, 16)).as_records()}
+    assert [rows["0"][k] for k in ("kernel", "stride", "padding", "dilation", "groups")] == [
+        "3x5",
+        "1",
+        "2x4",
+        "2",
+        "1",
+    ]
+    assert (rows["1"]["kernel"], rows["1"]["groups"], rows["1"]["ceil_mode"]) == ("", "", "")
+    assert [rows["2"][k] for k in ("kernel", "stride", "padding", "groups")] == [
+        "5x3",
+        "2",
+        "1x0",
+        "2",
+    ]
+    assert [rows["3"][k] for k in ("kernel", "stride", "padding", "ceil_mode", "groups")] == [
+        "3",
+        "2",
+        "1",
+        "yes",
+        "",
+    ]
+    assert (rows["4"]["kernel"], rows["4"]["stride"], rows["4"]["ceil_mode"]) == ("2", "2", "no")
