@@ -78,7 +78,6 @@ LONG_FUNCTIONS: dict[str, int] = {
     "explorer/probe/attribution.py::attribute": 68,
     "explorer/probe/feature_vis.py::optimise": 61,
     "explorer/probe/summary.py::summarize": 62,
-    "explorer/training/transfer.py::run_transfer": 62,
     "explorer/ui/code_panel.py::code_panel": 65,
     "explorer/ui/feature_views/fields.py::receptive_field": 68,
     "explorer/ui/feature_views/looks_for.py::_one_channel": 71,

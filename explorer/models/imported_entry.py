@@ -35,6 +35,7 @@ class OwnEntry:
     pixel_range: tuple[float, float]
     removed: str  # the output activation taken off ("" when none)
     source_spec: ModelSpec | None = None  # the file's spec as converted (what a checkpoint saves)
+    file_name: str = ""  # the file it was read from ("" for a model fine-tuned here)
 
     @property
     def key(self) -> str:
@@ -67,19 +68,34 @@ def logits_spec(spec: ModelSpec) -> tuple[ModelSpec, str, str]:
     return replace(spec, nodes=nodes), task, str(fn)
 
 
+def own_key(spec: ModelSpec) -> str:
+    """The catalog-like key of a spec: ``own-`` and a digest of its JSON (the same in every
+    process, so a training worker names the model it fine-tuned as the web process will)."""
+    return OWN_PREFIX + hashlib.sha256(spec.to_json().encode()).hexdigest()[:16]
+
+
 def own_entry(
-    spec: ModelSpec, title: str, pixel_range: tuple[float, float] = (0.0, 1.0), source: str = ""
+    spec: ModelSpec,
+    title: str,
+    pixel_range: tuple[float, float] = (0.0, 1.0),
+    source: str = "",
+    file_name: str = "",
 ) -> OwnEntry:
-    """The entry of an imported model, registered so that ``get_spec(entry.key)`` finds it."""
+    """The entry of an imported model, registered so that ``get_spec(entry.key)`` finds it;
+    ``file_name`` (the user's file, shown as text) names where its weights came from."""
     pages_spec, task, removed = logits_spec(spec)
-    digest = hashlib.sha256(spec.to_json().encode()).hexdigest()[:16]
     shape = infer_shapes(spec)[spec.output]
     outputs = int(shape[-1]) if shape else 1
-    kind = {"keras": "a Keras (.keras)", "h5": "a Keras (.h5)", "onnx": "an ONNX"}.get(
-        source, "a model"
+    kind = {
+        "keras": "a Keras (.keras)",
+        "h5": "a Keras (.h5)",
+        "onnx": "an ONNX",
+    }.get(source, "a model")
+    origin = (
+        "fine-tuned on the Training page" if source == "fine-tuned" else f"read from {kind} file"
     )
     arch = ArchSpec(
-        key=OWN_PREFIX + digest,
+        key=own_key(spec),
         family="Your model",
         title=(title or "Your model")[:100],
         year=None,
@@ -87,7 +103,7 @@ def own_entry(
         paper_url="",
         input_shape=tuple(spec.input_shape),
         num_classes=outputs,
-        idea=f"Your own model, read from {kind} file: {len(spec.nodes)} layers with the file's own names.",
+        idea=f"Your own model, {origin}: {len(spec.nodes)} layers with the file's own names.",
         builder=lambda **_: build_model(pages_spec),
         kind="cnn",
         task=task,
@@ -100,6 +116,7 @@ def own_entry(
         pixel_range=tuple(pixel_range),
         removed=removed,  # type: ignore[arg-type]
         source_spec=spec,
+        file_name=file_name[:100],
     )
     register(entry)
     return entry

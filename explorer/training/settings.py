@@ -16,6 +16,7 @@ from typing import Any
 
 from explorer.data.datasets import DATASETS
 from explorer.models.catalog import CATALOG, TrainingRecipe, catalog
+from explorer.models.imported_entry import OWN_PREFIX
 from explorer.training.freezing import FREEZE_MODES
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -24,9 +25,10 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 SCHEDULE_TITLES = {"constant": "constant", "cosine": "cosine decay", "onecycle": "one-cycle"}
 DEVICES = ("auto", "cpu", "cuda")
 
-OWN_IMAGES = (
-    "own_images"  # a user's zip of class folders; its images come with the job, not a registry
-)
+# A user's zip of class folders; its images come with the job, not a registry.
+OWN_IMAGES = "own_images"
+# ``source`` of a fine-tuned imported model ("own:" + its name in the browser's registry).
+OWN_SOURCE = "own:"
 
 
 class SettingsError(ValueError):
@@ -195,6 +197,11 @@ def _known_model(s: TrainSettings) -> str | None:
         spec = CATALOG.get(arch)
         if spec is None or spec.weights is None or s.model != arch:
             return f"Unknown ImageNet source {s.source!r}: choose a catalog model with ImageNet weights."
+        return None
+    if s.model.startswith(OWN_PREFIX):
+        # An imported model: its spec and weights travel with the job (training.spec_transfer).
+        if not s.source.startswith(OWN_SOURCE):
+            return "An imported model can only be fine-tuned from its own weights."
         return None
     if s.model not in TRAINABLE_MODELS:
         return f"Unknown model {s.model!r}: choose one of {', '.join(TRAINABLE_MODELS)}."

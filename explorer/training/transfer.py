@@ -25,6 +25,14 @@ from explorer.training.fit import FitResult, fit
 from explorer.training.freezing import apply_freeze, param_groups, unfreeze
 from explorer.training.runs import RunSpec
 from explorer.training.settings import TrainSettings
+from explorer.training.spec_transfer import (
+    SPEC_KIND,
+    ScaleInput,
+    build_spec_transfer,
+    check_spec_source,
+    finish_result,
+    to_spec_input,
+)
 from explorer.training.transfer_weights import (
     SourceWeights,
     build_transfer_model,
@@ -132,30 +140,15 @@ def run_transfer(
     """Fine-tune ``source`` on ``settings.dataset`` (``settings.freeze``, ``settings.backbone_lr``);
     with ``source=None``, the same architecture from random weights on the same resized data and
     budget: the fair "from scratch" twin (``imagenet_input``: the data an ImageNet source gets).
-    A job target (plain arguments only)."""
+    An imported model (a ``spec`` source) is checked before any data are read. A job target
+    (plain arguments only)."""
     settings.check()
-    imagenet_input = imagenet_input or (source is not None and source.kind == "imagenet")
-    if data is None:
-        yield Preparing(f"Preparing {get_dataset_info(settings.dataset).title}...")
-        data = load_target(settings, full_size=imagenet_input)
-    if imagenet_input:
-        data = to_imagenet_input(data)
-    else:
-        size = image_size or (source_image_size(source) if source is not None else None)
-        if size is not None:
-            data = resize_splits(data, size)
+    spec_input = _spec_input_shape(source)
+    data = yield from _target_data(settings, source, data, image_size, imagenet_input, spec_input)
     c, h, _ = data.x_train.shape[1:]
     num_classes = 1 if data.info.task == "binary" else len(data.classes)
     yield Preparing("Building the model...")
-    if source is not None:
-        model, build, report = build_transfer_model(source, num_classes, c)
-        mode = settings.freeze
-        label = source.describe()
-    else:
-        model, build = scratch_model(settings.model, c, num_classes, h)
-        seeded_init(model, settings.seed)  # same seed, same weights; the global RNG is not reseeded
-        report = {"copied": [], "adapted": [], "new": list(model.state_dict())}
-        mode, label = "all", "random initialisation (from scratch)"
+    model, build, report, mode, label = _starting_model(settings, source, c, h, num_classes)
     trainable = apply_freeze(model, mode)
     total = sum(p.numel() for p in model.parameters())
     yield TransferInfo(
@@ -170,16 +163,92 @@ def run_transfer(
         int(h),
     )
     groups = param_groups(model, settings.lr, settings.backbone_lr) if source is not None else None
+    scaling = _scale_input(model, build) if spec_input is not None else None
     try:
-        fit_kwargs.setdefault("arch", source.arch if source is not None else settings.model)
+        fit_kwargs.setdefault("arch", _names_arch(settings, source))
         result = yield from fit(
             model, data, settings, should_stop=should_stop, param_groups=groups, **fit_kwargs
         )
     finally:
         unfreeze(model)
+        if scaling is not None:
+            scaling.remove()
+    return _finish(result, settings, source, build, trainable)
+
+
+def _spec_input_shape(source: SourceWeights | None) -> tuple[int, int, int] | None:
+    """An imported model's input shape, its spec and weights checked first (None otherwise)."""
+    if source is None or source.kind != SPEC_KIND:
+        return None
+    return check_spec_source(source).input_shape
+
+
+def _target_data(
+    settings: TrainSettings,
+    source: SourceWeights | None,
+    data: Splits | None,
+    image_size: int | None,
+    imagenet_input: bool,
+    spec_input: tuple[int, int, int] | None,
+) -> Generator[Event, None, Splits]:
+    """The target data (loaded when not given), made to fit the model's input: ImageNet's
+    recipe, an imported model's own input, or the source's (or ``image_size``) side."""
+    imagenet_input = imagenet_input or (source is not None and source.kind == "imagenet")
+    if data is None:
+        yield Preparing(f"Preparing {get_dataset_info(settings.dataset).title}...")
+        data = load_target(settings, full_size=imagenet_input)
+    if imagenet_input:
+        return to_imagenet_input(data)
+    if spec_input is not None:
+        return to_spec_input(data, spec_input)
+    size = image_size or (source_image_size(source) if source is not None else None)
+    return resize_splits(data, size) if size is not None else data
+
+
+def _starting_model(
+    settings: TrainSettings, source: SourceWeights | None, c: int, h: int, num_classes: int
+) -> tuple[Any, dict[str, Any], dict[str, list[str]], str, str]:
+    """(model, build, load report, freeze mode, label): the source's weights with a new head,
+    or the twin from seeded random weights (every parameter trains)."""
+    if source is not None:
+        build_from = build_spec_transfer if source.kind == SPEC_KIND else build_transfer_model
+        model, build, report = build_from(source, num_classes, c)
+        return model, build, report, settings.freeze, source.describe()
+    model, build = scratch_model(settings.model, c, num_classes, h)
+    seeded_init(model, settings.seed)  # same seed, same weights; the global RNG is not reseeded
+    report = {"copied": [], "adapted": [], "new": list(model.state_dict())}
+    return model, build, report, "all", "random initialisation (from scratch)"
+
+
+def _scale_input(model: Any, build: dict[str, Any]) -> Any:
+    """A model that rescales 0-255 pixels itself gets its 0-1 input scaled by a pre-hook (the
+    handle, removed after the run); None when it reads 0-1 pixels."""
+    scale = float(build.get("pixel_scale", 1.0))
+    return model.register_forward_pre_hook(ScaleInput(scale)) if scale != 1.0 else None
+
+
+def _names_arch(settings: TrainSettings, source: SourceWeights | None) -> str | None:
+    """The catalog key whose paper-style layer names the run shows (an imported model: its
+    own node names, so none)."""
+    if source is None:
+        return settings.model
+    return None if source.kind == SPEC_KIND else source.arch
+
+
+def _finish(
+    result: FitResult,
+    settings: TrainSettings,
+    source: SourceWeights | None,
+    build: dict[str, Any],
+    trainable: int,
+) -> FitResult:
+    """The finished run's model on the CPU, named by what it is (an imported model's by its
+    trained spec), with the number of parameters that trained."""
     result.model = result.model.cpu().eval()
     arch = source.arch if source is not None else settings.model
     result.arch, result.build, result.dataset = arch, build, settings.dataset
+    if source is not None and source.kind == SPEC_KIND:
+        finish_result(result, build)
     result.metrics["trainable_parameters"] = trainable
     return result
 

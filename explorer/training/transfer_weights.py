@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-SOURCE_KINDS = ("bundled", "user", "imagenet")
+SOURCE_KINDS = ("bundled", "user", "imagenet", "spec")
 HEAD_SEED = 0  # the new head's initialisation is reproducible
 
 
@@ -39,7 +39,8 @@ class SourceWeights:
 
     ``bundled``: the project's weights for ``arch`` (assets/weights); ``user``: a model the user
     trained or loaded (``state_dict`` and ``build`` given); ``imagenet``: torchvision's weights
-    when cached (or downloadable, if ``download``).
+    when cached (or downloadable, if ``download``); ``spec``: an imported model, its spec's JSON
+    in ``build`` and its weights in ``state_dict`` (:mod:`explorer.training.spec_transfer`).
     """
 
     kind: str
@@ -260,7 +261,8 @@ def build_transfer_model(
     holding the source's weights except the new head. Returns (model, build, load report).
 
     An ImageNet source keeps its three input channels whatever ``in_channels`` says (its data are
-    converted instead, see the module docstring)."""
+    converted instead, see the module docstring). An imported model (a ``spec`` source) is built
+    by :func:`explorer.training.spec_transfer.build_spec_transfer` instead."""
     from explorer.models import get_spec
 
     if source.kind == "imagenet":
