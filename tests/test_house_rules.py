@@ -199,7 +199,6 @@ LONG_FILES: dict[str, int] = {
     "explorer/training/sequence.py": 406,
     "explorer/ui/recurrent_sections.py": 467,
     "explorer/ui/training_sections.py": 421,
-    "explorer/viz/recurrent.py": 445,
 }
 
 

@@ -23,6 +23,7 @@ from explorer.ui import recurrent_extras
 from explorer.ui.common import projector_on
 from explorer.ui.state import PageState, ascii_int
 from explorer.viz import recurrent as viz
+from explorer.viz.gradient_flow import gradient_flow_figure, regime_rows
 
 
 @dataclass(frozen=True)
@@ -305,8 +306,8 @@ def gradient_flow(ctx: ViewContext) -> None:
     if not flows:
         st.info("Only an LSTM has a memory cell c: choose h_t or x_t.")
         return
-    _chart(viz.gradient_flow_figure(flows, log_scale))
-    st.dataframe(viz.regime_rows(flows), hide_index=True)
+    _chart(gradient_flow_figure(flows, log_scale))
+    st.dataframe(regime_rows(flows), hide_index=True)
     st.caption(
         "Vanishing: the gradient from the first step is below 1/100 of the last step's, so early "
         "inputs barely change the output and cannot be learnt from. Exploding: above 100 times, so "

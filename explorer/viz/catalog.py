@@ -10,6 +10,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from explorer.viz.theme import PROJECTOR_PX
+
+# Pixels per bar: a layer's name at the projector's type size (PROJECTOR_PX) with room between.
+BAR_PITCH = round(1.5 * PROJECTOR_PX)
+
 
 def compute_bars(records: Sequence[dict[str, Any]]) -> go.Figure:
     """Horizontal bars of MACs per layer (a category axis: every layer named, in network order)."""
@@ -22,13 +27,14 @@ def compute_bars(records: Sequence[dict[str, Any]]) -> go.Figure:
             hovertemplate="%{y}<br>%{x:,} MACs<extra></extra>",
         )
     )
+    ticks = dict(size=PROJECTOR_PX)
     fig.update_layout(
         title="Where the compute goes (MACs per convolution / dense layer)",
-        height=max(260, 15 * len(records) + 90),
+        height=max(260, BAR_PITCH * len(records) + 90),
         margin=dict(l=10, r=10, t=40, b=10),
-        xaxis_title="MACs",
+        xaxis=dict(title="MACs", tickfont=ticks),
         bargap=0.25,
-        yaxis=dict(type="category", autorange="reversed", tickfont=dict(size=10), automargin=True),
+        yaxis=dict(type="category", autorange="reversed", tickfont=ticks, automargin=True),
     )
     return fig
 

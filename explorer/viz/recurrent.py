@@ -1,4 +1,4 @@
-"""Figures of recurrent traces: heatmaps time x units, unit lines, saturation, gradient flow.
+"""Figures of recurrent traces: heatmaps time x units, unit lines, saturation, state norms.
 
 Pure functions from ``RecurrentTrace`` (numpy arrays) to plotly figures; nothing is shown
 here. The time axis is categorical with one label per step, "12 e" (step and input), so
@@ -14,7 +14,7 @@ uint8 codes of its colour range, which is all a colour scale can show (1,000 x 1
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from explorer.models.recurrent_cells import GATE_RANGE, QUANTITY_TITLES
 from explorer.probe.recurrent import SATURATION_MARGIN, RecurrentTrace
 from explorer.viz.compact import bin_columns, bin_size, colorbar_ticks, quantize
-from explorer.viz.recurrent_cells import CELL_COLOURS, cell_diagram
+from explorer.viz.recurrent_cells import cell_diagram
 
 DIRECTION_NAMES = ("forward", "backward")
 # Streamlit applies its own theme in the browser; the empty "none" template skips plotly's
@@ -249,9 +249,8 @@ def saturation_histograms(trace: RecurrentTrace, layer: int = 0, direction: int 
         )
         for bound in (lo + SATURATION_MARGIN, hi - SATURATION_MARGIN):
             fig.add_vline(x=bound, line_dash="dot", line_color="grey", row=1, col=k)
-        fig.update_xaxes(
-            range=[lo, hi], row=1, col=k
-        )  # the whole range: saturation shows at the edges
+        # the whole range: saturation shows at the edges
+        fig.update_xaxes(range=[lo, hi], row=1, col=k)
     # Two-line subplot titles need room under the figure title, or the two overlap.
     layout = {**LAYOUT, "margin": dict(LAYOUT["margin"], t=110)}
     fig.update_layout(
@@ -348,74 +347,6 @@ def state_norms(trace: RecurrentTrace, name: str = "h") -> go.Figure:
         **LAYOUT,
     )
     return fig
-
-
-def gradient_flow_figure(
-    curves: Mapping[str, np.ndarray], log_scale: bool = True, title: str = ""
-) -> go.Figure:
-    """||d y_T / d s_t|| against t for several models; zeros (underflow) are left out."""
-    fig = go.Figure()
-    for label, values in curves.items():
-        values = np.asarray(values, dtype=float)
-        shown = np.where(values > 0, values, np.nan) if log_scale else values
-        cell = label.split()[0].lower()
-        dash = "dot" if "init" in label else "solid"
-        fig.add_trace(
-            go.Scatter(
-                x=np.arange(len(values)),
-                y=shown,
-                mode="lines",
-                name=label,
-                line=dict(color=CELL_COLOURS.get(cell), dash=dash),
-            )
-        )
-    fig.update_layout(
-        title=title or "Gradient of the last output with respect to each earlier step",
-        xaxis=dict(title="time step t (the output is read at the last step)"),
-        yaxis=dict(
-            title="||d y_T / d s_t||",
-            type="log" if log_scale else "linear",
-            **({"exponentformat": "power"} if log_scale else {}),
-        ),
-        height=380,
-        hovermode="x unified",
-        **LAYOUT,
-    )
-    return fig
-
-
-VANISHING_RATIO = 1e-2  # gradient from the first step below 1/100 of the last step's: vanishing
-EXPLODING_RATIO = 1e2  # above 100 times: exploding
-
-
-def flow_regime(values: Sequence[float]) -> tuple[str, float]:
-    """("vanishing" | "exploding" | "stable", ratio): the gradient reaching the first step
-    relative to the one at the last step (``values[0] / values[-1]``)."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2 or not np.isfinite(v[-1]) or v[-1] <= 0:
-        return "stable", 1.0
-    ratio = float(v[0] / v[-1]) if np.isfinite(v[0]) else float("inf")
-    if ratio < VANISHING_RATIO:
-        return "vanishing", ratio
-    if ratio > EXPLODING_RATIO:
-        return "exploding", ratio
-    return "stable", ratio
-
-
-def regime_rows(curves: Mapping[str, np.ndarray]) -> list[dict[str, str]]:
-    """One row per curve for the table under the gradient-flow chart: its regime and the ratio of
-    the gradient reaching the first step to the one at the last step."""
-    rows = []
-    for label, values in curves.items():
-        regime, ratio = flow_regime(values)
-        rows.append(
-            {
-                "curve": label,
-                "regime": regime,
-                f"first / last step (over {len(values) - 1} steps)": f"{ratio:.1e}",
-            }
-        )
-    return rows
 
 
 def signal_figure(values: np.ndarray, names: Sequence[str], title: str = "Input") -> go.Figure:

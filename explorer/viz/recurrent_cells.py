@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from explorer.viz.theme import OKABE_ITO
+
 
 @dataclass(frozen=True)
 class CellText:
@@ -63,7 +65,8 @@ CELL_TEXT: dict[str, CellText] = {
 }
 
 # Each cell's colour in every chart.
-CELL_COLOURS: dict[str, str] = {"rnn": "#d62728", "gru": "#2ca02c", "lstm": "#1f77b4"}
+# The theme's Okabe-Ito colours (colour-blind safe): vermillion, bluish green and blue.
+CELL_COLOURS: dict[str, str] = {"rnn": OKABE_ITO[3], "gru": OKABE_ITO[2], "lstm": OKABE_ITO[0]}
 
 
 # --- one time step as a Graphviz picture (DOT nodes and edges at the chosen sizes) -----------

@@ -105,7 +105,7 @@ def test_clipping_is_a_setting():
 
 
 def test_gradient_flow_regimes_are_named():
-    from explorer.viz.recurrent import flow_regime, regime_rows
+    from explorer.viz.gradient_flow import flow_regime, regime_rows
 
     assert flow_regime([1e-9, 1e-3, 1.0])[0] == "vanishing"
     assert flow_regime([1e4, 10.0, 1.0]) == ("exploding", 1e4)
