@@ -192,7 +192,6 @@ LONG_FILES: dict[str, int] = {
     "explorer/models/catalog.py": 680,
     "explorer/models/checkpoint.py": 413,
     "explorer/models/imports/keras_layers.py": 459,
-    "explorer/models/imports/onnx_ops.py": 470,
     "explorer/models/spec.py": 521,
     "explorer/models/spec_modules.py": 455,
     "explorer/probe/codegen.py": 439,

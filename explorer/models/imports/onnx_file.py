@@ -3,8 +3,10 @@
 The graph is read with the ``onnx`` package's protobuf classes only (no onnxruntime, no
 external data: a tensor stored outside the file is refused). Operators are allow-listed; weights
 must be initialisers or ``Constant`` nodes; the input must be one image of fixed channels and
-size (the batch may be dynamic); control flow (Loop, If, Scan) and shapes computed at run time
-are refused with their own message. ``MatMul`` + ``Add`` of a constant become one linear node.
+size (the batch may be dynamic); subgraphs of constants that compute pads and shapes are folded
+(:mod:`explorer.models.imports.onnx_constants`); control flow (Loop, If, Scan) and shapes
+computed from the input's values at run time are refused with their own message. ``MatMul`` +
+``Add`` of a constant become one linear node.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from explorer.models.imports.errors import GraphBuilder, ModelImportError
-from explorer.models.imports.onnx_ops import OPS, SUPPORTED, Onnx, tensor_array
+from explorer.models.imports.onnx_constants import fold
+from explorer.models.imports.onnx_ops import OPS, SUPPORTED
+from explorer.models.imports.onnx_values import Onnx, tensor_array
 from explorer.models.spec import INPUT, ModelSpec
 
 CONTROL_FLOW = ("Loop", "If", "Scan", "SequenceMap")
@@ -124,6 +128,8 @@ def convert_onnx(data: bytes) -> tuple[ModelSpec, dict[str, np.ndarray], list[st
             raise ModelImportError(
                 f"Operator {node.op_type[:40]!r} of domain {node.domain[:40]!r} is not supported."
             )
+        if fold(ctx, node):  # a constant, or pads / a shape computed from constants
+            continue
         if node.op_type in DYNAMIC:
             raise ModelImportError(
                 f"The ONNX model computes shapes at run time ({node.op_type}): dynamic shapes are not "
