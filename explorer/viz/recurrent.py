@@ -23,7 +23,6 @@ from plotly.subplots import make_subplots
 from explorer.models.recurrent_cells import GATE_RANGE, QUANTITY_TITLES
 from explorer.probe.recurrent import SATURATION_MARGIN, RecurrentTrace
 from explorer.viz.compact import bin_columns, bin_size, colorbar_ticks, quantize
-from explorer.viz.recurrent_cells import cell_diagram
 
 DIRECTION_NAMES = ("forward", "backward")
 # Streamlit applies its own theme in the browser; the empty "none" template skips plotly's
@@ -356,21 +355,3 @@ def signal_figure(values: np.ndarray, names: Sequence[str], title: str = "Input"
         fig.add_trace(go.Scatter(y=values[:, k], mode="lines", name=name))
     fig.update_layout(title=title, xaxis_title="time step", height=240, **LAYOUT)
     return fig
-
-
-def cell_diagram_dot(
-    cell: str, input_size: int, hidden_size: int, nonlinearity: str = "tanh"
-) -> str:
-    """Graphviz DOT of one cell at the chosen sizes: inputs, gates with their weight shapes, ops."""
-    hid, inp = hidden_size, input_size
-    lines = [
-        "digraph cell {",
-        'rankdir=LR; bgcolor="transparent";',
-        'node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=11];',
-        'edge [color="#666666"];',
-        f'x [label="x_t\\n({inp})", fillcolor="#fff3cd"];',
-        f'hprev [label="h_(t-1)\\n({hid})", fillcolor="#fde2e1"];',
-        *cell_diagram(cell, inp, hid, nonlinearity),  # the cell's own nodes and edges
-        "}",
-    ]
-    return "\n".join(lines)

@@ -132,3 +132,21 @@ def cell_text(cell: str) -> CellText:
 def cell_diagram(cell: str, inp: int, hid: int, nonlinearity: str) -> list[str]:
     """The DOT nodes and edges of one step of ``cell`` (input size, hidden size, nonlinearity)."""
     return _DIAGRAMS[cell](inp, hid, nonlinearity)
+
+
+def cell_diagram_dot(
+    cell: str, input_size: int, hidden_size: int, nonlinearity: str = "tanh"
+) -> str:
+    """Graphviz DOT of one cell at the chosen sizes: inputs, gates with their weight shapes, ops."""
+    hid, inp = hidden_size, input_size
+    lines = [
+        "digraph cell {",
+        'rankdir=LR; bgcolor="transparent";',
+        'node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=11];',
+        'edge [color="#666666"];',
+        f'x [label="x_t\\n({inp})", fillcolor="#fff3cd"];',
+        f'hprev [label="h_(t-1)\\n({hid})", fillcolor="#fde2e1"];',
+        *cell_diagram(cell, inp, hid, nonlinearity),  # the cell's own nodes and edges
+        "}",
+    ]
+    return "\n".join(lines)

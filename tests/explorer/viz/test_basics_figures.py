@@ -38,10 +38,8 @@ def test_step_figure_axes_have_integer_ticks(
     layout = step_figure(steps, 0).to_dict()["layout"]
     for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2", "xaxis3", "yaxis3"):
         assert layout[axis]["tick0"] == 0 and isinstance(layout[axis]["dtick"], int), axis
-    assert layout["xaxis3"]["range"] == [
-        -0.5,
-        steps.out_shape[1] - 0.5,
-    ]  # 1 x 1 output: one tick, at 0
+    # 1 x 1 output: one tick, at 0
+    assert layout["xaxis3"]["range"] == [-0.5, steps.out_shape[1] - 0.5]
 
 
 def test_projector_cell_numbers_are_at_least_16_px() -> None:
@@ -78,7 +76,6 @@ def test_relu_pair_paints_every_negative_cell_and_only_those_in_one_colour() -> 
     for i in range(2):
         for j in range(2):
             negative = bool(x[i, j] <= 0)
-            assert (zeroed[i][j] == 0) == negative and (kept[i][j] == kept[i][j]) == (
-                not negative
-            )  # NaN != NaN
+            assert (zeroed[i][j] == 0) == negative
+            assert (kept[i][j] == kept[i][j]) == (not negative)  # NaN != NaN
     assert torch.equal(torch.relu(x), torch.tensor([[0.0, 2.0], [0.5, 0.0]]))

@@ -45,9 +45,8 @@ def test_figure_points_carry_node_ids_and_highlight_the_selection() -> None:
 
 
 def test_resnet50_collapsed_fits_a_720_pixel_screen() -> None:
-    assert (
-        figure(catalog_graph("resnet50").view("blocks")).layout.height <= 620
-    )  # 720 minus the bars
+    # 720 minus the bars
+    assert figure(catalog_graph("resnet50").view("blocks")).layout.height <= 620
     # On a projector the 16-pixel labels need more room: the blocks wrap into columns instead.
     fig = figure(catalog_graph("resnet50").view("blocks"), font=16, max_width=1100, max_height=300)
     assert (
@@ -104,6 +103,5 @@ def test_svg_draws_the_residual_shortcuts_too() -> None:
     svg = to_svg(catalog_graph("resnet18").view("blocks"))
     paths = ET.fromstring(svg).findall("{http://www.w3.org/2000/svg}path")
     assert len(paths) == 8  # one per residual block
-    assert (
-        sum(1 for p in paths if p.get("stroke-dasharray")) == 3
-    )  # the 1x1 projections of stages 2-4
+    # the 1x1 projections of stages 2-4
+    assert sum(1 for p in paths if p.get("stroke-dasharray")) == 3

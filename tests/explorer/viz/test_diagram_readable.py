@@ -124,10 +124,8 @@ def test_projector_labels_are_16_px_and_never_overlap(key: str, level: str) -> N
         if y is not None
     ]
     (left, right), (bottom, top) = fig.layout.xaxis.range, fig.layout.yaxis.range
-    assert all(left <= x <= right and top <= y <= bottom for x, y in lines), (
-        key,
-        level,
-    )  # no edge cut off
+    # no edge cut off
+    assert all(left <= x <= right and top <= y <= bottom for x, y in lines), (key, level)
     for text, _, (x0, x1, y0, y1) in labels:  # every label inside the plot area: nothing cut off
         assert x0 >= -1 and x1 <= pw + 1 and y0 >= -1 and y1 <= ph + 1, (key, level, text)
 
@@ -190,9 +188,8 @@ def test_resnet18_blocks_draw_one_shortcut_per_residual_block() -> None:
     assert len(blocks) == 8
     arcs = _shortcuts(fig)
     assert len(arcs) == 8
-    assert (
-        sorted(a.line.dash for a in arcs).count("dash") == 3
-    )  # stages 2-4 open with a 1x1 projection
+    # stages 2-4 open with a 1x1 projection
+    assert sorted(a.line.dash for a in arcs).count("dash") == 3
     # Each arc starts above its block's marker and ends below it, on the block's vertical line.
     px = {
         n.id: (x, y)

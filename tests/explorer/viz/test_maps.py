@@ -80,11 +80,8 @@ def test_montage_rgb_colours_with_the_table_and_enlarges() -> None:
     tiles = np.array([[[0, 255]], [[128, 64]]], dtype=np.uint8)  # 2 x 1 x 2
     img = viz.montage_rgb(tiles, [1, 0], scale="grey", cols=2, gap=1)
     assert img.shape == (1, 5, 3)
-    assert img[0, 0].tolist() == [128, 128, 128] and img[0, 2].tolist() == [
-        255,
-        255,
-        255,
-    ]  # gap white
+    assert img[0, 0].tolist() == [128, 128, 128]
+    assert img[0, 2].tolist() == [255, 255, 255]  # gap white
     assert img[0, 3].tolist() == [0, 0, 0] and img[0, 4].tolist() == [255, 255, 255]
     big = viz.montage_rgb(tiles, None, scale="grey", cols=2, min_width=23)
     assert big.shape == (4, 20, 3)  # factor 23 // 5 = 4, nearest neighbour
@@ -180,13 +177,10 @@ def test_colour_bar_spans_the_values_it_names() -> None:
 
     fig = colour_bar("inferno", -2.0, 5.0, "activation")
     heat = fig.data[0]
-    assert list(heat.z[0]) == list(range(256)) and (heat.zmin, heat.zmax) == (
-        0,
-        255,
-    )  # the image's uint8 steps
-    assert (
-        heat.customdata[0][0] == -2.0 and heat.customdata[0][-1] == 5.0
-    )  # hover: the value of each step
+    # the image's uint8 steps
+    assert list(heat.z[0]) == list(range(256)) and (heat.zmin, heat.zmax) == (0, 255)
+    # hover: the value of each step
+    assert heat.customdata[0][0] == -2.0 and heat.customdata[0][-1] == 5.0
     assert [a.text for a in fig.layout.annotations] == ["-2", "5"]  # both ends labelled
     # inner ticks sit where their value falls on the 0..255 strip
     for pos, text in zip(fig.layout.xaxis.tickvals, fig.layout.xaxis.ticktext, strict=True):
