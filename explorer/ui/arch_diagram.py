@@ -21,6 +21,7 @@ from explorer.probe.graph import Graph, InputSizeError, Node
 from explorer.probe.names import display_name
 from explorer.ui.common import arch_graph, projector_on, summary_records
 from explorer.ui.state import PageState
+from explorer.ui.view_link import looks_for_link
 from explorer.viz.diagram import KIND_NAMES, MEASURES, PROJECTOR_PX, SCREEN_PX, figure, shape_text
 
 LEVELS = {"Blocks": "blocks", "Layers": "layers", "Every operation": "ops"}
@@ -339,7 +340,8 @@ def feature_link(av: ArchView, node: Node) -> None:
     target = feature_map_target(av.graph, node, layers)
     if target is None:
         st.caption(
-            f"{display_name(node.name)} has no feature maps (its output is a vector, not C x H x W)."
+            f"{display_name(node.name)} has no feature maps (its output is a vector, not C x H x W), "
+            "so no channel of it to show in 'What it looks for' either."
         )
         return
     token, name = layers[target], display_name(node.name)
@@ -351,6 +353,7 @@ def feature_link(av: ArchView, node: Node) -> None:
         label=label,
         query_params={"arch": av.key, "weights": kind, "layer": token, "view": "layer"},
     )
+    looks_for_link(f"What it looks for: {shown}", token, arch=av.key, weights=kind)
     if kind == "random":
         st.caption(
             f"No trained weights for {av.spec.title} on this machine: Feature maps shows it with random "

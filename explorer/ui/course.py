@@ -177,6 +177,27 @@ STEPS: tuple[Step, ...] = (
         "The CNN progression",
     ),
     Step(
+        "A hierarchy of features",
+        _FM,
+        {
+            "arch": "resnet_small",
+            "weights": "bundled",
+            "sample": "shapes",
+            "view": "looks",
+            "lf": "hierarchy",
+            "lfsteps": "64",
+        },
+        "The course says that 'a CNN starts by learning simple features such as edges and "
+        "corners, then combines them into textures, shapes, object parts, and finally full "
+        "semantic categories'. Press Draw: each picture is made, by gradient ascent, to excite "
+        "one channel of an early, a middle and a late layer of the bundled compact ResNet "
+        "(trained on synthetic shapes at 32 x 32 pixels). Its early channels want flat colours "
+        "and their borders, the middle ones stripes and oriented textures, the late ones blobs "
+        "and curves. Small images of six shapes hold no eyes or wheels: object parts appear in "
+        "large networks trained on ImageNet (Olah et al., Feature Visualization, Distill 2017).",
+        "The CNN progression",
+    ),
+    Step(
         "The recurrent network",
         "recurrent",
         {"cell": "rnn", "layers": "1", "direction": "uni", "view": "heatmaps"},

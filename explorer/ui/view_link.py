@@ -59,6 +59,19 @@ def page_link_url(url_path: str, params: Mapping[str, Any] | None = None) -> str
     return path + (f"?{query}" if query else "")
 
 
+def looks_for_link(label: str, layer: str, **page: str) -> None:
+    """A link to Feature maps' "What it looks for" on one layer (its URL token), in its
+    one-channel mode; ``page`` adds the page's own parameters (arch, weights). The one home of
+    that address, for the links that open it (the node card on Architectures)."""
+    st.page_link(
+        "app_pages/feature_maps.py",
+        label=label,
+        query_params={**page, "view": "looks", "lf": "channel", "layer": layer},
+        help="Feature maps' 'What it looks for' on this layer: the input each channel responds "
+        "to most, made by gradient ascent, beside the dataset images that excite it.",
+    )
+
+
 def current_params() -> dict[str, str]:
     """The URL's parameters now (last value of each)."""
     return {k: st.query_params[k] for k in st.query_params}

@@ -72,7 +72,12 @@ def test_picking_a_layer_shows_its_card_and_links_to_exactly_its_feature_maps() 
             "Feature maps of conv3_3 (shown as relu3_3)",
             "feature-maps",
             "arch=vgg16&weights=random&layer=relu3_3&view=layer",
-        )
+        ),
+        (
+            "What it looks for: relu3_3",
+            "feature-maps",
+            "arch=vgg16&weights=random&view=looks&lf=channel&layer=relu3_3",
+        ),
     ]
     assert any("No trained weights for VGG-16" in c.value for c in at.caption)
     assert at.query_params["layer"] == "conv3_3"
@@ -120,7 +125,10 @@ def test_a_link_to_a_layer_opens_its_block_and_card() -> None:
     )  # no conv bias: BN follows
     # Feature maps lists GoogLeNet's Inception modules, not the layers inside them.
     labels = [label for label, _, _ in _links(at)]
-    assert labels == ["Feature maps of inception4c/3x3 (shown as inception4c)"]
+    assert labels == [
+        "Feature maps of inception4c/3x3 (shown as inception4c)",
+        "What it looks for: inception4c",
+    ]
 
 
 def test_a_block_card_links_to_the_block() -> None:
@@ -132,7 +140,12 @@ def test_a_block_card_links_to_the_block() -> None:
             "Feature maps of stage 2, block 2",
             "feature-maps",
             "arch=resnet18&weights=random&layer=stage2.block2&view=layer",
-        )
+        ),
+        (
+            "What it looks for: stage 2, block 2",
+            "feature-maps",
+            "arch=resnet18&weights=random&view=looks&lf=channel&layer=stage2.block2",
+        ),
     ]
 
 

@@ -30,6 +30,7 @@ COURSE_ORDER = [
     "googlenet",
     "resnet",
     "transfer learning",
+    "hierarchy of features",
     "recurrent network",
     "vanishing gradients",
     "stacked and bidirectional",
@@ -70,7 +71,7 @@ def test_a_page_opened_from_the_path_shows_previous_and_next() -> None:
     assert (
         "10. AlexNet (2012)" in captions and "12. NiN (2013)" in captions
     )  # the whole title, on its own line
-    assert any("Course step 11 of 20: VGG (2014)" in m.value for m in at.markdown)
+    assert any("Course step 11 of 21: VGG (2014)" in m.value for m in at.markdown)
 
 
 def test_a_step_of_another_page_shows_no_bar() -> None:

@@ -26,7 +26,7 @@ def test_a_good_course_step_still_shows_its_bar() -> None:
     at.query_params["arch"] = "vgg16"
     at.query_params["step"] = "011"  # 1-3 ASCII digits
     at.run()
-    assert any("Course step 11 of 20" in m.value for m in at.markdown)
+    assert any("Course step 11 of 21" in m.value for m in at.markdown)
 
 
 def _script() -> None:

@@ -6,9 +6,11 @@ tests/e2e/screenshots/course/ (ignored) for a person to look at.
 
 Step 8 (Training) opens before any run: its figure is the run's live view, so the first screen must
 show the Start button and the loss and accuracy charts, drawn empty and labelled where Start will
-draw the curves (the settings folded into one line above them); the lecturer presses Start. Steps
-16-20 (Recurrent) show their chart (heatmaps, gradient flow, directions, units) under two folded
-lines: the network and input, and the view's settings."""
+draw the curves (the settings folded into one line above them); the lecturer presses Start. Step
+16 (A hierarchy of features) opens with its Draw button in sight; the test presses it, as the
+lecturer does, and checks that the grid of optimised pictures starts on the first screen too.
+Steps 17-21 (Recurrent) show their chart (heatmaps, gradient flow, directions, units) under two
+folded lines: the network and input, and the view's settings."""
 
 from __future__ import annotations
 
@@ -41,12 +43,16 @@ FIGURES: dict[int, str] = {
     13: ".st-key-arch_diagram",
     14: ".st-key-arch_diagram",
     15: IMAGE,
-    16: PLOT,
+    16: ".st-key-fm_lf_grid",  # before the lecturer presses Draw: the button (then the grid)
     17: PLOT,
     18: PLOT,
     19: PLOT,
     20: PLOT,
+    21: PLOT,
 }
+# "A hierarchy of features": after Draw, the grid of optimised pictures must start in sight too.
+HIERARCHY, GRID = 16, ".st-key-fm_lf_grid_fig"
+GRID_WAIT_MS = 900_000  # 3 layers x 4 channels x 64 steps on 2 shared cores
 INPUT_SIZES_JS = """() => [...document.querySelectorAll(
     '[data-testid="stMain"] input:not([type="checkbox"]):not([type="radio"]):not([type="file"]),'
     + ' [data-testid="stMain"] [data-baseweb="select"] [value], [data-testid="stMain"] [data-baseweb="select"] div')]
@@ -89,5 +95,18 @@ def test_each_course_step_shows_its_point_on_the_first_screen(app_server, chromi
         assert max(tops) < PROJECTOR["height"] - 80, f"step {n}: the figure starts at {tops} px"
         small = [(text, size) for text, size in page.evaluate(INPUT_SIZES_JS) if size < 16]
         assert not small, f"step {n}: input values under 16 px: {small}"
+        if n == HIERARCHY:
+            _draw_the_grid(page)
     finally:
         context.close()
+
+
+def _draw_the_grid(page) -> None:
+    """Press Draw as the lecturer does; the grid (a background job) must start on the first screen."""
+    page.locator(".st-key-fm_lf_grid button").click()
+    page.locator(f"{GRID} >> visible=true").first.wait_for(timeout=GRID_WAIT_MS)
+    assert_no_exception(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    top = page.locator(f"{GRID} >> visible=true").first.bounding_box()["y"]
+    page.screenshot(path=str(SHOTS / f"step-{HIERARCHY:02d}-grid.png"))
+    assert top < PROJECTOR["height"] - 80, f"step {HIERARCHY}: the grid starts at {top} px"

@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer.probe.stats import SORT_KEYS, layer_overview
 from explorer.ui.feature_views.context import SORT_LABELS, ViewContext, open_layer, unit_clicked
+from explorer.ui.feature_views.looks_for import LOOKS_FOR
 from explorer.viz import maps as viz
 from explorer.viz.cell_grid import add_click_targets
 from explorer.viz.result_pngs import DEFAULT_SCALE, result_montage_png, result_strip_png
@@ -121,6 +122,7 @@ def _one_channel(ctx: ViewContext, layer: str, by: str, scale: str) -> None:
     )
     ctx.url.keep("fm_alpha", 0.6, lambda v: isinstance(v, float) and 0.0 <= v <= 1.0)
     alpha = z2.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="fm_alpha")
+    _looks_for_button(ctx, layer, int(ch))
     values = m.values[int(ch)].astype(np.float32)
     rank = int(np.flatnonzero(order == int(ch))[0])
     left, right = st.columns(2)
@@ -158,4 +160,31 @@ def _one_channel(ctx: ViewContext, layer: str, by: str, scale: str) -> None:
         ),
         key="fm_overlay_bar",
         config={"displayModeBar": False},
+    )
+
+
+def _open_looks_for(layer: str, channel: int) -> None:
+    """The button's click: "What it looks for" on this layer and channel (one-channel mode). The
+    view binds these keys to the URL (view, lf, layer, channel), so the address follows."""
+    st.session_state.update(
+        fm_view=LOOKS_FOR, fm_lf_mode="channel", fm_lf_layer=layer, fm_lf_channel=channel
+    )
+
+
+def _looks_for_button(ctx: ViewContext, layer: str, channel: int) -> None:
+    """The button "What does this channel look for?" (the input that excites it most), for a
+    layer with a spatial output (the only ones that view optimises); other layers say why not."""
+    if len(ctx.res.maps.get(layer).shape) != 3:
+        st.caption(
+            f"{ctx.name_of(layer)} has no spatial output, so 'What it looks for' has no channel "
+            "of it to optimise."
+        )
+        return
+    st.button(
+        "What does this channel look for?",
+        key="fm_channel_looks",
+        on_click=_open_looks_for,
+        args=(layer, channel),
+        help=f"Opens 'What it looks for' on {ctx.name_of(layer)}, channel {channel}: the input "
+        "made by gradient ascent to excite it most, beside the dataset images that do.",
     )
