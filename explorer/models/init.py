@@ -69,7 +69,7 @@ def _prelu(m: nn.Module, g: torch.Generator) -> None:
 
 def _default_rules() -> dict[type[nn.Module], Rule]:
     from explorer.models.recurrent import RecurrentNet  # explicit cells: torch's recurrent rule
-    from explorer.models.spec_modules import BatchNorm, Conv2d, Linear  # imported models' layers
+    from explorer.models.spec_layers import BatchNorm, Conv2d, Linear  # imported models' layers
 
     rules: dict[type[nn.Module], Rule] = {
         nn.Linear: _fan_in_uniform,

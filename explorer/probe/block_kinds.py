@@ -66,7 +66,7 @@ def is_vgg_block(m: nn.Module) -> bool:
 
 def naming_style(model: nn.Module, arch: str | None) -> str:
     """Which naming convention: 'lenet', 'keras', 'vgg', 'alexnet', 'generic' or 'own' (an
-    imported model, explorer.models.spec_modules: the names in the user's file)."""
+    imported model, explorer.models.spec_layers: the names in the user's file)."""
     if type(model).__name__ == "SpecModel":
         return "own"
     family = ""

@@ -53,9 +53,9 @@ def _block_note(module: nn.Module) -> str | None:
 
 
 def _spec_role(module: nn.Module) -> str | None:
-    """Layers of imported models (explorer.models.spec_modules): a convolution with its own
+    """Layers of imported models (explorer.models.spec_layers): a convolution with its own
     activation (Keras' ``activation=``) outputs post-activation maps; their poolings pool."""
-    from explorer.models import spec_modules as sm
+    from explorer.models import spec_layers as sm
 
     if isinstance(module, sm.Conv2d) and module.activation != "linear":
         return "act"

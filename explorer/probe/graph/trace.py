@@ -116,7 +116,7 @@ class _Recorder(TorchFunctionMode):
         node_id, name = self._ident(module, fname, leaf_call)
         params = 0
         if leaf_call:
-            # A module may name the kind of its one operation (spec_modules.Normalize: "norm").
+            # A module may name the kind of its one operation (spec_layers.Normalize: "norm").
             kind = getattr(mod, "graph_kind", kind)
             self.owned_calls.add(module)
             if module not in self.owned:
