@@ -86,7 +86,6 @@ LONG_FUNCTIONS: dict[str, int] = {
     "explorer/ui/recurrent_sections.py::_view_choice": 64,
     "explorer/ui/recurrent_comparison.py::training_settings": 62,
     "explorer/ui/training_live.py::results": 68,
-    "explorer/ui/transfer_panel.py::transfer_section": 106,
 }
 # A data table is exempt: a function at least 3/4 of whose lines are records, statements that
 # call or build one literal list/tuple/dict/set (returned, assigned or called) with no logic in

@@ -22,6 +22,7 @@ from torch import nn
 from explorer.data.datasets import DATASETS
 from explorer.data.images import Preprocessing
 from explorer.models import CATALOG, get_spec
+from explorer.models.imported_entry import ENTRIES, OWN_PREFIX
 from explorer.models.init import build_seeded
 from explorer.models.plan import built_title
 from explorer.models.user_model import UserModel
@@ -57,6 +58,16 @@ WEIGHT_KINDS = {
     "random": "Random initialisation (untrained)",
     "upload": "Uploaded checkpoint (.safetensors)",
 }
+
+
+def weights_label(kind: str, arch: str) -> str:
+    """The picker's label of weight source ``kind`` for ``arch``: an imported model's own weights
+    name the file they came from (the file name is the user's: show it as text, escaped)."""
+    if kind == "user" and arch.startswith(OWN_PREFIX):
+        entry = ENTRIES.get(arch)
+        if entry is not None and entry.file_name:
+            return f"Weights from your file ({entry.file_name})"
+    return WEIGHT_KINDS.get(kind, kind)
 
 
 class ModelLoadError(ValueError):

@@ -31,6 +31,11 @@ OWN_IMAGES = "own_images"
 OWN_SOURCE = "own:"
 
 
+def is_own_source(source: str) -> bool:
+    """Whether a transfer source key names one of the browser's imported models."""
+    return source.startswith(OWN_SOURCE)
+
+
 class SettingsError(ValueError):
     """Invalid training settings; the message says what to change."""
 

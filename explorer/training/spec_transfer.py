@@ -186,11 +186,19 @@ def build_spec_transfer(
     return model.train(), build, {"copied": copied, "adapted": [], "new": fresh}
 
 
+FINE_TUNED = " (fine-tuned)"
+
+
 def trained_spec(build: dict[str, Any]) -> ModelSpec:
     """The spec a fine-tuned model is saved and registered with: the trained one, its output
-    activation put back for the new task."""
+    activation put back for the new task, its title marked as fine-tuned (so its key differs
+    from the file's, whose entry keeps naming the file)."""
     spec = ModelSpec.from_json(build["spec"])
-    return with_output_activation(spec, build.get("removed", ""), build.get("task", "multiclass"))
+    spec = with_output_activation(spec, build.get("removed", ""), build.get("task", "multiclass"))
+    title = spec.title or "Your model"
+    if not title.endswith(FINE_TUNED):
+        title = title[: 200 - len(FINE_TUNED)] + FINE_TUNED
+    return replace(spec, title=title)
 
 
 def finish_result(result: Any, build: dict[str, Any]) -> None:

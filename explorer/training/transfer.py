@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from explorer.data.datasets import Splits, get_dataset_info, load_dataset
+from explorer.data.datasets import DatasetInfo, Splits, get_dataset_info, load_dataset
 from explorer.models.init import seeded_init
 from explorer.models.user_model import UserModel
 from explorer.training.events import Event, Preparing
@@ -56,6 +56,11 @@ class TransferInfo:
     new: tuple[str, ...]  # tensors that start fresh (the head)
     head: str
     image_size: int  # side the target images were resized to
+
+
+def head_size(info: DatasetInfo) -> int:
+    """The outputs of a head for ``info``'s task: one logit (binary) or one per class."""
+    return 1 if info.task == "binary" else len(info.classes)
 
 
 def resize_splits(data: Splits, size: int) -> Splits:

@@ -18,7 +18,13 @@ from explorer.models.download import format_progress
 from explorer.models.weights import WeightsError, download_pretrained
 from explorer.probe.names import layer_names
 from explorer.probe.results import FeatureResult
-from explorer.probe.sources import best_kind, bundled_dataset, default_arch, suited_sample
+from explorer.probe.sources import (
+    best_kind,
+    bundled_dataset,
+    default_arch,
+    suited_sample,
+    weights_label,
+)
 from explorer.ui import image_results as ir
 from explorer.ui import weight_sources as ws
 from explorer.ui.registry import user_models
@@ -191,7 +197,7 @@ def inputs_box(projector: bool, bound: BoundInputs) -> Any:
     )
     return st.expander(
         f"Image: {what}  |  Model: {bound.spec.title}  |  Weights: "
-        f"{ws.WEIGHT_KINDS.get(in_use, in_use)}  (open to change)"
+        f"{escape_text(weights_label(in_use, bound.arch), limit=160)}  (open to change)"
     )
 
 
@@ -286,7 +292,13 @@ def model_section(keys: list[str], bound: BoundInputs) -> tuple[ws.LoadedModel, 
         format_func=lambda k: get_spec(k).dated_title,
     )
     spec = get_spec(arch)
-    kind = st.radio("Weights", bound.kinds, key="fm_kind", format_func=ws.WEIGHT_KINDS.get)
+    # an imported model's weights name its file (the user's text: escaped)
+    kind = st.radio(
+        "Weights",
+        bound.kinds,
+        key="fm_kind",
+        format_func=lambda k: escape_text(weights_label(k, arch), limit=160),
+    )
     ref, data, download, download_error = _weights_source(arch, spec, kind, bound.mine)
     try:
         if download_error:

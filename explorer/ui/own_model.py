@@ -20,7 +20,7 @@ from explorer.models.imported_entry import OwnEntry, own_entry, register
 from explorer.models.imports import ImportedModel, ModelImportError, import_model
 from explorer.models.imports.errors import MAX_FILE_BYTES
 from explorer.ui.common import projector_on
-from explorer.ui.registry import MAX_MODELS, UserModel, get_user_model, register_model
+from explorer.ui.registry import UserModel, get_user_model, own_entries, register_model
 from explorer.ui.state import escape_text
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ GENERIC_TITLES = (
     "torch-jit-export",
 )  # exporters' default graph names
 FILE_TYPES = ["keras", "h5", "hdf5", "onnx", "safetensors"]
-_ENTRIES = "_own_entries"  # session: model name -> OwnEntry
 # Per page: the session keys its architecture picker (and weights pickers) read.
 PAGE_KEYS = {
     "arch": {"arch": "arch_key"},
@@ -41,7 +40,7 @@ PAGE_KEYS = {
 
 
 def _entries() -> BoundedStore[str, OwnEntry]:
-    return st.session_state.setdefault(_ENTRIES, BoundedStore(MAX_MODELS, "imported models"))
+    return own_entries()  # held by the registry, beside the models themselves
 
 
 def own_keys() -> list[str]:
@@ -95,7 +94,9 @@ def adopt(data: bytes, filename: str, page: str = "") -> UserModel:
         if imported.title not in GENERIC_TITLES
         else Path(filename).stem[:100] or "Your model"
     )
-    entry = own_entry(imported.spec, title, imported.pixel_range, imported.source)
+    entry = own_entry(
+        imported.spec, title, imported.pixel_range, imported.source, Path(filename).name[:60]
+    )
     name = f"{title} ({Path(filename).name[:60]})"
     um = UserModel(
         name=name,

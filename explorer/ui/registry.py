@@ -13,11 +13,13 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.bounded import BoundedStore
-from explorer.models.imported_entry import kind_of
+from explorer.models.imported_entry import OwnEntry, kind_of, own_entry
+from explorer.models.spec import ModelSpec
 from explorer.models.user_model import UserModel as UserModel  # re-exported: its home is the engine
 
 MAX_MODELS = 8  # per user: a picker stays short, and each entry holds a full copy of its weights
 _KEY = "_explorer_user_models"
+_ENTRIES = "_own_entries"  # session: model name -> OwnEntry of an imported model
 
 
 def _store() -> BoundedStore[str, UserModel]:
@@ -25,6 +27,21 @@ def _store() -> BoundedStore[str, UserModel]:
     return st.session_state.setdefault(
         _KEY, BoundedStore(MAX_MODELS, "user models", refresh_on_read=False)
     )
+
+
+def own_entries() -> BoundedStore[str, OwnEntry]:
+    """This browser's imported models' catalog-like entries, by model name (beside the models:
+    pages re-register them, so their keys resolve whatever the process-wide table dropped)."""
+    return st.session_state.setdefault(_ENTRIES, BoundedStore(MAX_MODELS, "imported models"))
+
+
+def _adopt_trained(name: str, spec_json: str, pixel_scale: float) -> str:
+    """A model fine-tuned on the Training page from an imported one (its trained spec, checked
+    again here) kept as this browser's under ``name``; returns its key."""
+    spec = ModelSpec.from_json(spec_json)
+    entry = own_entry(spec, spec.title[:100], (0.0, float(pixel_scale)), "fine-tuned")
+    own_entries()[name] = entry
+    return entry.key
 
 
 def register_model(model: UserModel) -> None:
@@ -57,10 +74,13 @@ def register_finished_training() -> UserModel | None:
     if job.id in done:
         return get_user_model(name)
     result = job.result
+    arch, build = result.arch, dict(result.build)
+    if getattr(result, "spec_json", ""):  # a fine-tuned imported model: its trained spec's entry
+        arch = _adopt_trained(name, result.spec_json, float(result.metrics.get("pixel_scale", 1.0)))
     model = UserModel(
         name=name,
-        arch=result.arch,
-        build=dict(result.build),
+        arch=arch,
+        build=build,
         state_dict={k: v.detach().cpu().clone() for k, v in result.model.state_dict().items()},
         classes=list(result.classes),
         dataset=result.dataset or "",

@@ -86,6 +86,8 @@ def test_example_on_feature_maps_maps_and_keras_numbers() -> None:
     at.button(key="fm_own_example").click().run()
     key = at.session_state["fm_arch"]
     assert key.startswith("own-") and at.session_state["fm_kind"] == "user" and not at.exception
+    # its weights name the file they came from (the user's file name, escaped for Markdown)
+    assert "Weights from your file \\(course\\_cnn\\.keras\\)" in at.radio(key="fm_kind").options
     at.selectbox(key="fm_sample").set_value("shapes").run()
     steps = _plain("\n".join(e.value for e in at.markdown))
     assert "1 x 3 x 64 x 64" in steps  # the model's own input size and channels
@@ -161,3 +163,60 @@ def test_onnx_example_grey_input_and_class_names_from_the_file() -> None:
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert imported.classes and set(fig["data"][0]["y"]) <= set(imported.classes)
     assert not at.exception
+
+
+def _wait(at, done, seconds: float = 300) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if done(at):
+            return True
+    return False
+
+
+@pytest.mark.slow
+def test_fine_tune_the_example_on_training_and_find_it_on_feature_maps() -> None:
+    at = open_app_page("app_pages/architectures.py", timeout=300).run()
+    _upload(at, "arch", EXAMPLE.name, EXAMPLE.read_bytes())
+    imported = at.session_state["arch_key"]
+    at.switch_page("app_pages/training.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    name = "course_cnn (course_cnn.keras)"
+    source = at.selectbox(key="xf_source")
+    assert f"Your imported model: {name}" in source.options
+    source.set_value(f"own:{name}").run()
+    # colour 64 x 64 input: the colour sets and the grey digits (repeated into R, G, B) fit it
+    assert at.selectbox(key="xf_target").options == [
+        "Circles vs squares (64x64 colour, binary)",
+        "Synthetic shapes (32x32 colour)",
+        "Printed digits (28x28 grey)",
+    ]
+    at.selectbox(key="xf_target").set_value("circles_squares").run()
+    assert any(
+        "images resized to 64 x 64, the model's own input, pixels 0-255" in _plain(c.value)
+        for c in at.caption
+    )
+    at.radio(key="xf_freeze").set_value("all").run()
+    at.number_input(key="xf_train").set_value(16)
+    at.number_input(key="xf_val").set_value(8)
+    at.number_input(key="xf_bs").set_value(16)
+    at.number_input(key="xf_epochs").set_value(1)
+    at.number_input(key="xf_lr").set_value(0.0001)
+    next(b for b in at.button if b.label == "Start transfer").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [
+        e.value for e in at.error
+    ]
+    models = list(at.session_state["_explorer_user_models"].values())
+    tuned = next(m for m in models if m.source == "trained on the Training page")
+    assert tuned.arch.startswith("own-") and tuned.arch != imported
+    assert tuned.metrics["steps"] == 1 and tuned.metrics["trainable_parameters"] == 1_625_281
+    at.run()  # the fine-tuned model is a source of its own now
+    assert f"Your imported model: {tuned.name}" in at.selectbox(key="xf_source").options
+    at.switch_page("app_pages/feature_maps.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "course_cnn (fine-tuned)" in at.selectbox(key="fm_arch").options

@@ -124,7 +124,8 @@ def test_a_spec_job_trains_in_a_fresh_worker_process_and_its_loss_goes_down() ->
     finally:
         manager.shutdown()
     spec = ModelSpec.from_json(result.spec_json)
-    assert result.arch == own_key(spec)
+    assert result.arch == own_key(spec) != own_key(_spec())  # its own entry, not the file's
+    assert spec.title == "tiny (fine-tuned)"
     assert spec.to_obj()["nodes"][-1]["args"]["activation"] == "sigmoid"  # the file's output back
     # The trained weights load strictly into the trained spec; its output is the logits' sigmoid.
     rebuilt = model_from_spec(spec, result.model.state_dict()).eval()
