@@ -18,15 +18,13 @@ from explorer.models.errors import WeightsError
 from explorer.models.spec import (
     INPUT,
     NAME_RE,
-    OPS,
     RESERVED,
     ModelSpec,
     Node,
-    SpecError,
-    check_args,
     node_shape,
     spec_from_obj,
 )
+from explorer.models.spec_args import OPS, SpecError, check_args
 
 MAX_FILE_BYTES = 128 * 2**20  # as checkpoints (MAX_CHECKPOINT_BYTES)
 MAX_UNPACKED_BYTES = 256 * 2**20  # everything a .keras zip may unpack to

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from explorer.models.imports.errors import CODE_NEVER_RUN, ModelImportError
-from explorer.models.spec import FUSED_ACTIVATIONS
+from explorer.models.spec_args import FUSED_ACTIVATIONS
 
 _ACTIVATION_ALIASES = {"swish": "silu", None: "linear"}
 
