@@ -272,6 +272,17 @@ def task_for_input(kind: str, signal: str = "sine") -> str:
     return _SIGNAL_TASKS.get(signal, "sine")
 
 
+def input_kind_for_task(task: str) -> str:
+    """What a model trained on ``task`` reads: "text" (the character task) or "signal"."""
+    return "text" if task == task_for_input("text") else "signal"
+
+
+def signals_for_task(task: str) -> tuple[str, ...]:
+    """The signals a model trained on ``task`` can read (:func:`task_for_input` inverted): the
+    periodic ones for "sine", the adding problem for "adding", none for text."""
+    return tuple(s for s in SIGNALS if task_for_input("signal", s) == task)
+
+
 def adding_problem(batch: int, steps: int, gen: torch.Generator | None = None):
     """The adding problem in Le, Jaitly & Hinton's (2015) form (values U(0, 1); Hochreiter &
     Schmidhuber's 1997 original differs): T x N x 2 inputs, N targets.

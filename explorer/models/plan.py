@@ -113,7 +113,7 @@ def input_channels_taken(spec: ArchSpec) -> tuple[int, ...]:
 
 
 def _check_input_channels(spec: ArchSpec, build: dict[str, Any]) -> None:
-    """Refuse a model reading a channel count no page can feed, before it is built or tried."""
+    """Refuse a model reading a channel count the explorer has no images for, before it is built."""
     if spec.kind == "rnn" or "in_channels" not in build:
         return
     channels, taken = build["in_channels"], input_channels_taken(spec)
@@ -123,8 +123,8 @@ def _check_input_channels(spec: ArchSpec, build: dict[str, Any]) -> None:
     plural = "" if channels == 1 else "s"
     raise CheckpointRefusedError(
         f"This checkpoint's {spec.title} reads {channels} input channel{plural}, but {spec.title} takes "
-        f"{' or '.join(words.get(c, str(c)) for c in taken)}: no page could feed it an image. Save it "
-        f"with in_channels={' or '.join(map(str, taken))}."
+        f"{' or '.join(words.get(c, str(c)) for c in taken)}: the explorer has no such images for it. "
+        f"Save it with in_channels={' or '.join(map(str, taken))}."
     )
 
 

@@ -22,7 +22,6 @@ from torch import Tensor, nn
 
 from explorer.data.sequences import (
     CHAR_TO_ID,
-    SINE_ZERO_MSE,
     VOCAB_SIZE,
     adding_problem,
     char_batch,
@@ -35,18 +34,7 @@ from explorer.models.init import build_seeded
 from explorer.models.recurrent import CELLS
 from explorer.models.sequence_model import SequenceModel, SequenceModelConfig
 from explorer.training.sequence_events import SeqSample, SeqStep, SeqVal
-
-TASKS = ("chars", "sine", "adding")
-TASK_TITLES = {
-    "chars": "Next character on the shipped corpus",
-    "sine": "Sine forecasting (next value)",
-    "adding": "Adding problem (sum of two marked values)",
-}
-TASK_METRIC = {"chars": "bits per char", "sine": "MSE", "adding": "MSE"}
-# What a model that learned nothing scores: uniform over the vocabulary; predicting 0
-# (E[A^2]/2 = 7/24 for amplitudes A ~ U(0.5, 1)); always answering the mean sum (1.0), whose
-# squared error averages 1/6.
-TASK_BASELINE = {"chars": math.log2(VOCAB_SIZE - 1), "sine": SINE_ZERO_MSE, "adding": 1 / 6}
+from explorer.training.sequence_tasks import TASK_TITLES, TASKS
 
 
 class SequenceTrainingError(ValueError):

@@ -27,12 +27,8 @@ from explorer.models.recurrent_cells import CELLS
 from explorer.models.sequence_model import SequenceModel, SequenceModelConfig, state_digest
 from explorer.probe import recurrent as rprobe
 from explorer.probe.recurrent import RecurrentTrace, model_config, trace
-from explorer.training.sequence import (
-    TASK_TITLES,
-    SequenceRun,
-    SequenceSettings,
-    TrainedSequenceModel,
-)
+from explorer.training.sequence import SequenceRun, SequenceSettings, TrainedSequenceModel
+from explorer.training.sequence_tasks import TASK_TITLES
 
 __all__ = [
     "EMBED_DIM",

@@ -10,13 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from explorer.data.sequences import input_kind_for_task
 from explorer.models.recurrent_cells import CELLS
 from explorer.training.job_manager import JobState
 from explorer.training.sequence import (
-    TASK_BASELINE,
-    TASK_METRIC,
-    TASK_TITLES,
-    TASKS,
     SeqSample,
     SeqStep,
     SequenceRun,
@@ -25,37 +22,42 @@ from explorer.training.sequence import (
     sample_text,
 )
 from explorer.training.sequence_events import compare_curves, compare_val_curves
+from explorer.training.sequence_tasks import (
+    TASK_BASELINE,
+    TASK_DEFAULTS,
+    TASK_LENGTH_NAME,
+    TASK_METRIC,
+    TASK_TITLES,
+    TASKS,
+)
 from explorer.ui import recurrent_cache as rc
 from explorer.viz.recurrent_curves import learning_curves
-
-TASK_DEFAULTS = {  # steps, window / sequence length, learning rate, hidden size
-    "chars": (400, 64, 1e-2, 128),
-    "sine": (200, 50, 1e-2, 32),
-    "adding": (800, 30, 1e-2, 64),  # 30 steps: GRU and LSTM solve it, the plain RNN does not
-}
 
 
 def _schedule_settings(task: str) -> tuple[int, int, float, str]:
     """The run's second row: steps, window (or sequence length), learning rate and, for text,
     how characters enter; each defaults to the task's own value."""
     s1, s2, s3, s4 = st.columns(4)
-    steps0, len0, lr0, _ = TASK_DEFAULTS[task]
+    defaults = TASK_DEFAULTS[task]
     steps = s1.select_slider(
-        "Steps", [50, 100, 200, 400, 800, 1500, 3000], steps0, key=f"rec_train_steps_{task}"
+        "Steps",
+        [50, 100, 200, 400, 800, 1500, 3000],
+        defaults.steps,
+        key=f"rec_train_steps_{task}",
     )
     seq_len = s2.slider(
-        "Sequence length" if task == "adding" else "Window",
+        TASK_LENGTH_NAME[task],
         10,
         200,
-        len0,
+        defaults.seq_len,
         step=5,
         key=f"rec_train_len_{task}",
     )
     lr = s3.select_slider(
-        "Learning rate", [1e-3, 3e-3, 1e-2, 3e-2], lr0, key=f"rec_train_lr_{task}"
+        "Learning rate", [1e-3, 3e-3, 1e-2, 3e-2], defaults.lr, key=f"rec_train_lr_{task}"
     )
     encoding = "onehot"
-    if task == "chars":
+    if input_kind_for_task(task) == "text":
         encoding = s4.radio(
             "Characters enter as ",
             ["onehot", "embedding"],
@@ -90,7 +92,7 @@ def training_settings() -> SequenceSettings:
     task and the networks, then the schedule, then the stabilisers, one row each."""
     t1, t2, t3, t4 = st.columns(4)
     task = t1.selectbox("Task", TASKS, format_func=TASK_TITLES.get, key="rec_task")
-    hidden0 = TASK_DEFAULTS[task][3]
+    hidden0 = TASK_DEFAULTS[task].hidden_size
     cells = t2.multiselect(
         "Cells", CELLS, default=list(CELLS), format_func=str.upper, key="rec_train_cells"
     )
@@ -151,7 +153,7 @@ def show_run_results(run: SequenceRun) -> None:
         f"Held-out: {metric} on data the models never trained on (the judge of what they learnt); "
         "training: the last batch, which a model can memorise."
     )
-    if task != "chars":
+    if input_kind_for_task(task) != "text":
         return
     st.markdown("**Let the character models write**")
     w1, w2, w3 = st.columns([2, 1, 1])

@@ -17,7 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from explorer.models.recurrent_cells import QUANTITY_TITLES
 from explorer.probe.recurrent import RecurrentTrace
-from explorer.training.sequence import TASK_TITLES
+from explorer.training.sequence_tasks import TASK_TITLES
 from explorer.ui import recurrent_cache as rc
 from explorer.ui import recurrent_extras
 from explorer.ui.common import projector_on

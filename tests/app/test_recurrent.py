@@ -145,6 +145,14 @@ def test_live_training_feeds_the_views(page) -> None:
     _ok(page)
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["Cell"] == "LSTM" and metrics["Trained steps"] == "50"
+    assert "Final MSE" in metrics  # the task's metric, as the engine names it
+    # a sine model reads the periodic signals (the engine's signals_for_task), not text
+    assert page.selectbox(key="rec_signal").options == [
+        "Sine wave",
+        "Square wave",
+        "Sawtooth wave",
+        "Noisy sine (Gaussian noise)",
+    ]
     page.radio(key="rec_view").set_value("Gradient flow").run()
     _ok(page)
     specs = [c.proto.spec for c in page.get("plotly_chart")]

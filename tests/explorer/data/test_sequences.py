@@ -144,7 +144,7 @@ def test_training_batches():
 
 
 def test_each_input_is_read_by_its_training_task() -> None:
-    from explorer.training.sequence import TASKS
+    from explorer.training.sequence_tasks import TASKS
 
     kinds = {signal: task_for_input("signal", signal) for signal in SIGNALS}
     assert kinds == {
@@ -158,3 +158,30 @@ def test_each_input_is_read_by_its_training_task() -> None:
     assert task_for_input("text", "adding") == "chars"  # text ignores the signal choice
     # every training task has inputs; "copy" is the one signal no model is trained for
     assert set(TASKS) == {"chars", *kinds.values()} - {"copy"}
+
+
+def test_what_each_task_reads_comes_from_the_engine() -> None:
+    # The Recurrent page asks these instead of writing its own task -> input tables.
+    from explorer.data.sequences import input_kind_for_task, signals_for_task
+    from explorer.training.sequence import SequenceSettings
+    from explorer.training.sequence_tasks import (
+        TASK_BASELINE,
+        TASK_DEFAULTS,
+        TASK_LENGTH_NAME,
+        TASK_METRIC,
+        TASK_TITLES,
+        TASKS,
+    )
+
+    assert [input_kind_for_task(t) for t in TASKS] == ["text", "signal", "signal"]
+    assert signals_for_task("sine") == ("sine", "square", "sawtooth", "noisy")
+    assert signals_for_task("adding") == ("adding",)
+    assert signals_for_task("chars") == ()
+    for task in TASKS:
+        assert all(task_for_input("signal", s) == task for s in signals_for_task(task))
+    tables = (TASK_TITLES, TASK_METRIC, TASK_BASELINE, TASK_LENGTH_NAME, TASK_DEFAULTS)
+    assert all(set(table) == set(TASKS) for table in tables)
+    for task, d in TASK_DEFAULTS.items():  # every task's starting settings are valid ones
+        SequenceSettings(
+            task=task, steps=d.steps, seq_len=d.seq_len, lr=d.lr, hidden_size=d.hidden_size
+        ).validate()

@@ -23,8 +23,8 @@ def test_a_full_size_model_with_one_input_channel_is_refused_naming_both_counts(
         model_from_checkpoint(data, arch="nin")
     title = get_spec("nin").title
     assert str(err.value) == (
-        f"This checkpoint's {title} reads 1 input channel, but {title} takes 3 (colour images): no page could "
-        "feed it an image. Save it with in_channels=3."
+        f"This checkpoint's {title} reads 1 input channel, but {title} takes 3 (colour images): "
+        "the explorer has no such images for it. Save it with in_channels=3."
     )
 
 
@@ -35,7 +35,7 @@ def test_a_compact_model_with_four_input_channels_is_refused() -> None:
     title = get_spec("keras_cnn").title
     assert str(err.value) == (
         f"This checkpoint's {title} reads 4 input channels, but {title} takes 1 (grey images) or 3 "
-        "(colour images): no page could feed it an image. Save it with in_channels=1 or 3."
+        "(colour images): the explorer has no such images for it. Save it with in_channels=1 or 3."
     )
 
 

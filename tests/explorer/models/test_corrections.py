@@ -98,7 +98,7 @@ def test_zero_pad_shortcut_subsamples_and_pads_with_zeros() -> None:
 
 def test_sine_baseline_is_the_mse_of_predicting_zero() -> None:
     from explorer.data.sequences import SINE_AMPLITUDE, SINE_ZERO_MSE, sine_batch
-    from explorer.training.sequence import TASK_BASELINE
+    from explorer.training.sequence_tasks import TASK_BASELINE
 
     lo, hi = SINE_AMPLITUDE
     # E[A^2] / 2 for A ~ U(lo, hi), worked out by hand: (hi^3 - lo^3) / (3 (hi - lo)) / 2.
