@@ -12,7 +12,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from explorer.data.sequences import MAX_STEPS, SIGNAL_TITLES, SIGNALS, SequenceInputError
+from explorer.data.sequences import (
+    MAX_STEPS,
+    SIGNAL_TITLES,
+    SIGNALS,
+    SequenceInputError,
+    input_kind_for_task,
+    signals_for_task,
+)
 from explorer.models import get_spec
 from explorer.models.catalog import CATALOG
 from explorer.models.recurrent import (
@@ -24,6 +31,7 @@ from explorer.models.recurrent import (
     weight_shapes,
 )
 from explorer.models.recurrent_cells import cell_spec
+from explorer.training.sequence_tasks import TASK_METRIC
 from explorer.ui import recurrent_cache as rc
 from explorer.ui.state import MAX_RAW, PageState, escape_text
 from explorer.viz import recurrent as viz
@@ -124,9 +132,7 @@ def network_section(page_url: PageState, trained: list) -> NetworkChoice:
         c2.metric("Layers", cfg.num_layers)
         c3.metric("Hidden size", cfg.hidden_size)
         c4.metric("Trained steps", chosen.steps)
-        c5.metric(
-            "Final " + ("bits/char" if chosen.task == "chars" else "MSE"), f"{chosen.metric:.3f}"
-        )
+        c5.metric(f"Final {TASK_METRIC[chosen.task]}", f"{chosen.metric:.3f}")
         page_url.not_in_link(
             "your trained model (the link opens a randomly initialised network in its place)"
         )
@@ -169,7 +175,9 @@ def _text_input(page_url: PageState, chosen: Any) -> Any:
         check_current=False,
     )  # a too-long typed text gets the page's own message
     text = left.text_area(
-        "Text (character by character, up to 1,000 characters)", height=100, key="rec_text"
+        f"Text (character by character, up to {MAX_STEPS:,} characters)",
+        height=100,
+        key="rec_text",
     )
     if len(text) > MAX_RAW:
         page_url.not_in_link(
@@ -193,9 +201,7 @@ def _text_input(page_url: PageState, chosen: Any) -> Any:
 
 def _signal_input(page_url: PageState, chosen: Any) -> Any:
     """The generated signal: which one (those a trained model knows), its length and its seed."""
-    allowed = list(SIGNALS)
-    if chosen is not None:
-        allowed = ["adding"] if chosen.task == "adding" else ["sine", "square", "sawtooth", "noisy"]
+    allowed = list(SIGNALS if chosen is None else signals_for_task(chosen.task))
     left, mid, right = st.columns(3)
     page_url.bind("signal", "rec_signal", default=allowed[0], valid=allowed)
     signal = left.selectbox("Signal", allowed, format_func=SIGNAL_TITLES.get, key="rec_signal")
@@ -212,7 +218,7 @@ def input_section(page_url: PageState, chosen: Any) -> InputChoice:
     if chosen is None:
         kind = st.radio("Sequence", ["Text", "Signal"], horizontal=True, key="rec_kind")
     else:  # a trained model reads what it was trained on
-        kind = "Text" if chosen.task == "chars" else "Signal"
+        kind = input_kind_for_task(chosen.task).title()
         st.caption(f"This model was trained on: {chosen.name}. It reads {kind.lower()} input.")
     spec = _text_input(page_url, chosen) if kind == "Text" else _signal_input(page_url, chosen)
     try:
