@@ -190,7 +190,6 @@ LONG_FILES: dict[str, int] = {
     "explorer/data/image_sets.py": 451,
     "explorer/models/catalog.py": 680,
     "explorer/models/checkpoint.py": 413,
-    "explorer/models/imports/keras_layers.py": 459,
     "explorer/probe/codegen.py": 439,
     "explorer/training/sequence.py": 406,
     "explorer/ui/recurrent_sections.py": 467,

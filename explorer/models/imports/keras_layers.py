@@ -1,7 +1,7 @@
-"""A Keras model config (Sequential or Functional) and its weights -> a model spec, channels-first.
+"""Each allow-listed Keras layer (config and weights) -> spec nodes, channels-first.
 
-Only allow-listed layer classes with bounded arguments are read; a ``Lambda`` or any custom
-object is refused (code in a model file is never run). Keras is channels-last: kernels are
+The model level (structure, which layer reads which, the refusal of code layers and custom
+objects) is :mod:`explorer.models.imports.keras_model`. Keras is channels-last: kernels are
 transposed, 'same' padding becomes explicit (extra row/column at the bottom/right, as Keras
 pads), channel axes map to dimension 1, and a ``Flatten`` feeding ``Dense`` layers keeps
 PyTorch's (C, H, W) order while the Dense weight rows are permuted from Keras' (H, W, C).
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.models.imports.errors import CODE_NEVER_RUN, GraphBuilder, ModelImportError
+from explorer.models.imports.errors import GraphBuilder, ModelImportError
 from explorer.models.imports.keras_values import (
     activation_name,
     expect,
@@ -24,17 +24,6 @@ from explorer.models.imports.keras_values import (
     same_pads,
     text,
 )
-from explorer.models.spec import INPUT, ModelSpec
-
-CODE_LAYERS = (
-    "Lambda",
-    "TFOpLambda",
-    "SlicingOpLambda",
-    "TorchModuleWrapper",
-    "JaxLayer",
-    "FlaxLayer",
-)
-ELEMENTWISE = ("Dropout", "Activation", "ReLU", "LeakyReLU", "ELU")
 
 
 class Ctx:
@@ -385,75 +374,3 @@ ALIASES = {
     "SeparableConvolution2D": "SeparableConv2D",
 }
 SUPPORTED = (*HANDLERS, "InputLayer")
-
-
-def check_layer_class(name: str, cls: Any, entry: dict[str, Any]) -> str:
-    """The layer's class if it is allow-listed; a clear refusal for code and for the rest."""
-    cls = ALIASES.get(cls, cls) if isinstance(cls, str) else cls
-    module, registered = entry.get("module"), entry.get("registered_name")
-    custom = (isinstance(module, str) and not module.startswith("keras")) or (
-        isinstance(registered, str) and registered != cls
-    )
-    if cls in CODE_LAYERS or custom:
-        raise ModelImportError(
-            f"Layer {name!r} is a {str(cls)[:60]} layer, which holds Python code: "
-            f"{CODE_NEVER_RUN}. Rebuild the model from built-in Keras layers."
-        )
-    if cls not in SUPPORTED:
-        raise ModelImportError(
-            f"Layer {name!r} has the type {str(cls)[:60]}, which is not supported. "
-            f"Supported Keras layers: {', '.join(SUPPORTED)}."
-        )
-    return cls
-
-
-def convert_layers(
-    g: GraphBuilder,
-    layers: list[tuple[int, str, str, dict, list[str]]],
-    weights_of: Any,
-    raw: list[Any],
-    outputs: set[str],
-) -> dict[str, str]:
-    """Each (index, name, class, config, input layer names) added to ``g``; layer name -> node."""
-    consumers: dict[str, list[tuple[str, str]]] = {}
-    for _, name, cls, _, ins in layers:
-        for i in ins:
-            consumers.setdefault(i, []).append((name, cls))
-
-    def only_dense(name: str, depth: int = 0) -> bool:
-        if name in outputs or depth > 8 or not consumers.get(name):
-            return False
-        return all(
-            cls == "Dense" or (cls in ELEMENTWISE and only_dense(n, depth + 1))
-            for n, cls in consumers[name]
-        )
-
-    tensor: dict[str, str] = {}
-    for index, name, cls, conf, ins in layers:
-        if cls == "InputLayer":
-            tensor[name] = INPUT
-            continue
-        missing = [i for i in ins if i not in tensor]
-        if missing or not ins:
-            raise ModelImportError(
-                f"Layer {name!r} reads {missing[0] if missing else 'nothing'!r}, which comes "
-                "later or not at all: the model's graph is not supported."
-            )
-        inputs = [tensor[i] for i in ins]
-        if len(inputs) > 1 and cls not in ("Add", "Concatenate"):
-            raise ModelImportError(
-                f"Layer {name!r} ({cls}) reads {len(inputs)} tensors; only Add and Concatenate do."
-            )
-        arrays = weights_of(index, raw[index]) if cls not in ("InputLayer",) else []
-        c = Ctx(g, name, cls, conf, inputs, arrays, only_dense(name))
-        if "activation" in conf:
-            activation_name(c)  # a custom activation is refused before anything else is read
-        out = HANDLERS[cls](c)
-        if cls in ELEMENTWISE and inputs[0] in g.flattened:
-            g.flattened[out] = g.flattened[inputs[0]]
-        tensor[name] = out
-    return tensor
-
-
-def to_spec(g: GraphBuilder, output: str) -> ModelSpec:
-    return g.spec(output)

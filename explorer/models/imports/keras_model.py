@@ -1,5 +1,6 @@
 """The model level of a Keras config: Sequential / Functional structure, the input shape, which
-layer reads which; then each layer through :mod:`explorer.models.imports.keras_layers`."""
+layer reads which, the allow-list of layer classes (code layers and custom objects refused);
+then each layer through its converter in :mod:`explorer.models.imports.keras_layers`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ from typing import Any
 
 import numpy as np
 
-from explorer.models.imports.errors import GraphBuilder, ModelImportError
-from explorer.models.imports.keras_layers import check_layer_class, convert_layers
-from explorer.models.spec import ModelSpec
+from explorer.models.imports.errors import CODE_NEVER_RUN, GraphBuilder, ModelImportError
+from explorer.models.imports.keras_layers import ALIASES, HANDLERS, SUPPORTED, Ctx
+from explorer.models.imports.keras_values import activation_name
+from explorer.models.spec import INPUT, ModelSpec
 
 _MAX_LAYERS = 1000
+CODE_LAYERS = (
+    "Lambda",
+    "TFOpLambda",
+    "SlicingOpLambda",
+    "TorchModuleWrapper",
+    "JaxLayer",
+    "FlaxLayer",
+)
+ELEMENTWISE = ("Dropout", "Activation", "ReLU", "LeakyReLU", "ELU")
 
 
 def _history(value: Any, found: list[str]) -> None:
@@ -162,3 +173,71 @@ def convert_keras(config: Any, weights_of: Any) -> tuple[ModelSpec, dict[str, np
     if outputs[0] not in tensor or tensor[outputs[0]] == "input":
         raise ModelImportError(f"The model's output {outputs[0][:60]!r} is not one of its layers.")
     return g.spec(tensor[outputs[0]]), g.state
+
+
+def check_layer_class(name: str, cls: Any, entry: dict[str, Any]) -> str:
+    """The layer's class if it is allow-listed; a clear refusal for code and for the rest."""
+    cls = ALIASES.get(cls, cls) if isinstance(cls, str) else cls
+    module, registered = entry.get("module"), entry.get("registered_name")
+    custom = (isinstance(module, str) and not module.startswith("keras")) or (
+        isinstance(registered, str) and registered != cls
+    )
+    if cls in CODE_LAYERS or custom:
+        raise ModelImportError(
+            f"Layer {name!r} is a {str(cls)[:60]} layer, which holds Python code: "
+            f"{CODE_NEVER_RUN}. Rebuild the model from built-in Keras layers."
+        )
+    if cls not in SUPPORTED:
+        raise ModelImportError(
+            f"Layer {name!r} has the type {str(cls)[:60]}, which is not supported. "
+            f"Supported Keras layers: {', '.join(SUPPORTED)}."
+        )
+    return cls
+
+
+def convert_layers(
+    g: GraphBuilder,
+    layers: list[tuple[int, str, str, dict, list[str]]],
+    weights_of: Any,
+    raw: list[Any],
+    outputs: set[str],
+) -> dict[str, str]:
+    """Each (index, name, class, config, input layer names) added to ``g``; layer name -> node."""
+    consumers: dict[str, list[tuple[str, str]]] = {}
+    for _, name, cls, _, ins in layers:
+        for i in ins:
+            consumers.setdefault(i, []).append((name, cls))
+
+    def only_dense(name: str, depth: int = 0) -> bool:
+        if name in outputs or depth > 8 or not consumers.get(name):
+            return False
+        return all(
+            cls == "Dense" or (cls in ELEMENTWISE and only_dense(n, depth + 1))
+            for n, cls in consumers[name]
+        )
+
+    tensor: dict[str, str] = {}
+    for index, name, cls, conf, ins in layers:
+        if cls == "InputLayer":
+            tensor[name] = INPUT
+            continue
+        missing = [i for i in ins if i not in tensor]
+        if missing or not ins:
+            raise ModelImportError(
+                f"Layer {name!r} reads {missing[0] if missing else 'nothing'!r}, which comes "
+                "later or not at all: the model's graph is not supported."
+            )
+        inputs = [tensor[i] for i in ins]
+        if len(inputs) > 1 and cls not in ("Add", "Concatenate"):
+            raise ModelImportError(
+                f"Layer {name!r} ({cls}) reads {len(inputs)} tensors; only Add and Concatenate do."
+            )
+        arrays = weights_of(index, raw[index]) if cls not in ("InputLayer",) else []
+        c = Ctx(g, name, cls, conf, inputs, arrays, only_dense(name))
+        if "activation" in conf:
+            activation_name(c)  # a custom activation is refused before anything else is read
+        out = HANDLERS[cls](c)
+        if cls in ELEMENTWISE and inputs[0] in g.flattened:
+            g.flattened[out] = g.flattened[inputs[0]]
+        tensor[name] = out
+    return tensor
