@@ -7,8 +7,9 @@ tests/e2e/screenshots/course/ (ignored) for a person to look at.
 Step 8 (Training) opens before any run: its figure is the run's live view, so the first screen must
 show the Start button and the loss and accuracy charts, drawn empty and labelled where Start will
 draw the curves (the settings folded into one line above them); the lecturer presses Start. Step
-16 (A hierarchy of features) opens with its Draw button in sight; the test presses it, as the
-lecturer does, and checks that the grid of optimised pictures starts on the first screen too.
+16 (A hierarchy of features) opens with its Draw button in sight; a second test presses it, as
+the lecturer does, and wants the whole grid of optimised pictures on the first screen (expected to
+fail until the looks view folds its settings in projector mode: see its xfail reason).
 Steps 17-21 (Recurrent) show their chart (heatmaps, gradient flow, directions, units) under two
 folded lines: the network and input, and the view's settings."""
 
@@ -50,7 +51,7 @@ FIGURES: dict[int, str] = {
     20: PLOT,
     21: PLOT,
 }
-# "A hierarchy of features": after Draw, the grid of optimised pictures must start in sight too.
+# "A hierarchy of features": after Draw, the whole grid of optimised pictures should be in sight.
 HIERARCHY, GRID = 16, ".st-key-fm_lf_grid_fig"
 GRID_WAIT_MS = 900_000  # 3 layers x 4 channels x 64 steps on 2 shared cores
 INPUT_SIZES_JS = """() => [...document.querySelectorAll(
@@ -95,18 +96,33 @@ def test_each_course_step_shows_its_point_on_the_first_screen(app_server, chromi
         assert max(tops) < PROJECTOR["height"] - 80, f"step {n}: the figure starts at {tops} px"
         small = [(text, size) for text, size in page.evaluate(INPUT_SIZES_JS) if size < 16]
         assert not small, f"step {n}: input values under 16 px: {small}"
-        if n == HIERARCHY:
-            _draw_the_grid(page)
     finally:
         context.close()
 
 
-def _draw_the_grid(page) -> None:
-    """Press Draw as the lecturer does; the grid (a background job) must start on the first screen."""
-    page.locator(".st-key-fm_lf_grid button").click()
-    page.locator(f"{GRID} >> visible=true").first.wait_for(timeout=GRID_WAIT_MS)
-    assert_no_exception(page)
-    page.evaluate("window.scrollTo(0, 0)")
-    top = page.locator(f"{GRID} >> visible=true").first.bounding_box()["y"]
-    page.screenshot(path=str(SHOTS / f"step-{HIERARCHY:02d}-grid.png"))
-    assert top < PROJECTOR["height"] - 80, f"step {HIERARCHY}: the grid starts at {top} px"
+@pytest.mark.xfail(
+    strict=True,
+    reason="the looks view draws its mode radio, steps slider and 3-line recipe caption above the "
+    "grid in projector mode too, so the 530 px grid starts at 635 px of 720 after Draw; "
+    "the fix belongs to explorer/ui/feature_views/looks_for.py (fold them, and a grid that "
+    "fits under them), then this marker goes",
+)
+def test_the_hierarchy_step_shows_the_whole_grid_on_the_first_screen(app_server, chromium) -> None:
+    """Step 16 after Draw, as the lecturer presses it: edges -> textures -> parts in one screen."""
+    context = chromium.new_context(viewport=PROJECTOR)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        open_page(page, app_server, _link(HIERARCHY), timeout=180)
+        page.locator(".st-key-fm_lf_grid button").click()
+        chart = page.locator(f"{GRID} >> visible=true").first
+        chart.get_by_text("late", exact=True).wait_for(timeout=GRID_WAIT_MS)  # drawn, not loading
+        assert_no_exception(page)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"step-{HIERARCHY:02d}-grid.png"))
+        box = chart.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= PROJECTOR["height"], (
+            f"step {HIERARCHY}: the grid spans {box} px"
+        )
+    finally:
+        context.close()
