@@ -82,7 +82,6 @@ LONG_FUNCTIONS: dict[str, int] = {
     "explorer/ui/feature_views/fields.py::receptive_field": 68,
     "explorer/ui/feature_views/looks_for.py::_one_channel": 71,
     "explorer/ui/feature_views/outputs.py::attribution": 66,
-    "explorer/ui/image_set_panel.py::_train_controls": 70,
     "explorer/ui/recurrent_sections.py::_view_choice": 64,
     "explorer/ui/recurrent_comparison.py::training_settings": 62,
     "explorer/ui/training_live.py::results": 68,
@@ -187,7 +186,6 @@ MAX_LINES = 400  # issue 13: a module longer than this mixes concerns; split it 
 # grow past its entry, and the test fails once one fits and is still listed (the list only shrinks).
 LONG_FILES: dict[str, int] = {
     "explorer/data/decode.py": 408,
-    "explorer/data/image_sets.py": 451,
     "explorer/models/catalog.py": 680,
     "explorer/models/checkpoint.py": 413,
     "explorer/probe/codegen.py": 439,

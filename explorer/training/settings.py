@@ -36,6 +36,14 @@ def is_own_source(source: str) -> bool:
     return source.startswith(OWN_SOURCE)
 
 
+def start_source(start: str) -> str:
+    """The settings' ``source`` for where "Your own images" starts: "" from scratch, an imported
+    model's ``own:`` key as it is, else the catalog model's bundled weights."""
+    if start == "scratch":
+        return ""
+    return start if is_own_source(start) else f"bundled:{start}"
+
+
 class SettingsError(ValueError):
     """Invalid training settings; the message says what to change."""
 

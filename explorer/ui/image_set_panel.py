@@ -19,12 +19,27 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.data.image_sets import Limits, OwnImagesError, from_images, load_own, read_zip
+from explorer.data.image_sets import (
+    Limits,
+    OwnImagesError,
+    from_images,
+    load_own,
+    read_zip,
+    stored_shape,
+)
 from explorer.models import get_spec
 from explorer.training.freezing import FREEZE_MODES, FREEZE_TITLES
-from explorer.training.settings import TRAINABLE_MODELS, TrainSettings
-from explorer.training.transfer_weights import bundled_source
+from explorer.training.settings import (
+    OWN_SOURCE,
+    TRAINABLE_MODELS,
+    TrainSettings,
+    is_own_source,
+    start_source,
+)
+from explorer.training.spec_transfer import fits_input, no_fit_message
+from explorer.training.transfer_weights import TransferError, bundled_source
 from explorer.ui import browser_jobs
+from explorer.ui import own_model_training as own
 from explorer.ui.state import escape_text
 
 ROOT_ENV = "EXPLORER_OWN_IMAGES_DIR"
@@ -204,14 +219,56 @@ def own_images_section() -> None:
 
 
 def _train_controls(folder: Path, active: bool) -> None:
+    """Where training starts, what trains, a few numbers, and the start button."""
+    start_from, model, mode = _start_choice()
+    d1, d2, d3 = st.columns(3)
+    epochs = d1.number_input("Epochs", 1, 100, 10, key="own_epochs")
+    lr = d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, format="%.4f", key="own_lr")
+    bs = d3.number_input("Batch size", 1, 256, 16, key="own_bs")
+    if not st.button("Train on my images", type="primary", key="own_train", disabled=active):
+        return
+    n_train, n_val, _, _ = st.session_state.get("own_sizes", (16, 8, 0, 0))
+    try:
+        arch = own.own_arch(start_from) if is_own_source(start_from) else None
+    except TransferError as err:
+        st.error(escape_text(str(err), limit=400))
+        return
+    arch = arch or (model if start_from == "scratch" else start_from)
+    settings = TrainSettings(
+        model=arch,
+        dataset="own_images",
+        optimizer="adam",
+        lr=float(lr),
+        batch_size=int(min(bs, n_train)),
+        epochs=int(epochs),
+        train_samples=max(16, n_train),
+        val_samples=max(8, n_val),
+        source=start_source(start_from),
+        freeze=mode if start_from != "scratch" else "all",
+        augment=True,
+    )
+    problems = settings.errors()
+    if problems:
+        st.error("Cannot start: " + " ".join(problems))
+        return
+    _submit(folder, settings, start_from, mode)
+
+
+def _start_choice() -> tuple[str, str, str]:
+    """(where training starts: "scratch", a bundled model or an own: imported model; the model
+    trained from scratch; the freeze mode)."""
+    owns = own.own_sources()
+    starts = ["scratch", "resnet_small", "lenet5", "vgg_small", "alexnet_small", *owns]
     c1, c2, c3 = st.columns(3)
     start_from = c1.selectbox(
         "Start from",
-        ["scratch", "resnet_small", "lenet5", "vgg_small", "alexnet_small"],
+        starts,
         key="own_start",
         format_func=lambda k: (
             "random weights (from scratch)"
             if k == "scratch"
+            else owns[k]
+            if k in owns
             else f"{get_spec(k).title}: bundled weights"
         ),
     )
@@ -229,47 +286,33 @@ def _train_controls(folder: Path, active: bool) -> None:
         disabled=start_from == "scratch",
         format_func=FREEZE_TITLES.get,
     )
-    d1, d2, d3 = st.columns(3)
-    epochs = d1.number_input("Epochs", 1, 100, 10, key="own_epochs")
-    lr = d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, format="%.4f", key="own_lr")
-    bs = d3.number_input("Batch size", 1, 256, 16, key="own_bs")
-    if st.button("Train on my images", type="primary", key="own_train", disabled=active):
-        n_train, n_val, _, _ = st.session_state.get("own_sizes", (16, 8, 0, 0))
-        arch = model if start_from == "scratch" else start_from
-        settings = TrainSettings(
-            model=arch,
-            dataset="own_images",
-            optimizer="adam",
-            lr=float(lr),
-            batch_size=int(min(bs, n_train)),
-            epochs=int(epochs),
-            train_samples=max(16, n_train),
-            val_samples=max(8, n_val),
-            source="" if start_from == "scratch" else f"bundled:{arch}",
-            freeze=mode if start_from != "scratch" else "all",
-            augment=True,
-        )
-        problems = settings.errors()
-        if problems:
-            st.error("Cannot start: " + " ".join(problems))
-            return
-        source = None if start_from == "scratch" else bundled_source(arch)
-        from explorer.device import pick_device
+    return start_from, model, mode
 
-        title = f"{get_spec(arch).title} on your images" + (
-            "" if source is None else f" (transfer, {mode.replace('_', ' ')})"
+
+def _submit(folder: Path, settings: TrainSettings, start_from: str, mode: str) -> None:
+    """The job: the folder travels as a path, the source (bundled or imported) as plain data."""
+    from explorer.device import pick_device
+
+    try:
+        if is_own_source(start_from):
+            source = own.own_source(start_from)
+            if not fits_input(stored_shape(), own.input_shape(start_from)):
+                raise TransferError(no_fit_message(own.input_shape(start_from)))
+            title = f"{start_from.removeprefix(OWN_SOURCE)[:80]} on your images"
+        else:
+            source = None if start_from == "scratch" else bundled_source(start_from)
+            title = f"{get_spec(settings.model).title} on your images"
+        title += "" if source is None else f" (transfer, {mode.replace('_', ' ')})"
+        browser_jobs.submit(
+            browser_jobs.JobSpec(
+                "explorer.training.transfer:run_own_images",
+                {"settings": settings, "folder": str(folder), "source": source},
+            ),
+            device=str(pick_device("auto")),
+            title=title,
+            kind="training",
         )
-        try:
-            browser_jobs.submit(
-                browser_jobs.JobSpec(
-                    "explorer.training.transfer:run_own_images",
-                    {"settings": settings, "folder": str(folder), "source": source},
-                ),
-                device=str(pick_device("auto")),
-                title=title,
-                kind="training",
-            )
-        except browser_jobs.JobBusyError as err:
-            st.error(str(err))
-            return
-        st.rerun()
+    except (browser_jobs.JobBusyError, TransferError) as err:
+        st.error(escape_text(str(err), limit=800))  # a model's name: text, not Markdown
+        return
+    st.rerun()

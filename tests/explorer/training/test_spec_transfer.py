@@ -260,3 +260,20 @@ def test_a_splits_object_keeps_its_labels_when_fitted() -> None:
     fitted = to_spec_input(data, (3, 16, 16))
     assert isinstance(fitted, Splits)
     assert torch.equal(fitted.y_train, data.y_train) and fitted.classes == data.classes
+
+
+def test_an_imported_model_fine_tunes_on_the_users_own_images(tmp_path) -> None:
+    from explorer.data.image_sets import read_zip
+    from explorer.training.transfer import run_own_images
+    from tests.explorer.data.test_own_images import make_zip, three_classes
+
+    folder = tmp_path / "mine"
+    read_zip(make_zip(three_classes(6)), folder)
+    settings = _settings(dataset="own_images", epochs=1, batch_size=8, train_samples=16)
+    events, result = drain(run_own_images(settings, str(folder), _source(), instrument=False))
+    info = next(e for e in events if isinstance(e, TransferInfo))
+    assert info.new == ("output.weight", "output.bias")  # three classes: a new head
+    assert info.image_size == 16  # the 32 x 32 images resized to the model's own input
+    assert result.dataset == "your images"
+    spec = ModelSpec.from_json(result.spec_json)
+    assert spec.nodes[-1].args == {"in_features": 196, "out_features": 3, "activation": "softmax"}
