@@ -36,6 +36,7 @@ from explorer.models.errors import WeightsError as WeightsError
 from explorer.models.errors import first_line, is_int, json_type, quote
 from explorer.models.plan import ModelPlan, check_finite, check_shapes, plan_model, spec_for
 from explorer.models.plan import validate_build as validate_build
+from explorer.models.untrusted_json import MAX_JSON_DEPTH, finite_json, json_depth, read_json
 
 FORMAT_VERSION = 1
 META_KEY = "explorer"
@@ -43,7 +44,6 @@ META_KEY = "explorer"
 # float16. .streamlit/config.toml's server.maxUploadSize is the same number (a test checks it).
 MAX_CHECKPOINT_BYTES = 128 * 2**20
 MAX_HEADER_BYTES = 4 * 2**20  # a ResNet-50 header is ~30 KB; the metadata adds a few KB
-MAX_JSON_DEPTH = 16  # settings and metrics are shallow; deeper JSON is refused, not recursed into
 MAX_CLASSES = 10_000
 MAX_TEXT = 200  # characters of a class name, dataset name or architecture key
 MAX_TENSORS = 4096
@@ -66,12 +66,12 @@ class CheckpointMeta:
 
     def to_json(self) -> str:
         """Strict JSON: a non-finite metric (a diverged loss) is written as null, not NaN."""
-        return json.dumps(_finite(asdict(self)), sort_keys=True, allow_nan=False)
+        return json.dumps(finite_json(asdict(self)), sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> CheckpointMeta:
         """Parse and validate; any malformed value gives :class:`CheckpointFormatError`."""
-        return cls.from_obj(_loads(text, "The checkpoint's 'explorer' metadata"))
+        return cls.from_obj(read_json(text, "The checkpoint's 'explorer' metadata"))
 
     @classmethod
     def from_obj(cls, data: Any) -> CheckpointMeta:
@@ -92,7 +92,7 @@ class CheckpointMeta:
         settings = _optional(data, "settings", dict, {})
         metrics = _optional(data, "metrics", dict, {})
         for name, value in (("settings", settings), ("metrics", metrics)):
-            if _depth(value) > MAX_JSON_DEPTH:
+            if json_depth(value) > MAX_JSON_DEPTH:
                 raise CheckpointFormatError(f"The checkpoint's '{name}' is nested too deeply.")
         return cls(
             arch=arch,
@@ -156,51 +156,6 @@ def _optional(data: dict, key: str, kind: type, default: Any) -> Any:
     return value
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of decoded JSON, iteratively (a deep value must not exhaust the stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, level)
-            if level > MAX_JSON_DEPTH:
-                return level
-            stack.extend((v, level + 1) for v in item)
-    return deepest
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None (JSON has no such numbers)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _finite_float(text: str) -> float | None:
-    number = float(text)
-    return number if math.isfinite(number) else None  # 1e400 overflows to inf: read as null
-
-
-def _loads(text: str | bytes, what: str) -> Any:
-    """json.loads that turns every failure (syntax, encoding, depth) into one error.
-
-    NaN, Infinity and overflowing numbers (1e400) are read as null, so no float that Python
-    cannot print or compare reaches the app; fields that need a number then refuse it.
-    """
-    try:
-        return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_float)
-    except RecursionError:
-        raise CheckpointFormatError(f"{what} is nested too deeply to be read.") from None
-    except (ValueError, TypeError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise CheckpointFormatError(f"{what} is not valid JSON ({first_line(err)}).") from None
-
-
 # --------------------------------------------------------------------------- the header
 
 
@@ -248,7 +203,7 @@ def read_header(data: bytes) -> Header:
     n = int.from_bytes(data[:8], "little")
     if n < 2 or 8 + n > len(data) or n > MAX_HEADER_BYTES:
         raise CheckpointFormatError(f"{bad} (its header length {n} does not fit the file).")
-    header = _loads(bytes(data[8 : 8 + n]), f"{bad}: its header")
+    header = read_json(bytes(data[8 : 8 + n]), f"{bad}: its header")
     if not isinstance(header, dict):
         raise CheckpointFormatError(
             f"{bad} (its header is a JSON {json_type(header)}, not an object)."
