@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from explorer.data.colour_modes import to_rgb
+
 ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 ALLOWED_TEXT = "Upload a PNG, JPEG, WebP, BMP or GIF."
 
@@ -153,69 +155,6 @@ def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooLargeError:
         "decoding. Upload a smaller image.",
         kind="pixels",
     )
-
-
-# --------------------------------------------------------------------------- conversion
-
-
-def _on_white(im: Image.Image) -> Image.Image:
-    """Composite an image with alpha onto a white background, returning RGB."""
-    rgba = im.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(white, rgba).convert("RGB")
-
-
-def _high_depth_to_rgb(im: Image.Image) -> Image.Image:
-    """Reduce I;16 / I / F (one channel, more than 8 bits) to 8-bit grey, then RGB."""
-    a = np.asarray(im)
-    if im.mode == "F":
-        a = a.astype(np.float64)
-        lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-        if lo >= 0.0 and hi <= 1.0:
-            a8 = np.round(a * 255.0)
-        else:  # arbitrary floats: stretch what is there
-            a8 = np.round((a - lo) / (hi - lo) * 255.0) if hi > lo else np.zeros_like(a)
-    else:
-        a = a.astype(np.int64)
-        # 16-bit files open as I;16 or I with values in 0..65535: 65535 / 257 = 255 exactly.
-        a8 = np.clip(a, 0, 65535) // 257
-    grey = Image.fromarray(np.nan_to_num(a8).astype(np.uint8), mode="L")
-    return grey.convert("RGB")
-
-
-def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
-    """Every colour mode to 8-bit RGB, noting what was done in words."""
-    mode = im.mode
-    if mode == "RGB":
-        return im
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        notes.append(
-            f"16-bit reduced to 8-bit ({mode} grey values scaled to 0-255)"
-            if mode != "F"
-            else "32-bit float values rescaled to 8-bit"
-        )
-        notes.append("grey (1 channel) repeated into 3 RGB channels")
-        return _high_depth_to_rgb(im)
-    if mode == "P":
-        if "transparency" in im.info:
-            notes.append("palette colours expanded to RGB")
-            notes.append("alpha composited on white (transparent pixels become white)")
-            return _on_white(im)
-        notes.append("palette colours expanded to RGB")
-        return im.convert("RGB")
-    if mode in ("RGBA", "RGBa", "LA", "La", "PA"):
-        if mode in ("LA", "La"):
-            notes.append("grey (1 channel) repeated into 3 RGB channels")
-        notes.append("alpha composited on white (transparent pixels become white)")
-        return _on_white(im)
-    if mode == "CMYK":
-        notes.append("converted from CMYK (print colours) to RGB")
-        return im.convert("RGB")
-    if mode in ("L", "1"):
-        notes.append("grey (1 channel) repeated into 3 RGB channels")
-        return im.convert("L").convert("RGB")
-    notes.append(f"converted from {mode} to RGB")
-    return im.convert("RGB")
 
 
 def image_to_tensor(im: Image.Image) -> torch.Tensor:
@@ -364,7 +303,7 @@ def _reduced_rgb(
 ) -> Image.Image:
     """8-bit RGB with the longest side at most ``max_side``, noting a resize from ``upright``."""
     try:
-        rgb = _to_rgb(im, notes)
+        rgb = to_rgb(im, notes)
         if max_side is not None and max(rgb.size) > max_side:
             w, h = rgb.size
             s = max_side / max(w, h)
@@ -388,7 +327,7 @@ def decode_pil(
     """Wrap an image the project made itself (trusted, already in memory) as a DecodedImage."""
     notes: list[str] = []
     original_mode = im.mode
-    rgb = _to_rgb(im, notes)
+    rgb = to_rgb(im, notes)
     if max_side is not None and max(rgb.size) > max_side:
         s = max_side / max(rgb.size)
         rgb = rgb.resize(
