@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.probe.codegen import (
-    CodegenError,
-    GeneratedCode,
-    keras_code,
-    keras_modern_code,
-    keras_twin_code,
-    pytorch_code,
-)
+from explorer.probe.codegen import CodegenError, GeneratedCode, pytorch_code
+from explorer.probe.keras_twin import keras_code, keras_modern_code, keras_twin_code
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -55,7 +55,7 @@ def test_the_course_page_lists_the_tips_and_the_experiment_link_opens_its_entry(
 
 
 def test_the_keras_panel_prints_the_course_code_then_a_labelled_modern_version() -> None:
-    from explorer.probe.codegen import keras_code, keras_modern_code
+    from explorer.probe.keras_twin import keras_code, keras_modern_code
 
     at = open_app_page("app_pages/architectures.py", timeout=180)
     at.query_params["arch"] = "keras_cnn"

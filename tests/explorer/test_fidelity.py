@@ -141,7 +141,7 @@ pred = model.predict(X_test)
 
 
 def test_the_keras_panel_prints_the_course_code_line_for_line() -> None:
-    from explorer.probe.codegen import keras_code, keras_modern_code, keras_twin_code
+    from explorer.probe.keras_twin import keras_code, keras_modern_code, keras_twin_code
 
     assert keras_code() == COURSE_KERAS
     modern = keras_modern_code()

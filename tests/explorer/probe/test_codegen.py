@@ -5,14 +5,8 @@ import torch
 from torch import nn
 
 from explorer.models.catalog import catalog, get_spec
-from explorer.probe.codegen import (
-    KERAS_PAIRS,
-    CodegenError,
-    keras_code,
-    keras_twin_code,
-    keras_twin_model,
-    pytorch_code,
-)
+from explorer.probe.codegen import CodegenError, pytorch_code
+from explorer.probe.keras_twin import KERAS_PAIRS, keras_code, keras_twin_code, keras_twin_model
 
 TRAINABLE = [s.key for s in catalog(kind="cnn", compact=True)]
 LARGE = [s.key for s in catalog(kind="cnn", compact=False)]
