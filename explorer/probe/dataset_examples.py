@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from explorer.probe.capture import hooked
+from explorer.probe.fast_pass import LayerPass
 from explorer.probe.feature_vis import FeatureVisError
 from explorer.probe.receptive_field import Field
 
@@ -117,14 +117,36 @@ def layer_field(model: nn.Module, layer: str, input_shape: Sequence[int]) -> Fie
 def _per_image(
     act: torch.Tensor, unit: tuple[int, int] | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """B x C x H x W -> (B x C values, B x C x 2 positions): each map's max (or one unit)."""
+    """B x C x H x W -> (C x B values, C x B x 2 positions): each map's max (or one unit), on
+    the CPU; on equal values the first position in row-major order."""
     b, c, h, w = act.shape
     if unit is not None:
-        values = act[:, :, unit[0], unit[1]]
-        pos = torch.tensor(unit).expand(b, c, 2)
-        return values, pos
-    values, flat = act.flatten(2).max(dim=2)
-    return values, torch.stack([flat // w, flat % w], dim=-1)
+        values = act[:, :, unit[0], unit[1]].float()
+        pos = torch.tensor(unit).expand(c, b, 2)
+        return values.T.cpu(), pos
+    values, flat = act.float().flatten(2).max(dim=2)
+    pos = torch.stack([flat // w, flat % w], dim=-1)
+    return values.T.cpu(), pos.transpose(0, 1).cpu()
+
+
+class _RunningTop:
+    """Every channel's k largest values so far, with their image index and position."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.values = self.indices = self.positions = None
+
+    def add(self, values: torch.Tensor, positions: torch.Tensor, first: int) -> None:
+        """Merge a batch (C x B values, C x B x 2 positions; images ``first``...)."""
+        idx = torch.arange(first, first + values.shape[1]).expand_as(values)
+        if self.values is not None:
+            values = torch.cat([self.values, values], 1)
+            idx = torch.cat([self.indices, idx], 1)
+            positions = torch.cat([self.positions, positions], 1)
+        # stable sort: on equal values the earlier (lower-index) image stays first
+        order = torch.sort(values, dim=1, descending=True, stable=True).indices[:, : self.k]
+        self.values, self.indices = values.gather(1, order), idx.gather(1, order)
+        self.positions = positions.gather(1, order[..., None].expand(-1, -1, 2))
 
 
 def top_examples(
@@ -143,42 +165,36 @@ def top_examples(
 
     The value of an image for a channel is the largest activation of its map (or the value of
     ``unit`` (row, col) when given). Ties keep the lower image index. ``mean``/``std``
-    normalise each batch on the way in (ImageNet models).
+    normalise each batch on the way in (ImageNet models). The pass runs on a fast private copy
+    of the model that stops at ``layer`` (:class:`explorer.probe.fast_pass.LayerPass`); each
+    batch is reduced to C numbers per image inside the forward pass, and only the running top
+    ``k`` is kept. Closing the generator (a cancelled run) leaves the model untouched.
     """
     n = int(images.shape[0])
     if n < 1:
         raise FeatureVisError("The image set is empty: dataset examples need at least one image.")
     field = layer_field(model, layer, tuple(images.shape[1:]))
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    k = min(k, n)
-    best_v = best_i = best_p = None
-    was_training = model.training
-    model.eval()
-    try:
-        with hooked(model, [layer]) as store, torch.no_grad():
-            for start in range(0, n, batch_size):
-                x = images[start : start + batch_size].to(device, torch.float32)
-                if mean is not None and std is not None:
-                    x = (x - torch.tensor(mean, device=device)[:, None, None]) / torch.tensor(
-                        std, device=device
-                    )[:, None, None]
-                model(x)
-                values, pos = _per_image(store.pop(layer).float(), unit)
-                values, pos = values.T.cpu(), pos.transpose(0, 1).cpu()  # C x B, C x B x 2
-                idx = torch.arange(start, start + x.shape[0]).expand_as(values)
-                if best_v is not None:
-                    values = torch.cat([best_v, values], 1)
-                    idx = torch.cat([best_i, idx], 1)
-                    pos = torch.cat([best_p, pos], 1)
-                # stable sort: on equal values the earlier (lower-index) image stays first
-                order = torch.sort(values, dim=1, descending=True, stable=True).indices[:, :k]
-                best_v, best_i = values.gather(1, order), idx.gather(1, order)
-                best_p = pos.gather(1, order[..., None].expand(-1, -1, 2))
-                yield ExamplesProgress(min(start + batch_size, n), n)
-    finally:
-        model.train(was_training)
+    norm = None
+    if mean is not None and std is not None:
+        norm = (
+            torch.tensor(mean, device=device)[:, None, None],
+            torch.tensor(std, device=device)[:, None, None],
+        )
+    run = LayerPass(model, layer, lambda act: _per_image(act, unit))
+    best = _RunningTop(min(k, n))
+    for start in range(0, n, batch_size):
+        x = images[start : start + batch_size].to(device, torch.float32)
+        if norm is not None:
+            x = (x - norm[0]) / norm[1]
+        reduced = run(x)
+        if reduced is None:
+            raise FeatureVisError(f"Layer {layer!r} did not run in the forward pass.")
+        best.add(*reduced, start)
+        yield ExamplesProgress(min(start + batch_size, n), n)
+    hw = (int(images.shape[-2]), int(images.shape[-1]))
     result = TopExamples(
-        layer, best_v, best_i, best_p, field, (int(images.shape[-2]), int(images.shape[-1])), unit
+        layer, best.values.clone(), best.indices.clone(), best.positions.clone(), field, hw, unit
     )
     yield ExamplesProgress(n, n, result)
 
