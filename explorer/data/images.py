@@ -94,32 +94,44 @@ def preprocess(image: DecodedImage, prep: Preprocessing) -> ModelInput:
         f"C x H x W = 3 x {prep.size} x {prep.size}, values / 255 -> [0, 1]"
     )
     if prep.channels == 1:
-        wr, wg, wb = GREY_WEIGHTS
-        x = (wr * x[0] + wg * x[1] + wb * x[2]).unsqueeze(0)  # 1 x H x W
-        grey = np.round(x[0].numpy() * 255).astype(np.uint8)
-        view = np.repeat(grey[:, :, None], 3, axis=2)
-        if image.was_grey:
-            steps.append(
-                f"This model expects 1 channel: the grey image keeps its one channel "
-                f"(R = G = B), so C x H x W = 1 x {prep.size} x {prep.size}"
-            )
-        else:
-            steps.append(
-                f"This model expects 1 channel: the colour image becomes grey = "
-                f"{wr} R + {wg} G + {wb} B, so C x H x W = 1 x {prep.size} x {prep.size}"
-            )
+        x, view = _to_grey(x, image.was_grey, prep.size, steps)
     if prep.mean is not None and prep.std is not None:
-        mean = torch.tensor(prep.mean[: prep.channels]).view(-1, 1, 1)
-        std = torch.tensor(prep.std[: prep.channels]).view(-1, 1, 1)
-        x = (x - mean) / std
-        fmt = ", ".join(f"{v:.3f}" for v in prep.mean[: prep.channels])
-        fst = ", ".join(f"{v:.3f}" for v in prep.std[: prep.channels])
-        steps.append(
-            f"Normalise each channel: (x - mean) / std with the {prep.name} "
-            f"mean ({fmt}) and std ({fst})"
-        )
+        x = _normalised(x, prep, steps)
     x = x.unsqueeze(0).contiguous()  # 1 x C x H x W
     steps.append(
         f"Add the batch dimension: N x C x H x W = 1 x {prep.channels} x {prep.size} x {prep.size}"
     )
     return ModelInput(x=x, view=view, steps=steps, crop_box=box, grey_model=prep.channels == 1)
+
+
+def _to_grey(
+    x: torch.Tensor, was_grey: bool, size: int, steps: list[str]
+) -> tuple[torch.Tensor, np.ndarray]:
+    """3 x H x W -> 1 x H x W luma (ITU-R BT.601), and the grey picture the model sees."""
+    wr, wg, wb = GREY_WEIGHTS
+    x = (wr * x[0] + wg * x[1] + wb * x[2]).unsqueeze(0)  # 1 x H x W
+    grey = np.round(x[0].numpy() * 255).astype(np.uint8)
+    if was_grey:
+        steps.append(
+            f"This model expects 1 channel: the grey image keeps its one channel "
+            f"(R = G = B), so C x H x W = 1 x {size} x {size}"
+        )
+    else:
+        steps.append(
+            f"This model expects 1 channel: the colour image becomes grey = "
+            f"{wr} R + {wg} G + {wb} B, so C x H x W = 1 x {size} x {size}"
+        )
+    return x, np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def _normalised(x: torch.Tensor, prep: Preprocessing, steps: list[str]) -> torch.Tensor:
+    """(x - mean) / std per channel, with the recipe's numbers in words."""
+    mean = torch.tensor(prep.mean[: prep.channels]).view(-1, 1, 1)
+    std = torch.tensor(prep.std[: prep.channels]).view(-1, 1, 1)
+    fmt = ", ".join(f"{v:.3f}" for v in prep.mean[: prep.channels])
+    fst = ", ".join(f"{v:.3f}" for v in prep.std[: prep.channels])
+    steps.append(
+        f"Normalise each channel: (x - mean) / std with the {prep.name} "
+        f"mean ({fmt}) and std ({fst})"
+    )
+    return (x - mean) / std

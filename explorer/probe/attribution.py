@@ -301,13 +301,7 @@ def attribute(
     "bfloat16" runs the model under autocast (faster, about 2 to 3 digits). ``hold()`` (e.g. a
     shared model's lock) is entered around each pass: once per batch for integrated gradients.
     """
-    if method not in METHODS:
-        raise AttributionError(
-            f"Unknown attribution method {method!r}: use one of {', '.join(METHODS)}."
-        )
-    if METHODS[method].multi_pass and not MIN_STEPS <= steps <= MAX_STEPS:
-        raise AttributionError(f"Steps must be between {MIN_STEPS} and {MAX_STEPS}, got {steps}.")
-    _autocast(x, precision)  # checks the name before any work
+    _check_request(method, steps, x, precision)
     hold = hold or contextlib.nullcontext
     was_training = model.training
     model.eval()
@@ -315,17 +309,8 @@ def attribute(
     try:
         _check_target(model, x, target, outputs, hold)
         if method == "integrated_gradients":
-            attr = _integrated_gradients(
-                model,
-                x.detach(),
-                target,
-                steps,
-                batch_size or steps,
-                precision,
-                hold,
-                progress,
-                should_stop,
-            )
+            run = (batch_size or steps, precision, hold, progress, should_stop)
+            attr = _integrated_gradients(model, x.detach(), target, steps, *run)
             heat = attr.abs().sum(0)  # C x H x W -> H x W
         else:
             with hold():
@@ -342,6 +327,18 @@ def attribute(
     if progress is not None:
         progress(total, total)
     return _normalise(heat)
+
+
+def _check_request(method: str, steps: int, x: torch.Tensor, precision: str) -> None:
+    """One clear AttributionError for an unknown method, steps out of bounds or an unknown
+    precision, before any work."""
+    if method not in METHODS:
+        raise AttributionError(
+            f"Unknown attribution method {method!r}: use one of {', '.join(METHODS)}."
+        )
+    if METHODS[method].multi_pass and not MIN_STEPS <= steps <= MAX_STEPS:
+        raise AttributionError(f"Steps must be between {MIN_STEPS} and {MAX_STEPS}, got {steps}.")
+    _autocast(x, precision)  # checks the name
 
 
 def _one_pass(
