@@ -221,13 +221,24 @@ def fits_input(data_shape: tuple[int, ...], model_shape: tuple[int, ...]) -> boo
     return c == m or (c == 1 and m == 3)
 
 
-def no_fit_message(model_shape: tuple[int, ...]) -> str:
-    """What the page says when no dataset fits the model's input."""
+_RULE = (
+    "a model reads images of its own number of channels (a colour model also reads grey ones, "
+    "repeated into R, G and B)."
+)
+
+
+def no_fit_message(model_shape: tuple[int, ...], data_channels: int | None = None) -> str:
+    """What the page says when no dataset fits the model's input (``data_channels``: when these
+    images, with that many channels, do not)."""
     c, h, w = model_shape
+    if data_channels is None:
+        return (
+            f"No dataset here fits your model's input ({c} channel(s), {h} x {w} pixels): the "
+            f"datasets have 1 (grey) or 3 (colour) channels, and {_RULE}"
+        )
     return (
-        f"No dataset here fits your model's input ({c} channel(s), {h} x {w} pixels): the offline "
-        "datasets have 1 (grey) or 3 (colour) channels, and a grey model cannot read colour images. "
-        "Upload your own images with the right number of channels instead."
+        f"Your model reads {c} channel(s) ({h} x {w} pixels) and these images have "
+        f"{data_channels}: {_RULE}"
     )
 
 
@@ -236,7 +247,7 @@ def to_spec_input(data: Splits, model_shape: tuple[int, ...]) -> Splits:
     antialiased), grey repeated into three channels for a colour model; pixels stay 0-1."""
     c, h, w = (int(v) for v in model_shape)
     if not fits_input(tuple(data.x_train.shape[1:]), model_shape):
-        raise TransferError(no_fit_message((c, h, w)))
+        raise TransferError(no_fit_message((c, h, w), int(data.x_train.shape[1])))
 
     def fit(x: torch.Tensor) -> torch.Tensor:  # N x C' x H' x W' -> N x c x h x w
         if tuple(x.shape[-2:]) != (h, w):

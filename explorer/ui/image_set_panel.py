@@ -297,7 +297,7 @@ def _submit(folder: Path, settings: TrainSettings, start_from: str, mode: str) -
         if is_own_source(start_from):
             source = own.own_source(start_from)
             if not fits_input(stored_shape(), own.input_shape(start_from)):
-                raise TransferError(no_fit_message(own.input_shape(start_from)))
+                raise TransferError(no_fit_message(own.input_shape(start_from), stored_shape()[0]))
             title = f"{start_from.removeprefix(OWN_SOURCE)[:80]} on your images"
         else:
             source = None if start_from == "scratch" else bundled_source(start_from)

@@ -220,3 +220,46 @@ def test_fine_tune_the_example_on_training_and_find_it_on_feature_maps() -> None
     at.switch_page("app_pages/feature_maps.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert "course_cnn (fine-tuned)" in at.selectbox(key="fm_arch").options
+
+
+def test_training_offers_only_the_datasets_that_fit_an_imported_models_input() -> None:
+    from explorer.models.checkpoint import CheckpointMeta
+    from explorer.models.init import build_seeded
+    from explorer.models.spec import spec_from_obj
+    from explorer.models.spec_modules import SPEC_ARCH, build_model, save_spec_checkpoint
+    from explorer.training.spec_transfer import no_fit_message
+
+    onnx = EXAMPLE.with_name("googlenet_small.onnx")  # grey 32 x 32 input
+    at = open_app_page("app_pages/architectures.py", timeout=300).run()
+    _upload(at, "arch", onnx.name, onnx.read_bytes())
+    # a checkpoint saved here of a model that reads 4 channels: no dataset has them
+    spec = spec_from_obj(
+        {
+            "input_shape": [4, 8, 8],
+            "title": "four",
+            "nodes": [
+                {"name": "flatten", "op": "flatten", "inputs": ["input"], "args": {}},
+                {
+                    "name": "head",
+                    "op": "linear",
+                    "inputs": ["flatten"],
+                    "args": {"in_features": 256, "out_features": 2},
+                },
+            ],
+        }
+    )
+    model = build_seeded(lambda: build_model(spec), 0)
+    data = save_spec_checkpoint(
+        model, spec, CheckpointMeta(arch=SPEC_ARCH, settings={"title": "four"})
+    )
+    _upload(at, "arch", "four.safetensors", data)
+    assert not at.exception
+    at.switch_page("app_pages/training.py").run()
+    sources = at.selectbox(key="xf_source")
+    grey = next(o for o in sources.options if o.startswith("Your imported model: googlenet_small"))
+    sources.set_value("own:" + grey.removeprefix("Your imported model: ")).run()
+    assert at.selectbox(key="xf_target").options == ["Printed digits (28x28 grey)"]
+    at.selectbox(key="xf_source").set_value("own:four (four.safetensors)").run()
+    assert not at.exception
+    assert no_fit_message((4, 8, 8)) in [i.value for i in at.info]
+    assert not [b for b in at.button if b.label == "Start transfer"]

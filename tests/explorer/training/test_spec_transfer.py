@@ -232,7 +232,16 @@ def test_data_are_resized_and_grey_images_repeated_for_a_colour_model() -> None:
     colour = load_dataset("shapes", seed=0, sizes=(16, 8, 8))
     with pytest.raises(TransferError) as err:
         to_spec_input(colour, (1, 28, 28))
-    assert str(err.value) == no_fit_message((1, 28, 28))
+    assert str(err.value) == (
+        "Your model reads 1 channel(s) (28 x 28 pixels) and these images have 3: a model reads "
+        "images of its own number of channels (a colour model also reads grey ones, repeated into "
+        "R, G and B)."
+    )
+    assert no_fit_message((4, 8, 8)) == (
+        "No dataset here fits your model's input (4 channel(s), 8 x 8 pixels): the datasets have 1 "
+        "(grey) or 3 (colour) channels, and a model reads images of its own number of channels (a "
+        "colour model also reads grey ones, repeated into R, G and B)."
+    )
 
 
 def test_a_model_that_rescales_pixels_itself_gets_them_scaled_during_the_run_only() -> None:
