@@ -76,12 +76,7 @@ FUNCTION_BUDGET = 60  # issue 23: lines from `def` to the last line, docstring i
 LONG_FUNCTIONS: dict[str, int] = {
     "explorer/probe/feature_vis.py::optimise": 61,
     "explorer/probe/summary.py::summarize": 62,
-    "explorer/ui/code_panel.py::code_panel": 65,
-    "explorer/ui/feature_views/fields.py::receptive_field": 68,
     "explorer/ui/feature_views/looks_for.py::_one_channel": 71,
-    "explorer/ui/feature_views/outputs.py::attribution": 66,
-    "explorer/ui/recurrent_sections.py::_view_choice": 64,
-    "explorer/ui/recurrent_comparison.py::training_settings": 62,
     "explorer/ui/training_live.py::results": 68,
 }
 # A data table is exempt: a function at least 3/4 of whose lines are records, statements that
@@ -184,8 +179,6 @@ MAX_LINES = 400  # issue 13: a module longer than this mixes concerns; split it 
 # grow past its entry, and the test fails once one fits and is still listed (the list only shrinks).
 LONG_FILES: dict[str, int] = {
     "explorer/models/catalog.py": 680,
-    "explorer/training/sequence.py": 406,
-    "explorer/ui/recurrent_sections.py": 467,
     "explorer/ui/training_sections.py": 421,
 }
 
