@@ -95,6 +95,28 @@ def check_spec_source(source: SourceWeights) -> ModelSpec:
     return spec
 
 
+def memory_problems(source: SourceWeights, settings: Any) -> list[str]:
+    """The per-job memory limit for fine-tuning this imported model with ``settings`` (batch,
+    optimiser, what trains), estimated on the meta device: sentences, empty when it fits."""
+    from explorer.training.freezing import apply_freeze
+    from explorer.training.limits import memory_problems as problems
+    from explorer.training.limits import step_memory
+
+    spec = check_spec_source(source)
+    with torch.device("meta"):
+        model = build_model(logits_spec(spec)[0])
+    apply_freeze(model, settings.freeze)
+    est = step_memory(model, spec.input_shape, settings.optimizer)
+    return problems(
+        settings.model,
+        settings.dataset,
+        settings.optimizer,
+        settings.batch_size,
+        settings.train_samples,
+        est,
+    )
+
+
 def head_node(spec: ModelSpec) -> str | None:
     """The ``linear`` node that makes the output (through activations, identities, dropouts
     only), or None when the output is made otherwise (a convolution, a pooling)."""

@@ -33,8 +33,10 @@ from explorer.training.spec_transfer import (
     finish_result,
     to_spec_input,
 )
+from explorer.training.spec_transfer import memory_problems as spec_memory_problems
 from explorer.training.transfer_weights import (
     SourceWeights,
+    TransferError,
     build_transfer_model,
     bundled_source,
     head_name,
@@ -148,7 +150,7 @@ def run_transfer(
     An imported model (a ``spec`` source) is checked before any data are read. A job target
     (plain arguments only)."""
     settings.check()
-    spec_input = _spec_input_shape(source)
+    spec_input = _spec_input_shape(source, settings)
     data = yield from _target_data(settings, source, data, image_size, imagenet_input, spec_input)
     c, h, _ = data.x_train.shape[1:]
     num_classes = 1 if data.info.task == "binary" else len(data.classes)
@@ -181,10 +183,16 @@ def run_transfer(
     return _finish(result, settings, source, build, trainable)
 
 
-def _spec_input_shape(source: SourceWeights | None) -> tuple[int, int, int] | None:
-    """An imported model's input shape, its spec and weights checked first (None otherwise)."""
+def _spec_input_shape(
+    source: SourceWeights | None, settings: TrainSettings
+) -> tuple[int, int, int] | None:
+    """An imported model's input shape, its spec and weights checked first, and its training
+    step within the per-job memory limit (None for any other source)."""
     if source is None or source.kind != SPEC_KIND:
         return None
+    too_big = spec_memory_problems(source, settings)
+    if too_big:
+        raise TransferError(" ".join(too_big))
     return check_spec_source(source).input_shape
 
 

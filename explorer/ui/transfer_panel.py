@@ -20,6 +20,7 @@ from explorer.training.settings import (
     is_own_source,
 )
 from explorer.training.spec_transfer import SPEC_KIND, build_spec_transfer, no_fit_message
+from explorer.training.spec_transfer import memory_problems as spec_memory_problems
 from explorer.training.transfer import (
     DEFAULT_PAIR,
     SCRATCH_LR,
@@ -330,6 +331,8 @@ def _twin_choice(src: SourceWeights, active: bool) -> None:
 def _start(src: SourceWeights) -> None:
     settings = transfer_settings()
     problems = settings.errors()
+    if not problems and src.kind == SPEC_KIND:  # the imported model's step, estimated on meta
+        problems = spec_memory_problems(src, settings)
     if problems:
         st.error("Cannot start: " + " ".join(problems))
         return

@@ -286,3 +286,30 @@ def test_an_imported_model_fine_tunes_on_the_users_own_images(tmp_path) -> None:
     assert result.dataset == "your images"
     spec = ModelSpec.from_json(result.spec_json)
     assert spec.nodes[-1].args == {"in_features": 196, "out_features": 3, "activation": "softmax"}
+
+
+def test_a_model_over_the_per_job_memory_limit_is_refused_before_any_data(monkeypatch) -> None:
+    # 3 x 64 x 64 -> Dense(128): 1,572,992 parameters; with Adam 16 bytes each (weights,
+    # gradients, two moments) = 24 MB, above a 16 MB limit.
+    wide = spec_from_obj(
+        {
+            "input_shape": [3, 64, 64],
+            "nodes": [
+                {"name": "flatten", "op": "flatten", "inputs": ["input"], "args": {}},
+                {
+                    "name": "dense",
+                    "op": "linear",
+                    "inputs": ["flatten"],
+                    "args": {"in_features": 12288, "out_features": 128},
+                },
+            ],
+        }
+    )
+    monkeypatch.setenv("EXPLORER_JOB_MEMORY_MB", "16")
+    gen = run_transfer(_settings(model=own_key(wide)), _source(wide))
+    with pytest.raises(TransferError) as err:
+        next(gen)
+    assert str(err.value) == (
+        "This model needs about 24 MB for its weights, gradients and optimiser state alone, above "
+        "the per-job memory limit of 16 MB (EXPLORER_JOB_MEMORY_MB): choose a smaller model."
+    )
