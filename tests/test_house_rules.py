@@ -178,7 +178,6 @@ MAX_LINES = 400  # issue 13: a module longer than this mixes concerns; split it 
 # Modules that ruff format (issue 23) spread past the limit, at their lengths then: one may not
 # grow past its entry, and the test fails once one fits and is still listed (the list only shrinks).
 LONG_FILES: dict[str, int] = {
-    "explorer/models/catalog.py": 680,
     "explorer/ui/training_sections.py": 421,
 }
 

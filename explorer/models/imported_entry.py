@@ -2,7 +2,7 @@
 architecture key works on it.
 
 :func:`own_entry` turns an :class:`~explorer.models.imports.ImportedModel`'s spec into an
-:class:`~explorer.models.catalog.ArchSpec` whose key (``own-`` + a digest of the spec) resolves
+:class:`~explorer.models.catalog_types.ArchSpec` whose key (``own-`` + a digest of the spec) resolves
 through :func:`explorer.models.catalog.get_spec` but is never listed by ``catalog()``: only the
 session that imported the model holds the key (its weights stay in that session). The model
 pages build has its last sigmoid / softmax taken off (:func:`logits_spec`), because the
@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from explorer.models.catalog import OWN_ENTRIES, ArchSpec
+from explorer.models.catalog import OWN_ENTRIES
+from explorer.models.catalog_types import ArchSpec
 from explorer.models.spec import ModelSpec, infer_shapes
 from explorer.models.spec_modules import build_model
 

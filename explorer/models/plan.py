@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.models.catalog import ArchSpec, get_spec
+from explorer.models.catalog import get_spec
+from explorer.models.catalog_types import ArchSpec
 from explorer.models.errors import (
     CheckpointMismatchError,
     CheckpointRefusedError,

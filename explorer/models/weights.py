@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from explorer.models.catalog import ArchSpec, get_spec
+from explorer.models.catalog import get_spec
+from explorer.models.catalog_types import ArchSpec
 
 # The one error hierarchy and strict loader live with the checkpoint format; re-exported here.
 from explorer.models.checkpoint import CheckpointMeta, model_from_checkpoint

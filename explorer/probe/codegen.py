@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from explorer.models.catalog import ArchSpec, get_spec
+from explorer.models.catalog import get_spec
+from explorer.models.catalog_types import ArchSpec
 from explorer.probe.capture import hooked
 
 HEADER = '''"""{title}: {what}

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from explorer.data.images import Preprocessing, imagenet_preprocessing
-from explorer.models.catalog import ArchSpec, get_spec
+from explorer.models.catalog import get_spec
+from explorer.models.catalog_types import ArchSpec
 from explorer.probe.erf import imagenet_classes
 
 

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from explorer.data.datasets import DATASETS
-from explorer.models.catalog import CATALOG, TrainingRecipe, catalog
+from explorer.models.catalog import CATALOG, catalog
+from explorer.models.catalog_types import TrainingRecipe
 from explorer.models.imported_entry import OWN_PREFIX
 from explorer.training.freezing import FREEZE_MODES
 

@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from explorer.models import get_spec
-from explorer.models.catalog import ArchSpec
+from explorer.models.catalog_types import ArchSpec
 from explorer.probe.graph import Graph, InputSizeError, Node
 from explorer.probe.names import display_name
 from explorer.ui.common import arch_graph, projector_on, summary_records

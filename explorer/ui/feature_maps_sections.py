@@ -13,7 +13,7 @@ from explorer.bounded import BoundedStore
 from explorer.data.decode import DecodedImage, ImageInputError, decode_image
 from explorer.data.samples import DEFAULT_SAMPLE, get_sample, load_sample
 from explorer.models import get_spec
-from explorer.models.catalog import ArchSpec
+from explorer.models.catalog_types import ArchSpec
 from explorer.models.download import format_progress
 from explorer.models.weights import WeightsError, download_pretrained
 from explorer.probe.names import layer_names

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from explorer.data.images import DecodedImage, ModelInput
-from explorer.models.catalog import ArchSpec
+from explorer.models.catalog_types import ArchSpec
 from explorer.probe.names import display_name
 from explorer.probe.stats import ShapedLayer
 from explorer.ui.image_results import FeatureResult
