@@ -13,6 +13,8 @@ from explorer.ui.common import projector_on
 from explorer.ui.image_set_panel import own_images_section
 from explorer.ui.runs_panel import runs_section
 from explorer.ui.state import PageState
+from explorer.ui.training_checkpoint import checkpoint_section
+from explorer.ui.training_feature_space import feature_space_section
 from explorer.ui.transfer_panel import transfer_section
 
 KIND = sections.KIND
@@ -30,7 +32,8 @@ active = job is not None and not job.done
 if sections.settings_form(page_url, projector, active):  # Start pressed
     sections.start_run()
 sections.live_section(job, active)  # polled by a fragment while the run lasts
-sections.checkpoint_section()
+feature_space_section(KIND, page_url)  # after a run: its features before and after training
+checkpoint_section()
 
 # Transfer learning and your own images (runs like the others, shown by the live view above), and
 # every run of this browser overlaid on one chart: widgets in explorer/ui/transfer_panel.py,

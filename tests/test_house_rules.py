@@ -77,7 +77,6 @@ LONG_FUNCTIONS: dict[str, int] = {
     "explorer/probe/feature_vis.py::optimise": 61,
     "explorer/probe/summary.py::summarize": 62,
     "explorer/ui/feature_views/looks_for.py::_one_channel": 71,
-    "explorer/ui/training_live.py::results": 68,
 }
 # A data table is exempt: a function at least 3/4 of whose lines are records, statements that
 # call or build one literal list/tuple/dict/set (returned, assigned or called) with no logic in
@@ -178,7 +177,6 @@ MAX_LINES = 400  # issue 13: a module longer than this mixes concerns; split it 
 # Modules that ruff format (issue 23) spread past the limit, at their lengths then: one may not
 # grow past its entry, and the test fails once one fits and is still listed (the list only shrinks).
 LONG_FILES: dict[str, int] = {
-    "explorer/ui/training_sections.py": 421,
 }
 
 

@@ -56,7 +56,7 @@ ALLOWED: frozenset[str] = frozenset(
                 "_spatial_layers",
             )
         ),
-        *(f"explorer/ui/feature_views/space.py::{q}" for q in ("_compute", "methods")),
+        *(f"explorer/ui/feature_views/space.py::{q}" for q in ("_compute",)),
         *(f"explorer/ui/heap.py::{q}" for q in ("freeze_loaded",)),
         *(f"explorer/ui/identity.py::{q}" for q in ("_new_id",)),
         *(

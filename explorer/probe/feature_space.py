@@ -34,6 +34,16 @@ def umap_available() -> bool:
     return True
 
 
+def methods() -> list[str]:
+    """The projections to offer: PCA, t-SNE, and UMAP where umap-learn is installed."""
+    return ["pca", "tsne"] + (["umap"] if umap_available() else [])
+
+
+def layer_choices(model: nn.Module) -> list[str]:
+    """The layers whose (pooled) output can be projected: every listed layer but Flatten and Dropout."""
+    return [i.name for i in layer_infos(model) if i.type not in ("Flatten", "Dropout")]
+
+
 def default_layer(model: nn.Module) -> str:
     """The penultimate layer: the last layer before the final dense layer (its input features)."""
     infos = [i for i in layer_infos(model) if i.type not in ("Flatten", "Dropout")]

@@ -16,6 +16,7 @@ from explorer.bounded import BoundedStore
 from explorer.models.checkpoint import save_checkpoint
 from explorer.training.checkpoints import meta_from_result
 from explorer.training.events import Finished, History, Preparing, Snapshot
+from explorer.training.fit import FitResult
 from explorer.ui import browser_jobs
 from explorer.ui.registry import register_finished_training
 from explorer.ui.state import escape_text
@@ -127,29 +128,8 @@ def results(job: browser_jobs.Job, h: History) -> None:
     fin: Finished | None = h.finished
     if fin is None:
         return
-    how = "stopped early" if fin.stopped_early else "finished"
-    st.success(
-        f"Run {how} after {fin.epochs_done:.2f} epoch(s) in {fin.elapsed_s:.0f} s: validation accuracy "
-        f"{fin.val_acc:.1%}, test accuracy {fin.test_acc:.1%}."
-    )
-    c1, c2 = st.columns(2)
-    shown = [
-        html.escape(str(c)) for c in fin.classes
-    ]  # plotly renders <a href> in labels: text only
-    c1.plotly_chart(viz.confusion_figure(fin.confusion, shown))
-    c2.plotly_chart(viz.per_class_figure(fin.per_class_acc, shown))
-    if len(fin.misclassified):
-        st.markdown(
-            f"**Misclassified test images** (first {len(fin.misclassified)}: true -> predicted)"
-        )
-        # class names may be a zip's folder names: shown as text, never Markdown (captions render it)
-        captions = [
-            escape_text(c, limit=90)
-            for c in viz.misclassified_captions(fin.mis_true, fin.mis_pred, fin.classes)
-        ]
-        st.image(viz.images_uint8(fin.misclassified, min_side=64), caption=captions, width=80)
-    else:
-        st.markdown("**No test image was misclassified.**")
+    _scores(fin)
+    _misclassified(fin)
     result = job.result
     if result is None:
         return
@@ -158,12 +138,46 @@ def results(job: browser_jobs.Job, h: History) -> None:
         'Saved for this session as "' + escape_text(name, limit=120) + '": the Feature maps page '
         "can inspect it."
     )
+    _downloads(job, h, result)
+
+
+def _scores(fin: Finished) -> None:
+    """How the run ended, its accuracies, the confusion matrix and the per-class accuracy."""
+    how = "stopped early" if fin.stopped_early else "finished"
+    st.success(
+        f"Run {how} after {fin.epochs_done:.2f} epoch(s) in {fin.elapsed_s:.0f} s: validation accuracy "
+        f"{fin.val_acc:.1%}, test accuracy {fin.test_acc:.1%}."
+    )
+    c1, c2 = st.columns(2)
+    # plotly renders <a href> in labels: text only
+    shown = [html.escape(str(c)) for c in fin.classes]
+    c1.plotly_chart(viz.confusion_figure(fin.confusion, shown))
+    c2.plotly_chart(viz.per_class_figure(fin.per_class_acc, shown))
+
+
+def _misclassified(fin: Finished) -> None:
+    """The first misclassified test images, captioned true -> predicted."""
+    if not len(fin.misclassified):
+        st.markdown("**No test image was misclassified.**")
+        return
+    st.markdown(
+        f"**Misclassified test images** (first {len(fin.misclassified)}: true -> predicted)"
+    )
+    # class names may be a zip's folder names: shown as text, never Markdown (captions render it)
+    captions = [
+        escape_text(c, limit=90)
+        for c in viz.misclassified_captions(fin.mis_true, fin.mis_pred, fin.classes)
+    ]
+    st.image(viz.images_uint8(fin.misclassified, min_side=64), caption=captions, width=80)
+
+
+def _downloads(job: browser_jobs.Job, h: History, result: FitResult) -> None:
+    """The checkpoint, its metadata and the history, made once per run (bounded store)."""
     blobs = st.session_state.setdefault("tr_blobs", BoundedStore(DOWNLOAD_RUNS, "run downloads"))
     if job.id not in blobs:
         meta = meta_from_result(result)
-        if h.started is not None and isinstance(
-            meta.settings, dict
-        ):  # what ran, not what was asked
+        # what ran, not what was asked
+        if h.started is not None and isinstance(meta.settings, dict):
             meta.settings["bf16"] = bool(h.started.mixed_precision)
         blobs[job.id] = (save_checkpoint(result.model, meta), meta.to_json(), h.to_csv())
     ckpt, meta_json, csv = blobs[job.id]

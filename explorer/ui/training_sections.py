@@ -1,19 +1,16 @@
 """The Training page's sections, in page order: the settings bound from the link, the settings
-form, Start, the live view, and loading a checkpoint. The page (app_pages/training.py) calls them
-one after another, so it reads as a table of contents.
+form, Start and the live view (the feature space after a run: training_feature_space.py; loading
+a checkpoint: training_checkpoint.py). The page (app_pages/training.py) calls them one after
+another, so it reads as a table of contents.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 import streamlit as st
 import torch
 
 from explorer.data.datasets import DATASETS, DatasetUnavailableError, is_available, preview
 from explorer.models import get_spec
-from explorer.models.checkpoint import CheckpointError, CheckpointFormatError, model_from_checkpoint
-from explorer.models.plan import built_title
 from explorer.training.events import History, Snapshot
 from explorer.training.settings import (
     OPTIMIZER_TITLES,
@@ -26,15 +23,11 @@ from explorer.training.settings import (
 from explorer.ui import browser_jobs
 from explorer.ui import training_live as live
 from explorer.ui.code_panel import code_panel
-from explorer.ui.registry import UserModel, register_model
-from explorer.ui.state import PageState, escape_text
+from explorer.ui.state import PageState
 from explorer.ui.training_url import FIELDS, URL_FIELDS
 from explorer.viz import training as viz
 
 KIND = "training"
-FORMAT_HINT = (
-    " Save checkpoints from the Training page."  # after an unreadable checkpoint's message
-)
 
 
 def page_header(projector: bool) -> None:
@@ -124,9 +117,8 @@ def bind_settings(page_url: PageState) -> None:
             )
         else:
             page_url.keep(key, getattr(defaults, name))
-    if (
-        not torch.cuda.is_available()
-    ):  # bf16 autocast runs on CUDA only: off, and greyed out, elsewhere
+    # bf16 autocast runs on CUDA only: off, and greyed out, elsewhere
+    if not torch.cuda.is_available():
         st.session_state["tr_bf16"] = False
 
 
@@ -303,9 +295,8 @@ def live_section(job: browser_jobs.Job | None, active: bool) -> None:
                 "Choose a model and a dataset, then press Start. The defaults train the course's "
                 "Keras CNN on circles vs squares in about a minute."
             )
-            live.waiting_curves(
-                st.session_state["tr_epochs"]
-            )  # the first screen's figure before a run
+            # the first screen's figure before a run
+            live.waiting_curves(st.session_state["tr_epochs"])
             return
         if job.state is browser_jobs.JobState.QUEUED:
             # A queued view only waits for its turn: a line and one button, nothing heavy to draw.
@@ -329,93 +320,3 @@ def live_section(job: browser_jobs.Job | None, active: bool) -> None:
             st.rerun()  # one full rerun: stop polling, re-enable the settings
 
     live_view()
-
-
-# --------------------------------------------------------------------------- load a checkpoint
-
-
-def _load_upload(name: str, data: bytes) -> tuple[str, str | None, dict | None]:
-    """Read an uploaded checkpoint once per file (by digest); register it for this session.
-
-    Returns (digest, error message or None, metadata to show). Every string from the file is
-    shown as text by the caller, never as Markdown.
-    """
-    digest = hashlib.sha256(data).hexdigest()
-    done = st.session_state.get("tr_upload")
-    if done is not None and done[0] == digest:
-        return done
-    try:
-        model, meta = model_from_checkpoint(data)
-    except (
-        CheckpointError
-    ) as err:  # the engine names no page: the pointer to where checkpoints come from is ours
-        outcome = (
-            digest,
-            str(err) + (FORMAT_HINT if isinstance(err, CheckpointFormatError) else ""),
-            None,
-        )
-    else:
-        if get_spec(meta.arch).kind == "cnn":  # a recurrent one: no page would offer it
-            register_model(
-                UserModel(
-                    name=name,
-                    arch=meta.arch,
-                    build=dict(meta.build),
-                    state_dict={k: v.clone() for k, v in model.state_dict().items()},
-                    classes=list(meta.classes),
-                    dataset=meta.dataset,
-                    metrics=dict(meta.metrics),
-                    source="loaded from a checkpoint",
-                )
-            )
-        outcome = (
-            digest,
-            None,
-            {
-                "arch": meta.arch,
-                "build": meta.build,
-                "classes": meta.classes,
-                "dataset": meta.dataset,
-                "settings": meta.settings,
-                "metrics": meta.metrics,
-            },
-        )
-    st.session_state["tr_upload"] = outcome
-    return outcome
-
-
-def checkpoint_section() -> None:
-    """Load a checkpoint saved from this page: a CNN becomes available on Feature maps; a
-    recurrent one is valid but opened by no page; a bad file gets its one message."""
-    with st.expander("Load a checkpoint"):
-        upload = st.file_uploader(
-            "A .safetensors checkpoint saved from this page", type=["safetensors"]
-        )
-        if upload is None:
-            return
-        _, error, info = _load_upload(upload.name, upload.getvalue())
-        if error is not None:
-            st.error(escape_text(error, limit=800))
-        elif (
-            get_spec(info["arch"]).kind != "cnn"
-        ):  # Feature maps shows CNNs; Recurrent, its own runs
-            st.info(
-                escape_text(
-                    f"{get_spec(info['arch']).title} is a recurrent network: the checkpoint is valid, but no page "
-                    "opens it (Feature maps shows convolutional networks; the Recurrent networks page shows the "
-                    "models trained there). Its metadata is below.",
-                    limit=800,
-                )
-            )
-            st.json(info)
-        else:
-            acc = info["metrics"].get("test_accuracy")
-            st.success(
-                escape_text(
-                    f"Loaded {built_title(info['arch'], info['build'])} trained on {info['dataset'] or 'unknown data'}"
-                    + (f" (test accuracy {acc:.1%})" if isinstance(acc, float) else "")
-                    + f' as "{upload.name}". It is now available on the Feature maps page.',
-                    limit=800,
-                )
-            )
-            st.json(info)

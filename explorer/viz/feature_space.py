@@ -51,7 +51,9 @@ def feature_scatter(
     height: int = 480,
 ) -> go.Figure:
     """The 2-D projection, one trace (colour) per class; the hover names the class and the image
-    index (``customdata``), so a page can show that image when a point is clicked."""
+    index (``customdata``), so a page can show that image when a point is clicked (plotly's hover
+    shows text only: a data-URI picture in ``customdata`` is not rendered; see
+    :func:`selected_index`)."""
     pts = np.asarray(points, dtype=np.float32)
     y = np.asarray(labels).reshape(-1).astype(int)
     fig = go.Figure()
@@ -83,6 +85,29 @@ def feature_scatter(
     fig.update_xaxes(title=f"{m} 1", zeroline=False)
     fig.update_yaxes(title=f"{m} 2", zeroline=False)
     return fig
+
+
+def selected_index(
+    points: Sequence[dict], labels: Sequence[int] | np.ndarray, classes: Sequence[str]
+) -> int | None:
+    """The image index of the first selected point of a :func:`feature_scatter` (the points of a
+    Streamlit ``on_select`` event), or None: its ``customdata`` when present, else read from the
+    trace (one per class present, in class order) and the point's index within it."""
+    if not points:
+        return None
+    point = points[0]
+    custom = point.get("customdata")
+    if isinstance(custom, list | tuple):
+        custom = custom[0] if custom else None
+    if custom is not None:
+        return int(custom)
+    y = np.asarray(labels).reshape(-1).astype(int)
+    present = [k for k in range(len(classes)) if np.any(y == k)]
+    curve, index = point.get("curve_number"), point.get("point_index", point.get("point_number"))
+    if curve is None or index is None or not 0 <= int(curve) < len(present):
+        return None
+    members = np.flatnonzero(y == present[int(curve)])
+    return int(members[int(index)]) if 0 <= int(index) < len(members) else None
 
 
 def _rgb(img: np.ndarray) -> np.ndarray:

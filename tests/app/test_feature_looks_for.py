@@ -114,10 +114,12 @@ def test_feature_space_shows_these_weights_against_random_init() -> None:
     import json
 
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    trained = [t for t in titles if t.startswith("These weights: probe ")]
-    random = [t for t in titles if t.startswith("Random initialisation: probe ")]
-    assert trained and random, titles
-    acc = [int(t.rsplit(" ", 1)[1].rstrip("%")) for t in (trained[0], random[0])]
+    assert titles[-2:] == ["These weights", "Random initialisation"], titles
+    probes = {m.label: m.value for m in at.metric}
+    acc = [
+        int(probes[f"{t}: linear-probe accuracy"].rstrip("%"))
+        for t in ("These weights", "Random initialisation")
+    ]
     assert acc[0] >= 90 and acc[0] > acc[1] + 30, acc  # the bundled ResNet separates its shapes
 
 

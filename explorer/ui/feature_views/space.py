@@ -3,28 +3,25 @@ test images of the offline dataset that matches the model's input, projected to 
 same network at random initialisation, each with its linear-probe accuracy ("automatic feature
 extractor + classifier": do the classes separate where the classifier reads them?).
 
-The engine is :mod:`explorer.probe.feature_space`; results are kept in the view's session store.
+The engine is :mod:`explorer.probe.feature_space`; results are kept in the view's session store
+and drawn by :func:`explorer.ui.feature_space_panel.show_spaces` (a click on a point shows its image).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 
 import streamlit as st
 
 from explorer.probe import feature_space as fs
 from explorer.probe.feature_vis import FeatureVisError
+from explorer.training.feature_space_job import SpaceResult, spaces, thumbnails
+from explorer.ui.feature_space_panel import METHOD_LABELS, show_spaces
 from explorer.ui.feature_views.context import ViewContext
 from explorer.ui.state import escape_text
-from explorer.viz.feature_space import feature_scatter
 
 N_SPACE_IMAGES = 500
-_METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
-
-
-def methods() -> list[str]:
-    """The projections offered here: PCA, t-SNE, and UMAP where umap-learn is installed."""
-    return ["pca", "tsne"] + (["umap"] if fs.umap_available() else [])
 
 
 def feature_space_panel(
@@ -37,10 +34,9 @@ def feature_space_panel(
             "(ImageNet-size models: use a compact model)."
         )
         return
-    options = methods()
-    ctx.url.bind("proj", "fm_lf_proj", default="pca", valid=options)
+    ctx.url.bind("proj", "fm_lf_proj", default="pca", valid=fs.methods())
     method = st.radio(
-        "Projection", options, key="fm_lf_proj", format_func=_METHOD_LABELS.get, horizontal=True
+        "Projection", fs.methods(), key="fm_lf_proj", format_func=METHOD_LABELS.get, horizontal=True
     )
     key = f"space|{ctx.lm.token}|{dataset}|{method}"
     if key not in store and st.button(
@@ -59,46 +55,18 @@ def feature_space_panel(
             "the same network at random initialisation)."
         )
         return
-    spaces = result
-    cols = st.columns(len(spaces))
-    for col, (title, space) in zip(cols, spaces, strict=True):
-        col.plotly_chart(
-            feature_scatter(
-                space.points,
-                space.labels,
-                space.classes,
-                method=space.method,
-                title=f"{title}: probe {space.probe_accuracy:.0%}",
-                height=420,
-            ),
-            key=f"fm_lf_space_{title[:6]}",
-        )
-    st.caption(
-        f"Each point is one test image, placed by the features of {ctx.name_of(spaces[0][1].layer)} (the "
-        "classifier's input), coloured by its class. The linear probe is a logistic regression "
-        "trained on 70% of these features and scored on the other 30%: how separable the classes "
-        "are for a linear classifier."
-    )
+    show_spaces("fm_lf", result, ctx.name_of)
 
 
-def _compute(ctx: ViewContext, dataset: str, method: str) -> list[tuple[str, fs.FeatureSpace]]:
+def _compute(ctx: ViewContext, dataset: str, method: str) -> SpaceResult:
     from explorer.probe.dataset_examples import dataset_images
 
     x, y, classes = dataset_images(dataset, n=N_SPACE_IMAGES)
+    models = [("These weights", ctx.lm.model)]
+    if ctx.lm.kind != "random":
+        # an imported model has no catalog builder to re-draw: no twin
+        with suppress(KeyError, TypeError, ValueError):
+            models.append(("Random initialisation", fs.random_twin(ctx.lm.arch, ctx.lm.build)))
     kw = {"method": method, "seed": 0, "mean": ctx.lm.prep.mean, "std": ctx.lm.prep.std}
     with ctx.lm.lock:
-        mine = fs.feature_space(ctx.lm.model, x, y, classes, **kw)
-    out = [("These weights", mine)]
-    if ctx.lm.kind != "random":
-        try:
-            twin = fs.random_twin(ctx.lm.arch, ctx.lm.build, seed=0)
-        except (
-            KeyError,
-            TypeError,
-            ValueError,
-        ):  # an imported model: no catalog builder to re-draw
-            return out
-        out.append(
-            ("Random initialisation", fs.feature_space(twin, x, y, classes, layer=mine.layer, **kw))
-        )
-    return out
+        return SpaceResult(spaces(models, x, y, classes, **kw), thumbnails(x))
