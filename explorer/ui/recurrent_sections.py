@@ -172,8 +172,8 @@ def _text_input(page_url: PageState, chosen: Any) -> Any:
         default=DEFAULT_TEXT,
         valid=lambda t: len(t) <= MAX_STEPS,
         omit_default=True,
-        check_current=False,
-    )  # a too-long typed text gets the page's own message
+        check_current=False,  # a too-long typed text gets the page's own message
+    )
     text = left.text_area(
         f"Text (character by character, up to {MAX_STEPS:,} characters)",
         height=100,
