@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.viz.feature_space import feature_scatter, hierarchy_figure, hierarchy_montage
+from explorer.viz.feature_space import (
+    feature_scatter,
+    hierarchy_figure,
+    hierarchy_montage,
+    selected_index,
+)
 
 
 def test_scatter_has_one_trace_per_present_class_with_image_indices() -> None:
@@ -16,6 +21,22 @@ def test_scatter_has_one_trace_per_present_class_with_image_indices() -> None:
     assert list(fig.data[0].customdata) == [0, 2, 5] and list(fig.data[1].x) == [2.0, 6.0, 8.0]
     assert fig.layout.title.text == "Feature space (t-SNE) - linear probe accuracy 88%"
     assert fig.layout.xaxis.title.text == "t-SNE 1"
+
+
+def test_a_clicked_point_names_its_image_by_customdata_or_by_trace_and_index() -> None:
+    labels, classes = [0, 2, 0, 2, 2, 0], ["a", "b", "c"]
+    # Streamlit's selection event: customdata as plotly sends it (a list), or only the position
+    assert (
+        selected_index([{"curve_number": 1, "point_index": 2, "customdata": [4]}], labels, classes)
+        == 4
+    )
+    assert (
+        selected_index([{"curve_number": 1, "point_index": 2}], labels, classes) == 4
+    )  # 2nd trace: c
+    assert selected_index([{"curve_number": 0, "point_number": 1}], labels, classes) == 2
+    assert selected_index([], labels, classes) is None
+    assert selected_index([{"curve_number": 2, "point_index": 0}], labels, classes) is None
+    assert selected_index([{"curve_number": 0, "point_index": 3}], labels, classes) is None
 
 
 def test_hierarchy_montage_places_each_tile_and_pads_short_rows() -> None:
