@@ -87,10 +87,6 @@ ALLOWED: frozenset[str] = frozenset(
         ),
         *(f"explorer/ui/own_model.py::{q}" for q in ("_from_checkpoint",)),
         *(
-            f"explorer/ui/recurrent_cache.py::{q}"
-            for q in ("_ui_jobs", "current_job", "queue_position", "status_line")
-        ),
-        *(
             f"explorer/ui/recurrent_sections.py::{q}"
             for q in (
                 "bind_network",

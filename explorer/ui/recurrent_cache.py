@@ -29,6 +29,7 @@ from explorer.probe import recurrent as rprobe
 from explorer.probe.recurrent import RecurrentTrace, model_config, trace
 from explorer.training.sequence import SequenceRun, SequenceSettings, TrainedSequenceModel
 from explorer.training.sequence_tasks import TASK_TITLES
+from explorer.ui import browser_jobs
 
 __all__ = [
     "EMBED_DIM",
@@ -129,17 +130,7 @@ _COLLECTED_KEY = "_recurrent_collected_jobs"
 
 
 class JobUnavailableError(RuntimeError):
-    """Training cannot start (no job machinery, or this user already has a job)."""
-
-
-def _ui_jobs():
-    try:
-        from explorer.ui import browser_jobs
-    except ImportError as err:  # the shared machinery is another module's; say so plainly
-        raise JobUnavailableError(
-            "Live training is not available: explorer/ui/browser_jobs.py is missing."
-        ) from err
-    return browser_jobs
+    """Training cannot start: this user already has a job."""
 
 
 def job_settings() -> SequenceSettings | None:
@@ -147,28 +138,11 @@ def job_settings() -> SequenceSettings | None:
     return st.session_state.get(_JOB_SETTINGS_KEY)
 
 
-JOB_KIND = "recurrent"
-
-
-def current_job():  # -> explorer.training.job_manager.Job | None
-    """This session's newest recurrent training job (jobs of other pages are not shown here)."""
-    try:
-        return _ui_jobs().current_job(JOB_KIND)
-    except JobUnavailableError:
-        return None
-
-
-def queue_position(job) -> int | None:
-    return _ui_jobs().queue_position(job)
-
-
-def status_line(job) -> str:
-    return _ui_jobs().status_line(job)
+JOB_KIND = "recurrent"  # this page's jobs: browser_jobs.current_job(JOB_KIND) finds the newest
 
 
 def start_training(settings: SequenceSettings) -> None:
     """Queue a comparison run for this session on the app's device; raises JobUnavailableError."""
-    browser_jobs = _ui_jobs()
     device = str(pick_device())
     title = (
         f"{', '.join(c.upper() for c in settings.cells)} on {TASK_TITLES[settings.task].lower()}"

@@ -30,6 +30,7 @@ from explorer.training.sequence_tasks import (
     TASK_TITLES,
     TASKS,
 )
+from explorer.ui import browser_jobs
 from explorer.ui import recurrent_cache as rc
 from explorer.viz.recurrent_curves import learning_curves
 
@@ -181,7 +182,7 @@ def _progress(job) -> None:
     """The job's status line and, once it has steps, its progress bar."""
     latest = job.latest(SeqStep)
     total = rc.job_settings().steps if rc.job_settings() else None
-    line = f"{job.title}: {rc.status_line(job)}"
+    line = f"{job.title}: {browser_jobs.status_line(job)}"
     if latest is not None and total:
         line += f" Step {latest.step} of {total}."
     st.markdown(line)
@@ -230,7 +231,7 @@ def _live_curves(job) -> None:
 
 def _live(running: bool, queued: bool) -> None:
     """One poll of this user's job: its progress, and its controls and curves while it runs."""
-    current = rc.current_job()
+    current = browser_jobs.current_job(rc.JOB_KIND)
     if current is None:
         return
     if queued and current.state is not JobState.QUEUED:
@@ -250,7 +251,7 @@ def _live(running: bool, queued: bool) -> None:
 def training_section() -> None:
     """Start a comparison run, follow it live, keep its models for the views above."""
     settings = training_settings()
-    job = rc.current_job()
+    job = browser_jobs.current_job(rc.JOB_KIND)
     running = job is not None and not job.done
     queued = running and job.state is JobState.QUEUED
 
