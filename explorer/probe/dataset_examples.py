@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -24,6 +25,9 @@ from torch import nn
 from explorer.probe.fast_pass import LayerPass
 from explorer.probe.feature_vis import FeatureVisError
 from explorer.probe.receptive_field import Field
+
+if TYPE_CHECKING:
+    from explorer.data.images import Preprocessing
 
 
 @dataclass(frozen=True)
@@ -216,3 +220,53 @@ def dataset_images(
     sizes = {"train": (n, 1, 1), "val": (1, n, 1), "test": (1, 1, n)}[split]
     data = load_dataset(key, seed=seed, sizes=sizes, difficulty=difficulty)
     return getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), data.classes
+
+
+def fit_images(images: torch.Tensor, channels: int, size: int) -> torch.Tensor:
+    """N x 3 x H x W RGB images in [0, 1] as a model's input: ``channels`` (1: BT.601 luma, as
+    :func:`explorer.data.images.preprocess` does) at ``size`` x ``size`` (bilinear, antialiased)."""
+    from explorer.data.images import GREY_WEIGHTS
+
+    x = images.float()
+    if channels == 1 and x.shape[1] == 3:
+        x = torch.einsum("nchw,c->nhw", x, torch.tensor(GREY_WEIGHTS))[:, None]
+    if tuple(x.shape[-2:]) != (size, size):
+        x = torch.nn.functional.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        ).clamp(0, 1)
+    return x.contiguous()
+
+
+def own_images(folder: str, channels: int, size: int, n: int = 1000) -> torch.Tensor:
+    """The first ``n`` images (train, validation, then test split) of a user's image set
+    (:mod:`explorer.data.image_sets`, its per-browser folder) fitted to a model's input."""
+    from explorer.data.image_sets import load_own
+
+    data = load_own(folder)
+    x = torch.cat([data.x_train, data.x_val, data.x_test])[:n]
+    return fit_images(x, channels, size)
+
+
+def sample_images(prep: Preprocessing) -> tuple[torch.Tensor, tuple[str, ...]]:
+    """Every sample photo of this machine (:mod:`explorer.data.samples`) through a model's
+    preprocessing ``prep`` as an upload would go, without its normalisation (N x C x H x W in
+    [0, 1]); and their names."""
+    from dataclasses import replace
+
+    from explorer.data.images import preprocess
+    from explorer.data.samples import list_samples, load_sample
+
+    plain = replace(prep, mean=None, std=None)
+    names = tuple(s.name for s in list_samples())
+    return torch.cat([preprocess(load_sample(name), plain).x for name in names]), names
+
+
+def matching_dataset(input_shape: Sequence[int]) -> str | None:
+    """An offline dataset whose images have exactly ``input_shape`` (C x H x W): a bundled
+    model's own; None for ImageNet-size models."""
+    from explorer.data.datasets import DATASETS
+
+    shape = tuple(int(v) for v in input_shape)
+    return next(
+        (k for k, d in DATASETS.items() if d.offline and tuple(d.input_shape) == shape), None
+    )

@@ -25,7 +25,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
@@ -64,9 +64,8 @@ class VisSettings:
     rotate: float = 10.0  # degrees, drawn from [-rotate, rotate]
     seed: int = 0
     preview_every: int = 32  # a preview image every this many steps; 0: none
-    norm_bound: float = (
-        0.0  # pixel parameterisation only: projected gradient ascent on this L2 ball
-    )
+    # pixel parameterisation only: projected gradient ascent on this L2 ball
+    norm_bound: float = 0.0
     mean: tuple[float, ...] | None = None  # the model's input normalisation, if it has one
     std: tuple[float, ...] | None = None
 
@@ -178,9 +177,8 @@ class _Image:
         s = self.s
         if s.param == "fourier":
             spectrum = torch.view_as_complex((self.scale * self.var).contiguous())
-            x = (
-                torch.fft.irfftn(spectrum, s=(self.h, self.w), norm="ortho") / 4.0
-            )  # lucid's "magic" 4
+            # lucid's "magic" 4
+            x = torch.fft.irfftn(spectrum, s=(self.h, self.w), norm="ortho") / 4.0
         else:
             x = self.var
         if s.param == "pixel" and s.norm_bound > 0:
@@ -270,8 +268,7 @@ def optimise(
     bounded = s.param == "pixel" and s.norm_bound > 0
     opt = torch.optim.SGD([img.var], lr=s.lr) if bounded else torch.optim.Adam([img.var], lr=s.lr)
     target = torch.tensor(chans, device=device)
-    mean = torch.tensor(s.mean, device=device)[None, :, None, None] if s.mean else None
-    std = torch.tensor(s.std, device=device)[None, :, None, None] if s.std else None
+    normalise = _normaliser(s, device)
     was_training = model.training
     model.eval()
     try:
@@ -280,9 +277,7 @@ def optimise(
                 x = img.image()
                 if s.transforms:
                     x = _random_affine(x, s, g)
-                if mean is not None and std is not None:
-                    x = (x - mean) / std
-                model(x)
+                model(normalise(x))
                 values = _objective(store.pop(layer), target, unit)
                 (grad,) = torch.autograd.grad(-values.sum(), [img.var])
                 opt.zero_grad(set_to_none=True)
@@ -297,26 +292,27 @@ def optimise(
         model.train(was_training)
 
 
+def _normaliser(s: VisSettings, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The model's input normalisation ``(x - mean) / std`` (none when the settings have none)."""
+    if not (s.mean and s.std):
+        return lambda x: x
+    mean = torch.tensor(s.mean, device=device)[None, :, None, None]
+    std = torch.tensor(s.std, device=device)[None, :, None, None]
+    return lambda x: (x - mean) / std
+
+
 def _event(step: int, s: VisSettings, values: torch.Tensor, img: _Image, *, last: bool) -> VisEvent:
     objectives = tuple(float(v) for v in values.detach().cpu())
-    previews = images = raw = None
-    if last or (s.preview_every and step % s.preview_every == 0):
-        with torch.no_grad():
-            raw = img.image()
-        stretch = s.param == "pixel" and s.norm_bound > 0
-        previews = tuple(to_uint8(x, stretch=stretch) for x in raw)
-    if last:
-        images = previews
-    return VisEvent(
-        step,
-        s.steps,
-        float(np.mean(objectives)),
-        objectives,
-        previews,
-        last,
-        images,
-        raw if last else None,
-    )
+    event = VisEvent(step, s.steps, float(np.mean(objectives)), objectives, done=last)
+    if not (last or (s.preview_every and step % s.preview_every == 0)):
+        return event
+    with torch.no_grad():
+        raw = img.image()
+    stretch = s.param == "pixel" and s.norm_bound > 0
+    previews = tuple(to_uint8(x, stretch=stretch) for x in raw)
+    if not last:
+        return replace(event, previews=previews)
+    return replace(event, previews=previews, images=previews, raw=raw)
 
 
 def run(events: Iterator[VisEvent]) -> VisEvent:

@@ -31,6 +31,14 @@ def model_payload(
     return {"arch": arch, "build": dict(build), "state": state}
 
 
+def complete(result: object, rows: int | None) -> bool:
+    """Whether a finished job's result ran in full (not stopped half-way): every step of one
+    channel (a :class:`VisEvent`), every one of the hierarchy grid's ``rows`` (its images per row)."""
+    if isinstance(result, VisEvent):
+        return result.step >= result.steps
+    return rows is not None and isinstance(result, list) and len(result) == rows
+
+
 def _rebuild(payload: Mapping[str, Any], device: str) -> torch.nn.Module:
     """The catalog model, built and loaded strictly by the checkpoint reader's own function."""
     if payload.get("imagenet"):
