@@ -31,7 +31,6 @@ PAGE_BUDGET = 80  # issue 23: a page reads as a table of contents; its sections 
 # its entry; the test fails once a page fits the budget and still has one, so the list only shrinks.
 # ruff format (issue 23) spread some pages over the budget: listed here, to be split.
 OVER_BUDGET: dict[str, int] = {
-    "app_pages/experiments.py": 95,
 }
 
 
@@ -75,7 +74,6 @@ FUNCTION_BUDGET = 60  # issue 23: lines from `def` to the last line, docstring i
 # entry; the test fails once one fits the budget and is still listed, so the list only shrinks.
 LONG_FUNCTIONS: dict[str, int] = {
     "explorer/probe/feature_vis.py::optimise": 61,
-    "explorer/probe/summary.py::summarize": 62,
     "explorer/ui/feature_views/looks_for.py::_one_channel": 71,
 }
 # A data table is exempt: a function at least 3/4 of whose lines are records, statements that
