@@ -189,8 +189,9 @@ def transfer_section() -> None:
 
 
 def _source_and_target(active: bool) -> tuple[SourceWeights, dict[str, int]] | None:
-    """ "Start from" and "Fine-tune on" (the datasets that fit the source), their captions, and
-    the parameters each freeze mode trains; None (after the message) when nothing can start."""
+    """The source ("Start from"), the target ("Fine-tune on": the datasets that fit the source),
+    their captions and the parameters each freeze mode trains; None (after the message) when
+    nothing can start."""
     ss = st.session_state
     sources = _sources()
     if ss["xf_source"] not in sources:
