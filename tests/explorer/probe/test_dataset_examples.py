@@ -95,3 +95,38 @@ def test_bad_inputs_and_cancel(lenet_and_images) -> None:
     assert hook_count(model) == 0
     events.close()
     assert hook_count(model) == 0 and model.training == was_training
+
+
+def test_sample_photos_and_own_images_fit_the_model_input(tmp_path) -> None:
+    from explorer.data.images import GREY_WEIGHTS, Preprocessing, preprocess
+    from explorer.data.samples import list_samples, load_sample
+
+    x, names = de.sample_images(Preprocessing(size=28, channels=1, mean=(0.5,), std=(0.5,)))
+    assert names == tuple(s.name for s in list_samples())
+    assert x.shape == (len(names), 1, 28, 28)
+    plain = preprocess(load_sample(names[0]), Preprocessing(size=28, channels=1)).x[0]
+    assert torch.equal(x[0], plain)  # the page's own preprocessing, without its normalisation
+    rgb = torch.rand(2, 3, 32, 32)
+    grey = de.fit_images(rgb, 1, 32)
+    w = torch.tensor(GREY_WEIGHTS)[:, None, None]
+    assert torch.allclose(grey[:, 0], (rgb * w).sum(1), atol=1e-6)
+    assert de.fit_images(rgb, 3, 64).shape == (2, 3, 64, 64)
+
+
+def test_own_images_come_from_the_users_folder(tmp_path) -> None:
+    import io
+
+    from PIL import Image
+
+    from explorer.data.image_sets import from_images
+
+    def png(colour: tuple[int, int, int]) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 40), colour).save(buf, format="PNG")
+        return buf.getvalue()
+
+    from_images({"red": [png((255, 0, 0))] * 5, "blue": [png((0, 0, 255))] * 5}, tmp_path / "me")
+    x = de.own_images(str(tmp_path / "me"), 3, 28, n=7)
+    assert x.shape == (7, 3, 28, 28) and float(x.min()) >= 0 and float(x.max()) <= 1
+    with pytest.raises(ValueError, match="expired or were cleared"):
+        de.own_images(str(tmp_path / "nobody"), 3, 28)
