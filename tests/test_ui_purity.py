@@ -50,7 +50,6 @@ ALLOWED: frozenset[str] = frozenset(
         *(
             f"explorer/ui/feature_views/looks_for.py::{q}"
             for q in (
-                "_matching_dataset",
                 "_png",
                 "_settings",
                 "_spatial_layers",

@@ -13,6 +13,9 @@ PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py"
 
 @pytest.fixture(autouse=True)
 def _offline(offline_torch_home: Path) -> Path:
+    from explorer.probe.shared_results import SHARED
+
+    SHARED.clear()  # results shared between sessions of this process: each test starts empty
     return offline_torch_home  # the bundled compact ResNet is the default, as on a fresh machine
 
 
@@ -135,3 +138,35 @@ def test_stop_ends_the_job_with_the_picture_so_far() -> None:
     done = [c for c in captions if "mean activation" in c and not c.startswith("Preview")]
     steps = int(done[0].split("after ")[1].split(" steps")[0])
     assert 1 <= steps < 256, done
+
+
+def test_a_second_browser_gets_the_shared_result_without_recomputing(monkeypatch) -> None:
+    from explorer.probe import dataset_examples as de
+
+    passes: list[str] = []
+    original = de.top_examples
+
+    def counted(*args, **kwargs):
+        passes.append(args[2])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(de, "top_examples", counted)
+    first = _page(lfsteps="16", channel="2")
+    first.button(key="fm_lf_go").click().run()
+    _until_optimised(first)
+    assert len(passes) == 1  # the dataset pass of this layer over the shapes test images
+    # another browser opens the same link: bundled weights, so the picture and examples are shared
+    second = _page(lfsteps="16", channel="2")
+    assert not [b for b in second.button if b.key == "fm_lf_go"]
+    captions = [c for image in second.get("image") for c in image.captions]
+    assert any("channel 2: mean activation" in c and "after 16 steps" in c for c in captions)
+    assert any(c.startswith("Dataset examples: the 8 test images of 'shapes'") for c in captions)
+    assert len(passes) == 1, passes  # not recomputed
+    # the sample photos as the source: one more pass, then shared too
+    second.selectbox(key="fm_lf_source").set_value("samples").run()
+    assert second.query_params["lfsrc"] == "samples"
+    captions = [c for image in second.get("image") for c in image.captions]
+    assert any(c.startswith("Dataset examples: the 8 sample photos (of 8)") for c in captions), (
+        captions
+    )
+    assert len(passes) == 2

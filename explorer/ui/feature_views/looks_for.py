@@ -18,9 +18,12 @@ import numpy as np
 import streamlit as st
 
 from explorer.probe import feature_vis as fv
+from explorer.probe import shared_results
+from explorer.probe.dataset_examples import matching_dataset
 from explorer.probe.feature_vis_job import HIERARCHY_TARGET, TARGET
 from explorer.ui.feature_views import vis_job
 from explorer.ui.feature_views.context import ViewContext, bounded_index
+from explorer.ui.feature_views.examples_panel import examples_panel
 from explorer.ui.feature_views.space import feature_space_panel
 from explorer.ui.state import escape_text
 from explorer.viz.feature_space import hierarchy_figure, hierarchy_montage
@@ -31,7 +34,6 @@ MODES = {"channel": "One channel", "hierarchy": "Hierarchy grid", "space": "Feat
 STEPS = (16, 32, 64, 128, 256)
 MAX_SIDE = 128  # ImageNet models are optimised at 128 px (their global pooling allows it)
 _KEPT = 12  # optimised results kept per session
-N_EXAMPLES_IMAGES = 1000  # test images searched for dataset examples
 
 
 def _settings(ctx: ViewContext, steps: int) -> tuple[fv.VisSettings, tuple[int, ...]]:
@@ -48,11 +50,19 @@ def _store() -> OrderedDict:
     return st.session_state.setdefault("fm_lf_results", OrderedDict())
 
 
-def _remember(key: str, value: object) -> None:
+def _remember(key: str, value: object, shared: bool = False) -> None:
+    """Keep a result in this session; a ``shared`` one (nobody's own) for every session too."""
     store = _store()
     store[key] = value
     while len(store) > _KEPT:
         store.popitem(last=False)
+    if shared:
+        shared_results.SHARED.put(key, value)
+
+
+def _lookup(ctx: ViewContext, key: str) -> object | None:
+    """This session's result under ``key``, else another session's when it is nobody's own."""
+    return shared_results.lookup(_store(), key, shared_results.shareable(ctx.lm.kind))
 
 
 def _run(ctx: ViewContext, events, total: int, label: str) -> list:
@@ -82,7 +92,7 @@ def looks_for(ctx: ViewContext) -> None:
     ctx.url.bind("lf", "fm_lf_mode", default="channel", valid=list(MODES))
     mode = st.radio("Show", list(MODES), key="fm_lf_mode", format_func=MODES.get, horizontal=True)
     if mode == "space":
-        feature_space_panel(ctx, _matching_dataset(ctx), _store(), _remember)
+        feature_space_panel(ctx, matching_dataset(tuple(ctx.mi.x.shape[1:])), _store(), _remember)
         return
     ctx.url.bind("lfsteps", "fm_lf_steps", default=64, valid=STEPS)
     steps = int(st.select_slider("Optimisation steps", STEPS, key="fm_lf_steps"))
@@ -98,11 +108,12 @@ def looks_for(ctx: ViewContext) -> None:
         _one_channel(ctx, steps)
 
 
-def _one_channel(ctx: ViewContext, steps: int) -> None:
+def _pick_channel(ctx: ViewContext) -> tuple[str, int] | None:
+    """The layer and channel pickers (both in the URL); None when no layer has a spatial output."""
     layers = _spatial_layers(ctx)
     if not layers:
         st.info("No layer of this model has a spatial output to optimise.")
-        return
+        return None
     ctx.url.bind(
         "layer",
         "fm_lf_layer",
@@ -115,45 +126,55 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
     bounded_index("fm_lf_channel", n - 1)
     ctx.url.bind("channel", "fm_lf_channel", default=0, valid=range(n))
     channel = int(st.number_input(f"Channel (0 to {n - 1})", 0, n - 1, step=1, key="fm_lf_channel"))
+    return layer, channel
+
+
+def _optimise_channel(ctx: ViewContext, layer: str, channel: int, steps: int, key: str) -> bool:
+    """Start the optimisation as a job (the page reruns), or run it here; False on a problem
+    (its message shown)."""
     settings, shape = _settings(ctx, steps)
-    key = fv.cache_key(ctx.lm.arch, ctx.lm.token, layer, channel, settings)
+    shared = shared_results.shareable(ctx.lm.kind)
+    try:
+        fv.check_target(ctx.lm.model, layer, [channel], shape)
+        if vis_job.usable(ctx):
+            kwargs = {"layer": layer, "channels": [channel], "input_shape": shape}
+            title = f"What {ctx.name_of(layer)}, channel {channel} looks for"
+            kwargs["settings"] = settings
+            problem = vis_job.start(ctx, TARGET, kwargs, key, title, shared=shared)
+            if problem:
+                st.error(escape_text(problem))
+                return False
+            st.rerun()
+        events = fv.optimise(ctx.lm.model, layer, channel, shape, settings)
+        finals = _run(ctx, events, steps, f"{ctx.name_of(layer)}, channel {channel}")
+    except fv.FeatureVisError as err:
+        st.error(escape_text(str(err)))
+        return False
+    _remember(key, finals[-1], shared)
+    return True
+
+
+def _one_channel(ctx: ViewContext, steps: int) -> None:
+    picked = _pick_channel(ctx)
+    if picked is None:
+        return
+    layer, channel = picked
+    key = fv.cache_key(ctx.lm.arch, ctx.lm.token, layer, channel, _settings(ctx, steps)[0])
     if vis_job.live(_remember):
         return
-    if key not in _store() and st.button("Optimise this channel", key="fm_lf_go", type="primary"):
-        try:
-            fv.check_target(ctx.lm.model, layer, [channel], shape)
-            if vis_job.usable(ctx):
-                kwargs = {
-                    "layer": layer,
-                    "channels": [channel],
-                    "input_shape": shape,
-                    "settings": settings,
-                }
-                problem = vis_job.start(
-                    ctx,
-                    TARGET,
-                    kwargs,
-                    key,
-                    f"What {ctx.name_of(layer)}, channel {channel} looks for",
-                )
-                if problem:
-                    st.error(escape_text(problem))
-                    return
-                st.rerun()
-            finals = _run(
-                ctx,
-                fv.optimise(ctx.lm.model, layer, channel, shape, settings),
-                steps,
-                f"{ctx.name_of(layer)}, channel {channel}",
-            )
-        except fv.FeatureVisError as err:
-            st.error(escape_text(str(err)))
+    event = _lookup(ctx, key)
+    if event is None and st.button("Optimise this channel", key="fm_lf_go", type="primary"):
+        if not _optimise_channel(ctx, layer, channel, steps, key):
             return
-        _remember(key, finals[-1])
-    event = _store().get(key)
+        event = _lookup(ctx, key)
     if event is None:
         st.info("Press the button to find the input that excites this channel most.")
         return
+    _show_channel(ctx, layer, channel, event, key)
+
+
+def _show_channel(ctx: ViewContext, layer: str, channel: int, event: fv.VisEvent, key: str) -> None:
+    """The optimised picture, a note when it was stopped early, and the dataset examples."""
     img = event.images[0]
     left, right = st.columns([2, 3])
     left.image(
@@ -162,64 +183,20 @@ def _one_channel(ctx: ViewContext, steps: int) -> None:
         f"after {event.step} steps",
         width="stretch",
     )
+    if event.step < event.steps:
+        left.caption(
+            f"Stopped after {event.step} of {event.steps} steps: this is the picture as it was then."
+        )
+        if left.button(f"Run all {event.steps} steps", key="fm_lf_again"):
+            _store().pop(key, None)
+            st.rerun()
     right.markdown(
         "This picture is not an image from any dataset: it was *made*, pixel by pixel, to "
         "excite this channel as much as possible. Early layers look for edges and colours, "
         "later ones for textures and parts."
     )
     with right:
-        _examples(ctx, layer, channel)
-
-
-def _matching_dataset(ctx: ViewContext) -> str | None:
-    """An offline dataset whose images have exactly this model's input shape (its own, for a
-    bundled model); None for ImageNet-size models."""
-    from explorer.data.datasets import DATASETS
-
-    shape = tuple(int(v) for v in ctx.mi.x.shape[1:])
-    return next(
-        (k for k, d in DATASETS.items() if d.offline and tuple(d.input_shape) == shape), None
-    )
-
-
-def _examples(ctx: ViewContext, layer: str, channel: int) -> None:
-    """Zeiler & Fergus's dataset examples beside the optimised input: the top 8 test images of a
-    matching offline dataset, each cropped to the receptive field of its strongest unit."""
-    from explorer.probe import dataset_examples as de
-    from explorer.viz.montage import montage, resize_nearest
-
-    key = _matching_dataset(ctx)
-    if key is None:
-        st.caption(
-            "Dataset examples need an offline dataset of this model's input size; none matches."
-        )
-        return
-    store_key = f"examples|{ctx.lm.token}|{key}|{layer}"
-    top = _store().get(store_key)
-    if top is None:
-        x, _, _ = de.dataset_images(key, n=N_EXAMPLES_IMAGES)
-        with ctx.lm.lock:
-            top = de.compute(
-                de.top_examples(
-                    ctx.lm.model, x, layer, k=8, mean=ctx.lm.prep.mean, std=ctx.lm.prep.std
-                )
-            )
-        _remember(store_key, (top, x))
-        top = _store()[store_key]
-    top, x = top
-    tiles = []
-    for ex in top.top(channel):
-        patch = (
-            (de.crop(x[ex.index], ex.box).permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
-        )
-        patch = np.repeat(patch, 3, axis=2) if patch.shape[2] == 1 else patch
-        tiles.append(resize_nearest(patch, 64))
-    st.image(
-        montage(np.stack(tiles), cols=4, gap=2, fill=(255, 255, 255)),
-        width="stretch",
-        caption=f"Dataset examples: the {len(tiles)} test images of '{key}' (of {N_EXAMPLES_IMAGES}) that "
-        "excite this channel most, each cropped to the receptive field of its strongest unit",
-    )
+        examples_panel(ctx, layer, channel, _store())
 
 
 def _hierarchy(ctx: ViewContext, steps: int) -> None:
@@ -228,38 +205,20 @@ def _hierarchy(ctx: ViewContext, steps: int) -> None:
     except fv.FeatureVisError as err:
         st.info(escape_text(str(err)))
         return
-    settings, shape = _settings(ctx, steps)
     key = fv.cache_key(
         ctx.lm.arch,
         ctx.lm.token,
         "|".join(r.layer for r in rows),
         [c for r in rows for c in r.channels],
-        settings,
+        _settings(ctx, steps)[0],
     )
     if vis_job.live(_remember):
         return
-    if key not in _store() and st.button(
+    if _lookup(ctx, key) is None and st.button(
         "Draw the hierarchy grid", key="fm_lf_grid", type="primary"
     ):
-        if vis_job.usable(ctx):
-            kwargs = {
-                "rows": [(r.depth, r.layer, r.channels) for r in rows],
-                "input_shape": shape,
-                "settings": settings,
-            }
-            problem = vis_job.start(ctx, HIERARCHY_TARGET, kwargs, key, "Hierarchy grid")
-            if problem:
-                st.error(escape_text(problem))
-                return
-            st.rerun()
-        finals = _run(
-            ctx,
-            fv.optimise_hierarchy(ctx.lm.model, rows, shape, settings),
-            steps * len(rows),
-            "Hierarchy grid",
-        )
-        _remember(key, [event.images for _, event in finals])
-    images = _store().get(key)
+        _draw_grid(ctx, rows, steps, key)
+    images = _lookup(ctx, key)
     if images is None:
         st.info(
             f"Press the button to optimise {sum(len(r.channels) for r in rows)} channels of "
@@ -282,6 +241,28 @@ def _hierarchy(ctx: ViewContext, steps: int) -> None:
         "spread over each layer. With trained weights, edges and colours give way to textures "
         "and parts; with random weights there is nothing to find, only noise."
     )
+
+
+def _draw_grid(ctx: ViewContext, rows: list[fv.HierarchyRow], steps: int, key: str) -> None:
+    """Start the grid as a job (the page reruns), or optimise it here and keep the images."""
+    settings, shape = _settings(ctx, steps)
+    shared = shared_results.shareable(ctx.lm.kind)
+    if vis_job.usable(ctx):
+        kwargs = {
+            "rows": [(r.depth, r.layer, r.channels) for r in rows],
+            "input_shape": shape,
+            "settings": settings,
+        }
+        problem = vis_job.start(
+            ctx, HIERARCHY_TARGET, kwargs, key, "Hierarchy grid", shared=shared, rows=len(rows)
+        )
+        if problem:
+            st.error(escape_text(problem))
+            return
+        st.rerun()
+    events = fv.optimise_hierarchy(ctx.lm.model, rows, shape, settings)
+    finals = _run(ctx, events, steps * len(rows), "Hierarchy grid")
+    _remember(key, [event.images for _, event in finals], shared)
 
 
 def _png(img: np.ndarray) -> bytes:

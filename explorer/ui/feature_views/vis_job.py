@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.probe import feature_vis as fv
-from explorer.probe.feature_vis_job import model_payload
+from explorer.probe.feature_vis_job import complete, model_payload
 from explorer.ui import browser_jobs
 from explorer.ui.feature_views.context import ViewContext
 from explorer.ui.state import escape_text
@@ -32,9 +32,20 @@ def usable(ctx: ViewContext) -> bool:
     return ctx.lm.arch in CATALOG and browser_jobs.unavailable() is None
 
 
-def start(ctx: ViewContext, target: str, kwargs: dict, key: str, title: str) -> str | None:
+def start(
+    ctx: ViewContext,
+    target: str,
+    kwargs: dict,
+    key: str,
+    title: str,
+    *,
+    shared: bool = False,
+    rows: int | None = None,
+) -> str | None:
     """Queue ``target`` (explorer.probe.feature_vis_job) for this browser with the model's payload
-    added to ``kwargs``; the reason as text when it cannot start."""
+    added to ``kwargs``; the reason as text when it cannot start. ``shared``: the finished result
+    is nobody's own (a process-wide model), so every session may reuse it once it is complete
+    (all steps; for the grid, all ``rows``)."""
     from explorer.device import pick_device
 
     device = str(pick_device())
@@ -51,13 +62,14 @@ def start(ctx: ViewContext, target: str, kwargs: dict, key: str, title: str) -> 
         )
     except browser_jobs.JobBusyError as err:
         return str(err)
-    st.session_state[_JOB_KEY] = {"id": job.id, "key": key}
+    st.session_state[_JOB_KEY] = {"id": job.id, "key": key, "shared": shared, "rows": rows}
     return None
 
 
-def live(remember: Callable[[str, object], None]) -> bool:
+def live(remember: Callable[[str, object, bool], None]) -> bool:
     """Draw this browser's running optimisation (progress, preview, Stop); keep a finished one's
-    result with ``remember``. True while a job runs."""
+    result with ``remember(key, result, shared)`` (shared only when complete and nobody's own).
+    True while a job runs."""
     info = st.session_state.get(_JOB_KEY)
     if not info:
         return False
@@ -68,7 +80,8 @@ def live(remember: Callable[[str, object], None]) -> bool:
     if job.done:
         st.session_state.pop(_JOB_KEY, None)
         if job.result is not None:  # a VisEvent (one channel) or the images per row (the grid)
-            remember(info["key"], job.result)
+            shared = bool(info.get("shared")) and complete(job.result, info.get("rows"))
+            remember(info["key"], job.result, shared)
         else:
             st.error(escape_text(browser_jobs.status_line(job)))
         return False
