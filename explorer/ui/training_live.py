@@ -13,8 +13,7 @@ import html
 import streamlit as st
 
 from explorer.bounded import BoundedStore
-from explorer.models.checkpoint import save_checkpoint
-from explorer.training.checkpoints import meta_from_result
+from explorer.training.checkpoints import checkpoint_of, meta_from_result
 from explorer.training.events import Finished, History, Preparing, Snapshot
 from explorer.training.fit import FitResult
 from explorer.ui import browser_jobs
@@ -179,7 +178,7 @@ def _downloads(job: browser_jobs.Job, h: History, result: FitResult) -> None:
         # what ran, not what was asked
         if h.started is not None and isinstance(meta.settings, dict):
             meta.settings["bf16"] = bool(h.started.mixed_precision)
-        blobs[job.id] = (save_checkpoint(result.model, meta), meta.to_json(), h.to_csv())
+        blobs[job.id] = (checkpoint_of(result, meta), meta.to_json(), h.to_csv())
     ckpt, meta_json, csv = blobs[job.id]
     d1, d2, d3 = st.columns(3)
     d1.download_button(

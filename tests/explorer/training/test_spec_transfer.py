@@ -313,3 +313,17 @@ def test_a_model_over_the_per_job_memory_limit_is_refused_before_any_data(monkey
         "This model needs about 24 MB for its weights, gradients and optimiser state alone, above "
         "the per-job memory limit of 16 MB (EXPLORER_JOB_MEMORY_MB): choose a smaller model."
     )
+
+
+def test_a_fine_tuned_models_checkpoint_holds_its_spec_and_reloads_strictly() -> None:
+    from explorer.models.spec_modules import model_from_spec_checkpoint
+    from explorer.training.checkpoints import checkpoint_of
+
+    _, result = drain(run_transfer(_settings(epochs=1), _source(scale=255.0), instrument=False))
+    model, spec, meta = model_from_spec_checkpoint(checkpoint_of(result))
+    assert spec.to_json() == result.spec_json and spec.title == "tiny (fine-tuned)"
+    assert meta.settings["pixel_range"] == [0.0, 255.0] and meta.settings["source"] == "fine-tuned"
+    assert meta.classes == ["circle", "square"]
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), torch.sigmoid(result.model(x)))
