@@ -91,10 +91,15 @@ def test_hierarchy_grid_draws_early_and_late_rows() -> None:
 
 
 def test_a_hostile_channel_in_the_url_falls_back_with_one_notice() -> None:
-    at = _page(channel="99999", lfsteps="7")
+    at = _page(channel="99999", lfsteps="7", layer="10")  # "10": the dense head, no spatial output
     assert at.number_input(key="fm_lf_channel").value == 0
     assert at.select_slider(key="fm_lf_steps").value == 64
+    assert at.selectbox(key="fm_lf_layer").value != "10"
     assert not at.exception
+    notices = [i.value for i in at.info if i.value.startswith("This link asked for settings")]
+    assert len(notices) == 1, notices  # one notice names every refused value
+    for refused in ("channel=99999", "lfsteps=7", "layer=10"):
+        assert refused in notices[0], notices
 
 
 def test_grey_model_gets_grey_pictures_and_digit_examples() -> None:
@@ -138,6 +143,9 @@ def test_stop_ends_the_job_with_the_picture_so_far() -> None:
     done = [c for c in captions if "mean activation" in c and not c.startswith("Preview")]
     steps = int(done[0].split("after ")[1].split(" steps")[0])
     assert 1 <= steps < 256, done
+    stopped = [m.value for m in at.caption if m.value.startswith("Stopped after")]
+    assert stopped == [f"Stopped after {steps} of 256 steps: this is the picture as it was then."]
+    assert [b for b in at.button if b.key == "fm_lf_again"]  # a full run is one click away
 
 
 def test_a_second_browser_gets_the_shared_result_without_recomputing(monkeypatch) -> None:
