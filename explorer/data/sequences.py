@@ -259,9 +259,8 @@ def make_signal(
     return Signal(kind, values, labels, feature_names, target[:, 0], notes, truncated)
 
 
-# The training task whose models read an input. Every periodic signal reads like the sine task
-# (one feature, next value); the adding and copy signals are tasks of their own ("copy" has no
-# trained models, so nothing trained is found for it).
+# The task whose models read an input: every periodic signal reads like the sine task (one
+# feature, next value); adding and copy are tasks of their own (no model is trained on copy).
 _SIGNAL_TASKS = {"adding": "adding", "copy": "copy"}
 
 
@@ -278,8 +277,7 @@ def input_kind_for_task(task: str) -> str:
 
 
 def signals_for_task(task: str) -> tuple[str, ...]:
-    """The signals a model trained on ``task`` can read (:func:`task_for_input` inverted): the
-    periodic ones for "sine", the adding problem for "adding", none for text."""
+    """The signals a model trained on ``task`` reads (:func:`task_for_input` inverted)."""
     return tuple(s for s in SIGNALS if task_for_input("signal", s) == task)
 
 

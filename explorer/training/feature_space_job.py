@@ -224,12 +224,12 @@ def before_after(job_id: int | str, result: Any, n: int = 300) -> SpaceRequest:
         raise FeatureVisError("The feature space is shown for runs of the catalog's models.")
     if s.source:
         raise FeatureVisError(
-            "This run started from trained weights: the transfer panel below compares pretrained "
-            "features with features from scratch."
+            "This run started from trained weights, not from a random initialisation: for it, "
+            "the comparison is pretrained features against features learnt from scratch."
         )
     if result.dataset not in DATASETS:
         raise FeatureVisError(
-            "The feature space is shown for runs on the page's datasets, not on your own images."
+            "The feature space is shown for runs on the built-in datasets, not on your own images."
         )
     layers, default = fs.layer_choices(result.model), fs.default_layer(result.model)
     models = (

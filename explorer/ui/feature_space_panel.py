@@ -16,7 +16,6 @@ rendered), so a click on a point shows that test image beside the chart (``on_se
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ from explorer.training.feature_space_job import (
     preload,
 )
 from explorer.training.job_manager import Job, JobBusyError, JobManager, JobSpec, JobState
-from explorer.ui import browser_jobs
+from explorer.ui import browser_jobs, process_state
 from explorer.ui.state import PageState, escape_text
 from explorer.viz.feature_space import feature_scatter, selected_index
 from explorer.viz.montage import enlarge
@@ -47,27 +46,23 @@ PROBE_NOTE = (
 )
 
 
-_manager: JobManager | None = None
-_manager_lock = threading.Lock()
-
-
 def manager() -> JobManager:
-    """The process-wide manager of feature-space jobs (a module-level singleton): one job at a
+    """The process-wide manager of feature-space jobs (kept in ``process_state``): one job at a
     time per device, in a thread of this process. Not the training manager: that one keeps one
     finished job per browser, so a feature-space job there would drop the run it looks at."""
-    global _manager
-    with _manager_lock:
-        if _manager is None:
+    with process_state.feature_space_manager_lock:
+        if process_state.feature_space_manager is None:
             preload()  # the jobs run in threads: nothing may be half-imported while a page reads it
             conf = browser_jobs.server_settings()
-            _manager = JobManager(
+            made = JobManager(
                 slots={"cpu": 1, "cuda": 1},
                 is_alive=browser_jobs.owner_alive,
                 time_limit_s=conf["time_limit_s"],
                 keep_finished_s=conf["keep_s"],
             )
-            _manager.start_reaper(browser_jobs.REAP_INTERVAL_S)
-        return _manager
+            made.start_reaper(browser_jobs.REAP_INTERVAL_S)
+            process_state.feature_space_manager = made
+        return process_state.feature_space_manager
 
 
 def _current() -> Job | None:

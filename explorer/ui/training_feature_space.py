@@ -27,7 +27,10 @@ def _request(job: browser_jobs.Job) -> SpaceRequest | str:
         try:
             cached = (job.id, before_after(job.id, job.result, N_IMAGES))
         except FeatureVisError as err:
-            cached = (job.id, str(err))
+            transfer = job.result.settings is not None and job.result.settings.source
+            # the engine says what is wrong; where to look is the page's to say
+            where = " The transfer panel below makes that comparison." if transfer else ""
+            cached = (job.id, str(err) + where)
         st.session_state["tr_fs_request"] = cached
     return cached[1]
 

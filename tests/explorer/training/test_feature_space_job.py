@@ -76,7 +76,7 @@ def test_a_transfer_run_is_sent_to_the_transfer_panel(trained) -> None:
     run = dataclasses.replace(
         trained, settings=dataclasses.replace(trained.settings, source="bundled:lenet5")
     )
-    with pytest.raises(FeatureVisError, match="the transfer panel below compares"):
+    with pytest.raises(FeatureVisError, match="against features learnt from scratch"):
         fsj.before_after(1, run)
 
 
