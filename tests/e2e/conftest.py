@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import PROBE_JS
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -67,11 +69,15 @@ def start_server(port: int, env: dict[str, str] | None = None) -> subprocess.Pop
     )
 
 
-def wait_healthy(port: int, timeout: float = 60.0) -> None:
+def wait_healthy(port: int, timeout: float = 60.0, base_path: str = "") -> None:
+    """Poll the server's health endpoint (under ``base_path``, if it serves under one)."""
+    prefix = f"/{base_path}" if base_path else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}{prefix}/_stcore/health", timeout=2
+            ) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -80,13 +86,16 @@ def wait_healthy(port: int, timeout: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
-    """A server of the app with ``env`` added, healthy, for the ``with`` block; its base URL."""
+def serving(env: dict[str, str], base_path: str = "") -> Iterator[str]:
+    """A server of the app with ``env`` added (served under ``base_path``, as behind a proxy,
+    if given), healthy, for the ``with`` block; its base URL."""
     port = free_port()
+    if base_path:
+        env = {**env, "STREAMLIT_SERVER_BASE_URL_PATH": base_path}
     proc = start_server(port, env)
     try:
-        wait_healthy(port)
-        yield f"http://127.0.0.1:{port}"
+        wait_healthy(port, base_path=base_path)
+        yield f"http://127.0.0.1:{port}" + (f"/{base_path}" if base_path else "")
     finally:
         proc.terminate()
         try:
@@ -113,8 +122,24 @@ def chromium():
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
+        yield ProbedBrowser(browser)
         browser.close()
+
+
+class ProbedBrowser:
+    """The session's browser, whose every new context runs ``helpers.PROBE_JS`` in each page
+    before the app's own scripts (``wait_idle`` then knows when a run it asked for is over)."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        context.add_init_script(PROBE_JS)
+        return context
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
 
 
 @pytest.fixture

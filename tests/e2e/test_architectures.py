@@ -1,6 +1,8 @@
 """Real browser: the Architectures diagram at a projector's 1280 x 720 (first screen, type size,
 screenshots to look at), a click on a node, and side by side at one depth scale."""
 
+import time
+
 import pytest
 
 from tests.e2e.helpers import SCREENSHOTS, assert_no_exception, open_page, wait_idle
@@ -26,12 +28,25 @@ def _first_screen(page, name: str) -> dict:
     screenshot of the 1280 x 720 screen."""
     SCREENSHOTS.mkdir(exist_ok=True)
     chart = _diagram(page)
-    page.wait_for_timeout(500)
+    _steady_box(chart)
     scrolled = page.evaluate("""() => {const m = document.querySelector('[data-testid="stMain"]');
                                        return m ? m.scrollTop : window.scrollY;}""")
     assert scrolled == 0  # as a link opens it: nothing scrolled
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     return chart.bounding_box()
+
+
+def _steady_box(chart) -> dict:
+    """The chart's box once two reads 100 ms apart agree (plotly sizes the figure to its
+    container after the first draw)."""
+    box = chart.bounding_box()
+    for _ in range(50):
+        time.sleep(0.1)
+        again = chart.bounding_box()
+        if again == box:
+            return box
+        box = again
+    return box
 
 
 def _labels(chart) -> list[str]:
@@ -63,12 +78,10 @@ def test_projector_diagram_starts_on_the_first_screen(
     open_page(small_page, app_server, f"architectures?{query}&projector=1")
     assert_no_exception(small_page)
     box = _first_screen(small_page, f"architectures-projector-{name}")
-    assert box["y"] < 720 and box["y"] < 300, (
-        box
-    )  # its top in the first screen, under one folded line
-    if (
-        "step" in query
-    ):  # a course step's diagram is on the first screen whole, legend to colour bar
+    # Its top in the first screen, under one folded line.
+    assert box["y"] < 720 and box["y"] < 300, box
+    # A course step's diagram is on the first screen whole, legend to colour bar.
+    if "step" in query:
         assert box["y"] + box["height"] <= 720, box
     assert box["width"] > 1000  # the page's width
     chart = _diagram(small_page)

@@ -34,15 +34,13 @@ def test_step_the_window_and_click_an_output_cell(app_server, browser_page) -> N
         wait_idle(page)
         assert _position(page).startswith(f"Position {expected} of 64")
     assert page.get_by_text("-> output[0, 3]").count() >= 1
-    assert (
-        "pos=4" in page.url
-    )  # the position is in the address, written by the step view's own reruns
+    # The position is in the address, written by the step view's own reruns.
+    assert "pos=4" in page.url
     assert_no_exception(page)
     save_screenshot(page, "basics-step-3")
 
-    step_chart = page.locator(
-        '[data-testid="stPlotlyChart"]'
-    ).first  # the step view leads its topic
+    # The step view leads its topic.
+    step_chart = page.locator('[data-testid="stPlotlyChart"]').first
     _click_point(step_chart, "x3y3", 8 * 2 + 5)  # output row 2, column 5 of the 8 x 8 output
     wait_idle(page)
     assert _position(page).startswith("Position 22 of 64"), _position(page)

@@ -5,7 +5,6 @@ every widget on the page with the original. One server, one browser, a context p
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
@@ -89,15 +88,17 @@ def number(page, label: str, value: float) -> None:
 
 
 def slide(page, label: str, target: int) -> None:
-    """Move the slider's thumb with the arrow keys until it shows ``target`` (each press may
-    rerun the page, so the value is read back after each one rather than counted)."""
+    """Move the slider's thumb with the arrow keys until it shows ``target``: the presses of
+    one round go in a row (the slider sends its value once they pause, one rerun), then the
+    value is read back, and another round corrects it if a rerun moved the thumb meanwhile."""
     thumb = _widget(page, "stSlider", label).locator('input[type="range"]').first
-    for _ in range(50):
+    for _ in range(10):
         now = int(float(thumb.get_attribute("aria-valuetext")))
         if now == target:
             return
         thumb.focus()
-        thumb.press("ArrowRight" if target > now else "ArrowLeft")
+        for _ in range(abs(target - now)):
+            thumb.press("ArrowRight" if target > now else "ArrowLeft")
         wait_idle(page, quiet=0.5)
     raise AssertionError(f"the slider {label!r} did not reach {target}")
 
@@ -124,7 +125,7 @@ def copied_link(page) -> tuple[str, str]:
     link = body.locator('[data-testid="stCode"] code').first.inner_text().strip()
     text = body.inner_text()
     page.keyboard.press("Escape")
-    time.sleep(0.3)
+    body.wait_for(state="hidden")
     return link, text
 
 
@@ -138,9 +139,8 @@ def check_link(page, base: str, url_path: str) -> tuple[str, str]:
     link, text = copied_link(page)
     parts = urlsplit(link)
     assert f"{parts.scheme}://{parts.netloc}" == base, link
-    assert parts.path == f"/{url_path}", (
-        link
-    )  # the page's path once: ".../architectures/architectures" opened blank
+    # The page's path once: ".../architectures/architectures" opened blank.
+    assert parts.path == f"/{url_path}", link
     bar = page.url
     assert urlsplit(bar).path == parts.path, (bar, link)
     step_free = {k: v for k, v in _query(bar).items() if k != "step"}
@@ -261,9 +261,8 @@ def test_feature_maps_filters_and_attribution(app_server, fresh) -> None:
     radio(page, "View", "Filters")
     box = _widget(page, "stSelectbox", "Convolution layer").locator("input")
     box.click()
-    page.get_by_role("option").nth(
-        2
-    ).click()  # the third convolution: k x k kernels per input channel
+    # The third convolution: k x k kernels per input channel.
+    page.get_by_role("option").nth(2).click()
     wait_idle(page)
     number(page, "Input channel", 3)
     link, _ = check_link(page, app_server, "feature-maps")
@@ -366,36 +365,20 @@ def test_experiments(app_server, fresh) -> None:
 def test_under_a_base_path(chromium) -> None:
     """Served under --server.baseUrlPath (a classroom server behind a proxy's /cnn/), the link
     keeps the base path and names the page once."""
-    import urllib.request
+    from tests.e2e.conftest import serving
 
-    from tests.e2e.conftest import free_port, start_server
-
-    port = free_port()
-    proc = start_server(port, {"EXPLORER_DEVICE": "cpu", "STREAMLIT_SERVER_BASE_URL_PATH": "cnn"})
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/cnn/_stcore/health", timeout=2
-                ):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "no server under /cnn"
-                time.sleep(0.3)
+    with serving({"EXPLORER_DEVICE": "cpu"}, base_path="cnn") as base:
         context = chromium.new_context(viewport={"width": 1400, "height": 1600})
-        page = context.new_page()
-        page.set_default_timeout(90_000)
-        base = f"http://127.0.0.1:{port}/cnn"
-        open_page(page, base, "architectures?arch=vgg16")
-        link, _ = copied_link(page)
-        assert link == f"{base}/architectures?arch=vgg16", link
-        open_page(page, base, "")  # the home page, at the base path itself
-        page.get_by_role("link", name="Course").first.click()
-        wait_idle(page)
-        link, _ = copied_link(page)
-        assert link == f"{base}/course", link
-        context.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(90_000)
+            open_page(page, base, "architectures?arch=vgg16")
+            link, _ = copied_link(page)
+            assert link == f"{base}/architectures?arch=vgg16", link
+            open_page(page, base, "")  # the home page, at the base path itself
+            page.get_by_role("link", name="Course").first.click()
+            wait_idle(page)
+            link, _ = copied_link(page)
+            assert link == f"{base}/course", link
+        finally:
+            context.close()

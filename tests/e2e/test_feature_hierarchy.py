@@ -20,9 +20,8 @@ def test_hierarchy_grid_at_projector_size(app_server, chromium) -> None:
         chart = main.locator('[data-testid="stPlotlyChart"]').last
         chart.wait_for()
         chart.scroll_into_view_if_needed()
-        assert (
-            chart.get_by_text("early", exact=True).count() >= 1
-        )  # the row labels, left of each row
+        # The row labels, left of each row.
+        assert chart.get_by_text("early", exact=True).count() >= 1
         assert chart.get_by_text("late", exact=True).count() >= 1
         box = chart.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280

@@ -114,9 +114,8 @@ def test_projector_mode_puts_the_main_figure_on_the_first_screen(
         assert_no_exception(page)
         top = _visible_top(page, figure)
         SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(
-            path=str(SCREENSHOTS / f"projector-{name}.png")
-        )  # the first screen, as the room sees it
+        # The first screen, as the room sees it.
+        page.screenshot(path=str(SCREENSHOTS / f"projector-{name}.png"))
         assert top < PROJECTOR["height"] - 80, f"{name}: the main figure starts at {top:.0f} px"
         body = page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p').first
         size = body.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
