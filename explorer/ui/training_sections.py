@@ -23,6 +23,7 @@ from explorer.training.settings import (
 from explorer.ui import browser_jobs
 from explorer.ui import training_live as live
 from explorer.ui.code_panel import code_panel
+from explorer.ui.own_model_training import own_sources
 from explorer.ui.state import PageState
 from explorer.ui.training_url import FIELDS, URL_FIELDS
 from explorer.viz import training as viz
@@ -157,6 +158,8 @@ def _model_and_data(active: bool) -> None:
     spec = get_spec(st.session_state["tr_model"])
     c1.caption(f"{spec.dated_title}: {spec.idea}")
     c2.caption(DATASETS[st.session_state["tr_dataset"]].description)
+    if own_sources():  # an imported model starts from its own weights: a transfer
+        c1.caption('Your imported model: fine-tune it in "Transfer learning" below.')
 
 
 def _hyperparameters(active: bool) -> None:

@@ -186,6 +186,9 @@ def test_fine_tune_the_example_on_training_and_find_it_on_feature_maps() -> None
     at.switch_page("app_pages/training.py").run()
     assert not at.exception, [e.value for e in at.exception]
     name = "course_cnn (course_cnn.keras)"
+    assert 'Your imported model: fine-tune it in "Transfer learning" below.' in [
+        c.value for c in at.caption
+    ]
     source = at.selectbox(key="xf_source")
     assert f"Your imported model: {name}" in source.options
     source.set_value(f"own:{name}").run()
