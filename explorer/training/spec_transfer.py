@@ -34,7 +34,7 @@ from explorer.models.imported_entry import logits_spec, own_key
 from explorer.models.plan import check_finite, check_shapes
 from explorer.models.spec import ModelSpec, infer_shapes
 from explorer.models.spec_modules import build_model, plan_spec
-from explorer.training.transfer_weights import SourceWeights, TransferError
+from explorer.training.transfer_weights import SourceWeights, TransferError, reset_seeded
 
 SPEC_KIND = "spec"
 MAX_SPEC_CHARS = MAX_HEADER_BYTES  # the spec travels in a checkpoint's header too
@@ -167,18 +167,6 @@ def with_output_activation(spec: ModelSpec, removed: str, task: str) -> ModelSpe
     return replace(spec, nodes=tuple(node if n.name == out.name else n for n in spec.nodes))
 
 
-def _fresh_linear_params(module: nn.Linear, seed: int = 0) -> None:
-    """torch's own Linear initialisation, drawn from a local generator (reproducible)."""
-    import math
-
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=g)
-        if module.bias is not None:
-            bound = 1 / math.sqrt(module.weight.shape[1])
-            module.bias.uniform_(-bound, bound, generator=g)
-
-
 def build_spec_transfer(
     source: SourceWeights, num_classes: int, in_channels: int
 ) -> tuple[nn.Module, dict[str, Any], dict[str, list[str]]]:
@@ -197,7 +185,7 @@ def build_spec_transfer(
     fresh = [k for k in model.state_dict() if head is not None and k.split(".", 1)[0] == head]
     model.load_state_dict({k: v for k, v in state.items() if k not in fresh}, strict=False)
     if head is not None:
-        _fresh_linear_params(model.get_submodule(head))
+        reset_seeded(model.get_submodule(head))
     build = {
         "spec": new.to_json(),
         "removed": removed,

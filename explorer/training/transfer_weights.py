@@ -231,26 +231,28 @@ def load_weights(
     return report
 
 
+def reset_seeded(module: nn.Module, seed: int = HEAD_SEED) -> None:
+    """torch's default initialisation of a ``Linear`` / ``Conv2d`` (its ``reset_parameters``),
+    drawn from a local generator: the same seed gives the same new head."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=g)
+        if module.bias is not None:
+            bound = 1 / math.sqrt(module.weight[0].numel())
+            module.bias.uniform_(-bound, bound, generator=g)
+
+
 def _fresh_linear(in_features: int, out_features: int, seed: int = HEAD_SEED) -> nn.Linear:
     """A new ``nn.Linear`` with torch's default initialisation, drawn from a local generator."""
     head = nn.Linear(in_features, out_features)
-    g = torch.Generator().manual_seed(seed)
-    bound = 1 / math.sqrt(in_features)
-    with torch.no_grad():
-        nn.init.kaiming_uniform_(head.weight, a=math.sqrt(5), generator=g)  # torch's Linear default
-        head.bias.uniform_(-bound, bound, generator=g)
+    reset_seeded(head, seed)
     return head
 
 
 def _fresh_head(model: nn.Module) -> list[str]:
     """Re-draw the head's parameters from the local generator; their names."""
     head = model.get_submodule(head_name(model))
-    g = torch.Generator().manual_seed(HEAD_SEED)
-    with torch.no_grad():
-        nn.init.kaiming_uniform_(head.weight, a=math.sqrt(5), generator=g)
-        if head.bias is not None:
-            fan_in = head.weight[0].numel()
-            head.bias.uniform_(-1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=g)
+    reset_seeded(head)
     return [n for n, _ in head.named_parameters(prefix=head_name(model))]
 
 
