@@ -266,3 +266,37 @@ def test_training_offers_only_the_datasets_that_fit_an_imported_models_input() -
     assert not at.exception
     assert no_fit_message((4, 8, 8)) in [i.value for i in at.info]
     assert not [b for b in at.button if b.label == "Start transfer"]
+
+
+@pytest.mark.slow
+def test_fine_tune_the_example_on_your_own_images(tmp_path, monkeypatch) -> None:
+    from explorer.data.image_sets import read_zip
+    from explorer.models.imported_entry import ENTRIES
+    from explorer.ui import image_set_panel
+    from tests.explorer.data.test_own_images import make_zip, three_classes
+
+    folder = tmp_path / "own" / "me"
+    read_zip(make_zip(three_classes(6)), folder)
+    monkeypatch.setattr(image_set_panel, "user_folder", lambda owner: folder)
+    at = open_app_page("app_pages/architectures.py", timeout=300).run()
+    _upload(at, "arch", EXAMPLE.name, EXAMPLE.read_bytes())
+    at.switch_page("app_pages/training.py").run()
+    start = at.selectbox(key="own_start")
+    assert "Your imported model: course_cnn (course_cnn.keras)" in start.options
+    start.set_value("own:course_cnn (course_cnn.keras)").run()
+    at.selectbox(key="own_freeze").set_value("head").run()
+    at.number_input(key="own_epochs").set_value(1).run()
+    next(b for b in at.button if b.label == "Train on my images").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [
+        e.value for e in at.error
+    ]
+    tuned = next(
+        m
+        for m in at.session_state["_explorer_user_models"].values()
+        if m.source == "trained on the Training page"
+    )
+    assert tuned.name.startswith("course_cnn (course_cnn.keras) on your images (transfer, head)")
+    assert ENTRIES[tuned.arch].arch.num_classes == 3  # blue, green, red: a new head
+    assert tuned.classes == ["blue", "green", "red"] and tuned.dataset == "your images"
+    assert tuned.metrics["trainable_parameters"] == 128 * 3 + 3
