@@ -15,6 +15,7 @@ rendered), so a click on a point shows that test image beside the chart (``on_se
 
 from __future__ import annotations
 
+import atexit
 import html
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,7 @@ from explorer.viz.feature_space import feature_scatter, selected_index
 from explorer.viz.montage import enlarge
 
 JOB_KIND = "feature_space"
+SHUTDOWN_WAIT_S = 60.0  # at exit, how long a running job may take to reach its next step
 KEPT = 4  # feature spaces (with their test images as thumbnails) kept per session
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 PROBE_NOTE = (
@@ -61,6 +63,9 @@ def manager() -> JobManager:
                 keep_finished_s=conf["keep_s"],
             )
             made.start_reaper(browser_jobs.REAP_INTERVAL_S)
+            # a job thread still inside torch when the interpreter ends aborts the process
+            # ("terminate called without an active exception"): at exit, cancel and wait
+            atexit.register(made.shutdown, SHUTDOWN_WAIT_S)
             process_state.feature_space_manager = made
         return process_state.feature_space_manager
 

@@ -73,7 +73,8 @@ def test_start_and_follow_a_tiny_run_to_completion() -> None:
         "Download history (.csv)",
     ]
     # A finished run says so: no "running" in the progress line, no time left estimated.
-    line = [p.proto.text for p in at.get("progress")][-1]
+    # (the run's bar comes first: the feature space below it may show its own)
+    line = [p.proto.text for p in at.get("progress")][0]
     assert " finished after " in line and "estimating" not in line and "left" not in line, line
     # The sidebar links to Feature maps showing this model (the newest of its architecture).
     links = [

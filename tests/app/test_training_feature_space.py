@@ -63,10 +63,16 @@ def test_after_a_run_the_feature_space_before_and_after_training_is_shown() -> N
     # the choices are in the address, as the run's settings are
     assert at.query_params["fsproj"] == "pca"
     assert at.query_params["fslayer"] == at.selectbox(key="tr_fs_layer").value
-    layer = at.selectbox(key="tr_fs_layer").options[0]
+    layer = at.selectbox(key="tr_fs_layer").options[0].split(" (")[0]  # label: "name (type)"
     at.selectbox(key="tr_fs_layer").set_value(layer).run()
     _until(at, lambda a: _probes(a, before, "After training"))
     assert at.query_params["fslayer"] == at.selectbox(key="tr_fs_layer").value
+    # a hostile layer in the link: one notice, the layer kept
+    at.query_params["fslayer"] = "<script>alert(1)</script>"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="tr_fs_layer").value == layer
+    assert sum("This link asked for settings" in i.value for i in at.info) == 1
 
 
 def test_the_transfer_panel_compares_pretrained_with_scratch_features() -> None:
