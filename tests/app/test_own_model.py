@@ -223,6 +223,11 @@ def test_fine_tune_the_example_on_training_and_find_it_on_feature_maps() -> None
     at.switch_page("app_pages/feature_maps.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert "course_cnn (fine-tuned)" in at.selectbox(key="fm_arch").options
+    at.selectbox(key="fm_arch").set_value(tuned.arch).run()  # its feature maps, its weights
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["fm_kind"] == "user" and not at.error
+    assert at.session_state["fm_user_model"] == tuned.name
+    assert "My trained model \\(this session\\)" in at.radio(key="fm_kind").options
 
 
 def test_training_offers_only_the_datasets_that_fit_an_imported_models_input() -> None:
