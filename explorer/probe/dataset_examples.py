@@ -222,6 +222,12 @@ def dataset_images(
     return getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), data.classes
 
 
+def images_within(budget_bytes: int, numel: int, most: int, least: int = 1) -> int:
+    """How many float32 images of ``numel`` values fit in ``budget_bytes``: between ``least``
+    and ``most`` (a pass over ImageNet-size images searches fewer of them)."""
+    return max(least, min(most, budget_bytes // (4 * max(1, numel))))
+
+
 def fit_images(images: torch.Tensor, channels: int, size: int) -> torch.Tensor:
     """N x 3 x H x W RGB images in [0, 1] as a model's input: ``channels`` (1: BT.601 luma, as
     :func:`explorer.data.images.preprocess` does) at ``size`` x ``size`` (bilinear, antialiased)."""

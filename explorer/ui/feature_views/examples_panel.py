@@ -17,6 +17,7 @@ from collections.abc import MutableMapping
 
 import numpy as np
 import streamlit as st
+import torch
 
 from explorer.probe import dataset_examples as de
 from explorer.probe import shared_results
@@ -25,6 +26,9 @@ from explorer.ui.feature_views.context import ViewContext
 from explorer.ui.state import escape_text
 
 N_EXAMPLES_IMAGES = 1000  # images searched per set (the test split of an offline dataset)
+# The float images of one pass stay under this (an ImageNet-size set: about 200 images); only a
+# uint8 copy is kept with the result, for the crops.
+PASS_BYTES = 128 * 2**20
 K = 8  # examples shown per channel
 SAMPLES = "samples"
 OWN = "own"
@@ -54,9 +58,10 @@ def sources(ctx: ViewContext) -> dict[str, str]:
 def _images(ctx: ViewContext, source: str) -> tuple:
     """(N x C x H x W images in [0, 1], a caption phrase) of ``source`` for this model."""
     c, size = int(ctx.mi.x.shape[1]), int(ctx.mi.x.shape[-1])
+    n = de.images_within(PASS_BYTES, ctx.mi.x[0].numel(), N_EXAMPLES_IMAGES, K)
     if source.startswith("data:"):
         key = source.removeprefix("data:")
-        x, _, _ = de.dataset_images(key, n=N_EXAMPLES_IMAGES)
+        x, _, _ = de.dataset_images(key, n=n)
         return x, f"test images of '{key}' (of {len(x)})"
     if source == SAMPLES:
         x, _ = de.sample_images(ctx.lm.prep)
@@ -66,7 +71,7 @@ def _images(ctx: ViewContext, source: str) -> tuple:
         raise FeatureVisError(
             "Your image set has expired or was cleared: add it again on Training."
         )
-    x = de.own_images(folder, c, size, n=N_EXAMPLES_IMAGES)
+    x = de.own_images(folder, c, size, n=n)
     return x, f"images of your image set (of {len(x)})"
 
 
@@ -86,7 +91,7 @@ def _pass(ctx: ViewContext, layer: str, source: str) -> tuple:
             if event.result is not None:
                 top = event.result
     bar.empty()
-    return top, x, phrase
+    return top, (x.clamp(0, 1) * 255).round().to(torch.uint8), phrase
 
 
 def examples_panel(ctx: ViewContext, layer: str, channel: int, session: MutableMapping) -> None:
@@ -100,7 +105,13 @@ def examples_panel(ctx: ViewContext, layer: str, channel: int, session: MutableM
     try:
         top, x, phrase = shared_results.result_for(
             session,
-            shared_results.examples_key(ctx.lm.token, layer, source, N_EXAMPLES_IMAGES, K),
+            shared_results.examples_key(
+                ctx.lm.token,
+                layer,
+                source,
+                de.images_within(PASS_BYTES, ctx.mi.x[0].numel(), N_EXAMPLES_IMAGES, K),
+                K,
+            ),
             shared,
             lambda: _pass(ctx, layer, source),
         )
@@ -116,8 +127,7 @@ def _draw(x, examples: list[de.Example], phrase: str) -> None:
 
     tiles = []
     for ex in examples:
-        patch = de.crop(x[ex.index], ex.box).permute(1, 2, 0).clamp(0, 1)
-        patch = (patch * 255).round().byte().numpy()
+        patch = de.crop(x[ex.index], ex.box).permute(1, 2, 0).numpy()  # uint8 h x w x C
         patch = np.repeat(patch, 3, axis=2) if patch.shape[2] == 1 else patch
         tiles.append(resize_nearest(patch, 64))
     st.image(

@@ -130,3 +130,9 @@ def test_own_images_come_from_the_users_folder(tmp_path) -> None:
     assert x.shape == (7, 3, 28, 28) and float(x.min()) >= 0 and float(x.max()) <= 1
     with pytest.raises(ValueError, match="expired or were cleared"):
         de.own_images(str(tmp_path / "nobody"), 3, 28)
+
+
+def test_a_pass_over_big_images_searches_fewer() -> None:
+    assert de.images_within(128 * 2**20, 3 * 32 * 32, 1000, 8) == 1000
+    assert de.images_within(128 * 2**20, 3 * 224 * 224, 1000, 8) == 222
+    assert de.images_within(10, 3 * 224 * 224, 1000, 8) == 8
