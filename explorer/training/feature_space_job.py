@@ -1,7 +1,8 @@
 """Feature spaces side by side, as a background job: an importable target with plain, picklable
-arguments (explorer.training.job_manager runs it in a worker process, or on Ray).
+arguments, so any backend of explorer.training.job_manager can run it (the app runs it on its
+own thread-backed manager, explorer.ui.feature_space_panel).
 
-Each model travels as a *recipe* the worker rebuilds, so no live model crosses the boundary:
+Each model travels as a *recipe* the job rebuilds, so no live model crosses the boundary:
 
 - ``{"arch", "build", "state"}`` or ``{"arch", "build", "imagenet": True}``: trained weights, as
   :func:`explorer.probe.feature_vis_job.model_payload` makes them;
@@ -126,7 +127,7 @@ def build(recipe: Mapping[str, Any], device: str = "cpu") -> nn.Module:
     return model.to(device).eval()
 
 
-def test_split(
+def load_test_images(
     data: Mapping[str, Any],
 ) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], tuple | None, tuple | None, np.ndarray]:
     """(images, labels, classes, mean, std, thumbnails) of a data spec: ``dataset`` key, ``n`` test images,
@@ -196,7 +197,7 @@ def run_feature_spaces(
     return a :class:`SpaceResult`. Stop ends it between two models (FeatureVisError)."""
     total = len(models)
     yield SpaceProgress(0, total, f"Loading {data['n']} test images of '{data['dataset']}'...")
-    x, y, classes, mean, std, shown = test_split(data)
+    x, y, classes, mean, std, shown = load_test_images(data)
     fs.check_projection(int(x.shape[0]), method)
     out: list[tuple[str, fs.FeatureSpace]] = []
     for i, (title, recipe) in enumerate(models):
