@@ -13,7 +13,7 @@ user's own model, stays in this session.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
@@ -30,6 +30,7 @@ N_EXAMPLES_IMAGES = 1000  # images searched per set (the test split of an offlin
 # uint8 copy is kept with the result, for the crops.
 PASS_BYTES = 128 * 2**20
 K = 8  # examples shown per channel
+KEPT = 12  # results kept in a session's store (optimised inputs and private passes together)
 SAMPLES = "samples"
 OWN = "own"
 
@@ -94,7 +95,7 @@ def _pass(ctx: ViewContext, layer: str, source: str) -> tuple:
     return top, (x.clamp(0, 1) * 255).round().to(torch.uint8), phrase
 
 
-def examples_panel(ctx: ViewContext, layer: str, channel: int, session: MutableMapping) -> None:
+def examples_panel(ctx: ViewContext, layer: str, channel: int, session: OrderedDict) -> None:
     """The source picker and the channel's top examples, each cropped to its unit's field."""
     offered = sources(ctx)
     ctx.url.bind("lfsrc", "fm_lf_source", default=next(iter(offered)), valid=list(offered))
@@ -115,6 +116,8 @@ def examples_panel(ctx: ViewContext, layer: str, channel: int, session: MutableM
             shared,
             lambda: _pass(ctx, layer, source),
         )
+        while len(session) > KEPT:  # a private pass stays in this session, boundedly
+            session.popitem(last=False)
         examples = top.top(channel)
     except (FeatureVisError, ValueError) as err:
         st.error(escape_text(str(err)))

@@ -7,7 +7,9 @@ The engine is :mod:`explorer.probe.feature_vis`. One channel or the grid runs on
 button) as a background job of this browser with a progress bar, a preview and Stop (``vis_job``);
 models the job workers cannot rebuild run a bounded number of steps in the page with a progress
 bar. Results are kept for this session under the engine's cache key (model + weights + layer +
-channel + settings), so revisiting costs nothing.
+channel + settings), so revisiting costs nothing; a complete one of a process-wide model (random,
+bundled or ImageNet weights) is kept for every session of the server too
+(:mod:`explorer.probe.shared_results`), never one of the user's own model.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from explorer.probe.dataset_examples import matching_dataset
 from explorer.probe.feature_vis_job import HIERARCHY_TARGET, TARGET
 from explorer.ui.feature_views import vis_job
 from explorer.ui.feature_views.context import ViewContext, bounded_index
-from explorer.ui.feature_views.examples_panel import examples_panel
+from explorer.ui.feature_views.examples_panel import KEPT, examples_panel
 from explorer.ui.feature_views.space import feature_space_panel
 from explorer.ui.state import escape_text
 from explorer.viz.feature_space import hierarchy_figure, hierarchy_montage
@@ -33,7 +35,6 @@ LOOKS_FOR = "What it looks for"
 MODES = {"channel": "One channel", "hierarchy": "Hierarchy grid", "space": "Feature space"}
 STEPS = (16, 32, 64, 128, 256)
 MAX_SIDE = 128  # ImageNet models are optimised at 128 px (their global pooling allows it)
-_KEPT = 12  # optimised results kept per session
 
 
 def _settings(ctx: ViewContext, steps: int) -> tuple[fv.VisSettings, tuple[int, ...]]:
@@ -54,7 +55,7 @@ def _remember(key: str, value: object, shared: bool = False) -> None:
     """Keep a result in this session; a ``shared`` one (nobody's own) for every session too."""
     store = _store()
     store[key] = value
-    while len(store) > _KEPT:
+    while len(store) > KEPT:
         store.popitem(last=False)
     if shared:
         shared_results.SHARED.put(key, value)
