@@ -41,6 +41,7 @@ from explorer.training.transfer_weights import (
 from explorer.ui import browser_jobs
 from explorer.ui import own_model_training as own
 from explorer.ui.state import escape_text
+from explorer.ui.transfer_feature_space import transfer_space_section
 
 KIND = "training"
 INTRO = (
@@ -167,6 +168,13 @@ def _info_line(job: browser_jobs.Job | None) -> None:
         )
 
 
+def _info_and_space(job: browser_jobs.Job | None, src: SourceWeights) -> None:
+    """What the last transfer did, then this source's features of the target's classes against
+    features from scratch (explorer/ui/transfer_feature_space.py)."""
+    _info_line(job)
+    transfer_space_section(src, st.session_state["xf_target"])
+
+
 def transfer_section() -> None:
     """The Transfer learning panel (an expander on the Training page)."""
     for key, value in _DEFAULTS.items():
@@ -183,7 +191,10 @@ def transfer_section() -> None:
         _run_numbers(active)
         _twin_choice(src, active)
         go = st.button("Start transfer", type="primary", disabled=active, key="xf_start")
-        _info_line(job)
+        if src.kind == SPEC_KIND:
+            _info_line(job)  # the feature-space comparison needs a catalog architecture
+        else:
+            _info_and_space(job, src)
     if go:
         _start(src)
 
