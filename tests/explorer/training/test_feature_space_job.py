@@ -98,3 +98,22 @@ def test_a_dataset_too_small_for_a_projection_gets_one_message() -> None:
     with pytest.raises(FeatureVisError) as err:
         _drive(fsj.run_feature_spaces(models, data))
     assert str(err.value) == "A 2-D projection needs at least 3 images; the dataset has 2."
+
+
+def test_an_imagenet_source_sees_224_px_rgb_normalised_and_the_thumbnails_stay_as_they_are() -> (
+    None
+):
+    import torch.nn.functional as F
+
+    from explorer.data.datasets import load_dataset
+
+    spec = {"dataset": "digits", "n": 8, "seed": 0, "difficulty": 0.3, "imagenet": True}
+    x, y, _, mean, std, shown = fsj.load_test_images(spec)
+    raw = load_dataset("digits", seed=0, difficulty=0.3, sizes=(1, 1, 8)).x_test
+    big = F.interpolate(raw, size=(224, 224), mode="bilinear", antialias=True).clamp(0, 1)
+    m = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    s = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    assert x.shape == (8, 3, 224, 224) and torch.allclose(x, (big.expand(-1, 3, -1, -1) - m) / s)
+    assert mean is None and std is None  # normalised already
+    assert shown.shape == (8, 28, 28, 1)
+    assert np.array_equal(shown[..., 0], (raw[:, 0] * 255).round().to(torch.uint8).numpy())
