@@ -178,3 +178,45 @@ def test_a_second_browser_gets_the_shared_result_without_recomputing(monkeypatch
         captions
     )
     assert len(passes) == 2
+
+
+def test_my_image_set_is_a_source_for_me_only(monkeypatch, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from explorer.data.image_sets import from_images
+    from explorer.probe.shared_results import SHARED
+    from explorer.ui import image_set_panel
+
+    def png(colour: tuple[int, int, int]) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 40), colour).save(buf, format="PNG")
+        return buf.getvalue()
+
+    me, other = "b" + "1" * 32, "b" + "2" * 32
+    monkeypatch.setattr(image_set_panel, "user_folder", lambda owner: tmp_path / owner)
+    from_images({"red": [png((250, 10, 10))] * 5, "blue": [png((10, 10, 250))] * 5}, tmp_path / me)
+
+    def browser(owner: str) -> AppTest:
+        at = AppTest.from_file(PAGE, default_timeout=120)
+        at.session_state["_browser_id"] = owner
+        for k, v in {"view": "looks", "lfsteps": "16", "channel": "4"}.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    mine = browser(me)
+    mine.button(key="fm_lf_go").click().run()
+    _until_optimised(mine)
+    own = "My image set (from the Training page)"
+    assert own in mine.selectbox(key="fm_lf_source").options
+    mine.selectbox(key="fm_lf_source").set_value("own").run()
+    captions = [c for image in mine.get("image") for c in image.captions]
+    assert any(
+        c.startswith("Dataset examples: the 8 images of your image set (of 10)") for c in captions
+    ), captions
+    assert not [k for k in SHARED._store if "own" in k]  # never in the process-wide store
+    theirs = browser(other)  # the shared picture shows at once, but not my image set
+    assert own not in theirs.selectbox(key="fm_lf_source").options
