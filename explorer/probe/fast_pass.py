@@ -13,8 +13,10 @@ rounding, checked):
   it (its hook raises), so nothing behind the layer is computed.
 
 The first batch checks the folded copy against the unfolded one at the layer; on any mismatch
-(a convolution whose output is also used elsewhere, a custom layer) the unfolded copy is used.
-The shared model itself is only read (deep-copied), never switched or modified.
+(a convolution whose output is also used elsewhere, a custom layer) the folds are undone. The
+shared model itself is only read (deep-copied), never switched or modified; a model over
+:data:`COPY_LIMIT_BYTES` of parameters (VGG-16) is not copied but run as it is, in eval mode
+for each pass (its mode restored after), under the caller's lock, stopped at the layer.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from explorer.probe.capture import UnknownLayerError, _first_tensor
 
 Reduce = Callable[[torch.Tensor], Any]
+
+
+# Models up to this size run on a private copy (folded, channels-last); bigger ones as they are.
+COPY_LIMIT_BYTES = 256 * 2**20
 
 
 class _Reached(Exception):
@@ -73,14 +79,21 @@ def _conv_bn_pairs(model: nn.Module, x: torch.Tensor, keep: str) -> list[tuple[s
     return [(c, b) for c, b in pairs if calls.get(c) == 1 and calls.get(b) == 1]
 
 
-def _fold(model: nn.Module, pairs: list[tuple[str, str]]) -> None:
+def _set(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent, _, attr = name.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, attr, module)
+
+
+def _fold(model: nn.Module, pairs: list[tuple[str, str]]) -> list[tuple[str, nn.Module]]:
     """Fold each pair's norm into its convolution, in place; the norm becomes an Identity (its
-    name stays, so a hook on it still sees the same values)."""
+    name stays, so a hook on it still sees the same values). Returns what to put back to undo."""
+    undo = []
     for conv_name, bn_name in pairs:
-        fused = fuse_conv_bn_eval(model.get_submodule(conv_name), model.get_submodule(bn_name))
-        for name, module in ((conv_name, fused), (bn_name, nn.Identity())):
-            parent, _, attr = name.rpartition(".")
-            setattr(model.get_submodule(parent) if parent else model, attr, module)
+        conv, bn = model.get_submodule(conv_name), model.get_submodule(bn_name)
+        undo += [(conv_name, conv), (bn_name, bn)]
+        _set(model, conv_name, fuse_conv_bn_eval(conv, bn))
+        _set(model, bn_name, nn.Identity())
+    return undo
 
 
 class LayerPass:
@@ -93,7 +106,10 @@ class LayerPass:
                 f"Unknown layer {layer!r}: the model has no module of that name."
             )
         self.layer, self.reduce = layer, reduce
-        self.model = copy.deepcopy(model).eval()
+        size = sum(p.numel() * p.element_size() for p in model.parameters())
+        # a big model (VGG-16: 528 MB) is not copied: it runs as it is, in eval mode for the pass
+        self.private = size <= COPY_LIMIT_BYTES
+        self.model = copy.deepcopy(model).eval() if self.private else model
         self.checked = False
         self.folded = 0  # conv + norm pairs folded (0 until the first batch, or when refused)
         self.stops_early = False
@@ -113,12 +129,15 @@ class LayerPass:
                 raise _Reached
 
         handle = self.model.get_submodule(self.layer).register_forward_hook(hook)
+        was_training = self.model.training
+        self.model.eval()
         try:
             self.model(x)
         except _Reached:
             pass
         finally:
             handle.remove()
+            self.model.train(was_training)
         self._calls = calls[0]
         return found[0] if found else None
 
@@ -131,18 +150,17 @@ class LayerPass:
         try:
             reference = self._forward(probe, stop=False)
             self.stops_early = self._calls == 1
-            if reference is None:
+            if reference is None or not self.private:  # the shared model is never changed
                 return
-            fast = copy.deepcopy(self.model)
-            pairs = _conv_bn_pairs(fast, probe, self.layer)
-            _fold(fast, pairs)
-            fast = fast.to(memory_format=torch.channels_last)
-            slow, self.model = self.model, fast
+            pairs = _conv_bn_pairs(self.model, probe, self.layer)
+            undo = _fold(self.model, pairs)
+            self.model.to(memory_format=torch.channels_last)
             out = self._forward(probe.contiguous(memory_format=torch.channels_last), stop=False)
             scale = max(1.0, float(reference.abs().max()))
             if out is None or not torch.allclose(out, reference, rtol=1e-3, atol=1e-4 * scale):
-                # folding changed the layer: keep the plain copy (channels-last still helps)
-                self.model = slow.to(memory_format=torch.channels_last)
+                # folding changed the layer: put the modules back (channels-last still helps)
+                for name, module in reversed(undo):
+                    _set(self.model, name, module.to(memory_format=torch.channels_last))
             else:
                 self.folded = len(pairs)
         finally:
@@ -153,6 +171,6 @@ class LayerPass:
         with torch.inference_mode():
             if not self.checked:
                 self._prepare(x)
-            return self._forward(
-                x.contiguous(memory_format=torch.channels_last), stop=self.stops_early
-            )
+            if self.private:
+                x = x.contiguous(memory_format=torch.channels_last)
+            return self._forward(x, stop=self.stops_early)

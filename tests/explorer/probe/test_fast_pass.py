@@ -76,3 +76,20 @@ def test_top_examples_on_a_model_with_batch_norm_equal_brute_force(
     expected = torch.sort(per_image, dim=0, descending=True, stable=True)
     assert torch.allclose(top.values, expected.values[:4].T, atol=1e-4)
     assert top.indices.tolist() == expected.indices[:4].T.tolist()
+
+
+def test_a_big_model_runs_uncopied_and_keeps_its_mode(resnet: nn.Module, monkeypatch) -> None:
+    from explorer.probe import fast_pass
+
+    monkeypatch.setattr(fast_pass, "COPY_LIMIT_BYTES", 1000)  # the compact ResNet counts as big
+    x, _ = make_shapes(6, difficulty=0.5, seed=4, size=32)
+    resnet.train()
+    try:
+        run = LayerPass(resnet, "5", lambda t: t.clone())
+        out = run(x)
+        assert run.model is resnet and not run.private and run.folded == 0 and run.stops_early
+        assert resnet.training and hook_count(resnet) == 0  # its mode restored, no hook left
+        assert isinstance(resnet[2].bn1, nn.BatchNorm2d)
+        assert torch.allclose(out, capture(resnet, x, ["5"])["5"], atol=1e-5)
+    finally:
+        resnet.eval()
