@@ -74,9 +74,9 @@ _FUSED = {
 }
 
 
-class Conv2d(nn.Conv2d):
-    """``nn.Conv2d`` that applies its layer's own activation (Keras' ``activation=``), so the
-    module's output is the file's layer output."""
+class _OwnActivation:
+    """Mixin: the layer applies its own activation (Keras' ``activation=``) after the torch
+    layer's forward, so the module's output is the file's layer output."""
 
     def __init__(self, *args, activation: str = "linear", **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -91,20 +91,12 @@ class Conv2d(nn.Conv2d):
         )
 
 
-class Linear(nn.Linear):
-    """``nn.Linear`` with its layer's own activation (see :class:`Conv2d`)."""
+class Conv2d(_OwnActivation, nn.Conv2d):
+    """``nn.Conv2d`` with its layer's own activation."""
 
-    def __init__(self, *args, activation: str = "linear", **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.activation = activation
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _FUSED[self.activation](super().forward(x))
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + (
-            "" if self.activation == "linear" else f", activation={self.activation}"
-        )
+class Linear(_OwnActivation, nn.Linear):
+    """``nn.Linear`` with its layer's own activation."""
 
 
 class SeparableConv2d(nn.Module):
