@@ -9,7 +9,6 @@ a plotly figure laid out here versus Graphviz DOT through Streamlit's st.graphvi
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -19,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median_seconds, report  # noqa: E402
+from bench.common import median_seconds, report, start_streamlit  # noqa: E402
 from explorer.models import get_spec  # noqa: E402
 from explorer.probe.graph import catalog_graph  # noqa: E402
 from explorer.probe.summary import summarize  # noqa: E402
@@ -124,34 +123,15 @@ def bench_browser() -> None:
         return
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.conftest import CHROMIUM_ARGS, free_port, wait_healthy
+    from bench.common import free_port, wait_healthy
+    from tests.e2e.conftest import CHROMIUM_ARGS
 
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "diagram_app.py"
         script.write_text(textwrap.dedent(APP))
         port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(script),
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_streamlit(port, Path(tmp) / "server.log", env=env, script=script)
         try:
             wait_healthy(port)
             with sync_playwright() as pw:

@@ -43,16 +43,21 @@ def free_port() -> int:
 
 
 def start_streamlit(
-    port: int, log: Path, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+    port: int,
+    log: Path,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    script: str | Path = "app.py",
 ) -> subprocess.Popen:
-    """`streamlit run app.py` headless on 127.0.0.1:port, on the CPU (EXPLORER_DEVICE=cpu), its
-    output in ``log``; ``args`` are extra server options, ``env`` replaces os.environ."""
+    """`streamlit run <script>` (the app by default) headless on 127.0.0.1:port, on the CPU
+    (EXPLORER_DEVICE=cpu), its output in ``log``; ``args`` are extra server options, ``env``
+    replaces os.environ."""
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        str(script),
         "--server.headless",
         "true",
         "--server.address",
