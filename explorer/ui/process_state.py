@@ -45,11 +45,12 @@ owner_sessions_lock = threading.Lock()
 # handful of keys ("runtime", "session_mgr").
 logged_failures: set[str] = set()
 
-# -- feature-space jobs (explorer.ui.feature_space_panel) -----------------------------------
-# A second manager, for the feature-space comparisons of Training and the transfer panel: one
-# job at a time per device, in threads of this process. Not the training manager, which keeps one
-# finished job per browser (a feature-space job there would drop the run it looks at). Bounded
-# like the first: one job per owner, finished jobs reaped after EXPLORER_JOB_KEEP_S.
+# -- analysis jobs (explorer.ui.feature_space_panel) ----------------------------------------
+# A second manager, for the feature-space comparisons of Training and the transfer panel and the
+# optimised inputs of Feature maps (explorer.ui.feature_views.vis_job): one job at a time per
+# device, in threads of this process. Not the training manager, which keeps one finished job per
+# browser (a job there would drop the training run the Training page shows). Bounded like the
+# first: one job per owner, finished jobs reaped after EXPLORER_JOB_KEEP_S.
 feature_space_manager: JobManager | None = None
 feature_space_manager_lock = threading.Lock()
 

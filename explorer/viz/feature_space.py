@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.viz.montage import GAP_COLOUR, montage, resize_nearest
+from explorer.viz.theme import INK, PROJECTOR_PX
 
 _METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 # Plotly's qualitative "Plotly" palette extended by D3's: enough for 20 classes.
@@ -136,32 +137,47 @@ def _wrap_title(title: str) -> str:
     return title.replace(": ", "<br>", 1).replace(" / ", "<br>/ ")
 
 
+PROJECTOR_TILE_PX = (
+    84  # projector mode: three rows of tiles fit under the folded settings at 720 px
+)
+_PROJECTOR_GAP_PX = 10  # between two rows of tiles (their channel labels sit beside them)
+
+
 def hierarchy_figure(
     rows: Sequence[Sequence[np.ndarray]],
     row_titles: Sequence[str],
     col_titles: Sequence[Sequence[str]],
     *,
     title: str = "What the channels look for: early, middle and late layers",
-    tile_px: int = 150,
+    tile_px: int | None = None,
+    projector: bool = False,
 ) -> go.Figure:
     """The hierarchy grid: a row per layer, labelled on its left (``row_titles``, paper-style
-    names, wrapped), a column per channel (``col_titles[row][col]``), each cell an optimised input."""
+    names, wrapped), a column per channel (``col_titles[row][col]``), each cell an optimised input.
+
+    ``projector``: a compact grid for a 1280 x 720 screen, whose three rows must fit under the
+    page's settings: no title, each channel's label beside its tile (not above it), tiles of
+    ``PROJECTOR_TILE_PX`` and text at the projector's 16 px."""
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    titles = [
-        col_titles[r][c] if c < len(col_titles[r]) else ""
+    labels = [
+        [col_titles[r][c] if c < len(col_titles[r]) else "" for c in range(n_cols)]
         for r in range(n_rows)
-        for c in range(n_cols)
     ]
+    tile = tile_px or (PROJECTOR_TILE_PX if projector else 150)
+    plot_px = n_rows * tile + (n_rows - 1) * _PROJECTOR_GAP_PX
     fig = make_subplots(
         rows=n_rows,
         cols=n_cols,
-        subplot_titles=titles,
+        subplot_titles=None if projector else [t for row in labels for t in row],
         horizontal_spacing=0.02,
-        vertical_spacing=0.08,
+        vertical_spacing=_PROJECTOR_GAP_PX / plot_px if projector else 0.08,
     )
+    font = {"size": PROJECTOR_PX, "color": INK} if projector else {"size": 14}
     for r, images in enumerate(rows):
         for c, img in enumerate(images):
             fig.add_trace(go.Image(z=_rgb(img), hoverinfo="skip"), row=r + 1, col=c + 1)
+            if projector:
+                _label_beside(fig, r * n_cols + c + 1, labels[r][c], tile, font)
         domain = fig.get_subplot(r + 1, 1).yaxis.domain
         fig.add_annotation(
             text=_wrap_title(row_titles[r]),
@@ -173,13 +189,35 @@ def hierarchy_figure(
             yanchor="middle",
             showarrow=False,
             align="right",
-            font={"size": 14},
+            font=font,
         )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(
-        title=title,
-        height=max(300, n_rows * tile_px + 80),
-        margin={"l": 150, "r": 10, "t": 70, "b": 10},
-    )
+    if projector:
+        fig.update_layout(height=plot_px + 16, margin={"l": 150, "r": 10, "t": 8, "b": 8})
+    else:
+        fig.update_layout(
+            title=title,
+            height=max(300, n_rows * tile + 80),
+            margin={"l": 150, "r": 10, "t": 70, "b": 10},
+        )
     return fig
+
+
+def _label_beside(fig: go.Figure, axis: int, text: str, tile: int, font: dict) -> None:
+    """A channel's label ('channel 7' as 'channel' over '7') left of its tile, which plotly
+    centres in its cell: the projector grid spends no row height on labels."""
+    suffix = "" if axis == 1 else str(axis)
+    fig.add_annotation(
+        text=text.replace(" ", "<br>", 1),
+        xref=f"x{suffix} domain",
+        yref=f"y{suffix} domain",
+        x=0.5,
+        y=0.5,
+        xshift=-(tile / 2 + 6),
+        xanchor="right",
+        yanchor="middle",
+        showarrow=False,
+        align="right",
+        font=font,
+    )

@@ -220,3 +220,35 @@ def test_my_image_set_is_a_source_for_me_only(monkeypatch, tmp_path: Path) -> No
     assert not [k for k in SHARED._store if "own" in k]  # never in the process-wide store
     theirs = browser(other)  # the shared picture shows at once, but not my image set
     assert own not in theirs.selectbox(key="fm_lf_source").options
+
+
+def test_an_optimised_input_keeps_my_finished_training_run(monkeypatch) -> None:
+    """The training manager keeps one finished job per browser: an optimised input goes to the
+    analysis manager, so the run the Training page shows is still there after it."""
+    from explorer.training.job_manager import JobManager
+    from explorer.ui import browser_jobs, process_state
+    from explorer.ui.feature_space_panel import manager as analysis
+
+    def training(control):
+        yield "one step"
+        return "trained"
+
+    monkeypatch.setattr(process_state, "job_manager", JobManager())
+    owner = "b" + "3" * 32
+    run = browser_jobs.manager().submit(owner, "cpu", training, title="my run", kind="training")
+    end = time.monotonic() + 30
+    while not run.done and time.monotonic() < end:
+        time.sleep(0.05)
+    assert run.result == "trained"
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["_browser_id"] = owner
+    for k, v in {"view": "looks", "lfsteps": "16", "channel": "2"}.items():
+        at.query_params[k] = v
+    at.run()
+    at.button(key="fm_lf_go").click().run()
+    captions = _until_optimised(at)
+    assert any("channel 2: mean activation" in c for c in captions), captions
+    assert browser_jobs.manager().jobs_of(owner) == [run]  # the finished run survives
+    vis = [j for j in analysis().jobs_of(owner) if j.kind == "feature_vis"]
+    assert len(vis) == 1 and vis[0].done and vis[0].title

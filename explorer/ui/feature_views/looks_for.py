@@ -19,10 +19,12 @@ from collections import OrderedDict
 import numpy as np
 import streamlit as st
 
+from explorer.models.catalog import CATALOG
 from explorer.probe import feature_vis as fv
 from explorer.probe import shared_results
 from explorer.probe.dataset_examples import matching_dataset
 from explorer.probe.feature_vis_job import HIERARCHY_TARGET, TARGET
+from explorer.ui.common import fold_inputs, projector_on
 from explorer.ui.feature_views import vis_job
 from explorer.ui.feature_views.context import ViewContext, bounded_index
 from explorer.ui.feature_views.examples_panel import KEPT, examples_panel
@@ -90,12 +92,20 @@ def _spatial_layers(ctx: ViewContext) -> list[str]:
 
 def looks_for(ctx: ViewContext) -> None:
     """One channel's optimised input, or the early/middle/late hierarchy grid."""
-    ctx.url.bind("lf", "fm_lf_mode", default="channel", valid=list(MODES))
+    mode = ctx.url.bind("lf", "fm_lf_mode", default="channel", valid=list(MODES))
+    steps = None
+    if mode != "space":
+        steps = ctx.url.bind("lfsteps", "fm_lf_steps", default=64, valid=STEPS)
+    # projector mode: the settings fold into one line, so the pictures reach the first screen
+    steps_text = f", {steps} optimisation steps" if steps else ""
+    fold = fold_inputs(f"{MODES[mode]}{steps_text} (open to change)")
     mode = st.radio("Show", list(MODES), key="fm_lf_mode", format_func=MODES.get, horizontal=True)
     if mode == "space":
+        fold.close()
         feature_space_panel(ctx, matching_dataset(tuple(ctx.mi.x.shape[1:])), _store(), _remember)
         return
-    ctx.url.bind("lfsteps", "fm_lf_steps", default=64, valid=STEPS)
+    if steps is None:  # the radio has just left the feature space
+        ctx.url.bind("lfsteps", "fm_lf_steps", default=64, valid=STEPS)
     steps = int(st.select_slider("Optimisation steps", STEPS, key="fm_lf_steps"))
     st.caption(
         "Gradient ascent on the input, with the regularisation of Olah et al., 'Feature "
@@ -103,6 +113,7 @@ def looks_for(ctx: ViewContext) -> None:
         "colour decorrelation (colour models) and small random shifts, scalings and rotations "
         "every step. More steps give clearer pictures and take longer."
     )
+    fold.close()
     if mode == "hierarchy":
         _hierarchy(ctx, steps)
     else:
@@ -137,7 +148,7 @@ def _optimise_channel(ctx: ViewContext, layer: str, channel: int, steps: int, ke
     shared = shared_results.shareable(ctx.lm.kind)
     try:
         fv.check_target(ctx.lm.model, layer, [channel], shape)
-        if vis_job.usable(ctx):
+        if ctx.lm.arch in CATALOG:  # a job rebuilds it from the catalog
             kwargs = {"layer": layer, "channels": [channel], "input_shape": shape}
             title = f"What {ctx.name_of(layer)}, channel {channel} looks for"
             kwargs["settings"] = settings
@@ -229,7 +240,11 @@ def _hierarchy(ctx: ViewContext, steps: int) -> None:
     rows = rows[: len(images)]  # a stopped grid has only its finished rows
     titles = fv.hierarchy_titles(ctx.lm.model, rows, ctx.lm.arch)
     cols = [[f"channel {c}" for c in r.channels] for r in rows]
-    st.plotly_chart(hierarchy_figure(images, titles, cols), key="fm_lf_grid_fig")
+    # projector mode: a compact grid (channel numbers beside the tiles) under the folded settings,
+    # without plotly's tool bar, which would cover the top row's last tile on hover
+    projector = projector_on()
+    fig = hierarchy_figure(images, titles, cols, projector=projector)
+    st.plotly_chart(fig, key="fm_lf_grid_fig", config={"displayModeBar": not projector})
     st.download_button(
         "Download the grid (PNG)",
         _png(hierarchy_montage(images)),
@@ -248,7 +263,7 @@ def _draw_grid(ctx: ViewContext, rows: list[fv.HierarchyRow], steps: int, key: s
     """Start the grid as a job (the page reruns), or optimise it here and keep the images."""
     settings, shape = _settings(ctx, steps)
     shared = shared_results.shareable(ctx.lm.kind)
-    if vis_job.usable(ctx):
+    if ctx.lm.arch in CATALOG:  # a job rebuilds it from the catalog
         kwargs = {
             "rows": [(r.depth, r.layer, r.channels) for r in rows],
             "input_shape": shape,

@@ -1,9 +1,13 @@
 """Optimised inputs (one channel, or the hierarchy grid) as a background job of this browser,
-with a progress bar, a preview and Stop (explorer.ui.browser_jobs; targets in explorer.probe.feature_vis_job).
+with a progress bar, a preview and Stop (targets in explorer.probe.feature_vis_job).
 
-The job runs in a worker process, so the model travels as catalog key + build arguments + state
-dict (ImageNet weights: the key only). Models the catalog cannot rebuild (an imported model)
-and servers whose job backend is unavailable get the bounded run in the page instead.
+The jobs go to the process-wide analysis manager of the feature-space jobs
+(explorer.ui.feature_space_panel.manager: one job at a time per device, in a thread of this
+process), not to the training manager: that one keeps one finished job per browser, so an
+optimised input there would drop the finished training run the Training page shows. The job
+works on its own copy of the model, rebuilt from catalog key + build arguments + state dict
+(ImageNet weights: the key only), never on the shared one; so only catalog models run as jobs,
+and an imported model (explorer.models.imported_entry) gets the bounded run in the page instead.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import streamlit as st
 
 from explorer.probe import feature_vis as fv
 from explorer.probe.feature_vis_job import complete, model_payload
+from explorer.training.job_manager import Job, JobBusyError, JobSpec, JobState
 from explorer.ui import browser_jobs
+from explorer.ui.feature_space_panel import manager
 from explorer.ui.feature_views.context import ViewContext
 from explorer.ui.state import escape_text
 from explorer.viz.montage import enlarge
@@ -24,12 +30,16 @@ JOB_KIND = "feature_vis"
 _JOB_KEY = "fm_lf_job"  # session: the job's id and the cache key its result goes under
 
 
-def usable(ctx: ViewContext) -> bool:
-    """True when this model can run as a job: a catalog entry and a working job backend (an
-    imported model's key, explorer.models.imported_entry, resolves in this process only: it runs in-page)."""
-    from explorer.models.catalog import CATALOG
+def _status(job: Job) -> str:
+    if job.state is JobState.QUEUED:
+        return f"Waiting for the analysis worker: position {manager().queue_position(job)}."
+    return browser_jobs.status_line(job)
 
-    return ctx.lm.arch in CATALOG and browser_jobs.unavailable() is None
+
+def current() -> Job | None:
+    """This browser's newest optimised-input job in the analysis manager, or None."""
+    jobs = [j for j in manager().jobs_of(browser_jobs.owner_id()) if j.kind == JOB_KIND]
+    return jobs[-1] if jobs else None
 
 
 def start(
@@ -48,19 +58,23 @@ def start(
     (all steps; for the grid, all ``rows``)."""
     from explorer.device import pick_device
 
+    # the job thread rebuilds the model with these: imported here first, never half-way there
+    from explorer.models import checkpoint, weights  # noqa: F401
+
     device = str(pick_device())
     with ctx.lm.lock:
         payload = model_payload(
             ctx.lm.arch, ctx.lm.build, ctx.lm.model, imagenet=ctx.lm.kind == "imagenet"
         )
     try:
-        job = browser_jobs.submit(
-            browser_jobs.JobSpec(target, {**kwargs, "model": payload, "device": device}),
-            device=device,
-            kind=JOB_KIND,
+        job = manager().submit(
+            browser_jobs.owner_id(),
+            device,
+            JobSpec(target, {**kwargs, "model": payload, "device": device}),
             title=title,
+            kind=JOB_KIND,
         )
-    except browser_jobs.JobBusyError as err:
+    except JobBusyError as err:
         return str(err)
     st.session_state[_JOB_KEY] = {"id": job.id, "key": key, "shared": shared, "rows": rows}
     return None
@@ -73,7 +87,7 @@ def live(remember: Callable[[str, object, bool], None]) -> bool:
     info = st.session_state.get(_JOB_KEY)
     if not info:
         return False
-    job = browser_jobs.current_job(JOB_KIND)
+    job = current()
     if job is None or job.id != info["id"]:
         st.session_state.pop(_JOB_KEY, None)
         return False
@@ -83,7 +97,7 @@ def live(remember: Callable[[str, object, bool], None]) -> bool:
             shared = bool(info.get("shared")) and complete(job.result, info.get("rows"))
             remember(info["key"], job.result, shared)
         else:
-            st.error(escape_text(browser_jobs.status_line(job)))
+            st.error(escape_text(_status(job)))
         return False
 
     @st.fragment(run_every=browser_jobs.poll_interval(job))
@@ -92,7 +106,7 @@ def live(remember: Callable[[str, object, bool], None]) -> bool:
             st.rerun(scope="app")
         event = job.latest(fv.VisEvent)
         done = event.step / event.steps if event else 0.0
-        text = browser_jobs.status_line(job) + (
+        text = _status(job) + (
             f" Step {event.step} of {event.steps}, mean activation {event.objective:.3g}."
             if event
             else ""
