@@ -8,8 +8,8 @@ Step 8 (Training) opens before any run: its figure is the run's live view, so th
 show the Start button and the loss and accuracy charts, drawn empty and labelled where Start will
 draw the curves (the settings folded into one line above them); the lecturer presses Start. Step
 16 (A hierarchy of features) opens with its Draw button in sight; a second test presses it, as
-the lecturer does, and wants the whole grid of optimised pictures on the first screen (expected to
-fail until the looks view folds its settings in projector mode: see its xfail reason).
+the lecturer does, and wants the whole grid of optimised pictures on the first screen (the looks
+view folds its settings into one line in projector mode, above a compact grid).
 Steps 17-21 (Recurrent) show their chart (heatmaps, gradient flow, directions, units) under two
 folded lines: the network and input, and the view's settings."""
 
@@ -100,13 +100,6 @@ def test_each_course_step_shows_its_point_on_the_first_screen(app_server, chromi
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the looks view draws its mode radio, steps slider and 3-line recipe caption above the "
-    "grid in projector mode too, so the 530 px grid starts at 635 px of 720 after Draw; "
-    "the fix belongs to explorer/ui/feature_views/looks_for.py (fold them, and a grid that "
-    "fits under them), then this marker goes",
-)
 def test_the_hierarchy_step_shows_the_whole_grid_on_the_first_screen(app_server, chromium) -> None:
     """Step 16 after Draw, as the lecturer presses it: edges -> textures -> parts in one screen."""
     context = chromium.new_context(viewport=PROJECTOR)
