@@ -1,6 +1,6 @@
 """Feature spaces side by side, as a background job: an importable target with plain, picklable
-arguments, so any backend of explorer.training.job_manager can run it (the app runs it on its
-own thread-backed manager, explorer.ui.feature_space_panel).
+arguments, so any backend of explorer.training.job_manager can run it (the app runs it in a
+worker process of its analysis manager, explorer.ui.feature_space_panel).
 
 Each model travels as a *recipe* the job rebuilds, so no live model crosses the boundary:
 
@@ -70,33 +70,6 @@ class SpaceProgress:
     done: int
     total: int
     message: str
-
-
-def preload() -> None:
-    """Import what the job imports lazily (scikit-learn's probe and t-SNE, pandas, the transfer
-    helpers), for a caller that runs jobs in threads: a module imported for the first time in a
-    job thread is half-initialised for a while, and a page thread that reads it then (plotly
-    looks pandas up in ``sys.modules``) fails."""
-    import importlib
-
-    for name in (
-        "pandas",
-        "sklearn.linear_model",
-        "sklearn.manifold",
-        "sklearn.model_selection",
-        "sklearn.pipeline",
-        "sklearn.preprocessing",
-        "explorer.data.datasets",
-        "explorer.models.init",
-        "explorer.probe.feature_vis_job",
-        "explorer.training.transfer",
-        "explorer.training.transfer_weights",
-    ):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # pandas is optional; the others are dependencies
-            if name != "pandas":
-                raise
 
 
 def build(recipe: Mapping[str, Any], device: str = "cpu") -> nn.Module:

@@ -105,6 +105,9 @@ class JobManager:
     (callables) always run in a thread of this process. ``is_alive(owner)`` says whether an
     owner may still come back (default: always); ``time_limit_s`` caps each job's wall time;
     ``keep_finished_s`` is how long a finished job of a gone owner stays retrievable.
+    ``keep_per_owner`` finished jobs are kept per owner, or per (owner, kind) when
+    ``keep_per_kind`` (a manager that runs several kinds of job whose results a browser reads
+    separately, so that one kind's new job never drops another kind's finished one).
     """
 
     def __init__(
@@ -117,11 +120,13 @@ class JobManager:
         is_alive: Callable[[str], bool] | None = None,
         time_limit_s: float | None = None,
         keep_finished_s: float = 3600.0,
+        keep_per_kind: bool = False,
     ) -> None:
         self._slots = {slot_key(k): v for k, v in (slots or {}).items()}
         self._default_slots = default_slots
         self._max_log = max_log
         self._keep_per_owner = keep_per_owner
+        self._keep_per_kind = keep_per_kind
         self._own_backend = backend is None
         self.backend: Backend = backend or ThreadBackend()
         self._threads = ThreadBackend()
@@ -160,8 +165,8 @@ class JobManager:
                 raise JobBusyError(
                     "You already have a job running or queued. Stop it before starting another."
                 )
-            # Bounded memory: forget this owner's oldest finished jobs.
-            finished = [j for j in mine if j.done]
+            # Bounded memory: forget this owner's oldest finished jobs (of this kind).
+            finished = [j for j in mine if j.done and (not self._keep_per_kind or j.kind == kind)]
             for old in finished[: max(len(finished) - self._keep_per_owner + 1, 0)]:
                 self._jobs.remove(old)
             job = Job(

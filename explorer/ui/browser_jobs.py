@@ -60,6 +60,7 @@ __all__ = [
     "server_settings",
     "session_alive",
     "session_id",
+    "start_manager",
     "status_line",
     "submit",
     "TrainingUnavailableError",
@@ -157,42 +158,51 @@ def manager() -> JobManager:
     """The process-wide manager, kept in ``process_state`` (no cache that "Clear cache" drops)."""
     with process_state.job_manager_lock:
         if process_state.job_manager is None:
-            process_state.job_manager = _start_manager()
+            conf = server_settings()
+            process_state.job_manager = start_manager(
+                "training", {"cpu": int(conf["cpu_jobs"]), "cuda": int(conf["cuda_jobs"])}
+            )
         return process_state.job_manager
 
 
-def _start_manager() -> JobManager:
-    """Build the manager from the server's settings, start its reaper and warm a worker."""
+def start_manager(
+    name: str, slots: dict[str, int], *, keep_per_kind: bool = False, warm: bool = True
+) -> JobManager:
+    """A manager of the app's jobs named ``name`` (in the log), with ``slots`` jobs at once per
+    device, on the server's backend (``backend_from_env``: local worker processes, or Ray when
+    ``EXPLORER_RAY_ADDRESS`` is set) and the server's time limit and keep time; its reaper
+    started, its end registered at exit, and (``warm``) a worker started for this machine's
+    device so that the first job does not wait for torch to import. ``keep_per_kind``: finished
+    jobs are kept per (browser, kind), not per browser (see :class:`JobManager`)."""
     from explorer.training.backends import backend_from_env
 
     conf = server_settings()
     backend = backend_from_env(cpu_jobs=conf["cpu_jobs"])
     made = JobManager(
-        slots={"cpu": conf["cpu_jobs"], "cuda": conf["cuda_jobs"]},
+        slots=slots,
         default_slots=1,
         backend=backend,
         is_alive=owner_alive,
         time_limit_s=conf["time_limit_s"],
         keep_finished_s=conf["keep_s"],
+        keep_per_kind=keep_per_kind,
     )
     made.start_reaper(REAP_INTERVAL_S)
-    warm = getattr(backend, "warm", None)
-    if warm is not None:  # the first job should not wait for torch to import
+    starter = getattr(backend, "warm", None)
+    if warm and starter is not None:
         from explorer.device import pick_device
         from explorer.training.job_manager import slot_key
 
-        warm(slot_key(str(pick_device())))
-    atexit.register(_shutdown)
-    log.info("job manager started: backend %s, settings %s", backend.name, conf)
+        starter(slot_key(str(pick_device())))
+    atexit.register(_shutdown, made)
+    log.info("%s job manager started: backend %s, settings %s", name, backend.name, conf)
     return made
 
 
-def _shutdown() -> None:
+def _shutdown(made: JobManager) -> None:
     # At exit, jobs end between two steps and workers are told to quit.
-    made = process_state.job_manager
-    if made is not None:
-        made.shutdown(5.0)
-        made.backend.close()
+    made.shutdown(5.0)
+    made.backend.close()
 
 
 def unavailable() -> str | None:

@@ -4,18 +4,19 @@ against from-scratch features of the new classes) show, and whose charts the Fea
 "What it looks for" draws too.
 
 The computation (explorer.training.feature_space_job) runs as a background job of this browser
-with a progress bar, so a rerun never waits for it: on the job machinery of the training runs
-(explorer.training.job_manager), with its own process-wide manager whose one slot per device runs
-the jobs of all browsers in turn, in a thread of the web process (a few seconds for a compact
-model; the training manager keeps one finished job per browser, so a job there would drop the
-run being looked at). Results are kept per session in a bounded store.
+with a progress bar, so a rerun never waits for it. It goes to the server's *analysis* manager
+(:func:`manager`), which runs both kinds of analysis job: these feature spaces and the optimised
+inputs / hierarchy grids of Feature maps (explorer.ui.feature_views.vis_job). Like the training
+runs, the jobs run outside the web process (local worker processes, or Ray), one at a time per
+device for all browsers. It is not the training manager, which keeps one finished job per browser
+(a job there would drop the run being looked at); this one keeps one per browser and kind.
+Results are kept per session in a bounded store.
 Plotly's hover shows text only (class and image index; a picture in ``customdata`` is not
 rendered), so a click on a point shows that test image beside the chart (``on_select``).
 """
 
 from __future__ import annotations
 
-import atexit
 import html
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,6 @@ from explorer.training.feature_space_job import (
     SpaceProgress,
     SpaceRequest,
     SpaceResult,
-    preload,
 )
 from explorer.training.job_manager import Job, JobBusyError, JobManager, JobSpec, JobState
 from explorer.ui import browser_jobs, process_state
@@ -39,7 +39,6 @@ from explorer.viz.feature_space import feature_scatter, selected_index
 from explorer.viz.montage import enlarge
 
 JOB_KIND = "feature_space"
-SHUTDOWN_WAIT_S = 60.0  # at exit, how long a running job may take to reach its next step
 KEPT = 4  # feature spaces (with their test images as thumbnails) kept per session
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 PROBE_NOTE = (
@@ -49,29 +48,23 @@ PROBE_NOTE = (
 
 
 def manager() -> JobManager:
-    """The process-wide manager of feature-space jobs (kept in ``process_state``): one job at a
-    time per device, in a thread of this process. Not the training manager: that one keeps one
-    finished job per browser, so a feature-space job there would drop the run it looks at."""
+    """The process-wide analysis manager (kept in ``process_state``): feature-space jobs
+    (``JOB_KIND``) and optimised inputs / hierarchy grids (``vis_job.JOB_KIND``) of every browser,
+    one job at a time per device, in worker processes (or on Ray) like the training runs
+    (:func:`browser_jobs.start_manager`). A browser keeps its latest finished job of each kind, so
+    a feature space started after a hierarchy grid does not drop the grid. Not the training
+    manager: that one keeps one finished job per browser, so a job there would drop the run."""
     with process_state.feature_space_manager_lock:
         if process_state.feature_space_manager is None:
-            preload()  # the jobs run in threads: nothing may be half-imported while a page reads it
-            conf = browser_jobs.server_settings()
-            made = JobManager(
-                slots={"cpu": 1, "cuda": 1},
-                is_alive=browser_jobs.owner_alive,
-                time_limit_s=conf["time_limit_s"],
-                keep_finished_s=conf["keep_s"],
+            process_state.feature_space_manager = browser_jobs.start_manager(
+                "analysis", {"cpu": 1, "cuda": 1}, keep_per_kind=True, warm=False
             )
-            made.start_reaper(browser_jobs.REAP_INTERVAL_S)
-            # a job thread still inside torch when the interpreter ends aborts the process
-            # ("terminate called without an active exception"): at exit, cancel and wait
-            atexit.register(made.shutdown, SHUTDOWN_WAIT_S)
-            process_state.feature_space_manager = made
         return process_state.feature_space_manager
 
 
 def _current() -> Job | None:
-    jobs = manager().jobs_of(browser_jobs.owner_id())
+    """This browser's newest feature-space job (not an optimised input), or None."""
+    jobs = [j for j in manager().jobs_of(browser_jobs.owner_id()) if j.kind == JOB_KIND]
     return jobs[-1] if jobs else None
 
 

@@ -46,11 +46,13 @@ owner_sessions_lock = threading.Lock()
 logged_failures: set[str] = set()
 
 # -- analysis jobs (explorer.ui.feature_space_panel) ----------------------------------------
-# A second manager, for the feature-space comparisons of Training and the transfer panel and the
-# optimised inputs of Feature maps (explorer.ui.feature_views.vis_job): one job at a time per
-# device, in threads of this process. Not the training manager, which keeps one finished job per
-# browser (a job there would drop the training run the Training page shows). Bounded like the
-# first: one job per owner, finished jobs reaped after EXPLORER_JOB_KEEP_S.
+# A second manager, the analysis manager, for both kinds of analysis job: the feature-space
+# comparisons of Training and the transfer panel, and the optimised inputs / hierarchy grids of
+# Feature maps (explorer.ui.feature_views.vis_job): one job at a time per device, in worker
+# processes (or on Ray) like the training runs. Not the training manager, which keeps one finished
+# job per browser (a job there would drop the training run the Training page shows). Bounded like
+# the first: one unfinished job per owner, one finished job per owner and kind, finished jobs
+# reaped after EXPLORER_JOB_KEEP_S.
 feature_space_manager: JobManager | None = None
 feature_space_manager_lock = threading.Lock()
 

@@ -1,13 +1,15 @@
 """Optimised inputs (one channel, or the hierarchy grid) as a background job of this browser,
 with a progress bar, a preview and Stop (targets in explorer.probe.feature_vis_job).
 
-The jobs go to the process-wide analysis manager of the feature-space jobs
-(explorer.ui.feature_space_panel.manager: one job at a time per device, in a thread of this
-process), not to the training manager: that one keeps one finished job per browser, so an
-optimised input there would drop the finished training run the Training page shows. The job
-works on its own copy of the model, rebuilt from catalog key + build arguments + state dict
-(ImageNet weights: the key only), never on the shared one; so only catalog models run as jobs,
-and an imported model (explorer.models.imported_entry) gets the bounded run in the page instead.
+The jobs go to the process-wide analysis manager (explorer.ui.feature_space_panel.manager),
+which also runs the feature-space jobs: one job at a time per device, in worker processes (or on
+Ray) like the training runs, and one finished job kept per browser *and kind*, so a feature space
+started later does not drop a finished, not yet shown grid. Not the training manager: that one
+keeps one finished job per browser, so an optimised input there would drop the finished training
+run the Training page shows. The job works on its own copy of the model, rebuilt from catalog
+key + build arguments + state dict (ImageNet weights: the key only), never on the shared one; so
+only catalog models run as jobs, and an imported model (explorer.models.imported_entry) gets the
+bounded run in the page instead.
 """
 
 from __future__ import annotations
@@ -57,9 +59,6 @@ def start(
     is nobody's own (a process-wide model), so every session may reuse it once it is complete
     (all steps; for the grid, all ``rows``)."""
     from explorer.device import pick_device
-
-    # the job thread rebuilds the model with these: imported here first, never half-way there
-    from explorer.models import checkpoint, weights  # noqa: F401
 
     device = str(pick_device())
     with ctx.lm.lock:
