@@ -10,7 +10,8 @@ callable; the manager decides when it may start and a *backend* decides where it
 
 The queue, the slots, ownership and the job objects live in the process that submits, so the
 queue position and the controls look the same whatever the backend. ``explorer/ui/browser_jobs.py``
-holds the app's one manager; the training page and the recurrent page both use it.
+holds the app's training manager (the training page and the recurrent page both use it) and
+builds its analysis manager too (``explorer.ui.feature_space_panel.manager``).
 
 This module is the manager (queue, device slots, ownership, reaping) and the public face of the
 job machinery: one job's record and controls live in ``explorer.training.job``, the backends'
