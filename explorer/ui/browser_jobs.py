@@ -29,6 +29,7 @@ Usage (the recurrent page does the same with its own generator)::
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 
@@ -194,7 +195,7 @@ def start_manager(
         from explorer.training.job_manager import slot_key
 
         starter(slot_key(str(pick_device())))
-    atexit.register(_shutdown, made)
+    atexit.register(functools.partial(_shutdown, made))
     log.info("%s job manager started: backend %s, settings %s", name, backend.name, conf)
     return made
 
