@@ -39,6 +39,16 @@ def complete(result: object, rows: int | None) -> bool:
     return rows is not None and isinstance(result, list) and len(result) == rows
 
 
+def progress(event: VisEvent | None) -> tuple[float, str]:
+    """An optimisation's progress bar: (fraction done, a sentence), from its newest event."""
+    if event is None:
+        return 0.0, ""
+    return (
+        event.step / event.steps,
+        f"Step {event.step} of {event.steps}, mean activation {event.objective:.3g}.",
+    )
+
+
 def _rebuild(payload: Mapping[str, Any], device: str) -> torch.nn.Module:
     """The catalog model, built and loaded strictly by the checkpoint reader's own function."""
     if payload.get("imagenet"):

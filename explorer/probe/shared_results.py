@@ -6,7 +6,8 @@ photos is the same for every browser, so a class opening one lecture link comput
 :data:`SHARED` keeps a bounded number of them, keyed by model + weights token, layer, source and
 settings. Results on a user's own image set, upload, trained or imported model go to the
 session's own store only and are never looked up here. Sessions run in threads: one lock guards
-the store, and concurrent first asks for one key wait for a single computation.
+the store, and concurrent first asks for one key wait for a single computation; a pass that
+runs as a background job is found in :data:`RUNNING`, so a second session follows that job.
 """
 
 from __future__ import annotations
@@ -64,6 +65,48 @@ class SharedResults:
 SHARED = SharedResults(SHARED_ENTRIES)
 
 
+class RunningJobs:
+    """The job computing each key now (anything with a ``done`` flag), so that two sessions
+    asking for one shared result follow a single job instead of starting a second one."""
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[Hashable, Any] = {}
+        self._max = max_entries
+
+    def get(self, key: Hashable) -> Any | None:
+        """The job last started for ``key`` (running or ended, until forgotten), or None."""
+        with self._lock:
+            return self._jobs.get(key)
+
+    def get_or_start(self, key: Hashable, start: Callable[[], Any]) -> Any:
+        """The unfinished job for ``key``, else the one ``start()`` returns (its errors
+        propagate, nothing is recorded); one start at a time."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and not job.done:
+                return job
+            job = start()
+            self._jobs[key] = job
+            ended = [k for k, j in self._jobs.items() if j.done]
+            for k in ended[: max(0, len(self._jobs) - self._max)]:
+                del self._jobs[k]
+            return job
+
+    def forget(self, key: Hashable, job: Any) -> None:
+        """Drop ``job`` (its result is stored now) unless a newer one runs for ``key``."""
+        with self._lock:
+            if self._jobs.get(key) is job:
+                del self._jobs[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._jobs.clear()
+
+
+RUNNING = RunningJobs()
+
+
 def shareable(kind: str, source: str = "") -> bool:
     """Whether a result of a model with weights ``kind`` on ``source`` is nobody's own: a
     process-wide model on an offline dataset (``data:<key>``), the sample photos or no data at all
@@ -84,6 +127,17 @@ def lookup(session: MutableMapping, key: Hashable, shared: bool) -> Any | None:
     if value is None and shared:
         value = SHARED.get(key)
     return value
+
+
+def keep(session: MutableMapping, key: Hashable, value: Any, shared: bool, most: int) -> None:
+    """Keep a finished result: for every session when ``shared``, else in ``session`` (an
+    ordered mapping, oldest first), which then holds at most ``most`` results."""
+    if shared:
+        SHARED.put(key, value)
+        return
+    session[key] = value
+    while len(session) > most:
+        session.pop(next(iter(session)))
 
 
 def result_for(

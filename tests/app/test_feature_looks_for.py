@@ -13,9 +13,10 @@ PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "feature_maps.py"
 
 @pytest.fixture(autouse=True)
 def _offline(offline_torch_home: Path) -> Path:
-    from explorer.probe.shared_results import SHARED
+    from explorer.probe.shared_results import RUNNING, SHARED
 
     SHARED.clear()  # results shared between sessions of this process: each test starts empty
+    RUNNING.clear()  # and so do the jobs computing them
     return offline_torch_home  # the bundled compact ResNet is the default, as on a fresh machine
 
 
@@ -33,6 +34,22 @@ def _until_optimised(at: AppTest, timeout: float = 240.0) -> list[str]:
             [e.value for e in at.error],
         )
     raise AssertionError("the optimisation job did not finish in time")
+
+
+def _until_examples(at: AppTest, timeout: float = 240.0) -> list[str]:
+    """Rerun until the dataset examples (a background job too) are shown; every image caption."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        captions = [c for image in at.get("image") for c in image.captions]
+        if any(c.startswith("Dataset examples:") for c in captions):
+            return captions
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception and not at.error, (
+            [e.value for e in at.exception],
+            [e.value for e in at.error],
+        )
+    raise AssertionError("the dataset-examples job did not finish in time")
 
 
 def _page(**params: str) -> AppTest:
@@ -59,6 +76,7 @@ def test_one_channel_is_optimised_on_request_and_kept() -> None:
     assert any("channel 3: mean activation" in c and "after 16 steps" in c for c in captions), (
         captions
     )
+    captions = _until_examples(at)  # the dataset pass: a job of this browser too
     # beside it, Zeiler & Fergus's dataset examples from the model's own dataset (shapes, 3 x 32 x 32)
     assert any(
         c.startswith("Dataset examples: the 8 test images of 'shapes' (of 1000)") for c in captions
@@ -109,6 +127,7 @@ def test_grey_model_gets_grey_pictures_and_digit_examples() -> None:
     assert not at.exception and not at.error, [e.value for e in at.exception]
     captions = _until_optimised(at)
     assert any("mean activation" in c for c in captions), captions
+    captions = _until_examples(at)
     assert any(c.startswith("Dataset examples: the 8 test images of 'digits'") for c in captions), (
         captions
     )
@@ -148,36 +167,81 @@ def test_stop_ends_the_job_with_the_picture_so_far() -> None:
     assert [b for b in at.button if b.key == "fm_lf_again"]  # a full run is one click away
 
 
-def test_a_second_browser_gets_the_shared_result_without_recomputing(monkeypatch) -> None:
-    from explorer.probe import dataset_examples as de
+def _browser(owner: str, **params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["_browser_id"] = owner
+    for k, v in {"view": "looks", **params}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
-    passes: list[str] = []
-    original = de.top_examples
 
-    def counted(*args, **kwargs):
-        passes.append(args[2])
-        return original(*args, **kwargs)
+def _example_jobs(owner: str) -> list:
+    from explorer.ui.feature_space_panel import manager as analysis
+    from explorer.ui.feature_views.examples_panel import JOB_KIND
 
-    monkeypatch.setattr(de, "top_examples", counted)
-    first = _page(lfsteps="16", channel="2")
+    return [j for j in analysis().jobs_of(owner) if j.kind == JOB_KIND]
+
+
+def test_a_second_browser_gets_the_shared_result_without_recomputing() -> None:
+    one, two, three = ("b" + c * 32 for c in "456")
+    first = _browser(one, lfsteps="16", channel="2")
     first.button(key="fm_lf_go").click().run()
     _until_optimised(first)
-    assert len(passes) == 1  # the dataset pass of this layer over the shapes test images
+    _until_examples(first)
+    assert len(_example_jobs(one)) == 1  # the dataset pass of this layer over the shapes images
     # another browser opens the same link: bundled weights, so the picture and examples are shared
-    second = _page(lfsteps="16", channel="2")
+    second = _browser(two, lfsteps="16", channel="2")
     assert not [b for b in second.button if b.key == "fm_lf_go"]
     captions = [c for image in second.get("image") for c in image.captions]
     assert any("channel 2: mean activation" in c and "after 16 steps" in c for c in captions)
     assert any(c.startswith("Dataset examples: the 8 test images of 'shapes'") for c in captions)
-    assert len(passes) == 1, passes  # not recomputed
-    # the sample photos as the source: one more pass, then shared too
+    assert _example_jobs(two) == []  # not recomputed
+    # the sample photos as the source: one more pass (a job with progress and Stop), then shared
     second.selectbox(key="fm_lf_source").set_value("samples").run()
     assert second.query_params["lfsrc"] == "samples"
     captions = [c for image in second.get("image") for c in image.captions]
+    if not any(c.startswith("Dataset examples:") for c in captions):  # still running
+        assert second.get("progress") and [b for b in second.button if b.key == "fm_lf_ex_stop"]
+    captions = _until_examples(second)
     assert any(c.startswith("Dataset examples: the 8 sample photos (of 8)") for c in captions), (
         captions
     )
-    assert len(passes) == 2
+    assert len(_example_jobs(two)) == 1
+    third = _browser(three, lfsteps="16", channel="2", lfsrc="samples")
+    captions = [c for image in third.get("image") for c in image.captions]
+    assert any(c.startswith("Dataset examples: the 8 sample photos (of 8)") for c in captions)
+    assert _example_jobs(three) == []
+
+
+def test_the_examples_pass_shows_progress_and_stop_and_a_stopped_pass_keeps_nothing() -> None:
+    from explorer.probe.shared_results import SHARED
+
+    owner = "b" + "7" * 32
+    at = _browser(owner, lfsteps="16", channel="1")
+    at.button(key="fm_lf_go").click().run()
+    captions = _until_optimised(at)
+    assert len(_example_jobs(owner)) == 1  # started on its own, beside the picture
+    if any(c.startswith("Dataset examples:") for c in captions):  # it finished at once
+        return
+    assert at.get("progress") and [b for b in at.button if b.key == "fm_lf_ex_stop"]
+    at.button(key="fm_lf_ex_stop").click().run()
+    end = time.monotonic() + 120
+    while not _example_jobs(owner)[-1].done and time.monotonic() < end:
+        time.sleep(0.2)
+    at.run()
+    job = _example_jobs(owner)[-1]
+    captions = [c for image in at.get("image") for c in image.captions]
+    if job.result is None:  # stopped before its end
+        assert [m.value for m in at.info] == [
+            "The search for dataset examples was stopped before its end: nothing was kept."
+        ]
+        assert not [k for k in SHARED._store if k[0] == "examples"]
+        at.button(key="fm_lf_ex_go").click().run()  # search again: a new job
+        assert _example_jobs(owner)[-1] is not job
+        captions = _until_examples(at)
+    assert any(c.startswith("Dataset examples: the 8 test images of 'shapes'") for c in captions)
 
 
 def test_my_image_set_is_a_source_for_me_only(monkeypatch, tmp_path: Path) -> None:
@@ -210,10 +274,11 @@ def test_my_image_set_is_a_source_for_me_only(monkeypatch, tmp_path: Path) -> No
     mine = browser(me)
     mine.button(key="fm_lf_go").click().run()
     _until_optimised(mine)
+    _until_examples(mine)  # the shapes pass first: one job of a browser at a time
     own = "My image set (from the Training page)"
     assert own in mine.selectbox(key="fm_lf_source").options
     mine.selectbox(key="fm_lf_source").set_value("own").run()
-    captions = [c for image in mine.get("image") for c in image.captions]
+    captions = _until_examples(mine)
     assert any(
         c.startswith("Dataset examples: the 8 images of your image set (of 10)") for c in captions
     ), captions

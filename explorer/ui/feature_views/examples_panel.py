@@ -4,11 +4,15 @@ that excite one channel most, each cropped to the receptive field of its stronge
 The images come from an offline dataset of the model's input size (its own, for a bundled
 model), the sample photos, or the user's own image set (the per-browser folder the Training page
 fills; :func:`explorer.ui.image_set_panel.user_folder`). One pass over the set keeps every
-channel's top images (:func:`explorer.probe.dataset_examples.top_examples`), with a progress bar,
-so every other channel of that layer is then instant. A pass of a process-wide model on an
+channel's top images (:func:`explorer.probe.dataset_examples.top_examples`), so every other
+channel of that layer is then instant. The pass runs as a background job of kind ``dataset_examples``
+on the analysis manager (:mod:`explorer.probe.dataset_examples_job`), followed with a progress bar
+and Stop (``vis_job.follow``); a stopped pass keeps nothing. Only a model the job workers cannot
+rebuild (an imported one) runs it in the page. A pass of a process-wide model on an
 offline dataset or the sample photos is nobody's own and is made once per server process
-(:mod:`explorer.probe.shared_results`); one on the user's own image set, or of the
-user's own model, stays in this session.
+(:mod:`explorer.probe.shared_results`): a second session asking meanwhile follows the same job
+(``shared_results.RUNNING``), without Stop; one on the user's own image set, or of the user's own
+model, stays in this session.
 """
 
 from __future__ import annotations
@@ -19,9 +23,15 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer.models.catalog import CATALOG
 from explorer.probe import dataset_examples as de
+from explorer.probe import dataset_examples_job as job_engine
 from explorer.probe import shared_results
+from explorer.probe.dataset_examples_job import OWN, SAMPLES
 from explorer.probe.feature_vis import FeatureVisError
+from explorer.training.job_manager import Job, JobBusyError, JobState
+from explorer.ui import browser_jobs
+from explorer.ui.feature_views import vis_job
 from explorer.ui.feature_views.context import ViewContext
 from explorer.ui.state import escape_text
 
@@ -31,8 +41,7 @@ N_EXAMPLES_IMAGES = 1000  # images searched per set (the test split of an offlin
 PASS_BYTES = 128 * 2**20
 K = 8  # examples shown per channel
 KEPT = 12  # results kept in a session's store (optimised inputs and private passes together)
-SAMPLES = "samples"
-OWN = "own"
+JOB_KIND = "dataset_examples"  # its kind on the analysis manager
 
 
 def _own_folder() -> str | None:
@@ -56,29 +65,12 @@ def sources(ctx: ViewContext) -> dict[str, str]:
     return out
 
 
-def _images(ctx: ViewContext, source: str) -> tuple:
-    """(N x C x H x W images in [0, 1], a caption phrase) of ``source`` for this model."""
-    c, size = int(ctx.mi.x.shape[1]), int(ctx.mi.x.shape[-1])
-    n = de.images_within(PASS_BYTES, ctx.mi.x[0].numel(), N_EXAMPLES_IMAGES, K)
-    if source.startswith("data:"):
-        key = source.removeprefix("data:")
-        x, _, _ = de.dataset_images(key, n=n)
-        return x, f"test images of '{key}' (of {len(x)})"
-    if source == SAMPLES:
-        x, _ = de.sample_images(ctx.lm.prep)
-        return x, f"sample photos (of {len(x)})"
-    folder = _own_folder()
-    if folder is None:
-        raise FeatureVisError(
-            "Your image set has expired or was cleared: add it again on Training."
-        )
-    x = de.own_images(folder, c, size, n=n)
-    return x, f"images of your image set (of {len(x)})"
-
-
-def _pass(ctx: ViewContext, layer: str, source: str) -> tuple:
-    """Run the dataset pass over ``source`` with a progress bar: (TopExamples, images, phrase)."""
-    x, phrase = _images(ctx, source)
+def _pass(ctx: ViewContext, layer: str, source: str, n: int) -> tuple:
+    """Run the dataset pass over ``source`` here, with a progress bar (a model the job workers
+    cannot rebuild): (TopExamples, the images as uint8, phrase)."""
+    x, phrase = job_engine.source_images(
+        source, ctx.lm.prep, tuple(int(v) for v in ctx.mi.x.shape[1:]), n, _folder(source)
+    )
     bar = st.progress(0.0, text=f"Searching {phrase} for what excites each channel")
     with ctx.lm.lock:
         events = de.top_examples(
@@ -95,6 +87,89 @@ def _pass(ctx: ViewContext, layer: str, source: str) -> tuple:
     return top, (x.clamp(0, 1) * 255).round().to(torch.uint8), phrase
 
 
+def _folder(source: str) -> str | None:
+    """This browser's image-set folder when ``source`` is it (never another browser's)."""
+    if source != OWN:
+        return None
+    folder = _own_folder()
+    if folder is None:
+        raise FeatureVisError(
+            "Your image set has expired or was cleared: add it again on Training."
+        )
+    return folder
+
+
+def _ended(job: Job) -> bool:
+    """Say why an ended job left no result (stopped, failed); True when asked to search again."""
+    if job.state is JobState.FINISHED:
+        st.info("The search for dataset examples was stopped before its end: nothing was kept.")
+    else:
+        st.error(escape_text(job.error or browser_jobs.status_line(job)))
+    return st.button("Search the images again", key="fm_lf_ex_go")
+
+
+def _from_job(ctx: ViewContext, layer: str, source: str, n: int, key: tuple, shared: bool):
+    """The pass's result once its job (this browser's, or for a shared result anyone's) has
+    finished; else start or follow the job (progress and, for this browser's own, Stop): None."""
+    running = key if shared else (browser_jobs.owner_id(), key)
+    job = shared_results.RUNNING.get(running)
+    me = browser_jobs.owner_id()
+    # an ended job with a result serves anyone; another browser's stopped or failed one is
+    # passed over (this browser starts its own below), this browser's says why it ended
+    if job is not None and job.done and (job.result is not None or job.owner == me):
+        if job.result is not None:
+            shared_results.RUNNING.forget(running, job)
+            return job.result
+        if not _ended(job):
+            return None
+    kwargs = {
+        "layer": layer,
+        "source": source,
+        "prep": ctx.lm.prep,
+        "shape": tuple(int(v) for v in ctx.mi.x.shape[1:]),
+        "n": n,
+        "k": K,
+        "folder": _folder(source),
+    }
+    title = f"Dataset examples of {ctx.name_of(layer)}"
+    try:
+        job = shared_results.RUNNING.get_or_start(
+            running,
+            lambda: vis_job.submit(ctx, JOB_KIND, job_engine.TARGET, kwargs, title),
+        )
+    except JobBusyError as err:
+        st.error(escape_text(str(err)))
+        return None
+    vis_job.follow(
+        job,
+        de.ExamplesProgress,
+        job_engine.progress,
+        stop_key="fm_lf_ex_stop" if job.owner == me else None,
+    )
+    return None
+
+
+def _examples(ctx: ViewContext, layer: str, source: str, session: OrderedDict) -> tuple | None:
+    """(TopExamples, uint8 images, phrase) of ``layer`` over ``source``: kept, or from a job
+    (None while it runs); a model the workers cannot rebuild runs the pass here."""
+    n = de.images_within(PASS_BYTES, ctx.mi.x[0].numel(), N_EXAMPLES_IMAGES, K)
+    key = shared_results.examples_key(ctx.lm.token, layer, source, n, K)
+    shared = shared_results.shareable(ctx.lm.kind, source)
+    found = shared_results.lookup(session, key, shared)
+    if found is not None:
+        return found
+    if ctx.lm.arch not in CATALOG:
+        found = shared_results.result_for(
+            session, key, shared, lambda: _pass(ctx, layer, source, n)
+        )
+        shared_results.keep(session, key, found, shared, KEPT)  # bounds this session's store
+        return found
+    found = _from_job(ctx, layer, source, n, key, shared)
+    if found is not None:
+        shared_results.keep(session, key, found, shared, KEPT)
+    return found
+
+
 def examples_panel(ctx: ViewContext, layer: str, channel: int, session: OrderedDict) -> None:
     """The source picker and the channel's top examples, each cropped to its unit's field."""
     offered = sources(ctx)
@@ -102,22 +177,11 @@ def examples_panel(ctx: ViewContext, layer: str, channel: int, session: OrderedD
     source = st.selectbox(
         "Dataset examples from", list(offered), key="fm_lf_source", format_func=offered.get
     )
-    shared = shared_results.shareable(ctx.lm.kind, source)
     try:
-        top, x, phrase = shared_results.result_for(
-            session,
-            shared_results.examples_key(
-                ctx.lm.token,
-                layer,
-                source,
-                de.images_within(PASS_BYTES, ctx.mi.x[0].numel(), N_EXAMPLES_IMAGES, K),
-                K,
-            ),
-            shared,
-            lambda: _pass(ctx, layer, source),
-        )
-        while len(session) > KEPT:  # a private pass stays in this session, boundedly
-            session.popitem(last=False)
+        found = _examples(ctx, layer, source, session)
+        if found is None:  # the pass runs as a job (followed above), or ended without a result
+            return
+        top, x, phrase = found
         examples = top.top(channel)
     except (FeatureVisError, ValueError) as err:
         st.error(escape_text(str(err)))

@@ -81,3 +81,40 @@ def test_only_a_complete_job_result_is_shared() -> None:
     assert complete(VisEvent(16, 16, 1.0), None)
     assert not complete(VisEvent(5, 16, 1.0), None)  # stopped half-way
     assert complete([(), (), ()], 3) and not complete([(), ()], 3)
+
+
+class _Job:
+    def __init__(self) -> None:
+        self.done = False
+
+
+def test_two_asks_for_one_running_key_follow_one_job() -> None:
+    running = sr.RunningJobs()
+    started: list[_Job] = []
+
+    def start() -> _Job:
+        started.append(_Job())
+        return started[-1]
+
+    first = running.get_or_start("k", start)
+    assert running.get_or_start("k", start) is first and len(started) == 1
+    first.done = True  # ended (stopped or failed): the next ask starts a new job
+    second = running.get_or_start("k", start)
+    assert second is not first and len(started) == 2
+    running.forget("k", first)  # an older job's harvest does not drop the newer one
+    assert running.get("k") is second
+    running.forget("k", second)
+    assert running.get("k") is None
+
+
+def test_keep_bounds_a_private_store_and_shares_a_shared_result() -> None:
+    from collections import OrderedDict
+
+    sr.SHARED.clear()
+    session: OrderedDict = OrderedDict()
+    for i in range(4):
+        sr.keep(session, i, i, False, 3)
+    assert list(session) == [1, 2, 3] and sr.SHARED.get(3) is None
+    sr.keep(session, "s", "v", True, 3)
+    assert sr.SHARED.get("s") == "v" and "s" not in session
+    sr.SHARED.clear()
