@@ -33,12 +33,20 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
     return fig
 
 
+def _mode(points: Sequence[float]) -> str:
+    """Lines, with markers while there is one point: a one-point line draws nothing (a run of a
+    single logged step would show empty charts)."""
+    return "lines" if len(points) > 1 else "lines+markers"
+
+
 def _metric_figure(
     h: History, train: list[float], val: list[float], title: str, y_title: str, running: bool = True
 ) -> go.Figure:
     fig = go.Figure()
     name = "training (running)" if running else "training"  # a finished run's legend says so
-    fig.add_scatter(x=h.epoch_x, y=train, mode="lines", name=name, line=dict(color=TRAIN_COLOUR))
+    fig.add_scatter(
+        x=h.epoch_x, y=train, mode=_mode(train), name=name, line=dict(color=TRAIN_COLOUR)
+    )
     if h.epochs:
         fig.add_scatter(
             x=[e.step / _steps_per_epoch(h) for e in h.epochs],  # an early stop ends mid-epoch
@@ -81,7 +89,11 @@ def grad_norm_figure(h: History, max_layers: int = 24) -> go.Figure:
         colour = f"hsl({int(240 - 180 * i / n)}, 70%, {int(35 + 20 * i / n)}%)"
         values = [max(v, 1e-12) for v in h.grad_norms[name]]
         fig.add_scatter(
-            x=h.grad_steps, y=values, mode="lines", name=name, line=dict(color=colour, width=1.5)
+            x=h.grad_steps,
+            y=values,
+            mode=_mode(values),
+            name=name,
+            line=dict(color=colour, width=1.5),
         )
     fig = _layout(fig, "Gradient norm per layer (log scale)", "step", "||grad||", height=320)
     fig.update_yaxes(type="log", dtick=1, exponentformat="power")  # one labelled tick per decade
@@ -92,7 +104,7 @@ def grad_norm_figure(h: History, max_layers: int = 24) -> go.Figure:
 def lr_figure(h: History) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(
-        x=h.steps, y=h.lr, mode="lines", name="learning rate", line=dict(color="#2ca02c")
+        x=h.steps, y=h.lr, mode=_mode(h.lr), name="learning rate", line=dict(color="#2ca02c")
     )
     fig = _layout(fig, "Learning rate", "step", "lr", height=240)
     top = max(h.lr, default=1.0)
@@ -104,7 +116,11 @@ def lr_figure(h: History) -> go.Figure:
 def throughput_figure(h: History) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(
-        x=h.steps, y=h.samples_per_s, mode="lines", name="samples/s", line=dict(color="#9467bd")
+        x=h.steps,
+        y=h.samples_per_s,
+        mode=_mode(h.samples_per_s),
+        name="samples/s",
+        line=dict(color="#9467bd"),
     )
     return _layout(fig, "Throughput", "step", "samples / s", height=240)
 

@@ -4,12 +4,18 @@ run's legend does not say "running" and its progress line does not estimate a ti
 from __future__ import annotations
 
 from explorer.training.events import History, Progress
-from explorer.viz.training import accuracy_figure, loss_figure, progress_text
+from explorer.viz.training import (
+    accuracy_figure,
+    loss_figure,
+    lr_figure,
+    progress_text,
+    throughput_figure,
+)
 
 
-def _history() -> History:
+def _history(steps: tuple[int, ...] = (1, 2, 3)) -> History:
     h = History()
-    for step in (1, 2, 3):
+    for step in steps:
         h.add(
             Progress(
                 step=step,
@@ -44,3 +50,11 @@ def test_progress_line_of_an_ended_run() -> None:
     )
     assert progress_text(120, 300, None, 812.0, ended="failed").endswith("·  failed")
     assert progress_text(1, 100, None, 50.0).endswith("estimating time left...")  # still running
+
+
+def test_a_one_step_run_draws_its_point() -> None:
+    # a one-point line draws nothing: a run of a single logged step showed empty charts
+    one, three = _history((1,)), _history()
+    for figure in (loss_figure, accuracy_figure, lr_figure, throughput_figure):
+        assert figure(one).data[0].mode == "lines+markers"
+        assert figure(three).data[0].mode == "lines"
