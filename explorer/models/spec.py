@@ -32,30 +32,68 @@ INPUT = "input"  # the name nodes use for the model's input image
 MAX_NODES = 1000
 MAX_NAME = 64
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-# Names nn.Module uses itself: a child module cannot take them.
+# Names a child module of the spec's model cannot take: every public attribute of nn.Module
+# (add_module refuses them), SpecModel's own "spec", and "input", the graph's input. Written out
+# so that this module (read by the import's torch-free child process) needs no torch; a test
+# checks it covers dir(nn.Module) of the torch installed.
 RESERVED = frozenset(
     {
-        "input",
-        "forward",
-        "training",
-        "modules",
-        "children",
-        "parameters",
+        "T_destination",
+        "add_module",
+        "apply",
+        "bfloat16",
         "buffers",
-        "state_dict",
-        "eval",
-        "train",
-        "to",
+        "call_super_init",
+        "children",
+        "compile",
         "cpu",
         "cuda",
-        "type",
+        "double",
+        "dump_patches",
+        "eval",
+        "extra_repr",
         "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
         "half",
-        "apply",
-        "zero_grad",
+        "input",
+        "ipu",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "register_backward_hook",
         "register_buffer",
-        "add_module",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
         "spec",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "xpu",
+        "zero_grad",
     }
 )
 
@@ -164,7 +202,11 @@ def _node(raw: Any, seen: set[str]) -> Node:
     if not isinstance(raw, dict):
         raise SpecError(f"A node of the model spec is a JSON {json_type(raw)}, not an object.")
     name, op, inputs = raw.get("name"), raw.get("op"), raw.get("inputs")
-    if not isinstance(name, str) or not NAME_RE.match(name) or name in RESERVED:
+    if isinstance(name, str) and name in RESERVED:
+        raise SpecError(
+            f"The node name {quote(name)} is taken: every PyTorch model has an attribute of that name."
+        )
+    if not isinstance(name, str) or not NAME_RE.match(name):
         raise SpecError(
             f"The node name {quote(name)} is not usable: a letter, then up to {MAX_NAME - 1} letters, digits or _."
         )

@@ -38,19 +38,13 @@ class ModelImportError(WeightsError, ValueError):
     """A model file that cannot be imported; ``str(err)`` is the message for the user."""
 
 
-try:  # a child module cannot take the name of an nn.Module attribute ("double", "cpu", ...)
-    from torch.nn import Module as _Module
-except ImportError:  # pragma: no cover - torch is a dependency
-    _Module = object
-
-
 def safe_name(raw: Any, taken: set[str], fallback: str = "layer") -> str:
     """A module name made of the file's layer name: letters, digits and _, unique."""
     text = re.sub(r"[^A-Za-z0-9_]+", "_", str(raw)).strip("_")[:48] or fallback
     if not text[0].isalpha():
         text = f"{fallback}_{text}"
     name, i = text, 1
-    while name in taken or name in RESERVED or not NAME_RE.match(name) or hasattr(_Module, name):
+    while name in taken or name in RESERVED or not NAME_RE.match(name):
         name, i = f"{text}_{i}", i + 1
     taken.add(name)
     return name
