@@ -59,11 +59,13 @@ def test_home_opens_without_torch() -> None:
     assert got["loaded"] == []
 
 
-def test_the_model_file_parser_imports_no_torch() -> None:
-    """The import's child process (issue 20) starts from these modules: without torch it is up in
-    a fraction of a second instead of ~2 s per uploaded model file."""
+def test_the_children_that_read_uploads_import_no_torch() -> None:
+    """The child processes that parse a model file (issue 20) or decode an image set start from
+    these modules: without torch each is up in a fraction of a second instead of ~2 s and
+    ~0.5 GB per upload."""
     mods = [
         "explorer.sandbox.worker",
+        "explorer.data.image_set_decode",
         "explorer.models.imports.parse",
         "explorer.models.imports.onnx_file",
         "explorer.models.imports.keras_files",

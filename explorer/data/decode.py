@@ -10,16 +10,20 @@ picture (resize, crop, normalise) is the preprocessing recipe in :mod:`explorer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 from explorer.data.colour_modes import to_rgb
+
+if TYPE_CHECKING:
+    import torch
 
 ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 ALLOWED_TEXT = "Upload a PNG, JPEG, WebP, BMP or GIF."
@@ -70,15 +74,21 @@ class DecodedImage:
 
     ``display`` is the same pixels as a PIL RGB image; ``original_size`` is the upright
     (width, height) of the file before any reduction; ``notes`` says, in words, what was done.
+    ``tensor`` is made from ``display`` on first use, so that decoding needs no torch (the
+    children that decode users' uploads never import it).
     """
 
-    tensor: torch.Tensor
     display: Image.Image
     format: str
     original_size: tuple[int, int]
     original_mode: str
     notes: list[str] = field(default_factory=list)
     digest: str = ""  # sha256 of the input bytes: a cache key for "the same image"
+
+    @functools.cached_property
+    def tensor(self) -> torch.Tensor:
+        """The pixels as float32 3 x H x W in [0, 1] (made once, on first use)."""
+        return image_to_tensor(self.display)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -159,6 +169,8 @@ def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooLargeError:
 
 def image_to_tensor(im: Image.Image) -> torch.Tensor:
     """8-bit RGB PIL image -> float32 tensor 3 x H x W in [0, 1]."""
+    import torch
+
     a = np.asarray(im.convert("RGB"), dtype=np.uint8)  # H x W x C
     return torch.from_numpy(a.copy()).permute(2, 0, 1).float().div_(255.0)  # C x H x W
 
@@ -207,7 +219,6 @@ def decode_image(
     rgb = _reduced_rgb(im, fmt, upright, max_side, notes)
     rgb.load()
     return DecodedImage(
-        tensor=image_to_tensor(rgb),
         display=rgb,
         format=fmt,
         original_size=upright,
@@ -337,7 +348,6 @@ def decode_pil(
     raw = np.asarray(rgb, dtype=np.uint8).tobytes()
     digest = hashlib.sha256(name.encode() + repr(rgb.size).encode() + raw).hexdigest()
     return DecodedImage(
-        tensor=image_to_tensor(rgb),
         display=rgb,
         format="GENERATED",
         original_size=im.size,

@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 
 from explorer.data.datasets import DatasetInfo, Splits
-from explorer.data.decode import ImageInputError, decode_image, image_to_tensor
+from explorer.data.decode import image_to_tensor
 from explorer.data.image_set_checks import (
     Limits,
     OwnImagesError,
@@ -41,8 +41,8 @@ from explorer.data.image_set_checks import (
     class_label,
     declared_pixels,
 )
+from explorer.data.image_set_decode import decode_lists, decode_zip
 from explorer.data.image_set_zip import by_class, scan, zip_files
-from explorer.data.zip_entries import read_entry
 from explorer.sandbox.worker import WorkerError, run_isolated
 
 # The caps and checks live in image_set_checks, a zip's entry checks in image_set_zip; these
@@ -98,11 +98,11 @@ def read_zip(data: bytes, folder: Path | str, limits: Limits = DEFAULT_LIMITS) -
         classes = by_class(files)
         check_classes({c: len(v) for c, v in classes.items()}, limits)
         wanted = scan(zf, classes, limits)
-    images = _isolated(_decode_zip, data, wanted, limits)
+    images = _isolated(decode_zip, data, wanted, limits)
     return _write(images, Path(folder), limits, skipped)
 
 
-# Decoding children at once per web process: each imports torch (about 0.5 GB while it lives)
+# Decoding children at once per web process (each holds the decoded images while it lives)
 MAX_DECODERS = 2
 
 
@@ -122,37 +122,6 @@ def _isolated(fn: object, *args: object) -> dict[str, list[Image.Image]]:
         _DECODERS.release()
 
 
-def _decode_zip(
-    data: bytes, wanted: list[tuple[str, int]], limits: Limits
-) -> dict[str, list[Image.Image]]:
-    """(In the child) the checked entries decoded and reduced, per class."""
-    images: dict[str, list[Image.Image]] = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        infos = zf.infolist()
-        for cls, k in wanted:
-            raw = read_entry(zf, infos[k], limits.max_file_bytes, OwnImagesError)
-            images.setdefault(cls, []).append(_decode(raw, infos[k].filename, limits))
-    return images
-
-
-def _decode_lists(
-    per_class: dict[str, list[bytes]], limits: Limits
-) -> dict[str, list[Image.Image]]:
-    """(In the child) images added per class, decoded and reduced."""
-    return {
-        c: [_decode(b, f"{c} image {i + 1}", limits) for i, b in enumerate(v)]
-        for c, v in per_class.items()
-    }
-
-
-def _decode(raw: bytes, name: str, limits: Limits) -> Image.Image:
-    try:
-        decoded = decode_image(raw, max_bytes=limits.max_file_bytes, max_side=limits.decode_side)
-    except ImageInputError as err:
-        raise OwnImagesError(f"{name!r} is not an image this app can read: {err}") from err
-    return decoded.display.resize((limits.image_size, limits.image_size), Image.Resampling.BILINEAR)
-
-
 def from_images(
     per_class: dict[str, list[bytes]], folder: Path | str, limits: Limits = DEFAULT_LIMITS
 ) -> OwnDataset:
@@ -166,7 +135,7 @@ def from_images(
         for i, b in enumerate(v)
     )
     check_budget(total, limits)
-    images = _isolated(_decode_lists, per_class, limits)
+    images = _isolated(decode_lists, per_class, limits)
     return _write(images, Path(folder), limits, [])
 
 

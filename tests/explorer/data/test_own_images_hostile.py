@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from explorer.data import image_sets
+from explorer.data import image_set_decode, image_sets
 from explorer.data.image_sets import Limits, OwnImagesError, declared_pixels, from_images, read_zip
 from explorer.sandbox.worker import WorkerError, run_isolated
 
@@ -185,7 +185,7 @@ def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("decoded although the budget should have refused first")
 
-    monkeypatch.setattr(image_sets, "decode_image", forbidden)
+    monkeypatch.setattr(image_set_decode, "decode_image", forbidden)
     monkeypatch.setattr(image_sets, "run_isolated", forbidden)
 
 
@@ -245,7 +245,7 @@ def test_decoding_runs_in_another_process(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(image_sets, "run_isolated", spy)
     read_zip(bytes(valid_zip()), tmp_path / "user")
-    assert seen == ["_decode_zip"]
+    assert seen == ["decode_zip"]
 
 
 def _dies() -> None:
@@ -291,7 +291,7 @@ def test_decoding_children_at_once_are_bounded(
 def test_a_dead_decoder_is_a_dataset_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(image_sets, "_decode_zip", _dies_with_args)
+    monkeypatch.setattr(image_sets, "decode_zip", _dies_with_args)
     with pytest.raises(
         OwnImagesError, match=r"^The process doing decoding your images stopped unexpectedly"
     ):
