@@ -257,6 +257,10 @@ def curves(job: browser_jobs.Job, h: History) -> None:
     c4.plotly_chart(speed, key="tr_speed")
 
 
+# The empty loss chart's top: cross-entropy at initialisation is ln(classes), 0.69 to 2.3 here.
+EMPTY_LOSS_TOP = 2.5
+
+
 def waiting_curves(epochs: int) -> None:
     """Before any run: the loss and accuracy charts, labelled and empty over the run's epochs, where
     Start will draw the curves (the course's Training step opens on them; the lecturer presses Start)."""
@@ -264,6 +268,8 @@ def waiting_curves(epochs: int) -> None:
     figures = (viz.loss_figure(empty, running=False), viz.accuracy_figure(empty, running=False))
     for col, fig, key in zip(st.columns(2), figures, ("tr_loss", "tr_acc"), strict=True):
         fig.update_xaxes(range=[0, max(int(epochs), 1)])
+        if key == "tr_loss":  # plotly's default range for no data runs from -1: a loss is >= 0
+            fig.update_yaxes(range=[0, EMPTY_LOSS_TOP])
         fig.add_annotation(
             text="Press Start: the run's curves are drawn here",
             showarrow=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from tests.app.conftest import open_app_page
@@ -21,6 +22,9 @@ def test_opens_ready_to_start_the_keras_cnn_on_its_binary_task() -> None:
     assert at.selectbox(key="tr_optimizer").value == "adam"
     assert not button(at, "Start").disabled
     assert any("press Start" in i.value for i in at.info)
+    # before a run, the empty loss chart starts at 0 (plotly's empty default runs from -1)
+    loss = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "tr_loss")
+    assert loss["layout"]["yaxis"]["range"] == [0, 2.5]
 
 
 def test_changing_the_model_loads_its_defaults() -> None:
