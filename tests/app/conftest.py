@@ -1,5 +1,7 @@
 """AppTest helpers: the whole app (navigation + sidebar) opened on one page."""
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,19 @@ def open_app_page(page_file: str, timeout: float = 120) -> AppTest:
     at.run()
     at.switch_page(page_file)
     return at
+
+
+def rerun_until(at: AppTest, done: Callable[[AppTest], bool], seconds: float = 180) -> bool:
+    """Rerun ``at`` every half second (as the page's own refresh would) until ``done(at)`` holds;
+    False after ``seconds``. Every rerun must be free of exceptions."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if done(at):
+            return True
+    return False
 
 
 @pytest.fixture

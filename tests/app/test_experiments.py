@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
 
-from tests.app.conftest import open_app_page
+from tests.app.conftest import open_app_page, rerun_until
 
 TRAINING = "app_pages/training.py"
 EXPERIMENTS = "app_pages/experiments.py"
@@ -15,17 +14,6 @@ EXPERIMENTS = "app_pages/experiments.py"
 
 def button(at, label: str):
     return next(b for b in at.button if b.label == label)
-
-
-def _wait(at, done, seconds: float = 180) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if done(at):
-            return True
-    return False
 
 
 def test_experiments_page_lists_the_three_comparisons_with_their_explanations() -> None:
@@ -73,7 +61,7 @@ def test_a_tiny_transfer_runs_and_its_history_can_be_overlaid_and_downloaded() -
     at.number_input(key="xf_epochs").set_value(1)
     button(at, "Start transfer").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [
+    assert rerun_until(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [
         e.value for e in at.error
     ]
     assert any("129 of 695,425 parameters train" in c.value for c in at.caption)
@@ -123,7 +111,7 @@ def test_an_experiment_is_one_job_whose_runs_fill_the_chart(monkeypatch) -> None
     at.radio(key="ex_key").set_value("transfer_vs_scratch").run()
     button(at, "Run this experiment").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert _wait(at, lambda a: bool(a.dataframe)), [e.value for e in at.error]
+    assert rerun_until(at, lambda a: bool(a.dataframe)), [e.value for e in at.error]
     table = at.dataframe[-1].value
     assert list(table["run"]) == ["transfer (head only)", "from scratch"]
     names = {t.name for chart in at.get("plotly_chart") for t in _traces(chart)}
@@ -196,7 +184,7 @@ def test_training_on_own_images_from_the_panel(tmp_path, monkeypatch) -> None:
     at.number_input(key="own_epochs").set_value(2)
     button(at, "Train on my images").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [
+    assert rerun_until(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [
         e.value for e in at.error
     ]
     assert folder.is_dir()

@@ -13,7 +13,7 @@ import torch
 
 from explorer.models.imports import import_model
 from explorer.ui.own_model import EXAMPLE
-from tests.app.conftest import open_app_page
+from tests.app.conftest import open_app_page, rerun_until
 
 KERAS_NAMES = ["rescaling", "conv1", "pool1", "conv2", "pool2", "flatten", "dense", "output"]
 
@@ -165,19 +165,6 @@ def test_onnx_example_grey_input_and_class_names_from_the_file() -> None:
     assert not at.exception
 
 
-def _wait(at, done, seconds: float = 300) -> bool:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if done(at):
-            return True
-    return False
-
-
 @pytest.mark.slow
 def test_fine_tune_the_example_on_training_and_find_it_on_feature_maps() -> None:
     at = open_app_page("app_pages/architectures.py", timeout=300).run()
@@ -211,9 +198,9 @@ def test_fine_tune_the_example_on_training_and_find_it_on_feature_maps() -> None
     at.number_input(key="xf_lr").set_value(0.0001)
     next(b for b in at.button if b.label == "Start transfer").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [
-        e.value for e in at.error
-    ]
+    assert rerun_until(
+        at, lambda a: any(s.value.startswith("Run finished") for s in a.success), seconds=300
+    ), [e.value for e in at.error]
     models = list(at.session_state["_explorer_user_models"].values())
     tuned = next(m for m in models if m.source == "trained on the Training page")
     assert tuned.arch.startswith("own-") and tuned.arch != imported
@@ -293,9 +280,9 @@ def test_fine_tune_the_example_on_your_own_images(tmp_path, monkeypatch) -> None
     at.number_input(key="own_epochs").set_value(1).run()
     next(b for b in at.button if b.label == "Train on my images").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert _wait(at, lambda a: any(s.value.startswith("Run finished") for s in a.success)), [
-        e.value for e in at.error
-    ]
+    assert rerun_until(
+        at, lambda a: any(s.value.startswith("Run finished") for s in a.success), seconds=300
+    ), [e.value for e in at.error]
     tuned = next(
         m
         for m in at.session_state["_explorer_user_models"].values()

@@ -5,7 +5,7 @@ a time limit (HDF5 and protobuf parsing is C code: a malformed file costs the ch
 server), against an allow-list of layers / operators, and returns an :class:`ImportedModel`:
 the :class:`~explorer.models.spec.ModelSpec`, its weights, the input shape, the scaling the
 model applies itself, class names where the file has them. Nothing from the file is executed
-(no ``keras.models.load_model``, no ``torch.load``, no unpickling); every refusal is one
+(neither Keras' nor torch's own loaders, nothing unpickled); every refusal is one
 :class:`ModelImportError` whose message is meant for the user.
 
 The package's own import is light (no torch): the child process that parses a file imports
